@@ -1,0 +1,37 @@
+// Package keys defines the internal key, the unit every layer below the DB
+// sorts by, and the item key codec under composite partition/sort keys.
+//
+// # Internal keys
+//
+// An internal key is the user key followed by an 8-byte trailer, stored
+// little-endian. The trailer packs a 56-bit sequence number above an 8-bit kind:
+//
+//	+---------------------+---------------------------------------+
+//	| user key (n bytes)  | trailer: seq<<8 | kind  (8 bytes, LE) |
+//	+---------------------+---------------------------------------+
+//
+// Internal keys order by user key ascending (bytes.Compare), then by trailer
+// descending, so the newest version of a key comes first. For example the
+// versions of "apple" and "apricot" sort:
+//
+//	apple   #9 SET
+//	apple   #4 DEL
+//	apricot #7 SETX
+//
+// # Values
+//
+// A KindSet value is the user value. A KindSetExpiry value starts with the
+// absolute expiry time in Unix nanoseconds (8 bytes, little-endian) followed by
+// the user value. A KindDelete value is empty.
+//
+// # Item keys
+//
+// ItemKey(pk, sk) escapes every 0x00 of pk as 0x00 0xFF, terminates pk with
+// 0x00 0x01, and appends sk raw:
+//
+//	pk = "a\x00b", sk = "x"   ->   61 00 FF 62 00 01 78
+//
+// A terminator (00 01) sorts below an escaped zero (00 FF) and below any other
+// byte, so item keys sort by pk bytes, then by sk bytes, and all items of one
+// partition lie in [esc(pk) 00 01, esc(pk) 00 02).
+package keys

@@ -1,0 +1,95 @@
+package keys
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCompareOrdersUserKeyThenNewestFirst(t *testing.T) {
+	ks := [][]byte{
+		MakeKey(nil, []byte("apricot"), 7, KindSetExpiry),
+		MakeKey(nil, []byte("apple"), 4, KindDelete),
+		MakeKey(nil, []byte("apple"), 9, KindSet),
+		MakeKey(nil, []byte(""), 1, KindSet),
+	}
+	sort.Slice(ks, func(i, j int) bool { return Compare(ks[i], ks[j]) < 0 })
+	var got []string
+	for _, k := range ks {
+		got = append(got, Format(k))
+	}
+	require.Equal(t, []string{" #1 SET", "apple #9 SET", "apple #4 DEL", "apricot #7 SETX"}, got)
+}
+
+func TestSearchKeyLandsOnNewestVisible(t *testing.T) {
+	v9 := MakeKey(nil, []byte("k"), 9, KindSet)
+	v4 := MakeKey(nil, []byte("k"), 4, KindDelete)
+	require.Less(t, Compare(SearchKey(nil, []byte("k"), 9), v9)+1, 2) // <= 0
+	require.Greater(t, Compare(SearchKey(nil, []byte("k"), 8), v9), 0)
+	require.Less(t, Compare(SearchKey(nil, []byte("k"), 8), v4), 0)
+}
+
+func TestParseRoundTrip(t *testing.T) {
+	k := MakeKey(nil, []byte("user"), MaxSeq, KindSetExpiry)
+	p, ok := Parse(k)
+	require.True(t, ok)
+	require.Equal(t, []byte("user"), p.UserKey)
+	require.Equal(t, MaxSeq, p.Seq)
+	require.Equal(t, KindSetExpiry, p.Kind)
+	_, ok = Parse([]byte("short"))
+	require.False(t, ok)
+	require.NotPanics(t, func() { Compare([]byte("a"), MakeKey(nil, []byte("a"), 1, KindSet)) })
+}
+
+func TestExpiryValueRoundTrip(t *testing.T) {
+	v := AppendExpiryValue(nil, -5, []byte("val"))
+	e, u, ok := SplitExpiryValue(v)
+	require.True(t, ok)
+	require.Equal(t, int64(-5), e)
+	require.Equal(t, []byte("val"), u)
+	_, _, ok = SplitExpiryValue([]byte{1, 2})
+	require.False(t, ok)
+}
+
+func randBytes(r *rand.Rand) []byte {
+	n := r.IntN(5)
+	b := make([]byte, n)
+	alphabet := []byte{0x00, 0x01, 0x02, 0xFE, 0xFF, 'a'}
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return b
+}
+
+func TestItemKeyOrderAndBounds(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		pk1, sk1, pk2, sk2 := randBytes(r), randBytes(r), randBytes(r), randBytes(r)
+		k1, k2 := ItemKey(nil, pk1, sk1), ItemKey(nil, pk2, sk2)
+		want := bytes.Compare(pk1, pk2)
+		if want == 0 {
+			want = bytes.Compare(sk1, sk2)
+		}
+		require.Equal(t, want, bytes.Compare(k1, k2), "pk1=%x sk1=%x pk2=%x sk2=%x", pk1, sk1, pk2, sk2)
+
+		gpk, gsk, ok := SplitItemKey(k1)
+		require.True(t, ok)
+		require.Equal(t, pk1, gpk)
+		require.Equal(t, sk1, gsk)
+		require.Equal(t, len(AppendPartitionPrefix(nil, pk1)), PartitionPrefixLen(k1))
+
+		lo, hi := PartitionBounds(pk1)
+		in := bytes.Compare(k2, lo) >= 0 && bytes.Compare(k2, hi) < 0
+		require.Equal(t, bytes.Equal(pk1, pk2), in, "pk1=%x pk2=%x", pk1, pk2)
+	}
+}
+
+func TestSplitItemKeyRejectsNonItems(t *testing.T) {
+	for _, k := range [][]byte{nil, []byte("plain"), {0}, {'a', 0, 7}} {
+		_, _, ok := SplitItemKey(k)
+		require.False(t, ok, "%x", k)
+	}
+}

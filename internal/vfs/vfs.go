@@ -1,0 +1,61 @@
+package vfs
+
+import (
+	"errors"
+	"io"
+	"os"
+)
+
+// File is an open file. Files created with Create are written sequentially
+// with Write; files opened with Open are read with Read and ReadAt. A File
+// belongs to one goroutine at a time, except that ReadAt may be called
+// concurrently on a file opened for reading, and Sync may be called
+// concurrently with Write.
+type File interface {
+	io.Reader
+	io.ReaderAt
+	io.Writer
+	io.Closer
+	// Sync makes every byte written so far durable.
+	Sync() error
+	// Size returns the current size of the file in bytes.
+	Size() (int64, error)
+}
+
+// FS is the filesystem every package writes through. Paths are joined with
+// path/filepath. Nothing a file operation does is durable until the file is
+// synced, and no directory entry (create, rename, remove, link) is durable
+// until its directory is synced with SyncDir.
+type FS interface {
+	// Create creates the named file for writing, truncating it if it exists.
+	Create(name string) (File, error)
+	// Open opens the named file for reading.
+	Open(name string) (File, error)
+	// Remove removes the named file or empty directory.
+	Remove(name string) error
+	// Rename atomically replaces newname with oldname.
+	Rename(oldname, newname string) error
+	// Link creates newname as a hard link to oldname. Filesystems that cannot
+	// link return an error wrapping ErrUnsupported; callers then copy.
+	Link(oldname, newname string) error
+	// MkdirAll creates a directory and its parents.
+	MkdirAll(dir string, perm os.FileMode) error
+	// List returns the names (not paths) of the entries of dir, sorted.
+	List(dir string) ([]string, error)
+	// Stat returns the size of the named file, or an error wrapping
+	// os.ErrNotExist if it does not exist.
+	Stat(name string) (size int64, err error)
+	// SyncDir makes the directory entries of dir durable.
+	SyncDir(dir string) error
+	// Lock takes an exclusive lock on the named file, creating it if needed.
+	// It fails at once, with an error wrapping ErrLocked, if the lock is
+	// held, by this process or another. Closing the returned Closer releases
+	// the lock.
+	Lock(name string) (io.Closer, error)
+}
+
+// ErrLocked is wrapped by Lock's error when the lock is held elsewhere.
+var ErrLocked = errors.New("vfs: lock held")
+
+// ErrUnsupported is wrapped by errors of operations an FS cannot perform.
+var ErrUnsupported = errors.New("vfs: unsupported operation")
