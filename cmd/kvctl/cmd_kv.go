@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stratadb/strata/lsm"
+)
+
+// valueArg returns a VALUE argument, reading standard input for "-".
+func (a *app) valueArg(v string) ([]byte, error) {
+	if v != "-" {
+		return []byte(v), nil
+	}
+	b, err := io.ReadAll(a.stdin)
+	if err != nil {
+		return nil, fmt.Errorf("read standard input: %w", err)
+	}
+	return b, nil
+}
+
+// printValue prints a value raw with a newline, or as JSON.
+func (a *app) printValue(key, value []byte, exp time.Time) error {
+	if a.json {
+		obj := map[string]any{}
+		jsonBytes(obj, "key", key)
+		jsonBytes(obj, "value", value)
+		expiryJSON(obj, exp)
+		return writeJSON(a.stdout, obj)
+	}
+	if _, err := a.stdout.Write(value); err != nil {
+		return err
+	}
+	_, err := io.WriteString(a.stdout, "\n")
+	return err
+}
+
+func (a *app) putCommand() *cobra.Command {
+	var ttl time.Duration
+	var nx, xx bool
+	c := &cobra.Command{
+		Use:   "put KEY VALUE [--ttl DUR] [--nx | --xx]",
+		Short: "Write a key (VALUE - reads standard input)",
+		Long: `Write KEY with VALUE. With --ttl the key expires after the duration.
+With --nx the write happens only if the key is absent (SET NX); with --xx only
+if it is present (SET XX); otherwise kvctl exits 1 and writes nothing.`,
+		Example: `  kvctl put user:1 '{"name":"ada"}'
+  kvctl put session:abc token --ttl 30m
+  kvctl put lock:job worker-7 --nx --ttl 10s
+  cat photo.jpg | kvctl put photo:1 -`,
+		Args: exactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			if nx && xx {
+				return usageError("--nx and --xx exclude each other\n%s", c.UsageString())
+			}
+			value, err := a.valueArg(args[1])
+			if err != nil {
+				return err
+			}
+			var opts []lsm.WriteOption
+			if ttl != 0 {
+				opts = append(opts, lsm.WithTTL(ttl))
+			}
+			if nx {
+				opts = append(opts, lsm.IfAbsent())
+			}
+			if xx {
+				opts = append(opts, lsm.IfPresent())
+			}
+			db, err := a.open()
+			if err != nil {
+				return err
+			}
+			return db.Put([]byte(args[0]), value, opts...)
+		},
+	}
+	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the key after this duration")
+	c.Flags().BoolVar(&nx, "nx", false, "write only if the key is absent")
+	c.Flags().BoolVar(&xx, "xx", false, "write only if the key is present")
+	return c
+}
+
+func (a *app) getCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "get KEY",
+		Short:   "Print a key's value (exit 1 if absent)",
+		Example: "  kvctl get user:1\n  kvctl --json get user:1",
+		Args:    exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			db, err := a.open()
+			if err != nil {
+				return err
+			}
+			key := []byte(args[0])
+			v, err := db.Get(key)
+			if err != nil {
+				return err
+			}
+			var exp time.Time
+			if a.json {
+				exp, _ = db.Expiry(key)
+			}
+			return a.printValue(key, v, exp)
+		},
+	}
+}
+
+func (a *app) delCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "del KEY",
+		Short:   "Delete a key (exit 1 if it was absent)",
+		Example: "  kvctl del user:1",
+		Args:    exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			db, err := a.open()
+			if err != nil {
+				return err
+			}
+			err = db.Delete([]byte(args[0]), lsm.IfPresent())
+			if errors.Is(err, lsm.ErrConditionFailed) {
+				return fmt.Errorf("%w: %s", lsm.ErrNotFound, args[0])
+			}
+			return err
+		},
+	}
+}
+
+func (a *app) ttlCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ttl KEY",
+		Short: "Print a key's remaining TTL in whole seconds (-1: no expiry)",
+		Long: `Print the remaining time to live of KEY in whole seconds, rounded up,
+or -1 if it never expires. An absent key exits 1.`,
+		Example: "  kvctl ttl session:abc",
+		Args:    exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			db, err := a.open()
+			if err != nil {
+				return err
+			}
+			exp, err := db.Expiry([]byte(args[0]))
+			if err != nil {
+				return err
+			}
+			secs := int64(-1)
+			if !exp.IsZero() {
+				secs = int64(math.Ceil(time.Until(exp).Seconds()))
+			}
+			if a.json {
+				return writeJSON(a.stdout, map[string]any{"key": args[0], "ttl": secs})
+			}
+			_, err = fmt.Fprintln(a.stdout, secs)
+			return err
+		},
+	}
+}
+
+func (a *app) expireCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "expire KEY DUR",
+		Short: "Set a key's TTL (0 removes it); exit 1 if the key is absent",
+		Example: `  kvctl expire session:abc 15m
+  kvctl expire session:abc 0`,
+		Args: exactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			d, err := time.ParseDuration(args[1])
+			if err != nil || d < 0 {
+				return usageError("bad duration %q: want 30s, 15m, 1h or 0\n%s", args[1], c.UsageString())
+			}
+			db, err := a.open()
+			if err != nil {
+				return err
+			}
+			return db.Expire([]byte(args[0]), d)
+		},
+	}
+}
+
+func (a *app) incrCommand() *cobra.Command {
+	var by int64
+	var ttl time.Duration
+	c := &cobra.Command{
+		Use:   "incr KEY [--by N] [--ttl DUR]",
+		Short: "Atomically add to a decimal counter and print the new value",
+		Long: `Add N (default 1) to the decimal integer at KEY, creating it at 0 if absent,
+and print the new value. --ttl sets the expiry when the key is created (a
+fixed-window counter); an existing key keeps its expiry.`,
+		Example: `  kvctl incr visits
+  kvctl incr ratelimit:ip:10.0.0.1 --ttl 1m
+  kvctl incr stock:item9 --by -3`,
+		Args: exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var opts []lsm.WriteOption
+			if ttl != 0 {
+				opts = append(opts, lsm.WithTTL(ttl))
+			}
+			db, err := a.open()
+			if err != nil {
+				return err
+			}
+			n, err := db.Increment([]byte(args[0]), by, opts...)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return writeJSON(a.stdout, map[string]any{"key": args[0], "value": n})
+			}
+			_, err = fmt.Fprintln(a.stdout, n)
+			return err
+		},
+	}
+	c.Flags().Int64Var(&by, "by", 1, "the amount to add (may be negative)")
+	c.Flags().DurationVar(&ttl, "ttl", 0, "expiry to set when the key is created")
+	return c
+}
+
+func (a *app) scanCommand() *cobra.Command {
+	var prefix, start, end string
+	var limit int
+	var reverse, keysOnly bool
+	c := &cobra.Command{
+		Use:   "scan [--prefix P] [--start A] [--end B] [--limit N] [--reverse] [--keys-only]",
+		Short: "Print keys in order, as key<TAB>value lines",
+		Long: `Print the live keys in [--start, --end) (and starting with --prefix), one
+key<TAB>value line each; keys and values that are not printable UTF-8 are
+Go-quoted. --json prints one JSON object per line instead.`,
+		Example: `  kvctl scan --prefix user: --limit 10
+  kvctl scan --start a --end m --reverse --keys-only`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			if limit < 0 {
+				return usageError("--limit must not be negative\n%s", c.UsageString())
+			}
+			opts := &lsm.IterOptions{}
+			if c.Flags().Changed("prefix") {
+				opts.LowerBound, opts.UpperBound = lsm.PrefixBounds([]byte(prefix))
+			}
+			if c.Flags().Changed("start") && (opts.LowerBound == nil || bytes.Compare([]byte(start), opts.LowerBound) > 0) {
+				opts.LowerBound = []byte(start)
+			}
+			if c.Flags().Changed("end") && (opts.UpperBound == nil || bytes.Compare([]byte(end), opts.UpperBound) < 0) {
+				opts.UpperBound = []byte(end)
+			}
+			db, err := a.open()
+			if err != nil {
+				return err
+			}
+			it, err := db.NewIter(opts)
+			if err != nil {
+				return err
+			}
+			n := 0
+			ok := it.First()
+			if reverse {
+				ok = it.Last()
+			}
+			for ; ok && (limit == 0 || n < limit); n++ {
+				if err := a.printEntry(it.Key(), it.Value(), it.Expiry(), keysOnly); err != nil {
+					it.Close()
+					return err
+				}
+				if reverse {
+					ok = it.Prev()
+				} else {
+					ok = it.Next()
+				}
+			}
+			return it.Close()
+		},
+	}
+	c.Flags().StringVar(&prefix, "prefix", "", "only keys starting with P")
+	c.Flags().StringVar(&start, "start", "", "first key (inclusive)")
+	c.Flags().StringVar(&end, "end", "", "end key (exclusive)")
+	c.Flags().IntVar(&limit, "limit", 0, "at most N keys (0: all)")
+	c.Flags().BoolVar(&reverse, "reverse", false, "descending order")
+	c.Flags().BoolVar(&keysOnly, "keys-only", false, "print only the keys")
+	return c
+}
+
+// printEntry prints one scan line.
+func (a *app) printEntry(key, value []byte, exp time.Time, keysOnly bool) error {
+	if a.json {
+		obj := map[string]any{}
+		jsonBytes(obj, "key", key)
+		if !keysOnly {
+			jsonBytes(obj, "value", value)
+			expiryJSON(obj, exp)
+		}
+		return writeJSON(a.stdout, obj)
+	}
+	var err error
+	if keysOnly {
+		_, err = fmt.Fprintln(a.stdout, show(key))
+	} else {
+		_, err = fmt.Fprintf(a.stdout, "%s\t%s\n", show(key), show(value))
+	}
+	return err
+}

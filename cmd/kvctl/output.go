@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// printable reports whether b is printable UTF-8 (so it can be shown as is).
+func printable(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if !strconv.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// show renders bytes for a tab-separated line: as is when printable,
+// Go-quoted otherwise.
+func show(b []byte) string {
+	if printable(b) {
+		return string(b)
+	}
+	return strconv.Quote(string(b))
+}
+
+// jsonBytes puts b into a JSON object under name, or under name+"_base64"
+// when it is not valid UTF-8.
+func jsonBytes(obj map[string]any, name string, b []byte) {
+	if utf8.Valid(b) {
+		obj[name] = string(b)
+	} else {
+		obj[name+"_base64"] = base64.StdEncoding.EncodeToString(b)
+	}
+}
+
+// jsonField reads back what jsonBytes wrote.
+func jsonField(obj map[string]json.RawMessage, name string) ([]byte, bool, error) {
+	if raw, ok := obj[name]; ok {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, false, fmt.Errorf("field %q: %v", name, err)
+		}
+		return []byte(s), true, nil
+	}
+	if raw, ok := obj[name+"_base64"]; ok {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, false, fmt.Errorf("field %q: %v", name+"_base64", err)
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, false, fmt.Errorf("field %q: %v", name+"_base64", err)
+		}
+		return b, true, nil
+	}
+	return nil, false, nil
+}
+
+func writeJSON(w io.Writer, obj any) error {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// expiryJSON adds the expiry (Unix milliseconds) when there is one.
+func expiryJSON(obj map[string]any, exp time.Time) {
+	if !exp.IsZero() {
+		obj["expires_at_ms"] = exp.UnixMilli()
+	}
+}

@@ -1,0 +1,239 @@
+package compaction
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/manifest"
+)
+
+// entry is an input entry of a test compaction.
+type entry struct {
+	ukey  string
+	seq   keys.SeqNum
+	kind  keys.Kind
+	value string
+}
+
+type sliceIter struct {
+	ks, vs [][]byte
+	pos    int
+}
+
+func newSliceIter(es []entry) *sliceIter {
+	sort.Slice(es, func(i, j int) bool {
+		return keys.Compare(keys.MakeKey(nil, []byte(es[i].ukey), es[i].seq, es[i].kind),
+			keys.MakeKey(nil, []byte(es[j].ukey), es[j].seq, es[j].kind)) < 0
+	})
+	it := &sliceIter{pos: -1}
+	for _, e := range es {
+		it.ks = append(it.ks, keys.MakeKey(nil, []byte(e.ukey), e.seq, e.kind))
+		it.vs = append(it.vs, []byte(e.value))
+	}
+	return it
+}
+
+func (s *sliceIter) SeekGE([]byte) bool { panic("unused") }
+func (s *sliceIter) SeekLT([]byte) bool { panic("unused") }
+func (s *sliceIter) First() bool        { s.pos = 0; return s.Valid() }
+func (s *sliceIter) Last() bool         { s.pos = len(s.ks) - 1; return s.Valid() }
+func (s *sliceIter) Next() bool         { s.pos++; return s.Valid() }
+func (s *sliceIter) Prev() bool         { s.pos--; return s.Valid() }
+func (s *sliceIter) Valid() bool        { return s.pos >= 0 && s.pos < len(s.ks) }
+func (s *sliceIter) Key() []byte        { return s.ks[s.pos] }
+func (s *sliceIter) Value() []byte      { return s.vs[s.pos] }
+func (s *sliceIter) Error() error       { return nil }
+func (s *sliceIter) Close() error       { return nil }
+
+// memOutput records what a compaction writes.
+type memOutput struct {
+	entries []string
+	size    uint64
+	sink    *[][]string
+	num     uint64
+	first   []byte
+	last    []byte
+}
+
+func (m *memOutput) Add(ikey, value []byte) error {
+	p, _ := keys.Parse(ikey)
+	m.entries = append(m.entries, fmt.Sprintf("%s#%d%s=%s", p.UserKey, p.Seq, p.Kind, value))
+	m.size += uint64(len(ikey) + len(value))
+	if m.first == nil {
+		m.first = append([]byte{}, ikey...)
+	}
+	m.last = append(m.last[:0], ikey...)
+	return nil
+}
+func (m *memOutput) EstimatedSize() uint64 { return m.size }
+func (m *memOutput) Abort()                {}
+func (m *memOutput) Finish() (*manifest.FileMeta, error) {
+	*m.sink = append(*m.sink, m.entries)
+	return &manifest.FileMeta{FileNum: m.num, Size: m.size, Smallest: m.first, Largest: m.last}, nil
+}
+
+func run(t *testing.T, c *Compaction, es []entry, env Env) ([][]string, Result) {
+	t.Helper()
+	var tables [][]string
+	n := uint64(100)
+	env.NewOutput = func() (Output, error) { n++; return &memOutput{sink: &tables, num: n}, nil }
+	if c == nil {
+		c = &Compaction{Level: 1, OutputLevel: 2, MaxOutputSize: 1 << 30, MaxGrandparentOverlap: 1 << 30}
+	}
+	res, err := Run(c, newSliceIter(es), env)
+	require.NoError(t, err)
+	return tables, res
+}
+
+func flat(tables [][]string) string {
+	var all []string
+	for _, t := range tables {
+		all = append(all, t...)
+	}
+	return strings.Join(all, " ")
+}
+
+func TestRunKeepsNewestVersionPerSnapshotStripe(t *testing.T) {
+	es := []entry{
+		{"a", 9, keys.KindSet, "a9"}, {"a", 7, keys.KindSet, "a7"}, {"a", 5, keys.KindSet, "a5"},
+		{"a", 3, keys.KindSet, "a3"}, {"a", 1, keys.KindSet, "a1"},
+		{"b", 2, keys.KindSet, "b2"},
+	}
+	tables, res := run(t, nil, es, Env{})
+	require.Equal(t, "a#9SET=a9 b#2SET=b2", flat(tables), "no snapshots: newest only")
+	require.Equal(t, int64(4), res.ShadowedDropped)
+
+	tables, _ = run(t, nil, es, Env{Snapshots: []keys.SeqNum{4, 7}})
+	require.Equal(t, "a#9SET=a9 a#7SET=a7 a#3SET=a3 b#2SET=b2", flat(tables),
+		"snapshot 7 sees a7, snapshot 4 sees a3")
+}
+
+func TestRunDropsTombstonesOnlyWhereNothingOlderIsBelow(t *testing.T) {
+	es := []entry{{"a", 5, keys.KindDelete, ""}, {"a", 3, keys.KindSet, "old"}, {"b", 4, keys.KindDelete, ""}}
+	// Nothing below the output level: both tombstones and what they hide go.
+	v := &manifest.Version{}
+	tables, res := run(t, nil, es, Env{Version: v})
+	require.Equal(t, "", flat(tables))
+	require.Equal(t, int64(2), res.TombstonesDropped)
+
+	// A table below holds "a": its tombstone must stay, b's may go.
+	v.Levels[4] = []*manifest.FileMeta{{FileNum: 1, Smallest: keys.MakeKey(nil, []byte("a"), 1, keys.KindSet), Largest: keys.MakeKey(nil, []byte("a"), 1, keys.KindSet)}}
+	tables, _ = run(t, nil, es, Env{Version: v})
+	require.Equal(t, "a#5DEL=", flat(tables))
+
+	// A snapshot between the tombstone and the value keeps both.
+	v.Levels[4] = nil
+	tables, _ = run(t, nil, es, Env{Version: v, Snapshots: []keys.SeqNum{4}})
+	require.Equal(t, "a#5DEL= a#3SET=old", flat(tables))
+}
+
+func TestRunRewritesExpiredValuesAsTombstones(t *testing.T) {
+	exp := func(at int64, v string) string { return string(keys.AppendExpiryValue(nil, at, []byte(v))) }
+	es := []entry{
+		{"a", 5, keys.KindSetExpiry, exp(100, "gone")}, {"a", 3, keys.KindSet, "shadowed"},
+		{"b", 4, keys.KindSetExpiry, exp(300, "live")},
+	}
+	v := &manifest.Version{}
+	v.Levels[5] = []*manifest.FileMeta{{FileNum: 1, Smallest: keys.MakeKey(nil, []byte("a"), 1, keys.KindSet), Largest: keys.MakeKey(nil, []byte("a"), 1, keys.KindSet)}}
+	tables, res := run(t, nil, es, Env{Version: v, Now: 200})
+	require.Equal(t, "a#5DEL= b#4SETX="+exp(300, "live"), flat(tables), "the expired value still shadows what is below")
+	require.Equal(t, int64(1), res.ExpiredRewritten)
+
+	v.Levels[5] = nil
+	tables, _ = run(t, nil, es, Env{Version: v, Now: 200})
+	require.Equal(t, "b#4SETX="+exp(300, "live"), flat(tables), "at the bottom the expired key disappears")
+}
+
+func TestRunSplitsOutputsBetweenUserKeys(t *testing.T) {
+	var es []entry
+	for i := 0; i < 50; i++ {
+		k := fmt.Sprintf("k%02d", i)
+		es = append(es, entry{k, keys.SeqNum(100 + i), keys.KindSet, "xxxxxxxxxx"}, entry{k, keys.SeqNum(i + 1), keys.KindSet, "yyyyyyyyyy"})
+	}
+	c := &Compaction{Level: 1, OutputLevel: 2, MaxOutputSize: 60, MaxGrandparentOverlap: 1 << 30}
+	tables, _ := run(t, c, es, Env{Snapshots: []keys.SeqNum{60}})
+	require.Greater(t, len(tables), 5)
+	seen := map[string]int{}
+	for i, tbl := range tables {
+		for _, e := range tbl {
+			k := e[:3]
+			if j, ok := seen[k]; ok {
+				require.Equal(t, i, j, "user key %s split across outputs", k)
+			}
+			seen[k] = i
+		}
+	}
+	require.Len(t, seen, 50)
+}
+
+func fm(num uint64, lo, hi string, size uint64) *manifest.FileMeta {
+	return &manifest.FileMeta{FileNum: num, Size: size,
+		Smallest: keys.MakeKey(nil, []byte(lo), 1, keys.KindSet), Largest: keys.MakeKey(nil, []byte(hi), 1, keys.KindSet)}
+}
+
+func TestTargetsGrowUpwardFromTheBottom(t *testing.T) {
+	o := Options{L0Trigger: 4, LevelMultiplier: 10, BaseLevelSize: 64, TargetFileSize: 8}
+	v := &manifest.Version{}
+	base, _ := Targets(v, o)
+	require.Equal(t, Bottom, base, "an empty DB compacts L0 straight to the bottom")
+
+	v.Levels[6] = []*manifest.FileMeta{fm(1, "a", "z", 6400)}
+	base, targets := Targets(v, o)
+	require.Equal(t, 4, base)
+	require.Equal(t, int64(6400), targets[6])
+	require.Equal(t, int64(640), targets[5])
+	require.Equal(t, int64(64), targets[4])
+}
+
+func TestPickPrefersL0AndTrivialMoves(t *testing.T) {
+	o := Options{L0Trigger: 2, LevelMultiplier: 10, BaseLevelSize: 1000, TargetFileSize: 100}
+	v := &manifest.Version{}
+	require.Nil(t, Pick(v, o))
+	v.Levels[0] = []*manifest.FileMeta{fm(1, "a", "c", 10), fm(2, "b", "d", 10)}
+	c := Pick(v, o)
+	require.NotNil(t, c)
+	require.Equal(t, 0, c.Level)
+	require.Equal(t, Bottom, c.OutputLevel)
+	require.Len(t, c.Inputs[0], 2)
+	require.False(t, c.TrivialMove)
+
+	// Busy inputs are never picked twice.
+	v.Levels[0][1].Compacting = true
+	require.Nil(t, Pick(v, o))
+	v.Levels[0][1].Compacting = false
+
+	// One L0 table overlapping nothing moves.
+	v.Levels[0] = []*manifest.FileMeta{fm(3, "x", "y", 10)}
+	o.L0Trigger = 1
+	v.Levels[6] = []*manifest.FileMeta{fm(4, "a", "m", 10)}
+	c = Pick(v, o)
+	require.NotNil(t, c)
+	require.True(t, c.TrivialMove)
+	require.Equal(t, "move", c.Reason)
+}
+
+func TestWidenTakesNeighboursSharingAUserKey(t *testing.T) {
+	v := &manifest.Version{}
+	v.Levels[3] = []*manifest.FileMeta{fm(1, "a", "c", 10), fm(2, "c", "e", 10), fm(3, "f", "g", 10)}
+	got := widen(v, 3, []*manifest.FileMeta{v.Levels[3][1]})
+	require.Len(t, got, 2)
+	require.Equal(t, uint64(1), got[0].FileNum)
+}
+
+func TestPickTTLFindsExpiredTables(t *testing.T) {
+	o := Options{L0Trigger: 4, LevelMultiplier: 10, BaseLevelSize: 1000, TargetFileSize: 100}
+	v := &manifest.Version{}
+	f := fm(1, "a", "b", 10)
+	f.LatestExpiry = 500
+	v.Levels[6] = []*manifest.FileMeta{f}
+	require.Nil(t, PickTTL(v, o, 499))
+	c := PickTTL(v, o, 500)
+	require.NotNil(t, c)
+	require.Equal(t, Bottom, c.OutputLevel)
+	require.False(t, c.TrivialMove)
+}

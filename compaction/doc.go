@@ -1,0 +1,47 @@
+// Package compaction chooses what to compact (the leveled policy) and runs a
+// compaction (merge the inputs, drop what no reader can see, split the
+// output into tables).
+//
+// # Levels
+//
+// L0 holds tables in flush order; they may overlap. L1..L6 each hold sorted,
+// non-overlapping tables. Each level's target size is LevelMultiplier times
+// the one above, and the targets are computed from the bottom up (dynamic
+// level sizes): the bottom level L6 is the largest, so it holds about 90% of
+// the data with the default multiplier of 10. The base level, where L0
+// compacts into, is the highest level whose target is still at least
+// BaseLevelSize; the levels above it stay empty. A small DB therefore
+// compacts L0 straight into L6 and grows upward only as it needs to:
+//
+//	L6 holds 5 GiB; multiplier 10; BaseLevelSize 64 MiB:
+//	  L6 target 5 GiB
+//	  L5 target 512 MiB   <- base level: L0 compacts into L5
+//	  (L4 would be 51 MiB, below 64 MiB, so L1..L4 stay empty)
+//
+// # Scores
+//
+// L0 scores its table count over L0CompactionTrigger. A level from the base
+// level down to L5 scores its size over its target; L6 is never compacted
+// for size. A level above the base level that holds data scores high, so it
+// drains. The picker takes the highest score of at least 1.
+//
+// # Choosing inputs
+//
+// An L0 compaction takes every L0 table and the base-level tables they
+// overlap. A compaction of level n takes the table of level n whose overlap
+// with level n+1 is smallest relative to its own size (the least write
+// amplification), plus those overlapping tables. A table that overlaps
+// nothing below moves by a MANIFEST edit alone (a trivial move). Inputs are
+// widened to clean user-key boundaries, and no table is the input of two
+// running compactions.
+//
+// # What a compaction keeps
+//
+// For each user key, the newest version, plus the newest version visible to
+// each open snapshot. An expired value is rewritten as a tombstone (it must
+// still shadow what is older). A tombstone is dropped when nothing older of
+// its key can exist below the output level and no snapshot needs it to hide
+// an older version this compaction keeps. Outputs are split at the target
+// file size and where they would overlap too much of the level below the
+// output level (the grandparents), always between two user keys.
+package compaction

@@ -1,0 +1,242 @@
+package compaction
+
+import (
+	"bytes"
+	"errors"
+	"sort"
+
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/manifest"
+)
+
+// Output is a table a compaction writes.
+type Output interface {
+	Add(ikey, value []byte) error
+	EstimatedSize() uint64
+	// Finish completes the table (durably) and returns its metadata.
+	Finish() (*manifest.FileMeta, error)
+	// Abort abandons the table and removes its file.
+	Abort()
+}
+
+// Env is what a compaction needs from the DB.
+type Env struct {
+	// NewOutput starts a new output table.
+	NewOutput func() (Output, error)
+	// Snapshots are the sequence numbers of the open snapshots, ascending.
+	Snapshots []keys.SeqNum
+	// Now is the time expiry is judged at, in Unix nanoseconds.
+	Now int64
+	// Version is the version the compaction was picked from; its levels
+	// below the output level decide whether a key can have older versions
+	// there.
+	Version *manifest.Version
+	// Stopped, if set, is polled between keys; when it returns true the
+	// compaction abandons its outputs and returns ErrStopped.
+	Stopped func() bool
+}
+
+// ErrStopped is returned by Run when Env.Stopped asked it to stop.
+var ErrStopped = errors.New("compaction: stopped")
+
+// Result reports what a compaction did.
+type Result struct {
+	Outputs           []*manifest.FileMeta
+	EntriesIn         int64
+	EntriesOut        int64
+	ExpiredRewritten  int64 // expired values turned into tombstones or dropped
+	TombstonesDropped int64
+	ShadowedDropped   int64
+}
+
+// BytesWritten returns the total size of the outputs.
+func (r *Result) BytesWritten() uint64 { return totalSize(r.Outputs) }
+
+type version struct {
+	seq   keys.SeqNum
+	kind  keys.Kind
+	value []byte
+}
+
+// Run merges the compaction's inputs (in, a merging iterator over every
+// input table in internal-key order) into new tables. It closes in.
+func Run(c *Compaction, in keys.Iterator, env Env) (res Result, err error) {
+	defer func() {
+		if cerr := in.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	j := job{c: c, env: env}
+	defer func() {
+		if err != nil {
+			j.abort()
+			res.Outputs = nil
+		}
+	}()
+	var (
+		ukey    []byte
+		kept    []version
+		scratch []byte
+	)
+	ok := in.First()
+	for ok {
+		if env.Stopped != nil && env.Stopped() {
+			return res, ErrStopped
+		}
+		p, valid := keys.Parse(in.Key())
+		if !valid {
+			return res, keys.CorruptionError("compaction input", 0, "internal key of %d bytes", len(in.Key()))
+		}
+		ukey = append(ukey[:0], p.UserKey...)
+		kept, scratch = kept[:0], scratch[:0]
+		lastStripe := -1
+		for ; ok; ok = in.Next() {
+			p, valid = keys.Parse(in.Key())
+			if !valid || !bytes.Equal(p.UserKey, ukey) {
+				break
+			}
+			res.EntriesIn++
+			stripe := sort.Search(len(env.Snapshots), func(i int) bool { return env.Snapshots[i] >= p.Seq })
+			if stripe == lastStripe {
+				res.ShadowedDropped++ // an older version no reader can see
+				continue
+			}
+			lastStripe = stripe
+			kind, value := p.Kind, in.Value()
+			if kind == keys.KindSetExpiry {
+				exp, _, ok := keys.SplitExpiryValue(value)
+				if !ok {
+					return res, keys.CorruptionError("compaction input", 0, "expiring value of %d bytes for key %q", len(value), ukey)
+				}
+				if env.Now >= exp {
+					kind, value = keys.KindDelete, nil
+					res.ExpiredRewritten++
+				}
+			}
+			off := len(scratch)
+			scratch = append(scratch, value...)
+			kept = append(kept, version{seq: p.Seq, kind: kind, value: scratch[off:len(scratch):len(scratch)]})
+		}
+		if err := in.Error(); err != nil {
+			return res, err
+		}
+		// The values in kept alias scratch, which may have moved as it grew.
+		off := 0
+		for i := range kept {
+			n := len(kept[i].value)
+			kept[i].value = scratch[off : off+n : off+n]
+			off += n
+		}
+		// Drop tombstones that hide nothing: the oldest kept version, when
+		// it is a tombstone and no older version of the key can be below.
+		for len(kept) > 0 && kept[len(kept)-1].kind == keys.KindDelete && j.bottomFor(ukey) {
+			kept = kept[:len(kept)-1]
+			res.TombstonesDropped++
+		}
+		if len(kept) == 0 {
+			continue
+		}
+		if err := j.startKey(ukey); err != nil {
+			return res, err
+		}
+		for _, v := range kept {
+			j.ikey = keys.MakeKey(j.ikey[:0], ukey, v.seq, v.kind)
+			if err := j.out.Add(j.ikey, v.value); err != nil {
+				return res, err
+			}
+			res.EntriesOut++
+		}
+	}
+	if err := in.Error(); err != nil {
+		return res, err
+	}
+	if err := j.finishOutput(); err != nil {
+		return res, err
+	}
+	res.Outputs = j.outputs
+	return res, nil
+}
+
+// job is the output side of a running compaction.
+type job struct {
+	c       *Compaction
+	env     Env
+	out     Output
+	outputs []*manifest.FileMeta
+	ikey    []byte
+
+	gpIdx        int   // next grandparent not yet passed
+	gpOverlap    int64 // grandparent bytes the current output overlaps
+	seenKey      bool  // the current output holds a key
+	bottomLevels [NumLevels]int
+}
+
+// startKey makes sure an output is open for a new user key, first closing
+// the current one if it is full or overlaps too many grandparents.
+func (j *job) startKey(ukey []byte) error {
+	gp := j.c.Grandparents
+	for j.gpIdx < len(gp) && bytes.Compare(ukey, gp[j.gpIdx].LargestUserKey()) > 0 {
+		if j.seenKey {
+			j.gpOverlap += int64(gp[j.gpIdx].Size)
+		}
+		j.gpIdx++
+	}
+	if j.out != nil && (int64(j.out.EstimatedSize()) >= j.c.MaxOutputSize || j.gpOverlap > j.c.MaxGrandparentOverlap) {
+		if err := j.finishOutput(); err != nil {
+			return err
+		}
+	}
+	if j.out == nil {
+		out, err := j.env.NewOutput()
+		if err != nil {
+			return err
+		}
+		j.out, j.gpOverlap = out, 0
+	}
+	j.seenKey = true
+	return nil
+}
+
+func (j *job) finishOutput() error {
+	if j.out == nil {
+		return nil
+	}
+	meta, err := j.out.Finish()
+	j.out, j.seenKey = nil, false
+	if err != nil {
+		return err
+	}
+	if meta != nil {
+		j.outputs = append(j.outputs, meta)
+	}
+	return nil
+}
+
+func (j *job) abort() {
+	if j.out != nil {
+		j.out.Abort()
+		j.out = nil
+	}
+}
+
+// bottomFor reports whether no level below the output level may hold ukey.
+// Keys arrive in increasing order, so each level's search resumes where the
+// last one stopped.
+func (j *job) bottomFor(ukey []byte) bool {
+	v := j.env.Version
+	if v == nil {
+		return false
+	}
+	for level := j.c.OutputLevel + 1; level < NumLevels; level++ {
+		files := v.Levels[level]
+		i := j.bottomLevels[level]
+		for i < len(files) && bytes.Compare(files[i].LargestUserKey(), ukey) < 0 {
+			i++
+		}
+		j.bottomLevels[level] = i
+		if i < len(files) && bytes.Compare(files[i].SmallestUserKey(), ukey) <= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,323 @@
+package compaction
+
+import (
+	"bytes"
+
+	"github.com/stratadb/strata/internal/manifest"
+)
+
+// NumLevels is the number of levels, L0..L6.
+const NumLevels = manifest.NumLevels
+
+// Bottom is the index of the bottom level.
+const Bottom = NumLevels - 1
+
+// Options are the knobs of the leveled policy; lsm fills them from its own
+// Options, where each default is documented.
+type Options struct {
+	L0Trigger       int   // L0 table count that scores 1
+	LevelMultiplier int   // ratio of adjacent level targets
+	BaseLevelSize   int64 // the smallest target a base level may have
+	TargetFileSize  int64 // output tables are split at this size
+}
+
+// Compaction is one unit of compaction work.
+type Compaction struct {
+	Reason      string // "L0", "size", "ttl", "manual", "move"
+	Level       int
+	OutputLevel int
+	// Inputs[0] are the tables of Level, Inputs[1] those of OutputLevel
+	// (empty when Level == OutputLevel).
+	Inputs [2][]*manifest.FileMeta
+	// Grandparents are the tables of the level below OutputLevel that the
+	// compaction overlaps; outputs split to bound their overlap.
+	Grandparents []*manifest.FileMeta
+	// TrivialMove: Inputs[0] is one table that moves to OutputLevel by a
+	// MANIFEST edit alone.
+	TrivialMove bool
+	// MaxOutputSize and MaxGrandparentOverlap bound each output table.
+	MaxOutputSize         int64
+	MaxGrandparentOverlap int64
+}
+
+// AllInputs returns every input table.
+func (c *Compaction) AllInputs() []*manifest.FileMeta {
+	return append(append([]*manifest.FileMeta(nil), c.Inputs[0]...), c.Inputs[1]...)
+}
+
+// InputBytes returns the total size of the inputs.
+func (c *Compaction) InputBytes() uint64 {
+	var n uint64
+	for _, in := range c.Inputs {
+		n += totalSize(in)
+	}
+	return n
+}
+
+func totalSize(files []*manifest.FileMeta) uint64 {
+	var n uint64
+	for _, f := range files {
+		n += f.Size
+	}
+	return n
+}
+
+// Targets returns the base level and each level's target size, computed from
+// the bottom up (see the package documentation).
+func Targets(v *manifest.Version, o Options) (base int, targets [NumLevels]int64) {
+	bottomSize := int64(v.LevelSize(Bottom))
+	for l := 1; l < Bottom; l++ {
+		// Data above the bottom counts as if it were there, so that a DB
+		// whose data still sits in upper levels gets sensible targets.
+		bottomSize = max(bottomSize, int64(v.LevelSize(l)))
+	}
+	mult := int64(o.LevelMultiplier)
+	base = Bottom
+	t := max(bottomSize, o.BaseLevelSize)
+	targets[Bottom] = t
+	for base > 1 && t/mult >= o.BaseLevelSize {
+		t /= mult
+		base--
+		targets[base] = t
+	}
+	return base, targets
+}
+
+// Scores returns each level's compaction score.
+func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
+	base, targets := Targets(v, o)
+	scores[0] = float64(len(v.Levels[0])) / float64(o.L0Trigger)
+	for l := 1; l < Bottom; l++ {
+		size := float64(v.LevelSize(l))
+		switch {
+		case size == 0:
+		case l < base:
+			scores[l] = 100 + size/float64(o.BaseLevelSize) // must drain
+		default:
+			scores[l] = size / float64(targets[l])
+		}
+	}
+	return scores
+}
+
+// Pick returns the most urgent compaction of v, or nil if none is due or
+// every candidate's tables are busy. Files with Compacting set are busy;
+// the caller marks the chosen inputs.
+func Pick(v *manifest.Version, o Options) *Compaction {
+	scores := Scores(v, o)
+	base, _ := Targets(v, o)
+	for {
+		best, bestScore := -1, 1.0
+		for l, s := range scores {
+			if s >= bestScore && s > 0 {
+				best, bestScore = l, s
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		var c *Compaction
+		if best == 0 {
+			c = pickL0(v, o, base)
+		} else {
+			c = pickLevel(v, o, best)
+		}
+		if c != nil {
+			return c
+		}
+		scores[best] = 0 // busy: try the next level
+	}
+}
+
+func anyBusy(files []*manifest.FileMeta) bool {
+	for _, f := range files {
+		if f.Compacting {
+			return true
+		}
+	}
+	return false
+}
+
+// keyRange returns the user-key range covered by files.
+func keyRange(files []*manifest.FileMeta) (lo, hi []byte) {
+	for _, f := range files {
+		if lo == nil || bytes.Compare(f.SmallestUserKey(), lo) < 0 {
+			lo = f.SmallestUserKey()
+		}
+		if hi == nil || bytes.Compare(f.LargestUserKey(), hi) > 0 {
+			hi = f.LargestUserKey()
+		}
+	}
+	return lo, hi
+}
+
+func pickL0(v *manifest.Version, o Options, base int) *Compaction {
+	l0 := v.Levels[0]
+	if len(l0) == 0 || anyBusy(l0) {
+		return nil
+	}
+	return newCompaction(v, o, "L0", 0, base, append([]*manifest.FileMeta(nil), l0...))
+}
+
+func pickLevel(v *manifest.Version, o Options, level int) *Compaction {
+	var best *manifest.FileMeta
+	bestRatio := 0.0
+	for _, f := range v.Levels[level] {
+		if f.Compacting {
+			continue
+		}
+		over := v.Overlaps(level+1, f.SmallestUserKey(), f.LargestUserKey())
+		if anyBusy(over) {
+			continue
+		}
+		ratio := float64(totalSize(over)) / float64(max(f.Size, 1))
+		if best == nil || ratio < bestRatio {
+			best, bestRatio = f, ratio
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return newCompaction(v, o, "size", level, level+1, []*manifest.FileMeta{best})
+}
+
+// newCompaction completes a compaction from its first inputs: it widens them
+// to clean user-key boundaries, adds the overlapping tables of the output
+// level and the grandparents, and detects a trivial move. It returns nil if
+// a needed table is busy.
+func newCompaction(v *manifest.Version, o Options, reason string, level, out int, inputs []*manifest.FileMeta) *Compaction {
+	if level > 0 {
+		inputs = widen(v, level, inputs)
+		if inputs == nil {
+			return nil
+		}
+	}
+	c := &Compaction{
+		Reason: reason, Level: level, OutputLevel: out,
+		MaxOutputSize:         o.TargetFileSize,
+		MaxGrandparentOverlap: 10 * o.TargetFileSize,
+	}
+	c.Inputs[0] = inputs
+	lo, hi := keyRange(inputs)
+	if out != level {
+		c.Inputs[1] = v.Overlaps(out, lo, hi)
+		if anyBusy(c.Inputs[1]) {
+			return nil
+		}
+		if len(c.Inputs[1]) > 0 {
+			lo, hi = keyRange(c.AllInputs())
+		}
+	}
+	if out+1 < NumLevels {
+		c.Grandparents = v.Overlaps(out+1, lo, hi)
+	}
+	if out != level && len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 &&
+		int64(totalSize(c.Grandparents)) <= c.MaxGrandparentOverlap && reason != "ttl" {
+		c.TrivialMove = true
+		if reason == "size" || reason == "L0" {
+			c.Reason = "move"
+		}
+	}
+	return c
+}
+
+// widen extends inputs of a level >= 1 with the neighbouring tables that
+// share a boundary user key, so that every version of a user key moves
+// together. It returns nil if a needed table is busy.
+func widen(v *manifest.Version, level int, inputs []*manifest.FileMeta) []*manifest.FileMeta {
+	files := v.Levels[level]
+	lo, hi := keyRange(inputs)
+	first, last := -1, -1
+	for i, f := range files {
+		if bytes.Compare(f.LargestUserKey(), lo) >= 0 && bytes.Compare(f.SmallestUserKey(), hi) <= 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return inputs
+	}
+	for first > 0 && bytes.Equal(files[first-1].LargestUserKey(), files[first].SmallestUserKey()) {
+		first--
+	}
+	for last+1 < len(files) && bytes.Equal(files[last].LargestUserKey(), files[last+1].SmallestUserKey()) {
+		last++
+	}
+	out := append([]*manifest.FileMeta(nil), files[first:last+1]...)
+	if anyBusy(out) {
+		return nil
+	}
+	return out
+}
+
+// PickManual returns a compaction of the tables of level overlapping the
+// user-key range [lo, hi] (nil = unbounded) into the next level down (into
+// the base level from L0, or into itself at the bottom), or nil if level
+// holds none.
+func PickManual(v *manifest.Version, o Options, level int, lo, hi []byte) *Compaction {
+	inputs := v.Overlaps(level, lo, hi)
+	if len(inputs) == 0 {
+		return nil
+	}
+	base, _ := Targets(v, o)
+	out := level + 1
+	switch {
+	case level == 0:
+		// Take every L0 table the range touches and every older one they
+		// overlap, which for simplicity is all of L0.
+		inputs = append([]*manifest.FileMeta(nil), v.Levels[0]...)
+		out = base
+	case level == Bottom:
+		out = Bottom
+	case level < base:
+		out = base
+	}
+	c := newCompaction(v, o, "manual", level, out, append([]*manifest.FileMeta(nil), inputs...))
+	if c != nil {
+		c.TrivialMove = false // a manual compaction rewrites, dropping dead entries
+	}
+	return c
+}
+
+// PickTTL returns a compaction of a table whose expiring entries have all
+// expired by now (Unix nanos), or whose entries are mostly tombstones, so
+// that their space comes back without waiting for writes; nil if none.
+func PickTTL(v *manifest.Version, o Options, now int64) *Compaction {
+	base, _ := Targets(v, o)
+	for level := NumLevels - 1; level >= 1; level-- {
+		for _, f := range v.Levels[level] {
+			if f.Compacting {
+				continue
+			}
+			expired := f.LatestExpiry != 0 && f.LatestExpiry <= now
+			// Tombstones sink to the bottom, where they are dropped.
+			tombstones := level < Bottom && f.NumDeletions > 0 && f.NumDeletions*2 >= f.NumEntries
+			if !expired && !tombstones {
+				continue
+			}
+			out := level + 1
+			if level == Bottom {
+				out = Bottom
+			} else if level < base {
+				out = base
+			}
+			if c := newCompaction(v, o, "ttl", level, out, []*manifest.FileMeta{f}); c != nil {
+				return c
+			}
+		}
+	}
+	// L0 tables go down with the rest of L0.
+	for _, f := range v.Levels[0] {
+		if f.LatestExpiry != 0 && f.LatestExpiry <= now {
+			if c := pickL0(v, o, base); c != nil {
+				c.Reason = "ttl"
+				c.TrivialMove = false
+				return c
+			}
+			break
+		}
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package iterator
+
+import "github.com/stratadb/strata/internal/keys"
+
+// Merging merges sorted internal iterators. Internal keys are unique across
+// sources (every entry has its own sequence number), so no tie-breaking is
+// needed beyond a stable order.
+//
+// A Merging belongs to one goroutine.
+type Merging struct {
+	children []keys.Iterator
+	heap     []int // indices of valid children; a min-heap forward, max-heap backward
+	forward  bool
+	err      error
+}
+
+// NewMerging returns an iterator over the union of children. It takes
+// ownership: Close closes every child.
+func NewMerging(children ...keys.Iterator) *Merging {
+	return &Merging{children: children, heap: make([]int, 0, len(children)), forward: true}
+}
+
+func (m *Merging) less(i, j int) bool {
+	c := keys.Compare(m.children[m.heap[i]].Key(), m.children[m.heap[j]].Key())
+	if m.forward {
+		return c < 0
+	}
+	return c > 0
+}
+
+func (m *Merging) down(i int) {
+	n := len(m.heap)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		j := l
+		if r := l + 1; r < n && m.less(r, l) {
+			j = r
+		}
+		if !m.less(j, i) {
+			return
+		}
+		m.heap[i], m.heap[j] = m.heap[j], m.heap[i]
+		i = j
+	}
+}
+
+// rebuild collects the valid children into the heap for the current
+// direction, noting the first error.
+func (m *Merging) rebuild() bool {
+	m.heap = m.heap[:0]
+	for i, c := range m.children {
+		if c.Valid() {
+			m.heap = append(m.heap, i)
+		} else if err := c.Error(); err != nil && m.err == nil {
+			m.err = err
+		}
+	}
+	for i := len(m.heap)/2 - 1; i >= 0; i-- {
+		m.down(i)
+	}
+	return m.Valid()
+}
+
+// First implements keys.Iterator.
+func (m *Merging) First() bool {
+	m.forward, m.err = true, nil
+	for _, c := range m.children {
+		c.First()
+	}
+	return m.rebuild()
+}
+
+// Last implements keys.Iterator.
+func (m *Merging) Last() bool {
+	m.forward, m.err = false, nil
+	for _, c := range m.children {
+		c.Last()
+	}
+	return m.rebuild()
+}
+
+// SeekGE implements keys.Iterator.
+func (m *Merging) SeekGE(ikey []byte) bool {
+	m.forward, m.err = true, nil
+	for _, c := range m.children {
+		c.SeekGE(ikey)
+	}
+	return m.rebuild()
+}
+
+// SeekLT implements keys.Iterator.
+func (m *Merging) SeekLT(ikey []byte) bool {
+	m.forward, m.err = false, nil
+	for _, c := range m.children {
+		c.SeekLT(ikey)
+	}
+	return m.rebuild()
+}
+
+// advance moves the top child one step in the current direction and
+// restores the heap.
+func (m *Merging) advance() bool {
+	top := m.children[m.heap[0]]
+	var ok bool
+	if m.forward {
+		ok = top.Next()
+	} else {
+		ok = top.Prev()
+	}
+	if !ok {
+		if err := top.Error(); err != nil {
+			m.err = err
+			m.heap = m.heap[:0]
+			return false
+		}
+		last := len(m.heap) - 1
+		m.heap[0] = m.heap[last]
+		m.heap = m.heap[:last]
+	}
+	if len(m.heap) > 0 {
+		m.down(0)
+	}
+	return m.Valid()
+}
+
+// Next implements keys.Iterator.
+func (m *Merging) Next() bool {
+	if !m.Valid() {
+		return false
+	}
+	if !m.forward {
+		// Reposition every other child at the first key after the current
+		// one; the current child simply steps forward.
+		cur := m.heap[0]
+		key := append([]byte(nil), m.children[cur].Key()...)
+		m.forward = true
+		for i, c := range m.children {
+			if i == cur {
+				continue
+			}
+			if c.SeekGE(key) && keys.Compare(c.Key(), key) == 0 {
+				c.Next()
+			}
+		}
+		m.children[cur].Next()
+		return m.rebuild()
+	}
+	return m.advance()
+}
+
+// Prev implements keys.Iterator.
+func (m *Merging) Prev() bool {
+	if !m.Valid() {
+		return false
+	}
+	if m.forward {
+		cur := m.heap[0]
+		key := append([]byte(nil), m.children[cur].Key()...)
+		m.forward = false
+		for i, c := range m.children {
+			if i == cur {
+				continue
+			}
+			c.SeekLT(key)
+		}
+		m.children[cur].Prev()
+		return m.rebuild()
+	}
+	return m.advance()
+}
+
+// Valid implements keys.Iterator.
+func (m *Merging) Valid() bool { return m.err == nil && len(m.heap) > 0 }
+
+// Key implements keys.Iterator.
+func (m *Merging) Key() []byte {
+	if !m.Valid() {
+		return nil
+	}
+	return m.children[m.heap[0]].Key()
+}
+
+// Value implements keys.Iterator.
+func (m *Merging) Value() []byte {
+	if !m.Valid() {
+		return nil
+	}
+	return m.children[m.heap[0]].Value()
+}
+
+// Error implements keys.Iterator.
+func (m *Merging) Error() error { return m.err }
+
+// Close implements keys.Iterator: it closes every child and returns the
+// first error met.
+func (m *Merging) Close() error {
+	err := m.err
+	for _, c := range m.children {
+		if cerr := c.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	m.children, m.heap = nil, nil
+	return err
+}

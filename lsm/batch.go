@@ -1,0 +1,138 @@
+package lsm
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/stratadb/strata/internal/batchrepr"
+	"github.com/stratadb/strata/internal/keys"
+)
+
+// Batch collects writes to apply atomically with DB.Apply. A batch is
+// all-or-nothing, also across a crash. Conditions on its operations are
+// judged against the state just before the batch; if any fails, nothing is
+// written. A Batch belongs to one goroutine; applying it does not change it,
+// so it may be applied again, or Reset and refilled.
+type Batch struct {
+	db   *DB
+	data []byte // copies of keys, values and condition values
+	ops  []batchOp
+	err  error // the first invalid operation, reported by Apply
+}
+
+type span struct{ off, n uint32 }
+
+type batchOp struct {
+	kind    keys.Kind // KindSet or KindDelete; a TTL turns a set into KindSetExpiry at commit
+	key     span
+	value   span
+	ttl     time.Duration
+	cond    condKind
+	condVal span
+}
+
+// NewBatch returns an empty batch for db.
+func (db *DB) NewBatch() *Batch { return &Batch{db: db} }
+
+func (b *Batch) keep(p []byte) span {
+	s := span{uint32(len(b.data)), uint32(len(p))}
+	b.data = append(b.data, p...)
+	return s
+}
+
+func (b *Batch) bytes(s span) []byte { return b.data[s.off : s.off+s.n : s.off+s.n] }
+
+func (b *Batch) add(kind keys.Kind, key, value []byte, opts []WriteOption) {
+	if b.err != nil {
+		return
+	}
+	if err := checkKey(key); err != nil {
+		b.err = err
+		return
+	}
+	if len(value) > MaxValueSize {
+		b.err = fmt.Errorf("%w: value of %d bytes over %d", ErrInvalidArgument, len(value), MaxValueSize)
+		return
+	}
+	w, err := mergeOpts(opts)
+	if err != nil {
+		b.err = err
+		return
+	}
+	if kind == keys.KindDelete && w.ttl != 0 {
+		b.err = fmt.Errorf("%w: WithTTL on a delete", ErrInvalidArgument)
+		return
+	}
+	if len(b.data)+len(key)+len(value)+len(w.value) > 1<<32-1 {
+		b.err = fmt.Errorf("%w: batch over 4 GiB", ErrInvalidArgument)
+		return
+	}
+	op := batchOp{kind: kind, key: b.keep(key), ttl: w.ttl, cond: w.cond}
+	if kind != keys.KindDelete {
+		op.value = b.keep(value)
+	}
+	if w.cond == condValue {
+		op.condVal = b.keep(w.value)
+	}
+	b.ops = append(b.ops, op)
+}
+
+// Put adds a write of key. Options: WithTTL and the conditions.
+func (b *Batch) Put(key, value []byte, opts ...WriteOption) { b.add(keys.KindSet, key, value, opts) }
+
+// Delete adds a deletion of key. Options: the conditions.
+func (b *Batch) Delete(key []byte, opts ...WriteOption) { b.add(keys.KindDelete, key, nil, opts) }
+
+// PutItem adds a write of the item (pk, sk).
+func (b *Batch) PutItem(pk, sk, value []byte, opts ...WriteOption) {
+	b.add(keys.KindSet, keys.ItemKey(nil, pk, sk), value, opts)
+}
+
+// DeleteItem adds a deletion of the item (pk, sk).
+func (b *Batch) DeleteItem(pk, sk []byte, opts ...WriteOption) {
+	b.add(keys.KindDelete, keys.ItemKey(nil, pk, sk), nil, opts)
+}
+
+// Len returns the number of operations in the batch.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Reset empties the batch, keeping its memory for reuse.
+func (b *Batch) Reset() {
+	b.data, b.ops, b.err = b.data[:0], b.ops[:0], nil
+}
+
+// hasConditions reports whether any operation carries a condition.
+func (b *Batch) hasConditions() bool {
+	for i := range b.ops {
+		if b.ops[i].cond != condNone {
+			return true
+		}
+	}
+	return false
+}
+
+// encode appends the batch's entries to a repr, with expiries computed from
+// now.
+func (b *Batch) encode(dst []byte, now time.Time) []byte {
+	for i := range b.ops {
+		op := &b.ops[i]
+		kind := op.kind
+		var expiry int64
+		if op.ttl > 0 {
+			kind = keys.KindSetExpiry
+			expiry = now.Add(op.ttl).UnixNano()
+		}
+		dst = batchrepr.AppendEntry(dst, kind, b.bytes(op.key), b.bytes(op.value), expiry)
+	}
+	return dst
+}
+
+func checkKey(key []byte) error {
+	if len(key) == 0 {
+		return fmt.Errorf("%w: empty key", ErrInvalidArgument)
+	}
+	if len(key) > MaxKeySize {
+		return fmt.Errorf("%w: key of %d bytes over %d", ErrInvalidArgument, len(key), MaxKeySize)
+	}
+	return nil
+}

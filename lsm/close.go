@@ -1,0 +1,81 @@
+package lsm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Close waits for background work, flushes and fsyncs the WAL, and releases
+// the directory lock: a clean Close loses nothing, whatever the SyncMode.
+// While iterators or snapshots are open, Close returns an error and leaves
+// the DB open rather than pull files from under them. After Close every
+// method returns ErrClosed; a second Close returns ErrClosed.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed.Load() {
+		db.mu.Unlock()
+		return ErrClosed
+	}
+	if db.iters > 0 || len(db.snaps.seqs) > 0 {
+		n, s := db.iters, len(db.snaps.seqs)
+		db.mu.Unlock()
+		return fmt.Errorf("%w: %d iterators and %d snapshots are still open; close them first", ErrInvalidArgument, n, s)
+	}
+	db.closed.Store(true)
+	db.bgCond.Broadcast() // wake stalled writers: they fail with ErrClosed
+	db.mu.Unlock()
+
+	// Wait for the commit pipeline to drain: once the close request leads,
+	// no write is in flight and every later one fails with ErrClosed.
+	req := &commitReq{kind: reqClose}
+	db.commitWrite(req)
+
+	db.mu.Lock()
+	db.bgStop = true
+	db.bgCond.Broadcast()
+	db.mu.Unlock()
+	close(db.stopc)
+	db.bgWG.Wait()
+
+	var errs []error
+	if !db.opts.ReadOnly {
+		db.walSyncMu.Lock()
+		db.mu.Lock()
+		mems := append(append([]*memTable(nil), db.imm...), db.mem)
+		bgErr := db.bgErr
+		db.mu.Unlock()
+		for _, m := range mems {
+			if m.wal == nil {
+				continue
+			}
+			if bgErr == nil {
+				if err := m.wal.Flush(); err != nil {
+					errs = append(errs, fmt.Errorf("strata: WAL flush at close: %w", err))
+				} else if err := m.wal.Sync(); err != nil {
+					errs = append(errs, fmt.Errorf("strata: WAL fsync at close: %w", err))
+				}
+			}
+			if err := m.wal.Close(); err != nil && bgErr == nil {
+				errs = append(errs, err)
+			}
+			m.wal = nil
+		}
+		db.walSyncMu.Unlock()
+	}
+	db.mu.Lock()
+	old := db.rs
+	db.rs = nil
+	db.mu.Unlock()
+	releaseState(old)
+	if err := db.vs.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := db.tableCache.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := db.lock.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	db.opts.Logger.Info("closed", "dir", db.dir)
+	return errors.Join(errs...)
+}

@@ -1,0 +1,397 @@
+package lsm
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/stratadb/strata/internal/batchrepr"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/memtable"
+	"github.com/stratadb/strata/wal"
+)
+
+// The commit pipeline. A writer enqueues a request; the request at the head
+// of the queue is the leader. The leader takes every waiting request it can
+// (up to a size limit, and never a conditional request behind another one,
+// since a condition must see the writes before it), evaluates conditions,
+// assigns sequence numbers, hands the whole group to the WAL in one write and,
+// if any request needs it, one fsync (group commit), inserts the group into
+// the memtable, publishes the new visible sequence number, and wakes the
+// group. Only the leader touches the WAL writer and inserts into the
+// memtable, so both are single-writer.
+
+type reqKind uint8
+
+const (
+	reqPlain  reqKind = iota // repr is ready
+	reqBatch                 // a batch with conditions: evaluate, then encode
+	reqIncr                  // Increment
+	reqExpire                // Expire
+	reqClose                 // Close draining the pipeline
+	reqRotate                // Flush: rotate the memtable if it holds anything
+)
+
+type commitReq struct {
+	kind  reqKind
+	repr  []byte // the encoded batch, header first
+	count int
+	sync  bool
+	batch *Batch
+	key   []byte
+	delta int64
+	ttl   time.Duration
+	opts  writeOpts
+	now   time.Time
+
+	result int64
+	err    error
+	done   bool
+}
+
+var reqPool = sync.Pool{New: func() any { return &commitReq{repr: make([]byte, 0, 256)} }}
+
+func getReq() *commitReq {
+	r := reqPool.Get().(*commitReq)
+	r.repr = append(r.repr[:0], make([]byte, batchrepr.HeaderLen)...)
+	return r
+}
+
+func putReq(r *commitReq) {
+	if cap(r.repr) > 64<<10 {
+		return // don't pool large buffers
+	}
+	repr := r.repr[:0]
+	*r = commitReq{repr: repr}
+	reqPool.Put(r)
+}
+
+// maxGroupBytes bounds the bytes one leader commits for others, so a small
+// write does not wait behind megabytes.
+const maxGroupBytes = 1 << 20
+
+func (r *commitReq) conditional() bool { return r.kind != reqPlain }
+
+// commitWrite runs req through the pipeline and returns its error.
+func (db *DB) commitWrite(req *commitReq) error {
+	c := &db.commit
+	c.mu.Lock()
+	c.queue = append(c.queue, req)
+	for !req.done && c.queue[0] != req {
+		c.cond.Wait()
+	}
+	if req.done {
+		c.mu.Unlock()
+		return req.err
+	}
+	// Leader: take a group.
+	n, bytes := 1, len(req.repr)
+	for n < len(c.queue) && req.kind != reqClose {
+		r := c.queue[n]
+		if r.conditional() || bytes+len(r.repr) > maxGroupBytes {
+			break
+		}
+		bytes += len(r.repr)
+		n++
+	}
+	group := c.queue[:n:n]
+	c.mu.Unlock()
+
+	db.writeGroup(group)
+
+	c.mu.Lock()
+	for _, r := range group {
+		r.done = true
+	}
+	c.queue = append(c.queue[:0], c.queue[n:]...)
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	return req.err
+}
+
+// writeGroup commits a group; every request's err is set.
+func (db *DB) writeGroup(group []*commitReq) {
+	setAll := func(err error) {
+		for _, r := range group {
+			if r.err == nil {
+				r.err = err
+			}
+		}
+	}
+	if group[0].kind == reqClose {
+		return // the leader now holds the pipeline; Close proceeds
+	}
+	if db.closed.Load() {
+		setAll(ErrClosed)
+		return
+	}
+	if err := db.backgroundError(); err != nil {
+		setAll(err)
+		return
+	}
+	if group[0].kind == reqRotate {
+		if !db.mem.mt.Empty() {
+			group[0].err = db.rotateMemtable(0)
+		}
+		return
+	}
+	// Evaluate conditions (only the first request of a group can carry them).
+	if first := group[0]; first.conditional() {
+		if err := db.prepare(first); err != nil {
+			first.err = err
+			group = group[1:]
+			if len(group) == 0 {
+				return
+			}
+		}
+	}
+	var need int64
+	needSync := db.opts.Sync == SyncAlways
+	for _, r := range group {
+		need += memtable.EntrySize(len(r.repr), 0) + int64(r.count)*64
+		needSync = needSync || r.sync
+	}
+	if err := db.makeRoomForWrite(need); err != nil {
+		setAll(err)
+		return
+	}
+	mem := db.mem // stable: only the leader swaps it
+	seq := db.logSeq + 1
+	for _, r := range group {
+		if r.count == 0 {
+			continue
+		}
+		batchrepr.SetHeader(r.repr, seq, r.count)
+		seq += keys.SeqNum(r.count)
+		if err := mem.wal.AddRecord(r.repr); err != nil {
+			db.setBackgroundError(fmt.Errorf("strata: WAL append: %w", err))
+			setAll(err)
+			return
+		}
+	}
+	if err := mem.wal.Flush(); err != nil {
+		err = fmt.Errorf("strata: WAL write: %w", err)
+		db.setBackgroundError(err)
+		setAll(err)
+		return
+	}
+	if needSync {
+		if err := db.syncWALs(); err != nil {
+			setAll(err)
+			return
+		}
+	}
+	for _, r := range group {
+		if r.count == 0 {
+			continue
+		}
+		if err := db.applyToMemtable(mem, r.repr); err != nil {
+			// Cannot happen for a repr we encoded; refuse further writes.
+			db.setBackgroundError(err)
+			setAll(err)
+			return
+		}
+	}
+	db.logSeq = seq - 1
+	mem.maxSeq = db.logSeq
+	db.visibleSeq.Store(uint64(db.logSeq))
+	var userBytes int64
+	for _, r := range group {
+		userBytes += int64(len(r.repr))
+	}
+	db.metrics.userBytes.Add(userBytes)
+	db.metrics.walBytes.Add(userBytes)
+}
+
+// applyToMemtable inserts every entry of a committed repr.
+func (db *DB) applyToMemtable(mem *memTable, repr []byte) error {
+	_, _, err := batchrepr.Decode(repr, "memtable", 0, func(seq keys.SeqNum, e batchrepr.Entry) error {
+		return mem.mt.Add(e.Key, seq, e.Kind, e.Value)
+	})
+	return err
+}
+
+// makeRoomForWrite makes sure the mutable memtable can take need more bytes,
+// rotating it (and its WAL) when full. It waits, never fails, while flushes
+// or compactions fall behind; it fails only on a background error or Close.
+// Leader only.
+func (db *DB) makeRoomForWrite(need int64) error {
+	slowed := false
+	for {
+		mem := db.mem
+		if mem.mt.Size()+need <= mem.mt.Capacity() {
+			return nil
+		}
+		db.mu.Lock()
+		if db.bgErr != nil {
+			err := db.bgErr
+			db.mu.Unlock()
+			return err
+		}
+		if db.closed.Load() {
+			db.mu.Unlock()
+			return ErrClosed
+		}
+		if len(db.imm) >= db.opts.MaxImmutableMemtables {
+			db.stallLocked("memtables", func() bool { return len(db.imm) >= db.opts.MaxImmutableMemtables })
+			db.mu.Unlock()
+			continue
+		}
+		l0 := len(db.rs.v.Levels[0])
+		if l0 >= db.opts.L0StopWrites {
+			db.stallLocked("l0-stop", func() bool { return len(db.rs.v.Levels[0]) >= db.opts.L0StopWrites })
+			db.mu.Unlock()
+			continue
+		}
+		db.mu.Unlock()
+		if l0 >= db.opts.L0SlowdownWrites && !slowed {
+			// Give compaction a millisecond, once per rotation.
+			slowed = true
+			start := time.Now()
+			db.opts.EventListener.stallBegin(StallInfo{Reason: "l0-slowdown"})
+			time.Sleep(time.Millisecond)
+			d := time.Since(start)
+			db.metrics.stallSlowdowns.Add(1)
+			db.metrics.stallNanos.Add(int64(d))
+			db.opts.EventListener.stallEnd(StallInfo{Reason: "l0-slowdown", Duration: d})
+			continue
+		}
+		if err := db.rotateMemtable(need); err != nil {
+			return err
+		}
+	}
+}
+
+// stallLocked waits on bgCond while cond holds and writes may proceed; it
+// counts and times the stall. Called with db.mu held.
+func (db *DB) stallLocked(reason string, cond func() bool) {
+	start := time.Now()
+	db.metrics.stalls.Add(1)
+	db.opts.EventListener.stallBegin(StallInfo{Reason: reason})
+	db.opts.Logger.Info("write stall", "reason", reason)
+	db.maybeScheduleCompactionLocked()
+	for cond() && db.bgErr == nil && !db.closed.Load() {
+		db.bgCond.Wait()
+	}
+	d := time.Since(start)
+	db.metrics.stallNanos.Add(int64(d))
+	db.opts.EventListener.stallEnd(StallInfo{Reason: reason, Duration: d})
+	db.opts.Logger.Info("write stall end", "reason", reason, "duration", d)
+}
+
+// rotateMemtable makes the mutable memtable immutable, starts a new WAL
+// segment and memtable, and wakes the flusher. Leader only.
+func (db *DB) rotateMemtable(need int64) error {
+	walNum := db.vs.NewFileNum()
+	w, err := db.createWAL(walNum)
+	if err != nil {
+		err = fmt.Errorf("strata: new WAL: %w", err)
+		db.setBackgroundError(err)
+		return err
+	}
+	capacity := max(db.opts.MemtableSize, need+need/8+64<<10)
+	next := &memTable{mt: memtable.New(capacity), walNum: walNum, wal: w}
+	db.mu.Lock()
+	db.imm = append(db.imm, db.mem)
+	db.mem = next
+	old := db.installReadStateLocked(db.currentVersionRefLocked())
+	db.bgCond.Broadcast()
+	db.mu.Unlock()
+	releaseState(old)
+	return nil
+}
+
+// createWAL creates a WAL segment and makes its directory entry durable, so
+// it exists whenever something refers to it.
+func (db *DB) createWAL(num uint64) (*wal.Writer, error) {
+	f, err := db.fs.Create(manifest.MakeFilename(db.dir, manifest.FileTypeLog, num))
+	if err != nil {
+		return nil, err
+	}
+	if err := db.fs.SyncDir(db.dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return wal.NewWriter(f), nil
+}
+
+// syncWALs fsyncs every open WAL segment with unsynced bytes, oldest first,
+// so that what survives a power loss is always a prefix of the log. A failed
+// fsync is never retried: it latches the background error and the DB refuses
+// writes until it is reopened.
+func (db *DB) syncWALs() error {
+	db.walSyncMu.Lock()
+	defer db.walSyncMu.Unlock()
+	db.mu.Lock()
+	if db.bgErr != nil {
+		err := db.bgErr
+		db.mu.Unlock()
+		return err
+	}
+	ws := make([]*wal.Writer, 0, len(db.imm)+1)
+	for _, m := range db.imm {
+		if m.wal != nil {
+			ws = append(ws, m.wal)
+		}
+	}
+	if db.mem.wal != nil {
+		ws = append(ws, db.mem.wal)
+	}
+	db.mu.Unlock()
+	for _, w := range ws {
+		if w.SyncedSize() == w.Size() {
+			continue
+		}
+		if err := w.Sync(); err != nil {
+			err = fmt.Errorf("strata: WAL fsync: %w", err)
+			db.setBackgroundError(err)
+			return err
+		}
+		db.metrics.walSyncs.Add(1)
+	}
+	return nil
+}
+
+// backgroundError returns the latched error, if any.
+func (db *DB) backgroundError() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.bgErr
+}
+
+// setBackgroundError latches err: every later write returns it until the DB
+// is reopened.
+func (db *DB) setBackgroundError(err error) {
+	db.mu.Lock()
+	first := db.bgErr == nil
+	if first {
+		db.bgErr = err
+		db.bgCond.Broadcast()
+	}
+	db.mu.Unlock()
+	if first && !errors.Is(err, ErrClosed) {
+		db.metrics.backgroundErrors.Add(1)
+		db.opts.Logger.Error("background error; writes refused until reopen", "err", err)
+		db.opts.EventListener.backgroundError(err)
+	}
+}
+
+func (l *EventListener) stallBegin(i StallInfo) {
+	if l.StallBegin != nil {
+		l.StallBegin(i)
+	}
+}
+
+func (l *EventListener) stallEnd(i StallInfo) {
+	if l.StallEnd != nil {
+		l.StallEnd(i)
+	}
+}
+
+func (l *EventListener) backgroundError(err error) {
+	if l.BackgroundError != nil {
+		l.BackgroundError(err)
+	}
+}

@@ -1,0 +1,367 @@
+package lsm
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/internal/iterator"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/sstable"
+)
+
+// compactionState is the scheduling state of flushes and compactions.
+// Guarded by db.mu.
+type compactionState struct {
+	flushing bool
+	running  int // compactions in progress
+	manual   int // manual compactions waiting or running; automatic ones hold off
+	lastTTL  time.Time
+}
+
+func (db *DB) compactionOptions() compaction.Options {
+	return compaction.Options{
+		L0Trigger:       db.opts.L0CompactionTrigger,
+		LevelMultiplier: db.opts.LevelMultiplier,
+		BaseLevelSize:   db.opts.BaseLevelSize,
+		TargetFileSize:  db.opts.TargetFileSize,
+	}
+}
+
+// levelScores returns each level's compaction score.
+func (db *DB) levelScores(v *manifest.Version) [manifest.NumLevels]float64 {
+	return compaction.Scores(v, db.compactionOptions())
+}
+
+// startCompactions starts the goroutine that wakes the scheduler for TTL
+// compactions.
+func (db *DB) startCompactions() {
+	if db.opts.TTLCompactionInterval > 0 {
+		db.bgWG.Add(1)
+		go db.ttlLoop()
+	}
+	db.mu.Lock()
+	db.maybeScheduleCompactionLocked()
+	db.mu.Unlock()
+}
+
+// ttlLoop looks for tables whose data has expired every
+// TTLCompactionInterval, even when no writes arrive.
+func (db *DB) ttlLoop() {
+	defer db.bgWG.Done()
+	t := time.NewTicker(db.opts.TTLCompactionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			db.mu.Lock()
+			db.scheduleTTLLocked()
+			db.mu.Unlock()
+		case <-db.stopc:
+			return
+		}
+	}
+}
+
+// maybeScheduleCompactionLocked starts compactions while one is due and
+// the concurrency allows. Called with db.mu held.
+func (db *DB) maybeScheduleCompactionLocked() {
+	for db.canCompactLocked() && db.comp.running < db.opts.CompactionConcurrency {
+		c := compaction.Pick(db.rs.v, db.compactionOptions())
+		if c == nil {
+			return
+		}
+		db.startCompactionLocked(c)
+	}
+}
+
+// scheduleTTLLocked starts a TTL compaction if a table's data has expired.
+func (db *DB) scheduleTTLLocked() {
+	if !db.canCompactLocked() || db.comp.running >= db.opts.CompactionConcurrency {
+		return
+	}
+	if c := compaction.PickTTL(db.rs.v, db.compactionOptions(), db.opts.Clock().UnixNano()); c != nil {
+		db.startCompactionLocked(c)
+	}
+}
+
+func (db *DB) canCompactLocked() bool {
+	return !db.opts.ReadOnly && !db.bgStop && !db.closed.Load() && db.bgErr == nil && db.comp.manual == 0 && db.rs != nil
+}
+
+// startCompactionLocked marks c's inputs busy and runs it in the
+// background. The version c was picked from is referenced until it ends.
+func (db *DB) startCompactionLocked(c *compaction.Compaction) {
+	for _, f := range c.AllInputs() {
+		f.Compacting = true
+	}
+	v := db.rs.v
+	v.Ref()
+	db.comp.running++
+	db.bgWG.Add(1)
+	go func() {
+		defer db.bgWG.Done()
+		err := db.runCompaction(c, v)
+		v.Unref()
+		db.mu.Lock()
+		for _, f := range c.AllInputs() {
+			f.Compacting = false
+		}
+		db.comp.running--
+		db.bgCond.Broadcast()
+		db.mu.Unlock()
+		if err != nil && !errors.Is(err, compaction.ErrStopped) {
+			db.setBackgroundError(fmt.Errorf("strata: compaction: %w", err))
+		}
+		db.mu.Lock()
+		db.maybeScheduleCompactionLocked()
+		db.mu.Unlock()
+	}()
+}
+
+// runCompaction runs c against version v and installs its result.
+func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error {
+	start := time.Now()
+	info := CompactionInfo{Reason: c.Reason, Level: c.Level, OutputLevel: c.OutputLevel,
+		Inputs: len(c.Inputs[0]) + len(c.Inputs[1]), BytesRead: c.InputBytes()}
+	db.opts.EventListener.compactionBegin(info)
+	edit := &manifest.VersionEdit{}
+	for i, in := range c.Inputs {
+		level := c.Level
+		if i == 1 {
+			level = c.OutputLevel
+		}
+		for _, f := range in {
+			edit.Deleted = append(edit.Deleted, manifest.DeletedFile{Level: level, FileNum: f.FileNum})
+		}
+	}
+	var res compaction.Result
+	if c.TrivialMove {
+		edit.Added = []manifest.NewFile{{Level: c.OutputLevel, Meta: c.Inputs[0][0]}}
+		info.BytesRead = 0
+	} else {
+		db.mu.Lock()
+		snaps := append([]keys.SeqNum(nil), db.snaps.seqs...)
+		db.mu.Unlock()
+		var err error
+		res, err = compaction.Run(c, db.compactionInput(c), compaction.Env{
+			NewOutput: db.newCompactionOutput,
+			Snapshots: snaps,
+			Now:       db.opts.Clock().UnixNano(),
+			Version:   v,
+			Stopped: func() bool {
+				db.mu.Lock()
+				defer db.mu.Unlock()
+				return db.bgStop
+			},
+		})
+		if err != nil {
+			info.Err = err
+			db.opts.EventListener.compactionEnd(info)
+			return err
+		}
+		for _, out := range res.Outputs {
+			edit.Added = append(edit.Added, manifest.NewFile{Level: c.OutputLevel, Meta: out})
+		}
+	}
+	db.manifestMu.Lock()
+	if err := db.vs.LogAndApply(edit); err != nil {
+		db.manifestMu.Unlock()
+		// The edit may have reached the MANIFEST even though it failed, so
+		// the outputs stay: the next Open deletes whatever no version names.
+		info.Err = err
+		db.opts.EventListener.compactionEnd(info)
+		return err
+	}
+	db.mu.Lock()
+	old := db.installReadStateLocked(db.vs.Current())
+	db.bgCond.Broadcast()
+	db.mu.Unlock()
+	db.manifestMu.Unlock()
+	releaseState(old)
+
+	written := res.BytesWritten()
+	m := &db.metrics
+	if c.TrivialMove {
+		m.trivialMoves.Add(1)
+	} else {
+		var obsolete []uint64
+		for _, f := range c.AllInputs() {
+			obsolete = append(obsolete, f.FileNum)
+		}
+		db.addObsolete(obsolete...)
+		m.compactions.Add(1)
+		m.compactRead.Add(int64(c.InputBytes()))
+		m.compactWritten.Add(int64(written))
+		m.levelRead[c.Level].Add(int64(totalBytes(c.Inputs[0])))
+		m.levelRead[c.OutputLevel].Add(int64(totalBytes(c.Inputs[1])))
+		m.levelWritten[c.OutputLevel].Add(int64(written))
+		m.expiredDropped.Add(res.ExpiredRewritten)
+		m.tombstonesDropped.Add(res.TombstonesDropped)
+		if c.Reason == "ttl" {
+			m.ttlCompacts.Add(1)
+		}
+	}
+	info.Outputs = len(res.Outputs)
+	info.BytesWritten = written
+	info.Duration = time.Since(start)
+	db.opts.EventListener.compactionEnd(info)
+	db.opts.Logger.Info("compaction", "reason", c.Reason, "level", c.Level, "output_level", c.OutputLevel,
+		"inputs", info.Inputs, "outputs", info.Outputs, "read", info.BytesRead, "written", written,
+		"expired", res.ExpiredRewritten, "tombstones_dropped", res.TombstonesDropped, "duration", info.Duration)
+	return nil
+}
+
+func totalBytes(files []*manifest.FileMeta) uint64 {
+	var n uint64
+	for _, f := range files {
+		n += f.Size
+	}
+	return n
+}
+
+// compactionInput returns a merging iterator over every input table.
+func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
+	open := func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, nil) }
+	var srcs []keys.Iterator
+	if c.Level == 0 {
+		for _, f := range c.Inputs[0] {
+			it, err := open(f)
+			if err != nil {
+				it = &errIter{err: err}
+			}
+			srcs = append(srcs, it)
+		}
+	} else {
+		srcs = append(srcs, iterator.NewLevel(c.Inputs[0], open, nil, nil))
+	}
+	if len(c.Inputs[1]) > 0 {
+		srcs = append(srcs, iterator.NewLevel(c.Inputs[1], open, nil, nil))
+	}
+	return iterator.NewMerging(srcs...)
+}
+
+// tableOutput is a compaction output written through the sstable writer.
+type tableOutput struct {
+	db   *DB
+	num  uint64
+	name string
+	w    *sstable.Writer
+}
+
+func (db *DB) newCompactionOutput() (compaction.Output, error) {
+	num := db.vs.NewFileNum()
+	name := manifest.MakeFilename(db.dir, manifest.FileTypeTable, num)
+	f, err := db.fs.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return &tableOutput{db: db, num: num, name: name, w: sstable.NewWriter(f, db.tableWriterOptions())}, nil
+}
+
+func (o *tableOutput) Add(ikey, value []byte) error { return o.w.Add(ikey, value) }
+func (o *tableOutput) EstimatedSize() uint64        { return o.w.EstimatedSize() }
+func (o *tableOutput) Abort() {
+	o.w.Abort()
+	o.db.removeFile(o.name)
+}
+
+func (o *tableOutput) Finish() (*manifest.FileMeta, error) {
+	if o.w.NumEntries() == 0 {
+		o.Abort()
+		return nil, nil
+	}
+	props, err := o.w.Finish()
+	if err != nil {
+		o.db.removeFile(o.name)
+		return nil, err
+	}
+	if err := o.db.fs.SyncDir(o.db.dir); err != nil {
+		return nil, err
+	}
+	return metaFromProps(o.num, props), nil
+}
+
+// Compact compacts the raw key range [lower, upper] (nil = unbounded) down
+// to the bottom level, and waits. It first flushes the memtable, so every
+// write made before the call is compacted.
+func (db *DB) Compact(lower, upper []byte) error {
+	if err := db.Flush(); err != nil {
+		return err
+	}
+	db.mu.Lock()
+	db.comp.manual++
+	for db.comp.running > 0 && db.bgErr == nil && !db.closed.Load() {
+		db.bgCond.Wait()
+	}
+	db.mu.Unlock()
+	defer func() {
+		db.mu.Lock()
+		db.comp.manual--
+		db.maybeScheduleCompactionLocked()
+		db.mu.Unlock()
+	}()
+	o := db.compactionOptions()
+	for level := 0; level < manifest.NumLevels; level++ {
+		db.mu.Lock()
+		if err := db.bgErr; err != nil {
+			db.mu.Unlock()
+			return err
+		}
+		if db.closed.Load() {
+			db.mu.Unlock()
+			return ErrClosed
+		}
+		v := db.rs.v
+		v.Ref()
+		db.mu.Unlock()
+		c := compaction.PickManual(v, o, level, lower, upper)
+		if c != nil && level == compaction.Bottom && !bottomNeedsRewrite(c) {
+			c = nil
+		}
+		var err error
+		if c != nil {
+			for _, f := range c.AllInputs() {
+				f.Compacting = true
+			}
+			err = db.runCompaction(c, v)
+			db.mu.Lock()
+			for _, f := range c.AllInputs() {
+				f.Compacting = false
+			}
+			db.mu.Unlock()
+		}
+		v.Unref()
+		if err != nil {
+			db.setBackgroundError(fmt.Errorf("strata: compaction: %w", err))
+			return err
+		}
+	}
+	return nil
+}
+
+// bottomNeedsRewrite reports whether a manual compaction of bottom-level
+// tables would remove anything: tombstones (kept for snapshots earlier) or
+// expiring entries.
+func bottomNeedsRewrite(c *compaction.Compaction) bool {
+	for _, f := range c.Inputs[0] {
+		if f.NumDeletions > 0 || f.LatestExpiry != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *EventListener) compactionBegin(i CompactionInfo) {
+	if l.CompactionBegin != nil {
+		l.CompactionBegin(i)
+	}
+}
+
+func (l *EventListener) compactionEnd(i CompactionInfo) {
+	if l.CompactionEnd != nil {
+		l.CompactionEnd(i)
+	}
+}

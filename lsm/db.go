@@ -1,0 +1,132 @@
+package lsm
+
+import (
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/memtable"
+	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/wal"
+)
+
+// DB is an open Strata database. Every method is safe for concurrent use.
+//
+// Concurrency, in one place:
+//   - commit.mu guards the commit queue; the request at the head of the
+//     queue is the leader and alone owns the fields marked "leader" (the WAL
+//     writer of the mutable memtable, logSeq, inserts into the mutable
+//     memtable).
+//   - mu guards the fields marked "mu": the memtable list, the read state,
+//     the background error, snapshots, open-iterator counts, compaction
+//     state. bgCond (on mu) signals flushes, compactions and their waiters.
+//   - manifestMu serialises version edits (LogAndApply) and the file
+//     deletions that follow them.
+//   - walSyncMu serialises syncing and closing WAL writers, so a background
+//     sync never touches a closed WAL.
+//   - visibleSeq is read lock-free by readers; it is published by the
+//     leader after a group is in the memtable.
+type DB struct {
+	dir  string
+	opts Options
+	fs   vfs.FS
+	lock io.Closer
+
+	vs         *manifest.VersionSet
+	blockCache *sstable.Cache
+	tableCache *sstable.TableCache
+	sstStats   sstable.Stats
+	metrics    counters
+
+	closed     atomic.Bool
+	visibleSeq atomic.Uint64
+
+	commit struct {
+		mu    sync.Mutex
+		cond  sync.Cond
+		queue []*commitReq
+	}
+	logSeq keys.SeqNum // leader: the last sequence number assigned
+
+	mu     sync.Mutex
+	bgCond sync.Cond
+	mem    *memTable   // mu (swap) + leader (inserts)
+	imm    []*memTable // mu: oldest first, waiting to be flushed
+	rs     *readState  // mu: what readers read
+	bgErr  error       // mu: the first background or WAL error; writes fail until reopen
+	snaps  snapshotList
+	iters  int  // mu: open iterators
+	bgStop bool // mu: background goroutines must exit
+	bgWG   sync.WaitGroup
+	comp   compactionState // mu
+
+	manifestMu sync.Mutex
+	walSyncMu  sync.Mutex
+	stopc      chan struct{} // closed by Close to stop background goroutines
+	obsolete   obsoleteTables
+}
+
+// memTable is a memtable with the WAL segment that backs it.
+type memTable struct {
+	mt     *memtable.Memtable
+	walNum uint64
+	wal    *wal.Writer // nil once closed, or in a read-only DB
+	maxSeq keys.SeqNum // leader while mutable; read after rotation under mu
+}
+
+// readState is a consistent set of sources for readers: the memtables and
+// the version of the moment. Readers take a reference; the last release
+// drops the version's reference.
+type readState struct {
+	refs atomic.Int32
+	db   *DB
+	mem  *memTable
+	imm  []*memTable // oldest first
+	v    *manifest.Version
+}
+
+// loadReadState returns the current read state with a reference taken.
+func (db *DB) loadReadState() *readState {
+	db.mu.Lock()
+	rs := db.rs
+	rs.refs.Add(1)
+	db.mu.Unlock()
+	return rs
+}
+
+func (rs *readState) release() {
+	if rs.refs.Add(-1) == 0 {
+		rs.v.Unref()
+		rs.db.maybeDeleteObsolete()
+	}
+}
+
+// installReadStateLocked replaces the read state after a change of memtables
+// or version. v carries a reference that passes to the read state. Callers
+// hold db.mu, and must release the returned old state after unlocking (its
+// release may delete files).
+func (db *DB) installReadStateLocked(v *manifest.Version) (old *readState) {
+	rs := &readState{db: db, mem: db.mem, imm: append([]*memTable(nil), db.imm...), v: v}
+	rs.refs.Store(1)
+	old = db.rs
+	db.rs = rs
+	return old
+}
+
+// currentVersionRefLocked returns the version of the current read state with
+// a new reference, for a read state that changes only its memtables.
+func (db *DB) currentVersionRefLocked() *manifest.Version {
+	v := db.rs.v
+	v.Ref()
+	return v
+}
+
+// releaseState releases a read state returned by installReadStateLocked.
+func releaseState(rs *readState) {
+	if rs != nil {
+		rs.release()
+	}
+}

@@ -1,0 +1,56 @@
+// Package lsm is Strata: an embeddable LSM-tree key-value store with the
+// patterns of Redis and DynamoDB built in.
+//
+// Open a directory, write and read keys, scan ranges, and take snapshots:
+//
+//	db, err := lsm.Open("data", nil) // nil: every default
+//	if err != nil { ... }
+//	defer db.Close()
+//	err = db.Put([]byte("greeting"), []byte("hello"))
+//	v, err := db.Get([]byte("greeting"))
+//
+// On top of plain keys: per-entry TTL (WithTTL, Expire, Expiry), composite
+// partition/sort keys with DynamoDB-style queries (PutItem, Query), atomic
+// conditional writes and counters (IfAbsent, IfPresent, IfValue,
+// Increment), and all-or-nothing batches (NewBatch, Apply).
+//
+// # How a write travels
+//
+// A write is encoded once as a WAL record and handed to the commit pipeline
+// (commit.go). Concurrent writers are grouped: one leader writes the group to
+// the WAL with one write call and, under SyncAlways, one fsync; inserts it
+// into the memtable; and publishes its sequence numbers, so readers never
+// see half a batch. Conditions and counters are judged by the leader against
+// the latest state, which makes them atomic with respect to every other
+// write. A full memtable is rotated to a new WAL segment and flushed to an L0
+// table in the background (flush.go); compaction merges tables down the
+// levels (compaction_sched.go, package compaction).
+//
+// # How a read travels
+//
+// Get looks in the mutable memtable, the immutable ones newest first, the
+// L0 tables newest first and then one table per level, skipping tables whose
+// key range or bloom filter excludes the key (read.go). Iterators merge the
+// same sources with a heap and show each live key once (iterator.go).
+//
+// # Durability
+//
+// In every SyncMode a write's WAL bytes reach the OS before the write
+// returns, so a crash of the process loses nothing acknowledged. Against
+// power loss: SyncAlways loses nothing acknowledged, SyncEverySec at most
+// the last ~2 seconds, SyncNo whatever the OS had not written; recovery never
+// leaves a hole, only a prefix of the acknowledged writes in commit order.
+//
+// # Files
+//
+// A DB directory holds:
+//
+//	LOCK            flock(2)ed while the DB is open
+//	CURRENT         the name of the live MANIFEST, replaced atomically
+//	MANIFEST-000005 the log of version edits (which tables are live, per level)
+//	000007.log      WAL segments not yet flushed (package wal)
+//	000009.sst      tables (package sstable)
+//
+// Every byte written is covered by a CRC-32C checksum; damage is reported as
+// an error wrapping ErrCorruption naming the file and offset.
+package lsm

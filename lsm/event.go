@@ -1,0 +1,47 @@
+package lsm
+
+import "time"
+
+// FlushInfo describes a flush.
+type FlushInfo struct {
+	// TableNum is the number of the L0 table written (0 at the start).
+	TableNum uint64
+	// Entries and Bytes written to the table.
+	Entries  uint64
+	Bytes    uint64
+	Duration time.Duration
+	Err      error
+}
+
+// CompactionInfo describes a compaction.
+type CompactionInfo struct {
+	// Reason is why it ran: "L0", "size", "ttl", "manual", "move".
+	Reason      string
+	Level       int
+	OutputLevel int
+	// Inputs and Outputs are table counts; the byte counts are their sizes.
+	Inputs, Outputs         int
+	BytesRead, BytesWritten uint64
+	Duration                time.Duration
+	Err                     error
+}
+
+// StallInfo describes a write stall.
+type StallInfo struct {
+	// Reason is "memtables" (flushes fell behind), "l0-stop" or "l0-slowdown".
+	Reason   string
+	Duration time.Duration
+}
+
+// EventListener receives the engine's events. Every field is optional.
+// Callbacks run on the engine's goroutines: they must return quickly and
+// must not call back into the DB.
+type EventListener struct {
+	FlushBegin      func(FlushInfo)
+	FlushEnd        func(FlushInfo)
+	CompactionBegin func(CompactionInfo)
+	CompactionEnd   func(CompactionInfo)
+	StallBegin      func(StallInfo)
+	StallEnd        func(StallInfo)
+	BackgroundError func(error)
+}

@@ -1,0 +1,234 @@
+package lsm
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/sstable"
+)
+
+// flushLoop writes immutable memtables to L0 tables, oldest first, one at a
+// time. It runs until Close.
+func (db *DB) flushLoop() {
+	defer db.bgWG.Done()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	for {
+		for !db.bgStop && (len(db.imm) == 0 || db.bgErr != nil) {
+			db.bgCond.Wait()
+		}
+		if db.bgStop {
+			return
+		}
+		m := db.imm[0]
+		db.comp.flushing = true
+		db.mu.Unlock()
+		err := db.flushMemtable(m)
+		db.mu.Lock()
+		db.comp.flushing = false
+		db.bgCond.Broadcast()
+		if err != nil {
+			db.mu.Unlock()
+			db.setBackgroundError(fmt.Errorf("strata: flush: %w", err))
+			db.mu.Lock()
+		}
+	}
+}
+
+// flushMemtable writes m to an L0 table, records it in the MANIFEST with the
+// WAL number of the next memtable (so m's WAL is no longer needed), and only
+// then deletes m's WAL segment.
+func (db *DB) flushMemtable(m *memTable) error {
+	start := time.Now()
+	info := FlushInfo{}
+	db.opts.EventListener.flushBegin(info)
+	var meta *manifest.FileMeta
+	if !m.mt.Empty() {
+		var err error
+		meta, err = db.writeTable(m.mt.NewIter(), nil)
+		if err != nil {
+			info.Err = err
+			db.opts.EventListener.flushEnd(info)
+			return err
+		}
+		info.TableNum, info.Entries, info.Bytes = meta.FileNum, meta.NumEntries, meta.Size
+	}
+	db.mu.Lock()
+	next := db.mem.walNum
+	if len(db.imm) > 1 {
+		next = db.imm[1].walNum
+	}
+	db.mu.Unlock()
+	edit := &manifest.VersionEdit{LogNum: next, LastSeq: m.maxSeq}
+	if meta != nil {
+		edit.Added = []manifest.NewFile{{Level: 0, Meta: meta}}
+	}
+	db.manifestMu.Lock()
+	if err := db.vs.LogAndApply(edit); err != nil {
+		db.manifestMu.Unlock()
+		info.Err = err
+		db.opts.EventListener.flushEnd(info)
+		return err
+	}
+	db.mu.Lock()
+	db.imm = db.imm[1:]
+	old := db.installReadStateLocked(db.vs.Current())
+	db.maybeScheduleCompactionLocked()
+	db.bgCond.Broadcast()
+	db.mu.Unlock()
+	db.manifestMu.Unlock()
+	releaseState(old)
+
+	db.closeWAL(m)
+	db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))
+	if meta != nil {
+		db.metrics.flushes.Add(1)
+		db.metrics.flushBytes.Add(int64(meta.Size))
+	}
+	info.Duration = time.Since(start)
+	db.opts.EventListener.flushEnd(info)
+	db.opts.Logger.Info("flushed memtable", "table", info.TableNum, "entries", info.Entries, "bytes", info.Bytes, "duration", info.Duration)
+	return nil
+}
+
+// closeWAL closes the WAL writer of a flushed memtable.
+func (db *DB) closeWAL(m *memTable) {
+	db.walSyncMu.Lock()
+	db.mu.Lock()
+	w := m.wal
+	m.wal = nil
+	db.mu.Unlock()
+	db.walSyncMu.Unlock()
+	if w != nil {
+		_ = w.Close() // its contents are in a durable table now
+	}
+}
+
+// removeFile deletes a file the DB no longer needs; a failure is only logged
+// (the file is garbage, collected again at the next Open).
+func (db *DB) removeFile(name string) {
+	if err := db.fs.Remove(name); err != nil {
+		db.opts.Logger.Warn("could not remove obsolete file", "file", name, "err", err)
+	}
+}
+
+// tableWriterOptions are the sstable options every table of the DB is
+// written with.
+func (db *DB) tableWriterOptions() sstable.WriterOptions {
+	c := sstable.CompressionSnappy
+	switch db.opts.Compression {
+	case CompressionNone:
+		c = sstable.CompressionNone
+	case CompressionZstd:
+		c = sstable.CompressionZstd
+	}
+	return sstable.WriterOptions{
+		BlockSize:       db.opts.BlockSize,
+		Compression:     c,
+		BloomBitsPerKey: db.opts.BloomBitsPerKey,
+		Prefix:          keys.PartitionPrefixLen,
+	}
+}
+
+// writeTable writes every entry of it that keep accepts (all if keep is nil)
+// to one new table, fsyncs it and its directory, and returns its metadata.
+// An empty result writes no table and returns nil.
+func (db *DB) writeTable(it keys.Iterator, keep func(ikey []byte) bool) (*manifest.FileMeta, error) {
+	defer it.Close()
+	num := db.vs.NewFileNum()
+	name := manifest.MakeFilename(db.dir, manifest.FileTypeTable, num)
+	f, err := db.fs.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	w := sstable.NewWriter(f, db.tableWriterOptions())
+	for ok := it.First(); ok; ok = it.Next() {
+		if keep != nil && !keep(it.Key()) {
+			continue
+		}
+		if err := w.Add(it.Key(), it.Value()); err != nil {
+			w.Abort()
+			db.removeFile(name)
+			return nil, err
+		}
+	}
+	if err := it.Error(); err != nil {
+		w.Abort()
+		db.removeFile(name)
+		return nil, err
+	}
+	if w.NumEntries() == 0 {
+		w.Abort()
+		db.removeFile(name)
+		return nil, nil
+	}
+	props, err := w.Finish()
+	if err != nil {
+		db.removeFile(name)
+		return nil, err
+	}
+	if err := db.fs.SyncDir(db.dir); err != nil {
+		return nil, err
+	}
+	return metaFromProps(num, props), nil
+}
+
+// metaFromProps builds the MANIFEST's record of a table from its properties.
+func metaFromProps(num uint64, p sstable.Properties) *manifest.FileMeta {
+	return &manifest.FileMeta{
+		FileNum:        num,
+		Size:           p.FileSize,
+		Smallest:       p.SmallestKey,
+		Largest:        p.LargestKey,
+		SmallestSeq:    p.SmallestSeq,
+		LargestSeq:     p.LargestSeq,
+		EarliestExpiry: p.EarliestExpiry,
+		LatestExpiry:   p.LatestExpiry,
+		NumEntries:     p.NumEntries,
+		NumDeletions:   p.NumDeletions,
+	}
+}
+
+func (l *EventListener) flushBegin(i FlushInfo) {
+	if l.FlushBegin != nil {
+		l.FlushBegin(i)
+	}
+}
+
+func (l *EventListener) flushEnd(i FlushInfo) {
+	if l.FlushEnd != nil {
+		l.FlushEnd(i)
+	}
+}
+
+// Flush writes the mutable memtable to an L0 table and waits until every
+// memtable written before the call is in a table.
+func (db *DB) Flush() error {
+	if err := db.writable(); err != nil {
+		return err
+	}
+	// Rotate through the commit pipeline, so no write is half-applied.
+	req := getReq()
+	req.kind = reqRotate
+	err := db.commitWrite(req)
+	putReq(req)
+	if err != nil {
+		return err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	// Every memtable older than the mutable one must reach a table.
+	target := db.mem.walNum
+	for len(db.imm) > 0 && db.imm[0].walNum < target {
+		if db.bgErr != nil {
+			return db.bgErr
+		}
+		if db.closed.Load() {
+			return ErrClosed
+		}
+		db.bgCond.Wait()
+	}
+	return nil
+}

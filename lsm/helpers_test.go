@@ -1,0 +1,85 @@
+package lsm
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/vfs"
+)
+
+// fakeClock is a settable clock for TTL tests.
+type fakeClock struct{ t time.Time }
+
+func newFakeClock() *fakeClock               { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
+func (c *fakeClock) Now() time.Time          { return c.t }
+func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// smallOpts returns options that make flushes and compactions frequent.
+func smallOpts(fs vfs.FS) *Options {
+	return &Options{
+		FS:                    fs,
+		MemtableSize:          64 << 10,
+		BlockSize:             512,
+		TargetFileSize:        32 << 10,
+		BaseLevelSize:         128 << 10,
+		L0CompactionTrigger:   2,
+		L0SlowdownWrites:      6,
+		L0StopWrites:          10,
+		TTLCompactionInterval: -1,
+	}
+}
+
+func openMem(t testing.TB, fs vfs.FS, opts *Options) *DB {
+	t.Helper()
+	if opts == nil {
+		opts = &Options{}
+	}
+	opts.FS = fs
+	db, err := Open("/db", opts)
+	require.NoError(t, err)
+	return db
+}
+
+// scanAll returns every live key/value as a sorted map-like slice.
+func scanAll(t testing.TB, it *Iterator) []kv {
+	t.Helper()
+	var out []kv
+	for ok := it.First(); ok; ok = it.Next() {
+		out = append(out, kv{string(it.Key()), string(it.Value())})
+	}
+	require.NoError(t, it.Error())
+	require.NoError(t, it.Close())
+	return out
+}
+
+type kv struct{ k, v string }
+
+// modelScan renders a model map as a sorted slice.
+func modelScan(m map[string]string) []kv {
+	out := make([]kv, 0, len(m))
+	for k, v := range m {
+		out = append(out, kv{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].k < out[j].k })
+	return out
+}
+
+func dbScan(t testing.TB, db *DB) []kv {
+	t.Helper()
+	it, err := db.NewIter(nil)
+	require.NoError(t, err)
+	return scanAll(t, it)
+}
+
+func formatKVs(kvs []kv) string {
+	var b bytes.Buffer
+	for _, e := range kvs {
+		fmt.Fprintf(&b, "%q=%q ", e.k, e.v)
+	}
+	return b.String()
+}

@@ -1,0 +1,443 @@
+package lsm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stratadb/strata/internal/iterator"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/manifest"
+)
+
+// IterOptions bounds an iterator.
+type IterOptions struct {
+	// LowerBound is the inclusive lower bound; nil = unbounded.
+	LowerBound []byte
+	// UpperBound is the exclusive upper bound; nil = unbounded.
+	UpperBound []byte
+}
+
+// PrefixBounds returns the bounds of every key starting with prefix: lower is
+// prefix and upper the smallest key above all of them (nil if there is none,
+// as for a prefix of only 0xFF bytes).
+func PrefixBounds(prefix []byte) (lower, upper []byte) {
+	lower = append([]byte{}, prefix...)
+	for i := len(prefix) - 1; i >= 0; i-- {
+		if prefix[i] != 0xFF {
+			upper = append([]byte{}, prefix[:i+1]...)
+			upper[i]++
+			return lower, upper
+		}
+	}
+	return lower, nil
+}
+
+// Iterator walks the live keys of the DB, or of a snapshot, in order. It sees
+// the data as of its creation, shows each live key once with its newest
+// value, and never shows a deleted or expired key (expiry is judged against
+// Options.Clock at every First, Last, SeekGE and SeekLT). Key and Value stay
+// valid until the next positioning call. An Iterator belongs to one
+// goroutine and must be closed.
+type Iterator struct {
+	db           *DB
+	rs           *readState
+	snap         *Snapshot // nil for a DB iterator
+	seq          keys.SeqNum
+	iter         keys.Iterator
+	lower, upper []byte
+	now          int64
+
+	key    []byte // the current user key (owned buffer)
+	value  []byte // aliases memtable or block memory, never recycled
+	expiry int64
+	valid  bool
+	fwd    bool // the internal iterator sits at the current entry (forward) or before it (backward)
+	err    error
+	closed bool
+	search []byte // scratch for seek keys
+}
+
+// NewIter returns an iterator over the DB as of now.
+func (db *DB) NewIter(opts *IterOptions) (*Iterator, error) {
+	return db.newIter(opts, keys.SeqNum(db.visibleSeq.Load()), nil, nil)
+}
+
+// newIter builds an iterator at seq. If prefix is non-nil, tables whose
+// filter excludes it are skipped (Query's partition prefix).
+func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix []byte) (*Iterator, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	it := &Iterator{db: db, seq: seq, snap: snap}
+	if opts != nil {
+		if opts.LowerBound != nil {
+			it.lower = append([]byte{}, opts.LowerBound...)
+		}
+		if opts.UpperBound != nil {
+			it.upper = append([]byte{}, opts.UpperBound...)
+		}
+	}
+	db.mu.Lock()
+	if db.closed.Load() {
+		db.mu.Unlock()
+		return nil, ErrClosed
+	}
+	it.rs = db.rs
+	it.rs.refs.Add(1)
+	db.iters++
+	db.mu.Unlock()
+	it.iter = db.buildMerged(it.rs, it.lower, it.upper, prefix)
+	return it, nil
+}
+
+// buildMerged returns a merging iterator over every source of rs that may
+// hold keys in [lower, upper).
+func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte) keys.Iterator {
+	srcs := make([]keys.Iterator, 0, 2+len(rs.imm)+len(rs.v.Levels[0])+manifest.NumLevels)
+	srcs = append(srcs, rs.mem.mt.NewIter())
+	for i := len(rs.imm) - 1; i >= 0; i-- {
+		srcs = append(srcs, rs.imm[i].mt.NewIter())
+	}
+	open := func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) }
+	l0 := rs.v.Levels[0]
+	for i := len(l0) - 1; i >= 0; i-- {
+		f := l0[i]
+		if !overlapsBounds(f, lower, upper) {
+			continue
+		}
+		t, err := open(f)
+		if err != nil {
+			t = &errIter{err: err}
+		}
+		srcs = append(srcs, t)
+	}
+	for level := 1; level < manifest.NumLevels; level++ {
+		if files := rs.v.Levels[level]; len(files) > 0 {
+			srcs = append(srcs, iterator.NewLevel(files, open, lower, upper))
+		}
+	}
+	return iterator.NewMerging(srcs...)
+}
+
+// overlapsBounds reports whether the table may hold keys in [lower, upper).
+func overlapsBounds(f *manifest.FileMeta, lower, upper []byte) bool {
+	if upper != nil && bytes.Compare(f.SmallestUserKey(), upper) >= 0 {
+		return false
+	}
+	return lower == nil || bytes.Compare(f.LargestUserKey(), lower) >= 0
+}
+
+// openTableIter opens an iterator over a table through the table cache; with
+// a prefix, a table whose filter excludes the prefix yields an empty
+// iterator without reading any data block.
+func (db *DB) openTableIter(f *manifest.FileMeta, prefix []byte) (keys.Iterator, error) {
+	r, release, err := db.tableCache.Get(f.FileNum, int64(f.Size))
+	if err != nil {
+		return nil, err
+	}
+	if prefix != nil && !r.MayContainPrefix(prefix) {
+		release()
+		db.metrics.tablesSkippedByFilter.Add(1)
+		return &errIter{}, nil
+	}
+	return &tableIter{Iterator: r.NewIter(), release: release}, nil
+}
+
+// First moves to the first live key. It returns whether the iterator is
+// valid.
+func (it *Iterator) First() bool {
+	if !it.begin() {
+		return false
+	}
+	if it.lower != nil {
+		return it.seekGE(it.lower)
+	}
+	it.iter.First()
+	return it.findNext()
+}
+
+// Last moves to the last live key.
+func (it *Iterator) Last() bool {
+	if !it.begin() {
+		return false
+	}
+	if it.upper != nil {
+		return it.seekLT(it.upper)
+	}
+	it.iter.Last()
+	return it.findPrev()
+}
+
+// SeekGE moves to the first live key >= key (and >= LowerBound).
+func (it *Iterator) SeekGE(key []byte) bool {
+	if !it.begin() {
+		return false
+	}
+	if it.lower != nil && bytes.Compare(key, it.lower) < 0 {
+		key = it.lower
+	}
+	return it.seekGE(key)
+}
+
+// SeekLT moves to the last live key < key (and < UpperBound).
+func (it *Iterator) SeekLT(key []byte) bool {
+	if !it.begin() {
+		return false
+	}
+	if it.upper != nil && bytes.Compare(key, it.upper) > 0 {
+		key = it.upper
+	}
+	return it.seekLT(key)
+}
+
+func (it *Iterator) seekGE(key []byte) bool {
+	if it.upper != nil && bytes.Compare(key, it.upper) >= 0 {
+		it.valid = false
+		return false
+	}
+	it.search = keys.SearchKey(it.search[:0], key, keys.MaxSeq)
+	it.iter.SeekGE(it.search)
+	return it.findNext()
+}
+
+func (it *Iterator) seekLT(key []byte) bool {
+	it.search = keys.SearchKey(it.search[:0], key, keys.MaxSeq)
+	it.iter.SeekLT(it.search)
+	return it.findPrev()
+}
+
+// Next moves to the next live key.
+func (it *Iterator) Next() bool {
+	if !it.usable() || !it.valid {
+		return false
+	}
+	if !it.fwd {
+		// The internal iterator sits before the current key: step past
+		// every version of it.
+		it.search = keys.MakeKey(it.search[:0], it.key, 0, keys.KindDelete)
+		it.iter.SeekGE(it.search)
+	} else {
+		for it.iter.Next() && bytes.Equal(keys.UserKey(it.iter.Key()), it.key) {
+		}
+	}
+	return it.findNext()
+}
+
+// Prev moves to the previous live key.
+func (it *Iterator) Prev() bool {
+	if !it.usable() || !it.valid {
+		return false
+	}
+	if it.fwd {
+		it.search = keys.SearchKey(it.search[:0], it.key, keys.MaxSeq)
+		it.iter.SeekLT(it.search)
+	}
+	return it.findPrev()
+}
+
+// findNext moves forward from the internal iterator's position to the first
+// user key whose newest visible version is live, and stops on that version.
+func (it *Iterator) findNext() bool {
+	it.fwd = true
+	for it.iter.Valid() {
+		p, _ := keys.Parse(it.iter.Key())
+		if it.upper != nil && bytes.Compare(p.UserKey, it.upper) >= 0 {
+			break
+		}
+		if p.Seq > it.seq {
+			it.iter.Next()
+			continue
+		}
+		if it.accept(p.Kind, it.iter.Value()) {
+			it.key = append(it.key[:0], p.UserKey...)
+			it.valid = true
+			return true
+		}
+		// Dead: skip the older versions of this key.
+		it.key = append(it.key[:0], p.UserKey...)
+		for it.iter.Next() && bytes.Equal(keys.UserKey(it.iter.Key()), it.key) {
+		}
+	}
+	return it.stop()
+}
+
+// findPrev moves backward from the internal iterator's position to the
+// previous user key whose newest visible version is live. It leaves the
+// internal iterator before that key.
+func (it *Iterator) findPrev() bool {
+	it.fwd = false
+	for it.iter.Valid() {
+		ukey := keys.UserKey(it.iter.Key())
+		if it.lower != nil && bytes.Compare(ukey, it.lower) < 0 {
+			break
+		}
+		it.key = append(it.key[:0], ukey...)
+		var kind keys.Kind
+		var value []byte
+		found := false
+		// Versions come oldest first going backward; the last visible one
+		// seen is the newest visible.
+		for {
+			p, _ := keys.Parse(it.iter.Key())
+			if p.Seq <= it.seq {
+				kind, value, found = p.Kind, it.iter.Value(), true
+			}
+			if !it.iter.Prev() || !bytes.Equal(keys.UserKey(it.iter.Key()), it.key) {
+				break
+			}
+		}
+		if found && it.accept(kind, value) {
+			it.valid = true
+			return true
+		}
+	}
+	return it.stop()
+}
+
+// accept judges the newest visible version of a key, setting value and expiry
+// if it is live.
+func (it *Iterator) accept(kind keys.Kind, v []byte) bool {
+	switch kind {
+	case keys.KindSet:
+		it.value, it.expiry = v, 0
+		return true
+	case keys.KindSetExpiry:
+		exp, uv, ok := keys.SplitExpiryValue(v)
+		if !ok {
+			it.err = fmt.Errorf("%w: expiring value of %d bytes", ErrCorruption, len(v))
+			return false
+		}
+		if it.now >= exp {
+			it.db.metrics.expiredHidden.Add(1)
+			return false
+		}
+		it.value, it.expiry = uv, exp
+		return true
+	}
+	return false
+}
+
+func (it *Iterator) stop() bool {
+	it.valid = false
+	if err := it.iter.Error(); err != nil && it.err == nil {
+		it.err = err
+	}
+	return false
+}
+
+// begin prepares an absolute positioning call.
+func (it *Iterator) begin() bool {
+	if !it.usable() {
+		return false
+	}
+	it.err = nil
+	it.now = it.db.opts.Clock().UnixNano()
+	return true
+}
+
+// usable reports whether the iterator may move; it records ErrClosed.
+func (it *Iterator) usable() bool {
+	if it.closed {
+		it.valid = false
+		return false
+	}
+	if it.db.closed.Load() {
+		it.err, it.valid = ErrClosed, false
+		return false
+	}
+	if it.snap != nil && it.snap.closed.Load() {
+		it.err, it.valid = fmt.Errorf("%w: snapshot closed", ErrClosed), false
+		return false
+	}
+	return it.err == nil || !errors.Is(it.err, ErrClosed)
+}
+
+// Valid reports whether the iterator is at a key.
+func (it *Iterator) Valid() bool { return it.valid && it.err == nil }
+
+// Key returns the current key, valid until the next positioning call.
+func (it *Iterator) Key() []byte {
+	if !it.Valid() {
+		return nil
+	}
+	return it.key
+}
+
+// Value returns the current value, valid until the next positioning call.
+func (it *Iterator) Value() []byte {
+	if !it.Valid() {
+		return nil
+	}
+	return it.value
+}
+
+// Expiry returns when the current entry expires: the zero Time if it never
+// does.
+func (it *Iterator) Expiry() time.Time {
+	if !it.Valid() {
+		return time.Time{}
+	}
+	return it.expiryTime()
+}
+
+// expiryTime returns the current entry's expiry (zero if none).
+func (it *Iterator) expiryTime() time.Time {
+	if it.expiry == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, it.expiry)
+}
+
+// Error returns the error that stopped the iterator, if any.
+func (it *Iterator) Error() error { return it.err }
+
+// Close releases the iterator. A second Close returns ErrClosed.
+func (it *Iterator) Close() error {
+	if it.closed {
+		return fmt.Errorf("%w: iterator already closed", ErrClosed)
+	}
+	it.closed, it.valid = true, false
+	err := it.iter.Close()
+	it.rs.release()
+	it.db.mu.Lock()
+	it.db.iters--
+	it.db.bgCond.Broadcast()
+	it.db.mu.Unlock()
+	if it.err != nil {
+		return it.err
+	}
+	return err
+}
+
+// tableIter is a table iterator that releases its table-cache handle on
+// Close.
+type tableIter struct {
+	keys.Iterator
+	release func()
+}
+
+func (t *tableIter) Close() error {
+	err := t.Iterator.Close()
+	if t.release != nil {
+		t.release()
+		t.release = nil
+	}
+	return err
+}
+
+// errIter is an empty iterator carrying an error (or none).
+type errIter struct{ err error }
+
+func (e *errIter) SeekGE([]byte) bool { return false }
+func (e *errIter) SeekLT([]byte) bool { return false }
+func (e *errIter) First() bool        { return false }
+func (e *errIter) Last() bool         { return false }
+func (e *errIter) Next() bool         { return false }
+func (e *errIter) Prev() bool         { return false }
+func (e *errIter) Valid() bool        { return false }
+func (e *errIter) Key() []byte        { return nil }
+func (e *errIter) Value() []byte      { return nil }
+func (e *errIter) Error() error       { return e.err }
+func (e *errIter) Close() error       { return e.err }

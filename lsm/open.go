@@ -1,0 +1,282 @@
+package lsm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/stratadb/strata/internal/batchrepr"
+	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/memtable"
+	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/wal"
+)
+
+// Open opens the DB in dir, creating dir and an empty DB if there is none.
+// opts may be nil for all defaults. It takes an exclusive lock on the
+// directory: a second Open, from this process or another, fails with an
+// error wrapping ErrLocked. Open replays the WAL segments written since the
+// last flush, in order, and flushes what they held to a table.
+func Open(dir string, opts *Options) (*DB, error) {
+	o := opts.ensureDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	fs := o.FS
+	currentName := manifest.MakeFilename(dir, manifest.FileTypeCurrent, 0)
+	_, statErr := fs.Stat(currentName)
+	exists := statErr == nil
+	if o.ReadOnly && !exists {
+		return nil, fmt.Errorf("%w: no database in %s (read-only open cannot create one)", ErrNotFound, dir)
+	}
+	if !o.ReadOnly {
+		if err := fs.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("strata: create %s: %w", dir, err)
+		}
+	}
+	lock, err := fs.Lock(manifest.MakeFilename(dir, manifest.FileTypeLock, 0))
+	if err != nil {
+		if errors.Is(err, vfs.ErrLocked) {
+			return nil, fmt.Errorf("%w: %s is open elsewhere: %v", ErrLocked, dir, err)
+		}
+		return nil, fmt.Errorf("strata: lock %s: %w", dir, err)
+	}
+	db := &DB{dir: dir, opts: o, fs: fs, lock: lock, stopc: make(chan struct{})}
+	db.commit.cond.L = &db.commit.mu
+	db.bgCond.L = &db.mu
+	db.blockCache = sstable.NewCache(o.BlockCacheSize)
+	db.tableCache = sstable.NewTableCache(fs, dir, o.MaxOpenFiles, sstable.ReaderOptions{
+		Cache:  db.blockCache,
+		Prefix: keys.PartitionPrefixLen,
+		Stats:  &db.sstStats,
+	})
+	if err := db.recover(exists); err != nil {
+		db.tableCache.Close()
+		if db.vs != nil {
+			db.vs.Close()
+		}
+		lock.Close()
+		return nil, err
+	}
+	if !o.ReadOnly {
+		db.bgWG.Add(1)
+		go db.flushLoop()
+		if o.Sync == SyncEverySec {
+			db.bgWG.Add(1)
+			go db.syncLoop()
+		}
+		db.startCompactions()
+	}
+	db.opts.Logger.Info("opened", "dir", dir, "seq", db.logSeq, "sync", o.Sync.String(), "read_only", o.ReadOnly)
+	return db, nil
+}
+
+// recover loads the MANIFEST (or creates one), replays the WAL, and sets up
+// the mutable memtable and read state.
+func (db *DB) recover(exists bool) error {
+	manOpts := manifest.Options{FS: db.fs, Dir: db.dir, ReadOnly: db.opts.ReadOnly, Logger: db.opts.Logger}
+	names, err := db.fs.List(db.dir)
+	if err != nil {
+		return fmt.Errorf("strata: list %s: %w", db.dir, err)
+	}
+	var walNums []uint64
+	hasTables := false
+	for _, n := range names {
+		ft, num, ok := manifest.ParseFilename(n)
+		if !ok {
+			continue
+		}
+		switch ft {
+		case manifest.FileTypeLog:
+			walNums = append(walNums, num)
+		case manifest.FileTypeTable:
+			hasTables = true
+		}
+	}
+	slices.Sort(walNums)
+	if exists {
+		db.vs, err = manifest.Recover(manOpts)
+	} else {
+		if hasTables || len(walNums) > 0 {
+			return fmt.Errorf("%w: %s holds tables or WAL segments but no CURRENT file", ErrCorruption, db.dir)
+		}
+		db.vs, err = manifest.Create(manOpts)
+	}
+	if err != nil {
+		return err
+	}
+	for _, n := range walNums {
+		db.vs.MarkFileNumUsed(n)
+	}
+
+	// Replay the WAL segments the MANIFEST still needs, oldest first.
+	logNum := db.vs.LogNum()
+	var replay []uint64
+	for _, n := range walNums {
+		if n >= logNum {
+			replay = append(replay, n)
+		}
+	}
+	lastSeq := db.vs.LastSeq()
+	var mems []*memtable.Memtable
+	cur := memtable.New(db.opts.MemtableSize)
+	for i, num := range replay {
+		newest := i == len(replay)-1
+		err := db.replayWAL(num, newest, &lastSeq, func(seq keys.SeqNum, e batchrepr.Entry) error {
+			need := memtable.EntrySize(len(e.Key), len(e.Value))
+			if cur.Size()+need > cur.Capacity() {
+				if !cur.Empty() {
+					mems = append(mems, cur)
+				}
+				cur = memtable.New(max(db.opts.MemtableSize, 2*need))
+			}
+			return cur.Add(e.Key, seq, e.Kind, e.Value)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if !cur.Empty() {
+		mems = append(mems, cur)
+	}
+	db.logSeq = lastSeq
+	db.visibleSeq.Store(uint64(lastSeq))
+
+	if db.opts.ReadOnly {
+		// Serve the replayed memtables from memory; write nothing.
+		for _, m := range mems {
+			db.imm = append(db.imm, &memTable{mt: m, maxSeq: lastSeq})
+		}
+		db.mem = &memTable{mt: memtable.New(64 << 10)}
+		db.rs = nil
+		db.installReadStateLocked(db.vs.Current())
+		return nil
+	}
+
+	// Flush what the WAL held, start a new WAL, and record both in one edit;
+	// only then are the old segments deleted.
+	edit := &manifest.VersionEdit{LastSeq: lastSeq}
+	for _, m := range mems {
+		meta, err := db.writeTable(m.NewIter(), nil)
+		if err != nil {
+			return fmt.Errorf("strata: flush recovered WAL: %w", err)
+		}
+		if meta != nil {
+			edit.Added = append(edit.Added, manifest.NewFile{Level: 0, Meta: meta})
+		}
+	}
+	walNum := db.vs.NewFileNum()
+	w, err := db.createWAL(walNum)
+	if err != nil {
+		return fmt.Errorf("strata: create WAL: %w", err)
+	}
+	edit.LogNum = walNum
+	if err := db.vs.LogAndApply(edit); err != nil {
+		w.Close()
+		return err
+	}
+	db.mem = &memTable{mt: memtable.New(db.opts.MemtableSize), walNum: walNum, wal: w, maxSeq: lastSeq}
+	db.installReadStateLocked(db.vs.Current())
+	db.deleteObsoleteAtOpen()
+	return nil
+}
+
+// replayWAL applies every record of one WAL segment. A torn tail ends the
+// newest segment quietly; anywhere else it is corruption, as is any damage in
+// the middle of a log.
+func (db *DB) replayWAL(num uint64, newest bool, lastSeq *keys.SeqNum, apply func(keys.SeqNum, batchrepr.Entry) error) error {
+	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, num)
+	f, err := db.fs.Open(name)
+	if err != nil {
+		return fmt.Errorf("strata: open WAL: %w", err)
+	}
+	defer f.Close()
+	r := wal.NewReader(f, name)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if errors.Is(err, wal.ErrTorn) {
+			if newest {
+				db.opts.Logger.Warn("WAL ends in a torn record; recovered the intact prefix", "file", name, "offset", r.Offset(), "err", err)
+				return nil
+			}
+			return fmt.Errorf("%w: %s is torn but is not the newest WAL segment: %v", ErrCorruption, name, err)
+		}
+		if err != nil {
+			return err
+		}
+		seq, count, err := batchrepr.Decode(rec, name, r.Offset(), func(seq keys.SeqNum, e batchrepr.Entry) error {
+			return apply(seq, e)
+		})
+		if err != nil {
+			return err
+		}
+		if seq <= *lastSeq && count > 0 {
+			return keys.CorruptionError(name, r.Offset(), "batch sequence number %d is not above %d", seq, *lastSeq)
+		}
+		if count > 0 {
+			*lastSeq = seq + keys.SeqNum(count) - 1
+		}
+	}
+}
+
+// deleteObsoleteAtOpen removes what a crash may have left behind: tables no
+// version names, WAL segments already flushed, old MANIFESTs and temporary
+// files. Failures are only logged.
+func (db *DB) deleteObsoleteAtOpen() {
+	names, err := db.fs.List(db.dir)
+	if err != nil {
+		return
+	}
+	live := db.vs.LiveFiles()
+	logNum, manNum := db.vs.LogNum(), db.vs.ManifestFileNum()
+	for _, n := range names {
+		ft, num, ok := manifest.ParseFilename(n)
+		if !ok {
+			continue
+		}
+		var dead bool
+		switch ft {
+		case manifest.FileTypeTable:
+			_, isLive := live[num]
+			dead = !isLive
+		case manifest.FileTypeLog:
+			dead = num < logNum
+		case manifest.FileTypeManifest:
+			dead = num != manNum
+		case manifest.FileTypeTemp:
+			dead = true
+		}
+		if dead {
+			db.removeFile(db.dir + string(os.PathSeparator) + n)
+		}
+	}
+}
+
+// syncLoop fsyncs the WAL once a second (SyncEverySec).
+func (db *DB) syncLoop() {
+	defer db.bgWG.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		db.mu.Lock()
+		stop := db.bgStop
+		db.mu.Unlock()
+		if stop {
+			return
+		}
+		select {
+		case <-t.C:
+			_ = db.syncWALs() // a failure latches the background error
+		case <-db.stopc:
+			return
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package lsm
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/stratadb/strata/internal/vfs"
+)
+
+// SyncMode says when the WAL is made durable, as Redis AOF's appendfsync.
+type SyncMode int
+
+// The sync modes. In every mode a write's WAL bytes reach the OS before the
+// write returns, so it survives a crash of the process.
+const (
+	// SyncEverySec fsyncs the WAL once a second in the background: a power
+	// loss loses at most the writes of the last ~2 seconds.
+	SyncEverySec SyncMode = iota
+	// SyncAlways fsyncs the WAL before a write returns; concurrent writers
+	// share one fsync (group commit).
+	SyncAlways
+	// SyncNo never fsyncs the WAL (the OS writes it back when it chooses).
+	SyncNo
+)
+
+// ParseSyncMode parses "always", "everysec" or "no".
+func ParseSyncMode(s string) (SyncMode, error) {
+	switch s {
+	case "always":
+		return SyncAlways, nil
+	case "everysec":
+		return SyncEverySec, nil
+	case "no":
+		return SyncNo, nil
+	}
+	return 0, fmt.Errorf("%w: sync mode %q (want always, everysec or no)", ErrInvalidArgument, s)
+}
+
+// String returns "always", "everysec" or "no".
+func (m SyncMode) String() string {
+	switch m {
+	case SyncAlways:
+		return "always"
+	case SyncEverySec:
+		return "everysec"
+	case SyncNo:
+		return "no"
+	}
+	return fmt.Sprintf("SyncMode(%d)", int(m))
+}
+
+// Compression is the compression of SSTable data blocks.
+type Compression int
+
+// The compressions.
+const (
+	// CompressionSnappy: github.com/golang/snappy. Fast, modest ratio.
+	CompressionSnappy Compression = iota
+	// CompressionNone stores blocks as they are.
+	CompressionNone
+	// CompressionZstd: github.com/klauspost/compress/zstd. Better ratio,
+	// slower.
+	CompressionZstd
+)
+
+// String returns "snappy", "none" or "zstd".
+func (c Compression) String() string {
+	switch c {
+	case CompressionSnappy:
+		return "snappy"
+	case CompressionNone:
+		return "none"
+	case CompressionZstd:
+		return "zstd"
+	}
+	return fmt.Sprintf("Compression(%d)", int(c))
+}
+
+// Options configures a DB. The zero value of every field means its default,
+// so a nil *Options and &Options{} open the same DB.
+type Options struct {
+	// Sync is the WAL durability mode. The default value is SyncEverySec.
+	Sync SyncMode
+	// MemtableSize is the size in bytes a memtable reaches before it is
+	// rotated and flushed to an L0 table. The default value is 64 MiB.
+	MemtableSize int64
+	// BlockSize is the target uncompressed size of an SSTable data block.
+	// The default value is 4 KiB.
+	BlockSize int
+	// BlockCacheSize is the capacity of the block cache in bytes. The
+	// default value is 64 MiB.
+	BlockCacheSize int64
+	// Compression is the data-block compression. The default value is
+	// CompressionSnappy.
+	Compression Compression
+	// BloomBitsPerKey sizes the per-table bloom filter. The default value is
+	// 10 (about 1% false positives); a negative value disables filters.
+	BloomBitsPerKey int
+	// Clock is the clock TTLs are judged against. The default value is
+	// time.Now.
+	Clock func() time.Time
+	// Logger receives the engine's events. The default value discards
+	// everything below Warn.
+	Logger *slog.Logger
+	// ReadOnly opens the DB without writing anything; writes return
+	// ErrReadOnly. The default value is false.
+	ReadOnly bool
+
+	// L0CompactionTrigger is the number of L0 tables that starts a
+	// compaction of L0. The default value is 4: L0 tables overlap, so every
+	// one is a table a Get may read; four keeps reads cheap while letting a
+	// compaction merge enough data to be worth it.
+	L0CompactionTrigger int
+	// L0SlowdownWrites is the number of L0 tables at which every write is
+	// delayed by a millisecond so compaction can catch up. The default
+	// value is 12.
+	L0SlowdownWrites int
+	// L0StopWrites is the number of L0 tables at which writes wait until
+	// compaction brings L0 below it. The default value is 20.
+	L0StopWrites int
+	// MaxImmutableMemtables is the number of memtables waiting to be flushed
+	// at which writes wait for a flush. The default value is 2, bounding
+	// memtable memory at 3 x MemtableSize.
+	MaxImmutableMemtables int
+	// LevelMultiplier is the ratio of each level's target size to the one
+	// above. The default value is 10.
+	LevelMultiplier int
+	// BaseLevelSize is the target size of the first level below L0. The
+	// default value is 64 MiB.
+	BaseLevelSize int64
+	// TargetFileSize is the size at which compaction splits its output
+	// tables. The default value is 8 MiB.
+	TargetFileSize int64
+	// CompactionConcurrency is the number of compactions that may run at
+	// once. The default value is 1, suited to a small machine: flushes have
+	// their own goroutine, and one compaction keeps up with them on two
+	// cores.
+	CompactionConcurrency int
+	// TTLCompactionInterval is how often the engine looks for tables whose
+	// data has mostly expired and compacts them. The default value is one
+	// minute; a negative value disables TTL compactions.
+	TTLCompactionInterval time.Duration
+	// MaxOpenFiles bounds the table readers kept open. The default value is
+	// 1000.
+	MaxOpenFiles int
+	// FS is the filesystem the DB writes through. The default value is the
+	// operating system's (vfs.Default); tests pass an in-memory or
+	// error-injecting one.
+	FS vfs.FS
+	// EventListener receives callbacks on flushes, compactions, stalls and
+	// background errors. The default value is none.
+	EventListener *EventListener
+}
+
+// ensureDefaults returns a copy of o (nil allowed) with every zero field set
+// to its default.
+func (o *Options) ensureDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.MemtableSize == 0 {
+		c.MemtableSize = 64 << 20
+	}
+	if c.BlockSize == 0 {
+		c.BlockSize = 4 << 10
+	}
+	if c.BlockCacheSize == 0 {
+		c.BlockCacheSize = 64 << 20
+	}
+	if c.BloomBitsPerKey == 0 {
+		c.BloomBitsPerKey = 10
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.L0CompactionTrigger == 0 {
+		c.L0CompactionTrigger = 4
+	}
+	if c.L0SlowdownWrites == 0 {
+		c.L0SlowdownWrites = 12
+	}
+	if c.L0StopWrites == 0 {
+		c.L0StopWrites = 20
+	}
+	if c.MaxImmutableMemtables == 0 {
+		c.MaxImmutableMemtables = 2
+	}
+	if c.LevelMultiplier == 0 {
+		c.LevelMultiplier = 10
+	}
+	if c.BaseLevelSize == 0 {
+		c.BaseLevelSize = 64 << 20
+	}
+	if c.TargetFileSize == 0 {
+		c.TargetFileSize = 8 << 20
+	}
+	if c.CompactionConcurrency == 0 {
+		c.CompactionConcurrency = 1
+	}
+	if c.TTLCompactionInterval == 0 {
+		c.TTLCompactionInterval = time.Minute
+	}
+	if c.MaxOpenFiles == 0 {
+		c.MaxOpenFiles = 1000
+	}
+	if c.FS == nil {
+		c.FS = vfs.Default
+	}
+	if c.EventListener == nil {
+		c.EventListener = &EventListener{}
+	}
+	return c
+}
+
+// validate rejects options that make no sense.
+func (o *Options) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: option %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case o.Sync < SyncEverySec || o.Sync > SyncNo:
+		return bad("Sync %d", int(o.Sync))
+	case o.Compression < CompressionSnappy || o.Compression > CompressionZstd:
+		return bad("Compression %d", int(o.Compression))
+	case o.MemtableSize < 0:
+		return bad("MemtableSize %d", o.MemtableSize)
+	case o.MemtableSize > 4<<30-1:
+		return bad("MemtableSize %d over 4 GiB", o.MemtableSize)
+	case o.BlockSize < 0:
+		return bad("BlockSize %d", o.BlockSize)
+	case o.BlockCacheSize < 0:
+		return bad("BlockCacheSize %d", o.BlockCacheSize)
+	case o.L0CompactionTrigger < 1, o.L0SlowdownWrites < o.L0CompactionTrigger, o.L0StopWrites < o.L0SlowdownWrites:
+		return bad("L0 thresholds %d <= %d <= %d must hold", o.L0CompactionTrigger, o.L0SlowdownWrites, o.L0StopWrites)
+	case o.MaxImmutableMemtables < 1:
+		return bad("MaxImmutableMemtables %d", o.MaxImmutableMemtables)
+	case o.LevelMultiplier < 2:
+		return bad("LevelMultiplier %d", o.LevelMultiplier)
+	case o.BaseLevelSize < 0, o.TargetFileSize < 0:
+		return bad("sizes must not be negative")
+	case o.CompactionConcurrency < 1:
+		return bad("CompactionConcurrency %d", o.CompactionConcurrency)
+	case o.MaxOpenFiles < 0:
+		return bad("MaxOpenFiles %d", o.MaxOpenFiles)
+	}
+	return nil
+}

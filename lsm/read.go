@@ -1,0 +1,154 @@
+package lsm
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/stratadb/strata/internal/manifest"
+
+	"github.com/stratadb/strata/internal/keys"
+)
+
+// lookup is the result of a point read.
+type lookup struct {
+	value  []byte // aliases memtable or block memory; copy before returning it
+	expiry int64  // Unix nanos; 0 = none
+}
+
+// get finds the newest version of key visible at seq and judges it: found is
+// false for an absent, deleted or expired key.
+func (db *DB) get(key []byte, seq keys.SeqNum) (l lookup, found bool, err error) {
+	if db.closed.Load() {
+		return l, false, ErrClosed
+	}
+	if err := checkKey(key); err != nil {
+		return l, false, err
+	}
+	rs := db.loadReadState()
+	defer rs.release()
+	kind, value, ok, err := db.getFrom(rs, key, seq)
+	if err != nil || !ok {
+		if err != nil && db.closed.Load() {
+			err = ErrClosed
+		}
+		return l, false, err
+	}
+	switch kind {
+	case keys.KindSet:
+		return lookup{value: value}, true, nil
+	case keys.KindSetExpiry:
+		exp, v, ok := keys.SplitExpiryValue(value)
+		if !ok {
+			return l, false, fmt.Errorf("%w: expiring value of %d bytes for key %q", ErrCorruption, len(value), key)
+		}
+		if keys.Expired(exp, db.opts.Clock()) {
+			db.metrics.expiredHidden.Add(1)
+			return l, false, nil
+		}
+		return lookup{value: v, expiry: exp}, true, nil
+	}
+	return l, false, nil
+}
+
+// getFrom returns the newest entry of key visible at seq in rs: memtables
+// newest first, then L0 newest first, then one table per level.
+func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum) (keys.Kind, []byte, bool, error) {
+	if kind, v, ok := rs.mem.mt.Get(key, seq); ok {
+		return kind, v, true, nil
+	}
+	for i := len(rs.imm) - 1; i >= 0; i-- {
+		if kind, v, ok := rs.imm[i].mt.Get(key, seq); ok {
+			return kind, v, true, nil
+		}
+	}
+	var buf [128]byte
+	search := keys.SearchKey(buf[:0], key, seq)
+	v := rs.v
+	l0 := v.Levels[0]
+	for i := len(l0) - 1; i >= 0; i-- {
+		f := l0[i]
+		if !containsUserKey(f, key) {
+			continue
+		}
+		kind, val, ok, err := db.getFromTable(f.FileNum, int64(f.Size), key, search)
+		if err != nil || ok {
+			return kind, val, ok, err
+		}
+	}
+	for level := 1; level < len(v.Levels); level++ {
+		files := v.Levels[level]
+		if len(files) == 0 {
+			continue
+		}
+		i := v.FindFile(level, key)
+		if i >= len(files) || !containsUserKey(files[i], key) {
+			continue
+		}
+		f := files[i]
+		kind, val, ok, err := db.getFromTable(f.FileNum, int64(f.Size), key, search)
+		if err != nil || ok {
+			return kind, val, ok, err
+		}
+	}
+	return 0, nil, false, nil
+}
+
+func (db *DB) getFromTable(fileNum uint64, size int64, key, search []byte) (keys.Kind, []byte, bool, error) {
+	r, release, err := db.tableCache.Get(fileNum, size)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	defer release()
+	ikey, val, ok, err := r.Get(key, search)
+	if err != nil || !ok {
+		return 0, nil, false, err
+	}
+	p, _ := keys.Parse(ikey)
+	return p.Kind, val, true, nil
+}
+
+// Get returns a copy of the value of key, or ErrNotFound if it is absent,
+// deleted or expired.
+func (db *DB) Get(key []byte) ([]byte, error) {
+	return db.getAt(key, keys.SeqNum(db.visibleSeq.Load()))
+}
+
+func (db *DB) getAt(key []byte, seq keys.SeqNum) ([]byte, error) {
+	l, ok, err := db.get(key, seq)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	db.metrics.gets.Add(1)
+	return append(make([]byte, 0, len(l.value)), l.value...), nil
+}
+
+// Has reports whether key is present (not deleted, not expired).
+func (db *DB) Has(key []byte) (bool, error) {
+	_, ok, err := db.get(key, keys.SeqNum(db.visibleSeq.Load()))
+	return ok, err
+}
+
+// Expiry returns when key expires: the zero Time if it never does, or
+// ErrNotFound if it is absent, deleted or expired.
+func (db *DB) Expiry(key []byte) (time.Time, error) {
+	l, ok, err := db.get(key, keys.SeqNum(db.visibleSeq.Load()))
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !ok {
+		return time.Time{}, ErrNotFound
+	}
+	if l.expiry == 0 {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, l.expiry), nil
+}
+
+// containsUserKey reports whether key lies within the table's key range.
+func containsUserKey(f *manifest.FileMeta, key []byte) bool {
+	return bytes.Compare(key, f.SmallestUserKey()) >= 0 && bytes.Compare(key, f.LargestUserKey()) <= 0
+}

@@ -1,0 +1,265 @@
+package lsm
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/stratadb/strata/internal/batchrepr"
+	"github.com/stratadb/strata/internal/keys"
+)
+
+// writable returns the error a write must fail with before it starts, if any.
+func (db *DB) writable() error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	if db.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// Put sets key to value. Options: WithTTL, WithSync, and one of IfAbsent,
+// IfPresent, IfValue. A Put without WithTTL replaces the whole entry, expiry
+// included: the key then never expires.
+func (db *DB) Put(key, value []byte, opts ...WriteOption) error {
+	return db.write(keys.KindSet, key, value, opts)
+}
+
+// Delete removes key. Deleting an absent key returns nil; with IfPresent it
+// returns ErrConditionFailed instead.
+func (db *DB) Delete(key []byte, opts ...WriteOption) error {
+	return db.write(keys.KindDelete, key, nil, opts)
+}
+
+// PutItem sets the item (pk, sk) to value: a Put of ItemKey(pk, sk).
+func (db *DB) PutItem(pk, sk, value []byte, opts ...WriteOption) error {
+	return db.write(keys.KindSet, keys.ItemKey(nil, pk, sk), value, opts)
+}
+
+// DeleteItem removes the item (pk, sk): a Delete of ItemKey(pk, sk).
+func (db *DB) DeleteItem(pk, sk []byte, opts ...WriteOption) error {
+	return db.write(keys.KindDelete, keys.ItemKey(nil, pk, sk), nil, opts)
+}
+
+func (db *DB) write(kind keys.Kind, key, value []byte, opts []WriteOption) error {
+	if err := db.writable(); err != nil {
+		return err
+	}
+	if len(opts) > 0 {
+		w, err := mergeOpts(opts)
+		if err != nil {
+			return err
+		}
+		if w.cond != condNone {
+			// The conditional path goes through a batch of one, evaluated
+			// by the commit leader; plain writes never pay for it.
+			b := Batch{db: db}
+			b.add(kind, key, value, opts)
+			return db.Apply(&b)
+		}
+		if kind == keys.KindDelete && w.ttl != 0 {
+			return fmt.Errorf("%w: WithTTL on a delete", ErrInvalidArgument)
+		}
+		return db.writePlain(kind, key, value, w)
+	}
+	return db.writePlain(kind, key, value, writeOpts{})
+}
+
+func (db *DB) writePlain(kind keys.Kind, key, value []byte, w writeOpts) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if len(value) > MaxValueSize {
+		return fmt.Errorf("%w: value of %d bytes over %d", ErrInvalidArgument, len(value), MaxValueSize)
+	}
+	req := getReq()
+	var expiry int64
+	if w.ttl > 0 {
+		kind = keys.KindSetExpiry
+		expiry = db.opts.Clock().Add(w.ttl).UnixNano()
+	}
+	req.repr = batchrepr.AppendEntry(req.repr, kind, key, value, expiry)
+	req.count = 1
+	req.sync = w.sync
+	err := db.commitWrite(req)
+	putReq(req)
+	return err
+}
+
+// Apply commits every operation of b atomically. Only WithSync is meaningful
+// in opts. If any operation's condition does not hold, nothing is written and
+// Apply returns ErrConditionFailed. Applying a batch does not change it.
+func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
+	if err := db.writable(); err != nil {
+		return err
+	}
+	if b == nil {
+		return fmt.Errorf("%w: nil batch", ErrInvalidArgument)
+	}
+	if b.db != nil && b.db != db {
+		return fmt.Errorf("%w: batch of another DB", ErrInvalidArgument)
+	}
+	if b.err != nil {
+		return b.err
+	}
+	w, err := mergeOpts(opts)
+	if err != nil {
+		return err
+	}
+	if len(b.ops) == 0 {
+		return nil
+	}
+	req := getReq()
+	req.sync = w.sync
+	if b.hasConditions() {
+		req.kind, req.batch = reqBatch, b
+	} else {
+		req.repr = b.encode(req.repr, db.opts.Clock())
+		req.count = len(b.ops)
+	}
+	err = db.commitWrite(req)
+	putReq(req)
+	return err
+}
+
+// Increment adds delta to the decimal int64 stored at key and returns the new
+// value. An absent or expired key counts as 0 and is created, with WithTTL's
+// expiry if given; an existing key keeps its expiry. The value is stored as
+// decimal ASCII. A value strconv.ParseInt does not accept returns
+// ErrNotInteger; an overflow returns ErrInvalidArgument.
+func (db *DB) Increment(key []byte, delta int64, opts ...WriteOption) (int64, error) {
+	if err := db.writable(); err != nil {
+		return 0, err
+	}
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
+	w, err := mergeOpts(opts)
+	if err != nil {
+		return 0, err
+	}
+	req := getReq()
+	defer putReq(req)
+	req.kind, req.key, req.delta, req.opts, req.sync = reqIncr, key, delta, w, w.sync
+	if err := db.commitWrite(req); err != nil {
+		return 0, err
+	}
+	return req.result, nil
+}
+
+// Expire sets key's time to live: with ttl > 0 the key expires ttl from now;
+// with ttl == 0 it never expires. It returns ErrNotFound if the key is
+// absent, deleted or expired.
+func (db *DB) Expire(key []byte, ttl time.Duration) error {
+	if err := db.writable(); err != nil {
+		return err
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if ttl < 0 {
+		return fmt.Errorf("%w: negative TTL %v", ErrInvalidArgument, ttl)
+	}
+	req := getReq()
+	defer putReq(req)
+	req.kind, req.key, req.ttl = reqExpire, key, ttl
+	return db.commitWrite(req)
+}
+
+// prepare evaluates a conditional request against the latest state and
+// encodes its repr. It runs on the commit leader, after every earlier write
+// is in the memtable and visible, and before anything later: that is what
+// makes conditions and counters atomic.
+func (db *DB) prepare(r *commitReq) error {
+	seq := keys.SeqNum(db.visibleSeq.Load())
+	now := db.opts.Clock()
+	switch r.kind {
+	case reqBatch:
+		b := r.batch
+		for i := range b.ops {
+			op := &b.ops[i]
+			if op.cond == condNone {
+				continue
+			}
+			if err := db.checkCond(b.bytes(op.key), op.cond, b.bytes(op.condVal), seq); err != nil {
+				return err
+			}
+		}
+		r.repr = b.encode(r.repr, now)
+		r.count = len(b.ops)
+	case reqIncr:
+		if r.opts.cond != condNone {
+			if err := db.checkCond(r.key, r.opts.cond, r.opts.value, seq); err != nil {
+				return err
+			}
+		}
+		cur, found, err := db.get(r.key, seq)
+		if err != nil {
+			return err
+		}
+		var n int64
+		expiry := cur.expiry
+		if found {
+			n, err = strconv.ParseInt(string(cur.value), 10, 64)
+			if err != nil {
+				return fmt.Errorf("%w: key %q holds %d bytes that are not a decimal int64", ErrNotInteger, r.key, len(cur.value))
+			}
+		} else if r.opts.ttl > 0 {
+			expiry = now.Add(r.opts.ttl).UnixNano()
+		}
+		if (r.delta > 0 && n > math.MaxInt64-r.delta) || (r.delta < 0 && n < math.MinInt64-r.delta) {
+			return fmt.Errorf("%w: increment of %d by %d overflows int64", ErrInvalidArgument, n, r.delta)
+		}
+		n += r.delta
+		var buf [20]byte
+		v := strconv.AppendInt(buf[:0], n, 10)
+		kind := keys.KindSet
+		if expiry != 0 {
+			kind = keys.KindSetExpiry
+		}
+		r.repr = batchrepr.AppendEntry(r.repr, kind, r.key, v, expiry)
+		r.count = 1
+		r.result = n
+	case reqExpire:
+		cur, found, err := db.get(r.key, seq)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrNotFound
+		}
+		if r.ttl == 0 {
+			r.repr = batchrepr.AppendEntry(r.repr, keys.KindSet, r.key, cur.value, 0)
+		} else {
+			r.repr = batchrepr.AppendEntry(r.repr, keys.KindSetExpiry, r.key, cur.value, now.Add(r.ttl).UnixNano())
+		}
+		r.count = 1
+	}
+	return nil
+}
+
+// checkCond judges one condition at seq.
+func (db *DB) checkCond(key []byte, cond condKind, want []byte, seq keys.SeqNum) error {
+	cur, found, err := db.get(key, seq)
+	if err != nil {
+		return err
+	}
+	ok := true
+	switch cond {
+	case condAbsent:
+		ok = !found
+	case condPresent:
+		ok = found
+	case condValue:
+		ok = found && bytes.Equal(cur.value, want)
+	}
+	if !ok {
+		db.metrics.conditionFailures.Add(1)
+		return fmt.Errorf("%w: key %s", ErrConditionFailed, keys.Quote(key))
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package memtable
+
+import (
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/stratadb/strata/internal/keys"
+)
+
+const (
+	benchKeyLen   = 16
+	benchValueLen = 100
+	benchEntries  = 1 << 20
+)
+
+// fillKey overwrites k with random bytes.
+func fillKey(r *rand.PCG, k []byte) {
+	for i := 0; i < len(k); i += 8 {
+		v := r.Uint64()
+		for j := i; j < len(k) && j < i+8; j++ {
+			k[j] = byte(v)
+			v >>= 8
+		}
+	}
+}
+
+// BenchmarkAdd inserts 16-byte random keys with 100-byte values, rotating
+// to a fresh memtable (outside the timer) when one fills.
+func BenchmarkAdd(b *testing.B) {
+	b.ReportAllocs()
+	r := rand.NewPCG(1, 2)
+	ukey := make([]byte, benchKeyLen)
+	value := make([]byte, benchValueLen)
+	m := New(256 << 20)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fillKey(r, ukey)
+		err := m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
+		if errors.Is(err, ErrFull) {
+			b.StopTimer()
+			m = New(256 << 20)
+			b.StartTimer()
+			err = m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var benchTable struct {
+	once sync.Once
+	m    *Memtable
+	keys [][]byte // user keys in insertion order; seq of keys[i] is i+1
+}
+
+// benchMemtable returns a memtable of 1M entries (16-byte random keys,
+// 100-byte values), built once per process.
+func benchMemtable(b *testing.B) (*Memtable, [][]byte) {
+	benchTable.once.Do(func() {
+		r := rand.NewPCG(3, 4)
+		value := make([]byte, benchValueLen)
+		m := New(benchEntries * EntrySize(benchKeyLen, benchValueLen))
+		ks := make([][]byte, benchEntries)
+		for i := range ks {
+			ks[i] = make([]byte, benchKeyLen)
+			fillKey(r, ks[i])
+			if err := m.Add(ks[i], keys.SeqNum(i+1), keys.KindSet, value); err != nil {
+				panic(err)
+			}
+		}
+		benchTable.m, benchTable.keys = m, ks
+	})
+	return benchTable.m, benchTable.keys
+}
+
+// BenchmarkGet looks up random present keys of a 1M-entry memtable.
+func BenchmarkGet(b *testing.B) {
+	m, ks := benchMemtable(b)
+	r := rand.New(rand.NewPCG(5, 6))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, ok := m.Get(ks[r.IntN(len(ks))], keys.MaxSeq); !ok {
+			b.Fatal("miss")
+		}
+	}
+}
+
+// BenchmarkGetCached looks up random present keys of a 16K-entry memtable
+// that fits in the CPU caches: the cost of the comparisons alone, without
+// BenchmarkGet's cache misses.
+func BenchmarkGetCached(b *testing.B) {
+	const n = 1 << 14
+	r := rand.NewPCG(9, 10)
+	value := make([]byte, benchValueLen)
+	m := New(n * EntrySize(benchKeyLen, benchValueLen))
+	ks := make([][]byte, n)
+	for i := range ks {
+		ks[i] = make([]byte, benchKeyLen)
+		fillKey(r, ks[i])
+		if err := m.Add(ks[i], keys.SeqNum(i+1), keys.KindSet, value); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, ok := m.Get(ks[i&(n-1)], keys.MaxSeq); !ok {
+			b.Fatal("miss")
+		}
+	}
+}
+
+// BenchmarkSeekGE seeks to random present keys of a 1M-entry memtable.
+func BenchmarkSeekGE(b *testing.B) {
+	m, ks := benchMemtable(b)
+	r := rand.New(rand.NewPCG(7, 8))
+	sk := make([]byte, 0, benchKeyLen+keys.TrailerLen)
+	it := m.NewIter()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sk = keys.SearchKey(sk[:0], ks[r.IntN(len(ks))], keys.MaxSeq)
+		if !it.SeekGE(sk) {
+			b.Fatal("seek failed")
+		}
+	}
+}
+
+// BenchmarkIterNext steps through a 1M-entry memtable, restarting at the
+// end.
+func BenchmarkIterNext(b *testing.B) {
+	m, _ := benchMemtable(b)
+	it := m.NewIter()
+	it.First()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if !it.Next() {
+			it.First()
+		}
+	}
+}
+
+// BenchmarkIterPrev steps backwards through a 1M-entry memtable.
+func BenchmarkIterPrev(b *testing.B) {
+	m, _ := benchMemtable(b)
+	it := m.NewIter()
+	it.Last()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if !it.Prev() {
+			it.Last()
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package memtable
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync/atomic"
+
+	"github.com/stratadb/strata/internal/keys"
+)
+
+// ErrFull is returned by Add when the entry does not fit in the arena;
+// nothing was inserted. The caller rotates to a new memtable.
+var ErrFull = errors.New("memtable: full")
+
+// Memtable is an in-memory sorted table of internal keys and their values,
+// held in one preallocated arena of fixed capacity.
+//
+// Concurrency: Add must be called by one goroutine at a time (the commit
+// pipeline serialises inserts); that goroutine owns the skiplist's writer
+// state. Get, NewIter, iterators, Size, Capacity, Count and Empty may be used
+// by any number of goroutines concurrently with Add and with each other,
+// without locks: the skiplist publishes nodes with atomic stores and count
+// is atomic. capacity is immutable.
+type Memtable struct {
+	list     skiplist
+	capacity int64
+	count    atomic.Int64 // entries added; incremented after each is linked
+}
+
+// New returns an empty memtable whose arena holds capacity bytes (node
+// overhead included). capacity is clamped to [4 KiB, 4 GiB-1] (and to the
+// largest slice the platform can allocate). The whole arena is allocated
+// now, so an insert allocates nothing.
+func New(capacity int64) *Memtable {
+	capacity = clampCapacity(capacity)
+	m := &Memtable{capacity: capacity}
+	m.list.init(capacity, rand.Uint64(), rand.Uint64())
+	return m
+}
+
+// clampCapacity applies New's bounds.
+func clampCapacity(capacity int64) int64 {
+	return min(max(capacity, minCapacity), maxCapacity, math.MaxInt)
+}
+
+// EntrySize returns the arena bytes Add uses for an entry with a user key of
+// keyLen bytes and a value of valueLen bytes, at most: it assumes the tallest
+// tower. The caller can compare the sum over a batch with
+// Capacity() - Size() to rotate before a batch that does not fit.
+func EntrySize(keyLen, valueLen int) int64 {
+	return nodeSize(maxHeight, int64(keyLen)+keys.TrailerLen, int64(valueLen))
+}
+
+// Add inserts (ukey, seq, kind) -> value, copying both byte slices into the
+// arena. Single writer only. It returns ErrFull if the entry does not fit,
+// ErrDuplicateKey if the internal key is already present, and an error for a
+// seq above keys.MaxSeq or an invalid kind; on any error nothing was
+// inserted. Once Add returns nil the entry is visible to every Get and
+// positioning call that starts afterwards.
+func (m *Memtable) Add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte) error {
+	if seq > keys.MaxSeq {
+		return fmt.Errorf("memtable: sequence number %d above the maximum %d", seq, keys.MaxSeq)
+	}
+	if !kind.Valid() {
+		return fmt.Errorf("memtable: invalid kind %d", uint8(kind))
+	}
+	if err := m.list.insert(ukey, keys.Trailer(seq, kind), value); err != nil {
+		return err
+	}
+	m.count.Add(1)
+	return nil
+}
+
+// Get returns the newest version of ukey whose sequence number is <= seq:
+// its kind and value. ok is false if there is none. value aliases the arena
+// (capacity capped to its length) and stays valid as long as the memtable is
+// reachable; the caller must not modify it. Get does one descent and
+// allocates nothing.
+func (m *Memtable) Get(ukey []byte, seq keys.SeqNum) (kind keys.Kind, value []byte, ok bool) {
+	seq = min(seq, keys.MaxSeq)
+	// Trailer seq<<8|0xff sorts before (at or above) every trailer of seq.
+	sk := searchKey{ukey: ukey, trailer: uint64(seq)<<8 | 0xff}
+	s := &m.list
+	_, n := s.find(&sk)
+	if n == 0 {
+		return 0, nil, false
+	}
+	k := s.arena.key(n)
+	p, _ := keys.Parse(k)
+	if string(p.UserKey) != string(ukey) {
+		return 0, nil, false
+	}
+	return p.Kind, s.arena.value(n), true
+}
+
+// NewIter returns an unpositioned iterator over all entries. It may be used
+// concurrently with Add (see Iterator).
+func (m *Memtable) NewIter() *Iterator {
+	return &Iterator{list: &m.list}
+}
+
+// Size returns the arena bytes in use, including the fixed overhead of the
+// empty table (its head node). Safe to call concurrently with Add.
+func (m *Memtable) Size() int64 { return int64(m.list.arena.used.Load()) }
+
+// Capacity returns the arena size in bytes, after New's clamping.
+func (m *Memtable) Capacity() int64 { return m.capacity }
+
+// Count returns the number of entries added. Safe to call concurrently with
+// Add.
+func (m *Memtable) Count() int64 { return m.count.Load() }
+
+// Empty reports whether no entry has been added.
+func (m *Memtable) Empty() bool { return m.Count() == 0 }

@@ -1,0 +1,185 @@
+package sstable
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// cacheShards is the number of independently locked parts of a Cache.
+const cacheShards = 16
+
+// cacheEntryOverhead is charged per cached block on top of its capacity:
+// about the size of a cacheEntry and its map slot.
+const cacheEntryOverhead = 96
+
+type cacheKey struct {
+	fileNum, offset uint64
+}
+
+// cacheEntry is one cached block, on its shard's LRU list.
+type cacheEntry struct {
+	key        cacheKey
+	block      []byte
+	charge     int64
+	referenced bool // hit since it last moved to the front of the list
+	prev, next *cacheEntry
+}
+
+// cacheShard is a list of blocks bounded in bytes, evicted in LRU order
+// with second chance (CLOCK): a hit only marks its entry referenced, and
+// eviction moves a referenced entry back to the front instead of dropping
+// it. Hits thus touch one entry instead of relinking three. mu guards every
+// field of the shard and of its entries except capacity, which never
+// changes.
+type cacheShard struct {
+	mu       sync.Mutex
+	capacity int64
+	size     int64
+	m        map[cacheKey]*cacheEntry
+	lru      cacheEntry // sentinel: lru.next is the most recently used
+}
+
+// Cache is a block cache: a sharded LRU (approximated with CLOCK), bounded in bytes, of uncompressed
+// data blocks keyed by (file number, block offset). Each of its 16 shards
+// has its own mutex and a sixteenth of the capacity; Size never exceeds the
+// capacity. Blocks are never modified or recycled once cached, so a block
+// returned by Get stays valid after it is evicted. Safe for concurrent use.
+type Cache struct {
+	shards       [cacheShards]cacheShard
+	hits, misses atomic.Int64
+}
+
+// NewCache returns a cache holding up to capacity bytes of blocks (each
+// charged its capacity plus a small per-entry overhead). A capacity <= 0
+// caches nothing.
+func NewCache(capacity int64) *Cache {
+	c := &Cache{}
+	capacity = max(capacity, 0)
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.capacity = capacity / cacheShards
+		if int64(i) < capacity%cacheShards {
+			s.capacity++
+		}
+		s.m = make(map[cacheKey]*cacheEntry)
+		s.lru.next, s.lru.prev = &s.lru, &s.lru
+	}
+	return c
+}
+
+func (c *Cache) shard(k cacheKey) *cacheShard {
+	h := k.fileNum*0x9e3779b97f4a7c15 ^ k.offset*0xc2b2ae3d27d4eb4f
+	h ^= h >> 29
+	return &c.shards[h%cacheShards]
+}
+
+func (s *cacheShard) unlink(e *cacheEntry) {
+	e.prev.next = e.next
+	e.next.prev = e.prev
+	e.prev, e.next = nil, nil
+}
+
+func (s *cacheShard) pushFront(e *cacheEntry) {
+	e.prev = &s.lru
+	e.next = s.lru.next
+	e.prev.next = e
+	e.next.prev = e
+}
+
+func (s *cacheShard) remove(e *cacheEntry) {
+	s.unlink(e)
+	delete(s.m, e.key)
+	s.size -= e.charge
+}
+
+// Get returns the block cached for (fileNum, offset), marking it most
+// recently used, and counts a hit or a miss.
+func (c *Cache) Get(fileNum, offset uint64) ([]byte, bool) {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
+	s.mu.Lock()
+	e, ok := s.m[k]
+	if ok {
+		e.referenced = true
+		b := e.block
+		s.mu.Unlock()
+		c.hits.Add(1)
+		return b, true
+	}
+	s.mu.Unlock()
+	c.misses.Add(1)
+	return nil, false
+}
+
+// Set caches block for (fileNum, offset), replacing any block cached there,
+// and evicts least recently used blocks of the same shard until the shard is
+// within its capacity. A block larger than a shard's capacity is not cached.
+// The cache keeps block: the caller must not modify it afterwards.
+func (c *Cache) Set(fileNum, offset uint64, block []byte) {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
+	charge := int64(cap(block)) + cacheEntryOverhead
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.m[k]; ok {
+		s.remove(old)
+	}
+	if charge > s.capacity {
+		return
+	}
+	for s.size+charge > s.capacity && s.lru.prev != &s.lru {
+		// Each entry gets at most one second chance per call, so this ends.
+		if tail := s.lru.prev; tail.referenced {
+			tail.referenced = false
+			s.unlink(tail)
+			s.pushFront(tail)
+		} else {
+			s.remove(tail)
+		}
+	}
+	e := &cacheEntry{key: k, block: block, charge: charge}
+	s.m[k] = e
+	s.pushFront(e)
+	s.size += charge
+}
+
+// EvictFile drops every cached block of fileNum.
+func (c *Cache) EvictFile(fileNum uint64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for k, e := range s.m {
+			if k.fileNum == fileNum {
+				s.remove(e)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Size returns the bytes currently charged to cached blocks.
+func (c *Cache) Size() int64 {
+	var n int64
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += s.size
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Capacity returns the capacity the cache was created with.
+func (c *Cache) Capacity() int64 {
+	var n int64
+	for i := range c.shards {
+		n += c.shards[i].capacity
+	}
+	return n
+}
+
+// Hits returns the number of Get calls that found their block.
+func (c *Cache) Hits() int64 { return c.hits.Load() }
+
+// Misses returns the number of Get calls that did not.
+func (c *Cache) Misses() int64 { return c.misses.Load() }

@@ -1,0 +1,123 @@
+package sstable
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/keys"
+)
+
+// TestFilterSkipsAbsentKeys: with the default 10 bits per key, more than 90%
+// of Gets for absent keys are answered by the filter alone (counted in
+// Stats), and every present key passes.
+func TestFilterSkipsAbsentKeys(t *testing.T) {
+	var entries []kv
+	for i := 0; i < 5000; i++ {
+		entries = append(entries, kv{keys.MakeKey(nil, fmt.Appendf(nil, "key%08d", i*2), 1, keys.KindSet), []byte("v")})
+	}
+	data, _ := writeTable(t, entries, WriterOptions{})
+	stats := &Stats{}
+	rd := openTable(t, data, ReaderOptions{Stats: stats, Cache: NewCache(1 << 20)})
+	for _, e := range entries {
+		uk := keys.UserKey(e.key)
+		require.True(t, rd.MayContain(uk))
+		_, _, found, err := rd.Get(uk, keys.SearchKey(nil, uk, keys.MaxSeq))
+		require.NoError(t, err)
+		require.True(t, found)
+	}
+	require.Zero(t, stats.FilterSkips.Load(), "a present key was excluded")
+	passes := stats.FilterPasses.Load()
+	const misses = 10000
+	for i := 0; i < misses; i++ {
+		uk := fmt.Appendf(nil, "key%08d", i*2+1)
+		_, _, found, err := rd.Get(uk, keys.SearchKey(nil, uk, keys.MaxSeq))
+		require.NoError(t, err)
+		require.False(t, found)
+	}
+	skips := stats.FilterSkips.Load()
+	require.Equal(t, int64(misses), skips+stats.FilterPasses.Load()-passes)
+	require.Greater(t, skips, int64(misses*9/10), "filter skipped only %d of %d absent keys", skips, misses)
+	t.Logf("false positive rate %.2f%%", 100*float64(misses-skips)/misses)
+
+	// Without a filter nothing is skipped and every probe admits.
+	data, props := writeTable(t, entries, WriterOptions{BloomBitsPerKey: -1})
+	require.Zero(t, props.FilterSize)
+	stats = &Stats{}
+	rd = openTable(t, data, ReaderOptions{Stats: stats})
+	require.True(t, rd.MayContain([]byte("nope")))
+	require.True(t, rd.MayContainPrefix([]byte("nope")))
+	require.Zero(t, stats.FilterSkips.Load()+stats.FilterPasses.Load())
+}
+
+// TestPrefixFilter: with a Prefix function (item partitions), every written
+// prefix is admitted and most absent partitions are excluded.
+func TestPrefixFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	var entries []kv
+	written := map[string]bool{}
+	for p := 0; p < 300; p++ {
+		pk := fmt.Appendf(nil, "part%05d\x00", p*2)
+		written[string(keys.AppendPartitionPrefix(nil, pk))] = true
+		for s := 0; s < 1+r.IntN(5); s++ {
+			uk := keys.ItemKey(nil, pk, fmt.Appendf(nil, "sk%03d", s))
+			entries = append(entries, kv{keys.MakeKey(nil, uk, 1, keys.KindSet), []byte("v")})
+		}
+	}
+	// Plain keys too, which have no prefix.
+	entries = append(entries, kv{keys.MakeKey(nil, []byte("zzz-plain"), 1, keys.KindSet), nil})
+	opts := WriterOptions{Prefix: keys.PartitionPrefixLen}
+	data, _ := writeTable(t, entries, opts)
+	stats := &Stats{}
+	rd := openTable(t, data, ReaderOptions{Prefix: keys.PartitionPrefixLen, Stats: stats})
+	require.NoError(t, rd.Verify())
+	for p := range written {
+		require.True(t, rd.MayContainPrefix([]byte(p)), "prefix %q", p)
+	}
+	require.Zero(t, stats.FilterSkips.Load())
+	excluded := 0
+	for p := 0; p < 1000; p++ {
+		pk := fmt.Appendf(nil, "part%05d\x00", p*2+1)
+		if !rd.MayContainPrefix(keys.AppendPartitionPrefix(nil, pk)) {
+			excluded++
+		}
+	}
+	require.Greater(t, excluded, 900)
+	require.Equal(t, int64(excluded), stats.FilterSkips.Load())
+}
+
+// TestDecodeFilterRejectsBadLengths: a filter block whose declared bit
+// count does not match its length is corruption, found before allocating.
+func TestDecodeFilterRejectsBadLengths(t *testing.T) {
+	fw := filterWriter{bitsPerKey: 10}
+	fw.addUserKey([]byte("a"), nil)
+	good := fw.finish()
+	f, err := decodeFilter(good, "f", 0)
+	require.NoError(t, err)
+	require.True(t, f.Test([]byte("a")))
+
+	set := func(m uint64, k uint32, body int) []byte {
+		b := binary.LittleEndian.AppendUint64(nil, m)
+		b = binary.LittleEndian.AppendUint32(b, k)
+		return append(b, make([]byte, body)...)
+	}
+	for name, b := range map[string][]byte{
+		"short":         {1, 2, 3},
+		"zero bits":     set(0, 3, 8),
+		"zero hashes":   set(64, 0, 8),
+		"many hashes":   set(64, 1000, 8),
+		"huge m":        set(1<<62, 3, 8),
+		"wrapping m":    set(^uint64(0), 3, 0),
+		"too many word": set(64, 3, 16),
+		"ragged body":   set(64, 3, 9),
+	} {
+		_, err := decodeFilter(b, "f.sst", 12)
+		require.Error(t, err, name)
+		require.True(t, errors.Is(err, keys.ErrCorruption), name)
+		require.Contains(t, err.Error(), "f.sst at offset 12", name)
+	}
+}

@@ -1,0 +1,301 @@
+package sstable
+
+import (
+	"bytes"
+
+	"github.com/stratadb/strata/internal/keys"
+)
+
+// Iterator is a two-level iterator over a table: an iterator over the index
+// block picks the data block, which is loaded lazily through the block
+// cache, and an iterator over that block yields the entries. It implements
+// keys.Iterator. Key and Value stay valid until the next positioning call.
+// Corruption or an I/O error met while positioning makes the positioning
+// call return false and is reported by Error. An Iterator belongs to one
+// goroutine.
+type Iterator struct {
+	r     *Reader
+	index blockIter // over r.meta.index
+	data  blockIter // over the loaded data block
+
+	loaded  bool   // data holds a block
+	dataOff uint64 // offset of the loaded block
+
+	// User key bounds: lower inclusive, upper exclusive; nil = none.
+	lower, upper []byte
+	seekBuf      []byte // a bound turned into an internal search key
+
+	valid  bool
+	err    error
+	closed bool
+}
+
+var _ keys.Iterator = (*Iterator)(nil)
+
+// NewIter returns an iterator over the table (it implements keys.Iterator).
+// Data blocks are loaded lazily through the cache.
+func (r *Reader) NewIter() *Iterator {
+	it := &Iterator{r: r}
+	if r.closed.Load() {
+		it.err = errReaderClosed
+		return it
+	}
+	if err := it.index.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
+		it.err = err
+	}
+	return it
+}
+
+// SetBounds limits the iterator to user keys in [lower, upper); nil means
+// unbounded. A bounded scan stops at the bound without loading the next
+// data block when the index shows it holds nothing in bounds. The bounds
+// are copied. The iterator must be repositioned afterwards.
+func (it *Iterator) SetBounds(lower, upper []byte) {
+	it.lower, it.upper = nil, nil
+	if lower != nil {
+		it.lower = append(make([]byte, 0, len(lower)), lower...)
+	}
+	if upper != nil {
+		it.upper = append(make([]byte, 0, len(upper)), upper...)
+	}
+	it.valid = false
+}
+
+func (it *Iterator) usable() bool {
+	it.valid = false
+	return it.err == nil && !it.closed
+}
+
+// fail records err (if any) and leaves the iterator unpositioned.
+func (it *Iterator) fail(err error) bool {
+	if err != nil && it.err == nil {
+		it.err = err
+	}
+	it.valid = false
+	return false
+}
+
+// loadBlock points data at the block the index is positioned at, without
+// reloading it if it is the block already loaded.
+func (it *Iterator) loadBlock() bool {
+	h, ok := decodeHandle(it.index.val)
+	if !ok {
+		return it.fail(keys.CorruptionError(it.r.name, int64(it.r.meta.footer.index.offset), "bad block handle in index"))
+	}
+	if it.loaded && h.offset == it.dataOff {
+		return true
+	}
+	it.loaded = false
+	block, err := it.r.loadDataBlock(h)
+	if err != nil {
+		return it.fail(err)
+	}
+	if err := it.data.init(block, it.r.name, int64(h.offset)); err != nil {
+		return it.fail(err)
+	}
+	it.loaded, it.dataOff = true, h.offset
+	return true
+}
+
+// boundKey returns the internal key that sorts before every version of the
+// user key bound.
+func (it *Iterator) boundKey(bound []byte) []byte {
+	it.seekBuf = keys.SearchKey(it.seekBuf[:0], bound, keys.MaxSeq)
+	return it.seekBuf
+}
+
+// settle finishes a positioning call: it checks the bound in the direction
+// of travel.
+func (it *Iterator) settle(ok bool, forward bool) bool {
+	if !ok {
+		if it.data.err != nil {
+			return it.fail(it.data.err)
+		}
+		if it.index.err != nil {
+			return it.fail(it.index.err)
+		}
+		it.valid = false
+		return false
+	}
+	uk := keys.UserKey(it.data.key)
+	if forward && it.upper != nil && bytes.Compare(uk, it.upper) >= 0 {
+		it.valid = false
+		return false
+	}
+	if !forward && it.lower != nil && bytes.Compare(uk, it.lower) < 0 {
+		it.valid = false
+		return false
+	}
+	it.valid = true
+	return true
+}
+
+// nextBlock moves to the first entry of the next non-empty data block.
+func (it *Iterator) nextBlock() bool {
+	for {
+		if it.data.err != nil {
+			return false
+		}
+		// Every key of the next block is above the current index key, so
+		// its user key is >= that of the index key.
+		if it.upper != nil && it.index.valid && bytes.Compare(keys.UserKey(it.index.key), it.upper) >= 0 {
+			return false
+		}
+		if !it.index.Next() || !it.loadBlock() {
+			return false
+		}
+		if it.data.First() {
+			return true
+		}
+	}
+}
+
+// prevBlock moves to the last entry of the previous non-empty data block.
+func (it *Iterator) prevBlock() bool {
+	for {
+		if it.data.err != nil {
+			return false
+		}
+		if !it.index.Prev() {
+			return false
+		}
+		// Every key of this block is <= its index key.
+		if it.lower != nil && bytes.Compare(keys.UserKey(it.index.key), it.lower) < 0 {
+			return false
+		}
+		if !it.loadBlock() {
+			return false
+		}
+		if it.data.Last() {
+			return true
+		}
+	}
+}
+
+// First moves to the first entry (the first within bounds).
+func (it *Iterator) First() bool {
+	if !it.usable() {
+		return false
+	}
+	if it.lower != nil {
+		return it.SeekGE(it.boundKey(it.lower))
+	}
+	if !it.index.First() || !it.loadBlock() {
+		return it.settle(false, true)
+	}
+	ok := it.data.First() || it.nextBlock()
+	return it.settle(ok, true)
+}
+
+// Last moves to the last entry (the last within bounds).
+func (it *Iterator) Last() bool {
+	if !it.usable() {
+		return false
+	}
+	if it.upper != nil {
+		return it.SeekLT(it.boundKey(it.upper))
+	}
+	return it.settle(it.last(), false)
+}
+
+func (it *Iterator) last() bool {
+	if !it.index.Last() || !it.loadBlock() {
+		return false
+	}
+	return it.data.Last() || it.prevBlock()
+}
+
+// SeekGE moves to the first entry whose internal key is >= ikey (and whose
+// user key is within bounds; a key below the lower bound seeks to it).
+func (it *Iterator) SeekGE(ikey []byte) bool {
+	if !it.usable() {
+		return false
+	}
+	if it.lower != nil && bytes.Compare(keys.UserKey(ikey), it.lower) < 0 {
+		ikey = it.boundKey(it.lower)
+	}
+	if it.upper != nil && bytes.Compare(keys.UserKey(ikey), it.upper) >= 0 {
+		return false
+	}
+	if !it.index.SeekGE(ikey) || !it.loadBlock() {
+		return it.settle(false, true)
+	}
+	ok := it.data.SeekGE(ikey) || it.nextBlock()
+	return it.settle(ok, true)
+}
+
+// SeekLT moves to the last entry whose internal key is < ikey (and whose
+// user key is within bounds; a key at or above the upper bound seeks below
+// it).
+func (it *Iterator) SeekLT(ikey []byte) bool {
+	if !it.usable() {
+		return false
+	}
+	if it.upper != nil && bytes.Compare(keys.UserKey(ikey), it.upper) >= 0 {
+		ikey = it.boundKey(it.upper)
+	}
+	if it.lower != nil && bytes.Compare(keys.UserKey(ikey), it.lower) < 0 {
+		return false
+	}
+	var ok bool
+	if !it.index.SeekGE(ikey) {
+		// ikey is above every index key, hence above every key.
+		if it.index.err != nil {
+			return it.settle(false, false)
+		}
+		ok = it.last()
+	} else if it.loadBlock() {
+		ok = it.data.SeekLT(ikey) || it.prevBlock()
+	}
+	return it.settle(ok, false)
+}
+
+// Next moves to the next entry.
+func (it *Iterator) Next() bool {
+	if !it.valid {
+		return false
+	}
+	ok := it.data.Next() || it.nextBlock()
+	return it.settle(ok, true)
+}
+
+// Prev moves to the previous entry.
+func (it *Iterator) Prev() bool {
+	if !it.valid {
+		return false
+	}
+	ok := it.data.Prev() || it.prevBlock()
+	return it.settle(ok, false)
+}
+
+// Valid reports whether the iterator is at an entry.
+func (it *Iterator) Valid() bool { return it.valid }
+
+// Key returns the current internal key (nil when not valid).
+func (it *Iterator) Key() []byte {
+	if !it.valid {
+		return nil
+	}
+	return it.data.key
+}
+
+// Value returns the current value (nil when not valid).
+func (it *Iterator) Value() []byte {
+	if !it.valid {
+		return nil
+	}
+	return it.data.val
+}
+
+// Error returns the first error the iterator met, if any.
+func (it *Iterator) Error() error { return it.err }
+
+// Close releases the iterator and returns Error(). Later positioning calls
+// return false.
+func (it *Iterator) Close() error {
+	it.closed = true
+	it.valid = false
+	it.loaded = false
+	it.data = blockIter{}
+	return it.err
+}

@@ -1,0 +1,539 @@
+package sstable
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bits-and-blooms/bloom/v3"
+
+	"github.com/stratadb/strata/internal/keys"
+)
+
+// ReaderOptions configure a Reader. The zero value works.
+type ReaderOptions struct {
+	// Cache holds data blocks shared by every reader using it. The default
+	// value is nil: no caching, every data block access reads the file.
+	Cache *Cache
+	// Prefix is the writer's WriterOptions.Prefix: MayContainPrefix expects
+	// prefixes as it computes them. The reader itself does not call it
+	// (Verify checks only user keys against the filter, since a table may
+	// have been written with another function). The default value is nil.
+	Prefix func(ukey []byte) int
+	// Stats, if non-nil, receives the reader's counters (updated
+	// atomically; several readers may share one Stats). The default value
+	// is nil: the reader keeps private counters.
+	Stats *Stats
+}
+
+// Stats counts a reader's work. Every field is updated atomically.
+type Stats struct {
+	// Block reads from the file (cache misses and cacheless reads).
+	DataBlocksRead, IndexBlocksRead, FilterBlocksRead atomic.Int64
+	// Data block lookups in the block cache.
+	BlockCacheHits, BlockCacheMisses atomic.Int64
+	// Point and prefix filter probes that excluded / did not exclude the
+	// table.
+	FilterSkips, FilterPasses atomic.Int64
+	// Bytes read from the file.
+	BytesRead atomic.Int64
+}
+
+// errReaderClosed is returned by calls on a closed Reader.
+var errReaderClosed = errors.New("sstable: reader is closed")
+
+// Reader reads one table. The footer, properties, index and filter are read
+// and verified when it opens and kept in memory, immutable; data blocks go
+// through the block cache. A Reader is safe for concurrent use by many
+// goroutines: its fields do not change after NewReader, the counters are
+// atomic and the cache has its own locks.
+type Reader struct {
+	r       io.ReaderAt
+	size    int64
+	fileNum uint64
+	name    string
+	cache   *Cache
+	stats   *Stats
+
+	meta   tableMeta
+	closed atomic.Bool
+}
+
+// tableMeta is what NewReader reads and checks before any data block. It
+// is immutable once built, so readers share it without locking.
+type tableMeta struct {
+	footer  footer
+	props   Properties
+	index   []byte // the index block, expanded (a restart point per entry)
+	handles []blockHandle
+	filter  *bloom.BloomFilter // nil: no filter
+	dataEnd uint64             // end of the last data block
+}
+
+// NewReader opens a table from r (size bytes). fileNum identifies the table
+// in the block cache; name appears in error messages. The footer, index,
+// filter and properties are read and verified here (index and filter kept in
+// memory for the reader's life; data blocks go through the cache). Any
+// damage returns an error wrapping keys.ErrCorruption that names name and
+// the byte offset.
+func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts ReaderOptions) (*Reader, error) {
+	rd := &Reader{
+		r: r, size: size, fileNum: fileNum, name: name,
+		cache: opts.Cache, stats: opts.Stats,
+	}
+	if rd.stats == nil {
+		rd.stats = new(Stats)
+	}
+	m, err := rd.readMeta(true)
+	if err != nil {
+		return nil, err
+	}
+	rd.meta = *m
+	return rd, nil
+}
+
+// readMeta reads and checks the footer, properties, index and filter.
+func (r *Reader) readMeta(count bool) (*tableMeta, error) {
+	m := &tableMeta{}
+	if r.size < footerLen {
+		return nil, keys.CorruptionError(r.name, 0, "file of %d bytes is too short for a table (footer is %d bytes)", r.size, footerLen)
+	}
+	footOff := r.size - footerLen
+	fb := make([]byte, footerLen)
+	if err := r.readAt(fb, footOff); err != nil {
+		return nil, err
+	}
+	f, err := decodeFooter(fb, r.name, footOff)
+	if err != nil {
+		return nil, err
+	}
+	m.footer = f
+
+	// Properties first: they bound the sizes of data blocks.
+	pb, err := r.readMetaBlock(f.props, "properties")
+	if err != nil {
+		return nil, err
+	}
+	if m.props, err = decodeProperties(pb, r.name, int64(f.props.offset)); err != nil {
+		return nil, err
+	}
+	m.props.FileSize = uint64(r.size)
+
+	m.dataEnd = f.index.offset
+	if f.filter != (blockHandle{}) {
+		m.dataEnd = f.filter.offset
+		fb, err := r.readMetaBlock(f.filter, "filter")
+		if err != nil {
+			return nil, err
+		}
+		if count {
+			r.stats.FilterBlocksRead.Add(1)
+		}
+		if m.filter, err = decodeFilter(fb, r.name, int64(f.filter.offset)); err != nil {
+			return nil, err
+		}
+	}
+	if m.props.DataSize != m.dataEnd {
+		return nil, keys.CorruptionError(r.name, int64(f.props.offset), "properties say %d bytes of data blocks, the footer %d", m.props.DataSize, m.dataEnd)
+	}
+
+	ib, err := r.readMetaBlock(f.index, "index")
+	if err != nil {
+		return nil, err
+	}
+	if count {
+		r.stats.IndexBlocksRead.Add(1)
+	}
+	idxOff := int64(f.index.offset)
+	var n int
+	if m.index, _, n, err = expandBlock(ib, r.name, idxOff); err != nil {
+		return nil, err
+	}
+	if uint64(n) != m.props.NumDataBlocks {
+		return nil, keys.CorruptionError(r.name, idxOff, "index has %d entries, properties say %d data blocks", n, m.props.NumDataBlocks)
+	}
+	// The data blocks must tile [0, dataEnd) in index order.
+	m.handles = make([]blockHandle, 0, n)
+	var it blockIter
+	if err := it.init(m.index, r.name, idxOff); err != nil {
+		return nil, err
+	}
+	next := uint64(0)
+	for ok := it.First(); ok; ok = it.Next() {
+		h, ok := decodeHandle(it.val)
+		if !ok {
+			return nil, keys.CorruptionError(r.name, idxOff, "index entry %d: bad block handle", len(m.handles))
+		}
+		if h.offset != next || h.length > m.dataEnd || h.end() > m.dataEnd {
+			return nil, keys.CorruptionError(r.name, idxOff, "index entry %d: block (%d, %d) does not follow the previous block (ending at %d) inside the data (ending at %d)",
+				len(m.handles), h.offset, h.length, next, m.dataEnd)
+		}
+		next = h.end()
+		m.handles = append(m.handles, h)
+	}
+	if it.err != nil {
+		return nil, it.err
+	}
+	if next != m.dataEnd {
+		return nil, keys.CorruptionError(r.name, idxOff, "data blocks end at %d, the footer says %d", next, m.dataEnd)
+	}
+	return m, nil
+}
+
+// readAt reads exactly len(b) bytes at off; a short file is corruption.
+func (r *Reader) readAt(b []byte, off int64) error {
+	n, err := r.r.ReadAt(b, off)
+	r.stats.BytesRead.Add(int64(n))
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return keys.CorruptionError(r.name, off+int64(n), "file ends %d bytes into a %d-byte read", n, len(b))
+	}
+	return fmt.Errorf("sstable: reading %s at offset %d: %w", r.name, off, err)
+}
+
+// readStored reads the block at h into buf (reused when large enough),
+// verifies its checksum and returns the stored bytes and compression.
+func (r *Reader) readStored(h blockHandle, buf []byte) ([]byte, Compression, []byte, error) {
+	n := h.length + blockTrailerLen
+	if h.length > uint64(r.size) || h.end() > uint64(r.size) {
+		return nil, 0, buf, keys.CorruptionError(r.name, int64(h.offset), "block of %d bytes runs past the end of the file (%d)", h.length, r.size)
+	}
+	if uint64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	b := buf[:n]
+	if err := r.readAt(b, int64(h.offset)); err != nil {
+		return nil, 0, buf, err
+	}
+	data, t := b[:h.length], b[h.length]
+	stored := binary.LittleEndian.Uint32(b[h.length+1:])
+	if got := blockChecksum(data, t); got != stored {
+		return nil, 0, buf, keys.CorruptionError(r.name, int64(h.offset), "block checksum mismatch (stored %08x, computed %08x)", stored, got)
+	}
+	return data, Compression(t), buf, nil
+}
+
+// readMetaBlock reads an uncompressed meta block (index, filter,
+// properties) into fresh memory.
+func (r *Reader) readMetaBlock(h blockHandle, what string) ([]byte, error) {
+	data, c, _, err := r.readStored(h, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c != CompressionNone {
+		return nil, keys.CorruptionError(r.name, int64(h.offset), "%s block has compression %v; meta blocks are stored uncompressed", what, c)
+	}
+	return data, nil
+}
+
+// bufPool recycles read and decompression buffers of data blocks (their
+// contents are copied by expandBlock, so nothing aliases them afterwards).
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBuf is the largest buffer kept in bufPool.
+const maxPooledBuf = 1 << 20
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte, s []byte) {
+	if cap(s) > maxPooledBuf {
+		return
+	}
+	*b = s[:0]
+	bufPool.Put(b)
+}
+
+// readDataBlock reads, verifies, decompresses and expands the data block at
+// h, bypassing the cache. maxLen bounds its uncompressed size.
+func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) ([]byte, error) {
+	rb := getBuf()
+	stored, c, buf, err := r.readStored(h, *rb)
+	if err != nil {
+		putBuf(rb, buf)
+		return nil, err
+	}
+	var block []byte
+	db := getBuf()
+	raw, err := decompressBlock(*db, stored, c, maxLen, r.name, int64(h.offset))
+	if err == nil {
+		var expanded bool
+		block, expanded, _, err = expandBlock(raw, r.name, int64(h.offset))
+		if err == nil && !expanded {
+			// raw lives in a pooled buffer: the cache needs its own copy.
+			block = bytes.Clone(raw)
+		}
+	}
+	if c != CompressionNone && raw != nil {
+		putBuf(db, raw)
+	} else {
+		bufPool.Put(db)
+	}
+	putBuf(rb, buf)
+	return block, err
+}
+
+// loadDataBlock returns the expanded data block at h, from the cache if it
+// is there.
+func (r *Reader) loadDataBlock(h blockHandle) ([]byte, error) {
+	if r.cache != nil {
+		if b, ok := r.cache.Get(r.fileNum, h.offset); ok {
+			r.stats.BlockCacheHits.Add(1)
+			return b, nil
+		}
+		r.stats.BlockCacheMisses.Add(1)
+	}
+	b, err := r.readDataBlock(h, r.meta.props.MaxBlockSize)
+	if err != nil {
+		return nil, err
+	}
+	r.stats.DataBlocksRead.Add(1)
+	if r.cache != nil {
+		r.cache.Set(r.fileNum, h.offset, b)
+	}
+	return b, nil
+}
+
+// Properties returns the table's properties.
+func (r *Reader) Properties() Properties { return r.meta.props }
+
+// FileNum returns the file number the reader was opened with.
+func (r *Reader) FileNum() uint64 { return r.fileNum }
+
+// Name returns the name the reader uses in error messages.
+func (r *Reader) Name() string { return r.name }
+
+// probe tests the filter and counts the outcome.
+func (r *Reader) probe(b []byte) bool {
+	if r.meta.filter == nil {
+		return true
+	}
+	if r.meta.filter.Test(b) {
+		r.stats.FilterPasses.Add(1)
+		return true
+	}
+	r.stats.FilterSkips.Add(1)
+	return false
+}
+
+// MayContain reports whether the filter admits ukey (true if no filter).
+// False means no version of ukey is in the table.
+func (r *Reader) MayContain(ukey []byte) bool { return r.probe(ukey) }
+
+// MayContainPrefix reports whether the filter admits the prefix (true if no
+// filter). False means no user key of the table has a prefix, as computed by
+// the writer's Prefix function, equal to prefix.
+func (r *Reader) MayContainPrefix(prefix []byte) bool { return r.probe(prefix) }
+
+// Get probes the filter for ukey first (counting skip/pass in Stats) and,
+// only if it passes, seeks to the first entry >= searchKey (an internal key,
+// built with keys.SearchKey) and returns it if its USER key equals ukey.
+// found=false if absent. The returned slices alias cached block memory:
+// they stay valid (block buffers are never recycled; the GC keeps them
+// alive). It does not allocate when the block is in the cache.
+func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, err error) {
+	if r.closed.Load() {
+		return nil, nil, false, errReaderClosed
+	}
+	if !r.probe(ukey) {
+		return nil, nil, false, nil
+	}
+	var it blockIter
+	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
+		return nil, nil, false, err
+	}
+	if !it.SeekGE(searchKey) {
+		return nil, nil, false, it.err
+	}
+	h, ok := decodeHandle(it.val)
+	if !ok {
+		return nil, nil, false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
+	}
+	block, err := r.loadDataBlock(h)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if err := it.init(block, r.name, int64(h.offset)); err != nil {
+		return nil, nil, false, err
+	}
+	// If every key of the block is < searchKey, the table holds no version
+	// of ukey: the index key is then either the block's last key (which
+	// would be >= searchKey) or a separator whose user key is below every
+	// user key of the next block (see separator).
+	if !it.SeekGE(searchKey) || !equalUserKey(it.key, ukey) {
+		return nil, nil, false, it.err
+	}
+	return it.key, it.val, true, nil
+}
+
+// BlockKind names the kind of a block in Layout.
+type BlockKind uint8
+
+// The kinds of blocks in a table.
+const (
+	BlockData BlockKind = iota
+	BlockFilter
+	BlockIndex
+	BlockProperties
+	BlockFooter
+)
+
+// String returns "data", "filter", "index", "properties" or "footer".
+func (k BlockKind) String() string {
+	switch k {
+	case BlockData:
+		return "data"
+	case BlockFilter:
+		return "filter"
+	case BlockIndex:
+		return "index"
+	case BlockProperties:
+		return "properties"
+	case BlockFooter:
+		return "footer"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// BlockInfo describes one block of a table for dumping. Length excludes the
+// 5-byte block trailer (the footer has none).
+type BlockInfo struct {
+	Kind        BlockKind
+	Offset      uint64
+	Length      uint64
+	Compression Compression // read from the block trailer; 255 if unreadable
+}
+
+// compressionUnknown marks a block whose trailer could not be read.
+const compressionUnknown Compression = 255
+
+// Layout returns, for dumping, every block's kind, offset, length and
+// compression, in file order.
+func (r *Reader) Layout() []BlockInfo {
+	var out []BlockInfo
+	for _, h := range r.meta.handles {
+		c := compressionUnknown
+		var t [1]byte
+		if n, _ := r.r.ReadAt(t[:], int64(h.offset+h.length)); n == 1 {
+			c = Compression(t[0])
+		}
+		out = append(out, BlockInfo{BlockData, h.offset, h.length, c})
+	}
+	f := r.meta.footer
+	if f.filter != (blockHandle{}) {
+		out = append(out, BlockInfo{BlockFilter, f.filter.offset, f.filter.length, CompressionNone})
+	}
+	out = append(out,
+		BlockInfo{BlockIndex, f.index.offset, f.index.length, CompressionNone},
+		BlockInfo{BlockProperties, f.props.offset, f.props.length, CompressionNone},
+		BlockInfo{BlockFooter, uint64(r.size - footerLen), footerLen, CompressionNone})
+	return out
+}
+
+// Close closes the underlying io.ReaderAt if it is an io.Closer. A second
+// Close returns an error.
+func (r *Reader) Close() error {
+	if r.closed.Swap(true) {
+		return errReaderClosed
+	}
+	if c, ok := r.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Verify reads every block from the file (bypassing the cache), checks every
+// checksum, decodes every entry and checks key order, the index separators,
+// the filter and the properties. It returns a corruption error naming the
+// file and offset at the first problem.
+func (r *Reader) Verify() error {
+	if r.closed.Load() {
+		return errReaderClosed
+	}
+	m, err := r.readMeta(false)
+	if err != nil {
+		return err
+	}
+	// A reader trusts what it read at open; the file must still say that.
+	if len(m.index) != len(r.meta.index) || string(m.index) != string(r.meta.index) {
+		return keys.CorruptionError(r.name, int64(m.footer.index.offset), "index block changed since the table was opened")
+	}
+	var idx, blk blockIter
+	if err := idx.init(m.index, r.name, int64(m.footer.index.offset)); err != nil {
+		return err
+	}
+	var prevKey, prevSep []byte
+	var entries uint64
+	var first, last []byte
+	i := 0
+	for ok := idx.First(); ok; ok = idx.Next() {
+		h := m.handles[i]
+		i++
+		sep := idx.key
+		block, err := r.readDataBlock(h, m.props.MaxBlockSize)
+		if err != nil {
+			return err
+		}
+		off := int64(h.offset)
+		if err := blk.init(block, r.name, off); err != nil {
+			return err
+		}
+		n := 0
+		for ok := blk.First(); ok; ok = blk.Next() {
+			k := blk.key
+			p, ok := keys.Parse(k)
+			if !ok || !p.Kind.Valid() {
+				return keys.CorruptionError(r.name, off, "entry %d: invalid internal key %x", n, k)
+			}
+			if p.Kind == keys.KindSetExpiry && len(blk.val) < keys.ExpiryLen {
+				return keys.CorruptionError(r.name, off, "entry %d: expiring value of %d bytes", n, len(blk.val))
+			}
+			if prevKey != nil && keys.Compare(prevKey, k) >= 0 {
+				return keys.CorruptionError(r.name, off, "entry %d: key %s not after the previous block's last key %s", n, keys.Format(k), keys.Format(prevKey))
+			}
+			if prevSep != nil && keys.Compare(prevSep, k) >= 0 {
+				return keys.CorruptionError(r.name, off, "entry %d: key %s not after the previous index key", n, keys.Format(k))
+			}
+			if keys.Compare(k, sep) > 0 {
+				return keys.CorruptionError(r.name, off, "entry %d: key %s after its index key %s", n, keys.Format(k), keys.Format(sep))
+			}
+			// Prefixes are not checked: the reader's Prefix function may
+			// differ from the one the table was written with.
+			if m.filter != nil && !m.filter.Test(p.UserKey) {
+				return keys.CorruptionError(r.name, int64(m.footer.filter.offset), "filter does not admit key %s", keys.Format(k))
+			}
+			if first == nil {
+				first = append([]byte(nil), k...)
+			}
+			prevKey = k
+			n++
+		}
+		if blk.err != nil {
+			return blk.err
+		}
+		if n == 0 {
+			return keys.CorruptionError(r.name, off, "empty data block")
+		}
+		last = prevKey
+		entries += uint64(n)
+		prevSep = sep
+	}
+	if idx.err != nil {
+		return idx.err
+	}
+	pOff := int64(m.footer.props.offset)
+	switch {
+	case entries != m.props.NumEntries:
+		return keys.CorruptionError(r.name, pOff, "table has %d entries, properties say %d", entries, m.props.NumEntries)
+	case string(first) != string(m.props.SmallestKey):
+		return keys.CorruptionError(r.name, pOff, "smallest key %x, properties say %x", first, m.props.SmallestKey)
+	case string(last) != string(m.props.LargestKey):
+		return keys.CorruptionError(r.name, pOff, "largest key %x, properties say %x", last, m.props.LargestKey)
+	}
+	return nil
+}

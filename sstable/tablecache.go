@@ -1,0 +1,223 @@
+package sstable
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/stratadb/strata/internal/vfs"
+)
+
+// errTableCacheClosed is returned by Get after Close.
+var errTableCacheClosed = errors.New("sstable: table cache is closed")
+
+// TableFileName returns the name of table fileNum in dir.
+func TableFileName(dir string, fileNum uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("%06d.sst", fileNum))
+}
+
+// tableEntry is one table in the cache. refs counts the cache's own
+// reference (while the entry is in the map) plus one per Get not yet
+// released; the reader closes when refs reaches zero. refs, prev and next
+// are guarded by TableCache.mu; reader and err are written once before
+// ready is closed and only read after.
+type tableEntry struct {
+	fileNum    uint64
+	refs       int
+	ready      chan struct{}
+	reader     *Reader
+	err        error
+	prev, next *tableEntry
+}
+
+// TableCache keeps a bounded number of table readers open, evicting the
+// least recently used. Readers are reference counted: an evicted reader
+// closes only when its last user releases it. Safe for concurrent use; mu
+// guards the map, the LRU list, every entry's refs and closed. Tables open
+// outside the lock, so a slow open delays only the callers of that table.
+type TableCache struct {
+	fs      vfs.FS
+	dir     string
+	maxOpen int
+	opts    ReaderOptions
+
+	mu     sync.Mutex
+	tables map[uint64]*tableEntry
+	lru    tableEntry // sentinel: lru.next is the most recently used
+	closed bool
+}
+
+// NewTableCache returns a cache of at most maxOpen (at least 1) open table
+// readers for the tables in dir, opened through fs as
+// filepath.Join(dir, fmt.Sprintf("%06d.sst", fileNum)) with opts.
+func NewTableCache(fs vfs.FS, dir string, maxOpen int, opts ReaderOptions) *TableCache {
+	tc := &TableCache{fs: fs, dir: dir, maxOpen: max(maxOpen, 1), opts: opts, tables: make(map[uint64]*tableEntry)}
+	tc.lru.next, tc.lru.prev = &tc.lru, &tc.lru
+	return tc
+}
+
+func (tc *TableCache) unlink(e *tableEntry) {
+	e.prev.next = e.next
+	e.next.prev = e.prev
+	e.prev, e.next = nil, nil
+}
+
+func (tc *TableCache) pushFront(e *tableEntry) {
+	e.prev = &tc.lru
+	e.next = tc.lru.next
+	e.prev.next = e
+	e.next.prev = e
+}
+
+// removeLocked takes e out of the map and the list and drops the cache's
+// reference; it returns the reader to close, if that was the last one.
+func (tc *TableCache) removeLocked(e *tableEntry) *tableEntry {
+	if tc.tables[e.fileNum] != e {
+		return nil
+	}
+	delete(tc.tables, e.fileNum)
+	tc.unlink(e)
+	return tc.unrefLocked(e)
+}
+
+// unrefLocked drops one reference and returns e if it must now be closed.
+func (tc *TableCache) unrefLocked(e *tableEntry) *tableEntry {
+	e.refs--
+	if e.refs == 0 {
+		return e
+	}
+	return nil
+}
+
+// closeEntry closes the entry's reader once it is open.
+func closeEntry(e *tableEntry) error {
+	if e == nil {
+		return nil
+	}
+	<-e.ready
+	if e.reader != nil {
+		return e.reader.Close()
+	}
+	return nil
+}
+
+// Get returns an open reader for the table and a release function the
+// caller must call exactly once when done (later calls do nothing). size is
+// the table's file size. The reader stays usable until released, even if
+// the table is evicted meanwhile.
+func (tc *TableCache) Get(fileNum uint64, size int64) (*Reader, func(), error) {
+	tc.mu.Lock()
+	if tc.closed {
+		tc.mu.Unlock()
+		return nil, nil, errTableCacheClosed
+	}
+	e, ok := tc.tables[fileNum]
+	var evicted []*tableEntry
+	if ok {
+		e.refs++
+		tc.unlink(e)
+		tc.pushFront(e)
+	} else {
+		e = &tableEntry{fileNum: fileNum, refs: 2, ready: make(chan struct{})}
+		tc.tables[fileNum] = e
+		tc.pushFront(e)
+		for len(tc.tables) > tc.maxOpen {
+			if x := tc.removeLocked(tc.lru.prev); x != nil {
+				evicted = append(evicted, x)
+			}
+		}
+	}
+	tc.mu.Unlock()
+	for _, x := range evicted {
+		_ = closeEntry(x)
+	}
+
+	if !ok {
+		e.reader, e.err = tc.open(fileNum, size)
+		close(e.ready)
+		if e.err != nil {
+			// Do not cache the failure: the next Get retries.
+			tc.mu.Lock()
+			x := tc.removeLocked(e)
+			tc.mu.Unlock()
+			_ = closeEntry(x)
+		}
+	} else {
+		<-e.ready
+	}
+	if e.err != nil {
+		tc.release(e)
+		return nil, nil, e.err
+	}
+	var once sync.Once
+	return e.reader, func() { once.Do(func() { tc.release(e) }) }, nil
+}
+
+func (tc *TableCache) release(e *tableEntry) {
+	tc.mu.Lock()
+	x := tc.unrefLocked(e)
+	tc.mu.Unlock()
+	_ = closeEntry(x)
+}
+
+func (tc *TableCache) open(fileNum uint64, size int64) (*Reader, error) {
+	name := TableFileName(tc.dir, fileNum)
+	f, err := tc.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewReader(f, size, fileNum, name, tc.opts)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Evict drops the table from the cache (when its file is deleted) and its
+// blocks from the block cache. Readers in use stay usable until released.
+func (tc *TableCache) Evict(fileNum uint64) {
+	tc.mu.Lock()
+	var x *tableEntry
+	if e, ok := tc.tables[fileNum]; ok {
+		x = tc.removeLocked(e)
+	}
+	tc.mu.Unlock()
+	_ = closeEntry(x)
+	if tc.opts.Cache != nil {
+		tc.opts.Cache.EvictFile(fileNum)
+	}
+}
+
+// Len returns the number of tables in the cache.
+func (tc *TableCache) Len() int {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return len(tc.tables)
+}
+
+// Close drops every table; readers still in use close when released. Get
+// fails afterwards. A second Close returns an error.
+func (tc *TableCache) Close() error {
+	tc.mu.Lock()
+	if tc.closed {
+		tc.mu.Unlock()
+		return errTableCacheClosed
+	}
+	tc.closed = true
+	var toClose []*tableEntry
+	for tc.lru.next != &tc.lru {
+		if x := tc.removeLocked(tc.lru.next); x != nil {
+			toClose = append(toClose, x)
+		}
+	}
+	tc.mu.Unlock()
+	var first error
+	for _, x := range toClose {
+		if err := closeEntry(x); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

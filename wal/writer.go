@@ -1,0 +1,237 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/stratadb/strata/internal/vfs"
+)
+
+// ErrClosed is returned by every Writer method called after Close, and by a
+// second Close.
+var ErrClosed = errors.New("wal: writer closed")
+
+// maxRetainedBuf is the largest buffer capacity a Writer keeps after a Flush.
+// A buffer grown past it by a very large record or group commit is released,
+// so one multi-megabyte record does not pin its memory for the life of the
+// log. Ordinary group commits stay far below it and reuse their buffer.
+const maxRetainedBuf = 4 << 20
+
+// zeros is the source of block padding.
+var zeros [headerSize]byte
+
+// Writer appends records to a log file in the format described in the package
+// documentation.
+//
+// Ownership and locking: buf and blockOff belong to the appending goroutine,
+// the one that calls AddRecord, Flush and Close (one at a time). Sync may run
+// concurrently from another goroutine; it only reads flushed. size, flushed
+// and synced are atomics so that Size and SyncedSize may be called from any
+// goroutine. mu guards err and closed; stopped mirrors "err or closed is
+// set" for a lock-free fast path. syncMu serializes Sync with Sync and with
+// Close, so the file is never synced while or after it is closed.
+type Writer struct {
+	f vfs.File
+
+	// Owned by the appending goroutine.
+	buf      []byte // framed bytes not yet handed to f
+	blockOff int    // offset within its block of the log's logical end
+
+	size    atomic.Int64 // flushed + len(buf); written by the appending goroutine
+	flushed atomic.Int64 // bytes handed to f by successful Writes
+	synced  atomic.Int64 // bytes covered by the last successful Sync
+
+	syncMu sync.Mutex // serializes Sync and Close
+
+	mu     sync.Mutex // guards err and closed
+	err    error      // latched failure of a Write or Sync
+	closed bool
+
+	// stopped is set (under mu) once err or closed is set, so that check
+	// costs one atomic load while the writer is healthy.
+	stopped atomic.Bool
+}
+
+// NewWriter returns a Writer that appends to f, which must be empty. The file
+// header is buffered at once, so Size starts at the header's size; like every
+// other byte, it reaches f at the first Flush or Close.
+func NewWriter(f vfs.File) *Writer {
+	w := &Writer{f: f, buf: make([]byte, 0, 4096)}
+	var h [fileHeaderSize]byte
+	binary.LittleEndian.PutUint32(h[headerSize+len(fileMagic):], formatVersion)
+	copy(h[headerSize:], fileMagic)
+	putHeader(h[:], chunkFileHeader, h[headerSize:])
+	w.buf = append(w.buf, h[:]...)
+	w.blockOff = fileHeaderSize
+	w.size.Store(int64(fileHeaderSize))
+	return w
+}
+
+// check returns the latched error, ErrClosed after Close, or nil.
+func (w *Writer) check() error {
+	if !w.stopped.Load() {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// latch records err as the writer's permanent failure and returns the latched
+// error (the first one, if another call latched before).
+func (w *Writer) latch(err error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+		w.stopped.Store(true)
+	}
+	return w.err
+}
+
+// AddRecord frames p into chunks appended to an in-memory buffer. It does not
+// write to the file. Not safe for concurrent use with AddRecord/Flush.
+// It returns the latched error after a failed Flush or Sync, and ErrClosed
+// after Close. p is copied; the caller may reuse it at once. Records of any
+// size are accepted.
+func (w *Writer) AddRecord(p []byte) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	// Worst case: a padding tail plus a header per block the record touches.
+	chunks := len(p)/(blockSize-headerSize) + 2
+	w.buf = slices.Grow(w.buf, len(p)+chunks*(2*headerSize))
+
+	first := true
+	for {
+		left := blockSize - w.blockOff
+		if left < headerSize {
+			// Too small for a header: pad with zeros to the block end.
+			w.buf = append(w.buf, zeros[:left]...)
+			w.blockOff = 0
+			left = blockSize
+		}
+		n := min(len(p), left-headerSize)
+		last := n == len(p)
+		var t byte
+		switch {
+		case first && last:
+			t = chunkFull
+		case first:
+			t = chunkFirst
+		case last:
+			t = chunkLast
+		default:
+			t = chunkMiddle
+		}
+		start := len(w.buf)
+		w.buf = append(w.buf, zeros[:headerSize]...)
+		w.buf = append(w.buf, p[:n]...)
+		putHeader(w.buf[start:], t, p[:n])
+		w.blockOff += headerSize + n
+		p = p[n:]
+		first = false
+		if last {
+			break
+		}
+	}
+	w.size.Store(w.flushed.Load() + int64(len(w.buf)))
+	return nil
+}
+
+// Flush hands every buffered byte to the file with a single Write call.
+// After a failed Flush or Sync every later call returns the same error (the
+// writer is latched failed: a WAL whose write failed is never trusted again).
+// Flush with nothing buffered does not call Write.
+func (w *Writer) Flush() error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	return w.flush()
+}
+
+// flush writes buf to the file and latches any failure.
+func (w *Writer) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	n, err := w.f.Write(w.buf)
+	if err == nil && n != len(w.buf) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return w.latch(fmt.Errorf("wal: write: %w", err))
+	}
+	w.flushed.Add(int64(n))
+	if cap(w.buf) > maxRetainedBuf {
+		w.buf = make([]byte, 0, 4096)
+	} else {
+		w.buf = w.buf[:0]
+	}
+	return nil
+}
+
+// Sync fsyncs the file. It may be called from another goroutine concurrently
+// with AddRecord and Flush (a background syncer does that once a second);
+// it syncs what was flushed before it started. A failed Sync latches the
+// writer failed, like a failed Flush.
+func (w *Writer) Sync() error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	if err := w.check(); err != nil {
+		return err
+	}
+	target := w.flushed.Load()
+	if err := w.f.Sync(); err != nil {
+		return w.latch(fmt.Errorf("wal: sync: %w", err))
+	}
+	// Syncs are serialized by syncMu and flushed only grows, so target is
+	// never below the previous value.
+	w.synced.Store(target)
+	return nil
+}
+
+// Size returns the logical size of the log: bytes flushed plus buffered.
+// It may be called from any goroutine.
+func (w *Writer) Size() int64 { return w.size.Load() }
+
+// SyncedSize returns the size of the log covered by the last successful Sync.
+// It may be called from any goroutine.
+func (w *Writer) SyncedSize() int64 { return w.synced.Load() }
+
+// Close flushes (no sync) and closes the file. Close twice returns an error
+// (ErrClosed). The file is closed even when the writer is latched failed; Close
+// then returns the latched error. Close waits for a Sync in progress.
+func (w *Writer) Close() error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return ErrClosed
+	}
+	w.closed = true
+	w.stopped.Store(true)
+	err := w.err
+	w.mu.Unlock()
+
+	if err == nil {
+		err = w.flush()
+	}
+	if cerr := w.f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("wal: close: %w", cerr)
+	}
+	w.buf = nil
+	return err
+}
