@@ -291,7 +291,7 @@ func (db *DB) rotateMemtable(need int64) error {
 		db.setBackgroundError(err)
 		return err
 	}
-	capacity := max(db.opts.MemtableSize, need+need/8+64<<10)
+	capacity := max(db.opts.MemtableSize, 2*need)
 	next := &memTable{mt: memtable.New(capacity), walNum: walNum, wal: w}
 	db.mu.Lock()
 	db.imm = append(db.imm, db.mem)

@@ -105,6 +105,7 @@ func (db *DB) startCompactionLocked(c *compaction.Compaction) {
 		defer db.bgWG.Done()
 		err := db.runCompaction(c, v)
 		v.Unref()
+		db.maybeDeleteObsolete()
 		db.mu.Lock()
 		for _, f := range c.AllInputs() {
 			f.Compacting = false
@@ -334,6 +335,7 @@ func (db *DB) Compact(lower, upper []byte) error {
 			db.mu.Unlock()
 		}
 		v.Unref()
+		db.maybeDeleteObsolete()
 		if err != nil {
 			db.setBackgroundError(fmt.Errorf("strata: compaction: %w", err))
 			return err

@@ -44,22 +44,30 @@ type crashPoint struct {
 // acknowledged write survives, and in the other modes every write up to the
 // last acknowledged WithSync write survives.
 func TestPowerLossKeepsAPrefix(t *testing.T) {
-	runs := 8
-	if testing.Short() {
-		runs = 3
-	}
 	for _, mode := range []SyncMode{SyncAlways, SyncEverySec, SyncNo} {
+		runs := 10
+		if mode == SyncAlways {
+			runs = 26 // >= 1,000 crash points for the mode that promises everything
+		}
+		if testing.Short() {
+			runs = 3
+		}
 		t.Run(mode.String(), func(t *testing.T) {
-			total := 0
+			total, span := 0, 4000
 			for run := 0; run < runs; run++ {
-				total += powerLossRun(t, mode, uint64(run))
+				n, ops := powerLossRun(t, mode, uint64(run), span)
+				total += n
+				span = ops // crash points spread over the whole run next time
 			}
 			t.Logf("%s: %d crash images verified", mode, total)
 		})
 	}
 }
 
-func powerLossRun(t *testing.T, mode SyncMode, seed uint64) int {
+// powerLossRun runs the workload once, cutting the power at 40 random FS
+// operations among the first span, and verifies every crash image. It
+// returns the number of images and the number of FS operations the run made.
+func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int) {
 	r := rand.New(rand.NewPCG(seed, uint64(mode)+100))
 	fs := vfs.NewMem()
 	opts := smallOpts(fs)
@@ -92,10 +100,9 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64) int {
 	var mu sync.Mutex
 	var points []crashPoint
 	var fsOps atomic.Int64
-	// Crash at ~12 random FS operations of the run.
 	want := map[int64]bool{}
-	for len(want) < 12 {
-		want[int64(r.IntN(4000))] = true
+	for len(want) < 40 {
+		want[int64(1+r.IntN(span))] = true
 	}
 	fs.SetCrashHook(func(vfs.Op) {
 		n := fsOps.Add(1)
@@ -154,7 +161,7 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64) int {
 		}
 		verifyPrefix(t, p.fs, opts, ops, floor, min(p.acked+1, len(ops)))
 	}
-	return len(points)
+	return len(points), int(fsOps.Load())
 }
 
 // verifyPrefix opens a crash image and requires its contents to equal the

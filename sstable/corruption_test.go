@@ -96,7 +96,7 @@ func TestEveryBitFlipIsDetected(t *testing.T) {
 			if c != CompressionNone {
 				step = 2
 			}
-			if testing.Short() {
+			if testing.Short() || raceEnabled {
 				step = 5
 			}
 			flips, atOpen := 0, 0
@@ -167,7 +167,7 @@ func TestDamageBehindValidChecksums(t *testing.T) {
 		layout := rd.Layout()
 		r := rand.New(rand.NewPCG(33, uint64(c)))
 		rounds := 3000
-		if testing.Short() {
+		if testing.Short() || raceEnabled {
 			rounds = 800
 		}
 		damaged := make([]byte, len(data))

@@ -510,7 +510,8 @@ func (r *Reader) Verify() error {
 			if first == nil {
 				first = append([]byte(nil), k...)
 			}
-			prevKey = k
+			// k may live in the iterator's key buffer: keep a copy.
+			prevKey = append(prevKey[:0], k...)
 			n++
 		}
 		if blk.err != nil {
