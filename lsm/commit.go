@@ -86,9 +86,10 @@ func (db *DB) commitWrite(req *commitReq) error {
 		c.mu.Unlock()
 		return req.err
 	}
-	// Leader: take a group.
+	// Leader: take a group. A rotation or a close travels alone; a
+	// conditional request may lead plain ones, which it cannot affect.
 	n, bytes := 1, len(req.repr)
-	for n < len(c.queue) && req.kind != reqClose {
+	for n < len(c.queue) && req.kind != reqClose && req.kind != reqRotate {
 		r := c.queue[n]
 		if r.conditional() || bytes+len(r.repr) > maxGroupBytes {
 			break

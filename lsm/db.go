@@ -88,13 +88,21 @@ type readState struct {
 	v    *manifest.Version
 }
 
-// loadReadState returns the current read state with a reference taken.
-func (db *DB) loadReadState() *readState {
+// seqLatest asks a read for the newest data: the sequence number is taken
+// together with the read state, atomically.
+const seqLatest keys.SeqNum = 0
+
+// loadReadState returns the current read state with a reference taken, and
+// the sequence number that goes with it. The two must be taken together: a
+// compaction installed after a reader took an older sequence number may have
+// dropped versions only that reader could see.
+func (db *DB) loadReadState() (*readState, keys.SeqNum) {
 	db.mu.Lock()
 	rs := db.rs
 	rs.refs.Add(1)
+	seq := keys.SeqNum(db.visibleSeq.Load())
 	db.mu.Unlock()
-	return rs
+	return rs, seq
 }
 
 func (rs *readState) release() {

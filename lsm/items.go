@@ -129,7 +129,7 @@ func (db *DB) Query(pk []byte, q *Query) *Items {
 	if bytes.Compare(lower, upper) >= 0 {
 		upper = lower // empty range
 	}
-	it, err := db.newIter(&IterOptions{LowerBound: lower, UpperBound: upper}, keys.SeqNum(db.visibleSeq.Load()), nil, prefix)
+	it, err := db.newIter(&IterOptions{LowerBound: lower, UpperBound: upper}, seqLatest, nil, prefix)
 	if err != nil {
 		items.err = err
 		return items

@@ -61,10 +61,10 @@ type Iterator struct {
 
 // NewIter returns an iterator over the DB as of now.
 func (db *DB) NewIter(opts *IterOptions) (*Iterator, error) {
-	return db.newIter(opts, keys.SeqNum(db.visibleSeq.Load()), nil, nil)
+	return db.newIter(opts, seqLatest, nil, nil)
 }
 
-// newIter builds an iterator at seq. If prefix is non-nil, tables whose
+// newIter builds an iterator at seq (seqLatest: the newest data). If prefix is non-nil, tables whose
 // filter excludes it are skipped (Query's partition prefix).
 func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix []byte) (*Iterator, error) {
 	if db.closed.Load() {
@@ -86,6 +86,9 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 	}
 	it.rs = db.rs
 	it.rs.refs.Add(1)
+	if it.seq == seqLatest {
+		it.seq = keys.SeqNum(db.visibleSeq.Load()) // with the read state, under db.mu
+	}
 	db.iters++
 	db.mu.Unlock()
 	it.iter = db.buildMerged(it.rs, it.lower, it.upper, prefix)

@@ -25,8 +25,11 @@ func (db *DB) get(key []byte, seq keys.SeqNum) (l lookup, found bool, err error)
 	if err := checkKey(key); err != nil {
 		return l, false, err
 	}
-	rs := db.loadReadState()
+	rs, latest := db.loadReadState()
 	defer rs.release()
+	if seq == seqLatest {
+		seq = latest
+	}
 	kind, value, ok, err := db.getFrom(rs, key, seq)
 	if err != nil || !ok {
 		if err != nil && db.closed.Load() {
@@ -111,7 +114,7 @@ func (db *DB) getFromTable(fileNum uint64, size int64, key, search []byte) (keys
 // Get returns a copy of the value of key, or ErrNotFound if it is absent,
 // deleted or expired.
 func (db *DB) Get(key []byte) ([]byte, error) {
-	return db.getAt(key, keys.SeqNum(db.visibleSeq.Load()))
+	return db.getAt(key, seqLatest)
 }
 
 func (db *DB) getAt(key []byte, seq keys.SeqNum) ([]byte, error) {
@@ -128,14 +131,14 @@ func (db *DB) getAt(key []byte, seq keys.SeqNum) ([]byte, error) {
 
 // Has reports whether key is present (not deleted, not expired).
 func (db *DB) Has(key []byte) (bool, error) {
-	_, ok, err := db.get(key, keys.SeqNum(db.visibleSeq.Load()))
+	_, ok, err := db.get(key, seqLatest)
 	return ok, err
 }
 
 // Expiry returns when key expires: the zero Time if it never does, or
 // ErrNotFound if it is absent, deleted or expired.
 func (db *DB) Expiry(key []byte) (time.Time, error) {
-	l, ok, err := db.get(key, keys.SeqNum(db.visibleSeq.Load()))
+	l, ok, err := db.get(key, seqLatest)
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -19,7 +19,7 @@ func (db *DB) Verify() error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
-	rs := db.loadReadState()
+	rs, _ := db.loadReadState()
 	defer rs.release()
 	for _, files := range rs.v.Levels {
 		for _, f := range files {

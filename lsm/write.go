@@ -175,7 +175,9 @@ func (db *DB) Expire(key []byte, ttl time.Duration) error {
 // is in the memtable and visible, and before anything later: that is what
 // makes conditions and counters atomic.
 func (db *DB) prepare(r *commitReq) error {
-	seq := keys.SeqNum(db.visibleSeq.Load())
+	// The leader publishes every sequence number, so the newest data is
+	// stable while it prepares.
+	seq := seqLatest
 	now := db.opts.Clock()
 	switch r.kind {
 	case reqBatch:

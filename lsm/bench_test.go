@@ -1,0 +1,214 @@
+package lsm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+)
+
+func benchDB(b *testing.B, o *Options) *DB {
+	b.Helper()
+	if o == nil {
+		o = &Options{}
+	}
+	db, err := Open(b.TempDir(), o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+// benchKey writes a 16-byte key for i into buf.
+func benchKey(buf []byte, i uint64) []byte {
+	binary.BigEndian.PutUint64(buf[:8], i*0x9E3779B97F4A7C15)
+	binary.BigEndian.PutUint64(buf[8:16], i)
+	return buf[:16]
+}
+
+var benchValue = func() []byte {
+	v := make([]byte, 100)
+	for i := range v {
+		v[i] = byte(i % 7)
+	}
+	return v
+}()
+
+// BenchmarkPut: a 16-byte key and a 100-byte value, SyncNo.
+func BenchmarkPut(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	var k [16]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := db.Put(benchKey(k[:], uint64(i)), benchValue); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPutIfAbsent: the conditional path, for comparison with Put.
+func BenchmarkPutIfAbsent(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	var k [16]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := db.Put(benchKey(k[:], uint64(i)), benchValue, IfAbsent()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkIncrement(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.Increment([]byte("counter"), 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPutSyncAlways measures group commit: with 16 writers every fsync
+// is shared, so the writes per second should be many times one writer's.
+func BenchmarkPutSyncAlways(b *testing.B) {
+	for _, writers := range []int{1, 16} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			db := benchDB(b, &Options{Sync: SyncAlways})
+			var n atomic.Uint64
+			b.SetParallelism(writers) // x GOMAXPROCS goroutines
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var k [16]byte
+				for pb.Next() {
+					if err := db.Put(benchKey(k[:], n.Add(1)), benchValue); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			m := db.Metrics()
+			b.ReportMetric(float64(b.N)/float64(max(m.WALSyncs, 1)), "writes/fsync")
+		})
+	}
+}
+
+func fillBench(b *testing.B, db *DB, n int) {
+	var k [16]byte
+	batch := db.NewBatch()
+	for i := 0; i < n; i++ {
+		batch.Put(benchKey(k[:], uint64(i)), benchValue)
+		if batch.Len() == 1000 {
+			if err := db.Apply(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Reset()
+		}
+	}
+	if err := db.Apply(batch); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkGetMemtable reads keys that are in the memtable.
+func BenchmarkGetMemtable(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	const n = 100000
+	fillBench(b, db, n)
+	r := rand.New(rand.NewPCG(1, 2))
+	var k [16]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.Get(benchKey(k[:], uint64(r.IntN(n)))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetDisk reads keys from tables with a warm block cache.
+func BenchmarkGetDisk(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	const n = 100000
+	fillBench(b, db, n)
+	if err := db.Compact(nil, nil); err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var k [16]byte
+	for i := 0; i < n; i++ { // warm the cache
+		db.Get(benchKey(k[:], uint64(i)))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.Get(benchKey(k[:], uint64(r.IntN(n)))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkQuery reads 100 items from a partition of 10,000.
+func BenchmarkQuery(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	batch := db.NewBatch()
+	for p := 0; p < 10; p++ {
+		for s := 0; s < 10000; s++ {
+			batch.PutItem([]byte(fmt.Sprintf("part%02d", p)), []byte(fmt.Sprintf("sk%06d", s)), benchValue)
+		}
+		if err := db.Apply(batch); err != nil {
+			b.Fatal(err)
+		}
+		batch.Reset()
+	}
+	if err := db.Compact(nil, nil); err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	b.ReportAllocs()
+	b.ResetTimer()
+	before := db.Metrics()
+	for i := 0; i < b.N; i++ {
+		items := db.Query([]byte(fmt.Sprintf("part%02d", r.IntN(10))), &Query{From: []byte(fmt.Sprintf("sk%06d", r.IntN(9900))), Limit: 100})
+		n := 0
+		for items.Next() {
+			n++
+		}
+		if err := items.Close(); err != nil || n != 100 {
+			b.Fatal(err, n)
+		}
+	}
+	b.StopTimer()
+	after := db.Metrics()
+	b.ReportMetric(float64(after.DataBlocksRead-before.DataBlocksRead)/float64(b.N), "blocks-read/op")
+}
+
+// BenchmarkScan iterates every key.
+func BenchmarkScan(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	const n = 100000
+	fillBench(b, db, n)
+	if err := db.Compact(nil, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	keysSeen := 0
+	for i := 0; i < b.N; i++ {
+		it, err := db.NewIter(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			keysSeen++
+		}
+		it.Close()
+	}
+	b.ReportMetric(float64(keysSeen)/b.Elapsed().Seconds(), "keys/s")
+}
