@@ -237,3 +237,23 @@ func TestPickTTLFindsExpiredTables(t *testing.T) {
 	require.Equal(t, Bottom, c.OutputLevel)
 	require.False(t, c.TrivialMove)
 }
+
+func TestL0NeverCompactsPastALevelWithData(t *testing.T) {
+	o := Options{L0Trigger: 1, LevelMultiplier: 10, BaseLevelSize: 100, TargetFileSize: 100}
+	v := &manifest.Version{}
+	// A small bottom (base level would be L6) but data left in L4.
+	v.Levels[6] = []*manifest.FileMeta{fm(1, "a", "z", 150)}
+	v.Levels[4] = []*manifest.FileMeta{fm(2, "c", "d", 50)}
+	v.Levels[0] = []*manifest.FileMeta{fm(3, "c", "c", 10)}
+	base, targets := Targets(v, o)
+	require.Equal(t, 4, base)
+	c := pickL0(v, o, base)
+	require.NotNil(t, c)
+	require.Equal(t, 4, c.OutputLevel, "L0 must land above the older data in L4")
+	// L4 holds more than its target, so it drains toward L6 first.
+	require.Greater(t, float64(v.LevelSize(4)), float64(targets[4]))
+	c = Pick(v, o)
+	require.NotNil(t, c)
+	require.Equal(t, 4, c.Level)
+	require.Equal(t, 5, c.OutputLevel)
+}

@@ -22,8 +22,12 @@
 //
 // L0 scores its table count over L0CompactionTrigger. A level from the base
 // level down to L5 scores its size over its target; L6 is never compacted
-// for size. A level above the base level that holds data scores high, so it
-// drains. The picker takes the highest score of at least 1.
+// for size. The picker takes the highest score of at least 1.
+//
+// L0 never compacts past a level that holds data (its data is newer, and
+// reads look top-down): if the DB shrank and the computed base level moved
+// below a level that still holds data, that level is the base level, with a
+// target below its size, until it drains.
 //
 // # Choosing inputs
 //

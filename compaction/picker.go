@@ -80,20 +80,29 @@ func Targets(v *manifest.Version, o Options) (base int, targets [NumLevels]int64
 		base--
 		targets[base] = t
 	}
+	// L0 must never compact past a level that holds data: its data is
+	// newer than everything below it, and reads look top-down. If a level
+	// above the computed base holds data (the base moved down as the DB
+	// shrank), it is the base until it drains.
+	for l := 1; l < base; l++ {
+		if v.LevelSize(l) > 0 {
+			for base > l {
+				base--
+				targets[base] = max(targets[base+1]/mult, 1)
+			}
+			break
+		}
+	}
 	return base, targets
 }
 
 // Scores returns each level's compaction score.
 func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
-	base, targets := Targets(v, o)
+	_, targets := Targets(v, o)
 	scores[0] = float64(len(v.Levels[0])) / float64(o.L0Trigger)
 	for l := 1; l < Bottom; l++ {
 		size := float64(v.LevelSize(l))
-		switch {
-		case size == 0:
-		case l < base:
-			scores[l] = 100 + size/float64(o.BaseLevelSize) // must drain
-		default:
+		if size > 0 {
 			scores[l] = size / float64(targets[l])
 		}
 	}
@@ -261,18 +270,15 @@ func PickManual(v *manifest.Version, o Options, level int, lo, hi []byte) *Compa
 	if len(inputs) == 0 {
 		return nil
 	}
-	base, _ := Targets(v, o)
 	out := level + 1
-	switch {
-	case level == 0:
+	switch level {
+	case 0:
 		// Take every L0 table the range touches and every older one they
 		// overlap, which for simplicity is all of L0.
 		inputs = append([]*manifest.FileMeta(nil), v.Levels[0]...)
-		out = base
-	case level == Bottom:
+		out, _ = Targets(v, o)
+	case Bottom:
 		out = Bottom
-	case level < base:
-		out = base
 	}
 	c := newCompaction(v, o, "manual", level, out, append([]*manifest.FileMeta(nil), inputs...))
 	if c != nil {
@@ -297,12 +303,7 @@ func PickTTL(v *manifest.Version, o Options, now int64) *Compaction {
 			if !expired && !tombstones {
 				continue
 			}
-			out := level + 1
-			if level == Bottom {
-				out = Bottom
-			} else if level < base {
-				out = base
-			}
+			out := min(level+1, Bottom)
 			if c := newCompaction(v, o, "ttl", level, out, []*manifest.FileMeta{f}); c != nil {
 				return c
 			}
