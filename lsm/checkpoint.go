@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/stratadb/strata/internal/manifest"
 	"github.com/stratadb/strata/internal/vfs"
-	"github.com/stratadb/strata/wal"
 )
 
 // Checkpoint writes a consistent, openable copy of the DB into dir, which
@@ -67,56 +65,10 @@ func (db *DB) Checkpoint(dir string) error {
 	}
 	manNum := edit.NextFileNum
 	edit.NextFileNum = manNum + 1
-	if err := writeManifest(db.fs, dir, manNum, edit); err != nil {
+	if err := manifest.WriteSnapshot(db.fs, dir, manNum, edit); err != nil {
 		return fmt.Errorf("strata: checkpoint MANIFEST: %w", err)
 	}
 	return db.fs.SyncDir(dir)
-}
-
-// writeManifest writes a MANIFEST holding one edit, and a CURRENT naming it,
-// durably.
-func writeManifest(fs vfs.FS, dir string, num uint64, edit *manifest.VersionEdit) error {
-	name := manifest.MakeFilename(dir, manifest.FileTypeManifest, num)
-	f, err := fs.Create(name)
-	if err != nil {
-		return err
-	}
-	w := wal.NewWriter(f)
-	if err := w.AddRecord(edit.Encode(nil)); err != nil {
-		w.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		w.Close()
-		return err
-	}
-	if err := w.Sync(); err != nil {
-		w.Close()
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	tmp := manifest.MakeFilename(dir, manifest.FileTypeTemp, num)
-	cf, err := fs.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(cf, filepath.Base(name)+"\n"); err != nil {
-		cf.Close()
-		return err
-	}
-	if err := cf.Sync(); err != nil {
-		cf.Close()
-		return err
-	}
-	if err := cf.Close(); err != nil {
-		return err
-	}
-	if err := fs.Rename(tmp, manifest.MakeFilename(dir, manifest.FileTypeCurrent, 0)); err != nil {
-		return err
-	}
-	return fs.SyncDir(dir)
 }
 
 // linkOrCopy hard-links src to dst, or copies it where links are not

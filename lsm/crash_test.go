@@ -19,6 +19,10 @@ type crashOp struct {
 	vals []string // "" with del
 	del  []bool
 	sync bool // written WithSync
+	// cond: the batch's first put carries IfValue(condVal); when the
+	// condition fails the whole batch must write nothing.
+	cond    bool
+	condVal string
 }
 
 func applyOp(m map[string]string, op crashOp) {
@@ -116,7 +120,21 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int)
 		mu.Unlock()
 	})
 
-	for i, op := range ops {
+	model := map[string]string{} // the state after the acknowledged ops
+	for i := range ops {
+		op := &ops[i]
+		if len(op.keys) > 1 && !op.del[0] && r.IntN(3) == 0 {
+			// A conditional batch: IfValue on its first key, which holds
+			// (the current value) or, one time in three, fails.
+			op.cond = true
+			cur, ok := model[op.keys[0]]
+			switch {
+			case r.IntN(3) == 0 || !ok:
+				op.condVal = "no such value"
+			default:
+				op.condVal = cur
+			}
+		}
 		var wopts []WriteOption
 		if op.sync {
 			wopts = append(wopts, WithSync())
@@ -131,15 +149,24 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int)
 		} else {
 			b := db.NewBatch()
 			for j, k := range op.keys {
-				if op.del[j] {
+				switch {
+				case op.del[j]:
 					b.Delete([]byte(k))
-				} else {
+				case j == 0 && op.cond:
+					b.Put([]byte(k), []byte(op.vals[j]), IfValue([]byte(op.condVal)))
+				default:
 					b.Put([]byte(k), []byte(op.vals[j]))
 				}
 			}
 			err = db.Apply(b, wopts...)
 		}
+		if op.cond && model[op.keys[0]] != op.condVal {
+			require.ErrorIs(t, err, ErrConditionFailed)
+			*op = crashOp{} // wrote nothing: a no-op in the history
+			err = nil
+		}
 		require.NoError(t, err)
+		applyOp(model, *op)
 		if op.sync {
 			synced.Store(int64(i + 1))
 		}
@@ -149,6 +176,9 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int)
 		}
 		if r.IntN(600) == 0 {
 			require.NoError(t, db.Compact(nil, nil))
+		}
+		if r.IntN(700) == 0 {
+			require.NoError(t, db.Checkpoint(fmt.Sprintf("/cp%d", i)))
 		}
 	}
 	fs.SetCrashHook(nil)
