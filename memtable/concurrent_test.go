@@ -42,15 +42,23 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	passes := make([]int, 4)
+	var readersPassed atomic.Int32 // readers that finished a pass during the writes
 	for r := range errs {
 		wg.Go(func() {
-			passes[r], errs[r] = concReader(m, &done, int64(n/8), uint64(r))
+			passes[r], errs[r] = concReader(m, &done, int64(n/8), uint64(r), func() { readersPassed.Add(1) })
 		})
 	}
 
 	rng := rand.New(rand.NewPCG(99, 1))
 	var ukey, value []byte
 	for i := range n {
+		if i == n/2 {
+			// Let every reader finish a pass over a table still being
+			// written, however the scheduler favours the writer.
+			for readersPassed.Load() < int32(len(errs)) {
+				time.Sleep(time.Millisecond)
+			}
+		}
 		seq := keys.SeqNum(i + 1)
 		// 30k distinct user keys, so many keys get several versions.
 		ukey = binary.BigEndian.AppendUint32(ukey[:0], uint32(rng.IntN(30_000)))
@@ -79,7 +87,7 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 // full pass whenever every entries have been added since its last one, and
 // spot-checks its last pass in between. It returns the number of full passes
 // and the first inconsistency found.
-func concReader(m *Memtable, done *atomic.Bool, every int64, seed uint64) (int, error) {
+func concReader(m *Memtable, done *atomic.Bool, every int64, seed uint64, firstPass func()) (int, error) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	it := m.NewIter()
 	defer it.Close()
@@ -133,6 +141,10 @@ func concReader(m *Memtable, done *atomic.Bool, every int64, seed uint64) (int, 
 		}
 		if err := spotCheck(m, it, rng, cur, 200); err != nil {
 			return passes, err
+		}
+		if before > 0 && !last && firstPass != nil {
+			firstPass() // a pass that overlapped the writer
+			firstPass = nil
 		}
 		prev, cur = cur, prev
 	}
