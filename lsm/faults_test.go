@@ -46,6 +46,12 @@ func faultWorkload(t *testing.T, fs vfs.FS, seed uint64) (acked []crashOp, infli
 				acked = append(acked, op)
 			}
 		}
+		if err == nil && i == 250 {
+			err = db.Checkpoint(fmt.Sprintf("/cp%d", i)) // links and copies
+			if err != nil {
+				acked = append(acked, op)
+			}
+		}
 		if err != nil {
 			firstErr = err
 			if len(acked) == 0 || acked[len(acked)-1].vals[0] != op.vals[0] {
