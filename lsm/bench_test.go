@@ -212,3 +212,18 @@ func BenchmarkScan(b *testing.B) {
 	}
 	b.ReportMetric(float64(keysSeen)/b.Elapsed().Seconds(), "keys/s")
 }
+
+// BenchmarkPutSequential: keys in ascending order (fillseq), SyncNo.
+func BenchmarkPutSequential(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	var k [16]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		binary.BigEndian.PutUint64(k[:8], 0)
+		binary.BigEndian.PutUint64(k[8:], uint64(i))
+		if err := db.Put(k[:], benchValue); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

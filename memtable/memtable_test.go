@@ -499,3 +499,39 @@ func TestMakeSearchKey(t *testing.T) {
 	require.Equal(t, []byte{1, 2}, sk.ukey)
 	require.Equal(t, uint64(math.MaxUint64), sk.trailer)
 }
+
+// TestAscendingInsertsUseTheSplice checks that inserts in ascending order
+// (which take the splice of the previous insert) and in descending and
+// random order build the same list.
+func TestAscendingInsertsUseTheSplice(t *testing.T) {
+	orders := map[string]func(i, n int) int{
+		"ascending":  func(i, n int) int { return i },
+		"descending": func(i, n int) int { return n - 1 - i },
+		"zigzag":     func(i, n int) int { return (i * 7919) % n },
+	}
+	for name, order := range orders {
+		m := New(8 << 20)
+		const n = 20000
+		for i := 0; i < n; i++ {
+			j := order(i, n)
+			k := []byte(fmt.Sprintf("key%06d", j/2)) // two versions per user key
+			require.NoError(t, m.Add(k, keys.SeqNum(j+1), keys.KindSet, k), name)
+		}
+		var got [][]byte
+		it := m.NewIter()
+		for ok := it.First(); ok; ok = it.Next() {
+			got = append(got, append([]byte(nil), it.Key()...))
+		}
+		require.Len(t, got, n, name)
+		for i := 1; i < len(got); i++ {
+			require.Less(t, keys.Compare(got[i-1], got[i]), 0, "%s: %s then %s", name, keys.Format(got[i-1]), keys.Format(got[i]))
+		}
+		for j := 0; j < n; j += 97 {
+			k := []byte(fmt.Sprintf("key%06d", j/2))
+			kind, v, ok := m.Get(k, keys.SeqNum(j+1))
+			require.True(t, ok)
+			require.Equal(t, keys.KindSet, kind)
+			require.Equal(t, k, v)
+		}
+	}
+}

@@ -36,6 +36,14 @@ type skiplist struct {
 	head   uint32        // the sentinel node; its key is never compared
 	height atomic.Uint32 // levels in use, in [1, maxHeight]; only grows
 	rng    rand.PCG      // writer only: draws tower heights
+
+	// The splice of the last insert (writer only): the node inserted, its
+	// height, and its predecessor at every level. An insert of a larger key
+	// starts each level's search there instead of at the head, so inserts
+	// in ascending order cost a few comparisons of nodes still in cache.
+	lastNode   uint32
+	lastHeight int
+	lastPrev   [maxHeight]uint32
 }
 
 // searchKey is an internal key split for comparison without building it.
@@ -139,6 +147,27 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 	x := s.head
 	var known uint32
 	cur := int(s.height.Load())
+	// If sk falls right after the last inserted node (inserts in ascending
+	// order), the last splice gives every level's neighbours at once: at
+	// the levels of the last node they are that node and its successors,
+	// above them its predecessors and their successors, all of which are
+	// >= the last node's successor and so above sk. Nothing is inserted
+	// between two inserts (one writer), and nothing is ever removed.
+	if s.lastNode != 0 && s.less(s.lastNode, &sk) {
+		if n0 := s.arena.next(s.lastNode, 0); n0 == 0 || !s.less(n0, &sk) {
+			for l := 0; l < maxHeight; l++ {
+				p := s.lastNode
+				if l >= s.lastHeight {
+					p = s.lastPrev[l]
+				}
+				prev[l], next[l] = p, 0
+				if l < cur {
+					next[l] = s.arena.next(p, l)
+				}
+			}
+			return s.link(ukey, trailer, value, &prev, &next, cur)
+		}
+	}
 	for l := maxHeight - 1; l >= 0; l-- {
 		if l >= cur {
 			prev[l], next[l] = s.head, 0
@@ -154,6 +183,12 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 		}
 		prev[l], next[l] = x, known
 	}
+	return s.link(ukey, trailer, value, &prev, &next, cur)
+}
+
+// link allocates and links a new node between prev and next at every level
+// of its height. cur is the list's height when the search began.
+func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, prev, next *[maxHeight]uint32, cur int) error {
 	if n := next[0]; n != 0 {
 		k := s.arena.key(n)
 		t := len(k) - keys.TrailerLen
@@ -185,5 +220,6 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 	if next[0] != 0 {
 		s.arena.setPrev(next[0], n)
 	}
+	s.lastNode, s.lastHeight, s.lastPrev = n, h, *prev
 	return nil
 }
