@@ -36,10 +36,14 @@ func (db *DB) Checkpoint(dir string) error {
 	rs := db.rs
 	rs.refs.Add(1)
 	var walNums []uint64
-	for _, m := range rs.imm {
+	walSizes := map[uint64]int64{} // the logical size of each open segment; -1: copy it all
+	for _, m := range append(append([]*memTable(nil), rs.imm...), rs.mem) {
 		walNums = append(walNums, m.walNum)
+		walSizes[m.walNum] = -1
+		if m.wal != nil {
+			walSizes[m.walNum] = m.wal.Size()
+		}
 	}
-	walNums = append(walNums, rs.mem.walNum)
 	db.mu.Unlock()
 	defer rs.release()
 
@@ -59,7 +63,7 @@ func (db *DB) Checkpoint(dir string) error {
 	for _, n := range walNums {
 		src := manifest.MakeFilename(db.dir, manifest.FileTypeLog, n)
 		dst := manifest.MakeFilename(dir, manifest.FileTypeLog, n)
-		if err := copyFile(db.fs, src, dst); err != nil {
+		if err := copyFile(db.fs, src, dst, walSizes[n]); err != nil {
 			return fmt.Errorf("strata: checkpoint WAL %d: %w", n, err)
 		}
 	}
@@ -77,11 +81,12 @@ func linkOrCopy(fs vfs.FS, src, dst string) error {
 	if err := fs.Link(src, dst); err == nil {
 		return nil
 	}
-	return copyFile(fs, src, dst)
+	return copyFile(fs, src, dst, -1)
 }
 
-// copyFile copies src to dst and fsyncs dst.
-func copyFile(fs vfs.FS, src, dst string) error {
+// copyFile copies the first n bytes of src (all of it if n < 0; a WAL
+// segment is preallocated beyond its log) to dst and fsyncs dst.
+func copyFile(fs vfs.FS, src, dst string, n int64) error {
 	in, err := fs.Open(src)
 	if err != nil {
 		return err
@@ -91,7 +96,11 @@ func copyFile(fs vfs.FS, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	var r io.Reader = in
+	if n >= 0 {
+		r = io.LimitReader(in, n)
+	}
+	if _, err := io.Copy(out, r); err != nil {
 		out.Close()
 		return err
 	}

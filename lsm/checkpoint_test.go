@@ -28,7 +28,10 @@ func TestCheckpointIsAConsistentOpenableCopy(t *testing.T) {
 			db, err := Open(dir, o)
 			require.NoError(t, err)
 			model := map[string]string{}
-			for i := 0; i < 3000; i++ {
+			for i := 0; i < 3500; i++ {
+				if i == 3000 {
+					require.NoError(t, db.Flush()) // some data in tables, some only in the WAL
+				}
 				k, v := fmt.Sprintf("k%04d", i%700), fmt.Sprintf("v%d", i)
 				require.NoError(t, db.Put([]byte(k), []byte(v)))
 				model[k] = v

@@ -315,7 +315,9 @@ func (db *DB) createWAL(num uint64) (*wal.Writer, error) {
 		f.Close()
 		return nil, err
 	}
-	return wal.NewWriter(f), nil
+	// A segment holds about one memtable's worth of records: preallocate
+	// and map that much, so appends are memory copies into the page cache.
+	return wal.NewMappedWriter(f, db.opts.MemtableSize+db.opts.MemtableSize/8), nil
 }
 
 // syncWALs fsyncs every open WAL segment with unsynced bytes, oldest first,

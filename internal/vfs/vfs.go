@@ -59,3 +59,20 @@ var ErrLocked = errors.New("vfs: lock held")
 
 // ErrUnsupported is wrapped by errors of operations an FS cannot perform.
 var ErrUnsupported = errors.New("vfs: unsupported operation")
+
+// Mappable is implemented by files that can be written through a shared
+// memory mapping (the OS filesystem on Linux). Bytes stored into the mapping
+// are in the OS page cache at once, like bytes given to write(2): they
+// survive a crash of the process, and Sync makes them durable.
+type Mappable interface {
+	// Preallocate reserves disk space for the first size bytes of the file
+	// and extends it with zeros to that size, so stores through a mapping
+	// never need to allocate (and cannot fail for lack of space).
+	Preallocate(size int64) error
+	// Map maps the first size bytes of the file, shared and writable.
+	Map(size int64) ([]byte, error)
+	// Unmap releases a mapping returned by Map.
+	Unmap(b []byte) error
+	// Truncate sets the file's size.
+	Truncate(size int64) error
+}
