@@ -227,3 +227,32 @@ func BenchmarkPutSequential(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGetLarge reads random keys of a 1M-key DB (116 MB of data, more
+// than the 64 MiB block cache) after a reopen, as the harness's readrandom.
+func BenchmarkGetLarge(b *testing.B) {
+	dir := b.TempDir()
+	db, err := Open(dir, &Options{Sync: SyncNo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000000
+	fillBench(b, db, n)
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	db, err = Open(dir, &Options{Sync: SyncNo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	r := rand.New(rand.NewPCG(1, 2))
+	var k [16]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.Get(benchKey(k[:], uint64(r.IntN(n)))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/sstable"
 )
 
 // IterOptions bounds an iterator.
@@ -141,11 +142,11 @@ func (db *DB) openTableIter(f *manifest.FileMeta, prefix []byte) (keys.Iterator,
 		return nil, err
 	}
 	if prefix != nil && !r.MayContainPrefix(prefix) {
-		release()
+		release.Release()
 		db.metrics.tablesSkippedByFilter.Add(1)
 		return &errIter{}, nil
 	}
-	return &tableIter{Iterator: r.NewIter(), release: release}, nil
+	return &tableIter{Iterator: r.NewIter(), handle: release}, nil
 }
 
 // First moves to the first live key. It returns whether the iterator is
@@ -418,14 +419,14 @@ func (it *Iterator) Close() error {
 // Close.
 type tableIter struct {
 	keys.Iterator
-	release func()
+	handle *sstable.Handle
 }
 
 func (t *tableIter) Close() error {
 	err := t.Iterator.Close()
-	if t.release != nil {
-		t.release()
-		t.release = nil
+	if t.handle != nil {
+		t.handle.Release()
+		t.handle = nil
 	}
 	return err
 }

@@ -102,7 +102,7 @@ func (db *DB) getFromTable(fileNum uint64, size int64, key, search []byte) (keys
 	if err != nil {
 		return 0, nil, false, err
 	}
-	defer release()
+	defer release.Release()
 	ikey, val, ok, err := r.Get(key, search)
 	if err != nil || !ok {
 		return 0, nil, false, err

@@ -207,7 +207,7 @@ func describeKey(db *DB, k string) string {
 				}
 			}
 			it.Close()
-			rel()
+			rel.Release()
 		}
 	}
 	for i, m := range append(append([]*memTable{}, rs.imm...), rs.mem) {

@@ -28,7 +28,7 @@ func (db *DB) Verify() error {
 				return err
 			}
 			err = r.Verify()
-			release()
+			release.Release()
 			if err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ func TableFileName(dir string, fileNum uint64) string {
 // are guarded by TableCache.mu; reader and err are written once before
 // ready is closed and only read after.
 type tableEntry struct {
+	tc         *TableCache
 	fileNum    uint64
 	refs       int
 	ready      chan struct{}
@@ -102,11 +103,11 @@ func closeEntry(e *tableEntry) error {
 	return nil
 }
 
-// Get returns an open reader for the table and a release function the
-// caller must call exactly once when done (later calls do nothing). size is
-// the table's file size. The reader stays usable until released, even if
+// Get returns an open reader for the table and a handle the caller must
+// Release exactly once when done. It allocates nothing when the reader is
+// open already. size is the table's file size. The reader stays usable until released, even if
 // the table is evicted meanwhile.
-func (tc *TableCache) Get(fileNum uint64, size int64) (*Reader, func(), error) {
+func (tc *TableCache) Get(fileNum uint64, size int64) (*Reader, *Handle, error) {
 	tc.mu.Lock()
 	if tc.closed {
 		tc.mu.Unlock()
@@ -116,10 +117,12 @@ func (tc *TableCache) Get(fileNum uint64, size int64) (*Reader, func(), error) {
 	var evicted []*tableEntry
 	if ok {
 		e.refs++
-		tc.unlink(e)
-		tc.pushFront(e)
+		if tc.lru.next != e {
+			tc.unlink(e)
+			tc.pushFront(e)
+		}
 	} else {
-		e = &tableEntry{fileNum: fileNum, refs: 2, ready: make(chan struct{})}
+		e = &tableEntry{tc: tc, fileNum: fileNum, refs: 2, ready: make(chan struct{})}
 		tc.tables[fileNum] = e
 		tc.pushFront(e)
 		for len(tc.tables) > tc.maxOpen {
@@ -150,8 +153,17 @@ func (tc *TableCache) Get(fileNum uint64, size int64) (*Reader, func(), error) {
 		tc.release(e)
 		return nil, nil, e.err
 	}
-	var once sync.Once
-	return e.reader, func() { once.Do(func() { tc.release(e) }) }, nil
+	return e.reader, (*Handle)(e), nil
+}
+
+// Handle is a reference to an open table reader, from TableCache.Get. The
+// holder must call Release exactly once when done with the reader.
+type Handle tableEntry
+
+// Release drops the reference; an evicted reader closes with its last one.
+func (h *Handle) Release() {
+	e := (*tableEntry)(h)
+	e.tc.release(e)
 }
 
 func (tc *TableCache) release(e *tableEntry) {

@@ -86,8 +86,7 @@ func TestTableCacheBoundAndRefcount(t *testing.T) {
 		rd, release, err := tc.Get(uint64(i), sizes[uint64(i)])
 		require.NoError(t, err)
 		checkTableReader(t, rd, i)
-		release()
-		release() // a second call does nothing
+		release.Release()
 		require.LessOrEqual(t, tc.Len(), 3)
 		// The cached readers plus the held, evicted one.
 		require.LessOrEqual(t, fs.open.Load(), int64(4))
@@ -95,7 +94,7 @@ func TestTableCacheBoundAndRefcount(t *testing.T) {
 	// Table 1 was evicted long ago but is still in use.
 	require.Equal(t, int64(4), fs.open.Load())
 	checkTableReader(t, held, 1)
-	release1()
+	release1.Release()
 	require.Equal(t, int64(3), fs.open.Load(), "the evicted reader closes on its last release")
 
 	// A cached table is shared: no new open.
@@ -120,7 +119,7 @@ func TestTableCacheBoundAndRefcount(t *testing.T) {
 	tc.Evict(10)
 	require.Zero(t, cached(10))
 	checkTableReader(t, rd, 10)
-	release()
+	release.Release()
 	require.Equal(t, int64(2), fs.open.Load())
 
 	// A missing table is an error and is not cached.
@@ -140,7 +139,7 @@ func TestTableCacheBoundAndRefcount(t *testing.T) {
 	require.Error(t, err, "Get after Close")
 	checkTableReader(t, rd, 5)
 	require.Equal(t, int64(1), fs.open.Load())
-	release()
+	release.Release()
 	require.Zero(t, fs.open.Load(), "every file closed")
 }
 
@@ -179,7 +178,7 @@ func TestTableCacheConcurrent(t *testing.T) {
 				if open := fs.open.Load(); open > maxOpen+workers {
 					t.Errorf("%d files open", open)
 				}
-				release()
+				release.Release()
 			}
 		}(g)
 	}
