@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func benchDB(b *testing.B, o *Options) *DB {
@@ -254,5 +255,103 @@ func BenchmarkGetLarge(b *testing.B) {
 		if _, err := db.Get(benchKey(k[:], uint64(r.IntN(n)))); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkFill1M fills 1M random 16-byte keys with 100-byte values (run it
+// with -benchtime=1x) and reports write amplification, the most L0 tables
+// seen during the fill, and read amplification once compactions settle.
+func BenchmarkFill1M(b *testing.B) {
+	for _, mt := range []int64{64 << 20, 4 << 20} {
+		b.Run(fmt.Sprintf("memtable=%dMiB", mt>>20), func(b *testing.B) { fill1M(b, mt) })
+	}
+}
+
+func fill1M(b *testing.B, memtable int64) {
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		var maxL0 atomic.Int64
+		var db *DB
+		o := &Options{Sync: SyncNo, MemtableSize: memtable, EventListener: &EventListener{FlushEnd: func(FlushInfo) {
+			if l0 := int64(db.Metrics().Levels[0].Tables); l0 > maxL0.Load() {
+				maxL0.Store(l0)
+			}
+		}}}
+		var err error
+		db, err = Open(dir, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var k [16]byte
+		r := rand.New(rand.NewPCG(7, 7))
+		for j := 0; j < 1000000; j++ {
+			if err := db.Put(benchKey(k[:], r.Uint64()), benchValue); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := db.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		waitCompactions(db)
+		m := db.Metrics()
+		b.ReportMetric(m.WriteAmp, "write-amp")
+		b.ReportMetric(float64(maxL0.Load()), "max-L0")
+		b.ReportMetric(float64(m.ReadAmp), "read-amp")
+		b.ReportMetric(float64(m.Levels[0].Tables), "L0-after")
+		b.ReportMetric(float64(m.WriteStalls), "stalls")
+		db.Close()
+	}
+}
+
+// waitCompactions waits until no compaction runs or is due.
+func waitCompactions(db *DB) {
+	for {
+		db.mu.Lock()
+		busy := db.comp.running > 0 || len(db.imm) > 0
+		db.mu.Unlock()
+		if !busy {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// BenchmarkTTLReclaim writes 1M entries with a TTL, lets them expire, and
+// waits for the TTL compaction (no writes arrive) to bring the disk space
+// back; it reports the final size over the peak (-benchtime=1x).
+func BenchmarkTTLReclaim(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		clock := newFakeClock()
+		db, err := Open(b.TempDir(), &Options{Sync: SyncNo, Clock: clock.Now, TTLCompactionInterval: 50 * time.Millisecond})
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch := db.NewBatch()
+		var k [16]byte
+		for j := 0; j < 1000000; j++ {
+			batch.Put(benchKey(k[:], uint64(j)), benchValue, WithTTL(time.Hour))
+			if batch.Len() == 1000 {
+				if err := db.Apply(batch); err != nil {
+					b.Fatal(err)
+				}
+				batch.Reset()
+			}
+		}
+		if err := db.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		waitCompactions(db)
+		peak := db.Metrics().DiskBytes
+		clock.Advance(2 * time.Hour)
+		start := time.Now()
+		for db.Metrics().DiskBytes > peak/20 && time.Since(start) < 2*time.Minute {
+			time.Sleep(20 * time.Millisecond)
+		}
+		m := db.Metrics()
+		b.ReportMetric(float64(peak), "peak-bytes")
+		b.ReportMetric(float64(m.DiskBytes), "final-bytes")
+		b.ReportMetric(100*float64(m.DiskBytes)/float64(peak), "final-%-of-peak")
+		b.ReportMetric(time.Since(start).Seconds(), "reclaim-s")
+		db.Close()
 	}
 }
