@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// groups are the names -workloads accepts for several workloads at once.
+func expandWorkloads(spec string) ([]*workload, error) {
+	want := map[string]bool{}
+	for _, s := range strings.Split(spec, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		found := false
+		for _, w := range workloads {
+			if s == "all" || s == w.name || s == w.group || (s == "sync" && strings.HasPrefix(w.group, "sync")) {
+				want[w.name], found = true, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown workload or group %q (see -h)", s)
+		}
+	}
+	var out []*workload
+	for _, w := range workloads {
+		if want[w.name] {
+			out = append(out, w)
+		}
+	}
+	// A data workload without fillrandom needs the unreported load first.
+	if !want["fillrandom"] {
+		for i, w := range out {
+			if w.data {
+				out = append(out[:i:i], append([]*workload{loadWorkload}, out[i:]...)...)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func expandEngines(spec string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range strings.Split(spec, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" || seen[s] {
+			continue
+		}
+		if _, err := newEngine(s); err != nil {
+			return nil, err
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no engines selected")
+	}
+	return out, nil
+}
+
+func runParent(f *flags, args []string, stdout, stderr io.Writer) error {
+	if f.render != "" {
+		rep, err := loadReport(f.render)
+		if err != nil {
+			return err
+		}
+		return writeOutputs(rep, f, stdout, stderr)
+	}
+	engs, err := expandEngines(f.engines)
+	if err != nil {
+		return err
+	}
+	wls, err := expandWorkloads(f.workloads)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	prevPath := f.prev
+	if prevPath == "" {
+		prevPath = filepath.Join(f.out, "results.json")
+	}
+	prev, _ := loadReport(prevPath) // a missing previous run is no error
+
+	if err := os.MkdirAll(f.Scratch, 0o755); err != nil {
+		return err
+	}
+	scratch, err := os.MkdirTemp(f.Scratch, "strata-bench-")
+	if err != nil {
+		return err
+	}
+	if !f.keep {
+		defer os.RemoveAll(scratch)
+	}
+
+	rep := &Report{
+		Time:    time.Now().UTC().Format(time.RFC3339),
+		Command: "cd bench && go run . " + strings.Join(args, " "),
+		Machine: describeMachine(scratch),
+		Params:  f.Params,
+		Engines: engs,
+		Options: map[string]string{},
+		TTL:     map[string]string{},
+	}
+	for _, w := range wls {
+		if w != loadWorkload {
+			rep.Workloads = append(rep.Workloads, w.name)
+		}
+	}
+	started := time.Now()
+	for _, name := range engs {
+		e, _ := newEngine(name)
+		cfg := Config{CacheBytes: f.CacheMiB << 20, Durability: DurEverySec}
+		rep.Options[name] = e.Options(cfg)
+		rep.TTL[name] = ttlMethod(e)
+		insertBase := int64(0)
+		// Peers have no everysec mode: a write workload whose real mode and
+		// writer count match an earlier one reuses that run.
+		done := map[string]*workload{}
+		byName := map[string][]Result{}
+		for _, w := range wls {
+			if w.durability != "" {
+				writers, _, _ := strings.Cut(w.name, "-")
+				key := e.Durability(w.durability) + "/" + writers
+				if first, ok := done[key]; ok {
+					for _, r := range byName[first.name] {
+						r.Workload = w.name
+						r.Note = fmt.Sprintf("same %s run as %s", r.Mode, first.name)
+						rep.Results = append(rep.Results, r)
+					}
+					continue
+				}
+				done[key] = w
+			}
+			rs := runChildProcess(self, f, scratch, name, w, insertBase, stderr)
+			byName[w.name] = rs
+			for _, r := range rs {
+				insertBase += r.Inserted
+				if w != loadWorkload {
+					rep.Results = append(rep.Results, r)
+				}
+			}
+		}
+		os.RemoveAll(filepath.Join(scratch, name))
+	}
+	rep.Elapsed = time.Since(started).Round(time.Second).String()
+	rep.summarize()
+	rep.Changes = compareReports(prev, rep)
+
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(f.out, "results.json"), js, 0o644); err != nil {
+		return err
+	}
+	if err := writeOutputs(rep, f, stdout, stderr); err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range rep.Results {
+		if r.Error != "" {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d results have errors (see the tables)", failed)
+	}
+	return nil
+}
+
+// writeOutputs writes the charts and results.md into -out, prints the
+// markdown, and publishes when asked.
+func writeOutputs(rep *Report, f *flags, stdout, stderr io.Writer) error {
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	charts, err := writeCharts(rep, f.out)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench: charts:", err)
+	}
+	md := rep.markdown(charts, "")
+	if err := os.WriteFile(filepath.Join(f.out, "results.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, md)
+	if f.publish != "" {
+		if err := publish(rep, charts, f.out, f.publish); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runChildProcess re-executes the harness as one (engine, workload) child
+// and returns its results; a failure becomes a result with Error set.
+func runChildProcess(self string, f *flags, scratch, engine string, w *workload, insertBase int64, stderr io.Writer) []Result {
+	out := filepath.Join(scratch, fmt.Sprintf("%s-%s.json", engine, w.name))
+	args := []string{
+		"-child", engine + "," + w.name,
+		"-childout", out,
+		"-tmp", scratch,
+		"-keys", strconv.FormatInt(f.Keys, 10),
+		"-value", strconv.Itoa(f.Value),
+		"-duration", f.Duration.String(),
+		"-syncduration", f.SyncDuration.String(),
+		"-ttl", f.TTL.String(),
+		"-threads", strconv.Itoa(f.Threads),
+		"-cache", strconv.FormatInt(f.CacheMiB, 10),
+		"-batch", strconv.Itoa(f.Batch),
+		"-insertbase", strconv.FormatInt(insertBase, 10),
+	}
+	if f.CPUProfile != "" {
+		args = append(args, "-cpuprofile", f.CPUProfile)
+	}
+	if f.MemProfile != "" {
+		args = append(args, "-memprofile", f.MemProfile)
+	}
+	if f.keep {
+		args = append(args, "-keep")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.childTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, self, args...)
+	var errBuf bytes.Buffer
+	cmd.Stderr = &errBuf
+	cmd.Stdout = io.Discard
+	start := time.Now()
+	runErr := cmd.Run()
+	var rs []Result
+	if b, err := os.ReadFile(out); err == nil {
+		if err := json.Unmarshal(b, &rs); err != nil {
+			rs = nil
+		}
+	}
+	if len(rs) == 0 {
+		msg := strings.TrimSpace(errBuf.String())
+		if runErr != nil {
+			msg = strings.TrimSpace(runErr.Error() + ": " + lastLines(msg, 5))
+		}
+		rs = []Result{{Engine: engine, Workload: w.name, Error: "child failed: " + msg}}
+	}
+	for _, r := range rs {
+		status := fmt.Sprintf("%12.0f ops/s  p99 %s", r.OpsPerSec, fmtLatency(r.P99us))
+		if r.Workload == "space" {
+			status = fmt.Sprintf("disk %s live %s", fmtBytes(r.DiskBytes), fmtBytes(r.LiveBytes))
+		}
+		if r.Error != "" {
+			status = "ERROR " + r.Error
+		}
+		fmt.Fprintf(stderr, "%-9s %-16s %s  (%s)\n", engine, r.Workload, status, time.Since(start).Round(100*time.Millisecond))
+	}
+	return rs
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+func loadReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// publish writes dir/RESULTS.md and dir/charts/*.png from this run.
+func publish(rep *Report, charts []string, out, dir string) error {
+	cdir := filepath.Join(dir, "charts")
+	if err := os.MkdirAll(cdir, 0o755); err != nil {
+		return err
+	}
+	for _, c := range charts {
+		b, err := os.ReadFile(filepath.Join(out, c))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(cdir, c), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "RESULTS.md"), []byte(rep.markdown(charts, "charts/")), 0o644)
+}
