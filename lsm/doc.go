@@ -17,10 +17,12 @@
 // # How a write travels
 //
 // A write is encoded once as a WAL record and handed to the commit pipeline
-// (commit.go). Concurrent writers are grouped: one leader writes the group to
-// the WAL with one write call and, under SyncAlways, one fsync; inserts it
-// into the memtable; and publishes its sequence numbers, so readers never
-// see half a batch. Conditions and counters are judged by the leader against
+// (commit.go). Concurrent writers are grouped: one leader hands the group to
+// the OS at once (a copy into the WAL segment, which is preallocated and
+// memory-mapped on Linux, or one write call elsewhere) and, under
+// SyncAlways, issues one fsync for all of it; it then inserts the group into
+// the memtable and publishes its sequence numbers, so readers never see half
+// a batch. Conditions and counters are judged by the leader against
 // the latest state, which makes them atomic with respect to every other
 // write. A full memtable is rotated to a new WAL segment and flushed to an L0
 // table in the background (flush.go); compaction merges tables down the

@@ -133,4 +133,12 @@
 //		return err // latched: every later call fails too
 //	}
 //	err := w.Sync() // fsync; may run concurrently from a background syncer
+//
+// NewMappedWriter writes a WAL segment through a shared memory mapping of the
+// file, preallocated (fallocate) to about a memtable's worth: Flush is then a
+// memory copy into the page cache instead of a write system call. The bytes
+// are the OS's either way, so they survive a crash of the process; Sync makes
+// them durable. The file's preallocated tail is zeros, which read as a clean
+// end of the log, and Close cuts it off. A file that cannot be mapped falls
+// back to write(2).
 package wal

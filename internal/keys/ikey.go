@@ -27,6 +27,7 @@ const (
 	KindMax = KindSetExpiry
 )
 
+// String returns "DEL", "SET", "SETX", or "KIND(n)" for an unknown kind.
 func (k Kind) String() string {
 	switch k {
 	case KindDelete:

@@ -27,6 +27,7 @@ const (
 	FileTypeTemp
 )
 
+// String returns the file type's name, as used in logs and dumps.
 func (ft FileType) String() string {
 	switch ft {
 	case FileTypeLog:
