@@ -322,3 +322,19 @@ func PickTTL(v *manifest.Version, o Options, now int64) *Compaction {
 	}
 	return nil
 }
+
+// PickRead returns a compaction of every L0 table into the base level when
+// L0 holds at least two tables, for a DB whose reads keep paying for L0's
+// overlap (every seek reads a block of each overlapping table), or nil. It
+// is LevelDB's seek-triggered compaction, applied to L0 as a whole.
+func PickRead(v *manifest.Version, o Options) *Compaction {
+	if len(v.Levels[0]) < 2 {
+		return nil
+	}
+	base, _ := Targets(v, o)
+	c := pickL0(v, o, base)
+	if c != nil {
+		c.Reason = "read"
+	}
+	return c
+}

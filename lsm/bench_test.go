@@ -355,3 +355,38 @@ func BenchmarkTTLReclaim(b *testing.B) {
 		db.Close()
 	}
 }
+
+// BenchmarkSeekRandom opens an iterator, seeks to a random key of a 1M-key
+// DB and reads 10 entries, as the harness's seekrandom.
+func BenchmarkSeekRandom(b *testing.B) {
+	dir := b.TempDir()
+	db, err := Open(dir, &Options{Sync: SyncNo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000000
+	fillBench(b, db, n)
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	db, err = Open(dir, &Options{Sync: SyncNo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	r := rand.New(rand.NewPCG(1, 2))
+	var k [16]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		it, err := db.NewIter(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ok := it.SeekGE(benchKey(k[:], uint64(r.IntN(n))))
+		for j := 0; ok && j < 10; j++ {
+			ok = it.Next()
+		}
+		it.Close()
+	}
+}

@@ -77,6 +77,33 @@ func (db *DB) maybeScheduleCompactionLocked() {
 	}
 }
 
+// readCharge records that reads touched extra overlapping L0 tables; when
+// the charge passes the allowance (one per 16 KiB of L0, at least 1,000, as
+// LevelDB allows seeks), L0 is compacted even though it is below its
+// trigger, so a read-heavy DB stops paying for the overlap.
+func (db *DB) readCharge(n int64) {
+	if db.readSeeks.Add(n) < db.readAllowance.Load() {
+		return
+	}
+	db.readSeeks.Store(0)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if !db.canCompactLocked() || db.comp.running >= db.opts.CompactionConcurrency {
+		return
+	}
+	if c := compaction.PickRead(db.rs.v, db.compactionOptions()); c != nil {
+		db.startCompactionLocked(c)
+	}
+}
+
+// setReadAllowanceLocked sizes the read allowance from L0's size.
+func (db *DB) setReadAllowanceLocked() {
+	if db.rs == nil {
+		return
+	}
+	db.readAllowance.Store(max(int64(db.rs.v.LevelSize(0))/(16<<10), 1000))
+}
+
 // scheduleTTLLocked starts a TTL compaction if a table's data has expired.
 func (db *DB) scheduleTTLLocked() {
 	if !db.canCompactLocked() || db.comp.running >= db.opts.CompactionConcurrency {

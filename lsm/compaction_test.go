@@ -219,3 +219,29 @@ func TestWriteStallsAreCountedAndWritesNeverFail(t *testing.T) {
 	stalls.Range(func(any, any) bool { n++; return true })
 	require.Greater(t, n, 0, "the event listener saw stalls")
 }
+
+func TestReadsTriggerAnL0Compaction(t *testing.T) {
+	fs := vfs.NewMem()
+	o := smallOpts(fs)
+	o.L0CompactionTrigger, o.L0SlowdownWrites, o.L0StopWrites = 100, 100, 100
+	db := openMem(t, fs, o)
+	defer db.Close()
+	for f := 0; f < 3; f++ {
+		for i := 0; i < 300; i++ {
+			require.NoError(t, db.Put([]byte(fmt.Sprintf("k%04d", i)), []byte(fmt.Sprint(f))))
+		}
+		require.NoError(t, db.Flush())
+	}
+	require.Equal(t, 3, db.Metrics().Levels[0].Tables, "below the write trigger, L0 stays")
+	// Every iterator reads all three overlapping L0 tables.
+	for i := 0; i < 600 && db.Metrics().Levels[0].Tables > 0; i++ {
+		it, err := db.NewIter(nil)
+		require.NoError(t, err)
+		it.SeekGE([]byte(fmt.Sprintf("k%04d", i%300)))
+		require.NoError(t, it.Close())
+	}
+	waitCompactions(db)
+	m := db.Metrics()
+	require.Equal(t, 0, m.Levels[0].Tables, "reads paid for L0's overlap long enough")
+	require.Len(t, dbScan(t, db), 300)
+}

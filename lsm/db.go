@@ -67,6 +67,11 @@ type DB struct {
 	walSyncMu  sync.Mutex
 	stopc      chan struct{} // closed by Close to stop background goroutines
 	obsolete   obsoleteTables
+
+	// readSeeks counts L0 tables reads touched beyond the first; at
+	// readAllowance (set from L0's size whenever the version changes) L0 is
+	// compacted (see readCharge).
+	readSeeks, readAllowance atomic.Int64
 }
 
 // memTable is a memtable with the WAL segment that backs it.
@@ -121,6 +126,7 @@ func (db *DB) installReadStateLocked(v *manifest.Version) (old *readState) {
 	rs.refs.Store(1)
 	old = db.rs
 	db.rs = rs
+	db.setReadAllowanceLocked()
 	return old
 }
 

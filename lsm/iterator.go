@@ -106,11 +106,13 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte) keys.Itera
 	}
 	open := func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) }
 	l0 := rs.v.Levels[0]
+	overlapping := int64(0)
 	for i := len(l0) - 1; i >= 0; i-- {
 		f := l0[i]
 		if !overlapsBounds(f, lower, upper) {
 			continue
 		}
+		overlapping++
 		t, err := open(f)
 		if err != nil {
 			t = &errIter{err: err}
@@ -121,6 +123,9 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte) keys.Itera
 		if files := rs.v.Levels[level]; len(files) > 0 {
 			srcs = append(srcs, iterator.NewLevel(files, open, lower, upper))
 		}
+	}
+	if overlapping > 1 && !db.opts.ReadOnly {
+		db.readCharge(overlapping - 1)
 	}
 	return iterator.NewMerging(srcs...)
 }

@@ -76,6 +76,9 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum) (keys.Kind, []
 		}
 		kind, val, ok, err := db.getFromTable(f.FileNum, int64(f.Size), key, search)
 		if err != nil || ok {
+			if i < len(l0)-1 && !db.opts.ReadOnly {
+				db.readCharge(1) // newer L0 tables were probed in vain
+			}
 			return kind, val, ok, err
 		}
 	}
