@@ -390,3 +390,21 @@ func BenchmarkSeekRandom(b *testing.B) {
 		it.Close()
 	}
 }
+
+// BenchmarkPutConcurrent: 16 writers, SyncNo.
+func BenchmarkPutConcurrent(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	var n atomic.Uint64
+	b.SetParallelism(8) // x GOMAXPROCS(2) = 16 writers
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var k [16]byte
+		for pb.Next() {
+			if err := db.Put(benchKey(k[:], n.Add(1)), benchValue); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -27,7 +27,8 @@ func (db *DB) Close() error {
 
 	// Wait for the commit pipeline to drain: once the close request leads,
 	// no write is in flight and every later one fails with ErrClosed.
-	req := &commitReq{kind: reqClose}
+	req := newReq()
+	req.kind = reqClose
 	db.commitWrite(req)
 
 	db.mu.Lock()

@@ -49,9 +49,17 @@ type commitReq struct {
 	result int64
 	err    error
 	done   bool
+	// wake receives exactly one signal per commit: the request is done, or
+	// it leads now. Buffered, so the sender never blocks.
+	wake chan struct{}
 }
 
-var reqPool = sync.Pool{New: func() any { return &commitReq{repr: make([]byte, 0, 256)} }}
+var reqPool = sync.Pool{New: func() any { return newReq() }}
+
+// newReq returns a request with its wake-up channel.
+func newReq() *commitReq {
+	return &commitReq{repr: make([]byte, 0, 256), wake: make(chan struct{}, 1)}
+}
 
 func getReq() *commitReq {
 	r := reqPool.Get().(*commitReq)
@@ -63,8 +71,8 @@ func putReq(r *commitReq) {
 	if cap(r.repr) > 64<<10 {
 		return // don't pool large buffers
 	}
-	repr := r.repr[:0]
-	*r = commitReq{repr: repr}
+	repr, wake := r.repr[:0], r.wake
+	*r = commitReq{repr: repr, wake: wake}
 	reqPool.Put(r)
 }
 
@@ -75,19 +83,26 @@ const maxGroupBytes = 1 << 20
 func (r *commitReq) conditional() bool { return r.kind != reqPlain }
 
 // commitWrite runs req through the pipeline and returns its error.
+//
+// A request that finds the queue empty leads at once; any other waits on
+// its own wake channel, signalled either when a leader has committed it or
+// when it reaches the head of the queue. Waking only the goroutines whose
+// state changed keeps 16 writers from stampeding on every commit.
 func (db *DB) commitWrite(req *commitReq) error {
 	c := &db.commit
 	c.mu.Lock()
 	c.queue = append(c.queue, req)
-	for !req.done && c.queue[0] != req {
-		c.cond.Wait()
-	}
-	if req.done {
-		c.mu.Unlock()
-		return req.err
+	lead := len(c.queue) == 1
+	c.mu.Unlock()
+	if !lead {
+		<-req.wake
+		if req.done {
+			return req.err
+		}
 	}
 	// Leader: take a group. A rotation or a close travels alone; a
 	// conditional request may lead plain ones, which it cannot affect.
+	c.mu.Lock()
 	n, bytes := 1, len(req.repr)
 	for n < len(c.queue) && req.kind != reqClose && req.kind != reqRotate {
 		r := c.queue[n]
@@ -103,11 +118,16 @@ func (db *DB) commitWrite(req *commitReq) error {
 	db.writeGroup(group)
 
 	c.mu.Lock()
-	for _, r := range group {
+	for i, r := range group {
 		r.done = true
+		if i > 0 {
+			r.wake <- struct{}{}
+		}
 	}
 	c.queue = append(c.queue[:0], c.queue[n:]...)
-	c.cond.Broadcast()
+	if len(c.queue) > 0 {
+		c.queue[0].wake <- struct{}{} // the next leader
+	}
 	c.mu.Unlock()
 	return req.err
 }

@@ -46,7 +46,6 @@ type DB struct {
 
 	commit struct {
 		mu    sync.Mutex
-		cond  sync.Cond
 		queue []*commitReq
 	}
 	logSeq keys.SeqNum // leader: the last sequence number assigned

@@ -47,7 +47,6 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("strata: lock %s: %w", dir, err)
 	}
 	db := &DB{dir: dir, opts: o, fs: fs, lock: lock, stopc: make(chan struct{})}
-	db.commit.cond.L = &db.commit.mu
 	db.bgCond.L = &db.mu
 	db.blockCache = sstable.NewCache(o.BlockCacheSize)
 	db.tableCache = sstable.NewTableCache(fs, dir, o.MaxOpenFiles, sstable.ReaderOptions{
