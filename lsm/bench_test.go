@@ -232,13 +232,31 @@ func BenchmarkPutSequential(b *testing.B) {
 // BenchmarkGetLarge reads random keys of a 1M-key DB (116 MB of data, more
 // than the 64 MiB block cache) after a reopen, as the harness's readrandom.
 func BenchmarkGetLarge(b *testing.B) {
+	db := reopenedLargeDB(b)
+	r := rand.New(rand.NewPCG(1, 2))
+	var k [16]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.Get(benchKey(k[:], uint64(r.IntN(largeN)))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// largeN is the key count of reopenedLargeDB.
+const largeN = 1000000
+
+// reopenedLargeDB fills a DB with largeN keys, closes it and opens it again,
+// so reads come from the files as in the harness; Cleanup closes it.
+func reopenedLargeDB(b *testing.B) *DB {
+	b.Helper()
 	dir := b.TempDir()
 	db, err := Open(dir, &Options{Sync: SyncNo})
 	if err != nil {
 		b.Fatal(err)
 	}
-	const n = 1000000
-	fillBench(b, db, n)
+	fillBench(b, db, largeN)
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
@@ -246,16 +264,8 @@ func BenchmarkGetLarge(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
-	r := rand.New(rand.NewPCG(1, 2))
-	var k [16]byte
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := db.Get(benchKey(k[:], uint64(r.IntN(n)))); err != nil {
-			b.Fatal(err)
-		}
-	}
+	b.Cleanup(func() { db.Close() })
+	return db
 }
 
 // BenchmarkFill1M fills 1M random 16-byte keys with 100-byte values (run it
@@ -359,21 +369,7 @@ func BenchmarkTTLReclaim(b *testing.B) {
 // BenchmarkSeekRandom opens an iterator, seeks to a random key of a 1M-key
 // DB and reads 10 entries, as the harness's seekrandom.
 func BenchmarkSeekRandom(b *testing.B) {
-	dir := b.TempDir()
-	db, err := Open(dir, &Options{Sync: SyncNo})
-	if err != nil {
-		b.Fatal(err)
-	}
-	const n = 1000000
-	fillBench(b, db, n)
-	if err := db.Close(); err != nil {
-		b.Fatal(err)
-	}
-	db, err = Open(dir, &Options{Sync: SyncNo})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := reopenedLargeDB(b)
 	r := rand.New(rand.NewPCG(1, 2))
 	var k [16]byte
 	b.ReportAllocs()
@@ -383,7 +379,7 @@ func BenchmarkSeekRandom(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ok := it.SeekGE(benchKey(k[:], uint64(r.IntN(n))))
+		ok := it.SeekGE(benchKey(k[:], uint64(r.IntN(largeN))))
 		for j := 0; ok && j < 10; j++ {
 			ok = it.Next()
 		}
