@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -98,21 +99,37 @@ func TestValueAndKeyLimits(t *testing.T) {
 }
 
 func TestLoggerAndEventListenerSeeBackgroundWork(t *testing.T) {
-	fs := vfs.NewMem()
+	// Table syncs wait until a write stalls, so a stall is certain: the
+	// first flush cannot finish until the writers have filled the
+	// immutable memtables and stalled behind it.
+	gate := make(chan struct{})
+	var gateOnce sync.Once
+	fs := vfs.NewErrorFS(vfs.NewMem(), vfs.InjectorFunc(func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && strings.HasSuffix(path, ".sst") {
+			select {
+			case <-gate:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		return nil
+	}))
 	var logBuf bytes.Buffer
 	var mu sync.Mutex
 	var events []string
 	note := func(s string) { mu.Lock(); events = append(events, s); mu.Unlock() }
 	o := smallOpts(fs)
-	o.L0CompactionTrigger, o.L0SlowdownWrites, o.L0StopWrites = 1, 1, 2
+	o.MaxImmutableMemtables = 1
 	o.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	o.EventListener = &EventListener{
 		FlushBegin:      func(FlushInfo) { note("flush-begin") },
 		FlushEnd:        func(i FlushInfo) { note("flush-end") },
 		CompactionBegin: func(CompactionInfo) { note("compaction-begin") },
 		CompactionEnd:   func(i CompactionInfo) { note("compaction-end") },
-		StallBegin:      func(StallInfo) { note("stall-begin") },
-		StallEnd:        func(StallInfo) { note("stall-end") },
+		StallBegin: func(StallInfo) {
+			note("stall-begin")
+			gateOnce.Do(func() { close(gate) })
+		},
+		StallEnd: func(StallInfo) { note("stall-end") },
 	}
 	db := openMem(t, fs, o)
 	for i := 0; i < 20000; i++ {

@@ -217,8 +217,11 @@ func (db *DB) replayWAL(num uint64, newest bool, lastSeq *keys.SeqNum, apply fun
 		if err != nil {
 			return err
 		}
-		if seq <= *lastSeq && count > 0 {
-			return keys.CorruptionError(name, r.Offset(), "batch sequence number %d is not above %d", seq, *lastSeq)
+		// Sequence numbers run on without a gap from the MANIFEST's last
+		// one through every segment: a gap means records were lost (an
+		// older segment cut short reads as a clean end of that file).
+		if count > 0 && seq != *lastSeq+1 {
+			return keys.CorruptionError(name, r.Offset(), "batch sequence number %d does not follow %d: WAL records are missing", seq, *lastSeq)
 		}
 		if count > 0 {
 			*lastSeq = seq + keys.SeqNum(count) - 1

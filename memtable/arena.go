@@ -11,7 +11,9 @@ import (
 // addressed by the offset n of its prev word; its tower of next-offsets grows
 // downwards from n, its header and bytes upwards:
 //
-//	n-4*(i+1)  next[i], level i in [0, height)
+//	n-12*(i+1)   next[i], level i in [0, height)
+//	n-12*(i+1)+4 nextPrefix[i]: the first 8 key bytes of node next[i]
+//	             (writer only; see skiplist.insert)
 //	n          prev:    the node before it at level 0 (a hint, see Iterator.Prev)
 //	n+4        keyLen:  length of the internal key (user key + 8-byte trailer)
 //	n+8        valLen:  length of the value
@@ -31,6 +33,10 @@ const (
 
 	// nodeHeaderSize is the prev, keyLen and valLen words.
 	nodeHeaderSize = 12
+
+	// towerEntry is the size of one level of a tower: the next offset and
+	// the 8-byte key prefix of the node it points to.
+	towerEntry = 12
 
 	// align is the alignment of every allocation, so that every tower word
 	// is a naturally aligned uint32 for sync/atomic.
@@ -81,14 +87,28 @@ func (a *arena) word(off uint32) *uint32 {
 
 // next atomically loads the level-l successor of node n.
 func (a *arena) next(n uint32, l int) uint32 {
-	return atomic.LoadUint32(a.word(n - 4*uint32(l+1)))
+	return atomic.LoadUint32(a.word(n - towerEntry*uint32(l+1)))
 }
 
 // setNext atomically stores the level-l successor of node n. The store
 // publishes node to (and every byte written to it before) to each reader
 // whose atomic load sees it.
 func (a *arena) setNext(n uint32, l int, to uint32) {
-	atomic.StoreUint32(a.word(n-4*uint32(l+1)), to)
+	atomic.StoreUint32(a.word(n-towerEntry*uint32(l+1)), to)
+}
+
+// nextPrefix returns the key prefix (see keyPrefix) of node n's level-l
+// successor. Only the writer reads and writes prefixes, so plain accesses
+// suffice; readers never look at them.
+func (a *arena) nextPrefix(n uint32, l int) uint64 {
+	o := n - towerEntry*uint32(l+1) + 4
+	return binary.LittleEndian.Uint64(a.buf[o : o+8])
+}
+
+// setNextPrefix records the key prefix of node n's level-l successor.
+func (a *arena) setNextPrefix(n uint32, l int, p uint64) {
+	o := n - towerEntry*uint32(l+1) + 4
+	binary.LittleEndian.PutUint64(a.buf[o:o+8], p)
 }
 
 // prev atomically loads node n's backward hint at level 0.
@@ -128,7 +148,7 @@ func (a *arena) writeNode(n uint32, ukey []byte, trailer uint64, value []byte) {
 // nodeSize returns the arena bytes of a node of height h holding an internal
 // key of ikeyLen bytes and a value of valueLen bytes.
 func nodeSize(h, ikeyLen, valueLen int64) int64 {
-	return alignUp(4*h + nodeHeaderSize + ikeyLen + valueLen)
+	return alignUp(towerEntry*h + nodeHeaderSize + ikeyLen + valueLen)
 }
 
 func alignUp(n int64) int64 { return (n + align - 1) &^ (align - 1) }

@@ -25,32 +25,40 @@
 // node and means nil. Tower heights are random with p = 1/2 per level, at
 // most 20 (see maxHeight and skiplist for the measurements behind both):
 //
-//	         n-4h            n        n+4      n+8      n+12
-//	+--------+-----+--------+--------+--------+--------+--------------+-------+-----+
-//	| next   | ... | next   | prev   | keyLen | valLen | internal key | value | pad |
-//	| [h-1]  |     | [0]    | uint32 | uint32 | uint32 | ukey+trailer |       | 0-3 |
-//	+--------+-----+--------+--------+--------+--------+--------------+-------+-----+
-//	  4 bytes each, level i at n-4(i+1)       (native endian)
+//	      n-12h                n        n+4      n+8      n+12
+//	+--------+-----------+-----+--------+--------+--------+--------------+-------+-----+
+//	| next   | nextPfx   | ... | prev   | keyLen | valLen | internal key | value | pad |
+//	| [h-1]  | [h-1]     |     | uint32 | uint32 | uint32 | ukey+trailer |       | 0-3 |
+//	+--------+-----------+-----+--------+--------+--------+--------------+-------+-----+
+//	  12 bytes a level: level i at n-12(i+1): next (uint32, native endian)
+//	  then nextPfx (uint64, little endian)
 //
 // next[i] is the offset of the following node at level i (0 at the end);
-// prev is the preceding node at level 0, a hint that may lag by the node
-// being inserted, which Iterator.Prev corrects by walking forward. The
-// internal key is stored exactly as keys.MakeKey builds it, so Iterator.Key
-// returns a slice of the arena.
+// nextPfx[i] holds the first 8 bytes of that node's user key, big-endian
+// and zero-padded, so an insert can pass a successor whose prefix exceeds
+// its key's without reading the successor (a cache miss on a big table);
+// only the writer uses it. prev is the preceding node at level 0, a hint
+// that may lag by the node being inserted, which Iterator.Prev corrects by
+// walking forward. The internal key is stored exactly as keys.MakeKey
+// builds it, so Iterator.Key returns a slice of the arena.
 //
 // # Example
 //
-// An empty table uses 92 bytes: the head's 20 tower words and its header,
-// head n = 80. Add("apple", 9, SET, "red") then drawing height 1 places its
-// node right after the head and takes 4·1 + 12 + 13 + 3 = 32 bytes, n = 96:
+// An empty table uses 252 bytes: the head's 20 tower entries and its
+// header, head n = 240. Add("apple", 9, SET, "red") then drawing height 1
+// places its node right after the head and takes 12·1 + 12 + 13 + 3 = 40
+// bytes, n = 264:
 //
-//	 92: next[0] = 0              (last node so far)
-//	 96: prev    = 80             (the head)
-//	100: keyLen  = 13             ("apple" + 8-byte trailer)
-//	104: valLen  = 3
-//	108: 61 70 70 6c 65  01 09 00 00 00 00 00 00   "apple", 9<<8|1 LE
-//	121: 72 65 64                                  "red"
-//	124: the next node (no padding: 32 is a multiple of 4)
+//	252: next[0]    = 0           (last node so far)
+//	256: nextPfx[0] = 0
+//	264: prev       = 240         (the head)
+//	268: keyLen     = 13          ("apple" + 8-byte trailer)
+//	272: valLen     = 3
+//	276: 61 70 70 6c 65  01 09 00 00 00 00 00 00   "apple", 9<<8|1 LE
+//	289: 72 65 64                                  "red"
+//	292: the next node (no padding: 40 is a multiple of 4)
 //
-// EntrySize(5, 3) reports 4·20 + 12 + 13 + 3 = 108 bytes, the worst case.
+// and the head's level-0 entry now holds next = 264 and nextPfx =
+// 0x6170706c65000000 ("apple" padded). EntrySize(5, 3) reports
+// 12·20 + 12 + 13 + 3 = 268 bytes, the worst case.
 package memtable

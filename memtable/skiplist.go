@@ -69,7 +69,7 @@ func (s *skiplist) init(capacity int64, seed1, seed2 uint64) {
 	// The head has a full tower and an empty key and value; capacity is at
 	// least minCapacity, so it always fits.
 	off, _ := s.arena.alloc(uint64(nodeSize(maxHeight, 0, 0)))
-	s.head = off + 4*maxHeight
+	s.head = off + towerEntry*maxHeight
 	s.height.Store(1)
 	s.rng.Seed(seed1, seed2)
 }
@@ -143,7 +143,9 @@ func (s *skiplist) randomHeight() int {
 // ErrDuplicateKey without changing anything.
 func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 	sk := searchKey{ukey: ukey, trailer: trailer}
+	skp := keyPrefix(ukey)
 	var prev, next [maxHeight]uint32
+	var nextPfx [maxHeight]uint64 // key prefixes of next[l]
 	x := s.head
 	var known uint32
 	cur := int(s.height.Load())
@@ -162,12 +164,17 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 				}
 				prev[l], next[l] = p, 0
 				if l < cur {
-					next[l] = s.arena.next(p, l)
+					next[l], nextPfx[l] = s.arena.next(p, l), s.arena.nextPrefix(p, l)
 				}
 			}
-			return s.link(ukey, trailer, value, &prev, &next, cur)
+			return s.link(ukey, trailer, skp, value, &prev, &next, &nextPfx, cur)
 		}
 	}
+	// The descent. Each tower slot also holds the first 8 key bytes of the
+	// node it points to, so a successor whose prefix is above sk's stops
+	// the level without a visit to that node (a likely cache miss); only
+	// nodes the search moves onto, or with an equal prefix, are read.
+	var knownPfx uint64
 	for l := maxHeight - 1; l >= 0; l-- {
 		if l >= cur {
 			prev[l], next[l] = s.head, 0
@@ -175,21 +182,44 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 		}
 		for {
 			n := s.arena.next(x, l)
-			if n == 0 || n == known || !s.less(n, &sk) {
-				known = n
+			if n == known { // found not less at the level above
+				break
+			}
+			if n == 0 {
+				known, knownPfx = 0, 0
+				break
+			}
+			p := s.arena.nextPrefix(x, l)
+			if p > skp || (p == skp && !s.less(n, &sk)) {
+				known, knownPfx = n, p
 				break
 			}
 			x = n
 		}
 		prev[l], next[l] = x, known
+		if known != 0 {
+			nextPfx[l] = knownPfx
+		}
 	}
-	return s.link(ukey, trailer, value, &prev, &next, cur)
+	return s.link(ukey, trailer, skp, value, &prev, &next, &nextPfx, cur)
+}
+
+// keyPrefix returns the first 8 bytes of a user key as a big-endian number,
+// zero-padded: prefixes that differ order their keys the same way.
+func keyPrefix(ukey []byte) uint64 {
+	if len(ukey) >= 8 {
+		return binary.BigEndian.Uint64(ukey)
+	}
+	var b [8]byte
+	copy(b[:], ukey)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 // link allocates and links a new node between prev and next at every level
-// of its height. cur is the list's height when the search began.
-func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, prev, next *[maxHeight]uint32, cur int) error {
-	if n := next[0]; n != 0 {
+// of its height. nextPfx holds the key prefixes of the next nodes and skp
+// the new key's. cur is the list's height when the search began.
+func (s *skiplist) link(ukey []byte, trailer, skp uint64, value []byte, prev, next *[maxHeight]uint32, nextPfx *[maxHeight]uint64, cur int) error {
+	if n := next[0]; n != 0 && nextPfx[0] == skp {
 		k := s.arena.key(n)
 		t := len(k) - keys.TrailerLen
 		if binary.LittleEndian.Uint64(k[t:]) == trailer && bytes.Equal(k[:t], ukey) {
@@ -203,18 +233,21 @@ func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, prev, next *[
 	if !ok {
 		return ErrFull
 	}
-	n := off + 4*uint32(h)
+	n := off + towerEntry*uint32(h)
 	s.arena.writeNode(n, ukey, trailer, value)
 	for l := 0; l < h; l++ {
 		s.arena.setNext(n, l, next[l])
+		s.arena.setNextPrefix(n, l, nextPfx[l])
 	}
 	s.arena.setPrev(n, prev[0])
 	if h > cur {
 		s.height.Store(uint32(h))
 	}
 	// Publish bottom-up: once linked at level 0 the node is in the list;
-	// the upper levels only make it faster to reach.
+	// the upper levels only make it faster to reach. The prefix goes in
+	// first; only this writer reads it.
 	for l := 0; l < h; l++ {
+		s.arena.setNextPrefix(prev[l], l, skp)
 		s.arena.setNext(prev[l], l, n)
 	}
 	if next[0] != 0 {
