@@ -11,9 +11,10 @@ import (
 // addressed by the offset n of its prev word; its tower of next-offsets grows
 // downwards from n, its header and bytes upwards:
 //
-//	n-12*(i+1)   next[i], level i in [0, height)
-//	n-12*(i+1)+4 nextPrefix[i]: the first 8 key bytes of node next[i]
-//	             (writer only; see skiplist.insert)
+//	n-8*(i+1)  link[i], level i in [0, height): one 64-bit word holding the
+//	           offset of the next node (low 32 bits) and the first 4 bytes
+//	           of its user key (high 32 bits), loaded and stored atomically
+//	           together
 //	n          prev:    the node before it at level 0 (a hint, see Iterator.Prev)
 //	n+4        keyLen:  length of the internal key (user key + 8-byte trailer)
 //	n+8        valLen:  length of the value
@@ -34,13 +35,13 @@ const (
 	// nodeHeaderSize is the prev, keyLen and valLen words.
 	nodeHeaderSize = 12
 
-	// towerEntry is the size of one level of a tower: the next offset and
-	// the 8-byte key prefix of the node it points to.
-	towerEntry = 12
+	// towerEntry is the size of one level of a tower: a 64-bit word with
+	// the next offset and the key prefix of the node it points to.
+	towerEntry = 8
 
 	// align is the alignment of every allocation, so that every tower word
-	// is a naturally aligned uint32 for sync/atomic.
-	align = 4
+	// is a naturally aligned uint64 for sync/atomic.
+	align = 8
 
 	// minCapacity and maxCapacity bound New's capacity. maxCapacity keeps
 	// every offset in a uint32.
@@ -85,30 +86,29 @@ func (a *arena) word(off uint32) *uint32 {
 	return (*uint32)(unsafe.Pointer(&a.buf[off]))
 }
 
+// word64 returns a pointer to the 8-byte aligned uint64 at off.
+func (a *arena) word64(off uint32) *uint64 {
+	return (*uint64)(unsafe.Pointer(&a.buf[off]))
+}
+
+// link atomically loads node n's level-l link: the successor's offset and
+// its key prefix (see keyPrefix), always a consistent pair.
+func (a *arena) link(n uint32, l int) (next, pfx uint32) {
+	w := atomic.LoadUint64(a.word64(n - towerEntry*uint32(l+1)))
+	return uint32(w), uint32(w >> 32)
+}
+
 // next atomically loads the level-l successor of node n.
 func (a *arena) next(n uint32, l int) uint32 {
-	return atomic.LoadUint32(a.word(n - towerEntry*uint32(l+1)))
+	next, _ := a.link(n, l)
+	return next
 }
 
-// setNext atomically stores the level-l successor of node n. The store
-// publishes node to (and every byte written to it before) to each reader
-// whose atomic load sees it.
-func (a *arena) setNext(n uint32, l int, to uint32) {
-	atomic.StoreUint32(a.word(n-towerEntry*uint32(l+1)), to)
-}
-
-// nextPrefix returns the key prefix (see keyPrefix) of node n's level-l
-// successor. Only the writer reads and writes prefixes, so plain accesses
-// suffice; readers never look at them.
-func (a *arena) nextPrefix(n uint32, l int) uint64 {
-	o := n - towerEntry*uint32(l+1) + 4
-	return binary.LittleEndian.Uint64(a.buf[o : o+8])
-}
-
-// setNextPrefix records the key prefix of node n's level-l successor.
-func (a *arena) setNextPrefix(n uint32, l int, p uint64) {
-	o := n - towerEntry*uint32(l+1) + 4
-	binary.LittleEndian.PutUint64(a.buf[o:o+8], p)
+// setLink atomically stores node n's level-l link. The store publishes
+// node to (and every byte written to it before) to each reader whose atomic
+// load sees it.
+func (a *arena) setLink(n uint32, l int, to, pfx uint32) {
+	atomic.StoreUint64(a.word64(n-towerEntry*uint32(l+1)), uint64(pfx)<<32|uint64(to))
 }
 
 // prev atomically loads node n's backward hint at level 0.

@@ -20,45 +20,46 @@
 // # Arena layout
 //
 // The arena starts with the head node (a full tower, empty key), then nodes
-// in insertion order, each padded to 4 bytes so every link word is aligned.
+// in insertion order, each padded to 8 bytes so every link word is aligned.
 // A node is addressed by the offset n of its prev word; offset 0 is never a
 // node and means nil. Tower heights are random with p = 1/2 per level, at
 // most 20 (see maxHeight and skiplist for the measurements behind both):
 //
-//	      n-12h                n        n+4      n+8      n+12
-//	+--------+-----------+-----+--------+--------+--------+--------------+-------+-----+
-//	| next   | nextPfx   | ... | prev   | keyLen | valLen | internal key | value | pad |
-//	| [h-1]  | [h-1]     |     | uint32 | uint32 | uint32 | ukey+trailer |       | 0-3 |
-//	+--------+-----------+-----+--------+--------+--------+--------------+-------+-----+
-//	  12 bytes a level: level i at n-12(i+1): next (uint32, native endian)
-//	  then nextPfx (uint64, little endian)
+//	      n-8h                n        n+4      n+8      n+12
+//	+-------------+-----+-----------+--------+--------+--------------+-------+-----+
+//	| link[h-1]   | ... | link[0]   | prev   | keyLen | valLen | internal key | value | pad |
+//	| next | pfx  |     | next|pfx  | uint32 | uint32 | uint32 | ukey+trailer |       | 0-7 |
+//	+-------------+-----+-----------+--------+--------+--------------+-------+-----+
+//	  8 bytes a level, level i at n-8(i+1): one uint64, next offset in the
+//	  low 32 bits, the successor's key prefix in the high 32 (native endian)
 //
-// next[i] is the offset of the following node at level i (0 at the end);
-// nextPfx[i] holds the first 8 bytes of that node's user key, big-endian
-// and zero-padded, so an insert can pass a successor whose prefix exceeds
-// its key's without reading the successor (a cache miss on a big table);
-// only the writer uses it. prev is the preceding node at level 0, a hint
-// that may lag by the node being inserted, which Iterator.Prev corrects by
-// walking forward. The internal key is stored exactly as keys.MakeKey
-// builds it, so Iterator.Key returns a slice of the arena.
+// link[i] holds the offset of the following node at level i (0 at the end)
+// and the first 4 bytes of that node's user key, big-endian and
+// zero-padded, in one word that is loaded and stored atomically: a search
+// passes a successor whose prefix exceeds its key's without reading the
+// successor (a likely cache miss on a big table), and reads its key only
+// when the prefixes are equal or it moves onto it. prev is the preceding
+// node at level 0, a hint that may lag by the node being inserted, which
+// Iterator.Prev corrects by walking forward. The internal key is stored
+// exactly as keys.MakeKey builds it, so Iterator.Key returns a slice of the
+// arena.
 //
 // # Example
 //
-// An empty table uses 252 bytes: the head's 20 tower entries and its
-// header, head n = 240. Add("apple", 9, SET, "red") then drawing height 1
-// places its node right after the head and takes 12·1 + 12 + 13 + 3 = 40
-// bytes, n = 264:
+// An empty table uses 176 bytes: the head's 20 links and its header, padded
+// to 8, head n = 160. Add("apple", 9, SET, "red") then drawing height 1
+// places its node right after the head and takes 8·1 + 12 + 13 + 3 = 36
+// bytes, padded to 40, n = 184:
 //
-//	252: next[0]    = 0           (last node so far)
-//	256: nextPfx[0] = 0
-//	264: prev       = 240         (the head)
-//	268: keyLen     = 13          ("apple" + 8-byte trailer)
-//	272: valLen     = 3
-//	276: 61 70 70 6c 65  01 09 00 00 00 00 00 00   "apple", 9<<8|1 LE
-//	289: 72 65 64                                  "red"
-//	292: the next node (no padding: 40 is a multiple of 4)
+//	176: link[0] = 0              (last node so far)
+//	184: prev    = 160            (the head)
+//	188: keyLen  = 13             ("apple" + 8-byte trailer)
+//	192: valLen  = 3
+//	196: 61 70 70 6c 65  01 09 00 00 00 00 00 00   "apple", 9<<8|1 LE
+//	209: 72 65 64                                  "red"
+//	212: 4 bytes of padding; the next node's tower starts at 216
 //
-// and the head's level-0 entry now holds next = 264 and nextPfx =
-// 0x6170706c65000000 ("apple" padded). EntrySize(5, 3) reports
-// 12·20 + 12 + 13 + 3 = 268 bytes, the worst case.
+// and the head's link[0] (at 152) now holds next = 184, prefix 0x6170706c
+// ("appl"). EntrySize(5, 3) reports 8·20 + 12 + 13 + 3 = 188, padded to
+// 192 bytes, the worst case.
 package memtable

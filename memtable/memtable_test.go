@@ -387,8 +387,8 @@ func TestGetVersions(t *testing.T) {
 // TestLayoutMatchesDoc checks the worked example of doc.go byte for byte.
 func TestLayoutMatchesDoc(t *testing.T) {
 	m := New(0)
-	require.Equal(t, int64(252), m.Size())
-	require.Equal(t, uint32(240), m.list.head)
+	require.Equal(t, int64(176), m.Size())
+	require.Equal(t, uint32(160), m.list.head)
 	// Pick a seed whose first draw is height 1, as the example assumes.
 	for s := uint64(0); ; s++ {
 		m.list.rng.Seed(s, 0)
@@ -398,22 +398,20 @@ func TestLayoutMatchesDoc(t *testing.T) {
 		}
 	}
 	require.NoError(t, m.Add([]byte("apple"), 9, keys.KindSet, []byte("red")))
-	require.Equal(t, int64(292), m.Size())
-	require.Equal(t, int64(268), EntrySize(5, 3))
+	require.Equal(t, int64(216), m.Size())
+	require.Equal(t, int64(192), EntrySize(5, 3))
 	it := m.NewIter()
 	require.True(t, it.First())
-	require.Equal(t, uint32(264), it.nd)
+	require.Equal(t, uint32(184), it.nd)
 	buf := m.list.arena.buf
 	word := func(off int) uint32 { return binary.NativeEndian.Uint32(buf[off:]) }
-	require.Equal(t, uint32(0), word(252), "next[0]")
-	require.Equal(t, uint64(0), binary.LittleEndian.Uint64(buf[256:]), "nextPfx[0]")
-	require.Equal(t, uint32(240), word(264), "prev")
-	require.Equal(t, uint32(13), word(268), "keyLen")
-	require.Equal(t, uint32(3), word(272), "valLen")
-	require.Equal(t, []byte{0x61, 0x70, 0x70, 0x6c, 0x65, 0x01, 0x09, 0, 0, 0, 0, 0, 0}, buf[276:289])
-	require.Equal(t, []byte("red"), buf[289:292])
-	require.Equal(t, uint32(264), word(240-12), "head next[0]")
-	require.Equal(t, uint64(0x6170706c65000000), binary.LittleEndian.Uint64(buf[240-8:]), "head nextPfx[0]")
+	require.Equal(t, uint64(0), binary.NativeEndian.Uint64(buf[176:]), "link[0]")
+	require.Equal(t, uint32(160), word(184), "prev")
+	require.Equal(t, uint32(13), word(188), "keyLen")
+	require.Equal(t, uint32(3), word(192), "valLen")
+	require.Equal(t, []byte{0x61, 0x70, 0x70, 0x6c, 0x65, 0x01, 0x09, 0, 0, 0, 0, 0, 0}, buf[196:209])
+	require.Equal(t, []byte("red"), buf[209:212])
+	require.Equal(t, uint64(0x6170706c)<<32|184, binary.NativeEndian.Uint64(buf[152:]), "head link[0]")
 }
 
 // TestPrevCorrectsLaggingHint simulates a reader that sees a node linked at

@@ -90,12 +90,13 @@ func (s *skiplist) less(n uint32, sk *searchKey) bool {
 // a node between them that also sorts before sk. One descent; a node already
 // found not to be less at a higher level is not compared again.
 func (s *skiplist) find(sk *searchKey) (lt, ge uint32) {
+	skp := keyPrefix(sk.ukey)
 	x := s.head
 	var known uint32 // a node known not to be less than sk (0: none)
 	for l := int(s.height.Load()) - 1; l >= 0; l-- {
 		for {
-			n := s.arena.next(x, l)
-			if n == 0 || n == known || !s.less(n, sk) {
+			n, p := s.arena.link(x, l)
+			if n == 0 || n == known || p > skp || (p == skp && !s.less(n, sk)) {
 				known = n
 				break
 			}
@@ -144,8 +145,7 @@ func (s *skiplist) randomHeight() int {
 func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 	sk := searchKey{ukey: ukey, trailer: trailer}
 	skp := keyPrefix(ukey)
-	var prev, next [maxHeight]uint32
-	var nextPfx [maxHeight]uint64 // key prefixes of next[l]
+	var prev, next, nextPfx [maxHeight]uint32 // nextPfx: key prefixes of next[l]
 	x := s.head
 	var known uint32
 	cur := int(s.height.Load())
@@ -164,24 +164,24 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 				}
 				prev[l], next[l] = p, 0
 				if l < cur {
-					next[l], nextPfx[l] = s.arena.next(p, l), s.arena.nextPrefix(p, l)
+					next[l], nextPfx[l] = s.arena.link(p, l)
 				}
 			}
 			return s.link(ukey, trailer, skp, value, &prev, &next, &nextPfx, cur)
 		}
 	}
-	// The descent. Each tower slot also holds the first 8 key bytes of the
-	// node it points to, so a successor whose prefix is above sk's stops
-	// the level without a visit to that node (a likely cache miss); only
-	// nodes the search moves onto, or with an equal prefix, are read.
-	var knownPfx uint64
+	// The descent. Each link also holds the first 4 key bytes of the node
+	// it points to, so a successor whose prefix is above sk's stops the
+	// level without a visit to that node (a likely cache miss); only nodes
+	// the search moves onto, or with an equal prefix, are read.
+	var knownPfx uint32
 	for l := maxHeight - 1; l >= 0; l-- {
 		if l >= cur {
 			prev[l], next[l] = s.head, 0
 			continue
 		}
 		for {
-			n := s.arena.next(x, l)
+			n, p := s.arena.link(x, l)
 			if n == known { // found not less at the level above
 				break
 			}
@@ -189,7 +189,6 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 				known, knownPfx = 0, 0
 				break
 			}
-			p := s.arena.nextPrefix(x, l)
 			if p > skp || (p == skp && !s.less(n, &sk)) {
 				known, knownPfx = n, p
 				break
@@ -204,21 +203,21 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 	return s.link(ukey, trailer, skp, value, &prev, &next, &nextPfx, cur)
 }
 
-// keyPrefix returns the first 8 bytes of a user key as a big-endian number,
+// keyPrefix returns the first 4 bytes of a user key as a big-endian number,
 // zero-padded: prefixes that differ order their keys the same way.
-func keyPrefix(ukey []byte) uint64 {
-	if len(ukey) >= 8 {
-		return binary.BigEndian.Uint64(ukey)
+func keyPrefix(ukey []byte) uint32 {
+	if len(ukey) >= 4 {
+		return binary.BigEndian.Uint32(ukey)
 	}
-	var b [8]byte
+	var b [4]byte
 	copy(b[:], ukey)
-	return binary.BigEndian.Uint64(b[:])
+	return binary.BigEndian.Uint32(b[:])
 }
 
 // link allocates and links a new node between prev and next at every level
 // of its height. nextPfx holds the key prefixes of the next nodes and skp
 // the new key's. cur is the list's height when the search began.
-func (s *skiplist) link(ukey []byte, trailer, skp uint64, value []byte, prev, next *[maxHeight]uint32, nextPfx *[maxHeight]uint64, cur int) error {
+func (s *skiplist) link(ukey []byte, trailer uint64, skp uint32, value []byte, prev, next, nextPfx *[maxHeight]uint32, cur int) error {
 	if n := next[0]; n != 0 && nextPfx[0] == skp {
 		k := s.arena.key(n)
 		t := len(k) - keys.TrailerLen
@@ -236,19 +235,16 @@ func (s *skiplist) link(ukey []byte, trailer, skp uint64, value []byte, prev, ne
 	n := off + towerEntry*uint32(h)
 	s.arena.writeNode(n, ukey, trailer, value)
 	for l := 0; l < h; l++ {
-		s.arena.setNext(n, l, next[l])
-		s.arena.setNextPrefix(n, l, nextPfx[l])
+		s.arena.setLink(n, l, next[l], nextPfx[l])
 	}
 	s.arena.setPrev(n, prev[0])
 	if h > cur {
 		s.height.Store(uint32(h))
 	}
 	// Publish bottom-up: once linked at level 0 the node is in the list;
-	// the upper levels only make it faster to reach. The prefix goes in
-	// first; only this writer reads it.
+	// the upper levels only make it faster to reach.
 	for l := 0; l < h; l++ {
-		s.arena.setNextPrefix(prev[l], l, skp)
-		s.arena.setNext(prev[l], l, n)
+		s.arena.setLink(prev[l], l, n, skp)
 	}
 	if next[0] != 0 {
 		s.arena.setPrev(next[0], n)
