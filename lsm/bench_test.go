@@ -403,4 +403,27 @@ func BenchmarkPutConcurrent(b *testing.B) {
 			}
 		}
 	})
+	b.StopTimer()
+	m := db.Metrics()
+	b.ReportMetric(float64(m.CommitWrites)/float64(max(m.CommitGroups, 1)), "writes/group")
+	b.ReportMetric(float64(m.ParallelApplies)/float64(max(m.CommitGroups, 1)), "parallel-share")
+}
+
+// BenchmarkApplyBatch commits batches of 1,000 puts (per-entry cost); large
+// groups share their memtable inserts with the apply helper.
+func BenchmarkApplyBatch(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	batch := db.NewBatch()
+	var k [16]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		batch.Put(benchKey(k[:], uint64(i)), benchValue)
+		if batch.Len() == 1000 {
+			if err := db.Apply(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Reset()
+		}
+	}
 }

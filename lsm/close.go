@@ -36,6 +36,9 @@ func (db *DB) Close() error {
 	db.bgCond.Broadcast()
 	db.mu.Unlock()
 	close(db.stopc)
+	if db.applyc != nil {
+		close(db.applyc) // no leader can send any more
+	}
 	db.bgWG.Wait()
 
 	var errs []error

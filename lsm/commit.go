@@ -121,16 +121,19 @@ func (db *DB) commitWrite(req *commitReq) error {
 	for i, r := range group {
 		r.done = true
 		if i > 0 {
-			r.wake <- struct{}{}
+			r.signal()
 		}
 	}
 	c.queue = append(c.queue[:0], c.queue[n:]...)
 	if len(c.queue) > 0 {
-		c.queue[0].wake <- struct{}{} // the next leader
+		c.queue[0].signal() // the next leader
 	}
 	c.mu.Unlock()
 	return req.err
 }
+
+// signal tells a waiting request that it is done or leads now.
+func (r *commitReq) signal() { r.wake <- struct{}{} }
 
 // writeGroup commits a group; every request's err is set.
 func (db *DB) writeGroup(group []*commitReq) {
@@ -204,16 +207,11 @@ func (db *DB) writeGroup(group []*commitReq) {
 			return
 		}
 	}
-	for _, r := range group {
-		if r.count == 0 {
-			continue
-		}
-		if err := db.applyToMemtable(mem, r.repr); err != nil {
-			// Cannot happen for a repr we encoded; refuse further writes.
-			db.setBackgroundError(err)
-			setAll(err)
-			return
-		}
+	if err := db.applyGroup(mem, group, int(seq-1-db.logSeq)); err != nil {
+		// Cannot happen for reprs we encoded; refuse further writes.
+		db.setBackgroundError(err)
+		setAll(err)
+		return
 	}
 	db.logSeq = seq - 1
 	mem.maxSeq = db.logSeq
@@ -224,14 +222,79 @@ func (db *DB) writeGroup(group []*commitReq) {
 	}
 	db.metrics.userBytes.Add(userBytes)
 	db.metrics.walBytes.Add(userBytes)
+	db.metrics.commitGroups.Add(1)
+	db.metrics.commitWrites.Add(int64(len(group)))
 }
 
-// applyToMemtable inserts every entry of a committed repr.
-func (db *DB) applyToMemtable(mem *memTable, repr []byte) error {
-	_, _, err := batchrepr.Decode(repr, "memtable", 0, func(seq keys.SeqNum, e batchrepr.Entry) error {
-		return mem.mt.Add(e.Key, seq, e.Kind, e.Value)
-	})
+// parallelApplyMin is the number of entries from which a group's memtable
+// inserts are shared with the apply helper: below it, waking the helper
+// costs more than it saves.
+const parallelApplyMin = 8
+
+// applyJob is a share of a group's entries for the apply helper.
+type applyJob struct {
+	mem      *memTable
+	group    []*commitReq
+	from, to int // entry indexes across the group, [from, to)
+}
+
+// applyGroup inserts a committed group into the memtable. A group of many
+// entries is split with the apply helper goroutine: each inserts half,
+// concurrently (the memtable's compare-and-swap insert), so both cores work
+// on a group of many writers' puts or one large batch.
+func (db *DB) applyGroup(mem *memTable, group []*commitReq, entries int) error {
+	if entries < parallelApplyMin || db.applyc == nil {
+		return applyEntries(applyJob{mem: mem, group: group, from: 0, to: entries}, false)
+	}
+	half := entries / 2
+	db.metrics.parallelApplies.Add(1)
+	db.applyc <- applyJob{mem: mem, group: group, from: half, to: entries}
+	err := applyEntries(applyJob{mem: mem, group: group, from: 0, to: half}, true)
+	if herr := <-db.applyDone; err == nil {
+		err = herr
+	}
 	return err
+}
+
+// applyLoop is the apply helper: it inserts the shares applyGroup sends it
+// until the channel closes (at Close, once no leader can send).
+func (db *DB) applyLoop() {
+	defer db.bgWG.Done()
+	for job := range db.applyc {
+		db.applyDone <- applyEntries(job, true)
+	}
+}
+
+// applyEntries inserts entries [from, to) of a group, numbering entries in
+// commit order across its requests.
+func applyEntries(job applyJob, concurrent bool) error {
+	i := 0
+	for _, r := range job.group {
+		if r.count == 0 {
+			continue
+		}
+		if i+r.count <= job.from {
+			i += r.count
+			continue
+		}
+		if i >= job.to {
+			break
+		}
+		_, _, err := batchrepr.Decode(r.repr, "memtable", 0, func(seq keys.SeqNum, e batchrepr.Entry) error {
+			defer func() { i++ }()
+			if i < job.from || i >= job.to {
+				return nil
+			}
+			if concurrent {
+				return job.mem.mt.AddConcurrent(e.Key, seq, e.Kind, e.Value)
+			}
+			return job.mem.mt.Add(e.Key, seq, e.Kind, e.Value)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // makeRoomForWrite makes sure the mutable memtable can take need more bytes,

@@ -94,7 +94,7 @@ func judgeDamaged(t *testing.T, fs vfs.FS, ft manifest.FileType, ops []crashOp, 
 	iterErr := it.Close()
 	verifyErr := db.Verify()
 	if iterErr != nil {
-		require.ErrorIs(t, iterErr, ErrCorruption, "%s: scan error", what)
+		require.ErrorIs(t, iterErr, ErrCorruption, "%s: scan error: %v", what, iterErr)
 		return flipDetected
 	}
 	gotS := formatKVs(got)

@@ -67,6 +67,11 @@ type DB struct {
 	stopc      chan struct{} // closed by Close to stop background goroutines
 	obsolete   obsoleteTables
 
+	// applyc and applyDone hand the apply helper its share of a large
+	// group (see applyGroup); nil in a read-only DB.
+	applyc    chan applyJob
+	applyDone chan error
+
 	// readSeeks counts L0 tables reads touched beyond the first; at
 	// readAllowance (set from L0's size whenever the version changes) L0 is
 	// compacted (see readCharge).

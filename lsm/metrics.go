@@ -11,17 +11,18 @@ import (
 
 // counters are the DB's running totals, updated atomically.
 type counters struct {
-	gets, userBytes, walBytes, walSyncs    atomic.Int64
-	flushes, flushBytes                    atomic.Int64
-	compactions, trivialMoves, ttlCompacts atomic.Int64
-	compactRead, compactWritten            atomic.Int64
-	levelRead, levelWritten                [manifest.NumLevels]atomic.Int64
-	stalls, stallSlowdowns, stallNanos     atomic.Int64
-	expiredHidden, expiredDropped          atomic.Int64
-	tombstonesDropped                      atomic.Int64
-	conditionFailures                      atomic.Int64
-	tablesSkippedByFilter                  atomic.Int64
-	backgroundErrors                       atomic.Int64
+	gets, userBytes, walBytes, walSyncs         atomic.Int64
+	commitGroups, commitWrites, parallelApplies atomic.Int64
+	flushes, flushBytes                         atomic.Int64
+	compactions, trivialMoves, ttlCompacts      atomic.Int64
+	compactRead, compactWritten                 atomic.Int64
+	levelRead, levelWritten                     [manifest.NumLevels]atomic.Int64
+	stalls, stallSlowdowns, stallNanos          atomic.Int64
+	expiredHidden, expiredDropped               atomic.Int64
+	tombstonesDropped                           atomic.Int64
+	conditionFailures                           atomic.Int64
+	tablesSkippedByFilter                       atomic.Int64
+	backgroundErrors                            atomic.Int64
 }
 
 // LevelMetrics describes one level.
@@ -55,6 +56,9 @@ type Metrics struct {
 	LastSeq         uint64
 	WALBytesWritten int64
 	WALSyncs        int64
+	CommitGroups    int64 // groups the commit pipeline wrote, one WAL append each
+	CommitWrites    int64 // writes (requests) in those groups
+	ParallelApplies int64 // groups whose memtable inserts were shared by two goroutines
 	Flushes         int64
 	FlushBytes      int64
 	BackgroundError string // empty when healthy
@@ -106,6 +110,9 @@ func (db *DB) Metrics() Metrics {
 	m.LastSeq = db.visibleSeq.Load()
 	m.WALBytesWritten = c.walBytes.Load()
 	m.WALSyncs = c.walSyncs.Load()
+	m.CommitGroups = c.commitGroups.Load()
+	m.CommitWrites = c.commitWrites.Load()
+	m.ParallelApplies = c.parallelApplies.Load()
 	m.Flushes = c.flushes.Load()
 	m.FlushBytes = c.flushBytes.Load()
 	m.Gets = c.gets.Load()
@@ -198,6 +205,9 @@ func (m Metrics) String() string {
 	kv("last_seq", m.LastSeq)
 	kv("wal_bytes_written", m.WALBytesWritten)
 	kv("wal_syncs", m.WALSyncs)
+	kv("commit_groups", m.CommitGroups)
+	kv("commit_writes", m.CommitWrites)
+	kv("parallel_applies", m.ParallelApplies)
 	kv("flushes", m.Flushes)
 	kv("flush_bytes", m.FlushBytes)
 	kv("background_errors", m.BackgroundErrors)

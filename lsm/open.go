@@ -63,7 +63,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, err
 	}
 	if !o.ReadOnly {
-		db.bgWG.Add(1)
+		db.applyc, db.applyDone = make(chan applyJob), make(chan error, 1)
+		db.bgWG.Add(2)
+		go db.applyLoop()
 		go db.flushLoop()
 		if o.Sync == SyncEverySec {
 			db.bgWG.Add(1)
@@ -111,6 +113,9 @@ func (db *DB) recover(exists bool) error {
 	}
 	for _, n := range walNums {
 		db.vs.MarkFileNumUsed(n)
+	}
+	if err := db.checkTablesExist(); err != nil {
+		return err
 	}
 
 	// Replay the WAL segments the MANIFEST still needs, oldest first.
@@ -281,4 +286,30 @@ func (db *DB) syncLoop() {
 			return
 		}
 	}
+}
+
+// checkTablesExist requires every table the recovered version names to exist
+// with its recorded size. A MANIFEST cut at a record boundary reads as a
+// clean end; if the records lost recorded a compaction, the version
+// recovered names tables that were deleted, and reads would fail one by one
+// later. Better to say so at once, as corruption.
+func (db *DB) checkTablesExist() error {
+	v := db.vs.Current()
+	defer v.Unref()
+	for level, files := range v.Levels {
+		for _, f := range files {
+			name := manifest.MakeFilename(db.dir, manifest.FileTypeTable, f.FileNum)
+			size, err := db.fs.Stat(name)
+			if err != nil && errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("%w: the MANIFEST names L%d table %s, which does not exist (MANIFEST records lost?)", ErrCorruption, level, name)
+			}
+			if err != nil {
+				return fmt.Errorf("strata: stat %s: %w", name, err)
+			}
+			if uint64(size) != f.Size {
+				return fmt.Errorf("%w: table %s has %d bytes, the MANIFEST recorded %d", ErrCorruption, name, size, f.Size)
+			}
+		}
+	}
+	return nil
 }

@@ -81,6 +81,26 @@ func (a *arena) alloc(size uint64) (uint32, bool) {
 	return uint32(off), true
 }
 
+// allocConcurrent is alloc for several writers at once.
+func (a *arena) allocConcurrent(size uint64) (uint32, bool) {
+	for {
+		off := a.used.Load()
+		if size > uint64(len(a.buf))-off {
+			return 0, false
+		}
+		if a.used.CompareAndSwap(off, off+size) {
+			return uint32(off), true
+		}
+	}
+}
+
+// casLink replaces node n's level-l link (old, oldPfx) by (to, pfx) if it
+// is still the old one.
+func (a *arena) casLink(n uint32, l int, old, oldPfx, to, pfx uint32) bool {
+	return atomic.CompareAndSwapUint64(a.word64(n-towerEntry*uint32(l+1)),
+		uint64(oldPfx)<<32|uint64(old), uint64(pfx)<<32|uint64(to))
+}
+
 // word returns a pointer to the 4-byte aligned uint32 at off.
 func (a *arena) word(off uint32) *uint32 {
 	return (*uint32)(unsafe.Pointer(&a.buf[off]))

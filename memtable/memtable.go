@@ -60,13 +60,30 @@ func EntrySize(keyLen, valueLen int) int64 {
 // inserted. Once Add returns nil the entry is visible to every Get and
 // positioning call that starts afterwards.
 func (m *Memtable) Add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte) error {
+	return m.add(ukey, seq, kind, value, false)
+}
+
+// AddConcurrent is Add for several goroutines inserting at once (never at
+// the same time as Add). Internal keys must be unique; a duplicate is not
+// detected.
+func (m *Memtable) AddConcurrent(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte) error {
+	return m.add(ukey, seq, kind, value, true)
+}
+
+func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte, concurrent bool) error {
 	if seq > keys.MaxSeq {
 		return fmt.Errorf("memtable: sequence number %d above the maximum %d", seq, keys.MaxSeq)
 	}
 	if !kind.Valid() {
 		return fmt.Errorf("memtable: invalid kind %d", uint8(kind))
 	}
-	if err := m.list.insert(ukey, keys.Trailer(seq, kind), value); err != nil {
+	var err error
+	if concurrent {
+		err = m.list.insertConcurrent(ukey, keys.Trailer(seq, kind), value)
+	} else {
+		err = m.list.insert(ukey, keys.Trailer(seq, kind), value)
+	}
+	if err != nil {
 		return err
 	}
 	m.count.Add(1)

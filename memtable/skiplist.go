@@ -44,6 +44,12 @@ type skiplist struct {
 	lastNode   uint32
 	lastHeight int
 	lastPrev   [maxHeight]uint32
+
+	// concurrent counts inserts made by insertConcurrent; the splice above
+	// is stale once it moves (lastConcurrent is its value at the last
+	// insert).
+	concurrent     atomic.Uint64
+	lastConcurrent uint64
 }
 
 // searchKey is an internal key split for comparison without building it.
@@ -155,6 +161,9 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 	// above them its predecessors and their successors, all of which are
 	// >= the last node's successor and so above sk. Nothing is inserted
 	// between two inserts (one writer), and nothing is ever removed.
+	if c := s.concurrent.Load(); c != s.lastConcurrent {
+		s.lastNode, s.lastConcurrent = 0, c // concurrent inserts moved things
+	}
 	if s.lastNode != 0 && s.less(s.lastNode, &sk) {
 		if n0 := s.arena.next(s.lastNode, 0); n0 == 0 || !s.less(n0, &sk) {
 			for l := 0; l < maxHeight; l++ {
@@ -250,5 +259,81 @@ func (s *skiplist) link(ukey []byte, trailer uint64, skp uint32, value []byte, p
 		s.arena.setPrev(next[0], n)
 	}
 	s.lastNode, s.lastHeight, s.lastPrev = n, h, *prev
+	return nil
+}
+
+// insertConcurrent adds (ukey, trailer) -> value; any number of goroutines
+// may call it at once (but not at the same time as insert). Each link is
+// published with a compare-and-swap of the (offset, prefix) word; a lost
+// race re-finds that level's neighbours from the predecessor it had, which
+// still sorts before the key because nothing is ever removed. Internal keys
+// must be unique (the DB's sequence numbers are), so duplicates are not
+// checked. It returns ErrFull without changing anything.
+func (s *skiplist) insertConcurrent(ukey []byte, trailer uint64, value []byte) error {
+	sk := searchKey{ukey: ukey, trailer: trailer}
+	skp := keyPrefix(ukey)
+	var prev, next, nextPfx [maxHeight]uint32
+	x := s.head
+	var known, knownPfx uint32
+	cur := int(s.height.Load())
+	for l := maxHeight - 1; l >= 0; l-- {
+		if l >= cur {
+			prev[l], next[l], nextPfx[l] = s.head, 0, 0
+			continue
+		}
+		for {
+			n, p := s.arena.link(x, l)
+			if n == known && n != 0 {
+				break
+			}
+			if n == 0 || p > skp || (p == skp && !s.less(n, &sk)) {
+				known, knownPfx = n, p
+				break
+			}
+			x = n
+		}
+		prev[l], next[l], nextPfx[l] = x, known, knownPfx
+	}
+
+	h := 1 + bits.TrailingZeros64(rand.Uint64())
+	h = min(h, maxHeight)
+	size := nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen, int64(len(value)))
+	off, ok := s.arena.allocConcurrent(uint64(size))
+	if !ok {
+		return ErrFull
+	}
+	s.concurrent.Add(1)
+	n := off + towerEntry*uint32(h)
+	s.arena.writeNode(n, ukey, trailer, value)
+	for {
+		c := s.height.Load()
+		if int(c) >= h || s.height.CompareAndSwap(c, uint32(h)) {
+			break
+		}
+	}
+	for l := 0; l < h; l++ {
+		for {
+			s.arena.setLink(n, l, next[l], nextPfx[l])
+			if l == 0 {
+				s.arena.setPrev(n, prev[0])
+			}
+			if s.arena.casLink(prev[l], l, next[l], nextPfx[l], n, skp) {
+				break
+			}
+			// Another insert got in after prev[l]: walk on from it.
+			x := prev[l]
+			for {
+				m, p := s.arena.link(x, l)
+				if m == 0 || p > skp || (p == skp && !s.less(m, &sk)) {
+					prev[l], next[l], nextPfx[l] = x, m, p
+					break
+				}
+				x = m
+			}
+		}
+	}
+	if next[0] != 0 {
+		s.arena.setPrev(next[0], n) // a hint; Iterator.Prev walks forward from it
+	}
 	return nil
 }
