@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -98,8 +99,9 @@ type readState struct {
 }
 
 // seqLatest asks a read for the newest data: the sequence number is taken
-// together with the read state, atomically.
-const seqLatest keys.SeqNum = 0
+// together with the read state, atomically. It is no sequence number a
+// snapshot can hold (a snapshot of an empty DB holds 0).
+const seqLatest keys.SeqNum = math.MaxUint64
 
 // loadReadState returns the current read state with a reference taken, and
 // the sequence number that goes with it. The two must be taken together: a
