@@ -32,8 +32,8 @@ const (
 	// case in EntrySize.
 	maxHeight = 20
 
-	// nodeHeaderSize is the prev, keyLen and valLen words.
-	nodeHeaderSize = 12
+	// nodeHeaderSize is the prev, keyLen, valLen and valOff words.
+	nodeHeaderSize = 16
 
 	// towerEntry is the size of one level of a tower: a 64-bit word with
 	// the next offset and the key prefix of the node it points to.
@@ -54,42 +54,65 @@ const (
 // bytes of nodes that were published (linked with an atomic store) after the
 // bytes were written, so the link load orders the byte reads.
 //
-// Concurrency: buf's contents below used belong to published or being-built
-// nodes; tower and prev words are accessed only with sync/atomic; used is
-// written by the writer only and read atomically by anyone.
+// Values live apart from the nodes, in vbuf: a search touches only towers
+// and keys, so keeping 100-byte values out of the way packs several times
+// more nodes into each page and cache line a search walks through.
+//
+// Concurrency: buf's contents below used, and vbuf's below vused, belong to
+// published or being-built nodes; tower and prev words are accessed only
+// with sync/atomic; used and vused are advanced by the writer (or, with
+// allocConcurrent, by compare-and-swap) and read atomically by anyone.
 type arena struct {
-	buf  []byte
-	used atomic.Uint64
+	buf, vbuf   []byte
+	used, vused atomic.Uint64
+	capacity    uint64 // the budget for used + vused
 }
 
 // newArena returns an arena of capacity bytes whose base is 8-byte aligned
-// (backed by a []uint64, which the GC does not scan).
+// (backed by a []uint64, which the GC does not scan). Nodes and values get
+// a buffer of capacity bytes each, and share the capacity as a budget: the
+// pages of the part a table does not use are never touched.
 func newArena(capacity int64) arena {
-	words := make([]uint64, (capacity+7)/8)
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*8)
-	return arena{buf: buf[:capacity:capacity]}
+	mk := func() []byte {
+		words := make([]uint64, (capacity+7)/8)
+		buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*8)
+		return buf[:capacity:capacity]
+	}
+	return arena{buf: mk(), vbuf: mk(), capacity: uint64(capacity)}
 }
 
-// alloc reserves size bytes (size is a multiple of align) and returns their
-// offset, or false if they do not fit. Writer only.
-func (a *arena) alloc(size uint64) (uint32, bool) {
-	off := a.used.Load()
-	if size > uint64(len(a.buf))-off {
-		return 0, false
+// size returns the bytes of nodes and values in use.
+func (a *arena) size() uint64 { return a.used.Load() + a.vused.Load() }
+
+// alloc reserves size bytes of nodes (a multiple of align) and vsize bytes
+// of values, and returns their offsets, or false if they do not fit.
+// Writer only.
+func (a *arena) alloc(size, vsize uint64) (uint32, uint32, bool) {
+	off, voff := a.used.Load(), a.vused.Load()
+	if size+vsize > a.capacity-(off+voff) {
+		return 0, 0, false
 	}
 	a.used.Store(off + size)
-	return uint32(off), true
+	a.vused.Store(voff + vsize)
+	return uint32(off), uint32(voff), true
 }
 
-// allocConcurrent is alloc for several writers at once.
-func (a *arena) allocConcurrent(size uint64) (uint32, bool) {
+// allocConcurrent is alloc for several writers at once. The budget check
+// and the two reservations are not one atomic step, so concurrent writers
+// may overrun the budget by a few entries, never the buffers.
+func (a *arena) allocConcurrent(size, vsize uint64) (uint32, uint32, bool) {
 	for {
-		off := a.used.Load()
-		if size > uint64(len(a.buf))-off {
-			return 0, false
+		off, voff := a.used.Load(), a.vused.Load()
+		if size+vsize > a.capacity-min(a.capacity, off+voff) {
+			return 0, 0, false
 		}
 		if a.used.CompareAndSwap(off, off+size) {
-			return uint32(off), true
+			for {
+				voff = a.vused.Load()
+				if a.vused.CompareAndSwap(voff, voff+vsize) {
+					return uint32(off), uint32(voff), true
+				}
+			}
 		}
 	}
 }
@@ -148,27 +171,27 @@ func (a *arena) key(n uint32) []byte {
 
 // value returns node n's value, capped like key.
 func (a *arena) value(n uint32) []byte {
-	kl, vl := *a.word(n + 4), *a.word(n + 8)
-	o := n + nodeHeaderSize + kl
-	return a.buf[o : o+vl : o+vl]
+	vl, vo := *a.word(n + 8), *a.word(n + 12)
+	return a.vbuf[vo : vo+vl : vo+vl]
 }
 
-// writeNode fills a freshly allocated node at n (not yet reachable by any
-// reader, so plain writes suffice).
-func (a *arena) writeNode(n uint32, ukey []byte, trailer uint64, value []byte) {
+// writeNode fills a freshly allocated node at n, its value at voff (not yet
+// reachable by any reader, so plain writes suffice).
+func (a *arena) writeNode(n, voff uint32, ukey []byte, trailer uint64, value []byte) {
 	kl := uint32(len(ukey) + 8)
 	*a.word(n + 4) = kl
 	*a.word(n + 8) = uint32(len(value))
+	*a.word(n + 12) = voff
 	o := n + nodeHeaderSize
 	copy(a.buf[o:], ukey)
 	binary.LittleEndian.PutUint64(a.buf[o+uint32(len(ukey)):], trailer)
-	copy(a.buf[o+kl:], value)
+	copy(a.vbuf[voff:], value)
 }
 
-// nodeSize returns the arena bytes of a node of height h holding an internal
-// key of ikeyLen bytes and a value of valueLen bytes.
-func nodeSize(h, ikeyLen, valueLen int64) int64 {
-	return alignUp(towerEntry*h + nodeHeaderSize + ikeyLen + valueLen)
+// nodeSize returns the node bytes of a node of height h holding an internal
+// key of ikeyLen bytes (its value is stored apart).
+func nodeSize(h, ikeyLen int64) int64 {
+	return alignUp(towerEntry*h + nodeHeaderSize + ikeyLen)
 }
 
 func alignUp(n int64) int64 { return (n + align - 1) &^ (align - 1) }

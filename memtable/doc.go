@@ -21,17 +21,21 @@
 //
 // The arena starts with the head node (a full tower, empty key), then nodes
 // in insertion order, each padded to 8 bytes so every link word is aligned.
-// A node is addressed by the offset n of its prev word; offset 0 is never a
-// node and means nil. Tower heights are random with p = 1/2 per level, at
-// most 20 (see maxHeight and skiplist for the measurements behind both):
+// Values are stored apart, in a second buffer of the arena, so that a search,
+// which reads only towers and keys, walks through densely packed nodes; the
+// two share the memtable's capacity as one budget. A node is addressed by
+// the offset n of its prev word; offset 0 is never a node and means nil.
+// Tower heights are random with p = 1/2 per level, at most 20 (see
+// maxHeight and skiplist for the measurements behind both):
 //
-//	      n-8h                n        n+4      n+8      n+12
-//	+-------------+-----+-----------+--------+--------+--------------+-------+-----+
-//	| link[h-1]   | ... | link[0]   | prev   | keyLen | valLen | internal key | value | pad |
-//	| next | pfx  |     | next|pfx  | uint32 | uint32 | uint32 | ukey+trailer |       | 0-7 |
-//	+-------------+-----+-----------+--------+--------+--------------+-------+-----+
+//	   n-8h               n        n+4      n+8      n+12     n+16
+//	+-----------+-----+-----------+--------+--------+--------+--------+--------------+-----+
+//	| link[h-1] | ... | link[0]   | prev   | keyLen | valLen | valOff | internal key | pad |
+//	| next|pfx  |     | next|pfx  | uint32 | uint32 | uint32 | uint32 | ukey+trailer | 0-7 |
+//	+-----------+-----+-----------+--------+--------+--------+--------+--------------+-----+
 //	  8 bytes a level, level i at n-8(i+1): one uint64, next offset in the
-//	  low 32 bits, the successor's key prefix in the high 32 (native endian)
+//	  low 32 bits, the successor's key prefix in the high 32 (native endian);
+//	  the value is valLen bytes at valOff of the value buffer
 //
 // link[i] holds the offset of the following node at level i (0 at the end)
 // and the first 4 bytes of that node's user key, big-endian and
@@ -46,20 +50,20 @@
 //
 // # Example
 //
-// An empty table uses 176 bytes: the head's 20 links and its header, padded
-// to 8, head n = 160. Add("apple", 9, SET, "red") then drawing height 1
-// places its node right after the head and takes 8·1 + 12 + 13 + 3 = 36
-// bytes, padded to 40, n = 184:
+// An empty table uses 176 bytes: the head's 20 links and its header, head
+// n = 160. Add("apple", 9, SET, "red") then drawing height 1 places its node
+// right after the head, 8·1 + 16 + 13 = 37 bytes padded to 40, n = 184, and
+// "red" at offset 0 of the value buffer, 219 bytes in all:
 //
 //	176: link[0] = 0              (last node so far)
 //	184: prev    = 160            (the head)
 //	188: keyLen  = 13             ("apple" + 8-byte trailer)
 //	192: valLen  = 3
-//	196: 61 70 70 6c 65  01 09 00 00 00 00 00 00   "apple", 9<<8|1 LE
-//	209: 72 65 64                                  "red"
-//	212: 4 bytes of padding; the next node's tower starts at 216
+//	196: valOff  = 0
+//	200: 61 70 70 6c 65  01 09 00 00 00 00 00 00   "apple", 9<<8|1 LE
+//	213: 3 bytes of padding; the next node's tower starts at 216
 //
 // and the head's link[0] (at 152) now holds next = 184, prefix 0x6170706c
-// ("appl"). EntrySize(5, 3) reports 8·20 + 12 + 13 + 3 = 188, padded to
-// 192 bytes, the worst case.
+// ("appl"). EntrySize(5, 3) reports 8·20 + 16 + 13 = 189, padded to 192,
+// plus 3 for the value: 195 bytes, the worst case.
 package memtable

@@ -50,7 +50,7 @@ func clampCapacity(capacity int64) int64 {
 // tower. The caller can compare the sum over a batch with
 // Capacity() - Size() to rotate before a batch that does not fit.
 func EntrySize(keyLen, valueLen int) int64 {
-	return nodeSize(maxHeight, int64(keyLen)+keys.TrailerLen, int64(valueLen))
+	return nodeSize(maxHeight, int64(keyLen)+keys.TrailerLen) + int64(valueLen)
 }
 
 // Add inserts (ukey, seq, kind) -> value, copying both byte slices into the
@@ -120,7 +120,7 @@ func (m *Memtable) NewIter() *Iterator {
 
 // Size returns the arena bytes in use, including the fixed overhead of the
 // empty table (its head node). Safe to call concurrently with Add.
-func (m *Memtable) Size() int64 { return int64(m.list.arena.used.Load()) }
+func (m *Memtable) Size() int64 { return int64(m.list.arena.size()) }
 
 // Capacity returns the arena size in bytes, after New's clamping.
 func (m *Memtable) Capacity() int64 { return m.capacity }

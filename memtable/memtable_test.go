@@ -270,8 +270,8 @@ func fillUntilFull(t *testing.T, seed uint64, valueLen int) int {
 			return err
 		}
 		require.LessOrEqual(t, used, EntrySize(len(ukey), len(value)))
-		require.GreaterOrEqual(t, used, nodeSize(1, int64(len(ukey))+keys.TrailerLen, int64(len(value))))
-		require.Zero(t, used%align)
+		require.GreaterOrEqual(t, used, nodeSize(1, int64(len(ukey))+keys.TrailerLen)+int64(len(value)))
+		require.Zero(t, m.list.arena.used.Load()%align, "nodes stay aligned")
 		md = append(md, entry{keys.MakeKey(nil, ukey, seq, keys.KindSet), value})
 		return nil
 	}
@@ -311,7 +311,7 @@ func TestCapacityClamp(t *testing.T) {
 	m := New(100 << 10)
 	require.Equal(t, int64(100<<10), m.Capacity())
 	require.True(t, m.Empty())
-	require.Equal(t, nodeSize(maxHeight, 0, 0), m.Size(), "an empty table holds only its head")
+	require.Equal(t, nodeSize(maxHeight, 0), m.Size(), "an empty table holds only its head")
 }
 
 func TestEmptyMemtable(t *testing.T) {
@@ -335,7 +335,7 @@ func TestAddRejectsInvalidEntries(t *testing.T) {
 	require.Error(t, m.Add([]byte("k"), keys.MaxSeq+1, keys.KindSet, nil))
 	require.Error(t, m.Add([]byte("k"), 1, keys.KindMax+1, nil))
 	require.True(t, m.Empty())
-	require.Equal(t, nodeSize(maxHeight, 0, 0), m.Size())
+	require.Equal(t, nodeSize(maxHeight, 0), m.Size())
 
 	require.NoError(t, m.Add([]byte("k"), keys.MaxSeq, keys.KindSet, []byte("v")))
 	require.ErrorIs(t, m.Add([]byte("k"), keys.MaxSeq, keys.KindSet, []byte("w")), ErrDuplicateKey)
@@ -398,8 +398,8 @@ func TestLayoutMatchesDoc(t *testing.T) {
 		}
 	}
 	require.NoError(t, m.Add([]byte("apple"), 9, keys.KindSet, []byte("red")))
-	require.Equal(t, int64(216), m.Size())
-	require.Equal(t, int64(192), EntrySize(5, 3))
+	require.Equal(t, int64(219), m.Size())
+	require.Equal(t, int64(195), EntrySize(5, 3))
 	it := m.NewIter()
 	require.True(t, it.First())
 	require.Equal(t, uint32(184), it.nd)
@@ -409,8 +409,9 @@ func TestLayoutMatchesDoc(t *testing.T) {
 	require.Equal(t, uint32(160), word(184), "prev")
 	require.Equal(t, uint32(13), word(188), "keyLen")
 	require.Equal(t, uint32(3), word(192), "valLen")
-	require.Equal(t, []byte{0x61, 0x70, 0x70, 0x6c, 0x65, 0x01, 0x09, 0, 0, 0, 0, 0, 0}, buf[196:209])
-	require.Equal(t, []byte("red"), buf[209:212])
+	require.Equal(t, uint32(0), word(196), "valOff")
+	require.Equal(t, []byte{0x61, 0x70, 0x70, 0x6c, 0x65, 0x01, 0x09, 0, 0, 0, 0, 0, 0}, buf[200:213])
+	require.Equal(t, []byte("red"), m.list.arena.vbuf[0:3])
 	require.Equal(t, uint64(0x6170706c)<<32|184, binary.NativeEndian.Uint64(buf[152:]), "head link[0]")
 }
 

@@ -74,7 +74,7 @@ func (s *skiplist) init(capacity int64, seed1, seed2 uint64) {
 	s.arena = newArena(capacity)
 	// The head has a full tower and an empty key and value; capacity is at
 	// least minCapacity, so it always fits.
-	off, _ := s.arena.alloc(uint64(nodeSize(maxHeight, 0, 0)))
+	off, _, _ := s.arena.alloc(uint64(nodeSize(maxHeight, 0)), 0)
 	s.head = off + towerEntry*maxHeight
 	s.height.Store(1)
 	s.rng.Seed(seed1, seed2)
@@ -236,13 +236,13 @@ func (s *skiplist) link(ukey []byte, trailer uint64, skp uint32, value []byte, p
 	}
 
 	h := s.randomHeight()
-	size := nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen, int64(len(value)))
-	off, ok := s.arena.alloc(uint64(size))
+	size := nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen)
+	off, voff, ok := s.arena.alloc(uint64(size), uint64(len(value)))
 	if !ok {
 		return ErrFull
 	}
 	n := off + towerEntry*uint32(h)
-	s.arena.writeNode(n, ukey, trailer, value)
+	s.arena.writeNode(n, voff, ukey, trailer, value)
 	for l := 0; l < h; l++ {
 		s.arena.setLink(n, l, next[l], nextPfx[l])
 	}
@@ -297,14 +297,14 @@ func (s *skiplist) insertConcurrent(ukey []byte, trailer uint64, value []byte) e
 
 	h := 1 + bits.TrailingZeros64(rand.Uint64())
 	h = min(h, maxHeight)
-	size := nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen, int64(len(value)))
-	off, ok := s.arena.allocConcurrent(uint64(size))
+	size := nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen)
+	off, voff, ok := s.arena.allocConcurrent(uint64(size), uint64(len(value)))
 	if !ok {
 		return ErrFull
 	}
 	s.concurrent.Add(1)
 	n := off + towerEntry*uint32(h)
-	s.arena.writeNode(n, ukey, trailer, value)
+	s.arena.writeNode(n, voff, ukey, trailer, value)
 	for {
 		c := s.height.Load()
 		if int(c) >= h || s.height.CompareAndSwap(c, uint32(h)) {
