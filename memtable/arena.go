@@ -12,9 +12,9 @@ import (
 // downwards from n, its header and bytes upwards:
 //
 //	n-8*(i+1)  link[i], level i in [0, height): one 64-bit word holding the
-//	           offset of the next node (low 32 bits) and the first 4 bytes
-//	           of its user key (high 32 bits), loaded and stored atomically
-//	           together
+//	           offset of the next node (low 32 bits) and its tag (high 32
+//	           bits: how its user key differs from this node's, see
+//	           skiplist), loaded and stored atomically together
 //	n          prev:    the node before it at level 0 (a hint, see Iterator.Prev)
 //	n+4        keyLen:  length of the internal key (user key + 8-byte trailer)
 //	n+8        valLen:  length of the value
@@ -36,7 +36,7 @@ const (
 	nodeHeaderSize = 16
 
 	// towerEntry is the size of one level of a tower: a 64-bit word with
-	// the next offset and the key prefix of the node it points to.
+	// the next offset and the tag of the node it points to.
 	towerEntry = 8
 
 	// align is the alignment of every allocation, so that every tower word
@@ -117,11 +117,11 @@ func (a *arena) allocConcurrent(size, vsize uint64) (uint32, uint32, bool) {
 	}
 }
 
-// casLink replaces node n's level-l link (old, oldPfx) by (to, pfx) if it
+// casLink replaces node n's level-l link (old, oldTag) by (to, tag) if it
 // is still the old one.
-func (a *arena) casLink(n uint32, l int, old, oldPfx, to, pfx uint32) bool {
+func (a *arena) casLink(n uint32, l int, old, oldTag, to, tag uint32) bool {
 	return atomic.CompareAndSwapUint64(a.word64(n-towerEntry*uint32(l+1)),
-		uint64(oldPfx)<<32|uint64(old), uint64(pfx)<<32|uint64(to))
+		uint64(oldTag)<<32|uint64(old), uint64(tag)<<32|uint64(to))
 }
 
 // word returns a pointer to the 4-byte aligned uint32 at off.
@@ -135,8 +135,8 @@ func (a *arena) word64(off uint32) *uint64 {
 }
 
 // link atomically loads node n's level-l link: the successor's offset and
-// its key prefix (see keyPrefix), always a consistent pair.
-func (a *arena) link(n uint32, l int) (next, pfx uint32) {
+// its tag (see makeTag), always a consistent pair.
+func (a *arena) link(n uint32, l int) (next, tag uint32) {
 	w := atomic.LoadUint64(a.word64(n - towerEntry*uint32(l+1)))
 	return uint32(w), uint32(w >> 32)
 }
@@ -150,8 +150,8 @@ func (a *arena) next(n uint32, l int) uint32 {
 // setLink atomically stores node n's level-l link. The store publishes
 // node to (and every byte written to it before) to each reader whose atomic
 // load sees it.
-func (a *arena) setLink(n uint32, l int, to, pfx uint32) {
-	atomic.StoreUint64(a.word64(n-towerEntry*uint32(l+1)), uint64(pfx)<<32|uint64(to))
+func (a *arena) setLink(n uint32, l int, to, tag uint32) {
+	atomic.StoreUint64(a.word64(n-towerEntry*uint32(l+1)), uint64(tag)<<32|uint64(to))
 }
 
 // prev atomically loads node n's backward hint at level 0.

@@ -3,6 +3,7 @@ package memtable
 import (
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 
@@ -26,9 +27,35 @@ func fillKey(r *rand.PCG, k []byte) {
 	}
 }
 
+// fillDecimalKey overwrites k with a random number below 10^7 in decimal,
+// zero-padded to len(k): keys that share their first bytes, like most keys
+// programs make ("user:000123", timestamps, the benchmark harness's keys).
+func fillDecimalKey(r *rand.PCG, k []byte) {
+	v := r.Uint64() % 10_000_000
+	for i := len(k) - 1; i >= 0; i-- {
+		k[i] = byte('0' + v%10)
+		v /= 10
+	}
+}
+
+// keyShapes are the key generators the memtable benchmarks run with.
+var keyShapes = []struct {
+	name string
+	fill func(*rand.PCG, []byte)
+}{
+	{"binary", fillKey},
+	{"decimal", fillDecimalKey},
+}
+
 // BenchmarkAdd inserts 16-byte random keys with 100-byte values, rotating
 // to a fresh memtable (outside the timer) when one fills.
 func BenchmarkAdd(b *testing.B) {
+	for _, shape := range keyShapes {
+		b.Run(shape.name, func(b *testing.B) { benchAdd(b, shape.fill) })
+	}
+}
+
+func benchAdd(b *testing.B, fill func(*rand.PCG, []byte)) {
 	b.ReportAllocs()
 	r := rand.NewPCG(1, 2)
 	ukey := make([]byte, benchKeyLen)
@@ -36,7 +63,7 @@ func BenchmarkAdd(b *testing.B) {
 	m := New(256 << 20)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		fillKey(r, ukey)
+		fill(r, ukey)
 		err := m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
 		if errors.Is(err, ErrFull) {
 			b.StopTimer()
@@ -50,34 +77,48 @@ func BenchmarkAdd(b *testing.B) {
 	}
 }
 
-var benchTable struct {
+type benchTable struct {
 	once sync.Once
 	m    *Memtable
 	keys [][]byte // user keys in insertion order; seq of keys[i] is i+1
 }
 
+var benchTables = map[string]*benchTable{"binary": {}, "decimal": {}}
+
 // benchMemtable returns a memtable of 1M entries (16-byte random keys,
-// 100-byte values), built once per process.
+// 100-byte values) with keys of the shape named by b's last name element
+// ("binary" unless it is "decimal"), built once per process and shape.
 func benchMemtable(b *testing.B) (*Memtable, [][]byte) {
-	benchTable.once.Do(func() {
+	shape := keyShapes[0]
+	if strings.HasSuffix(b.Name(), "/decimal") {
+		shape = keyShapes[1]
+	}
+	t := benchTables[shape.name]
+	t.once.Do(func() {
 		r := rand.NewPCG(3, 4)
 		value := make([]byte, benchValueLen)
 		m := New(benchEntries * EntrySize(benchKeyLen, benchValueLen))
 		ks := make([][]byte, benchEntries)
 		for i := range ks {
 			ks[i] = make([]byte, benchKeyLen)
-			fillKey(r, ks[i])
+			shape.fill(r, ks[i])
 			if err := m.Add(ks[i], keys.SeqNum(i+1), keys.KindSet, value); err != nil {
 				panic(err)
 			}
 		}
-		benchTable.m, benchTable.keys = m, ks
+		t.m, t.keys = m, ks
 	})
-	return benchTable.m, benchTable.keys
+	return t.m, t.keys
 }
 
 // BenchmarkGet looks up random present keys of a 1M-entry memtable.
 func BenchmarkGet(b *testing.B) {
+	for _, shape := range keyShapes {
+		b.Run(shape.name, benchGet)
+	}
+}
+
+func benchGet(b *testing.B) {
 	m, ks := benchMemtable(b)
 	r := rand.New(rand.NewPCG(5, 6))
 	b.ReportAllocs()

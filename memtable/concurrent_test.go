@@ -218,7 +218,11 @@ func TestAddConcurrent(t *testing.T) {
 			defer writersWG.Done()
 			r := rand.New(rand.NewPCG(uint64(w), 3))
 			for i := 0; i < each; i++ {
-				k := binary.BigEndian.AppendUint32(nil, uint32(r.IntN(5000)))
+				var k []byte
+				if r.IntN(2) == 0 { // a long shared stem: tags that cannot hold it
+					k = bytes.Repeat([]byte{0x7f}, 61+r.IntN(4))
+				}
+				k = binary.BigEndian.AppendUint32(k, uint32(r.IntN(5000)))
 				seq := keys.SeqNum(1 + w + writers*i) // unique across writers
 				if err := m.AddConcurrent(k, seq, keys.KindSet, concValue(nil, seq)); err != nil {
 					t.Error(err)

@@ -31,19 +31,34 @@
 //	   n-8h               n        n+4      n+8      n+12     n+16
 //	+-----------+-----+-----------+--------+--------+--------+--------+--------------+-----+
 //	| link[h-1] | ... | link[0]   | prev   | keyLen | valLen | valOff | internal key | pad |
-//	| next|pfx  |     | next|pfx  | uint32 | uint32 | uint32 | uint32 | ukey+trailer | 0-7 |
+//	| next|tag  |     | next|tag  | uint32 | uint32 | uint32 | uint32 | ukey+trailer | 0-7 |
 //	+-----------+-----+-----------+--------+--------+--------+--------+--------------+-----+
 //	  8 bytes a level, level i at n-8(i+1): one uint64, next offset in the
-//	  low 32 bits, the successor's key prefix in the high 32 (native endian);
+//	  low 32 bits, the successor's tag in the high 32 (native endian);
 //	  the value is valLen bytes at valOff of the value buffer
 //
 // link[i] holds the offset of the following node at level i (0 at the end)
-// and the first 4 bytes of that node's user key, big-endian and
-// zero-padded, in one word that is loaded and stored atomically: a search
-// passes a successor whose prefix exceeds its key's without reading the
-// successor (a likely cache miss on a big table), and reads its key only
-// when the prefixes are equal or it moves onto it. prev is the preceding
-// node at level 0, a hint that may lag by the node being inserted, which
+// and a tag saying how that node's user key differs from this node's, in one
+// word that is loaded and stored atomically:
+//
+//	 31        26 25  24 23                 0
+//	+------------+------+--------------------+
+//	|     m      |  k   |  successor[m:m+k]  |
+//	+------------+------+--------------------+
+//	  m: length of the common prefix of the two user keys (63: 63 or more)
+//	  k: bytes the successor's key has from m on, at most 3; they follow,
+//	     big-endian, zero-padded
+//
+// A search that knows the length lx of the prefix its key shares with the
+// node it stands on decides a step from the tag alone in most cases: lx > m
+// means the successor sorts after the key, lx < m that it sorts before (and
+// shares lx bytes with the key), and lx = m is decided by the next 3 bytes
+// unless they are equal too. So a search reads a successor's key (a likely
+// cache miss on a big table) only on such ties, whatever prefix the keys
+// share: decimal or "user:..." keys that all start alike search as cheaply
+// as random bytes.
+//
+// prev is the preceding node at level 0, a hint that may lag by the node being inserted, which
 // Iterator.Prev corrects by walking forward. The internal key is stored
 // exactly as keys.MakeKey builds it, so Iterator.Key returns a slice of the
 // arena.
@@ -63,7 +78,7 @@
 //	200: 61 70 70 6c 65  01 09 00 00 00 00 00 00   "apple", 9<<8|1 LE
 //	213: 3 bytes of padding; the next node's tower starts at 216
 //
-// and the head's link[0] (at 152) now holds next = 184, prefix 0x6170706c
-// ("appl"). EntrySize(5, 3) reports 8·20 + 16 + 13 = 189, padded to 192,
+// and the head's link[0] (at 152) now holds next = 184, tag 0x03617070
+// (m = 0 bytes shared with the head's empty key, k = 3, "app"). EntrySize(5, 3) reports 8·20 + 16 + 13 = 189, padded to 192,
 // plus 3 for the value: 195 bytes, the worst case.
 package memtable

@@ -68,10 +68,17 @@ func get(vs map[string]model, ukey []byte, seq keys.SeqNum) (entry, bool) {
 
 var alphabet = []byte{0x00, 0x01, 'a', 'b', 0xFE, 0xFF}
 
+// stemLens are lengths of a shared stem some random keys start with: keys
+// that share long prefixes, around the longest a link tag records (63).
+var stemLens = []int{5, 60, 61, 62, 63, 64, 66}
+
 func randUserKey(r *rand.Rand) []byte {
-	b := make([]byte, r.IntN(5)) // includes the empty key
-	for i := range b {
-		b[i] = alphabet[r.IntN(len(alphabet))]
+	var b []byte
+	if r.IntN(3) == 0 {
+		b = bytes.Repeat([]byte{'a'}, stemLens[r.IntN(len(stemLens))])
+	}
+	for range r.IntN(5) { // includes the empty key
+		b = append(b, alphabet[r.IntN(len(alphabet))])
 	}
 	return b
 }
@@ -412,7 +419,7 @@ func TestLayoutMatchesDoc(t *testing.T) {
 	require.Equal(t, uint32(0), word(196), "valOff")
 	require.Equal(t, []byte{0x61, 0x70, 0x70, 0x6c, 0x65, 0x01, 0x09, 0, 0, 0, 0, 0, 0}, buf[200:213])
 	require.Equal(t, []byte("red"), m.list.arena.vbuf[0:3])
-	require.Equal(t, uint64(0x6170706c)<<32|184, binary.NativeEndian.Uint64(buf[152:]), "head link[0]")
+	require.Equal(t, uint64(0x03617070)<<32|184, binary.NativeEndian.Uint64(buf[152:]), "head link[0]")
 }
 
 // TestPrevCorrectsLaggingHint simulates a reader that sees a node linked at

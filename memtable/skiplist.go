@@ -1,7 +1,6 @@
 package memtable
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -80,33 +79,214 @@ func (s *skiplist) init(capacity int64, seed1, seed2 uint64) {
 	s.rng.Seed(seed1, seed2)
 }
 
-// less reports whether node n sorts before sk.
-func (s *skiplist) less(n uint32, sk *searchKey) bool {
+// Link tags. Each link word holds, beside the offset of the node it points
+// to, a 32-bit tag describing that node's user key relative to the key of
+// the node the link belongs to:
+//
+//	bits 26-31  m: the length of their common prefix (tagUnknownLen: 63 or more)
+//	bits 24-25  the number of bytes the successor's key has from m on, at most 3
+//	bits  0-23  those bytes, big-endian, zero-padded
+//
+// A search that knows how long a prefix its key shares with the node it
+// stands on decides most steps from the tag alone, without reading the
+// successor, which on a big table is a cache miss (see before).
+const (
+	tagUnknownLen = 63 // m of a tag whose common prefix is 63 bytes or more
+	tagWindow     = 3  // successor key bytes in a tag
+	tagWindowMask = 1<<(8*tagWindow) - 1
+)
+
+// commonPrefix returns the length of the longest common prefix of a and b.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.BigEndian.Uint64(a[i:]) ^ binary.BigEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.LeadingZeros64(x)/8
+		}
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// window returns the bytes of ukey from position m on, at most tagWindow of
+// them, as a big-endian number zero-padded to tagWindow bytes, and how many
+// there are.
+func window(ukey []byte, m int) (w uint32, n int) {
+	if m+tagWindow <= len(ukey) {
+		return uint32(ukey[m])<<16 | uint32(ukey[m+1])<<8 | uint32(ukey[m+2]), tagWindow
+	}
+	for i := m; i < m+tagWindow; i++ {
+		w <<= 8
+		if i < len(ukey) {
+			w |= uint32(ukey[i])
+			n++
+		}
+	}
+	return w, n
+}
+
+// makeTag returns the tag of a link to a node with user key ukey from a node
+// whose user key shares exactly m leading bytes with it.
+func makeTag(m int, ukey []byte) uint32 {
+	if m >= tagUnknownLen {
+		return tagUnknownLen << 26
+	}
+	w, n := window(ukey, m)
+	return uint32(m)<<26 | uint32(n)<<24 | w
+}
+
+// compareNode compares node n's internal key with sk: negative if n sorts
+// before sk, zero if they are equal, positive if after. lcp is the length of
+// the common prefix of their user keys.
+func (s *skiplist) compareNode(n uint32, sk *searchKey) (c, lcp int) {
 	k := s.arena.key(n)
 	t := len(k) - keys.TrailerLen
-	if c := bytes.Compare(k[:t], sk.ukey); c != 0 {
-		return c < 0
+	uk := k[:t]
+	lcp = commonPrefix(uk, sk.ukey)
+	switch {
+	case lcp < len(uk) && lcp < len(sk.ukey):
+		return int(uk[lcp]) - int(sk.ukey[lcp]), lcp
+	case len(uk) != len(sk.ukey):
+		return len(uk) - len(sk.ukey), lcp
 	}
-	return binary.LittleEndian.Uint64(k[t:]) > sk.trailer
+	// The same user key: the larger trailer (newer) sorts first.
+	switch tr := binary.LittleEndian.Uint64(k[t:]); {
+	case tr > sk.trailer:
+		return -1, lcp
+	case tr < sk.trailer:
+		return 1, lcp
+	}
+	return 0, lcp
+}
+
+// before reports whether node n sorts before sk, where n is the successor of
+// a node x through a link with tag t, and lx is the length of the common
+// prefix of sk's user key and x's (x sorts before sk). If n sorts before sk,
+// nlx is the common prefix length of sk's user key and n's; if not, eq
+// reports whether n's internal key equals sk.
+//
+// Let m be the common prefix length of x's and n's user keys (from t); x <=
+// sk and x <= n. If lx > m, sk agrees with x at byte m, where n's byte is
+// larger: n sorts after sk. If lx < m, n agrees with x at byte lx, where
+// sk's is larger: n sorts before sk, sharing lx bytes with it. If lx == m,
+// both leave x at byte m, and the tag's next bytes of n decide unless they
+// equal sk's; only then (or when m was too long for a tag) is n read.
+func (s *skiplist) before(n, t uint32, lx int, sk *searchKey) (less bool, nlx int, eq bool) {
+	if m := int(t >> 26); m != tagUnknownLen {
+		if lx > m {
+			return false, 0, false
+		}
+		if lx < m {
+			return true, lx, false
+		}
+		xw, xn := window(sk.ukey, m)
+		w, wn := t&tagWindowMask, int(t>>24&3)
+		if xw != w {
+			// The first differing byte decides: zero padding sorts like
+			// the end of a key. The prefix both really have is cut at the
+			// shorter key's end.
+			j := (bits.LeadingZeros32(xw^w) - (32 - 8*tagWindow)) / 8
+			if xw < w {
+				return false, 0, false
+			}
+			return true, m + min(j, wn, xn), false
+		}
+		// Equal windows: a key that ends inside one is a prefix of the
+		// other, so the shorter sorts first.
+		if wn < xn {
+			return true, m + wn, false
+		}
+		if xn < wn {
+			return false, 0, false
+		}
+	}
+	c, lcp := s.compareNode(n, sk)
+	if c < 0 {
+		return true, lcp, false
+	}
+	return false, 0, c == 0
+}
+
+// splice is where a key goes at every level: at level l it sorts after
+// prev[l] and before next[l] (0: the end), prevLCP[l] is the common prefix
+// length of its user key and prev[l]'s, and nextTag[l] is the tag of the
+// link prev[l] -> next[l] as loaded.
+type splice struct {
+	prev, next [maxHeight]uint32
+	nextTag    [maxHeight]uint32
+	prevLCP    [maxHeight]int
+}
+
+// descend fills sp's levels below cur for sk with one descent from the head,
+// and reports whether the node at next[0] equals sk. A node already found
+// not to be less at a higher level is not examined again.
+func (s *skiplist) descend(sk *searchKey, cur int, sp *splice) (eq bool) {
+	x, lx := s.head, 0
+	var known uint32 // a node known not to sort before sk (0: the end)
+	for l := cur - 1; l >= 0; l-- {
+		var t uint32
+		for {
+			var n uint32
+			n, t = s.arena.link(x, l)
+			if n == known {
+				break
+			}
+			if n == 0 {
+				known, eq = 0, false
+				break
+			}
+			less, nlx, e := s.before(n, t, lx, sk)
+			if !less {
+				known, eq = n, e
+				break
+			}
+			x, lx = n, nlx
+		}
+		sp.prev[l], sp.next[l], sp.nextTag[l], sp.prevLCP[l] = x, known, t, lx
+	}
+	return eq
+}
+
+// walk moves level l of sp forward past every node that now sorts before
+// sk (concurrent inserts may have added some after prev[l]).
+func (s *skiplist) walk(sk *searchKey, l int, sp *splice) {
+	x, lx := sp.prev[l], sp.prevLCP[l]
+	for {
+		n, t := s.arena.link(x, l)
+		if n != 0 {
+			if less, nlx, _ := s.before(n, t, lx, sk); less {
+				x, lx = n, nlx
+				continue
+			}
+		}
+		sp.prev[l], sp.next[l], sp.nextTag[l], sp.prevLCP[l] = x, n, t, lx
+		return
+	}
 }
 
 // find returns the last node that sorts before sk (head if none does) and
 // the node after it at level 0 as this descent saw it (0 if none). Callers
 // must use ge rather than reload lt's link: a concurrent insert may have put
-// a node between them that also sorts before sk. One descent; a node already
-// found not to be less at a higher level is not compared again.
+// a node between them that also sorts before sk.
 func (s *skiplist) find(sk *searchKey) (lt, ge uint32) {
-	skp := keyPrefix(sk.ukey)
-	x := s.head
-	var known uint32 // a node known not to be less than sk (0: none)
+	x, lx := s.head, 0
+	var known uint32
 	for l := int(s.height.Load()) - 1; l >= 0; l-- {
 		for {
-			n, p := s.arena.link(x, l)
-			if n == 0 || n == known || p > skp || (p == skp && !s.less(n, sk)) {
+			n, t := s.arena.link(x, l)
+			if n == known || n == 0 {
 				known = n
 				break
 			}
-			x = n
+			less, nlx, _ := s.before(n, t, lx, sk)
+			if !less {
+				known = n
+				break
+			}
+			x, lx = n, nlx
 		}
 	}
 	return x, known
@@ -150,190 +330,179 @@ func (s *skiplist) randomHeight() int {
 // ErrDuplicateKey without changing anything.
 func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
 	sk := searchKey{ukey: ukey, trailer: trailer}
-	skp := keyPrefix(ukey)
-	var prev, next, nextPfx [maxHeight]uint32 // nextPfx: key prefixes of next[l]
-	x := s.head
-	var known uint32
+	var sp splice
 	cur := int(s.height.Load())
+	if c := s.concurrent.Load(); c != s.lastConcurrent {
+		s.lastNode, s.lastConcurrent = 0, c // concurrent inserts moved things
+	}
 	// If sk falls right after the last inserted node (inserts in ascending
 	// order), the last splice gives every level's neighbours at once: at
 	// the levels of the last node they are that node and its successors,
 	// above them its predecessors and their successors, all of which are
 	// >= the last node's successor and so above sk. Nothing is inserted
 	// between two inserts (one writer), and nothing is ever removed.
-	if c := s.concurrent.Load(); c != s.lastConcurrent {
-		s.lastNode, s.lastConcurrent = 0, c // concurrent inserts moved things
-	}
-	if s.lastNode != 0 && s.less(s.lastNode, &sk) {
-		if n0 := s.arena.next(s.lastNode, 0); n0 == 0 || !s.less(n0, &sk) {
-			for l := 0; l < maxHeight; l++ {
-				p := s.lastNode
-				if l >= s.lastHeight {
-					p = s.lastPrev[l]
+	if s.lastNode != 0 {
+		if c, lcp := s.compareNode(s.lastNode, &sk); c < 0 {
+			n0 := s.arena.next(s.lastNode, 0)
+			c0 := 1
+			if n0 != 0 {
+				c0, _ = s.compareNode(n0, &sk)
+			}
+			if c0 >= 0 {
+				for l := 0; l < cur; l++ {
+					p := s.lastNode
+					if l >= s.lastHeight {
+						p = s.lastPrev[l]
+						if p != sp.prev[l-1] {
+							lcp = s.commonPrefixWith(p, ukey)
+						}
+					}
+					sp.prev[l], sp.prevLCP[l] = p, lcp
+					sp.next[l], sp.nextTag[l] = s.arena.link(p, l)
 				}
-				prev[l], next[l] = p, 0
-				if l < cur {
-					next[l], nextPfx[l] = s.arena.link(p, l)
-				}
+				return s.link(ukey, trailer, value, &sp, cur, c0 == 0)
 			}
-			return s.link(ukey, trailer, skp, value, &prev, &next, &nextPfx, cur)
 		}
 	}
-	// The descent. Each link also holds the first 4 key bytes of the node
-	// it points to, so a successor whose prefix is above sk's stops the
-	// level without a visit to that node (a likely cache miss); only nodes
-	// the search moves onto, or with an equal prefix, are read.
-	var knownPfx uint32
-	for l := maxHeight - 1; l >= 0; l-- {
-		if l >= cur {
-			prev[l], next[l] = s.head, 0
-			continue
-		}
-		for {
-			n, p := s.arena.link(x, l)
-			if n == known { // found not less at the level above
-				break
-			}
-			if n == 0 {
-				known, knownPfx = 0, 0
-				break
-			}
-			if p > skp || (p == skp && !s.less(n, &sk)) {
-				known, knownPfx = n, p
-				break
-			}
-			x = n
-		}
-		prev[l], next[l] = x, known
-		if known != 0 {
-			nextPfx[l] = knownPfx
-		}
-	}
-	return s.link(ukey, trailer, skp, value, &prev, &next, &nextPfx, cur)
+	eq := s.descend(&sk, cur, &sp)
+	return s.link(ukey, trailer, value, &sp, cur, eq)
 }
 
-// keyPrefix returns the first 4 bytes of a user key as a big-endian number,
-// zero-padded: prefixes that differ order their keys the same way.
-func keyPrefix(ukey []byte) uint32 {
-	if len(ukey) >= 4 {
-		return binary.BigEndian.Uint32(ukey)
+// commonPrefixWith returns the common prefix length of node n's user key
+// and ukey (0 for the head, whose key is empty).
+func (s *skiplist) commonPrefixWith(n uint32, ukey []byte) int {
+	if n == s.head {
+		return 0
 	}
-	var b [4]byte
-	copy(b[:], ukey)
-	return binary.BigEndian.Uint32(b[:])
+	k := s.arena.key(n)
+	return commonPrefix(k[:len(k)-keys.TrailerLen], ukey)
 }
 
-// link allocates and links a new node between prev and next at every level
-// of its height. nextPfx holds the key prefixes of the next nodes and skp
-// the new key's. cur is the list's height when the search began.
-func (s *skiplist) link(ukey []byte, trailer uint64, skp uint32, value []byte, prev, next, nextPfx *[maxHeight]uint32, cur int) error {
-	if n := next[0]; n != 0 && nextPfx[0] == skp {
-		k := s.arena.key(n)
-		t := len(k) - keys.TrailerLen
-		if binary.LittleEndian.Uint64(k[t:]) == trailer && bytes.Equal(k[:t], ukey) {
-			return ErrDuplicateKey
-		}
+// succTag returns the tag of a link from a new node with user key ukey to
+// next, given the common prefix length lcp of ukey and the node before it,
+// and t, the tag of that node's link to next. If ukey agrees with the node
+// before beyond the m bytes that node shares with next, it shares exactly m
+// with next too, and the window is next's: the tag is t. Otherwise next is
+// read.
+func (s *skiplist) succTag(ukey []byte, lcp int, t, next uint32) uint32 {
+	if m := int(t >> 26); m != tagUnknownLen && lcp > m {
+		return t
 	}
+	k := s.arena.key(next)
+	uk := k[:len(k)-keys.TrailerLen]
+	return makeTag(commonPrefix(uk, ukey), uk)
+}
 
-	h := s.randomHeight()
-	size := nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen)
-	off, voff, ok := s.arena.alloc(uint64(size), uint64(len(value)))
+// newNode allocates and fills a node of height h; it returns 0 if it does
+// not fit.
+func (s *skiplist) newNode(ukey []byte, trailer uint64, value []byte, h int, concurrent bool) uint32 {
+	size := uint64(nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen))
+	alloc := s.arena.alloc
+	if concurrent {
+		alloc = s.arena.allocConcurrent
+	}
+	off, voff, ok := alloc(size, uint64(len(value)))
 	if !ok {
-		return ErrFull
+		return 0
 	}
 	n := off + towerEntry*uint32(h)
 	s.arena.writeNode(n, voff, ukey, trailer, value)
-	for l := 0; l < h; l++ {
-		s.arena.setLink(n, l, next[l], nextPfx[l])
+	return n
+}
+
+// link allocates a new node and links it into sp at every level of its
+// height; eq reports that next[0] holds the same internal key (a
+// duplicate). cur is the list's height when the search began.
+func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, sp *splice, cur int, eq bool) error {
+	if eq {
+		return ErrDuplicateKey
 	}
-	s.arena.setPrev(n, prev[0])
+	h := s.randomHeight()
+	n := s.newNode(ukey, trailer, value, h, false)
+	if n == 0 {
+		return ErrFull
+	}
+	for l := cur; l < h; l++ {
+		sp.prev[l], sp.next[l], sp.nextTag[l], sp.prevLCP[l] = s.head, 0, 0, 0
+	}
+	var lastNext, lastTag uint32
+	for l := 0; l < h; l++ {
+		next, tag := sp.next[l], uint32(0)
+		if next != 0 {
+			if next != lastNext {
+				lastNext, lastTag = next, s.succTag(ukey, sp.prevLCP[l], sp.nextTag[l], next)
+			}
+			tag = lastTag
+		}
+		s.arena.setLink(n, l, next, tag)
+	}
+	s.arena.setPrev(n, sp.prev[0])
 	if h > cur {
 		s.height.Store(uint32(h))
 	}
 	// Publish bottom-up: once linked at level 0 the node is in the list;
 	// the upper levels only make it faster to reach.
 	for l := 0; l < h; l++ {
-		s.arena.setLink(prev[l], l, n, skp)
+		s.arena.setLink(sp.prev[l], l, n, makeTag(sp.prevLCP[l], ukey))
 	}
-	if next[0] != 0 {
-		s.arena.setPrev(next[0], n)
+	if sp.next[0] != 0 {
+		s.arena.setPrev(sp.next[0], n)
 	}
-	s.lastNode, s.lastHeight, s.lastPrev = n, h, *prev
+	s.lastNode, s.lastHeight, s.lastPrev = n, h, sp.prev
 	return nil
 }
 
 // insertConcurrent adds (ukey, trailer) -> value; any number of goroutines
 // may call it at once (but not at the same time as insert). Each link is
-// published with a compare-and-swap of the (offset, prefix) word; a lost
-// race re-finds that level's neighbours from the predecessor it had, which
+// published with a compare-and-swap of the (offset, tag) word; a lost race
+// re-finds that level's neighbours from the predecessor it had, which
 // still sorts before the key because nothing is ever removed. Internal keys
 // must be unique (the DB's sequence numbers are), so duplicates are not
 // checked. It returns ErrFull without changing anything.
 func (s *skiplist) insertConcurrent(ukey []byte, trailer uint64, value []byte) error {
 	sk := searchKey{ukey: ukey, trailer: trailer}
-	skp := keyPrefix(ukey)
-	var prev, next, nextPfx [maxHeight]uint32
-	x := s.head
-	var known, knownPfx uint32
+	var sp splice
 	cur := int(s.height.Load())
-	for l := maxHeight - 1; l >= 0; l-- {
-		if l >= cur {
-			prev[l], next[l], nextPfx[l] = s.head, 0, 0
-			continue
-		}
-		for {
-			n, p := s.arena.link(x, l)
-			if n == known && n != 0 {
-				break
-			}
-			if n == 0 || p > skp || (p == skp && !s.less(n, &sk)) {
-				known, knownPfx = n, p
-				break
-			}
-			x = n
-		}
-		prev[l], next[l], nextPfx[l] = x, known, knownPfx
-	}
+	s.descend(&sk, cur, &sp)
 
-	h := 1 + bits.TrailingZeros64(rand.Uint64())
-	h = min(h, maxHeight)
-	size := nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen)
-	off, voff, ok := s.arena.allocConcurrent(uint64(size), uint64(len(value)))
-	if !ok {
+	h := min(1+bits.TrailingZeros64(rand.Uint64()), maxHeight)
+	n := s.newNode(ukey, trailer, value, h, true)
+	if n == 0 {
 		return ErrFull
 	}
 	s.concurrent.Add(1)
-	n := off + towerEntry*uint32(h)
-	s.arena.writeNode(n, voff, ukey, trailer, value)
+	for l := cur; l < h; l++ {
+		sp.prev[l], sp.next[l], sp.nextTag[l], sp.prevLCP[l] = s.head, 0, 0, 0
+	}
 	for {
 		c := s.height.Load()
 		if int(c) >= h || s.height.CompareAndSwap(c, uint32(h)) {
 			break
 		}
 	}
+	var lastNext, lastTag uint32
 	for l := 0; l < h; l++ {
 		for {
-			s.arena.setLink(n, l, next[l], nextPfx[l])
-			if l == 0 {
-				s.arena.setPrev(n, prev[0])
+			next, tag := sp.next[l], uint32(0)
+			if next != 0 {
+				if next != lastNext {
+					lastNext, lastTag = next, s.succTag(ukey, sp.prevLCP[l], sp.nextTag[l], next)
+				}
+				tag = lastTag
 			}
-			if s.arena.casLink(prev[l], l, next[l], nextPfx[l], n, skp) {
+			s.arena.setLink(n, l, next, tag)
+			if l == 0 {
+				s.arena.setPrev(n, sp.prev[0])
+			}
+			if s.arena.casLink(sp.prev[l], l, next, sp.nextTag[l], n, makeTag(sp.prevLCP[l], ukey)) {
 				break
 			}
 			// Another insert got in after prev[l]: walk on from it.
-			x := prev[l]
-			for {
-				m, p := s.arena.link(x, l)
-				if m == 0 || p > skp || (p == skp && !s.less(m, &sk)) {
-					prev[l], next[l], nextPfx[l] = x, m, p
-					break
-				}
-				x = m
-			}
+			s.walk(&sk, l, &sp)
 		}
 	}
-	if next[0] != 0 {
-		s.arena.setPrev(next[0], n) // a hint; Iterator.Prev walks forward from it
+	if sp.next[0] != 0 {
+		s.arena.setPrev(sp.next[0], n) // a hint; Iterator.Prev walks forward from it
 	}
 	return nil
 }
