@@ -106,12 +106,12 @@ func (db *DB) getFromTable(fileNum uint64, size int64, key, search []byte) (keys
 		return 0, nil, false, err
 	}
 	defer release.Release()
-	ikey, val, ok, err := r.Get(key, search)
+	trailer, val, ok, err := r.Lookup(key, search)
 	if err != nil || !ok {
 		return 0, nil, false, err
 	}
-	p, _ := keys.Parse(ikey)
-	return p.Kind, val, true, nil
+	_, kind := keys.SplitTrailer(trailer)
+	return kind, val, true, nil
 }
 
 // Get returns a copy of the value of key, or ErrNotFound if it is absent,

@@ -99,16 +99,19 @@
 // value is the block handle. The data blocks tile the data region: block i+1
 // starts where block i's trailer ends.
 //
-// Reader cache form: when a data block (or the index) is read, it is
+// Reader cache form: data blocks are cached decompressed, in their on-disk
+// form; a seek in one binary-searches the restart points, then decodes at
+// most a restart interval of entries, rebuilding keys in the iterator's
+// buffer. The index, read once per table open and searched by every Get, is
 // checked entry by entry and rewritten in memory with a restart point at
 // every entry (the same format with restart interval 1, and bit 31 of the
 // restart count set to say so; that bit is never set in a file, where it is
-// corruption). That costs the shared prefix bytes and 4 bytes per entry of
-// cache memory, and in exchange every key in the cache is stored whole, so
-// Get and iterators return keys that alias the cached block: a Get on a
-// cached block does not allocate. A block whose expanded form would exceed 8
-// times its size plus 4 KiB (long keys sharing long prefixes) is cached in
-// its on-disk form instead; it reads the same, only Get then copies the key.
+// corruption), so its search is a binary search over whole keys. An index
+// whose expanded form would exceed 8 times its size plus 4 KiB (long keys
+// sharing long prefixes) stays in its on-disk form. Data blocks were once
+// expanded the same way; on a data set larger than the cache that cost more
+// on every miss (a pass over the block and a bigger cache entry) than it
+// saved on hits.
 //
 // # Filter block
 //

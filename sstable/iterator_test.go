@@ -49,7 +49,7 @@ func TestIteratorBounds(t *testing.T) {
 
 		var got []kv
 		for ok := it.First(); ok; ok = it.Next() {
-			got = append(got, kv{it.Key(), it.Value()})
+			got = append(got, kv{bytes.Clone(it.Key()), bytes.Clone(it.Value())}) // valid until the next move
 		}
 		require.NoError(t, it.Error())
 		require.Equal(t, len(model), len(got), name)
@@ -158,8 +158,13 @@ func TestGetCachedDoesNotAllocate(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, found)
 	require.Equal(t, "some value", string(v))
+	tr, v, found, err := rd.Lookup(uk, sk)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, "some value", string(v))
+	require.Equal(t, keys.Trailer(5, keys.KindSet), tr)
 	allocs := testing.AllocsPerRun(100, func() {
-		_, _, found, _ = rd.Get(uk, sk)
+		_, _, found, _ = rd.Lookup(uk, sk)
 	})
 	require.True(t, found)
 	require.Zero(t, allocs)

@@ -55,6 +55,9 @@ const TrailerLen = 8
 // Trailer packs a sequence number and a kind.
 func Trailer(seq SeqNum, k Kind) uint64 { return uint64(seq)<<8 | uint64(k) }
 
+// SplitTrailer returns the sequence number and kind a trailer packs.
+func SplitTrailer(t uint64) (SeqNum, Kind) { return SeqNum(t >> 8), Kind(t & 0xff) }
+
 // MakeKey returns the internal key for ukey, seq and kind, appended to dst.
 func MakeKey(dst, ukey []byte, seq SeqNum, k Kind) []byte {
 	dst = append(dst, ukey...)
