@@ -155,24 +155,29 @@ func (it *blockIter) decodeAt(off int, atRestart bool) bool {
 		return false
 	}
 	p := off
-	shared, n := uvarint(it.data[p:end])
-	if n <= 0 {
-		it.corrupt(off, "bad shared length")
-		return false
+	var shared, unshared, vlen uint64
+	if d := it.data[p:end]; len(d) >= 3 && d[0]|d[1]|d[2] < 0x80 {
+		// The common case: all three lengths below 128, one byte each.
+		shared, unshared, vlen = uint64(d[0]), uint64(d[1]), uint64(d[2])
+		p += 3
+	} else {
+		var n int
+		if shared, n = uvarint(it.data[p:end]); n <= 0 {
+			it.corrupt(off, "bad shared length")
+			return false
+		}
+		p += n
+		if unshared, n = uvarint(it.data[p:end]); n <= 0 {
+			it.corrupt(off, "bad key length")
+			return false
+		}
+		p += n
+		if vlen, n = uvarint(it.data[p:end]); n <= 0 {
+			it.corrupt(off, "bad value length")
+			return false
+		}
+		p += n
 	}
-	p += n
-	unshared, n := uvarint(it.data[p:end])
-	if n <= 0 {
-		it.corrupt(off, "bad key length")
-		return false
-	}
-	p += n
-	vlen, n := uvarint(it.data[p:end])
-	if n <= 0 {
-		it.corrupt(off, "bad value length")
-		return false
-	}
-	p += n
 	rem := uint64(end - p)
 	if unshared > rem || vlen > rem-unshared {
 		it.corrupt(off, "key (%d) and value (%d) overrun the block", unshared, vlen)
