@@ -9,19 +9,28 @@ import "github.com/stratadb/strata/internal/keys"
 // A Merging belongs to one goroutine.
 type Merging struct {
 	children []keys.Iterator
-	heap     []int // indices of valid children; a min-heap forward, max-heap backward
+	heap     []heapItem // the valid children; a min-heap forward, max-heap backward
 	forward  bool
 	err      error
+}
+
+// heapItem is a valid child and its current key. The key stays valid while
+// the child does not move, and only the top child moves between heap
+// repairs, so comparisons read keys from the heap, not through the
+// children's interfaces.
+type heapItem struct {
+	child int
+	key   []byte
 }
 
 // NewMerging returns an iterator over the union of children. It takes
 // ownership: Close closes every child.
 func NewMerging(children ...keys.Iterator) *Merging {
-	return &Merging{children: children, heap: make([]int, 0, len(children)), forward: true}
+	return &Merging{children: children, heap: make([]heapItem, 0, len(children)), forward: true}
 }
 
 func (m *Merging) less(i, j int) bool {
-	c := keys.Compare(m.children[m.heap[i]].Key(), m.children[m.heap[j]].Key())
+	c := keys.Compare(m.heap[i].key, m.heap[j].key)
 	if m.forward {
 		return c < 0
 	}
@@ -53,7 +62,7 @@ func (m *Merging) rebuild() bool {
 	m.heap = m.heap[:0]
 	for i, c := range m.children {
 		if c.Valid() {
-			m.heap = append(m.heap, i)
+			m.heap = append(m.heap, heapItem{i, c.Key()})
 		} else if err := c.Error(); err != nil && m.err == nil {
 			m.err = err
 		}
@@ -103,14 +112,16 @@ func (m *Merging) SeekLT(ikey []byte) bool {
 // advance moves the top child one step in the current direction and
 // restores the heap.
 func (m *Merging) advance() bool {
-	top := m.children[m.heap[0]]
+	top := m.children[m.heap[0].child]
 	var ok bool
 	if m.forward {
 		ok = top.Next()
 	} else {
 		ok = top.Prev()
 	}
-	if !ok {
+	if ok {
+		m.heap[0].key = top.Key()
+	} else {
 		if err := top.Error(); err != nil {
 			m.err = err
 			m.heap = m.heap[:0]
@@ -134,8 +145,8 @@ func (m *Merging) Next() bool {
 	if !m.forward {
 		// Reposition every other child at the first key after the current
 		// one; the current child simply steps forward.
-		cur := m.heap[0]
-		key := append([]byte(nil), m.children[cur].Key()...)
+		cur := m.heap[0].child
+		key := append([]byte(nil), m.heap[0].key...)
 		m.forward = true
 		for i, c := range m.children {
 			if i == cur {
@@ -157,8 +168,8 @@ func (m *Merging) Prev() bool {
 		return false
 	}
 	if m.forward {
-		cur := m.heap[0]
-		key := append([]byte(nil), m.children[cur].Key()...)
+		cur := m.heap[0].child
+		key := append([]byte(nil), m.heap[0].key...)
 		m.forward = false
 		for i, c := range m.children {
 			if i == cur {
@@ -180,7 +191,7 @@ func (m *Merging) Key() []byte {
 	if !m.Valid() {
 		return nil
 	}
-	return m.children[m.heap[0]].Key()
+	return m.heap[0].key
 }
 
 // Value implements keys.Iterator.
@@ -188,7 +199,7 @@ func (m *Merging) Value() []byte {
 	if !m.Valid() {
 		return nil
 	}
-	return m.children[m.heap[0]].Value()
+	return m.children[m.heap[0].child].Value()
 }
 
 // Error implements keys.Iterator.
