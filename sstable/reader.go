@@ -416,8 +416,14 @@ func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, er
 // keys.Trailer) instead of its key, which a data block may store only in
 // part: it never allocates when the block is in the cache.
 func (r *Reader) Lookup(ukey, searchKey []byte) (trailer uint64, value []byte, found bool, err error) {
+	if r.closed.Load() {
+		return 0, nil, false, errReaderClosed
+	}
+	if !r.probe(ukey) {
+		return 0, nil, false, nil // the usual answer for absent keys: no pool round trip
+	}
 	it := lookupIters.Get().(*blockIter)
-	if found, err = r.seek(it, ukey, searchKey); found {
+	if found, err = r.seekProbed(it, searchKey, ukey); found {
 		trailer, value = binary.LittleEndian.Uint64(it.key[len(it.key)-keys.TrailerLen:]), it.val
 	}
 	it.data, it.key, it.val, it.err = nil, nil, nil, nil // keep only keyBuf
@@ -436,6 +442,11 @@ func (r *Reader) seek(it *blockIter, ukey, searchKey []byte) (found bool, err er
 	if !r.probe(ukey) {
 		return false, nil
 	}
+	return r.seekProbed(it, searchKey, ukey)
+}
+
+// seekProbed is seek after the filter admitted ukey.
+func (r *Reader) seekProbed(it *blockIter, searchKey, ukey []byte) (found bool, err error) {
 	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		return false, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/vfs"
 )
@@ -19,29 +20,53 @@ func TableFileName(dir string, fileNum uint64) string {
 
 // tableEntry is one table in the cache. refs counts the cache's own
 // reference (while the entry is in the map) plus one per Get not yet
-// released; the reader closes when refs reaches zero. refs, prev and next
-// are guarded by TableCache.mu; reader and err are written once before
-// ready is closed and only read after.
+// released; the reader closes when refs reaches zero, and once it has, it
+// never rises again. prev and next are guarded by TableCache.mu; reader and
+// err are written once before ready is closed and only read after.
 type tableEntry struct {
 	tc         *TableCache
 	fileNum    uint64
-	refs       int
+	refs       atomic.Int32
+	recent     atomic.Bool // used since the eviction scan last passed it
 	ready      chan struct{}
 	reader     *Reader
 	err        error
 	prev, next *tableEntry
 }
 
+// tryRef takes a reference unless the count already reached zero (the
+// reader is closed or closing).
+func (e *tableEntry) tryRef() bool {
+	for {
+		r := e.refs.Load()
+		if r <= 0 {
+			return false
+		}
+		if e.refs.CompareAndSwap(r, r+1) {
+			return true
+		}
+	}
+}
+
 // TableCache keeps a bounded number of table readers open, evicting the
 // least recently used. Readers are reference counted: an evicted reader
-// closes only when its last user releases it. Safe for concurrent use; mu
-// guards the map, the LRU list, every entry's refs and closed. Tables open
-// outside the lock, so a slow open delays only the callers of that table.
+// closes only when its last user releases it. Safe for concurrent use.
+//
+// A Get of an open table takes no lock: it finds the entry in open (a
+// sync.Map, read without locking) and takes a reference with a
+// compare-and-swap; it marks the entry recent instead of moving it in the
+// LRU list, and eviction gives recent entries a second chance (CLOCK). mu
+// guards the map tables, the LRU list and closed; open holds the entries
+// of tables whose reader opened without error, and changes under mu.
+// Tables open outside the lock, so a slow open delays only the callers of
+// that table.
 type TableCache struct {
 	fs      vfs.FS
 	dir     string
 	maxOpen int
 	opts    ReaderOptions
+
+	open sync.Map // fileNum -> *tableEntry with a usable reader
 
 	mu     sync.Mutex
 	tables map[uint64]*tableEntry
@@ -78,17 +103,35 @@ func (tc *TableCache) removeLocked(e *tableEntry) *tableEntry {
 		return nil
 	}
 	delete(tc.tables, e.fileNum)
+	tc.open.CompareAndDelete(e.fileNum, e)
 	tc.unlink(e)
-	return tc.unrefLocked(e)
+	return unref(e)
 }
 
-// unrefLocked drops one reference and returns e if it must now be closed.
-func (tc *TableCache) unrefLocked(e *tableEntry) *tableEntry {
-	e.refs--
-	if e.refs == 0 {
+// unref drops one reference and returns e if it must now be closed.
+func unref(e *tableEntry) *tableEntry {
+	if e.refs.Add(-1) == 0 {
 		return e
 	}
 	return nil
+}
+
+// evictLocked removes entries until at most maxOpen remain, scanning from
+// the least recently moved and sparing (once) those marked recent. It
+// returns the readers to close.
+func (tc *TableCache) evictLocked(evicted []*tableEntry) []*tableEntry {
+	for len(tc.tables) > tc.maxOpen {
+		e := tc.lru.prev
+		if e.recent.Swap(false) {
+			tc.unlink(e)
+			tc.pushFront(e)
+			continue
+		}
+		if x := tc.removeLocked(e); x != nil {
+			evicted = append(evicted, x)
+		}
+	}
+	return evicted
 }
 
 // closeEntry closes the entry's reader once it is open.
@@ -108,6 +151,14 @@ func closeEntry(e *tableEntry) error {
 // open already. size is the table's file size. The reader stays usable until released, even if
 // the table is evicted meanwhile.
 func (tc *TableCache) Get(fileNum uint64, size int64) (*Reader, *Handle, error) {
+	if v, ok := tc.open.Load(fileNum); ok {
+		if e := v.(*tableEntry); e.tryRef() {
+			if !e.recent.Load() {
+				e.recent.Store(true)
+			}
+			return e.reader, (*Handle)(e), nil
+		}
+	}
 	tc.mu.Lock()
 	if tc.closed {
 		tc.mu.Unlock()
@@ -116,20 +167,17 @@ func (tc *TableCache) Get(fileNum uint64, size int64) (*Reader, *Handle, error) 
 	e, ok := tc.tables[fileNum]
 	var evicted []*tableEntry
 	if ok {
-		e.refs++
+		e.refs.Add(1) // the cache's own reference keeps it above zero
 		if tc.lru.next != e {
 			tc.unlink(e)
 			tc.pushFront(e)
 		}
 	} else {
-		e = &tableEntry{tc: tc, fileNum: fileNum, refs: 2, ready: make(chan struct{})}
+		e = &tableEntry{tc: tc, fileNum: fileNum, ready: make(chan struct{})}
+		e.refs.Store(2)
 		tc.tables[fileNum] = e
 		tc.pushFront(e)
-		for len(tc.tables) > tc.maxOpen {
-			if x := tc.removeLocked(tc.lru.prev); x != nil {
-				evicted = append(evicted, x)
-			}
-		}
+		evicted = tc.evictLocked(nil)
 	}
 	tc.mu.Unlock()
 	for _, x := range evicted {
@@ -137,15 +185,18 @@ func (tc *TableCache) Get(fileNum uint64, size int64) (*Reader, *Handle, error) 
 	}
 
 	if !ok {
-		e.reader, e.err = tc.open(fileNum, size)
+		e.reader, e.err = tc.openReader(fileNum, size)
 		close(e.ready)
+		tc.mu.Lock()
+		var x *tableEntry
 		if e.err != nil {
 			// Do not cache the failure: the next Get retries.
-			tc.mu.Lock()
-			x := tc.removeLocked(e)
-			tc.mu.Unlock()
-			_ = closeEntry(x)
+			x = tc.removeLocked(e)
+		} else if tc.tables[fileNum] == e {
+			tc.open.Store(fileNum, e)
 		}
+		tc.mu.Unlock()
+		_ = closeEntry(x)
 	} else {
 		<-e.ready
 	}
@@ -167,13 +218,10 @@ func (h *Handle) Release() {
 }
 
 func (tc *TableCache) release(e *tableEntry) {
-	tc.mu.Lock()
-	x := tc.unrefLocked(e)
-	tc.mu.Unlock()
-	_ = closeEntry(x)
+	_ = closeEntry(unref(e))
 }
 
-func (tc *TableCache) open(fileNum uint64, size int64) (*Reader, error) {
+func (tc *TableCache) openReader(fileNum uint64, size int64) (*Reader, error) {
 	name := TableFileName(tc.dir, fileNum)
 	f, err := tc.fs.Open(name)
 	if err != nil {

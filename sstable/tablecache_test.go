@@ -187,3 +187,34 @@ func TestTableCacheConcurrent(t *testing.T) {
 	require.NoError(t, tc.Close())
 	require.Zero(t, fs.open.Load())
 }
+
+// TestTableCacheSecondChance: a table used (through the lock-free path)
+// since the eviction scan last passed it is spared once; the least recently
+// used of the others goes instead.
+func TestTableCacheSecondChance(t *testing.T) {
+	dir := t.TempDir()
+	sizes := makeTables(t, dir, 3)
+	fs := &countingFS{FS: vfs.Default}
+	tc := NewTableCache(fs, dir, 2, ReaderOptions{})
+	get := func(f uint64) {
+		rd, h, err := tc.Get(f, sizes[f])
+		require.NoError(t, err)
+		checkTableReader(t, rd, int(f))
+		h.Release()
+	}
+	get(1)
+	get(2) // LRU order: 2, 1
+	opens := fs.opens.Load()
+	get(1) // a hit: marks 1 recent without moving it
+	require.Equal(t, opens, fs.opens.Load(), "a hit opens nothing")
+	get(3) // over the bound: 1 is spared, 2 goes
+	require.Equal(t, 2, tc.Len())
+	opens = fs.opens.Load()
+	get(1)
+	get(3)
+	require.Equal(t, opens, fs.opens.Load(), "1 and 3 stayed open")
+	get(2)
+	require.Equal(t, opens+1, fs.opens.Load(), "2 was evicted and opens again")
+	require.NoError(t, tc.Close())
+	require.Zero(t, fs.open.Load())
+}
