@@ -54,65 +54,77 @@ const (
 // bytes of nodes that were published (linked with an atomic store) after the
 // bytes were written, so the link load orders the byte reads.
 //
-// Values live apart from the nodes, in vbuf: a search touches only towers
-// and keys, so keeping 100-byte values out of the way packs several times
-// more nodes into each page and cache line a search walks through.
+// Nodes fill the buffer from the front, values from the back: a search
+// touches only towers and keys, so keeping 100-byte values out of the way
+// packs several times more nodes into each page and cache line a search
+// walks through, and one buffer of capacity bytes serves both (the Go heap
+// counts capacity, not twice that, toward its garbage collection target).
 //
-// Concurrency: buf's contents below used, and vbuf's below vused, belong to
-// published or being-built nodes; tower and prev words are accessed only
-// with sync/atomic; used and vused are advanced by the writer (or, with
-// allocConcurrent, by compare-and-swap) and read atomically by anyone.
+// Concurrency: bytes below used, and the last vused bytes, belong to
+// published or being-built nodes and values; tower and prev words are
+// accessed only with sync/atomic. used and vused live in one atomic word
+// (top), advanced by the writer or, with allocConcurrent, by
+// compare-and-swap, so nodes and values can never overlap.
 type arena struct {
-	buf, vbuf   []byte
-	used, vused atomic.Uint64
-	capacity    uint64 // the budget for used + vused
+	buf      []byte
+	top      atomic.Uint64 // used<<32 | vused
+	capacity uint64
 }
 
 // newArena returns an arena of capacity bytes whose base is 8-byte aligned
-// (backed by a []uint64, which the GC does not scan). Nodes and values get
-// a buffer of capacity bytes each, and share the capacity as a budget: the
-// pages of the part a table does not use are never touched.
+// (backed by a []uint64, which the GC does not scan). Pages the table never
+// reaches are never touched.
 func newArena(capacity int64) arena {
-	mk := func() []byte {
-		words := make([]uint64, (capacity+7)/8)
-		buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*8)
-		return buf[:capacity:capacity]
-	}
-	return arena{buf: mk(), vbuf: mk(), capacity: uint64(capacity)}
+	words := make([]uint64, (capacity+7)/8)
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*8)
+	return arena{buf: buf[:capacity:capacity], capacity: uint64(capacity)}
+}
+
+// usage returns the node bytes and the value bytes in use.
+func (a *arena) usage() (used, vused uint64) {
+	t := a.top.Load()
+	return t >> 32, t & math.MaxUint32
 }
 
 // size returns the bytes of nodes and values in use.
-func (a *arena) size() uint64 { return a.used.Load() + a.vused.Load() }
+func (a *arena) size() uint64 {
+	used, vused := a.usage()
+	return used + vused
+}
+
+// reserve computes the allocation of size node bytes and vsize value bytes
+// on top of t: the node offset, the value offset and the new top, or false
+// if they do not fit.
+func (a *arena) reserve(t, size, vsize uint64) (uint32, uint32, uint64, bool) {
+	used, vused := t>>32, t&math.MaxUint32
+	if size+vsize > a.capacity-(used+vused) {
+		return 0, 0, 0, false
+	}
+	used, vused = used+size, vused+vsize
+	return uint32(used - size), uint32(a.capacity - vused), used<<32 | vused, true
+}
 
 // alloc reserves size bytes of nodes (a multiple of align) and vsize bytes
 // of values, and returns their offsets, or false if they do not fit.
 // Writer only.
 func (a *arena) alloc(size, vsize uint64) (uint32, uint32, bool) {
-	off, voff := a.used.Load(), a.vused.Load()
-	if size+vsize > a.capacity-(off+voff) {
-		return 0, 0, false
+	off, voff, t, ok := a.reserve(a.top.Load(), size, vsize)
+	if ok {
+		a.top.Store(t)
 	}
-	a.used.Store(off + size)
-	a.vused.Store(voff + vsize)
-	return uint32(off), uint32(voff), true
+	return off, voff, ok
 }
 
-// allocConcurrent is alloc for several writers at once. The budget check
-// and the two reservations are not one atomic step, so concurrent writers
-// may overrun the budget by a few entries, never the buffers.
+// allocConcurrent is alloc for several writers at once.
 func (a *arena) allocConcurrent(size, vsize uint64) (uint32, uint32, bool) {
 	for {
-		off, voff := a.used.Load(), a.vused.Load()
-		if size+vsize > a.capacity-min(a.capacity, off+voff) {
+		old := a.top.Load()
+		off, voff, t, ok := a.reserve(old, size, vsize)
+		if !ok {
 			return 0, 0, false
 		}
-		if a.used.CompareAndSwap(off, off+size) {
-			for {
-				voff = a.vused.Load()
-				if a.vused.CompareAndSwap(voff, voff+vsize) {
-					return uint32(off), uint32(voff), true
-				}
-			}
+		if a.top.CompareAndSwap(old, t) {
+			return off, voff, true
 		}
 	}
 }
@@ -172,7 +184,7 @@ func (a *arena) key(n uint32) []byte {
 // value returns node n's value, capped like key.
 func (a *arena) value(n uint32) []byte {
 	vl, vo := *a.word(n + 8), *a.word(n + 12)
-	return a.vbuf[vo : vo+vl : vo+vl]
+	return a.buf[vo : vo+vl : vo+vl]
 }
 
 // writeNode fills a freshly allocated node at n, its value at voff (not yet
@@ -185,7 +197,7 @@ func (a *arena) writeNode(n, voff uint32, ukey []byte, trailer uint64, value []b
 	o := n + nodeHeaderSize
 	copy(a.buf[o:], ukey)
 	binary.LittleEndian.PutUint64(a.buf[o+uint32(len(ukey)):], trailer)
-	copy(a.vbuf[voff:], value)
+	copy(a.buf[voff:], value)
 }
 
 // nodeSize returns the node bytes of a node of height h holding an internal

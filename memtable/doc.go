@@ -21,9 +21,10 @@
 //
 // The arena starts with the head node (a full tower, empty key), then nodes
 // in insertion order, each padded to 8 bytes so every link word is aligned.
-// Values are stored apart, in a second buffer of the arena, so that a search,
-// which reads only towers and keys, walks through densely packed nodes; the
-// two share the memtable's capacity as one budget. A node is addressed by
+// Values are stored apart, filling the arena from its end backwards, so that
+// a search, which reads only towers and keys, walks through densely packed
+// nodes; nodes and values meet somewhere in the middle when the table is
+// full. A node is addressed by
 // the offset n of its prev word; offset 0 is never a node and means nil.
 // Tower heights are random with p = 1/2 per level, at most 20 (see
 // maxHeight and skiplist for the measurements behind both):
@@ -35,7 +36,7 @@
 //	+-----------+-----+-----------+--------+--------+--------+--------+--------------+-----+
 //	  8 bytes a level, level i at n-8(i+1): one uint64, next offset in the
 //	  low 32 bits, the successor's tag in the high 32 (native endian);
-//	  the value is valLen bytes at valOff of the value buffer
+//	  the value is valLen bytes at valOff, in the arena's value end
 //
 // link[i] holds the offset of the following node at level i (0 at the end)
 // and a tag saying how that node's user key differs from this node's, in one
@@ -68,17 +69,18 @@
 // An empty table uses 176 bytes: the head's 20 links and its header, head
 // n = 160. Add("apple", 9, SET, "red") then drawing height 1 places its node
 // right after the head, 8·1 + 16 + 13 = 37 bytes padded to 40, n = 184, and
-// "red" at offset 0 of the value buffer, 219 bytes in all:
+// "red" in the last 3 bytes of the 4 KiB arena, 219 bytes in all:
 //
 //	176: link[0] = 0              (last node so far)
 //	184: prev    = 160            (the head)
 //	188: keyLen  = 13             ("apple" + 8-byte trailer)
 //	192: valLen  = 3
-//	196: valOff  = 0
+//	196: valOff  = 4093           (4096 - 3)
 //	200: 61 70 70 6c 65  01 09 00 00 00 00 00 00   "apple", 9<<8|1 LE
 //	213: 3 bytes of padding; the next node's tower starts at 216
 //
 // and the head's link[0] (at 152) now holds next = 184, tag 0x03617070
-// (m = 0 bytes shared with the head's empty key, k = 3, "app"). EntrySize(5, 3) reports 8·20 + 16 + 13 = 189, padded to 192,
-// plus 3 for the value: 195 bytes, the worst case.
+// (m = 0 bytes shared with the head's empty key, k = 3, "app").
+// EntrySize(5, 3) reports 8·20 + 16 + 13 = 189, padded to 192, plus 3 for
+// the value: 195 bytes, the worst case.
 package memtable
