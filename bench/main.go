@@ -62,7 +62,8 @@ type Result struct {
 	EngineWriteAmp float64 `json:"engine_write_amp,omitempty"`
 	DiskBytes      int64   `json:"disk_bytes"` // du of the directory after Close
 	LiveBytes      int64   `json:"live_bytes,omitempty"`
-	PeakRSS        int64   `json:"peak_rss"` // VmHWM of the child
+	PeakRSS        int64   `json:"peak_rss"`  // VmHWM of the child
+	PeakAnon       int64   `json:"peak_anon"` // largest RssAnon sampled in the child
 	// CPUSeconds is the child's user+system CPU time during the measured
 	// phase(s), background work of the engine included.
 	CPUSeconds float64 `json:"cpu_seconds"`
@@ -218,6 +219,7 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 	c := &child{p: f.Params, e: e, w: w, vals: newValueSource(f.Value, uint64(time.Now().UnixNano()))}
 
 	io0 := procIOWriteBytes()
+	stopAnon := sampleAnonRSS()
 	if err := e.Open(dir, cfg); err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
@@ -262,6 +264,7 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 	ioBytes := procIOWriteBytes() - io0
 	disk := diskUsage(dir)
 	rss := peakRSS()
+	anon := stopAnon()
 	load := loadAvg1()
 	for i := range results {
 		r := &results[i]
@@ -270,6 +273,7 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 		r.EngineWriteAmp = wa
 		r.DiskBytes = disk
 		r.PeakRSS = rss
+		r.PeakAnon = anon
 		r.LoadAvg = load
 		if len(results) == 1 {
 			r.CPUSeconds = cpu

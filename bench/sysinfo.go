@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // procIOWriteBytes is write_bytes from /proc/self/io: the bytes this
@@ -20,6 +21,37 @@ func procIOWriteBytes() int64 { return procField("/proc/self/io", "write_bytes:"
 // peakRSS is VmHWM from /proc/self/status: the resident-set high-water mark
 // of this process, in bytes.
 func peakRSS() int64 { return procField("/proc/self/status", "VmHWM:") * 1024 }
+
+// sampleAnonRSS samples RssAnon of /proc/self/status (the process's
+// private resident memory: heap, stacks and anonymous mappings, not the
+// pages of mapped files, which belong to the page cache) every 20 ms until
+// stop is called, and stop returns the largest sample in bytes (0 where
+// /proc is missing). VmHWM counts mapped file pages too, so an engine that
+// reads its files through mmap shows them there.
+func sampleAnonRSS() (stop func() int64) {
+	done := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() {
+		var max int64
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := procField("/proc/self/status", "RssAnon:") * 1024; v > max {
+				max = v
+			}
+			select {
+			case <-done:
+				peak <- max
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		return <-peak
+	}
+}
 
 func procField(path, name string) int64 {
 	b, err := os.ReadFile(path)
