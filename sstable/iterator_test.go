@@ -167,7 +167,9 @@ func TestGetCachedDoesNotAllocate(t *testing.T) {
 		_, _, found, _ = rd.Lookup(uk, sk)
 	})
 	require.True(t, found)
-	require.Zero(t, allocs)
+	if !raceEnabled { // under the race detector sync.Pool drops items on purpose
+		require.Zero(t, allocs)
+	}
 
 	it := rd.NewIter()
 	for ok := it.First(); ok; ok = it.Next() {
