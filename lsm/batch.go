@@ -63,7 +63,7 @@ func (b *Batch) add(kind keys.Kind, key, value []byte, opts []WriteOption) {
 		b.err = fmt.Errorf("%w: WithTTL on a delete", ErrInvalidArgument)
 		return
 	}
-	if len(b.data)+len(key)+len(value)+len(w.value) > 1<<32-1 {
+	if int64(len(b.data))+int64(len(key))+int64(len(value))+int64(len(w.value)) > 1<<32-1 {
 		b.err = fmt.Errorf("%w: batch over 4 GiB", ErrInvalidArgument)
 		return
 	}
