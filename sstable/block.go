@@ -191,9 +191,13 @@ func (it *blockIter) decodeAt(off int, atRestart bool) bool {
 			it.corrupt(off, "shared prefix %d longer than the previous key (%d bytes)", shared, len(it.key))
 			return false
 		}
-		// it.key may alias keyBuf: copying its own prefix onto itself is safe.
-		it.keyBuf = append(it.keyBuf[:0], it.key[:shared]...)
-		it.keyBuf = append(it.keyBuf, it.data[p:kEnd]...)
+		if len(it.key) > 0 && len(it.keyBuf) > 0 && &it.key[0] == &it.keyBuf[0] {
+			// The previous key was rebuilt in keyBuf: its prefix is in place.
+			it.keyBuf = append(it.keyBuf[:shared], it.data[p:kEnd]...)
+		} else {
+			it.keyBuf = append(it.keyBuf[:0], it.key[:shared]...)
+			it.keyBuf = append(it.keyBuf, it.data[p:kEnd]...)
+		}
 		it.key = it.keyBuf
 	}
 	vEnd := kEnd + int(vlen)
