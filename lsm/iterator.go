@@ -46,7 +46,7 @@ type Iterator struct {
 	rs           *readState
 	snap         *Snapshot // nil for a DB iterator
 	seq          keys.SeqNum
-	iter         keys.Iterator
+	iter         *iterator.Merging // concrete, so Valid and Key inline
 	lower, upper []byte
 	now          int64
 
@@ -98,7 +98,7 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 
 // buildMerged returns a merging iterator over every source of rs that may
 // hold keys in [lower, upper).
-func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte) keys.Iterator {
+func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte) *iterator.Merging {
 	srcs := make([]keys.Iterator, 0, 2+len(rs.imm)+len(rs.v.Levels[0])+manifest.NumLevels)
 	srcs = append(srcs, rs.mem.mt.NewIter())
 	for i := len(rs.imm) - 1; i >= 0; i-- {
