@@ -45,7 +45,7 @@ func TestMappedTable(t *testing.T) {
 	last := entries[len(entries)-1].key
 	p, _ := keys.Parse(last)
 	_, _, _, err = rd.Lookup(p.UserKey, last)
-	require.Error(t, err)
+	require.ErrorIs(t, err, keys.ErrCorruption)
 	require.Contains(t, err.Error(), path)
 	if rd.mapped != nil {
 		require.Contains(t, err.Error(), "memory fault")

@@ -150,7 +150,7 @@ func (r *Reader) faultGuard(old bool, off uint64, err *error) {
 		if _, ok := e.(interface{ Addr() uintptr }); !ok {
 			panic(e)
 		}
-		*err = fmt.Errorf("sstable: reading %s at offset %d: memory fault in the mapped file (was it truncated?): %v", r.name, off, e)
+		*err = keys.CorruptionError(r.name, int64(off), "memory fault reading the mapped file (cut short after it was opened?): %v", e)
 	}
 }
 
