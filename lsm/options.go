@@ -56,7 +56,7 @@ type Compression int
 
 // The compressions.
 const (
-	// CompressionSnappy: github.com/golang/snappy. Fast, modest ratio.
+	// CompressionSnappy: the Snappy block format. Fast, modest ratio.
 	CompressionSnappy Compression = iota
 	// CompressionNone stores blocks as they are.
 	CompressionNone

@@ -46,7 +46,8 @@
 // Compression values (wire constants, never change):
 //
 //	0  none    the block as built
-//	1  snappy  github.com/golang/snappy block encoding
+//	1  snappy  the Snappy block format (written with klauspost/compress/s2's
+//	           Snappy-compatible encoder, read with github.com/golang/snappy)
 //	2  zstd    a single github.com/klauspost/compress/zstd frame, with
 //	           its content size in the frame header
 //
