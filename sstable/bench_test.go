@@ -191,3 +191,27 @@ func BenchmarkWrite(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCacheGetParallel: block cache hits from every CPU at once, the
+// read path's shared structure under concurrent readers.
+func BenchmarkCacheGetParallel(b *testing.B) {
+	c := NewCache(64 << 20)
+	block := make([]byte, 4096)
+	const blocks = 4096
+	for i := uint64(0); i < blocks; i++ {
+		c.Set(i%16, i*4096, block)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := uint64(rand.Uint32())
+		for pb.Next() {
+			i = i*6364136223846793005 + 1442695040888963407
+			k := (i >> 33) % blocks
+			if _, ok := c.Get(k%16, k*4096); !ok {
+				b.Error("miss")
+				return
+			}
+		}
+	})
+}

@@ -2,7 +2,6 @@ package sstable
 
 import (
 	"sync"
-	"sync/atomic"
 )
 
 // cacheShards is the number of independently locked parts of a Cache.
@@ -32,11 +31,13 @@ type cacheEntry struct {
 // field of the shard and of its entries except capacity, which never
 // changes.
 type cacheShard struct {
-	mu       sync.Mutex
-	capacity int64
-	size     int64
-	m        map[cacheKey]*cacheEntry
-	lru      cacheEntry // sentinel: lru.next is the most recently used
+	mu           sync.Mutex
+	capacity     int64
+	size         int64
+	hits, misses int64 // counted under mu: no shared atomic per lookup
+	m            map[cacheKey]*cacheEntry
+	lru          cacheEntry // sentinel: lru.next is the most recently used
+	_            [64]byte   // keeps neighbouring shards' locks off one cache line
 }
 
 // Cache is a block cache: a sharded LRU (approximated with CLOCK), bounded in bytes, of uncompressed
@@ -45,8 +46,7 @@ type cacheShard struct {
 // capacity. Blocks are never modified or recycled once cached, so a block
 // returned by Get stays valid after it is evicted. Safe for concurrent use.
 type Cache struct {
-	shards       [cacheShards]cacheShard
-	hits, misses atomic.Int64
+	shards [cacheShards]cacheShard
 }
 
 // NewCache returns a cache holding up to capacity bytes of blocks (each
@@ -102,12 +102,12 @@ func (c *Cache) Get(fileNum, offset uint64) ([]byte, bool) {
 	if ok {
 		e.referenced = true
 		b := e.block
+		s.hits++
 		s.mu.Unlock()
-		c.hits.Add(1)
 		return b, true
 	}
+	s.misses++
 	s.mu.Unlock()
-	c.misses.Add(1)
 	return nil, false
 }
 
@@ -179,7 +179,25 @@ func (c *Cache) Capacity() int64 {
 }
 
 // Hits returns the number of Get calls that found their block.
-func (c *Cache) Hits() int64 { return c.hits.Load() }
+func (c *Cache) Hits() int64 {
+	hits, _ := c.counts()
+	return hits
+}
 
 // Misses returns the number of Get calls that did not.
-func (c *Cache) Misses() int64 { return c.misses.Load() }
+func (c *Cache) Misses() int64 {
+	_, misses := c.counts()
+	return misses
+}
+
+// counts sums the shards' hit and miss counters.
+func (c *Cache) counts() (hits, misses int64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		hits += s.hits
+		misses += s.misses
+		s.mu.Unlock()
+	}
+	return hits, misses
+}
