@@ -393,6 +393,24 @@ func (s *skiplist) succTag(ukey []byte, lcp int, t, next uint32) uint32 {
 	return makeTag(commonPrefix(uk, ukey), uk)
 }
 
+// succTags gives a new node's link tags level by level, remembering the
+// last: consecutive levels mostly point to the same successor, and a tag
+// depends only on the two nodes.
+type succTags struct{ next, tag uint32 }
+
+// at returns the tag of the new node's (user key ukey) level-l link to
+// sp.next[l]; 0 at the end of the list.
+func (m *succTags) at(s *skiplist, ukey []byte, sp *splice, l int) uint32 {
+	next := sp.next[l]
+	if next == 0 {
+		return 0
+	}
+	if next != m.next {
+		m.next, m.tag = next, s.succTag(ukey, sp.prevLCP[l], sp.nextTag[l], next)
+	}
+	return m.tag
+}
+
 // newNode allocates and fills a node of height h; it returns 0 if it does
 // not fit.
 func (s *skiplist) newNode(ukey []byte, trailer uint64, value []byte, h int, concurrent bool) uint32 {
@@ -425,16 +443,9 @@ func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, sp *splice, c
 	for l := cur; l < h; l++ {
 		sp.prev[l], sp.next[l], sp.nextTag[l], sp.prevLCP[l] = s.head, 0, 0, 0
 	}
-	var lastNext, lastTag uint32
+	var tags succTags
 	for l := 0; l < h; l++ {
-		next, tag := sp.next[l], uint32(0)
-		if next != 0 {
-			if next != lastNext {
-				lastNext, lastTag = next, s.succTag(ukey, sp.prevLCP[l], sp.nextTag[l], next)
-			}
-			tag = lastTag
-		}
-		s.arena.setLink(n, l, next, tag)
+		s.arena.setLink(n, l, sp.next[l], tags.at(s, ukey, sp, l))
 	}
 	s.arena.setPrev(n, sp.prev[0])
 	if h > cur {
@@ -480,17 +491,11 @@ func (s *skiplist) insertConcurrent(ukey []byte, trailer uint64, value []byte) e
 			break
 		}
 	}
-	var lastNext, lastTag uint32
+	var tags succTags
 	for l := 0; l < h; l++ {
 		for {
-			next, tag := sp.next[l], uint32(0)
-			if next != 0 {
-				if next != lastNext {
-					lastNext, lastTag = next, s.succTag(ukey, sp.prevLCP[l], sp.nextTag[l], next)
-				}
-				tag = lastTag
-			}
-			s.arena.setLink(n, l, next, tag)
+			next := sp.next[l]
+			s.arena.setLink(n, l, next, tags.at(s, ukey, &sp, l))
 			if l == 0 {
 				s.arena.setPrev(n, sp.prev[0])
 			}
