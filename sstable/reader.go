@@ -336,12 +336,11 @@ func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) (block []byte, err 
 	if err != nil {
 		return nil, err
 	}
-	var it blockIter
-	if err := it.init(block, r.name, int64(h.offset)); err != nil {
-		return nil, err
-	}
-	if it.dense {
-		return nil, it.corrupt(len(block)-4, "restart count %08x has the in-memory flag set", binary.LittleEndian.Uint32(block[len(block)-4:]))
+	// The flag of the in-memory expanded form is never set in a file. The
+	// rest of the block's frame is checked by the init every reader of the
+	// block calls.
+	if n := len(block); n >= 4 && binary.LittleEndian.Uint32(block[n-4:])&denseFlag != 0 {
+		return nil, keys.CorruptionError(r.name, int64(h.offset), "block entry at %d: restart count %08x has the in-memory flag set", n-4, binary.LittleEndian.Uint32(block[n-4:]))
 	}
 	return block, nil
 }
@@ -405,8 +404,11 @@ func (r *Reader) MayContainPrefix(prefix []byte) bool { return r.probe(prefix) }
 // does too where the block stores the key whole (at a restart point), and is
 // rebuilt in fresh memory otherwise. Lookup does not allocate.
 func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, err error) {
+	if ok, err := r.admits(ukey); !ok {
+		return nil, nil, false, err
+	}
 	var it blockIter
-	if found, err = r.seek(&it, ukey, searchKey); !found {
+	if found, err = r.seek(&it, searchKey, ukey); !found {
 		return nil, nil, false, err
 	}
 	return it.key, it.val, true, nil
@@ -416,14 +418,11 @@ func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, er
 // keys.Trailer) instead of its key, which a data block may store only in
 // part: it never allocates when the block is in the cache.
 func (r *Reader) Lookup(ukey, searchKey []byte) (trailer uint64, value []byte, found bool, err error) {
-	if r.closed.Load() {
-		return 0, nil, false, errReaderClosed
-	}
-	if !r.probe(ukey) {
-		return 0, nil, false, nil // the usual answer for absent keys: no pool round trip
+	if ok, err := r.admits(ukey); !ok {
+		return 0, nil, false, err // the usual answer for absent keys: no pool round trip
 	}
 	it := lookupIters.Get().(*blockIter)
-	if found, err = r.seekProbed(it, searchKey, ukey); found {
+	if found, err = r.seek(it, searchKey, ukey); found {
 		trailer, value = binary.LittleEndian.Uint64(it.key[len(it.key)-keys.TrailerLen:]), it.val
 	}
 	it.data, it.key, it.val, it.err = nil, nil, nil, nil // keep only keyBuf
@@ -434,19 +433,17 @@ func (r *Reader) Lookup(ukey, searchKey []byte) (trailer uint64, value []byte, f
 // lookupIters recycles Lookup's block iterators with their key buffers.
 var lookupIters = sync.Pool{New: func() any { return new(blockIter) }}
 
-// seek positions it for Get and Lookup.
-func (r *Reader) seek(it *blockIter, ukey, searchKey []byte) (found bool, err error) {
+// admits reports whether a Get or Lookup of ukey has to read the table: the
+// reader is open and the filter admits the key.
+func (r *Reader) admits(ukey []byte) (bool, error) {
 	if r.closed.Load() {
 		return false, errReaderClosed
 	}
-	if !r.probe(ukey) {
-		return false, nil
-	}
-	return r.seekProbed(it, searchKey, ukey)
+	return r.probe(ukey), nil
 }
 
-// seekProbed is seek after the filter admitted ukey.
-func (r *Reader) seekProbed(it *blockIter, searchKey, ukey []byte) (found bool, err error) {
+// seek positions it for Get and Lookup, after admits.
+func (r *Reader) seek(it *blockIter, searchKey, ukey []byte) (found bool, err error) {
 	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		return false, err
 	}
