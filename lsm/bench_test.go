@@ -80,20 +80,7 @@ func BenchmarkPutSyncAlways(b *testing.B) {
 	for _, writers := range []int{1, 16} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			db := benchDB(b, &Options{Sync: SyncAlways})
-			var n atomic.Uint64
-			b.SetParallelism(writers) // x GOMAXPROCS goroutines
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				var k [16]byte
-				for pb.Next() {
-					if err := db.Put(benchKey(k[:], n.Add(1)), benchValue); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
+			putParallel(b, db, writers) // x GOMAXPROCS goroutines
 			m := db.Metrics()
 			b.ReportMetric(float64(b.N)/float64(max(m.WALSyncs, 1)), "writes/fsync")
 		})
@@ -390,20 +377,7 @@ func BenchmarkSeekRandom(b *testing.B) {
 // BenchmarkPutConcurrent: 16 writers, SyncNo.
 func BenchmarkPutConcurrent(b *testing.B) {
 	db := benchDB(b, &Options{Sync: SyncNo})
-	var n atomic.Uint64
-	b.SetParallelism(8) // x GOMAXPROCS(2) = 16 writers
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		var k [16]byte
-		for pb.Next() {
-			if err := db.Put(benchKey(k[:], n.Add(1)), benchValue); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.StopTimer()
+	putParallel(b, db, 8) // x GOMAXPROCS(2) = 16 writers
 	m := db.Metrics()
 	b.ReportMetric(float64(m.CommitWrites)/float64(max(m.CommitGroups, 1)), "writes/group")
 	b.ReportMetric(float64(m.ParallelApplies)/float64(max(m.CommitGroups, 1)), "parallel-share")
@@ -426,4 +400,23 @@ func BenchmarkApplyBatch(b *testing.B) {
 			batch.Reset()
 		}
 	}
+}
+
+// putParallel times b.N Puts of distinct keys from parallelism x GOMAXPROCS
+// goroutines, and stops the timer.
+func putParallel(b *testing.B, db *DB, parallelism int) {
+	var n atomic.Uint64
+	b.SetParallelism(parallelism)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var k [16]byte
+		for pb.Next() {
+			if err := db.Put(benchKey(k[:], n.Add(1)), benchValue); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
 }
