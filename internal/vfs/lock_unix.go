@@ -4,8 +4,6 @@ package vfs
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"syscall"
 )
@@ -24,17 +22,9 @@ func (osFS) SyncDir(dir string) error {
 	return cerr
 }
 
-func (osFS) Lock(name string) (io.Closer, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s", ErrLocked, name)
-		}
-		return nil, fmt.Errorf("vfs: lock %s: %w", name, err)
-	}
-	return f, nil
+// lockFile takes an exclusive flock on f without waiting; held reports
+// that another holder has it.
+func lockFile(f *os.File) (held bool, err error) {
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	return errors.Is(err, syscall.EWOULDBLOCK), err
 }

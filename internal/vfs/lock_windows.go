@@ -4,8 +4,6 @@ package vfs
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"os"
 
 	"golang.org/x/sys/windows"
@@ -18,20 +16,10 @@ func (osFS) SyncDir(dir string) error {
 	return err
 }
 
-// Lock implements FS with LockFileEx, exclusive and failing at once.
-func (osFS) Lock(name string) (io.Closer, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
+// lockFile takes an exclusive LockFileEx lock on f without waiting; held
+// reports that another holder has it.
+func lockFile(f *os.File) (held bool, err error) {
 	var ol windows.Overlapped
 	err = windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
-	if err != nil {
-		f.Close()
-		if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
-			return nil, fmt.Errorf("%w: %s", ErrLocked, name)
-		}
-		return nil, fmt.Errorf("vfs: lock %s: %w", name, err)
-	}
-	return f, nil
+	return errors.Is(err, windows.ERROR_LOCK_VIOLATION), err
 }

@@ -3,6 +3,7 @@ package vfs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"syscall"
@@ -75,4 +76,21 @@ func (osFS) Stat(name string) (int64, error) {
 		return 0, err
 	}
 	return fi.Size(), nil
+}
+
+// Lock implements FS: an exclusive, non-blocking lock of the platform
+// (lockFile) on the named file, held until the returned file is closed.
+func (osFS) Lock(name string) (io.Closer, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if held, err := lockFile(f); err != nil {
+		f.Close()
+		if held {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, name)
+		}
+		return nil, fmt.Errorf("vfs: lock %s: %w", name, err)
+	}
+	return f, nil
 }
