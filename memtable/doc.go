@@ -17,6 +17,19 @@
 // with atomic stores of 4-byte offsets, level 0 first; readers follow links
 // with atomic loads, so a reader that sees a link sees the bytes behind it.
 //
+// # Staging
+//
+// A memtable from NewStaged (the DB's mutable memtable, when it has a
+// second core) takes its inserts into a small front list, 4 MiB for the
+// default 64 MiB memtable, which stays in the CPU cache; a random insert
+// into the big main list misses it at most levels below the top. A full
+// front is sealed and a background goroutine copies it into the main list
+// in key order, each node with the tower height it had, so each copy starts
+// from the last one's neighbours (a finger search) and the main list ends
+// up exactly the size the fronts were. Reads look in the front, the sealed
+// fronts newest first, then the main list; Finish, called before a flush,
+// leaves everything in the main list (staged.go).
+//
 // # Arena layout
 //
 // The arena starts with the head node (a full tower, empty key), then nodes

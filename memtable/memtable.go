@@ -24,9 +24,10 @@ var ErrFull = errors.New("memtable: full")
 // without locks: the skiplist publishes nodes with atomic stores and count
 // is atomic. capacity is immutable.
 type Memtable struct {
-	list     skiplist
+	list     skiplist // the main list
 	capacity int64
 	count    atomic.Int64 // entries added; incremented after each is linked
+	stage    *stage       // nil unless NewStaged; immutable
 }
 
 // New returns an empty memtable whose arena holds capacity bytes (node
@@ -77,11 +78,26 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 	if !kind.Valid() {
 		return fmt.Errorf("memtable: invalid kind %d", uint8(kind))
 	}
+	list := &m.list
+	if st := m.stage; st != nil {
+		size := EntrySize(len(ukey), len(value))
+		if m.stagedSize()+size > m.capacity {
+			return ErrFull // it would not fit in the main list
+		}
+		if !concurrent {
+			if err := m.Prepare(size); err != nil {
+				return err
+			}
+		}
+		if list = st.front.Load(); list == nil {
+			return ErrFull // AddConcurrent without Prepare
+		}
+	}
 	var err error
 	if concurrent {
-		err = m.list.insertConcurrent(ukey, keys.Trailer(seq, kind), value)
+		err = list.insertConcurrent(ukey, keys.Trailer(seq, kind), value)
 	} else {
-		err = m.list.insert(ukey, keys.Trailer(seq, kind), value)
+		err = list.insert(ukey, keys.Trailer(seq, kind), value, list.randomHeight())
 	}
 	if err != nil {
 		return err
@@ -99,28 +115,80 @@ func (m *Memtable) Get(ukey []byte, seq keys.SeqNum) (kind keys.Kind, value []by
 	seq = min(seq, keys.MaxSeq)
 	// Trailer seq<<8|0xff sorts before (at or above) every trailer of seq.
 	sk := searchKey{ukey: ukey, trailer: uint64(seq)<<8 | 0xff}
-	s := &m.list
-	_, n := s.find(&sk)
+	if st := m.stage; st != nil {
+		// Newest first: the front, the sealed fronts, then main (see
+		// staged.go for why the first hit is the newest version).
+		f := st.front.Load()
+		if f != nil {
+			if kind, value, ok = f.get(&sk); ok {
+				return kind, value, ok
+			}
+		}
+		sealed := *st.sealed.Load()
+		for i := len(sealed) - 1; i >= 0; i-- {
+			if sealed[i] == f {
+				continue
+			}
+			if kind, value, ok = sealed[i].get(&sk); ok {
+				return kind, value, ok
+			}
+		}
+	}
+	return m.list.get(&sk)
+}
+
+// get returns the first entry at or after sk if it has sk's user key.
+func (s *skiplist) get(sk *searchKey) (kind keys.Kind, value []byte, ok bool) {
+	_, n := s.find(sk)
 	if n == 0 {
 		return 0, nil, false
 	}
 	k := s.arena.key(n)
 	p, _ := keys.Parse(k)
-	if string(p.UserKey) != string(ukey) {
+	if string(p.UserKey) != string(sk.ukey) {
 		return 0, nil, false
 	}
 	return p.Kind, s.arena.value(n), true
 }
 
-// NewIter returns an unpositioned iterator over all entries. It may be used
-// concurrently with Add (see Iterator).
+// NewIter returns an unpositioned iterator over all entries of the main
+// list: every entry, except in a staged memtable before Finish returns (use
+// AppendIters there). It may be used concurrently with Add (see Iterator).
 func (m *Memtable) NewIter() *Iterator {
 	return &Iterator{list: &m.list}
 }
 
+// AppendIters appends to dst unpositioned iterators that together cover
+// every entry, newest list first: one for an unstaged memtable; for a
+// staged one, one per front and one for the main list. An entry being
+// copied from a front may show in two of them, as the same internal key
+// with the same value.
+func (m *Memtable) AppendIters(dst []keys.Iterator) []keys.Iterator {
+	if st := m.stage; st != nil {
+		f := st.front.Load()
+		if f != nil {
+			dst = append(dst, &Iterator{list: f})
+		}
+		sealed := *st.sealed.Load()
+		for i := len(sealed) - 1; i >= 0; i-- {
+			if sealed[i] != f {
+				dst = append(dst, &Iterator{list: sealed[i]})
+			}
+		}
+	}
+	return append(dst, &Iterator{list: &m.list})
+}
+
 // Size returns the arena bytes in use, including the fixed overhead of the
-// empty table (its head node). Safe to call concurrently with Add.
-func (m *Memtable) Size() int64 { return int64(m.list.arena.size()) }
+// empty table (its head node); for a staged memtable, the bytes its main
+// list will use once every front is copied into it. Safe to call
+// concurrently with Add.
+func (m *Memtable) Size() int64 {
+	if m.stage != nil {
+		return m.stagedSize()
+	}
+	return int64(m.list.arena.size())
+}
 
 // Capacity returns the arena size in bytes, after New's clamping.
 func (m *Memtable) Capacity() int64 { return m.capacity }

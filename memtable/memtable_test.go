@@ -182,6 +182,13 @@ func checkAgainstModel(t *testing.T, r *rand.Rand, m *Memtable, md model, maxSeq
 		}
 	}
 
+	checkGets(t, r, m, md, maxSeq)
+}
+
+// checkGets compares 300 Gets of random keys (mostly present ones) at random
+// sequence numbers with the model.
+func checkGets(t *testing.T, r *rand.Rand, m *Memtable, md model, maxSeq keys.SeqNum) {
+	t.Helper()
 	vs := md.versions()
 	for range 300 {
 		var ukey []byte

@@ -221,12 +221,18 @@ type splice struct {
 }
 
 // descend fills sp's levels below cur for sk with one descent from the head,
-// and reports whether the node at next[0] equals sk. A node already found
-// not to be less at a higher level is not examined again.
+// and reports whether the node at next[0] equals sk.
 func (s *skiplist) descend(sk *searchKey, cur int, sp *splice) (eq bool) {
-	x, lx := s.head, 0
-	var known uint32 // a node known not to sort before sk (0: the end)
-	for l := cur - 1; l >= 0; l-- {
+	return s.descendFrom(sk, s.head, 0, 0, false, cur, sp)
+}
+
+// descendFrom fills sp's levels below top for sk, descending from node x
+// (which sorts before sk and shares lx bytes of user key with it), and
+// reports whether the node at next[0] equals sk. known is a node found not
+// to sort before sk at level top (0: the end), eq whether it equals sk; a
+// node already found not to be less is not examined again.
+func (s *skiplist) descendFrom(sk *searchKey, x uint32, lx int, known uint32, eq bool, top int, sp *splice) bool {
+	for l := top - 1; l >= 0; l-- {
 		var t uint32
 		for {
 			var n uint32
@@ -326,46 +332,73 @@ func (s *skiplist) randomHeight() int {
 	return min(h, maxHeight)
 }
 
-// insert adds (ukey, trailer) -> value. Writer only. It returns ErrFull or
-// ErrDuplicateKey without changing anything.
-func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte) error {
+// insert adds (ukey, trailer) -> value in a node of height h (drawn with
+// randomHeight, or copied from another list). Writer only. It returns
+// ErrFull or ErrDuplicateKey without changing anything.
+func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte, h int) error {
 	sk := searchKey{ukey: ukey, trailer: trailer}
 	var sp splice
 	cur := int(s.height.Load())
 	if c := s.concurrent.Load(); c != s.lastConcurrent {
 		s.lastNode, s.lastConcurrent = 0, c // concurrent inserts moved things
 	}
-	// If sk falls right after the last inserted node (inserts in ascending
-	// order), the last splice gives every level's neighbours at once: at
-	// the levels of the last node they are that node and its successors,
-	// above them its predecessors and their successors, all of which are
-	// >= the last node's successor and so above sk. Nothing is inserted
-	// between two inserts (one writer), and nothing is ever removed.
 	if s.lastNode != 0 {
 		if c, lcp := s.compareNode(s.lastNode, &sk); c < 0 {
-			n0 := s.arena.next(s.lastNode, 0)
-			c0 := 1
-			if n0 != 0 {
-				c0, _ = s.compareNode(n0, &sk)
-			}
-			if c0 >= 0 {
-				for l := 0; l < cur; l++ {
-					p := s.lastNode
-					if l >= s.lastHeight {
-						p = s.lastPrev[l]
-						if p != sp.prev[l-1] {
-							lcp = s.commonPrefixWith(p, ukey)
-						}
-					}
-					sp.prev[l], sp.prevLCP[l] = p, lcp
-					sp.next[l], sp.nextTag[l] = s.arena.link(p, l)
-				}
-				return s.link(ukey, trailer, value, &sp, cur, c0 == 0)
-			}
+			eq := s.descendFromLast(&sk, lcp, h, cur, &sp)
+			return s.link(ukey, trailer, value, h, &sp, cur, eq)
 		}
 	}
 	eq := s.descend(&sk, cur, &sp)
-	return s.link(ukey, trailer, value, &sp, cur, eq)
+	return s.link(ukey, trailer, value, h, &sp, cur, eq)
+}
+
+// descendFromLast fills sp for sk, which sorts after the last inserted node
+// (sharing lcp bytes of user key with it), starting from the last insert's
+// splice instead of the head: a finger search. At each level that splice's
+// predecessor still sorts before sk (nothing was inserted since: one
+// writer). From level 0 up, the first level whose successor does not sort
+// before sk keeps its neighbours, and so does every level above it; below
+// it, one descent from its predecessor fills the rest. Keys inserted in
+// ascending order, close together, so search only the bottom few levels,
+// whose nodes the last insert left in cache. h is the new node's height.
+func (s *skiplist) descendFromLast(sk *searchKey, lcp, h, cur int, sp *splice) (eq bool) {
+	valid := -1 // the lowest level whose neighbours still hold
+	var lastP uint32
+	lastLCP := 0
+	for l := 0; l < cur; l++ {
+		p := s.lastNode
+		if l >= s.lastHeight {
+			p = s.lastPrev[l]
+		}
+		sp.prev[l] = p
+		if valid >= 0 && l >= h {
+			continue // only the predecessor is kept for the next insert
+		}
+		lx := lcp
+		if p != s.lastNode {
+			if p != lastP {
+				lastP, lastLCP = p, s.commonPrefixWith(p, sk.ukey)
+			}
+			lx = lastLCP
+		}
+		n, t := s.arena.link(p, l)
+		sp.next[l], sp.nextTag[l], sp.prevLCP[l] = n, t, lx
+		if valid < 0 {
+			if n == 0 {
+				valid = l
+			} else if less, _, e := s.before(n, t, lx, sk); !less {
+				valid, eq = l, e
+			}
+		}
+	}
+	if valid == 0 {
+		return eq
+	}
+	if valid < 0 {
+		// sk sorts after every neighbour: walk on from the top level's.
+		return s.descendFrom(sk, sp.prev[cur-1], sp.prevLCP[cur-1], 0, false, cur, sp)
+	}
+	return s.descendFrom(sk, sp.prev[valid], sp.prevLCP[valid], sp.next[valid], eq, valid, sp)
 }
 
 // commonPrefixWith returns the common prefix length of node n's user key
@@ -428,14 +461,13 @@ func (s *skiplist) newNode(ukey []byte, trailer uint64, value []byte, h int, con
 	return n
 }
 
-// link allocates a new node and links it into sp at every level of its
-// height; eq reports that next[0] holds the same internal key (a
+// link allocates a new node of height h and links it into sp at every
+// level; eq reports that next[0] holds the same internal key (a
 // duplicate). cur is the list's height when the search began.
-func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, sp *splice, cur int, eq bool) error {
+func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, h int, sp *splice, cur int, eq bool) error {
 	if eq {
 		return ErrDuplicateKey
 	}
-	h := s.randomHeight()
 	n := s.newNode(ukey, trailer, value, h, false)
 	if n == 0 {
 		return ErrFull

@@ -1,0 +1,267 @@
+package memtable
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/keys"
+)
+
+// stagedEntries reads every entry of m through AppendIters: the union of
+// its lists, sorted, with the copies an entry has in two lists (the same
+// internal key and value, mid-copy) counted once. Two different values
+// under one internal key are an error.
+func stagedEntries(t *testing.T, m *Memtable) model {
+	t.Helper()
+	var all model
+	for _, it := range m.AppendIters(nil) {
+		for ok := it.First(); ok; ok = it.Next() {
+			all = append(all, entry{slices.Clone(it.Key()), slices.Clone(it.Value())})
+		}
+		require.NoError(t, it.Close())
+	}
+	slices.SortStableFunc(all, func(a, b entry) int { return keys.Compare(a.ikey, b.ikey) })
+	out := all[:0]
+	for _, e := range all {
+		if n := len(out); n > 0 && bytes.Equal(out[n-1].ikey, e.ikey) {
+			require.Equal(t, out[n-1].value, e.value, "two values for %s", keys.Format(e.ikey))
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// TestStagedModel adds random entries to a staged memtable with 4 KiB
+// fronts, so hundreds of fronts are sealed and copied while it runs, and
+// seals or prepares at random. After each round its Gets and its lists read
+// through AppendIters match a sorted model; after Finish the main list
+// alone does, in every way TestModel checks, and Size has not moved.
+func TestStagedModel(t *testing.T) {
+	seeds, perRound := 6, 800
+	if testing.Short() {
+		seeds, perRound = 2, 300
+	}
+	for seed := range seeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(seed), 43))
+			m := NewStaged(4<<20, 4<<10)
+			var md model
+			var seq keys.SeqNum
+			for range 4 {
+				for range perRound {
+					switch r.IntN(50) {
+					case 0:
+						require.NoError(t, m.Seal())
+					case 1:
+						require.NoError(t, m.Prepare(int64(r.IntN(8<<10))))
+					}
+					if r.IntN(3) != 0 { // sometimes reuse a seq for another key or kind
+						seq += keys.SeqNum(1 + r.IntN(3))
+					}
+					ukey, kind := randUserKey(r), keys.Kind(r.IntN(3))
+					ikey := keys.MakeKey(nil, ukey, seq, kind)
+					i := md.seekGE(ikey)
+					if i < len(md) && bytes.Equal(md[i].ikey, ikey) {
+						continue // a staged memtable need not catch duplicates
+					}
+					value := randBytes(r, 24)
+					if r.IntN(100) == 0 {
+						value = randBytes(r, 10<<10) // more than a front holds
+					}
+					require.NoError(t, m.Add(ukey, seq, kind, value))
+					md = slices.Insert(md, i, entry{ikey, value})
+				}
+				require.Equal(t, int64(len(md)), m.Count())
+				checkGets(t, r, m, md, seq)
+				requireSameEntries(t, md, stagedEntries(t, m), "AppendIters")
+			}
+			size := m.Size()
+			require.NoError(t, m.Finish())
+			require.Equal(t, size, m.Size(), "Size before Finish is what the main list holds after")
+			require.Equal(t, size, int64(m.list.arena.size()))
+			require.Len(t, m.AppendIters(nil), 1, "after Finish only the main list is left")
+			checkAgainstModel(t, r, m, md, seq)
+		})
+	}
+}
+
+// TestStagedFillsExactly adds entries until ErrFull: no entry the memtable
+// accepted overflows the main list when copied, and the last rejection came
+// when the entry could not have fit.
+func TestStagedFillsExactly(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	m := NewStaged(1<<20, 16<<10)
+	n := 0
+	for ; ; n++ {
+		ukey, value := randBytes(r, 20), randBytes(r, 300)
+		size := m.Size()
+		err := m.Add(ukey, keys.SeqNum(n+1), keys.KindSet, value)
+		if err != nil {
+			require.ErrorIs(t, err, ErrFull)
+			require.Equal(t, size, m.Size(), "a rejected entry changes nothing")
+			require.Greater(t, size+EntrySize(len(ukey), len(value)), m.Capacity())
+			break
+		}
+	}
+	size := m.Size()
+	require.NoError(t, m.Finish())
+	require.Equal(t, size, int64(m.list.arena.size()))
+	require.LessOrEqual(t, size, m.Capacity())
+	require.Len(t, iterForward(m.NewIter()), n)
+}
+
+// TestStagedPrepareThenAddConcurrent adds groups the way the commit
+// pipeline does: the writer prepares room for a group, then 4 goroutines
+// insert it with AddConcurrent. Every entry ends up in the main list once.
+func TestStagedPrepareThenAddConcurrent(t *testing.T) {
+	m := NewStaged(16<<20, 64<<10)
+	const groups, writers, each = 200, 4, 50
+	var seq atomic.Uint64
+	for range groups {
+		require.NoError(t, m.Prepare(writers*each*EntrySize(4, 16)))
+		var wg sync.WaitGroup
+		errs := make([]error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				for range each {
+					s := keys.SeqNum(seq.Add(1))
+					k := binary.BigEndian.AppendUint32(nil, uint32(s*2654435761))
+					if err := m.AddConcurrent(k, s, keys.KindSet, concValue(nil, s)); err != nil {
+						errs[w] = err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, m.Finish())
+	all := iterForward(m.NewIter())
+	require.Len(t, all, groups*writers*each)
+	for i, e := range all {
+		if i > 0 {
+			require.Less(t, keys.Compare(all[i-1].ikey, e.ikey), 0)
+		}
+		p, _ := keys.Parse(e.ikey)
+		require.Equal(t, concValue(nil, p.Seq), e.value)
+	}
+}
+
+// TestStagedReadersSeeEveryAddedEntry runs readers while a writer adds
+// distinct keys to a staged memtable with small fronts: every key whose Add
+// returned before a reader looked is found by Get with its value, and a
+// pass over AppendIters holds every such key, in order.
+func TestStagedReadersSeeEveryAddedEntry(t *testing.T) {
+	n := 60_000
+	if testing.Short() {
+		n = 15_000
+	}
+	m := NewStaged(32<<20, 16<<10)
+	key := func(i int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(i)*2654435761) }
+	var added atomic.Int64 // entries 1..added have been added
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for rd := range errs {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(rd), 9))
+			for pass := 0; !done.Load() || pass == 0; pass++ {
+				upTo := int(added.Load())
+				for range 200 {
+					if upTo == 0 {
+						break
+					}
+					i := 1 + rng.IntN(upTo)
+					_, v, ok := m.Get(key(i), keys.MaxSeq)
+					if !ok || !bytes.Equal(v, concValue(nil, keys.SeqNum(i))) {
+						errs[rd] = fmt.Errorf("Get of entry %d (of %d added): found %v, value %x", i, upTo, ok, v)
+						return
+					}
+				}
+				if pass%20 != 0 {
+					continue
+				}
+				upTo = int(added.Load())
+				seen := 0
+				for _, it := range m.AppendIters(nil) {
+					var prev []byte
+					for ok := it.First(); ok; ok = it.Next() {
+						if prev != nil && keys.Compare(prev, it.Key()) >= 0 {
+							errs[rd] = fmt.Errorf("out of order: %s then %s", keys.Format(prev), keys.Format(it.Key()))
+							return
+						}
+						prev = append(prev[:0], it.Key()...)
+						seen++
+					}
+				}
+				if seen < upTo {
+					errs[rd] = fmt.Errorf("lists hold %d entries (copies included), %d were added", seen, upTo)
+					return
+				}
+			}
+		})
+	}
+	for i := 1; i <= n; i++ {
+		if err := m.Add(key(i), keys.SeqNum(i), keys.KindSet, concValue(nil, keys.SeqNum(i))); err != nil {
+			done.Store(true)
+			wg.Wait()
+			require.NoError(t, err)
+		}
+		added.Store(int64(i))
+	}
+	done.Store(true)
+	wg.Wait()
+	for rd, err := range errs {
+		require.NoError(t, err, "reader %d", rd)
+	}
+	require.NoError(t, m.Finish())
+	require.Len(t, iterForward(m.NewIter()), n)
+}
+
+// TestStagedCopyFailureKeepsEntriesReadable makes the background copy fail
+// (the same internal key added to two fronts, which only the main list
+// detects): Finish and the next seal report it, and both entries stay
+// readable in their fronts.
+func TestStagedCopyFailureKeepsEntriesReadable(t *testing.T) {
+	m := NewStaged(1<<20, 4<<10)
+	require.NoError(t, m.Add([]byte("k"), 5, keys.KindSet, []byte("first")))
+	require.NoError(t, m.Add([]byte("other"), 6, keys.KindSet, []byte("x")))
+	require.NoError(t, m.Seal())
+	require.NoError(t, m.Add([]byte("k"), 5, keys.KindSet, []byte("first")))
+	err := m.Finish()
+	require.ErrorIs(t, err, ErrDuplicateKey)
+	require.ErrorIs(t, m.Prepare(1<<20), ErrDuplicateKey, "no more fronts once copying stopped")
+	_, v, ok := m.Get([]byte("other"), keys.MaxSeq)
+	require.True(t, ok)
+	require.Equal(t, "x", string(v))
+	_, v, ok = m.Get([]byte("k"), keys.MaxSeq)
+	require.True(t, ok)
+	require.Equal(t, "first", string(v))
+	require.Len(t, stagedEntries(t, m), 2)
+}
+
+// TestUnstagedMemtableIgnoresStaging: Prepare, Seal and Finish do nothing
+// to a memtable from New, and AppendIters gives its one list.
+func TestUnstagedMemtableIgnoresStaging(t *testing.T) {
+	m := New(64 << 10)
+	require.NoError(t, m.Add([]byte("a"), 1, keys.KindSet, nil))
+	size := m.Size()
+	require.NoError(t, m.Prepare(1<<20))
+	require.NoError(t, m.Seal())
+	require.NoError(t, m.Finish())
+	require.Equal(t, size, m.Size())
+	require.Len(t, m.AppendIters(nil), 1)
+	require.Len(t, iterForward(m.NewIter()), 1)
+}
