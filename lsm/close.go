@@ -42,6 +42,16 @@ func (db *DB) Close() error {
 	db.bgWG.Wait()
 
 	var errs []error
+	// Stop the memtables' background copies (see memtable.NewStaged): no
+	// goroutine of the DB outlives Close.
+	db.mu.Lock()
+	mems := append(append([]*memTable(nil), db.imm...), db.mem)
+	db.mu.Unlock()
+	for _, m := range mems {
+		if err := m.mt.Finish(); err != nil {
+			errs = append(errs, fmt.Errorf("strata: memtable at close: %w", err))
+		}
+	}
 	if !db.opts.ReadOnly {
 		db.walSyncMu.Lock()
 		db.mu.Lock()

@@ -21,10 +21,11 @@
 // the OS at once (a copy into the WAL segment, which is preallocated and
 // memory-mapped on Linux, or one write call elsewhere) and, under
 // SyncAlways, issues one fsync for all of it; it then inserts the group into
-// the memtable and publishes its sequence numbers, so readers never see half
-// a batch. Conditions and counters are judged by the leader against
-// the latest state, which makes them atomic with respect to every other
-// write. A full memtable is rotated to a new WAL segment and flushed to an L0
+// the memtable (into its small front, which a background goroutine copies
+// into the main list in key order: see memtable.NewStaged) and publishes its
+// sequence numbers, so readers never see half a batch. Conditions and
+// counters are judged by the leader against the latest state, which makes
+// them atomic with respect to every other write. A full memtable is rotated to a new WAL segment and flushed to an L0
 // table in the background (flush.go); compaction merges tables down the
 // levels (compaction_sched.go, package compaction).
 //

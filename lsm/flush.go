@@ -45,6 +45,13 @@ func (db *DB) flushMemtable(m *memTable) error {
 	info := FlushInfo{}
 	db.opts.EventListener.flushBegin(info)
 	var meta *manifest.FileMeta
+	// Everything into the main list (see memtable.NewStaged); no writer
+	// adds to an immutable memtable, so the flusher may finish it.
+	if err := m.mt.Finish(); err != nil {
+		info.Err = err
+		db.opts.EventListener.flushEnd(info)
+		return err
+	}
 	if !m.mt.Empty() {
 		var err error
 		meta, err = db.writeTable(m.mt.NewIter(), nil)

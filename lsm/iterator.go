@@ -99,10 +99,10 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 // buildMerged returns a merging iterator over every source of rs that may
 // hold keys in [lower, upper).
 func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte) *iterator.Merging {
-	srcs := make([]keys.Iterator, 0, 2+len(rs.imm)+len(rs.v.Levels[0])+manifest.NumLevels)
-	srcs = append(srcs, rs.mem.mt.NewIter())
+	srcs := make([]keys.Iterator, 0, 4+len(rs.imm)+len(rs.v.Levels[0])+manifest.NumLevels)
+	srcs = rs.mem.mt.AppendIters(srcs)
 	for i := len(rs.imm) - 1; i >= 0; i-- {
-		srcs = append(srcs, rs.imm[i].mt.NewIter())
+		srcs = rs.imm[i].mt.AppendIters(srcs)
 	}
 	open := func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) }
 	l0 := rs.v.Levels[0]

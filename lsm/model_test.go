@@ -109,6 +109,11 @@ func runModel(t *testing.T, seed uint64, steps int) {
 	opts := func() *Options {
 		o := smallOpts(fs)
 		o.MemtableSize = 16 << 10
+		if seed%2 == 1 {
+			// Staged: writes go to 4 KiB fronts copied into the main list
+			// in the background (see newMutableMemtable).
+			o.MemtableSize = 64 << 10
+		}
 		o.Sync = SyncMode(seed % 3)
 		o.Compression = Compression(seed % 3)
 		if seed%4 == 3 {

@@ -184,7 +184,7 @@ func (db *DB) recover(exists bool) error {
 		w.Close()
 		return err
 	}
-	db.mem = &memTable{mt: memtable.New(db.opts.MemtableSize), walNum: walNum, wal: w, maxSeq: lastSeq}
+	db.mem = &memTable{mt: newMutableMemtable(db.opts.MemtableSize), walNum: walNum, wal: w, maxSeq: lastSeq}
 	db.installReadStateLocked(db.vs.Current())
 	db.deleteObsoleteAtOpen()
 	return nil
