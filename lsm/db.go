@@ -48,8 +48,13 @@ type DB struct {
 	commit struct {
 		mu    sync.Mutex
 		queue []*commitReq
+		// returning is how many writers of the last synced group have not
+		// written again since; stored and decremented under mu, read by a
+		// leader without it (see awaitReturning).
+		returning atomic.Int32
 	}
-	logSeq keys.SeqNum // leader: the last sequence number assigned
+	lastSyncNanos atomic.Int64 // how long the last WAL fsync took
+	logSeq        keys.SeqNum  // leader: the last sequence number assigned
 
 	mu     sync.Mutex
 	bgCond sync.Cond
