@@ -97,7 +97,7 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 	if concurrent {
 		err = list.insertConcurrent(ukey, keys.Trailer(seq, kind), value)
 	} else {
-		err = list.insert(ukey, keys.Trailer(seq, kind), value, list.randomHeight())
+		err = list.insert(ukey, keys.Trailer(seq, kind), value, list.randomHeight(), false)
 	}
 	if err != nil {
 		return err

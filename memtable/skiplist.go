@@ -335,7 +335,14 @@ func (s *skiplist) randomHeight() int {
 // insert adds (ukey, trailer) -> value in a node of height h (drawn with
 // randomHeight, or copied from another list). Writer only. It returns
 // ErrFull or ErrDuplicateKey without changing anything.
-func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte, h int) error {
+//
+// sorted says keys come in ascending order, close together (a copy of
+// another list): each search then starts from the last insert's
+// neighbours at every level. Otherwise only a key landing right after the
+// last one reuses them (ascending inserts), and any other key, for which
+// climbing from the last insert would cost more than it saves, descends
+// from the head.
+func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte, h int, sorted bool) error {
 	sk := searchKey{ukey: ukey, trailer: trailer}
 	var sp splice
 	cur := int(s.height.Load())
@@ -344,8 +351,13 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte, h int) erro
 	}
 	if s.lastNode != 0 {
 		if c, lcp := s.compareNode(s.lastNode, &sk); c < 0 {
-			eq := s.descendFromLast(&sk, lcp, h, cur, &sp)
-			return s.link(ukey, trailer, value, h, &sp, cur, eq)
+			climb := 1
+			if sorted {
+				climb = cur
+			}
+			if eq, ok := s.descendFromLast(&sk, lcp, h, cur, climb, &sp); ok {
+				return s.link(ukey, trailer, value, h, &sp, cur, eq)
+			}
 		}
 	}
 	eq := s.descend(&sk, cur, &sp)
@@ -361,7 +373,8 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte, h int) erro
 // it, one descent from its predecessor fills the rest. Keys inserted in
 // ascending order, close together, so search only the bottom few levels,
 // whose nodes the last insert left in cache. h is the new node's height.
-func (s *skiplist) descendFromLast(sk *searchKey, lcp, h, cur int, sp *splice) (eq bool) {
+// It gives up (ok false) if none of the bottom climb levels holds.
+func (s *skiplist) descendFromLast(sk *searchKey, lcp, h, cur, climb int, sp *splice) (eq, ok bool) {
 	valid := -1 // the lowest level whose neighbours still hold
 	var lastP uint32
 	lastLCP := 0
@@ -388,17 +401,19 @@ func (s *skiplist) descendFromLast(sk *searchKey, lcp, h, cur int, sp *splice) (
 				valid = l
 			} else if less, _, e := s.before(n, t, lx, sk); !less {
 				valid, eq = l, e
+			} else if l+1 >= climb {
+				return false, false
 			}
 		}
 	}
 	if valid == 0 {
-		return eq
+		return eq, true
 	}
 	if valid < 0 {
 		// sk sorts after every neighbour: walk on from the top level's.
-		return s.descendFrom(sk, sp.prev[cur-1], sp.prevLCP[cur-1], 0, false, cur, sp)
+		return s.descendFrom(sk, sp.prev[cur-1], sp.prevLCP[cur-1], 0, false, cur, sp), true
 	}
-	return s.descendFrom(sk, sp.prev[valid], sp.prevLCP[valid], sp.next[valid], eq, valid, sp)
+	return s.descendFrom(sk, sp.prev[valid], sp.prevLCP[valid], sp.next[valid], eq, valid, sp), true
 }
 
 // commonPrefixWith returns the common prefix length of node n's user key

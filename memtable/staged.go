@@ -238,7 +238,7 @@ func (s *skiplist) copyFrom(src *skiplist) error {
 		at[0] = src.arena.next(n, 0)
 		k, v := src.arena.key(n), src.arena.value(n)
 		ukey, trailer := k[:len(k)-keys.TrailerLen], keys.TrailerOf(k)
-		if err := s.insert(ukey, trailer, v, h); err != nil {
+		if err := s.insert(ukey, trailer, v, h, true); err != nil {
 			return err
 		}
 	}
