@@ -214,7 +214,12 @@ func (db *DB) writeGroup(group []*commitReq) (synced bool) {
 		return false
 	}
 	mem := db.mem // stable: only the leader swaps it
-	if err := mem.mt.Prepare(need); err != nil {
+	waited, err := mem.mt.Prepare(need)
+	if waited > 0 {
+		db.metrics.copyWaits.Add(1)
+		db.metrics.copyWaitNanos.Add(int64(waited))
+	}
+	if err != nil {
 		// The memtable's background copy failed: nothing is written.
 		db.setBackgroundError(fmt.Errorf("strata: memtable: %w", err))
 		setAll(err)

@@ -18,6 +18,7 @@ type counters struct {
 	compactRead, compactWritten                 atomic.Int64
 	levelRead, levelWritten                     [manifest.NumLevels]atomic.Int64
 	stalls, stallSlowdowns, stallNanos          atomic.Int64
+	copyWaits, copyWaitNanos                    atomic.Int64
 	expiredHidden, expiredDropped               atomic.Int64
 	tombstonesDropped                           atomic.Int64
 	conditionFailures                           atomic.Int64
@@ -64,18 +65,23 @@ type Metrics struct {
 	BackgroundError string // empty when healthy
 
 	// Stats
-	Gets                   int64
-	UserBytesWritten       int64
-	ConditionFailures      int64
-	ExpiredHidden          int64 // expired entries a read skipped
-	ExpiredDropped         int64 // expired entries compaction removed or turned into tombstones
-	TombstonesDropped      int64
-	DataBlocksRead         int64 // data blocks read from files (cache misses)
-	FilterSkips            int64 // point probes a bloom filter excluded
-	TablesSkippedByFilter  int64 // tables a query skipped by partition filter
-	WriteStalls            int64
-	WriteSlowdowns         int64
-	WriteStallTime         time.Duration
+	Gets                  int64
+	UserBytesWritten      int64
+	ConditionFailures     int64
+	ExpiredHidden         int64 // expired entries a read skipped
+	ExpiredDropped        int64 // expired entries compaction removed or turned into tombstones
+	TombstonesDropped     int64
+	DataBlocksRead        int64 // data blocks read from files (cache misses)
+	FilterSkips           int64 // point probes a bloom filter excluded
+	TablesSkippedByFilter int64 // tables a query skipped by partition filter
+	WriteStalls           int64
+	WriteSlowdowns        int64
+	WriteStallTime        time.Duration
+	// MemtableCopyWaits counts the writes that waited for the memtable's
+	// background copy (two full fronts waiting for it, see
+	// memtable.NewStaged); MemtableCopyWaitTime is their total wait.
+	MemtableCopyWaits      int64
+	MemtableCopyWaitTime   time.Duration
 	Compactions            int64
 	TrivialMoves           int64
 	TTLCompactions         int64
@@ -127,6 +133,8 @@ func (db *DB) Metrics() Metrics {
 	m.WriteStalls = c.stalls.Load()
 	m.WriteSlowdowns = c.stallSlowdowns.Load()
 	m.WriteStallTime = time.Duration(c.stallNanos.Load())
+	m.MemtableCopyWaits = c.copyWaits.Load()
+	m.MemtableCopyWaitTime = time.Duration(c.copyWaitNanos.Load())
 	m.Compactions = c.compactions.Load()
 	m.TrivialMoves = c.trivialMoves.Load()
 	m.TTLCompactions = c.ttlCompacts.Load()
@@ -227,6 +235,8 @@ func (m Metrics) String() string {
 	kv("write_stalls", m.WriteStalls)
 	kv("write_slowdowns", m.WriteSlowdowns)
 	kv("write_stall_time", m.WriteStallTime)
+	kv("memtable_copy_waits", m.MemtableCopyWaits)
+	kv("memtable_copy_wait_time", m.MemtableCopyWaitTime)
 	kv("compactions", m.Compactions)
 	kv("trivial_moves", m.TrivialMoves)
 	kv("ttl_compactions", m.TTLCompactions)

@@ -85,7 +85,7 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 			return ErrFull // it would not fit in the main list
 		}
 		if !concurrent {
-			if err := m.Prepare(size); err != nil {
+			if _, err := m.Prepare(size); err != nil {
 				return err
 			}
 		}

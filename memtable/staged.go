@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/stratadb/strata/internal/keys"
 )
@@ -109,21 +110,22 @@ func (m *Memtable) stagedSize() int64 {
 // summed by EntrySize), sealing a full front and starting a new one. The
 // writer calls it before a group of AddConcurrent calls; Add calls it
 // itself. It waits while maxSealed fronts wait for the merger, and returns
-// the merge error if merging stopped. A no-op on an unstaged memtable.
-func (m *Memtable) Prepare(need int64) error {
+// the merge error if merging stopped; waited is how long it waited. A no-op
+// on an unstaged memtable.
+func (m *Memtable) Prepare(need int64) (waited time.Duration, err error) {
 	st := m.stage
 	if st == nil {
-		return nil
+		return 0, nil
 	}
 	f := st.front.Load()
 	if f != nil && int64(f.arena.size())+need <= int64(f.arena.capacity) {
-		return nil
+		return 0, nil
 	}
-	if err := m.seal(maxSealed); err != nil {
-		return err
+	if waited, err = m.seal(maxSealed); err != nil {
+		return waited, err
 	}
 	st.front.Store(newFront(max(st.frontCap, need+headSize)))
-	return nil
+	return waited, nil
 }
 
 // Seal hands the front, if it holds anything, to the merger, and leaves the
@@ -133,25 +135,34 @@ func (m *Memtable) Seal() error {
 	if m.stage == nil {
 		return nil
 	}
-	return m.seal(-1)
+	_, err := m.seal(-1)
+	return err
 }
 
 // seal moves the front to the sealed list, first waiting while limit fronts
-// are sealed (limit < 0: no wait), and starts the merger.
-func (m *Memtable) seal(limit int) error {
+// are sealed (limit < 0: no wait), and starts the merger. It returns how
+// long it waited.
+func (m *Memtable) seal(limit int) (waited time.Duration, err error) {
 	st := m.stage
 	f := st.front.Load()
 	empty := f == nil || f.used() == 0
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for !empty && limit >= 0 && len(*st.sealed.Load()) >= limit && st.err == nil {
-		st.cond.Wait()
+	if !empty && limit >= 0 && len(*st.sealed.Load()) >= limit && st.err == nil {
+		start := time.Now()
+		for len(*st.sealed.Load()) >= limit && st.err == nil {
+			if testHooks.beforeWait != nil {
+				testHooks.beforeWait()
+			}
+			st.cond.Wait()
+		}
+		waited = max(time.Since(start), 1)
 	}
 	if st.err != nil {
-		return st.err
+		return waited, st.err
 	}
 	if empty {
-		return nil
+		return waited, nil
 	}
 	// Sealed before the front is replaced: a reader that no longer finds
 	// f as the front finds it sealed, or copied into main.
@@ -163,7 +174,7 @@ func (m *Memtable) seal(limit int) error {
 		st.running = true
 		go m.mergeLoop()
 	}
-	return nil
+	return waited, nil
 }
 
 // Finish seals the front and waits until every front is copied into the
@@ -202,6 +213,9 @@ func (m *Memtable) mergeLoop() {
 		}
 		st.mu.Unlock()
 
+		if testHooks.beforeCopy != nil {
+			testHooks.beforeCopy()
+		}
 		err := m.list.copyFrom(sealed[0])
 
 		st.mu.Lock()
@@ -219,6 +233,11 @@ func (m *Memtable) mergeLoop() {
 		st.mu.Unlock()
 	}
 }
+
+// testHooks let tests order the writer and the merger: beforeCopy runs on
+// the merger before it copies a front, beforeWait on the writer (holding
+// the stage's mutex) before it waits for the merger.
+var testHooks struct{ beforeCopy, beforeWait func() }
 
 // copyFrom inserts every entry of src, in key order and with its tower
 // height, into s. Writer of s only; src must not change meanwhile.

@@ -62,7 +62,8 @@ func TestStagedModel(t *testing.T) {
 					case 0:
 						require.NoError(t, m.Seal())
 					case 1:
-						require.NoError(t, m.Prepare(int64(r.IntN(8<<10))))
+						_, err := m.Prepare(int64(r.IntN(8 << 10)))
+						require.NoError(t, err)
 					}
 					if r.IntN(3) != 0 { // sometimes reuse a seq for another key or kind
 						seq += keys.SeqNum(1 + r.IntN(3))
@@ -127,7 +128,8 @@ func TestStagedPrepareThenAddConcurrent(t *testing.T) {
 	const groups, writers, each = 200, 4, 50
 	var seq atomic.Uint64
 	for range groups {
-		require.NoError(t, m.Prepare(writers*each*EntrySize(4, 16)))
+		_, err := m.Prepare(writers * each * EntrySize(4, 16))
+		require.NoError(t, err)
 		var wg sync.WaitGroup
 		errs := make([]error, writers)
 		for w := range writers {
@@ -242,7 +244,8 @@ func TestStagedCopyFailureKeepsEntriesReadable(t *testing.T) {
 	require.NoError(t, m.Add([]byte("k"), 5, keys.KindSet, []byte("first")))
 	err := m.Finish()
 	require.ErrorIs(t, err, ErrDuplicateKey)
-	require.ErrorIs(t, m.Prepare(1<<20), ErrDuplicateKey, "no more fronts once copying stopped")
+	_, err = m.Prepare(1 << 20)
+	require.ErrorIs(t, err, ErrDuplicateKey, "no more fronts once copying stopped")
 	_, v, ok := m.Get([]byte("other"), keys.MaxSeq)
 	require.True(t, ok)
 	require.Equal(t, "x", string(v))
@@ -258,10 +261,44 @@ func TestUnstagedMemtableIgnoresStaging(t *testing.T) {
 	m := New(64 << 10)
 	require.NoError(t, m.Add([]byte("a"), 1, keys.KindSet, nil))
 	size := m.Size()
-	require.NoError(t, m.Prepare(1<<20))
+	waited, err := m.Prepare(1 << 20)
+	require.NoError(t, err)
+	require.Zero(t, waited)
 	require.NoError(t, m.Seal())
 	require.NoError(t, m.Finish())
 	require.Equal(t, size, m.Size())
 	require.Len(t, m.AppendIters(nil), 1)
 	require.Len(t, iterForward(m.NewIter()), 1)
+}
+
+// TestPrepareWaitsForTheCopyAndSaysHowLong holds the merger back: with two
+// full fronts waiting, Prepare for a third waits until the merger copies
+// one (the merger is let go once the writer waits), and reports the wait.
+func TestPrepareWaitsForTheCopyAndSaysHowLong(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	testHooks.beforeCopy = func() { <-release }
+	testHooks.beforeWait = func() { once.Do(func() { close(release) }) }
+	defer func() { testHooks.beforeCopy, testHooks.beforeWait = nil, nil }()
+	m := NewStaged(1<<20, 4<<10)
+	fill := func(seq keys.SeqNum) {
+		for m.stage.front.Load() == nil || m.stage.front.Load().used() < 3<<10 {
+			require.NoError(t, m.Add(binary.BigEndian.AppendUint64(nil, uint64(seq)), seq, keys.KindSet, make([]byte, 100)))
+			seq++
+		}
+	}
+	fill(1)
+	waited, err := m.Prepare(2 << 10) // seals front 1: the merger takes it and blocks
+	require.NoError(t, err)
+	require.Zero(t, waited)
+	fill(1000)
+	waited, err = m.Prepare(2 << 10) // seals front 2: two are waiting now
+	require.NoError(t, err)
+	require.Zero(t, waited)
+	fill(2000)
+	waited, err = m.Prepare(2 << 10) // a third must wait for the merger
+	require.NoError(t, err)
+	require.Positive(t, waited)
+	require.NoError(t, m.Finish())
+	require.Len(t, iterForward(m.NewIter()), int(m.Count()))
 }
