@@ -78,6 +78,9 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int)
 	opts := smallOpts(fs)
 	opts.Sync = mode
 	opts.MemtableSize = 16 << 10
+	if seed%2 == 1 {
+		opts.MemtableSize = 64 << 10 // staged: 4 KiB fronts copied in the background
+	}
 	db := openMem(t, fs, opts)
 
 	const nOps = 1500

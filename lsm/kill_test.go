@@ -44,7 +44,11 @@ func killChild(spec string) int {
 	}
 	mode, _ := ParseSyncMode(parts[1])
 	start, _ := strconv.Atoi(parts[2])
-	db, err := Open(parts[0], &Options{Sync: mode, MemtableSize: 32 << 10, TargetFileSize: 16 << 10,
+	memtable := int64(32 << 10)
+	if start%2 == 1 {
+		memtable = 64 << 10 // staged: 4 KiB fronts copied in the background
+	}
+	db, err := Open(parts[0], &Options{Sync: mode, MemtableSize: memtable, TargetFileSize: 16 << 10,
 		BaseLevelSize: 64 << 10, L0CompactionTrigger: 2})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child open:", err)
