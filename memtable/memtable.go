@@ -79,25 +79,30 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 		return fmt.Errorf("memtable: invalid kind %d", uint8(kind))
 	}
 	list := &m.list
+	if st := m.stage; st != nil && !concurrent {
+		if _, err := m.Prepare(EntrySize(len(ukey), len(value))); err != nil {
+			return err
+		}
+	}
 	if st := m.stage; st != nil {
-		size := EntrySize(len(ukey), len(value))
-		if m.stagedSize()+size > m.capacity {
-			return ErrFull // it would not fit in the main list
-		}
-		if !concurrent {
-			if _, err := m.Prepare(size); err != nil {
-				return err
-			}
-		}
 		if list = st.front.Load(); list == nil {
 			return ErrFull // AddConcurrent without Prepare
 		}
 	}
+	var h int
+	if concurrent {
+		h = concurrentHeight()
+	} else {
+		h = list.randomHeight()
+	}
+	if m.stage != nil && m.stagedSize()+nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen)+int64(len(value)) > m.capacity {
+		return ErrFull // it would not fit in the main list once copied
+	}
 	var err error
 	if concurrent {
-		err = list.insertConcurrent(ukey, keys.Trailer(seq, kind), value)
+		err = list.insertConcurrent(ukey, keys.Trailer(seq, kind), value, h)
 	} else {
-		err = list.insert(ukey, keys.Trailer(seq, kind), value, list.randomHeight(), false)
+		err = list.insert(ukey, keys.Trailer(seq, kind), value, h, false)
 	}
 	if err != nil {
 		return err

@@ -325,6 +325,12 @@ func (s *skiplist) prevOf(n uint32) uint32 {
 	}
 }
 
+// concurrentHeight draws a tower height like randomHeight, from the
+// goroutine-safe global source, for insertConcurrent.
+func concurrentHeight() int {
+	return min(1+bits.TrailingZeros64(rand.Uint64()), maxHeight)
+}
+
 // randomHeight draws a tower height with P(h > i) = 2^-i, capped at
 // maxHeight: each trailing zero bit of a random word is one more level.
 func (s *skiplist) randomHeight() int {
@@ -510,20 +516,20 @@ func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, h int, sp *sp
 	return nil
 }
 
-// insertConcurrent adds (ukey, trailer) -> value; any number of goroutines
-// may call it at once (but not at the same time as insert). Each link is
-// published with a compare-and-swap of the (offset, tag) word; a lost race
-// re-finds that level's neighbours from the predecessor it had, which
-// still sorts before the key because nothing is ever removed. Internal keys
-// must be unique (the DB's sequence numbers are), so duplicates are not
-// checked. It returns ErrFull without changing anything.
-func (s *skiplist) insertConcurrent(ukey []byte, trailer uint64, value []byte) error {
+// insertConcurrent adds (ukey, trailer) -> value in a node of height h (from
+// concurrentHeight); any number of goroutines may call it at once (but not
+// at the same time as insert). Each link is published with a
+// compare-and-swap of the (offset, tag) word; a lost race re-finds that
+// level's neighbours from the predecessor it had, which still sorts before
+// the key because nothing is ever removed. Internal keys must be unique (the
+// DB's sequence numbers are), so duplicates are not checked. It returns
+// ErrFull without changing anything.
+func (s *skiplist) insertConcurrent(ukey []byte, trailer uint64, value []byte, h int) error {
 	sk := searchKey{ukey: ukey, trailer: trailer}
 	var sp splice
 	cur := int(s.height.Load())
 	s.descend(&sk, cur, &sp)
 
-	h := min(1+bits.TrailingZeros64(rand.Uint64()), maxHeight)
 	n := s.newNode(ukey, trailer, value, h, true)
 	if n == 0 {
 		return ErrFull

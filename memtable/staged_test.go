@@ -96,8 +96,9 @@ func TestStagedModel(t *testing.T) {
 }
 
 // TestStagedFillsExactly adds entries until ErrFull: no entry the memtable
-// accepted overflows the main list when copied, and the last rejection came
-// when the entry could not have fit.
+// accepted overflows the main list when copied, the rejection came when the
+// entry could not have fit at the tallest tower, and the list is filled to
+// within one such entry of its capacity.
 func TestStagedFillsExactly(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	m := NewStaged(1<<20, 16<<10)
@@ -110,6 +111,8 @@ func TestStagedFillsExactly(t *testing.T) {
 			require.ErrorIs(t, err, ErrFull)
 			require.Equal(t, size, m.Size(), "a rejected entry changes nothing")
 			require.Greater(t, size+EntrySize(len(ukey), len(value)), m.Capacity())
+			require.Greater(t, size+nodeSize(1, int64(len(ukey))+keys.TrailerLen)+int64(len(value)), m.Capacity()-EntrySize(20, 300),
+				"rejected long before the list was full")
 			break
 		}
 	}
