@@ -48,7 +48,7 @@ type Iterator struct {
 	seq          keys.SeqNum
 	iter         *iterator.Merging // concrete, so Valid and Key inline
 	lower, upper []byte
-	now          int64
+	now          int64 // Unix nanos for expiry checks; 0 until accept needs it after positioning
 
 	key    []byte // the current user key (owned buffer)
 	value  []byte // aliases memtable or block memory, never recycled
@@ -318,6 +318,11 @@ func (it *Iterator) accept(kind keys.Kind, v []byte) bool {
 			it.err = fmt.Errorf("%w: expiring value of %d bytes", ErrCorruption, len(v))
 			return false
 		}
+		if it.now == 0 {
+			// Read the clock once per positioning call, and only when an
+			// expiring entry is met: most seeks never meet one.
+			it.now = it.db.opts.Clock().UnixNano()
+		}
 		if it.now >= exp {
 			it.db.metrics.expiredHidden.Add(1)
 			return false
@@ -342,7 +347,7 @@ func (it *Iterator) begin() bool {
 		return false
 	}
 	it.err = nil
-	it.now = it.db.opts.Clock().UnixNano()
+	it.now = 0 // read by accept when needed
 	return true
 }
 
