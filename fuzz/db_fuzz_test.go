@@ -51,8 +51,13 @@ func FuzzDB(f *testing.F) {
 func runScript(t *testing.T, script []byte) {
 	fs := vfs.NewMem()
 	clock := &fuzzClock{t: time.Unix(1_700_000_000, 0)}
+	memtable := int64(4 << 10)
+	if len(script)%2 == 1 {
+		// Staged: 4 KiB fronts copied into the main list in the background.
+		memtable = 64 << 10
+	}
 	opts := func() *lsm.Options {
-		return &lsm.Options{FS: fs, Clock: clock.now, MemtableSize: 4 << 10, BlockSize: 256,
+		return &lsm.Options{FS: fs, Clock: clock.now, MemtableSize: memtable, BlockSize: 256,
 			TargetFileSize: 4 << 10, BaseLevelSize: 16 << 10, L0CompactionTrigger: 2,
 			TTLCompactionInterval: -1}
 	}
