@@ -215,3 +215,19 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCacheSetFull inserts new blocks into a full 4 MiB cache, the
+// steady state of a data set larger than the cache: every insert evicts.
+func BenchmarkCacheSetFull(b *testing.B) {
+	c := NewCache(4 << 20)
+	block := make([]byte, 4096)
+	for i := uint64(0); i < 2048; i++ {
+		c.Set(i%16, i*4096, block)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := uint64(0); i < uint64(b.N); i++ {
+		k := 2048 + i
+		c.Set(k%16, k*4096, block)
+	}
+}

@@ -121,8 +121,13 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 	charge := int64(cap(block)) + cacheEntryOverhead
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// An entry this call removes is reused for the new block: a full cache
+	// (the steady state) then allocates nothing per insert. Entries never
+	// leave the shard, so nothing else can still point to it.
+	var reuse *cacheEntry
 	if old, ok := s.m[k]; ok {
 		s.remove(old)
+		reuse = old
 	}
 	if charge > s.capacity {
 		return
@@ -135,9 +140,16 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 			s.pushFront(tail)
 		} else {
 			s.remove(tail)
+			if reuse == nil {
+				reuse = tail
+			}
 		}
 	}
-	e := &cacheEntry{key: k, block: block, charge: charge}
+	e := reuse
+	if e == nil {
+		e = new(cacheEntry)
+	}
+	*e = cacheEntry{key: k, block: block, charge: charge}
 	s.m[k] = e
 	s.pushFront(e)
 	s.size += charge
