@@ -51,29 +51,9 @@ var keyShapes = []struct {
 // to a fresh memtable (outside the timer) when one fills.
 func BenchmarkAdd(b *testing.B) {
 	for _, shape := range keyShapes {
-		b.Run(shape.name, func(b *testing.B) { benchAdd(b, shape.fill) })
-	}
-}
-
-func benchAdd(b *testing.B, fill func(*rand.PCG, []byte)) {
-	b.ReportAllocs()
-	r := rand.NewPCG(1, 2)
-	ukey := make([]byte, benchKeyLen)
-	value := make([]byte, benchValueLen)
-	m := New(256 << 20)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		fill(r, ukey)
-		err := m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
-		if errors.Is(err, ErrFull) {
-			b.StopTimer()
-			m = New(256 << 20)
-			b.StartTimer()
-			err = m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		b.Run(shape.name, func(b *testing.B) {
+			benchAdd(b, shape.fill, func() *Memtable { return New(256 << 20) })
+		})
 	}
 }
 
@@ -83,45 +63,42 @@ func benchAdd(b *testing.B, fill func(*rand.PCG, []byte)) {
 // core; the writer waits for them only when two fronts are waiting. Each
 // full memtable is finished and replaced outside the timer.
 func BenchmarkAddStaged(b *testing.B) {
-	for _, staged := range []bool{false, true} {
-		name := "plain"
-		if staged {
-			name = "staged"
-		}
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			newTable := func() *Memtable {
-				if staged {
-					return NewStaged(64<<20, 4<<20)
-				}
-				return New(64 << 20)
-			}
-			r := rand.NewPCG(1, 2)
-			ukey := make([]byte, benchKeyLen)
-			value := make([]byte, benchValueLen)
-			m := newTable()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				fillDecimalKey(r, ukey)
-				err := m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
-				if errors.Is(err, ErrFull) {
-					b.StopTimer()
-					if err := m.Finish(); err != nil {
-						b.Fatal(err)
-					}
-					m = newTable()
-					b.StartTimer()
-					err = m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+	b.Run("plain", func(b *testing.B) {
+		benchAdd(b, fillDecimalKey, func() *Memtable { return New(64 << 20) })
+	})
+	b.Run("staged", func(b *testing.B) {
+		benchAdd(b, fillDecimalKey, func() *Memtable { return NewStaged(64<<20, 4<<20) })
+	})
+}
+
+// benchAdd adds keys from fill to memtables from newTable, finishing each
+// full one and starting the next outside the timer.
+func benchAdd(b *testing.B, fill func(*rand.PCG, []byte), newTable func() *Memtable) {
+	b.ReportAllocs()
+	r := rand.NewPCG(1, 2)
+	ukey := make([]byte, benchKeyLen)
+	value := make([]byte, benchValueLen)
+	m := newTable()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fill(r, ukey)
+		err := m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
+		if errors.Is(err, ErrFull) {
 			b.StopTimer()
 			if err := m.Finish(); err != nil {
 				b.Fatal(err)
 			}
-		})
+			m = newTable()
+			b.StartTimer()
+			err = m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if err := m.Finish(); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -79,12 +79,12 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 		return fmt.Errorf("memtable: invalid kind %d", uint8(kind))
 	}
 	list := &m.list
-	if st := m.stage; st != nil && !concurrent {
-		if _, err := m.Prepare(EntrySize(len(ukey), len(value))); err != nil {
-			return err
-		}
-	}
 	if st := m.stage; st != nil {
+		if !concurrent {
+			if _, err := m.Prepare(EntrySize(len(ukey), len(value))); err != nil {
+				return err
+			}
+		}
 		if list = st.front.Load(); list == nil {
 			return ErrFull // AddConcurrent without Prepare
 		}

@@ -209,13 +209,30 @@ func checkGets(t *testing.T, r *rand.Rand, m *Memtable, md model, maxSeq keys.Se
 	}
 }
 
+// modelSize returns how many seeds a model test runs and how many entries
+// it adds per round.
+func modelSize() (seeds, perRound int) {
+	if testing.Short() {
+		return 2, 300
+	}
+	return 6, 800
+}
+
+// nextEntry draws a random entry: a user key, a kind, and usually a new
+// sequence number (sometimes the same one, for another key or kind), with
+// the internal key they make.
+func nextEntry(r *rand.Rand, seq *keys.SeqNum) (ukey []byte, kind keys.Kind, ikey []byte) {
+	if r.IntN(3) != 0 {
+		*seq += keys.SeqNum(1 + r.IntN(3))
+	}
+	ukey, kind = randUserKey(r), keys.Kind(r.IntN(3))
+	return ukey, kind, keys.MakeKey(nil, ukey, *seq, kind)
+}
+
 // TestModel inserts random entries in several rounds and checks iteration,
 // seeks, walks and Gets against a sorted model after each round.
 func TestModel(t *testing.T) {
-	seeds, perRound := 6, 800
-	if testing.Short() {
-		seeds, perRound = 2, 300
-	}
+	seeds, perRound := modelSize()
 	for seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(seed), 42))
@@ -225,11 +242,7 @@ func TestModel(t *testing.T) {
 			checkAgainstModel(t, r, m, md, seq)
 			for range 4 {
 				for range perRound {
-					if r.IntN(3) != 0 { // sometimes reuse a seq: same seq, another key or kind
-						seq += keys.SeqNum(1 + r.IntN(3))
-					}
-					ukey, kind := randUserKey(r), keys.Kind(r.IntN(3))
-					ikey := keys.MakeKey(nil, ukey, seq, kind)
+					ukey, kind, ikey := nextEntry(r, &seq)
 					i := md.seekGE(ikey)
 					if i < len(md) && bytes.Equal(md[i].ikey, ikey) {
 						size := m.Size()

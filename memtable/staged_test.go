@@ -46,10 +46,7 @@ func stagedEntries(t *testing.T, m *Memtable) model {
 // through AppendIters match a sorted model; after Finish the main list
 // alone does, in every way TestModel checks, and Size has not moved.
 func TestStagedModel(t *testing.T) {
-	seeds, perRound := 6, 800
-	if testing.Short() {
-		seeds, perRound = 2, 300
-	}
+	seeds, perRound := modelSize()
 	for seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(seed), 43))
@@ -65,11 +62,7 @@ func TestStagedModel(t *testing.T) {
 						_, err := m.Prepare(int64(r.IntN(8 << 10)))
 						require.NoError(t, err)
 					}
-					if r.IntN(3) != 0 { // sometimes reuse a seq for another key or kind
-						seq += keys.SeqNum(1 + r.IntN(3))
-					}
-					ukey, kind := randUserKey(r), keys.Kind(r.IntN(3))
-					ikey := keys.MakeKey(nil, ukey, seq, kind)
+					ukey, kind, ikey := nextEntry(r, &seq)
 					i := md.seekGE(ikey)
 					if i < len(md) && bytes.Equal(md[i].ikey, ikey) {
 						continue // a staged memtable need not catch duplicates
