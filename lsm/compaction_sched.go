@@ -15,10 +15,8 @@ import (
 // compactionState is the scheduling state of flushes and compactions.
 // Guarded by db.mu.
 type compactionState struct {
-	flushing bool
-	running  int // compactions in progress
-	manual   int // manual compactions waiting or running; automatic ones hold off
-	lastTTL  time.Time
+	running int // compactions in progress
+	manual  int // manual compactions waiting or running; automatic ones hold off
 }
 
 func (db *DB) compactionOptions() compaction.Options {
@@ -121,9 +119,7 @@ func (db *DB) canCompactLocked() bool {
 // startCompactionLocked marks c's inputs busy and runs it in the
 // background. The version c was picked from is referenced until it ends.
 func (db *DB) startCompactionLocked(c *compaction.Compaction) {
-	for _, f := range c.AllInputs() {
-		f.Compacting = true
-	}
+	manifest.MarkCompacting(c.AllInputs())
 	v := db.rs.v
 	v.Ref()
 	db.comp.running++
@@ -134,9 +130,7 @@ func (db *DB) startCompactionLocked(c *compaction.Compaction) {
 		v.Unref()
 		db.maybeDeleteObsolete()
 		db.mu.Lock()
-		for _, f := range c.AllInputs() {
-			f.Compacting = false
-		}
+		manifest.ClearCompacting(c.AllInputs())
 		db.comp.running--
 		db.bgCond.Broadcast()
 		db.mu.Unlock()

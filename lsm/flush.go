@@ -23,11 +23,9 @@ func (db *DB) flushLoop() {
 			return
 		}
 		m := db.imm[0]
-		db.comp.flushing = true
 		db.mu.Unlock()
 		err := db.flushMemtable(m)
 		db.mu.Lock()
-		db.comp.flushing = false
 		db.bgCond.Broadcast()
 		if err != nil {
 			db.mu.Unlock()

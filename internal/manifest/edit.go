@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/keys"
 )
 
@@ -33,8 +34,33 @@ type FileMeta struct {
 	NumEntries, NumDeletions uint64
 
 	// Compacting is runtime state, never encoded: the table is an input of a
-	// running compaction. Guarded by the DB's compaction mutex (the caller's).
+	// running compaction. It is guarded by lsm's DB.mu: the pickers read it
+	// under that lock, and it changes only through MarkCompacting and
+	// ClearCompacting, called under it.
 	Compacting bool
+}
+
+// MarkCompacting sets Compacting on files, which must all be idle. Under the
+// invariants build a table marked twice panics: two compactions would both
+// rewrite it.
+func MarkCompacting(files []*FileMeta) {
+	for _, f := range files {
+		if invariants.Enabled && f.Compacting {
+			panic(fmt.Sprintf("manifest: table %06d is already an input of a compaction", f.FileNum))
+		}
+		f.Compacting = true
+	}
+}
+
+// ClearCompacting clears Compacting on files, which must all be marked.
+// Under the invariants build clearing an idle table panics.
+func ClearCompacting(files []*FileMeta) {
+	for _, f := range files {
+		if invariants.Enabled && !f.Compacting {
+			panic(fmt.Sprintf("manifest: table %06d cleared but not compacting", f.FileNum))
+		}
+		f.Compacting = false
+	}
 }
 
 // SmallestUserKey returns the user key of Smallest.

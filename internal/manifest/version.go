@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/keys"
 )
 
@@ -39,7 +40,7 @@ type Version struct {
 
 // Ref takes a reference: the tables of v will not be deleted until Unref.
 func (v *Version) Ref() {
-	if n := v.refs.Add(1); invariants && n <= 1 && v.vs != nil {
+	if n := v.refs.Add(1); invariants.Enabled && n <= 1 && v.vs != nil {
 		panic("manifest: Ref of a dead version")
 	}
 }
@@ -48,7 +49,7 @@ func (v *Version) Ref() {
 // installed v stops counting v's tables as live (see LiveFiles).
 func (v *Version) Unref() {
 	n := v.refs.Add(-1)
-	if n < 0 && invariants {
+	if n < 0 && invariants.Enabled {
 		panic("manifest: Unref without Ref")
 	}
 	if n == 0 && v.vs != nil {
