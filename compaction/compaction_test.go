@@ -200,7 +200,7 @@ func TestPickPrefersL0AndTrivialMoves(t *testing.T) {
 	require.Equal(t, 0, c.Level)
 	require.Equal(t, Bottom, c.OutputLevel)
 	require.Len(t, c.Inputs[0], 2)
-	require.False(t, c.TrivialMove)
+	require.Equal(t, KindRewrite, c.Kind)
 
 	// Busy inputs are never picked twice.
 	v.Levels[0][1].Compacting = true
@@ -213,8 +213,8 @@ func TestPickPrefersL0AndTrivialMoves(t *testing.T) {
 	v.Levels[6] = []*manifest.FileMeta{fm(4, "a", "m", 10)}
 	c = Pick(v, o)
 	require.NotNil(t, c)
-	require.True(t, c.TrivialMove)
-	require.Equal(t, "move", c.Reason)
+	require.Equal(t, KindMove, c.Kind)
+	require.Equal(t, ReasonL0, c.Reason)
 }
 
 func TestWidenTakesNeighboursSharingAUserKey(t *testing.T) {
@@ -235,7 +235,7 @@ func TestPickTTLFindsExpiredTables(t *testing.T) {
 	c := PickTTL(v, o, 500)
 	require.NotNil(t, c)
 	require.Equal(t, Bottom, c.OutputLevel)
-	require.False(t, c.TrivialMove)
+	require.Equal(t, KindRewrite, c.Kind)
 }
 
 func TestL0NeverCompactsPastALevelWithData(t *testing.T) {
@@ -247,7 +247,7 @@ func TestL0NeverCompactsPastALevelWithData(t *testing.T) {
 	v.Levels[0] = []*manifest.FileMeta{fm(3, "c", "c", 10)}
 	base, targets := Targets(v, o)
 	require.Equal(t, 4, base)
-	c := pickL0(v, o, base)
+	c := pickL0(v, o, base, ReasonL0)
 	require.NotNil(t, c)
 	require.Equal(t, 4, c.OutputLevel, "L0 must land above the older data in L4")
 	// L4 holds more than its target, so it drains toward L6 first.

@@ -2,6 +2,7 @@ package compaction
 
 import (
 	"bytes"
+	"fmt"
 
 	"github.com/stratadb/strata/internal/manifest"
 )
@@ -21,9 +22,60 @@ type Options struct {
 	TargetFileSize  int64 // output tables are split at this size
 }
 
+// Reason says why a compaction was picked.
+type Reason uint8
+
+// The reasons. String gives the word logs and events use.
+const (
+	ReasonL0     Reason = iota + 1 // L0's table count reached its trigger (Pick)
+	ReasonSize                     // a level above its target size (Pick)
+	ReasonTTL                      // expired data or mostly tombstones (PickTTL)
+	ReasonRead                     // reads keep paying for L0's overlap (PickRead)
+	ReasonManual                   // DB.Compact (PickManual)
+)
+
+// String returns "L0", "size", "ttl", "read" or "manual".
+func (r Reason) String() string {
+	switch r {
+	case ReasonL0:
+		return "L0"
+	case ReasonSize:
+		return "size"
+	case ReasonTTL:
+		return "ttl"
+	case ReasonRead:
+		return "read"
+	case ReasonManual:
+		return "manual"
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
+}
+
+// Kind is how a compaction does its work.
+type Kind uint8
+
+// The kinds.
+const (
+	// KindRewrite merges the inputs and writes new tables, dropping what is
+	// dead.
+	KindRewrite Kind = iota
+	// KindMove moves Inputs[0], one table that overlaps nothing in
+	// OutputLevel, by a MANIFEST edit alone (a trivial move).
+	KindMove
+)
+
+// String returns "rewrite" or "move".
+func (k Kind) String() string {
+	if k == KindMove {
+		return "move"
+	}
+	return "rewrite"
+}
+
 // Compaction is one unit of compaction work.
 type Compaction struct {
-	Reason      string // "L0", "size", "ttl", "manual", "move"
+	Reason      Reason
+	Kind        Kind
 	Level       int
 	OutputLevel int
 	// Inputs[0] are the tables of Level, Inputs[1] those of OutputLevel
@@ -32,9 +84,6 @@ type Compaction struct {
 	// Grandparents are the tables of the level below OutputLevel that the
 	// compaction overlaps; outputs split to bound their overlap.
 	Grandparents []*manifest.FileMeta
-	// TrivialMove: Inputs[0] is one table that moves to OutputLevel by a
-	// MANIFEST edit alone.
-	TrivialMove bool
 	// MaxOutputSize and MaxGrandparentOverlap bound each output table.
 	MaxOutputSize         int64
 	MaxGrandparentOverlap int64
@@ -127,7 +176,7 @@ func Pick(v *manifest.Version, o Options) *Compaction {
 		}
 		var c *Compaction
 		if best == 0 {
-			c = pickL0(v, o, base)
+			c = pickL0(v, o, base, ReasonL0)
 		} else {
 			c = pickLevel(v, o, best)
 		}
@@ -160,12 +209,12 @@ func keyRange(files []*manifest.FileMeta) (lo, hi []byte) {
 	return lo, hi
 }
 
-func pickL0(v *manifest.Version, o Options, base int) *Compaction {
+func pickL0(v *manifest.Version, o Options, base int, reason Reason) *Compaction {
 	l0 := v.Levels[0]
 	if len(l0) == 0 || anyBusy(l0) {
 		return nil
 	}
-	return newCompaction(v, o, "L0", 0, base, append([]*manifest.FileMeta(nil), l0...))
+	return newCompaction(v, o, reason, 0, base, append([]*manifest.FileMeta(nil), l0...))
 }
 
 func pickLevel(v *manifest.Version, o Options, level int) *Compaction {
@@ -187,14 +236,14 @@ func pickLevel(v *manifest.Version, o Options, level int) *Compaction {
 	if best == nil {
 		return nil
 	}
-	return newCompaction(v, o, "size", level, level+1, []*manifest.FileMeta{best})
+	return newCompaction(v, o, ReasonSize, level, level+1, []*manifest.FileMeta{best})
 }
 
 // newCompaction completes a compaction from its first inputs: it widens them
 // to clean user-key boundaries, adds the overlapping tables of the output
 // level and the grandparents, and detects a trivial move. It returns nil if
 // a needed table is busy.
-func newCompaction(v *manifest.Version, o Options, reason string, level, out int, inputs []*manifest.FileMeta) *Compaction {
+func newCompaction(v *manifest.Version, o Options, reason Reason, level, out int, inputs []*manifest.FileMeta) *Compaction {
 	if level > 0 {
 		inputs = widen(v, level, inputs)
 		if inputs == nil {
@@ -220,12 +269,12 @@ func newCompaction(v *manifest.Version, o Options, reason string, level, out int
 	if out+1 < NumLevels {
 		c.Grandparents = v.Overlaps(out+1, lo, hi)
 	}
+	// A move keeps every entry, so it suits only the reasons that want the
+	// data lower, not those that want dead entries gone.
 	if out != level && len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 &&
-		int64(totalSize(c.Grandparents)) <= c.MaxGrandparentOverlap && reason != "ttl" {
-		c.TrivialMove = true
-		if reason == "size" || reason == "L0" {
-			c.Reason = "move"
-		}
+		int64(totalSize(c.Grandparents)) <= c.MaxGrandparentOverlap &&
+		(reason == ReasonL0 || reason == ReasonSize || reason == ReasonRead) {
+		c.Kind = KindMove
 	}
 	return c
 }
@@ -280,11 +329,7 @@ func PickManual(v *manifest.Version, o Options, level int, lo, hi []byte) *Compa
 	case Bottom:
 		out = Bottom
 	}
-	c := newCompaction(v, o, "manual", level, out, append([]*manifest.FileMeta(nil), inputs...))
-	if c != nil {
-		c.TrivialMove = false // a manual compaction rewrites, dropping dead entries
-	}
-	return c
+	return newCompaction(v, o, ReasonManual, level, out, append([]*manifest.FileMeta(nil), inputs...))
 }
 
 // PickTTL returns a compaction of a table whose expiring entries have all
@@ -304,7 +349,7 @@ func PickTTL(v *manifest.Version, o Options, now int64) *Compaction {
 				continue
 			}
 			out := min(level+1, Bottom)
-			if c := newCompaction(v, o, "ttl", level, out, []*manifest.FileMeta{f}); c != nil {
+			if c := newCompaction(v, o, ReasonTTL, level, out, []*manifest.FileMeta{f}); c != nil {
 				return c
 			}
 		}
@@ -312,9 +357,7 @@ func PickTTL(v *manifest.Version, o Options, now int64) *Compaction {
 	// L0 tables go down with the rest of L0.
 	for _, f := range v.Levels[0] {
 		if f.LatestExpiry != 0 && f.LatestExpiry <= now {
-			if c := pickL0(v, o, base); c != nil {
-				c.Reason = "ttl"
-				c.TrivialMove = false
+			if c := pickL0(v, o, base, ReasonTTL); c != nil {
 				return c
 			}
 			break
@@ -332,9 +375,5 @@ func PickRead(v *manifest.Version, o Options) *Compaction {
 		return nil
 	}
 	base, _ := Targets(v, o)
-	c := pickL0(v, o, base)
-	if c != nil {
-		c.Reason = "read"
-	}
-	return c
+	return pickL0(v, o, base, ReasonRead)
 }

@@ -146,7 +146,7 @@ func (db *DB) startCompactionLocked(c *compaction.Compaction) {
 // runCompaction runs c against version v and installs its result.
 func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error {
 	start := time.Now()
-	info := CompactionInfo{Reason: c.Reason, Level: c.Level, OutputLevel: c.OutputLevel,
+	info := CompactionInfo{Reason: c.Reason.String(), Move: c.Kind == compaction.KindMove, Level: c.Level, OutputLevel: c.OutputLevel,
 		Inputs: len(c.Inputs[0]) + len(c.Inputs[1]), BytesRead: c.InputBytes()}
 	db.opts.EventListener.compactionBegin(info)
 	edit := &manifest.VersionEdit{}
@@ -160,7 +160,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		}
 	}
 	var res compaction.Result
-	if c.TrivialMove {
+	if c.Kind == compaction.KindMove {
 		edit.Added = []manifest.NewFile{{Level: c.OutputLevel, Meta: c.Inputs[0][0]}}
 		info.BytesRead = 0
 	} else {
@@ -206,7 +206,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 
 	written := res.BytesWritten()
 	m := &db.metrics
-	if c.TrivialMove {
+	if c.Kind == compaction.KindMove {
 		m.trivialMoves.Add(1)
 	} else {
 		var obsolete []uint64
@@ -222,7 +222,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		m.levelWritten[c.OutputLevel].Add(int64(written))
 		m.expiredDropped.Add(res.ExpiredRewritten)
 		m.tombstonesDropped.Add(res.TombstonesDropped)
-		if c.Reason == "ttl" {
+		if c.Reason == compaction.ReasonTTL {
 			m.ttlCompacts.Add(1)
 		}
 	}
@@ -230,7 +230,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 	info.BytesWritten = written
 	info.Duration = time.Since(start)
 	db.opts.EventListener.compactionEnd(info)
-	db.opts.Logger.Info("compaction", "reason", c.Reason, "level", c.Level, "output_level", c.OutputLevel,
+	db.opts.Logger.Info("compaction", "reason", c.Reason.String(), "kind", c.Kind.String(), "level", c.Level, "output_level", c.OutputLevel,
 		"inputs", info.Inputs, "outputs", info.Outputs, "read", info.BytesRead, "written", written,
 		"expired", res.ExpiredRewritten, "tombstones_dropped", res.TombstonesDropped, "duration", info.Duration)
 	return nil
@@ -345,14 +345,12 @@ func (db *DB) Compact(lower, upper []byte) error {
 		}
 		var err error
 		if c != nil {
-			for _, f := range c.AllInputs() {
-				f.Compacting = true
-			}
+			db.mu.Lock()
+			manifest.MarkCompacting(c.AllInputs())
+			db.mu.Unlock()
 			err = db.runCompaction(c, v)
 			db.mu.Lock()
-			for _, f := range c.AllInputs() {
-				f.Compacting = false
-			}
+			manifest.ClearCompacting(c.AllInputs())
 			db.mu.Unlock()
 		}
 		v.Unref()

@@ -15,8 +15,13 @@ type FlushInfo struct {
 
 // CompactionInfo describes a compaction.
 type CompactionInfo struct {
-	// Reason is why it ran: "L0", "size", "ttl", "manual", "move".
-	Reason      string
+	// Reason is why it ran: "L0" (L0's table count), "size" (a level over
+	// its target), "ttl" (expired data or mostly tombstones), "read" (reads
+	// paying for L0's overlap) or "manual" (DB.Compact).
+	Reason string
+	// Move is true for a trivial move: one table moved down a level by a
+	// MANIFEST edit alone, nothing read or written.
+	Move        bool
 	Level       int
 	OutputLevel int
 	// Inputs and Outputs are table counts; the byte counts are their sizes.
