@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,11 @@ func smallOpts(fs vfs.FS) *Options {
 	}
 }
 
+// openMem opens the DB at /db on fs. When the test ends, the DB is checked
+// as bbolt checks every test database: if the test left it open, its
+// version invariants and Verify are checked and it is closed; if the test
+// closed it, it is opened again read-only and checked the same way. A test
+// that leaves the files damaged on purpose calls skipCheck.
 func openMem(t testing.TB, fs vfs.FS, opts *Options) *DB {
 	t.Helper()
 	if opts == nil {
@@ -42,7 +48,47 @@ func openMem(t testing.TB, fs vfs.FS, opts *Options) *DB {
 	opts.FS = fs
 	db, err := Open("/db", opts)
 	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() || checkSkipped(t) {
+			db.Close()
+			return
+		}
+		checkDBAtCleanup(t, db, fs, opts)
+	})
 	return db
+}
+
+var skippedChecks sync.Map // testing.TB -> true
+
+// skipCheck turns off openMem's closing check, for a test whose files are
+// damaged on purpose or whose filesystem still injects faults. why says
+// which.
+func skipCheck(t testing.TB, why string) {
+	t.Helper()
+	skippedChecks.Store(t, why)
+	t.Cleanup(func() { skippedChecks.Delete(t) })
+}
+
+func checkSkipped(t testing.TB) bool {
+	_, ok := skippedChecks.Load(t)
+	return ok
+}
+
+// checkDBAtCleanup runs the version check and Verify on db, or on a
+// read-only reopen of its directory if the test closed it.
+func checkDBAtCleanup(t testing.TB, db *DB, fs vfs.FS, opts *Options) {
+	t.Helper()
+	if db.closed.Load() {
+		o := *opts
+		o.ReadOnly = true
+		o.EventListener = nil
+		var err error
+		db, err = Open("/db", &o)
+		require.NoError(t, err, "reopening the test's DB for its closing check")
+	}
+	checkVersion(t, db)
+	require.NoError(t, db.Verify(), "Verify of the test's DB")
+	require.NoError(t, db.Close())
 }
 
 // scanAll returns every live key/value as a sorted map-like slice.
