@@ -27,7 +27,7 @@ and a table of the levels.`,
 		Example: "  kvctl stats\n  kvctl --json stats",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ func (a *app) flushCommand() *cobra.Command {
 		Example: "  kvctl flush",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,7 @@ and expired data, and wait. A progress indicator shows on a terminal.`,
 			if c.Flags().Changed("end") {
 				hi = []byte(end)
 			}
-			db, err := a.open()
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
@@ -125,7 +125,7 @@ checksum. On damage it reports the file and byte offset and exits 2.`,
 		Example: "  kvctl check",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
@@ -149,7 +149,12 @@ func (a *app) checkpointCommand() *cobra.Command {
 		Example: "  kvctl checkpoint /backups/kv-2026-11-25",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			if a.readOnly {
+				// A read-only DB holds its unflushed writes only in memory,
+				// where a checkpoint cannot copy them from.
+				return usageError("checkpoint needs the database open for writing: drop --read-only")
+			}
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}

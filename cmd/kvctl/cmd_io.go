@@ -29,7 +29,7 @@ func (a *app) exportCommand() *cobra.Command {
   kvctl export | gzip > backup.jsonl.gz`,
 		Args: rangeArgs(0, 1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
@@ -111,7 +111,7 @@ import with its line number; the batches before it are written.`,
 				}
 				in = f
 			}
-			db, err := a.open()
+			db, err := a.open(openCreate)
 			if err != nil {
 				return err
 			}

@@ -27,7 +27,7 @@ func (a *app) putItemCommand() *cobra.Command {
 			if ttl != 0 {
 				opts = append(opts, lsm.WithTTL(ttl))
 			}
-			db, err := a.open()
+			db, err := a.open(openCreate)
 			if err != nil {
 				return err
 			}
@@ -45,7 +45,7 @@ func (a *app) getItemCommand() *cobra.Command {
 		Example: "  kvctl get-item user#42 profile",
 		Args:    exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ func (a *app) delItemCommand() *cobra.Command {
 		Example: "  kvctl del-item user#42 order#2026-11-01",
 		Args:    exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
@@ -126,7 +126,7 @@ A <= sk <= B; --after resumes strictly after a sort key (strictly before with
 			if c.Flags().Changed("after") {
 				q.After = []byte(after)
 			}
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}

@@ -73,7 +73,7 @@ if it is present (SET XX); otherwise kvctl exits 1 and writes nothing.`,
 			if xx {
 				opts = append(opts, lsm.IfPresent())
 			}
-			db, err := a.open()
+			db, err := a.open(openCreate)
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ func (a *app) getCommand() *cobra.Command {
 		Example: "  kvctl get user:1\n  kvctl --json get user:1",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
@@ -118,7 +118,7 @@ func (a *app) delCommand() *cobra.Command {
 		Example: "  kvctl del user:1",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
@@ -140,7 +140,7 @@ or -1 if it never expires. An absent key exits 1.`,
 		Example: "  kvctl ttl session:abc",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
@@ -173,7 +173,7 @@ func (a *app) expireCommand() *cobra.Command {
 			if err != nil || d < 0 {
 				return usageError("bad duration %q: want 30s, 15m, 1h or 0\n%s", args[1], c.UsageString())
 			}
-			db, err := a.open()
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
@@ -200,7 +200,7 @@ fixed-window counter); an existing key keeps its expiry.`,
 			if ttl != 0 {
 				opts = append(opts, lsm.WithTTL(ttl))
 			}
-			db, err := a.open()
+			db, err := a.open(openCreate)
 			if err != nil {
 				return err
 			}
@@ -247,7 +247,7 @@ Go-quoted. --json prints one JSON object per line instead.`,
 			if c.Flags().Changed("end") && (opts.UpperBound == nil || bytes.Compare([]byte(end), opts.UpperBound) < 0) {
 				opts.UpperBound = []byte(end)
 			}
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}

@@ -26,7 +26,7 @@ input leaves.`,
   printf 'put a 1\nget a\n' | kvctl shell`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			if _, err := a.open(); err != nil {
+			if _, err := a.open(openCreate); err != nil {
 				return err
 			}
 			a.inShell = true
