@@ -18,9 +18,14 @@ func (a *app) valueArg(v string) ([]byte, error) {
 	if v != "-" {
 		return []byte(v), nil
 	}
-	b, err := io.ReadAll(a.stdin)
+	// Read one byte past the limit, no more: a value over it is an error
+	// whatever the size of the input, and costs at most the limit in memory.
+	b, err := io.ReadAll(io.LimitReader(a.stdin, lsm.MaxValueSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read standard input: %w", err)
+	}
+	if len(b) > lsm.MaxValueSize {
+		return nil, &exitError{code: 2, err: fmt.Errorf("%w: the value on standard input is over the limit of %d bytes (256 MiB)", lsm.ErrInvalidArgument, lsm.MaxValueSize)}
 	}
 	return b, nil
 }
