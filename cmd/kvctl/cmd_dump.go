@@ -54,7 +54,7 @@ func entryString(ikey, value []byte) string {
 }
 
 func entryParts(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte) string {
-	s := fmt.Sprintf("%s #%d %s", show(ukey), seq, kind)
+	s := fmt.Sprintf("%s #%d %s", showKey(ukey), seq, kind)
 	switch kind {
 	case keys.KindSet:
 		s += " => " + show(value)

@@ -97,7 +97,7 @@ func (a *app) queryCommand() *cobra.Command {
 		Use:   "query PK [--begins-with X] [--between A B] [--after SK] [--limit N] [--reverse]",
 		Short: "Print a partition's items in sort-key order, as sk<TAB>value lines",
 		Long: `Print the items of partition PK in sort-key order, one sk<TAB>value line
-each. --begins-with keeps sort keys with that prefix; --between A B keeps
+each, shown as scan shows keys and values. --begins-with keeps sort keys with that prefix; --between A B keeps
 A <= sk <= B; --after resumes strictly after a sort key (strictly before with
 --reverse), for paging; --limit caps the count.`,
 		Example: `  kvctl query user#42 --begins-with order# --reverse --limit 5
@@ -136,7 +136,7 @@ A <= sk <= B; --after resumes strictly after a sort key (strictly before with
 				if a.json {
 					err = writeJSON(a.stdout, itemJSON(it))
 				} else {
-					_, err = fmt.Fprintf(a.stdout, "%s\t%s\n", show(it.SK), show(it.Value))
+					_, err = fmt.Fprintf(a.stdout, "%s\t%s\n", showKey(it.SK), show(it.Value))
 				}
 				if err != nil {
 					items.Close()

@@ -233,8 +233,11 @@ func (a *app) scanCommand() *cobra.Command {
 		Use:   "scan [--prefix P] [--start A] [--end B] [--limit N] [--reverse] [--keys-only]",
 		Short: "Print keys in order, as key<TAB>value lines",
 		Long: `Print the live keys in [--start, --end) (and starting with --prefix), one
-key<TAB>value line each; keys and values that are not printable UTF-8 are
-Go-quoted. --json prints one JSON object per line instead.`,
+key<TAB>value line each. A key is shown as it is when it is one plain word
+(printable UTF-8 without spaces, quotes or backslashes), Go-quoted otherwise,
+so it can be pasted into the shell; a value is shown as it is when it is
+printable UTF-8 not beginning with a double quote, Go-quoted otherwise.
+--json prints one JSON object per line instead.`,
 		Example: `  kvctl scan --prefix user: --limit 10
   kvctl scan --start a --end m --reverse --keys-only`,
 		Args: exactArgs(0),
@@ -301,9 +304,9 @@ func (a *app) printEntry(key, value []byte, exp time.Time, keysOnly bool) error 
 	}
 	var err error
 	if keysOnly {
-		_, err = fmt.Fprintln(a.stdout, show(key))
+		_, err = fmt.Fprintln(a.stdout, showKey(key))
 	} else {
-		_, err = fmt.Fprintf(a.stdout, "%s\t%s\n", show(key), show(value))
+		_, err = fmt.Fprintf(a.stdout, "%s\t%s\n", showKey(key), show(value))
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -23,10 +24,23 @@ func printable(b []byte) bool {
 	return true
 }
 
-// show renders bytes for a tab-separated line: as is when printable,
-// Go-quoted otherwise.
+// show renders a value for a tab-separated line: as is when it is printable
+// and does not begin with a double quote, Go-quoted (strconv.Quote)
+// otherwise, so a shown value that begins with a double quote is always a
+// quoted one.
 func show(b []byte) string {
-	if printable(b) {
+	if printable(b) && (len(b) == 0 || b[0] != '"') {
+		return string(b)
+	}
+	return strconv.Quote(string(b))
+}
+
+// showKey renders a key or sort key: as is when it is one plain word (not
+// empty, printable, without spaces, quotes or backslashes), Go-quoted
+// otherwise. Either way the shell reads it back as the same bytes, so any
+// key that scan or query shows can be pasted into a shell command.
+func showKey(b []byte) string {
+	if len(b) > 0 && printable(b) && !bytes.ContainsAny(b, " \"'\\") {
 		return string(b)
 	}
 	return strconv.Quote(string(b))
