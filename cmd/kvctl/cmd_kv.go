@@ -31,7 +31,8 @@ func (a *app) valueArg(v string) ([]byte, error) {
 }
 
 // printValue prints a value raw with a newline, or as JSON.
-func (a *app) printValue(key, value []byte, exp time.Time) error {
+// With raw the value is written byte for byte, without the newline.
+func (a *app) printValue(key, value []byte, exp time.Time, raw bool) error {
 	if a.json {
 		obj := map[string]any{}
 		jsonBytes(obj, "key", key)
@@ -39,11 +40,24 @@ func (a *app) printValue(key, value []byte, exp time.Time) error {
 		expiryJSON(obj, exp)
 		return writeJSON(a.stdout, obj)
 	}
-	if _, err := a.stdout.Write(value); err != nil {
+	if _, err := a.stdout.Write(value); err != nil || raw {
 		return err
 	}
 	_, err := io.WriteString(a.stdout, "\n")
 	return err
+}
+
+// rawFlag adds --raw to a command that prints one value.
+func rawFlag(c *cobra.Command, raw *bool) {
+	c.Flags().BoolVar(raw, "raw", false, "write the value byte for byte, without the newline after it (for files)")
+}
+
+// checkRaw refuses --raw with --json.
+func (a *app) checkRaw(c *cobra.Command, raw bool) error {
+	if raw && a.json {
+		return usageError("--raw and --json exclude each other\n%s", c.UsageString())
+	}
+	return nil
 }
 
 func (a *app) putCommand() *cobra.Command {
@@ -92,12 +106,20 @@ if it is present (SET XX); otherwise kvctl exits 1 and writes nothing.`,
 }
 
 func (a *app) getCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "get KEY",
-		Short:   "Print a key's value (exit 1 if absent)",
-		Example: "  kvctl get user:1\n  kvctl --json get user:1",
-		Args:    exactArgs(1),
+	var raw bool
+	c := &cobra.Command{
+		Use:   "get KEY [--raw]",
+		Short: "Print a key's value (exit 1 if absent)",
+		Long: `Print the value of KEY followed by a newline; with --raw, the value byte for
+byte and nothing else, so it can be redirected to a file. An absent key exits 1.`,
+		Example: `  kvctl get user:1
+  kvctl --json get user:1
+  kvctl get photo:1 --raw > photo.jpg`,
+		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := a.checkRaw(c, raw); err != nil {
+				return err
+			}
 			db, err := a.open(openRead)
 			if err != nil {
 				return err
@@ -111,9 +133,11 @@ func (a *app) getCommand() *cobra.Command {
 			if a.json {
 				exp, _ = db.Expiry(key)
 			}
-			return a.printValue(key, v, exp)
+			return a.printValue(key, v, exp, raw)
 		},
 	}
+	rawFlag(c, &raw)
+	return c
 }
 
 func (a *app) delCommand() *cobra.Command {

@@ -168,6 +168,9 @@ const (
 // shellLine runs one command line against the open DB.
 func (a *app) shellLine(line string) shellResult {
 	args, err := splitArgs(line)
+	if err == nil {
+		args, err = rewriteBetween(args)
+	}
 	if err != nil {
 		fmt.Fprintf(a.stderr, "kvctl: %v\n", err)
 		return shellFailed

@@ -28,8 +28,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
 	defer app.closeDB()
 	root := app.rootCommand()
-	root.SetArgs(args)
-	err := root.Execute()
+	args, err := rewriteBetween(args)
+	if err == nil {
+		root.SetArgs(args)
+		err = root.Execute()
+	}
 	if cerr := app.closeDB(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -231,11 +234,11 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.PersistentFlags().StringVar(&a.dbDir, "db", "", "database directory (default $KVCTL_DB, then ./kvdata)")
+	root.PersistentFlags().StringVar(&a.dbDir, "db", "", "database directory `DIR` (default $KVCTL_DB, then ./kvdata)")
 	root.PersistentFlags().StringVar(&a.syncMode, "sync", "", "WAL sync mode: always, everysec or no (default everysec)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON object per line")
 	root.PersistentFlags().BoolVar(&a.readOnly, "read-only", false, "open the database read-only (writes fail; works on a directory you cannot write)")
-	root.PersistentFlags().DurationVar(&a.wait, "wait", 0, "wait up to DUR for another process to release the database (default: fail at once)")
+	root.PersistentFlags().DurationVar(&a.wait, "wait", 0, "wait up to `DUR` for another process to release the database (default: fail at once)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v\n%s", err, c.UsageString())
 	})
