@@ -21,6 +21,9 @@ func (a *app) putItemCommand() *cobra.Command {
   kvctl put-item user#42 order#2026-11-01 '{"total":12}' --ttl 720h`,
 		Args: exactArgs(3),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkTTL(c, ttl); err != nil {
+				return err
+			}
 			value, err := a.valueArg(args[2])
 			if err != nil {
 				return err
@@ -36,7 +39,7 @@ func (a *app) putItemCommand() *cobra.Command {
 			return db.PutItem([]byte(args[0]), []byte(args[1]), value, opts...)
 		},
 	}
-	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the item after this duration")
+	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the item after `DUR` (positive; omit for no expiry)")
 	return c
 }
 
@@ -59,6 +62,9 @@ value byte for byte and nothing else. An absent item exits 1.`,
 				return err
 			}
 			v, err := db.GetItem([]byte(args[0]), []byte(args[1]))
+			if errors.Is(err, lsm.ErrNotFound) {
+				return itemNotFound(args[0], args[1])
+			}
 			if err != nil {
 				return err
 			}
@@ -85,7 +91,7 @@ func (a *app) delItemCommand() *cobra.Command {
 			}
 			err = db.DeleteItem([]byte(args[0]), []byte(args[1]), lsm.IfPresent())
 			if errors.Is(err, lsm.ErrConditionFailed) {
-				return fmt.Errorf("%w: item (%s, %s)", lsm.ErrNotFound, args[0], args[1])
+				return itemNotFound(args[0], args[1])
 			}
 			return err
 		},

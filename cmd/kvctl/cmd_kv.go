@@ -30,6 +30,28 @@ func (a *app) valueArg(v string) ([]byte, error) {
 	return b, nil
 }
 
+// checkTTL refuses a --ttl that is not positive, as WithTTL does: no
+// expiry is said by leaving --ttl out (and expire KEY 0 removes one).
+func checkTTL(c *cobra.Command, ttl time.Duration) error {
+	if c.Flags().Changed("ttl") && ttl <= 0 {
+		return usageError("--ttl %v: a TTL must be positive; leave --ttl out for no expiry\n%s", ttl, c.UsageString())
+	}
+	return nil
+}
+
+// notFoundError is the error of every command whose key or item is absent:
+// one message shape, exit 1.
+type notFoundError struct{ what string }
+
+func (e *notFoundError) Error() string { return e.what + " not found" }
+func (e *notFoundError) Unwrap() error { return lsm.ErrNotFound }
+
+func keyNotFound(key string) error { return &notFoundError{"key " + showKey([]byte(key))} }
+
+func itemNotFound(pk, sk string) error {
+	return &notFoundError{fmt.Sprintf("item (%s, %s)", showKey([]byte(pk)), showKey([]byte(sk)))}
+}
+
 // printValue prints a value raw with a newline, or as JSON.
 // With raw the value is written byte for byte, without the newline.
 func (a *app) printValue(key, value []byte, exp time.Time, raw bool) error {
@@ -75,6 +97,9 @@ if it is present (SET XX); otherwise kvctl exits 1 and writes nothing.`,
   cat photo.jpg | kvctl put photo:1 -`,
 		Args: exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkTTL(c, ttl); err != nil {
+				return err
+			}
 			if nx && xx {
 				return usageError("--nx and --xx exclude each other\n%s", c.UsageString())
 			}
@@ -99,7 +124,7 @@ if it is present (SET XX); otherwise kvctl exits 1 and writes nothing.`,
 			return db.Put([]byte(args[0]), value, opts...)
 		},
 	}
-	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the key after this duration")
+	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the key after `DUR` (positive; omit for no expiry)")
 	c.Flags().BoolVar(&nx, "nx", false, "write only if the key is absent")
 	c.Flags().BoolVar(&xx, "xx", false, "write only if the key is present")
 	return c
@@ -126,6 +151,9 @@ byte and nothing else, so it can be redirected to a file. An absent key exits 1.
 			}
 			key := []byte(args[0])
 			v, err := db.Get(key)
+			if errors.Is(err, lsm.ErrNotFound) {
+				return keyNotFound(args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -153,7 +181,7 @@ func (a *app) delCommand() *cobra.Command {
 			}
 			err = db.Delete([]byte(args[0]), lsm.IfPresent())
 			if errors.Is(err, lsm.ErrConditionFailed) {
-				return fmt.Errorf("%w: %s", lsm.ErrNotFound, args[0])
+				return keyNotFound(args[0])
 			}
 			return err
 		},
@@ -174,6 +202,9 @@ or -1 if it never expires. An absent key exits 1.`,
 				return err
 			}
 			exp, err := db.Expiry([]byte(args[0]))
+			if errors.Is(err, lsm.ErrNotFound) {
+				return keyNotFound(args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -206,7 +237,11 @@ func (a *app) expireCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return db.Expire([]byte(args[0]), d)
+			err = db.Expire([]byte(args[0]), d)
+			if errors.Is(err, lsm.ErrNotFound) {
+				return keyNotFound(args[0])
+			}
+			return err
 		},
 	}
 }
@@ -225,6 +260,9 @@ fixed-window counter); an existing key keeps its expiry.`,
   kvctl incr stock:item9 --by -3`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkTTL(c, ttl); err != nil {
+				return err
+			}
 			var opts []lsm.WriteOption
 			if ttl != 0 {
 				opts = append(opts, lsm.WithTTL(ttl))
@@ -245,7 +283,7 @@ fixed-window counter); an existing key keeps its expiry.`,
 		},
 	}
 	c.Flags().Int64Var(&by, "by", 1, "the amount to add (may be negative)")
-	c.Flags().DurationVar(&ttl, "ttl", 0, "expiry to set when the key is created")
+	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the key `DUR` after it is created (positive; omit for no expiry)")
 	return c
 }
 

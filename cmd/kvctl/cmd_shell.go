@@ -168,9 +168,6 @@ const (
 // shellLine runs one command line against the open DB.
 func (a *app) shellLine(line string) shellResult {
 	args, err := splitArgs(line)
-	if err == nil {
-		args, err = rewriteBetween(args)
-	}
 	if err != nil {
 		fmt.Fprintf(a.stderr, "kvctl: %v\n", err)
 		return shellFailed
@@ -199,8 +196,14 @@ func (a *app) shellLine(line string) shellResult {
 		}
 		return nil
 	}
-	root.SetArgs(args)
-	err = root.Execute()
+	err = checkGlobalFlags(root, args)
+	if err == nil {
+		args, err = rewriteBetween(args)
+	}
+	if err == nil {
+		root.SetArgs(args)
+		err = root.Execute()
+	}
 	if sub.report(err) != 0 {
 		return shellFailed
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,7 +29,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
 	defer app.closeDB()
 	root := app.rootCommand()
-	args, err := rewriteBetween(args)
+	err := checkGlobalFlags(root, args)
+	if err == nil {
+		args, err = rewriteBetween(args)
+	}
 	if err == nil {
 		root.SetArgs(args)
 		err = root.Execute()
@@ -228,13 +232,18 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
   kvctl get greeting
   echo -n 'from a pipe' | kvctl put note -
   kvctl scan --prefix user: --limit 10`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		SilenceUsage:          true,
+		SilenceErrors:         true,
+		DisableFlagsInUseLine: true,
+		// No command: the usage, on stderr, and exit 2.
+		RunE: func(c *cobra.Command, args []string) error {
+			return usageError("no command given\n%s", c.UsageString())
+		},
 	}
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.PersistentFlags().StringVar(&a.dbDir, "db", "", "database directory `DIR` (default $KVCTL_DB, then ./kvdata)")
+	root.PersistentFlags().StringVar(&a.dbDir, "db", "", "the database directory, `DIR` (default $KVCTL_DB, then ./kvdata)")
 	root.PersistentFlags().StringVar(&a.syncMode, "sync", "", "WAL sync mode: always, everysec or no (default everysec)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON object per line")
 	root.PersistentFlags().BoolVar(&a.readOnly, "read-only", false, "open the database read-only (writes fail; works on a directory you cannot write)")
@@ -271,4 +280,28 @@ func rangeArgs(lo, hi int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// checkGlobalFlags checks the flags before the command word. The parser
+// takes an unknown flag to want a value, so "kvctl --jsn get k" would report
+// the unknown command "k"; this reports the unknown flag.
+func checkGlobalFlags(root *cobra.Command, args []string) error {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" || arg == "-" || !strings.HasPrefix(arg, "-") {
+			return nil // the command word (or the end of the flags)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		if name == "help" || arg == "-h" {
+			continue
+		}
+		f := root.PersistentFlags().Lookup(name)
+		if f == nil || !strings.HasPrefix(arg, "--") {
+			return usageError("unknown flag: %s\n%s", arg, root.UsageString())
+		}
+		if !hasValue && f.NoOptDefVal == "" {
+			i++ // its value
+		}
+	}
+	return nil
 }
