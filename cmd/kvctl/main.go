@@ -122,9 +122,9 @@ func (a *app) dir() string {
 }
 
 // noDatabase returns an exit-2 error when dir holds no database. A database
-// is a directory with a CURRENT file: Open writes it before anything else a
-// database holds, and a directory without one is not a database Open would
-// read (it would create a new one there).
+// is a directory with a CURRENT file: creating one, Open writes CURRENT last
+// (after LOCK and the first MANIFEST), and on a directory without one Open
+// creates a new, empty database.
 func noDatabase(dir string) error {
 	_, err := os.Stat(manifest.MakeFilename(dir, manifest.FileTypeCurrent, 0))
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
