@@ -9,6 +9,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/stratadb/strata/lsm"
 )
 
 // isTerminal reports whether w is a terminal (progress bars go only there).
@@ -23,17 +25,18 @@ func (a *app) statsCommand() *cobra.Command {
 		Short: "Print the metrics report (sections like Redis INFO)",
 		Long: `Print the database's metrics in sections: server, memory (with the block
 cache hit ratio), persistence, stats (stalls, compactions, expiry), keyspace,
-and a table of the levels.`,
+and a table of the levels. --json prints one object with the same names
+(sync_mode as "everysec", durations in seconds) and the levels as a list.`,
 		Example: "  kvctl stats\n  kvctl --json stats",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
 			m := db.Metrics()
 			if a.json {
-				return writeJSON(a.stdout, m)
+				return writeJSON(a.stdout, metricsJSON(m))
 			}
 			if _, err := io.WriteString(a.stdout, m.String()); err != nil {
 				return err
@@ -47,6 +50,74 @@ and a table of the levels.`,
 	}
 }
 
+// metricsJSON is the stats report as one JSON object: the names of the text
+// report (Metrics.String), numbers as numbers, the sync mode by name,
+// durations in seconds, and the levels as a list of objects.
+func metricsJSON(m lsm.Metrics) map[string]any {
+	ratio := 0.0
+	if t := m.BlockCacheHits + m.BlockCacheMisses; t > 0 {
+		ratio = float64(m.BlockCacheHits) / float64(t)
+	}
+	obj := map[string]any{
+		// Server
+		"dir":       m.Dir,
+		"sync_mode": m.SyncMode.String(),
+		"read_only": m.ReadOnly,
+		// Memory
+		"memtable_bytes":        m.MemtableBytes,
+		"immutable_memtables":   m.ImmutableMemtables,
+		"block_cache_bytes":     m.BlockCacheBytes,
+		"block_cache_capacity":  m.BlockCacheCapacity,
+		"block_cache_hits":      m.BlockCacheHits,
+		"block_cache_misses":    m.BlockCacheMisses,
+		"block_cache_hit_ratio": ratio,
+		// Persistence
+		"last_seq":          m.LastSeq,
+		"wal_bytes_written": m.WALBytesWritten,
+		"wal_syncs":         m.WALSyncs,
+		"commit_groups":     m.CommitGroups,
+		"commit_writes":     m.CommitWrites,
+		"parallel_applies":  m.ParallelApplies,
+		"flushes":           m.Flushes,
+		"flush_bytes":       m.FlushBytes,
+		"background_errors": m.BackgroundErrors,
+		// Stats
+		"gets":                     m.Gets,
+		"user_bytes_written":       m.UserBytesWritten,
+		"condition_failures":       m.ConditionFailures,
+		"expired_hidden":           m.ExpiredHidden,
+		"expired_dropped":          m.ExpiredDropped,
+		"tombstones_dropped":       m.TombstonesDropped,
+		"data_blocks_read":         m.DataBlocksRead,
+		"filter_skips":             m.FilterSkips,
+		"tables_skipped_by_filter": m.TablesSkippedByFilter,
+		"write_stalls":             m.WriteStalls,
+		"write_slowdowns":          m.WriteSlowdowns,
+		"write_stall_time":         m.WriteStallTime.Seconds(),
+		"memtable_copy_waits":      m.MemtableCopyWaits,
+		"memtable_copy_wait_time":  m.MemtableCopyWaitTime.Seconds(),
+		"compactions":              m.Compactions,
+		"trivial_moves":            m.TrivialMoves,
+		"ttl_compactions":          m.TTLCompactions,
+		"compaction_bytes_read":    m.CompactionBytesRead,
+		"compaction_bytes_written": m.CompactionBytesWritten,
+		"write_amplification":      m.WriteAmp,
+		"read_amplification":       m.ReadAmp,
+		// Keyspace
+		"tables":     m.Tables,
+		"disk_bytes": m.DiskBytes,
+	}
+	if m.BackgroundError != "" {
+		obj["background_error"] = m.BackgroundError
+	}
+	levels := make([]map[string]any, len(m.Levels))
+	for l, lm := range m.Levels {
+		levels[l] = map[string]any{"level": l, "tables": lm.Tables, "bytes": lm.Bytes, "score": lm.Score, "read": lm.BytesRead, "written": lm.BytesWritten}
+	}
+	obj["levels"] = levels
+	return obj
+}
+
 func (a *app) flushCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:     "flush",
@@ -54,7 +125,7 @@ func (a *app) flushCommand() *cobra.Command {
 		Example: "  kvctl flush",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
@@ -80,7 +151,7 @@ and expired data, and wait. A progress indicator shows on a terminal.`,
 			if c.Flags().Changed("end") {
 				hi = []byte(end)
 			}
-			db, err := a.open()
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
@@ -125,7 +196,7 @@ checksum. On damage it reports the file and byte offset and exits 2.`,
 		Example: "  kvctl check",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
@@ -149,7 +220,12 @@ func (a *app) checkpointCommand() *cobra.Command {
 		Example: "  kvctl checkpoint /backups/kv-2026-11-25",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			if a.readOnly {
+				// A read-only DB holds its unflushed writes only in memory,
+				// where a checkpoint cannot copy them from.
+				return usageError("checkpoint needs the database open for writing: drop --read-only")
+			}
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,7 +55,7 @@ func entryString(ikey, value []byte) string {
 }
 
 func entryParts(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte) string {
-	s := fmt.Sprintf("%s #%d %s", show(ukey), seq, kind)
+	s := fmt.Sprintf("%s #%d %s", showKey(ukey), seq, kind)
 	switch kind {
 	case keys.KindSet:
 		s += " => " + show(value)
@@ -86,8 +87,8 @@ func (a *app) dumpSST(name string) error {
 	fmt.Fprintf(w, "entries: %d (deletions %d, expiring %d)\n", p.NumEntries, p.NumDeletions, p.NumExpiring)
 	fmt.Fprintf(w, "keys: %s .. %s\n", keys.Format(p.SmallestKey), keys.Format(p.LargestKey))
 	fmt.Fprintf(w, "sequence numbers: %d .. %d\n", p.SmallestSeq, p.LargestSeq)
-	if p.LatestExpiry != 0 {
-		fmt.Fprintf(w, "expiry: %s .. %s\n", time.Unix(0, p.EarliestExpiry).UTC().Format(time.RFC3339), time.Unix(0, p.LatestExpiry).UTC().Format(time.RFC3339))
+	if p.EarliestExpiry != 0 || p.LatestExpiry != 0 {
+		fmt.Fprintf(w, "expiry: %s\n", expiryRange(p.EarliestExpiry, p.LatestExpiry))
 	}
 	fmt.Fprintf(w, "data: %d bytes in %d blocks; index %d bytes; filter %d bytes; compression %v\n",
 		p.DataSize, p.NumDataBlocks, p.IndexSize, p.FilterSize, p.Compression)
@@ -143,7 +144,41 @@ func (a *app) dumpWAL(name string) error {
 
 func (a *app) dumpManifest(name string) error {
 	return manifest.ReadEdits(vfs.Default, name, func(off int64, e *manifest.VersionEdit) error {
-		_, err := fmt.Fprintf(a.stdout, "@%d %s\n", off, e.String())
+		_, err := fmt.Fprintf(a.stdout, "@%d %s\n", off, editString(e))
 		return err
 	})
+}
+
+// expiryRange renders a table's expiry bounds (Unix nanoseconds) as dump
+// prints them for tables and MANIFEST entries alike: UTC RFC 3339 times.
+func expiryRange(earliest, latest int64) string {
+	return time.Unix(0, earliest).UTC().Format(time.RFC3339) + " .. " + time.Unix(0, latest).UTC().Format(time.RFC3339)
+}
+
+// editString renders a version edit as VersionEdit.String does, but with
+// each table's expiry bounds as times (expiryRange), not nanoseconds.
+func editString(e *manifest.VersionEdit) string {
+	var b strings.Builder
+	if e.LogNum != 0 {
+		fmt.Fprintf(&b, "  log-num:       %d\n", e.LogNum)
+	}
+	if e.NextFileNum != 0 {
+		fmt.Fprintf(&b, "  next-file-num: %d\n", e.NextFileNum)
+	}
+	if e.LastSeq != 0 {
+		fmt.Fprintf(&b, "  last-seq:      %d\n", e.LastSeq)
+	}
+	for _, d := range e.Deleted {
+		fmt.Fprintf(&b, "  deleted: L%d %06d\n", d.Level, d.FileNum)
+	}
+	for _, nf := range e.Added {
+		f := *nf.Meta
+		f.EarliestExpiry, f.LatestExpiry = 0, 0
+		fmt.Fprintf(&b, "  added:   L%d %s", nf.Level, f.String())
+		if nf.Meta.EarliestExpiry != 0 || nf.Meta.LatestExpiry != 0 {
+			fmt.Fprintf(&b, " expiry: %s", expiryRange(nf.Meta.EarliestExpiry, nf.Meta.LatestExpiry))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

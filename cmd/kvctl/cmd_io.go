@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +31,7 @@ func (a *app) exportCommand() *cobra.Command {
   kvctl export | gzip > backup.jsonl.gz`,
 		Args: rangeArgs(0, 1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
@@ -93,8 +95,13 @@ func (a *app) importCommand() *cobra.Command {
 		Use:   "import FILE",
 		Short: "Write the keys of a JSON Lines file (as export writes it; - for standard input)",
 		Long: `Read JSON Lines as export writes them and write every key, in batches.
-A key whose expires_at_ms has passed is skipped. A malformed line stops the
-import with its line number; the batches before it are written.`,
+Each line is one object with "key" (or "key_base64"), "value" (or
+"value_base64") and optionally "expires_at_ms", a positive Unix time in
+milliseconds; a key whose expiry has passed is not written, and counted.
+The first bad line (blank, not a JSON object, an unknown field, bad base64, an
+empty key, a key over 64 KiB, a value over 256 MiB, a bad expires_at_ms) stops
+the import with exit 2 and its line number; every line before it is written.
+The count of keys written goes to standard error.`,
 		Example: "  kvctl import backup.jsonl\n  zcat backup.jsonl.gz | kvctl import -",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -111,7 +118,7 @@ import with its line number; the batches before it are written.`,
 				}
 				in = f
 			}
-			db, err := a.open()
+			db, err := a.open(openCreate)
 			if err != nil {
 				return err
 			}
@@ -122,75 +129,129 @@ import with its line number; the batches before it are written.`,
 					progressbar.OptionClearOnFinish())
 				in = io.TeeReader(in, bar)
 			}
-			n, err := importLines(db, in)
+			st, err := importLines(db, in)
 			if bar != nil {
 				bar.Finish()
 			}
-			if err != nil {
-				return err
+			msg := fmt.Sprintf("imported %d keys", st.imported)
+			if st.expired > 0 {
+				msg += fmt.Sprintf(", skipped %d already expired", st.expired)
 			}
-			if bar != nil || a.inShell {
-				fmt.Fprintf(a.stderr, "imported %d keys\n", n)
+			if st.badLine > 0 {
+				msg += fmt.Sprintf(", from the lines before line %d", st.badLine)
 			}
-			return nil
+			fmt.Fprintln(a.stderr, msg)
+			return err
 		},
 	}
 }
 
-// importLines writes every record of a JSON Lines stream in batches.
-func importLines(db *lsm.DB, in io.Reader) (int, error) {
+// importStats counts what importLines did.
+type importStats struct {
+	imported int // keys written
+	expired  int // keys not written because their expiry had passed
+	badLine  int // the line that stopped the import, 0 if none
+}
+
+// importFields are the fields a line may hold.
+var importFields = map[string]bool{"key": true, "key_base64": true, "value": true, "value_base64": true, "expires_at_ms": true}
+
+// importLines writes every record of a JSON Lines stream in batches. At the
+// first bad line it writes the lines before it and returns an exit-2 error
+// naming the line.
+func importLines(db *lsm.DB, in io.Reader) (importStats, error) {
+	var st importStats
 	sc := bufio.NewScanner(in)
+	// The longest line: a 256 MiB value base64-encoded, with room to spare.
 	sc.Buffer(make([]byte, 1<<16), lsm.MaxValueSize*2)
 	b := db.NewBatch()
-	n, line := 0, 0
+	pending := 0 // keys in b
 	flush := func() error {
 		if b.Len() == 0 {
 			return nil
 		}
 		err := db.Apply(b)
 		b.Reset()
+		if err == nil {
+			st.imported += pending
+		}
+		pending = 0
 		return err
 	}
 	now := time.Now()
+	line := 0
+	bad := func(format string, args ...any) (importStats, error) {
+		if err := flush(); err != nil {
+			return st, err
+		}
+		st.badLine = line
+		return st, &exitError{code: 2, err: fmt.Errorf("line %d: "+format, append([]any{line}, args...)...)}
+	}
 	for sc.Scan() {
 		line++
-		if len(sc.Bytes()) == 0 {
-			continue
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			return bad("blank line (each line must be one JSON object)")
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
-			return n, usageError("line %d: %v", line, err)
+			return bad("not a JSON object: %v", err)
+		}
+		for name := range obj {
+			if !importFields[name] {
+				return bad("unknown field %q (want key or key_base64, value or value_base64, expires_at_ms)", name)
+			}
 		}
 		key, ok, err := jsonField(obj, "key")
-		if err != nil || !ok {
-			return n, usageError("line %d: no key (%v)", line, err)
+		switch {
+		case err != nil:
+			return bad("%v", err)
+		case !ok:
+			return bad("no key (want \"key\" or \"key_base64\")")
+		case len(key) == 0:
+			return bad("empty key")
+		case len(key) > lsm.MaxKeySize:
+			return bad("key of %d bytes is over the limit of %d", len(key), lsm.MaxKeySize)
 		}
 		value, ok, err := jsonField(obj, "value")
-		if err != nil || !ok {
-			return n, usageError("line %d: no value (%v)", line, err)
+		switch {
+		case err != nil:
+			return bad("%v", err)
+		case !ok:
+			return bad("no value (want \"value\" or \"value_base64\")")
+		case len(value) > lsm.MaxValueSize:
+			return bad("value of %d bytes is over the limit of %d", len(value), lsm.MaxValueSize)
 		}
 		var opts []lsm.WriteOption
 		if raw, ok := obj["expires_at_ms"]; ok {
 			var ms int64
 			if err := json.Unmarshal(raw, &ms); err != nil {
-				return n, usageError("line %d: expires_at_ms: %v", line, err)
+				return bad("expires_at_ms: %v", err)
+			}
+			if ms <= 0 {
+				return bad("expires_at_ms %d is not a time (omit the field for no expiry)", ms)
 			}
 			ttl := time.UnixMilli(ms).Sub(now)
 			if ttl <= 0 {
+				st.expired++
 				continue // expired already
 			}
 			opts = append(opts, lsm.WithTTL(ttl))
 		}
 		b.Put(key, value, opts...)
-		n++
+		pending++
 		if b.Len() >= 1000 {
+			first := line - pending + 1
 			if err := flush(); err != nil {
-				return n, err
+				return st, fmt.Errorf("lines %d-%d: %w", first, line, err)
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return n, err
+		line++
+		if errors.Is(err, bufio.ErrTooLong) {
+			return bad("longer than %d bytes", lsm.MaxValueSize*2)
+		}
+		return bad("%v", err)
 	}
-	return n, flush()
+	return st, flush()
 }

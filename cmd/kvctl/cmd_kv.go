@@ -18,15 +18,43 @@ func (a *app) valueArg(v string) ([]byte, error) {
 	if v != "-" {
 		return []byte(v), nil
 	}
-	b, err := io.ReadAll(a.stdin)
+	// Read one byte past the limit, no more: a value over it is an error
+	// whatever the size of the input, and costs at most the limit in memory.
+	b, err := io.ReadAll(io.LimitReader(a.stdin, lsm.MaxValueSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read standard input: %w", err)
+	}
+	if len(b) > lsm.MaxValueSize {
+		return nil, &exitError{code: 2, err: fmt.Errorf("%w: the value on standard input is over the limit of %d bytes (256 MiB)", lsm.ErrInvalidArgument, lsm.MaxValueSize)}
 	}
 	return b, nil
 }
 
+// checkTTL refuses a --ttl that is not positive, as WithTTL does: no
+// expiry is said by leaving --ttl out (and expire KEY 0 removes one).
+func checkTTL(c *cobra.Command, ttl time.Duration) error {
+	if c.Flags().Changed("ttl") && ttl <= 0 {
+		return usageError("--ttl %v: a TTL must be positive; leave --ttl out for no expiry\n%s", ttl, c.UsageString())
+	}
+	return nil
+}
+
+// notFoundError is the error of every command whose key or item is absent:
+// one message shape, exit 1.
+type notFoundError struct{ what string }
+
+func (e *notFoundError) Error() string { return e.what + " not found" }
+func (e *notFoundError) Unwrap() error { return lsm.ErrNotFound }
+
+func keyNotFound(key string) error { return &notFoundError{"key " + showKey([]byte(key))} }
+
+func itemNotFound(pk, sk string) error {
+	return &notFoundError{fmt.Sprintf("item (%s, %s)", showKey([]byte(pk)), showKey([]byte(sk)))}
+}
+
 // printValue prints a value raw with a newline, or as JSON.
-func (a *app) printValue(key, value []byte, exp time.Time) error {
+// With raw the value is written byte for byte, without the newline.
+func (a *app) printValue(key, value []byte, exp time.Time, raw bool) error {
 	if a.json {
 		obj := map[string]any{}
 		jsonBytes(obj, "key", key)
@@ -34,11 +62,24 @@ func (a *app) printValue(key, value []byte, exp time.Time) error {
 		expiryJSON(obj, exp)
 		return writeJSON(a.stdout, obj)
 	}
-	if _, err := a.stdout.Write(value); err != nil {
+	if _, err := a.stdout.Write(value); err != nil || raw {
 		return err
 	}
 	_, err := io.WriteString(a.stdout, "\n")
 	return err
+}
+
+// rawFlag adds --raw to a command that prints one value.
+func rawFlag(c *cobra.Command, raw *bool) {
+	c.Flags().BoolVar(raw, "raw", false, "write the value byte for byte, without the newline after it (for files)")
+}
+
+// checkRaw refuses --raw with --json.
+func (a *app) checkRaw(c *cobra.Command, raw bool) error {
+	if raw && a.json {
+		return usageError("--raw and --json exclude each other\n%s", c.UsageString())
+	}
+	return nil
 }
 
 func (a *app) putCommand() *cobra.Command {
@@ -56,6 +97,9 @@ if it is present (SET XX); otherwise kvctl exits 1 and writes nothing.`,
   cat photo.jpg | kvctl put photo:1 -`,
 		Args: exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkTTL(c, ttl); err != nil {
+				return err
+			}
 			if nx && xx {
 				return usageError("--nx and --xx exclude each other\n%s", c.UsageString())
 			}
@@ -73,32 +117,43 @@ if it is present (SET XX); otherwise kvctl exits 1 and writes nothing.`,
 			if xx {
 				opts = append(opts, lsm.IfPresent())
 			}
-			db, err := a.open()
+			db, err := a.open(openCreate)
 			if err != nil {
 				return err
 			}
 			return db.Put([]byte(args[0]), value, opts...)
 		},
 	}
-	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the key after this duration")
+	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the key after `DUR` (positive; omit for no expiry)")
 	c.Flags().BoolVar(&nx, "nx", false, "write only if the key is absent")
 	c.Flags().BoolVar(&xx, "xx", false, "write only if the key is present")
 	return c
 }
 
 func (a *app) getCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "get KEY",
-		Short:   "Print a key's value (exit 1 if absent)",
-		Example: "  kvctl get user:1\n  kvctl --json get user:1",
-		Args:    exactArgs(1),
+	var raw bool
+	c := &cobra.Command{
+		Use:   "get KEY [--raw]",
+		Short: "Print a key's value (exit 1 if absent)",
+		Long: `Print the value of KEY followed by a newline; with --raw, the value byte for
+byte and nothing else, so it can be redirected to a file. An absent key exits 1.`,
+		Example: `  kvctl get user:1
+  kvctl --json get user:1
+  kvctl get photo:1 --raw > photo.jpg`,
+		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			if err := a.checkRaw(c, raw); err != nil {
+				return err
+			}
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
 			key := []byte(args[0])
 			v, err := db.Get(key)
+			if errors.Is(err, lsm.ErrNotFound) {
+				return keyNotFound(args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -106,9 +161,11 @@ func (a *app) getCommand() *cobra.Command {
 			if a.json {
 				exp, _ = db.Expiry(key)
 			}
-			return a.printValue(key, v, exp)
+			return a.printValue(key, v, exp, raw)
 		},
 	}
+	rawFlag(c, &raw)
+	return c
 }
 
 func (a *app) delCommand() *cobra.Command {
@@ -118,13 +175,13 @@ func (a *app) delCommand() *cobra.Command {
 		Example: "  kvctl del user:1",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
 			err = db.Delete([]byte(args[0]), lsm.IfPresent())
 			if errors.Is(err, lsm.ErrConditionFailed) {
-				return fmt.Errorf("%w: %s", lsm.ErrNotFound, args[0])
+				return keyNotFound(args[0])
 			}
 			return err
 		},
@@ -140,11 +197,14 @@ or -1 if it never expires. An absent key exits 1.`,
 		Example: "  kvctl ttl session:abc",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
 			exp, err := db.Expiry([]byte(args[0]))
+			if errors.Is(err, lsm.ErrNotFound) {
+				return keyNotFound(args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -173,11 +233,15 @@ func (a *app) expireCommand() *cobra.Command {
 			if err != nil || d < 0 {
 				return usageError("bad duration %q: want 30s, 15m, 1h or 0\n%s", args[1], c.UsageString())
 			}
-			db, err := a.open()
+			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
-			return db.Expire([]byte(args[0]), d)
+			err = db.Expire([]byte(args[0]), d)
+			if errors.Is(err, lsm.ErrNotFound) {
+				return keyNotFound(args[0])
+			}
+			return err
 		},
 	}
 }
@@ -196,11 +260,14 @@ fixed-window counter); an existing key keeps its expiry.`,
   kvctl incr stock:item9 --by -3`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkTTL(c, ttl); err != nil {
+				return err
+			}
 			var opts []lsm.WriteOption
 			if ttl != 0 {
 				opts = append(opts, lsm.WithTTL(ttl))
 			}
-			db, err := a.open()
+			db, err := a.open(openCreate)
 			if err != nil {
 				return err
 			}
@@ -216,7 +283,7 @@ fixed-window counter); an existing key keeps its expiry.`,
 		},
 	}
 	c.Flags().Int64Var(&by, "by", 1, "the amount to add (may be negative)")
-	c.Flags().DurationVar(&ttl, "ttl", 0, "expiry to set when the key is created")
+	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the key `DUR` after it is created (positive; omit for no expiry)")
 	return c
 }
 
@@ -228,8 +295,11 @@ func (a *app) scanCommand() *cobra.Command {
 		Use:   "scan [--prefix P] [--start A] [--end B] [--limit N] [--reverse] [--keys-only]",
 		Short: "Print keys in order, as key<TAB>value lines",
 		Long: `Print the live keys in [--start, --end) (and starting with --prefix), one
-key<TAB>value line each; keys and values that are not printable UTF-8 are
-Go-quoted. --json prints one JSON object per line instead.`,
+key<TAB>value line each. A key is shown as it is when it is one plain word
+(printable UTF-8 without spaces, quotes or backslashes), Go-quoted otherwise,
+so it can be pasted into the shell; a value is shown as it is when it is
+printable UTF-8 not beginning with a double quote, Go-quoted otherwise.
+--json prints one JSON object per line instead.`,
 		Example: `  kvctl scan --prefix user: --limit 10
   kvctl scan --start a --end m --reverse --keys-only`,
 		Args: exactArgs(0),
@@ -247,7 +317,7 @@ Go-quoted. --json prints one JSON object per line instead.`,
 			if c.Flags().Changed("end") && (opts.UpperBound == nil || bytes.Compare([]byte(end), opts.UpperBound) < 0) {
 				opts.UpperBound = []byte(end)
 			}
-			db, err := a.open()
+			db, err := a.open(openRead)
 			if err != nil {
 				return err
 			}
@@ -296,9 +366,9 @@ func (a *app) printEntry(key, value []byte, exp time.Time, keysOnly bool) error 
 	}
 	var err error
 	if keysOnly {
-		_, err = fmt.Fprintln(a.stdout, show(key))
+		_, err = fmt.Fprintln(a.stdout, showKey(key))
 	} else {
-		_, err = fmt.Fprintf(a.stdout, "%s\t%s\n", show(key), show(value))
+		_, err = fmt.Fprintf(a.stdout, "%s\t%s\n", showKey(key), show(value))
 	}
 	return err
 }

@@ -11,9 +11,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stratadb/strata/internal/manifest"
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -26,8 +29,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
 	defer app.closeDB()
 	root := app.rootCommand()
-	root.SetArgs(args)
-	err := root.Execute()
+	err := checkGlobalFlags(root, args)
+	if err == nil {
+		args, err = rewriteBetween(args)
+	}
+	if err == nil {
+		root.SetArgs(args)
+		err = root.Execute()
+	}
 	if cerr := app.closeDB(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -43,6 +52,8 @@ type app struct {
 	dbDir    string
 	syncMode string
 	json     bool
+	readOnly bool          // --read-only: every command opens the DB read-only
+	wait     time.Duration // --wait: how long to wait for the directory lock
 
 	db      *lsm.DB
 	inShell bool
@@ -83,19 +94,60 @@ func (a *app) report(err error) int {
 	return code
 }
 
-// open returns the DB, opening it on first use.
-func (a *app) open() (*lsm.DB, error) {
+// openMode says what a command needs of the database directory.
+type openMode int
+
+const (
+	// openCreate: the command writes and may create the database (put,
+	// incr, put-item, import, shell).
+	openCreate openMode = iota
+	// openWrite: the command writes to a database that must exist (del,
+	// expire, flush, compact, ...): a typo in --db is an error, not a new
+	// empty database.
+	openWrite
+	// openRead: the command only reads; the database is opened read-only
+	// and must exist.
+	openRead
+)
+
+// dir is the database directory: --db, else $KVCTL_DB, else ./kvdata.
+func (a *app) dir() string {
+	if a.dbDir != "" {
+		return a.dbDir
+	}
+	if d := os.Getenv("KVCTL_DB"); d != "" {
+		return d
+	}
+	return "./kvdata"
+}
+
+// noDatabase returns an exit-2 error when dir holds no database. A database
+// is a directory with a CURRENT file: creating one, Open writes CURRENT last
+// (after LOCK and the first MANIFEST), and on a directory without one Open
+// creates a new, empty database.
+func noDatabase(dir string) error {
+	_, err := os.Stat(manifest.MakeFilename(dir, manifest.FileTypeCurrent, 0))
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return nil // there is one, or Open will say what is wrong
+	}
+	why := "no CURRENT file"
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		why = "no such directory"
+	}
+	return &exitError{code: 2, err: fmt.Errorf("no database in %s (%s)", dir, why)}
+}
+
+// open returns the DB, opening it on first use as mode says. With
+// --read-only every mode opens read-only.
+func (a *app) open(mode openMode) (*lsm.DB, error) {
 	if a.db != nil {
 		return a.db, nil
 	}
-	dir := a.dbDir
-	if dir == "" {
-		dir = os.Getenv("KVCTL_DB")
+	dir := a.dir()
+	opts := &lsm.Options{ReadOnly: a.readOnly || mode == openRead}
+	if opts.ReadOnly {
+		opts.FS = readOnlyFileSystem()
 	}
-	if dir == "" {
-		dir = "./kvdata"
-	}
-	opts := &lsm.Options{}
 	if a.syncMode != "" {
 		m, err := lsm.ParseSyncMode(a.syncMode)
 		if err != nil {
@@ -103,12 +155,49 @@ func (a *app) open() (*lsm.DB, error) {
 		}
 		opts.Sync = m
 	}
-	db, err := lsm.Open(dir, opts)
+	if a.wait < 0 {
+		return nil, usageError("--wait must not be negative")
+	}
+	if opts.ReadOnly || mode == openWrite {
+		if err := noDatabase(dir); err != nil {
+			return nil, err
+		}
+	}
+	db, err := a.openWaiting(dir, opts)
 	if err != nil {
+		if opts.ReadOnly && errors.Is(err, lsm.ErrNotFound) {
+			// CURRENT vanished between the check and the open.
+			return nil, &exitError{code: 2, err: err}
+		}
 		return nil, err
 	}
 	a.db = db
 	return db, nil
+}
+
+// openWaiting opens the DB, retrying while another process holds the
+// directory lock, for up to --wait.
+func (a *app) openWaiting(dir string, opts *lsm.Options) (*lsm.DB, error) {
+	deadline := time.Now().Add(a.wait)
+	said := false
+	for {
+		db, err := lsm.Open(dir, opts)
+		if !errors.Is(err, lsm.ErrLocked) {
+			return db, err
+		}
+		if a.wait == 0 {
+			return nil, &exitError{code: 2, err: fmt.Errorf("%s is locked by another process (use --wait 5s to wait for it)", dir)}
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, &exitError{code: 2, err: fmt.Errorf("%s is still locked by another process after waiting %v", dir, a.wait)}
+		}
+		if !said {
+			fmt.Fprintf(a.stderr, "kvctl: %s is locked by another process; waiting up to %v\n", dir, a.wait)
+			said = true
+		}
+		time.Sleep(min(left, 50*time.Millisecond))
+	}
 }
 
 func (a *app) closeDB() error {
@@ -122,11 +211,19 @@ func (a *app) closeDB() error {
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "kvctl [--db DIR] [--sync always|everysec|no] [--json] COMMAND [ARGS]",
+		Use:   "kvctl [--db DIR] [--sync always|everysec|no] [--json] [--read-only] [--wait DUR] COMMAND [ARGS]",
 		Short: "Operate a Strata database",
 		Long: `kvctl reads, writes and maintains a Strata database.
 
-The database directory is --db, else $KVCTL_DB, else ./kvdata.
+The database directory is --db, else $KVCTL_DB, else ./kvdata. Only put, incr,
+put-item, import and shell create a database there; every other command on a
+directory without one (no CURRENT file) exits 2 with "no database in DIR".
+Commands that only read (get, get-item, scan, query, ttl, stats, check,
+export) open the database read-only and change nothing in it; --read-only
+does so for every command, and works on a directory you cannot write.
+A database is open in one process at a time: --wait DUR waits up to DUR for
+another process to let go, instead of failing at once.
+
 Exit status: 0 success, 1 not found or condition failed, 2 any other error.
 Values print raw followed by a newline; a VALUE of "-" is read from standard
 input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
@@ -135,15 +232,22 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
   kvctl get greeting
   echo -n 'from a pipe' | kvctl put note -
   kvctl scan --prefix user: --limit 10`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		SilenceUsage:          true,
+		SilenceErrors:         true,
+		DisableFlagsInUseLine: true,
+		// No command: the usage, on stderr, and exit 2.
+		RunE: func(c *cobra.Command, args []string) error {
+			return usageError("no command given\n%s", c.UsageString())
+		},
 	}
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.PersistentFlags().StringVar(&a.dbDir, "db", "", "database directory (default $KVCTL_DB, then ./kvdata)")
+	root.PersistentFlags().StringVar(&a.dbDir, "db", "", "the database directory, `DIR` (default $KVCTL_DB, then ./kvdata)")
 	root.PersistentFlags().StringVar(&a.syncMode, "sync", "", "WAL sync mode: always, everysec or no (default everysec)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON object per line")
+	root.PersistentFlags().BoolVar(&a.readOnly, "read-only", false, "open the database read-only (writes fail; works on a directory you cannot write)")
+	root.PersistentFlags().DurationVar(&a.wait, "wait", 0, "wait up to `DUR` for another process to release the database (default: fail at once)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v\n%s", err, c.UsageString())
 	})
@@ -176,4 +280,28 @@ func rangeArgs(lo, hi int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// checkGlobalFlags checks the flags before the command word. The parser
+// takes an unknown flag to want a value, so "kvctl --jsn get k" would report
+// the unknown command "k"; this reports the unknown flag.
+func checkGlobalFlags(root *cobra.Command, args []string) error {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" || arg == "-" || !strings.HasPrefix(arg, "-") {
+			return nil // the command word (or the end of the flags)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		if name == "help" || arg == "-h" {
+			continue
+		}
+		f := root.PersistentFlags().Lookup(name)
+		if f == nil || !strings.HasPrefix(arg, "--") {
+			return usageError("unknown flag: %s\n%s", arg, root.UsageString())
+		}
+		if !hasValue && f.NoOptDefVal == "" {
+			i++ // its value
+		}
+	}
+	return nil
 }

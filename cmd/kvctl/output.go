@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -23,10 +24,23 @@ func printable(b []byte) bool {
 	return true
 }
 
-// show renders bytes for a tab-separated line: as is when printable,
-// Go-quoted otherwise.
+// show renders a value for a tab-separated line: as is when it is printable
+// and does not begin with a double quote, Go-quoted (strconv.Quote)
+// otherwise, so a shown value that begins with a double quote is always a
+// quoted one.
 func show(b []byte) string {
-	if printable(b) {
+	if printable(b) && (len(b) == 0 || b[0] != '"') {
+		return string(b)
+	}
+	return strconv.Quote(string(b))
+}
+
+// showKey renders a key or sort key: as is when it is one plain word (not
+// empty, printable, without spaces, quotes or backslashes), Go-quoted
+// otherwise. Either way the shell reads it back as the same bytes, so any
+// key that scan or query shows can be pasted into a shell command.
+func showKey(b []byte) string {
+	if len(b) > 0 && printable(b) && !bytes.ContainsAny(b, " \"'\\") {
 		return string(b)
 	}
 	return strconv.Quote(string(b))
@@ -42,27 +56,39 @@ func jsonBytes(obj map[string]any, name string, b []byte) {
 	}
 }
 
-// jsonField reads back what jsonBytes wrote.
+// jsonField reads back what jsonBytes wrote: the string under name, or the
+// base64 under name+"_base64" decoded. Both, or a value that is not a
+// string, is an error.
 func jsonField(obj map[string]json.RawMessage, name string) ([]byte, bool, error) {
-	if raw, ok := obj[name]; ok {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, false, fmt.Errorf("field %q: %v", name, err)
-		}
-		return []byte(s), true, nil
-	}
-	if raw, ok := obj[name+"_base64"]; ok {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, false, fmt.Errorf("field %q: %v", name+"_base64", err)
+	raw, plain := obj[name]
+	raw64, encoded := obj[name+"_base64"]
+	switch {
+	case plain && encoded:
+		return nil, false, fmt.Errorf("both %q and %q", name, name+"_base64")
+	case plain:
+		s, err := jsonString(name, raw)
+		return []byte(s), true, err
+	case encoded:
+		s, err := jsonString(name+"_base64", raw64)
+		if err != nil {
+			return nil, false, err
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			return nil, false, fmt.Errorf("field %q: %v", name+"_base64", err)
+			return nil, false, fmt.Errorf("field %q: bad base64: %v", name+"_base64", err)
 		}
 		return b, true, nil
 	}
 	return nil, false, nil
+}
+
+// jsonString decodes a JSON string (not null, not any other type).
+func jsonString(name string, raw json.RawMessage) (string, error) {
+	var s *string
+	if err := json.Unmarshal(raw, &s); err != nil || s == nil {
+		return "", fmt.Errorf("field %q: want a string, got %s", name, raw)
+	}
+	return *s, nil
 }
 
 func writeJSON(w io.Writer, obj any) error {
