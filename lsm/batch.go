@@ -120,7 +120,7 @@ func (b *Batch) encode(dst []byte, now time.Time) []byte {
 		var expiry int64
 		if op.ttl > 0 {
 			kind = keys.KindSetExpiry
-			expiry = now.Add(op.ttl).UnixNano()
+			expiry = keys.ExpiryAt(now, op.ttl)
 		}
 		dst = batchrepr.AppendEntry(dst, kind, b.bytes(op.key), b.bytes(op.value), expiry)
 	}

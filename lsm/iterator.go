@@ -321,7 +321,7 @@ func (it *Iterator) accept(kind keys.Kind, v []byte) bool {
 		if it.now == 0 {
 			// Read the clock once per positioning call, and only when an
 			// expiring entry is met: most seeks never meet one.
-			it.now = it.db.opts.Clock().UnixNano()
+			it.now = keys.UnixNano(it.db.opts.Clock())
 		}
 		if it.now >= exp {
 			it.db.metrics.expiredHidden.Add(1)

@@ -80,7 +80,7 @@ func (db *DB) writePlain(kind keys.Kind, key, value []byte, w writeOpts) error {
 	var expiry int64
 	if w.ttl > 0 {
 		kind = keys.KindSetExpiry
-		expiry = db.opts.Clock().Add(w.ttl).UnixNano()
+		expiry = keys.ExpiryAt(db.opts.Clock(), w.ttl)
 	}
 	req.repr = batchrepr.AppendEntry(req.repr, kind, key, value, expiry)
 	req.count = 1
@@ -128,7 +128,8 @@ func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
 
 // Increment adds delta to the decimal int64 stored at key and returns the new
 // value. An absent or expired key counts as 0 and is created, with WithTTL's
-// expiry if given; an existing key keeps its expiry. The value is stored as
+// expiry if given (clamped as WithTTL says); an existing key keeps its
+// expiry. The value is stored as
 // decimal ASCII. A value strconv.ParseInt does not accept returns
 // ErrNotInteger; an overflow returns ErrInvalidArgument.
 func (db *DB) Increment(key []byte, delta int64, opts ...WriteOption) (int64, error) {
@@ -152,8 +153,10 @@ func (db *DB) Increment(key []byte, delta int64, opts ...WriteOption) (int64, er
 }
 
 // Expire sets key's time to live: with ttl > 0 the key expires ttl from now;
-// with ttl == 0 it never expires. It returns ErrNotFound if the key is
-// absent, deleted or expired.
+// with ttl == 0 it never expires. A negative ttl is ErrInvalidArgument. As
+// with WithTTL, an expiry past April 2262 (the largest int64 of Unix
+// nanoseconds) is clamped to that instant, so a TTL of centuries keeps the
+// key. It returns ErrNotFound if the key is absent, deleted or expired.
 func (db *DB) Expire(key []byte, ttl time.Duration) error {
 	if err := db.writable(); err != nil {
 		return err
@@ -211,7 +214,7 @@ func (db *DB) prepare(r *commitReq) error {
 				return fmt.Errorf("%w: key %q holds %d bytes that are not a decimal int64", ErrNotInteger, r.key, len(cur.value))
 			}
 		} else if r.opts.ttl > 0 {
-			expiry = now.Add(r.opts.ttl).UnixNano()
+			expiry = keys.ExpiryAt(now, r.opts.ttl)
 		}
 		if (r.delta > 0 && n > math.MaxInt64-r.delta) || (r.delta < 0 && n < math.MinInt64-r.delta) {
 			return fmt.Errorf("%w: increment of %d by %d overflows int64", ErrInvalidArgument, n, r.delta)
@@ -237,7 +240,7 @@ func (db *DB) prepare(r *commitReq) error {
 		if r.ttl == 0 {
 			r.repr = batchrepr.AppendEntry(r.repr, keys.KindSet, r.key, cur.value, 0)
 		} else {
-			r.repr = batchrepr.AppendEntry(r.repr, keys.KindSetExpiry, r.key, cur.value, now.Add(r.ttl).UnixNano())
+			r.repr = batchrepr.AppendEntry(r.repr, keys.KindSetExpiry, r.key, cur.value, keys.ExpiryAt(now, r.ttl))
 		}
 		r.count = 1
 	}
