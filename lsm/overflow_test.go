@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/batchrepr"
+	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/vfs"
 )
 
@@ -177,4 +179,23 @@ func TestOptionsTheTableWriterRejectsFailAtOpen(t *testing.T) {
 		require.NoError(t, db.Verify(), name)
 		require.NoError(t, db.Close(), name)
 	}
+}
+
+// TestARequestTooLargeForAnyMemtableFailsAlone: a memtable holds at most
+// 4 GiB; a batch whose entries need more used to make the commit leader
+// rotate memtables forever. It fails alone with ErrInvalidArgument, and the
+// DB keeps taking writes. (A real batch that large needs gigabytes of
+// memory, so the request claims its entry count instead.)
+func TestARequestTooLargeForAnyMemtableFailsAlone(t *testing.T) {
+	db := openMem(t, vfs.NewMem(), nil)
+	defer db.Close()
+	req := getReq()
+	req.repr = batchrepr.AppendEntry(req.repr, keys.KindDelete, []byte("k"), nil, 0)
+	req.count = 1 << 26 // 64 Mi entries: about 4 GiB of memtable space
+	err := db.commitWrite(req)
+	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.NoError(t, db.Put([]byte("k"), []byte("v")), "the DB still takes writes")
+	v, err := db.Get([]byte("k"))
+	require.NoError(t, err)
+	require.Equal(t, "v", string(v))
 }

@@ -93,6 +93,8 @@ func (db *DB) writePlain(kind keys.Kind, key, value []byte, w writeOpts) error {
 // Apply commits every operation of b atomically. Only WithSync is meaningful
 // in opts. If any operation's condition does not hold, nothing is written and
 // Apply returns ErrConditionFailed. Applying a batch does not change it.
+// A batch must fit one memtable: one whose keys and values, plus about 80
+// bytes an operation, pass 3 GiB returns ErrInvalidArgument.
 func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
 	if err := db.writable(); err != nil {
 		return err
