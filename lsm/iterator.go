@@ -407,7 +407,10 @@ func (it *Iterator) expiryTime() time.Time {
 // Error returns the error that stopped the iterator, if any.
 func (it *Iterator) Error() error { return it.err }
 
-// Close releases the iterator. A second Close returns ErrClosed.
+// Close releases the iterator and returns the error that stopped the
+// iteration, the one Error reports (nil if it ran cleanly), or else an error
+// releasing it. Check it, as a loop's end may be an error's. A second Close
+// returns ErrClosed.
 func (it *Iterator) Close() error {
 	if it.closed {
 		return fmt.Errorf("%w: iterator already closed", ErrClosed)

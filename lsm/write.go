@@ -35,14 +35,25 @@ func (db *DB) Delete(key []byte, opts ...WriteOption) error {
 	return db.write(keys.KindDelete, key, nil, opts)
 }
 
-// PutItem sets the item (pk, sk) to value: a Put of ItemKey(pk, sk).
+// PutItem sets the item (pk, sk) to value: a Put of ItemKey(pk, sk). An
+// empty pk is ErrInvalidArgument, as an empty key is for Put; an empty sk is
+// allowed.
 func (db *DB) PutItem(pk, sk, value []byte, opts ...WriteOption) error {
-	return db.write(keys.KindSet, keys.ItemKey(nil, pk, sk), value, opts)
+	key, err := itemKey(pk, sk)
+	if err != nil {
+		return err
+	}
+	return db.write(keys.KindSet, key, value, opts)
 }
 
-// DeleteItem removes the item (pk, sk): a Delete of ItemKey(pk, sk).
+// DeleteItem removes the item (pk, sk): a Delete of ItemKey(pk, sk). An
+// empty pk is ErrInvalidArgument.
 func (db *DB) DeleteItem(pk, sk []byte, opts ...WriteOption) error {
-	return db.write(keys.KindDelete, keys.ItemKey(nil, pk, sk), nil, opts)
+	key, err := itemKey(pk, sk)
+	if err != nil {
+		return err
+	}
+	return db.write(keys.KindDelete, key, nil, opts)
 }
 
 func (db *DB) write(kind keys.Kind, key, value []byte, opts []WriteOption) error {
@@ -59,6 +70,9 @@ func (db *DB) write(kind keys.Kind, key, value []byte, opts []WriteOption) error
 			// by the commit leader; plain writes never pay for it.
 			b := Batch{db: db}
 			b.add(kind, key, value, opts)
+			if w.sync {
+				return db.Apply(&b, WithSync())
+			}
 			return db.Apply(&b)
 		}
 		if kind == keys.KindDelete && w.ttl != 0 {
@@ -90,9 +104,10 @@ func (db *DB) writePlain(kind keys.Kind, key, value []byte, w writeOpts) error {
 	return err
 }
 
-// Apply commits every operation of b atomically. Only WithSync is meaningful
-// in opts. If any operation's condition does not hold, nothing is written and
-// Apply returns ErrConditionFailed. Applying a batch does not change it.
+// Apply commits every operation of b atomically. WithSync is the only option
+// it takes; any other (a TTL or a condition belongs to an operation of the
+// batch) is ErrInvalidArgument. If any operation's condition does not hold,
+// nothing is written and Apply returns ErrConditionFailed. Applying a batch does not change it.
 // A batch must fit one memtable: one whose keys and values, plus about 80
 // bytes an operation, pass 3 GiB returns ErrInvalidArgument.
 func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
@@ -111,6 +126,9 @@ func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
 	w, err := mergeOpts(opts)
 	if err != nil {
 		return err
+	}
+	if w.ttl != 0 || w.cond != condNone {
+		return fmt.Errorf("%w: Apply takes only WithSync; put TTLs and conditions on the batch's operations", ErrInvalidArgument)
 	}
 	if len(b.ops) == 0 {
 		return nil
@@ -266,6 +284,9 @@ func (db *DB) checkCond(key []byte, cond condKind, want []byte, seq keys.SeqNum)
 	}
 	if !ok {
 		db.metrics.conditionFailures.Add(1)
+		if pk, sk, isItem := keys.SplitItemKey(key); isItem {
+			return fmt.Errorf("%w: item (%q, %q)", ErrConditionFailed, pk, sk)
+		}
 		return fmt.Errorf("%w: key %s", ErrConditionFailed, keys.Quote(key))
 	}
 	return nil
