@@ -2,6 +2,7 @@ package compaction
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"testing"
@@ -256,4 +257,20 @@ func TestL0NeverCompactsPastALevelWithData(t *testing.T) {
 	require.NotNil(t, c)
 	require.Equal(t, 4, c.Level)
 	require.Equal(t, 5, c.OutputLevel)
+}
+
+// TestHugeTargetFileSizeDoesNotOverflow: the grandparent bound is ten target
+// files; with TargetFileSize near math.MaxInt64 the product used to wrap to
+// a negative bound, so no move was trivial and every key split an output.
+func TestHugeTargetFileSizeDoesNotOverflow(t *testing.T) {
+	for _, size := range []int64{math.MaxInt64, math.MaxInt64 / 10, math.MaxInt64/10 + 1, 1 << 62} {
+		o := Options{L0Trigger: 4, LevelMultiplier: 10, BaseLevelSize: 100, TargetFileSize: size}
+		v := &manifest.Version{}
+		v.Levels[4] = []*manifest.FileMeta{fm(1, "a", "b", 10)}
+		v.Levels[6] = []*manifest.FileMeta{fm(2, "a", "z", 100)}
+		c := newCompaction(v, o, ReasonSize, 4, 5, v.Levels[4])
+		require.NotNil(t, c)
+		require.GreaterOrEqual(t, c.MaxGrandparentOverlap, size, "TargetFileSize %d", size)
+		require.Equal(t, KindMove, c.Kind, "TargetFileSize %d", size)
+	}
 }

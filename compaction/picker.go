@@ -3,6 +3,7 @@ package compaction
 import (
 	"bytes"
 	"fmt"
+	"math"
 
 	"github.com/stratadb/strata/internal/manifest"
 )
@@ -253,7 +254,7 @@ func newCompaction(v *manifest.Version, o Options, reason Reason, level, out int
 	c := &Compaction{
 		Reason: reason, Level: level, OutputLevel: out,
 		MaxOutputSize:         o.TargetFileSize,
-		MaxGrandparentOverlap: 10 * o.TargetFileSize,
+		MaxGrandparentOverlap: grandparentBound(o.TargetFileSize),
 	}
 	c.Inputs[0] = inputs
 	lo, hi := keyRange(inputs)
@@ -277,6 +278,17 @@ func newCompaction(v *manifest.Version, o Options, reason Reason, level, out int
 		c.Kind = KindMove
 	}
 	return c
+}
+
+// grandparentBound returns how much grandparent data an output table may
+// overlap: ten target files, saturated at math.MaxInt64 for a huge
+// TargetFileSize (the product would wrap to a negative bound, splitting
+// outputs at every key).
+func grandparentBound(target int64) int64 {
+	if target > math.MaxInt64/10 {
+		return math.MaxInt64
+	}
+	return 10 * target
 }
 
 // widen extends inputs of a level >= 1 with the neighbouring tables that

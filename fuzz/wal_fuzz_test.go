@@ -178,6 +178,37 @@ func FuzzWALReader(f *testing.F) {
 			}
 		}
 
+		// 1b. The same, skipping every damage a valid record follows: no
+		// panic, forward progress, and no more record bytes than input.
+		r := wal.NewReader(bytes.NewReader(data), "fuzz.log")
+		skipped, last := 0, int64(-1)
+		total = 0
+		for {
+			rec, err := r.Next()
+			if err == nil {
+				total += len(rec)
+				if r.Offset() <= last {
+					t.Fatalf("record at offset %d after one at %d", r.Offset(), last)
+				}
+				last = r.Offset()
+				continue
+			}
+			walErrClass(t, err, true)
+			off, ok := r.Skip()
+			if !ok {
+				break
+			}
+			if !errors.Is(err, keys.ErrCorruption) || off <= last {
+				t.Fatalf("Skip to %d after %v (last record at %d)", off, err, last)
+			}
+			if skipped++; skipped > len(data) {
+				t.Fatalf("%d skips in %d bytes", skipped, len(data))
+			}
+		}
+		if total > len(data) {
+			t.Fatalf("skipping reader: records hold %d bytes, input only %d", total, len(data))
+		}
+
 		// 2. Records cut from the input round-trip exactly.
 		recs := walRecords(data, pos)
 		log := walWrite(t, recs, pos)

@@ -17,6 +17,7 @@ type Batch struct {
 	db   *DB
 	data []byte // copies of keys, values and condition values
 	ops  []batchOp
+	n    int   // operations added since NewBatch or Reset, invalid ones included
 	err  error // the first invalid operation, reported by Apply
 }
 
@@ -43,6 +44,7 @@ func (b *Batch) keep(p []byte) span {
 func (b *Batch) bytes(s span) []byte { return b.data[s.off : s.off+s.n : s.off+s.n] }
 
 func (b *Batch) add(kind keys.Kind, key, value []byte, opts []WriteOption) {
+	b.n++
 	if b.err != nil {
 		return
 	}
@@ -83,22 +85,38 @@ func (b *Batch) Put(key, value []byte, opts ...WriteOption) { b.add(keys.KindSet
 // Delete adds a deletion of key. Options: the conditions.
 func (b *Batch) Delete(key []byte, opts ...WriteOption) { b.add(keys.KindDelete, key, nil, opts) }
 
-// PutItem adds a write of the item (pk, sk).
+// PutItem adds a write of the item (pk, sk). An empty pk is invalid, as
+// DB.PutItem says.
 func (b *Batch) PutItem(pk, sk, value []byte, opts ...WriteOption) {
-	b.add(keys.KindSet, keys.ItemKey(nil, pk, sk), value, opts)
+	b.addItem(keys.KindSet, pk, sk, value, opts)
 }
 
-// DeleteItem adds a deletion of the item (pk, sk).
+// DeleteItem adds a deletion of the item (pk, sk). An empty pk is invalid.
 func (b *Batch) DeleteItem(pk, sk []byte, opts ...WriteOption) {
-	b.add(keys.KindDelete, keys.ItemKey(nil, pk, sk), nil, opts)
+	b.addItem(keys.KindDelete, pk, sk, nil, opts)
 }
 
-// Len returns the number of operations in the batch.
-func (b *Batch) Len() int { return len(b.ops) }
+func (b *Batch) addItem(kind keys.Kind, pk, sk, value []byte, opts []WriteOption) {
+	key, err := itemKey(pk, sk)
+	if err != nil {
+		b.n++
+		if b.err == nil {
+			b.err = err
+		}
+		return
+	}
+	b.add(kind, key, value, opts)
+}
+
+// Len returns the number of operations added since NewBatch or the last
+// Reset: every call of Put, Delete, PutItem and DeleteItem counts once,
+// a key written twice counts twice, and an invalid operation (which makes
+// Apply fail) counts too. Applying the batch does not change it.
+func (b *Batch) Len() int { return b.n }
 
 // Reset empties the batch, keeping its memory for reuse.
 func (b *Batch) Reset() {
-	b.data, b.ops, b.err = b.data[:0], b.ops[:0], nil
+	b.data, b.ops, b.n, b.err = b.data[:0], b.ops[:0], 0, nil
 }
 
 // hasConditions reports whether any operation carries a condition.
@@ -120,7 +138,7 @@ func (b *Batch) encode(dst []byte, now time.Time) []byte {
 		var expiry int64
 		if op.ttl > 0 {
 			kind = keys.KindSetExpiry
-			expiry = now.Add(op.ttl).UnixNano()
+			expiry = keys.ExpiryAt(now, op.ttl)
 		}
 		dst = batchrepr.AppendEntry(dst, kind, b.bytes(op.key), b.bytes(op.value), expiry)
 	}

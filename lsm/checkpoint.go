@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/stratadb/strata/internal/manifest"
 	"github.com/stratadb/strata/internal/vfs"
@@ -14,10 +16,18 @@ import (
 // must not exist yet. Tables are hard-linked where the filesystem allows and
 // copied otherwise; the WAL segments still needed are copied, so the copy
 // holds every write acknowledged before the call. Everything in dir is
-// fsynced before Checkpoint returns.
+// fsynced before Checkpoint returns. An empty dir, or one inside the DB's
+// own directory (symbolic links and relative paths resolved), is
+// ErrInvalidArgument.
 func (db *DB) Checkpoint(dir string) error {
 	if db.closed.Load() {
 		return ErrClosed
+	}
+	if dir == "" {
+		return fmt.Errorf("%w: empty checkpoint directory", ErrInvalidArgument)
+	}
+	if within(resolvePath(db.fs, db.dir), resolvePath(db.fs, dir)) {
+		return fmt.Errorf("%w: checkpoint directory %s is inside the DB directory %s", ErrInvalidArgument, dir, db.dir)
 	}
 	if _, err := db.fs.Stat(dir); err == nil {
 		return fmt.Errorf("%w: checkpoint directory %s already exists", ErrInvalidArgument, dir)
@@ -73,6 +83,40 @@ func (db *DB) Checkpoint(dir string) error {
 		return fmt.Errorf("strata: checkpoint MANIFEST: %w", err)
 	}
 	return db.fs.SyncDir(dir)
+}
+
+// resolvePath returns p absolute and clean, with the symbolic links of its
+// longest existing prefix resolved on the operating system's filesystem.
+func resolvePath(fs vfs.FS, p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		abs = filepath.Clean(p)
+	}
+	if fs != vfs.Default {
+		return abs
+	}
+	rest := ""
+	for cur := abs; ; {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
+}
+
+// within reports whether path is dir or lies under it; both are resolved
+// paths.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	if err != nil {
+		return false
+	}
+	return rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // linkOrCopy hard-links src to dst, or copies it where links are not

@@ -77,6 +77,17 @@ func putReq(r *commitReq) {
 	reqPool.Put(r)
 }
 
+// maxRequestNeed bounds the memtable space one write may need: a memtable
+// holds at most 4 GiB (memtable.New), and the rest of a group, at most
+// maxGroupBytes of records, must fit beside it.
+const maxRequestNeed = 3 << 30
+
+// requestNeed returns the memtable space a prepared request may need at
+// most: its record, and a node per entry.
+func requestNeed(r *commitReq) int64 {
+	return memtable.EntrySize(len(r.repr), 0) + int64(r.count)*64
+}
+
 // maxGroupBytes bounds the bytes one leader commits for others, so a small
 // write does not wait behind megabytes.
 const maxGroupBytes = 1 << 20
@@ -203,10 +214,21 @@ func (db *DB) writeGroup(group []*commitReq) (synced bool) {
 			}
 		}
 	}
+	// A request too large for any memtable fails alone: makeRoomForWrite
+	// would otherwise rotate memtables forever. Only the first request of a
+	// group can be that large; the others add at most maxGroupBytes.
+	if first := group[0]; requestNeed(first) > maxRequestNeed {
+		first.err = fmt.Errorf("%w: a write of %d entries and %d bytes needs %d bytes of memtable, over %d",
+			ErrInvalidArgument, first.count, len(first.repr), requestNeed(first), maxRequestNeed)
+		group = group[1:]
+		if len(group) == 0 {
+			return false
+		}
+	}
 	var need int64
 	needSync := db.opts.Sync == SyncAlways
 	for _, r := range group {
-		need += memtable.EntrySize(len(r.repr), 0) + int64(r.count)*64
+		need += requestNeed(r)
 		needSync = needSync || r.sync
 	}
 	if err := db.makeRoomForWrite(need); err != nil {

@@ -107,7 +107,7 @@ func (db *DB) scheduleTTLLocked() {
 	if !db.canCompactLocked() || db.comp.running >= db.opts.CompactionConcurrency {
 		return
 	}
-	if c := compaction.PickTTL(db.rs.v, db.compactionOptions(), db.opts.Clock().UnixNano()); c != nil {
+	if c := compaction.PickTTL(db.rs.v, db.compactionOptions(), keys.UnixNano(db.opts.Clock())); c != nil {
 		db.startCompactionLocked(c)
 	}
 }
@@ -171,7 +171,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		res, err = compaction.Run(c, db.compactionInput(c), compaction.Env{
 			NewOutput: db.newCompactionOutput,
 			Snapshots: snaps,
-			Now:       db.opts.Clock().UnixNano(),
+			Now:       keys.UnixNano(db.opts.Clock()),
 			Version:   v,
 			Stopped: func() bool {
 				db.mu.Lock()

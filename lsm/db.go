@@ -14,23 +14,26 @@ import (
 	"github.com/stratadb/strata/wal"
 )
 
-// DB is an open Strata database. Every method is safe for concurrent use.
-//
-// Concurrency, in one place:
-//   - commit.mu guards the commit queue; the request at the head of the
-//     queue is the leader and alone owns the fields marked "leader" (the WAL
-//     writer of the mutable memtable, logSeq, inserts into the mutable
-//     memtable).
-//   - mu guards the fields marked "mu": the memtable list, the read state,
-//     the background error, snapshots, open-iterator counts, compaction
-//     state. bgCond (on mu) signals flushes, compactions and their waiters.
-//   - manifestMu serialises version edits (LogAndApply) and the file
-//     deletions that follow them.
-//   - walSyncMu serialises syncing and closing WAL writers, so a background
-//     sync never touches a closed WAL.
-//   - visibleSeq is read lock-free by readers; it is published by the
-//     leader after a group is in the memtable.
+// DB is an open Strata database, returned by Open. Every method is safe for
+// concurrent use; Close it when done, after closing its iterators and
+// snapshots.
 type DB struct {
+	// Concurrency, in one place:
+	//   - commit.mu guards the commit queue; the request at the head of the
+	//     queue is the leader and alone owns the fields marked "leader" (the
+	//     WAL writer of the mutable memtable, logSeq, inserts into the
+	//     mutable memtable).
+	//   - mu guards the fields marked "mu": the memtable list, the read
+	//     state, the background error, snapshots, open-iterator counts,
+	//     compaction state. bgCond (on mu) signals flushes, compactions and
+	//     their waiters.
+	//   - manifestMu serialises version edits (LogAndApply) and the file
+	//     deletions that follow them.
+	//   - walSyncMu serialises syncing and closing WAL writers, so a
+	//     background sync never touches a closed WAL.
+	//   - visibleSeq is read lock-free by readers; it is published by the
+	//     leader after a group is in the memtable.
+
 	dir  string
 	opts Options
 	fs   vfs.FS

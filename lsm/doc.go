@@ -53,6 +53,7 @@
 //	MANIFEST-000005 the log of version edits (which tables are live, per level)
 //	000007.log      WAL segments not yet flushed (package wal)
 //	000009.sst      tables (package sstable)
+//	000006.log.damaged  a WAL segment Repair moved aside: never replayed or deleted
 //
 // Every byte written is covered by a CRC-32C checksum; damage is reported as
 // an error wrapping ErrCorruption naming the file and offset.

@@ -20,9 +20,23 @@ func SplitItemKey(key []byte) (pk, sk []byte, ok bool) { return keys.SplitItemKe
 // the items of pk.
 func PartitionBounds(pk []byte) (lower, upper []byte) { return keys.PartitionBounds(pk) }
 
-// GetItem returns a copy of the value of the item (pk, sk).
+// itemKey returns ItemKey(pk, sk), or ErrInvalidArgument for an empty
+// partition key: an item needs a partition, as a plain write needs a key.
+func itemKey(pk, sk []byte) ([]byte, error) {
+	if len(pk) == 0 {
+		return nil, fmt.Errorf("%w: empty partition key", ErrInvalidArgument)
+	}
+	return keys.ItemKey(nil, pk, sk), nil
+}
+
+// GetItem returns a copy of the value of the item (pk, sk). An empty pk is
+// ErrInvalidArgument.
 func (db *DB) GetItem(pk, sk []byte) ([]byte, error) {
-	return db.Get(keys.ItemKey(nil, pk, sk))
+	key, err := itemKey(pk, sk)
+	if err != nil {
+		return nil, err
+	}
+	return db.Get(key)
 }
 
 // Query selects the items of one partition, DynamoDB style. Every field is
@@ -74,7 +88,8 @@ type Items struct {
 
 // Query returns the items of partition pk selected by q (nil q: the whole
 // partition in sort-key order). The items are those of one point in time,
-// the moment of the call. A Query of a partition that a table does not hold
+// the moment of the call. An empty pk gives Items whose Err is
+// ErrInvalidArgument. A Query of a partition that a table does not hold
 // reads none of that table's data blocks (partition prefixes are in the
 // bloom filters).
 func (db *DB) Query(pk []byte, q *Query) *Items {
@@ -84,6 +99,10 @@ func (db *DB) Query(pk []byte, q *Query) *Items {
 	items := &Items{pk: append([]byte{}, pk...), reverse: q.Reverse, limit: q.Limit}
 	if q.Limit < 0 {
 		items.err = fmt.Errorf("%w: negative Limit %d", ErrInvalidArgument, q.Limit)
+		return items
+	}
+	if len(pk) == 0 {
+		items.err = fmt.Errorf("%w: empty partition key", ErrInvalidArgument)
 		return items
 	}
 	prefix := keys.AppendPartitionPrefix(nil, pk)

@@ -321,7 +321,7 @@ func (it *Iterator) accept(kind keys.Kind, v []byte) bool {
 		if it.now == 0 {
 			// Read the clock once per positioning call, and only when an
 			// expiring entry is met: most seeks never meet one.
-			it.now = it.db.opts.Clock().UnixNano()
+			it.now = keys.UnixNano(it.db.opts.Clock())
 		}
 		if it.now >= exp {
 			it.db.metrics.expiredHidden.Add(1)
@@ -407,7 +407,10 @@ func (it *Iterator) expiryTime() time.Time {
 // Error returns the error that stopped the iterator, if any.
 func (it *Iterator) Error() error { return it.err }
 
-// Close releases the iterator. A second Close returns ErrClosed.
+// Close releases the iterator and returns the error that stopped the
+// iteration, the one Error reports (nil if it ran cleanly), or else an error
+// releasing it. Check it, as a loop's end may be an error's. A second Close
+// returns ErrClosed.
 func (it *Iterator) Close() error {
 	if it.closed {
 		return fmt.Errorf("%w: iterator already closed", ErrClosed)

@@ -85,11 +85,14 @@ func (db *DB) recover(exists bool) error {
 	if err != nil {
 		return fmt.Errorf("strata: list %s: %w", db.dir, err)
 	}
-	var walNums []uint64
+	var walNums, usedNums []uint64
 	hasTables := false
 	for _, n := range names {
 		ft, num, ok := manifest.ParseFilename(n)
 		if !ok {
+			if num, aside := parseAsideName(n); aside {
+				usedNums = append(usedNums, num) // moved aside by Repair: never reuse its number
+			}
 			continue
 		}
 		switch ft {
@@ -111,7 +114,7 @@ func (db *DB) recover(exists bool) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range walNums {
+	for _, n := range append(walNums, usedNums...) {
 		db.vs.MarkFileNumUsed(n)
 	}
 	if err := db.checkTablesExist(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/sstable"
 )
 
 // SyncMode says when the WAL is made durable, as Redis AOF's appendfsync.
@@ -86,8 +87,8 @@ type Options struct {
 	// MemtableSize is the size in bytes a memtable reaches before it is
 	// rotated and flushed to an L0 table. The default value is 64 MiB.
 	MemtableSize int64
-	// BlockSize is the target uncompressed size of an SSTable data block.
-	// The default value is 4 KiB.
+	// BlockSize is the target uncompressed size of an SSTable data block,
+	// at most 64 MiB. The default value is 4 KiB.
 	BlockSize int
 	// BlockCacheSize is the capacity of the block cache in bytes. The
 	// default value is 64 MiB.
@@ -95,8 +96,9 @@ type Options struct {
 	// Compression is the data-block compression. The default value is
 	// CompressionSnappy.
 	Compression Compression
-	// BloomBitsPerKey sizes the per-table bloom filter. The default value is
-	// 10 (about 1% false positives); a negative value disables filters.
+	// BloomBitsPerKey sizes the per-table bloom filter, at most 100. The
+	// default value is 10 (about 1% false positives); a negative value
+	// disables filters.
 	BloomBitsPerKey int
 	// Clock is the clock TTLs are judged against. The default value is
 	// time.Now.
@@ -232,8 +234,10 @@ func (o *Options) validate() error {
 		return bad("MemtableSize %d", o.MemtableSize)
 	case o.MemtableSize > 4<<30-1:
 		return bad("MemtableSize %d over 4 GiB", o.MemtableSize)
-	case o.BlockSize < 0:
-		return bad("BlockSize %d", o.BlockSize)
+	case o.BlockSize < 0, o.BlockSize > sstable.MaxBlockSize:
+		return bad("BlockSize %d (at most %d)", o.BlockSize, sstable.MaxBlockSize)
+	case o.BloomBitsPerKey > sstable.MaxBloomBitsPerKey:
+		return bad("BloomBitsPerKey %d (at most %d)", o.BloomBitsPerKey, sstable.MaxBloomBitsPerKey)
 	case o.BlockCacheSize < 0:
 		return bad("BlockCacheSize %d", o.BlockCacheSize)
 	case o.L0CompactionTrigger < 1, o.L0SlowdownWrites < o.L0CompactionTrigger, o.L0StopWrites < o.L0SlowdownWrites:

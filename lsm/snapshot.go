@@ -68,9 +68,14 @@ func (s *Snapshot) Get(key []byte) ([]byte, error) {
 	return s.db.getAt(key, s.seq)
 }
 
-// GetItem returns a copy of the item's value as of the snapshot.
+// GetItem returns a copy of the item's value as of the snapshot. An empty
+// pk is ErrInvalidArgument.
 func (s *Snapshot) GetItem(pk, sk []byte) ([]byte, error) {
-	return s.Get(keys.ItemKey(nil, pk, sk))
+	key, err := itemKey(pk, sk)
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(key)
 }
 
 // NewIter returns an iterator over the snapshot.

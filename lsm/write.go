@@ -35,14 +35,25 @@ func (db *DB) Delete(key []byte, opts ...WriteOption) error {
 	return db.write(keys.KindDelete, key, nil, opts)
 }
 
-// PutItem sets the item (pk, sk) to value: a Put of ItemKey(pk, sk).
+// PutItem sets the item (pk, sk) to value: a Put of ItemKey(pk, sk). An
+// empty pk is ErrInvalidArgument, as an empty key is for Put; an empty sk is
+// allowed.
 func (db *DB) PutItem(pk, sk, value []byte, opts ...WriteOption) error {
-	return db.write(keys.KindSet, keys.ItemKey(nil, pk, sk), value, opts)
+	key, err := itemKey(pk, sk)
+	if err != nil {
+		return err
+	}
+	return db.write(keys.KindSet, key, value, opts)
 }
 
-// DeleteItem removes the item (pk, sk): a Delete of ItemKey(pk, sk).
+// DeleteItem removes the item (pk, sk): a Delete of ItemKey(pk, sk). An
+// empty pk is ErrInvalidArgument.
 func (db *DB) DeleteItem(pk, sk []byte, opts ...WriteOption) error {
-	return db.write(keys.KindDelete, keys.ItemKey(nil, pk, sk), nil, opts)
+	key, err := itemKey(pk, sk)
+	if err != nil {
+		return err
+	}
+	return db.write(keys.KindDelete, key, nil, opts)
 }
 
 func (db *DB) write(kind keys.Kind, key, value []byte, opts []WriteOption) error {
@@ -59,6 +70,9 @@ func (db *DB) write(kind keys.Kind, key, value []byte, opts []WriteOption) error
 			// by the commit leader; plain writes never pay for it.
 			b := Batch{db: db}
 			b.add(kind, key, value, opts)
+			if w.sync {
+				return db.Apply(&b, WithSync())
+			}
 			return db.Apply(&b)
 		}
 		if kind == keys.KindDelete && w.ttl != 0 {
@@ -80,7 +94,7 @@ func (db *DB) writePlain(kind keys.Kind, key, value []byte, w writeOpts) error {
 	var expiry int64
 	if w.ttl > 0 {
 		kind = keys.KindSetExpiry
-		expiry = db.opts.Clock().Add(w.ttl).UnixNano()
+		expiry = keys.ExpiryAt(db.opts.Clock(), w.ttl)
 	}
 	req.repr = batchrepr.AppendEntry(req.repr, kind, key, value, expiry)
 	req.count = 1
@@ -90,9 +104,12 @@ func (db *DB) writePlain(kind keys.Kind, key, value []byte, w writeOpts) error {
 	return err
 }
 
-// Apply commits every operation of b atomically. Only WithSync is meaningful
-// in opts. If any operation's condition does not hold, nothing is written and
-// Apply returns ErrConditionFailed. Applying a batch does not change it.
+// Apply commits every operation of b atomically. WithSync is the only option
+// it takes; any other (a TTL or a condition belongs to an operation of the
+// batch) is ErrInvalidArgument. If any operation's condition does not hold,
+// nothing is written and Apply returns ErrConditionFailed. Applying a batch does not change it.
+// A batch must fit one memtable: one whose keys and values, plus about 80
+// bytes an operation, pass 3 GiB returns ErrInvalidArgument.
 func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
 	if err := db.writable(); err != nil {
 		return err
@@ -109,6 +126,9 @@ func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
 	w, err := mergeOpts(opts)
 	if err != nil {
 		return err
+	}
+	if w.ttl != 0 || w.cond != condNone {
+		return fmt.Errorf("%w: Apply takes only WithSync; put TTLs and conditions on the batch's operations", ErrInvalidArgument)
 	}
 	if len(b.ops) == 0 {
 		return nil
@@ -128,7 +148,8 @@ func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
 
 // Increment adds delta to the decimal int64 stored at key and returns the new
 // value. An absent or expired key counts as 0 and is created, with WithTTL's
-// expiry if given; an existing key keeps its expiry. The value is stored as
+// expiry if given (clamped as WithTTL says); an existing key keeps its
+// expiry. The value is stored as
 // decimal ASCII. A value strconv.ParseInt does not accept returns
 // ErrNotInteger; an overflow returns ErrInvalidArgument.
 func (db *DB) Increment(key []byte, delta int64, opts ...WriteOption) (int64, error) {
@@ -152,8 +173,10 @@ func (db *DB) Increment(key []byte, delta int64, opts ...WriteOption) (int64, er
 }
 
 // Expire sets key's time to live: with ttl > 0 the key expires ttl from now;
-// with ttl == 0 it never expires. It returns ErrNotFound if the key is
-// absent, deleted or expired.
+// with ttl == 0 it never expires. A negative ttl is ErrInvalidArgument. As
+// with WithTTL, an expiry past April 2262 (the largest int64 of Unix
+// nanoseconds) is clamped to that instant, so a TTL of centuries keeps the
+// key. It returns ErrNotFound if the key is absent, deleted or expired.
 func (db *DB) Expire(key []byte, ttl time.Duration) error {
 	if err := db.writable(); err != nil {
 		return err
@@ -211,7 +234,7 @@ func (db *DB) prepare(r *commitReq) error {
 				return fmt.Errorf("%w: key %q holds %d bytes that are not a decimal int64", ErrNotInteger, r.key, len(cur.value))
 			}
 		} else if r.opts.ttl > 0 {
-			expiry = now.Add(r.opts.ttl).UnixNano()
+			expiry = keys.ExpiryAt(now, r.opts.ttl)
 		}
 		if (r.delta > 0 && n > math.MaxInt64-r.delta) || (r.delta < 0 && n < math.MinInt64-r.delta) {
 			return fmt.Errorf("%w: increment of %d by %d overflows int64", ErrInvalidArgument, n, r.delta)
@@ -237,7 +260,7 @@ func (db *DB) prepare(r *commitReq) error {
 		if r.ttl == 0 {
 			r.repr = batchrepr.AppendEntry(r.repr, keys.KindSet, r.key, cur.value, 0)
 		} else {
-			r.repr = batchrepr.AppendEntry(r.repr, keys.KindSetExpiry, r.key, cur.value, now.Add(r.ttl).UnixNano())
+			r.repr = batchrepr.AppendEntry(r.repr, keys.KindSetExpiry, r.key, cur.value, keys.ExpiryAt(now, r.ttl))
 		}
 		r.count = 1
 	}
@@ -261,6 +284,9 @@ func (db *DB) checkCond(key []byte, cond condKind, want []byte, seq keys.SeqNum)
 	}
 	if !ok {
 		db.metrics.conditionFailures.Add(1)
+		if pk, sk, isItem := keys.SplitItemKey(key); isItem {
+			return fmt.Errorf("%w: item (%q, %q)", ErrConditionFailed, pk, sk)
+		}
 		return fmt.Errorf("%w: key %s", ErrConditionFailed, keys.Quote(key))
 	}
 	return nil

@@ -32,6 +32,13 @@ const (
 
 // WithTTL makes the entry expire d after the write (Redis EX/PX, DynamoDB
 // TTL). d must be positive.
+//
+// Expiries are stored as int64 Unix nanoseconds, whose range ends at
+// 2262-04-11T23:47:16.854775807Z, time.Unix(0, math.MaxInt64). An expiry
+// past it, from any TTL up to WithTTL(math.MaxInt64), is clamped to that
+// instant: the entry is kept and never expires in practice, and Expiry
+// reports that time. (Clocks outside the years 1678-2262 are clamped the
+// same way.)
 func WithTTL(d time.Duration) WriteOption { return WriteOption{ttl: d, set: setTTL} }
 
 // WithSync fsyncs the WAL before the write returns, whatever the SyncMode.

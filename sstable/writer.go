@@ -36,9 +36,11 @@ type WriterOptions struct {
 // maxBlockLimit: a block is cut once it reaches BlockSize, so it holds at
 // most BlockSize bytes plus one entry.
 const (
-	maxBloomBitsPerKey = 100
-	maxBlockSizeOption = 64 << 20
-	maxEntrySize       = 320 << 20 // key + value; the DB allows 64 KiB + 256 MiB
+	// MaxBloomBitsPerKey is the largest BloomBitsPerKey a Writer accepts.
+	MaxBloomBitsPerKey = 100
+	// MaxBlockSize is the largest BlockSize a Writer accepts.
+	MaxBlockSize = 64 << 20
+	maxEntrySize = 320 << 20 // key + value; the DB allows 64 KiB + 256 MiB
 )
 
 func (o *WriterOptions) ensureDefaults() {
@@ -55,14 +57,14 @@ func (o *WriterOptions) ensureDefaults() {
 
 func (o *WriterOptions) validate() error {
 	switch {
-	case o.BlockSize < 0 || o.BlockSize > maxBlockSizeOption:
+	case o.BlockSize < 0 || o.BlockSize > MaxBlockSize:
 		return fmt.Errorf("sstable: invalid BlockSize %d", o.BlockSize)
 	case o.RestartInterval < 0:
 		return fmt.Errorf("sstable: invalid RestartInterval %d", o.RestartInterval)
 	case !o.Compression.valid():
 		return fmt.Errorf("sstable: invalid Compression %d", o.Compression)
-	case o.BloomBitsPerKey > maxBloomBitsPerKey:
-		return fmt.Errorf("sstable: invalid BloomBitsPerKey %d (max %d)", o.BloomBitsPerKey, maxBloomBitsPerKey)
+	case o.BloomBitsPerKey > MaxBloomBitsPerKey:
+		return fmt.Errorf("sstable: invalid BloomBitsPerKey %d (max %d)", o.BloomBitsPerKey, MaxBloomBitsPerKey)
 	}
 	return nil
 }

@@ -125,6 +125,11 @@
 // Recovery treats ErrTorn as the end of the log only for the newest WAL
 // segment, and as corruption anywhere else; that decision is the caller's.
 //
+// Reader.End is where the intact prefix read so far ends; the file cut
+// there is a whole log. Reader.Skip resumes after corruption at the valid
+// record start the scan found, so a repair can count the records it drops;
+// recovery never skips.
+//
 // # Writing
 //
 //	w := wal.NewWriter(f)

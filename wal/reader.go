@@ -70,12 +70,18 @@ type Reader struct {
 
 	rec    []byte // assembly buffer for records that span chunks
 	recOff int64  // file offset of the first chunk of the last record returned
+	end    int64  // file offset just past the last record returned, or the file header
 	err    error  // sticky: returned by every Next after the first error
+
+	// After a corruption error with a valid record start found beyond the
+	// damage, resume is that start's file offset (in the current block),
+	// for Skip; -1 otherwise.
+	resume int64
 }
 
 // NewReader reads records from r; name is used in error messages.
 func NewReader(r io.Reader, name string) *Reader {
-	return &Reader{r: r, name: name, buf: make([]byte, blockSize)}
+	return &Reader{r: r, name: name, buf: make([]byte, blockSize), resume: -1}
 }
 
 // Next returns the next record. The slice is valid until the next call.
@@ -94,6 +100,7 @@ func (r *Reader) Next() ([]byte, error) {
 		r.err = err
 		return nil, err
 	}
+	r.end = r.base + int64(r.pos)
 	return rec, nil
 }
 
@@ -101,12 +108,39 @@ func (r *Reader) Next() ([]byte, error) {
 // (the offset of its first chunk's header), or 0 before the first record.
 func (r *Reader) Offset() int64 { return r.recOff }
 
+// End returns the file offset where the intact log read so far ends: just
+// past the last chunk of the last record Next returned, or past the file
+// header before the first record, or 0 if the file header was not read.
+// The file's first End bytes are a whole log, which reads back as exactly
+// those records followed by a clean end.
+func (r *Reader) End() int64 { return r.end }
+
+// Skip moves past damage, for tools that count what lies beyond it
+// (recovery never skips). After Next returned an error wrapping
+// keys.ErrCorruption because a valid record start follows the damage, Skip
+// clears the error and positions the reader at that record start, returning
+// its file offset: the next Next returns that record. After any other error
+// (a torn tail, which by definition has no valid record after it, an I/O
+// error, a bad file header with nothing valid after it), or none, it returns
+// false and changes nothing.
+func (r *Reader) Skip() (int64, bool) {
+	if r.err == nil || r.resume < 0 {
+		return 0, false
+	}
+	off := r.resume
+	r.pos = int(off - r.base)
+	r.header = true
+	r.err, r.resume = nil, -1
+	return off, true
+}
+
 func (r *Reader) next() ([]byte, error) {
 	if !r.header {
 		if err := r.readFileHeader(); err != nil {
 			return nil, err
 		}
 		r.header = true
+		r.end = r.base + int64(r.pos)
 	}
 	inRec := false // a first chunk was read and its last chunk not yet
 	var start int64
@@ -121,6 +155,7 @@ func (r *Reader) next() ([]byte, error) {
 			if inRec {
 				// This chunk is valid and starts a record, so the damage
 				// cannot be a torn tail.
+				r.resume = off
 				return nil, keys.CorruptionError(r.name, start,
 					"record has no last chunk: a new record starts at offset %d", off)
 			}
@@ -192,6 +227,7 @@ func (r *Reader) classify(err error, inRec bool, start int64) error {
 		return ioErr
 	}
 	if ok {
+		r.resume = found
 		return keys.CorruptionError(r.name, s.off, "%s (a valid record follows at offset %d)", s.reason, found)
 	}
 	return &TornError{File: r.name, Offset: tornAt,

@@ -259,6 +259,7 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
 		a.statsCommand(), a.flushCommand(), a.compactCommand(), a.checkCommand(), a.checkpointCommand(),
 		a.importCommand(), a.exportCommand(), a.dumpCommand(),
 		a.shellCommand(), a.demoCommand(),
+		a.repairCommand(),
 	)
 	return root
 }

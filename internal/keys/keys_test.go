@@ -2,9 +2,11 @@ package keys
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -92,4 +94,34 @@ func TestSplitItemKeyRejectsNonItems(t *testing.T) {
 		_, _, ok := SplitItemKey(k)
 		require.False(t, ok, "%x", k)
 	}
+}
+
+func TestExpiryAtSaturates(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	for _, c := range []struct {
+		name string
+		now  time.Time
+		ttl  time.Duration
+		want int64
+	}{
+		{"an ordinary TTL", now, time.Minute, now.Add(time.Minute).UnixNano()},
+		{"250 years", now, 250 * 365 * 24 * time.Hour, MaxExpiry},
+		{"the largest Duration", now, math.MaxInt64, MaxExpiry},
+		{"one nanosecond short of the limit", time.Unix(0, math.MaxInt64-10), 9, math.MaxInt64 - 1},
+		{"exactly the limit", time.Unix(0, math.MaxInt64-10), 10, MaxExpiry},
+		{"one nanosecond past the limit", time.Unix(0, math.MaxInt64-10), 11, MaxExpiry},
+		{"a clock past 2262", time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), time.Second, MaxExpiry},
+		{"a clock before 1678", time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), time.Second, math.MinInt64},
+		{"due exactly at the epoch", time.Unix(-1, 0), time.Second, -1},
+	} {
+		got := ExpiryAt(c.now, c.ttl)
+		require.Equal(t, c.want, got, c.name)
+		require.True(t, Expired(got, c.now.Add(c.ttl)), "%s: expired at now + ttl", c.name)
+		if c.want != MaxExpiry && c.want != math.MinInt64 {
+			require.False(t, Expired(got, c.now), "%s: not expired at now", c.name)
+		}
+	}
+	require.Equal(t, int64(math.MaxInt64), UnixNano(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)))
+	require.Equal(t, int64(math.MinInt64), UnixNano(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)))
+	require.Equal(t, int64(math.MinInt64), UnixNano(time.Unix(0, math.MinInt64)))
 }

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestTTLFarInTheFutureKeepsTheKey: a TTL or an expires_at_ms beyond the year
+// 2262 is clamped to the latest time the DB stores, so the key stays, where
+// it used to vanish at once after a reported success.
+func TestTTLFarInTheFutureKeepsTheKey(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	ok := func(args ...string) result {
+		t.Helper()
+		r := kv(t, db, nil, args...)
+		require.Equal(t, 0, r.code, "kvctl %s: %s", strings.Join(args, " "), r.stderr)
+		return r
+	}
+	ok("put", "long", "v1", "--ttl", "2200000h")
+	ok("put", "old", "v2") // an existing key, given a huge TTL by expire
+	ok("expire", "old", "2562047h")
+	ok("incr", "counter", "--ttl", "2562047h")
+	ok("put-item", "pk", "sk", "v3", "--ttl", "2562047h")
+	lines := `{"key":"imported","value":"v4","expires_at_ms":99999999999999999}
+{"key":"imported-max","value":"v5","expires_at_ms":9223372036854775807}
+`
+	file := filepath.Join(dir, "in.jsonl")
+	require.NoError(t, os.WriteFile(file, []byte(lines), 0o644))
+	ok("import", file)
+
+	for key, want := range map[string]string{"long": "v1", "old": "v2", "counter": "1", "imported": "v4", "imported-max": "v5"} {
+		r := kv(t, db, nil, "get", key)
+		require.Equal(t, 0, r.code, "get %s: the key must not vanish: %s", key, r.stderr)
+		require.Equal(t, want+"\n", r.stdout)
+		r = ok("ttl", key)
+		secs, err := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
+		require.NoError(t, err)
+		require.Greater(t, secs, int64(200*365*24*3600), "ttl %s: the expiry is in 2262", key)
+	}
+	r := ok("get-item", "pk", "sk")
+	require.Equal(t, "v3\n", r.stdout)
+	r = ok("--json", "scan")
+	require.Equal(t, 6, strings.Count(r.stdout, `"expires_at_ms":9223372036854,`), "every key and the item expire at the clamp: %s", r.stdout)
+	ok("check")
+}
