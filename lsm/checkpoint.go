@@ -37,6 +37,24 @@ func (db *DB) Checkpoint(dir string) error {
 	if err := db.fs.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("strata: checkpoint: %w", err)
 	}
+	if err := db.checkpoint(dir); err != nil {
+		removeAll(db.fs, dir) // leave no half-made copy behind
+		return err
+	}
+	return nil
+}
+
+// removeAll removes dir and the files directly in it, as far as it can.
+func removeAll(fs vfs.FS, dir string) {
+	names, _ := fs.List(dir)
+	for _, n := range names {
+		fs.Remove(filepath.Join(dir, n))
+	}
+	fs.Remove(dir)
+}
+
+// checkpoint fills the new, empty directory dir.
+func (db *DB) checkpoint(dir string) error {
 	// Hold off version edits and WAL deletions while we copy.
 	db.manifestMu.Lock()
 	defer db.manifestMu.Unlock()
@@ -47,18 +65,31 @@ func (db *DB) Checkpoint(dir string) error {
 	rs.refs.Add(1)
 	var walNums []uint64
 	walSizes := map[uint64]int64{} // the logical size of each open segment; -1: copy it all
-	for _, m := range append(append([]*memTable(nil), rs.imm...), rs.mem) {
-		walNums = append(walNums, m.walNum)
-		walSizes[m.walNum] = -1
-		if m.wal != nil {
-			walSizes[m.walNum] = m.wal.Size()
+	if db.opts.ReadOnly {
+		// The memtables were replayed from segments that are still on
+		// disk, whole and unchanged.
+		for _, n := range db.replayedWALs {
+			walNums = append(walNums, n)
+			walSizes[n] = -1
+		}
+	} else {
+		for _, m := range append(append([]*memTable(nil), rs.imm...), rs.mem) {
+			walNums = append(walNums, m.walNum)
+			walSizes[m.walNum] = -1
+			if m.wal != nil {
+				walSizes[m.walNum] = m.wal.Size()
+			}
 		}
 	}
 	db.mu.Unlock()
 	defer rs.release()
 
 	v := rs.v
-	edit := &manifest.VersionEdit{LogNum: walNums[0], NextFileNum: db.vs.NewFileNum() + 1}
+	logNum := db.vs.LogNum()
+	if len(walNums) > 0 {
+		logNum = walNums[0]
+	}
+	edit := &manifest.VersionEdit{LogNum: logNum, NextFileNum: db.vs.NewFileNum() + 1}
 	edit.LastSeq = db.vs.LastSeq()
 	for level, files := range v.Levels {
 		for _, f := range files {

@@ -166,3 +166,63 @@ func (l *lockedWriter) String() string {
 	defer l.mu.Unlock()
 	return l.w.String()
 }
+
+// TestCheckpointOfAReadOnlyDB: a read-only DB serves its unflushed writes
+// from WAL segments replayed into memory; its checkpoint copies those
+// segments, so the copy holds them too.
+func TestCheckpointOfAReadOnlyDB(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, smallOpts(fs))
+	model := map[string]string{}
+	for i := 0; i < 800; i++ {
+		if i == 500 {
+			require.NoError(t, db.Flush())
+		}
+		k, v := fmt.Sprintf("k%04d", i%600), fmt.Sprintf("v%d", i)
+		require.NoError(t, db.Put([]byte(k), []byte(v)))
+		model[k] = v
+	}
+	require.NoError(t, db.Close())
+	ro, err := Open("/db", &Options{FS: fs, ReadOnly: true})
+	require.NoError(t, err)
+	require.NoError(t, ro.Checkpoint("/cp"))
+	require.NoError(t, ro.Close())
+	cp, err := Open("/cp", &Options{FS: fs})
+	require.NoError(t, err)
+	require.Equal(t, formatKVs(modelScan(model)), formatKVs(dbScan(t, cp)))
+	require.NoError(t, cp.Verify())
+	require.NoError(t, cp.Close())
+}
+
+// TestFailedCheckpointLeavesNothing: a checkpoint that fails half-way
+// removes what it made, so the directory can be used again.
+func TestFailedCheckpointLeavesNothing(t *testing.T) {
+	mem := vfs.NewMem()
+	var failing sync.Mutex // held while the injector fails every create under /cp
+	fail := false
+	fs := vfs.NewErrorFS(mem, vfs.InjectorFunc(func(op vfs.Op, path string) error {
+		failing.Lock()
+		defer failing.Unlock()
+		if fail && op == vfs.OpCreate && strings.HasPrefix(path, "/cp/") && strings.HasSuffix(path, ".log") {
+			return fmt.Errorf("injected: %s", path)
+		}
+		return nil
+	}))
+	db := openMem(t, fs, smallOpts(fs))
+	for i := 0; i < 300; i++ {
+		require.NoError(t, db.Put([]byte(fmt.Sprintf("k%04d", i)), []byte("v")))
+	}
+	require.NoError(t, db.Flush())
+	require.NoError(t, db.Put([]byte("unflushed"), []byte("v")))
+	failing.Lock()
+	fail = true
+	failing.Unlock()
+	require.Error(t, db.Checkpoint("/cp"))
+	_, err := mem.Stat("/cp")
+	require.ErrorIs(t, err, os.ErrNotExist, "the failed checkpoint left its directory")
+	failing.Lock()
+	fail = false
+	failing.Unlock()
+	require.NoError(t, db.Checkpoint("/cp"), "the same directory works once the fault is gone")
+	require.NoError(t, db.Close())
+}

@@ -80,7 +80,7 @@ func putReq(r *commitReq) {
 // maxRequestNeed bounds the memtable space one write may need: a memtable
 // holds at most 4 GiB (memtable.New), and the rest of a group, at most
 // maxGroupBytes of records, must fit beside it.
-const maxRequestNeed = 3 << 30
+const maxRequestNeed int64 = 3 << 30
 
 // requestNeed returns the memtable space a prepared request may need at
 // most: its record, and a node per entry.

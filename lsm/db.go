@@ -71,6 +71,10 @@ type DB struct {
 	bgWG   sync.WaitGroup
 	comp   compactionState // mu
 
+	// replayedWALs are, in a read-only DB, the WAL segments Open replayed
+	// into memory; they stay on disk, unchanged, and Checkpoint copies them.
+	replayedWALs []uint64
+
 	manifestMu sync.Mutex
 	walSyncMu  sync.Mutex
 	stopc      chan struct{} // closed by Close to stop background goroutines

@@ -176,7 +176,8 @@ func TestParseSyncMode(t *testing.T) {
 func TestReadOnly(t *testing.T) {
 	fs := vfs.NewMem()
 	_, err := Open("/db", &Options{FS: fs, ReadOnly: true})
-	require.Error(t, err, "read-only open of a missing DB")
+	require.ErrorIs(t, err, ErrNoDatabase, "read-only open of a missing DB")
+	require.NotErrorIs(t, err, ErrNotFound, "a missing DB is not a missing key")
 	db := openMem(t, fs, smallOpts(fs))
 	for i := 0; i < 500; i++ {
 		require.NoError(t, db.Put([]byte(fmt.Sprintf("k%04d", i)), []byte("v")))

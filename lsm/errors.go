@@ -28,6 +28,10 @@ var (
 	// ErrCorruption: a checksum or format failure of on-disk bytes; the
 	// message names the file and the byte offset.
 	ErrCorruption = keys.ErrCorruption
+	// ErrNoDatabase: a read-only Open, or Repair, of a directory that holds
+	// no database (no CURRENT file). It is not ErrNotFound, which says a
+	// key is absent.
+	ErrNoDatabase = errors.New("strata: no database")
 )
 
 // Limits on keys and values.

@@ -32,7 +32,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	_, statErr := fs.Stat(currentName)
 	exists := statErr == nil
 	if o.ReadOnly && !exists {
-		return nil, fmt.Errorf("%w: no database in %s (read-only open cannot create one)", ErrNotFound, dir)
+		return nil, fmt.Errorf("%w in %s (a read-only open cannot create one)", ErrNoDatabase, dir)
 	}
 	if !o.ReadOnly {
 		if err := fs.MkdirAll(dir, 0o755); err != nil {
@@ -159,6 +159,7 @@ func (db *DB) recover(exists bool) error {
 		for _, m := range mems {
 			db.imm = append(db.imm, &memTable{mt: m, maxSeq: lastSeq})
 		}
+		db.replayedWALs = replay
 		db.mem = &memTable{mt: memtable.New(64 << 10)}
 		db.rs = nil
 		db.installReadStateLocked(db.vs.Current())

@@ -120,7 +120,7 @@ func Repair(dir string, opts *Options) (RepairReport, error) {
 	fs := o.FS
 	if _, err := fs.Stat(manifest.MakeFilename(dir, manifest.FileTypeCurrent, 0)); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return rep, fmt.Errorf("%w: no database in %s", ErrNotFound, dir)
+			return rep, fmt.Errorf("%w in %s", ErrNoDatabase, dir)
 		}
 		return rep, fmt.Errorf("strata: repair: %w", err)
 	}

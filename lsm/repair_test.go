@@ -218,7 +218,7 @@ func TestRepairRefusesAnOpenDBAndAMissingOne(t *testing.T) {
 	require.ErrorIs(t, err, ErrLocked)
 	require.NoError(t, db.Close())
 	_, err = Repair("/nothing", ropts(fs))
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, ErrNoDatabase)
 	_, err = Repair("/db", &Options{FS: fs, ReadOnly: true})
 	require.ErrorIs(t, err, ErrInvalidArgument)
 }

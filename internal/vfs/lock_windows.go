@@ -23,3 +23,6 @@ func lockFile(f *os.File) (held bool, err error) {
 	err = windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
 	return errors.Is(err, windows.ERROR_LOCK_VIOLATION), err
 }
+
+// errReadOnlyFS is the error of a write open on read-only media.
+var errReadOnlyFS = windows.ERROR_WRITE_PROTECT

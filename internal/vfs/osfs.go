@@ -80,8 +80,17 @@ func (osFS) Stat(name string) (int64, error) {
 
 // Lock implements FS: an exclusive, non-blocking lock of the platform
 // (lockFile) on the named file, held until the returned file is closed.
+// When the user may not open an existing lock file for writing (another
+// user's database, a read-only mount), the lock is taken through a
+// read-only handle, which the platforms' locks allow: a read-only open then
+// works where the user can only read, and still excludes writers.
 func (osFS) Lock(name string) (io.Closer, error) {
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil && (errors.Is(err, os.ErrPermission) || errors.Is(err, errReadOnlyFS)) {
+		if rf, rerr := os.Open(name); rerr == nil {
+			f, err = rf, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
