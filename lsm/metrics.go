@@ -65,13 +65,18 @@ type Metrics struct {
 	BackgroundError string // empty when healthy
 
 	// Stats
-	Gets                  int64
-	UserBytesWritten      int64
-	ConditionFailures     int64
-	ExpiredHidden         int64 // expired entries a read skipped
-	ExpiredDropped        int64 // expired entries compaction removed or turned into tombstones
-	TombstonesDropped     int64
-	DataBlocksRead        int64 // data blocks read from files (cache misses)
+	Gets              int64
+	UserBytesWritten  int64
+	ConditionFailures int64
+	ExpiredHidden     int64 // expired entries a read skipped
+	ExpiredDropped    int64 // expired entries compaction removed or turned into tombstones
+	TombstonesDropped int64
+	DataBlocksRead    int64 // data blocks read from files (cache misses)
+	// DataBlockBytesRead is the bytes of those blocks, one positioned read
+	// of one block (and its 5-byte trailer) per miss; TableBytesRead adds
+	// the index, filter, properties and footer read when tables open.
+	DataBlockBytesRead    int64
+	TableBytesRead        int64
 	FilterSkips           int64 // point probes a bloom filter excluded
 	TablesSkippedByFilter int64 // tables a query skipped by partition filter
 	WriteStalls           int64
@@ -128,6 +133,8 @@ func (db *DB) Metrics() Metrics {
 	m.ExpiredDropped = c.expiredDropped.Load()
 	m.TombstonesDropped = c.tombstonesDropped.Load()
 	m.DataBlocksRead = db.sstStats.DataBlocksRead.Load()
+	m.DataBlockBytesRead = db.sstStats.DataBytesRead.Load()
+	m.TableBytesRead = db.sstStats.BytesRead.Load()
 	m.FilterSkips = db.sstStats.FilterSkips.Load()
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
 	m.WriteStalls = c.stalls.Load()
@@ -230,6 +237,8 @@ func (m Metrics) String() string {
 	kv("expired_dropped", m.ExpiredDropped)
 	kv("tombstones_dropped", m.TombstonesDropped)
 	kv("data_blocks_read", m.DataBlocksRead)
+	kv("data_block_bytes_read", m.DataBlockBytesRead)
+	kv("table_bytes_read", m.TableBytesRead)
 	kv("filter_skips", m.FilterSkips)
 	kv("tables_skipped_by_filter", m.TablesSkippedByFilter)
 	kv("write_stalls", m.WriteStalls)
