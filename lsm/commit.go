@@ -421,7 +421,8 @@ func (db *DB) rotateMemtable(need int64) error {
 		return err
 	}
 	capacity := max(db.opts.MemtableSize, 2*need)
-	next := &memTable{mt: newMutableMemtable(capacity), walNum: walNum, wal: w}
+	next := db.newMemTable(newMutableMemtable(capacity))
+	next.walNum, next.wal = walNum, w
 	db.mu.Lock()
 	db.imm = append(db.imm, db.mem)
 	db.mem = next

@@ -87,6 +87,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 	db.mu.Unlock()
 	db.manifestMu.Unlock()
 	releaseState(old)
+	m.unref() // the DB's: readers of older read states may still hold it
 
 	db.closeWAL(m)
 	db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))

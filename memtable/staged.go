@@ -92,7 +92,7 @@ func NewStaged(capacity, front int64) *Memtable {
 // newFront returns an empty front skiplist of the given capacity.
 func newFront(capacity int64) *skiplist {
 	s := new(skiplist)
-	s.init(capacity, rand.Uint64(), rand.Uint64())
+	s.init(capacity, false, rand.Uint64(), rand.Uint64())
 	return s
 }
 
