@@ -81,6 +81,10 @@ type DB struct {
 	// memHeld is the capacity of every memtable whose arena is not yet
 	// released (mutable, immutable, and flushed ones a reader still holds).
 	memHeld atomic.Int64
+	// writerMem is the memory of the table writers of flushes and
+	// compactions (sstable.WriterOptions.Memory).
+	writerMem  atomic.Int64
+	heapFactor float64 // heapFactor() at Open
 
 	// readSeeks counts L0 tables reads touched beyond the first; at
 	// readAllowance (set from L0's size whenever the version changes) L0 is

@@ -137,6 +137,7 @@ func (db *DB) tableWriterOptions() sstable.WriterOptions {
 		Compression:     c,
 		BloomBitsPerKey: db.opts.BloomBitsPerKey,
 		Prefix:          keys.PartitionPrefixLen,
+		Memory:          &db.writerMem,
 	}
 }
 

@@ -45,13 +45,39 @@ type Metrics struct {
 	SyncMode SyncMode
 	ReadOnly bool
 
-	// Memory
-	MemtableBytes      int64 // bytes in the mutable and immutable memtables
+	// Memory: each part the DB holds, in bytes (see Options.MemoryLimit
+	// for the bound of each). MemoryHeld is their sum; MemoryBound is the
+	// formula's bound for the DB's options, the Go collector's headroom
+	// included (the parts are live bytes; the heap ones may take up to
+	// MemoryHeapFactor times that in the Go heap before a collection).
+	MemtableBytes int64 // bytes in use in the mutable and immutable memtables
+	// MemtableArenaBytes is the capacity of every memtable arena not yet
+	// freed (off the Go heap where the platform allows): the mutable and
+	// immutable memtables, and flushed ones a reader still holds. Only the
+	// pages written to take memory.
+	MemtableArenaBytes int64
+	// MemtableFrontBytes is the staged fronts of the memtables (each
+	// copied into its memtable's main list in the background).
+	MemtableFrontBytes int64
 	ImmutableMemtables int
-	BlockCacheBytes    int64
+	BlockCacheBytes    int64 // data blocks in the block cache
 	BlockCacheCapacity int64
 	BlockCacheHits     int64
 	BlockCacheMisses   int64
+	// TableIndexFilterBytes is the index and filter blocks (and handles)
+	// of the open tables, charged to the block cache; TablesOpen is the
+	// open table readers.
+	TableIndexFilterBytes int64
+	TablesOpen            int
+	// TableWriterBytes is what the flush and compactions hold for the
+	// tables they are writing (keys for the filter, the index, buffers).
+	TableWriterBytes int64
+	// OpenIterators is the iterators not yet closed (each pins the
+	// memtables of its moment and one block per table it reads).
+	OpenIterators    int
+	MemoryHeld       int64
+	MemoryBound      int64
+	MemoryHeapFactor float64
 
 	// Persistence
 	LastSeq         uint64
@@ -114,10 +140,19 @@ func (db *DB) Metrics() Metrics {
 	c := &db.metrics
 	m.BlockCacheCapacity = db.opts.BlockCacheSize
 	if db.blockCache != nil {
-		m.BlockCacheBytes = db.blockCache.Size()
+		m.BlockCacheBytes, m.TableIndexFilterBytes = db.blockCache.Usage()
 		m.BlockCacheHits = db.blockCache.Hits()
 		m.BlockCacheMisses = db.blockCache.Misses()
 	}
+	if db.tableCache != nil {
+		m.TablesOpen = db.tableCache.Len()
+	}
+	m.MemtableArenaBytes = db.memHeld.Load()
+	m.TableWriterBytes = db.writerMem.Load()
+	b := budgetOf(&db.opts)
+	b.HeapFactor = db.heapFactor
+	m.MemoryBound = b.Total()
+	m.MemoryHeapFactor = db.heapFactor
 	m.LastSeq = db.visibleSeq.Load()
 	m.WALBytesWritten = c.walBytes.Load()
 	m.WALSyncs = c.walSyncs.Load()
@@ -156,6 +191,7 @@ func (db *DB) Metrics() Metrics {
 	if db.bgErr != nil {
 		m.BackgroundError = db.bgErr.Error()
 	}
+	m.OpenIterators = db.iters
 	rs := db.rs
 	if rs != nil {
 		rs.refs.Add(1)
@@ -165,6 +201,12 @@ func (db *DB) Metrics() Metrics {
 		return m
 	}
 	defer rs.release()
+	m.MemtableFrontBytes = rs.mem.mt.StagingBytes()
+	for _, im := range rs.imm {
+		m.MemtableFrontBytes += im.mt.StagingBytes()
+	}
+	m.MemoryHeld = m.MemtableArenaBytes + m.MemtableFrontBytes + m.BlockCacheBytes +
+		m.TableIndexFilterBytes + m.TableWriterBytes
 	m.MemtableBytes = rs.mem.mt.Size()
 	for _, im := range rs.imm {
 		m.MemtableBytes += im.mt.Size()
@@ -205,10 +247,19 @@ func (m Metrics) String() string {
 	kv("sync_mode", m.SyncMode)
 	kv("read_only", m.ReadOnly)
 	section("Memory")
+	kv("memory_held", m.MemoryHeld)
+	kv("memory_bound", m.MemoryBound)
+	kv("memory_heap_factor", fmt.Sprintf("%.2f", m.MemoryHeapFactor))
 	kv("memtable_bytes", m.MemtableBytes)
+	kv("memtable_arena_bytes", m.MemtableArenaBytes)
+	kv("memtable_front_bytes", m.MemtableFrontBytes)
 	kv("immutable_memtables", m.ImmutableMemtables)
 	kv("block_cache_bytes", m.BlockCacheBytes)
 	kv("block_cache_capacity", m.BlockCacheCapacity)
+	kv("table_index_filter_bytes", m.TableIndexFilterBytes)
+	kv("tables_open", m.TablesOpen)
+	kv("table_writer_bytes", m.TableWriterBytes)
+	kv("open_iterators", m.OpenIterators)
 	kv("block_cache_hits", m.BlockCacheHits)
 	kv("block_cache_misses", m.BlockCacheMisses)
 	ratio := 0.0

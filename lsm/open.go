@@ -48,6 +48,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db := &DB{dir: dir, opts: o, fs: fs, lock: lock, stopc: make(chan struct{})}
 	db.bgCond.L = &db.mu
+	db.heapFactor = heapFactor()
 	db.blockCache = sstable.NewCache(o.BlockCacheSize)
 	db.tableCache = sstable.NewTableCache(fs, dir, o.MaxOpenFiles, sstable.ReaderOptions{
 		Cache:  db.blockCache,

@@ -188,6 +188,22 @@ func (m *Memtable) seal(limit int) (waited time.Duration, err error) {
 	return waited, nil
 }
 
+// Retire tells a staged memtable that its writer will add nothing more (it
+// was rotated out): the front is sealed and the spare dropped at once, so a
+// memtable waiting to be flushed does not keep fronts it no longer needs.
+// It does not wait for the copy; Finish still must be called. Writer only.
+func (m *Memtable) Retire() error {
+	st := m.stage
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	st.finished = true
+	st.mu.Unlock()
+	st.spare.Store(nil)
+	return m.Seal()
+}
+
 // Finish seals the front and waits until every front is copied into the
 // main list; afterwards the memtable holds everything in its main list and
 // no goroutine of it runs. The writer calls it after its last Add. It

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/bits-and-blooms/bloom/v3"
 
@@ -18,6 +19,8 @@ import (
 type ReaderOptions struct {
 	// Cache holds data blocks shared by every reader using it. The default
 	// value is nil: no caching, every data block access reads the file.
+	// A reader charges the memory of its index and filter to it (see
+	// Cache.Reserve) from NewReader to Close.
 	Cache *Cache
 	// Prefix is the writer's WriterOptions.Prefix: MayContainPrefix expects
 	// prefixes as it computes them. The reader itself does not call it
@@ -62,8 +65,9 @@ type Reader struct {
 	cache   *Cache
 	stats   *Stats
 
-	meta   tableMeta
-	closed atomic.Bool
+	meta    tableMeta
+	charged int64 // meta bytes reserved in cache until Close
+	closed  atomic.Bool
 }
 
 // tableMeta is what NewReader reads and checks before any data block. It
@@ -96,6 +100,10 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 		return nil, err
 	}
 	rd.meta = *m
+	if rd.cache != nil {
+		rd.charged = rd.MemoryUsage()
+		rd.cache.Reserve(rd.charged)
+	}
 	return rd, nil
 }
 
@@ -314,6 +322,18 @@ func (r *Reader) loadDataBlock(h blockHandle) ([]byte, error) {
 	return b, nil
 }
 
+// MemoryUsage returns the bytes the reader holds for its life: the
+// expanded index, the block handles, the filter and the properties' keys.
+func (r *Reader) MemoryUsage() int64 {
+	m := &r.meta
+	n := int64(cap(m.index)) + int64(cap(m.handles))*int64(unsafe.Sizeof(blockHandle{})) +
+		int64(len(m.props.SmallestKey)+len(m.props.LargestKey))
+	if m.filter != nil {
+		n += int64(m.filter.Cap()+63) / 64 * 8
+	}
+	return n
+}
+
 // Properties returns the table's properties.
 func (r *Reader) Properties() Properties { return r.meta.props }
 
@@ -489,6 +509,9 @@ func (r *Reader) Layout() []BlockInfo {
 func (r *Reader) Close() error {
 	if r.closed.Swap(true) {
 		return errReaderClosed
+	}
+	if r.charged != 0 {
+		r.cache.Reserve(-r.charged)
 	}
 	if c, ok := r.r.(io.Closer); ok {
 		return c.Close()
