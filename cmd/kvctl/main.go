@@ -42,6 +42,7 @@ type app struct {
 
 	dbDir    string
 	syncMode string
+	memLimit string
 	json     bool
 
 	db      *lsm.DB
@@ -103,6 +104,13 @@ func (a *app) open() (*lsm.DB, error) {
 		}
 		opts.Sync = m
 	}
+	if a.memLimit != "" {
+		n, err := parseBytes(a.memLimit)
+		if err != nil {
+			return nil, usageError("--memory-limit: %v", err)
+		}
+		opts.MemoryLimit = n
+	}
 	db, err := lsm.Open(dir, opts)
 	if err != nil {
 		return nil, err
@@ -143,6 +151,7 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
 	root.SetErr(a.stderr)
 	root.PersistentFlags().StringVar(&a.dbDir, "db", "", "database directory (default $KVCTL_DB, then ./kvdata)")
 	root.PersistentFlags().StringVar(&a.syncMode, "sync", "", "WAL sync mode: always, everysec or no (default everysec)")
+	root.PersistentFlags().StringVar(&a.memLimit, "memory-limit", "", "memory the DB may hold (memtables, caches, buffers), e.g. 256MiB (default: bounded by the defaults)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON object per line")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v\n%s", err, c.UsageString())
