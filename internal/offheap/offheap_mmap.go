@@ -4,6 +4,7 @@ package offheap
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,8 +19,14 @@ func alloc(n int) ([]byte, error) {
 	return b, nil
 }
 
+// maxPoisoned bounds the freed buffers kept as inaccessible mappings, well
+// below the kernel's default limit on mappings per process (65530).
+const maxPoisoned = 16384
+
+var poisoned atomic.Int64
+
 func free(b []byte) {
-	if poisonFreed {
+	if poisonFreed && poisoned.Add(1) <= maxPoisoned {
 		// Give the pages back but keep the addresses, inaccessible: a use
 		// after free faults instead of reaching a later allocation.
 		_ = unix.Madvise(b, unix.MADV_DONTNEED)
