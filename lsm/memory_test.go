@@ -179,3 +179,42 @@ func TestMemoryLimitOptions(t *testing.T) {
 	require.Equal(t, int64(64*MiB), o.BlockCacheSize)
 	require.Equal(t, int64(8*MiB), o.TargetFileSize)
 }
+
+// TestFlushedMemtableLivesWhileRead: an iterator opened before a flush
+// still reads the flushed memtable (its arena is not freed under it), the
+// arena is counted until the iterator closes, and freed then.
+func TestFlushedMemtableLivesWhileRead(t *testing.T) {
+	liveBefore := offheap.Live()
+	fs := vfs.NewMem()
+	db := openMem(t, fs, &Options{FS: fs, MemtableSize: 256 << 10, TTLCompactionInterval: -1})
+	var k [16]byte
+	for i := range 1000 {
+		putKey(k[:], uint64(i))
+		require.NoError(t, db.Put(k[:], k[:]))
+	}
+	it, err := db.NewIter(nil)
+	require.NoError(t, err)
+	held := db.Metrics().MemtableArenaBytes
+	require.NoError(t, db.Flush())
+	for i := 1000; i < 2000; i++ { // the new memtable
+		putKey(k[:], uint64(i))
+		require.NoError(t, db.Put(k[:], k[:]))
+	}
+	require.NoError(t, db.Flush())
+	m := db.Metrics()
+	require.Zero(t, m.ImmutableMemtables)
+	require.Greater(t, m.MemtableArenaBytes, db.opts.MemtableSize, "the flushed memtable is still held by the iterator")
+
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		require.Equal(t, it.Key(), it.Value())
+		n++
+	}
+	require.NoError(t, it.Error())
+	require.Equal(t, 1000, n, "the iterator reads its memtable after the flush")
+	require.NoError(t, it.Close())
+	require.Less(t, db.Metrics().MemtableArenaBytes, held+db.opts.MemtableSize, "closing the iterator frees the flushed memtable")
+	require.Equal(t, db.opts.MemtableSize, db.Metrics().MemtableArenaBytes, "only the mutable memtable is left")
+	require.NoError(t, db.Close())
+	require.Equal(t, liveBefore, offheap.Live())
+}
