@@ -79,8 +79,14 @@ func (db *DB) Close() error {
 	db.mu.Lock()
 	old := db.rs
 	db.rs = nil
+	mems = append(append(mems[:0], db.imm...), db.mem)
 	db.mu.Unlock()
 	releaseState(old)
+	// Drop the DB's references: each memtable's arena is freed now, or by
+	// the last reader still holding a read state.
+	for _, m := range mems {
+		m.unref()
+	}
 	if err := db.vs.Close(); err != nil {
 		errs = append(errs, err)
 	}

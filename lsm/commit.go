@@ -442,8 +442,13 @@ func (db *DB) rotateMemtable(need int64) error {
 		db.setBackgroundError(err)
 		return err
 	}
+	// The old memtable takes no more inserts: let its fronts go as soon as
+	// they are copied (an error here is the copy's, which the flush's
+	// Finish reports).
+	_ = db.mem.mt.Retire()
 	capacity := max(db.opts.MemtableSize, 2*need)
-	next := &memTable{mt: newMutableMemtable(capacity), walNum: walNum, wal: w}
+	next := db.newMemTable(newMutableMemtable(capacity))
+	next.walNum, next.wal = walNum, w
 	db.mu.Lock()
 	db.imm = append(db.imm, db.mem)
 	db.mem = next

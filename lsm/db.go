@@ -85,6 +85,14 @@ type DB struct {
 	applyc    chan applyJob
 	applyDone chan error
 
+	// memHeld is the capacity of every memtable whose arena is not yet
+	// released (mutable, immutable, and flushed ones a reader still holds).
+	memHeld atomic.Int64
+	// writerMem is the memory of the table writers of flushes and
+	// compactions (sstable.WriterOptions.Memory).
+	writerMem  atomic.Int64
+	heapFactor float64 // heapFactor() at Open
+
 	// readSeeks counts L0 tables reads touched beyond the first; at
 	// readAllowance (set from L0's size whenever the version changes) L0 is
 	// compacted (see readCharge).
@@ -92,11 +100,40 @@ type DB struct {
 }
 
 // memTable is a memtable with the WAL segment that backs it.
+//
+// Its arena lives off the Go heap and is freed with the last reference
+// (see memtable.Release): the DB holds one while the memtable is db.mem or
+// in db.imm, and every read state listing it holds one, so a reader that
+// loaded an old read state can still read a memtable flushed since.
 type memTable struct {
 	mt     *memtable.Memtable
 	walNum uint64
 	wal    *wal.Writer // nil once closed, or in a read-only DB
 	maxSeq keys.SeqNum // leader while mutable; read after rotation under mu
+	refs   atomic.Int32
+	held   *atomic.Int64 // the DB's count of memtable bytes not yet released
+}
+
+// newMemTable wraps mt with the DB's reference and counts its capacity as
+// held until the last reference goes.
+func (db *DB) newMemTable(mt *memtable.Memtable) *memTable {
+	m := &memTable{mt: mt, held: &db.memHeld}
+	m.refs.Store(1)
+	db.memHeld.Add(mt.Capacity())
+	return m
+}
+
+func (m *memTable) ref() { m.refs.Add(1) }
+
+// unref drops a reference; the last one frees the memtable's arena.
+func (m *memTable) unref() {
+	switch n := m.refs.Add(-1); {
+	case n == 0:
+		m.mt.Release()
+		m.held.Add(-m.mt.Capacity())
+	case n < 0:
+		panic("strata: memtable reference count below zero")
+	}
 }
 
 // readState is a consistent set of sources for readers: the memtables and
@@ -130,6 +167,10 @@ func (db *DB) loadReadState() (*readState, keys.SeqNum) {
 
 func (rs *readState) release() {
 	if rs.refs.Add(-1) == 0 {
+		rs.mem.unref()
+		for _, m := range rs.imm {
+			m.unref()
+		}
 		rs.v.Unref()
 		rs.db.maybeDeleteObsolete()
 	}
@@ -142,6 +183,10 @@ func (rs *readState) release() {
 func (db *DB) installReadStateLocked(v *manifest.Version) (old *readState) {
 	rs := &readState{db: db, mem: db.mem, imm: append([]*memTable(nil), db.imm...), v: v}
 	rs.refs.Store(1)
+	rs.mem.ref()
+	for _, m := range rs.imm {
+		m.ref()
+	}
 	old = db.rs
 	db.rs = rs
 	db.setReadAllowanceLocked()

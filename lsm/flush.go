@@ -85,6 +85,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 	db.mu.Unlock()
 	db.manifestMu.Unlock()
 	releaseState(old)
+	m.unref() // the DB's: readers of older read states may still hold it
 
 	db.closeWAL(m)
 	db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))
@@ -134,6 +135,7 @@ func (db *DB) tableWriterOptions() sstable.WriterOptions {
 		Compression:     c,
 		BloomBitsPerKey: db.opts.BloomBitsPerKey,
 		Prefix:          keys.PartitionPrefixLen,
+		Memory:          &db.writerMem,
 	}
 }
 

@@ -45,13 +45,39 @@ type Metrics struct {
 	SyncMode SyncMode
 	ReadOnly bool
 
-	// Memory
-	MemtableBytes      int64 // bytes in the mutable and immutable memtables
+	// Memory: each part the DB holds, in bytes (see Options.MemoryLimit
+	// for the bound of each). MemoryHeld is their sum; MemoryBound is the
+	// formula's bound for the DB's options, the Go collector's headroom
+	// included (the parts are live bytes; the heap ones may take up to
+	// MemoryHeapFactor times that in the Go heap before a collection).
+	MemtableBytes int64 // bytes in use in the mutable and immutable memtables
+	// MemtableArenaBytes is the capacity of every memtable arena not yet
+	// freed (off the Go heap where the platform allows): the mutable and
+	// immutable memtables, and flushed ones a reader still holds. Only the
+	// pages written to take memory.
+	MemtableArenaBytes int64
+	// MemtableFrontBytes is the staged fronts of the memtables (each
+	// copied into its memtable's main list in the background).
+	MemtableFrontBytes int64
 	ImmutableMemtables int
-	BlockCacheBytes    int64
+	BlockCacheBytes    int64 // data blocks in the block cache
 	BlockCacheCapacity int64
 	BlockCacheHits     int64
 	BlockCacheMisses   int64
+	// TableIndexFilterBytes is the index and filter blocks (and handles)
+	// of the open tables, charged to the block cache; TablesOpen is the
+	// open table readers.
+	TableIndexFilterBytes int64
+	TablesOpen            int
+	// TableWriterBytes is what the flush and compactions hold for the
+	// tables they are writing (keys for the filter, the index, buffers).
+	TableWriterBytes int64
+	// OpenIterators is the iterators not yet closed (each pins the
+	// memtables of its moment and one block per table it reads).
+	OpenIterators    int
+	MemoryHeld       int64
+	MemoryBound      int64
+	MemoryHeapFactor float64
 
 	// Persistence
 	LastSeq         uint64
@@ -65,13 +91,18 @@ type Metrics struct {
 	BackgroundError string // empty when healthy
 
 	// Stats
-	Gets                  int64
-	UserBytesWritten      int64
-	ConditionFailures     int64
-	ExpiredHidden         int64 // expired entries a read skipped
-	ExpiredDropped        int64 // expired entries compaction removed or turned into tombstones
-	TombstonesDropped     int64
-	DataBlocksRead        int64 // data blocks read from files (cache misses)
+	Gets              int64
+	UserBytesWritten  int64
+	ConditionFailures int64
+	ExpiredHidden     int64 // expired entries a read skipped
+	ExpiredDropped    int64 // expired entries compaction removed or turned into tombstones
+	TombstonesDropped int64
+	DataBlocksRead    int64 // data blocks read from files (cache misses)
+	// DataBlockBytesRead is the bytes of those blocks, one positioned read
+	// of one block (and its 5-byte trailer) per miss; TableBytesRead adds
+	// the index, filter, properties and footer read when tables open.
+	DataBlockBytesRead    int64
+	TableBytesRead        int64
 	FilterSkips           int64 // point probes a bloom filter excluded
 	TablesSkippedByFilter int64 // tables a query skipped by partition filter
 	WriteStalls           int64
@@ -109,10 +140,19 @@ func (db *DB) Metrics() Metrics {
 	c := &db.metrics
 	m.BlockCacheCapacity = db.opts.BlockCacheSize
 	if db.blockCache != nil {
-		m.BlockCacheBytes = db.blockCache.Size()
+		m.BlockCacheBytes, m.TableIndexFilterBytes = db.blockCache.Usage()
 		m.BlockCacheHits = db.blockCache.Hits()
 		m.BlockCacheMisses = db.blockCache.Misses()
 	}
+	if db.tableCache != nil {
+		m.TablesOpen = db.tableCache.Len()
+	}
+	m.MemtableArenaBytes = db.memHeld.Load()
+	m.TableWriterBytes = db.writerMem.Load()
+	b := budgetOf(&db.opts)
+	b.HeapFactor = db.heapFactor
+	m.MemoryBound = b.Total()
+	m.MemoryHeapFactor = db.heapFactor
 	m.LastSeq = db.visibleSeq.Load()
 	m.WALBytesWritten = c.walBytes.Load()
 	m.WALSyncs = c.walSyncs.Load()
@@ -128,6 +168,8 @@ func (db *DB) Metrics() Metrics {
 	m.ExpiredDropped = c.expiredDropped.Load()
 	m.TombstonesDropped = c.tombstonesDropped.Load()
 	m.DataBlocksRead = db.sstStats.DataBlocksRead.Load()
+	m.DataBlockBytesRead = db.sstStats.DataBytesRead.Load()
+	m.TableBytesRead = db.sstStats.BytesRead.Load()
 	m.FilterSkips = db.sstStats.FilterSkips.Load()
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
 	m.WriteStalls = c.stalls.Load()
@@ -149,6 +191,7 @@ func (db *DB) Metrics() Metrics {
 	if db.bgErr != nil {
 		m.BackgroundError = db.bgErr.Error()
 	}
+	m.OpenIterators = db.iters
 	rs := db.rs
 	if rs != nil {
 		rs.refs.Add(1)
@@ -158,6 +201,12 @@ func (db *DB) Metrics() Metrics {
 		return m
 	}
 	defer rs.release()
+	m.MemtableFrontBytes = rs.mem.mt.StagingBytes()
+	for _, im := range rs.imm {
+		m.MemtableFrontBytes += im.mt.StagingBytes()
+	}
+	m.MemoryHeld = m.MemtableArenaBytes + m.MemtableFrontBytes + m.BlockCacheBytes +
+		m.TableIndexFilterBytes + m.TableWriterBytes
 	m.MemtableBytes = rs.mem.mt.Size()
 	for _, im := range rs.imm {
 		m.MemtableBytes += im.mt.Size()
@@ -183,33 +232,47 @@ func (db *DB) Metrics() Metrics {
 	return m
 }
 
-// String formats the metrics as "name:value" lines in sections.
-func (m Metrics) String() string {
-	var b strings.Builder
-	section := func(name string) {
-		if b.Len() > 0 {
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "# %s\n", name)
-	}
-	kv := func(k string, v any) { fmt.Fprintf(&b, "%s:%v\n", k, v) }
-	section("Server")
+// MetricField is one named figure of the report: its section, its
+// snake_case name, and its value (a number, a bool, a string, a SyncMode or
+// a time.Duration).
+type MetricField struct {
+	Section, Name string
+	Value         any
+}
+
+// Fields returns the report's figures in order, per section, the levels
+// excepted (see Levels). String prints them; kvctl's JSON report uses the
+// same names, so the two cannot drift apart.
+func (m Metrics) Fields() []MetricField {
+	var out []MetricField
+	sec := ""
+	kv := func(k string, v any) { out = append(out, MetricField{sec, k, v}) }
+	sec = "Server"
 	kv("dir", m.Dir)
 	kv("sync_mode", m.SyncMode)
 	kv("read_only", m.ReadOnly)
-	section("Memory")
+	sec = "Memory"
+	kv("memory_held", m.MemoryHeld)
+	kv("memory_bound", m.MemoryBound)
+	kv("memory_heap_factor", m.MemoryHeapFactor)
 	kv("memtable_bytes", m.MemtableBytes)
+	kv("memtable_arena_bytes", m.MemtableArenaBytes)
+	kv("memtable_front_bytes", m.MemtableFrontBytes)
 	kv("immutable_memtables", m.ImmutableMemtables)
 	kv("block_cache_bytes", m.BlockCacheBytes)
 	kv("block_cache_capacity", m.BlockCacheCapacity)
+	kv("table_index_filter_bytes", m.TableIndexFilterBytes)
+	kv("tables_open", m.TablesOpen)
+	kv("table_writer_bytes", m.TableWriterBytes)
+	kv("open_iterators", m.OpenIterators)
 	kv("block_cache_hits", m.BlockCacheHits)
 	kv("block_cache_misses", m.BlockCacheMisses)
 	ratio := 0.0
 	if t := m.BlockCacheHits + m.BlockCacheMisses; t > 0 {
 		ratio = float64(m.BlockCacheHits) / float64(t)
 	}
-	kv("block_cache_hit_ratio", fmt.Sprintf("%.4f", ratio))
-	section("Persistence")
+	kv("block_cache_hit_ratio", ratio)
+	sec = "Persistence"
 	kv("last_seq", m.LastSeq)
 	kv("wal_bytes_written", m.WALBytesWritten)
 	kv("wal_syncs", m.WALSyncs)
@@ -222,7 +285,7 @@ func (m Metrics) String() string {
 	if m.BackgroundError != "" {
 		kv("background_error", m.BackgroundError)
 	}
-	section("Stats")
+	sec = "Stats"
 	kv("gets", m.Gets)
 	kv("user_bytes_written", m.UserBytesWritten)
 	kv("condition_failures", m.ConditionFailures)
@@ -230,6 +293,8 @@ func (m Metrics) String() string {
 	kv("expired_dropped", m.ExpiredDropped)
 	kv("tombstones_dropped", m.TombstonesDropped)
 	kv("data_blocks_read", m.DataBlocksRead)
+	kv("data_block_bytes_read", m.DataBlockBytesRead)
+	kv("table_bytes_read", m.TableBytesRead)
 	kv("filter_skips", m.FilterSkips)
 	kv("tables_skipped_by_filter", m.TablesSkippedByFilter)
 	kv("write_stalls", m.WriteStalls)
@@ -242,14 +307,45 @@ func (m Metrics) String() string {
 	kv("ttl_compactions", m.TTLCompactions)
 	kv("compaction_bytes_read", m.CompactionBytesRead)
 	kv("compaction_bytes_written", m.CompactionBytesWritten)
-	kv("write_amplification", fmt.Sprintf("%.2f", m.WriteAmp))
+	kv("write_amplification", m.WriteAmp)
 	kv("read_amplification", m.ReadAmp)
-	section("Keyspace")
+	sec = "Keyspace"
 	kv("tables", m.Tables)
 	kv("disk_bytes", m.DiskBytes)
+	return out
+}
+
+// String formats the metrics as "name:value" lines in sections (Fields,
+// then the levels). Ratios print with 2 decimals (4 for the cache hit
+// ratio), durations in Go syntax.
+func (m Metrics) String() string {
+	var b strings.Builder
+	sec := ""
+	section := func(name string) {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "# %s\n", name)
+		sec = name
+	}
+	for _, f := range m.Fields() {
+		if f.Section != sec {
+			section(f.Section)
+		}
+		v := f.Value
+		switch x := v.(type) {
+		case float64:
+			if f.Name == "block_cache_hit_ratio" {
+				v = fmt.Sprintf("%.4f", x)
+			} else {
+				v = fmt.Sprintf("%.2f", x)
+			}
+		}
+		fmt.Fprintf(&b, "%s:%v\n", f.Name, v)
+	}
 	section("Levels")
 	for l, lm := range m.Levels {
-		kv(fmt.Sprintf("L%d", l), fmt.Sprintf("tables=%d,bytes=%d,score=%.2f,read=%d,written=%d", lm.Tables, lm.Bytes, lm.Score, lm.BytesRead, lm.BytesWritten))
+		fmt.Fprintf(&b, "L%d:tables=%d,bytes=%d,score=%.2f,read=%d,written=%d\n", l, lm.Tables, lm.Bytes, lm.Score, lm.BytesRead, lm.BytesWritten)
 	}
 	return b.String()
 }

@@ -48,6 +48,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db := &DB{dir: dir, opts: o, fs: fs, lock: lock, stopc: make(chan struct{})}
 	db.bgCond.L = &db.mu
+	db.heapFactor = heapFactor()
 	db.blockCache = sstable.NewCache(o.BlockCacheSize)
 	db.tableCache = sstable.NewTableCache(fs, dir, o.MaxOpenFiles, sstable.ReaderOptions{
 		Cache:  db.blockCache,
@@ -132,6 +133,17 @@ func (db *DB) recover(exists bool) error {
 	lastSeq := db.vs.LastSeq()
 	var mems []*memtable.Memtable
 	cur := memtable.New(db.opts.MemtableSize)
+	// The replayed memtables' arenas are off the Go heap: free every one
+	// not handed to the DB (a read-only DB serves them; a writable one
+	// flushes them to tables below).
+	handed := false
+	defer func() {
+		if !handed {
+			for _, m := range mems {
+				m.Release()
+			}
+		}
+	}()
 	for i, num := range replay {
 		newest := i == len(replay)-1
 		err := db.replayWAL(num, newest, &lastSeq, func(seq keys.SeqNum, e batchrepr.Entry) error {
@@ -139,28 +151,36 @@ func (db *DB) recover(exists bool) error {
 			if cur.Size()+need > cur.Capacity() {
 				if !cur.Empty() {
 					mems = append(mems, cur)
+				} else {
+					cur.Release()
 				}
 				cur = memtable.New(max(db.opts.MemtableSize, 2*need))
 			}
 			return cur.Add(e.Key, seq, e.Kind, e.Value)
 		})
 		if err != nil {
+			cur.Release()
 			return err
 		}
 	}
 	if !cur.Empty() {
 		mems = append(mems, cur)
+	} else {
+		cur.Release()
 	}
 	db.logSeq = lastSeq
 	db.visibleSeq.Store(uint64(lastSeq))
 
 	if db.opts.ReadOnly {
 		// Serve the replayed memtables from memory; write nothing.
+		handed = true
 		for _, m := range mems {
-			db.imm = append(db.imm, &memTable{mt: m, maxSeq: lastSeq})
+			im := db.newMemTable(m)
+			im.maxSeq = lastSeq
+			db.imm = append(db.imm, im)
 		}
 		db.replayedWALs = replay
-		db.mem = &memTable{mt: memtable.New(64 << 10)}
+		db.mem = db.newMemTable(memtable.New(64 << 10))
 		db.rs = nil
 		db.installReadStateLocked(db.vs.Current())
 		return nil
@@ -188,7 +208,8 @@ func (db *DB) recover(exists bool) error {
 		w.Close()
 		return err
 	}
-	db.mem = &memTable{mt: newMutableMemtable(db.opts.MemtableSize), walNum: walNum, wal: w, maxSeq: lastSeq}
+	db.mem = db.newMemTable(newMutableMemtable(db.opts.MemtableSize))
+	db.mem.walNum, db.mem.wal, db.mem.maxSeq = walNum, w, lastSeq
 	db.installReadStateLocked(db.vs.Current())
 	db.deleteObsoleteAtOpen()
 	return nil

@@ -85,13 +85,57 @@ type Options struct {
 	// Sync is the WAL durability mode. The default value is SyncEverySec.
 	Sync SyncMode
 	// MemtableSize is the size in bytes a memtable reaches before it is
-	// rotated and flushed to an L0 table. The default value is 64 MiB.
+	// rotated and flushed to an L0 table. The default value is 64 MiB, or
+	// with MemoryLimit set, an eighth of it shared by the
+	// MaxImmutableMemtables+1 memtables (at least 256 KiB, at most 64 MiB).
 	MemtableSize int64
+	// MemoryLimit is the bytes of memory the DB may hold: memtables,
+	// caches and buffers. 0 means bounded by the other fields alone. The
+	// default value is 0.
+	//
+	// Whatever MemoryLimit is, the DB holds at most
+	//
+	//	(MaxImmutableMemtables+1) x MemtableSize      memtable arenas, off the Go heap
+	//	+ g x ( 4 x (MaxImmutableMemtables+1)
+	//	          x min(MemtableSize/16, 4 MiB)       staged memtable fronts
+	//	      + BlockCacheSize                        data blocks, and the index and
+	//	                                              filter blocks of open tables
+	//	      + MemtableSize                          the flush's table writer
+	//	      + CompactionConcurrency x 2 x TargetFileSize   compactions' table writers
+	//	      + (CompactionConcurrency+1) x (256 KiB + 4 x BlockSize)   writers' buffers
+	//	      + 4 MiB )                               commit, WAL and read buffers
+	//
+	// where g = 1 + GOGC/100 (2 by default) is the Go collector's headroom:
+	// the heap may grow to g times its live size before a collection.
+	// Metrics reports each part and the bound (MemoryBound). Not counted:
+	// what open iterators pin (the memtables of their moment and one block
+	// per table), and a memtable made larger than MemtableSize for a single
+	// batch that does not fit in one.
+	//
+	// With MemoryLimit set, the sizes left unset follow from it:
+	// TargetFileSize is MemoryLimit/64 (2 to 8 MiB), MemtableSize as above,
+	// and BlockCacheSize takes what the formula leaves. Explicit sizes whose
+	// bound exceeds MemoryLimit, a MemoryLimit below 32 MiB, or one that
+	// leaves the block cache under 1 MiB are ErrInvalidArgument. For 256 MiB
+	// with the defaults: 3 memtables of 10.7 MiB, 4 MiB tables, an 80.8 MiB
+	// block cache.
+	//
+	// The Go runtime's own memory is outside MemoryLimit: the program's
+	// code, goroutine stacks and the runtime's metadata, typically 10 to 30
+	// MiB for a program that embeds Strata, plus the program's own heap
+	// (times g). A container's limit must leave room for them. Setting
+	// GOMEMLIMIT (debug.SetMemoryLimit) near the container's limit makes
+	// the collector run before the heap reaches g times its live size, so
+	// the heap parts then cost about their size once.
+	MemoryLimit int64
 	// BlockSize is the target uncompressed size of an SSTable data block,
 	// at most 64 MiB. The default value is 4 KiB.
 	BlockSize int
-	// BlockCacheSize is the capacity of the block cache in bytes. The
-	// default value is 64 MiB.
+	// BlockCacheSize is the capacity of the block cache in bytes; the
+	// index and filter blocks of open tables are charged to it (open tables
+	// are closed to keep them within three quarters of it). The default
+	// value is 64 MiB, or with MemoryLimit set, what the formula there
+	// leaves.
 	BlockCacheSize int64
 	// Compression is the data-block compression. The default value is
 	// CompressionSnappy.
@@ -133,7 +177,8 @@ type Options struct {
 	// default value is 64 MiB.
 	BaseLevelSize int64
 	// TargetFileSize is the size at which compaction splits its output
-	// tables. The default value is 8 MiB.
+	// tables. The default value is 8 MiB, or with MemoryLimit set,
+	// MemoryLimit/64 between 2 and 8 MiB.
 	TargetFileSize int64
 	// CompactionConcurrency is the number of compactions that may run at
 	// once. The default value is 1, suited to a small machine: flushes have
@@ -163,11 +208,20 @@ func (o *Options) ensureDefaults() Options {
 	if o != nil {
 		c = *o
 	}
-	if c.MemtableSize == 0 {
-		c.MemtableSize = 64 << 20
+	if c.MaxImmutableMemtables == 0 {
+		c.MaxImmutableMemtables = 2
+	}
+	if c.CompactionConcurrency == 0 {
+		c.CompactionConcurrency = 1
 	}
 	if c.BlockSize == 0 {
 		c.BlockSize = 4 << 10
+	}
+	if c.MemoryLimit > 0 && c.MaxImmutableMemtables > 0 && c.CompactionConcurrency > 0 {
+		applyMemoryLimit(&c)
+	}
+	if c.MemtableSize == 0 {
+		c.MemtableSize = 64 << 20
 	}
 	if c.BlockCacheSize == 0 {
 		c.BlockCacheSize = 64 << 20
@@ -238,7 +292,7 @@ func (o *Options) validate() error {
 		return bad("BlockSize %d (at most %d)", o.BlockSize, sstable.MaxBlockSize)
 	case o.BloomBitsPerKey > sstable.MaxBloomBitsPerKey:
 		return bad("BloomBitsPerKey %d (at most %d)", o.BloomBitsPerKey, sstable.MaxBloomBitsPerKey)
-	case o.BlockCacheSize < 0:
+	case o.BlockCacheSize < 0 && o.MemoryLimit == 0:
 		return bad("BlockCacheSize %d", o.BlockCacheSize)
 	case o.L0CompactionTrigger < 1, o.L0SlowdownWrites < o.L0CompactionTrigger, o.L0StopWrites < o.L0SlowdownWrites:
 		return bad("L0 thresholds %d <= %d <= %d must hold", o.L0CompactionTrigger, o.L0SlowdownWrites, o.L0StopWrites)
@@ -252,6 +306,8 @@ func (o *Options) validate() error {
 		return bad("CompactionConcurrency %d", o.CompactionConcurrency)
 	case o.MaxOpenFiles < 0:
 		return bad("MaxOpenFiles %d", o.MaxOpenFiles)
+	case o.MemoryLimit < 0:
+		return bad("MemoryLimit %d", o.MemoryLimit)
 	}
-	return nil
+	return validateMemory(o)
 }

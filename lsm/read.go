@@ -12,12 +12,24 @@ import (
 
 // lookup is the result of a point read.
 type lookup struct {
-	value  []byte // aliases memtable or block memory; copy before returning it
+	value  []byte // aliases memtable or block memory; copy before done
 	expiry int64  // Unix nanos; 0 = none
+	// rs keeps the memtable value may alias alive (its arena is off the
+	// Go heap and freed with the last reference); nil when not found.
+	rs *readState
+}
+
+// done releases what the lookup holds; value must not be used afterwards.
+func (l *lookup) done() {
+	if l.rs != nil {
+		l.rs.release()
+		l.rs = nil
+	}
 }
 
 // get finds the newest version of key visible at seq and judges it: found is
-// false for an absent, deleted or expired key.
+// false for an absent, deleted or expired key. A found lookup holds the read
+// state until its done is called.
 func (db *DB) get(key []byte, seq keys.SeqNum) (l lookup, found bool, err error) {
 	if db.closed.Load() {
 		return l, false, ErrClosed
@@ -26,10 +38,20 @@ func (db *DB) get(key []byte, seq keys.SeqNum) (l lookup, found bool, err error)
 		return l, false, err
 	}
 	rs, latest := db.loadReadState()
-	defer rs.release()
 	if seq == seqLatest {
 		seq = latest
 	}
+	l, found, err = db.judge(rs, key, seq)
+	if found {
+		l.rs = rs
+	} else {
+		rs.release()
+	}
+	return l, found, err
+}
+
+// judge is get's reading and judging, under the caller's read state.
+func (db *DB) judge(rs *readState, key []byte, seq keys.SeqNum) (l lookup, found bool, err error) {
 	kind, value, ok, err := db.getFrom(rs, key, seq)
 	if err != nil || !ok {
 		if err != nil && db.closed.Load() {
@@ -129,12 +151,15 @@ func (db *DB) getAt(key []byte, seq keys.SeqNum) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	db.metrics.gets.Add(1)
-	return append(make([]byte, 0, len(l.value)), l.value...), nil
+	v := append(make([]byte, 0, len(l.value)), l.value...)
+	l.done()
+	return v, nil
 }
 
 // Has reports whether key is present (not deleted, not expired).
 func (db *DB) Has(key []byte) (bool, error) {
-	_, ok, err := db.get(key, seqLatest)
+	l, ok, err := db.get(key, seqLatest)
+	l.done()
 	return ok, err
 }
 
@@ -142,6 +167,7 @@ func (db *DB) Has(key []byte) (bool, error) {
 // ErrNotFound if it is absent, deleted or expired.
 func (db *DB) Expiry(key []byte) (time.Time, error) {
 	l, ok, err := db.get(key, seqLatest)
+	l.done()
 	if err != nil {
 		return time.Time{}, err
 	}

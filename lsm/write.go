@@ -230,6 +230,7 @@ func (db *DB) prepare(r *commitReq) error {
 		expiry := cur.expiry
 		if found {
 			n, err = strconv.ParseInt(string(cur.value), 10, 64)
+			cur.done()
 			if err != nil {
 				return fmt.Errorf("%w: key %q holds %d bytes that are not a decimal int64", ErrNotInteger, r.key, len(cur.value))
 			}
@@ -262,6 +263,7 @@ func (db *DB) prepare(r *commitReq) error {
 		} else {
 			r.repr = batchrepr.AppendEntry(r.repr, keys.KindSetExpiry, r.key, cur.value, keys.ExpiryAt(now, r.ttl))
 		}
+		cur.done()
 		r.count = 1
 	}
 	return nil
@@ -282,6 +284,7 @@ func (db *DB) checkCond(key []byte, cond condKind, want []byte, seq keys.SeqNum)
 	case condValue:
 		ok = found && bytes.Equal(cur.value, want)
 	}
+	cur.done()
 	if !ok {
 		db.metrics.conditionFailures.Add(1)
 		if pk, sk, isItem := keys.SplitItemKey(key); isItem {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/stratadb/strata/internal/offheap"
 )
 
 // Node layout inside the arena (see doc.go for the diagram). A node is
@@ -57,8 +59,15 @@ const (
 // Nodes fill the buffer from the front, values from the back: a search
 // touches only towers and keys, so keeping 100-byte values out of the way
 // packs several times more nodes into each page and cache line a search
-// walks through, and one buffer of capacity bytes serves both (the Go heap
-// counts capacity, not twice that, toward its garbage collection target).
+// walks through, and one buffer of capacity bytes serves both.
+//
+// A memtable's main list lives outside the Go heap (internal/offheap: an
+// anonymous mapping where the platform has one), so the collector's
+// headroom does not double it, and its memory goes back to the OS when the
+// memtable is released (Memtable.Release), not at some later collection.
+// Staged fronts stay on the heap: readers and iterators may hold a front
+// after it is copied, and only the collector knows when the last one lets
+// go of it; they are small (see NewStaged).
 //
 // Concurrency: bytes below used, and the last vused bytes, belong to
 // published or being-built nodes and values; tower and prev words are
@@ -69,15 +78,35 @@ type arena struct {
 	buf      []byte
 	top      atomic.Uint64 // used<<32 | vused
 	capacity uint64
+	offHeap  bool // buf came from offheap.Alloc and goes back with free
 }
 
-// newArena returns an arena of capacity bytes whose base is 8-byte aligned
-// (backed by a []uint64, which the GC does not scan). Pages the table never
-// reaches are never touched.
-func newArena(capacity int64) arena {
+// newArena returns an arena of capacity bytes whose base is 8-byte aligned:
+// off the Go heap if offHeap and the platform allows it, else backed by a
+// []uint64, which the GC does not scan. Pages the table never reaches are
+// never touched.
+func newArena(capacity int64, offHeap bool) arena {
+	if offHeap && offheap.OffHeap {
+		if buf, err := offheap.Alloc(int(capacity)); err == nil {
+			return arena{buf: buf, capacity: uint64(capacity), offHeap: true}
+		}
+		// Out of address space or mappings: the heap may still have room.
+	}
 	words := make([]uint64, (capacity+7)/8)
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*8)
 	return arena{buf: buf[:capacity:capacity], capacity: uint64(capacity)}
+}
+
+// free returns an off-heap buffer and leaves the arena without one: any
+// later access panics (index out of range) instead of reading freed
+// memory, and under the race detector an access racing with free is
+// reported on buf. The caller guarantees nothing reads the arena any more.
+func (a *arena) free() {
+	buf := a.buf
+	a.buf = nil
+	if a.offHeap {
+		offheap.Free(buf)
+	}
 }
 
 // usage returns the node bytes and the value bytes in use.

@@ -88,6 +88,7 @@ func benchAdd(b *testing.B, fill func(*rand.PCG, []byte), newTable func() *Memta
 			if err := m.Finish(); err != nil {
 				b.Fatal(err)
 			}
+			m.Release() // off the heap: the collector would not free it
 			m = newTable()
 			b.StartTimer()
 			err = m.Add(ukey, keys.SeqNum(i+1), keys.KindSet, value)
@@ -100,6 +101,7 @@ func benchAdd(b *testing.B, fill func(*rand.PCG, []byte), newTable func() *Memta
 	if err := m.Finish(); err != nil {
 		b.Fatal(err)
 	}
+	m.Release()
 }
 
 type benchTable struct {

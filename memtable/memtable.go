@@ -28,17 +28,54 @@ type Memtable struct {
 	capacity int64
 	count    atomic.Int64 // entries added; incremented after each is linked
 	stage    *stage       // nil unless NewStaged; immutable
+	released atomic.Bool  // Release was called
 }
 
 // New returns an empty memtable whose arena holds capacity bytes (node
 // overhead included). capacity is clamped to [4 KiB, 4 GiB-1] (and to the
-// largest slice the platform can allocate). The whole arena is allocated
-// now, so an insert allocates nothing.
+// largest slice the platform can allocate). The whole arena is reserved
+// now, outside the Go heap where the platform allows (see arena), so an
+// insert allocates nothing; its pages take memory as entries reach them.
+// Call Release when nothing reads the memtable any more, to give the arena
+// back at once.
 func New(capacity int64) *Memtable {
 	capacity = clampCapacity(capacity)
 	m := &Memtable{capacity: capacity}
-	m.list.init(capacity, rand.Uint64(), rand.Uint64())
+	m.list.init(capacity, true, rand.Uint64(), rand.Uint64())
 	return m
+}
+
+// Release frees the arena of the main list. The caller guarantees that no
+// Add runs and that nothing reads the memtable any more, nor any value or
+// key it returned: afterwards every read of it panics. A staged memtable's
+// background copy is finished first. A second Release does nothing.
+func (m *Memtable) Release() {
+	if m.released.Swap(true) {
+		return
+	}
+	_ = m.Finish()
+	m.list.arena.free()
+}
+
+// StagingBytes returns the bytes held by a staged memtable's fronts (the
+// one taking inserts, the sealed ones waiting to be copied and the spare),
+// which live on the Go heap; 0 for an unstaged memtable.
+func (m *Memtable) StagingBytes() int64 {
+	st := m.stage
+	if st == nil {
+		return 0
+	}
+	var n int64
+	if f := st.front.Load(); f != nil {
+		n += int64(f.arena.capacity)
+	}
+	for _, s := range *st.sealed.Load() {
+		n += int64(s.arena.capacity)
+	}
+	if s := st.spare.Load(); s != nil {
+		n += int64(s.arena.capacity)
+	}
+	return n
 }
 
 // clampCapacity applies New's bounds.
@@ -113,8 +150,8 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 
 // Get returns the newest version of ukey whose sequence number is <= seq:
 // its kind and value. ok is false if there is none. value aliases the arena
-// (capacity capped to its length) and stays valid as long as the memtable is
-// reachable; the caller must not modify it. Get does one descent and
+// (capacity capped to its length) and stays valid until Release; the caller
+// must not modify it. Get does one descent and
 // allocates nothing.
 func (m *Memtable) Get(ukey []byte, seq keys.SeqNum) (kind keys.Kind, value []byte, ok bool) {
 	seq = min(seq, keys.MaxSeq)

@@ -69,8 +69,8 @@ func makeSearchKey(ikey []byte) searchKey {
 	return searchKey{ukey: ikey[:n], trailer: binary.LittleEndian.Uint64(ikey[n:])}
 }
 
-func (s *skiplist) init(capacity int64, seed1, seed2 uint64) {
-	s.arena = newArena(capacity)
+func (s *skiplist) init(capacity int64, offHeap bool, seed1, seed2 uint64) {
+	s.arena = newArena(capacity, offHeap)
 	// The head has a full tower and an empty key and value; capacity is at
 	// least minCapacity, so it always fits.
 	off, _, _ := s.arena.alloc(uint64(nodeSize(maxHeight, 0)), 0)

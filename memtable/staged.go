@@ -92,7 +92,7 @@ func NewStaged(capacity, front int64) *Memtable {
 // newFront returns an empty front skiplist of the given capacity.
 func newFront(capacity int64) *skiplist {
 	s := new(skiplist)
-	s.init(capacity, rand.Uint64(), rand.Uint64())
+	s.init(capacity, false, rand.Uint64(), rand.Uint64())
 	return s
 }
 
@@ -186,6 +186,22 @@ func (m *Memtable) seal(limit int) (waited time.Duration, err error) {
 		go m.mergeLoop()
 	}
 	return waited, nil
+}
+
+// Retire tells a staged memtable that its writer will add nothing more (it
+// was rotated out): the front is sealed and the spare dropped at once, so a
+// memtable waiting to be flushed does not keep fronts it no longer needs.
+// It does not wait for the copy; Finish still must be called. Writer only.
+func (m *Memtable) Retire() error {
+	st := m.stage
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	st.finished = true
+	st.mu.Unlock()
+	st.spare.Store(nil)
+	return m.Seal()
 }
 
 // Finish seals the front and waits until every front is copied into the

@@ -34,6 +34,7 @@ type cacheShard struct {
 	mu           sync.Mutex
 	capacity     int64
 	size         int64
+	reserved     int64 // this shard's part of Reserve's charges
 	hits, misses int64 // counted under mu: no shared atomic per lookup
 	m            map[cacheKey]*cacheEntry
 	lru          cacheEntry // sentinel: lru.next is the most recently used
@@ -129,10 +130,10 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 		s.remove(old)
 		reuse = old
 	}
-	if charge > s.capacity {
+	if charge > s.capacity-s.reserved {
 		return
 	}
-	for s.size+charge > s.capacity && s.lru.prev != &s.lru {
+	for s.size+s.reserved+charge > s.capacity && s.lru.prev != &s.lru {
 		// Each entry gets at most one second chance per call, so this ends.
 		if tail := s.lru.prev; tail.referenced {
 			tail.referenced = false
@@ -155,6 +156,55 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 	s.size += charge
 }
 
+// Reserve charges n bytes that live outside the cache against its
+// capacity (a negative n returns a charge): the index and filter blocks of
+// open tables, so that blocks and the tables' metadata together stay within
+// one budget. Blocks are evicted, least recently used first, to make room;
+// while the charges exceed the capacity nothing is cached. A charge must be
+// returned with the same amount.
+func (c *Cache) Reserve(n int64) {
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for i := range c.shards {
+		part := n / cacheShards
+		if int64(i) < n%cacheShards {
+			part++
+		}
+		if neg {
+			part = -part
+		}
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.reserved += part
+		for s.size+s.reserved > s.capacity && s.lru.prev != &s.lru {
+			s.remove(s.lru.prev)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Reserved returns the bytes charged with Reserve and not yet returned.
+func (c *Cache) Reserved() int64 {
+	_, reserved := c.Usage()
+	return reserved
+}
+
+// Usage returns Size and Reserved together, each shard's pair read under
+// its lock, so that their sum stays within the capacity while the charges
+// do.
+func (c *Cache) Usage() (blocks, reserved int64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		blocks += s.size
+		reserved += s.reserved
+		s.mu.Unlock()
+	}
+	return blocks, reserved
+}
+
 // EvictFile drops every cached block of fileNum.
 func (c *Cache) EvictFile(fileNum uint64) {
 	for i := range c.shards {
@@ -169,7 +219,8 @@ func (c *Cache) EvictFile(fileNum uint64) {
 	}
 }
 
-// Size returns the bytes currently charged to cached blocks.
+// Size returns the bytes currently charged to cached blocks (Reserve's
+// charges not included).
 func (c *Cache) Size() int64 {
 	var n int64
 	for i := range c.shards {

@@ -6,21 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/bits-and-blooms/bloom/v3"
 
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
 )
 
 // ReaderOptions configure a Reader. The zero value works.
 type ReaderOptions struct {
 	// Cache holds data blocks shared by every reader using it. The default
 	// value is nil: no caching, every data block access reads the file.
+	// A reader charges the memory of its index and filter to it (see
+	// Cache.Reserve) from NewReader to Close.
 	Cache *Cache
 	// Prefix is the writer's WriterOptions.Prefix: MayContainPrefix expects
 	// prefixes as it computes them. The reader itself does not call it
@@ -42,8 +42,11 @@ type Stats struct {
 	// Point and prefix filter probes that excluded / did not exclude the
 	// table.
 	FilterSkips, FilterPasses atomic.Int64
-	// Bytes read from the file.
-	BytesRead atomic.Int64
+	// Bytes read from the file: every block (data, index, filter,
+	// properties, footer), and DataBytesRead of them for data blocks (with
+	// their 5-byte trailers). Each cache miss reads its one block with one
+	// positioned read.
+	BytesRead, DataBytesRead atomic.Int64
 }
 
 // errReaderClosed is returned by calls on a closed Reader.
@@ -56,15 +59,15 @@ var errReaderClosed = errors.New("sstable: reader is closed")
 // atomic and the cache has its own locks.
 type Reader struct {
 	r       io.ReaderAt
-	mapped  []byte // the file mapped read-only (data blocks are read here), or nil
 	size    int64
 	fileNum uint64
 	name    string
 	cache   *Cache
 	stats   *Stats
 
-	meta   tableMeta
-	closed atomic.Bool
+	meta    tableMeta
+	charged int64 // meta bytes reserved in cache until Close
+	closed  atomic.Bool
 }
 
 // tableMeta is what NewReader reads and checks before any data block. It
@@ -97,61 +100,11 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 		return nil, err
 	}
 	rd.meta = *m
-	rd.mapped = mapTable(r, size)
+	if rd.cache != nil {
+		rd.charged = rd.MemoryUsage()
+		rd.cache.Reserve(rd.charged)
+	}
 	return rd, nil
-}
-
-// mapTable maps the table's size bytes read-only if r can be mapped, is at
-// least that long and the platform has the address space (64-bit); it
-// returns nil otherwise, and the reader reads with ReadAt. A mapping saves a
-// system call and a copy per data block read: random reads of a data set
-// larger than the block cache took 4.0-4.2 us of CPU each instead of
-// 6.8-6.9 us (benchmark harness, readrandom).
-func mapTable(r io.ReaderAt, size int64) []byte {
-	m, ok := r.(vfs.ReadMappable)
-	if !ok || size <= 0 || strconv.IntSize < 64 {
-		return nil
-	}
-	if s, ok := r.(interface{ Size() (int64, error) }); !ok {
-		return nil
-	} else if n, err := s.Size(); err != nil || n < size {
-		return nil // short: ReadAt reports the damage
-	}
-	b, err := m.MapRead(size)
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
-// readMapped returns the stored bytes and compression of the block at h
-// from the mapping, after checking its checksum. The bytes alias the
-// mapping: callers copy what they keep, under faultGuard.
-func (r *Reader) readMapped(h blockHandle) ([]byte, Compression, error) {
-	if h.length > uint64(r.size) || h.end() > uint64(r.size) {
-		return nil, 0, keys.CorruptionError(r.name, int64(h.offset), "block of %d bytes runs past the end of the file (%d)", h.length, r.size)
-	}
-	b := r.mapped[h.offset:h.end()]
-	r.stats.BytesRead.Add(int64(len(b)))
-	data, t := b[:h.length], b[h.length]
-	stored := binary.LittleEndian.Uint32(b[h.length+1:])
-	if got := blockChecksum(data, t); got != stored {
-		return nil, 0, keys.CorruptionError(r.name, int64(h.offset), "block checksum mismatch (stored %08x, computed %08x)", stored, got)
-	}
-	return data, Compression(t), nil
-}
-
-// faultGuard, deferred after debug.SetPanicOnFault(true) returned old,
-// restores old and turns a memory fault while reading the mapping (the
-// file was cut short after it was mapped) into an error naming the block.
-func (r *Reader) faultGuard(old bool, off uint64, err *error) {
-	debug.SetPanicOnFault(old)
-	if e := recover(); e != nil {
-		if _, ok := e.(interface{ Addr() uintptr }); !ok {
-			panic(e)
-		}
-		*err = keys.CorruptionError(r.name, int64(off), "memory fault reading the mapped file (cut short after it was opened?): %v", e)
-	}
 }
 
 // readMeta reads and checks the footer, properties, index and filter.
@@ -314,19 +267,23 @@ func putBuf(b *[]byte, s []byte) {
 // entry on each cache miss and a larger block in the cache, and measured on
 // the benchmark harness's random reads it cost more than the faster seeks
 // in cached blocks gained (readrandom 251k -> 385k ops/s without it).
+//
+// The block is read with one positioned read (pread) of exactly its bytes,
+// never through a mapping of the file: a page fault on a mapping brings
+// the kernel's read-around (up to 128 KiB) into the page cache, and once
+// the page cache is short that readahead is evicted before it is used, so a
+// random read costs tens of blocks of disk traffic instead of one (see
+// docs/DESIGN-memory.md). The read goes into a pooled buffer; the block the
+// cache keeps is decompressed (or copied) from it.
 func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) (block []byte, err error) {
 	var stored []byte
 	var c Compression
-	if r.mapped != nil {
-		defer r.faultGuard(debug.SetPanicOnFault(true), h.offset, &err)
-		stored, c, err = r.readMapped(h)
-	} else {
-		rb := getBuf()
-		var buf []byte
-		stored, c, buf, err = r.readStored(h, *rb)
-		defer putBuf(rb, buf)
-	}
+	rb := getBuf()
+	var buf []byte
+	stored, c, buf, err = r.readStored(h, *rb)
+	defer putBuf(rb, buf)
 	if err == nil {
+		r.stats.DataBytesRead.Add(int64(h.length + blockTrailerLen))
 		if c == CompressionNone {
 			block = bytes.Clone(stored)
 		} else {
@@ -363,6 +320,18 @@ func (r *Reader) loadDataBlock(h blockHandle) ([]byte, error) {
 		r.cache.Set(r.fileNum, h.offset, b)
 	}
 	return b, nil
+}
+
+// MemoryUsage returns the bytes the reader holds for its life: the
+// expanded index, the block handles, the filter and the properties' keys.
+func (r *Reader) MemoryUsage() int64 {
+	m := &r.meta
+	n := int64(cap(m.index)) + int64(cap(m.handles))*int64(unsafe.Sizeof(blockHandle{})) +
+		int64(len(m.props.SmallestKey)+len(m.props.LargestKey))
+	if m.filter != nil {
+		n += int64(m.filter.Cap()+63) / 64 * 8
+	}
+	return n
 }
 
 // Properties returns the table's properties.
@@ -541,10 +510,8 @@ func (r *Reader) Close() error {
 	if r.closed.Swap(true) {
 		return errReaderClosed
 	}
-	if r.mapped != nil {
-		// Nothing still reads it: callers hold the reader while they read,
-		// and every block read from it was copied.
-		_ = r.r.(vfs.ReadMappable).Unmap(r.mapped)
+	if r.charged != 0 {
+		r.cache.Reserve(-r.charged)
 	}
 	if c, ok := r.r.(io.Closer); ok {
 		return c.Close()

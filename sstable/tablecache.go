@@ -32,6 +32,7 @@ type tableEntry struct {
 	reader     *Reader
 	err        error
 	prev, next *tableEntry
+	meta       int64 // tc.mu: the reader's MemoryUsage, counted in tc.meta
 }
 
 // tryRef takes a reference unless the count already reached zero (the
@@ -60,25 +61,40 @@ func (e *tableEntry) tryRef() bool {
 // of tables whose reader opened without error, and changes under mu.
 // Tables open outside the lock, so a slow open delays only the callers of
 // that table.
+//
+// With a block cache, the index and filter of every open reader are
+// charged to it (see Cache.Reserve), and the table cache closes the least
+// recently used readers while those charges exceed metaShare of the cache's
+// capacity, so that data blocks keep the rest: metadata memory is bounded
+// by the block cache's size, not only by the number of open tables.
 type TableCache struct {
 	fs      vfs.FS
 	dir     string
 	maxOpen int
 	opts    ReaderOptions
+	maxMeta int64 // bytes of readers' metadata kept open; 0 = no bound
 
 	open sync.Map // fileNum -> *tableEntry with a usable reader
 
 	mu     sync.Mutex
 	tables map[uint64]*tableEntry
 	lru    tableEntry // sentinel: lru.next is the most recently used
+	meta   int64      // MemoryUsage of the open readers in tables
 	closed bool
 }
+
+// metaShare is the share of the block cache's capacity (in quarters) that
+// open readers' indexes and filters may take before readers are closed.
+const metaShare = 3
 
 // NewTableCache returns a cache of at most maxOpen (at least 1) open table
 // readers for the tables in dir, opened through fs as
 // filepath.Join(dir, fmt.Sprintf("%06d.sst", fileNum)) with opts.
 func NewTableCache(fs vfs.FS, dir string, maxOpen int, opts ReaderOptions) *TableCache {
 	tc := &TableCache{fs: fs, dir: dir, maxOpen: max(maxOpen, 1), opts: opts, tables: make(map[uint64]*tableEntry)}
+	if opts.Cache != nil {
+		tc.maxMeta = max(opts.Cache.Capacity()*metaShare/4, 1)
+	}
 	tc.lru.next, tc.lru.prev = &tc.lru, &tc.lru
 	return tc
 }
@@ -103,6 +119,8 @@ func (tc *TableCache) removeLocked(e *tableEntry) *tableEntry {
 		return nil
 	}
 	delete(tc.tables, e.fileNum)
+	tc.meta -= e.meta
+	e.meta = 0
 	tc.open.CompareAndDelete(e.fileNum, e)
 	tc.unlink(e)
 	return unref(e)
@@ -116,11 +134,12 @@ func unref(e *tableEntry) *tableEntry {
 	return nil
 }
 
-// evictLocked removes entries until at most maxOpen remain, scanning from
-// the least recently moved and sparing (once) those marked recent. It
-// returns the readers to close.
+// evictLocked removes entries until at most maxOpen remain and their
+// metadata is within maxMeta (keeping at least one), scanning from the
+// least recently moved and sparing (once) those marked recent. It returns
+// the readers to close.
 func (tc *TableCache) evictLocked(evicted []*tableEntry) []*tableEntry {
-	for len(tc.tables) > tc.maxOpen {
+	for len(tc.tables) > tc.maxOpen || (tc.maxMeta > 0 && tc.meta > tc.maxMeta && len(tc.tables) > 1) {
 		e := tc.lru.prev
 		if e.recent.Swap(false) {
 			tc.unlink(e)
@@ -194,9 +213,15 @@ func (tc *TableCache) Get(fileNum uint64, size int64) (*Reader, *Handle, error) 
 			x = tc.removeLocked(e)
 		} else if tc.tables[fileNum] == e {
 			tc.open.Store(fileNum, e)
+			e.meta = e.reader.MemoryUsage()
+			tc.meta += e.meta
+			evicted = tc.evictLocked(evicted[:0])
 		}
 		tc.mu.Unlock()
 		_ = closeEntry(x)
+		for _, x := range evicted {
+			_ = closeEntry(x)
+		}
 	} else {
 		<-e.ready
 	}

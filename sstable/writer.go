@@ -3,6 +3,7 @@ package sstable
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/stratadb/strata/internal/keys"
@@ -30,6 +31,12 @@ type WriterOptions struct {
 	// add to the filter as well (or -1 for none). Used for item partitions.
 	// The default value is nil.
 	Prefix func(ukey []byte) int
+	// Memory, if non-nil, receives the bytes the writer holds in memory
+	// (its buffers, the index it builds and the keys kept for the filter:
+	// at most about the table's uncompressed size), added as they grow at
+	// each data block and taken out again by Finish or Abort. Several
+	// writers may share one counter. The default value is nil.
+	Memory *atomic.Int64
 }
 
 // Limits on options and entries, so that every block stays below
@@ -95,9 +102,10 @@ type Writer struct {
 	sepBuf      []byte
 	handleBuf   []byte
 
-	props Properties
-	err   error // sticky: the first write error, or invalid options
-	done  bool
+	props   Properties
+	err     error // sticky: the first write error, or invalid options
+	done    bool
+	counted int64 // bytes last added to opts.Memory
 }
 
 // NewWriter returns a Writer that writes a table to f. Invalid options make
@@ -203,6 +211,7 @@ func (w *Writer) flushDataBlock() error {
 		return err
 	}
 	w.data.reset()
+	w.countMemory()
 	w.props.NumDataBlocks++
 	w.pendingHandle = h
 	w.pendingIndex = true
@@ -276,6 +285,7 @@ func (w *Writer) Finish() (Properties, error) {
 	}
 	props, err := w.finish()
 	w.done = true
+	w.uncountMemory()
 	if err != nil {
 		w.err = err
 		_ = w.f.Close()
@@ -345,5 +355,31 @@ func (w *Writer) Abort() {
 		return
 	}
 	w.done = true
+	w.uncountMemory()
 	_ = w.f.Close()
+}
+
+// countMemory publishes the growth of the writer's buffers to
+// opts.Memory.
+func (w *Writer) countMemory() {
+	if w.opts.Memory == nil {
+		return
+	}
+	n := int64(cap(w.out) + cap(w.data.buf) + 4*cap(w.data.restarts) + cap(w.index.buf) +
+		4*cap(w.index.restarts) + cap(w.compressBuf) + cap(w.lastKey) + cap(w.sepBuf))
+	if f := w.filter; f != nil {
+		n += int64(cap(f.arena) + 8*cap(f.ends))
+	}
+	if d := n - w.counted; d != 0 {
+		w.opts.Memory.Add(d)
+		w.counted = n
+	}
+}
+
+// uncountMemory takes the writer's bytes out of opts.Memory.
+func (w *Writer) uncountMemory() {
+	if w.opts.Memory != nil && w.counted != 0 {
+		w.opts.Memory.Add(-w.counted)
+		w.counted = 0
+	}
 }

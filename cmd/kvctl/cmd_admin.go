@@ -51,64 +51,19 @@ and a table of the levels. --json prints one object with the same names
 }
 
 // metricsJSON is the stats report as one JSON object: the names of the text
-// report (Metrics.String), numbers as numbers, the sync mode by name,
+// report (Metrics.Fields), numbers as numbers, the sync mode by name,
 // durations in seconds, and the levels as a list of objects.
 func metricsJSON(m lsm.Metrics) map[string]any {
-	ratio := 0.0
-	if t := m.BlockCacheHits + m.BlockCacheMisses; t > 0 {
-		ratio = float64(m.BlockCacheHits) / float64(t)
-	}
-	obj := map[string]any{
-		// Server
-		"dir":       m.Dir,
-		"sync_mode": m.SyncMode.String(),
-		"read_only": m.ReadOnly,
-		// Memory
-		"memtable_bytes":        m.MemtableBytes,
-		"immutable_memtables":   m.ImmutableMemtables,
-		"block_cache_bytes":     m.BlockCacheBytes,
-		"block_cache_capacity":  m.BlockCacheCapacity,
-		"block_cache_hits":      m.BlockCacheHits,
-		"block_cache_misses":    m.BlockCacheMisses,
-		"block_cache_hit_ratio": ratio,
-		// Persistence
-		"last_seq":          m.LastSeq,
-		"wal_bytes_written": m.WALBytesWritten,
-		"wal_syncs":         m.WALSyncs,
-		"commit_groups":     m.CommitGroups,
-		"commit_writes":     m.CommitWrites,
-		"parallel_applies":  m.ParallelApplies,
-		"flushes":           m.Flushes,
-		"flush_bytes":       m.FlushBytes,
-		"background_errors": m.BackgroundErrors,
-		// Stats
-		"gets":                     m.Gets,
-		"user_bytes_written":       m.UserBytesWritten,
-		"condition_failures":       m.ConditionFailures,
-		"expired_hidden":           m.ExpiredHidden,
-		"expired_dropped":          m.ExpiredDropped,
-		"tombstones_dropped":       m.TombstonesDropped,
-		"data_blocks_read":         m.DataBlocksRead,
-		"filter_skips":             m.FilterSkips,
-		"tables_skipped_by_filter": m.TablesSkippedByFilter,
-		"write_stalls":             m.WriteStalls,
-		"write_slowdowns":          m.WriteSlowdowns,
-		"write_stall_time":         m.WriteStallTime.Seconds(),
-		"memtable_copy_waits":      m.MemtableCopyWaits,
-		"memtable_copy_wait_time":  m.MemtableCopyWaitTime.Seconds(),
-		"compactions":              m.Compactions,
-		"trivial_moves":            m.TrivialMoves,
-		"ttl_compactions":          m.TTLCompactions,
-		"compaction_bytes_read":    m.CompactionBytesRead,
-		"compaction_bytes_written": m.CompactionBytesWritten,
-		"write_amplification":      m.WriteAmp,
-		"read_amplification":       m.ReadAmp,
-		// Keyspace
-		"tables":     m.Tables,
-		"disk_bytes": m.DiskBytes,
-	}
-	if m.BackgroundError != "" {
-		obj["background_error"] = m.BackgroundError
+	obj := map[string]any{}
+	for _, f := range m.Fields() {
+		switch v := f.Value.(type) {
+		case time.Duration:
+			obj[f.Name] = v.Seconds()
+		case lsm.SyncMode:
+			obj[f.Name] = v.String()
+		default:
+			obj[f.Name] = v
+		}
 	}
 	levels := make([]map[string]any, len(m.Levels))
 	for l, lm := range m.Levels {

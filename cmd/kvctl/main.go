@@ -51,6 +51,7 @@ type app struct {
 
 	dbDir    string
 	syncMode string
+	memLimit string
 	json     bool
 	readOnly bool          // --read-only: every command opens the DB read-only
 	wait     time.Duration // --wait: how long to wait for the directory lock
@@ -152,6 +153,13 @@ func (a *app) open(mode openMode) (*lsm.DB, error) {
 		}
 		opts.Sync = m
 	}
+	if a.memLimit != "" {
+		n, err := parseBytes(a.memLimit)
+		if err != nil {
+			return nil, usageError("--memory-limit: %v", err)
+		}
+		opts.MemoryLimit = n
+	}
 	if a.wait < 0 {
 		return nil, usageError("--wait must not be negative")
 	}
@@ -242,6 +250,7 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
 	root.SetErr(a.stderr)
 	root.PersistentFlags().StringVar(&a.dbDir, "db", "", "the database directory, `DIR` (default $KVCTL_DB, then ./kvdata)")
 	root.PersistentFlags().StringVar(&a.syncMode, "sync", "", "WAL sync mode: always, everysec or no (default everysec)")
+	root.PersistentFlags().StringVar(&a.memLimit, "memory-limit", "", "memory the DB may hold (memtables, caches, buffers), e.g. 256MiB (default: bounded by the defaults)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON object per line")
 	root.PersistentFlags().BoolVar(&a.readOnly, "read-only", false, "open the database read-only (writes fail; works on a directory you cannot write)")
 	root.PersistentFlags().DurationVar(&a.wait, "wait", 0, "wait up to `DUR` for another process to release the database (default: fail at once)")

@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,10 +12,11 @@ import (
 	"github.com/stratadb/strata/internal/vfs"
 )
 
-// TestMappedTable: a table on the OS filesystem is read through a read-only
-// mapping (on Linux), answers like the model, and a file cut short after it
-// was mapped gives an error naming the table, not a crash.
-func TestMappedTable(t *testing.T) {
+// TestOSFileTable: a table on the OS filesystem answers like the model,
+// each cache miss reads exactly its one block (with its trailer) from the
+// file, and a file cut short after it was opened gives an error naming the
+// table, not a crash.
+func TestOSFileTable(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 21))
 	entries := genEntries(r, 3000)
 	data, _ := writeTable(t, entries, WriterOptions{Compression: CompressionSnappy})
@@ -24,18 +24,23 @@ func TestMappedTable(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, data, 0o644))
 	f, err := vfs.Default.Open(path)
 	require.NoError(t, err)
-	rd, err := NewReader(f, int64(len(data)), 7, path, ReaderOptions{}) // no cache: every Get reads the file
+	var st Stats
+	rd, err := NewReader(f, int64(len(data)), 7, path, ReaderOptions{Stats: &st}) // no cache: every Get reads the file
 	require.NoError(t, err)
-	if runtime.GOOS == "linux" {
-		require.NotNil(t, rd.mapped, "tables on the OS filesystem are mapped on Linux")
-	}
 	for _, e := range entries {
 		p, _ := keys.Parse(e.key)
+		blocks, bytes := st.DataBlocksRead.Load(), st.DataBytesRead.Load()
+		total := st.BytesRead.Load()
 		tr, v, found, err := rd.Lookup(p.UserKey, e.key)
 		require.NoError(t, err)
 		require.True(t, found, "%s", fmtKey(e.key))
 		require.Equal(t, keys.TrailerOf(e.key), tr)
 		require.Equal(t, string(e.value), string(v))
+		// One block read, and only its bytes.
+		require.Equal(t, blocks+1, st.DataBlocksRead.Load())
+		h := rd.blockFor(t, e.key)
+		require.Equal(t, int64(h.length+blockTrailerLen), st.DataBytesRead.Load()-bytes)
+		require.Equal(t, int64(h.length+blockTrailerLen), st.BytesRead.Load()-total)
 	}
 	require.NoError(t, rd.Verify())
 
@@ -47,13 +52,21 @@ func TestMappedTable(t *testing.T) {
 	_, _, _, err = rd.Lookup(p.UserKey, last)
 	require.ErrorIs(t, err, keys.ErrCorruption)
 	require.Contains(t, err.Error(), path)
-	if rd.mapped != nil {
-		require.Contains(t, err.Error(), "memory fault")
-	}
 	first := entries[0].key
 	p, _ = keys.Parse(first)
 	_, _, found, err := rd.Lookup(p.UserKey, first)
 	require.NoError(t, err, "blocks before the cut still read")
 	require.True(t, found)
 	require.NoError(t, rd.Close())
+}
+
+// blockFor returns the handle of the data block the index sends ikey to.
+func (r *Reader) blockFor(t *testing.T, ikey []byte) blockHandle {
+	t.Helper()
+	var it blockIter
+	require.NoError(t, it.init(r.meta.index, r.name, 0))
+	require.True(t, it.SeekGE(ikey))
+	h, ok := decodeHandle(it.val)
+	require.True(t, ok)
+	return h
 }

@@ -1,0 +1,6 @@
+//go:build race
+
+package offheap
+
+// poisonFreed: see the package doc.
+const poisonFreed = true

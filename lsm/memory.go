@@ -1,0 +1,129 @@
+package lsm
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// The memory model. Everything a DB holds in memory is one of these parts,
+// each bounded by Options (see Options.MemoryLimit for the formula):
+//
+//	part                  where     bound
+//	memtable arenas       off heap  (MaxImmutableMemtables+1) x MemtableSize
+//	staged fronts         Go heap   4 x (MaxImmutableMemtables+1) x
+//	                                min(MemtableSize/16, 4 MiB)
+//	block cache           Go heap   BlockCacheSize, index and filter blocks
+//	                                of open tables included (charged to it)
+//	table writers         Go heap   MemtableSize (the flush) +
+//	                                CompactionConcurrency x 2 x TargetFileSize
+//	                                + (CompactionConcurrency+1) x writerFixed
+//	commit, WAL, reads    Go heap   memoryFixed
+//
+// Outside the bound: what open iterators and snapshots pin (an iterator
+// keeps the memtables of its moment and one block per table it reads), and
+// a memtable larger than MemtableSize made for a single batch that does
+// not fit in one.
+
+// memoryFixed is the bound on the DB's small buffers: the commit pipeline's
+// pooled records and the WAL writer's buffer, the pooled block read buffers
+// and iterators, the table cache's entries.
+const memoryFixed = 4 << 20
+
+// writerFixed is what a table writer holds whatever the table's size: its
+// 256 KiB output buffer and a few blocks (the one being built, its
+// compressed form, the index's).
+func writerFixed(o *Options) int64 { return 256<<10 + 4*int64(o.BlockSize) }
+
+// maxFrontSizes is how many fronts a staged memtable may hold at once: the
+// one taking inserts, two sealed, the spare (see memtable.NewStaged).
+const maxFrontSizes = 4
+
+// minMemoryLimit is the smallest MemoryLimit accepted: below it the block
+// cache would get nothing.
+const minMemoryLimit = 32 << 20
+
+// memoryBudget is the bound of each part for a set of options, in bytes.
+type memoryBudget struct {
+	Memtables, Fronts, BlockCache, Writers, Fixed int64
+	// HeapFactor is how much Go heap the heap parts may take per byte of
+	// live data (see heapFactor).
+	HeapFactor float64
+}
+
+// heapParts is the bound of the parts on the Go heap.
+func (b memoryBudget) heapParts() int64 { return b.Fronts + b.BlockCache + b.Writers + b.Fixed }
+
+// Total is the bound on the memory the DB holds: the off-heap memtables
+// plus the heap parts with the collector's headroom.
+func (b memoryBudget) Total() int64 {
+	return b.Memtables + int64(float64(b.heapParts())*b.HeapFactor)
+}
+
+// frontSize is the front of a staged memtable of capacity bytes.
+func frontSize(capacity int64) int64 { return min(capacity/16, stagedFrontSize) }
+
+// budgetOf returns the bound of each part for o (defaults applied).
+func budgetOf(o *Options) memoryBudget {
+	return memoryBudget{
+		Memtables:  int64(o.MaxImmutableMemtables+1) * o.MemtableSize,
+		Fronts:     maxFrontSizes * int64(o.MaxImmutableMemtables+1) * frontSize(o.MemtableSize),
+		BlockCache: o.BlockCacheSize,
+		Writers: o.MemtableSize + int64(o.CompactionConcurrency)*2*o.TargetFileSize +
+			int64(o.CompactionConcurrency+1)*writerFixed(o),
+		Fixed:      memoryFixed,
+		HeapFactor: heapFactor(),
+	}
+}
+
+// heapFactor is 1 + GOGC/100: the garbage collector lets the heap grow to
+// that multiple of the live heap before it collects (GOGC defaults to 100,
+// so the factor to 2). GOGC=off counts as the default: with collection off
+// nothing is bounded.
+func heapFactor() float64 {
+	if p, err := strconv.Atoi(os.Getenv("GOGC")); err == nil && p >= 0 {
+		return 1 + float64(p)/100
+	}
+	return 2
+}
+
+// applyMemoryLimit sizes what o leaves unset from o.MemoryLimit, after
+// the other defaults; MemtableSize, TargetFileSize and BlockCacheSize are
+// still zero where the caller did not set them.
+func applyMemoryLimit(o *Options) {
+	limit := o.MemoryLimit
+	if o.TargetFileSize == 0 {
+		o.TargetFileSize = min(max(limit/64, 2<<20), 8<<20)
+	}
+	if o.MemtableSize == 0 {
+		o.MemtableSize = min(max(limit/8/int64(o.MaxImmutableMemtables+1), 256<<10), 64<<20)
+	}
+	if o.BlockCacheSize == 0 {
+		b := budgetOf(o)
+		b.BlockCache = 0
+		heap := int64(float64(limit-b.Memtables) / b.HeapFactor)
+		// Not positive: validate reports the limit as too small.
+		o.BlockCacheSize = heap - b.heapParts()
+		if o.BlockCacheSize == 0 {
+			o.BlockCacheSize = -1
+		}
+	}
+}
+
+// validateMemory rejects a MemoryLimit the options cannot keep.
+func validateMemory(o *Options) error {
+	if o.MemoryLimit == 0 {
+		return nil
+	}
+	if o.MemoryLimit < minMemoryLimit {
+		return fmt.Errorf("%w: option MemoryLimit %d is below the minimum of %d (32 MiB)", ErrInvalidArgument, o.MemoryLimit, int64(minMemoryLimit))
+	}
+	if o.BlockCacheSize < 1<<20 {
+		return fmt.Errorf("%w: option MemoryLimit %d leaves %d bytes for the block cache (at least 1 MiB needed): raise it or lower MemtableSize, TargetFileSize or MaxImmutableMemtables",
+			ErrInvalidArgument, o.MemoryLimit, max(o.BlockCacheSize, 0))
+	}
+	if b := budgetOf(o).Total(); b > o.MemoryLimit {
+		return fmt.Errorf("%w: options need up to %d bytes of memory, over MemoryLimit %d", ErrInvalidArgument, b, o.MemoryLimit)
+	}
+	return nil
+}

@@ -1,0 +1,220 @@
+package lsm
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/offheap"
+	"github.com/stratadb/strata/internal/vfs"
+)
+
+// TestMemoryStaysWithinBound fills a DB with many times its memtable and
+// block cache sizes, under write stalls, with readers filling the cache,
+// and checks at every step that each memory part Metrics reports stays
+// within its bound from the formula in Options.MemoryLimit; at the end
+// every memtable arena is freed.
+func TestMemoryStaysWithinBound(t *testing.T) {
+	liveBefore := offheap.Live()
+	fs := vfs.NewMem()
+	opts := &Options{
+		FS:                    fs,
+		MemtableSize:          128 << 10,
+		BlockSize:             1 << 10,
+		BlockCacheSize:        256 << 10,
+		TargetFileSize:        32 << 10,
+		BaseLevelSize:         128 << 10,
+		L0CompactionTrigger:   2,
+		L0SlowdownWrites:      3,
+		L0StopWrites:          4,
+		MaxImmutableMemtables: 1,
+		TTLCompactionInterval: -1,
+	}
+	// Hold compactions back until the first stall, so the fill stalls
+	// however fast the machine compacts.
+	stalled := make(chan struct{})
+	var once sync.Once
+	opts.EventListener = &EventListener{
+		StallBegin:      func(StallInfo) { once.Do(func() { close(stalled) }) },
+		CompactionBegin: func(CompactionInfo) { <-stalled },
+	}
+	db := openMem(t, fs, opts)
+	o := db.opts
+	b := budgetOf(&o)
+
+	const readers = 2
+	n := 60_000 // about 13 MiB of entries: 100 memtables, 50 caches
+	if testing.Short() {
+		n = 24_000
+	}
+	var written atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(r), 7))
+			var k [16]byte
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if w := written.Load(); w > 0 {
+					putKey(k[:], uint64(rng.Int64N(w)))
+					if _, err := db.Get(k[:]); err != nil && !errors.Is(err, ErrNotFound) {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+
+	check := func(m Metrics, slack int64) {
+		t.Helper()
+		// Each read in flight may hold a read state listing up to
+		// MaxImmutableMemtables+1 memtables flushed since: slack of them.
+		require.LessOrEqual(t, m.MemtableArenaBytes, b.Memtables+slack*b.Memtables, "memtable arenas")
+		require.LessOrEqual(t, m.MemtableFrontBytes, b.Fronts, "staged fronts")
+		require.LessOrEqual(t, m.BlockCacheBytes+m.TableIndexFilterBytes, b.BlockCache, "block cache with index and filter blocks")
+		require.LessOrEqual(t, m.TableWriterBytes, b.Writers, "table writers")
+		require.LessOrEqual(t, m.MemoryHeld, b.Memtables*(1+slack)+b.heapParts(), "everything held, live bytes")
+		require.Equal(t, b.Total(), m.MemoryBound)
+	}
+
+	val := make([]byte, 200)
+	vr := rand.New(rand.NewPCG(9, 9))
+	var k [16]byte
+	seen := Metrics{}
+	for i := range n {
+		putKey(k[:], uint64(i))
+		for j := 0; j < len(val); j += 8 {
+			binary.LittleEndian.PutUint64(val[j:], vr.Uint64()) // incompressible
+		}
+		require.NoError(t, db.Put(k[:], val))
+		written.Store(int64(i + 1))
+		if i%500 == 0 {
+			m := db.Metrics()
+			check(m, readers)
+			seen.MemtableFrontBytes = max(seen.MemtableFrontBytes, m.MemtableFrontBytes)
+			seen.BlockCacheBytes = max(seen.BlockCacheBytes, m.BlockCacheBytes)
+			seen.TableIndexFilterBytes = max(seen.TableIndexFilterBytes, m.TableIndexFilterBytes)
+			seen.TableWriterBytes = max(seen.TableWriterBytes, m.TableWriterBytes)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	m := db.Metrics()
+	check(m, 0)
+	require.Positive(t, m.WriteStalls+m.WriteSlowdowns, "the fill must have stalled")
+	require.Greater(t, m.DiskBytes, 10*(o.MemtableSize+o.BlockCacheSize), "filled far past the memtable and the cache")
+	// The parts were really used, so the checks above could fail.
+	require.Positive(t, seen.BlockCacheBytes)
+	require.Positive(t, seen.TableIndexFilterBytes)
+	require.Positive(t, seen.TableWriterBytes)
+	require.Positive(t, m.MemtableArenaBytes)
+	require.Contains(t, m.String(), "memory_bound:")
+
+	require.NoError(t, db.Close())
+	require.Equal(t, liveBefore, offheap.Live(), "every memtable arena is freed by Close")
+}
+
+// putKey writes the i-th key of a random-looking order into k (16 bytes),
+// so that tables overlap and compactions cannot just move them.
+func putKey(k []byte, i uint64) {
+	binary.BigEndian.PutUint64(k, i*0x9e3779b97f4a7c15)
+	binary.BigEndian.PutUint64(k[8:], i)
+}
+
+// TestMemoryLimitOptions: MemoryLimit sizes what is not set by its
+// formula, keeps explicit sizes, and rejects nonsense.
+func TestMemoryLimitOptions(t *testing.T) {
+	t.Setenv("GOGC", "") // the default collector headroom, g = 2
+	const MiB = 1 << 20
+	tests := []struct {
+		name string
+		opts Options
+		err  bool
+	}{
+		{"256MiB", Options{MemoryLimit: 256 * MiB}, false},
+		{"1GiB", Options{MemoryLimit: 1 << 30}, false},
+		{"minimum", Options{MemoryLimit: 32 * MiB}, false},
+		{"explicit cache kept", Options{MemoryLimit: 256 * MiB, BlockCacheSize: 32 * MiB}, false},
+		{"negative", Options{MemoryLimit: -1}, true},
+		{"below minimum", Options{MemoryLimit: 32*MiB - 1}, true},
+		{"explicit sizes over the limit", Options{MemoryLimit: 64 * MiB, MemtableSize: 64 * MiB}, true},
+		{"explicit cache over the limit", Options{MemoryLimit: 256 * MiB, BlockCacheSize: 200 * MiB}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts.ensureDefaults()
+			err := o.validate()
+			if tt.err {
+				require.ErrorIs(t, err, ErrInvalidArgument)
+				return
+			}
+			require.NoError(t, err)
+			b := budgetOf(&o)
+			require.LessOrEqual(t, b.Total(), o.MemoryLimit, "the bound stays within the limit")
+			if tt.opts.BlockCacheSize != 0 {
+				require.Equal(t, tt.opts.BlockCacheSize, o.BlockCacheSize)
+			} else {
+				require.GreaterOrEqual(t, b.Total(), o.MemoryLimit-o.MemoryLimit/64, "the block cache takes the rest")
+			}
+			t.Logf("MemoryLimit %d MiB: MemtableSize %.1f MiB, TargetFileSize %.1f MiB, BlockCacheSize %.1f MiB, bound %.1f MiB",
+				o.MemoryLimit/MiB, float64(o.MemtableSize)/MiB, float64(o.TargetFileSize)/MiB, float64(o.BlockCacheSize)/MiB, float64(b.Total())/MiB)
+		})
+	}
+	// Without MemoryLimit, the defaults are unchanged.
+	o := (&Options{}).ensureDefaults()
+	require.Equal(t, int64(64*MiB), o.MemtableSize)
+	require.Equal(t, int64(64*MiB), o.BlockCacheSize)
+	require.Equal(t, int64(8*MiB), o.TargetFileSize)
+}
+
+// TestFlushedMemtableLivesWhileRead: an iterator opened before a flush
+// still reads the flushed memtable (its arena is not freed under it), the
+// arena is counted until the iterator closes, and freed then.
+func TestFlushedMemtableLivesWhileRead(t *testing.T) {
+	liveBefore := offheap.Live()
+	fs := vfs.NewMem()
+	db := openMem(t, fs, &Options{FS: fs, MemtableSize: 256 << 10, TTLCompactionInterval: -1})
+	var k [16]byte
+	for i := range 1000 {
+		putKey(k[:], uint64(i))
+		require.NoError(t, db.Put(k[:], k[:]))
+	}
+	it, err := db.NewIter(nil)
+	require.NoError(t, err)
+	held := db.Metrics().MemtableArenaBytes
+	require.NoError(t, db.Flush())
+	for i := 1000; i < 2000; i++ { // the new memtable
+		putKey(k[:], uint64(i))
+		require.NoError(t, db.Put(k[:], k[:]))
+	}
+	require.NoError(t, db.Flush())
+	m := db.Metrics()
+	require.Zero(t, m.ImmutableMemtables)
+	require.Greater(t, m.MemtableArenaBytes, db.opts.MemtableSize, "the flushed memtable is still held by the iterator")
+
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		require.Equal(t, it.Key(), it.Value())
+		n++
+	}
+	require.NoError(t, it.Error())
+	require.Equal(t, 1000, n, "the iterator reads its memtable after the flush")
+	require.NoError(t, it.Close())
+	require.Less(t, db.Metrics().MemtableArenaBytes, held+db.opts.MemtableSize, "closing the iterator frees the flushed memtable")
+	require.Equal(t, db.opts.MemtableSize, db.Metrics().MemtableArenaBytes, "only the mutable memtable is left")
+	require.NoError(t, db.Close())
+	require.Equal(t, liveBefore, offheap.Live())
+}
