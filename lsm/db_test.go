@@ -38,7 +38,7 @@ func TestPutGetDeleteAcrossFlushAndReopen(t *testing.T) {
 	}
 	check(db)
 	require.NoError(t, db.Flush())
-	require.Greater(t, db.Metrics().Tables, 1, "the small memtable must have flushed on its own too")
+	require.Greater(t, db.Metrics().Flushes, int64(1), "the small memtable must have flushed on its own too (tables may since have been compacted into one)")
 	require.NoError(t, db.Close())
 	db = openMem(t, fs, smallOpts(fs))
 	check(db)
