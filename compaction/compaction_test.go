@@ -10,6 +10,7 @@ import (
 
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/internal/rangedel"
 )
 
 // entry is an input entry of a test compaction.
@@ -71,7 +72,13 @@ func (m *memOutput) Add(ikey, value []byte) error {
 	return nil
 }
 func (m *memOutput) EstimatedSize() uint64 { return m.size }
-func (m *memOutput) Abort()                {}
+func (m *memOutput) SetRangeDels(l rangedel.List) error {
+	for _, f := range l {
+		m.entries = append(m.entries, fmt.Sprintf("[%s,%s)%v", f.Start, f.End, f.Seqs))
+	}
+	return nil
+}
+func (m *memOutput) Abort() {}
 func (m *memOutput) Finish() (*manifest.FileMeta, error) {
 	*m.sink = append(*m.sink, m.entries)
 	return &manifest.FileMeta{FileNum: m.num, Size: m.size, Smallest: m.first, Largest: m.last}, nil

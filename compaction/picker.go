@@ -238,7 +238,7 @@ func widen(v *manifest.Version, level int, inputs []*manifest.FileMeta) []*manif
 	lo, hi := keyRange(inputs)
 	first, last := -1, -1
 	for i, f := range files {
-		if bytes.Compare(f.LargestUserKey(), lo) >= 0 && bytes.Compare(f.SmallestUserKey(), hi) <= 0 {
+		if !f.EndsBefore(lo) && bytes.Compare(f.SmallestUserKey(), hi) <= 0 {
 			if first < 0 {
 				first = i
 			}
@@ -248,10 +248,10 @@ func widen(v *manifest.Version, level int, inputs []*manifest.FileMeta) []*manif
 	if first < 0 {
 		return inputs
 	}
-	for first > 0 && bytes.Equal(files[first-1].LargestUserKey(), files[first].SmallestUserKey()) {
+	for first > 0 && !files[first-1].EndsBefore(files[first].SmallestUserKey()) {
 		first--
 	}
-	for last+1 < len(files) && bytes.Equal(files[last].LargestUserKey(), files[last+1].SmallestUserKey()) {
+	for last+1 < len(files) && !files[last].EndsBefore(files[last+1].SmallestUserKey()) {
 		last++
 	}
 	out := append([]*manifest.FileMeta(nil), files[first:last+1]...)
