@@ -345,7 +345,7 @@ func (o *tableOutput) Finish() (*manifest.FileMeta, error) {
 	}
 	meta := metaFromProps(o.num, props, o.rdels)
 	if len(o.rdels) > 0 && o.v != nil {
-		meta.RangeDelBytes = rangeDelCoverage(o.v, o.level, o.rdels)
+		meta.RangeDelBytes = o.db.rangeDelCoverage(o.v, o.level, o.rdels)
 	}
 	return meta, nil
 }

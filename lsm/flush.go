@@ -189,7 +189,7 @@ func (db *DB) writeTable(it keys.Iterator, keep func(ikey []byte) bool, rdels ra
 	meta := metaFromProps(num, props, rdels)
 	if len(rdels) > 0 {
 		v := db.vs.Current()
-		meta.RangeDelBytes = rangeDelCoverage(v, 0, rdels)
+		meta.RangeDelBytes = db.rangeDelCoverage(v, 0, rdels)
 		v.Unref()
 	}
 	return meta, nil

@@ -157,11 +157,10 @@ func (it *Iterator) setupRangeDels() error {
 	}
 	it.rdel = &rangeDelView{lists: lists, seq: it.seq}
 	if it.maxSeqs != nil {
-		if td != nil {
-			for level, i := range it.levelChild {
-				if i >= 0 {
-					it.maxSeqs[i] = td.levelMaxSeq[level]
-				}
+		lm := rs.levelMaxSeqs()
+		for level, i := range it.levelChild {
+			if i >= 0 {
+				it.maxSeqs[i] = lm[level]
 			}
 		}
 		it.iter.SetMaxSeqs(it.maxSeqs)

@@ -10,47 +10,64 @@ import (
 )
 
 // rangeDelCoverage estimates the bytes of tables below level that the
-// range tombstones l cover: a table inside one fragment counts whole, one
-// that only overlaps a fragment counts half. The compaction picker adds it
-// to the size of the table holding l, so that a level whose data below is
-// mostly deleted is compacted and the space comes back.
-func rangeDelCoverage(v *manifest.Version, level int, l rangedel.List) uint64 {
+// range tombstones l cover, from the tables' indexes (no data block is
+// read). The compaction picker adds it to the size of the table holding l,
+// so that a level whose data below is mostly deleted is compacted and the
+// space comes back.
+func (db *DB) rangeDelCoverage(v *manifest.Version, level int, l rangedel.List) uint64 {
 	if len(l) == 0 || v == nil {
 		return 0
 	}
 	var n uint64
 	for lv := level + 1; lv < manifest.NumLevels; lv++ {
 		for _, f := range v.Levels[lv] {
-			n += coveredBytes(f, l)
+			if !l.Overlaps(f.SmallestUserKey(), f.LargestUserKey()) {
+				continue
+			}
+			r, h, err := db.tableCache.Get(f.FileNum, int64(f.Size))
+			if err != nil {
+				n += f.Size / 2 // an estimate only
+				continue
+			}
+			for _, fr := range l.Clip(f.SmallestUserKey(), nil) {
+				if bytes.Compare(fr.Start, f.LargestUserKey()) > 0 {
+					break
+				}
+				lo, hi := r.ApproxOffset(fr.Start), r.ApproxOffset(fr.End)
+				if hi > lo {
+					n += hi - lo
+				}
+			}
+			h.Release()
 		}
 	}
 	return n
-}
-
-// coveredBytes is rangeDelCoverage's estimate for one table.
-func coveredBytes(f *manifest.FileMeta, l rangedel.List) uint64 {
-	lo, hi := f.SmallestUserKey(), f.LargestUserKey()
-	if !l.Overlaps(lo, hi) {
-		return 0
-	}
-	// Inside one fragment: the fragment covering lo also covers hi.
-	_, flo, fhi := l.Covering(lo, keys.MaxSeq)
-	if l.MaxSeq(lo, keys.MaxSeq) != 0 && bytes.Compare(flo, lo) <= 0 && (bytes.Compare(hi, fhi) < 0 || (bytes.Equal(hi, fhi) && f.LargestExclusive())) {
-		return f.Size
-	}
-	return f.Size / 2
 }
 
 // tableRangeDels are the range tombstones of a read state's tables, loaded
 // once per read state when an iterator first needs them: one list per L0
 // table that has any, and one per level L1+ (its tables do not overlap, so
 // their lists laid end to end are one List). levelMaxSeq[l] is the newest
-// sequence number in level l (for L0, unused).
+// sequence number in level l (for L0, unused), computed on its own once.
 type tableRangeDels struct {
 	once        sync.Once
 	lists       []rangedel.List
-	levelMaxSeq [manifest.NumLevels]keys.SeqNum
 	err         error
+	seqOnce     sync.Once
+	levelMaxSeq [manifest.NumLevels]keys.SeqNum
+}
+
+// levelMaxSeqs returns the newest sequence number of each level L1+ of rs.
+func (rs *readState) levelMaxSeqs() *[manifest.NumLevels]keys.SeqNum {
+	t := &rs.rdels
+	t.seqOnce.Do(func() {
+		for level := 1; level < manifest.NumLevels; level++ {
+			for _, f := range rs.v.Levels[level] {
+				t.levelMaxSeq[level] = max(t.levelMaxSeq[level], f.LargestSeq)
+			}
+		}
+	})
+	return &t.levelMaxSeq
 }
 
 // tableRangeDels returns rs's table tombstones, loading them on first use.
@@ -83,7 +100,6 @@ func (rs *readState) tableRangeDels() *tableRangeDels {
 		for level := 1; level < manifest.NumLevels; level++ {
 			var all rangedel.List
 			for _, f := range rs.v.Levels[level] {
-				t.levelMaxSeq[level] = max(t.levelMaxSeq[level], f.LargestSeq)
 				l, err := load(f)
 				if err != nil {
 					t.err = err

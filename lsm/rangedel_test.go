@@ -306,6 +306,12 @@ func TestDeleteRangeOneWrite(t *testing.T) {
 // with one seek of the tables below the tombstone, and a point read skips a
 // covered table without reading it.
 func TestDeleteRangeSkipsCoveredSpan(t *testing.T) {
+	for _, compact := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compact=%v", compact), func(t *testing.T) { testDeleteRangeSkipsCoveredSpan(t, compact) })
+	}
+}
+
+func testDeleteRangeSkipsCoveredSpan(t *testing.T, compact bool) {
 	fs := vfs.NewMem()
 	db := openMem(t, fs, nil)
 	defer db.Close()
@@ -315,6 +321,9 @@ func TestDeleteRangeSkipsCoveredSpan(t *testing.T) {
 	}
 	require.NoError(t, db.Apply(b))
 	require.NoError(t, db.Flush())
+	if compact {
+		require.NoError(t, db.Compact(nil, nil)) // the keys in a level L1+
+	}
 	require.NoError(t, db.DeleteRange([]byte("key"), []byte("key00019990")))
 	m0 := db.Metrics()
 	it, err := db.NewIter(nil)

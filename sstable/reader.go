@@ -282,6 +282,24 @@ func (r *Reader) readRangeDels(m *tableMeta) error {
 	return nil
 }
 
+// ApproxOffset returns about where in the file the entries of ukey start:
+// the offset of the data block that would hold them, from the index in
+// memory (the end of the data if every key is below ukey). It reads nothing.
+func (r *Reader) ApproxOffset(ukey []byte) uint64 {
+	var it blockIter
+	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
+		return 0
+	}
+	if !it.SeekGE(keys.SearchKey(nil, ukey, keys.MaxSeq)) {
+		return r.meta.dataEnd
+	}
+	h, ok := decodeHandle(it.val)
+	if !ok {
+		return 0
+	}
+	return h.offset
+}
+
 // RangeDels returns the table's range tombstones, fragmented (nil if it has
 // none). The list is immutable, in heap memory, and may be kept after the
 // reader is closed.
