@@ -103,13 +103,10 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 	db.mu.Unlock()
 	it.iter = db.buildMerged(it.rs, it.lower, it.upper, prefix, it)
 	if err := it.setupRangeDels(); err != nil {
+		// A table that cannot be read: the iterator reports it, as it
+		// would on reaching the table.
 		it.iter.Close()
-		it.rs.release()
-		db.mu.Lock()
-		db.iters--
-		db.bgCond.Broadcast()
-		db.mu.Unlock()
-		return nil, err
+		it.iter = iterator.NewMerging(&errIter{err: err})
 	}
 	return it, nil
 }
