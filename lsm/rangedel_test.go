@@ -417,3 +417,44 @@ func TestSyncConcurrent(t *testing.T) {
 		require.NoError(t, err, k)
 	}
 }
+
+// TestDeleteRangeOfAPartition: DeleteRange over PartitionBounds(pk) deletes
+// every item of pk, and only those, for Query and GetItem, before and after
+// a flush; a sort-key range inside a partition deletes just that range.
+func TestDeleteRangeOfAPartition(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, smallOpts(fs))
+	defer db.Close()
+	for _, pk := range []string{"p1", "p2", "p3"} {
+		for i := 0; i < 50; i++ {
+			require.NoError(t, db.PutItem([]byte(pk), []byte(fmt.Sprintf("s%02d", i)), []byte("v")))
+		}
+	}
+	require.NoError(t, db.Flush())
+	lo, hi := PartitionBounds([]byte("p2"))
+	require.NoError(t, db.DeleteRange(lo, hi))
+	// Sort keys [s10, s20) of p3.
+	require.NoError(t, db.DeleteRange(ItemKey([]byte("p3"), []byte("s10")), ItemKey([]byte("p3"), []byte("s20"))))
+	count := func(pk string) int {
+		items := db.Query([]byte(pk), nil)
+		n := 0
+		for items.Next() {
+			n++
+		}
+		require.NoError(t, items.Err())
+		require.NoError(t, items.Close())
+		return n
+	}
+	for round := 0; round < 2; round++ {
+		require.Equal(t, 50, count("p1"))
+		require.Equal(t, 0, count("p2"))
+		require.Equal(t, 40, count("p3"))
+		_, err := db.GetItem([]byte("p2"), []byte("s05"))
+		require.ErrorIs(t, err, ErrNotFound)
+		_, err = db.GetItem([]byte("p3"), []byte("s15"))
+		require.ErrorIs(t, err, ErrNotFound)
+		_, err = db.GetItem([]byte("p3"), []byte("s25"))
+		require.NoError(t, err)
+		require.NoError(t, db.Flush())
+	}
+}
