@@ -67,6 +67,7 @@ type Iterator struct {
 	// is the child index of each level L1+ (-1: none). Set by buildMerged.
 	maxSeqs    []keys.SeqNum
 	levelChild [manifest.NumLevels]int
+	seqBuf     [16]keys.SeqNum // maxSeqs' memory for up to 16 children
 }
 
 // NewIter returns an iterator over the DB as of now.
@@ -130,17 +131,8 @@ func (it *Iterator) setupRangeDels() error {
 			add(rs.imm[i].mt.RangeDels())
 		}
 	}
-	anyTable := false
-	for _, files := range rs.v.Levels {
-		for _, f := range files {
-			if f.NumRangeDels != 0 {
-				anyTable = true
-				break
-			}
-		}
-	}
 	var td *tableRangeDels
-	if anyTable {
+	if rs.levelMaxSeqs(); rs.rdels.anyTable {
 		td = rs.tableRangeDels()
 		if td.err != nil {
 			return td.err
@@ -173,6 +165,9 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 	srcs := make([]keys.Iterator, 0, 4+len(rs.imm)+len(rs.v.Levels[0])+manifest.NumLevels)
 	var seqs []keys.SeqNum
 	track := it != nil
+	if track {
+		seqs = it.seqBuf[:0]
+	}
 	note := func(s keys.SeqNum) {
 		if track {
 			for len(seqs) < len(srcs) {

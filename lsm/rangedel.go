@@ -55,15 +55,20 @@ type tableRangeDels struct {
 	err         error
 	seqOnce     sync.Once
 	levelMaxSeq [manifest.NumLevels]keys.SeqNum
+	anyTable    bool // some table holds range tombstones (set with levelMaxSeq)
 }
 
-// levelMaxSeqs returns the newest sequence number of each level L1+ of rs.
+// levelMaxSeqs returns the newest sequence number of each level L1+ of rs,
+// and notes whether any table of rs holds range tombstones.
 func (rs *readState) levelMaxSeqs() *[manifest.NumLevels]keys.SeqNum {
 	t := &rs.rdels
 	t.seqOnce.Do(func() {
-		for level := 1; level < manifest.NumLevels; level++ {
+		for level := 0; level < manifest.NumLevels; level++ {
 			for _, f := range rs.v.Levels[level] {
-				t.levelMaxSeq[level] = max(t.levelMaxSeq[level], f.LargestSeq)
+				if level > 0 {
+					t.levelMaxSeq[level] = max(t.levelMaxSeq[level], f.LargestSeq)
+				}
+				t.anyTable = t.anyTable || f.NumRangeDels != 0
 			}
 		}
 	})
