@@ -342,6 +342,14 @@ func testDeleteRangeSkipsCoveredSpan(t *testing.T, compact bool) {
 	m2 := db.Metrics()
 	require.Equal(t, int64(1), m2.TablesSkippedByRangeDel-m1.TablesSkippedByRangeDel)
 	require.Equal(t, m1.DataBlocksRead, m2.DataBlocksRead, "the covered table is not read")
+	// Bloom filters still answer for keys outside the tombstone.
+	_, err = db.Get([]byte("key00019995x"))
+	require.ErrorIs(t, err, ErrNotFound)
+	m3 := db.Metrics()
+	require.Equal(t, m2.FilterSkips+1, m3.FilterSkips, "an absent key is excluded by the filter")
+	v, err := db.Get([]byte("key00019995"))
+	require.NoError(t, err)
+	require.Equal(t, "value", string(v))
 }
 
 // TestSync: Sync makes acknowledged writes survive a power loss under
