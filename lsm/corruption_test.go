@@ -168,9 +168,9 @@ func TestRangeDelBlockFlipsAreDetected(t *testing.T) {
 			}
 			blocks++
 			end := b.Offset + b.Length + 5 // the trailer too
-			flips := 200
+			flips := 64
 			if testing.Short() {
-				flips = 40
+				flips = 24
 			}
 			step := max(1, int(end-b.Offset)*8/flips)
 			for bit := int(b.Offset) * 8; bit < int(end)*8; bit += step {
