@@ -57,6 +57,12 @@ type Engine interface {
 // reopen come from the files, not from a replayed WAL.
 type Flusher interface{ Flush() error }
 
+// RangeDeleter is an engine with a native range deletion: one tombstone for
+// every key in [start, end). The peers without one delete key by key.
+type RangeDeleter interface {
+	DeleteRange(start, end []byte) error
+}
+
 // Compacter is an engine that can compact everything it holds (for the
 // space-amplification measurement).
 type Compacter interface{ CompactAll() error }

@@ -61,6 +61,9 @@ func (e *pebbleEngine) Get(k []byte) ([]byte, bool, error) {
 }
 
 func (e *pebbleEngine) Delete(k []byte) error { return e.db.Delete(k, e.wo) }
+func (e *pebbleEngine) DeleteRange(start, end []byte) error {
+	return e.db.DeleteRange(start, end, e.wo)
+}
 
 func (e *pebbleEngine) Batch(kvs []KV) error {
 	b := e.db.NewBatch()

@@ -59,6 +59,9 @@ func (e *strataEngine) Get(k []byte) ([]byte, bool, error) {
 }
 
 func (e *strataEngine) Delete(k []byte) error { return e.db.Delete(k) }
+func (e *strataEngine) DeleteRange(start, end []byte) error {
+	return e.db.DeleteRange(start, end)
+}
 
 func (e *strataEngine) Batch(kvs []KV) error {
 	b := e.db.NewBatch()

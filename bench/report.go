@@ -79,6 +79,8 @@ func (r *Report) resultWorkloads() []string {
 		case "space":
 		case "ttl":
 			out = append(out, "ttl-put", "ttl-get", "ttl-expired")
+		case "deleterange":
+			out = append(out, "deleterange", "deleterange-readrandom", "deleterange-scan")
 		default:
 			out = append(out, w)
 		}

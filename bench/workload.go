@@ -57,6 +57,8 @@ var workloads = []*workload{
 		about: "50% read, 50% read-modify-write, zipfian keys"},
 	{name: "deleterandom", group: "fill", data: true, writes: true, run: (*child).deleteRandom,
 		about: "Deletes of uniformly random present keys, 1 writer, up to -keys/2 ops or -duration"},
+	{name: "deleterange", group: "fill", data: true, writes: true, run: (*child).deleteRange,
+		about: "deletes a contiguous 10% of the keys (one DeleteRange in Strata and Pebble, a Delete per key in the peers without range deletes; ops = keys deleted), then deleterange-readrandom (Gets of uniformly random keys, a tenth deleted) and deleterange-scan (a seek to a random key and 100 entries), -threads readers, -duration"},
 	{name: "space", group: "space", data: true, run: (*child).space,
 		about: "not timed: full compaction where the engine has one, then du of the directory over the live bytes (a full scan sums len(key)+len(value))"},
 	{name: "ttl", group: "ttl", run: (*child).ttl,
@@ -272,6 +274,50 @@ func (c *child) deleteRandom() ([]Result, error) {
 		return 1, c.e.Delete(k)
 	})
 	return []Result{r}, err
+}
+
+// deleteRange deletes the keys of indexes [45%, 55%) of the data set, then
+// reads the whole key space at random and scans it.
+func (c *child) deleteRange() ([]Result, error) {
+	n := uint64(c.p.Keys)
+	lo, hi := n*45/100, n*55/100
+	// Every engine's first write after the reopen sets up its log and
+	// memtable (Strata: about 4 ms): pay it before the clock starts, with
+	// a key outside the data set, so a single DeleteRange times itself.
+	warm := []byte("~warm-up")
+	if err := c.e.Put(warm, warm); err != nil {
+		return nil, err
+	}
+	if err := c.e.Delete(warm); err != nil {
+		return nil, err
+	}
+	var r Result
+	var err error
+	if rd, ok := c.e.(RangeDeleter); ok {
+		r, err = c.measure("deleterange", 1, 1, 0, func(w *worker, _ int64) (int, error) {
+			start := presentKey(make([]byte, keyLen), lo)
+			end := presentKey(make([]byte, keyLen), hi)
+			w.bytes += int64(len(start) + len(end))
+			return int(hi - lo), rd.DeleteRange(start, end)
+		})
+	} else {
+		r, err = c.measure("deleterange", 1, int64(hi-lo), 0, func(w *worker, i int64) (int, error) {
+			k := presentKey(w.key, lo+uint64(i))
+			w.bytes += int64(len(k))
+			return 1, c.e.Delete(k)
+		})
+	}
+	if err != nil {
+		return []Result{r}, err
+	}
+	out := []Result{r}
+	rr, err := c.reads("deleterange-readrandom", func(w *worker) []byte { return presentKey(w.key, w.rng.Uint64N(n)) })
+	out = append(out, rr...)
+	if err != nil {
+		return out, err
+	}
+	sr, err := c.seeks("deleterange-scan", 100)
+	return append(out, sr...), err
 }
 
 // get reads k and accounts for it.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/internal/rangedel"
 )
 
 // entry is an input entry of a test compaction.
@@ -72,7 +73,13 @@ func (m *memOutput) Add(ikey, value []byte) error {
 	return nil
 }
 func (m *memOutput) EstimatedSize() uint64 { return m.size }
-func (m *memOutput) Abort()                {}
+func (m *memOutput) SetRangeDels(l rangedel.List) error {
+	for _, f := range l {
+		m.entries = append(m.entries, fmt.Sprintf("[%s,%s)%v", f.Start, f.End, f.Seqs))
+	}
+	return nil
+}
+func (m *memOutput) Abort() {}
 func (m *memOutput) Finish() (*manifest.FileMeta, error) {
 	*m.sink = append(*m.sink, m.entries)
 	return &manifest.FileMeta{FileNum: m.num, Size: m.size, Smallest: m.first, Largest: m.last}, nil
@@ -273,4 +280,71 @@ func TestHugeTargetFileSizeDoesNotOverflow(t *testing.T) {
 		require.GreaterOrEqual(t, c.MaxGrandparentOverlap, size, "TargetFileSize %d", size)
 		require.Equal(t, KindMove, c.Kind, "TargetFileSize %d", size)
 	}
+}
+
+func rdList(spec ...any) rangedel.List {
+	var ts []rangedel.Tombstone
+	for i := 0; i < len(spec); i += 3 {
+		ts = append(ts, rangedel.Tombstone{Start: []byte(spec[i].(string)), End: []byte(spec[i+1].(string)), Seq: keys.SeqNum(spec[i+2].(int))})
+	}
+	return rangedel.Build(ts)
+}
+
+func TestRunRangeDels(t *testing.T) {
+	es := []entry{
+		{"a", 1, keys.KindSet, "a1"}, {"c", 2, keys.KindSet, "c2"}, {"c", 8, keys.KindSet, "c8"},
+		{"d", 3, keys.KindSet, "d3"}, {"g", 4, keys.KindSet, "g4"},
+	}
+	rd := rdList("b", "f", 5)
+	cases := []struct {
+		name  string
+		env   Env
+		below bool // a table below the output level overlaps the tombstone
+		want  string
+	}{
+		{"bottom, no snapshot: covered keys and the tombstone go", Env{}, false, "a#1SET=a1 c#8SET=c8 g#4SET=g4"},
+		{"data below: the tombstone stays", Env{}, true, "a#1SET=a1 c#8SET=c8 g#4SET=g4 [b,f)[5]"},
+		{"snapshot 3 sees c2 and d3: everything stays", Env{Snapshots: []keys.SeqNum{3}}, false,
+			"a#1SET=a1 c#8SET=c8 c#2SET=c2 d#3SET=d3 g#4SET=g4 [b,f)[5]"},
+		{"snapshot 6 sees the tombstone too", Env{Snapshots: []keys.SeqNum{6}}, false, "a#1SET=a1 c#8SET=c8 g#4SET=g4"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := &manifest.Version{}
+			if c.below {
+				v.Levels[5] = []*manifest.FileMeta{{FileNum: 1, Smallest: keys.MakeKey(nil, []byte("e"), 1, keys.KindSet), Largest: keys.MakeKey(nil, []byte("e"), 1, keys.KindSet)}}
+			}
+			c.env.Version, c.env.RangeDels = v, rd
+			tables, _ := run(t, nil, es, c.env)
+			require.Equal(t, c.want, flat(tables))
+		})
+	}
+}
+
+// A tombstone spanning an output split is cut there: each output holds the
+// part within its own key range.
+func TestRunRangeDelsSplitAtOutputs(t *testing.T) {
+	var es []entry
+	for i := 0; i < 6; i++ {
+		es = append(es, entry{string(rune('a' + 2*i)), 10, keys.KindSet, "v"})
+	}
+	c := &Compaction{Level: 1, OutputLevel: 2, MaxOutputSize: 1, MaxGrandparentOverlap: 1 << 30}
+	v := &manifest.Version{}
+	v.Levels[5] = []*manifest.FileMeta{{FileNum: 1, Smallest: keys.MakeKey(nil, []byte("a"), 1, keys.KindSet), Largest: keys.MakeKey(nil, []byte("z"), 1, keys.KindSet)}}
+	tables, _ := run(t, c, es, Env{Version: v, RangeDels: rdList("b", "f", 5, "j", "q", 6)})
+	var got []string
+	for _, tb := range tables {
+		got = append(got, strings.Join(tb, " "))
+	}
+	require.Equal(t, []string{
+		"a#10SET=v [b,c)[5]",
+		"c#10SET=v [c,e)[5]",
+		"e#10SET=v [e,f)[5]",
+		"g#10SET=v",
+		"i#10SET=v [j,k)[6]",
+		"k#10SET=v [k,q)[6]",
+	}, got)
+	// Tombstones past the last key, or alone, still get a table.
+	tables, _ = run(t, nil, nil, Env{Version: v, RangeDels: rdList("x", "y", 3)})
+	require.Equal(t, "[x,y)[3]", flat(tables))
 }

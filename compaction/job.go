@@ -7,11 +7,15 @@ import (
 
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/internal/rangedel"
 )
 
 // Output is a table a compaction writes.
 type Output interface {
 	Add(ikey, value []byte) error
+	// SetRangeDels sets the table's range tombstones (see
+	// sstable.Writer.SetRangeDels); called at most once, before Finish.
+	SetRangeDels(l rangedel.List) error
 	EstimatedSize() uint64
 	// Finish completes the table (durably) and returns its metadata.
 	Finish() (*manifest.FileMeta, error)
@@ -34,6 +38,9 @@ type Env struct {
 	// Stopped, if set, is polled between keys; when it returns true the
 	// compaction abandons its outputs and returns ErrStopped.
 	Stopped func() bool
+	// RangeDels are the range tombstones of every input table, fragmented
+	// together (rangedel.Merge of their lists).
+	RangeDels rangedel.List
 }
 
 // ErrStopped is returned by Run when Env.Stopped asked it to stop.
@@ -47,6 +54,11 @@ type Result struct {
 	ExpiredRewritten  int64 // expired values turned into tombstones or dropped
 	TombstonesDropped int64
 	ShadowedDropped   int64
+	// CoveredDropped counts entries dropped because a range tombstone
+	// deletes them for every reader; RangeDelsDropped counts range
+	// tombstones (per fragment and sequence number) no reader needs.
+	CoveredDropped   int64
+	RangeDelsDropped int64
 }
 
 // BytesWritten returns the total size of the outputs.
@@ -67,6 +79,7 @@ func Run(c *Compaction, in keys.Iterator, env Env) (res Result, err error) {
 		}
 	}()
 	j := job{c: c, env: env}
+	j.rdels = j.keptRangeDels(&res)
 	defer func() {
 		if err != nil {
 			j.abort()
@@ -102,6 +115,10 @@ func Run(c *Compaction, in keys.Iterator, env Env) (res Result, err error) {
 				continue
 			}
 			lastStripe = stripe
+			if j.covered(ukey, p.Seq, stripe) {
+				res.CoveredDropped++
+				continue
+			}
 			kind, value := p.Kind, in.Value()
 			if kind == keys.KindSetExpiry {
 				exp, _, ok := keys.SplitExpiryValue(value)
@@ -150,11 +167,92 @@ func Run(c *Compaction, in keys.Iterator, env Env) (res Result, err error) {
 	if err := in.Error(); err != nil {
 		return res, err
 	}
-	if err := j.finishOutput(); err != nil {
+	if j.out == nil && len(j.rdels.Clip(j.lower, nil)) > 0 {
+		// Tombstones after the last key (or a compaction of tombstones
+		// only) still need a table.
+		out, err := j.env.NewOutput()
+		if err != nil {
+			return res, err
+		}
+		j.out = out
+	}
+	if err := j.finishOutput(nil); err != nil {
 		return res, err
 	}
 	res.Outputs = j.outputs
 	return res, nil
+}
+
+// stripeOf returns the snapshot stripe of seq: how many open snapshots are
+// older than it. Two versions in the same stripe are seen together by every
+// reader.
+func (j *job) stripeOf(seq keys.SeqNum) int {
+	s := j.env.Snapshots
+	return sort.Search(len(s), func(i int) bool { return s[i] >= seq })
+}
+
+// covered reports whether a range tombstone of the inputs deletes the
+// version (ukey, seq) for every reader: one newer than seq in the same
+// snapshot stripe covers ukey. Keys arrive in increasing order, so the
+// search resumes where the last one stopped.
+func (j *job) covered(ukey []byte, seq keys.SeqNum, stripe int) bool {
+	l := j.env.RangeDels
+	for j.rdIdx < len(l) && bytes.Compare(l[j.rdIdx].End, ukey) <= 0 {
+		j.rdIdx++
+	}
+	if j.rdIdx >= len(l) || bytes.Compare(l[j.rdIdx].Start, ukey) > 0 {
+		return false
+	}
+	seqs := l[j.rdIdx].Seqs // descending
+	// The oldest tombstone newer than seq decides: any newer one is in the
+	// same stripe or a later one.
+	i := sort.Search(len(seqs), func(i int) bool { return seqs[i] <= seq }) - 1
+	return i >= 0 && j.stripeOf(seqs[i]) == stripe
+}
+
+// keptRangeDels returns the input tombstones the outputs must keep: in
+// each fragment, the newest sequence number of each snapshot stripe, less
+// those that every reader sees (no snapshot is older) where no level below
+// the output may hold a key of the fragment: the compaction drops what they
+// cover, and nothing else is left for them to delete.
+func (j *job) keptRangeDels(res *Result) rangedel.List {
+	var out rangedel.List
+	for _, f := range j.env.RangeDels {
+		var seqs []keys.SeqNum
+		last := -1
+		bottom := j.bottomForRange(f.Start, f.End)
+		for _, s := range f.Seqs {
+			st := j.stripeOf(s)
+			if st == last || (st == 0 && bottom) {
+				res.RangeDelsDropped++
+				last = st
+				continue
+			}
+			last = st
+			seqs = append(seqs, s)
+		}
+		if len(seqs) > 0 {
+			out = append(out, rangedel.Fragment{Start: f.Start, End: f.End, Seqs: seqs})
+		}
+	}
+	return out
+}
+
+// bottomForRange reports whether no level below the output level may hold a
+// key in [start, end).
+func (j *job) bottomForRange(start, end []byte) bool {
+	v := j.env.Version
+	if v == nil {
+		return false
+	}
+	for level := j.c.OutputLevel + 1; level < NumLevels; level++ {
+		for _, f := range v.Overlaps(level, start, end) {
+			if bytes.Compare(f.SmallestUserKey(), end) < 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // job is the output side of a running compaction.
@@ -164,6 +262,10 @@ type job struct {
 	out     Output
 	outputs []*manifest.FileMeta
 	ikey    []byte
+
+	rdels rangedel.List // the tombstones the outputs keep
+	rdIdx int           // next fragment of env.RangeDels not below the keys seen
+	lower []byte        // where the current output's tombstones start (nil: unbounded)
 
 	gpIdx        int   // next grandparent not yet passed
 	gpOverlap    int64 // grandparent bytes the current output overlaps
@@ -175,14 +277,14 @@ type job struct {
 // the current one if it is full or overlaps too many grandparents.
 func (j *job) startKey(ukey []byte) error {
 	gp := j.c.Grandparents
-	for j.gpIdx < len(gp) && bytes.Compare(ukey, gp[j.gpIdx].LargestUserKey()) > 0 {
+	for j.gpIdx < len(gp) && gp[j.gpIdx].EndsBefore(ukey) {
 		if j.seenKey {
 			j.gpOverlap += int64(gp[j.gpIdx].Size)
 		}
 		j.gpIdx++
 	}
 	if j.out != nil && (int64(j.out.EstimatedSize()) >= j.c.MaxOutputSize || j.gpOverlap > j.c.MaxGrandparentOverlap) {
-		if err := j.finishOutput(); err != nil {
+		if err := j.finishOutput(ukey); err != nil {
 			return err
 		}
 	}
@@ -197,9 +299,21 @@ func (j *job) startKey(ukey []byte) error {
 	return nil
 }
 
-func (j *job) finishOutput() error {
+// finishOutput completes the current output, giving it the tombstones
+// between the previous split and split (nil: all that remain): a tombstone
+// that spans a split is cut there, so the outputs' key ranges stay
+// disjoint.
+func (j *job) finishOutput(split []byte) error {
 	if j.out == nil {
 		return nil
+	}
+	if rd := j.rdels.Clip(j.lower, split); len(rd) > 0 {
+		if err := j.out.SetRangeDels(rd); err != nil {
+			return err
+		}
+	}
+	if split != nil {
+		j.lower = append([]byte(nil), split...)
 	}
 	meta, err := j.out.Finish()
 	j.out, j.seenKey = nil, false
@@ -230,7 +344,7 @@ func (j *job) bottomFor(ukey []byte) bool {
 	for level := j.c.OutputLevel + 1; level < NumLevels; level++ {
 		files := v.Levels[level]
 		i := j.bottomLevels[level]
-		for i < len(files) && bytes.Compare(files[i].LargestUserKey(), ukey) < 0 {
+		for i < len(files) && files[i].EndsBefore(ukey) {
 			i++
 		}
 		j.bottomLevels[level] = i

@@ -146,17 +146,47 @@ func Targets(v *manifest.Version, o Options) (base int, targets [NumLevels]int64
 	return base, targets
 }
 
-// Scores returns each level's compaction score.
+// Scores returns each level's compaction score. A level's size counts, for
+// each table, the bytes below that its range tombstones cover
+// (FileMeta.RangeDelBytes): a level of tombstones over much data scores high,
+// so the deleted data is compacted away and its space comes back. Covered
+// bytes also score on their own against the smaller of the level's target
+// and half the DB: in a DB smaller than its base level's target, tombstones
+// over half of it are reason enough. (L0, otherwise scored by table count,
+// uses the base level's target.)
 func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
-	_, targets := Targets(v, o)
+	base, targets := Targets(v, o)
+	var total uint64
+	for l := range NumLevels {
+		total += v.LevelSize(l)
+	}
+	rdScore := func(rd uint64, target int64) float64 {
+		return float64(rd) / float64(max(min(uint64(max(target, 1)), total/2), 1))
+	}
 	scores[0] = float64(len(v.Levels[0])) / float64(o.L0Trigger)
+	if rd := rangeDelBytes(v.Levels[0]); rd > 0 && base < NumLevels {
+		scores[0] = max(scores[0], rdScore(rd, targets[base]))
+	}
 	for l := 1; l < Bottom; l++ {
-		size := float64(v.LevelSize(l))
+		rd := rangeDelBytes(v.Levels[l])
+		size := float64(v.LevelSize(l) + rd)
 		if size > 0 {
 			scores[l] = size / float64(targets[l])
 		}
+		if rd > 0 {
+			scores[l] = max(scores[l], rdScore(rd, targets[l]))
+		}
 	}
 	return scores
+}
+
+// rangeDelBytes sums the bytes the tables' range tombstones cover below.
+func rangeDelBytes(files []*manifest.FileMeta) uint64 {
+	var n uint64
+	for _, f := range files {
+		n += f.RangeDelBytes
+	}
+	return n
 }
 
 // Pick returns the most urgent compaction of v, or nil if none is due or
@@ -229,7 +259,8 @@ func pickLevel(v *manifest.Version, o Options, level int) *Compaction {
 		if anyBusy(over) {
 			continue
 		}
-		ratio := float64(totalSize(over)) / float64(max(f.Size, 1))
+		// Tables whose tombstones cover much data below go first.
+		ratio := float64(totalSize(over)) / float64(max(f.Size+f.RangeDelBytes, 1))
 		if best == nil || ratio < bestRatio {
 			best, bestRatio = f, ratio
 		}
@@ -299,7 +330,7 @@ func widen(v *manifest.Version, level int, inputs []*manifest.FileMeta) []*manif
 	lo, hi := keyRange(inputs)
 	first, last := -1, -1
 	for i, f := range files {
-		if bytes.Compare(f.LargestUserKey(), lo) >= 0 && bytes.Compare(f.SmallestUserKey(), hi) <= 0 {
+		if !f.EndsBefore(lo) && bytes.Compare(f.SmallestUserKey(), hi) <= 0 {
 			if first < 0 {
 				first = i
 			}
@@ -309,10 +340,10 @@ func widen(v *manifest.Version, level int, inputs []*manifest.FileMeta) []*manif
 	if first < 0 {
 		return inputs
 	}
-	for first > 0 && bytes.Equal(files[first-1].LargestUserKey(), files[first].SmallestUserKey()) {
+	for first > 0 && !files[first-1].EndsBefore(files[first].SmallestUserKey()) {
 		first--
 	}
-	for last+1 < len(files) && bytes.Equal(files[last].LargestUserKey(), files[last+1].SmallestUserKey()) {
+	for last+1 < len(files) && !files[last].EndsBefore(files[last+1].SmallestUserKey()) {
 		last++
 	}
 	out := append([]*manifest.FileMeta(nil), files[first:last+1]...)

@@ -20,6 +20,10 @@ func FuzzBatchDecode(f *testing.F) {
 	good = batchrepr.AppendEntry(good, keys.KindSetExpiry, []byte("ttl"), []byte("v"), 1_700_000_000_000_000_000)
 	batchrepr.SetHeader(good, 42, 3)
 	f.Add(good)
+	rd := batchrepr.AppendRangeDelete(make([]byte, batchrepr.HeaderLen), []byte("a"), []byte("m"))
+	rd = batchrepr.AppendEntry(rd, keys.KindSet, []byte("b"), []byte("after"), 0)
+	batchrepr.SetHeader(rd, 7, 2)
+	f.Add(rd)
 	f.Add(good[:len(good)-1])
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -52,6 +56,11 @@ func FuzzBatchDecode(f *testing.F) {
 					t.Fatalf("decoder passed a short expiring value")
 				}
 				re = batchrepr.AppendEntry(re, e.kind, []byte(e.key), v, exp)
+			} else if e.kind == keys.KindRangeDelete {
+				if e.key >= e.value {
+					t.Fatalf("decoder passed an empty range [%q, %q)", e.key, e.value)
+				}
+				re = batchrepr.AppendRangeDelete(re, []byte(e.key), []byte(e.value))
 			} else {
 				re = batchrepr.AppendEntry(re, e.kind, []byte(e.key), []byte(e.value), 0)
 			}

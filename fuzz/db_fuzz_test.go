@@ -31,15 +31,16 @@ type modelEntry struct {
 }
 
 // FuzzDB runs a random script of operations (puts with and without TTL,
-// deletes, conditional writes, counters, batches, clock jumps, flushes,
-// compactions, reopens) against the DB and a plain map, and requires every
-// read to agree.
+// deletes, range deletes, conditional writes, counters, batches, clock
+// jumps, flushes, compactions, reopens) against the DB and a plain map, and
+// requires every read to agree.
 func FuzzDB(f *testing.F) {
 	f.Add([]byte{0, 1, 5, 1, 3, 2, 4, 7, 200, 5, 2, 11})
 	f.Add([]byte{0, 1, 0, 2, 8, 4, 1, 9, 5, 1, 10, 5, 2, 11})
 	f.Add([]byte{6, 3, 6, 3, 5, 3, 0, 3, 6, 3, 12, 3, 4, 10, 6, 3})
 	f.Add([]byte{3, 1, 5, 3, 2, 9, 7, 30, 5, 1, 5, 2, 9, 11, 10, 11})
 	f.Add([]byte{0, 1, 0, 2, 0, 3, 0, 4, 8, 4, 2, 8, 12, 1, 9, 11, 10, 11})
+	f.Add([]byte{0, 1, 0, 5, 0, 9, 8, 13, 2, 7, 5, 4, 11, 0, 6, 14, 3, 8, 1, 11, 9, 11, 10, 11})
 	f.Fuzz(func(t *testing.T, script []byte) {
 		if len(script) > 600 {
 			script = script[:600]
@@ -85,7 +86,7 @@ func runScript(t *testing.T, script []byte) {
 	}
 	key := func() string { return fmt.Sprintf("k%02d", next()%24) }
 	for step := 0; pos < len(script); step++ {
-		op := next() % 13
+		op := next() % 15
 		switch op {
 		case 0, 1, 2:
 			k := key()
@@ -163,6 +164,46 @@ func runScript(t *testing.T, script []byte) {
 				model[a] = modelEntry{value: v}
 				model[b] = modelEntry{value: v}
 			}
+		case 13:
+			start, end := key(), key()
+			err := db.DeleteRange([]byte(start), []byte(end))
+			if start >= end {
+				if !errors.Is(err, lsm.ErrInvalidArgument) {
+					t.Fatalf("step %d: DeleteRange(%s, %s) = %v, want ErrInvalidArgument", step, start, end, err)
+				}
+				break
+			}
+			must(t, err)
+			for k := range model {
+				if k >= start && k < end {
+					delete(model, k)
+				}
+			}
+		case 14:
+			// A batch: a range delete, then a conditional put inside it
+			// (judged before the batch) and a put after it.
+			start, end, c := key(), key(), key()
+			if start >= end {
+				start, end = end, start+"\x00"
+			}
+			batch := db.NewBatch()
+			v := fmt.Sprintf("r%d", step)
+			batch.DeleteRange([]byte(start), []byte(end))
+			batch.Put([]byte(c), []byte(v), lsm.IfAbsent())
+			err := db.Apply(batch)
+			if _, present := live(c); present {
+				if !errors.Is(err, lsm.ErrConditionFailed) {
+					t.Fatalf("step %d: batch with failing condition: %v", step, err)
+				}
+				break
+			}
+			must(t, err)
+			for k := range model {
+				if k >= start && k < end {
+					delete(model, k)
+				}
+			}
+			model[c] = modelEntry{value: v}
 		}
 	}
 	checkScan(t, db, model, live, -1)

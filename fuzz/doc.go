@@ -1,6 +1,6 @@
 // Package fuzz holds the fuzz targets of Strata: one for every decoder of
 // on-disk bytes (the WAL reader, the block decoder, the table reader, the
-// MANIFEST decoder, the batch decoder), the item key codec, and the whole DB
+// range deletion block decoder, the MANIFEST decoder, the batch decoder), the item key codec, and the whole DB
 // driven by random operation scripts against a model.
 //
 // Every target's seed corpus is committed under testdata/fuzz/<Target>, so a

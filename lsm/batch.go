@@ -24,9 +24,9 @@ type Batch struct {
 type span struct{ off, n uint32 }
 
 type batchOp struct {
-	kind    keys.Kind // KindSet or KindDelete; a TTL turns a set into KindSetExpiry at commit
-	key     span
-	value   span
+	kind    keys.Kind // KindSet, KindDelete or KindRangeDelete; a TTL turns a set into KindSetExpiry at commit
+	key     span      // for KindRangeDelete, the start
+	value   span      // for KindRangeDelete, the end
 	ttl     time.Duration
 	cond    condKind
 	condVal span
@@ -108,8 +108,43 @@ func (b *Batch) addItem(kind keys.Kind, pk, sk, value []byte, opts []WriteOption
 	b.add(kind, key, value, opts)
 }
 
+// DeleteRange adds a deletion of every key in [start, end) (see
+// DB.DeleteRange): one range tombstone, whatever the number of keys it
+// covers. start >= end makes Apply return ErrInvalidArgument.
+func (b *Batch) DeleteRange(start, end []byte) {
+	b.n++
+	if b.err != nil {
+		return
+	}
+	if err := checkRange(start, end); err != nil {
+		b.err = err
+		return
+	}
+	if int64(len(b.data))+int64(len(start))+int64(len(end)) > 1<<32-1 {
+		b.err = fmt.Errorf("%w: batch over 4 GiB", ErrInvalidArgument)
+		return
+	}
+	b.ops = append(b.ops, batchOp{kind: keys.KindRangeDelete, key: b.keep(start), value: b.keep(end)})
+}
+
+// checkRange validates the bounds of a range deletion: end a valid key,
+// start at most MaxKeySize bytes (it may be empty: from the first key) and
+// below end.
+func checkRange(start, end []byte) error {
+	if err := checkKey(end); err != nil {
+		return fmt.Errorf("range end: %w", err)
+	}
+	if len(start) > MaxKeySize {
+		return fmt.Errorf("%w: range start of %d bytes over %d", ErrInvalidArgument, len(start), MaxKeySize)
+	}
+	if string(start) >= string(end) {
+		return fmt.Errorf("%w: range start %s is not below its end %s", ErrInvalidArgument, keys.Quote(start), keys.Quote(end))
+	}
+	return nil
+}
+
 // Len returns the number of operations added since NewBatch or the last
-// Reset: every call of Put, Delete, PutItem and DeleteItem counts once,
+// Reset: every call of Put, Delete, PutItem, DeleteItem and DeleteRange counts once,
 // a key written twice counts twice, and an invalid operation (which makes
 // Apply fail) counts too. Applying the batch does not change it.
 func (b *Batch) Len() int { return b.n }
@@ -135,6 +170,10 @@ func (b *Batch) encode(dst []byte, now time.Time) []byte {
 	for i := range b.ops {
 		op := &b.ops[i]
 		kind := op.kind
+		if kind == keys.KindRangeDelete {
+			dst = batchrepr.AppendRangeDelete(dst, b.bytes(op.key), b.bytes(op.value))
+			continue
+		}
 		var expiry int64
 		if op.ttl > 0 {
 			kind = keys.KindSetExpiry

@@ -352,6 +352,9 @@ func applyEntries(job applyJob, concurrent bool) error {
 			if i < job.from || i >= job.to {
 				return nil
 			}
+			if e.Kind == keys.KindRangeDelete {
+				return job.mem.mt.AddRangeDelete(e.Key, e.Value, seq)
+			}
 			if concurrent {
 				return job.mem.mt.AddConcurrent(e.Key, seq, e.Kind, e.Value)
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/internal/rangedel"
 	"github.com/stratadb/strata/sstable"
 )
 
@@ -167,9 +168,15 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		db.mu.Lock()
 		snaps := append([]keys.SeqNum(nil), db.snaps.seqs...)
 		db.mu.Unlock()
-		var err error
+		rdels, err := db.inputRangeDels(c)
+		if err != nil {
+			info.Err = err
+			db.opts.EventListener.compactionEnd(info)
+			return err
+		}
 		res, err = compaction.Run(c, db.compactionInput(c), compaction.Env{
-			NewOutput: db.newCompactionOutput,
+			RangeDels: rdels,
+			NewOutput: func() (compaction.Output, error) { return db.newCompactionOutput(c.OutputLevel, v) },
 			Snapshots: snaps,
 			Now:       keys.UnixNano(db.opts.Clock()),
 			Version:   v,
@@ -222,6 +229,8 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		m.levelWritten[c.OutputLevel].Add(int64(written))
 		m.expiredDropped.Add(res.ExpiredRewritten)
 		m.tombstonesDropped.Add(res.TombstonesDropped)
+		m.rangeDelsDropped.Add(res.RangeDelsDropped)
+		m.coveredDropped.Add(res.CoveredDropped)
 		if c.Reason == compaction.ReasonTTL {
 			m.ttlCompacts.Add(1)
 		}
@@ -242,6 +251,24 @@ func totalBytes(files []*manifest.FileMeta) uint64 {
 		n += f.Size
 	}
 	return n
+}
+
+// inputRangeDels returns the range tombstones of every input table of c,
+// fragmented together.
+func (db *DB) inputRangeDels(c *compaction.Compaction) (rangedel.List, error) {
+	var lists []rangedel.List
+	for _, f := range c.AllInputs() {
+		if f.NumRangeDels == 0 {
+			continue
+		}
+		r, h, err := db.tableCache.Get(f.FileNum, int64(f.Size))
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, r.RangeDels())
+		h.Release()
+	}
+	return rangedel.Merge(lists...), nil
 }
 
 // compactionInput returns a merging iterator over every input table.
@@ -267,31 +294,38 @@ func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
 
 // tableOutput is a compaction output written through the sstable writer.
 type tableOutput struct {
-	db   *DB
-	num  uint64
-	name string
-	w    *sstable.Writer
+	db    *DB
+	num   uint64
+	name  string
+	w     *sstable.Writer
+	rdels rangedel.List
+	level int
+	v     *manifest.Version // the compaction's input version, for RangeDelBytes
 }
 
-func (db *DB) newCompactionOutput() (compaction.Output, error) {
+func (db *DB) newCompactionOutput(level int, v *manifest.Version) (compaction.Output, error) {
 	num := db.vs.NewFileNum()
 	name := manifest.MakeFilename(db.dir, manifest.FileTypeTable, num)
 	f, err := db.fs.Create(name)
 	if err != nil {
 		return nil, err
 	}
-	return &tableOutput{db: db, num: num, name: name, w: sstable.NewWriter(f, db.tableWriterOptions())}, nil
+	return &tableOutput{db: db, num: num, name: name, w: sstable.NewWriter(f, db.tableWriterOptions()), level: level, v: v}, nil
 }
 
 func (o *tableOutput) Add(ikey, value []byte) error { return o.w.Add(ikey, value) }
-func (o *tableOutput) EstimatedSize() uint64        { return o.w.EstimatedSize() }
+func (o *tableOutput) SetRangeDels(l rangedel.List) error {
+	o.rdels = l
+	return o.w.SetRangeDels(l)
+}
+func (o *tableOutput) EstimatedSize() uint64 { return o.w.EstimatedSize() }
 func (o *tableOutput) Abort() {
 	o.w.Abort()
 	o.db.removeFile(o.name)
 }
 
 func (o *tableOutput) Finish() (*manifest.FileMeta, error) {
-	if o.w.NumEntries() == 0 {
+	if o.w.Empty() {
 		o.Abort()
 		return nil, nil
 	}
@@ -303,7 +337,11 @@ func (o *tableOutput) Finish() (*manifest.FileMeta, error) {
 	if err := o.db.fs.SyncDir(o.db.dir); err != nil {
 		return nil, err
 	}
-	return metaFromProps(o.num, props), nil
+	meta := metaFromProps(o.num, props, o.rdels)
+	if len(o.rdels) > 0 && o.v != nil {
+		meta.RangeDelBytes = o.db.rangeDelCoverage(o.v, o.level, o.rdels)
+	}
+	return meta, nil
 }
 
 // Compact compacts the raw key range [lower, upper] (nil = unbounded) down

@@ -18,6 +18,9 @@ type crashOp struct {
 	keys []string
 	vals []string // "" with del
 	del  []bool
+	// ends, where non-empty, makes entry j a DeleteRange(keys[j], ends[j])
+	// (with del[j] set).
+	ends []string
 	sync bool // written WithSync
 	// cond: the batch's first put carries IfValue(condVal); when the
 	// condition fails the whole batch must write nothing.
@@ -27,6 +30,14 @@ type crashOp struct {
 
 func applyOp(m map[string]string, op crashOp) {
 	for i, k := range op.keys {
+		if i < len(op.ends) && op.ends[i] != "" {
+			for mk := range m {
+				if mk >= k && mk < op.ends[i] {
+					delete(m, mk)
+				}
+			}
+			continue
+		}
 		if op.del[i] {
 			delete(m, k)
 		} else {
@@ -92,8 +103,14 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int)
 		}
 		op := crashOp{sync: mode != SyncAlways && r.IntN(40) == 0}
 		for j := 0; j < n; j++ {
-			op.keys = append(op.keys, fmt.Sprintf("key%03d", r.IntN(200)))
+			k := r.IntN(200)
+			op.keys = append(op.keys, fmt.Sprintf("key%03d", k))
 			del := r.IntN(5) == 0
+			end := ""
+			if r.IntN(25) == 0 && (j > 0 || n == 1) {
+				del, end = true, fmt.Sprintf("key%03d", k+1+r.IntN(20))
+			}
+			op.ends = append(op.ends, end)
 			op.del = append(op.del, del)
 			v := ""
 			if !del {
@@ -149,7 +166,9 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int)
 		}
 		var err error
 		if len(op.keys) == 1 {
-			if op.del[0] {
+			if op.ends[0] != "" {
+				err = db.DeleteRange([]byte(op.keys[0]), []byte(op.ends[0]), wopts...)
+			} else if op.del[0] {
 				err = db.Delete([]byte(op.keys[0]), wopts...)
 			} else {
 				err = db.Put([]byte(op.keys[0]), []byte(op.vals[0]), wopts...)
@@ -158,6 +177,8 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int)
 			b := db.NewBatch()
 			for j, k := range op.keys {
 				switch {
+				case op.ends[j] != "":
+					b.DeleteRange([]byte(k), []byte(op.ends[j]))
 				case op.del[j]:
 					b.Delete([]byte(k))
 				case j == 0 && op.cond:

@@ -145,6 +145,8 @@ type readState struct {
 	mem  *memTable
 	imm  []*memTable // oldest first
 	v    *manifest.Version
+
+	rdels tableRangeDels // loaded by the first iterator that needs them
 }
 
 // seqLatest asks a read for the newest data: the sequence number is taken

@@ -36,6 +36,20 @@
 // key range or bloom filter excludes the key (read.go). Iterators merge the
 // same sources with a heap and show each live key once (iterator.go).
 //
+// # Range deletions
+//
+// DeleteRange writes one range tombstone (package internal/rangedel),
+// whatever the number of keys it covers: memtables keep tombstones beside
+// their skiplist, tables in a range deletion block. A version is deleted
+// when a tombstone visible to the reader, with a higher sequence number,
+// covers its key. Get consults tombstones newest source first and skips,
+// without reading it, a table older than a tombstone covering the key; an
+// iterator that meets a covered key seeks every source older than the
+// tombstone past its end, one seek instead of a step per dead key
+// (rangedel.go, Merging.SkipForward). Compaction drops covered entries and
+// then the tombstone, cuts tombstones at output boundaries, and the picker
+// counts the bytes tombstones cover, so the space comes back on its own.
+//
 // # Durability
 //
 // In every SyncMode a write's WAL bytes reach the OS before the write

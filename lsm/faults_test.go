@@ -29,9 +29,25 @@ func faultWorkload(t *testing.T, fs vfs.FS, seed uint64) (acked []crashOp, infli
 	r := rand.New(rand.NewPCG(seed, 1))
 	for i := 0; i < 400; i++ {
 		op := crashOp{keys: []string{fmt.Sprintf("key%03d", r.IntN(100))}, vals: []string{fmt.Sprintf("v%d-%080d", i, 0)}, del: []bool{r.IntN(6) == 0}}
-		if op.del[0] {
+		switch {
+		case i%41 == 40:
+			// A range deletion and a conditional put in one batch.
+			s := r.IntN(100)
+			op = crashOp{keys: []string{fmt.Sprintf("key%03d", s), fmt.Sprintf("cond%03d", i)},
+				vals: []string{fmt.Sprintf("range%d", i), fmt.Sprintf("c%d", i)}, del: []bool{true, false},
+				ends: []string{fmt.Sprintf("key%03d", s+1+r.IntN(15)), ""}}
+			b := db.NewBatch()
+			b.DeleteRange([]byte(op.keys[0]), []byte(op.ends[0]))
+			b.Put([]byte(op.keys[1]), []byte(op.vals[1]), IfAbsent())
+			err = db.Apply(b)
+		case i%23 == 22:
+			s := r.IntN(100)
+			op = crashOp{keys: []string{fmt.Sprintf("key%03d", s)}, vals: []string{fmt.Sprintf("range%d", i)},
+				del: []bool{true}, ends: []string{fmt.Sprintf("key%03d", s+1+r.IntN(15))}}
+			err = db.DeleteRange([]byte(op.keys[0]), []byte(op.ends[0]))
+		case op.del[0]:
 			err = db.Delete([]byte(op.keys[0]))
-		} else {
+		default:
 			err = db.Put([]byte(op.keys[0]), []byte(op.vals[0]))
 		}
 		if err == nil && i%97 == 96 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/internal/rangedel"
 	"github.com/stratadb/strata/sstable"
 )
 
@@ -52,7 +53,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 	}
 	if !m.mt.Empty() {
 		var err error
-		meta, err = db.writeTable(m.mt.NewIter(), nil)
+		meta, err = db.writeTable(m.mt.NewIter(), nil, m.mt.RangeDels())
 		if err != nil {
 			info.Err = err
 			db.opts.EventListener.flushEnd(info)
@@ -140,9 +141,10 @@ func (db *DB) tableWriterOptions() sstable.WriterOptions {
 }
 
 // writeTable writes every entry of it that keep accepts (all if keep is nil)
-// to one new table, fsyncs it and its directory, and returns its metadata.
-// An empty result writes no table and returns nil.
-func (db *DB) writeTable(it keys.Iterator, keep func(ikey []byte) bool) (*manifest.FileMeta, error) {
+// and the range tombstones rdels to one new L0 table, fsyncs it and its
+// directory, and returns its metadata. An empty result writes no table and
+// returns nil.
+func (db *DB) writeTable(it keys.Iterator, keep func(ikey []byte) bool, rdels rangedel.List) (*manifest.FileMeta, error) {
 	defer it.Close()
 	num := db.vs.NewFileNum()
 	name := manifest.MakeFilename(db.dir, manifest.FileTypeTable, num)
@@ -151,6 +153,11 @@ func (db *DB) writeTable(it keys.Iterator, keep func(ikey []byte) bool) (*manife
 		return nil, err
 	}
 	w := sstable.NewWriter(f, db.tableWriterOptions())
+	if err := w.SetRangeDels(rdels); err != nil {
+		w.Abort()
+		db.removeFile(name)
+		return nil, err
+	}
 	for ok := it.First(); ok; ok = it.Next() {
 		if keep != nil && !keep(it.Key()) {
 			continue
@@ -166,7 +173,7 @@ func (db *DB) writeTable(it keys.Iterator, keep func(ikey []byte) bool) (*manife
 		db.removeFile(name)
 		return nil, err
 	}
-	if w.NumEntries() == 0 {
+	if w.Empty() {
 		w.Abort()
 		db.removeFile(name)
 		return nil, nil
@@ -179,12 +186,19 @@ func (db *DB) writeTable(it keys.Iterator, keep func(ikey []byte) bool) (*manife
 	if err := db.fs.SyncDir(db.dir); err != nil {
 		return nil, err
 	}
-	return metaFromProps(num, props), nil
+	meta := metaFromProps(num, props, rdels)
+	if len(rdels) > 0 {
+		v := db.vs.Current()
+		meta.RangeDelBytes = db.rangeDelCoverage(v, 0, rdels)
+		v.Unref()
+	}
+	return meta, nil
 }
 
-// metaFromProps builds the MANIFEST's record of a table from its properties.
-func metaFromProps(num uint64, p sstable.Properties) *manifest.FileMeta {
-	return &manifest.FileMeta{
+// metaFromProps builds the MANIFEST's record of a table from its properties
+// and its range tombstones, whose extents widen the table's bounds.
+func metaFromProps(num uint64, p sstable.Properties, rdels rangedel.List) *manifest.FileMeta {
+	m := &manifest.FileMeta{
 		FileNum:        num,
 		Size:           p.FileSize,
 		Smallest:       p.SmallestKey,
@@ -195,7 +209,28 @@ func metaFromProps(num uint64, p sstable.Properties) *manifest.FileMeta {
 		LatestExpiry:   p.LatestExpiry,
 		NumEntries:     p.NumEntries,
 		NumDeletions:   p.NumDeletions,
+		NumRangeDels:   p.NumRangeDeletions,
 	}
+	if len(rdels) == 0 {
+		return m
+	}
+	if s := rdels.Smallest(nil); m.Smallest == nil || keys.Compare(s, m.Smallest) < 0 {
+		m.Smallest = s
+	}
+	if l := rdels.Largest(nil); m.Largest == nil || keys.Compare(l, m.Largest) > 0 {
+		m.Largest = l
+	}
+	lo, hi := rdels[0].Seqs[0], rdels[0].Seqs[0]
+	for _, f := range rdels {
+		hi = max(hi, f.Seqs[0])
+		lo = min(lo, f.Seqs[len(f.Seqs)-1])
+	}
+	if p.NumEntries == 0 {
+		m.SmallestSeq, m.LargestSeq = lo, hi
+	} else {
+		m.SmallestSeq, m.LargestSeq = min(m.SmallestSeq, lo), max(m.LargestSeq, hi)
+	}
+	return m
 }
 
 func (l *EventListener) flushBegin(i FlushInfo) {

@@ -9,6 +9,7 @@ import (
 	"github.com/stratadb/strata/internal/iterator"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/internal/rangedel"
 	"github.com/stratadb/strata/sstable"
 )
 
@@ -58,6 +59,15 @@ type Iterator struct {
 	err    error
 	closed bool
 	search []byte // scratch for seek keys
+	skip   []byte // scratch for range tombstone skips
+
+	// rdel is nil when no source holds a range tombstone.
+	rdel *rangeDelView
+	// maxSeqs bounds the sequence numbers of each merged child; levelChild
+	// is the child index of each level L1+ (-1: none). Set by buildMerged.
+	maxSeqs    []keys.SeqNum
+	levelChild [manifest.NumLevels]int
+	seqBuf     [16]keys.SeqNum // maxSeqs' memory for up to 16 children
 }
 
 // NewIter returns an iterator over the DB as of now.
@@ -92,17 +102,84 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 	}
 	db.iters++
 	db.mu.Unlock()
-	it.iter = db.buildMerged(it.rs, it.lower, it.upper, prefix)
+	it.iter = db.buildMerged(it.rs, it.lower, it.upper, prefix, it)
+	if err := it.setupRangeDels(); err != nil {
+		// A table that cannot be read: the iterator reports it, as it
+		// would on reaching the table.
+		it.iter.Close()
+		it.iter = iterator.NewMerging(&errIter{err: err})
+	}
 	return it, nil
 }
 
+// setupRangeDels gathers the range tombstones of the iterator's sources and
+// the newest sequence number of each merged child, for skipping covered
+// spans with one seek (Merging.SkipForward).
+func (it *Iterator) setupRangeDels() error {
+	rs := it.rs
+	var lists []rangedel.List
+	add := func(l rangedel.List) {
+		if len(l) > 0 {
+			lists = append(lists, l)
+		}
+	}
+	if rs.mem.mt.HasRangeDels() {
+		add(rs.mem.mt.RangeDels())
+	}
+	for i := len(rs.imm) - 1; i >= 0; i-- {
+		if rs.imm[i].mt.HasRangeDels() {
+			add(rs.imm[i].mt.RangeDels())
+		}
+	}
+	var td *tableRangeDels
+	if rs.levelMaxSeqs(); rs.rdels.anyTable {
+		td = rs.tableRangeDels()
+		if td.err != nil {
+			return td.err
+		}
+		for _, l := range td.lists {
+			add(l)
+		}
+	}
+	if len(lists) == 0 {
+		return nil
+	}
+	it.rdel = &rangeDelView{lists: lists, seq: it.seq}
+	if it.maxSeqs != nil {
+		lm := rs.levelMaxSeqs()
+		for level, i := range it.levelChild {
+			if i >= 0 {
+				it.maxSeqs[i] = lm[level]
+			}
+		}
+		it.iter.SetMaxSeqs(it.maxSeqs)
+	}
+	return nil
+}
+
 // buildMerged returns a merging iterator over every source of rs that may
-// hold keys in [lower, upper).
-func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte) *iterator.Merging {
+// hold keys in [lower, upper). If it is non-nil, buildMerged records there
+// the newest sequence number of each child (keys.MaxSeq for a level L1+,
+// whose child index it notes).
+func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterator) *iterator.Merging {
 	srcs := make([]keys.Iterator, 0, 4+len(rs.imm)+len(rs.v.Levels[0])+manifest.NumLevels)
+	var seqs []keys.SeqNum
+	track := it != nil
+	if track {
+		seqs = it.seqBuf[:0]
+	}
+	note := func(s keys.SeqNum) {
+		if track {
+			for len(seqs) < len(srcs) {
+				seqs = append(seqs, s)
+			}
+		}
+	}
 	srcs = rs.mem.mt.AppendIters(srcs)
+	note(keys.MaxSeq) // still written to
 	for i := len(rs.imm) - 1; i >= 0; i-- {
 		srcs = rs.imm[i].mt.AppendIters(srcs)
+		note(rs.imm[i].maxSeq)
 	}
 	open := func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) }
 	l0 := rs.v.Levels[0]
@@ -118,11 +195,23 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte) *iterator.
 			t = &errIter{err: err}
 		}
 		srcs = append(srcs, t)
+		note(f.LargestSeq)
 	}
 	for level := 1; level < manifest.NumLevels; level++ {
-		if files := rs.v.Levels[level]; len(files) > 0 {
-			srcs = append(srcs, iterator.NewLevel(files, open, lower, upper))
+		if it != nil {
+			it.levelChild[level] = -1
 		}
+		if files := rs.v.Levels[level]; len(files) > 0 {
+			if it != nil {
+				it.levelChild[level] = len(srcs)
+			}
+			srcs = append(srcs, iterator.NewLevel(files, open, lower, upper))
+			note(keys.MaxSeq)
+		}
+	}
+	if it != nil {
+		it.levelChild[0] = -1
+		it.maxSeqs = seqs
 	}
 	if overlapping > 1 && !db.opts.ReadOnly {
 		db.readCharge(overlapping - 1)
@@ -135,7 +224,7 @@ func overlapsBounds(f *manifest.FileMeta, lower, upper []byte) bool {
 	if upper != nil && bytes.Compare(f.SmallestUserKey(), upper) >= 0 {
 		return false
 	}
-	return lower == nil || bytes.Compare(f.LargestUserKey(), lower) >= 0
+	return lower == nil || !f.EndsBefore(lower)
 }
 
 // openTableIter opens an iterator over a table through the table cache; with
@@ -259,6 +348,22 @@ func (it *Iterator) findNext() bool {
 			it.iter.Next()
 			continue
 		}
+		if it.rdel != nil {
+			if ts, _, hi := it.rdel.covering(p.UserKey); ts > p.Seq {
+				// Deleted by a range tombstone, and so is every older
+				// entry up to hi: children holding only such entries
+				// seek past the span at once.
+				it.key = append(it.key[:0], p.UserKey...)
+				var moved bool
+				if moved, it.skip = it.iter.SkipForward(hi, ts, it.skip); moved {
+					it.db.metrics.rangeDelSkips.Add(1)
+				}
+				for it.iter.Valid() && bytes.Equal(keys.UserKey(it.iter.Key()), it.key) {
+					it.iter.Next()
+				}
+				continue
+			}
+		}
 		if it.accept(p.Kind, it.iter.Value()) {
 			it.key = append(it.key[:0], p.UserKey...)
 			it.valid = true
@@ -285,16 +390,26 @@ func (it *Iterator) findPrev() bool {
 		it.key = append(it.key[:0], ukey...)
 		var kind keys.Kind
 		var value []byte
+		var vseq keys.SeqNum
 		found := false
 		// Versions come oldest first going backward; the last visible one
 		// seen is the newest visible.
 		for {
 			p, _ := keys.Parse(it.iter.Key())
 			if p.Seq <= it.seq {
-				kind, value, found = p.Kind, it.iter.Value(), true
+				kind, value, vseq, found = p.Kind, it.iter.Value(), p.Seq, true
 			}
 			if !it.iter.Prev() || !bytes.Equal(keys.UserKey(it.iter.Key()), it.key) {
 				break
+			}
+		}
+		if found && it.rdel != nil {
+			if ts, lo, _ := it.rdel.covering(it.key); ts > vseq {
+				var moved bool
+				if moved, it.skip = it.iter.SkipBackward(lo, ts, it.skip); moved {
+					it.db.metrics.rangeDelSkips.Add(1)
+				}
+				continue
 			}
 		}
 		if found && it.accept(kind, value) {

@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -36,6 +37,23 @@ func killOp(i int) (key string, del bool, value string) {
 	return fmt.Sprintf("key%03d", h.Sum32()%500), i%7 == 6, fmt.Sprintf("v%d", i)
 }
 
+// killRange returns, for an op that is a range deletion (every 53rd op, a
+// DeleteRange of up to 12 keys; every 101st, a batch of such a DeleteRange
+// and a put IfAbsent of cond, judged before the batch), its bounds.
+func killRange(i int) (isRange, batch bool, start, end, cond string) {
+	switch {
+	case i%101 == 100:
+		batch = true
+	case i%53 == 52:
+	default:
+		return false, false, "", "", ""
+	}
+	h := fnv.New32a()
+	fmt.Fprint(h, i, "range")
+	s := h.Sum32() % 500
+	return true, batch, fmt.Sprintf("key%03d", s), fmt.Sprintf("key%03d", s+1+s%12), fmt.Sprintf("key%03d", (s*7)%500)
+}
+
 func killChild(spec string) int {
 	parts := strings.Split(spec, ",") // dir,mode,start
 	if len(parts) != 3 {
@@ -57,7 +75,16 @@ func killChild(spec string) int {
 	out := bufio.NewWriterSize(os.Stdout, 64)
 	for i := start; ; i++ {
 		k, del, v := killOp(i)
-		if del {
+		if isRange, batch, start, end, cond := killRange(i); isRange && batch {
+			b := db.NewBatch()
+			b.DeleteRange([]byte(start), []byte(end))
+			b.Put([]byte(cond), []byte(v), IfAbsent())
+			if err = db.Apply(b); errors.Is(err, ErrConditionFailed) {
+				err = nil // acknowledged: it wrote nothing
+			}
+		} else if isRange {
+			err = db.DeleteRange([]byte(start), []byte(end))
+		} else if del {
 			err = db.Delete([]byte(k))
 		} else {
 			err = db.Put([]byte(k), []byte(v))
@@ -125,6 +152,20 @@ func TestKillNineKeepsEveryAcknowledgedWrite(t *testing.T) {
 
 func applyKillOp(m map[string]string, i int) {
 	k, del, v := killOp(i)
+	if isRange, batch, start, end, cond := killRange(i); isRange {
+		if _, present := m[cond]; batch && present {
+			return // the condition failed
+		}
+		for mk := range m {
+			if mk >= start && mk < end {
+				delete(m, mk)
+			}
+		}
+		if batch {
+			m[cond] = v
+		}
+		return
+	}
 	if del {
 		delete(m, k)
 	} else {

@@ -23,6 +23,9 @@ type counters struct {
 	tombstonesDropped                           atomic.Int64
 	conditionFailures                           atomic.Int64
 	tablesSkippedByFilter                       atomic.Int64
+	tablesSkippedByRangeDel                     atomic.Int64
+	rangeDelSkips                               atomic.Int64
+	rangeDelsDropped, coveredDropped            atomic.Int64
 	backgroundErrors                            atomic.Int64
 }
 
@@ -105,9 +108,19 @@ type Metrics struct {
 	TableBytesRead        int64
 	FilterSkips           int64 // point probes a bloom filter excluded
 	TablesSkippedByFilter int64 // tables a query skipped by partition filter
-	WriteStalls           int64
-	WriteSlowdowns        int64
-	WriteStallTime        time.Duration
+	// TablesSkippedByRangeDel counts tables a point read skipped, without
+	// reading them, because a newer range tombstone covers the key.
+	TablesSkippedByRangeDel int64
+	// RangeDelSkips counts the seeks iterators made past a span covered by
+	// a range tombstone, instead of stepping over its keys.
+	RangeDelSkips int64
+	// RangeDelsDropped counts range tombstones compaction dropped once no
+	// reader needed them; CoveredDropped the entries it dropped because a
+	// range tombstone deleted them.
+	RangeDelsDropped, CoveredDropped int64
+	WriteStalls                      int64
+	WriteSlowdowns                   int64
+	WriteStallTime                   time.Duration
 	// MemtableCopyWaits counts the writes that waited for the memtable's
 	// background copy (two full fronts waiting for it, see
 	// memtable.NewStaged); MemtableCopyWaitTime is their total wait.
@@ -172,6 +185,10 @@ func (db *DB) Metrics() Metrics {
 	m.TableBytesRead = db.sstStats.BytesRead.Load()
 	m.FilterSkips = db.sstStats.FilterSkips.Load()
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
+	m.TablesSkippedByRangeDel = c.tablesSkippedByRangeDel.Load()
+	m.RangeDelSkips = c.rangeDelSkips.Load()
+	m.RangeDelsDropped = c.rangeDelsDropped.Load()
+	m.CoveredDropped = c.coveredDropped.Load()
 	m.WriteStalls = c.stalls.Load()
 	m.WriteSlowdowns = c.stallSlowdowns.Load()
 	m.WriteStallTime = time.Duration(c.stallNanos.Load())
@@ -297,6 +314,10 @@ func (m Metrics) Fields() []MetricField {
 	kv("table_bytes_read", m.TableBytesRead)
 	kv("filter_skips", m.FilterSkips)
 	kv("tables_skipped_by_filter", m.TablesSkippedByFilter)
+	kv("tables_skipped_by_rangedel", m.TablesSkippedByRangeDel)
+	kv("rangedel_skips", m.RangeDelSkips)
+	kv("rangedels_dropped", m.RangeDelsDropped)
+	kv("covered_dropped", m.CoveredDropped)
 	kv("write_stalls", m.WriteStalls)
 	kv("write_slowdowns", m.WriteSlowdowns)
 	kv("write_stall_time", m.WriteStallTime)

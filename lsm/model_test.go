@@ -24,6 +24,28 @@ func modelKey(r *rand.Rand) []byte {
 	}
 }
 
+// modelRange draws a range to delete: usually a few dozen keys of the
+// model's space, sometimes everything from the first key.
+func modelRange(r *rand.Rand) (start, end []byte) {
+	a := r.IntN(300)
+	end = []byte(fmt.Sprintf("k%03d", a+1+r.IntN(40)))
+	if r.IntN(20) == 0 {
+		return nil, end
+	}
+	if r.IntN(10) == 0 {
+		return []byte{byte(a)}, []byte{byte(a), 0xFF, 0}
+	}
+	return []byte(fmt.Sprintf("k%03d", a)), end
+}
+
+func modelDeleteRange(m map[string]string, start, end []byte) {
+	for k := range m {
+		if k >= string(start) && k < string(end) {
+			delete(m, k)
+		}
+	}
+}
+
 type modelSnap struct {
 	s     *Snapshot
 	model map[string]string
@@ -131,31 +153,37 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			k, v := modelKey(r), val(i)
 			require.NoError(t, db.Put(k, []byte(v)))
 			model[string(k)] = v
-		case op < 60:
+		case op < 55:
 			k := modelKey(r)
 			require.NoError(t, db.Delete(k))
 			delete(model, string(k))
+		case op < 60:
+			start, end := modelRange(r)
+			require.NoError(t, db.DeleteRange(start, end))
+			modelDeleteRange(model, start, end)
 		case op < 68:
+			// Operations apply to the model in batch order: the later wins.
 			b := db.NewBatch()
-			staged := map[string]*string{}
+			var staged []func()
 			for j := r.IntN(8); j >= 0; j-- {
 				k := modelKey(r)
-				if r.IntN(3) == 0 {
+				switch r.IntN(6) {
+				case 0, 1:
 					b.Delete(k)
-					staged[string(k)] = nil
-				} else {
+					staged = append(staged, func() { delete(model, string(k)) })
+				case 2:
+					start, end := modelRange(r)
+					b.DeleteRange(start, end)
+					staged = append(staged, func() { modelDeleteRange(model, start, end) })
+				default:
 					v := val(i)
 					b.Put(k, []byte(v))
-					staged[string(k)] = &v
+					staged = append(staged, func() { model[string(k)] = v })
 				}
 			}
 			require.NoError(t, db.Apply(b))
-			for k, v := range staged {
-				if v == nil {
-					delete(model, k)
-				} else {
-					model[k] = *v
-				}
+			for _, f := range staged {
+				f()
 			}
 		case op < 80:
 			k := modelKey(r)

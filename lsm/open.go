@@ -148,6 +148,9 @@ func (db *DB) recover(exists bool) error {
 		newest := i == len(replay)-1
 		err := db.replayWAL(num, newest, &lastSeq, func(seq keys.SeqNum, e batchrepr.Entry) error {
 			need := memtable.EntrySize(len(e.Key), len(e.Value))
+			if e.Kind == keys.KindRangeDelete {
+				need = memtable.RangeDelSize(e.Key, e.Value)
+			}
 			if cur.Size()+need > cur.Capacity() {
 				if !cur.Empty() {
 					mems = append(mems, cur)
@@ -155,6 +158,9 @@ func (db *DB) recover(exists bool) error {
 					cur.Release()
 				}
 				cur = memtable.New(max(db.opts.MemtableSize, 2*need))
+			}
+			if e.Kind == keys.KindRangeDelete {
+				return cur.AddRangeDelete(e.Key, e.Value, seq)
 			}
 			return cur.Add(e.Key, seq, e.Kind, e.Value)
 		})
@@ -190,7 +196,7 @@ func (db *DB) recover(exists bool) error {
 	// only then are the old segments deleted.
 	edit := &manifest.VersionEdit{LastSeq: lastSeq}
 	for _, m := range mems {
-		meta, err := db.writeTable(m.NewIter(), nil)
+		meta, err := db.writeTable(m.NewIter(), nil, m.RangeDels())
 		if err != nil {
 			return fmt.Errorf("strata: flush recovered WAL: %w", err)
 		}

@@ -1,7 +1,6 @@
 package lsm
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
@@ -77,14 +76,34 @@ func (db *DB) judge(rs *readState, key []byte, seq keys.SeqNum) (l lookup, found
 }
 
 // getFrom returns the newest entry of key visible at seq in rs: memtables
-// newest first, then L0 newest first, then one table per level.
+// newest first, then L0 newest first, then one table per level. A version
+// covered by a newer range tombstone visible at seq reads as KindDelete.
+//
+// Range tombstones are consulted newest source first: tomb is the newest
+// visible tombstone covering key among the sources read so far. A table
+// whose newest entry is older than tomb holds nothing visible of key, so it
+// is skipped without reading any of its blocks.
 func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum) (keys.Kind, []byte, bool, error) {
-	if kind, v, ok := rs.mem.mt.Get(key, seq); ok {
+	var tomb keys.SeqNum
+	judge := func(vseq keys.SeqNum, kind keys.Kind, v []byte) (keys.Kind, []byte, bool, error) {
+		if vseq < tomb {
+			return keys.KindDelete, nil, true, nil
+		}
 		return kind, v, true, nil
 	}
+	if rs.mem.mt.HasRangeDels() {
+		tomb = max(tomb, rs.mem.mt.RangeDels().MaxSeq(key, seq))
+	}
+	if vseq, kind, v, ok := rs.mem.mt.Lookup(key, seq); ok {
+		return judge(vseq, kind, v)
+	}
 	for i := len(rs.imm) - 1; i >= 0; i-- {
-		if kind, v, ok := rs.imm[i].mt.Get(key, seq); ok {
-			return kind, v, true, nil
+		mt := rs.imm[i].mt
+		if mt.HasRangeDels() {
+			tomb = max(tomb, mt.RangeDels().MaxSeq(key, seq))
+		}
+		if vseq, kind, v, ok := mt.Lookup(key, seq); ok {
+			return judge(vseq, kind, v)
 		}
 	}
 	var buf [128]byte
@@ -96,12 +115,19 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum) (keys.Kind, []
 		if !containsUserKey(f, key) {
 			continue
 		}
-		kind, val, ok, err := db.getFromTable(f.FileNum, int64(f.Size), key, search)
+		if f.LargestSeq < tomb {
+			db.metrics.tablesSkippedByRangeDel.Add(1)
+			continue
+		}
+		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb)
 		if err != nil || ok {
 			if i < len(l0)-1 && !db.opts.ReadOnly {
 				db.readCharge(1) // newer L0 tables were probed in vain
 			}
-			return kind, val, ok, err
+			if err != nil {
+				return 0, nil, false, err
+			}
+			return judge(vseq, kind, val)
 		}
 	}
 	for level := 1; level < len(v.Levels); level++ {
@@ -114,26 +140,38 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum) (keys.Kind, []
 			continue
 		}
 		f := files[i]
-		kind, val, ok, err := db.getFromTable(f.FileNum, int64(f.Size), key, search)
-		if err != nil || ok {
-			return kind, val, ok, err
+		if f.LargestSeq < tomb {
+			db.metrics.tablesSkippedByRangeDel.Add(1)
+			continue
+		}
+		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		if ok {
+			return judge(vseq, kind, val)
 		}
 	}
 	return 0, nil, false, nil
 }
 
-func (db *DB) getFromTable(fileNum uint64, size int64, key, search []byte) (keys.Kind, []byte, bool, error) {
-	r, release, err := db.tableCache.Get(fileNum, size)
+// getFromTable looks key up in one table, first raising *tomb to the
+// newest tombstone of the table visible at seq that covers key.
+func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.SeqNum, tomb *keys.SeqNum) (keys.SeqNum, keys.Kind, []byte, bool, error) {
+	r, release, err := db.tableCache.Get(f.FileNum, int64(f.Size))
 	if err != nil {
-		return 0, nil, false, err
+		return 0, 0, nil, false, err
 	}
 	defer release.Release()
+	if rd := r.RangeDels(); len(rd) > 0 {
+		*tomb = max(*tomb, rd.MaxSeq(key, seq))
+	}
 	trailer, val, ok, err := r.Lookup(key, search)
 	if err != nil || !ok {
-		return 0, nil, false, err
+		return 0, 0, nil, false, err
 	}
-	_, kind := keys.SplitTrailer(trailer)
-	return kind, val, true, nil
+	vseq, kind := keys.SplitTrailer(trailer)
+	return vseq, kind, val, true, nil
 }
 
 // Get returns a copy of the value of key, or ErrNotFound if it is absent,
@@ -180,7 +218,8 @@ func (db *DB) Expiry(key []byte) (time.Time, error) {
 	return time.Unix(0, l.expiry), nil
 }
 
-// containsUserKey reports whether key lies within the table's key range.
+// containsUserKey reports whether key lies within the table's key range
+// (whose largest key may be an exclusive range tombstone end).
 func containsUserKey(f *manifest.FileMeta, key []byte) bool {
-	return bytes.Compare(key, f.SmallestUserKey()) >= 0 && bytes.Compare(key, f.LargestUserKey()) <= 0
+	return f.ContainsUserKey(key)
 }

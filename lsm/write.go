@@ -104,6 +104,56 @@ func (db *DB) writePlain(kind keys.Kind, key, value []byte, w writeOpts) error {
 	return err
 }
 
+// DeleteRange deletes every key in [start, end): it writes one range
+// tombstone, whatever the number of keys it covers, and reads, iterators and
+// snapshots taken after it never show a key it covers (a snapshot taken
+// before it still does). Only WithSync is meaningful in opts; a TTL or a
+// condition is ErrInvalidArgument, and so is start >= end. start may be
+// empty (from the first key); end must be a valid key.
+func (db *DB) DeleteRange(start, end []byte, opts ...WriteOption) error {
+	if err := db.writable(); err != nil {
+		return err
+	}
+	if err := checkRange(start, end); err != nil {
+		return err
+	}
+	w, err := mergeOpts(opts)
+	if err != nil {
+		return err
+	}
+	if w.ttl != 0 || w.cond != condNone {
+		return fmt.Errorf("%w: DeleteRange takes only WithSync", ErrInvalidArgument)
+	}
+	req := getReq()
+	req.repr = batchrepr.AppendRangeDelete(req.repr, start, end)
+	req.count = 1
+	req.sync = w.sync
+	err = db.commitWrite(req)
+	putReq(req)
+	return err
+}
+
+// Sync makes every WAL byte written before the call durable (fsync),
+// whatever the SyncMode: after it returns nil, every write acknowledged
+// before the call survives a power loss. It may run concurrently with
+// writers. A failed fsync is returned and latched: the DB then refuses
+// writes until it is reopened, and every later Sync returns that error.
+func (db *DB) Sync() error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	if db.opts.ReadOnly {
+		return nil
+	}
+	if err := db.syncWALs(); err != nil {
+		if db.closed.Load() {
+			return ErrClosed
+		}
+		return err
+	}
+	return nil
+}
+
 // Apply commits every operation of b atomically. WithSync is the only option
 // it takes; any other (a TTL or a condition belongs to an operation of the
 // batch) is ErrInvalidArgument. If any operation's condition does not hold,

@@ -30,6 +30,15 @@
 // fronts newest first, then the main list; Finish, called before a flush,
 // leaves everything in the main list (staged.go).
 //
+// # Range tombstones
+//
+// AddRangeDelete records a range tombstone beside the skiplist, not in it
+// (rangedel.go): a mutex-guarded slice of tombstones, fragmented (package
+// internal/rangedel) when a reader first asks after a change, and published
+// as an immutable List. A staged memtable keeps them the same way, so
+// staging does not affect them. Their bytes count in Size and each one in
+// Count, so a memtable holding only a tombstone is flushed.
+//
 // # Arena layout
 //
 // The arena starts with the head node (a full tower, empty key), then nodes

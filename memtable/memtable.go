@@ -29,6 +29,7 @@ type Memtable struct {
 	count    atomic.Int64 // entries added; incremented after each is linked
 	stage    *stage       // nil unless NewStaged; immutable
 	released atomic.Bool  // Release was called
+	rdel     rangeDels    // range tombstones, beside the skiplist (rangedel.go)
 }
 
 // New returns an empty memtable whose arena holds capacity bytes (node
@@ -151,9 +152,15 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 // Get returns the newest version of ukey whose sequence number is <= seq:
 // its kind and value. ok is false if there is none. value aliases the arena
 // (capacity capped to its length) and stays valid until Release; the caller
-// must not modify it. Get does one descent and
-// allocates nothing.
+// must not modify it. Get does one descent and allocates nothing. Range
+// tombstones are not consulted (see RangeDels).
 func (m *Memtable) Get(ukey []byte, seq keys.SeqNum) (kind keys.Kind, value []byte, ok bool) {
+	_, kind, value, ok = m.Lookup(ukey, seq)
+	return kind, value, ok
+}
+
+// Lookup is Get that also returns the version's sequence number.
+func (m *Memtable) Lookup(ukey []byte, seq keys.SeqNum) (vseq keys.SeqNum, kind keys.Kind, value []byte, ok bool) {
 	seq = min(seq, keys.MaxSeq)
 	// Trailer seq<<8|0xff sorts before (at or above) every trailer of seq.
 	sk := searchKey{ukey: ukey, trailer: uint64(seq)<<8 | 0xff}
@@ -162,8 +169,8 @@ func (m *Memtable) Get(ukey []byte, seq keys.SeqNum) (kind keys.Kind, value []by
 		// staged.go for why the first hit is the newest version).
 		f := st.front.Load()
 		if f != nil {
-			if kind, value, ok = f.get(&sk); ok {
-				return kind, value, ok
+			if vseq, kind, value, ok = f.get(&sk); ok {
+				return vseq, kind, value, ok
 			}
 		}
 		sealed := *st.sealed.Load()
@@ -171,8 +178,8 @@ func (m *Memtable) Get(ukey []byte, seq keys.SeqNum) (kind keys.Kind, value []by
 			if sealed[i] == f {
 				continue
 			}
-			if kind, value, ok = sealed[i].get(&sk); ok {
-				return kind, value, ok
+			if vseq, kind, value, ok = sealed[i].get(&sk); ok {
+				return vseq, kind, value, ok
 			}
 		}
 	}
@@ -180,17 +187,17 @@ func (m *Memtable) Get(ukey []byte, seq keys.SeqNum) (kind keys.Kind, value []by
 }
 
 // get returns the first entry at or after sk if it has sk's user key.
-func (s *skiplist) get(sk *searchKey) (kind keys.Kind, value []byte, ok bool) {
+func (s *skiplist) get(sk *searchKey) (seq keys.SeqNum, kind keys.Kind, value []byte, ok bool) {
 	_, n := s.find(sk)
 	if n == 0 {
-		return 0, nil, false
+		return 0, 0, nil, false
 	}
 	k := s.arena.key(n)
 	p, _ := keys.Parse(k)
 	if string(p.UserKey) != string(sk.ukey) {
-		return 0, nil, false
+		return 0, 0, nil, false
 	}
-	return p.Kind, s.arena.value(n), true
+	return p.Seq, p.Kind, s.arena.value(n), true
 }
 
 // NewIter returns an unpositioned iterator over all entries of the main
@@ -227,15 +234,15 @@ func (m *Memtable) AppendIters(dst []keys.Iterator) []keys.Iterator {
 // concurrently with Add.
 func (m *Memtable) Size() int64 {
 	if m.stage != nil {
-		return m.stagedSize()
+		return m.stagedSize() + m.rdel.bytes.Load()
 	}
-	return int64(m.list.arena.size())
+	return int64(m.list.arena.size()) + m.rdel.bytes.Load()
 }
 
 // Capacity returns the arena size in bytes, after New's clamping.
 func (m *Memtable) Capacity() int64 { return m.capacity }
 
-// Count returns the number of entries added. Safe to call concurrently with
+// Count returns the number of entries added, range tombstones included. Safe to call concurrently with
 // Add.
 func (m *Memtable) Count() int64 { return m.count.Load() }
 

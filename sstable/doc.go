@@ -24,6 +24,9 @@
 //	| index block        |  one entry per data block
 //	| trailer            |
 //	+--------------------+
+//	| range del block    |  format version 2 only: the range tombstones
+//	| trailer            |
+//	+--------------------+
 //	| properties block   |
 //	| trailer            |
 //	+--------------------+  file size - 64
@@ -52,8 +55,8 @@
 //	           its content size in the frame header
 //
 // A compressed block that does not save at least 1/8 of its size is stored
-// uncompressed. Only data blocks are ever compressed; the filter, index and
-// properties blocks are always stored with compression 0. A block handle
+// uncompressed. Only data blocks are ever compressed; the filter, index,
+// range deletion and properties blocks are always stored with compression 0. A block handle
 // (offset, length) names the stored bytes, trailer excluded; in the index it
 // is encoded as two uvarints.
 //
@@ -127,6 +130,32 @@
 // reader checks that the block holds exactly ceil(m/64) words, and that
 // 1 <= k <= 64, before it allocates anything.
 //
+// # Range deletion block
+//
+// A table holding range tombstones (DeleteRange) has a range deletion block
+// between the index and the properties, and format version 2 in its footer;
+// a table without any is written exactly as before, format version 1, and a
+// reader reads both. The block is the encoding of a rangedel.List (see
+// package internal/rangedel for the byte layout and a worked example): the
+// tombstones fragmented, so that fragments do not overlap and each carries
+// the sequence numbers of every tombstone over it, newest first. Overlapping
+// tombstones resolve by sequence number, and a snapshot reader picks the
+// newest one it may see. The properties locate the block (RangeDelOffset,
+// RangeDelSize with its trailer) and count its tombstones; the reader checks
+// that it lies exactly between the index and the properties, that its
+// checksum holds, that it decodes with every invariant, and that the count
+// matches, and keeps the list in memory for the reader's life. Data blocks
+// never hold range tombstones (kind keys.KindRangeDelete is invalid there);
+// the table's bounds in the MANIFEST include the tombstones' extents.
+//
+// Worked example: a table with the point key "a" and DeleteRange("b", "f")
+// at sequence number 7 has, after its index, the block
+//
+//	01 01 62 01 66 01 07        1 fragment: "b" "f" {7}
+//	00 xx xx xx xx              trailer: compression 0, CRC-32C
+//
+// and the properties 19 = 1, 20 = its offset, 21 = 11.
+//
 // # Properties block
 //
 // A sequence of tagged fields: a uvarint tag (id<<3 | wire type) followed by
@@ -153,6 +182,12 @@
 //	16  Compression     uvarint    the writer's data block compression
 //	17  CreationTime    varint     Unix nanos
 //	18  MaxBlockSize    uvarint    largest uncompressed data block
+//	19  NumRangeDels    uvarint    range tombstones (per fragment and seq)
+//	20  RangeDelOffset  uvarint    offset of the range deletion block
+//	21  RangeDelSize    uvarint    its size, trailer included
+//
+// Fields 19-21 are written only with a range deletion block (format version
+// 2); in a version 1 table they are corruption.
 //
 // MaxBlockSize, the largest uncompressed data block, bounds every
 // decompression: a block that claims to decompress to more is corrupt.
@@ -166,7 +201,8 @@
 //	24      8     filter block length      uint64 LE
 //	32      8     properties block offset  uint64 LE
 //	40      8     properties block length  uint64 LE
-//	48      4     format version           uint32 LE, currently 1
+//	48      4     format version           uint32 LE: 1, or 2 with a range
+//	                                       deletion block
 //	52      8     magic                    f7 73 74 72 61 74 61 5b ("\xf7strata[")
 //	60      4     CRC-32C of bytes 0..59   uint32 LE
 //

@@ -55,8 +55,12 @@ const (
 	// footerLen is the fixed size of the footer at the end of every table.
 	footerLen = 64
 
-	// formatVersion is the table format version written in the footer.
-	formatVersion uint32 = 1
+	// formatVersion is the table format version written in the footer of
+	// a table without range tombstones; formatVersionRangeDel, of a table
+	// with a range deletion block (located by its properties). A reader
+	// reads both.
+	formatVersion         uint32 = 1
+	formatVersionRangeDel uint32 = 2
 
 	// tableMagic ends every table (before the footer checksum).
 	tableMagic = "\xf7strata\x5b"
@@ -151,7 +155,7 @@ func decodeFooter(b []byte, name string, off int64) (footer, error) {
 		return f, keys.CorruptionError(name, off+60, "footer checksum mismatch (stored %08x, computed %08x)", got, want)
 	}
 	f.version = le.Uint32(b[48:])
-	if f.version != formatVersion {
+	if f.version != formatVersion && f.version != formatVersionRangeDel {
 		return f, keys.CorruptionError(name, off+48, "unsupported table format version %d", f.version)
 	}
 	f.index = blockHandle{le.Uint64(b[0:]), le.Uint64(b[8:])}
@@ -159,7 +163,9 @@ func decodeFooter(b []byte, name string, off int64) (footer, error) {
 	f.props = blockHandle{le.Uint64(b[32:]), le.Uint64(b[40:])}
 	limit := uint64(off)
 	// The writer lays the meta blocks out in this order: filter, index,
-	// properties, each directly followed by the next, then the footer.
+	// (format version 2: the range deletion block,) properties, each
+	// directly followed by the next, then the footer. The range deletion
+	// block is located by the properties and checked once they are read.
 	check := func(h blockHandle, what string, fieldOff int64) error {
 		if h.offset > limit || h.length > limit || h.end() > limit {
 			return keys.CorruptionError(name, off+fieldOff, "%s handle (%d, %d) out of range (file data ends at %d)", what, h.offset, h.length, limit)
@@ -172,7 +178,8 @@ func decodeFooter(b []byte, name string, off int64) (footer, error) {
 	if err := check(f.index, "index", 0); err != nil {
 		return f, err
 	}
-	if f.props.end() != limit || f.index.end() != f.props.offset {
+	gapOK := f.index.end() == f.props.offset || (f.version == formatVersionRangeDel && f.index.end() < f.props.offset)
+	if f.props.end() != limit || !gapOK {
 		return f, keys.CorruptionError(name, off, "index (%d, %d) and properties (%d, %d) do not end at the footer",
 			f.index.offset, f.index.length, f.props.offset, f.props.length)
 	}

@@ -29,6 +29,13 @@ type Properties struct {
 	Compression    Compression // the compression the writer was asked for
 	CreationTime   int64       // when the writer finished, Unix nanos
 	MaxBlockSize   uint64      // largest uncompressed data block; bounds decompression
+	// NumRangeDeletions counts the range tombstones of the range deletion
+	// block (one per fragment and sequence number); RangeDelOffset and
+	// RangeDelSize locate that block (its size with trailer). All 0 for a
+	// table without one.
+	NumRangeDeletions uint64
+	RangeDelOffset    uint64
+	RangeDelSize      uint64
 	// FileSize is the size of the table file. It is not stored in the
 	// properties block: Finish and NewReader fill it in.
 	FileSize uint64
@@ -64,6 +71,10 @@ const (
 	propCompression    = 16
 	propCreationTime   = 17
 	propMaxBlockSize   = 18
+	// Format version 2 (tables with a range deletion block):
+	propNumRangeDels = 19
+	propRangeDelOff  = 20
+	propRangeDelSize = 21
 )
 
 // propWireType returns the wire type of a known property id.
@@ -74,7 +85,7 @@ func propWireType(id uint64) (wt uint64, known bool) {
 	case propEarliestExpiry, propLatestExpiry, propCreationTime:
 		return wireVarint, true
 	}
-	return wireUvarint, id >= propNumEntries && id <= propMaxBlockSize
+	return wireUvarint, id >= propNumEntries && id <= propRangeDelSize
 }
 
 func (p *Properties) encode() []byte {
@@ -110,6 +121,11 @@ func (p *Properties) encode() []byte {
 	u(propCompression, uint64(p.Compression))
 	s(propCreationTime, p.CreationTime)
 	u(propMaxBlockSize, p.MaxBlockSize)
+	if p.RangeDelSize != 0 {
+		u(propNumRangeDels, p.NumRangeDeletions)
+		u(propRangeDelOff, p.RangeDelOffset)
+		u(propRangeDelSize, p.RangeDelSize)
+	}
 	return b
 }
 
@@ -199,6 +215,12 @@ func decodeProperties(b []byte, name string, off int64) (Properties, error) {
 				return bad("largest block of %d bytes exceeds the limit of %d", uv, maxBlockLimit)
 			}
 			p.MaxBlockSize = uv
+		case propNumRangeDels:
+			p.NumRangeDeletions = uv
+		case propRangeDelOff:
+			p.RangeDelOffset = uv
+		case propRangeDelSize:
+			p.RangeDelSize = uv
 		}
 	}
 	if len(p.SmallestKey) == 0 {
@@ -230,6 +252,10 @@ func (p Properties) String() string {
 	line("filter-size", p.FilterSize)
 	line("data-blocks", p.NumDataBlocks)
 	line("max-block-size", p.MaxBlockSize)
+	if p.RangeDelSize != 0 {
+		line("range-deletions", p.NumRangeDeletions)
+		line("range-del-size", p.RangeDelSize)
+	}
 	line("compression", p.Compression)
 	line("creation-time", p.CreationTime)
 	line("file-size", p.FileSize)

@@ -13,6 +13,7 @@ import (
 	"github.com/bits-and-blooms/bloom/v3"
 
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/rangedel"
 )
 
 // ReaderOptions configure a Reader. The zero value works.
@@ -79,6 +80,9 @@ type tableMeta struct {
 	handles []blockHandle
 	filter  *bloom.BloomFilter // nil: no filter
 	dataEnd uint64             // end of the last data block
+	// rangeDels are the range tombstones of the range deletion block
+	// (format version 2), decoded into heap memory; nil without one.
+	rangeDels rangedel.List
 }
 
 // NewReader opens a table from r (size bytes). fileNum identifies the table
@@ -192,8 +196,67 @@ func (r *Reader) readMeta(count bool) (*tableMeta, error) {
 	if next != m.dataEnd {
 		return nil, keys.CorruptionError(r.name, idxOff, "data blocks end at %d, the footer says %d", next, m.dataEnd)
 	}
+	if err := r.readRangeDels(m); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
+
+// readRangeDels reads and checks the range deletion block of a format
+// version 2 table: it lies between the index and the properties, and its
+// tombstones are as many as the properties say. A version 1 table has none
+// and must not name one.
+func (r *Reader) readRangeDels(m *tableMeta) error {
+	f, p := m.footer, m.props
+	pOff := int64(f.props.offset)
+	if f.version == formatVersion {
+		if p.RangeDelSize != 0 || p.RangeDelOffset != 0 || p.NumRangeDeletions != 0 {
+			return keys.CorruptionError(r.name, pOff, "format version %d table with range deletion properties", f.version)
+		}
+		return nil
+	}
+	if p.RangeDelSize < blockTrailerLen || p.RangeDelOffset != f.index.end() || p.RangeDelOffset+p.RangeDelSize != f.props.offset {
+		return keys.CorruptionError(r.name, pOff, "range deletion block (%d, %d) does not lie between the index (ending at %d) and the properties (at %d)",
+			p.RangeDelOffset, p.RangeDelSize, f.index.end(), f.props.offset)
+	}
+	h := blockHandle{p.RangeDelOffset, p.RangeDelSize - blockTrailerLen}
+	b, err := r.readMetaBlock(h, "range deletion")
+	if err != nil {
+		return err
+	}
+	l, err := rangedel.Decode(b, r.name, int64(h.offset))
+	if err != nil {
+		return err
+	}
+	if uint64(l.Count()) != p.NumRangeDeletions || len(l) == 0 {
+		return keys.CorruptionError(r.name, int64(h.offset), "range deletion block holds %d tombstones, properties say %d", l.Count(), p.NumRangeDeletions)
+	}
+	m.rangeDels = l
+	return nil
+}
+
+// ApproxOffset returns about where in the file the entries of ukey start:
+// the offset of the data block that would hold them, from the index in
+// memory (the end of the data if every key is below ukey). It reads nothing.
+func (r *Reader) ApproxOffset(ukey []byte) uint64 {
+	var it blockIter
+	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
+		return 0
+	}
+	if !it.SeekGE(keys.SearchKey(nil, ukey, keys.MaxSeq)) {
+		return r.meta.dataEnd
+	}
+	h, ok := decodeHandle(it.val)
+	if !ok {
+		return 0
+	}
+	return h.offset
+}
+
+// RangeDels returns the table's range tombstones, fragmented (nil if it has
+// none). The list is immutable, in heap memory, and may be kept after the
+// reader is closed.
+func (r *Reader) RangeDels() rangedel.List { return r.meta.rangeDels }
 
 // readAt reads exactly len(b) bytes at off; a short file is corruption.
 func (r *Reader) readAt(b []byte, off int64) error {
@@ -450,6 +513,7 @@ const (
 	BlockIndex
 	BlockProperties
 	BlockFooter
+	BlockRangeDel
 )
 
 // String returns "data", "filter", "index", "properties" or "footer".
@@ -465,6 +529,8 @@ func (k BlockKind) String() string {
 		return "properties"
 	case BlockFooter:
 		return "footer"
+	case BlockRangeDel:
+		return "range-del"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -497,8 +563,11 @@ func (r *Reader) Layout() []BlockInfo {
 	if f.filter != (blockHandle{}) {
 		out = append(out, BlockInfo{BlockFilter, f.filter.offset, f.filter.length, CompressionNone})
 	}
+	out = append(out, BlockInfo{BlockIndex, f.index.offset, f.index.length, CompressionNone})
+	if p := r.meta.props; p.RangeDelSize != 0 {
+		out = append(out, BlockInfo{BlockRangeDel, p.RangeDelOffset, p.RangeDelSize - blockTrailerLen, CompressionNone})
+	}
 	out = append(out,
-		BlockInfo{BlockIndex, f.index.offset, f.index.length, CompressionNone},
 		BlockInfo{BlockProperties, f.props.offset, f.props.length, CompressionNone},
 		BlockInfo{BlockFooter, uint64(r.size - footerLen), footerLen, CompressionNone})
 	return out

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/internal/rangedel"
 	"github.com/stratadb/strata/internal/vfs"
 )
 
@@ -101,6 +102,8 @@ type Writer struct {
 	compressBuf []byte
 	sepBuf      []byte
 	handleBuf   []byte
+
+	rangeDels rangedel.List // written as the range deletion block
 
 	props   Properties
 	err     error // sticky: the first write error, or invalid options
@@ -276,6 +279,27 @@ func (w *Writer) EstimatedSize() uint64 {
 // NumEntries returns the number of entries added so far.
 func (w *Writer) NumEntries() uint64 { return w.props.NumEntries }
 
+// SetRangeDels sets the table's range tombstones, written by Finish as its
+// range deletion block. l must satisfy rangedel.List's invariants (Check);
+// the writer keeps it, unchanged, until Finish.
+func (w *Writer) SetRangeDels(l rangedel.List) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.done {
+		return errWriterDone
+	}
+	if msg := l.Check(); msg != "" {
+		return fmt.Errorf("sstable: SetRangeDels: %s", msg)
+	}
+	w.rangeDels = l
+	return nil
+}
+
+// Empty reports whether the table holds neither an entry nor a range
+// tombstone.
+func (w *Writer) Empty() bool { return w.props.NumEntries == 0 && len(w.rangeDels) == 0 }
+
 // Finish writes the remaining blocks and the footer, fsyncs and closes the
 // file, and returns the table's properties (FileSize included). On error
 // the file is closed too; the caller removes it.
@@ -328,6 +352,16 @@ func (w *Writer) finish() (Properties, error) {
 	}
 	f.index = h
 	w.props.IndexSize = h.length + blockTrailerLen
+	if len(w.rangeDels) > 0 {
+		h, err := w.writeBlock(w.rangeDels.Encode(nil), CompressionNone)
+		if err != nil {
+			return Properties{}, err
+		}
+		f.version = formatVersionRangeDel
+		w.props.NumRangeDeletions = uint64(w.rangeDels.Count())
+		w.props.RangeDelOffset = h.offset
+		w.props.RangeDelSize = h.length + blockTrailerLen
+	}
 	if w.props.NumEntries > 0 {
 		w.props.LargestKey = append([]byte(nil), w.lastKey...)
 	}

@@ -63,6 +63,9 @@ func entryParts(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte) stri
 		if exp, v, ok := keys.SplitExpiryValue(value); ok {
 			s += fmt.Sprintf(" => %s (expires %s)", show(v), time.Unix(0, exp).UTC().Format(time.RFC3339Nano))
 		}
+	case keys.KindRangeDelete:
+		// A WAL range deletion: the key is the start, the value the end.
+		s = fmt.Sprintf("[%s, %s) #%d %s", show(ukey), show(value), seq, kind)
 	}
 	return s
 }
@@ -103,6 +106,14 @@ func (a *app) dumpSST(name string) error {
 	}
 	if err := it.Close(); err != nil {
 		return err
+	}
+	if rd := r.RangeDels(); len(rd) > 0 {
+		fmt.Fprintf(w, "range tombstones: %d in %d fragments\n", p.NumRangeDeletions, len(rd))
+		for _, f := range rd {
+			for _, s := range f.Seqs {
+				fmt.Fprintf(w, "  [%s, %s) #%d RANGEDEL\n", show(f.Start), show(f.End), s)
+			}
+		}
 	}
 	return r.Verify()
 }

@@ -169,23 +169,89 @@ byte and nothing else, so it can be redirected to a file. An absent key exits 1.
 }
 
 func (a *app) delCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "del KEY",
-		Short:   "Delete a key (exit 1 if it was absent)",
-		Example: "  kvctl del user:1",
-		Args:    exactArgs(1),
+	var prefix, start, end string
+	c := &cobra.Command{
+		Use:   "del KEY | del --prefix P | del --start A --end B",
+		Short: "Delete a key (exit 1 if it was absent), or every key of a prefix or range",
+		Long: `Delete KEY (exit 1 if it was absent).
+
+With --prefix P, delete every key starting with P; with --start A --end B,
+every key in [A, B). Either writes one range tombstone, whatever the number
+of keys it covers, and prints "deleted N keys", where N is the number of
+live keys an iterator counted in the range just before the delete (a write
+made between the count and the delete is not counted).`,
+		Example: "  kvctl del user:1\n  kvctl del --prefix session:\n  kvctl del --start a --end m",
 		RunE: func(c *cobra.Command, args []string) error {
+			ranged := prefix != "" || start != "" || end != ""
+			switch {
+			case ranged && len(args) > 0:
+				return usageError("del: give a KEY or --prefix/--start/--end, not both")
+			case !ranged:
+				if err := exactArgs(1)(c, args); err != nil {
+					return err
+				}
+			case prefix != "" && (start != "" || end != ""):
+				return usageError("del: --prefix does not go with --start/--end")
+			case prefix == "" && (start == "" || end == ""):
+				return usageError("del: --start and --end go together")
+			}
 			db, err := a.open(openWrite)
 			if err != nil {
 				return err
 			}
-			err = db.Delete([]byte(args[0]), lsm.IfPresent())
-			if errors.Is(err, lsm.ErrConditionFailed) {
-				return keyNotFound(args[0])
+			if !ranged {
+				err = db.Delete([]byte(args[0]), lsm.IfPresent())
+				if errors.Is(err, lsm.ErrConditionFailed) {
+					return keyNotFound(args[0])
+				}
+				return err
 			}
-			return err
+			lo, hi := []byte(start), []byte(end)
+			b := db.NewBatch()
+			if prefix != "" {
+				lo, hi = lsm.PrefixBounds([]byte(prefix))
+				if hi == nil {
+					// Every key from the prefix on starts with it (the
+					// prefix is all 0xff): up to the largest possible key,
+					// which the range leaves out and a delete takes.
+					hi = bytes.Repeat([]byte{0xff}, lsm.MaxKeySize)
+					b.Delete(hi)
+				}
+			}
+			n, err := countRange(db, lo, hi)
+			if err != nil {
+				return err
+			}
+			if b.Len() > 0 {
+				if _, err := db.Get(hi); err == nil {
+					n++
+				}
+			}
+			b.DeleteRange(lo, hi)
+			if err := db.Apply(b); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "deleted %d keys\n", n)
+			return nil
 		},
 	}
+	c.Flags().StringVar(&prefix, "prefix", "", "delete every key starting with this prefix")
+	c.Flags().StringVar(&start, "start", "", "delete every key >= this key (with --end)")
+	c.Flags().StringVar(&end, "end", "", "delete every key < this key (with --start)")
+	return c
+}
+
+// countRange counts the live keys in [lo, hi).
+func countRange(db *lsm.DB, lo, hi []byte) (int, error) {
+	it, err := db.NewIter(&lsm.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n, it.Close()
 }
 
 func (a *app) ttlCommand() *cobra.Command {

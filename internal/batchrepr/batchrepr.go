@@ -1,5 +1,3 @@
-// Package batchrepr is the encoding of a batch as one WAL record, shared by
-// the DB (which writes and replays it) and kvctl (which dumps it).
 package batchrepr
 
 import (
@@ -9,18 +7,8 @@ import (
 	"github.com/stratadb/strata/internal/keys"
 )
 
-// A batch's WAL record ("repr") is encoded once, when it is committed, and
-// never re-encoded:
-//
-//	+-------------+--------------+---------------------------------+
-//	| seq (8, LE) | count (4, LE)| count entries                   |
-//	+-------------+--------------+---------------------------------+
-//	entry: kind (1) | uvarint len(key) | key | [uvarint len(val) | val]
-//
-// The value is present for KindSet and KindSetExpiry (whose value starts with
-// the 8-byte expiry) and absent for KindDelete. The entries take the
-// sequence numbers seq, seq+1, ... in order. This layout is part of the
-// on-disk format (every WAL record is one) and never changes.
+// HeaderLen is the size of a repr's header (see the package documentation).
+// Part of the on-disk format.
 const HeaderLen = 12
 
 // AppendEntry appends one entry to a repr.
@@ -39,13 +27,24 @@ func AppendEntry(dst []byte, kind keys.Kind, key, value []byte, expiry int64) []
 	return dst
 }
 
+// AppendRangeDelete appends a range deletion of [start, end): an entry of
+// kind keys.KindRangeDelete whose key is start and whose value is end.
+func AppendRangeDelete(dst, start, end []byte) []byte {
+	dst = append(dst, byte(keys.KindRangeDelete))
+	dst = binary.AppendUvarint(dst, uint64(len(start)))
+	dst = append(dst, start...)
+	dst = binary.AppendUvarint(dst, uint64(len(end)))
+	return append(dst, end...)
+}
+
 // SetHeader writes the sequence number and count into a repr.
 func SetHeader(repr []byte, seq keys.SeqNum, count int) {
 	binary.LittleEndian.PutUint64(repr, uint64(seq))
 	binary.LittleEndian.PutUint32(repr[8:], uint32(count))
 }
 
-// Entry is one decoded entry; Key and Value alias the repr.
+// Entry is one decoded entry; Key and Value alias the repr. For
+// keys.KindRangeDelete, Key is the start and Value the end of the range.
 type Entry struct {
 	Kind  keys.Kind
 	Key   []byte
@@ -72,7 +71,7 @@ func Decode(repr []byte, name string, off int64, fn func(seq keys.SeqNum, e Entr
 			return 0, 0, bad(fmt.Sprintf("%d entries, header says %d", i, count))
 		}
 		e := Entry{Kind: keys.Kind(p[0])}
-		if !e.Kind.Valid() {
+		if !e.Kind.Valid() && e.Kind != keys.KindRangeDelete {
 			return 0, 0, bad(fmt.Sprintf("unknown kind %d", p[0]))
 		}
 		p = p[1:]
@@ -91,6 +90,9 @@ func Decode(repr []byte, name string, off int64, fn func(seq keys.SeqNum, e Entr
 			p = p[w+int(n):]
 			if e.Kind == keys.KindSetExpiry && len(e.Value) < keys.ExpiryLen {
 				return 0, 0, bad("expiring value shorter than its expiry")
+			}
+			if e.Kind == keys.KindRangeDelete && string(e.Key) >= string(e.Value) {
+				return 0, 0, bad("range deletion whose start is not below its end")
 			}
 		}
 		if err := fn(seq+keys.SeqNum(i), e); err != nil {

@@ -38,7 +38,7 @@ func (l *Level) inBounds(i int) bool {
 	if l.upper != nil && bytes.Compare(f.SmallestUserKey(), l.upper) >= 0 {
 		return false
 	}
-	if l.lower != nil && bytes.Compare(f.LargestUserKey(), l.lower) < 0 {
+	if l.lower != nil && f.EndsBefore(l.lower) {
 		return false
 	}
 	return true
@@ -105,7 +105,7 @@ func (l *Level) First() bool {
 	i := 0
 	if l.lower != nil {
 		i = sort.Search(len(l.files), func(j int) bool {
-			return bytes.Compare(l.files[j].LargestUserKey(), l.lower) >= 0
+			return !l.files[j].EndsBefore(l.lower)
 		})
 	}
 	if !l.load(i) {

@@ -9,7 +9,8 @@ import "github.com/stratadb/strata/internal/keys"
 // A Merging belongs to one goroutine.
 type Merging struct {
 	children []keys.Iterator
-	heap     []heapItem // the valid children; a min-heap forward, max-heap backward
+	maxSeqs  []keys.SeqNum // per child: no entry has a higher sequence number; nil = unknown
+	heap     []heapItem    // the valid children; a min-heap forward, max-heap backward
 	forward  bool
 	err      error
 }
@@ -181,6 +182,98 @@ func (m *Merging) Prev() bool {
 		return m.rebuild()
 	}
 	return m.advance()
+}
+
+// SetMaxSeqs declares, per child (in NewMerging's order), a sequence number
+// no entry of the child exceeds, for SkipForward and SkipBackward. Children
+// without a known bound get keys.MaxSeq.
+func (m *Merging) SetMaxSeqs(seqs []keys.SeqNum) { m.maxSeqs = seqs }
+
+// SkipForward moves, in the forward direction, every child whose entries
+// are all older than seq (see SetMaxSeqs) and that sits below the user key
+// end to its first entry at or after end; a nil end exhausts them. The
+// caller uses it when a range tombstone with sequence number seq covers
+// every key from the current one up to end: all the entries those children
+// hold there are deleted, and one seek replaces a step per key. Other
+// children do not move. It returns whether any child moved.
+func (m *Merging) SkipForward(end []byte, seq keys.SeqNum, scratch []byte) (bool, []byte) {
+	if !m.forward || m.maxSeqs == nil || !m.Valid() {
+		return false, scratch
+	}
+	var target []byte
+	if end != nil {
+		scratch = keys.SearchKey(scratch[:0], end, keys.MaxSeq)
+		target = scratch
+	}
+	moved := false
+	for i := 0; i < len(m.heap); {
+		h := &m.heap[i]
+		if m.maxSeqs[h.child] >= seq || (target != nil && keys.Compare(h.key, target) >= 0) {
+			i++
+			continue
+		}
+		moved = true
+		c := m.children[h.child]
+		if target != nil && c.SeekGE(target) {
+			h.key = c.Key()
+			i++
+			continue
+		}
+		if err := c.Error(); err != nil && m.err == nil {
+			m.err = err
+		}
+		// Exhausted (or failed): out of the heap.
+		last := len(m.heap) - 1
+		m.heap[i] = m.heap[last]
+		m.heap = m.heap[:last]
+	}
+	if moved {
+		for i := len(m.heap)/2 - 1; i >= 0; i-- {
+			m.down(i)
+		}
+	}
+	return moved, scratch
+}
+
+// SkipBackward is SkipForward for the backward direction: every child whose
+// entries are all older than seq and that sits at or above the user key
+// start moves to its last entry below start; a nil start exhausts them.
+func (m *Merging) SkipBackward(start []byte, seq keys.SeqNum, scratch []byte) (bool, []byte) {
+	if m.forward || m.maxSeqs == nil || !m.Valid() {
+		return false, scratch
+	}
+	var target []byte
+	if start != nil {
+		scratch = keys.SearchKey(scratch[:0], start, keys.MaxSeq)
+		target = scratch
+	}
+	moved := false
+	for i := 0; i < len(m.heap); {
+		h := &m.heap[i]
+		if m.maxSeqs[h.child] >= seq || (target != nil && keys.Compare(h.key, target) < 0) {
+			i++
+			continue
+		}
+		moved = true
+		c := m.children[h.child]
+		if target != nil && c.SeekLT(target) {
+			h.key = c.Key()
+			i++
+			continue
+		}
+		if err := c.Error(); err != nil && m.err == nil {
+			m.err = err
+		}
+		last := len(m.heap) - 1
+		m.heap[i] = m.heap[last]
+		m.heap = m.heap[:last]
+	}
+	if moved {
+		for i := len(m.heap)/2 - 1; i >= 0; i-- {
+			m.down(i)
+		}
+	}
+	return moved, scratch
 }
 
 // Valid implements keys.Iterator.

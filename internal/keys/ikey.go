@@ -14,6 +14,11 @@ import (
 //	0 KindDelete     a tombstone
 //	1 KindSet        a value
 //	2 KindSetExpiry  a value with an absolute expiry (see ExpiryValue)
+//	3 KindRangeDelete a range tombstone: in a WAL batch, an entry carrying
+//	                  a start and an end key; in a table's bounds, the kind
+//	                  of a key that starts or ends a range tombstone. Never
+//	                  the kind of a point entry (a memtable entry or a data
+//	                  block entry): Valid is false for it.
 type Kind uint8
 
 // The kinds. Part of the on-disk format.
@@ -21,6 +26,9 @@ const (
 	KindDelete    Kind = 0
 	KindSet       Kind = 1
 	KindSetExpiry Kind = 2
+	// KindRangeDelete is a range tombstone (see package rangedel). Part of
+	// the on-disk format.
+	KindRangeDelete Kind = 3
 
 	// KindMax is the largest kind; SeekGE with (key, seq, KindMax) lands on
 	// the newest version of key visible at seq.
@@ -36,12 +44,29 @@ func (k Kind) String() string {
 		return "SET"
 	case KindSetExpiry:
 		return "SETX"
+	case KindRangeDelete:
+		return "RANGEDEL"
 	}
 	return fmt.Sprintf("KIND(%d)", uint8(k))
 }
 
-// Valid reports whether k is a known kind.
+// Valid reports whether k is a known kind of point entry (KindRangeDelete
+// is not one).
 func (k Kind) Valid() bool { return k <= KindMax }
+
+// RangeDelSentinel returns the internal key that ends a range tombstone at
+// the exclusive end ukey, appended to dst: ukey with sequence number MaxSeq
+// and KindRangeDelete, which sorts before every real version of ukey (no
+// entry is ever numbered MaxSeq). A table whose largest key is a sentinel
+// holds nothing of ukey itself.
+func RangeDelSentinel(dst, ukey []byte) []byte {
+	return MakeKey(dst, ukey, MaxSeq, KindRangeDelete)
+}
+
+// IsRangeDelSentinel reports whether ikey is a RangeDelSentinel.
+func IsRangeDelSentinel(ikey []byte) bool {
+	return len(ikey) >= TrailerLen && TrailerOf(ikey) == Trailer(MaxSeq, KindRangeDelete)
+}
 
 // SeqNum is a 56-bit sequence number.
 type SeqNum uint64

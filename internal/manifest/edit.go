@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,6 +33,15 @@ type FileMeta struct {
 	EarliestExpiry, LatestExpiry int64
 	// NumEntries and NumDeletions count the table's entries and tombstones.
 	NumEntries, NumDeletions uint64
+	// NumRangeDels counts the table's range tombstones (one per fragment
+	// and sequence number of its range deletion block); 0 for a table
+	// without one. Readers skip looking for tombstones in tables with none.
+	NumRangeDels uint64
+	// RangeDelBytes estimates the bytes of older tables that the table's
+	// range tombstones cover (set when the table is written, from the
+	// version of the moment): the compaction picker counts them, so a
+	// level whose data is mostly deleted gets compacted.
+	RangeDelBytes uint64
 
 	// Compacting is runtime state, never encoded: the table is an input of a
 	// running compaction. It is guarded by lsm's DB.mu: the pickers read it
@@ -69,12 +79,35 @@ func (f *FileMeta) SmallestUserKey() []byte { return keys.UserKey(f.Smallest) }
 // LargestUserKey returns the user key of Largest.
 func (f *FileMeta) LargestUserKey() []byte { return keys.UserKey(f.Largest) }
 
+// LargestExclusive reports whether Largest is the exclusive end of a range
+// tombstone (keys.RangeDelSentinel): the table then holds nothing of
+// LargestUserKey itself.
+func (f *FileMeta) LargestExclusive() bool { return keys.IsRangeDelSentinel(f.Largest) }
+
+// ContainsUserKey reports whether ukey lies within the table's key range.
+func (f *FileMeta) ContainsUserKey(ukey []byte) bool {
+	if bytes.Compare(ukey, f.SmallestUserKey()) < 0 {
+		return false
+	}
+	c := bytes.Compare(ukey, f.LargestUserKey())
+	return c < 0 || (c == 0 && !f.LargestExclusive())
+}
+
+// EndsBefore reports whether every key of the table is below ukey.
+func (f *FileMeta) EndsBefore(ukey []byte) bool {
+	c := bytes.Compare(f.LargestUserKey(), ukey)
+	return c < 0 || (c == 0 && f.LargestExclusive())
+}
+
 // String renders the table for humans: 000012:[a #5 SET..z #3 DEL] size=4096 seqs=[3,5].
 func (f *FileMeta) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%06d:[%s..%s] size=%d seqs=[%d,%d] entries=%d dels=%d",
 		f.FileNum, keys.Format(f.Smallest), keys.Format(f.Largest), f.Size,
 		f.SmallestSeq, f.LargestSeq, f.NumEntries, f.NumDeletions)
+	if f.NumRangeDels != 0 {
+		fmt.Fprintf(&b, " rangedels=%d covering=%d", f.NumRangeDels, f.RangeDelBytes)
+	}
 	if f.EarliestExpiry != 0 || f.LatestExpiry != 0 {
 		fmt.Fprintf(&b, " expiry=[%d,%d]", f.EarliestExpiry, f.LatestExpiry)
 	}
@@ -124,6 +157,11 @@ type VersionEdit struct {
 //	                  uvarint entries, uvarint deletions
 //	>=64 (reserved)   uvarint len + bytes; skipped by readers that do not
 //	                  know the tag
+//	65   RangeDels    uvarint len, then: uvarint file number, uvarint
+//	                  range tombstones, uvarint bytes they cover. It
+//	                  follows the NewFile of that number in the same edit
+//	                  and fills that table's NumRangeDels and RangeDelBytes.
+//	                  A reader that does not know it skips it.
 //
 // Any other unknown tag is corruption.
 const (
@@ -137,6 +175,9 @@ const (
 	// byte string that a reader which does not know the tag skips. Part of
 	// the on-disk format; never changes.
 	tagFirstSkippable = 64
+
+	// tagRangeDels is a new file's range tombstone counts (skippable).
+	tagRangeDels = 65
 )
 
 // Encode appends the encoding of e to dst and returns the extended slice.
@@ -175,6 +216,15 @@ func (e *VersionEdit) Encode(dst []byte) []byte {
 		dst = binary.AppendVarint(dst, m.LatestExpiry)
 		dst = binary.AppendUvarint(dst, m.NumEntries)
 		dst = binary.AppendUvarint(dst, m.NumDeletions)
+		if m.NumRangeDels != 0 || m.RangeDelBytes != 0 {
+			var p [3 * binary.MaxVarintLen64]byte
+			b := binary.AppendUvarint(p[:0], m.FileNum)
+			b = binary.AppendUvarint(b, m.NumRangeDels)
+			b = binary.AppendUvarint(b, m.RangeDelBytes)
+			dst = binary.AppendUvarint(dst, tagRangeDels)
+			dst = binary.AppendUvarint(dst, uint64(len(b)))
+			dst = append(dst, b...)
+		}
 	}
 	return dst
 }
@@ -388,6 +438,28 @@ func (e *VersionEdit) Decode(b []byte) error {
 			mp := new(FileMeta)
 			*mp = m
 			e.Added = append(e.Added, NewFile{Level: lvl, Meta: mp})
+		case tagRangeDels:
+			payload := d.bytes("range deletions")
+			if d.err != nil {
+				break
+			}
+			pd := decoder{b: payload}
+			num := pd.uvarint("file number")
+			n := pd.uvarint("range tombstones")
+			cov := pd.uvarint("covered bytes")
+			if pd.err == nil && pd.pos != len(payload) {
+				pd.fail("trailing bytes")
+			}
+			var m *FileMeta
+			if k := len(e.Added); k > 0 && e.Added[k-1].Meta.FileNum == num {
+				m = e.Added[k-1].Meta
+			}
+			if pd.err != nil || m == nil {
+				d.pos = tagPos
+				d.fail(fmt.Sprintf("range deletions of table %d not after its new-file record", num))
+				break
+			}
+			m.NumRangeDels, m.RangeDelBytes = n, cov
 		default:
 			if tag < tagFirstSkippable {
 				d.pos = tagPos

@@ -26,8 +26,10 @@ var ErrBadEdit = errors.New("manifest: version edit does not apply")
 // Levels[0] holds overlapping tables ordered by LargestSeq ascending (oldest
 // first, ties by FileNum). Levels[1..6] each hold tables sorted by Smallest
 // whose user-key ranges do not overlap: the largest user key of a table is
-// strictly below the smallest user key of the next, so a user key lives in
-// at most one table per level.
+// strictly below the smallest user key of the next (or equal to it when the
+// largest key is the exclusive end of a range tombstone, see
+// keys.RangeDelSentinel), so a user key lives in at most one table per
+// level.
 //
 // The reference count is atomic; Ref and Unref are safe for concurrent use.
 // vs is set once, before the version is published, and never changes.
@@ -81,7 +83,8 @@ func (v *Version) LevelSize(level int) uint64 {
 }
 
 // FindFile returns, for level >= 1, the index of the first table whose
-// largest user key is >= ukey (binary search), or NumFiles(level) if there
+// largest user key is >= ukey (> ukey when that largest key is an exclusive
+// range tombstone end; binary search), or NumFiles(level) if there
 // is none. The table at the index is the only one of the level that can hold
 // ukey, and does if its smallest user key is <= ukey. For L0 (unsorted by
 // key) the result means nothing.
@@ -93,7 +96,7 @@ func (v *Version) FindFile(level int, ukey []byte) int {
 	lo, hi := 0, len(files)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if bytes.Compare(keys.UserKey(files[mid].Largest), ukey) < 0 {
+		if files[mid].EndsBefore(ukey) {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -137,7 +140,7 @@ func (v *Version) Overlaps(level int, smallest, largest []byte) []*FileMeta {
 }
 
 func overlaps(f *FileMeta, smallest, largest []byte) bool {
-	if smallest != nil && bytes.Compare(keys.UserKey(f.Largest), smallest) < 0 {
+	if smallest != nil && f.EndsBefore(smallest) {
 		return false
 	}
 	if largest != nil && bytes.Compare(keys.UserKey(f.Smallest), largest) > 0 {
@@ -196,7 +199,7 @@ func checkLevel(level int, files []*FileMeta) error {
 			}
 			continue
 		}
-		if bytes.Compare(keys.UserKey(prev.Largest), keys.UserKey(f.Smallest)) >= 0 {
+		if !prev.EndsBefore(keys.UserKey(f.Smallest)) {
 			return fmt.Errorf("L%d: table %06d [%s..%s] overlaps or precedes table %06d [%s..%s]",
 				level, f.FileNum, keys.Format(f.Smallest), keys.Format(f.Largest),
 				prev.FileNum, keys.Format(prev.Smallest), keys.Format(prev.Largest))

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestDelRangeAndPrefix deletes a prefix and a range as a user types it,
+// and finds the range tombstone in the WAL dump, then in the table dump.
+func TestDelRangeAndPrefix(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	for _, k := range []string{"user:1", "user:2", "user:3", "usex", "a1", "b1", "c1"} {
+		require.Equal(t, 0, kv(t, db, nil, "put", k, "v").code)
+	}
+	r := kv(t, db, nil, "del", "--prefix", "user:")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "deleted 3 keys\n", r.stdout)
+	require.Equal(t, 1, kv(t, db, nil, "get", "user:2").code)
+	require.Equal(t, 0, kv(t, db, nil, "get", "usex").code)
+
+	r = kv(t, db, nil, "del", "--start", "a", "--end", "c")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "deleted 2 keys\n", r.stdout)
+
+	wals, _ := filepath.Glob(filepath.Join(db, "*.log"))
+	var dump string
+	for _, f := range wals {
+		dump += kv(t, db, nil, "dump", "wal", f).stdout
+	}
+	require.Contains(t, dump, "[a, c) #")
+	require.Contains(t, dump, "RANGEDEL")
+	r = kv(t, db, nil, "scan", "--keys-only")
+	require.Equal(t, "c1\nusex\n", r.stdout)
+
+	require.Equal(t, 0, kv(t, db, nil, "flush").code)
+	ssts, _ := filepath.Glob(filepath.Join(db, "*.sst"))
+	dump = ""
+	for _, f := range ssts {
+		one := kv(t, db, nil, "dump", "sst", f)
+		require.Equal(t, 0, one.code, one.stderr)
+		dump += one.stdout
+	}
+	require.Contains(t, dump, "range tombstones:")
+	require.Contains(t, dump, "[a, c) #")
+	require.Contains(t, dump, "range-del")
+
+	for _, bad := range [][]string{
+		{"del", "x", "--prefix", "p"},
+		{"del", "--start", "a"},
+		{"del", "--prefix", "p", "--end", "q"},
+		{"del", "--start", "b", "--end", "a"},
+	} {
+		r := kv(t, db, nil, bad...)
+		require.NotEqual(t, 0, r.code, "%v", bad)
+		require.NotEmpty(t, r.stderr, "%v", bad)
+	}
+}
