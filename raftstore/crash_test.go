@@ -1,0 +1,147 @@
+package raftstore
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/raft"
+)
+
+// The crash test runs a writer in a child process and kills it (SIGKILL)
+// mid-stream. The engine's in-memory power-loss filesystem is internal to
+// the main module, so it cannot be reached from here: a killed process
+// loses what it had not handed to the OS, not what the OS had not synced.
+// What it checks is the store's part of the promise: entries go in whole
+// StoreLogs batches, truncations move the head, and after any kill the log
+// is one run first..last with no hole, every acknowledged entry is in it,
+// and every batch is there whole or not at all.
+
+const crashChildEnv = "RAFTSTORE_CRASH_CHILD"
+
+// crashEntry is the entry the child writes at index i of the batch that
+// ends at end: the data names both, so the parent can check whole batches.
+func crashEntry(i, end uint64) *raft.Log {
+	return &raft.Log{Index: i, Term: 1, Data: []byte(fmt.Sprintf("%d/%d", i, end))}
+}
+
+// TestCrashChild is the child's body; it does nothing in a normal run.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashChildEnv)
+	if dir == "" {
+		t.Skip("runs only as the child of TestKilledWriter")
+	}
+	s, err := New(dir, testOptions(false))
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(3)
+	}
+	last, _ := s.LastIndex()
+	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), last))
+	out := bufio.NewWriter(os.Stdout)
+	for {
+		n := uint64(rng.IntN(64) + 1)
+		end := last + n
+		batch := make([]*raft.Log, 0, n)
+		for i := last + 1; i <= end; i++ {
+			batch = append(batch, crashEntry(i, end))
+		}
+		if err := s.StoreLogs(batch); err != nil {
+			fmt.Println("store:", err)
+			os.Exit(3)
+		}
+		last = end
+		if rng.IntN(8) == 0 && last > 200 {
+			// A snapshot's head truncation, keeping the last 100.
+			if err := s.DeleteRange(0, last-100); err != nil {
+				fmt.Println("delete:", err)
+				os.Exit(3)
+			}
+		}
+		fmt.Fprintf(out, "acked %d\n", last)
+		out.Flush()
+	}
+}
+
+func TestKilledWriter(t *testing.T) {
+	rounds := 4
+	if testing.Short() {
+		rounds = 2
+	}
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acked uint64
+	for round := 0; round < rounds; round++ {
+		cmd := exec.Command(exe, "-test.run=^TestCrashChild$")
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Let it acknowledge a number of batches, then kill it mid-write.
+		want := 20 + round*15
+		sc := bufio.NewScanner(stdout)
+		for seen := 0; seen < want && sc.Scan(); {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "acked "); ok {
+				if acked, err = strconv.ParseUint(v, 10, 64); err != nil {
+					t.Fatal(err)
+				}
+				seen++
+			} else if strings.HasPrefix(line, "open:") || strings.HasPrefix(line, "store:") || strings.HasPrefix(line, "delete:") {
+				t.Fatalf("child: %s", line)
+			}
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+
+		s, err := New(dir, testOptions(false))
+		if err != nil {
+			t.Fatalf("round %d: reopen after kill: %v", round, err)
+		}
+		first, _ := s.FirstIndex()
+		last, _ := s.LastIndex()
+		if last < acked {
+			t.Fatalf("round %d: last index %d, but %d was acknowledged", round, last, acked)
+		}
+		// The child keeps the last 100 entries at every truncation.
+		if first == 0 || last-first+1 < 100 && first != 1 {
+			t.Fatalf("round %d: log [%d, %d] after truncations that keep 100", round, first, last)
+		}
+		// One run, no hole, whole batches: the last entry closes a batch and
+		// every entry names a batch end inside the log.
+		var l raft.Log
+		for i := first; i <= last; i++ {
+			if err := s.GetLog(i, &l); err != nil {
+				t.Fatalf("round %d: hole at %d in [%d, %d]: %v", round, i, first, last, err)
+			}
+			var idx, end uint64
+			if _, err := fmt.Sscanf(string(l.Data), "%d/%d", &idx, &end); err != nil || idx != i || end < i || end > last {
+				t.Fatalf("round %d: entry %d holds %q (log ends at %d)", round, i, l.Data, last)
+			}
+			if i == last && end != last {
+				t.Fatalf("round %d: the log ends inside a batch: last %d, batch end %d", round, last, end)
+			}
+		}
+		if err := s.GetLog(last+1, &l); err != raft.ErrLogNotFound {
+			t.Fatalf("round %d: entry after the last: %v", round, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("round %d: killed after %d acknowledged; log [%d, %d]", round, acked, first, last)
+	}
+}

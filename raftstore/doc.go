@@ -1,0 +1,107 @@
+// Package raftstore is a hashicorp/raft LogStore and StableStore on a Strata
+// DB, in place of raft-boltdb or raft-wal:
+//
+//	store, err := raftstore.New(filepath.Join(dataDir, "raft"), nil)
+//	if err != nil { ... }
+//	defer store.Close()
+//	r, err := raft.NewRaft(conf, fsm, store, store, snaps, transport)
+//
+// # Writes and durability
+//
+// StoreLogs puts every entry of the call into one Strata batch, applies it
+// and then fsyncs the WAL once: after a crash, or a power loss, a call's
+// entries are all there or none is, and what survives of a sequence of calls
+// is a prefix of it (the engine's recovery never leaves a hole). DeleteRange,
+// Set and SetUint64 are fsynced the same way. The DB is opened with
+// lsm.SyncNo and the store calls DB.Sync itself, so it can count and time
+// each fsync (Metrics).
+//
+// DeleteRange(min, max), inclusive as Raft calls it, is one range tombstone
+// over [key(min), key(max+1)): dropping the head of a million-entry log after
+// a snapshot costs what dropping one entry does, and compaction gives the
+// space back.
+//
+// FirstIndex and LastIndex are answered from memory: the bounds are found on
+// open with one seek to the first and one to the last entry, and kept up to
+// date by the writers; after a head or tail truncation one seek finds the new
+// bound.
+//
+// # Keys
+//
+// Every key starts with a one-byte prefix, so the log, the stable store and
+// the metadata never mix. A log key carries the index big-endian, so entries
+// sort by index and a range of indexes is a range of keys.
+//
+//	log entry     +------+-------------------------------+
+//	              | 'L'  | index, uint64 big-endian       |   9 bytes
+//	              +------+-------------------------------+
+//	               0x4C   8 bytes
+//
+//	stable key    +------+--------------------------------+
+//	              | 'S'  | the caller's key, as given     |
+//	              +------+--------------------------------+
+//	               0x53
+//
+//	format        "Mformat" -> "strata-raftstore\x01"  (the name and the
+//	                                                    format version; New
+//	                                                    refuses any other)
+//
+// Example: the key of entry 258 is
+//
+//	4C 00 00 00 00 00 00 01 02
+//
+// SetUint64 stores its value as 8 bytes big-endian; GetUint64 refuses a value
+// of another length with an error wrapping lsm.ErrCorruption.
+//
+// # Log entries
+//
+// The value of a log key is the entry without its index (the key holds it):
+//
+//	+------+------+-------+-------------+--------------+------+
+//	| 0x01 | type | flags | term        | data length  | data | ...
+//	+------+------+-------+-------------+--------------+------+
+//	 1 B    1 B    1 B     uvarint       uvarint        bytes
+//
+//	... +-------------+------------+-----------------+-------------------+
+//	    | ext length  | extensions | AppendedAt secs | AppendedAt nanos  |
+//	    +-------------+------------+-----------------+-------------------+
+//	     uvarint       bytes        varint            uvarint (< 1e9)
+//	     \_ present if flags & 0x01 _/ \____ present if flags & 0x02 ____/
+//
+//	byte 0   format version, 0x01; any other value is refused
+//	byte 1   raft.LogType (0 command, 1 noop, 4 barrier, 5 configuration, ...)
+//	byte 2   flags: 0x01 extensions follow (only when non-empty),
+//	               0x02 AppendedAt follows (only when not the zero time);
+//	               any other bit is refused
+//	term     the entry's term
+//	data     the entry's Data; length 0 reads back as nil
+//	AppendedAt  seconds since 1970 (signed) and nanoseconds, read back as
+//	            time.Unix(secs, nanos), in the local zone
+//
+// The encoding uses no reflection and no per-field tags: a command entry of
+// term 3 with the 5-byte payload "hello" and no AppendedAt is 10 bytes:
+//
+//	01 00 00 03 05 68 65 6C 6C 6F
+//	|  |  |  |  |  \_ "hello"
+//	|  |  |  |  \_ data length 5
+//	|  |  |  \_ term 3
+//	|  |  \_ flags: none
+//	|  \_ type 0, LogCommand
+//	\_ version 1
+//
+// The same entry with AppendedAt 2024-01-02T03:04:05.000000006Z adds flag
+// 0x02 and the tail CA F4 9B D9 0C 06 (seconds 1704164645 as a zig-zag
+// varint, then nanoseconds 6).
+//
+// A decoder error (short input, bad varint, length past the end, unknown
+// version or flag, nanoseconds out of range, trailing bytes) wraps
+// lsm.ErrCorruption and names the index and the byte offset. The decoder has
+// a fuzz target, FuzzDecodeLog.
+//
+// # Errors Raft depends on
+//
+// GetLog of an index not stored returns raft.ErrLogNotFound. Get and
+// GetUint64 of a key never set return ErrKeyNotFound, whose message is
+// exactly "not found": Raft compares the message with that string when it
+// reads its current term and last vote (the behaviour raft-boltdb has).
+package raftstore

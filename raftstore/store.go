@@ -1,0 +1,451 @@
+package raftstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/stratadb/strata/lsm"
+)
+
+// Compile-time checks: a *Store is both of Raft's stores.
+var (
+	_ raft.LogStore    = (*Store)(nil)
+	_ raft.StableStore = (*Store)(nil)
+)
+
+// ErrKeyNotFound is returned by Get and GetUint64 for a key never set. Its
+// message is exactly "not found": hashicorp/raft compares err.Error() with
+// that string to tell an absent term or vote from a failure (api.go
+// HasExistingState and NewRaft, raft.go requestVote), as raft-boltdb's error
+// of the same name reads. It also matches lsm.ErrNotFound with errors.Is.
+var ErrKeyNotFound error = notFoundError{}
+
+type notFoundError struct{}
+
+func (notFoundError) Error() string        { return "not found" }
+func (notFoundError) Is(target error) bool { return target == lsm.ErrNotFound }
+
+// Store is a hashicorp/raft LogStore and StableStore on a Strata DB. Every
+// method is safe for concurrent use.
+//
+// Concurrency: mu serializes the writers (StoreLogs, DeleteRange, Set,
+// SetUint64, Close) and guards batch, buf, lo, hi and empty, the writers'
+// view of the log bounds. Each writer publishes the bounds it leaves to the
+// atomics first, last and isEmpty before it unlocks, so FirstIndex,
+// LastIndex and GetLog read them without a lock. closed is set once, by
+// Close, under mu.
+type Store struct {
+	db     *lsm.DB
+	noSync bool
+
+	mu    sync.Mutex
+	batch *lsm.Batch
+	buf   []byte
+	lo    uint64
+	hi    uint64
+	empty bool
+
+	first, last atomic.Uint64
+	isEmpty     atomic.Bool
+	closed      atomic.Bool
+
+	c counters
+}
+
+// New opens (creating if needed) the store in dir. A directory that holds a
+// Strata DB written by something else, or a newer store format, is refused
+// with an error wrapping lsm.ErrInvalidArgument.
+func New(dir string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	var eng lsm.Options
+	if o.Engine != nil {
+		eng = *o.Engine
+	}
+	eng.Sync = lsm.SyncNo
+	db, err := lsm.Open(dir, &eng)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, noSync: o.NoSync}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// init checks or writes the format key and recovers the log bounds with a
+// seek to the first and to the last entry.
+func (s *Store) init() error {
+	v, err := s.db.Get(metaFormatKey)
+	switch {
+	case errors.Is(err, lsm.ErrNotFound):
+		empty, err := s.dbEmpty()
+		if err != nil {
+			return err
+		}
+		if !empty {
+			return fmt.Errorf("raftstore: %w: the directory holds a Strata DB without the raftstore format key", lsm.ErrInvalidArgument)
+		}
+		if err := s.db.Put(metaFormatKey, []byte(formatMagic)); err != nil {
+			return err
+		}
+		if err := s.sync(); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case string(v) != formatMagic:
+		return fmt.Errorf("raftstore: %w: format key is %q, want %q", lsm.ErrInvalidArgument, v, formatMagic)
+	}
+
+	it, err := s.db.NewIter(&lsm.IterOptions{LowerBound: logLower, UpperBound: logUpper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	s.empty = true
+	if it.First() {
+		if s.lo, err = parseLogKey(it.Key()); err != nil {
+			return err
+		}
+		if !it.Last() {
+			return fmt.Errorf("raftstore: %w: log has a first entry but no last", lsm.ErrCorruption)
+		}
+		if s.hi, err = parseLogKey(it.Key()); err != nil {
+			return err
+		}
+		s.empty = false
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	s.publish()
+	return nil
+}
+
+// dbEmpty reports whether the DB has no key at all.
+func (s *Store) dbEmpty() (bool, error) {
+	it, err := s.db.NewIter(nil)
+	if err != nil {
+		return false, err
+	}
+	found := it.First()
+	if err := it.Error(); err != nil {
+		it.Close()
+		return false, err
+	}
+	return !found, it.Close()
+}
+
+// publish copies the writers' bounds to the atomics the readers use. The
+// order keeps a reader from seeing stale bounds as non-empty: when the log
+// empties, isEmpty is set first; when it fills, last.
+func (s *Store) publish() {
+	if s.empty {
+		s.isEmpty.Store(true)
+		s.first.Store(0)
+		s.last.Store(0)
+		return
+	}
+	s.first.Store(s.lo)
+	s.last.Store(s.hi)
+	s.isEmpty.Store(false)
+}
+
+// sync fsyncs the WAL (unless NoSync) and records it.
+func (s *Store) sync() error {
+	if s.noSync {
+		return nil
+	}
+	start := time.Now()
+	err := s.db.Sync()
+	s.c.observeFsync(time.Since(start))
+	return err
+}
+
+// FirstIndex returns the first index written, 0 for an empty log.
+func (s *Store) FirstIndex() (uint64, error) {
+	if s.closed.Load() {
+		return 0, lsm.ErrClosed
+	}
+	if s.isEmpty.Load() {
+		return 0, nil
+	}
+	return s.first.Load(), nil
+}
+
+// LastIndex returns the last index written, 0 for an empty log.
+func (s *Store) LastIndex() (uint64, error) {
+	if s.closed.Load() {
+		return 0, lsm.ErrClosed
+	}
+	if s.isEmpty.Load() {
+		return 0, nil
+	}
+	return s.last.Load(), nil
+}
+
+// GetLog fills log with the entry at index, or returns raft.ErrLogNotFound.
+// Data and Extensions are the caller's: nothing else refers to them.
+func (s *Store) GetLog(index uint64, log *raft.Log) error {
+	if s.closed.Load() {
+		return lsm.ErrClosed
+	}
+	if s.isEmpty.Load() || index < s.first.Load() || index > s.last.Load() {
+		return raft.ErrLogNotFound
+	}
+	var key [logKeyLen]byte
+	putLogKey(key[:], index)
+	v, err := s.db.Get(key[:])
+	if err != nil {
+		if errors.Is(err, lsm.ErrNotFound) {
+			return raft.ErrLogNotFound
+		}
+		return err
+	}
+	return decodeLog(index, v, log)
+}
+
+// StoreLog stores one entry.
+func (s *Store) StoreLog(log *raft.Log) error {
+	return s.StoreLogs([]*raft.Log{log})
+}
+
+// StoreLogs stores entries in one batch made durable by one fsync: after a
+// crash either all of them are there or none.
+func (s *Store) StoreLogs(logs []*raft.Log) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return lsm.ErrClosed
+	}
+	if s.batch == nil {
+		s.batch = s.db.NewBatch()
+	}
+	b := s.batch
+	b.Reset()
+	var key [logKeyLen]byte
+	lo, hi := logs[0].Index, logs[0].Index
+	var bytes uint64
+	for _, l := range logs {
+		if l == nil {
+			return fmt.Errorf("raftstore: %w: nil log entry", lsm.ErrInvalidArgument)
+		}
+		putLogKey(key[:], l.Index)
+		if need := encodedLen(l); cap(s.buf) < need {
+			s.buf = make([]byte, 0, need)
+		}
+		s.buf = appendLog(s.buf[:0], l)
+		b.Put(key[:], s.buf)
+		bytes += uint64(logKeyLen + len(s.buf))
+		lo, hi = min(lo, l.Index), max(hi, l.Index)
+	}
+	// Keep a huge entry's buffer from staying pinned.
+	if cap(s.buf) > 1<<20 {
+		s.buf = nil
+	}
+	if err := s.db.Apply(b); err != nil {
+		return err
+	}
+	// The entries are visible from here on, so the bounds follow them even
+	// if the fsync fails (the engine then refuses further writes).
+	if s.empty {
+		s.lo, s.hi, s.empty = lo, hi, false
+	} else {
+		s.lo, s.hi = min(s.lo, lo), max(s.hi, hi)
+	}
+	s.publish()
+	if err := s.sync(); err != nil {
+		return err
+	}
+	s.c.appends.Add(1)
+	s.c.entriesAppended.Add(uint64(len(logs)))
+	s.c.bytesAppended.Add(bytes)
+	s.c.appendNanos.Add(uint64(time.Since(start)))
+	return nil
+}
+
+// DeleteRange deletes the entries from min to max, both inclusive, with one
+// range tombstone: its cost does not depend on the number of entries, and
+// compaction gives their space back. min > max deletes nothing.
+func (s *Store) DeleteRange(min, max uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return lsm.ErrClosed
+	}
+	if min > max || s.empty || max < s.lo || min > s.hi {
+		return nil
+	}
+	var start, end [logKeyLen]byte
+	putLogKey(start[:], min)
+	endKey := logUpper
+	if max < ^uint64(0) {
+		putLogKey(end[:], max+1)
+		endKey = end[:]
+	}
+	// Narrow the published bounds before the entries go, so a reader never
+	// finds a hole inside [FirstIndex, LastIndex]: from here on the doomed
+	// entries are outside them.
+	oldLo, oldHi := s.lo, s.hi
+	switch {
+	case min <= s.lo && max >= s.hi:
+		s.empty, s.lo, s.hi = true, 0, 0
+	case min <= s.lo:
+		s.lo = max + 1
+	case max >= s.hi:
+		s.hi = min - 1
+	}
+	s.publish()
+	if err := s.db.DeleteRange(start[:], endKey); err != nil {
+		s.empty, s.lo, s.hi = false, oldLo, oldHi
+		s.publish()
+		return err
+	}
+	s.c.truncations.Add(1)
+	// With a gap next to the deleted range (Raft makes none, its bench
+	// suite does), the new bound is the next entry: one seek finds it.
+	switch {
+	case s.empty:
+	case min <= oldLo:
+		lo, err := s.seek(end[:], true)
+		if err != nil {
+			return err
+		}
+		s.lo = lo
+	case max >= oldHi:
+		hi, err := s.seek(start[:], false)
+		if err != nil {
+			return err
+		}
+		s.hi = hi
+	}
+	s.publish()
+	return s.sync()
+}
+
+// seek returns the index of the first entry at or after key (ge) or the
+// last entry before it. The caller knows such an entry exists.
+func (s *Store) seek(key []byte, ge bool) (uint64, error) {
+	it, err := s.db.NewIter(&lsm.IterOptions{LowerBound: logLower, UpperBound: logUpper})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	var ok bool
+	if ge {
+		ok = it.SeekGE(key)
+	} else {
+		ok = it.SeekLT(key)
+	}
+	if !ok {
+		if err := it.Error(); err != nil {
+			return 0, err
+		}
+		return 0, fmt.Errorf("raftstore: %w: log bound not found after a truncation", lsm.ErrCorruption)
+	}
+	return parseLogKey(it.Key())
+}
+
+// Set stores a stable-store key durably.
+func (s *Store) Set(key, val []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return lsm.ErrClosed
+	}
+	k := make([]byte, 0, 1+len(key))
+	k = append(append(k, prefixStable), key...)
+	if err := s.db.Put(k, val); err != nil {
+		return err
+	}
+	if err := s.sync(); err != nil {
+		return err
+	}
+	s.c.stableWrites.Add(1)
+	return nil
+}
+
+// Get returns the value of a stable-store key, or ErrKeyNotFound (whose
+// message is "not found", which Raft treats as absent).
+func (s *Store) Get(key []byte) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, lsm.ErrClosed
+	}
+	k := make([]byte, 0, 1+len(key))
+	k = append(append(k, prefixStable), key...)
+	v, err := s.db.Get(k)
+	if errors.Is(err, lsm.ErrNotFound) {
+		return nil, ErrKeyNotFound
+	}
+	return v, err
+}
+
+// SetUint64 stores val under key as 8 big-endian bytes.
+func (s *Store) SetUint64(key []byte, val uint64) error {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], val)
+	return s.Set(key, b[:])
+}
+
+// GetUint64 returns the uint64 stored under key by SetUint64, or
+// ErrKeyNotFound. A value that is not 8 bytes wraps lsm.ErrCorruption.
+func (s *Store) GetUint64(key []byte) (uint64, error) {
+	v, err := s.Get(key)
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("raftstore: stable key %q: %w: %d-byte value, want 8 for a uint64", key, lsm.ErrCorruption, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// Metrics returns a snapshot of the store's counters.
+func (s *Store) Metrics() Metrics {
+	m := Metrics{
+		Appends:         s.c.appends.Load(),
+		EntriesAppended: s.c.entriesAppended.Load(),
+		BytesAppended:   s.c.bytesAppended.Load(),
+		Truncations:     s.c.truncations.Load(),
+		StableWrites:    s.c.stableWrites.Load(),
+		Fsyncs:          s.c.fsyncs.Load(),
+		FsyncTime:       time.Duration(s.c.fsyncNanos.Load()),
+		FsyncMax:        time.Duration(s.c.fsyncMaxNanos.Load()),
+		AppendTime:      time.Duration(s.c.appendNanos.Load()),
+	}
+	if !s.isEmpty.Load() {
+		m.FirstIndex, m.LastIndex = s.first.Load(), s.last.Load()
+		m.Entries = m.LastIndex - m.FirstIndex + 1
+	}
+	return m
+}
+
+// DB returns the Strata DB under the store, for its metrics, Compact or
+// Checkpoint. Closing it is the Store's job.
+func (s *Store) DB() *lsm.DB { return s.db }
+
+// Close closes the DB (which fsyncs the WAL). Every later call returns
+// lsm.ErrClosed, a second Close included.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return lsm.ErrClosed
+	}
+	s.closed.Store(true)
+	return s.db.Close()
+}
