@@ -1,0 +1,66 @@
+// Command bench compares raftstore with raft-boltdb and raft-wal in one run,
+// fsync on for all, every store in a directory under the same -dir. It prints
+// Markdown tables; RESULTS.md holds a run.
+//
+//	go run . -dir /path/on/the/disk/to/measure
+//	go run . -only truncation -entries 1000000   # the head-truncation scenario alone
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func main() {
+	c := Config{Out: os.Stdout}
+	flag.StringVar(&c.Dir, "dir", os.TempDir(), "directory for the stores (all on the same disk)")
+	flag.DurationVar(&c.StoreDur, "storedur", 2*time.Second, "time per StoreLogs cell and store")
+	flag.IntVar(&c.Entries, "entries", 1_000_000, "entries of the head-truncation scenario")
+	flag.IntVar(&c.Keep, "keep", 10_000, "entries the head truncation keeps")
+	flag.IntVar(&c.RateHz, "rate", 200, "fixed-rate appends per second after the truncation")
+	flag.DurationVar(&c.RateDur, "ratedur", 10*time.Second, "duration of the fixed-rate appends")
+	flag.IntVar(&c.Reads, "reads", 200_000, "GetLog calls per measurement")
+	flag.DurationVar(&c.ClusterDur, "clusterdur", 5*time.Second, "measured time of each cluster run")
+	flag.IntVar(&c.Clients, "clients", 64, "clients of the cluster")
+	only := flag.String("only", "storelogs,reads,truncation,cluster", "workloads to run, comma-separated")
+	flag.Parse()
+	dir, err := os.MkdirTemp(c.Dir, "raftstore-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	defer os.RemoveAll(dir)
+	c.Dir = dir
+	c.printf("go %s, %s/%s, %d CPUs, stores under %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), dir)
+	if err := run(&c, strings.Split(*only, ",")); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+}
+
+func run(c *Config, only []string) error {
+	for _, w := range only {
+		var err error
+		switch w {
+		case "storelogs":
+			err = c.StoreLogs()
+		case "reads":
+			err = c.Reads1k()
+		case "truncation":
+			err = c.Truncation()
+		case "cluster":
+			err = c.Cluster()
+		default:
+			err = fmt.Errorf("unknown workload %q", w)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,401 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	"github.com/stratadb/strata/raftstore"
+)
+
+// Config sizes a run. Quick shrinks every workload for a smoke test.
+type Config struct {
+	Dir        string        // every store's directory is made under it: same disk for all
+	StoreDur   time.Duration // time per StoreLogs (size, batch) cell and store
+	Entries    int           // the truncation scenario's log: 1M x 1 KiB
+	Keep       int           // entries the head truncation keeps: 10k
+	RateHz     int           // fixed-rate appends after the truncation, per second
+	RateDur    time.Duration // how long
+	Reads      int           // GetLog calls per measurement
+	ClusterDur time.Duration // measured time of each cluster run
+	Clients    int           // concurrent clients of the cluster
+	Only       map[string]bool
+	Out        io.Writer
+}
+
+func (c *Config) printf(format string, a ...any) { fmt.Fprintf(c.Out, format, a...) }
+
+// fresh opens kind in a new directory under c.Dir.
+func (c *Config) fresh(k Kind, name string) (Store, string, error) {
+	dir := filepath.Join(c.Dir, k.Name+"-"+name)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, "", err
+	}
+	s, err := k.Open(dir)
+	return s, dir, err
+}
+
+// appendN writes entries first..first+n-1 of size bytes in batches.
+func appendN(s Store, first uint64, n, size, batch int, term uint64) error {
+	logs := make([]*raft.Log, batch)
+	for i := range logs {
+		logs[i] = &raft.Log{Term: term, AppendedAt: time.Now()}
+	}
+	for done := 0; done < n; {
+		k := min(batch, n-done)
+		for i := 0; i < k; i++ {
+			logs[i].Index = first + uint64(done+i)
+			logs[i].Data = payload(logs[i].Index, size)
+		}
+		if err := s.StoreLogs(logs[:k]); err != nil {
+			return err
+		}
+		done += k
+	}
+	return nil
+}
+
+// pool is random bytes that payloads are cut from.
+var pool = func() []byte {
+	b := make([]byte, 4<<20)
+	rand.NewChaCha8([32]byte{9}).Read(b)
+	return b
+}()
+
+// payload is the Data of entry i: size incompressible bytes, different from
+// its neighbours', so no store gains from compressing repeats.
+func payload(i uint64, size int) []byte {
+	if size > len(pool)/2 {
+		panic("payload too large")
+	}
+	off := int(i*4099) % (len(pool) - size)
+	return pool[off : off+size]
+}
+
+// StoreLogs: time per StoreLogs call for each entry size and batch size,
+// the stores interleaved cell by cell so they share the machine's noise.
+func (c *Config) StoreLogs() error {
+	c.printf("\n### StoreLogs, fsync on (time per call)\n\n")
+	c.printf("| entry | batch | store | calls | mean | p50 | p99 | MB/s | raftstore / boltdb | raftstore / wal |\n")
+	c.printf("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, size := range []int{10, 1 << 10, 100 << 10} {
+		for _, batch := range []int{1, 10, 64} {
+			means := map[string]time.Duration{}
+			for _, k := range Kinds {
+				lat, err := c.storeLogsCell(k, size, batch)
+				if err != nil {
+					return fmt.Errorf("%s StoreLogs %d x %d: %w", k.Name, size, batch, err)
+				}
+				means[k.Name] = lat.mean()
+				mbs := float64(size*batch) / lat.mean().Seconds() / 1e6
+				c.printf("| %s | %d | %s | %d | %s | %s | %s | %.1f | | |\n",
+					sizeName(size), batch, k.Name, len(lat), dur(lat.mean()), dur(lat.pct(50)), dur(lat.pct(99)), mbs)
+			}
+			c.printf("| %s | %d | **ratio** | | | | | | **%s** | **%s** |\n", sizeName(size), batch,
+				ratio(means["raftstore"], means["raft-boltdb"]), ratio(means["raftstore"], means["raft-wal"]))
+		}
+	}
+	return nil
+}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func (c *Config) storeLogsCell(k Kind, size, batch int) (Lat, error) {
+	s, dir, err := c.fresh(k, "storelogs")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	defer s.Close()
+	logs := make([]*raft.Log, batch)
+	for i := range logs {
+		logs[i] = &raft.Log{Term: 1, AppendedAt: time.Now()}
+	}
+	// A few calls first, to take the first file creations out of the figure.
+	next := uint64(1)
+	var lat Lat
+	const maxBytes = 1 << 30
+	start := time.Now()
+	for call := 0; ; call++ {
+		for i := range logs {
+			logs[i].Index = next
+			logs[i].Data = payload(next, size)
+			next++
+		}
+		t := time.Now()
+		if err := s.StoreLogs(logs); err != nil {
+			return nil, err
+		}
+		if call >= 3 {
+			lat = append(lat, time.Since(t))
+		}
+		if (time.Since(start) >= c.StoreDur && len(lat) >= 5) || int(next)*size > maxBytes {
+			break
+		}
+	}
+	return lat, nil
+}
+
+// Reads: GetLog on a small log, and First/LastIndex.
+func (c *Config) Reads1k() error {
+	c.printf("\n### GetLog on 1k entries of 1 KiB, FirstIndex, LastIndex (mean per call)\n\n")
+	c.printf("| store | GetLog (1k) | FirstIndex | LastIndex |\n|---|---|---|---|\n")
+	for _, k := range Kinds {
+		s, dir, err := c.fresh(k, "reads")
+		if err != nil {
+			return err
+		}
+		if err := appendN(s, 1, 1000, 1<<10, 64, 1); err != nil {
+			return err
+		}
+		get := c.getLogMean(s, 1, 1000)
+		calls := 25 * c.Reads
+		t := time.Now()
+		for i := 0; i < calls; i++ {
+			s.FirstIndex()
+		}
+		first := time.Since(t) / time.Duration(calls)
+		t = time.Now()
+		for i := 0; i < calls; i++ {
+			s.LastIndex()
+		}
+		last := time.Since(t) / time.Duration(calls)
+		c.printf("| %s | %s | %s | %s |\n", k.Name, dur(get), dur(first), dur(last))
+		s.Close()
+		os.RemoveAll(dir)
+	}
+	return nil
+}
+
+// getLogMean is the mean time of c.Reads random GetLog calls in [lo, hi].
+func (c *Config) getLogMean(s Store, lo, hi uint64) time.Duration {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var l raft.Log
+	t := time.Now()
+	for i := 0; i < c.Reads; i++ {
+		if err := s.GetLog(lo+rng.Uint64N(hi-lo+1), &l); err != nil {
+			panic(err)
+		}
+	}
+	return time.Since(t) / time.Duration(c.Reads)
+}
+
+// Truncation: the scenario that hurts raft-boltdb in Consul. Append
+// Entries x 1 KiB, read at random, drop the head down to the last Keep,
+// then append at a fixed rate; disk usage at each step, and the open time.
+func (c *Config) Truncation() error {
+	c.printf("\n### Head truncation: %d x 1 KiB appended (batches of 64), head dropped to the last %d, then %d appends/s for %s\n\n",
+		c.Entries, c.Keep, c.RateHz, c.RateDur)
+	c.printf("| store | load | GetLog (%d) | disk after load | DeleteRange | disk after truncation | append p50 | append p99 | disk after appends | reopen |\n", c.Entries)
+	c.printf("|---|---|---|---|---|---|---|---|---|---|\n")
+	var notes []string
+	for _, k := range Kinds {
+		s, dir, err := c.fresh(k, "truncation")
+		if err != nil {
+			return err
+		}
+		t := time.Now()
+		if err := appendN(s, 1, c.Entries, 1<<10, 64, 1); err != nil {
+			return err
+		}
+		load := time.Since(t)
+		get := c.getLogMean(s, 1, uint64(c.Entries))
+		peak := diskBytes(dir)
+		last := uint64(c.Entries)
+		t = time.Now()
+		if err := s.DeleteRange(1, last-uint64(c.Keep)); err != nil {
+			return err
+		}
+		del := time.Since(t)
+		afterDel := diskBytes(dir)
+
+		// Fixed-rate single-entry appends, as a steady Raft leader does.
+		var lat Lat
+		tick := time.NewTicker(time.Second / time.Duration(c.RateHz))
+		end := time.Now().Add(c.RateDur)
+		for time.Now().Before(end) {
+			<-tick.C
+			last++
+			t := time.Now()
+			if err := s.StoreLogs([]*raft.Log{{Index: last, Term: 2, Data: payload(last, 1<<10), AppendedAt: t}}); err != nil {
+				return err
+			}
+			lat = append(lat, time.Since(t))
+		}
+		tick.Stop()
+		afterRate := diskBytes(dir)
+		if rs, ok := s.(*raftstore.Store); ok {
+			// The engine's compaction gives the space back; here forced,
+			// to show where it settles.
+			if err := rs.DB().Compact(nil, nil); err != nil {
+				return err
+			}
+			notes = append(notes, fmt.Sprintf("raftstore after DB.Compact: %s on disk, by file kind %s (retained entries: %s of 1 KiB payload)",
+				mib(diskBytes(dir)), byExt(dir), mib(int64(c.Keep+len(lat))<<10)))
+		}
+		if err := s.Close(); err != nil {
+			return err
+		}
+		t = time.Now()
+		s, err = k.Open(dir)
+		if err != nil {
+			return err
+		}
+		if f, _ := s.FirstIndex(); f != uint64(c.Entries-c.Keep+1) {
+			return fmt.Errorf("%s: first index %d after reopen", k.Name, f)
+		}
+		var l raft.Log
+		if err := s.GetLog(last, &l); err != nil {
+			return fmt.Errorf("%s: last entry after reopen: %w", k.Name, err)
+		}
+		reopen := time.Since(t)
+		s.Close()
+		c.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.Name, dur(load), dur(get), mib(peak), dur(del),
+			mib(afterDel), dur(lat.pct(50)), dur(lat.pct(99)), mib(afterRate), dur(reopen))
+		os.RemoveAll(dir)
+	}
+	for _, n := range notes {
+		c.printf("\n%s\n", n)
+	}
+	return nil
+}
+
+// countFSM counts what it applies; the cluster measures the log store.
+type countFSM struct{ n atomic.Uint64 }
+
+func (f *countFSM) Apply(*raft.Log) any                 { f.n.Add(1); return nil }
+func (f *countFSM) Snapshot() (raft.FSMSnapshot, error) { return countSnap{}, nil }
+func (f *countFSM) Restore(rc io.ReadCloser) error      { return rc.Close() }
+
+type countSnap struct{}
+
+func (countSnap) Persist(sink raft.SnapshotSink) error { return sink.Close() }
+func (countSnap) Release()                             {}
+
+// Cluster: three nodes on loopback TCP, each on a store of the kind, and
+// Clients goroutines applying 16-byte commands through the leader.
+func (c *Config) Cluster() error {
+	c.printf("\n### 3-node cluster on loopback TCP, %d clients, %s per store\n\n", c.Clients, c.ClusterDur)
+	c.printf("| store | commits/s | p50 | p99 |\n|---|---|---|---|\n")
+	for _, k := range Kinds {
+		n, p50, p99, err := c.clusterRun(k)
+		if err != nil {
+			return fmt.Errorf("%s cluster: %w", k.Name, err)
+		}
+		c.printf("| %s | %.0f | %s | %s |\n", k.Name, n, dur(p50), dur(p99))
+	}
+	return nil
+}
+
+func (c *Config) clusterRun(k Kind) (float64, time.Duration, time.Duration, error) {
+	type member struct {
+		store Store
+		trans *raft.NetworkTransport
+		raft  *raft.Raft
+	}
+	var ms []*member
+	var servers []raft.Server
+	defer func() {
+		for _, m := range ms {
+			if m.raft != nil {
+				m.raft.Shutdown().Error()
+			}
+			m.store.Close()
+		}
+		os.RemoveAll(filepath.Join(c.Dir, k.Name+"-cluster"))
+	}()
+	for i := 0; i < 3; i++ {
+		dir := filepath.Join(c.Dir, k.Name+"-cluster", fmt.Sprint(i))
+		os.RemoveAll(dir)
+		s, err := k.Open(dir)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		trans, err := raft.NewTCPTransport("127.0.0.1:0", nil, 8, 10*time.Second, io.Discard)
+		if err != nil {
+			s.Close()
+			return 0, 0, 0, err
+		}
+		ms = append(ms, &member{store: s, trans: trans})
+		servers = append(servers, raft.Server{ID: raft.ServerID(fmt.Sprint(i)), Address: trans.LocalAddr()})
+	}
+	for i, m := range ms {
+		conf := raft.DefaultConfig()
+		conf.LocalID = raft.ServerID(fmt.Sprint(i))
+		conf.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Error, Output: io.Discard})
+		r, err := raft.NewRaft(conf, &countFSM{}, m.store, m.store, raft.NewInmemSnapshotStore(), m.trans)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		m.raft = r
+	}
+	if err := ms[0].raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		return 0, 0, 0, err
+	}
+	var leader *raft.Raft
+	for deadline := time.Now().Add(30 * time.Second); leader == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return 0, 0, 0, fmt.Errorf("no leader")
+		}
+		for _, m := range ms {
+			if m.raft.State() == raft.Leader {
+				leader = m.raft
+			}
+		}
+	}
+	var (
+		mu    sync.Mutex
+		lat   Lat
+		wg    sync.WaitGroup
+		count atomic.Int64
+		errs  atomic.Int64
+	)
+	warm := time.Now().Add(time.Second)
+	stop := warm.Add(c.ClusterDur)
+	for w := 0; w < c.Clients; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var local Lat
+			cmd := make([]byte, 16)
+			for i := uint64(0); ; i++ {
+				now := time.Now()
+				if now.After(stop) {
+					break
+				}
+				binary.BigEndian.PutUint64(cmd, uint64(w))
+				binary.BigEndian.PutUint64(cmd[8:], i)
+				if err := leader.Apply(cmd, 10*time.Second).Error(); err != nil {
+					errs.Add(1)
+					continue
+				}
+				if now.After(warm) {
+					local = append(local, time.Since(now))
+					count.Add(1)
+				}
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	if e := errs.Load(); e > 0 {
+		return 0, 0, 0, fmt.Errorf("%d applies failed", e)
+	}
+	return float64(count.Load()) / c.ClusterDur.Seconds(), lat.pct(50), lat.pct(99), nil
+}
