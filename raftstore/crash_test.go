@@ -13,14 +13,12 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// The crash test runs a writer in a child process and kills it (SIGKILL)
-// mid-stream. The engine's in-memory power-loss filesystem is internal to
-// the main module, so it cannot be reached from here: a killed process
-// loses what it had not handed to the OS, not what the OS had not synced.
-// What it checks is the store's part of the promise: entries go in whole
-// StoreLogs batches, truncations move the head, and after any kill the log
-// is one run first..last with no hole, every acknowledged entry is in it,
-// and every batch is there whole or not at all.
+// TestKilledWriter runs a writer in a child process on the real filesystem
+// and kills it (SIGKILL) mid-stream: a crash of the process, which loses
+// what had not reached the OS (TestPowerLoss covers a power loss, which
+// loses what had not been synced). After any kill the log is one run
+// first..last with no hole, every acknowledged entry is in it, and every
+// StoreLogs batch is there whole or not at all.
 
 const crashChildEnv = "RAFTSTORE_CRASH_CHILD"
 

@@ -30,6 +30,9 @@ type notFoundError struct{}
 func (notFoundError) Error() string        { return "not found" }
 func (notFoundError) Is(target error) bool { return target == lsm.ErrNotFound }
 
+// keyPool holds log-key buffers for GetLog.
+var keyPool = sync.Pool{New: func() any { return new([logKeyLen]byte) }}
+
 // Store is a hashicorp/raft LogStore and StableStore on a Strata DB. Every
 // method is safe for concurrent use.
 //
@@ -203,9 +206,12 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 	if s.isEmpty.Load() || index < s.first.Load() || index > s.last.Load() {
 		return raft.ErrLogNotFound
 	}
-	var key [logKeyLen]byte
+	// The engine keeps the key slice past the call's stack frame, so a
+	// local array would be a heap allocation per read: pool it.
+	key := keyPool.Get().(*[logKeyLen]byte)
 	putLogKey(key[:], index)
 	v, err := s.db.Get(key[:])
+	keyPool.Put(key)
 	if err != nil {
 		if errors.Is(err, lsm.ErrNotFound) {
 			return raft.ErrLogNotFound
