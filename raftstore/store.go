@@ -73,6 +73,9 @@ func New(dir string, opts *Options) (*Store, error) {
 		eng = *o.Engine
 	}
 	eng.Sync = lsm.SyncNo
+	if eng.MemtableSize == 0 {
+		eng.MemtableSize = DefaultMemtableSize
+	}
 	db, err := lsm.Open(dir, &eng)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@
 //
 //	go run . -dir /path/on/the/disk/to/measure
 //	go run . -only truncation -entries 1000000   # the head-truncation scenario alone
+//	go run . -only truncation -stores raftstore  # one store
 package main
 
 import (
@@ -27,7 +28,22 @@ func main() {
 	flag.DurationVar(&c.ClusterDur, "clusterdur", 5*time.Second, "measured time of each cluster run")
 	flag.IntVar(&c.Clients, "clients", 64, "clients of the cluster")
 	only := flag.String("only", "storelogs,reads,truncation,cluster", "workloads to run, comma-separated")
+	stores := flag.String("stores", "raftstore,raft-boltdb,raft-wal", "stores to compare, comma-separated")
 	flag.Parse()
+	var kinds []Kind
+	for _, name := range strings.Split(*stores, ",") {
+		found := false
+		for _, k := range Kinds {
+			if k.Name == name {
+				kinds, found = append(kinds, k), true
+			}
+		}
+		if !found {
+			fmt.Fprintf(os.Stderr, "unknown store %q\n", name)
+			os.Exit(2)
+		}
+	}
+	Kinds = kinds
 	dir, err := os.MkdirTemp(c.Dir, "raftstore-bench-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

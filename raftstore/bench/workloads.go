@@ -27,7 +27,6 @@ type Config struct {
 	Reads      int           // GetLog calls per measurement
 	ClusterDur time.Duration // measured time of each cluster run
 	Clients    int           // concurrent clients of the cluster
-	Only       map[string]bool
 	Out        io.Writer
 }
 
