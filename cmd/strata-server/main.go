@@ -1,0 +1,224 @@
+// Command strata-server serves a Strata database over the Redis protocol.
+//
+//	strata-server [FILE] [--config FILE] [--dir DIR] [--bind ADDR...] [--port N]
+//	              [--appendfsync always|everysec|no] [--requirepass PASS]
+//	              [--tls-port N --tls-cert-file F --tls-key-file F [--tls-ca-cert-file F]]
+//	              [--maxclients N] [--timeout SECONDS] [--lua-time-limit MS]
+//	              [--maxmemory BYTES] [--loglevel debug|info|warn]
+//
+// As redis-server does, it takes a config file in redis.conf syntax (as the
+// first argument or with --config) and any directive as a flag: "--name
+// value..." with the values up to the next "--". Flags override the file.
+// An unknown directive is an error naming its line or flag.
+//
+// SIGTERM and SIGINT (and the SHUTDOWN command) stop accepting connections,
+// let the commands in flight finish, close the database cleanly and exit 0.
+// A second signal exits at once with status 1; every acknowledged write is
+// in the WAL already, so nothing acknowledged is lost either way.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+const usage = `usage: strata-server [FILE] [--config FILE] [--dir DIR] [--bind ADDR...] [--port N]
+       [--appendfsync always|everysec|no] [--requirepass PASS]
+       [--tls-port N --tls-cert-file F --tls-key-file F [--tls-ca-cert-file F]]
+       [--maxclients N] [--timeout SECONDS] [--lua-time-limit MS]
+       [--maxmemory BYTES] [--loglevel debug|info|warn] [--<directive> VALUE...]
+`
+
+// settings are the parsed command line and config file.
+type settings struct {
+	opts       server.Options
+	dir        string
+	configFile string
+	level      *slog.LevelVar
+}
+
+func run(args []string, stderr io.Writer) int {
+	st, err := parseArgs(args)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stderr, usage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "strata-server: %v\n%s", err, usage)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: st.level}))
+	st.opts.Logger = log
+
+	if err := os.MkdirAll(st.dir, 0o755); err != nil {
+		log.Error("cannot create the data directory", "dir", st.dir, "err", err)
+		return 1
+	}
+	// The server carries appendfsync out itself (WithSync per write under
+	// always, an fsync a second under everysec), so the engine never fsyncs
+	// on its own and CONFIG SET appendfsync takes effect at once.
+	db, err := lsm.Open(st.dir, engineOptions(st.opts.MaxMemory, log))
+	if err != nil {
+		log.Error("cannot open the database", "dir", st.dir, "err", err)
+		return 1
+	}
+	srv, err := server.New(db, &st.opts)
+	if err != nil {
+		log.Error("bad configuration", "err", err)
+		db.Close()
+		return 2
+	}
+	lns, err := srv.Listen()
+	if err != nil {
+		log.Error("cannot listen", "err", err)
+		db.Close()
+		return 1
+	}
+	addrs := make([]string, len(lns))
+	for i, l := range lns {
+		addrs[i] = l.Addr().String()
+	}
+	log.Info("ready to accept connections", "addr", strings.Join(addrs, ","), "dir", st.dir,
+		"appendfsync", srv.Config().AppendFsync, "config", st.configFile, "pid", os.Getpid())
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		log.Info("signal received: shutting down", "signal", sig.String())
+		go srv.Shutdown(context.Background())
+		sig = <-sigs
+		log.Warn("second signal: exiting at once", "signal", sig.String())
+		os.Exit(1)
+	}()
+
+	serveErr := srv.ServeListeners(lns...)
+	status := 0
+	if serveErr != nil && !errors.Is(serveErr, server.ErrServerClosed) {
+		log.Error("serving failed", "err", serveErr)
+		srv.Shutdown(context.Background())
+		status = 1
+	}
+	if err := db.Close(); err != nil {
+		log.Error("closing the database failed", "err", err)
+		return 1
+	}
+	log.Info("database closed, exiting", "dir", st.dir)
+	return status
+}
+
+// engineOptions are the DB's options. maxmemory bounds the engine's
+// memory: until lsm.Options has MemoryLimit (API.md), it is shared out
+// here: a quarter to the block cache and an eighth to each memtable (three
+// at most: the mutable one and two being flushed), so the parts the engine
+// sizes stay within about 60% of it.
+func engineOptions(maxmemory int64, log *slog.Logger) *lsm.Options {
+	o := &lsm.Options{Sync: lsm.SyncNo, Logger: log}
+	if maxmemory > 0 {
+		o.BlockCacheSize = max(maxmemory/4, 1<<20)
+		o.MemtableSize = max(maxmemory/8, 1<<20)
+	}
+	return o
+}
+
+var errHelp = errors.New("help")
+
+// parseArgs reads [FILE] [--config FILE] and "--directive value..." groups.
+func parseArgs(args []string) (*settings, error) {
+	st := &settings{dir: "strata-data", level: new(slog.LevelVar)}
+	var flags []server.Directive
+	i := 0
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		st.configFile = args[0]
+		i = 1
+	}
+	for i < len(args) {
+		a := args[i]
+		if a == "-h" || a == "--help" || a == "-help" {
+			return nil, errHelp
+		}
+		if !strings.HasPrefix(a, "--") || len(a) == 2 {
+			return nil, fmt.Errorf("unexpected argument %q", a)
+		}
+		name := strings.ToLower(a[2:])
+		var vals []string
+		if eq := strings.IndexByte(name, '='); eq >= 0 {
+			vals = append(vals, a[2+eq+1:])
+			name = name[:eq]
+		}
+		i++
+		for i < len(args) && !strings.HasPrefix(args[i], "--") {
+			vals = append(vals, args[i])
+			i++
+		}
+		if name == "config" {
+			if len(vals) != 1 {
+				return nil, fmt.Errorf("--config takes one file")
+			}
+			st.configFile = vals[0]
+			continue
+		}
+		flags = append(flags, server.Directive{Name: name, Args: vals})
+	}
+	var directives []server.Directive
+	if st.configFile != "" {
+		f, err := os.Open(st.configFile)
+		if err != nil {
+			return nil, err
+		}
+		directives, err = server.ParseConfig(f, st.configFile)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	apply := func(d server.Directive, where string) error {
+		if d.Name == "dir" {
+			if len(d.Args) != 1 {
+				return fmt.Errorf("%s: dir takes one directory", where)
+			}
+			st.dir = d.Args[0]
+		}
+		if err := st.opts.ApplyDirective(d.Name, d.Args); err != nil {
+			return fmt.Errorf("%s: %v", where, err)
+		}
+		return nil
+	}
+	for _, d := range directives {
+		if err := apply(d, fmt.Sprintf("%s line %d", st.configFile, d.Line)); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range flags {
+		if err := apply(d, "flag --"+d.Name); err != nil {
+			return nil, err
+		}
+	}
+	abs, err := filepath.Abs(st.dir)
+	if err != nil {
+		return nil, err
+	}
+	st.dir = abs
+	st.opts.Dir = abs
+	lvl, err := server.ParseLogLevel(st.opts.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	st.level.Set(lvl)
+	return st, nil
+}

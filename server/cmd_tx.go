@@ -1,0 +1,278 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"time"
+)
+
+// Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//
+// EXEC runs the queued commands against one txKeyspace while holding the
+// gate exclusively: no other server write runs between them, and their
+// writes reach the WAL as one batch at the end. An engine error at commit
+// discards every write and EXEC answers that error instead of the replies.
+
+func transactionCommands() []*command {
+	return []*command{
+		def("multi", 1, "noscript loading stale fast allow_busy", "@transaction", multiCommand,
+			cmdDoc{"Start a transaction block", "1.2.0", "transactions", "O(1)"}),
+		def("exec", 1, "noscript loading stale skip_slowlog", "@transaction", execCommand,
+			cmdDoc{"Run every command queued since MULTI", "1.2.0", "transactions", "Depends on the commands queued"}),
+		def("discard", 1, "noscript loading stale fast allow_busy", "@transaction", discardCommand,
+			cmdDoc{"Drop every command queued since MULTI", "2.0.0", "transactions", "O(N) where N is the number of commands queued"}),
+		def("watch", -2, "noscript loading stale fast allow_busy", "@transaction", watchCommand,
+			cmdDoc{"Make the next EXEC conditional on keys staying unchanged", "2.2.0", "transactions", "O(1) per key"},
+			"RO | index 1 | range -1 1 0"),
+		def("unwatch", 1, "noscript loading stale fast allow_busy", "@transaction", unwatchCommand,
+			cmdDoc{"Forget every watched key", "2.2.0", "transactions", "O(1)"}),
+	}
+}
+
+// multiState is a client's open MULTI.
+type multiState struct {
+	cmds    []queuedCmd
+	aborted bool // a command failed to queue: EXEC answers EXECABORT
+	bytes   int
+}
+
+type queuedCmd struct {
+	cmd  *command
+	argv [][]byte
+}
+
+// queue keeps a copy of argv: the request buffer is reused.
+func (m *multiState) queue(cmd *command, argv [][]byte) {
+	n := 0
+	for _, a := range argv {
+		n += len(a)
+	}
+	buf := make([]byte, 0, n)
+	cp := make([][]byte, len(argv))
+	for i, a := range argv {
+		start := len(buf)
+		buf = append(buf, a...)
+		cp[i] = buf[start:len(buf):len(buf)]
+	}
+	m.cmds = append(m.cmds, queuedCmd{cmd, cp})
+	m.bytes += n
+}
+
+// rejectTx marks an open MULTI as failed (a command could not be queued).
+func (c *client) rejectTx() {
+	if c.multi != nil {
+		c.multi.aborted = true
+	}
+}
+
+func multiCommand(c *cmdCtx) {
+	if c.cl.multi != nil {
+		c.w.err("ERR MULTI calls can not be nested")
+		return
+	}
+	c.cl.multi = &multiState{}
+	c.w.ok()
+}
+
+func discardCommand(c *cmdCtx) {
+	if c.cl.multi == nil {
+		c.w.err("ERR DISCARD without MULTI")
+		return
+	}
+	c.cl.multi = nil
+	c.s.unwatchAll(c.cl)
+	c.w.ok()
+}
+
+func execCommand(c *cmdCtx) {
+	cl := c.cl
+	m := cl.multi
+	if m == nil {
+		c.w.err("ERR EXEC without MULTI")
+		return
+	}
+	cl.multi = nil
+	defer c.s.unwatchAll(cl)
+	if m.aborted {
+		c.w.err("EXECABORT Transaction discarded because of previous errors.")
+		return
+	}
+	c.s.gate.exclusive()
+	defer c.s.gate.releaseExclusive()
+	if c.s.watchBroken(cl) {
+		c.w.nullArray()
+		return
+	}
+	replies := replyWriter{proto: c.w.proto}
+	err := c.s.update(func(ks Keyspace) error {
+		for _, q := range m.cmds {
+			inner := &cmdCtx{s: c.s, cl: cl, cmd: q.cmd, argv: q.argv, w: &replies, ks: ks, inTx: true}
+			c.s.call(inner, false)
+		}
+		return nil
+	})
+	if err != nil {
+		c.w.err(keyError(err))
+		return
+	}
+	// The protocol may have changed inside (HELLO is not queued, so no):
+	// the replies were written in the caller's protocol.
+	c.w.array(len(m.cmds))
+	c.w.raw(replies.b)
+	c.w.errors += replies.errors
+	if replies.errors > 0 {
+		c.w.lastErr = replies.lastErr
+	}
+}
+
+// update runs fn against one transaction and commits it; the caller holds
+// the gate exclusively. This is where EXEC and scripts meet the store:
+// with the collections package it becomes collections.Store.Update with a
+// Keyspace over its Tx.
+func (s *Server) update(fn func(ks Keyspace) error) error {
+	tx := newTx(s)
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// watchedKey is a key's state when WATCH saw it.
+type watchedKey struct {
+	exists bool
+	sum    [32]byte // value and expiry
+	exp    time.Time
+}
+
+func watchCommand(c *cmdCtx) {
+	if c.cl.multi != nil {
+		c.w.err("ERR WATCH inside MULTI is not allowed")
+		return
+	}
+	for _, k := range c.argv[1:] {
+		if _, ok := c.cl.watching[string(k)]; ok {
+			continue
+		}
+		c.s.watch(c.cl, k) // before reading: a later write marks the client
+		st, err := keyState(c.ks, k)
+		if err != nil {
+			c.errReply(err)
+			return
+		}
+		c.cl.watching[string(k)] = st
+	}
+	c.w.ok()
+}
+
+func unwatchCommand(c *cmdCtx) {
+	c.s.unwatchAll(c.cl)
+	c.w.ok()
+}
+
+// keyState summarizes a key for WATCH: whether it exists, a hash of its
+// value and expiry. Comparing it at EXEC catches writes made outside the
+// server (Go code on the same DB), which do not mark watchers.
+func keyState(ks Keyspace, key []byte) (watchedKey, error) {
+	kind, err := ks.Type(key)
+	if err != nil || kind == KindNone {
+		return watchedKey{}, err
+	}
+	exp, ok, err := ks.Expiry(key)
+	if err != nil || !ok {
+		return watchedKey{}, err
+	}
+	h := sha256.New()
+	h.Write([]byte{byte(kind)})
+	h.Write([]byte(exp.Format(time.RFC3339Nano)))
+	if kind == KindString {
+		v, err := ks.Get(key)
+		if err != nil {
+			return watchedKey{}, nil // gone meanwhile
+		}
+		h.Write(v)
+	}
+	st := watchedKey{exists: true, exp: exp}
+	copy(st.sum[:], h.Sum(nil))
+	return st, nil
+}
+
+// watchBroken reports whether EXEC must fail: a watched key was written
+// through the server, expired, or changed behind the server's back.
+func (s *Server) watchBroken(cl *client) bool {
+	if cl.dirty.Load() {
+		return true
+	}
+	for k, was := range cl.watching {
+		now, err := keyState(s.ks, []byte(k))
+		if err != nil || now.exists != was.exists || !bytes.Equal(now.sum[:], was.sum[:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// watch registers cl as watching key.
+func (s *Server) watch(cl *client, key []byte) {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if cl.watching == nil {
+		cl.watching = map[string]watchedKey{}
+	}
+	set := s.watched[string(key)]
+	if set == nil {
+		set = map[*client]struct{}{}
+		s.watched[string(key)] = set
+	}
+	set[cl] = struct{}{}
+	s.nWatched.Add(1)
+}
+
+// unwatchAll forgets cl's watched keys and clears its dirty flag.
+func (s *Server) unwatchAll(cl *client) {
+	if len(cl.watching) > 0 {
+		s.watchMu.Lock()
+		for k := range cl.watching {
+			if set := s.watched[k]; set != nil {
+				delete(set, cl)
+				s.nWatched.Add(-1)
+				if len(set) == 0 {
+					delete(s.watched, k)
+				}
+			}
+		}
+		s.watchMu.Unlock()
+		clear(cl.watching)
+	}
+	cl.dirty.Store(false)
+}
+
+// touch marks the clients watching key: it was written.
+func (s *Server) touch(key []byte) {
+	if s.nWatched.Load() == 0 {
+		return
+	}
+	s.watchMu.Lock()
+	for cl := range s.watched[string(key)] {
+		cl.dirty.Store(true)
+	}
+	s.watchMu.Unlock()
+}
+
+// touchExisting marks every watching client whose watched key exists in ks,
+// before a flush deletes them all (as Redis's FLUSHALL does).
+func (s *Server) touchExisting(ks Keyspace) {
+	if s.nWatched.Load() == 0 {
+		return
+	}
+	s.watchMu.Lock()
+	keys := make([]string, 0, len(s.watched))
+	for k := range s.watched {
+		keys = append(keys, k)
+	}
+	s.watchMu.Unlock()
+	for _, k := range keys {
+		if kind, err := ks.Type([]byte(k)); err == nil && kind != KindNone {
+			s.touch([]byte(k))
+		}
+	}
+}

@@ -1,0 +1,213 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// flushAt is the reply size from which a client's replies are written out
+// before the rest of its pipeline runs: a client that pipelines much and
+// reads slowly then blocks in its own write, stops being read, and holds
+// at most this much (plus one reply) of server memory.
+const flushAt = 64 * 1024
+
+// client is one connection. Its goroutine (serve) owns everything but the
+// fields under mu and the atomics, which CLIENT LIST, CLIENT KILL, WATCH
+// and Shutdown read or set from other goroutines.
+type client struct {
+	s       *Server
+	id      int64
+	nc      net.Conn
+	rd      *reqReader
+	out     replyWriter
+	addr    string
+	laddr   string
+	created time.Time
+	tls     bool
+
+	authed bool // owned by serve
+	multi  *multiState
+	// closeAfter closes the connection once the current replies are out
+	// (QUIT, a protocol error, CLIENT KILL of oneself).
+	closeAfter bool
+
+	// dirty is set when a watched key changes (any goroutine).
+	dirty atomic.Bool
+	// watching is the client's watched keys with their state at WATCH;
+	// owned by serve, mirrored in Server.watched under watchMu.
+	watching map[string]watchedKey
+
+	// Mirrors of the owner's state for CLIENT LIST, kept by serve.
+	qbuf, rbs, rbp, outCap atomic.Int64
+	multiN                 atomic.Int64 // commands queued; -1: no MULTI
+	resp                   atomic.Int32
+
+	lastActive atomic.Int64 // unix ns of the last command
+	killed     atomic.Bool
+	cmdsDone   atomic.Int64
+	curCmd     atomic.Pointer[string]
+
+	mu      sync.Mutex // guards the fields below
+	name    string
+	libName string
+	libVer  string
+	lastCmd string
+}
+
+func newClient(s *Server, nc net.Conn) *client {
+	c := &client{
+		s:       s,
+		id:      s.nextID.Add(1),
+		nc:      nc,
+		addr:    nc.RemoteAddr().String(),
+		laddr:   nc.LocalAddr().String(),
+		created: time.Now(),
+	}
+	_, c.tls = nc.(*tls.Conn)
+	c.out.proto = 2
+	c.authed = s.passHash.Load() == nil
+	c.rd = newReqReader(nc)
+	c.rd.needsAuth = func() bool { return !c.authed && c.s.passHash.Load() != nil }
+	c.lastActive.Store(c.created.UnixNano())
+	c.multiN.Store(-1)
+	c.resp.Store(2)
+	c.rbs.Store(int64(len(c.rd.buf)))
+	return c
+}
+
+// interrupt makes a blocked read return so serve notices the shutdown.
+func (c *client) interrupt() { c.nc.SetReadDeadline(time.Unix(1, 0)) }
+
+// kill closes the connection from another goroutine (CLIENT KILL).
+func (c *client) kill() {
+	c.killed.Store(true)
+	c.nc.Close()
+}
+
+func (c *client) serve() {
+	defer c.s.removeClient(c)
+	defer c.nc.Close()
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			c.s.log.Debug("TLS handshake failed", "addr", c.addr, "err", err)
+			return
+		}
+		tc.SetDeadline(time.Time{})
+	}
+	for {
+		c.rd.maxBulk = c.s.maxBulk.Load()
+		c.rd.maxQuery = int(c.s.maxQuery.Load())
+		c.rd.maxMulti = c.s.maxMultibulk.Load()
+		for {
+			argv, err := c.rd.next()
+			if err != nil {
+				var pe *protocolError
+				if errors.As(err, &pe) {
+					c.out.err("ERR " + pe.Error())
+					c.s.log.Debug("protocol error", "addr", c.addr, "err", pe.Error())
+				}
+				c.flush()
+				return
+			}
+			if argv == nil {
+				break
+			}
+			c.s.dispatch(c, argv)
+			if c.closeAfter || c.killed.Load() || c.s.draining.Load() {
+				c.flush()
+				return
+			}
+			if c.out.len() >= flushAt && !c.flush() {
+				return
+			}
+		}
+		if !c.flush() {
+			return
+		}
+		c.mirror()
+		if c.s.draining.Load() {
+			return
+		}
+		var deadline time.Time
+		if t := c.s.idleTimeout.Load(); t > 0 {
+			deadline = time.Unix(0, c.lastActive.Load()).Add(time.Duration(t))
+		}
+		c.nc.SetReadDeadline(deadline)
+		if c.s.draining.Load() { // Shutdown may have set its deadline before ours
+			return
+		}
+		if err := c.rd.fill(); err != nil {
+			switch {
+			case errors.Is(err, errQueryBufferLimit):
+				c.s.log.Warn("closing client that reached max query buffer length", "addr", c.addr, "id", c.id)
+			case errors.Is(err, os.ErrDeadlineExceeded) && !c.s.draining.Load():
+				c.s.log.Debug("closing idle client", "addr", c.addr, "id", c.id)
+			case errors.Is(err, io.EOF), c.killed.Load(), c.s.draining.Load():
+			default:
+				c.s.log.Debug("read failed", "addr", c.addr, "err", err)
+			}
+			return
+		}
+		c.s.stats.netIn.Add(c.rd.nread)
+		c.rd.nread = 0
+	}
+}
+
+// mirror publishes the state CLIENT LIST shows.
+func (c *client) mirror() {
+	c.qbuf.Store(int64(c.rd.pending()))
+	c.rbs.Store(int64(len(c.rd.buf)))
+	c.rbp.Store(int64(c.rd.peak))
+	c.outCap.Store(int64(cap(c.out.b)))
+	n := int64(-1)
+	if c.multi != nil {
+		n = int64(len(c.multi.cmds))
+	}
+	c.multiN.Store(n)
+	c.resp.Store(int32(c.out.proto))
+}
+
+// flush writes the pending replies. It reports false when the connection
+// failed.
+func (c *client) flush() bool {
+	if c.out.len() == 0 {
+		return true
+	}
+	if t := c.s.idleTimeout.Load(); t > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(time.Duration(t)))
+	} else {
+		c.nc.SetWriteDeadline(time.Time{})
+	}
+	n, err := c.nc.Write(c.out.b)
+	c.s.stats.netOut.Add(int64(n))
+	if cap(c.out.b) > 4*flushAt {
+		c.out.b = make([]byte, 0, flushAt)
+	} else {
+		c.out.reset()
+	}
+	return err == nil
+}
+
+func (c *client) setName(n string) {
+	c.mu.Lock()
+	c.name = n
+	c.mu.Unlock()
+}
+
+func (c *client) getName() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.name
+}
+
+func sortClients(cs []*client) {
+	sort.Slice(cs, func(i, j int) bool { return cs[i].id < cs[j].id })
+}

@@ -1,0 +1,299 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stratadb/strata/lsm"
+)
+
+// cmdCtx is what a handler gets: the arguments, where to reply, and the
+// keyspace to read and write.
+type cmdCtx struct {
+	s    *Server
+	cl   *client // the client that sent the command (a script's caller)
+	cmd  *command
+	argv [][]byte
+	w    *replyWriter
+	ks   Keyspace
+	// inTx is set inside EXEC and scripts: the gate is held exclusively,
+	// ks is the transaction, and nothing may start another one.
+	inTx bool
+	// script is the running script, for calls made by redis.call.
+	script *scriptRun
+}
+
+func (c *cmdCtx) arg(i int) string { return string(c.argv[i]) }
+
+// errReply writes the reply for a Keyspace or engine error.
+func (c *cmdCtx) errReply(err error) { c.w.err(keyError(err)) }
+
+// wrongArgs is the arity error.
+func wrongArgs(name string) string {
+	return "ERR wrong number of arguments for '" + name + "' command"
+}
+
+// dispatch runs one request of client cl, as Redis's processCommand does:
+// look the command up, check arity, authentication, the MULTI state and a
+// busy script, then run it and account for it.
+func (s *Server) dispatch(cl *client, argv [][]byte) {
+	cl.lastActive.Store(time.Now().UnixNano())
+	cmd := s.table.lookup(argv)
+	if cmd == nil {
+		cl.rejectTx()
+		cl.out.err(unknownCommand(argv))
+		return
+	}
+	if cmd.subs != nil && (len(argv) >= 2 || cmd.handler == nil) {
+		// A container called without a known subcommand.
+		cl.rejectTx()
+		if len(argv) < 2 {
+			cl.out.err(wrongArgs(cmd.name))
+		} else {
+			cl.out.err(unknownSubcommand(cmd.name, argv[1]))
+		}
+		return
+	}
+	if !cmd.arityOK(len(argv)) {
+		cl.rejectTx()
+		cmd.stats.rejected.Add(1)
+		cl.out.err(wrongArgs(cmd.name))
+		return
+	}
+	if !cl.authed && s.passHash.Load() != nil && cmd.flags&flagNoAuth == 0 {
+		cl.rejectTx()
+		cmd.stats.rejected.Add(1)
+		cl.out.err(msgNoAuth)
+		return
+	}
+	if msg := checkKeys(cmd, argv); msg != "" {
+		cl.rejectTx()
+		cmd.stats.rejected.Add(1)
+		cl.out.err(msg)
+		return
+	}
+	if cl.multi != nil && !txControl(cmd) {
+		if cmd.flags&flagNoMulti != 0 {
+			cl.rejectTx()
+			cmd.stats.rejected.Add(1)
+			cl.out.err("ERR Command not allowed inside a transaction")
+			return
+		}
+		cl.multi.queue(cmd, argv)
+		cl.out.simple("QUEUED")
+		return
+	}
+	if s.lua.busy() && cmd.flags&flagAllowBusy == 0 {
+		cmd.stats.rejected.Add(1)
+		cl.out.err(msgBusy)
+		return
+	}
+	ctx := &cmdCtx{s: s, cl: cl, cmd: cmd, argv: argv, w: &cl.out, ks: s.ks}
+	s.call(ctx, true)
+}
+
+// txControl lists the commands MULTI runs at once instead of queueing.
+func txControl(cmd *command) bool {
+	switch cmd.name {
+	case "exec", "discard", "multi", "watch", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// call runs a command with its locks and accounts for it in commandstats
+// and the slow log. lone is false inside EXEC and scripts, whose gate is
+// already held.
+func (s *Server) call(ctx *cmdCtx, lone bool) {
+	cmd := ctx.cmd
+	if ctx.cl != nil {
+		name := cmd.name
+		ctx.cl.curCmd.Store(&name)
+	}
+	errsBefore := ctx.w.errors
+	start := time.Now()
+	if lone && cmd.flags&flagWrite != 0 && !exclusiveCommand(cmd) {
+		if err := s.gate.shared(); err != nil {
+			cmd.stats.rejected.Add(1)
+			ctx.w.err(msgBusy)
+			return
+		}
+		unlock := s.lockKeys(cmd.keysOf(ctx.argv))
+		cmd.handler(ctx)
+		unlock()
+		s.gate.releaseShared()
+	} else {
+		cmd.handler(ctx)
+	}
+	dur := time.Since(start)
+	cmd.stats.calls.Add(1)
+	cmd.stats.usec.Add(dur.Microseconds())
+	if ctx.w.errors != errsBefore {
+		cmd.stats.failed.Add(1)
+		s.stats.errorReply(ctx.w.lastErr)
+	}
+	s.stats.commands.Add(1)
+	if ctx.cl != nil {
+		ctx.cl.cmdsDone.Add(1)
+		ctx.cl.mu.Lock()
+		ctx.cl.lastCmd = cmd.name
+		ctx.cl.mu.Unlock()
+		ctx.cl.curCmd.Store(nil)
+	}
+	if cmd.flags&flagSkipSlowlog == 0 {
+		s.slowlog.maybeAdd(s, ctx, start, dur)
+	}
+}
+
+// exclusiveCommand lists the write commands that take the gate
+// exclusively in their handler rather than shared around it.
+func exclusiveCommand(cmd *command) bool {
+	switch cmd.name {
+	case "flushall", "flushdb":
+		return true
+	}
+	return false
+}
+
+// checkKeys refuses keys the engine cannot hold.
+func checkKeys(cmd *command, argv [][]byte) string {
+	for _, i := range cmd.keyPositions(argv) {
+		if n := len(argv[i]); n == 0 || n > lsm.MaxKeySize {
+			return fmt.Sprintf("ERR key of %d bytes not supported (keys are 1 to %d bytes)", n, lsm.MaxKeySize)
+		}
+	}
+	return ""
+}
+
+// unknownCommand is Redis's reply for an unknown command name: the name
+// and the first arguments, up to 128 bytes each, cut at a NUL byte as the C
+// strings they are in Redis.
+func unknownCommand(argv [][]byte) string {
+	var args []byte
+	for i := 1; i < len(argv) && len(args) < 128; i++ {
+		a := cstr(argv[i], 128-len(args))
+		args = append(args, '\'')
+		args = append(args, a...)
+		args = append(args, '\'', ' ')
+	}
+	return "ERR unknown command '" + string(cstr(argv[0], 128)) + "', with args beginning with: " + string(args)
+}
+
+// cstr is b up to its first NUL byte and at most max bytes.
+func cstr(b []byte, max int) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) > max {
+		b = b[:max]
+	}
+	return b
+}
+
+func unknownSubcommand(container string, sub []byte) string {
+	return "ERR unknown subcommand '" + string(cstr(sub, 128)) + "'. Try " + strings.ToUpper(container) + " HELP."
+}
+
+// gate orders lone writes (shared) against EXEC, scripts and FLUSHALL
+// (exclusive). A waiting exclusive holder stops new shared holders, so a
+// stream of writes cannot starve a transaction. While a script runs past
+// lua-time-limit, waiters for the shared gate give up with -BUSY instead
+// of waiting, as every command but a few does in Redis.
+type gate struct {
+	mu        sync.Mutex
+	cond      *sync.Cond
+	readers   int
+	writer    bool
+	wantWrite int
+	busy      bool
+}
+
+var errBusy = errors.New("busy")
+
+func (g *gate) init() { g.cond = sync.NewCond(&g.mu) }
+
+func (g *gate) shared() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.writer || g.wantWrite > 0 {
+		if g.busy {
+			return errBusy
+		}
+		g.cond.Wait()
+	}
+	g.readers++
+	return nil
+}
+
+func (g *gate) releaseShared() {
+	g.mu.Lock()
+	g.readers--
+	if g.readers == 0 && g.wantWrite > 0 {
+		g.cond.Broadcast()
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) exclusive() {
+	g.mu.Lock()
+	g.wantWrite++
+	for g.writer || g.readers > 0 {
+		g.cond.Wait()
+	}
+	g.wantWrite--
+	g.writer = true
+	g.mu.Unlock()
+}
+
+func (g *gate) releaseExclusive() {
+	g.mu.Lock()
+	g.writer = false
+	g.busy = false
+	g.cond.Broadcast()
+	g.mu.Unlock()
+}
+
+// setBusy wakes the shared waiters so they answer -BUSY.
+func (g *gate) setBusy() {
+	g.mu.Lock()
+	g.busy = true
+	g.cond.Broadcast()
+	g.mu.Unlock()
+}
+
+var stripeSeed = maphash.MakeSeed()
+
+// lockKeys locks the stripes of keys in index order (no deadlock between
+// two commands) and returns the unlock.
+func (s *Server) lockKeys(keys [][]byte) func() {
+	switch len(keys) {
+	case 0:
+		return func() {}
+	case 1:
+		m := &s.stripes[maphash.Bytes(stripeSeed, keys[0])%uint64(len(s.stripes))]
+		m.Lock()
+		return m.Unlock
+	}
+	idx := make([]int, 0, len(keys))
+	for _, k := range keys {
+		idx = append(idx, int(maphash.Bytes(stripeSeed, k)%uint64(len(s.stripes))))
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		s.stripes[i].Lock()
+	}
+	return func() {
+		for _, i := range idx {
+			s.stripes[i].Unlock()
+		}
+	}
+}
+
+const msgBusy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
