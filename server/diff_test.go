@@ -40,6 +40,7 @@ type diffStep struct {
 	args []string
 	raw  []byte
 	line int
+	conn int // 0, or 1 for a line starting with "@2": a second client
 }
 
 type diffSeq struct {
@@ -73,6 +74,9 @@ func parseDiffFile(t *testing.T, path string) []diffSeq {
 			t.Fatalf("%s:%d: a command before the first ===", path, i+1)
 		}
 		st := diffStep{line: i + 1}
+		if strings.HasPrefix(line, "@2 ") {
+			st.conn, line = 1, strings.TrimSpace(line[3:])
+		}
 		if strings.HasPrefix(line, "!") {
 			word, rest, _ := strings.Cut(line[1:], " ")
 			st.mode = word
@@ -137,14 +141,15 @@ func unescapeRaw(s string) []byte {
 	return out
 }
 
-// diffPair is one connection to each server.
+// diffPair is one connection to each server, and a second pair for the
+// steps of a second client ("@2").
 type diffPair struct {
-	t           *testing.T
-	ref, ours   *respConn
-	refA, ourA  string
-	proto       int
-	compared    int
-	refID, ouID string
+	t          *testing.T
+	ref, ours  *respConn
+	ref2, our2 *respConn
+	refA, ourA string
+	proto      int
+	compared   int
 }
 
 func newDiffPair(t *testing.T, refAddr, ourAddr string, proto int) *diffPair {
@@ -155,8 +160,9 @@ func newDiffPair(t *testing.T, refAddr, ourAddr string, proto int) *diffPair {
 
 func (p *diffPair) connect() {
 	p.ref, p.ours = dial(p.t, p.refA), dial(p.t, p.ourA)
+	p.ref2, p.our2 = dial(p.t, p.refA), dial(p.t, p.ourA)
 	if p.proto == 3 {
-		for _, c := range []*respConn{p.ref, p.ours} {
+		for _, c := range []*respConn{p.ref, p.ours, p.ref2, p.our2} {
 			if r := c.do("HELLO", "3"); !strings.HasPrefix(r, "%7") {
 				p.t.Fatalf("HELLO 3: %q", r)
 			}
@@ -165,6 +171,10 @@ func (p *diffPair) connect() {
 }
 
 func (p *diffPair) flushAll() {
+	for _, c := range []*respConn{p.ref, p.ours, p.ref2, p.our2} {
+		c.do("DISCARD") // leave a MULTI a sequence left open
+		c.do("UNWATCH")
+	}
 	for _, c := range []*respConn{p.ref, p.ours} {
 		if r := c.do("FLUSHALL"); r != "+OK\r\n" {
 			p.t.Fatalf("FLUSHALL: %q", r)
@@ -184,6 +194,10 @@ func (p *diffPair) run(seq diffSeq) {
 }
 
 func (p *diffPair) step(name string, st diffStep) bool {
+	if st.conn == 1 {
+		p.ref, p.ref2, p.ours, p.our2 = p.ref2, p.ref, p.our2, p.ours
+		defer func() { p.ref, p.ref2, p.ours, p.our2 = p.ref2, p.ref, p.our2, p.ours }()
+	}
 	t := p.t
 	where := fmt.Sprintf("%s (RESP%d), line %d: %q", name, p.proto, st.line, strings.Join(st.args, " "))
 	switch st.mode {

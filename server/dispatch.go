@@ -128,6 +128,12 @@ func (s *Server) call(ctx *cmdCtx, lone bool) {
 		cmd.handler(ctx)
 		unlock()
 		s.gate.releaseShared()
+	} else if lone && cmd.flags&flagReadonly != 0 && len(cmd.keyPositions(ctx.argv)) > 1 {
+		// Several keys read at once: from one snapshot.
+		snap := s.db.NewSnapshot()
+		ctx.ks = &snapKeyspace{snap: snap}
+		cmd.handler(ctx)
+		snap.Close()
 	} else {
 		cmd.handler(ctx)
 	}

@@ -427,3 +427,63 @@ func keyError(err error) string {
 	}
 	return fmt.Sprintf("ERR %v", err)
 }
+
+// snapKeyspace is the read-only Keyspace of a read command with several
+// keys (MGET, EXISTS a b): it reads one snapshot, so it never sees half of
+// a transaction or of an MSET. Its write methods are never called (the
+// dispatcher gives it to read-only commands only) and fail.
+type snapKeyspace struct {
+	snap *lsm.Snapshot
+}
+
+var errReadOnlyView = errors.New("server: write through a read-only view")
+
+func (v *snapKeyspace) Type(key []byte) (Kind, error) {
+	_, err := v.snap.Get(key)
+	if errors.Is(err, lsm.ErrNotFound) {
+		return KindNone, nil
+	}
+	if err != nil {
+		return KindNone, err
+	}
+	return KindString, nil
+}
+
+func (v *snapKeyspace) Get(key []byte) ([]byte, error) { return v.snap.Get(key) }
+
+func (v *snapKeyspace) Expiry(key []byte) (time.Time, bool, error) {
+	it, err := v.snap.NewIter(&lsm.IterOptions{LowerBound: key, UpperBound: append(append([]byte(nil), key...), 0)})
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	defer it.Close()
+	if !it.First() {
+		return time.Time{}, false, it.Error()
+	}
+	return it.Expiry(), true, nil
+}
+
+func (v *snapKeyspace) Scan(lower, upper []byte, fn func([]byte, Kind, time.Time) bool) error {
+	it, err := v.snap.NewIter(&lsm.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if !fn(it.Key(), KindString, it.Expiry()) {
+			break
+		}
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+func (v *snapKeyspace) Set([]byte, []byte, SetOpts) (bool, error) { return false, errReadOnlyView }
+func (v *snapKeyspace) MSet([][]byte, bool) (bool, error)         { return false, errReadOnlyView }
+func (v *snapKeyspace) IncrBy([]byte, int64) (int64, error)       { return 0, errReadOnlyView }
+func (v *snapKeyspace) Delete(...[]byte) (int, error)             { return 0, errReadOnlyView }
+func (v *snapKeyspace) SetExpiry([]byte, time.Time) (bool, error) { return false, errReadOnlyView }
+func (v *snapKeyspace) Rename([]byte, []byte, bool) (bool, error) { return false, errReadOnlyView }
+func (v *snapKeyspace) Flush() error                              { return errReadOnlyView }

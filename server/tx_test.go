@@ -1,0 +1,169 @@
+package server
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestWatchOptimisticCounter: clients increment one counter with the
+// WATCH/GET/MULTI/SET/EXEC retry loop. If WATCH missed a concurrent write,
+// two clients would write the same value and increments would be lost.
+func TestWatchOptimisticCounter(t *testing.T) {
+	ts := startServer(t, nil)
+	const clients, each = 6, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	retries := 0
+	var mu sync.Mutex
+	for i := 0; i < clients; i++ {
+		c := dial(t, ts.addr)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < each; {
+				c.send("WATCH", "counter")
+				c.send("GET", "counter")
+				if _, err := c.read(); err != nil {
+					errs <- err
+					return
+				}
+				r, err := c.read()
+				if err != nil {
+					errs <- err
+					return
+				}
+				v := 0
+				if strings.HasPrefix(r, "$") && r != "$-1\r\n" {
+					v, _ = strconv.Atoi(strings.Split(r, "\r\n")[1])
+				}
+				c.send("MULTI")
+				c.send("SET", "counter", strconv.Itoa(v+1))
+				c.send("EXEC")
+				for k := 0; k < 2; k++ {
+					if _, err := c.read(); err != nil {
+						errs <- err
+						return
+					}
+				}
+				r, err = c.read()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if r == "*-1\r\n" {
+					mu.Lock()
+					retries++
+					mu.Unlock()
+					continue
+				}
+				if r != "*1\r\n+OK\r\n" {
+					errs <- fmt.Errorf("EXEC: %q", r)
+					return
+				}
+				n++
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	c := dial(t, ts.addr)
+	want := fmt.Sprintf("$%d\r\n%d\r\n", len(strconv.Itoa(clients*each)), clients*each)
+	if got := c.do("GET", "counter"); got != want {
+		t.Fatalf("counter: got %q, want %q", got, want)
+	}
+	t.Logf("%d increments, %d EXECs aborted by WATCH", clients*each, retries)
+}
+
+// TestWatchSeesWritesOutsideTheServer: Go code writing the DB directly
+// breaks a WATCH too.
+func TestWatchSeesWritesOutsideTheServer(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dial(t, ts.addr)
+	c.do("SET", "k", "1")
+	c.do("WATCH", "k")
+	if err := ts.db.Put([]byte("k"), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	c.do("MULTI")
+	c.do("SET", "k", "3")
+	if got := c.do("EXEC"); got != "*-1\r\n" {
+		t.Fatalf("EXEC after an outside write: %q", got)
+	}
+	c.do("WATCH", "k")
+	c.do("MULTI")
+	c.do("SET", "k", "3")
+	if got := c.do("EXEC"); got != "*1\r\n+OK\r\n" {
+		t.Fatalf("EXEC without a write: %q", got)
+	}
+}
+
+// TestExecIsAtomicForReaders: a reader never sees some of a
+// transaction's writes (or of an MSET's) without the others: MGET reads one
+// snapshot.
+func TestExecIsAtomicForReaders(t *testing.T) {
+	ts := startServer(t, nil)
+	w := dial(t, ts.addr)
+	const n = 100
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%03d", i)
+	}
+	setAll := func(v string, tx bool) {
+		args := []string{"MSET"}
+		for _, k := range keys {
+			args = append(args, k, v)
+		}
+		if !tx {
+			w.do(args...)
+			return
+		}
+		w.send("MULTI")
+		w.send(args...)
+		w.send("EXEC")
+		for k := 0; k < 3; k++ {
+			w.mustRead()
+		}
+	}
+	setAll("0", false)
+	done := make(chan struct{})
+	var bad []string
+	go func() {
+		defer close(done)
+		r := dial(t, ts.addr)
+		for i := 0; i < 200; i++ {
+			got, err := r.read2(append([]string{"MGET"}, keys...)...)
+			if err != nil {
+				bad = append(bad, err.Error())
+				return
+			}
+			v, _ := parseReply(got)
+			for _, e := range v.elems {
+				if e.str != v.elems[0].str {
+					bad = append(bad, fmt.Sprintf("%s and %s", v.elems[0].str, e.str))
+					break
+				}
+			}
+		}
+	}()
+	for i := 1; i <= 200; i++ {
+		setAll(strconv.Itoa(i), i%2 == 0)
+	}
+	<-done
+	if len(bad) > 0 {
+		t.Fatalf("a reader saw half a write (%d times): %q", len(bad), bad[:min(len(bad), 5)])
+	}
+}
+
+// read2 is do without testing.T calls, for goroutines.
+func (c *respConn) read2(args ...string) (string, error) {
+	if _, err := c.nc.Write(encodeCommand(args...)); err != nil {
+		return "", err
+	}
+	return c.read()
+}
