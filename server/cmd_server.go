@@ -296,6 +296,10 @@ func commandGetKeysCommand(c *cmdCtx) {
 	}
 	pos := cmd.keyPositions(argv)
 	if len(pos) == 0 {
+		if cmd.flags&flagNoMandatoryKeys != 0 {
+			c.w.array(0)
+			return
+		}
 		c.w.err("ERR Invalid arguments specified for command")
 		return
 	}

@@ -69,7 +69,7 @@ func (s *Server) dispatch(cl *client, argv [][]byte) {
 	if !cl.authed && s.passHash.Load() != nil && cmd.flags&flagNoAuth == 0 {
 		cl.rejectTx()
 		cmd.stats.rejected.Add(1)
-		cl.out.err(msgNoAuth)
+		cl.reject(cmd, msgNoAuth)
 		return
 	}
 	if msg := checkKeys(cmd, argv); msg != "" {
@@ -90,12 +90,25 @@ func (s *Server) dispatch(cl *client, argv [][]byte) {
 		return
 	}
 	if s.lua.busy() && cmd.flags&flagAllowBusy == 0 {
+		cl.rejectTx()
 		cmd.stats.rejected.Add(1)
-		cl.out.err(msgBusy)
+		cl.reject(cmd, msgBusy)
 		return
 	}
 	ctx := &cmdCtx{s: s, cl: cl, cmd: cmd, argv: argv, w: &cl.out, ks: s.ks}
 	s.call(ctx, true)
+}
+
+// reject answers msg; an EXEC refused so ends its transaction, as Redis's
+// execCommandAbort does.
+func (cl *client) reject(cmd *command, msg string) {
+	if cmd.name == "exec" && cl.multi != nil {
+		cl.multi = nil
+		cl.s.unwatchAll(cl)
+		cl.out.err("EXECABORT Transaction discarded because of: " + msg)
+		return
+	}
+	cl.out.err(msg)
 }
 
 // txControl lists the commands MULTI runs at once instead of queueing.

@@ -357,3 +357,5 @@ func TestMain(m *testing.M) {
 	stopRefRedis()
 	os.Exit(code)
 }
+
+func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

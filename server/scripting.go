@@ -1,15 +1,744 @@
 package server
 
-import "sync/atomic"
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
 
 // Version is the server's own version, reported as strata_version.
 const Version = "0.1.0"
 
-type scripting struct{ busyFlag atomic.Bool }
+// Scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT. Lua 5.1 through
+// gopher-lua, with the libraries Redis offers scripts (base, table,
+// string, math, coroutine, cjson, bit), the redis.* API, and Redis's
+// conversions between Lua values and replies (lua_conv.go).
+//
+// One Lua state serves every script, one at a time: a script runs holding
+// the gate exclusively, against one transaction (Server.update), so no
+// other command runs while it does and its writes reach the WAL as one
+// batch. As in Redis, a script that fails after writing keeps its writes.
 
-type scriptRun struct{}
+func scriptingCommands() []*command {
+	scr := func(s, since, cx string) cmdDoc { return cmdDoc{s, since, "scripting", cx} }
+	const (
+		evalFlags = "noscript stale skip_monitor no_mandatory_keys movablekeys"
+		rwKeys    = "RW access update | index 2 | keynum 0 1 1"
+		roKeys    = "RO access | index 2 | keynum 0 1 1"
+	)
+	return []*command{
+		def("eval", -3, evalFlags, "@scripting", evalCommand, scr("Run a Lua script", "2.6.0", "Depends on the script"), rwKeys),
+		def("evalsha", -3, evalFlags, "@scripting", evalCommand, scr("Run a cached Lua script by its SHA1", "2.6.0", "Depends on the script"), rwKeys),
+		def("eval_ro", -3, "readonly "+evalFlags, "@scripting", evalCommand, scr("Run a read-only Lua script", "7.0.0", "Depends on the script"), roKeys),
+		def("evalsha_ro", -3, "readonly "+evalFlags, "@scripting", evalCommand, scr("Run a cached read-only Lua script by its SHA1", "7.0.0", "Depends on the script"), roKeys),
+		container(group("script", scr("Manage the script cache", "2.6.0", "Depends on subcommand")),
+			def("load", 3, "noscript stale tip:request_policy:all_nodes tip:response_policy:all_succeeded", "@scripting", scriptLoadCommand,
+				scr("Cache a script and return its SHA1", "2.6.0", "O(N) with N the length of the script")),
+			def("exists", -3, "noscript tip:request_policy:all_shards tip:response_policy:agg_logical_and", "@scripting", scriptExistsCommand,
+				scr("Whether scripts are cached", "2.6.0", "O(N) with N the number of scripts asked")),
+			def("flush", -2, "noscript tip:request_policy:all_nodes tip:response_policy:all_succeeded", "@scripting", scriptFlushCommand,
+				scr("Empty the script cache", "2.6.0", "O(N) with N the number of cached scripts")),
+			def("kill", 2, "noscript allow_busy tip:request_policy:all_shards tip:response_policy:one_succeeded", "@scripting", scriptKillCommand,
+				scr("Stop the script running past lua-time-limit, if it has not written", "2.6.0", "O(1)")),
+			def("debug", 3, "noscript", "@scripting", notOffered("SCRIPT DEBUG (the Lua debugger)"),
+				scr("Not supported: the Lua debugger", "3.2.0", "O(1)")),
+			def("help", 2, "loading stale", "@scripting", helpCommand(scriptHelp),
+				scr("Show the SCRIPT subcommands", "5.0.0", "O(1)")),
+		),
+	}
+}
 
-func newScripting(s *Server) *scripting { return &scripting{} }
-func (l *scripting) busy() bool         { return l.busyFlag.Load() }
-func (l *scripting) killForShutdown()   {}
-func scriptingCommands() []*command     { return nil }
+var scriptHelp = []string{
+	"SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"EXISTS <sha1> [<sha1> ...]", "    Return information about the existence of the scripts in the script cache.",
+	"FLUSH [ASYNC|SYNC]", "    Flush the Lua scripts cache.",
+	"KILL", "    Kill the currently executing Lua script.",
+	"LOAD <script>", "    Load a script into the scripts cache without executing it.",
+	"HELP", "    Print this help.",
+}
+
+// script is a compiled, cached script.
+type script struct {
+	sha      string
+	proto    *lua.FunctionProto
+	noWrites bool // shebang flags=no-writes
+}
+
+// scriptRun is the script being run.
+type scriptRun struct {
+	caller   *cmdCtx
+	ks       Keyspace
+	sha      string
+	readOnly bool
+	resp     int // redis.setresp: the protocol of redis.call's replies
+	wrote    atomic.Bool
+	killed   atomic.Int32 // 1: SCRIPT KILL, 2: shutdown
+	cancel   context.CancelFunc
+}
+
+// scripting is the Lua side of the server. mu guards the cache; the Lua
+// state and cur belong to whoever holds the gate exclusively.
+type scripting struct {
+	s     *Server
+	mu    sync.Mutex
+	cache map[string]*script
+
+	L    *lua.LState
+	env  *lua.LTable // the scripts' globals: a read-only view of realG
+	real *lua.LTable
+	cur  *scriptRun
+
+	running  atomic.Pointer[scriptRun]
+	busyFlag atomic.Bool
+	rand     rand48
+}
+
+func newScripting(s *Server) *scripting {
+	l := &scripting{s: s, cache: map[string]*script{}}
+	l.rand.x = 0x1234ABCD330E // lrand48's state before any seeding, as Redis starts
+	l.initState()
+	return l
+}
+
+func (l *scripting) busy() bool { return l.busyFlag.Load() }
+
+// killForShutdown stops a running script (SHUTDOWN NOSAVE, or a signal):
+// its writes, still in its batch, are dropped.
+func (l *scripting) killForShutdown() {
+	if r := l.running.Load(); r != nil {
+		r.killed.Store(2)
+		r.cancel()
+	}
+}
+
+// luaNumberString formats a number as Lua 5.1 does ("%.14g"); gopher-lua
+// itself prints the shortest exact form, which tostring and redis.call
+// arguments must not.
+func luaNumberString(n lua.LNumber) string {
+	f := float64(n)
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	return fmt.Sprintf("%.14g", f)
+}
+
+func sha1hex(b []byte) string {
+	h := sha1.Sum(b)
+	return hex.EncodeToString(h[:])
+}
+
+// compile parses body (after its shebang line, if any) and caches it.
+func (l *scripting) compile(body []byte) (*script, string) {
+	sha := sha1hex(body)
+	l.mu.Lock()
+	sc := l.cache[sha]
+	l.mu.Unlock()
+	if sc != nil {
+		return sc, ""
+	}
+	src := string(body)
+	sc = &script{sha: sha}
+	if strings.HasPrefix(src, "#!") {
+		line, rest, _ := strings.Cut(src, "\n")
+		if !strings.HasPrefix(line, "#!lua") || (len(line) > 5 && line[5] != ' ') {
+			return nil, "ERR Unexpected engine in script shebang: " + line
+		}
+		for _, f := range strings.Fields(line[5:]) {
+			flags, ok := strings.CutPrefix(f, "flags=")
+			if !ok {
+				return nil, "ERR Unknown lua shebang option: " + f
+			}
+			for _, fl := range strings.Split(flags, ",") {
+				switch fl {
+				case "no-writes":
+					sc.noWrites = true
+				case "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys", "":
+				default:
+					return nil, "ERR Unexpected flag in script shebang: " + fl
+				}
+			}
+		}
+		src = "\n" + rest // keep the line numbers
+	}
+	chunk, err := parse.Parse(strings.NewReader(src), "user_script")
+	if err == nil {
+		sc.proto, err = lua.Compile(chunk, "user_script")
+	}
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), "\n", " ")
+		return nil, "ERR Error compiling script (new function): " + msg
+	}
+	l.mu.Lock()
+	l.cache[sha] = sc
+	l.mu.Unlock()
+	return sc, ""
+}
+
+func evalCommand(c *cmdCtx) {
+	l := c.s.lua
+	name := c.cmd.name
+	numKeys, ok := parseInt64(c.argv[2])
+	switch {
+	case !ok:
+		c.w.err(msgNotInt)
+		return
+	case numKeys < 0:
+		c.w.err("ERR Number of keys can't be negative")
+		return
+	case numKeys > int64(len(c.argv)-3):
+		c.w.err("ERR Number of keys can't be greater than number of args")
+		return
+	}
+	var sc *script
+	if name == "eval" || name == "eval_ro" {
+		var msg string
+		if sc, msg = l.compile(c.argv[1]); msg != "" {
+			c.w.err(msg)
+			return
+		}
+	} else {
+		l.mu.Lock()
+		sc = l.cache[strings.ToLower(c.arg(1))]
+		l.mu.Unlock()
+		if sc == nil {
+			c.w.err("NOSCRIPT No matching script. Please use EVAL.")
+			return
+		}
+	}
+	keys := c.argv[3 : 3+numKeys]
+	args := c.argv[3+numKeys:]
+	readOnly := name == "eval_ro" || name == "evalsha_ro" || sc.noWrites
+	if c.inTx { // inside EXEC: EXEC's transaction, gate and commit
+		l.run(c.w, c, c.ks, sc, keys, args, readOnly)
+		return
+	}
+	c.s.gate.exclusive()
+	defer c.s.gate.releaseExclusive()
+	out := &replyWriter{proto: c.w.proto}
+	err := c.s.update(func(ks Keyspace) error {
+		if l.run(out, c, ks, sc, keys, args, readOnly) {
+			return errScriptKilled // a shutdown stopped it: drop its writes
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errScriptKilled):
+		c.w.err("ERR Script killed by a server shutdown script: " + sc.sha)
+	case err != nil:
+		c.w.err(keyError(err)) // the writes did not reach the engine
+	default:
+		c.w.raw(out.b)
+		c.w.errors += out.errors
+		if out.errors > 0 {
+			c.w.lastErr = out.lastErr
+		}
+	}
+}
+
+var errScriptKilled = errors.New("script killed")
+
+// run runs the script against ks and writes its reply to w. It reports
+// whether a shutdown killed the script (its writes must be dropped).
+func (l *scripting) run(w *replyWriter, c *cmdCtx, ks Keyspace, sc *script, keys, args [][]byte, readOnly bool) (dropWrites bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	run := &scriptRun{caller: c, ks: ks, sha: sc.sha, readOnly: readOnly, resp: 2, cancel: cancel}
+	prev := l.cur
+	l.cur = run
+	l.running.Store(run)
+	limit := time.Duration(l.s.luaLimit.Load())
+	timer := time.AfterFunc(limit, func() {
+		l.s.log.Warn("script running past lua-time-limit: other clients get -BUSY", "sha", sc.sha, "limit", limit)
+		l.busyFlag.Store(true)
+		l.s.gate.setBusy()
+	})
+	defer func() {
+		timer.Stop()
+		l.busyFlag.Store(false)
+		l.running.Store(nil)
+		l.cur = prev
+		cancel()
+	}()
+
+	L := l.L
+	L.SetTop(0)
+	l.real.RawSetString("KEYS", stringsTable(L, keys))
+	l.real.RawSetString("ARGV", stringsTable(L, args))
+	fn := L.NewFunctionFromProto(sc.proto)
+	fn.Env = l.env
+	L.SetContext(ctx)
+	L.Push(fn)
+	err := L.PCall(0, 1, nil)
+	L.RemoveContext()
+	if err != nil {
+		L.SetTop(0)
+		w.err(l.errorText(run, err))
+		return run.killed.Load() == 2
+	}
+	ret := L.Get(-1)
+	L.SetTop(0)
+	luaToReply(w, ret, run.resp, 0)
+	return false
+}
+
+var linePrefix = regexp.MustCompile(`^user_script:(\d+): `)
+
+// errorText is the reply to a script that raised an error, as Redis 7.0
+// words it: the error, then " script: <sha>, on @user_script:<line>.".
+func (l *scripting) errorText(run *scriptRun, err error) string {
+	var msg string
+	line := "0"
+	var obj lua.LValue = lua.LNil
+	var ae *lua.ApiError
+	if errors.As(err, &ae) {
+		obj = ae.Object
+	}
+	switch v := obj.(type) {
+	case *lua.LTable:
+		msg = lua.LVAsString(v.RawGetString("err"))
+		if ln := v.RawGetString("line"); ln != lua.LNil {
+			line = ln.String()
+		}
+	case lua.LString:
+		msg = "ERR " + string(v)
+		if m := linePrefix.FindStringSubmatch(string(v)); m != nil {
+			line = m[1]
+		}
+	default:
+		msg = "ERR " + strings.ReplaceAll(err.Error(), "\n", " ")
+	}
+	if run.killed.Load() != 0 {
+		msg = "ERR Script killed by user with SCRIPT KILL..."
+		if run.killed.Load() == 2 {
+			msg = "ERR Script killed by a server shutdown"
+		}
+	}
+	if msg == "" {
+		msg = "ERR unknown error"
+	}
+	return msg + " script: " + run.sha + ", on @user_script:" + line + "."
+}
+
+func stringsTable(L *lua.LState, items [][]byte) *lua.LTable {
+	t := L.CreateTable(len(items), 0)
+	for _, it := range items {
+		t.Append(lua.LString(it))
+	}
+	return t
+}
+
+// callerLine is the line of the innermost script frame, for errors raised
+// from Go functions.
+func callerLine(L *lua.LState) int {
+	for level := 1; level < 64; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			return 0
+		}
+		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.Source == "user_script" && dbg.CurrentLine > 0 {
+			return dbg.CurrentLine
+		}
+	}
+	return 0
+}
+
+// raise raises the table error {err = msg, line = ...}, as redis.call
+// does with a command's error.
+func raise(L *lua.LState, msg string) {
+	t := L.NewTable()
+	t.RawSetString("err", lua.LString(msg))
+	t.RawSetString("line", lua.LNumber(callerLine(L)))
+	L.Error(t, 0)
+}
+
+// raiseString raises "user_script:<line>: msg", as luaL_error does.
+func raiseString(L *lua.LState, msg string) {
+	L.Error(lua.LString(fmt.Sprintf("user_script:%d: %s", callerLine(L), msg)), 0)
+}
+
+// initState builds the Lua state and the scripts' environment.
+func (l *scripting) initState() {
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 1024, RegistrySize: 1024 * 16, RegistryMaxSize: 1024 * 1024 * 8})
+	for _, lib := range []struct {
+		name string
+		fn   lua.LGFunction
+	}{{lua.BaseLibName, lua.OpenBase}, {lua.TabLibName, lua.OpenTable}, {lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath}, {lua.CoroutineLibName, lua.OpenCoroutine}} {
+		L.Push(L.NewFunction(lib.fn))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	g := L.G.Global
+	real := L.NewTable()
+	// The base functions Redis offers; nothing that reads files or the
+	// environment (dofile, loadfile, load, require, module, print are out).
+	for _, name := range []string{"assert", "collectgarbage", "getmetatable", "ipairs", "loadstring", "next", "pairs",
+		"rawequal", "rawget", "rawset", "select", "setmetatable", "tonumber", "tostring", "type", "unpack", "xpcall", "_VERSION"} {
+		real.RawSetString(name, g.RawGetString(name))
+	}
+	real.RawSetString("error", L.NewFunction(luaErrorFn))
+	real.RawSetString("pcall", L.NewFunction(luaPcall))
+	tostring := g.RawGetString("tostring")
+	real.RawSetString("tostring", L.NewFunction(func(L *lua.LState) int {
+		if n, ok := L.Get(1).(lua.LNumber); ok {
+			L.Push(lua.LString(luaNumberString(n)))
+			return 1
+		}
+		L.Push(tostring)
+		L.Push(L.CheckAny(1))
+		L.Call(1, 1)
+		return 1
+	}))
+	real.RawSetString("gcinfo", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LNumber(0)); return 1 }))
+	real.RawSetString("coroutine", g.RawGetString("coroutine"))
+	math := g.RawGetString("math").(*lua.LTable)
+	math.RawSetString("random", L.NewFunction(l.mathRandom))
+	math.RawSetString("randomseed", L.NewFunction(l.mathRandomSeed))
+	readonly := func(t *lua.LTable) *lua.LTable { return readonlyView(L, t, false) }
+	real.RawSetString("math", readonly(math))
+	real.RawSetString("string", readonly(g.RawGetString("string").(*lua.LTable)))
+	table := g.RawGetString("table").(*lua.LTable)
+	real.RawSetString("table", readonly(table))
+	real.RawSetString("redis", readonly(l.redisTable(L)))
+	real.RawSetString("cjson", readonly(cjsonTable(L)))
+	real.RawSetString("bit", readonly(bitTable(L)))
+	env := readonlyView(L, real, true)
+	real.RawSetString("_G", env)
+	l.L, l.real, l.env = L, real, env
+}
+
+// readonlyView is an empty table reading through to t and refusing
+// writes, as Redis 7.0 makes the globals and the libraries read-only. With
+// strict, reading a name t lacks is an error, as for Redis's globals.
+func readonlyView(L *lua.LState, t *lua.LTable, strict bool) *lua.LTable {
+	view := L.NewTable()
+	meta := L.NewTable()
+	if strict {
+		meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+			k := L.Get(2)
+			v := t.RawGet(k)
+			if v == lua.LNil {
+				raiseString(L, fmt.Sprintf("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k)))
+			}
+			L.Push(v)
+			return 1
+		}))
+	} else {
+		meta.RawSetString("__index", t)
+	}
+	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		raiseString(L, "Attempt to modify a readonly table")
+		return 0
+	}))
+	meta.RawSetString("__metatable", lua.LFalse)
+	L.SetMetatable(view, meta)
+	return view
+}
+
+// luaErrorFn is error(): a table error gets the line it was raised at.
+func luaErrorFn(L *lua.LState) int {
+	obj := L.Get(1) // error() raises nil
+	level := L.OptInt(2, 1)
+	if t, ok := obj.(*lua.LTable); ok && t.RawGetString("line") == lua.LNil {
+		t.RawSetString("line", lua.LNumber(callerLine(L)))
+	}
+	L.Error(obj, level)
+	return 0
+}
+
+// luaPcall is pcall as Redis 7.0 has it: an error raised as a table (as
+// redis.call raises) comes back as its "err" string.
+func luaPcall(L *lua.LState) int {
+	L.CheckAny(1)
+	err := L.PCall(L.GetTop()-1, lua.MultRet, nil)
+	if err != nil {
+		var obj lua.LValue = lua.LString(err.Error())
+		var ae *lua.ApiError
+		if errors.As(err, &ae) && ae.Object != nil {
+			obj = ae.Object
+		}
+		if t, ok := obj.(*lua.LTable); ok {
+			if e, ok := t.RawGetString("err").(lua.LString); ok {
+				obj = e
+			}
+		}
+		L.SetTop(0)
+		L.Push(lua.LFalse)
+		L.Push(obj)
+		return 2
+	}
+	L.Insert(lua.LTrue, 1)
+	return L.GetTop()
+}
+
+func (l *scripting) redisTable(L *lua.LState) *lua.LTable {
+	t := L.NewTable()
+	fn := func(f lua.LGFunction) lua.LValue { return L.NewFunction(f) }
+	t.RawSetString("call", fn(func(L *lua.LState) int { return l.call(L, true) }))
+	t.RawSetString("pcall", fn(func(L *lua.LState) int { return l.call(L, false) }))
+	t.RawSetString("error_reply", fn(func(L *lua.LState) int {
+		if L.GetTop() != 1 || L.Get(1).Type() != lua.LTString {
+			raiseString(L, "wrong number or type of arguments")
+		}
+		r := L.NewTable()
+		r.RawSetString("err", lua.LString(strings.TrimPrefix(L.CheckString(1), "-")))
+		L.Push(r)
+		return 1
+	}))
+	t.RawSetString("status_reply", fn(func(L *lua.LState) int {
+		if L.GetTop() != 1 || L.Get(1).Type() != lua.LTString {
+			raiseString(L, "wrong number or type of arguments")
+		}
+		r := L.NewTable()
+		r.RawSetString("ok", lua.LString(L.CheckString(1)))
+		L.Push(r)
+		return 1
+	}))
+	t.RawSetString("sha1hex", fn(func(L *lua.LState) int {
+		if L.GetTop() != 1 {
+			raise(L, "ERR wrong number of arguments")
+		}
+		L.Push(lua.LString(sha1hex([]byte(lua.LVAsString(L.Get(1))))))
+		return 1
+	}))
+	t.RawSetString("log", fn(func(L *lua.LState) int {
+		if L.GetTop() < 2 {
+			raise(L, "ERR redis.log() requires two arguments or more.")
+		}
+		lvl, ok := L.Get(1).(lua.LNumber)
+		if !ok || lvl < 0 || lvl > 3 {
+			raise(L, "ERR Invalid debug level.")
+		}
+		parts := make([]string, 0, L.GetTop()-1)
+		for i := 2; i <= L.GetTop(); i++ {
+			parts = append(parts, lua.LVAsString(L.Get(i)))
+		}
+		msg := strings.Join(parts, " ")
+		switch int(lvl) {
+		case 0:
+			l.s.log.Debug(msg, "source", "script")
+		case 3:
+			l.s.log.Warn(msg, "source", "script")
+		default:
+			l.s.log.Info(msg, "source", "script")
+		}
+		return 0
+	}))
+	t.RawSetString("setresp", fn(func(L *lua.LState) int {
+		if L.GetTop() != 1 {
+			raise(L, "ERR redis.setresp() requires one argument.")
+		}
+		v, ok := L.Get(1).(lua.LNumber)
+		if !ok || (v != 2 && v != 3) {
+			raise(L, "ERR RESP version must be 2 or 3.")
+		}
+		l.cur.resp = int(v)
+		return 0
+	}))
+	t.RawSetString("set_repl", fn(func(L *lua.LState) int { return 0 }))
+	t.RawSetString("replicate_commands", fn(func(L *lua.LState) int { L.Push(lua.LTrue); return 1 }))
+	t.RawSetString("breakpoint", fn(func(L *lua.LState) int { L.Push(lua.LFalse); return 1 }))
+	t.RawSetString("debug", fn(func(L *lua.LState) int { return 0 }))
+	t.RawSetString("acl_check_cmd", fn(func(L *lua.LState) int {
+		if L.GetTop() < 1 {
+			raise(L, "ERR Please specify at least one argument for this redis lib call")
+		}
+		argv := make([][]byte, L.GetTop())
+		for i := range argv {
+			argv[i] = []byte(lua.LVAsString(L.Get(i + 1)))
+		}
+		if cmd := l.s.table.lookup(argv); cmd == nil || !cmd.arityOK(len(argv)) {
+			raise(L, "ERR Invalid command passed to redis.acl_check_cmd()")
+		}
+		L.Push(lua.LTrue)
+		return 1
+	}))
+	for k, v := range map[string]int{"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3,
+		"REPL_NONE": 0, "REPL_AOF": 1, "REPL_SLAVE": 2, "REPL_REPLICA": 2, "REPL_ALL": 3} {
+		t.RawSetString(k, lua.LNumber(v))
+	}
+	ver := l.s.config().Version
+	t.RawSetString("REDIS_VERSION", lua.LString(ver))
+	t.RawSetString("REDIS_VERSION_NUM", lua.LNumber(versionNum(ver)))
+	return t
+}
+
+func versionNum(v string) int {
+	n := 0
+	for i, p := range strings.SplitN(v, ".", 3) {
+		x, _ := strconv.Atoi(p)
+		n |= (x & 0xff) << (16 - 8*i)
+	}
+	return n
+}
+
+// call is redis.call (raise true) and redis.pcall.
+func (l *scripting) call(L *lua.LState, raiseErrors bool) int {
+	run := l.cur
+	fail := func(msg string) int {
+		if raiseErrors {
+			raise(L, msg)
+		}
+		t := L.NewTable()
+		t.RawSetString("err", lua.LString(msg))
+		L.Push(t)
+		return 1
+	}
+	n := L.GetTop()
+	if n == 0 {
+		return fail("ERR Please specify at least one argument for this redis lib call")
+	}
+	argv := make([][]byte, n)
+	for i := 1; i <= n; i++ {
+		switch v := L.Get(i).(type) {
+		case lua.LString:
+			argv[i-1] = []byte(v)
+		case lua.LNumber:
+			argv[i-1] = []byte(luaNumberString(v))
+		default:
+			return fail("ERR Lua redis lib command arguments must be strings or integers")
+		}
+	}
+	s := l.s
+	cmd := s.table.lookup(argv)
+	if cmd == nil || (cmd.subs != nil && (len(argv) >= 2 || cmd.handler == nil)) {
+		return fail("ERR Unknown Redis command called from script")
+	}
+	if !cmd.arityOK(len(argv)) {
+		return fail("ERR Wrong number of args calling Redis command from script")
+	}
+	if cmd.flags&flagNoscript != 0 {
+		return fail("ERR This Redis command is not allowed from script")
+	}
+	if cmd.flags&flagWrite != 0 {
+		if run.readOnly {
+			return fail("ERR Write commands are not allowed from read-only scripts.")
+		}
+		run.wrote.Store(true)
+	}
+	if msg := checkKeys(cmd, argv); msg != "" {
+		return fail(msg)
+	}
+	w := &replyWriter{proto: run.resp}
+	inner := &cmdCtx{s: s, cl: run.caller.cl, cmd: cmd, argv: argv, w: w, ks: run.ks, inTx: true, script: run}
+	s.call(inner, false)
+	v, err := replyToLua(L, w.b, raiseErrors)
+	if err != nil {
+		return fail("ERR " + err.Error())
+	}
+	if raiseErrors {
+		if t, ok := v.(*lua.LTable); ok && w.errors > 0 && t.RawGetString("err") != lua.LNil && len(w.b) > 0 && w.b[0] == '-' {
+			t.RawSetString("line", lua.LNumber(callerLine(L)))
+			L.Error(t, 0)
+		}
+	}
+	L.Push(v)
+	return 1
+}
+
+func scriptLoadCommand(c *cmdCtx) {
+	sc, msg := c.s.lua.compile(c.argv[2])
+	if msg != "" {
+		c.w.err(msg)
+		return
+	}
+	c.w.bulkString(sc.sha)
+}
+
+func scriptExistsCommand(c *cmdCtx) {
+	l := c.s.lua
+	c.w.array(len(c.argv) - 2)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, a := range c.argv[2:] {
+		_, ok := l.cache[strings.ToLower(string(a))]
+		c.w.int(b2i(ok))
+	}
+}
+
+func scriptFlushCommand(c *cmdCtx) {
+	switch {
+	case len(c.argv) == 2:
+	case len(c.argv) == 3 && (strings.EqualFold(c.arg(2), "async") || strings.EqualFold(c.arg(2), "sync")):
+	default:
+		c.w.err("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+		return
+	}
+	l := c.s.lua
+	l.mu.Lock()
+	l.cache = map[string]*script{}
+	l.mu.Unlock()
+	c.w.ok()
+}
+
+func scriptKillCommand(c *cmdCtx) {
+	l := c.s.lua
+	run := l.running.Load()
+	if run == nil || !l.busy() {
+		c.w.err("NOTBUSY No scripts in execution right now.")
+		return
+	}
+	if run.wrote.Load() {
+		c.w.err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+		return
+	}
+	run.killed.Store(1)
+	run.cancel()
+	c.w.ok()
+}
+
+// rand48 is the C library's lrand48, which Redis uses for math.random (one
+// sequence for the server's life), so scripts draw the numbers Redis would.
+type rand48 struct{ x uint64 }
+
+func (r *rand48) seed(s int32) { r.x = uint64(uint32(s))<<16 | 0x330E }
+
+func (r *rand48) next() int32 {
+	r.x = (0x5DEECE66D*r.x + 0xB) & (1<<48 - 1)
+	return int32(r.x >> 17)
+}
+
+func (l *scripting) mathRandom(L *lua.LState) int {
+	const max = math.MaxInt32
+	r := float64(l.rand.next()%max) / float64(max)
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(r))
+	case 1:
+		u := L.CheckInt(1)
+		if u < 1 {
+			raiseString(L, "bad argument #1 to 'random' (interval is empty)")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(u)) + 1))
+	case 2:
+		lo, up := L.CheckInt(1), L.CheckInt(2)
+		if lo > up {
+			raiseString(L, "bad argument #2 to 'random' (interval is empty)")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(up-lo+1)) + float64(lo)))
+	default:
+		raiseString(L, "wrong number of arguments")
+	}
+	return 1
+}
+
+func (l *scripting) mathRandomSeed(L *lua.LState) int {
+	l.rand.seed(int32(L.CheckInt(1)))
+	return 0
+}
