@@ -47,68 +47,62 @@ func (s *Server) dispatch(cl *client, argv [][]byte) {
 	cmd := s.table.lookup(argv)
 	if cmd == nil {
 		cl.rejectTx()
-		cl.out.err(unknownCommand(argv))
+		cl.reject(nil, unknownCommand(argv))
 		return
 	}
 	if cmd.subs != nil && (len(argv) >= 2 || cmd.handler == nil) {
 		// A container called without a known subcommand.
 		cl.rejectTx()
 		if len(argv) < 2 {
-			cl.out.err(wrongArgs(cmd.name))
+			cl.reject(nil, wrongArgs(cmd.name))
 		} else {
-			cl.out.err(unknownSubcommand(cmd.name, argv[1]))
+			cl.reject(nil, unknownSubcommand(cmd.name, argv[1]))
 		}
 		return
 	}
-	if !cmd.arityOK(len(argv)) {
-		cl.rejectTx()
-		cmd.stats.rejected.Add(1)
-		cl.out.err(wrongArgs(cmd.name))
-		return
+	var msg string
+	switch {
+	case !cmd.arityOK(len(argv)):
+		msg = wrongArgs(cmd.name)
+	case !cl.authed && s.passHash.Load() != nil && cmd.flags&flagNoAuth == 0:
+		msg = msgNoAuth
+	default:
+		msg = checkKeys(cmd, argv)
 	}
-	if !cl.authed && s.passHash.Load() != nil && cmd.flags&flagNoAuth == 0 {
-		cl.rejectTx()
-		cmd.stats.rejected.Add(1)
-		cl.reject(cmd, msgNoAuth)
-		return
+	if msg == "" && cl.multi != nil && !txControl(cmd) && cmd.flags&flagNoMulti != 0 {
+		msg = "ERR Command not allowed inside a transaction"
 	}
-	if msg := checkKeys(cmd, argv); msg != "" {
+	if msg == "" && s.lua.busy() && cmd.flags&flagAllowBusy == 0 {
+		msg = msgBusy
+	}
+	if msg != "" {
 		cl.rejectTx()
-		cmd.stats.rejected.Add(1)
-		cl.out.err(msg)
+		cl.reject(cmd, msg)
 		return
 	}
 	if cl.multi != nil && !txControl(cmd) {
-		if cmd.flags&flagNoMulti != 0 {
-			cl.rejectTx()
-			cmd.stats.rejected.Add(1)
-			cl.out.err("ERR Command not allowed inside a transaction")
-			return
-		}
 		cl.multi.queue(cmd, argv)
 		cl.out.simple("QUEUED")
-		return
-	}
-	if s.lua.busy() && cmd.flags&flagAllowBusy == 0 {
-		cl.rejectTx()
-		cmd.stats.rejected.Add(1)
-		cl.reject(cmd, msgBusy)
 		return
 	}
 	ctx := &cmdCtx{s: s, cl: cl, cmd: cmd, argv: argv, w: &cl.out, ks: s.ks}
 	s.call(ctx, true)
 }
 
-// reject answers msg; an EXEC refused so ends its transaction, as Redis's
-// execCommandAbort does.
+// reject answers msg for a command refused before it ran, and counts it
+// (the command's rejected_calls, errorstats). An EXEC refused so ends its
+// transaction, as Redis's execCommandAbort does.
 func (cl *client) reject(cmd *command, msg string) {
-	if cmd.name == "exec" && cl.multi != nil {
+	if cmd != nil {
+		cmd.stats.rejected.Add(1)
+	}
+	if cmd != nil && cmd.name == "exec" && cl.multi != nil {
 		cl.multi = nil
 		cl.s.unwatchAll(cl)
-		cl.out.err("EXECABORT Transaction discarded because of: " + msg)
-		return
+		msg = "EXECABORT Transaction discarded because of: " + msg
 	}
 	cl.out.err(msg)
+	cl.s.stats.errorReply(cl.out.lastErr)
 }
 
 // txControl lists the commands MULTI runs at once instead of queueing.

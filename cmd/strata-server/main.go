@@ -98,14 +98,7 @@ func run(args []string, stderr io.Writer) int {
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		sig := <-sigs
-		log.Info("signal received: shutting down", "signal", sig.String())
-		go srv.Shutdown(context.Background())
-		sig = <-sigs
-		log.Warn("second signal: exiting at once", "signal", sig.String())
-		os.Exit(1)
-	}()
+	go onSignals(sigs, log, func() { srv.Shutdown(context.Background()) }, os.Exit)
 
 	serveErr := srv.ServeListeners(lns...)
 	status := 0
@@ -134,6 +127,17 @@ func engineOptions(maxmemory int64, log *slog.Logger) *lsm.Options {
 		o.MemtableSize = max(maxmemory/8, 1<<20)
 	}
 	return o
+}
+
+// onSignals shuts down at the first signal and exits at once, with status
+// 1, at the second: every acknowledged write is in the WAL already.
+func onSignals(sigs <-chan os.Signal, log *slog.Logger, shutdown func(), exit func(int)) {
+	sig := <-sigs
+	log.Info("signal received: shutting down", "signal", sig.String())
+	go shutdown()
+	sig = <-sigs
+	log.Warn("second signal: exiting at once", "signal", sig.String())
+	exit(1)
 }
 
 var errHelp = errors.New("help")
