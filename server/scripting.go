@@ -412,7 +412,20 @@ func (l *scripting) initState() {
 	math.RawSetString("randomseed", L.NewFunction(l.mathRandomSeed))
 	readonly := func(t *lua.LTable) *lua.LTable { return readonlyView(L, t, false) }
 	real.RawSetString("math", readonly(math))
-	real.RawSetString("string", readonly(g.RawGetString("string").(*lua.LTable)))
+	str := g.RawGetString("string").(*lua.LTable)
+	rep := str.RawGetString("rep")
+	str.RawSetString("rep", L.NewFunction(func(L *lua.LState) int {
+		// A script cannot build a string larger than a client may send.
+		if n := float64(len(L.CheckString(1))) * float64(L.CheckInt(2)); n > float64(l.s.maxBulk.Load()) {
+			raiseString(L, "string.rep: result over proto-max-bulk-len")
+		}
+		L.Push(rep)
+		L.Push(L.Get(1))
+		L.Push(L.Get(2))
+		L.Call(2, 1)
+		return 1
+	}))
+	real.RawSetString("string", readonly(str))
 	table := g.RawGetString("table").(*lua.LTable)
 	real.RawSetString("table", readonly(table))
 	real.RawSetString("redis", readonly(l.redisTable(L)))

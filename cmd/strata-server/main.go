@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/stratadb/strata/lsm"
 	"github.com/stratadb/strata/server"
@@ -93,8 +94,11 @@ func run(args []string, stderr io.Writer) int {
 	for i, l := range lns {
 		addrs[i] = l.Addr().String()
 	}
-	log.Info("ready to accept connections", "addr", strings.Join(addrs, ","), "dir", st.dir,
-		"appendfsync", srv.Config().AppendFsync, "config", st.configFile, "pid", os.Getpid())
+	// The ready line is written whatever the log level.
+	ready := slog.NewRecord(time.Now(), slog.LevelInfo, "ready to accept connections", 0)
+	ready.Add("addr", strings.Join(addrs, ","), "dir", st.dir, "appendfsync", srv.Config().AppendFsync,
+		"config", st.configFile, "pid", os.Getpid())
+	log.Handler().Handle(context.Background(), ready)
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
