@@ -424,6 +424,8 @@ func TestSlowReaderDoesNotStallOthers(t *testing.T) {
 	if tc, ok := slow.nc.(*net.TCPConn); ok {
 		tc.SetReadBuffer(4096)
 	}
+	slow.do("PING") // accepted and registered before the flood
+	id := slowID(t, good, slow)
 	go func() {
 		for i := 0; i < 200; i++ {
 			slow.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
@@ -437,7 +439,7 @@ func TestSlowReaderDoesNotStallOthers(t *testing.T) {
 			t.Fatalf("INCR: %q", r)
 		}
 	}
-	if r := good.do("CLIENT", "KILL", "ID", strings.TrimSpace(strings.TrimPrefix(slowID(t, good, slow), ":"))); r != ":1\r\n" {
+	if r := good.do("CLIENT", "KILL", "ID", id); r != ":1\r\n" {
 		t.Fatalf("CLIENT KILL of the slow reader: %q", r)
 	}
 	if r := good.do("PING"); r != "+PONG\r\n" {
