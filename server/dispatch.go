@@ -135,7 +135,7 @@ func (s *Server) call(ctx *cmdCtx, lone bool) {
 		cmd.handler(ctx)
 		unlock()
 		s.gate.releaseShared()
-	} else if lone && cmd.flags&flagReadonly != 0 && len(cmd.keyPositions(ctx.argv)) > 1 {
+	} else if lone && cmd.flags&(flagReadonly|flagMovableKeys) == flagReadonly && len(cmd.keyPositions(ctx.argv)) > 1 {
 		// Several keys read at once: from one snapshot.
 		snap := s.db.NewSnapshot()
 		ctx.ks = &snapKeyspace{snap: snap}

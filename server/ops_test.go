@@ -258,3 +258,29 @@ func TestConfigFileSyntax(t *testing.T) {
 		t.Errorf("unbalanced quotes: %v", err)
 	}
 }
+
+// TestConfigSetUnderLoad changes live parameters while other clients run
+// commands (for the race detector).
+func TestConfigSetUnderLoad(t *testing.T) {
+	ts := startServer(t, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c := dial(t, ts.addr)
+		for i := 0; i < 100; i++ {
+			mode := []string{"always", "everysec", "no"}[i%3]
+			c.read2("CONFIG", "SET", "appendfsync", mode, "timeout", fmt.Sprint(i%2*100), "slowlog-log-slower-than", fmt.Sprint(i%2), "maxclients", "1000")
+		}
+	}()
+	w := dial(t, ts.addr)
+	for i := 0; i < 200; i++ {
+		w.do("SET", "k", fmt.Sprint(i), "EX", "100")
+		w.do("GET", "k")
+		w.do("EVAL", "return redis.call('INCR', 'n')", "0")
+		w.do("INFO", "server")
+	}
+	<-done
+	if r := w.do("GET", "n"); r != "$3\r\n200\r\n" {
+		t.Fatalf("n = %q", r)
+	}
+}

@@ -27,6 +27,7 @@ var ErrServerClosed = errors.New("server: closed")
 // Concurrency: see doc.go. Fields are grouped by the lock that guards them.
 type Server struct {
 	db    *lsm.DB
+	clock func() time.Time
 	table commandTable
 	ks    *engineKeyspace
 	log   *slog.Logger
@@ -103,6 +104,7 @@ func New(db *lsm.DB, opts *Options) (*Server, error) {
 		shutdownC: make(chan struct{}),
 		watched:   map[string]map[*client]struct{}{},
 		runID:     newRunID(),
+		clock:     o.now,
 	}
 	s.ks = &engineKeyspace{s: s, db: db}
 	s.gate.init()
@@ -160,7 +162,9 @@ func (s *Server) config() Options {
 	return s.cfg
 }
 
-func (s *Server) now() time.Time { return s.cfg.now() }
+// now is the clock of expirations and INFO, fixed at New (cfg changes
+// under cfgMu; the clock never does).
+func (s *Server) now() time.Time { return s.clock() }
 
 func (s *Server) syncAlways() bool { return lsm.SyncMode(s.appendfsync.Load()) == lsm.SyncAlways }
 
