@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +27,19 @@ type backupState struct {
 	s        *Server
 }
 
-// backupDir is where the current backup lives.
-func (s *Server) backupDir() string { return filepath.Join(s.config().Dir, "backup") }
+// backupDir is where the current backup lives: Dir/backup, or beside the
+// DB when that would lie inside it (see Options.Dir).
+func (s *Server) backupDir() string {
+	dir := s.config().Dir
+	dbDir, err := filepath.Abs(s.db.Metrics().Dir)
+	if err != nil {
+		dbDir = s.db.Metrics().Dir
+	}
+	if rel, err := filepath.Rel(dbDir, dir); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.Clean(dbDir) + ".backup"
+	}
+	return filepath.Join(dir, "backup")
+}
 
 // backupNow writes a backup and waits for it.
 func (s *Server) backupNow() error {

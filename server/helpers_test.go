@@ -37,13 +37,16 @@ func quietLogger() *slog.Logger {
 func startServer(t testing.TB, opts *Options) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := lsm.Open(dir, &lsm.Options{Logger: quietLogger()})
+	db, err := lsm.Open(filepath.Join(dir, "data"), &lsm.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var o Options
 	if opts != nil {
 		o = *opts
+	}
+	if o.Dir == "" {
+		o.Dir = dir // the layout of strata-server: the DB in dir/data
 	}
 	if o.Logger == nil {
 		o.Logger = quietLogger()

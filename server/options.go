@@ -85,8 +85,11 @@ type Options struct {
 	// none.
 	SlowlogMaxLen int
 
-	// Dir is the data directory (dir): SAVE and BGSAVE write their backup
-	// to Dir/backup. The default value is the DB's directory.
+	// Dir is the data directory (dir): strata-server keeps the database in
+	// Dir/data and SAVE and BGSAVE write their backup to Dir/backup. The
+	// default value is the DB's directory. A checkpoint may not lie inside
+	// the DB it copies, so when Dir is the DB's own directory the backup
+	// goes beside it instead, to <DB directory>.backup.
 	Dir string
 	// LogLevel is "debug", "verbose", "notice" or "warning" (loglevel), or
 	// slog's "info"/"warn". The default value is "notice" (info).

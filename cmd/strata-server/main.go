@@ -73,9 +73,12 @@ func run(args []string, stderr io.Writer) int {
 	// The server carries appendfsync out itself (WithSync per write under
 	// always, an fsync a second under everysec), so the engine never fsyncs
 	// on its own and CONFIG SET appendfsync takes effect at once.
-	db, err := lsm.Open(st.dir, engineOptions(st.opts.MaxMemory, log))
+	// The database lives in dir/data, so that SAVE's backup (dir/backup)
+	// lies beside it, not inside it.
+	dataDir := filepath.Join(st.dir, "data")
+	db, err := lsm.Open(dataDir, engineOptions(st.opts.MaxMemory, log))
 	if err != nil {
-		log.Error("cannot open the database", "dir", st.dir, "err", err)
+		log.Error("cannot open the database", "dir", dataDir, "err", err)
 		return 1
 	}
 	srv, err := server.New(db, &st.opts)
