@@ -67,3 +67,43 @@ func (e *goleveldbEngine) Scan(start []byte, n int, fn func(k, v []byte)) error 
 func (e *goleveldbEngine) CompactAll() error { return e.db.CompactRange(util.Range{}) }
 
 func (e *goleveldbEngine) Close() error { return e.db.Close() }
+
+// goleveldb's compaction triggers with its default options: L0 at 4 tables,
+// level n >= 1 at 10 MiB x 10^(n-1).
+const (
+	goleveldbL0Trigger = 4
+	goleveldbBaseLevel = 10 << 20
+)
+
+// State reads DBStats: L0's table count, and scores and debt computed from
+// the level sizes against goleveldb's default targets. goleveldb does not
+// say whether a compaction is running (settle also waits for its writes to
+// stop).
+func (e *goleveldbEngine) State() EngineState {
+	var st leveldb.DBStats
+	if err := e.db.Stats(&st); err != nil {
+		return EngineState{}
+	}
+	s := EngineState{Known: true}
+	target := float64(goleveldbBaseLevel)
+	for l, size := range st.LevelSizes {
+		if l == 0 {
+			if len(st.LevelTablesCounts) > 0 {
+				s.L0Tables = st.LevelTablesCounts[0]
+			}
+			score := float64(s.L0Tables) / goleveldbL0Trigger
+			s.MaxScore = score
+			if score >= 1 {
+				s.DebtBytes += size
+			}
+			continue
+		}
+		score := float64(size) / target
+		s.MaxScore = max(s.MaxScore, score)
+		if score > 1 {
+			s.DebtBytes += size - int64(target)
+		}
+		target *= 10
+	}
+	return s
+}
