@@ -106,7 +106,7 @@ type flags struct {
 	keep                                           bool
 	childTimeout                                   time.Duration
 	memLimit, sizes, cgroup                        string
-	big                                            bool
+	big, loadUnlimited                             bool
 	limits                                         []int64 // parsed -memlimit
 	keyCounts                                      []int64 // parsed -sizes
 }
@@ -143,6 +143,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.memLimit, "memlimit", "", "run every child in a memory cgroup with this limit, once per limit: e.g. 1GiB,512MiB (root only; \"none\" for no limit)")
 	fs.BoolVar(&f.big, "big", false, "big-data preset: -keys 20M, -memlimit 1GiB,512MiB, -workloads "+bigWorkloads+
 		", -duration 15s, -childtimeout 20m, -out results-bigdata (each unless given)")
+	fs.BoolVar(&f.loadUnlimited, "loadunlimited", false, "under -memlimit, when fillrandom does not finish, build the data set outside the cgroup "+
+		"(unreported batched load) so that the read workloads still run under the limit")
 	fs.StringVar(&f.sizes, "sizes", "", "cost curve: run the workloads at each of these key counts, e.g. 1M,10M,50M (default workloads "+curveWorkloads+")")
 	fs.DurationVar(&f.SettleTimeout, "settletimeout", 10*time.Minute, "longest the settle workload waits for the engine's compaction debt to clear")
 	fs.StringVar(&f.cgroup, "cgroup", "", "internal: the memory cgroup the child joins first")

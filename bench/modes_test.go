@@ -283,3 +283,20 @@ func TestReportRendersOldResults(t *testing.T) {
 		t.Errorf("old report rendered wrongly:\n%s", md)
 	}
 }
+
+// TestLoadUnlimited: with -loadunlimited, a data set whose fill was
+// OOM-killed is built outside the cgroup and the reads still run under
+// the limit (hog's reads are OOM-killed too, not skipped).
+func TestLoadUnlimited(t *testing.T) {
+	if _, err := findMemCgroups(); err != nil {
+		t.Skip(err)
+	}
+	rep, _ := runHarness(t, 1, "-keys", "100", "-duration", "100ms", "-engines", "hog",
+		"-workloads", "fillrandom,readrandom", "-memlimit", "160MiB", "-loadunlimited")
+	if x, _ := rep.result("hog", "fillrandom"); x.Outcome != "oom" {
+		t.Errorf("fillrandom outcome %q, want oom", x.Outcome)
+	}
+	if x, _ := rep.result("hog", "readrandom"); x.Outcome != "oom" {
+		t.Errorf("readrandom outcome %q (%s), want oom: it should have run on the unlimited load", x.Outcome, x.Error)
+	}
+}
