@@ -300,3 +300,28 @@ func TestLoadUnlimited(t *testing.T) {
 		t.Errorf("readrandom outcome %q (%s), want oom: it should have run on the unlimited load", x.Outcome, x.Error)
 	}
 }
+
+// TestGoleveldbState: levels are read by number from the stats property,
+// empty levels left out.
+func TestGoleveldbState(t *testing.T) {
+	stats := "Compactions\n" +
+		" Level |   Tables   |    Size(MB)   |    Time(sec)  |    Read(MB)   |   Write(MB)\n" +
+		"-------+------------+---------------+---------------+---------------+---------------\n" +
+		"   0   |          6 |      12.00000 |       1.00000 |       0.00000 |      12.00000\n" +
+		"   2   |         50 |     150.00000 |       9.00000 |      90.00000 |      95.00000\n" +
+		"   3   |        300 |     900.00000 |       9.00000 |      90.00000 |      95.00000\n"
+	s := goleveldbState(stats)
+	if s.L0Tables != 6 {
+		t.Errorf("L0 tables %d, want 6", s.L0Tables)
+	}
+	// L0: 6/4 = 1.5; L2: 150 MiB over 100 MiB = 1.5; L3: 900 over 1000 = 0.9.
+	if s.MaxScore != 1.5 {
+		t.Errorf("max score %.2f, want 1.5", s.MaxScore)
+	}
+	if want := int64(12<<20) + int64(50<<20); s.DebtBytes != want {
+		t.Errorf("debt %d, want %d", s.DebtBytes, want)
+	}
+	if s := goleveldbState("Compactions\n Level | Tables\n"); s.MaxScore != 0 || s.L0Tables != 0 {
+		t.Errorf("empty stats: %+v", s)
+	}
+}

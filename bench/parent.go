@@ -239,7 +239,8 @@ func runEngine(self string, f *flags, scratch, name string, wls []*workload, pas
 			dropFileCache(filepath.Join(scratch, name))
 			lr := runChildProcess(self, f, scratch, name, loadWorkload, 0, 0, nil, stderr)
 			if len(lr) > 0 && lr[0].Error == "" {
-				dataNote = "data set loaded without the limit (" + dataLost + " under it)"
+				dataNote = fmt.Sprintf("data set loaded without the limit (%s under it; the load's peak RSS %s, anon %s)",
+					dataLost, fmtBytes(lr[0].PeakRSS), fmtBytes(lr[0].PeakAnon))
 				dataLost = ""
 			} else {
 				dataLost += "; the unlimited load failed too"

@@ -197,7 +197,10 @@ func (r *Report) markdown(charts []string, chartDir string) string {
 	fmt.Fprintf(&b, "Run %s, %s in all.\n\n", r.Time, r.Elapsed)
 	fmt.Fprintf(&b, "    %s\n\n", r.Command)
 	fmt.Fprintf(&b, "(`go run . -h` lists the flags and workloads; `-publish .` also rewrites bench/RESULTS.md and bench/charts/; "+
-		"`-render results/results.json` redraws the tables and charts of a finished run.)\n\n")
+		"`-render results/results.json` redraws the tables and charts of a finished run. Other modes: `-memlimit 1GiB,512MiB` "+
+		"runs every child in a memory cgroup of each limit (root); `-big` is the big-data preset (20M keys at 1 GiB and 512 MiB: "+
+		"fillrandom, settle, reads, scans, YCSB A and B); `-sizes 1M,10M,50M` draws the cost curve; "+
+		"`-workloads fillseq-batch,fillrandom-batch` compares bulk loads.)\n\n")
 	m := r.Machine
 	fmt.Fprintf(&b, "**Machine**: %d CPUs, %s, %d MiB RAM, %s, %s; databases on %s.\n\n",
 		m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, m.GoVersion, m.Filesystem)
