@@ -112,3 +112,14 @@ func (e *strataEngine) State() EngineState {
 	s.Busy = m.ImmutableMemtables > 0
 	return s
 }
+
+// RunNote reports the write stalls and memtable-copy waits since Open:
+// where a writer's wall time went when it was not on the CPU.
+func (e *strataEngine) RunNote() string {
+	m := e.db.Metrics()
+	if m.WriteStalls == 0 && m.WriteSlowdowns == 0 && m.MemtableCopyWaits == 0 {
+		return ""
+	}
+	return fmt.Sprintf("write stalls %d (%.1f s), slowdowns %d, memtable copy waits %d (%.1f s)",
+		m.WriteStalls, m.WriteStallTime.Seconds(), m.WriteSlowdowns, m.MemtableCopyWaits, m.MemtableCopyWaitTime.Seconds())
+}

@@ -337,6 +337,11 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 	if st, ok := e.(Stater); ok {
 		state = st.State()
 	}
+	if n, ok := e.(Noter); ok && w.writes && len(results) == 1 {
+		if note := n.RunNote(); note != "" {
+			results[0].Note = strings.TrimPrefix(results[0].Note+"; "+note, "; ")
+		}
+	}
 	if f.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}

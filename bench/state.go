@@ -170,3 +170,7 @@ func (o *keyOrder) at(i uint64) uint64 {
 	}
 	return x
 }
+
+// Noter is an engine with something to say about the workload that just
+// ran (write stalls, say), appended to the result's note.
+type Noter interface{ RunNote() string }
