@@ -303,6 +303,9 @@ func writeOutputs(rep *Report, f *flags, stdout, stderr io.Writer) error {
 // and returns its results; a failure becomes a result with Error set.
 func runChildProcess(self string, f *flags, scratch, engine string, w *workload, insertBase, limit int64, cgs *memCgroups, stderr io.Writer) []Result {
 	out := filepath.Join(scratch, fmt.Sprintf("%s-%s.json", engine, w.name))
+	// A child killed before it writes must not leave an earlier pass's
+	// results to be read as its own.
+	os.Remove(out)
 	args := []string{
 		"-child", engine + "," + w.name,
 		"-childout", out,
