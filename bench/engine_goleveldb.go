@@ -71,8 +71,8 @@ func (e *goleveldbEngine) CompactAll() error { return e.db.CompactRange(util.Ran
 
 func (e *goleveldbEngine) Close() error { return e.db.Close() }
 
-// goleveldb's compaction triggers with its default options: L0 at 4 tables,
-// level n >= 1 at 10 MiB x 10^(n-1).
+// goleveldb's compaction triggers with its default options (opt.Options'
+// GetCompactionTotalSize): L0 at 4 tables, level n >= 1 at 10 MiB x 10^n.
 const (
 	goleveldbL0Trigger = 4
 	goleveldbBaseLevel = 10 << 20
@@ -114,7 +114,7 @@ func goleveldbState(stats string) EngineState {
 			}
 			continue
 		}
-		target := float64(goleveldbBaseLevel) * math.Pow(10, float64(level-1))
+		target := float64(goleveldbBaseLevel) * math.Pow(10, float64(level))
 		score := float64(size) / target
 		s.MaxScore = max(s.MaxScore, score)
 		if score > 1 {

@@ -308,13 +308,14 @@ func TestGoleveldbState(t *testing.T) {
 		" Level |   Tables   |    Size(MB)   |    Time(sec)  |    Read(MB)   |   Write(MB)\n" +
 		"-------+------------+---------------+---------------+---------------+---------------\n" +
 		"   0   |          6 |      12.00000 |       1.00000 |       0.00000 |      12.00000\n" +
-		"   2   |         50 |     150.00000 |       9.00000 |      90.00000 |      95.00000\n" +
-		"   3   |        300 |     900.00000 |       9.00000 |      90.00000 |      95.00000\n"
+		"   1   |         50 |     150.00000 |       9.00000 |      90.00000 |      95.00000\n" +
+		"   3   |        300 |    9000.00000 |       9.00000 |      90.00000 |      95.00000\n"
 	s := goleveldbState(stats)
 	if s.L0Tables != 6 {
 		t.Errorf("L0 tables %d, want 6", s.L0Tables)
 	}
-	// L0: 6/4 = 1.5; L2: 150 MiB over 100 MiB = 1.5; L3: 900 over 1000 = 0.9.
+	// L0: 6/4 = 1.5; L1: 150 MiB over 100 MiB = 1.5; L2 empty (left out);
+	// L3: 9000 MiB over 10000 = 0.9.
 	if s.MaxScore != 1.5 {
 		t.Errorf("max score %.2f, want 1.5", s.MaxScore)
 	}
