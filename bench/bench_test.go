@@ -81,7 +81,7 @@ func TestHarnessTiny(t *testing.T) {
 	}
 	md := stdout.String()
 	for _, want := range []string{"Strata's throughput over each peer's", "| fillseq |", "| ycsb-e |",
-		"| write16-always |", "| ttl-expired |", "## Engines", "throughput-read.png", "latency-ycsb.png"} {
+		"| write16-always |", "| ttl-expired |", "| fillseq-batch |", "| fillrandom-batch |", "read/op", "## Engines", "throughput-read.png", "latency-ycsb.png"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}

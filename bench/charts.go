@@ -49,6 +49,28 @@ func groupOf(workload string) string {
 // and p99.9 per workload and engine on log scales), and returns their
 // file names.
 func writeCharts(r *Report, dir string) ([]string, error) {
+	passes := r.passes()
+	if len(passes) == 1 && passes[0].MemLimit == 0 {
+		return writeGroupCharts(r.view(passes[0]), dir, "")
+	}
+	var names []string
+	for _, p := range passes {
+		suffix := "-" + fmtCount(p.Keys)
+		if p.MemLimit > 0 {
+			suffix += "-" + fmtLimit(p.MemLimit)
+		}
+		n, err := writeGroupCharts(r.view(p), dir, suffix)
+		names = append(names, n...)
+		if err != nil {
+			return names, err
+		}
+	}
+	n, err := writeCurveCharts(r, dir)
+	return append(names, n...), err
+}
+
+// writeGroupCharts draws one pass's charts; suffix tells passes apart.
+func writeGroupCharts(r *Report, dir, suffix string) ([]string, error) {
 	var names []string
 	for _, g := range chartGroups {
 		var wls []string
@@ -60,11 +82,11 @@ func writeCharts(r *Report, dir string) ([]string, error) {
 		if len(wls) == 0 {
 			continue
 		}
-		tp := "throughput-" + g + ".png"
+		tp := "throughput-" + g + suffix + ".png"
 		if err := throughputChart(r, g, wls, filepath.Join(dir, tp)); err != nil {
 			return names, fmt.Errorf("%s: %w", tp, err)
 		}
-		lat := "latency-" + g + ".png"
+		lat := "latency-" + g + suffix + ".png"
 		if err := latencyChart(r, g, wls, filepath.Join(dir, lat)); err != nil {
 			return names, fmt.Errorf("%s: %w", lat, err)
 		}
@@ -80,7 +102,7 @@ func chartWidth(workloads, engines int) vg.Length {
 
 func throughputChart(r *Report, group string, wls []string, path string) error {
 	p := plot.New()
-	p.Title.Text = "Throughput: " + group + " (thousand ops/s, higher is better)"
+	p.Title.Text = "Throughput: " + group + passTitle(r) + " (thousand ops/s, higher is better)"
 	p.Y.Label.Text = "kops/s"
 	p.Y.Min = 0
 	barW := vg.Points(12)
@@ -127,7 +149,7 @@ func latencyChart(r *Report, group string, wls []string, path string) error {
 	rows := make([][]*plot.Plot, len(pcts))
 	for i, q := range pcts {
 		p := plot.New()
-		p.Title.Text = fmt.Sprintf("Latency %s: %s (µs, log scale, lower is better)", q.name, group)
+		p.Title.Text = fmt.Sprintf("Latency %s: %s%s (µs, log scale, lower is better)", q.name, group, passTitle(r))
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		lo, hi := math.Inf(1), 0.0

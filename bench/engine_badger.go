@@ -109,3 +109,23 @@ func (e *badgerEngine) CompactAll() error {
 }
 
 func (e *badgerEngine) Close() error { return e.db.Close() }
+
+// State reads Levels(): L0's table count, the largest level score, and the
+// bytes above each level's target as the debt.
+func (e *badgerEngine) State() EngineState {
+	s := EngineState{Known: true}
+	for _, l := range e.db.Levels() {
+		if l.Level == 0 {
+			s.L0Tables = l.NumTables
+		}
+		s.MaxScore = max(s.MaxScore, l.Score)
+		if l.Score >= 1 {
+			if l.Level == 0 {
+				s.DebtBytes += l.Size
+			} else if l.Size > l.TargetSize {
+				s.DebtBytes += l.Size - l.TargetSize
+			}
+		}
+	}
+	return s
+}

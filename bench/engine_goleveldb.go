@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
@@ -67,3 +70,56 @@ func (e *goleveldbEngine) Scan(start []byte, n int, fn func(k, v []byte)) error 
 func (e *goleveldbEngine) CompactAll() error { return e.db.CompactRange(util.Range{}) }
 
 func (e *goleveldbEngine) Close() error { return e.db.Close() }
+
+// goleveldb's compaction triggers with its default options (opt.Options'
+// GetCompactionTotalSize): L0 at 4 tables, level n >= 1 at 10 MiB x 10^n.
+const (
+	goleveldbL0Trigger = 4
+	goleveldbBaseLevel = 10 << 20
+)
+
+// State parses the "leveldb.stats" property (a row per non-empty level:
+// level, tables, size in MB; DBStats leaves empty levels out, so its
+// indexes are not level numbers) and computes scores and debt against
+// goleveldb's default targets. goleveldb does not say whether a compaction
+// is running (settle also waits for its writes to stop).
+func (e *goleveldbEngine) State() EngineState {
+	stats, err := e.db.GetProperty("leveldb.stats")
+	if err != nil {
+		return EngineState{}
+	}
+	return goleveldbState(stats)
+}
+
+func goleveldbState(stats string) EngineState {
+	s := EngineState{Known: true}
+	for _, line := range strings.Split(stats, "\n") {
+		f := strings.Split(line, "|")
+		if len(f) < 3 {
+			continue
+		}
+		level, err1 := strconv.Atoi(strings.TrimSpace(f[0]))
+		tables, err2 := strconv.Atoi(strings.TrimSpace(f[1]))
+		mb, err3 := strconv.ParseFloat(strings.TrimSpace(f[2]), 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue // the header
+		}
+		size := int64(mb * (1 << 20))
+		if level == 0 {
+			s.L0Tables = tables
+			score := float64(tables) / goleveldbL0Trigger
+			s.MaxScore = max(s.MaxScore, score)
+			if score >= 1 {
+				s.DebtBytes += size
+			}
+			continue
+		}
+		target := float64(goleveldbBaseLevel) * math.Pow(10, float64(level))
+		score := float64(size) / target
+		s.MaxScore = max(s.MaxScore, score)
+		if score > 1 {
+			s.DebtBytes += size - int64(target)
+		}
+	}
+	return s
+}

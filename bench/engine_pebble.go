@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -107,3 +108,17 @@ func (e *pebbleEngine) WriteAmp() (float64, bool) {
 }
 
 func (e *pebbleEngine) Close() error { return e.db.Close() }
+
+// State reads Metrics(): L0's table count, the largest level score,
+// Compact.EstimatedDebt and whether compactions (or flushes) are running.
+func (e *pebbleEngine) State() EngineState {
+	m := e.db.Metrics()
+	s := EngineState{Known: true, L0Tables: int(m.Levels[0].TablesCount), DebtBytes: int64(m.Compact.EstimatedDebt)}
+	for _, l := range m.Levels {
+		if !math.IsNaN(l.Score) {
+			s.MaxScore = max(s.MaxScore, l.Score)
+		}
+	}
+	s.Busy = m.Compact.NumInProgress > 0 || m.Flush.NumInProgress > 0
+	return s
+}

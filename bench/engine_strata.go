@@ -96,3 +96,33 @@ func (e *strataEngine) WriteAmp() (float64, bool) {
 }
 
 func (e *strataEngine) Close() error { return e.db.Close() }
+
+// State reads Metrics: L0's table count, the largest level score, and as
+// the debt the bytes above each level's target (all of L0 once its score
+// reaches 1). Strata does not say whether a compaction is running.
+func (e *strataEngine) State() EngineState {
+	m := e.db.Metrics()
+	s := EngineState{Known: true, L0Tables: m.Levels[0].Tables}
+	for l, lm := range m.Levels {
+		s.MaxScore = max(s.MaxScore, lm.Score)
+		switch {
+		case l == 0 && lm.Score >= 1:
+			s.DebtBytes += lm.Bytes
+		case l > 0 && lm.Score > 1:
+			s.DebtBytes += int64(float64(lm.Bytes) * (1 - 1/lm.Score))
+		}
+	}
+	s.Busy = m.ImmutableMemtables > 0
+	return s
+}
+
+// RunNote reports the write stalls and memtable-copy waits since Open:
+// where a writer's wall time went when it was not on the CPU.
+func (e *strataEngine) RunNote() string {
+	m := e.db.Metrics()
+	if m.WriteStalls == 0 && m.WriteSlowdowns == 0 && m.MemtableCopyWaits == 0 {
+		return ""
+	}
+	return fmt.Sprintf("write stalls %d (%.1f s), slowdowns %d, memtable copy waits %d (%.1f s)",
+		m.WriteStalls, m.WriteStallTime.Seconds(), m.WriteSlowdowns, m.MemtableCopyWaits, m.MemtableCopyWaitTime.Seconds())
+}

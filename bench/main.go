@@ -31,10 +31,13 @@ type Params struct {
 	Threads      int           `json:"threads"`
 	CacheMiB     int64         `json:"cache_mib"`
 	Batch        int           `json:"batch"`
-	Scratch      string        `json:"-"`
-	InsertBase   int64         `json:"-"`
-	CPUProfile   string        `json:"-"`
-	MemProfile   string        `json:"-"`
+	// SettleTimeout caps the settle workload's wait for the engine to
+	// finish its compaction debt.
+	SettleTimeout time.Duration `json:"settle_timeout,omitempty"`
+	Scratch       string        `json:"-"`
+	InsertBase    int64         `json:"-"`
+	CPUProfile    string        `json:"-"`
+	MemProfile    string        `json:"-"`
 }
 
 // Result is one measured phase of one engine.
@@ -55,6 +58,28 @@ type Result struct {
 	P999us    float64 `json:"p999_us"`
 	Found     int64   `json:"found,omitempty"` // reads that found a value; entries scanned
 	Inserted  int64   `json:"inserted,omitempty"`
+	// Keys is the data-set size this result ran with (a -sizes pass; 0 in
+	// runs from before passes existed: Params.Keys).
+	Keys int64 `json:"keys,omitempty"`
+	// MemLimit is the memory cgroup limit the child ran under, 0 for none.
+	MemLimit int64 `json:"mem_limit,omitempty"`
+	// Outcome is "" when the child finished, else "oom" (killed by the OOM
+	// killer of its memory cgroup), "timeout" (killed after -childtimeout)
+	// or "error"; Error then says more.
+	Outcome string `json:"outcome,omitempty"`
+	// CgroupPeak is the memory cgroup's peak usage (process and page
+	// cache), CgroupFailcnt how often usage hit the limit (v1 only).
+	CgroupPeak    int64 `json:"cgroup_peak,omitempty"`
+	CgroupFailcnt int64 `json:"cgroup_failcnt,omitempty"`
+	// IOReadBytes is the child's /proc/self/io read_bytes over the
+	// measured phase: bytes really read from storage (page-cache misses).
+	IOReadBytes int64 `json:"io_read_bytes"`
+	// L0Tables, DebtBytes and MaxScore are the engine's state when the
+	// workload ended, before the flush and Close (see EngineState).
+	HasState  bool    `json:"has_state,omitempty"`
+	L0Tables  int     `json:"l0_tables,omitempty"`
+	DebtBytes int64   `json:"debt_bytes,omitempty"`
+	MaxScore  float64 `json:"max_score,omitempty"`
 	// IOWriteBytes is the child's /proc/self/io write_bytes from before
 	// Open to after Close.
 	IOWriteBytes int64 `json:"io_write_bytes"`
@@ -80,7 +105,17 @@ type flags struct {
 	publish                                        string
 	keep                                           bool
 	childTimeout                                   time.Duration
+	memLimit, sizes, cgroup                        string
+	big, loadUnlimited                             bool
+	limits                                         []int64 // parsed -memlimit
+	keyCounts                                      []int64 // parsed -sizes
 }
+
+// bigWorkloads is what -big runs at each size and memory limit.
+const bigWorkloads = "fillrandom,settle,readrandom,readmissing,seekrandom,scan,ycsb-a,ycsb-b"
+
+// curveWorkloads is what -sizes runs by default at each size.
+const curveWorkloads = "fillrandom,readrandom,seekrandom,scan,ycsb-a,ycsb-b"
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	f := &flags{}
@@ -105,6 +140,14 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.render, "render", "", "render OUT/results.md, the charts (and -publish) again from this results.json, without running anything")
 	fs.BoolVar(&f.keep, "keep", false, "keep the databases after the run")
 	fs.DurationVar(&f.childTimeout, "childtimeout", 15*time.Minute, "kill a child (one engine, one workload) that runs longer")
+	fs.StringVar(&f.memLimit, "memlimit", "", "run every child in a memory cgroup with this limit, once per limit: e.g. 1GiB,512MiB (root only; \"none\" for no limit)")
+	fs.BoolVar(&f.big, "big", false, "big-data preset: -keys 20M, -memlimit 1GiB,512MiB, -workloads "+bigWorkloads+
+		", -duration 15s, -childtimeout 20m, -out results-bigdata (each unless given)")
+	fs.BoolVar(&f.loadUnlimited, "loadunlimited", false, "under -memlimit, when fillrandom does not finish, build the data set outside the cgroup "+
+		"(unreported batched load) so that the read workloads still run under the limit")
+	fs.StringVar(&f.sizes, "sizes", "", "cost curve: run the workloads at each of these key counts, e.g. 1M,10M,50M (default workloads "+curveWorkloads+")")
+	fs.DurationVar(&f.SettleTimeout, "settletimeout", 10*time.Minute, "longest the settle workload waits for the engine's compaction debt to clear")
+	fs.StringVar(&f.cgroup, "cgroup", "", "internal: the memory cgroup the child joins first")
 	fs.StringVar(&f.child, "child", "", "internal: run ENGINE,WORKLOAD in this process")
 	fs.StringVar(&f.childOut, "childout", "", "internal: where the child writes its JSON")
 	fs.Int64Var(&f.InsertBase, "insertbase", 0, "internal: keys YCSB inserted before this child")
@@ -130,6 +173,49 @@ Workloads:
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.big {
+		if !set["keys"] {
+			f.Keys = 20_000_000
+		}
+		if !set["memlimit"] {
+			f.memLimit = "1GiB,512MiB"
+		}
+		if !set["workloads"] {
+			f.workloads = bigWorkloads
+		}
+		if !set["duration"] {
+			f.Duration = 15 * time.Second
+		}
+		if !set["childtimeout"] {
+			f.childTimeout = 20 * time.Minute
+		}
+		if !set["out"] {
+			f.out = "results-bigdata"
+		}
+	}
+	if f.sizes != "" && !set["workloads"] && !f.big {
+		f.workloads = curveWorkloads
+	}
+	if f.memLimit != "" && f.memLimit != "none" {
+		for _, s := range strings.Split(f.memLimit, ",") {
+			n, err := parseSize(s)
+			if err != nil {
+				return nil, fmt.Errorf("-memlimit: %w", err)
+			}
+			f.limits = append(f.limits, n)
+		}
+	}
+	if f.sizes != "" {
+		for _, s := range strings.Split(f.sizes, ",") {
+			n, err := parseCount(s)
+			if err != nil {
+				return nil, fmt.Errorf("-sizes: %w", err)
+			}
+			f.keyCounts = append(f.keyCounts, n)
+		}
+	}
 	if f.Keys < 10 || f.Value < 1 || f.Threads < 1 || f.CacheMiB < 1 || f.Batch < 1 {
 		return nil, errors.New("-keys must be >= 10 and -value, -threads, -cache, -batch >= 1")
 	}
@@ -151,6 +237,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if f.child != "" {
+		if f.cgroup != "" {
+			// First thing: everything the child allocates or reads from
+			// here on counts against its limit.
+			if err := joinCgroup(f.cgroup); err != nil {
+				fmt.Fprintln(stderr, "bench child:", err)
+				return 1
+			}
+		}
 		if err := runChild(f); err != nil {
 			fmt.Fprintln(stderr, "bench child:", err)
 			return 1
@@ -235,8 +329,19 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 		defer pf.Close()
 	}
 	cpu0 := cpuSeconds()
+	read0 := procIOReadBytes()
 	results, err := w.run(c)
 	cpu := cpuSeconds() - cpu0
+	readBytes := procIOReadBytes() - read0
+	var state EngineState
+	if st, ok := e.(Stater); ok {
+		state = st.State()
+	}
+	if n, ok := e.(Noter); ok && w.writes && len(results) == 1 {
+		if note := n.RunNote(); note != "" {
+			results[0].Note = strings.TrimPrefix(results[0].Note+"; "+note, "; ")
+		}
+	}
 	if f.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -277,6 +382,10 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 		r.LoadAvg = load
 		if len(results) == 1 {
 			r.CPUSeconds = cpu
+			r.IOReadBytes = readBytes
+		}
+		if state.Known && w.name != "settle" {
+			r.HasState, r.L0Tables, r.DebtBytes, r.MaxScore = true, state.L0Tables, state.DebtBytes, state.MaxScore
 		}
 	}
 	if !w.data && !f.keep {

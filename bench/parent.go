@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -24,7 +25,7 @@ func expandWorkloads(spec string) ([]*workload, error) {
 		}
 		found := false
 		for _, w := range workloads {
-			if s == "all" || s == w.name || s == w.group || (s == "sync" && strings.HasPrefix(w.group, "sync")) {
+			if s == w.name || (!w.explicit && (s == "all" || s == w.group || (s == "sync" && strings.HasPrefix(w.group, "sync")))) {
 				want[w.name], found = true, true
 			}
 		}
@@ -124,41 +125,29 @@ func runParent(f *flags, args []string, stdout, stderr io.Writer) error {
 			rep.Workloads = append(rep.Workloads, w.name)
 		}
 	}
-	started := time.Now()
+	var cgs *memCgroups
+	if len(f.limits) > 0 {
+		if cgs, err = findMemCgroups(); err != nil {
+			return fmt.Errorf("-memlimit: %w; run as root on a machine with a memory cgroup controller, or without -memlimit", err)
+		}
+	}
 	for _, name := range engs {
 		e, _ := newEngine(name)
-		cfg := Config{CacheBytes: f.CacheMiB << 20, Durability: DurEverySec}
-		rep.Options[name] = e.Options(cfg)
+		rep.Options[name] = e.Options(Config{CacheBytes: f.CacheMiB << 20, Durability: DurEverySec})
 		rep.TTL[name] = ttlMethod(e)
-		insertBase := int64(0)
-		// Peers have no everysec mode: a write workload whose real mode and
-		// writer count match an earlier one reuses that run.
-		done := map[string]*workload{}
-		byName := map[string][]Result{}
-		for _, w := range wls {
-			if w.durability != "" {
-				writers, _, _ := strings.Cut(w.name, "-")
-				key := e.Durability(w.durability) + "/" + writers
-				if first, ok := done[key]; ok {
-					for _, r := range byName[first.name] {
-						r.Workload = w.name
-						r.Note = fmt.Sprintf("same %s run as %s", r.Mode, first.name)
-						rep.Results = append(rep.Results, r)
-					}
-					continue
-				}
-				done[key] = w
-			}
-			rs := runChildProcess(self, f, scratch, name, w, insertBase, stderr)
-			byName[w.name] = rs
-			for _, r := range rs {
-				insertBase += r.Inserted
-				if w != loadWorkload {
-					rep.Results = append(rep.Results, r)
-				}
-			}
+	}
+	rep.Passes = planPasses(f)
+	started := time.Now()
+	for _, pass := range rep.Passes {
+		if len(rep.Passes) > 1 || pass.MemLimit > 0 {
+			fmt.Fprintf(stderr, "== %s\n", pass)
 		}
-		os.RemoveAll(filepath.Join(scratch, name))
+		pf := *f
+		pf.Keys = pass.Keys
+		for _, name := range engs {
+			runEngine(self, &pf, scratch, name, wls, pass, cgs, rep, stderr)
+			os.RemoveAll(filepath.Join(scratch, name))
+		}
 	}
 	rep.Elapsed = time.Since(started).Round(time.Second).String()
 	rep.summarize()
@@ -186,6 +175,107 @@ func runParent(f *flags, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// Pass is one size and memory limit at which every engine runs the
+// selected workloads.
+type Pass struct {
+	Keys     int64 `json:"keys"`
+	MemLimit int64 `json:"mem_limit,omitempty"`
+}
+
+func (p Pass) String() string {
+	if p.MemLimit == 0 {
+		return fmt.Sprintf("%s keys", fmtCount(p.Keys))
+	}
+	return fmt.Sprintf("%s keys, memory limit %s", fmtCount(p.Keys), fmtLimit(p.MemLimit))
+}
+
+// planPasses is every (size, limit) pair: sizes outer, limits inner.
+func planPasses(f *flags) []Pass {
+	sizes := f.keyCounts
+	if len(sizes) == 0 {
+		sizes = []int64{f.Keys}
+	}
+	limits := f.limits
+	if len(limits) == 0 {
+		limits = []int64{0}
+	}
+	var out []Pass
+	for _, k := range sizes {
+		for _, l := range limits {
+			out = append(out, Pass{Keys: k, MemLimit: l})
+		}
+	}
+	return out
+}
+
+// runEngine runs every workload of one pass against one engine, each in
+// its own child, and adds the results to rep.
+func runEngine(self string, f *flags, scratch, name string, wls []*workload, pass Pass, cgs *memCgroups, rep *Report, stderr io.Writer) {
+	e, _ := newEngine(name)
+	insertBase := int64(0)
+	// Peers have no everysec mode: a write workload whose real mode and
+	// writer count match an earlier one reuses that run.
+	done := map[string]*workload{}
+	byName := map[string][]Result{}
+	dataLost, dataNote := "", ""
+	for _, w := range wls {
+		if w.durability != "" {
+			writers, _, _ := strings.Cut(w.name, "-")
+			key := e.Durability(w.durability) + "/" + writers
+			if first, ok := done[key]; ok {
+				for _, r := range byName[first.name] {
+					r.Workload = w.name
+					r.Note = fmt.Sprintf("same %s run as %s", r.Mode, first.name)
+					rep.Results = append(rep.Results, r)
+				}
+				continue
+			}
+			done[key] = w
+		}
+		var rs []Result
+		if w.data && dataLost != "" && w.name != "fillrandom" && f.loadUnlimited && pass.MemLimit > 0 {
+			// Build the data set outside the cgroup, so that the reads
+			// still show how the engine serves it under the limit.
+			dropFileCache(filepath.Join(scratch, name))
+			lr := runChildProcess(self, f, scratch, name, loadWorkload, 0, 0, nil, stderr)
+			if len(lr) > 0 && lr[0].Error == "" {
+				dataNote = fmt.Sprintf("data set loaded without the limit (%s under it; the load's peak RSS %s, anon %s)",
+					dataLost, fmtBytes(lr[0].PeakRSS), fmtBytes(lr[0].PeakAnon))
+				dataLost = ""
+			} else {
+				dataLost += "; the unlimited load failed too"
+			}
+		}
+		if w.data && dataLost != "" && w.name != "fillrandom" {
+			// The data set was never built: say so rather than run
+			// every read on an empty or half-built store.
+			rs = []Result{{Engine: name, Workload: w.name, Outcome: "skipped", Error: "skipped: " + dataLost}}
+			fmt.Fprintf(stderr, "%-9s %-16s %s\n", name, w.name, rs[0].Error)
+		} else {
+			if pass.MemLimit > 0 {
+				// A fresh container starts with a cold page cache.
+				dropFileCache(filepath.Join(scratch, name))
+			}
+			rs = runChildProcess(self, f, scratch, name, w, insertBase, pass.MemLimit, cgs, stderr)
+		}
+		byName[w.name] = rs
+		for i := range rs {
+			rs[i].Keys, rs[i].MemLimit = pass.Keys, pass.MemLimit
+			if dataNote != "" && w.data && w.name != "fillrandom" {
+				rs[i].Note = strings.TrimSpace(dataNote + "; " + rs[i].Note)
+				rs[i].Note = strings.TrimSuffix(rs[i].Note, ";")
+			}
+			insertBase += rs[i].Inserted
+			if w != loadWorkload {
+				rep.Results = append(rep.Results, rs[i])
+			}
+		}
+		if (w.name == "fillrandom" || w == loadWorkload) && len(rs) > 0 && rs[0].Error != "" {
+			dataLost = w.name + " did not finish"
+		}
+	}
+}
+
 // writeOutputs writes the charts and results.md into -out, prints the
 // markdown, and publishes when asked.
 func writeOutputs(rep *Report, f *flags, stdout, stderr io.Writer) error {
@@ -211,8 +301,11 @@ func writeOutputs(rep *Report, f *flags, stdout, stderr io.Writer) error {
 
 // runChildProcess re-executes the harness as one (engine, workload) child
 // and returns its results; a failure becomes a result with Error set.
-func runChildProcess(self string, f *flags, scratch, engine string, w *workload, insertBase int64, stderr io.Writer) []Result {
+func runChildProcess(self string, f *flags, scratch, engine string, w *workload, insertBase, limit int64, cgs *memCgroups, stderr io.Writer) []Result {
 	out := filepath.Join(scratch, fmt.Sprintf("%s-%s.json", engine, w.name))
+	// A child killed before it writes must not leave an earlier pass's
+	// results to be read as its own.
+	os.Remove(out)
 	args := []string{
 		"-child", engine + "," + w.name,
 		"-childout", out,
@@ -226,6 +319,15 @@ func runChildProcess(self string, f *flags, scratch, engine string, w *workload,
 		"-cache", strconv.FormatInt(f.CacheMiB, 10),
 		"-batch", strconv.Itoa(f.Batch),
 		"-insertbase", strconv.FormatInt(insertBase, 10),
+		"-settletimeout", f.SettleTimeout.String(),
+	}
+	var cg *memCgroup
+	if limit > 0 {
+		var err error
+		if cg, err = cgs.create(limit); err != nil {
+			return []Result{{Engine: engine, Workload: w.name, Outcome: "error", Error: err.Error()}}
+		}
+		args = append(args, "-cgroup", cg.dir)
 	}
 	if f.CPUProfile != "" {
 		args = append(args, "-cpuprofile", f.CPUProfile)
@@ -244,23 +346,66 @@ func runChildProcess(self string, f *flags, scratch, engine string, w *workload,
 	cmd.Stdout = io.Discard
 	start := time.Now()
 	runErr := cmd.Run()
+	elapsed := time.Since(start)
+	var cst cgroupStats
+	if cg != nil {
+		cst = cg.stats()
+		if err := cg.remove(); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+		}
+	}
 	var rs []Result
 	if b, err := os.ReadFile(out); err == nil {
 		if err := json.Unmarshal(b, &rs); err != nil {
 			rs = nil
 		}
 	}
-	if len(rs) == 0 {
-		msg := strings.TrimSpace(errBuf.String())
-		if runErr != nil {
-			msg = strings.TrimSpace(runErr.Error() + ": " + lastLines(msg, 5))
+	killed := false
+	if ps := cmd.ProcessState; ps != nil {
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			killed = true
 		}
-		rs = []Result{{Engine: engine, Workload: w.name, Error: "child failed: " + msg}}
+	}
+	outcome, msg := "", ""
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		outcome, msg = "timeout", fmt.Sprintf("timed out after %s (-childtimeout)", f.childTimeout)
+	case cst.OOMKills > 0 || (killed && cg != nil):
+		outcome, msg = "oom", fmt.Sprintf("OOM-killed at %s after %.1f s", fmtLimit(limit), elapsed.Seconds())
+	case len(rs) == 0:
+		m := strings.TrimSpace(errBuf.String())
+		if runErr != nil {
+			m = strings.TrimSpace(runErr.Error() + ": " + lastLines(m, 5))
+		}
+		outcome, msg = "error", "child failed: "+m
+	}
+	if outcome != "" {
+		// A child killed after it wrote its results (during Close, say)
+		// still failed: its figures are kept, the outcome says why.
+		if len(rs) == 0 {
+			rs = []Result{{Engine: engine, Workload: w.name}}
+		}
+		for i := range rs {
+			rs[i].Outcome, rs[i].Error = outcome, msg
+			rs[i].Seconds = max(rs[i].Seconds, elapsed.Seconds())
+		}
+	}
+	for i := range rs {
+		if rs[i].Error != "" && rs[i].Outcome == "" {
+			rs[i].Outcome = "error"
+		}
+		rs[i].CgroupPeak, rs[i].CgroupFailcnt = cst.Peak, cst.Failcnt
 	}
 	for _, r := range rs {
 		status := fmt.Sprintf("%12.0f ops/s  p99 %s", r.OpsPerSec, fmtLatency(r.P99us))
 		if r.Workload == "space" {
 			status = fmt.Sprintf("disk %s live %s", fmtBytes(r.DiskBytes), fmtBytes(r.LiveBytes))
+		}
+		if r.Workload == "settle" {
+			status = r.Note
+		}
+		if r.CgroupPeak > 0 {
+			status += fmt.Sprintf("  RSS %s cgroup %s", fmtBytes(r.PeakRSS), fmtBytes(r.CgroupPeak))
 		}
 		if r.Error != "" {
 			status = "ERROR " + r.Error

@@ -18,9 +18,12 @@ type Report struct {
 	Workloads []string          `json:"workloads"`
 	Options   map[string]string `json:"options"` // engine -> the options it ran with
 	TTL       map[string]string `json:"ttl"`     // engine -> native or emulated
-	Results   []Result          `json:"results"`
-	Summary   []EngineSummary   `json:"summary"`
-	Changes   *Changes          `json:"changes,omitempty"`
+	// Passes are the (size, memory limit) pairs of the run, in order;
+	// empty in runs from before passes existed (one pass: Params.Keys).
+	Passes  []Pass          `json:"passes,omitempty"`
+	Results []Result        `json:"results"`
+	Summary []EngineSummary `json:"summary"`
+	Changes *Changes        `json:"changes,omitempty"`
 }
 
 // EngineSummary is the per-engine table.
@@ -43,6 +46,8 @@ type EngineSummary struct {
 	PeakRSSWorkload string `json:"peak_rss_workload"`
 	// PeakAnon is the largest sampled RssAnon of the engine's children.
 	PeakAnon int64 `json:"peak_anon"`
+	// CgroupPeak is the largest memory-cgroup peak of its children.
+	CgroupPeak int64 `json:"cgroup_peak,omitempty"`
 }
 
 // Changes compares Strata's throughput with the previous run's.
@@ -57,6 +62,7 @@ type Changes struct {
 type Change struct {
 	Engine   string  `json:"engine"`
 	Workload string  `json:"workload"`
+	Pass     Pass    `json:"pass"`
 	Prev     float64 `json:"prev_ops_per_sec"`
 	Now      float64 `json:"ops_per_sec"`
 }
@@ -101,6 +107,7 @@ func (r *Report) summarize() {
 				s.PeakRSS, s.PeakRSSWorkload = x.PeakRSS, x.Workload
 			}
 			s.PeakAnon = max(s.PeakAnon, x.PeakAnon)
+			s.CgroupPeak = max(s.CgroupPeak, x.CgroupPeak)
 			if x.Error != "" {
 				continue
 			}
@@ -138,8 +145,8 @@ func compareReports(prev, now *Report) *Changes {
 		if x.Error != "" || x.OpsPerSec == 0 {
 			continue
 		}
-		if p, ok := prev.result(x.Engine, x.Workload); ok && p.Error == "" && p.OpsPerSec > 0 {
-			c.Rows = append(c.Rows, Change{Engine: x.Engine, Workload: x.Workload, Prev: p.OpsPerSec, Now: x.OpsPerSec})
+		if p, ok := prev.resultAt(x.Engine, x.Workload, now.passOf(x)); ok && p.Error == "" && p.OpsPerSec > 0 {
+			c.Rows = append(c.Rows, Change{Engine: x.Engine, Workload: x.Workload, Pass: now.passOf(x), Prev: p.OpsPerSec, Now: x.OpsPerSec})
 		}
 	}
 	return c
@@ -192,7 +199,10 @@ func (r *Report) markdown(charts []string, chartDir string) string {
 	fmt.Fprintf(&b, "Run %s, %s in all.\n\n", r.Time, r.Elapsed)
 	fmt.Fprintf(&b, "    %s\n\n", r.Command)
 	fmt.Fprintf(&b, "(`go run . -h` lists the flags and workloads; `-publish .` also rewrites bench/RESULTS.md and bench/charts/; "+
-		"`-render results/results.json` redraws the tables and charts of a finished run.)\n\n")
+		"`-render results/results.json` redraws the tables and charts of a finished run. Other modes: `-memlimit 1GiB,512MiB` "+
+		"runs every child in a memory cgroup of each limit (root); `-big` is the big-data preset (20M keys at 1 GiB and 512 MiB: "+
+		"fillrandom, settle, reads, scans, YCSB A and B); `-sizes 1M,10M,50M` draws the cost curve; "+
+		"`-workloads fillseq-batch,fillrandom-batch` compares bulk loads.)\n\n")
 	m := r.Machine
 	fmt.Fprintf(&b, "**Machine**: %d CPUs, %s, %d MiB RAM, %s, %s; databases on %s.\n\n",
 		m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, m.GoVersion, m.Filesystem)
@@ -206,129 +216,28 @@ func (r *Report) markdown(charts []string, chartDir string) string {
 		fmt.Fprintf(&b, "; above %d, other processes were competing for the CPUs and the figures are noisy", m.CPUs)
 	}
 	fmt.Fprintf(&b, ").\n\n")
-	fmt.Fprintf(&b, "**Parameters**: %d keys of %d bytes, values of %d bytes (about half compressible); "+
+	keys := fmt.Sprintf("%d keys", p.Keys)
+	if ps := r.passes(); len(ps) > 1 || ps[0].MemLimit > 0 {
+		names := make([]string, len(ps))
+		for i, x := range ps {
+			names[i] = x.String()
+		}
+		keys = fmt.Sprintf("%d passes (%s), keys", len(ps), strings.Join(names, "; "))
+	}
+	fmt.Fprintf(&b, "**Parameters**: %s of %d bytes, values of %d bytes (about half compressible); "+
 		"%d client threads for reads and YCSB; %s per timed workload, %s per sync workload; TTL %s; "+
 		"%d MiB block cache; fill batch %d.\n\n",
-		p.Keys, keyLen, p.Value, p.Threads, p.Duration, p.SyncDuration, p.TTL, p.CacheMiB, p.Batch)
+		keys, keyLen, p.Value, p.Threads, p.Duration, p.SyncDuration, p.TTL, p.CacheMiB, p.Batch)
 
-	peers := r.peers()
-	if r.hasStrata() && len(peers) > 0 {
-		fmt.Fprintf(&b, "## Strata's throughput over each peer's\n\n")
-		fmt.Fprintf(&b, "Strata ops/s ÷ peer ops/s, per workload: above 1 Strata is faster; **bold** where Strata trails.\n\n")
-		fmt.Fprintf(&b, "| workload |")
-		for _, e := range peers {
-			fmt.Fprintf(&b, " %s |", e)
+	passes := r.passes()
+	if len(passes) == 1 && passes[0].MemLimit == 0 {
+		r.view(passes[0]).body(&b, "", true)
+	} else {
+		r.passOverview(&b)
+		for i, ps := range passes {
+			fmt.Fprintf(&b, "## %s\n\n", ps)
+			r.view(ps).body(&b, "#", i == 0)
 		}
-		fmt.Fprintf(&b, "\n|---|%s\n", strings.Repeat("---:|", len(peers)))
-		for _, w := range r.resultWorkloads() {
-			fmt.Fprintf(&b, "| %s |", w)
-			for _, e := range peers {
-				if x, ok := r.ratio(e, w); ok {
-					fmt.Fprintf(&b, " %s |", fmtRatio(x))
-				} else {
-					fmt.Fprintf(&b, " – |")
-				}
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString("\n")
-
-		fmt.Fprintf(&b, "Same comparison by CPU time per operation (peer CPU/op ÷ Strata CPU/op, background work included): "+
-			"above 1 Strata spends less CPU. It moves less than ops/s when other processes load the machine.\n\n")
-		fmt.Fprintf(&b, "| workload |")
-		for _, e := range peers {
-			fmt.Fprintf(&b, " %s |", e)
-		}
-		fmt.Fprintf(&b, "\n|---|%s\n", strings.Repeat("---:|", len(peers)))
-		for _, w := range r.resultWorkloads() {
-			if _, ok := r.cpuPerOp("strata", w); !ok {
-				continue
-			}
-			fmt.Fprintf(&b, "| %s |", w)
-			for _, e := range peers {
-				s, _ := r.cpuPerOp("strata", w)
-				if pc, ok := r.cpuPerOp(e, w); ok {
-					fmt.Fprintf(&b, " %s |", fmtRatio(pc/s))
-				} else {
-					fmt.Fprintf(&b, " – |")
-				}
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString("\n")
-	}
-
-	fmt.Fprintf(&b, "## Engines\n\n")
-	fmt.Fprintf(&b, "| engine | write amp (engine) | write amp (disk I/O) | space amp | disk | live data | peak RSS | peak in | peak anon RSS |\n")
-	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---|---:|\n")
-	for _, s := range r.Summary {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Engine,
-			fmtAmp(s.WriteAmpEngine), fmtAmp(s.WriteAmpIO), fmtAmp(s.SpaceAmp),
-			fmtBytes(s.DiskBytes), fmtBytes(s.LiveBytes), fmtBytes(s.PeakRSS), s.PeakRSSWorkload, fmtBytes(s.PeakAnon))
-	}
-	b.WriteString("\n")
-	fmt.Fprintf(&b, "- **write amp (engine)**: the engine's own metric over fillrandom + overwrite, weighted by bytes written: "+
-		"Strata `Metrics().WriteAmp` ((WAL + flush + compaction bytes) / user bytes), Pebble `Metrics().Total().WriteAmp()` "+
-		"((WAL + flushed + compacted) / WAL bytes); the others have none (–).\n")
-	fmt.Fprintf(&b, "- **write amp (disk I/O)**: `write_bytes` of `/proc/self/io` of the child process, from before Open to after Close "+
-		"(so including the flush before Close and the work Close waits for), over the key+value bytes written, "+
-		"over fillrandom + overwrite. It counts every page the process dirtied, WAL, tables, value log, MANIFEST and mmap writes alike.\n")
-	fmt.Fprintf(&b, "- **space amp**: `du` of the data set after the last workload (YCSB inserts and deleterandom included) and a full compaction "+
-		"where the engine offers one (Strata `Compact(nil, nil)`, Pebble `Compact`, goleveldb `CompactRange`, Badger `Flatten` + value-log GC; "+
-		"bbolt has none), over the live key+value bytes counted by a full scan.\n")
-	fmt.Fprintf(&b, "- **peak RSS**: `VmHWM` of the child process that ran the engine, the largest over its workloads; each child is a "+
-		"fresh process, so it is the engine's (plus the harness's few MiB: value buffer, key permutation of 4 bytes a key). "+
-		"It includes the pages of files the engine maps (Strata's tables and WAL segments, bbolt's data file, any file a peer maps), "+
-		"which the kernel can drop and reread.\n")
-	fmt.Fprintf(&b, "- **peak anon RSS**: the largest `RssAnon` (private resident memory: Go heap, stacks, anonymous mappings; "+
-		"no file pages) sampled every 20 ms in any of the engine's children.\n\n")
-
-	fmt.Fprintf(&b, "## Workloads\n\n")
-	fmt.Fprintf(&b, "Latency is per operation (per batch with -batch > 1), from a log-bucketed histogram (±3%%). "+
-		"\"Strata ÷\" is Strata's ops/s over that engine's. Reads run in a new process after the load, "+
-		"which flushed its memtable, so they read the files (through the OS page cache); compaction work the load left "+
-		"behind runs during them, as it would in service. Every engine gets the same harness cost per operation "+
-		"(two clock reads, a histogram increment, and for reads a copy of the value). "+
-		"CPU/op is the child process's user+system CPU time over the workload (the engine's background "+
-		"flushes and compactions included) per operation: less sensitive than ops/s to other load on the machine.\n\n")
-	for _, w := range r.resultWorkloads() {
-		about := ""
-		if wl := findWorkload(w); wl != nil {
-			about = " — " + wl.about
-		} else if w == "ttl-put" {
-			about = " — " + findWorkload("ttl").about
-		}
-		fmt.Fprintf(&b, "### %s%s\n\n", w, about)
-		fmt.Fprintf(&b, "| engine | mode | ops/s | MB/s | p50 | p99 | p99.9 | CPU/op | Strata ÷ | note |\n")
-		fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
-		for _, e := range r.Engines {
-			x, ok := r.result(e, w)
-			if !ok {
-				continue
-			}
-			if x.Error != "" {
-				fmt.Fprintf(&b, "| %s | %s | error | | | | | | | %s |\n", e, x.Mode, mdEscape(x.Error))
-				continue
-			}
-			ratio := ""
-			if e != "strata" {
-				if v, ok := r.ratio(e, w); ok {
-					ratio = fmtRatio(v)
-				}
-			}
-			note := x.Note
-			if w == "readrandom" && x.Found < x.Ops {
-				note = strings.TrimSpace(note + fmt.Sprintf(" %.2f%% found", pct(x.Found, x.Ops)))
-			}
-			cpu := "–"
-			if x.CPUSeconds > 0 && x.Ops > 0 {
-				cpu = fmtLatency(x.CPUSeconds * 1e6 / float64(x.Ops))
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %s | %s | %s | %s | %s | %s |\n", e, x.Mode,
-				fmtOps(x.OpsPerSec), x.MBPerSec, fmtLatency(x.P50us), fmtLatency(x.P99us), fmtLatency(x.P999us),
-				cpu, ratio, mdEscape(note))
-		}
-		b.WriteString("\n")
 	}
 
 	if len(charts) > 0 {
@@ -358,7 +267,12 @@ func (r *Report) markdown(charts []string, chartDir string) string {
 			fmt.Fprintf(&b, "; **its parameters differ**, so changes are not like for like")
 		}
 		fmt.Fprintf(&b, ". Strata's ops/s, and the changes of 10%% or more of any engine:\n\n")
-		fmt.Fprintf(&b, "| engine | workload | before | now | change |\n|---|---|---:|---:|---:|\n")
+		multi := len(r.passes()) > 1
+		if multi {
+			fmt.Fprintf(&b, "| engine | pass | workload | before | now | change |\n|---|---|---|---:|---:|---:|\n")
+		} else {
+			fmt.Fprintf(&b, "| engine | workload | before | now | change |\n|---|---|---:|---:|---:|\n")
+		}
 		rows := append([]Change(nil), c.Rows...)
 		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Engine == "strata" && rows[j].Engine != "strata" })
 		for _, x := range rows {
@@ -366,10 +280,123 @@ func (r *Report) markdown(charts []string, chartDir string) string {
 			if x.Engine != "strata" && math.Abs(d) < 0.10 {
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.0f%% |\n", x.Engine, x.Workload, fmtOps(x.Prev), fmtOps(x.Now), 100*d)
+			if multi {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %+.0f%% |\n", x.Engine, x.Pass, x.Workload, fmtOps(x.Prev), fmtOps(x.Now), 100*d)
+			} else {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.0f%% |\n", x.Engine, x.Workload, fmtOps(x.Prev), fmtOps(x.Now), 100*d)
+			}
 		}
 	}
 	return b.String()
+}
+
+// body renders one pass: the ratio tables, the engine summary and a table
+// per workload; h deepens the headings.
+func (r *Report) body(b *strings.Builder, h string, explain bool) {
+	peers := r.peers()
+	if r.hasStrata() && len(peers) > 0 {
+		fmt.Fprintf(b, "%s## Strata's throughput over each peer's\n\n", h)
+		fmt.Fprintf(b, "Strata ops/s ÷ peer ops/s, per workload: above 1 Strata is faster; **bold** where Strata trails.\n\n")
+		fmt.Fprintf(b, "| workload |")
+		for _, e := range peers {
+			fmt.Fprintf(b, " %s |", e)
+		}
+		fmt.Fprintf(b, "\n|---|%s\n", strings.Repeat("---:|", len(peers)))
+		for _, w := range r.resultWorkloads() {
+			fmt.Fprintf(b, "| %s |", w)
+			for _, e := range peers {
+				if x, ok := r.ratio(e, w); ok {
+					fmt.Fprintf(b, " %s |", fmtRatio(x))
+				} else {
+					fmt.Fprintf(b, " – |")
+				}
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+
+		fmt.Fprintf(b, "Same comparison by CPU time per operation (peer CPU/op ÷ Strata CPU/op, background work included): "+
+			"above 1 Strata spends less CPU. It moves less than ops/s when other processes load the machine.\n\n")
+		fmt.Fprintf(b, "| workload |")
+		for _, e := range peers {
+			fmt.Fprintf(b, " %s |", e)
+		}
+		fmt.Fprintf(b, "\n|---|%s\n", strings.Repeat("---:|", len(peers)))
+		for _, w := range r.resultWorkloads() {
+			if _, ok := r.cpuPerOp("strata", w); !ok {
+				continue
+			}
+			fmt.Fprintf(b, "| %s |", w)
+			for _, e := range peers {
+				s, _ := r.cpuPerOp("strata", w)
+				if pc, ok := r.cpuPerOp(e, w); ok {
+					fmt.Fprintf(b, " %s |", fmtRatio(pc/s))
+				} else {
+					fmt.Fprintf(b, " – |")
+				}
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+
+	fmt.Fprintf(b, "%s## Engines\n\n", h)
+	fmt.Fprintf(b, "| engine | write amp (engine) | write amp (disk I/O) | space amp | disk | live data | peak RSS | peak in | peak anon RSS | cgroup peak |\n")
+	fmt.Fprintf(b, "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
+	for _, s := range r.Summary {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Engine,
+			fmtAmp(s.WriteAmpEngine), fmtAmp(s.WriteAmpIO), fmtAmp(s.SpaceAmp),
+			fmtBytes(s.DiskBytes), fmtBytes(s.LiveBytes), fmtBytes(s.PeakRSS), s.PeakRSSWorkload, fmtBytes(s.PeakAnon),
+			fmtBytes(s.CgroupPeak))
+	}
+	b.WriteString("\n")
+	if !explain {
+		fmt.Fprintf(b, "(Columns as explained in the first section.)\n\n")
+	} else {
+		fmt.Fprintf(b, "- **write amp (engine)**: the engine's own metric over fillrandom + overwrite, weighted by bytes written: "+
+			"Strata `Metrics().WriteAmp` ((WAL + flush + compaction bytes) / user bytes), Pebble `Metrics().Total().WriteAmp()` "+
+			"((WAL + flushed + compacted) / WAL bytes); the others have none (–).\n")
+		fmt.Fprintf(b, "- **write amp (disk I/O)**: `write_bytes` of `/proc/self/io` of the child process, from before Open to after Close "+
+			"(so including the flush before Close and the work Close waits for), over the key+value bytes written, "+
+			"over fillrandom + overwrite. It counts every page the process dirtied, WAL, tables, value log, MANIFEST and mmap writes alike.\n")
+		fmt.Fprintf(b, "- **space amp**: `du` of the data set after the last workload (YCSB inserts and deleterandom included) and a full compaction "+
+			"where the engine offers one (Strata `Compact(nil, nil)`, Pebble `Compact`, goleveldb `CompactRange`, Badger `Flatten` + value-log GC; "+
+			"bbolt has none), over the live key+value bytes counted by a full scan.\n")
+		fmt.Fprintf(b, "- **peak RSS**: `VmHWM` of the child process that ran the engine, the largest over its workloads; each child is a "+
+			"fresh process, so it is the engine's (plus the harness's few MiB: a 1 MiB value buffer; the random key order is computed, not stored). "+
+			"It includes the pages of files the engine maps (Strata's tables and WAL segments, bbolt's data file, any file a peer maps), "+
+			"which the kernel can drop and reread.\n")
+		fmt.Fprintf(b, "- **peak anon RSS**: the largest `RssAnon` (private resident memory: Go heap, stacks, anonymous mappings; "+
+			"no file pages) sampled every 20 ms in any of the engine's children.\n")
+		fmt.Fprintf(b, "- **cgroup peak** (under -memlimit): the peak usage of the child's memory cgroup (`memory.max_usage_in_bytes`, "+
+			"v2 `memory.peak`): the process's memory and the page cache it brought in, which the limit bounds.\n\n")
+	}
+
+	fmt.Fprintf(b, "%s## Workloads\n\n", h)
+	if explain {
+		fmt.Fprintf(b, "Latency is per operation (per batch with -batch > 1), from a log-bucketed histogram (±3%%). "+
+			"\"Strata ÷\" is Strata's ops/s over that engine's. Reads run in a new process after the load, "+
+			"which flushed its memtable, so they read the files (through the OS page cache); compaction work the load left "+
+			"behind runs during them, as it would in service. Every engine gets the same harness cost per operation "+
+			"(two clock reads, a histogram increment, and for reads a copy of the value). "+
+			"CPU/op is the child process's user+system CPU time over the workload (the engine's background "+
+			"flushes and compactions included) per operation: less sensitive than ops/s to other load on the machine. "+
+			"read/op is `read_bytes` of `/proc/self/io` over the measured phase per operation: bytes really fetched from "+
+			"storage (page-cache misses), so it shows when the working set no longer fits in the memory the engine has. "+
+			"peak RSS is the child's `VmHWM`; W-amp the engine's own write amplification and I/O W-amp the child's "+
+			"`write_bytes` over the bytes written; L0 and debt are the engine's state when the workload ended, before "+
+			"the flush and Close (see the settle workload).\n\n")
+	}
+	for _, w := range r.resultWorkloads() {
+		about := ""
+		if wl := findWorkload(w); wl != nil {
+			about = " — " + wl.about
+		} else if w == "ttl-put" {
+			about = " — " + findWorkload("ttl").about
+		}
+		fmt.Fprintf(b, "%s### %s%s\n\n", h, w, about)
+		r.workloadTable(b, w)
+	}
 }
 
 func mdEscape(s string) string {
@@ -432,6 +459,6 @@ func fmtBytes(n int64) string {
 
 // comparable keeps the parameters that change what is measured.
 func comparable(p Params) Params {
-	p.Scratch, p.InsertBase, p.CPUProfile = "", 0, ""
+	p.Scratch, p.InsertBase, p.CPUProfile, p.MemProfile, p.SettleTimeout = "", 0, "", "", 0
 	return p
 }

@@ -18,6 +18,11 @@ import (
 // including through mmap). 0 where /proc is missing.
 func procIOWriteBytes() int64 { return procField("/proc/self/io", "write_bytes:") }
 
+// procIOReadBytes is read_bytes from /proc/self/io: the bytes this process
+// caused to be fetched from storage (page-cache misses, readahead and
+// faults on mapped files included; reads served by the page cache are not).
+func procIOReadBytes() int64 { return procField("/proc/self/io", "read_bytes:") }
+
 // peakRSS is VmHWM from /proc/self/status: the resident-set high-water mark
 // of this process, in bytes.
 func peakRSS() int64 { return procField("/proc/self/status", "VmHWM:") * 1024 }

@@ -19,6 +19,7 @@ type workload struct {
 	data        bool       // runs on the shared data set
 	writes      bool       // changes the data set: flush before closing
 	durability  Durability // "" = DurEverySec (Strata's default; peers' no-sync)
+	explicit    bool       // only when named (not in "all" or its group)
 	run         func(c *child) ([]Result, error)
 	about       string
 }
@@ -220,38 +221,16 @@ func (c *child) fillSeq() ([]Result, error) {
 	return []Result{r}, err
 }
 
-// permutation is a random order of [0, n).
-func permutation(n int64) ([]uint32, error) {
-	if n > math.MaxUint32 {
-		return nil, fmt.Errorf("-keys %d is over the 2^32 the harness supports", n)
-	}
-	p := make([]uint32, n)
-	for i := range p {
-		p[i] = uint32(i)
-	}
-	r := rand.New(rand.NewPCG(42, 42))
-	r.Shuffle(len(p), func(i, j int) { p[i], p[j] = p[j], p[i] })
-	return p, nil
-}
-
 func (c *child) fillRandom() ([]Result, error) {
-	perm, err := permutation(c.p.Keys)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.fill("fillrandom", func(i uint64) uint64 { return uint64(perm[i]) })
+	r, err := c.fill("fillrandom", newKeyOrder(uint64(c.p.Keys)).at)
 	return []Result{r}, err
 }
 
 // load is fillrandom in batches of 1000, for when the data set is needed
 // but fillrandom is not being measured.
 func (c *child) load() ([]Result, error) {
-	perm, err := permutation(c.p.Keys)
-	if err != nil {
-		return nil, err
-	}
 	c.p.Batch = 1000
-	r, err := c.fill("load", func(i uint64) uint64 { return uint64(perm[i]) })
+	r, err := c.fill("load", newKeyOrder(uint64(c.p.Keys)).at)
 	return []Result{r}, err
 }
 
