@@ -25,6 +25,8 @@ type Config struct {
 	CacheBytes int64
 	// Durability is the sync mode the workload asks for.
 	Durability Durability
+	// MemLimit is the memory cgroup limit the child runs under, 0 for none.
+	MemLimit int64
 }
 
 // KV is one pair of a batch.

@@ -235,6 +235,25 @@ func (g *memCgroup) remove() error {
 
 // joinCgroup moves this process into the group at dir: the child's first
 // act when the parent runs it under a memory limit.
+// cgroupLimit returns the memory limit of the cgroup at dir (v1's
+// memory.limit_in_bytes or v2's memory.max), 0 if there is none or dir is "".
+func cgroupLimit(dir string) int64 {
+	if dir == "" {
+		return 0
+	}
+	for _, name := range []string{"memory.limit_in_bytes", "memory.max"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err == nil && n > 0 && n < 1<<60 {
+			return n
+		}
+	}
+	return 0
+}
+
 func joinCgroup(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return fmt.Errorf("join cgroup %s: %w", dir, err)

@@ -17,6 +17,7 @@ import (
 // engineColors keeps an engine's colour the same in every chart.
 var engineColors = map[string]color.RGBA{
 	"strata":    {R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	"strata-ml": {R: 0xe3, G: 0x77, B: 0xc2, A: 0xff},
 	"pebble":    {R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	"goleveldb": {R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 	"badger":    {R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},

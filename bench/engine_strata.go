@@ -8,17 +8,43 @@ import (
 	"github.com/stratadb/strata/lsm"
 )
 
-func init() { engines["strata"] = func() Engine { return &strataEngine{} } }
+func init() {
+	engines["strata"] = func() Engine { return &strataEngine{} }
+	engines["strata-ml"] = func() Engine { return &strataEngine{limited: true} }
+}
+
+// strataMLDefault is strata-ml's MemoryLimit outside a memory cgroup.
+const strataMLDefault = 256 << 20
 
 // strataEngine drives Strata through its public API, with lsm's defaults
 // except the sync mode the workload asks for (the default cache is already
 // 64 MiB).
+//
+// strata-ml is the same engine told how much memory it may hold, as a
+// program in a container states it: Options.MemoryLimit is half the memory
+// cgroup's limit (the other half is left to the page cache, the Go runtime
+// and the harness), or 256 MiB outside a cgroup; the memtable and cache
+// sizes then follow from it.
 type strataEngine struct {
-	db   *lsm.DB
-	ttlo [1]lsm.WriteOption
+	db      *lsm.DB
+	ttlo    [1]lsm.WriteOption
+	limited bool
 }
 
-func (e *strataEngine) Name() string                   { return "strata" }
+func (e *strataEngine) Name() string {
+	if e.limited {
+		return "strata-ml"
+	}
+	return "strata"
+}
+
+// memoryLimit is strata-ml's MemoryLimit under o.
+func memoryLimit(o Config) int64 {
+	if o.MemLimit > 0 {
+		return o.MemLimit / 2
+	}
+	return strataMLDefault
+}
 func (e *strataEngine) Durability(d Durability) string { return string(d) }
 
 func (e *strataEngine) options(o Config) (*lsm.Options, error) {
@@ -26,10 +52,17 @@ func (e *strataEngine) options(o Config) (*lsm.Options, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.limited {
+		return &lsm.Options{Sync: mode, MemoryLimit: memoryLimit(o)}, nil
+	}
 	return &lsm.Options{Sync: mode, BlockCacheSize: o.CacheBytes}, nil
 }
 
 func (e *strataEngine) Options(o Config) string {
+	if e.limited {
+		return fmt.Sprintf("lsm.Options{Sync: %s, MemoryLimit: %d MiB (half the memory cgroup's limit; %d MiB outside one)}; "+
+			"memtables, table size and block cache follow from it", o.Durability, memoryLimit(o)>>20, strataMLDefault>>20)
+	}
 	return fmt.Sprintf("lsm.Options{Sync: %s, BlockCacheSize: %d MiB}; everything else default "+
 		"(64 MiB memtable, 4 KiB blocks, snappy, 10 bloom bits/key, L0 trigger 4, 1 compaction)",
 		o.Durability, o.CacheBytes>>20)

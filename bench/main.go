@@ -306,7 +306,7 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 			return nil, err
 		}
 	}
-	cfg := Config{CacheBytes: f.CacheMiB << 20, Durability: w.durability}
+	cfg := Config{CacheBytes: f.CacheMiB << 20, Durability: w.durability, MemLimit: cgroupLimit(f.cgroup)}
 	if cfg.Durability == "" {
 		cfg.Durability = DurEverySec
 	}

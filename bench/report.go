@@ -172,10 +172,25 @@ func (r *Report) cpuPerOp(engine, workload string) (float64, bool) {
 	return x.CPUSeconds / float64(x.Ops), true
 }
 
+// isStrata reports whether e is Strata or one of its configurations
+// (strata-ml), which are never counted as peers.
+func isStrata(e string) bool { return e == "strata" || strings.HasPrefix(e, "strata-") }
+
+// strataEngines are the Strata configurations of the run.
+func (r *Report) strataEngines() []string {
+	var out []string
+	for _, e := range r.Engines {
+		if isStrata(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func (r *Report) peers() []string {
 	var out []string
 	for _, e := range r.Engines {
-		if e != "strata" {
+		if !isStrata(e) {
 			out = append(out, e)
 		}
 	}

@@ -213,10 +213,10 @@ func (r *Report) passOverview(b *strings.Builder) {
 		b.WriteString("\n")
 	}
 
-	if r.hasStrata() {
-		fmt.Fprintf(b, "## Strata against the fastest LSM peer\n\n")
-		fmt.Fprintf(b, "Per pass and workload: Strata's ops/s, the fastest of Pebble, goleveldb and Badger that finished, "+
-			"and Strata ÷ that peer (**bold** where Strata trails or did not finish).\n\n")
+	for _, se := range r.strataEngines() {
+		fmt.Fprintf(b, "## %s against the fastest LSM peer\n\n", se)
+		fmt.Fprintf(b, "Per pass and workload: %s's ops/s, the fastest of Pebble, goleveldb and Badger that finished, "+
+			"and %s ÷ that peer (**bold** where it trails or did not finish).\n\n", se, se)
 		fmt.Fprintf(b, "| workload |")
 		for _, p := range passes {
 			fmt.Fprintf(b, " %s |", p)
@@ -225,7 +225,7 @@ func (r *Report) passOverview(b *strings.Builder) {
 		for _, w := range wls {
 			fmt.Fprintf(b, "| %s |", w)
 			for _, p := range passes {
-				fmt.Fprintf(b, " %s |", r.vsFastestPeer(w, p))
+				fmt.Fprintf(b, " %s |", r.vsFastestPeer(se, w, p))
 			}
 			b.WriteString("\n")
 		}
@@ -271,8 +271,8 @@ func (r *Report) passOverview(b *strings.Builder) {
 }
 
 // vsFastestPeer is one cell of the Strata-against-the-fastest-peer table.
-func (r *Report) vsFastestPeer(w string, p Pass) string {
-	s, ok := r.resultAt("strata", w, p)
+func (r *Report) vsFastestPeer(engine, w string, p Pass) string {
+	s, ok := r.resultAt(engine, w, p)
 	if !ok {
 		return "–"
 	}
