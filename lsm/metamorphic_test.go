@@ -137,7 +137,7 @@ func divergence(configs []dbtest.Config, hists [][]string, model dbtest.Config, 
 // passes its checks. A divergence is reduced to a shortest script and
 // reported with the two configurations and the lines that differ.
 //
-// The default run is -meta.seeds=100 scripts of -meta.ops=60 operations
+// The default run is -meta.seeds=100 scripts of -meta.ops=200 operations
 // (10 with -short); a long run:
 //
 //	go test ./lsm -run TestMetamorphic -args -meta.seeds=5000 -meta.ops=2000
@@ -156,13 +156,14 @@ func TestMetamorphic(t *testing.T) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
 			ops := dbtest.Generate(rand.New(rand.NewPCG(uint64(seed), 0x6d657461)), *metaOps, nil)
-			checkMetamorphic(t, fmt.Sprintf("seed %d", seed), ops)
+			checkMetamorphic(t, fmt.Sprintf("seed %d (rerun: go test ./lsm -run 'TestMetamorphic/seed=%d$' -args -meta.first=%d -meta.seeds=1 -meta.ops=%d)", seed, seed, seed, *metaOps), ops)
 		})
 	}
 }
 
 // checkMetamorphic runs ops under every configuration and the model and
-// fails with a reduced script if their histories differ.
+// fails with a reduced script if their histories differ. The reduced
+// script, in a run block of a file in testdata/db, is a regression test.
 func checkMetamorphic(t *testing.T, what string, ops []dbtest.Op) {
 	t.Helper()
 	model := dbtest.ModelConfig()

@@ -95,9 +95,6 @@ func ErrorClass(err error) string {
 	return "error: " + err.Error()
 }
 
-// IsUnexpected reports whether a result line is an error no script expects.
-func IsUnexpected(result string) bool { return strings.HasPrefix(result, "error") }
-
 // writeOpts returns the lsm options of a write op.
 func writeOpts(op Op) []lsm.WriteOption {
 	var o []lsm.WriteOption
