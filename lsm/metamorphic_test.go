@@ -140,7 +140,7 @@ func divergence(configs []dbtest.Config, hists [][]string, model dbtest.Config, 
 // The default run is -meta.seeds=100 scripts of -meta.ops=200 operations
 // (10 with -short); a long run:
 //
-//	go test ./lsm -run TestMetamorphic -args -meta.seeds=5000 -meta.ops=2000
+//	go test ./lsm -run TestMetamorphic -timeout 10h -args -meta.seeds=5000 -meta.ops=2000
 func TestMetamorphic(t *testing.T) {
 	seeds := *metaSeeds
 	if testing.Short() && !flagSet("meta.seeds") {

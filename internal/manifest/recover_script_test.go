@@ -35,14 +35,16 @@ import (
 //	----
 //	the offset and end of each record; CURRENT names the MANIFEST
 //
-//	current                              CURRENT holds the input line and a
-//	<name> | <string>                    newline, or exactly a Go-quoted string
-//	----
-//	file <name> [size=N]                 a file of N zero bytes (default 100)
+//	current
+//	<name> | <string>                CURRENT holds the name and a newline, or
+//	----                             exactly the Go-quoted string
+//
+//	file <name> [size=N]             a file of N zero bytes (default 100)
 //	remove <name>
-//	truncate <name> record=N             cut the file in the middle of record N
-//	truncate <name> size=N               cut the file to N bytes
-//	flip <name> record=N                 flip a bit of the last payload byte of record N
+//	truncate <name> record=N         cut the file in the middle of record N
+//	truncate <name> size=N           cut the file to N bytes
+//	flip <name> record=N             flip a bit of the last payload byte of record N
+//	----                             (each of these prints nothing)
 //
 //	recover [read-only]
 //	----
