@@ -105,6 +105,15 @@ func scanAll(t testing.TB, it *Iterator) []kv {
 
 type kv struct{ k, v string }
 
+// copyModel copies a map model of the DB's contents.
+func copyModel(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
 // modelScan renders a model map as a sorted slice.
 func modelScan(m map[string]string) []kv {
 	out := make([]kv, 0, len(m))

@@ -1,10 +1,7 @@
 package lsm
 
 import (
-	"bytes"
 	"fmt"
-	"math/rand/v2"
-	"sort"
 	"testing"
 	"time"
 
@@ -44,99 +41,6 @@ func TestItemsRoundTripWithBinaryKeys(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 	require.ErrorIs(t, db.DeleteItem([]byte{0}, []byte{}, IfPresent()), ErrConditionFailed)
 	require.NoError(t, db.DeleteItem([]byte{0}, []byte{}), "deleting an absent item is fine")
-}
-
-// queryModel applies q to the sorted sort keys of a partition.
-func queryModel(sks []string, q *Query) []string {
-	var out []string
-	for _, sk := range sks {
-		if q.BeginsWith != nil && !bytes.HasPrefix([]byte(sk), q.BeginsWith) {
-			continue
-		}
-		if q.From != nil && sk < string(q.From) {
-			continue
-		}
-		if q.To != nil && sk > string(q.To) {
-			continue
-		}
-		if q.After != nil && !q.Reverse && sk <= string(q.After) {
-			continue
-		}
-		if q.After != nil && q.Reverse && sk >= string(q.After) {
-			continue
-		}
-		out = append(out, sk)
-	}
-	if q.Reverse {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
-	}
-	return out
-}
-
-func TestQueryAgreesWithModel(t *testing.T) {
-	fs := vfs.NewMem()
-	db := openMem(t, fs, smallOpts(fs))
-	defer db.Close()
-	r := rand.New(rand.NewPCG(5, 5))
-	alphabet := []byte{0, 1, 'a', 'b', 0xFE, 0xFF}
-	rnd := func(max int) []byte {
-		b := make([]byte, r.IntN(max+1))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		return b
-	}
-	rndPK := func() []byte { // 1 or 2 bytes: a partition key is never empty
-		return append([]byte{alphabet[r.IntN(len(alphabet))]}, rnd(1)...)
-	}
-	model := map[string]map[string]bool{}
-	for i := 0; i < 4000; i++ {
-		pk, sk := rndPK(), rnd(3)
-		if r.IntN(4) == 0 {
-			require.NoError(t, db.DeleteItem(pk, sk))
-			delete(model[string(pk)], string(sk))
-			continue
-		}
-		require.NoError(t, db.PutItem(pk, sk, []byte("v")))
-		if model[string(pk)] == nil {
-			model[string(pk)] = map[string]bool{}
-		}
-		model[string(pk)][string(sk)] = true
-		if i%1000 == 999 {
-			require.NoError(t, db.Flush())
-		}
-	}
-	maybe := func() []byte {
-		if r.IntN(2) == 0 {
-			return nil
-		}
-		return rnd(2)
-	}
-	for i := 0; i < 3000; i++ {
-		pk := rndPK()
-		q := &Query{BeginsWith: maybe(), From: maybe(), To: maybe(), Reverse: r.IntN(2) == 0, After: maybe()}
-		if r.IntN(2) == 0 {
-			q.Limit = 1 + r.IntN(5)
-		}
-		var sks []string
-		for sk := range model[string(pk)] {
-			sks = append(sks, sk)
-		}
-		sort.Strings(sks)
-		want := queryModel(sks, q)
-		items := db.Query(pk, q)
-		var got []string
-		for items.Next() {
-			got = append(got, string(items.Item().SK))
-		}
-		require.NoError(t, items.Close())
-		require.Equal(t, fmt.Sprintf("%q", want), fmt.Sprintf("%q", got), "pk %x query %+v", pk, q)
-	}
 }
 
 func TestQueryOfAbsentPartitionReadsNoDataBlocks(t *testing.T) {
