@@ -1,0 +1,125 @@
+package collections
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestConcurrentHIncrBy: 64 goroutines x 1,000 HINCRBY of one field leave
+// exactly 64,000.
+func TestConcurrentHIncrBy(t *testing.T) {
+	s, _ := openTestStore(t)
+	g, n := 64, 1000
+	if testing.Short() {
+		n = 200
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < n; j++ {
+				if _, err := s.HIncrBy([]byte("h"), []byte("f"), 1); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	v, err := s.HGet([]byte("h"), []byte("f"))
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(g*n), string(v))
+	l, err := s.HLen([]byte("h"))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, l)
+}
+
+// TestConcurrentIncrMixed: INCRBY through the Store, through Update and
+// through the raw lsm door on one key sum exactly.
+func TestConcurrentIncrMixed(t *testing.T) {
+	s, _ := openTestStore(t)
+	n := 500
+	if testing.Short() {
+		n = 100
+	}
+	key := []byte("counter")
+	var wg sync.WaitGroup
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < n; j++ {
+				var err error
+				switch i % 3 {
+				case 0:
+					_, err = s.IncrBy(key, 1)
+				case 1:
+					err = s.Update(func(tx *Tx) error { _, err := tx.IncrBy(key, 1); return err })
+				default:
+					_, err = s.DB().Increment(key, 1)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	v, err := s.Get(key)
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(12*n), string(v))
+}
+
+// TestConcurrentSetsAndHashes: goroutines add distinct members to shared
+// sets and fields to shared hashes while others read; every write lands and
+// the sizes agree with the contents.
+func TestConcurrentSetsAndHashes(t *testing.T) {
+	s, _ := openTestStore(t)
+	n := 300
+	if testing.Short() {
+		n = 80
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < n; j++ {
+				m := []byte(fmt.Sprintf("m%d-%d", i, j))
+				if _, err := s.SAdd([]byte(fmt.Sprint("set", j%3)), m); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := s.HSet([]byte(fmt.Sprint("hash", j%2)), m, m); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := s.SCard([]byte("set0")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	total := int64(0)
+	for j := 0; j < 3; j++ {
+		c, err := s.SCard([]byte(fmt.Sprint("set", j)))
+		require.NoError(t, err)
+		ms, err := s.SMembers([]byte(fmt.Sprint("set", j)))
+		require.NoError(t, err)
+		require.EqualValues(t, c, len(ms))
+		total += c
+	}
+	require.EqualValues(t, 16*n, total)
+	h0, err := s.HLen([]byte("hash0"))
+	require.NoError(t, err)
+	h1, err := s.HLen([]byte("hash1"))
+	require.NoError(t, err)
+	require.EqualValues(t, 16*n, h0+h1)
+}
