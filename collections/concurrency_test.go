@@ -123,3 +123,81 @@ func TestConcurrentSetsAndHashes(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 16*n, h0+h1)
 }
+
+// TestConcurrentQueue: producers LPUSH distinct jobs while consumers RPOP
+// and LMOVE them to a processing list and back out; at the end every job was
+// taken exactly once: nothing lost, nothing duplicated.
+func TestConcurrentQueue(t *testing.T) {
+	s, _ := openTestStore(t)
+	producers, perProducer := 8, 400
+	if testing.Short() {
+		perProducer = 100
+	}
+	total := producers * perProducer
+	var mu sync.Mutex
+	taken := map[string]int{}
+	var wg sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for j := 0; j < perProducer; j++ {
+				if _, err := s.LPush([]byte("jobs"), []byte(fmt.Sprintf("job-%d-%d", p, j))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(p)
+	}
+	var consumed sync.WaitGroup
+	done := make(chan struct{})
+	for c := 0; c < 8; c++ {
+		consumed.Add(1)
+		go func(c int) {
+			defer consumed.Done()
+			for {
+				var v []byte
+				var err error
+				if c%2 == 0 {
+					v, err = s.RPop([]byte("jobs"))
+				} else {
+					// The reliable-queue pattern: move to a processing list,
+					// then remove from it once handled.
+					v, err = s.LMove([]byte("jobs"), []byte(fmt.Sprint("processing", c)), false, true)
+					if err == nil {
+						var n int64
+						n, err = s.LRem([]byte(fmt.Sprint("processing", c)), 1, v)
+						if err == nil && n != 1 {
+							t.Errorf("LREM of %s removed %d", v, n)
+						}
+					}
+				}
+				if err == ErrNotFound {
+					select {
+					case <-done:
+						return
+					default:
+						continue
+					}
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				taken[string(v)]++
+				mu.Unlock()
+			}
+		}(c)
+	}
+	wg.Wait()
+	close(done)
+	consumed.Wait()
+	require.Len(t, taken, total)
+	for k, n := range taken {
+		require.Equal(t, 1, n, k)
+	}
+	n, err := s.Exists([]byte("jobs"), []byte("processing1"))
+	require.NoError(t, err)
+	require.Zero(t, n)
+}

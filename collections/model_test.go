@@ -139,28 +139,6 @@ func sortedKeys[V any](mp map[string]V) []string {
 	return ks
 }
 
-// ---- lists (Redis index rules) ----
-
-// listRange is LRANGE's clamping.
-func listRange(n, start, stop int64) (int64, int64, bool) {
-	if start < 0 {
-		start += n
-	}
-	if stop < 0 {
-		stop += n
-	}
-	if start < 0 {
-		start = 0
-	}
-	if start > stop || start >= n {
-		return 0, 0, false
-	}
-	if stop >= n {
-		stop = n - 1
-	}
-	return start, stop, true
-}
-
 // ---- sorted sets ----
 
 type mz struct {
