@@ -201,3 +201,42 @@ func TestConcurrentQueue(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+// TestConcurrentZIncrBy: contenders ZINCRBY the same members of one sorted
+// set; every score is the exact sum and the rank index stays whole.
+func TestConcurrentZIncrBy(t *testing.T) {
+	s, _ := openTestStore(t)
+	s.zfan = 2 // split nodes constantly
+	g, n := 16, 200
+	if testing.Short() {
+		n = 50
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < n; j++ {
+				m := []byte(fmt.Sprint("m", (i+j)%10))
+				if _, err := s.ZIncrBy([]byte("z"), 1, m); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := s.ZRank([]byte("z"), m); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	zs, err := s.ZRange([]byte("z"), 0, -1)
+	require.NoError(t, err)
+	total := 0.0
+	for _, z := range zs {
+		total += z.Score
+	}
+	require.Equal(t, float64(g*n), total)
+	require.Len(t, zs, 10)
+	require.NoError(t, s.CheckKey([]byte("z")))
+}

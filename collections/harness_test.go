@@ -76,6 +76,7 @@ type harness struct {
 	names []string
 	elems []string
 	step  int
+	zfan  int // rank-node fanout of the Store (0: the default)
 	// ops is the operation table, weighted.
 	ops []hop
 	// log of the last operations, printed on failure.
@@ -102,6 +103,7 @@ func (h *harness) open() {
 	require.NoError(h.t, err)
 	h.db = db
 	h.s = NewWithOptions(db, &Options{Clock: h.clock.Now, ReclaimInterval: -1})
+	h.s.zfan = h.zfan
 }
 
 func (h *harness) close() {
@@ -274,6 +276,9 @@ func (h *harness) checkAll() {
 			h.fail("type of "+k, types[k], v.typ)
 		}
 		h.checkKey(k)
+		if err := h.s.CheckKey([]byte(k)); err != nil {
+			h.fail("CheckKey "+k, err, nil)
+		}
 	}
 }
 

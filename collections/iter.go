@@ -40,8 +40,10 @@ type Iter struct {
 	// backward. stop ends the walk: a key >= stop forward, < stop backward
 	// (nil: the bounds of it).
 	start, stop []byte
-	// left is how many more elements to show; -1 for no limit.
+	// left is how many more elements to show; -1 for no limit. skip is how
+	// many to pass over first (a LIMIT offset).
 	left    int64
+	skip    int64
 	started bool
 	done    bool
 	err     error
@@ -81,10 +83,21 @@ func (x *Iter) Next() bool {
 	default:
 		ok = x.it.Next()
 	}
-	if ok && x.stop != nil {
-		c := bytes.Compare(x.it.Key(), x.stop)
-		if (!x.reverse && c >= 0) || (x.reverse && c < 0) {
-			ok = false
+	for {
+		if ok && x.stop != nil {
+			c := bytes.Compare(x.it.Key(), x.stop)
+			if (!x.reverse && c >= 0) || (x.reverse && c < 0) {
+				ok = false
+			}
+		}
+		if !ok || x.skip == 0 {
+			break
+		}
+		x.skip--
+		if x.reverse {
+			ok = x.it.Prev()
+		} else {
+			ok = x.it.Next()
 		}
 	}
 	if !ok {

@@ -64,6 +64,8 @@ type Store struct {
 	idLoaded       bool
 
 	txPool sync.Pool
+	// zfan overrides the rank nodes' fanout (tests make it tiny).
+	zfan int
 
 	closed    atomic.Bool
 	closeOnce sync.Once
