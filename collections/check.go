@@ -35,9 +35,9 @@ func (s *Store) CheckKey(key []byte) error {
 		members := map[string]float64{}
 		var idx [][]byte
 		nodes := [3][]znode{}
-		fan := int64(zfanout)
+		fan1, fan2 := int64(zfanout1), int64(zfanout2)
 		if s.zfan > 0 {
-			fan = int64(s.zfan)
+			fan1, fan2 = int64(s.zfan), int64(s.zfan)
 		}
 		nextSeq := h.head
 		for ok := ti.First(); ok; ok = ti.Next() {
@@ -97,13 +97,15 @@ func (s *Store) CheckKey(key []byte) error {
 				return bad("index entry %x has no member with its score", e)
 			}
 		}
-		// Rank nodes: each level partitions the index (sorted, as idx and
-		// the nodes were read in key order); counts match.
-		cover := func(lbs []znode, keys [][]byte) []int64 {
-			out := make([]int64, len(lbs))
+		// Rank nodes: each level partitions the index by upper bounds
+		// (idx and the nodes were read in key order); counts match.
+		// An entry e belongs to the first node with ub > e; a child with
+		// upper bound u to the first node with ub >= u (inclusive).
+		cover := func(ns []znode, keys [][]byte, incl int) []int64 {
+			out := make([]int64, len(ns))
 			j := 0
 			for _, e := range keys {
-				for j+1 < len(lbs) && bytes.Compare(e, lbs[j+1].lb) >= 0 {
+				for j < len(ns)-1 && bytes.Compare(e, ns[j].ub) >= incl {
 					j++
 				}
 				out[j]++
@@ -112,28 +114,28 @@ func (s *Store) CheckKey(key []byte) error {
 		}
 		var l1 [][]byte
 		for _, n := range nodes[1] {
-			l1 = append(l1, n.lb)
+			l1 = append(l1, n.ub)
 		}
 		for level := 1; level <= 2; level++ {
 			ns := nodes[level]
-			if len(ns) == 0 || len(ns[0].lb) != 0 {
-				return bad("level %d has no first node", level)
+			if len(ns) == 0 || !bytes.Equal(ns[len(ns)-1].ub, topSuffix) {
+				return bad("level %d has no last node", level)
 			}
-			counts := cover(ns, idx)
-			children := cover(ns, l1)
+			counts := cover(ns, idx, 0)
+			children := cover(ns, l1, 1)
 			for i, n := range ns {
 				if counts[i] != n.count {
-					return bad("level %d node %x counts %d, covers %d", level, n.lb, n.count, counts[i])
+					return bad("level %d node %x counts %d, covers %d", level, n.ub, n.count, counts[i])
 				}
-				if level == 1 && n.count > 2*fan {
-					return bad("level 1 node %x holds %d > %d", n.lb, n.count, 2*fan)
+				if level == 1 && n.count > 2*fan1 {
+					return bad("level 1 node %x holds %d > %d", n.ub, n.count, 2*fan1)
 				}
 				if level == 2 {
-					if children[i] != n.children || n.children > 2*fan {
-						return bad("level 2 node %x says %d children, has %d", n.lb, n.children, children[i])
+					if children[i] != n.children || n.children > 2*fan2 {
+						return bad("level 2 node %x says %d children, has %d", n.ub, n.children, children[i])
 					}
-					if _, found := slices.BinarySearchFunc(l1, n.lb, bytes.Compare); !found {
-						return bad("level 2 node %x is not a level 1 boundary", n.lb)
+					if _, found := slices.BinarySearchFunc(l1, n.ub, bytes.Compare); !found {
+						return bad("level 2 node %x is not a level 1 boundary", n.ub)
 					}
 				}
 			}

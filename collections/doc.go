@@ -111,23 +111,34 @@
 // as the member follows the score in the index key.
 //
 // Rank nodes: ZRANK, ZRANGE by rank and ZCOUNT need to count index entries
-// without walking them. The score index is cut into level-1 nodes of between
-// one and 2*fanout entries; each node is a key whose suffix is the index key
-// of its first entry (empty for the first node) and whose value counts its
-// entries; level-2 nodes group level-1 nodes the same way and count both
-// entries and children. Every level-2 boundary is a level-1 boundary.
+// without walking them. The score index is cut into level-1 nodes of up to
+// 128 entries; each node is a key whose suffix is the exclusive upper bound
+// of the index suffixes it covers (its lower bound is the bound of the node
+// before it; the last node's bound is eight 0xFF bytes, above every score)
+// and whose value counts its entries. Level-2 nodes group up to 512
+// level-1 nodes the same way and count both entries and children; every
+// level-2 bound is also a level-1 bound.
 //
-//	key:   | 0xFF 'd' ID (8) | 0x03 or 0x04 | sortable score (8) member |
-//	value: | entries (8, BE) | children (8, BE) (level 2 only)          |
+//	key:   | 0xFF 'd' ID (8) | 0x03 or 0x04 | upper bound: sortable score (8) member |
+//	value: | entries (8, BE) | children (8, BE) (level 2 only)                       |
 //
+// The node holding an entry is the first node above it: one forward seek.
 // The rank of an entry is the sum of the counts of the level-2 nodes before
-// its own, plus those of the level-1 nodes before its own within it, plus its
-// position in its level-1 node: at most n/fanout^2 + 2*fanout + 2*fanout
-// steps of one iterator each (fanout 256: under 1,100 steps for 10M
-// members). Adding an entry increments one node per level and splits a node
-// that grows past 2*fanout into two halves; removing one decrements, and a
-// node left empty goes (the first child of a level-2 node stays as its
-// boundary while that node lives).
+// its own, plus those of the level-1 nodes before its own within it, plus
+// its position in its level-1 node. Adding an entry increments one node per
+// level and splits a node that grows past its limit into two halves;
+// removing one decrements, and a node left empty goes (the last child of a
+// level-2 node stays as its boundary while that node lives). Node keys are
+// rewritten on every change, so walks over them hop with seeks, which land
+// on the newest version, instead of stepping over older ones.
+//
+// The nodes of a set of more than 256 members are also mirrored in memory
+// (Options.RankCacheSize, least recently used out first): loaded from the
+// engine once, changed with the keys under the set's write lock, and
+// dropped if the Tx changing them does not commit. With a mirror, a rank
+// costs a walk in memory plus at most 128 index entries read in order; the
+// engine's node keys stay the truth, and a crash loses nothing but the
+// mirror.
 //
 // The ID high-water mark, 0xFF 'i', holds the next ID not yet reserved;
 // a Store reserves IDs 4,096 at a time and makes the new mark durable before

@@ -77,6 +77,7 @@ type harness struct {
 	elems []string
 	step  int
 	zfan  int // rank-node fanout of the Store (0: the default)
+	zmem  int64 // Options.RankCacheSize
 	// ops is the operation table, weighted.
 	ops []hop
 	// log of the last operations, printed on failure.
@@ -102,7 +103,7 @@ func (h *harness) open() {
 	db, err := lsm.Open("/db", smallDBOptions(h.fs, h.clock.Now))
 	require.NoError(h.t, err)
 	h.db = db
-	h.s = NewWithOptions(db, &Options{Clock: h.clock.Now, ReclaimInterval: -1})
+	h.s = NewWithOptions(db, &Options{Clock: h.clock.Now, ReclaimInterval: -1, RankCacheSize: h.zmem})
 	h.s.zfan = h.zfan
 }
 

@@ -82,6 +82,9 @@ func (tx *Tx) drop(name []byte, m meta) {
 	if m.idxAt != 0 {
 		tx.delRaw(expiryIndexKey(nil, m.idxAt, m.id))
 	}
+	if m.typ == TypeZSet {
+		tx.zdead = append(tx.zdead, m.id)
+	}
 	tx.touch(name)
 }
 

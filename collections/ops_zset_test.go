@@ -574,7 +574,10 @@ func runZModel(t *testing.T, n int, names []string, ops ...[]hop) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			h := newHarness(t, seed+100)
 			h.zfan = int(seed)
-			h.s.zfan = h.zfan
+			// Mirrors: the default budget, none, and one so small that
+			// they are evicted all the time.
+			h.zmem = []int64{0, -1, 300}[seed-1]
+			h.reopen()
 			defer h.close()
 			if names != nil {
 				h.names = names

@@ -32,6 +32,9 @@ type Tx struct {
 
 	touched [][]byte
 	tbuf    []byte
+	// zdirty are the sorted sets whose mirrors the Tx changed; zdead those
+	// it deleted.
+	zdirty, zdead []uint64
 	buf     []byte
 	batch   *lsm.Batch
 }
@@ -55,6 +58,8 @@ func (tx *Tx) begin(s *Store, ls *lockSet) {
 	tx.conds = tx.conds[:0]
 	tx.touched = tx.touched[:0]
 	tx.tbuf = tx.tbuf[:0]
+	tx.zdirty = tx.zdirty[:0]
+	tx.zdead = tx.zdead[:0]
 }
 
 // Now returns the time the Tx judges expiry against.

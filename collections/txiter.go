@@ -19,7 +19,8 @@ type txIter struct {
 	ovn  *ovNode
 	// cur: 0 none, 1 the engine's key, 2 the overlay's.
 	cur int
-	dir int // +1 forward, -1 backward
+	dir int    // +1 forward, -1 backward
+	kb  []byte // scratch key
 }
 
 func (tx *Tx) iter(lo, hi []byte) *txIter {
@@ -80,9 +81,14 @@ func (ti *txIter) ovLive(n *ovNode) bool {
 	return !n.del && (n.expAt == 0 || n.expAt > ti.tx.now)
 }
 
+// The engine keys the Tx shadows are passed with a seek, not a step: the
+// keys a Tx rewrites are often ones rewritten many times (headers, rank
+// nodes), whose older versions a step would walk through.
+
 func (ti *txIter) settleFwd() {
 	for ti.dbOK && ti.shadowed(ti.it.Key()) {
-		ti.dbOK = ti.it.Next()
+		ti.kb = append(append(ti.kb[:0], ti.it.Key()...), 0)
+		ti.dbOK = ti.it.SeekGE(ti.kb)
 	}
 	for ti.ovn != nil {
 		if ti.hi != nil && bytes.Compare(ti.ovn.key, ti.hi) >= 0 {
@@ -112,7 +118,8 @@ func (ti *txIter) settleFwd() {
 
 func (ti *txIter) settleBwd() {
 	for ti.dbOK && ti.shadowed(ti.it.Key()) {
-		ti.dbOK = ti.it.Prev()
+		ti.kb = append(ti.kb[:0], ti.it.Key()...)
+		ti.dbOK = ti.it.SeekLT(ti.kb)
 	}
 	for ti.ovn != nil {
 		if bytes.Compare(ti.ovn.key, ti.lo) < 0 {

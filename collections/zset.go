@@ -29,7 +29,10 @@ func (tx *Tx) zopen(key []byte, create bool) (meta, header, bool, error) {
 	if m, err = tx.create(key, TypeZSet); err != nil {
 		return m, header{}, false, err
 	}
-	z := tx.zindex(key, m)
+	z, err := tx.zindex(key, m, 0)
+	if err != nil {
+		return m, header{}, false, err
+	}
 	z.initNodes()
 	return m, header{}, true, z.close()
 }
@@ -150,7 +153,10 @@ func (tx *Tx) zadd(key []byte, a ZAddArgs, incr bool, members []Z) (n int64, las
 	if err != nil || !ok {
 		return 0, 0, false, err
 	}
-	z := tx.zindex(key, m)
+	z, err := tx.zindex(key, m, h.size)
+	if err != nil {
+		return
+	}
 	defer func() {
 		if cerr := z.close(); err == nil {
 			err = cerr
@@ -248,7 +254,10 @@ func (tx *Tx) ZRem(key []byte, members ...[]byte) (n int64, err error) {
 	if err != nil || !ok {
 		return 0, err
 	}
-	z := tx.zindex(key, m)
+	z, err := tx.zindex(key, m, h.size)
+	if err != nil {
+		return
+	}
 	defer func() {
 		if cerr := z.close(); err == nil {
 			err = cerr
@@ -311,7 +320,10 @@ func (tx *Tx) zrank(key, member []byte, rev bool) (r int64, err error) {
 	if !found {
 		return 0, ErrNotFound
 	}
-	z := tx.zindex(key, m)
+	z, err := tx.zindex(key, m, h.size)
+	if err != nil {
+		return
+	}
 	defer func() {
 		if cerr := z.close(); err == nil {
 			err = cerr
@@ -470,7 +482,7 @@ func (tx *Tx) zplanOf(z *zidx, h header, a ZRangeArgs) (p zplan, err error) {
 	} else {
 		p.start, p.stop = hi, lo
 	}
-	if p.skip >= 2*z.fan {
+	if p.skip >= 2*z.fan1 {
 		// A long LIMIT offset: jump to it by rank instead of walking.
 		var pos int64
 		if !a.Rev {
@@ -527,7 +539,10 @@ func (tx *Tx) ZRangeArgs(key []byte, a ZRangeArgs) (out []Z, err error) {
 	if err != nil || !ok {
 		return out, err
 	}
-	z := tx.zindex(key, m)
+	z, err := tx.zindex(key, m, h.size)
+	if err != nil {
+		return
+	}
 	defer func() {
 		if cerr := z.close(); err == nil {
 			err = cerr
@@ -588,7 +603,10 @@ func (tx *Tx) zcount(key []byte, a ZRangeArgs) (n int64, err error) {
 	if err != nil || !ok {
 		return 0, err
 	}
-	z := tx.zindex(key, m)
+	z, err := tx.zindex(key, m, h.size)
+	if err != nil {
+		return
+	}
 	defer func() {
 		if cerr := z.close(); err == nil {
 			err = cerr
@@ -628,7 +646,10 @@ func (tx *Tx) zremWhere(key []byte, a ZRangeArgs) (n int64, err error) {
 	if err != nil || !ok {
 		return 0, err
 	}
-	z := tx.zindex(key, m)
+	z, err := tx.zindex(key, m, h.size)
+	if err != nil {
+		return
+	}
 	defer func() {
 		if cerr := z.close(); err == nil {
 			err = cerr
@@ -906,7 +927,10 @@ func (tx *Tx) ZIter(key []byte, a ZRangeArgs) (x *Iter, err error) {
 	if err != nil || !ok {
 		return emptyIter(), err
 	}
-	z := tx.zindex(key, m)
+	z, err := tx.zindex(key, m, h.size)
+	if err != nil {
+		return emptyIter(), err
+	}
 	p, err := tx.zplanOf(z, h, a)
 	if err != nil || p.empty {
 		z.close()
@@ -1122,7 +1146,10 @@ func (s *Store) ZIter(key []byte, a ZRangeArgs) (*Iter, error) {
 			x = emptyIter()
 			return err
 		}
-		z := tx.zindex(key, m)
+		z, err := tx.zindex(key, m, h.size)
+		if err != nil {
+			return err
+		}
 		p, err := tx.zplanOf(z, h, a)
 		if cerr := z.close(); err == nil {
 			err = cerr
