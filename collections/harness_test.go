@@ -76,7 +76,7 @@ type harness struct {
 	names []string
 	elems []string
 	step  int
-	zfan  int // rank-node fanout of the Store (0: the default)
+	zfan  int   // rank-node fanout of the Store (0: the default)
 	zmem  int64 // Options.RankCacheSize
 	// ops is the operation table, weighted.
 	ops []hop

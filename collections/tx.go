@@ -35,8 +35,8 @@ type Tx struct {
 	// zdirty are the sorted sets whose mirrors the Tx changed; zdead those
 	// it deleted.
 	zdirty, zdead []uint64
-	buf     []byte
-	batch   *lsm.Batch
+	buf           []byte
+	batch         *lsm.Batch
 }
 
 type rangeDel struct{ lo, hi []byte }
