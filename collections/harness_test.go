@@ -72,14 +72,20 @@ type harness struct {
 	clock *fakeClock
 	db    *lsm.DB
 	s     *Store
+	// c is what the operations run against: the Store, or the Tx of the
+	// Update being built (inTx).
+	c     Cmdable
+	inTx  bool
 	m     *model
 	names []string
 	elems []string
 	step  int
 	zfan  int   // rank-node fanout of the Store (0: the default)
 	zmem  int64 // Options.RankCacheSize
-	// ops is the operation table, weighted.
-	ops []hop
+	// ops is the operation table, weighted; dataOps the ones an Update
+	// may run (no engine operations).
+	ops     []hop
+	dataOps []hop
 	// log of the last operations, printed on failure.
 	log []string
 }
@@ -105,6 +111,7 @@ func (h *harness) open() {
 	h.db = db
 	h.s = NewWithOptions(db, &Options{Clock: h.clock.Now, ReclaimInterval: -1, RankCacheSize: h.zmem})
 	h.s.zfan = h.zfan
+	h.c = h.s
 }
 
 func (h *harness) close() {
@@ -209,6 +216,52 @@ func (h *harness) run(n int) {
 	h.checkAll()
 }
 
+var errAbort = errors.New("abort")
+
+// updateOp runs a few random data operations in one Update, which aborts
+// one time in four: the model must then be as before.
+func updateOp() hop {
+	return hop{"update", 4, func(h *harness) {
+		before := h.m.clone()
+		abort := h.r.IntN(4) == 0
+		n := 1 + h.r.IntN(6)
+		h.logf("UPDATE %d ops abort=%v {", n, abort)
+		err := h.s.Update(func(tx *Tx) error {
+			h.c, h.inTx = tx, true
+			defer func() { h.c, h.inTx = h.s, false }()
+			total := 0
+			for _, op := range h.dataOps {
+				total += op.weight
+			}
+			for i := 0; i < n; i++ {
+				x := h.r.IntN(total)
+				for _, op := range h.dataOps {
+					if x < op.weight {
+						op.fn(h)
+						break
+					}
+					x -= op.weight
+				}
+			}
+			if abort {
+				return errAbort
+			}
+			return nil
+		})
+		h.logf("} UPDATE")
+		if abort {
+			if !errors.Is(err, errAbort) {
+				h.fail("aborted Update", err, errAbort)
+			}
+			h.m = before
+			return
+		}
+		if err != nil {
+			h.fail("Update", err, nil)
+		}
+	}}
+}
+
 // engineOps are the operations on the engine under the Store: clock jumps,
 // flushes, compactions, reopens, reclaims, and raw writes through the lsm
 // door.
@@ -288,7 +341,7 @@ func (h *harness) checkKey(k string) {
 	h.t.Helper()
 	v := h.m.get(k)
 	key := []byte(k)
-	ttl, err := h.s.TTL(key)
+	ttl, err := h.c.TTL(key)
 	switch {
 	case v == nil:
 		h.eq("TTL "+k, ttl, err, time.Duration(0), ErrNotFound)
@@ -300,16 +353,16 @@ func (h *harness) checkKey(k string) {
 	}
 	switch v.typ {
 	case TypeString:
-		got, err := h.s.Get(key)
+		got, err := h.c.Get(key)
 		h.eq("GET "+k, got, err, []byte(v.str), nil)
 	case TypeHash:
-		got, err := h.s.HGetAll(key)
+		got, err := h.c.HGetAll(key)
 		var want []string
 		for _, f := range sortedKeys(v.hash) {
 			want = append(want, f, v.hash[f])
 		}
 		h.eq("HGETALL "+k, got, err, bs(want...), nil)
-		it, err := h.s.HIter(key)
+		it, err := h.c.HIter(key)
 		require.NoError(h.t, err)
 		var streamed []string
 		for it.Next() {
@@ -320,7 +373,7 @@ func (h *harness) checkKey(k string) {
 			h.fail("HIter "+k, streamed, want)
 		}
 	case TypeSet:
-		got, err := h.s.SMembers(key)
+		got, err := h.c.SMembers(key)
 		h.eq("SMEMBERS "+k, got, err, bs(sortedKeys(v.set)...), nil)
 	default:
 		h.checkKeyMore(k, v)

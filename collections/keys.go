@@ -236,10 +236,16 @@ func (f ExpireFlags) validate() error {
 	return nil
 }
 
-// Expire sets key to expire ttl from now and reports whether it did (the
-// key exists and the flags held). A ttl <= 0 deletes the key, as Redis's
-// EXPIRE with a non-positive time does.
-func (tx *Tx) Expire(key []byte, ttl time.Duration, flags ExpireFlags) (bool, error) {
+// Expire sets key to expire ttl from now and reports whether the key
+// exists (EXPIRE, PEXPIRE). A ttl <= 0 deletes the key, as Redis's EXPIRE
+// with a non-positive time does.
+func (tx *Tx) Expire(key []byte, ttl time.Duration) (bool, error) {
+	return tx.ExpireAt(key, tx.Now().Add(ttl), 0)
+}
+
+// ExpireFlags is Expire with the NX, XX, GT and LT options; it reports
+// whether it set the expiry.
+func (tx *Tx) ExpireFlags(key []byte, ttl time.Duration, flags ExpireFlags) (bool, error) {
 	return tx.ExpireAt(key, tx.Now().Add(ttl), flags)
 }
 
@@ -410,7 +416,7 @@ func (s *Store) Expire(key []byte, ttl time.Duration) (bool, error) {
 // ExpireFlags is Expire with the NX, XX, GT and LT options.
 func (s *Store) ExpireFlags(key []byte, ttl time.Duration, flags ExpireFlags) (bool, error) {
 	var ok bool
-	err := s.run1(true, key, func(tx *Tx) (err error) { ok, err = tx.Expire(key, ttl, flags); return })
+	err := s.run1(true, key, func(tx *Tx) (err error) { ok, err = tx.ExpireFlags(key, ttl, flags); return })
 	return ok, err
 }
 

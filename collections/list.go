@@ -703,3 +703,6 @@ func (s *Store) LIter(key []byte, start, stop int64) (*Iter, error) {
 	}
 	return x, nil
 }
+
+// RPopLPush is LMove(src, dst, false, true) (RPOPLPUSH).
+func (tx *Tx) RPopLPush(src, dst []byte) ([]byte, error) { return tx.LMove(src, dst, false, true) }

@@ -25,11 +25,11 @@ func runModel(t *testing.T, n int, ops ...[]hop) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			h := newHarness(t, seed)
 			defer h.close()
-			h.ops = append(h.ops, engineOps()...)
-			h.ops = append(h.ops, keyOps()...)
+			h.dataOps = append(h.dataOps, keyOps()...)
 			for _, o := range ops {
-				h.ops = append(h.ops, o...)
+				h.dataOps = append(h.dataOps, o...)
 			}
+			h.ops = append(append(append(h.ops, engineOps()...), h.dataOps...), updateOp())
 			h.run(n)
 			h.checkNoGarbage()
 		})

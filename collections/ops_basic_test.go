@@ -21,7 +21,7 @@ func keyOps() []hop {
 				ks = append(ks, h.name())
 			}
 			h.logf("DEL %q", ks)
-			got, err := h.s.Delete(bs(ks...)...)
+			got, err := h.c.Delete(bs(ks...)...)
 			n := 0
 			for _, k := range ks {
 				if h.m.get(k) != nil {
@@ -33,7 +33,7 @@ func keyOps() []hop {
 		}},
 		{"exists", 2, func(h *harness) {
 			ks := []string{h.name(), h.name()}
-			got, err := h.s.Exists(bs(ks...)...)
+			got, err := h.c.Exists(bs(ks...)...)
 			n := 0
 			for _, k := range ks {
 				if h.m.get(k) != nil {
@@ -44,7 +44,7 @@ func keyOps() []hop {
 		}},
 		{"type", 2, func(h *harness) {
 			k := h.name()
-			got, err := h.s.Type([]byte(k))
+			got, err := h.c.Type([]byte(k))
 			h.eq("TYPE "+k, got, err, h.m.typeOf(k), nil)
 		}},
 		{"expire", 4, func(h *harness) {
@@ -55,7 +55,7 @@ func keyOps() []hop {
 				ttl = -ttl
 			}
 			h.logf("EXPIRE %q %v %d", k, ttl, flags)
-			got, err := h.s.ExpireFlags([]byte(k), ttl, flags)
+			got, err := h.c.ExpireFlags([]byte(k), ttl, flags)
 			v := h.m.get(k)
 			want := false
 			if v != nil {
@@ -83,7 +83,7 @@ func keyOps() []hop {
 		{"persist", 2, func(h *harness) {
 			k := h.name()
 			h.logf("PERSIST %q", k)
-			got, err := h.s.Persist([]byte(k))
+			got, err := h.c.Persist([]byte(k))
 			v := h.m.get(k)
 			want := v != nil && v.exp != 0
 			if want {
@@ -99,9 +99,9 @@ func keyOps() []hop {
 			var got bool
 			var err error
 			if nx {
-				got, err = h.s.RenameNX([]byte(src), []byte(dst))
+				got, err = h.c.RenameNX([]byte(src), []byte(dst))
 			} else {
-				err = h.s.Rename([]byte(src), []byte(dst))
+				err = h.c.Rename([]byte(src), []byte(dst))
 				got = err == nil
 			}
 			v := h.m.get(src)
@@ -128,7 +128,7 @@ func stringOps() []hop {
 	return []hop{
 		{"get", 3, func(h *harness) {
 			k := h.name()
-			got, err := h.s.Get([]byte(k))
+			got, err := h.c.Get([]byte(k))
 			v, wrong := h.m.of(k, TypeString)
 			switch {
 			case wrong:
@@ -158,7 +158,7 @@ func stringOps() []hop {
 			}
 			a.Get = h.r.IntN(3) == 0
 			h.logf("SET %q %q %+v", k, val, a)
-			got, err := h.s.SetArgs([]byte(k), []byte(val), a)
+			got, err := h.c.SetArgs([]byte(k), []byte(val), a)
 			v := h.m.get(k)
 			var want SetResult
 			if a.Get && v != nil && v.typ != TypeString {
@@ -196,9 +196,13 @@ func stringOps() []hop {
 			var got int64
 			var err error
 			if h.r.IntN(2) == 0 {
-				got, err = h.s.IncrBy([]byte(k), d)
+				got, err = h.c.IncrBy([]byte(k), d)
 			} else {
-				err = h.s.Update(func(tx *Tx) (err error) { got, err = tx.IncrBy([]byte(k), d); return })
+				if h.inTx {
+					got, err = h.c.IncrBy([]byte(k), d)
+				} else {
+					err = h.s.Update(func(tx *Tx) (err error) { got, err = tx.IncrBy([]byte(k), d); return })
+				}
 			}
 			v, wrong := h.m.of(k, TypeString)
 			if wrong {
@@ -229,7 +233,7 @@ func stringOps() []hop {
 			k := h.name()
 			incr := []string{"1.5", "-0.25", "0.1", "3", "1e3", "abc"}[h.r.IntN(6)]
 			h.logf("INCRBYFLOAT %q %s", k, incr)
-			got, err := h.s.IncrByFloatText([]byte(k), []byte(incr))
+			got, err := h.c.IncrByFloatText([]byte(k), []byte(incr))
 			v, wrong := h.m.of(k, TypeString)
 			if wrong {
 				h.eq("INCRBYFLOAT", got, err, nil, ErrWrongType)
@@ -252,7 +256,7 @@ func stringOps() []hop {
 		{"append", 2, func(h *harness) {
 			k, val := h.name(), h.elem()
 			h.logf("APPEND %q %q", k, val)
-			got, err := h.s.Append([]byte(k), []byte(val))
+			got, err := h.c.Append([]byte(k), []byte(val))
 			v, wrong := h.m.of(k, TypeString)
 			if wrong {
 				h.eq("APPEND", got, err, 0, ErrWrongType)
@@ -267,7 +271,7 @@ func stringOps() []hop {
 		}},
 		{"strlen", 1, func(h *harness) {
 			k := h.name()
-			got, err := h.s.StrLen([]byte(k))
+			got, err := h.c.StrLen([]byte(k))
 			v, wrong := h.m.of(k, TypeString)
 			switch {
 			case wrong:
@@ -281,7 +285,7 @@ func stringOps() []hop {
 		{"getrange", 1, func(h *harness) {
 			k := h.name()
 			a, b := int64(h.r.IntN(30)-15), int64(h.r.IntN(30)-15)
-			got, err := h.s.GetRange([]byte(k), a, b)
+			got, err := h.c.GetRange([]byte(k), a, b)
 			v, wrong := h.m.of(k, TypeString)
 			if wrong {
 				h.eq("GETRANGE", got, err, nil, ErrWrongType)
@@ -314,7 +318,7 @@ func stringOps() []hop {
 			k, val := h.name(), h.elem()
 			off := int64(h.r.IntN(12))
 			h.logf("SETRANGE %q %d %q", k, off, val)
-			got, err := h.s.SetRange([]byte(k), off, []byte(val))
+			got, err := h.c.SetRange([]byte(k), off, []byte(val))
 			v, wrong := h.m.of(k, TypeString)
 			switch {
 			case wrong:
@@ -341,7 +345,7 @@ func stringOps() []hop {
 		}},
 		{"mget", 1, func(h *harness) {
 			ks := []string{h.name(), h.name(), h.name()}
-			got, err := h.s.MGet(bs(ks...)...)
+			got, err := h.c.MGet(bs(ks...)...)
 			want := make([][]byte, len(ks))
 			for i, k := range ks {
 				if v, _ := h.m.of(k, TypeString); v != nil {
@@ -353,7 +357,7 @@ func stringOps() []hop {
 		{"mset", 1, func(h *harness) {
 			kv := []string{h.name(), h.elem(), h.name(), h.elem()}
 			h.logf("MSET %q", kv)
-			err := h.s.MSet(bs(kv...)...)
+			err := h.c.MSet(bs(kv...)...)
 			for i := 0; i < len(kv); i += 2 {
 				h.m.keys[kv[i]] = &mval{typ: TypeString, str: kv[i+1]}
 			}
@@ -362,7 +366,7 @@ func stringOps() []hop {
 		{"getdel", 1, func(h *harness) {
 			k := h.name()
 			h.logf("GETDEL %q", k)
-			got, err := h.s.GetDel([]byte(k))
+			got, err := h.c.GetDel([]byte(k))
 			v, wrong := h.m.of(k, TypeString)
 			switch {
 			case wrong:
@@ -386,7 +390,7 @@ func hashOps() []hop {
 				fv = append(fv, h.elem(), h.elem())
 			}
 			h.logf("HSET %q %q", k, fv)
-			got, err := h.s.HSet([]byte(k), bs(fv...)...)
+			got, err := h.c.HSet([]byte(k), bs(fv...)...)
 			v, wrong := h.m.mk(k, TypeHash)
 			if wrong {
 				h.eq("HSET", got, err, 0, ErrWrongType)
@@ -404,7 +408,7 @@ func hashOps() []hop {
 		{"hsetnx", 1, func(h *harness) {
 			k, f, val := h.name(), h.elem(), h.elem()
 			h.logf("HSETNX %q %q %q", k, f, val)
-			got, err := h.s.HSetNX([]byte(k), []byte(f), []byte(val))
+			got, err := h.c.HSetNX([]byte(k), []byte(f), []byte(val))
 			v, wrong := h.m.mk(k, TypeHash)
 			if wrong {
 				h.eq("HSETNX", got, err, false, ErrWrongType)
@@ -418,7 +422,7 @@ func hashOps() []hop {
 		}},
 		{"hget", 3, func(h *harness) {
 			k, f := h.name(), h.elem()
-			got, err := h.s.HGet([]byte(k), []byte(f))
+			got, err := h.c.HGet([]byte(k), []byte(f))
 			v, wrong := h.m.of(k, TypeHash)
 			switch {
 			case wrong:
@@ -437,7 +441,7 @@ func hashOps() []hop {
 		{"hmget", 1, func(h *harness) {
 			k := h.name()
 			fs := []string{h.elem(), h.elem()}
-			got, err := h.s.HMGet([]byte(k), bs(fs...)...)
+			got, err := h.c.HMGet([]byte(k), bs(fs...)...)
 			v, wrong := h.m.of(k, TypeHash)
 			want := make([][]byte, len(fs))
 			if v != nil {
@@ -460,7 +464,7 @@ func hashOps() []hop {
 				fs = append(fs, h.elem(), h.elem())
 			}
 			h.logf("HDEL %q %q", k, fs)
-			got, err := h.s.HDel([]byte(k), bs(fs...)...)
+			got, err := h.c.HDel([]byte(k), bs(fs...)...)
 			v, wrong := h.m.of(k, TypeHash)
 			if wrong {
 				h.eq("HDEL", got, err, 0, ErrWrongType)
@@ -480,9 +484,9 @@ func hashOps() []hop {
 		}},
 		{"hexists+hlen+hstrlen", 2, func(h *harness) {
 			k, f := h.name(), h.elem()
-			e, err1 := h.s.HExists([]byte(k), []byte(f))
-			n, err2 := h.s.HLen([]byte(k))
-			sl, err3 := h.s.HStrLen([]byte(k), []byte(f))
+			e, err1 := h.c.HExists([]byte(k), []byte(f))
+			n, err2 := h.c.HLen([]byte(k))
+			sl, err3 := h.c.HStrLen([]byte(k), []byte(f))
 			v, wrong := h.m.of(k, TypeHash)
 			if wrong {
 				h.eq("HEXISTS", e, err1, false, ErrWrongType)
@@ -504,8 +508,8 @@ func hashOps() []hop {
 		}},
 		{"hkeys+hvals", 1, func(h *harness) {
 			k := h.name()
-			ks, err1 := h.s.HKeys([]byte(k))
-			vs, err2 := h.s.HVals([]byte(k))
+			ks, err1 := h.c.HKeys([]byte(k))
+			vs, err2 := h.c.HVals([]byte(k))
 			v, wrong := h.m.of(k, TypeHash)
 			if wrong {
 				h.eq("HKEYS", ks, err1, nil, ErrWrongType)
@@ -527,7 +531,7 @@ func hashOps() []hop {
 			k, f := h.name(), h.elem()
 			d := int64(h.r.IntN(100) - 50)
 			h.logf("HINCRBY %q %q %d", k, f, d)
-			got, err := h.s.HIncrBy([]byte(k), []byte(f), d)
+			got, err := h.c.HIncrBy([]byte(k), []byte(f), d)
 			v, wrong := h.m.of(k, TypeHash)
 			if wrong {
 				h.eq("HINCRBY", got, err, 0, ErrWrongType)
@@ -550,7 +554,7 @@ func hashOps() []hop {
 			k, f := h.name(), h.elem()
 			incr := []string{"0.5", "-1.25", "1e2", "x"}[h.r.IntN(4)]
 			h.logf("HINCRBYFLOAT %q %q %s", k, f, incr)
-			got, err := h.s.HIncrByFloatText([]byte(k), []byte(f), []byte(incr))
+			got, err := h.c.HIncrByFloatText([]byte(k), []byte(f), []byte(incr))
 			v, wrong := h.m.of(k, TypeHash)
 			if wrong {
 				h.eq("HINCRBYFLOAT", got, err, nil, ErrWrongType)
@@ -573,7 +577,7 @@ func hashOps() []hop {
 		{"hrandfield", 1, func(h *harness) {
 			k := h.name()
 			count := int64(h.r.IntN(9) - 4)
-			got, err := h.s.HRandField([]byte(k), count, true)
+			got, err := h.c.HRandField([]byte(k), count, true)
 			v, wrong := h.m.of(k, TypeHash)
 			if wrong {
 				h.eq("HRANDFIELD", got, err, nil, ErrWrongType)
@@ -587,7 +591,7 @@ func hashOps() []hop {
 			var cursor []byte
 			var all []string
 			for i := 0; ; i++ {
-				page, next, err := h.s.HScan([]byte(k), cursor, 1+h.r.IntN(3))
+				page, next, err := h.c.HScan([]byte(k), cursor, 1+h.r.IntN(3))
 				if wrong {
 					h.eq("HSCAN", page, err, nil, ErrWrongType)
 					return
@@ -681,7 +685,7 @@ func setOps() []hop {
 				ms = append(ms, h.elem(), h.elem())
 			}
 			h.logf("SADD %q %q", k, ms)
-			got, err := h.s.SAdd([]byte(k), bs(ms...)...)
+			got, err := h.c.SAdd([]byte(k), bs(ms...)...)
 			v, wrong := h.m.mk(k, TypeSet)
 			if wrong {
 				h.eq("SADD", got, err, 0, ErrWrongType)
@@ -700,7 +704,7 @@ func setOps() []hop {
 			k := h.name()
 			ms := []string{h.elem(), h.elem()}
 			h.logf("SREM %q %q", k, ms)
-			got, err := h.s.SRem([]byte(k), bs(ms...)...)
+			got, err := h.c.SRem([]byte(k), bs(ms...)...)
 			v, wrong := h.m.of(k, TypeSet)
 			if wrong {
 				h.eq("SREM", got, err, 0, ErrWrongType)
@@ -720,8 +724,8 @@ func setOps() []hop {
 		}},
 		{"sismember", 3, func(h *harness) {
 			k, e := h.name(), h.elem()
-			got, err := h.s.SIsMember([]byte(k), []byte(e))
-			got2, err2 := h.s.SMIsMember([]byte(k), []byte(e), []byte(h.elems[0]))
+			got, err := h.c.SIsMember([]byte(k), []byte(e))
+			got2, err2 := h.c.SMIsMember([]byte(k), []byte(e), []byte(h.elems[0]))
 			v, wrong := h.m.of(k, TypeSet)
 			if wrong {
 				h.eq("SISMEMBER", got, err, false, ErrWrongType)
@@ -734,7 +738,7 @@ func setOps() []hop {
 		}},
 		{"scard", 1, func(h *harness) {
 			k := h.name()
-			got, err := h.s.SCard([]byte(k))
+			got, err := h.c.SCard([]byte(k))
 			v, wrong := h.m.of(k, TypeSet)
 			var want int64
 			if v != nil {
@@ -750,7 +754,7 @@ func setOps() []hop {
 			k := h.name()
 			count := int64(h.r.IntN(4))
 			h.logf("SPOP %q %d", k, count)
-			got, err := h.s.SPop([]byte(k), count)
+			got, err := h.c.SPop([]byte(k), count)
 			v, wrong := h.m.of(k, TypeSet)
 			if wrong {
 				h.eq("SPOP", got, err, nil, ErrWrongType)
@@ -767,7 +771,7 @@ func setOps() []hop {
 		{"srandmember", 1, func(h *harness) {
 			k := h.name()
 			count := int64(h.r.IntN(9) - 4)
-			got, err := h.s.SRandMember([]byte(k), count)
+			got, err := h.c.SRandMember([]byte(k), count)
 			v, wrong := h.m.of(k, TypeSet)
 			if wrong {
 				h.eq("SRANDMEMBER", got, err, nil, ErrWrongType)
@@ -778,7 +782,7 @@ func setOps() []hop {
 		{"smove", 1, func(h *harness) {
 			src, dst, e := h.name(), h.name(), h.elem()
 			h.logf("SMOVE %q %q %q", src, dst, e)
-			got, err := h.s.SMove([]byte(src), []byte(dst), []byte(e))
+			got, err := h.c.SMove([]byte(src), []byte(dst), []byte(e))
 			sv, swrong := h.m.of(src, TypeSet)
 			if sv == nil && !swrong {
 				h.eq("SMOVE", got, err, false, nil)
@@ -841,10 +845,10 @@ func setOps() []hop {
 					inter = map[string]bool{}
 				}
 			}
-			gi, err1 := h.s.SInter(bs(ks...)...)
-			gu, err2 := h.s.SUnion(bs(ks...)...)
-			gd, err3 := h.s.SDiff(bs(ks...)...)
-			gc, err4 := h.s.SInterCard(1, bs(ks...)...)
+			gi, err1 := h.c.SInter(bs(ks...)...)
+			gu, err2 := h.c.SUnion(bs(ks...)...)
+			gd, err3 := h.c.SDiff(bs(ks...)...)
+			gc, err4 := h.c.SInterCard(1, bs(ks...)...)
 			if wrong {
 				for _, err := range []error{err1, err2, err3, err4} {
 					h.eq("set algebra", nil, err, nil, ErrWrongType)
@@ -864,11 +868,11 @@ func setOps() []hop {
 			var err error
 			switch which {
 			case 0:
-				n, err = h.s.SInterStore([]byte(dst), bs(ks...)...)
+				n, err = h.c.SInterStore([]byte(dst), bs(ks...)...)
 			case 1:
-				n, err = h.s.SUnionStore([]byte(dst), bs(ks...)...)
+				n, err = h.c.SUnionStore([]byte(dst), bs(ks...)...)
 			default:
-				n, err = h.s.SDiffStore([]byte(dst), bs(ks...)...)
+				n, err = h.c.SDiffStore([]byte(dst), bs(ks...)...)
 			}
 			delete(h.m.keys, dst)
 			if len(res) > 0 {

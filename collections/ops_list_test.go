@@ -36,9 +36,9 @@ func init() {
 		if v.typ != TypeList {
 			return
 		}
-		got, err := h.s.LRange([]byte(k), 0, -1)
+		got, err := h.c.LRange([]byte(k), 0, -1)
 		h.eq("LRANGE 0 -1 "+k, got, err, bs(v.list...), nil)
-		it, err := h.s.LIter([]byte(k), 0, -1)
+		it, err := h.c.LIter([]byte(k), 0, -1)
 		if err != nil {
 			h.fail("LIter", err, nil)
 		}
@@ -52,7 +52,7 @@ func init() {
 		if fmt.Sprint(streamed) != fmt.Sprint(v.list) {
 			h.fail("LIter "+k, streamed, v.list)
 		}
-		n, err := h.s.LLen([]byte(k))
+		n, err := h.c.LLen([]byte(k))
 		h.eq("LLEN "+k, n, err, int64(len(v.list)), nil)
 	})
 }
@@ -73,13 +73,13 @@ func listOps() []hop {
 			var err error
 			switch {
 			case left && x:
-				got, err = h.s.LPushX([]byte(k), bs(es...)...)
+				got, err = h.c.LPushX([]byte(k), bs(es...)...)
 			case left:
-				got, err = h.s.LPush([]byte(k), bs(es...)...)
+				got, err = h.c.LPush([]byte(k), bs(es...)...)
 			case x:
-				got, err = h.s.RPushX([]byte(k), bs(es...)...)
+				got, err = h.c.RPushX([]byte(k), bs(es...)...)
 			default:
-				got, err = h.s.RPush([]byte(k), bs(es...)...)
+				got, err = h.c.RPush([]byte(k), bs(es...)...)
 			}
 			v, wrong := h.m.of(k, TypeList)
 			if wrong {
@@ -112,13 +112,13 @@ func listOps() []hop {
 			var err error
 			switch {
 			case count < 0 && left:
-				got, err = h.s.LPop([]byte(k))
+				got, err = h.c.LPop([]byte(k))
 			case count < 0:
-				got, err = h.s.RPop([]byte(k))
+				got, err = h.c.RPop([]byte(k))
 			case left:
-				got, err = h.s.LPopCount([]byte(k), count)
+				got, err = h.c.LPopCount([]byte(k), count)
 			default:
-				got, err = h.s.RPopCount([]byte(k), count)
+				got, err = h.c.RPopCount([]byte(k), count)
 			}
 			v, wrong := h.m.of(k, TypeList)
 			switch {
@@ -156,7 +156,7 @@ func listOps() []hop {
 		{"lrange", 3, func(h *harness) {
 			k := h.name()
 			a, b := h.idx(), h.idx()
-			got, err := h.s.LRange([]byte(k), a, b)
+			got, err := h.c.LRange([]byte(k), a, b)
 			v, wrong := h.m.of(k, TypeList)
 			if wrong {
 				h.eq("LRANGE", got, err, nil, ErrWrongType)
@@ -172,7 +172,7 @@ func listOps() []hop {
 		}},
 		{"lindex", 3, func(h *harness) {
 			k, i := h.name(), h.idx()
-			got, err := h.s.LIndex([]byte(k), i)
+			got, err := h.c.LIndex([]byte(k), i)
 			v, wrong := h.m.of(k, TypeList)
 			if wrong {
 				h.eq("LINDEX", got, err, nil, ErrWrongType)
@@ -193,7 +193,7 @@ func listOps() []hop {
 		{"lset", 2, func(h *harness) {
 			k, i, e := h.name(), h.idx(), h.elem()
 			h.logf("LSET %q %d %q", k, i, e)
-			err := h.s.LSet([]byte(k), i, []byte(e))
+			err := h.c.LSet([]byte(k), i, []byte(e))
 			v, wrong := h.m.of(k, TypeList)
 			switch {
 			case wrong:
@@ -216,7 +216,7 @@ func listOps() []hop {
 		{"ltrim", 2, func(h *harness) {
 			k, a, b := h.name(), h.idx(), h.idx()
 			h.logf("LTRIM %q %d %d", k, a, b)
-			err := h.s.LTrim([]byte(k), a, b)
+			err := h.c.LTrim([]byte(k), a, b)
 			v, wrong := h.m.of(k, TypeList)
 			if wrong {
 				h.eq("LTRIM", nil, err, nil, ErrWrongType)
@@ -236,7 +236,7 @@ func listOps() []hop {
 			k, e := h.name(), h.elem()
 			count := int64(h.r.IntN(5) - 2)
 			h.logf("LREM %q %d %q", k, count, e)
-			got, err := h.s.LRem([]byte(k), count, []byte(e))
+			got, err := h.c.LRem([]byte(k), count, []byte(e))
 			v, wrong := h.m.of(k, TypeList)
 			if wrong {
 				h.eq("LREM", got, err, int64(0), ErrWrongType)
@@ -275,7 +275,7 @@ func listOps() []hop {
 			k, p, e := h.name(), h.elem(), h.elem()
 			before := h.r.IntN(2) == 0
 			h.logf("LINSERT %q before=%v %q %q", k, before, p, e)
-			got, err := h.s.LInsert([]byte(k), before, []byte(p), []byte(e))
+			got, err := h.c.LInsert([]byte(k), before, []byte(p), []byte(e))
 			v, wrong := h.m.of(k, TypeList)
 			switch {
 			case wrong:
@@ -299,7 +299,7 @@ func listOps() []hop {
 		{"lpos", 1, func(h *harness) {
 			k, e := h.name(), h.elem()
 			a := LPosArgs{Rank: int64(h.r.IntN(5) - 2), Count: int64(h.r.IntN(3)), MaxLen: int64(h.r.IntN(4))}
-			got, err := h.s.LPos([]byte(k), []byte(e), a)
+			got, err := h.c.LPos([]byte(k), []byte(e), a)
 			v, wrong := h.m.of(k, TypeList)
 			if wrong {
 				h.eq("LPOS", got, err, nil, ErrWrongType)
@@ -338,7 +338,7 @@ func listOps() []hop {
 			src, dst := h.name(), h.name()
 			sl, dl := h.r.IntN(2) == 0, h.r.IntN(2) == 0
 			h.logf("LMOVE %q %q %v %v", src, dst, sl, dl)
-			got, err := h.s.LMove([]byte(src), []byte(dst), sl, dl)
+			got, err := h.c.LMove([]byte(src), []byte(dst), sl, dl)
 			sv, swrong := h.m.of(src, TypeList)
 			switch {
 			case swrong:
@@ -381,8 +381,8 @@ func TestModelListsLong(t *testing.T) {
 			h := newHarness(t, seed)
 			defer h.close()
 			h.names = []string{"a", "b"}
-			h.ops = append(append(h.ops, engineOps()...), listOps()...)
-			h.ops = append(h.ops, hop{"push more", 10, listOps()[0].fn})
+			h.dataOps = append(listOps(), hop{"push more", 10, listOps()[0].fn})
+			h.ops = append(append(append(h.ops, engineOps()...), h.dataOps...), updateOp())
 			h.run(steps(2000))
 			h.checkNoGarbage()
 		})

@@ -13,9 +13,9 @@ func init() {
 			return
 		}
 		want := v.zsorted()
-		got, err := h.s.ZRange([]byte(k), 0, -1)
+		got, err := h.c.ZRange([]byte(k), 0, -1)
 		h.eq("ZRANGE 0 -1 "+k, zstr(got), err, mzstr(want), nil)
-		it, err := h.s.ZIter([]byte(k), ZRangeArgs{Start: 0, Stop: -1})
+		it, err := h.c.ZIter([]byte(k), ZRangeArgs{Start: 0, Stop: -1})
 		if err != nil {
 			h.fail("ZIter", err, nil)
 		}
@@ -28,10 +28,10 @@ func init() {
 		}
 		h.eq("ZIter "+k, zstr(streamed), nil, mzstr(want), nil)
 		for i, e := range want {
-			r, err := h.s.ZRank([]byte(k), []byte(e.member))
+			r, err := h.c.ZRank([]byte(k), []byte(e.member))
 			h.eq(fmt.Sprintf("ZRANK %q %q", k, e.member), r, err, int64(i), nil)
 		}
-		n, err := h.s.ZCard([]byte(k))
+		n, err := h.c.ZCard([]byte(k))
 		h.eq("ZCARD "+k, n, err, int64(len(want)), nil)
 	})
 }
@@ -183,10 +183,10 @@ func zsetOps() []hop {
 			var gotOK bool
 			if incr {
 				var f float64
-				f, gotOK, err = h.s.ZAddIncr([]byte(k), a, zs[0].Score, zs[0].Member)
+				f, gotOK, err = h.c.ZAddIncr([]byte(k), a, zs[0].Score, zs[0].Member)
 				got = f
 			} else {
-				got, err = h.s.ZAdd([]byte(k), a, zs...)
+				got, err = h.c.ZAdd([]byte(k), a, zs...)
 			}
 			if (a.NX && a.XX) || ((a.GT || a.LT) && a.NX) || (a.GT && a.LT) {
 				if a.NX && a.XX {
@@ -254,8 +254,8 @@ func zsetOps() []hop {
 		}},
 		{"zscore", 3, func(h *harness) {
 			k, e := h.name(), h.elem()
-			got, err := h.s.ZScore([]byte(k), []byte(e))
-			gs, gok, err2 := h.s.ZMScore([]byte(k), []byte(e), []byte(h.elems[1]))
+			got, err := h.c.ZScore([]byte(k), []byte(e))
+			gs, gok, err2 := h.c.ZMScore([]byte(k), []byte(e), []byte(h.elems[1]))
 			v, wrong := h.m.of(k, TypeZSet)
 			if wrong {
 				h.eq("ZSCORE", got, err, nil, ErrWrongType)
@@ -279,7 +279,7 @@ func zsetOps() []hop {
 			k := h.name()
 			ms := []string{h.elem(), h.elem()}
 			h.logf("ZREM %q %q", k, ms)
-			got, err := h.s.ZRem([]byte(k), bs(ms...)...)
+			got, err := h.c.ZRem([]byte(k), bs(ms...)...)
 			v, wrong := h.m.of(k, TypeZSet)
 			if wrong {
 				h.eq("ZREM", got, err, int64(0), ErrWrongType)
@@ -303,9 +303,9 @@ func zsetOps() []hop {
 			var got int64
 			var err error
 			if rev {
-				got, err = h.s.ZRevRank([]byte(k), []byte(e))
+				got, err = h.c.ZRevRank([]byte(k), []byte(e))
 			} else {
-				got, err = h.s.ZRank([]byte(k), []byte(e))
+				got, err = h.c.ZRank([]byte(k), []byte(e))
 			}
 			v, wrong := h.m.of(k, TypeZSet)
 			if wrong {
@@ -332,7 +332,7 @@ func zsetOps() []hop {
 			if v != nil && a.By == ByLex && !sameScores(v) {
 				return
 			}
-			got, err := h.s.ZRangeArgs([]byte(k), a)
+			got, err := h.c.ZRangeArgs([]byte(k), a)
 			if wrong {
 				h.eq("ZRANGE", got, err, nil, ErrWrongType)
 				return
@@ -342,7 +342,7 @@ func zsetOps() []hop {
 				want = mzrange(v, a)
 			}
 			h.eq(fmt.Sprintf("ZRANGE %q %+v", k, a), zstr(got), err, mzstr(want), nil)
-			it, err := h.s.ZIter([]byte(k), a)
+			it, err := h.c.ZIter([]byte(k), a)
 			if err != nil {
 				h.fail("ZIter", err, nil)
 			}
@@ -364,10 +364,10 @@ func zsetOps() []hop {
 			var a ZRangeArgs
 			if lex {
 				a = ZRangeArgs{By: ByLex, Lex: LexRange{Min: h.lexBound(), Max: h.lexBound()}}
-				got, err = h.s.ZLexCount([]byte(k), a.Lex)
+				got, err = h.c.ZLexCount([]byte(k), a.Lex)
 			} else {
 				a = ZRangeArgs{By: ByScore, Score: h.scoreRange()}
-				got, err = h.s.ZCount([]byte(k), a.Score)
+				got, err = h.c.ZCount([]byte(k), a.Score)
 			}
 			if wrong {
 				h.eq("ZCOUNT", got, err, 0, ErrWrongType)
@@ -387,9 +387,9 @@ func zsetOps() []hop {
 			var got []Z
 			var err error
 			if max {
-				got, err = h.s.ZPopMax([]byte(k), count)
+				got, err = h.c.ZPopMax([]byte(k), count)
 			} else {
-				got, err = h.s.ZPopMin([]byte(k), count)
+				got, err = h.c.ZPopMin([]byte(k), count)
 			}
 			v, wrong := h.m.of(k, TypeZSet)
 			if wrong {
@@ -419,11 +419,11 @@ func zsetOps() []hop {
 			var err error
 			switch a.By {
 			case ByRank:
-				got, err = h.s.ZRemRangeByRank([]byte(k), a.Start, a.Stop)
+				got, err = h.c.ZRemRangeByRank([]byte(k), a.Start, a.Stop)
 			case ByScore:
-				got, err = h.s.ZRemRangeByScore([]byte(k), a.Score)
+				got, err = h.c.ZRemRangeByScore([]byte(k), a.Score)
 			default:
-				got, err = h.s.ZRemRangeByLex([]byte(k), a.Lex)
+				got, err = h.c.ZRemRangeByLex([]byte(k), a.Lex)
 			}
 			if wrong {
 				h.eq("ZREMRANGE", got, err, 0, ErrWrongType)
@@ -442,7 +442,7 @@ func zsetOps() []hop {
 		{"zincrby", 2, func(h *harness) {
 			k, e, d := h.name(), h.elem(), h.score()
 			h.logf("ZINCRBY %q %v %q", k, d, e)
-			got, err := h.s.ZIncrBy([]byte(k), d, []byte(e))
+			got, err := h.c.ZIncrBy([]byte(k), d, []byte(e))
 			v, wrong := h.m.of(k, TypeZSet)
 			if wrong {
 				h.eq("ZINCRBY", got, err, 0.0, ErrWrongType)
@@ -468,7 +468,7 @@ func zsetOps() []hop {
 		{"zrandmember+zscan", 1, func(h *harness) {
 			k := h.name()
 			count := int64(h.r.IntN(9) - 4)
-			got, err := h.s.ZRandMember([]byte(k), count)
+			got, err := h.c.ZRandMember([]byte(k), count)
 			v, wrong := h.m.of(k, TypeZSet)
 			if wrong {
 				h.eq("ZRANDMEMBER", got, err, nil, ErrWrongType)
@@ -482,7 +482,7 @@ func zsetOps() []hop {
 			var all []string
 			var cursor []byte
 			for {
-				page, next, err := h.s.ZScan([]byte(k), cursor, 2)
+				page, next, err := h.c.ZScan([]byte(k), cursor, 2)
 				h.eq("ZSCAN", nil, err, nil, nil)
 				for _, z := range page {
 					all = append(all, fmt.Sprintf("%s=%v", z.Member, z.Score))
@@ -512,9 +512,9 @@ func zsetOps() []hop {
 			var got int64
 			var err error
 			if inter {
-				got, err = h.s.ZInterStore([]byte(dst), bs(ks...), a)
+				got, err = h.c.ZInterStore([]byte(dst), bs(ks...), a)
 			} else {
-				got, err = h.s.ZUnionStore([]byte(dst), bs(ks...), a)
+				got, err = h.c.ZUnionStore([]byte(dst), bs(ks...), a)
 			}
 			acc := map[string]float64{}
 			cnt := map[string]int{}
@@ -582,10 +582,11 @@ func runZModel(t *testing.T, n int, names []string, ops ...[]hop) {
 			if names != nil {
 				h.names = names
 			}
-			h.ops = append(append(h.ops, engineOps()...), keyOps()...)
+			h.dataOps = append(h.dataOps, keyOps()...)
 			for _, o := range ops {
-				h.ops = append(h.ops, o...)
+				h.dataOps = append(h.dataOps, o...)
 			}
+			h.ops = append(append(append(h.ops, engineOps()...), h.dataOps...), updateOp())
 			h.run(n)
 			h.checkNoGarbage()
 		})
@@ -606,7 +607,7 @@ func TestModelZSetsLong(t *testing.T) {
 			zs = append(zs, Z{Score: float64(h.r.IntN(50)), Member: []byte(fmt.Sprint("m", h.r.IntN(400)))})
 		}
 		h.logf("ZADD many %q", k)
-		got, err := h.s.ZAdd([]byte(k), ZAddArgs{}, zs...)
+		got, err := h.c.ZAdd([]byte(k), ZAddArgs{}, zs...)
 		v, wrong := h.m.mk(k, TypeZSet)
 		if wrong {
 			h.eq("ZADD many", got, err, 0, ErrWrongType)
