@@ -367,49 +367,91 @@ func (tx *Tx) elemIter(key []byte, t Type) (*Iter, error) {
 // fields were new (HSET).
 func (s *Store) HSet(key []byte, fieldValues ...[]byte) (int, error) {
 	var n int
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.HSet(key, fieldValues...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.HSet(key, fieldValues...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // HSetNX sets field only if it does not exist (HSETNX).
 func (s *Store) HSetNX(key, field, value []byte) (bool, error) {
 	var ok bool
-	err := s.run1(true, key, func(tx *Tx) (err error) { ok, err = tx.HSetNX(key, field, value); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		ok, err = tx.HSetNX(key, field, value)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return ok, err
 }
 
 // HGet returns the value of field (HGET); ErrNotFound if absent.
 func (s *Store) HGet(key, field []byte) ([]byte, error) {
 	var v []byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { v, err = tx.HGet(key, field); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		v, err = tx.HGet(key, field)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
 // HMGet returns the values of fields, nil where absent (HMGET).
 func (s *Store) HMGet(key []byte, fields ...[]byte) ([][]byte, error) {
 	var vs [][]byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { vs, err = tx.HMGet(key, fields...); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		vs, err = tx.HMGet(key, fields...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return vs, err
 }
 
 // HDel deletes fields and returns how many existed (HDEL).
 func (s *Store) HDel(key []byte, fields ...[]byte) (int, error) {
 	var n int
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.HDel(key, fields...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.HDel(key, fields...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // HExists reports whether field exists (HEXISTS).
 func (s *Store) HExists(key, field []byte) (bool, error) {
 	var ok bool
-	err := s.run1(false, key, func(tx *Tx) (err error) { ok, err = tx.HExists(key, field); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		ok, err = tx.HExists(key, field)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return ok, err
 }
 
 // HLen returns the number of fields (HLEN).
 func (s *Store) HLen(key []byte) (int64, error) {
 	var n int64
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.HLen(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.HLen(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
@@ -417,56 +459,104 @@ func (s *Store) HLen(key []byte) (int64, error) {
 // HIter streams a large hash instead.
 func (s *Store) HGetAll(key []byte) ([][]byte, error) {
 	var vs [][]byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { vs, err = tx.HGetAll(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		vs, err = tx.HGetAll(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return vs, err
 }
 
 // HKeys returns every field (HKEYS).
 func (s *Store) HKeys(key []byte) ([][]byte, error) {
 	var vs [][]byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { vs, err = tx.HKeys(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		vs, err = tx.HKeys(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return vs, err
 }
 
 // HVals returns every value (HVALS).
 func (s *Store) HVals(key []byte) ([][]byte, error) {
 	var vs [][]byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { vs, err = tx.HVals(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		vs, err = tx.HVals(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return vs, err
 }
 
 // HStrLen returns the length of field's value (HSTRLEN).
 func (s *Store) HStrLen(key, field []byte) (int, error) {
 	var n int
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.HStrLen(key, field); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.HStrLen(key, field)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // HIncrBy adds delta to the integer in field (HINCRBY).
 func (s *Store) HIncrBy(key, field []byte, delta int64) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.HIncrBy(key, field, delta); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.HIncrBy(key, field, delta)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // HIncrByFloat adds incr to the float in field (HINCRBYFLOAT).
 func (s *Store) HIncrByFloat(key, field []byte, incr float64) (float64, error) {
 	var f float64
-	err := s.run1(true, key, func(tx *Tx) (err error) { f, err = tx.HIncrByFloat(key, field, incr); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		f, err = tx.HIncrByFloat(key, field, incr)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return f, err
 }
 
 // HIncrByFloatText is HIncrByFloat with text in and out (the exact reply).
 func (s *Store) HIncrByFloatText(key, field, incr []byte) ([]byte, error) {
 	var r []byte
-	err := s.run1(true, key, func(tx *Tx) (err error) { r, err = tx.HIncrByFloatText(key, field, incr); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		r, err = tx.HIncrByFloatText(key, field, incr)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
 // HRandField returns random fields (HRANDFIELD; see Tx.HRandField).
 func (s *Store) HRandField(key []byte, count int64, withValues bool) ([][]byte, error) {
 	var vs [][]byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { vs, err = tx.HRandField(key, count, withValues); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		vs, err = tx.HRandField(key, count, withValues)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return vs, err
 }
 
@@ -475,7 +565,13 @@ func (s *Store) HRandField(key []byte, count int64, withValues bool) ([][]byte, 
 func (s *Store) HScan(key, cursor []byte, count int) ([][]byte, []byte, error) {
 	var vs [][]byte
 	var next []byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { vs, next, err = tx.HScan(key, cursor, count); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		vs, next, err = tx.HScan(key, cursor, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return vs, next, err
 }
 

@@ -387,7 +387,13 @@ func (tx *Tx) rename(src, dst []byte, nx bool) (bool, error) {
 // Type returns the type of key (TYPE); TypeNone if it does not exist.
 func (s *Store) Type(key []byte) (Type, error) {
 	var t Type
-	err := s.run1(false, key, func(tx *Tx) (err error) { t, err = tx.Type(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		t, err = tx.Type(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return t, err
 }
 
@@ -396,14 +402,26 @@ func (s *Store) Type(key []byte) (Type, error) {
 // its size.
 func (s *Store) Delete(keys ...[]byte) (int, error) {
 	var n int
-	err := s.run(true, keys, func(tx *Tx) (err error) { n, err = tx.Delete(keys...); return })
+	var err error
+	for tx := s.beginN(true, keys); ; {
+		n, err = tx.Delete(keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // Exists returns how many of the keys exist, counting repeats (EXISTS).
 func (s *Store) Exists(keys ...[]byte) (int, error) {
 	var n int
-	err := s.run(false, keys, func(tx *Tx) (err error) { n, err = tx.Exists(keys...); return })
+	var err error
+	for tx := s.beginN(false, keys); ; {
+		n, err = tx.Exists(keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
@@ -416,7 +434,13 @@ func (s *Store) Expire(key []byte, ttl time.Duration) (bool, error) {
 // ExpireFlags is Expire with the NX, XX, GT and LT options.
 func (s *Store) ExpireFlags(key []byte, ttl time.Duration, flags ExpireFlags) (bool, error) {
 	var ok bool
-	err := s.run1(true, key, func(tx *Tx) (err error) { ok, err = tx.ExpireFlags(key, ttl, flags); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		ok, err = tx.ExpireFlags(key, ttl, flags)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return ok, err
 }
 
@@ -424,7 +448,13 @@ func (s *Store) ExpireFlags(key []byte, ttl time.Duration, flags ExpireFlags) (b
 // options flags (0 for none) and reports whether it did.
 func (s *Store) ExpireAt(key []byte, at time.Time, flags ExpireFlags) (bool, error) {
 	var ok bool
-	err := s.run1(true, key, func(tx *Tx) (err error) { ok, err = tx.ExpireAt(key, at, flags); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		ok, err = tx.ExpireAt(key, at, flags)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return ok, err
 }
 
@@ -432,7 +462,13 @@ func (s *Store) ExpireAt(key []byte, at time.Time, flags ExpireFlags) (bool, err
 // if it does not exist (TTL, PTTL).
 func (s *Store) TTL(key []byte) (time.Duration, error) {
 	var d time.Duration
-	err := s.run1(false, key, func(tx *Tx) (err error) { d, err = tx.TTL(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		d, err = tx.TTL(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return d, err
 }
 
@@ -440,27 +476,51 @@ func (s *Store) TTL(key []byte) (time.Duration, error) {
 // if it does not exist (EXPIRETIME, PEXPIRETIME).
 func (s *Store) ExpireTime(key []byte) (time.Time, error) {
 	var at time.Time
-	err := s.run1(false, key, func(tx *Tx) (err error) { at, err = tx.ExpireTime(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		at, err = tx.ExpireTime(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return at, err
 }
 
 // Persist removes key's expiry and reports whether it had one (PERSIST).
 func (s *Store) Persist(key []byte) (bool, error) {
 	var ok bool
-	err := s.run1(true, key, func(tx *Tx) (err error) { ok, err = tx.Persist(key); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		ok, err = tx.Persist(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return ok, err
 }
 
 // Rename renames src to dst, replacing dst, keeping src's TTL (RENAME).
 // ErrNoSuchKey if src does not exist. A collection is renamed in O(1).
 func (s *Store) Rename(src, dst []byte) error {
-	return s.run(true, [][]byte{src, dst}, func(tx *Tx) error { return tx.Rename(src, dst) })
+	var err error
+	for tx := s.beginN(true, [][]byte{src, dst}); ; {
+		err = tx.Rename(src, dst)
+		if tx.end(&err) {
+			return err
+		}
+	}
 }
 
 // RenameNX renames src to dst only if dst does not exist (RENAMENX).
 func (s *Store) RenameNX(src, dst []byte) (bool, error) {
 	var ok bool
-	err := s.run(true, [][]byte{src, dst}, func(tx *Tx) (err error) { ok, err = tx.RenameNX(src, dst); return })
+	var err error
+	for tx := s.beginN(true, [][]byte{src, dst}); ; {
+		ok, err = tx.RenameNX(src, dst)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return ok, err
 }
 

@@ -560,115 +560,217 @@ func (tx *Tx) LIter(key []byte, start, stop int64) (*Iter, error) {
 // LPush pushes elems at the head and returns the new length (LPUSH).
 func (s *Store) LPush(key []byte, elems ...[]byte) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.LPush(key, elems...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.LPush(key, elems...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // RPush pushes elems at the tail and returns the new length (RPUSH).
 func (s *Store) RPush(key []byte, elems ...[]byte) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.RPush(key, elems...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.RPush(key, elems...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // LPushX pushes at the head only if the list exists (LPUSHX).
 func (s *Store) LPushX(key []byte, elems ...[]byte) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.LPushX(key, elems...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.LPushX(key, elems...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // RPushX pushes at the tail only if the list exists (RPUSHX).
 func (s *Store) RPushX(key []byte, elems ...[]byte) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.RPushX(key, elems...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.RPushX(key, elems...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // LPop removes and returns the first element (LPOP); ErrNotFound if none.
 func (s *Store) LPop(key []byte) ([]byte, error) {
 	var v []byte
-	err := s.run1(true, key, func(tx *Tx) (err error) { v, err = tx.LPop(key); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		v, err = tx.LPop(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
 // RPop removes and returns the last element (RPOP); ErrNotFound if none.
 func (s *Store) RPop(key []byte) ([]byte, error) {
 	var v []byte
-	err := s.run1(true, key, func(tx *Tx) (err error) { v, err = tx.RPop(key); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		v, err = tx.RPop(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
 // LPopCount removes and returns up to count elements from the head.
 func (s *Store) LPopCount(key []byte, count int64) ([][]byte, error) {
 	var v [][]byte
-	err := s.run1(true, key, func(tx *Tx) (err error) { v, err = tx.LPopCount(key, count); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		v, err = tx.LPopCount(key, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
 // RPopCount removes and returns up to count elements from the tail.
 func (s *Store) RPopCount(key []byte, count int64) ([][]byte, error) {
 	var v [][]byte
-	err := s.run1(true, key, func(tx *Tx) (err error) { v, err = tx.RPopCount(key, count); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		v, err = tx.RPopCount(key, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
 // LLen returns the length of the list (LLEN).
 func (s *Store) LLen(key []byte) (int64, error) {
 	var n int64
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.LLen(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.LLen(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // LRange returns the elements from start to stop (LRANGE).
 func (s *Store) LRange(key []byte, start, stop int64) ([][]byte, error) {
 	var v [][]byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { v, err = tx.LRange(key, start, stop); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		v, err = tx.LRange(key, start, stop)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
 // LIndex returns the element at index (LINDEX); ErrNotFound if none.
 func (s *Store) LIndex(key []byte, index int64) ([]byte, error) {
 	var v []byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { v, err = tx.LIndex(key, index); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		v, err = tx.LIndex(key, index)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
 // LSet sets the element at index (LSET).
 func (s *Store) LSet(key []byte, index int64, elem []byte) error {
-	return s.run1(true, key, func(tx *Tx) error { return tx.LSet(key, index, elem) })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		err = tx.LSet(key, index, elem)
+		if tx.end(&err) {
+			return err
+		}
+	}
 }
 
 // LTrim keeps the elements from start to stop (LTRIM).
 func (s *Store) LTrim(key []byte, start, stop int64) error {
-	return s.run1(true, key, func(tx *Tx) error { return tx.LTrim(key, start, stop) })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		err = tx.LTrim(key, start, stop)
+		if tx.end(&err) {
+			return err
+		}
+	}
 }
 
 // LRem removes elements equal to elem (LREM).
 func (s *Store) LRem(key []byte, count int64, elem []byte) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.LRem(key, count, elem); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.LRem(key, count, elem)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // LInsert inserts elem before or after pivot (LINSERT).
 func (s *Store) LInsert(key []byte, before bool, pivot, elem []byte) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.LInsert(key, before, pivot, elem); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.LInsert(key, before, pivot, elem)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // LPos returns the indexes of elements equal to elem (LPOS).
 func (s *Store) LPos(key, elem []byte, a LPosArgs) ([]int64, error) {
 	var v []int64
-	err := s.run1(false, key, func(tx *Tx) (err error) { v, err = tx.LPos(key, elem, a); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		v, err = tx.LPos(key, elem, a)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
 // LMove moves an element from src to dst (LMOVE).
 func (s *Store) LMove(src, dst []byte, srcLeft, dstLeft bool) ([]byte, error) {
 	var v []byte
-	err := s.run(true, [][]byte{src, dst}, func(tx *Tx) (err error) { v, err = tx.LMove(src, dst, srcLeft, dstLeft); return })
+	var err error
+	for tx := s.beginN(true, [][]byte{src, dst}); ; {
+		v, err = tx.LMove(src, dst, srcLeft, dstLeft)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 

@@ -368,70 +368,130 @@ func (tx *Tx) SIter(key []byte) (*Iter, error) { return tx.elemIter(key, TypeSet
 // SAdd adds members and returns how many were new (SADD).
 func (s *Store) SAdd(key []byte, members ...[]byte) (int, error) {
 	var n int
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.SAdd(key, members...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.SAdd(key, members...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // SRem removes members and returns how many were there (SREM).
 func (s *Store) SRem(key []byte, members ...[]byte) (int, error) {
 	var n int
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.SRem(key, members...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.SRem(key, members...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // SIsMember reports whether member is in the set (SISMEMBER).
 func (s *Store) SIsMember(key, member []byte) (bool, error) {
 	var ok bool
-	err := s.run1(false, key, func(tx *Tx) (err error) { ok, err = tx.SIsMember(key, member); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		ok, err = tx.SIsMember(key, member)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return ok, err
 }
 
 // SMIsMember reports membership of each member (SMISMEMBER).
 func (s *Store) SMIsMember(key []byte, members ...[]byte) ([]bool, error) {
 	var r []bool
-	err := s.run1(false, key, func(tx *Tx) (err error) { r, err = tx.SMIsMember(key, members...); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		r, err = tx.SMIsMember(key, members...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
 // SMembers returns every member in byte order (SMEMBERS).
 func (s *Store) SMembers(key []byte) ([][]byte, error) {
 	var r [][]byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { r, err = tx.SMembers(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		r, err = tx.SMembers(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
 // SCard returns the number of members (SCARD).
 func (s *Store) SCard(key []byte) (int64, error) {
 	var n int64
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.SCard(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.SCard(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // SPop removes and returns up to count random members (SPOP).
 func (s *Store) SPop(key []byte, count int64) ([][]byte, error) {
 	var r [][]byte
-	err := s.run1(true, key, func(tx *Tx) (err error) { r, err = tx.SPop(key, count); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		r, err = tx.SPop(key, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
 // SRandMember returns random members (SRANDMEMBER).
 func (s *Store) SRandMember(key []byte, count int64) ([][]byte, error) {
 	var r [][]byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { r, err = tx.SRandMember(key, count); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		r, err = tx.SRandMember(key, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
 // SMove moves member from src to dst (SMOVE).
 func (s *Store) SMove(src, dst, member []byte) (bool, error) {
 	var ok bool
-	err := s.run(true, [][]byte{src, dst}, func(tx *Tx) (err error) { ok, err = tx.SMove(src, dst, member); return })
+	var err error
+	for tx := s.beginN(true, [][]byte{src, dst}); ; {
+		ok, err = tx.SMove(src, dst, member)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return ok, err
 }
 
 // SInter returns the intersection of the sets (SINTER).
 func (s *Store) SInter(keys ...[]byte) ([][]byte, error) {
 	var r [][]byte
-	err := s.run(false, keys, func(tx *Tx) (err error) { r, err = tx.SInter(keys...); return })
+	var err error
+	for tx := s.beginN(false, keys); ; {
+		r, err = tx.SInter(keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
@@ -439,42 +499,78 @@ func (s *Store) SInter(keys ...[]byte) ([][]byte, error) {
 // (SINTERCARD).
 func (s *Store) SInterCard(limit int64, keys ...[]byte) (int64, error) {
 	var n int64
-	err := s.run(false, keys, func(tx *Tx) (err error) { n, err = tx.SInterCard(limit, keys...); return })
+	var err error
+	for tx := s.beginN(false, keys); ; {
+		n, err = tx.SInterCard(limit, keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // SUnion returns the union of the sets (SUNION).
 func (s *Store) SUnion(keys ...[]byte) ([][]byte, error) {
 	var r [][]byte
-	err := s.run(false, keys, func(tx *Tx) (err error) { r, err = tx.SUnion(keys...); return })
+	var err error
+	for tx := s.beginN(false, keys); ; {
+		r, err = tx.SUnion(keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
 // SDiff returns the first set minus the others (SDIFF).
 func (s *Store) SDiff(keys ...[]byte) ([][]byte, error) {
 	var r [][]byte
-	err := s.run(false, keys, func(tx *Tx) (err error) { r, err = tx.SDiff(keys...); return })
+	var err error
+	for tx := s.beginN(false, keys); ; {
+		r, err = tx.SDiff(keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
 // SInterStore stores the intersection in dst (SINTERSTORE).
 func (s *Store) SInterStore(dst []byte, keys ...[]byte) (int64, error) {
 	var n int64
-	err := s.run(true, append([][]byte{dst}, keys...), func(tx *Tx) (err error) { n, err = tx.SInterStore(dst, keys...); return })
+	var err error
+	for tx := s.beginN(true, append([][]byte{dst}, keys...)); ; {
+		n, err = tx.SInterStore(dst, keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // SUnionStore stores the union in dst (SUNIONSTORE).
 func (s *Store) SUnionStore(dst []byte, keys ...[]byte) (int64, error) {
 	var n int64
-	err := s.run(true, append([][]byte{dst}, keys...), func(tx *Tx) (err error) { n, err = tx.SUnionStore(dst, keys...); return })
+	var err error
+	for tx := s.beginN(true, append([][]byte{dst}, keys...)); ; {
+		n, err = tx.SUnionStore(dst, keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // SDiffStore stores the difference in dst (SDIFFSTORE).
 func (s *Store) SDiffStore(dst []byte, keys ...[]byte) (int64, error) {
 	var n int64
-	err := s.run(true, append([][]byte{dst}, keys...), func(tx *Tx) (err error) { n, err = tx.SDiffStore(dst, keys...); return })
+	var err error
+	for tx := s.beginN(true, append([][]byte{dst}, keys...)); ; {
+		n, err = tx.SDiffStore(dst, keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
@@ -483,7 +579,13 @@ func (s *Store) SDiffStore(dst []byte, keys ...[]byte) (int64, error) {
 func (s *Store) SScan(key, cursor []byte, count int) ([][]byte, []byte, error) {
 	var r [][]byte
 	var next []byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { r, next, err = tx.SScan(key, cursor, count); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		r, next, err = tx.SScan(key, cursor, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, next, err
 }
 

@@ -203,62 +203,130 @@ func (s *Store) unlock(ls *lockSet) {
 // read and rewrote.
 const maxTxRetries = 10000
 
+// begin1 locks key (exclusively if write) and returns a Tx holding it. The
+// caller runs its operation on the Tx and then calls end, again while end
+// asks for a rerun:
+//
+//	var err error
+//	for tx := s.begin1(true, key); ; {
+//		n, err = tx.HSet(key, fv...)
+//		if tx.end(&err) {
+//			break
+//		}
+//	}
+//
+// (no closure, so an operation allocates nothing of its own for this).
+func (s *Store) begin1(write bool, key []byte) *Tx {
+	tx := s.txPool.Get().(*Tx)
+	ls := &tx.lsv
+	ls.write, ls.all = write, false
+	ls.one[0] = s.stripeOf(key)
+	ls.idx = ls.one[:1]
+	s.ex.RLock()
+	if write {
+		s.stripes[ls.one[0]].Lock()
+	} else {
+		s.stripes[ls.one[0]].RLock()
+	}
+	tx.attempt = 0
+	tx.begin(s, ls)
+	return tx
+}
+
+// beginN is begin1 for several keys.
+func (s *Store) beginN(write bool, keys [][]byte) *Tx {
+	tx := s.txPool.Get().(*Tx)
+	tx.lsv.all = false
+	s.lock(&tx.lsv, write, keys...)
+	tx.attempt = 0
+	tx.begin(s, &tx.lsv)
+	return tx
+}
+
+// beginAll takes every key (ex exclusively) for Update.
+func (s *Store) beginAll() *Tx {
+	tx := s.txPool.Get().(*Tx)
+	tx.lsv = lockSet{write: true, all: true}
+	s.ex.Lock()
+	tx.attempt = 0
+	tx.begin(s, &tx.lsv)
+	return tx
+}
+
+// end ends one run of the Tx's operation, whose outcome is *err: it commits
+// the writes if there was no error, reports them to OnTouch, releases the
+// locks and the Tx, and returns true; or, when the commit found a string it
+// rewrote changed by a raw write, readies the Tx for another run and returns
+// false. *err becomes the operation's final error.
+func (tx *Tx) end(err *error) bool {
+	s := tx.s
+	e := *err
+	if e == nil && tx.ls.write {
+		e = tx.commit()
+	}
+	if e != nil {
+		// The mirrors this Tx changed hold changes that did not commit.
+		for _, id := range tx.zdirty {
+			s.zc.drop(id)
+		}
+	}
+	for _, id := range tx.zdead {
+		s.zc.drop(id)
+	}
+	if errors.Is(e, errRetry) {
+		if tx.attempt < maxTxRetries {
+			tx.attempt++
+			runtime.Gosched()
+			tx.begin(s, tx.ls)
+			return false
+		}
+		e = fmt.Errorf("%w: collections: %d reruns lost to raw writes", lsm.ErrConditionFailed, tx.attempt)
+	}
+	tx.done = true
+	if e == nil && len(tx.touched) > 0 && s.touch != nil {
+		s.touch(tx.touched)
+	}
+	s.unlock(tx.ls)
+	*err = e
+	s.putTx(tx)
+	return true
+}
+
+// abort releases a Tx whose function panicked: nothing is written.
+func (tx *Tx) abort() {
+	s := tx.s
+	for _, id := range tx.zdirty {
+		s.zc.drop(id)
+	}
+	tx.done = true
+	s.unlock(tx.ls)
+}
+
 // run runs fn in a Tx holding the locks of keys (exclusive if write), and
 // commits it.
 func (s *Store) run(write bool, keys [][]byte, fn func(*Tx) error) error {
-	var ls lockSet
-	s.lock(&ls, write, keys...)
-	defer s.unlock(&ls)
-	return s.runLocked(&ls, fn)
+	return s.runTx(s.beginN(write, keys), fn)
 }
 
 // run1 is run for one key.
 func (s *Store) run1(write bool, key []byte, fn func(*Tx) error) error {
-	var ls lockSet
-	ls.write = write
-	ls.one[0] = s.stripeOf(key)
-	ls.idx = ls.one[:1]
-	s.ex.RLock()
-	st := &s.stripes[ls.one[0]]
-	if write {
-		st.Lock()
-	} else {
-		st.RLock()
-	}
-	defer s.unlock(&ls)
-	return s.runLocked(&ls, fn)
+	return s.runTx(s.begin1(write, key), fn)
 }
 
-func (s *Store) runLocked(ls *lockSet, fn func(*Tx) error) error {
-	tx := s.txPool.Get().(*Tx)
-	defer s.putTx(tx)
-	for attempt := 0; ; attempt++ {
-		tx.begin(s, ls)
-		err := fn(tx)
-		if err == nil && ls.write {
-			err = tx.commit()
+// runTx runs fn on tx until it ends, releasing the Tx if fn panics.
+func (s *Store) runTx(tx *Tx, fn func(*Tx) error) (err error) {
+	ended := false
+	defer func() {
+		if !ended {
+			tx.abort()
 		}
-		if err != nil {
-			// The mirrors this Tx changed hold changes that did not commit.
-			for _, id := range tx.zdirty {
-				s.zc.drop(id)
-			}
+	}()
+	for {
+		err = fn(tx)
+		if tx.end(&err) {
+			ended = true
+			return err
 		}
-		for _, id := range tx.zdead {
-			s.zc.drop(id)
-		}
-		if errors.Is(err, errRetry) {
-			if attempt < maxTxRetries {
-				runtime.Gosched()
-				continue
-			}
-			err = fmt.Errorf("%w: collections: %d reruns lost to raw writes", lsm.ErrConditionFailed, attempt)
-		}
-		tx.done = true
-		if err == nil && len(tx.touched) > 0 && s.touch != nil {
-			s.touch(tx.touched)
-		}
-		return err
 	}
 }
 
@@ -281,10 +349,7 @@ func (s *Store) putTx(tx *Tx) {
 // rewrote; fn must therefore leave no effects outside the Tx that a second
 // run could not redo.
 func (s *Store) Update(fn func(tx *Tx) error) error {
-	ls := lockSet{write: true, all: true}
-	s.ex.Lock()
-	defer s.unlock(&ls)
-	return s.runLocked(&ls, fn)
+	return s.runTx(s.beginAll(), fn)
 }
 
 // UpdateKeys is Update for a Tx that touches only keys: it locks just those,

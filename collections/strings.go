@@ -414,27 +414,51 @@ func appendInt(dst []byte, n int64) []byte {
 // exist, ErrWrongType if it holds a collection.
 func (s *Store) Get(key []byte) ([]byte, error) {
 	var v []byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { v, err = tx.Get(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		v, err = tx.Get(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
 // Set makes key the string value without a TTL, replacing whatever it held
 // (SET).
 func (s *Store) Set(key, value []byte) error {
-	return s.run1(true, key, func(tx *Tx) error { return tx.Set(key, value) })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		err = tx.Set(key, value)
+		if tx.end(&err) {
+			return err
+		}
+	}
 }
 
 // SetArgs is SET with its options (NX, XX, EX/PX, EXAT/PXAT, KEEPTTL, GET).
 func (s *Store) SetArgs(key, value []byte, a SetArgs) (SetResult, error) {
 	var r SetResult
-	err := s.run1(true, key, func(tx *Tx) (err error) { r, err = tx.SetArgs(key, value, a); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		r, err = tx.SetArgs(key, value, a)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
 // GetDel returns the string at key and deletes it (GETDEL).
 func (s *Store) GetDel(key []byte) ([]byte, error) {
 	var v []byte
-	err := s.run1(true, key, func(tx *Tx) (err error) { v, err = tx.GetDel(key); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		v, err = tx.GetDel(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
@@ -486,7 +510,13 @@ func (s *Store) IncrBy(key []byte, delta int64) (int64, error) {
 // returns the result.
 func (s *Store) IncrByFloat(key []byte, incr float64) (float64, error) {
 	var f float64
-	err := s.run1(true, key, func(tx *Tx) (err error) { f, err = tx.IncrByFloat(key, incr); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		f, err = tx.IncrByFloat(key, incr)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return f, err
 }
 
@@ -494,7 +524,13 @@ func (s *Store) IncrByFloat(key []byte, incr float64) (float64, error) {
 // stored text: INCRBYFLOAT's exact reply.
 func (s *Store) IncrByFloatText(key, incr []byte) ([]byte, error) {
 	var r []byte
-	err := s.run1(true, key, func(tx *Tx) (err error) { r, err = tx.IncrByFloatText(key, incr); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		r, err = tx.IncrByFloatText(key, incr)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return r, err
 }
 
@@ -502,21 +538,39 @@ func (s *Store) IncrByFloatText(key, incr []byte) ([]byte, error) {
 // (APPEND).
 func (s *Store) Append(key, value []byte) (int, error) {
 	var n int
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.Append(key, value); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.Append(key, value)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // StrLen returns the length of the string at key (STRLEN).
 func (s *Store) StrLen(key []byte) (int, error) {
 	var n int
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.StrLen(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.StrLen(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // GetRange returns a substring of the string at key (GETRANGE).
 func (s *Store) GetRange(key []byte, start, end int64) ([]byte, error) {
 	var v []byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { v, err = tx.GetRange(key, start, end); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		v, err = tx.GetRange(key, start, end)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return v, err
 }
 
@@ -524,7 +578,13 @@ func (s *Store) GetRange(key []byte, start, end int64) ([]byte, error) {
 // new length.
 func (s *Store) SetRange(key []byte, offset int64, value []byte) (int, error) {
 	var n int
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.SetRange(key, offset, value); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.SetRange(key, offset, value)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
@@ -532,19 +592,37 @@ func (s *Store) SetRange(key []byte, offset int64, value []byte) (int, error) {
 // a string (MGET).
 func (s *Store) MGet(keys ...[]byte) ([][]byte, error) {
 	var vs [][]byte
-	err := s.run(false, keys, func(tx *Tx) (err error) { vs, err = tx.MGet(keys...); return })
+	var err error
+	for tx := s.beginN(false, keys); ; {
+		vs, err = tx.MGet(keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return vs, err
 }
 
 // MSet sets key, value, key, value, ... atomically (MSET).
 func (s *Store) MSet(kv ...[]byte) error {
-	return s.run(true, evenKeys(kv), func(tx *Tx) error { return tx.MSet(kv...) })
+	var err error
+	for tx := s.beginN(true, evenKeys(kv)); ; {
+		err = tx.MSet(kv...)
+		if tx.end(&err) {
+			return err
+		}
+	}
 }
 
 // MSetNX is MSet only if none of the keys exists (MSETNX).
 func (s *Store) MSetNX(kv ...[]byte) (bool, error) {
 	var ok bool
-	err := s.run(true, evenKeys(kv), func(tx *Tx) (err error) { ok, err = tx.MSetNX(kv...); return })
+	var err error
+	for tx := s.beginN(true, evenKeys(kv)); ; {
+		ok, err = tx.MSetNX(kv...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return ok, err
 }
 

@@ -18,10 +18,13 @@ import (
 // A Tx belongs to the goroutine running its function and is valid only
 // until the function returns.
 type Tx struct {
-	s    *Store
-	ls   *lockSet
-	done bool
-	now  int64 // Unix ns, read when the Tx began
+	s   *Store
+	ls  *lockSet // &lsv
+	lsv lockSet
+	// attempt counts the reruns of the operation (see end).
+	attempt int
+	done    bool
+	now     int64 // Unix ns, read when the Tx began
 
 	ov     overlay
 	ranges []rangeDel
@@ -47,7 +50,7 @@ type strCond struct {
 	val     []byte
 }
 
-// errRetry asks runLocked to run the Tx again.
+// errRetry asks end for another run of the operation.
 var errRetry = errors.New("collections: retry")
 
 func (tx *Tx) begin(s *Store, ls *lockSet) {

@@ -947,7 +947,13 @@ func (tx *Tx) ZIter(key []byte, a ZRangeArgs) (x *Iter, err error) {
 // CH, changed).
 func (s *Store) ZAdd(key []byte, a ZAddArgs, members ...Z) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.ZAdd(key, a, members...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.ZAdd(key, a, members...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
@@ -955,21 +961,39 @@ func (s *Store) ZAdd(key []byte, a ZAddArgs, members ...Z) (int64, error) {
 func (s *Store) ZAddIncr(key []byte, a ZAddArgs, incr float64, member []byte) (float64, bool, error) {
 	var f float64
 	var ok bool
-	err := s.run1(true, key, func(tx *Tx) (err error) { f, ok, err = tx.ZAddIncr(key, a, incr, member); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		f, ok, err = tx.ZAddIncr(key, a, incr, member)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return f, ok, err
 }
 
 // ZIncrBy adds incr to member's score (ZINCRBY).
 func (s *Store) ZIncrBy(key []byte, incr float64, member []byte) (float64, error) {
 	var f float64
-	err := s.run1(true, key, func(tx *Tx) (err error) { f, err = tx.ZIncrBy(key, incr, member); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		f, err = tx.ZIncrBy(key, incr, member)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return f, err
 }
 
 // ZScore returns member's score (ZSCORE); ErrNotFound if none.
 func (s *Store) ZScore(key, member []byte) (float64, error) {
 	var f float64
-	err := s.run1(false, key, func(tx *Tx) (err error) { f, err = tx.ZScore(key, member); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		f, err = tx.ZScore(key, member)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return f, err
 }
 
@@ -977,56 +1001,104 @@ func (s *Store) ZScore(key, member []byte) (float64, error) {
 func (s *Store) ZMScore(key []byte, members ...[]byte) ([]float64, []bool, error) {
 	var f []float64
 	var ok []bool
-	err := s.run1(false, key, func(tx *Tx) (err error) { f, ok, err = tx.ZMScore(key, members...); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		f, ok, err = tx.ZMScore(key, members...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return f, ok, err
 }
 
 // ZCard returns the number of members (ZCARD).
 func (s *Store) ZCard(key []byte) (int64, error) {
 	var n int64
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.ZCard(key); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.ZCard(key)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZRem removes members (ZREM).
 func (s *Store) ZRem(key []byte, members ...[]byte) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.ZRem(key, members...); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.ZRem(key, members...)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZRank returns member's ascending rank (ZRANK).
 func (s *Store) ZRank(key, member []byte) (int64, error) {
 	var n int64
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.ZRank(key, member); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.ZRank(key, member)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZRevRank returns member's descending rank (ZREVRANK).
 func (s *Store) ZRevRank(key, member []byte) (int64, error) {
 	var n int64
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.ZRevRank(key, member); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.ZRevRank(key, member)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZCount counts the members with scores in r (ZCOUNT).
 func (s *Store) ZCount(key []byte, r ScoreRange) (int64, error) {
 	var n int64
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.ZCount(key, r); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.ZCount(key, r)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZLexCount counts the members in r (ZLEXCOUNT).
 func (s *Store) ZLexCount(key []byte, r LexRange) (int64, error) {
 	var n int64
-	err := s.run1(false, key, func(tx *Tx) (err error) { n, err = tx.ZLexCount(key, r); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.ZLexCount(key, r)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZRangeArgs returns the members a selects (ZRANGE with every option).
 func (s *Store) ZRangeArgs(key []byte, a ZRangeArgs) ([]Z, error) {
 	var out []Z
-	err := s.run1(false, key, func(tx *Tx) (err error) { out, err = tx.ZRangeArgs(key, a); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		out, err = tx.ZRangeArgs(key, a)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return out, err
 }
 
@@ -1060,42 +1132,78 @@ func (s *Store) ZRangeByLex(key []byte, r LexRange, offset, count int64) ([]Z, e
 // ZPopMin removes and returns the count lowest members (ZPOPMIN).
 func (s *Store) ZPopMin(key []byte, count int64) ([]Z, error) {
 	var out []Z
-	err := s.run1(true, key, func(tx *Tx) (err error) { out, err = tx.ZPopMin(key, count); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		out, err = tx.ZPopMin(key, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return out, err
 }
 
 // ZPopMax removes and returns the count highest members (ZPOPMAX).
 func (s *Store) ZPopMax(key []byte, count int64) ([]Z, error) {
 	var out []Z
-	err := s.run1(true, key, func(tx *Tx) (err error) { out, err = tx.ZPopMax(key, count); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		out, err = tx.ZPopMax(key, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return out, err
 }
 
 // ZRemRangeByRank removes members by rank (ZREMRANGEBYRANK).
 func (s *Store) ZRemRangeByRank(key []byte, start, stop int64) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.ZRemRangeByRank(key, start, stop); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.ZRemRangeByRank(key, start, stop)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZRemRangeByScore removes members by score (ZREMRANGEBYSCORE).
 func (s *Store) ZRemRangeByScore(key []byte, r ScoreRange) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.ZRemRangeByScore(key, r); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.ZRemRangeByScore(key, r)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZRemRangeByLex removes members by member range (ZREMRANGEBYLEX).
 func (s *Store) ZRemRangeByLex(key []byte, r LexRange) (int64, error) {
 	var n int64
-	err := s.run1(true, key, func(tx *Tx) (err error) { n, err = tx.ZRemRangeByLex(key, r); return })
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.ZRemRangeByLex(key, r)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZRandMember returns random members with scores (ZRANDMEMBER).
 func (s *Store) ZRandMember(key []byte, count int64) ([]Z, error) {
 	var out []Z
-	err := s.run1(false, key, func(tx *Tx) (err error) { out, err = tx.ZRandMember(key, count); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		out, err = tx.ZRandMember(key, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return out, err
 }
 
@@ -1104,35 +1212,65 @@ func (s *Store) ZRandMember(key []byte, count int64) ([]Z, error) {
 func (s *Store) ZScan(key, cursor []byte, count int) ([]Z, []byte, error) {
 	var out []Z
 	var next []byte
-	err := s.run1(false, key, func(tx *Tx) (err error) { out, next, err = tx.ZScan(key, cursor, count); return })
+	var err error
+	for tx := s.begin1(false, key); ; {
+		out, next, err = tx.ZScan(key, cursor, count)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return out, next, err
 }
 
 // ZUnionStore stores the union of keys in dst (ZUNIONSTORE).
 func (s *Store) ZUnionStore(dst []byte, keys [][]byte, a ZStoreArgs) (int64, error) {
 	var n int64
-	err := s.run(true, append([][]byte{dst}, keys...), func(tx *Tx) (err error) { n, err = tx.ZUnionStore(dst, keys, a); return })
+	var err error
+	for tx := s.beginN(true, append([][]byte{dst}, keys...)); ; {
+		n, err = tx.ZUnionStore(dst, keys, a)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZInterStore stores the intersection of keys in dst (ZINTERSTORE).
 func (s *Store) ZInterStore(dst []byte, keys [][]byte, a ZStoreArgs) (int64, error) {
 	var n int64
-	err := s.run(true, append([][]byte{dst}, keys...), func(tx *Tx) (err error) { n, err = tx.ZInterStore(dst, keys, a); return })
+	var err error
+	for tx := s.beginN(true, append([][]byte{dst}, keys...)); ; {
+		n, err = tx.ZInterStore(dst, keys, a)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return n, err
 }
 
 // ZUnion returns the union of keys (ZUNION).
 func (s *Store) ZUnion(keys [][]byte, a ZStoreArgs) ([]Z, error) {
 	var out []Z
-	err := s.run(false, keys, func(tx *Tx) (err error) { out, err = tx.ZUnion(keys, a); return })
+	var err error
+	for tx := s.beginN(false, keys); ; {
+		out, err = tx.ZUnion(keys, a)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return out, err
 }
 
 // ZInter returns the intersection of keys (ZINTER).
 func (s *Store) ZInter(keys [][]byte, a ZStoreArgs) ([]Z, error) {
 	var out []Z
-	err := s.run(false, keys, func(tx *Tx) (err error) { out, err = tx.ZInter(keys, a); return })
+	var err error
+	for tx := s.beginN(false, keys); ; {
+		out, err = tx.ZInter(keys, a)
+		if tx.end(&err) {
+			break
+		}
+	}
 	return out, err
 }
 
