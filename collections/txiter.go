@@ -18,18 +18,34 @@ type txIter struct {
 	dbOK bool
 	ovn  *ovNode
 	// cur: 0 none, 1 the engine's key, 2 the overlay's.
-	cur int
-	dir int    // +1 forward, -1 backward
-	kb  []byte // scratch key
+	cur    int
+	dir    int    // +1 forward, -1 backward
+	kb     []byte // scratch key
+	closed bool
 }
 
+// iter returns a txIter over [lo, hi). The engine iterator behind it is
+// made on first use: an operation that never positions it (a sorted-set
+// write served by its mirror) pays nothing for it.
 func (tx *Tx) iter(lo, hi []byte) *txIter {
-	ti := &txIter{tx: tx, lo: lo, hi: hi}
-	ti.it, ti.err = tx.s.db.NewIter(&lsm.IterOptions{LowerBound: lo, UpperBound: hi})
-	return ti
+	return &txIter{tx: tx, lo: lo, hi: hi}
+}
+
+// open makes the engine iterator; false if that failed (see Error) or the
+// txIter was closed.
+func (ti *txIter) open() bool {
+	if ti.it != nil {
+		return true
+	}
+	if ti.err != nil || ti.closed {
+		return false
+	}
+	ti.it, ti.err = ti.tx.s.db.NewIter(&lsm.IterOptions{LowerBound: ti.lo, UpperBound: ti.hi})
+	return ti.err == nil
 }
 
 func (ti *txIter) Close() error {
+	ti.closed = true
 	if ti.it == nil {
 		return ti.err
 	}
@@ -149,7 +165,8 @@ func (ti *txIter) settleBwd() {
 
 // SeekGE moves to the first key >= k (and >= lo).
 func (ti *txIter) SeekGE(k []byte) bool {
-	if ti.it == nil {
+	if !ti.open() {
+		ti.cur = 0
 		return false
 	}
 	if ti.lo != nil && bytes.Compare(k, ti.lo) < 0 {
@@ -167,7 +184,8 @@ func (ti *txIter) SeekGE(k []byte) bool {
 
 // SeekLT moves to the last key < k (and < hi).
 func (ti *txIter) SeekLT(k []byte) bool {
-	if ti.it == nil {
+	if !ti.open() {
+		ti.cur = 0
 		return false
 	}
 	if k == nil || (ti.hi != nil && bytes.Compare(k, ti.hi) > 0) {

@@ -65,12 +65,11 @@ func (tx *Tx) zindex(key []byte, m meta, size int64) (*zidx, error) {
 		fan1, fan2 = int64(tx.s.zfan), int64(tx.s.zfan)
 	}
 	z := &zidx{tx: tx, key: key, id: m.id, pre: pre, it: tx.iter(lo, hi), fan1: fan1, fan2: fan2}
-	if err := z.it.Error(); err != nil {
-		return nil, err
-	}
-	// A mirror, once there, must see every change: use it whatever the size.
+	// A mirror, once there, must see every change. A set gets one as soon
+	// as it is used (while the cache has room): then neither a write nor a
+	// rank needs to seek the engine's nodes.
 	z.mir = tx.s.zc.get(m.id)
-	if z.mir == nil && size > 4*fan1 && tx.s.zc.enabled() {
+	if z.mir == nil && size > 0 && tx.s.zc.enabled() {
 		mir, err := z.loadMirror()
 		if err != nil {
 			z.close()
@@ -184,24 +183,22 @@ func (z *zidx) lowerBound(level int, ub []byte) ([]byte, error) {
 	return append([]byte{}, z.it.Key()[len(z.pre)+1:]...), nil
 }
 
-// loadMirror reads every node of the set into a new mirror.
+// loadMirror reads every node of the set into a new mirror, hopping from
+// node to node with seeks (node keys may have many versions in the
+// memtable; see zidx).
 func (z *zidx) loadMirror() (*zmirror, error) {
 	m := &zmirror{}
 	for level := 1; level <= 2; level++ {
-		lo := z.nodeKey(nil, level, nil)
-		for ok := z.it.SeekGE(lo); ok && z.isNode(z.it.Key(), level); ok = z.it.Next() {
-			n, err := z.decodeNode(level, z.it.Key(), z.it.Value())
-			if err != nil {
-				return nil, err
-			}
+		n, err := z.above(level, nil)
+		for ; err == nil; n, err = z.above(level, n.ub) {
 			m.nodes[level] = append(m.nodes[level], n)
 			m.bytes += len(n.ub) + 64
+			if bytes.Equal(n.ub, topSuffix) {
+				break
+			}
 		}
-		if err := z.it.Error(); err != nil {
+		if err != nil {
 			return nil, err
-		}
-		if l := m.nodes[level]; len(l) == 0 || !bytes.Equal(l[len(l)-1].ub, topSuffix) {
-			return nil, corrupt("rank nodes missing", z.key, nil)
 		}
 	}
 	return m, nil
