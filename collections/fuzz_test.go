@@ -138,6 +138,8 @@ func FuzzDecoders(f *testing.F) {
 				t.Fatalf("ParseInt(%q) = %d; strconv says %d, %v", b, n, v, err)
 			}
 		}
+		DescribeKey(b, b)
+		DescribeKey(append([]byte{reservedByte}, b...), b)
 		parseLongDouble(b)
 		ParseFloat(b)
 		ParseScoreRange(b, b)
