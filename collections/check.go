@@ -97,6 +97,28 @@ func (s *Store) CheckKey(key []byte) error {
 				return bad("index entry %x has no member with its score", e)
 			}
 		}
+		// The mirror, if there is one, must be the nodes exactly.
+		if mir := s.zc.get(m.id); mir != nil {
+			var l1, l2 []znode
+			for _, t := range mir.top {
+				l2 = append(l2, t.znode)
+				l1 = append(l1, t.kids...)
+			}
+			for level, ms := range [][]znode{nil, l1, l2} {
+				if level == 0 {
+					continue
+				}
+				if len(ms) != len(nodes[level]) {
+					return bad("mirror has %d level-%d nodes, the engine %d", len(ms), level, len(nodes[level]))
+				}
+				for i, n := range ms {
+					e := nodes[level][i]
+					if !bytes.Equal(n.ub, e.ub) || n.count != e.count || n.children != e.children {
+						return bad("mirror level-%d node %d is %x/%d/%d, the engine's %x/%d/%d", level, i, n.ub, n.count, n.children, e.ub, e.count, e.children)
+					}
+				}
+			}
+		}
 		// Rank nodes: each level partitions the index by upper bounds
 		// (idx and the nodes were read in key order); counts match.
 		// An entry e belongs to the first node with ub > e; a child with

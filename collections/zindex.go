@@ -83,7 +83,12 @@ func (tx *Tx) zindex(key []byte, m meta, size int64) (*zidx, error) {
 	return z, nil
 }
 
-func (z *zidx) close() error { return z.it.Close() }
+func (z *zidx) close() error {
+	if z.mir != nil && z.tx.ls.write && z.mir.bytes != z.mir.charged {
+		z.tx.s.zc.recharge(z.id, z.mir)
+	}
+	return z.it.Close()
+}
 
 // idxKey returns the engine key of the index entry with suffix s.
 func (z *zidx) idxKey(dst, s []byte) []byte {
@@ -187,12 +192,11 @@ func (z *zidx) lowerBound(level int, ub []byte) ([]byte, error) {
 // node to node with seeks (node keys may have many versions in the
 // memtable; see zidx).
 func (z *zidx) loadMirror() (*zmirror, error) {
-	m := &zmirror{}
+	var levels [3][]znode
 	for level := 1; level <= 2; level++ {
 		n, err := z.above(level, nil)
 		for ; err == nil; n, err = z.above(level, n.ub) {
-			m.nodes[level] = append(m.nodes[level], n)
-			m.bytes += len(n.ub) + 64
+			levels[level] = append(levels[level], n)
 			if bytes.Equal(n.ub, topSuffix) {
 				break
 			}
@@ -201,7 +205,7 @@ func (z *zidx) loadMirror() (*zmirror, error) {
 			return nil, err
 		}
 	}
-	return m, nil
+	return newMirror(levels[1], levels[2]), nil
 }
 
 // insert counts a new index entry s, which must already be written.

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -45,6 +46,8 @@ var (
 	flagRemove   = flag.Int("remove", 10000, "members and fields removed between the two verification passes")
 	flagOps      = flag.Int("ops", 100000, "operations per workload (0 skips the workloads)")
 	flagSkip     = flag.Bool("skip-build", false, "use the DB in -dir as it is")
+	flagProfile  = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flagBuildNow = flag.Bool("build-only", false, "stop after the build")
 )
 
 // perm is the model's score of member i: i*A mod n, A prime to n.
@@ -105,6 +108,16 @@ func main() {
 }
 
 func run() error {
+	if *flagProfile != "" {
+		f, err := os.Create(*flagProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *flagCgroup != "" {
 		limit, err := parseSize(*flagCgroup)
 		if err != nil {
@@ -144,6 +157,9 @@ func run() error {
 		}
 	}
 	mem("after build", db)
+	if *flagBuildNow {
+		return nil
+	}
 	if err := verify(s, m, "first pass"); err != nil {
 		return err
 	}
