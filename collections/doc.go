@@ -196,6 +196,50 @@
 // locks are released: a server marks WATCHed keys dirty and wakes clients
 // blocked on a list there.
 //
+// # Costs
+//
+// In engine operations (a point read, a seek, a step of an iterator, one
+// batch write):
+//
+//	HGET HEXISTS SISMEMBER ZSCORE   metadata read + one point read
+//	HSET SADD HDEL SREM (k items)   k point reads, one batch
+//	LPUSH RPUSH LPOP RPOP           header read, one batch; LINDEX LSET: one point read or write
+//	LRANGE start stop               one seek, then the elements returned: O(count), not O(start)
+//	LTRIM, LPOP/RPOP with a count   at most two range deletes
+//	LINSERT LREM LPOS               O(n) as in Redis (LINSERT and LREM move the shorter side)
+//	ZADD ZREM ZINCRBY               member read, index write, two node updates (in memory
+//	                                with the set's mirror), one batch
+//	ZRANK ZREVRANK ZCOUNT           a walk of the mirrored nodes in memory (or, without a
+//	                                mirror, one seek per level-2 node before it, about
+//	                                n/16,000 at most after inserts, and up to 512 over
+//	                                level-1 nodes) plus at most 128 index entries in order
+//	ZRANGE by rank, ZPOPMIN/MAX     the same to reach the first rank (none near either
+//	                                end), then the members returned
+//	ZRANGEBYSCORE, ZRANGEBYLEX      one seek, then the members returned (a long LIMIT
+//	                                offset is reached by rank)
+//	HGETALL SMEMBERS (and HIter,    one seek and the elements; the Iter forms stream them
+//	SIter, LIter, ZIter)            without holding them in memory
+//	DEL, EXPIRE's end, SET over a   one range delete (and the expiry index entry)
+//	collection, RENAME              moves the metadata only
+//	DBSIZE                          O(keys): it counts (Redis: O(1))
+//
+// # Differences from Redis
+//
+//   - HGETALL, HKEYS, HVALS, SMEMBERS, SINTER, SUNION and SDIFF answer in
+//     byte order (Redis: no defined order).
+//   - SPOP, SRANDMEMBER, HRANDFIELD and ZRANDMEMBER choose uniformly among
+//     up to 512 elements; in a larger collection they descend the key space
+//     with seeks, so every element can be chosen but not all equally often.
+//   - A score of -0 is stored as 0 (Redis keeps -0, and compares it equal).
+//   - Members and fields are at most MaxElementSize bytes (64 KiB less a
+//     few), names MaxNameSize, values lsm.MaxValueSize (256 MiB): the
+//     engine's key and value limits (Redis: 512 MB).
+//   - ZRANGEBYLEX and ZLEXCOUNT are meant for sets of one score, as in
+//     Redis; on mixed scores Redis's answer is unspecified, and this one
+//     takes every score to be the first member's.
+//   - Blocking pops, WATCH and keyspace events are the server's, built on
+//     OnTouch (a key that expires reports no touch).
+//
 // # Clock
 //
 // Expiry is judged by the engine against the DB's Options.Clock. The Store

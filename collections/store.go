@@ -347,7 +347,9 @@ func (s *Store) putTx(tx *Tx) {
 // returns it. fn may be called again (with a fresh Tx) if a write from
 // outside the Store (db.Put on a raw key) changed a string fn read and
 // rewrote; fn must therefore leave no effects outside the Tx that a second
-// run could not redo.
+// run could not redo. Store methods must not be called from fn (they would
+// wait for it), except Keys, Scan, DBSize and RandomKey, which take no lock
+// and see what was committed before the Update, not its own writes.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	return s.runTx(s.beginAll(), fn)
 }
