@@ -31,7 +31,7 @@ func (a *app) addCollectionCommands(root *cobra.Command) {
 // store opens the DB and returns a Store on it, without the background
 // reclaimer (kvctl reads; it does not leave work behind).
 func (a *app) store() (*collections.Store, error) {
-	db, err := a.open()
+	db, err := a.open(openRead)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (a *app) hgetCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printValue([]byte(args[1]), v, time.Time{})
+			return a.printValue([]byte(args[1]), v, time.Time{}, false)
 		},
 	}
 }
