@@ -267,6 +267,7 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
 		a.shellCommand(), a.demoCommand(),
 		a.repairCommand(),
 	)
+	a.addCollectionCommands(root)
 	return root
 }
 

@@ -1,0 +1,405 @@
+package collections
+
+import (
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stratadb/strata/lsm"
+)
+
+// The benchmarks run on a DB on disk (in -collections.benchdir, or a fresh
+// temporary directory) holding one collection of each type with
+// -collections.benchsize elements, built once per process.
+var (
+	benchSize = flag.Int("collections.benchsize", 100_000, "elements of each collection the benchmarks read")
+	benchDir  = flag.String("collections.benchdir", "", "directory of the benchmark DB (kept between runs when set)")
+)
+
+type benchEnv struct {
+	db *lsm.DB
+	s  *Store
+	n  int
+}
+
+var (
+	benchOnce sync.Once
+	benchE    *benchEnv
+	benchErr  error
+)
+
+func benchMember(i int) []byte { return []byte(fmt.Sprintf("member:%010d", i)) }
+
+// benchScore spreads scores so that ranks differ from member order.
+func benchScore(i int) float64 { return float64((uint64(i) * 2654435761) % 1_000_000_007) }
+
+func getBenchEnv(b *testing.B) *benchEnv {
+	benchOnce.Do(func() {
+		dir := *benchDir
+		if dir == "" {
+			d, err := os.MkdirTemp("", "collections-bench")
+			if err != nil {
+				benchErr = err
+				return
+			}
+			dir = d
+		}
+		dir = filepath.Join(dir, fmt.Sprint("n", *benchSize))
+		db, err := lsm.Open(dir, nil)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		s := New(db)
+		n := *benchSize
+		if c, _ := s.ZCard([]byte("bench:z")); c != int64(n) {
+			_, _ = s.Delete([]byte("bench:h"), []byte("bench:s"), []byte("bench:l"), []byte("bench:z"))
+			for i := 0; i < n; i += 1000 {
+				err := s.Update(func(tx *Tx) error {
+					var fv, ms, es [][]byte
+					var zs []Z
+					for j := i; j < min(i+1000, n); j++ {
+						m := benchMember(j)
+						fv = append(fv, m, m)
+						ms = append(ms, m)
+						es = append(es, m)
+						zs = append(zs, Z{Score: benchScore(j), Member: m})
+					}
+					if _, err := tx.HSet([]byte("bench:h"), fv...); err != nil {
+						return err
+					}
+					if _, err := tx.SAdd([]byte("bench:s"), ms...); err != nil {
+						return err
+					}
+					if _, err := tx.RPush([]byte("bench:l"), es...); err != nil {
+						return err
+					}
+					_, err := tx.ZAdd([]byte("bench:z"), ZAddArgs{}, zs...)
+					return err
+				})
+				if err != nil {
+					benchErr = err
+					return
+				}
+			}
+			if err := db.Compact(nil, nil); err != nil {
+				benchErr = err
+				return
+			}
+		}
+		benchE = &benchEnv{db: db, s: s, n: n}
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchE
+}
+
+// benchStore opens a Store on a fresh DB on disk for write benchmarks.
+func benchStore(b *testing.B) *Store {
+	db, err := lsm.Open(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := New(db)
+	b.Cleanup(func() {
+		s.Close()
+		db.Close()
+	})
+	return s
+}
+
+func BenchmarkHSet(b *testing.B) {
+	s := benchStore(b)
+	var k [8]byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		binary.BigEndian.PutUint64(k[:], uint64(i))
+		if _, err := s.HSet([]byte("h"), k[:], k[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHGet(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.s.HGet([]byte("bench:h"), benchMember(r.IntN(e.n))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLPush(b *testing.B) {
+	s := benchStore(b)
+	v := []byte("a job description of some size..")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.LPush([]byte("q"), v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRPop(b *testing.B) {
+	s := benchStore(b)
+	v := []byte("a job description of some size..")
+	for i := 0; i < b.N; i += 1000 {
+		err := s.Update(func(tx *Tx) error {
+			for j := 0; j < 1000; j++ {
+				if _, err := tx.LPush([]byte("q"), v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.RPop([]byte("q")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLIndex(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.s.LIndex([]byte("bench:l"), int64(r.IntN(e.n))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLRange100(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := int64(r.IntN(e.n - 100))
+		if _, err := e.s.LRange([]byte("bench:l"), start, start+99); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSAdd(b *testing.B) {
+	s := benchStore(b)
+	var k [8]byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		binary.BigEndian.PutUint64(k[:], uint64(i))
+		if _, err := s.SAdd([]byte("s"), k[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSIsMember(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.s.SIsMember([]byte("bench:s"), benchMember(r.IntN(e.n))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkZAdd(b *testing.B) {
+	s := benchStore(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	var k [8]byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		binary.BigEndian.PutUint64(k[:], uint64(i))
+		if _, err := s.ZAdd([]byte("z"), ZAddArgs{}, Z{Score: float64(r.IntN(1 << 20)), Member: k[:]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkZIncrBy(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.s.ZIncrBy([]byte("bench:z"), 0, benchMember(r.IntN(e.n))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkZScore(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.s.ZScore([]byte("bench:z"), benchMember(r.IntN(e.n))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkZRevRange0_9 is a leaderboard's top 10.
+func BenchmarkZRevRange0_9(b *testing.B) {
+	e := getBenchEnv(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if zs, err := e.s.ZRevRange([]byte("bench:z"), 0, 9); err != nil || len(zs) != 10 {
+			b.Fatal(err, len(zs))
+		}
+	}
+}
+
+// BenchmarkZRangeAtRank is ZRANGE r r+9 at a random rank r.
+func BenchmarkZRangeAtRank(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		at := int64(r.IntN(e.n - 10))
+		if zs, err := e.s.ZRange([]byte("bench:z"), at, at+9); err != nil || len(zs) != 10 {
+			b.Fatal(err, len(zs))
+		}
+	}
+}
+
+// BenchmarkZRangeByScore is ZRANGEBYSCORE over a random interval, LIMIT 0 10.
+func BenchmarkZRangeByScore(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		lo := float64(r.IntN(1_000_000_000))
+		if _, err := e.s.ZRangeByScore([]byte("bench:z"), ScoreRange{Min: lo, Max: lo + 1e7}, 0, 10); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchZRank(b *testing.B, mirrors bool) {
+	e := getBenchEnv(b)
+	s := e.s
+	if !mirrors {
+		s = NewWithOptions(e.db, &Options{RankCacheSize: -1, ReclaimInterval: -1})
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	if _, err := s.ZRank([]byte("bench:z"), benchMember(0)); err != nil { // load the mirror
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.ZRank([]byte("bench:z"), benchMember(r.IntN(e.n))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkZRank is the rank of a random member, with the rank-node mirror.
+func BenchmarkZRank(b *testing.B) { benchZRank(b, true) }
+
+// BenchmarkZRankNoMirror is the same walking the engine's nodes.
+func BenchmarkZRankNoMirror(b *testing.B) { benchZRank(b, false) }
+
+// BenchmarkHGetAllIter streams the whole hash.
+func BenchmarkHGetAllIter(b *testing.B) {
+	e := getBenchEnv(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		it, err := e.s.HIter([]byte("bench:h"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for it.Next() {
+			n++
+		}
+		if err := it.Close(); err != nil || n != e.n {
+			b.Fatal(err, n)
+		}
+	}
+}
+
+// The cost of the Store's locking under 16 goroutines: HINCRBY on distinct
+// keys, on one key, and the engine's own Increment as the baseline.
+func benchParallel(b *testing.B, f func(s *Store, i uint64) error) {
+	s := benchStore(b)
+	var ctr atomic.Uint64
+	b.SetParallelism(8) // 8 x GOMAXPROCS(2) = 16 goroutines here
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		id := ctr.Add(1)
+		for i := uint64(0); pb.Next(); i++ {
+			if err := f(s, id<<32|i); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkParallelHIncrByDistinctKeys(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		_, err := s.HIncrBy([]byte(fmt.Sprint("h", i>>32)), []byte("f"), 1)
+		return err
+	})
+}
+
+func BenchmarkParallelHIncrByOneKey(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		_, err := s.HIncrBy([]byte("h"), []byte("f"), 1)
+		return err
+	})
+}
+
+func BenchmarkParallelIncrByStore(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		_, err := s.IncrBy([]byte(fmt.Sprint("c", i>>32)), 1)
+		return err
+	})
+}
+
+func BenchmarkParallelIncrementEngine(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		_, err := s.DB().Increment([]byte(fmt.Sprint("c", i>>32)), 1)
+		return err
+	})
+}
+
+func BenchmarkParallelSetStore(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		return s.Set([]byte(fmt.Sprint("k", i%100000)), []byte("value"))
+	})
+}
+
+func BenchmarkParallelPutEngine(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		return s.DB().Put([]byte(fmt.Sprint("k", i%100000)), []byte("value"))
+	})
+}

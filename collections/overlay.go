@@ -1,0 +1,172 @@
+package collections
+
+import (
+	"bytes"
+	"math/rand/v2"
+)
+
+// overlay holds the writes of a Tx not yet applied: the newest state of each
+// raw key the Tx wrote, in key order (a skiplist), so that the Tx's reads and
+// iterators see its own writes. It belongs to its Tx's goroutine.
+type overlay struct {
+	head  ovNode // sentinel; head.next[i] is the first node of level i
+	level int
+	n     int
+	rnd   uint64
+	// upd is scratch for insert: the last node before the key at each level.
+	upd [ovMaxLevel]*ovNode
+}
+
+const ovMaxLevel = 20
+
+// ovNode is one raw key's pending state.
+type ovNode struct {
+	key   []byte
+	val   []byte
+	del   bool
+	expAt int64 // Unix ns; 0 = never
+	// covered: deleted by a pending range delete rather than by its own
+	// delete, so commit writes nothing for it (the range delete does).
+	covered bool
+	prev    *ovNode // level 0 only
+	next    []*ovNode
+}
+
+func (o *overlay) reset() {
+	for i := range o.head.next {
+		o.head.next[i] = nil
+	}
+	o.level, o.n = 0, 0
+	if o.head.next == nil {
+		o.head.next = make([]*ovNode, ovMaxLevel)
+	}
+}
+
+func (o *overlay) randomLevel() int {
+	if o.rnd == 0 {
+		o.rnd = rand.Uint64() | 1
+	}
+	l := 1
+	for l < ovMaxLevel {
+		o.rnd ^= o.rnd << 13
+		o.rnd ^= o.rnd >> 7
+		o.rnd ^= o.rnd << 17
+		if o.rnd&3 != 0 {
+			break
+		}
+		l++
+	}
+	return l
+}
+
+// seekGE returns the first node with key >= k, or nil; it fills o.upd.
+func (o *overlay) seekGE(k []byte) *ovNode {
+	x := &o.head
+	for i := o.level - 1; i >= 0; i-- {
+		for x.next[i] != nil && bytes.Compare(x.next[i].key, k) < 0 {
+			x = x.next[i]
+		}
+		o.upd[i] = x
+	}
+	return x.next[0]
+}
+
+// seekLT returns the last node with key < k, or nil.
+func (o *overlay) seekLT(k []byte) *ovNode {
+	x := &o.head
+	for i := o.level - 1; i >= 0; i-- {
+		for x.next[i] != nil && bytes.Compare(x.next[i].key, k) < 0 {
+			x = x.next[i]
+		}
+	}
+	if x == &o.head {
+		return nil
+	}
+	return x
+}
+
+// last returns the last node, or nil.
+func (o *overlay) last() *ovNode {
+	x := &o.head
+	for i := o.level - 1; i >= 0; i-- {
+		for x.next[i] != nil {
+			x = x.next[i]
+		}
+	}
+	if x == &o.head {
+		return nil
+	}
+	return x
+}
+
+// find returns the node of k, or nil.
+func (o *overlay) find(k []byte) *ovNode {
+	if o.n == 0 {
+		return nil
+	}
+	if n := o.seekGE(k); n != nil && bytes.Equal(n.key, k) {
+		return n
+	}
+	return nil
+}
+
+// node returns the node of k, inserting an empty one if there is none.
+func (o *overlay) node(k []byte) *ovNode {
+	if o.head.next == nil {
+		o.reset()
+	}
+	if n := o.seekGE(k); n != nil && bytes.Equal(n.key, k) {
+		return n
+	}
+	l := o.randomLevel()
+	for i := o.level; i < l; i++ {
+		o.upd[i] = &o.head
+	}
+	if l > o.level {
+		o.level = l
+	}
+	n := &ovNode{key: append([]byte(nil), k...), next: make([]*ovNode, l)}
+	for i := 0; i < l; i++ {
+		n.next[i] = o.upd[i].next[i]
+		o.upd[i].next[i] = n
+	}
+	if o.upd[0] != &o.head {
+		n.prev = o.upd[0]
+	}
+	if n.next[0] != nil {
+		n.next[0].prev = n
+	}
+	o.n++
+	return n
+}
+
+func (o *overlay) put(k, v []byte, expAt int64) {
+	n := o.node(k)
+	n.val = append(n.val[:0], v...)
+	n.del, n.covered, n.expAt = false, false, expAt
+}
+
+func (o *overlay) del(k []byte) {
+	n := o.node(k)
+	n.val = n.val[:0]
+	n.del, n.covered, n.expAt = true, false, 0
+}
+
+// deleteRange marks every pending key in [lo, hi) as covered by a range
+// delete.
+func (o *overlay) deleteRange(lo, hi []byte) {
+	if o.n == 0 {
+		return
+	}
+	for n := o.seekGE(lo); n != nil && bytes.Compare(n.key, hi) < 0; n = n.next[0] {
+		n.val = n.val[:0]
+		n.del, n.covered, n.expAt = true, true, 0
+	}
+}
+
+func (o *overlay) first() *ovNode {
+	if o.head.next == nil {
+		return nil
+	}
+	return o.head.next[0]
+}

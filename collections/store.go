@@ -1,0 +1,471 @@
+package collections
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stratadb/strata/lsm"
+)
+
+// Options configures a Store. The zero value of every field is its default.
+type Options struct {
+	// Clock is the clock TTLs are computed against. It must be the DB's
+	// Options.Clock: lsm does not export the clock a DB was opened with, and
+	// the Store turns absolute expiry times into the durations lsm's WithTTL
+	// takes, and back. The default value is time.Now (the DB's default).
+	Clock func() time.Time
+	// OnTouch, if set, is called after every write that committed, with the
+	// names of the keys it modified (a write that changed nothing calls it
+	// not). It runs while the write still holds its keys' locks, before the
+	// write returns: a server marks WATCHed keys dirty there and wakes the
+	// clients blocked in BLPOP on them, and no EXEC can slip between the
+	// write and the mark. It must return quickly and must not call the Store.
+	// The slices are valid only during the call. The default value is none.
+	OnTouch func(keys [][]byte)
+	// ReclaimInterval is how often a background goroutine deletes the data
+	// of collections whose TTL has passed (ReclaimExpired). The engine hides
+	// an expired collection at once; this returns its space. The default
+	// value is one second (Redis's active expiry runs ten times a second,
+	// but a pass here costs an iterator seek even when nothing expired); a
+	// negative value disables it, and ReclaimExpired may then be called by
+	// hand.
+	ReclaimInterval time.Duration
+	// RankCacheSize bounds the memory of the in-memory mirrors of large
+	// sorted sets' rank nodes (zmirror.go), which make ZRANK and ZRANGE by
+	// rank walk memory rather than the engine. A mirror costs about 1/100
+	// of its set's index (80 KB for a 1M-member set of 16-byte members).
+	// The default value is 64 MiB; a negative value disables mirrors.
+	RankCacheSize int64
+}
+
+// Store offers Redis's hashes, lists, sets, sorted sets and strings over an
+// lsm.DB. It is safe for concurrent use. Use one Store per DB: the locks
+// that make its operations atomic live in the Store.
+//
+// Concurrency (doc.go, "Concurrency"): every operation takes ex shared and
+// the stripe locks of its keys (shared to read, exclusive to write), in
+// stripe order; Update takes ex exclusive. Everything an operation writes
+// goes to the engine in one batch while it holds its locks.
+type Store struct {
+	db    *lsm.DB
+	clock func() time.Time
+	touch func([][]byte)
+
+	// ex is held shared by every operation and exclusively by Update.
+	ex      sync.RWMutex
+	stripes [nStripes]stripe
+	seed    maphash.Seed
+
+	// idMu guards idNext and idHigh: IDs in [idNext, idHigh) may be handed
+	// out; idHigh is durable in the DB before any of them is.
+	idMu           sync.Mutex
+	idNext, idHigh uint64
+	idLoaded       bool
+
+	txPool sync.Pool
+	// zfan overrides the rank nodes' fanout (tests make it tiny).
+	zfan int
+	zc   zcache
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	stop      chan struct{}
+	done      chan struct{}
+}
+
+// nStripes is the number of key locks; a power of two.
+const nStripes = 1024
+
+type stripe struct {
+	sync.RWMutex
+	_ [40]byte // keep neighbouring stripes off one cache line
+}
+
+// New returns a Store over db with the default Options.
+func New(db *lsm.DB) *Store { return NewWithOptions(db, nil) }
+
+// NewWithOptions returns a Store over db. opts may be nil. Unless
+// opts.ReclaimInterval is negative it starts a background goroutine that
+// reclaims expired collections; Close stops it (it also stops by itself once
+// the DB is closed).
+func NewWithOptions(db *lsm.DB, opts *Options) *Store {
+	s := &Store{db: db, clock: time.Now, seed: maphash.MakeSeed(), stop: make(chan struct{}), done: make(chan struct{})}
+	interval := time.Second
+	s.zc.limit = 64 << 20
+	if opts != nil {
+		if opts.RankCacheSize != 0 {
+			s.zc.limit = int(max(opts.RankCacheSize, 0))
+		}
+		if opts.Clock != nil {
+			s.clock = opts.Clock
+		}
+		s.touch = opts.OnTouch
+		if opts.ReclaimInterval != 0 {
+			interval = opts.ReclaimInterval
+		}
+	}
+	s.txPool.New = func() any { return &Tx{} }
+	if interval > 0 {
+		go s.reclaimLoop(interval)
+	} else {
+		close(s.done)
+	}
+	return s
+}
+
+// DB returns the DB the Store works on.
+func (s *Store) DB() *lsm.DB { return s.db }
+
+// Close stops the background reclaimer and waits for it. It does not close
+// the DB. Operations after Close still work (they are plain DB calls), but
+// expired collections are no longer reclaimed in the background.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+	})
+	<-s.done
+	return nil
+}
+
+func (s *Store) reclaimLoop(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if _, err := s.ReclaimExpired(10000); errors.Is(err, lsm.ErrClosed) {
+				return
+			}
+		}
+	}
+}
+
+func (s *Store) now() time.Time { return s.clock() }
+
+func (s *Store) stripeOf(key []byte) uint32 {
+	return uint32(maphash.Bytes(s.seed, key)) & (nStripes - 1)
+}
+
+// lockSet is the sorted, distinct stripes an operation holds.
+type lockSet struct {
+	idx   []uint32
+	write bool
+	all   bool // ex held exclusively: every key
+	one   [4]uint32
+}
+
+func (s *Store) lock(ls *lockSet, write bool, keys ...[]byte) {
+	ls.write = write
+	ls.idx = ls.one[:0]
+	for _, k := range keys {
+		ls.idx = append(ls.idx, s.stripeOf(k))
+	}
+	slices.Sort(ls.idx)
+	ls.idx = slices.Compact(ls.idx)
+	s.ex.RLock()
+	for _, i := range ls.idx {
+		if write {
+			s.stripes[i].Lock()
+		} else {
+			s.stripes[i].RLock()
+		}
+	}
+}
+
+func (s *Store) unlock(ls *lockSet) {
+	if ls.all {
+		s.ex.Unlock()
+		return
+	}
+	for j := len(ls.idx) - 1; j >= 0; j-- {
+		if ls.write {
+			s.stripes[ls.idx[j]].Unlock()
+		} else {
+			s.stripes[ls.idx[j]].RUnlock()
+		}
+	}
+	s.ex.RUnlock()
+}
+
+// maxTxRetries bounds the reruns of a Tx whose string conditions failed
+// because a write from outside the Store (a raw db.Put) changed a string it
+// read and rewrote.
+const maxTxRetries = 10000
+
+// begin1 locks key (exclusively if write) and returns a Tx holding it. The
+// caller runs its operation on the Tx and then calls end, again while end
+// asks for a rerun:
+//
+//	var err error
+//	for tx := s.begin1(true, key); ; {
+//		n, err = tx.HSet(key, fv...)
+//		if tx.end(&err) {
+//			break
+//		}
+//	}
+//
+// (no closure, so an operation allocates nothing of its own for this).
+func (s *Store) begin1(write bool, key []byte) *Tx {
+	tx := s.txPool.Get().(*Tx)
+	ls := &tx.lsv
+	ls.write, ls.all = write, false
+	ls.one[0] = s.stripeOf(key)
+	ls.idx = ls.one[:1]
+	s.ex.RLock()
+	if write {
+		s.stripes[ls.one[0]].Lock()
+	} else {
+		s.stripes[ls.one[0]].RLock()
+	}
+	tx.attempt = 0
+	tx.begin(s, ls)
+	return tx
+}
+
+// beginN is begin1 for several keys.
+func (s *Store) beginN(write bool, keys [][]byte) *Tx {
+	tx := s.txPool.Get().(*Tx)
+	tx.lsv.all = false
+	s.lock(&tx.lsv, write, keys...)
+	tx.attempt = 0
+	tx.begin(s, &tx.lsv)
+	return tx
+}
+
+// beginAll takes every key (ex exclusively) for Update.
+func (s *Store) beginAll() *Tx {
+	tx := s.txPool.Get().(*Tx)
+	tx.lsv = lockSet{write: true, all: true}
+	s.ex.Lock()
+	tx.attempt = 0
+	tx.begin(s, &tx.lsv)
+	return tx
+}
+
+// end ends one run of the Tx's operation, whose outcome is *err: it commits
+// the writes if there was no error, reports them to OnTouch, releases the
+// locks and the Tx, and returns true; or, when the commit found a string it
+// rewrote changed by a raw write, readies the Tx for another run and returns
+// false. *err becomes the operation's final error.
+func (tx *Tx) end(err *error) bool {
+	s := tx.s
+	e := *err
+	if e == nil && tx.ls.write {
+		e = tx.commit()
+	}
+	if e != nil {
+		// The mirrors this Tx changed hold changes that did not commit.
+		for _, id := range tx.zdirty {
+			s.zc.drop(id)
+		}
+	}
+	for _, id := range tx.zdead {
+		s.zc.drop(id)
+	}
+	if errors.Is(e, errRetry) {
+		if tx.attempt < maxTxRetries {
+			tx.attempt++
+			runtime.Gosched()
+			tx.begin(s, tx.ls)
+			return false
+		}
+		e = fmt.Errorf("%w: collections: %d reruns lost to raw writes", lsm.ErrConditionFailed, tx.attempt)
+	}
+	tx.done = true
+	if e == nil && len(tx.touched) > 0 && s.touch != nil {
+		s.touch(tx.touched)
+	}
+	s.unlock(tx.ls)
+	*err = e
+	s.putTx(tx)
+	return true
+}
+
+// abort releases a Tx whose function panicked: nothing is written.
+func (tx *Tx) abort() {
+	s := tx.s
+	for _, id := range tx.zdirty {
+		s.zc.drop(id)
+	}
+	tx.done = true
+	s.unlock(tx.ls)
+}
+
+// run runs fn in a Tx holding the locks of keys (exclusive if write), and
+// commits it.
+func (s *Store) run(write bool, keys [][]byte, fn func(*Tx) error) error {
+	return s.runTx(s.beginN(write, keys), fn)
+}
+
+// run1 is run for one key.
+func (s *Store) run1(write bool, key []byte, fn func(*Tx) error) error {
+	return s.runTx(s.begin1(write, key), fn)
+}
+
+// runTx runs fn on tx until it ends, releasing the Tx if fn panics.
+func (s *Store) runTx(tx *Tx, fn func(*Tx) error) (err error) {
+	ended := false
+	defer func() {
+		if !ended {
+			tx.abort()
+		}
+	}()
+	for {
+		err = fn(tx)
+		if tx.end(&err) {
+			ended = true
+			return err
+		}
+	}
+}
+
+func (s *Store) putTx(tx *Tx) {
+	tx.s = nil
+	tx.ls = nil
+	if tx.ov.n > 1024 || cap(tx.buf) > 1<<20 {
+		return // let a large one go rather than pin its memory
+	}
+	s.txPool.Put(tx)
+}
+
+// Update runs fn with a Tx that may read and write any key, and applies
+// everything fn wrote atomically: all of it or nothing, also across a crash
+// (one lsm batch, one WAL record). While fn runs no other operation of the
+// Store runs (as Redis runs MULTI/EXEC and scripts). Reads inside fn see
+// fn's earlier writes. If fn returns an error nothing is written and Update
+// returns it. fn may be called again (with a fresh Tx) if a write from
+// outside the Store (db.Put on a raw key) changed a string fn read and
+// rewrote; fn must therefore leave no effects outside the Tx that a second
+// run could not redo. Store methods must not be called from fn (they would
+// wait for it), except Keys, Scan, DBSize and RandomKey, which take no lock
+// and see what was committed before the Update, not its own writes.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	return s.runTx(s.beginAll(), fn)
+}
+
+// UpdateKeys is Update for a Tx that touches only keys: it locks just those,
+// so operations on other keys run meanwhile. A Tx method called on any other
+// key returns ErrTxKey (and nothing is written). MULTI/EXEC, whose commands
+// declare their keys, can use it.
+func (s *Store) UpdateKeys(keys [][]byte, fn func(tx *Tx) error) error {
+	return s.run(true, keys, fn)
+}
+
+// newID returns a collection ID never handed out before in this DB.
+func (s *Store) newID() (uint64, error) {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	if !s.idLoaded {
+		v, err := s.db.Get(idHighKey)
+		switch {
+		case errors.Is(err, lsm.ErrNotFound):
+			s.idNext = 1
+		case err != nil:
+			return 0, err
+		case len(v) != 8:
+			return 0, corrupt("ID high-water mark", idHighKey, v)
+		default:
+			s.idNext = binary.BigEndian.Uint64(v)
+		}
+		s.idHigh = s.idNext
+		s.idLoaded = true
+	}
+	if s.idNext >= s.idHigh {
+		// Make the new mark durable in commit order before any ID below it
+		// is used: a write that uses one comes later in the WAL, so if it
+		// survives a crash the mark does too.
+		high := s.idNext + idBlock
+		if err := s.db.Put(idHighKey, binary.BigEndian.AppendUint64(nil, high)); err != nil {
+			return 0, err
+		}
+		s.idHigh = high
+	}
+	id := s.idNext
+	s.idNext++
+	return id, nil
+}
+
+// idBlock is how many IDs one write of the high-water mark reserves.
+const idBlock = 1 << 12
+
+// ReclaimExpired deletes the data of up to max collections whose TTL has
+// passed (one range delete each) and returns how many it reclaimed. The
+// engine already hides them; this gives their space back to compaction. The
+// background reclaimer calls it; a program that disabled that may call it.
+func (s *Store) ReclaimExpired(max int) (int, error) {
+	now := s.now().UnixNano()
+	type entry struct {
+		key  []byte
+		id   uint64
+		at   int64
+		name []byte
+	}
+	it, err := s.db.NewIter(&lsm.IterOptions{LowerBound: expiryLo, UpperBound: expiryIndexKey(nil, now+1, 0)})
+	if err != nil {
+		return 0, err
+	}
+	var due []entry
+	for ok := it.First(); ok && len(due) < max; ok = it.Next() {
+		k := it.Key()
+		if len(k) != 18 {
+			continue
+		}
+		due = append(due, entry{key: append([]byte{}, k...), at: int64(binary.BigEndian.Uint64(k[2:])),
+			id: binary.BigEndian.Uint64(k[10:]), name: append([]byte{}, it.Value()...)})
+	}
+	if err := it.Close(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range due {
+		var reclaimed bool
+		err := s.run1(true, e.name, func(tx *Tx) error {
+			v, found, err := tx.getRaw(metaKey(tx.scratch(), e.name))
+			if err != nil {
+				return err
+			}
+			if found {
+				m, err := decodeMeta(e.name, v)
+				if err != nil {
+					return err
+				}
+				if m.id == e.id {
+					if m.idxAt == e.at {
+						return nil // not expired yet in the engine's eyes (clock skew): later
+					}
+					tx.delRaw(e.key) // a stale entry: the TTL changed since
+					return nil
+				}
+			}
+			// The collection is gone or was replaced; its data is garbage.
+			lo, hi := dataBounds(e.id)
+			tx.deleteRange(lo, hi)
+			tx.delRaw(e.key)
+			reclaimed = true
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		if reclaimed {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// sizeErr is the error for a name or element over its limit.
+func sizeErr(what string, n int, limit int) error {
+	return fmt.Errorf("%w: collections: %s of %d bytes over %d", ErrInvalidArgument, what, n, limit)
+}

@@ -1,0 +1,635 @@
+package collections
+
+import (
+	"errors"
+	"time"
+
+	"github.com/stratadb/strata/lsm"
+)
+
+// getString returns the value and expiry of the string name, ok false if
+// name does not exist, ErrWrongType if it holds a collection. withExp asks
+// for the expiry (one more engine read).
+func (tx *Tx) getString(name []byte, withExp bool) (v []byte, exp int64, ok bool, err error) {
+	sk := tx.keep(stringKey(tx.scratch(), name))
+	if withExp {
+		v, exp, ok, err = tx.getRawExp(sk)
+	} else {
+		v, ok, err = tx.getRaw(sk)
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	tx.noteString(sk, v, ok)
+	if ok {
+		return v, exp, true, nil
+	}
+	has, err := tx.hasRaw(tx.keep(metaKey(tx.scratch(), name)))
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if has {
+		return nil, 0, false, ErrWrongType
+	}
+	return nil, 0, false, nil
+}
+
+// putString makes name the string v expiring at exp (Unix ns, 0 = never),
+// replacing a collection name held.
+func (tx *Tx) putString(name, v []byte, exp int64) error {
+	if len(v) > lsm.MaxValueSize {
+		return ErrStringTooLong
+	}
+	mk := tx.keep(metaKey(tx.scratch(), name))
+	mv, found, err := tx.getRaw(mk)
+	if err != nil {
+		return err
+	}
+	if found {
+		m, err := decodeMeta(name, mv)
+		if err != nil {
+			return err
+		}
+		tx.drop(name, m)
+	}
+	tx.putRaw(stringKey(tx.scratch(), name), v, exp)
+	tx.touch(name)
+	return nil
+}
+
+// Get returns the string value of key (GET): ErrNotFound if key does not
+// exist, ErrWrongType if it holds a collection.
+func (tx *Tx) Get(key []byte) ([]byte, error) {
+	if err := tx.check(key, false); err != nil {
+		return nil, err
+	}
+	v, _, ok, err := tx.getString(key, false)
+	if err == nil && !ok {
+		err = ErrNotFound
+	}
+	return v, err
+}
+
+// Set makes key the string value, replacing whatever it held, without a TTL
+// (SET key value).
+func (tx *Tx) Set(key, value []byte) error {
+	if err := tx.check(key, true); err != nil {
+		return err
+	}
+	return tx.putString(key, value, 0)
+}
+
+// SetArgs are SET's options.
+type SetArgs struct {
+	NX bool // only if key does not exist
+	XX bool // only if key exists
+	// TTL > 0 sets an expiry (EX, PX); ExpireAt a non-zero instant (EXAT,
+	// PXAT); KeepTTL keeps the key's current expiry. At most one of them.
+	TTL      time.Duration
+	ExpireAt time.Time
+	KeepTTL  bool
+	// Get returns the old value (SET ... GET, GETSET): ErrWrongType if key
+	// holds a collection, whether or not the write would happen.
+	Get bool
+}
+
+// SetResult is what SetArgs did.
+type SetResult struct {
+	Written bool   // false when NX or XX did not hold
+	Old     []byte // the old string value, with Get
+	OldOK   bool   // the key held a string, with Get
+}
+
+// SetArgs is SET with options. A TTL or ExpireAt already past writes the
+// key expired (it reads as absent at once).
+func (tx *Tx) SetArgs(key, value []byte, a SetArgs) (SetResult, error) {
+	var r SetResult
+	n := 0
+	if a.TTL != 0 {
+		n++
+	}
+	if !a.ExpireAt.IsZero() {
+		n++
+	}
+	if a.KeepTTL {
+		n++
+	}
+	if (a.NX && a.XX) || n > 1 {
+		return r, ErrSyntax
+	}
+	if a.TTL < 0 {
+		return r, ErrInvalidExpire
+	}
+	if err := tx.check(key, true); err != nil {
+		return r, err
+	}
+	t, _, oldV, oldExp, err := tx.expiryOf(key)
+	if err != nil {
+		return r, err
+	}
+	if t == TypeString {
+		tx.noteString(stringKey(nil, key), oldV, true)
+	} else {
+		tx.noteString(stringKey(nil, key), nil, false)
+	}
+	if a.Get {
+		if t != TypeNone && t != TypeString {
+			return r, ErrWrongType
+		}
+		r.Old, r.OldOK = oldV, t == TypeString
+	}
+	if (a.NX && t != TypeNone) || (a.XX && t == TypeNone) {
+		return r, nil
+	}
+	var exp int64
+	switch {
+	case a.TTL > 0:
+		exp = tx.now + int64(a.TTL)
+	case !a.ExpireAt.IsZero():
+		exp = a.ExpireAt.UnixNano()
+	case a.KeepTTL:
+		exp = oldExp
+	}
+	if err := tx.putString(key, value, exp); err != nil {
+		return r, err
+	}
+	r.Written = true
+	return r, nil
+}
+
+// GetDel returns the string value of key and deletes it (GETDEL).
+func (tx *Tx) GetDel(key []byte) ([]byte, error) {
+	if err := tx.check(key, true); err != nil {
+		return nil, err
+	}
+	v, _, ok, err := tx.getString(key, false)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if _, err := tx.del(key); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// IncrBy adds delta to the integer string at key (INCR, INCRBY, DECR,
+// DECRBY), creating it from 0, keeping its TTL, and returns the new value.
+// ErrNotInteger if the value is not an integer as Redis reads one;
+// ErrOverflow if the sum leaves int64.
+func (tx *Tx) IncrBy(key []byte, delta int64) (int64, error) {
+	if err := tx.check(key, true); err != nil {
+		return 0, err
+	}
+	v, exp, ok, err := tx.getString(key, true)
+	if err != nil {
+		return 0, err
+	}
+	var cur int64
+	if ok {
+		if cur, ok = ParseInt(v); !ok {
+			return 0, ErrNotInteger
+		}
+	}
+	n, err := addInt(cur, delta)
+	if err != nil {
+		return 0, err
+	}
+	var b [20]byte
+	tx.putRaw(stringKey(nil, key), appendInt(b[:0], n), exp)
+	tx.touch(key)
+	return n, nil
+}
+
+func addInt(a, b int64) (int64, error) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, ErrOverflow
+	}
+	return s, nil
+}
+
+// IncrByFloat adds incr to the float string at key (INCRBYFLOAT) and returns
+// the result. The sum is computed and stored as Redis does (long double,
+// written with up to 17 decimals), taking incr as a Go client sends it.
+func (tx *Tx) IncrByFloat(key []byte, incr float64) (float64, error) {
+	b, err := tx.IncrByFloatText(key, floatText(incr))
+	if err != nil {
+		return 0, err
+	}
+	return parseFloatResult(b), nil
+}
+
+// IncrByFloatText is IncrByFloat with the increment as the client wrote it,
+// returning the new value as stored, which is INCRBYFLOAT's reply.
+func (tx *Tx) IncrByFloatText(key, incr []byte) ([]byte, error) {
+	if err := tx.check(key, true); err != nil {
+		return nil, err
+	}
+	v, exp, ok, err := tx.getString(key, true)
+	if err != nil {
+		return nil, err
+	}
+	r, err := incrFloatText(v, ok, incr, ErrNotFloat)
+	if err != nil {
+		return nil, err
+	}
+	tx.putRaw(stringKey(nil, key), r, exp)
+	tx.touch(key)
+	return r, nil
+}
+
+// Append appends value to the string at key, creating it, and returns the
+// new length (APPEND). The TTL is kept.
+func (tx *Tx) Append(key, value []byte) (int, error) {
+	if err := tx.check(key, true); err != nil {
+		return 0, err
+	}
+	v, exp, ok, err := tx.getString(key, true)
+	if err != nil {
+		return 0, err
+	}
+	if ok && len(v)+len(value) > lsm.MaxValueSize {
+		return 0, ErrStringTooLong
+	}
+	nv := append(v, value...)
+	if !ok {
+		nv = append([]byte{}, value...)
+	}
+	tx.putRaw(stringKey(nil, key), nv, exp)
+	tx.touch(key)
+	return len(nv), nil
+}
+
+// StrLen returns the length of the string at key, 0 if it does not exist
+// (STRLEN).
+func (tx *Tx) StrLen(key []byte) (int, error) {
+	if err := tx.check(key, false); err != nil {
+		return 0, err
+	}
+	v, _, _, err := tx.getString(key, false)
+	return len(v), err
+}
+
+// GetRange returns the bytes of the string at key from start to end, both
+// inclusive, negative indexes counting from the end (GETRANGE).
+func (tx *Tx) GetRange(key []byte, start, end int64) ([]byte, error) {
+	if err := tx.check(key, false); err != nil {
+		return nil, err
+	}
+	v, _, _, err := tx.getString(key, false)
+	if err != nil {
+		return nil, err
+	}
+	n := int64(len(v))
+	if start < 0 && end < 0 && start > end {
+		return []byte{}, nil
+	}
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	start, end = max(start, 0), max(end, 0)
+	if end >= n {
+		end = n - 1
+	}
+	if start > end || n == 0 {
+		return []byte{}, nil
+	}
+	return v[start : end+1], nil
+}
+
+// SetRange overwrites the string at key from offset with value, padding
+// with zero bytes, and returns the new length (SETRANGE). An empty value
+// creates nothing. A negative offset is the caller's error to report.
+func (tx *Tx) SetRange(key []byte, offset int64, value []byte) (int, error) {
+	if offset < 0 {
+		return 0, ErrInvalidArgument
+	}
+	if err := tx.check(key, true); err != nil {
+		return 0, err
+	}
+	v, exp, ok, err := tx.getString(key, true)
+	if err != nil {
+		return 0, err
+	}
+	if len(value) == 0 {
+		return len(v), nil
+	}
+	if offset+int64(len(value)) > lsm.MaxValueSize {
+		return 0, ErrStringTooLong
+	}
+	end := int(offset) + len(value)
+	if end > len(v) {
+		v = append(v, make([]byte, end-len(v))...)
+	}
+	copy(v[offset:], value)
+	if !ok {
+		exp = 0
+	}
+	tx.putRaw(stringKey(nil, key), v, exp)
+	tx.touch(key)
+	return len(v), nil
+}
+
+// MGet returns the string values of the keys, nil for a key that does not
+// exist or holds a collection (MGET).
+func (tx *Tx) MGet(keys ...[]byte) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		if err := tx.check(k, false); err != nil {
+			return nil, err
+		}
+		v, _, ok, err := tx.getString(k, false)
+		if errors.Is(err, ErrWrongType) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = v
+		}
+	}
+	return out, nil
+}
+
+// MSet sets each key to its value (key, value, key, value, ...), as SET does
+// (MSET).
+func (tx *Tx) MSet(kv ...[]byte) error {
+	if len(kv)%2 != 0 {
+		return ErrInvalidArgument
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if err := tx.Set(kv[i], kv[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MSetNX is MSet only if none of the keys exists; it reports whether it set
+// them (MSETNX).
+func (tx *Tx) MSetNX(kv ...[]byte) (bool, error) {
+	if len(kv)%2 != 0 {
+		return false, ErrInvalidArgument
+	}
+	for i := 0; i < len(kv); i += 2 {
+		n, err := tx.Exists(kv[i])
+		if err != nil || n > 0 {
+			return false, err
+		}
+	}
+	return true, tx.MSet(kv...)
+}
+
+func appendInt(dst []byte, n int64) []byte {
+	if n == 0 {
+		return append(dst, '0')
+	}
+	var b [20]byte
+	i := len(b)
+	u := uint64(n)
+	if n < 0 {
+		u = uint64(-n)
+	}
+	for u > 0 {
+		i--
+		b[i] = byte('0' + u%10)
+		u /= 10
+	}
+	if n < 0 {
+		dst = append(dst, '-')
+	}
+	return append(dst, b[i:]...)
+}
+
+// ---- Store wrappers ----
+
+// Get returns the string value of key (GET): ErrNotFound if it does not
+// exist, ErrWrongType if it holds a collection.
+func (s *Store) Get(key []byte) ([]byte, error) {
+	var v []byte
+	var err error
+	for tx := s.begin1(false, key); ; {
+		v, err = tx.Get(key)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return v, err
+}
+
+// Set makes key the string value without a TTL, replacing whatever it held
+// (SET).
+func (s *Store) Set(key, value []byte) error {
+	var err error
+	for tx := s.begin1(true, key); ; {
+		err = tx.Set(key, value)
+		if tx.end(&err) {
+			return err
+		}
+	}
+}
+
+// SetArgs is SET with its options (NX, XX, EX/PX, EXAT/PXAT, KEEPTTL, GET).
+func (s *Store) SetArgs(key, value []byte, a SetArgs) (SetResult, error) {
+	var r SetResult
+	var err error
+	for tx := s.begin1(true, key); ; {
+		r, err = tx.SetArgs(key, value, a)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return r, err
+}
+
+// GetDel returns the string at key and deletes it (GETDEL).
+func (s *Store) GetDel(key []byte) ([]byte, error) {
+	var v []byte
+	var err error
+	for tx := s.begin1(true, key); ; {
+		v, err = tx.GetDel(key)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return v, err
+}
+
+// IncrBy adds delta to the integer at key (INCR, INCRBY, DECR, DECRBY) and
+// returns the new value; the key's TTL is kept exactly (the engine's own
+// Increment does the write).
+func (s *Store) IncrBy(key []byte, delta int64) (int64, error) {
+	var n int64
+	err := s.run1(true, key, func(tx *Tx) error {
+		if err := tx.check(key, true); err != nil {
+			return err
+		}
+		for {
+			sk := stringKey(nil, key)
+			v, ok, err := tx.getRaw(sk)
+			if err != nil {
+				return err
+			}
+			opt := lsm.IfAbsent()
+			var cur int64
+			if ok {
+				if cur, ok = ParseInt(v); !ok {
+					return ErrNotInteger
+				}
+				opt = lsm.IfValue(v)
+			} else if has, err := tx.hasRaw(metaKey(nil, key)); err != nil || has {
+				if has {
+					err = ErrWrongType
+				}
+				return err
+			}
+			if _, err := addInt(cur, delta); err != nil {
+				return err
+			}
+			n, err = s.db.Increment(sk, delta, opt)
+			if errors.Is(err, lsm.ErrConditionFailed) {
+				continue // a raw write changed it since we read it
+			}
+			if err == nil {
+				tx.touch(key)
+			}
+			return err
+		}
+	})
+	return n, err
+}
+
+// IncrByFloat adds incr to the float at key (INCRBYFLOAT) as Redis does and
+// returns the result.
+func (s *Store) IncrByFloat(key []byte, incr float64) (float64, error) {
+	var f float64
+	var err error
+	for tx := s.begin1(true, key); ; {
+		f, err = tx.IncrByFloat(key, incr)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return f, err
+}
+
+// IncrByFloatText is IncrByFloat with the increment as text, returning the
+// stored text: INCRBYFLOAT's exact reply.
+func (s *Store) IncrByFloatText(key, incr []byte) ([]byte, error) {
+	var r []byte
+	var err error
+	for tx := s.begin1(true, key); ; {
+		r, err = tx.IncrByFloatText(key, incr)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return r, err
+}
+
+// Append appends value to the string at key and returns its new length
+// (APPEND).
+func (s *Store) Append(key, value []byte) (int, error) {
+	var n int
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.Append(key, value)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return n, err
+}
+
+// StrLen returns the length of the string at key (STRLEN).
+func (s *Store) StrLen(key []byte) (int, error) {
+	var n int
+	var err error
+	for tx := s.begin1(false, key); ; {
+		n, err = tx.StrLen(key)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return n, err
+}
+
+// GetRange returns a substring of the string at key (GETRANGE).
+func (s *Store) GetRange(key []byte, start, end int64) ([]byte, error) {
+	var v []byte
+	var err error
+	for tx := s.begin1(false, key); ; {
+		v, err = tx.GetRange(key, start, end)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return v, err
+}
+
+// SetRange overwrites part of the string at key (SETRANGE) and returns its
+// new length.
+func (s *Store) SetRange(key []byte, offset int64, value []byte) (int, error) {
+	var n int
+	var err error
+	for tx := s.begin1(true, key); ; {
+		n, err = tx.SetRange(key, offset, value)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return n, err
+}
+
+// MGet returns the string values of keys, nil where a key is absent or not
+// a string (MGET).
+func (s *Store) MGet(keys ...[]byte) ([][]byte, error) {
+	var vs [][]byte
+	var err error
+	for tx := s.beginN(false, keys); ; {
+		vs, err = tx.MGet(keys...)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return vs, err
+}
+
+// MSet sets key, value, key, value, ... atomically (MSET).
+func (s *Store) MSet(kv ...[]byte) error {
+	var err error
+	for tx := s.beginN(true, evenKeys(kv)); ; {
+		err = tx.MSet(kv...)
+		if tx.end(&err) {
+			return err
+		}
+	}
+}
+
+// MSetNX is MSet only if none of the keys exists (MSETNX).
+func (s *Store) MSetNX(kv ...[]byte) (bool, error) {
+	var ok bool
+	var err error
+	for tx := s.beginN(true, evenKeys(kv)); ; {
+		ok, err = tx.MSetNX(kv...)
+		if tx.end(&err) {
+			break
+		}
+	}
+	return ok, err
+}
+
+func evenKeys(kv [][]byte) [][]byte {
+	ks := make([][]byte, 0, (len(kv)+1)/2)
+	for i := 0; i < len(kv); i += 2 {
+		ks = append(ks, kv[i])
+	}
+	return ks
+}

@@ -1,0 +1,283 @@
+package collections
+
+import (
+	"bytes"
+	"errors"
+	"time"
+
+	"github.com/stratadb/strata/lsm"
+)
+
+// Tx is one atomic unit of work: every Store operation runs as one, and
+// Update and UpdateKeys hand one to their function. Its reads see its own
+// earlier writes; its writes reach the engine as one lsm batch when it
+// commits, or not at all. Time stands still in a Tx: every expiry is judged
+// against the clock read when it began (as Redis freezes time for a command
+// or a script).
+//
+// A Tx belongs to the goroutine running its function and is valid only
+// until the function returns.
+type Tx struct {
+	s   *Store
+	ls  *lockSet // &lsv
+	lsv lockSet
+	// attempt counts the reruns of the operation (see end).
+	attempt int
+	done    bool
+	now     int64 // Unix ns, read when the Tx began
+
+	ov     overlay
+	ranges []rangeDel
+	// conds are the string keys the Tx read from the engine, with what it
+	// saw: a rewrite of one is applied only if nobody outside the Store
+	// changed it meanwhile.
+	conds []strCond
+
+	touched [][]byte
+	tbuf    []byte
+	// zdirty are the sorted sets whose mirrors the Tx changed; zdead those
+	// it deleted.
+	zdirty, zdead []uint64
+	buf           []byte
+	batch         *lsm.Batch
+}
+
+type rangeDel struct{ lo, hi []byte }
+
+type strCond struct {
+	key     []byte
+	present bool
+	val     []byte
+}
+
+// errRetry asks end for another run of the operation.
+var errRetry = errors.New("collections: retry")
+
+func (tx *Tx) begin(s *Store, ls *lockSet) {
+	tx.s, tx.ls, tx.done = s, ls, false
+	tx.now = s.now().UnixNano()
+	tx.ov.reset()
+	tx.ranges = tx.ranges[:0]
+	tx.conds = tx.conds[:0]
+	tx.touched = tx.touched[:0]
+	tx.tbuf = tx.tbuf[:0]
+	tx.zdirty = tx.zdirty[:0]
+	tx.zdead = tx.zdead[:0]
+}
+
+// Now returns the time the Tx judges expiry against.
+func (tx *Tx) Now() time.Time { return time.Unix(0, tx.now) }
+
+// scratch returns a reusable buffer; a key built in it is valid until the
+// next call of scratch.
+func (tx *Tx) scratch() []byte { return tx.buf[:0] }
+
+// keep remembers the scratch buffer grown by append, for reuse.
+func (tx *Tx) keep(b []byte) []byte {
+	if cap(b) > cap(tx.buf) {
+		tx.buf = b[:0]
+	}
+	return b
+}
+
+// check returns an error if the Tx may not touch name.
+func (tx *Tx) check(name []byte, write bool) error {
+	if tx.done || tx.s == nil {
+		return ErrTxDone
+	}
+	if write && !tx.ls.write {
+		return ErrReadOnlyTx
+	}
+	if len(name) > MaxNameSize {
+		return sizeErr("key name", len(name), MaxNameSize)
+	}
+	if tx.ls.all {
+		return nil
+	}
+	i := tx.s.stripeOf(name)
+	for _, j := range tx.ls.idx {
+		if i == j {
+			return nil
+		}
+	}
+	return ErrTxKey
+}
+
+// touch records that the Tx modified name.
+func (tx *Tx) touch(name []byte) {
+	for _, t := range tx.touched {
+		if bytes.Equal(t, name) {
+			return
+		}
+	}
+	// A slice of tbuf stays valid when a later append moves tbuf: it keeps
+	// pointing at the old array, whose bytes never change.
+	off := len(tx.tbuf)
+	tx.tbuf = append(tx.tbuf, name...)
+	tx.touched = append(tx.touched, tx.tbuf[off:len(tx.tbuf):len(tx.tbuf)])
+}
+
+// ---- raw reads and writes through the overlay ----
+
+// inRange reports whether a pending range delete covers raw.
+func (tx *Tx) inRange(raw []byte) bool {
+	for i := range tx.ranges {
+		r := &tx.ranges[i]
+		if bytes.Compare(raw, r.lo) >= 0 && bytes.Compare(raw, r.hi) < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// getRaw returns the value of raw as the Tx sees it. The slice is the
+// caller's.
+func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
+	if n := tx.ov.find(raw); n != nil {
+		if n.del || (n.expAt != 0 && n.expAt <= tx.now) {
+			return nil, false, nil
+		}
+		return append([]byte{}, n.val...), true, nil
+	}
+	if len(tx.ranges) > 0 && tx.inRange(raw) {
+		return nil, false, nil
+	}
+	v, err := tx.s.db.Get(raw)
+	if errors.Is(err, lsm.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+// getRawExp is getRaw with the entry's expiry (Unix ns, 0 = never).
+func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
+	if n := tx.ov.find(raw); n != nil {
+		if n.del || (n.expAt != 0 && n.expAt <= tx.now) {
+			return nil, 0, false, nil
+		}
+		return append([]byte{}, n.val...), n.expAt, true, nil
+	}
+	if len(tx.ranges) > 0 && tx.inRange(raw) {
+		return nil, 0, false, nil
+	}
+	v, err := tx.s.db.Get(raw)
+	if errors.Is(err, lsm.ErrNotFound) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	at, err := tx.s.db.Expiry(raw)
+	if errors.Is(err, lsm.ErrNotFound) {
+		return nil, 0, false, nil // expired between the two reads
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	var exp int64
+	if !at.IsZero() {
+		exp = at.UnixNano()
+		if exp <= tx.now {
+			return nil, 0, false, nil
+		}
+	}
+	return v, exp, true, nil
+}
+
+// hasRaw reports whether raw exists as the Tx sees it.
+func (tx *Tx) hasRaw(raw []byte) (bool, error) {
+	if n := tx.ov.find(raw); n != nil {
+		return !n.del && (n.expAt == 0 || n.expAt > tx.now), nil
+	}
+	if len(tx.ranges) > 0 && tx.inRange(raw) {
+		return false, nil
+	}
+	return tx.s.db.Has(raw)
+}
+
+func (tx *Tx) putRaw(raw, val []byte, expAt int64) { tx.ov.put(raw, val, expAt) }
+
+func (tx *Tx) delRaw(raw []byte) { tx.ov.del(raw) }
+
+func (tx *Tx) deleteRange(lo, hi []byte) {
+	tx.ov.deleteRange(lo, hi)
+	tx.ranges = append(tx.ranges, rangeDel{append([]byte{}, lo...), append([]byte{}, hi...)})
+}
+
+// noteString records, the first time the Tx reads the string at raw from the
+// engine, what it saw, so that commit can require it unchanged.
+func (tx *Tx) noteString(raw, val []byte, present bool) {
+	if tx.ov.find(raw) != nil {
+		return // the Tx wrote it already: its first read was noted then
+	}
+	for i := range tx.conds {
+		if bytes.Equal(tx.conds[i].key, raw) {
+			return
+		}
+	}
+	tx.conds = append(tx.conds, strCond{key: append([]byte{}, raw...), present: present, val: append([]byte{}, val...)})
+}
+
+func (tx *Tx) condOf(raw []byte) *strCond {
+	for i := range tx.conds {
+		if bytes.Equal(tx.conds[i].key, raw) {
+			return &tx.conds[i]
+		}
+	}
+	return nil
+}
+
+// commit applies the Tx's writes as one batch: its range deletes first, then
+// the final state of every key it wrote.
+func (tx *Tx) commit() error {
+	if tx.ov.n == 0 && len(tx.ranges) == 0 {
+		return nil
+	}
+	if tx.batch == nil {
+		tx.batch = tx.s.db.NewBatch()
+	} else {
+		tx.batch.Reset()
+	}
+	b := tx.batch
+	for _, r := range tx.ranges {
+		b.DeleteRange(r.lo, r.hi)
+	}
+	now := tx.s.now().UnixNano()
+	var optBuf [2]lsm.WriteOption
+	for n := tx.ov.first(); n != nil; n = n.next[0] {
+		if n.covered {
+			continue
+		}
+		opts := optBuf[:0]
+		if len(tx.conds) > 0 {
+			if c := tx.condOf(n.key); c != nil {
+				if c.present {
+					opts = append(opts, lsm.IfValue(c.val))
+				} else {
+					opts = append(opts, lsm.IfAbsent())
+				}
+			}
+		}
+		if n.del {
+			b.Delete(n.key, opts...)
+			continue
+		}
+		if n.expAt != 0 {
+			d := n.expAt - now
+			if d <= 0 {
+				b.Delete(n.key, opts...)
+				continue
+			}
+			opts = append(opts, lsm.WithTTL(time.Duration(d)))
+		}
+		b.Put(n.key, n.val, opts...)
+	}
+	err := tx.s.db.Apply(b)
+	if err != nil && len(tx.conds) > 0 && errors.Is(err, lsm.ErrConditionFailed) {
+		return errRetry
+	}
+	return err
+}
