@@ -61,8 +61,10 @@ type Options struct {
 	// threshold, in ms). The default value is 5 s.
 	LuaTimeLimit time.Duration
 	// MaxMemory is reported by CONFIG GET maxmemory and INFO; the binary
-	// passes it to the engine as lsm.Options.MemoryLimit. It never evicts:
-	// the data lives on disk. The default value is 0 (no limit).
+	// passes it to the engine as lsm.Options.MemoryLimit (at least 32 MiB).
+	// It never evicts: the data lives on disk. The default value is 0: the
+	// binary then gives the engine half the memory limit of the container
+	// it runs in, or the engine's own defaults outside one.
 	MaxMemory int64
 
 	// ProtoMaxBulkLen bounds one argument (proto-max-bulk-len). The default

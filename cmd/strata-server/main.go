@@ -63,6 +63,10 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "strata-server: %v\n%s", err, usage)
 		return 2
 	}
+	if st.opts.MaxMemory > 0 && st.opts.MaxMemory < minMaxMemory {
+		fmt.Fprintf(stderr, "strata-server: maxmemory %d is below the engine's smallest memory limit, 32mb (or 0: no limit)\n", st.opts.MaxMemory)
+		return 2
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: st.level}))
 	st.opts.Logger = log
 
@@ -76,7 +80,7 @@ func run(args []string, stderr io.Writer) int {
 	// The database lives in dir/data, so that SAVE's backup (dir/backup)
 	// lies beside it, not inside it.
 	dataDir := filepath.Join(st.dir, "data")
-	db, err := lsm.Open(dataDir, engineOptions(st.opts.MaxMemory, log))
+	db, err := lsm.Open(dataDir, engineOptions(st.opts.MaxMemory, selfMemoryLimit(), log))
 	if err != nil {
 		log.Error("cannot open the database", "dir", dataDir, "err", err)
 		return 1
@@ -122,16 +126,25 @@ func run(args []string, stderr io.Writer) int {
 	return status
 }
 
-// engineOptions are the DB's options. maxmemory bounds the engine's
-// memory: until lsm.Options has MemoryLimit (API.md), it is shared out
-// here: a quarter to the block cache and an eighth to each memtable (three
-// at most: the mutable one and two being flushed), so the parts the engine
-// sizes stay within about 60% of it.
-func engineOptions(maxmemory int64, log *slog.Logger) *lsm.Options {
+// engineOptions are the DB's options. maxmemory is the engine's
+// MemoryLimit, from which its memtable, table and block cache sizes follow
+// (lsm.Options.MemoryLimit has the formula); it never evicts. Without
+// maxmemory, a server in a container whose memory is limited (its
+// cgroup's memory.max) gives the engine half that limit, leaving the rest
+// to the Go runtime, the clients' buffers and the page cache; elsewhere
+// the engine's defaults hold.
+// minMaxMemory is the smallest lsm.Options.MemoryLimit the engine accepts.
+const minMaxMemory = 32 << 20
+
+func engineOptions(maxmemory, container int64, log *slog.Logger) *lsm.Options {
 	o := &lsm.Options{Sync: lsm.SyncNo, Logger: log}
-	if maxmemory > 0 {
-		o.BlockCacheSize = max(maxmemory/4, 1<<20)
-		o.MemtableSize = max(maxmemory/8, 1<<20)
+	switch {
+	case maxmemory > 0:
+		o.MemoryLimit = maxmemory
+	case container > 0:
+		o.MemoryLimit = max(container/2, minMaxMemory)
+		log.Info("memory limited by the container: the engine takes half",
+			"container_limit", container, "engine_memory_limit", o.MemoryLimit)
 	}
 	return o
 }
