@@ -74,11 +74,19 @@ func (tx *Tx) create(name []byte, t Type) (meta, error) {
 }
 
 // drop deletes the collection m under name: its metadata, its expiry-index
-// entry, and all its data with one range delete.
-func (tx *Tx) drop(name []byte, m meta) {
+// entry, and all its data with one range delete. elems is how many elements
+// the range delete drops, for Options.DeleteFlushElements; -1 reads it from
+// the header (one point read), 0 when the operation removed them already.
+func (tx *Tx) drop(name []byte, m meta, elems int64) {
+	if elems < 0 {
+		elems = 0
+		if v, found, err := tx.getRaw(headerKey(nil, m.id)); err == nil && found {
+			elems = sizeOfHeader(v)
+		}
+	}
 	tx.delRaw(metaKey(nil, name))
 	lo, hi := dataBounds(m.id)
-	tx.deleteRange(lo, hi)
+	tx.deleteRange(lo, hi, elems)
 	if m.idxAt != 0 {
 		tx.delRaw(expiryIndexKey(nil, m.idxAt, m.id))
 	}
@@ -109,7 +117,7 @@ func (tx *Tx) del(name []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	tx.drop(name, m)
+	tx.drop(name, m, -1)
 	return true, nil
 }
 

@@ -50,7 +50,7 @@ func (tx *Tx) putString(name, v []byte, exp int64) error {
 		if err != nil {
 			return err
 		}
-		tx.drop(name, m)
+		tx.drop(name, m, -1)
 	}
 	tx.putRaw(stringKey(tx.scratch(), name), v, exp)
 	tx.touch(name)

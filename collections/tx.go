@@ -28,6 +28,8 @@ type Tx struct {
 
 	ov     overlay
 	ranges []rangeDel
+	// dropped counts the elements the range deletes in ranges cover.
+	dropped int64
 	// conds are the string keys the Tx read from the engine, with what it
 	// saw: a rewrite of one is applied only if nobody outside the Store
 	// changed it meanwhile.
@@ -58,6 +60,7 @@ func (tx *Tx) begin(s *Store, ls *lockSet) {
 	tx.now = s.now().UnixNano()
 	tx.ov.reset()
 	tx.ranges = tx.ranges[:0]
+	tx.dropped = 0
 	tx.conds = tx.conds[:0]
 	tx.touched = tx.touched[:0]
 	tx.tbuf = tx.tbuf[:0]
@@ -202,7 +205,10 @@ func (tx *Tx) putRaw(raw, val []byte, expAt int64) { tx.ov.put(raw, val, expAt) 
 
 func (tx *Tx) delRaw(raw []byte) { tx.ov.del(raw) }
 
-func (tx *Tx) deleteRange(lo, hi []byte) {
+// deleteRange deletes every raw key in [lo, hi) with one range delete;
+// elems is how many elements that drops (see Options.DeleteFlushElements).
+func (tx *Tx) deleteRange(lo, hi []byte, elems int64) {
+	tx.dropped += elems
 	tx.ov.deleteRange(lo, hi)
 	tx.ranges = append(tx.ranges, rangeDel{append([]byte{}, lo...), append([]byte{}, hi...)})
 }
