@@ -346,22 +346,36 @@ func BenchmarkHGetAllIter(b *testing.B) {
 	}
 }
 
-// The cost of the Store's locking under 16 goroutines: HINCRBY on distinct
-// keys, on one key, and the engine's own Increment as the baseline.
+// The cost of the Store's locking under contention: each parallel
+// benchmark runs its operation from 1 goroutine and from 16 (sub-benchmarks
+// g=1 and g=16), sharing b.N between them, so ns/op is the time per
+// operation of the whole group and the two read side by side. HINCRBY on
+// distinct keys and on one key (every goroutine waits for the same stripe
+// lock), ZINCRBY on one sorted set, LPUSH+RPOP on one list, and the
+// engine's own Increment and Put as baselines for the Store's IncrBy and Set.
 func benchParallel(b *testing.B, f func(s *Store, i uint64) error) {
-	s := benchStore(b)
-	var ctr atomic.Uint64
-	b.SetParallelism(8) // 8 x GOMAXPROCS(2) = 16 goroutines here
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		id := ctr.Add(1)
-		for i := uint64(0); pb.Next(); i++ {
-			if err := f(s, id<<32|i); err != nil {
-				b.Error(err)
-				return
+	for _, g := range []int{1, 16} {
+		b.Run(fmt.Sprint("g=", g), func(b *testing.B) {
+			s := benchStore(b)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ReportAllocs()
+			b.ResetTimer()
+			for w := 0; w < g; w++ {
+				wg.Add(1)
+				go func(id uint64) {
+					defer wg.Done()
+					for i := uint64(0); next.Add(1) <= int64(b.N); i++ {
+						if err := f(s, id<<32|i); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}(uint64(w))
 			}
-		}
-	})
+			wg.Wait()
+		})
+	}
 }
 
 func BenchmarkParallelHIncrByDistinctKeys(b *testing.B) {
@@ -374,6 +388,31 @@ func BenchmarkParallelHIncrByDistinctKeys(b *testing.B) {
 func BenchmarkParallelHIncrByOneKey(b *testing.B) {
 	benchParallel(b, func(s *Store, i uint64) error {
 		_, err := s.HIncrBy([]byte("h"), []byte("f"), 1)
+		return err
+	})
+}
+
+func BenchmarkParallelZIncrByOneKey(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		var m [1]byte
+		m[0] = byte(i % 100)
+		_, err := s.ZIncrBy([]byte("z"), 1, m[:])
+		return err
+	})
+}
+
+// BenchmarkParallelQueue is a producer's LPUSH and a consumer's RPOP on one
+// list (one op is both).
+func BenchmarkParallelQueue(b *testing.B) {
+	v := []byte("a job description of some size..")
+	benchParallel(b, func(s *Store, i uint64) error {
+		if _, err := s.LPush([]byte("q"), v); err != nil {
+			return err
+		}
+		_, err := s.RPop([]byte("q"))
+		if err == ErrNotFound {
+			err = nil // another consumer took it
+		}
 		return err
 	})
 }
@@ -401,5 +440,19 @@ func BenchmarkParallelSetStore(b *testing.B) {
 func BenchmarkParallelPutEngine(b *testing.B) {
 	benchParallel(b, func(s *Store, i uint64) error {
 		return s.DB().Put([]byte(fmt.Sprint("k", i%100000)), []byte("value"))
+	})
+}
+
+// BenchmarkParallelUpdate is an Update of two operations (Update holds
+// every key: it serializes with everything).
+func BenchmarkParallelUpdate(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		return s.Update(func(tx *Tx) error {
+			if _, err := tx.HIncrBy([]byte("a"), []byte("n"), -1); err != nil {
+				return err
+			}
+			_, err := tx.HIncrBy([]byte("b"), []byte("n"), 1)
+			return err
+		})
 	})
 }

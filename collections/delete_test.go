@@ -61,52 +61,55 @@ func writeCost(t testing.TB, db *lsm.DB, fn func()) (ops uint64, walBytes int64)
 	return after.LastSeq - before.LastSeq, after.WALBytesWritten - before.WALBytesWritten
 }
 
-// TestDeleteCostIndependentOfSize: DEL of a collection, SET over one, and
-// the reclaim of an expired one write the same engine operations and WAL
-// bytes for 10 elements as for 20,000 (one metadata tombstone and one range
-// delete, plus the expiry-index entry when there is one): deletion is O(1)
-// in writes, through lsm's DeleteRange, for every type.
-func TestDeleteCostIndependentOfSize(t *testing.T) {
+// TestDeleteCost: DEL of a collection, SET over one, and the reclaim of an
+// expired one write the same engine operations and WAL bytes for
+// rangeDeleteMin elements as for 20,000 (one metadata tombstone and one
+// range delete, plus the expiry-index entry when there is one): deletion
+// costs O(1) writes, through lsm's DeleteRange, for every type. Below
+// rangeDeleteMin they write one point delete per key and no range delete;
+// a queue emptied by its pops and a list trimmed by a few write none
+// either (see deleteData).
+func TestDeleteCost(t *testing.T) {
 	big := 20000
 	if testing.Short() {
 		big = 5000
+	}
+	type cost struct {
+		ops, rangeDels uint64
+		wal            int64
 	}
 	for _, typ := range collTypes {
 		t.Run(typ.String(), func(t *testing.T) {
 			s, clock := openTestStore(t)
 			db := s.DB()
-			type cost struct {
-				ops uint64
-				wal int64
+			measure := func(fn func()) cost {
+				rd := s.rangeDels.Load()
+				ops, wal := writeCost(t, db, fn)
+				return cost{ops: ops, wal: wal, rangeDels: uint64(s.rangeDels.Load() - rd)}
 			}
-			costs := map[string][2]cost{}
-			for i, n := range []int{10, big} {
+			sizes := []int{10, rangeDeleteMin, big}
+			costs := map[string][]cost{}
+			for i, n := range sizes {
 				// Names of one length, so the metadata tombstones are alike.
 				del, set, exp := []byte(fmt.Sprint("del-", i)), []byte(fmt.Sprint("set-", i)), []byte(fmt.Sprint("exp-", i))
 				for _, k := range [][]byte{del, set, exp} {
 					fill(t, s, k, typ, n)
 				}
-				var c [3]cost
-				c[0].ops, c[0].wal = writeCost(t, db, func() {
+				costs["DEL"] = append(costs["DEL"], measure(func() {
 					k, err := s.Delete(del)
 					require.NoError(t, err)
 					require.Equal(t, 1, k)
-				})
-				c[1].ops, c[1].wal = writeCost(t, db, func() { require.NoError(t, s.Set(set, []byte("now a string"))) })
+				}))
+				costs["SET over"] = append(costs["SET over"], measure(func() { require.NoError(t, s.Set(set, []byte("now a string"))) }))
 				ok, err := s.Expire(exp, time.Minute)
 				require.NoError(t, err)
 				require.True(t, ok)
 				clock.Advance(2 * time.Minute)
-				c[2].ops, c[2].wal = writeCost(t, db, func() {
+				costs["expiry reclaim"] = append(costs["expiry reclaim"], measure(func() {
 					r, err := s.ReclaimExpired(10)
 					require.NoError(t, err)
 					require.Equal(t, 1, r)
-				})
-				for j, what := range []string{"DEL", "SET over", "expiry reclaim"} {
-					cs := costs[what]
-					cs[i] = c[j]
-					costs[what] = cs
-				}
+				}))
 				for _, k := range [][]byte{del, exp} {
 					typ, err := s.Type(k)
 					require.NoError(t, err)
@@ -114,13 +117,42 @@ func TestDeleteCostIndependentOfSize(t *testing.T) {
 				}
 			}
 			for what, cs := range costs {
-				t.Logf("%s: %d ops, %d WAL bytes for 10 elements; %d ops, %d WAL bytes for %d", what, cs[0].ops, cs[0].wal, cs[1].ops, cs[1].wal, big)
-				require.Equal(t, cs[0], cs[1], "%s of %d elements costs what it costs for 10", what, big)
-				require.LessOrEqual(t, cs[0].ops, uint64(3), what)
+				t.Logf("%s: %+v for %d elements", what, cs, sizes)
+				require.Equal(t, cs[1], cs[2], "%s of %d elements costs what it costs for %d", what, big, rangeDeleteMin)
+				require.LessOrEqual(t, cs[1].ops, uint64(3), what)
+				require.EqualValues(t, 1, cs[1].rangeDels, what)
+				require.Zero(t, cs[0].rangeDels, "%s of 10 elements: point deletes", what)
+				require.Greater(t, cs[0].ops, uint64(10), what)
 			}
 			s.checkNoGarbageFor(t)
 		})
 	}
+	t.Run("queue and feed", func(t *testing.T) {
+		s, _ := openTestStore(t)
+		rd := s.rangeDels.Load()
+		for i := 0; i < 300; i++ {
+			_, err := s.LPush([]byte("q"), []byte("job"), []byte("job"))
+			require.NoError(t, err)
+			_, err = s.RPop([]byte("q"))
+			require.NoError(t, err)
+			_, err = s.RPopCount([]byte("q"), 5) // empties it
+			require.NoError(t, err)
+			_, err = s.LPush([]byte("feed"), []byte(fmt.Sprint(i)), []byte("x"))
+			require.NoError(t, err)
+			require.NoError(t, s.LTrim([]byte("feed"), 0, 99))
+			_, err = s.SAdd([]byte("s"), []byte("m"))
+			require.NoError(t, err)
+			_, err = s.SRem([]byte("s"), []byte("m"))
+			require.NoError(t, err)
+			_, err = s.ZAdd([]byte("z"), ZAddArgs{}, Z{Score: 1, Member: []byte("m")})
+			require.NoError(t, err)
+			_, err = s.ZPopMin([]byte("z"), 1)
+			require.NoError(t, err)
+		}
+		require.Equal(t, rd, s.rangeDels.Load(), "no range delete")
+		h := &harness{t: t, s: s, db: s.DB()}
+		h.checkNoGarbage()
+	})
 }
 
 // checkNoGarbageFor requires every data key to belong to a live collection.

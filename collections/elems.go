@@ -44,7 +44,7 @@ func (tx *Tx) openColl(key []byte, t Type, create bool) (m meta, h header, ok bo
 // it became empty (Redis deletes empty collections).
 func (tx *Tx) finish(key []byte, m meta, h header) {
 	if h.size == 0 {
-		tx.drop(key, m, 0)
+		tx.drop(key, m)
 		return
 	}
 	tx.putHeader(m, h)

@@ -91,6 +91,8 @@ type Store struct {
 	// the elements range deletes dropped since the last flush it started.
 	flushEvery int64
 	dropped    atomic.Int64
+	// rangeDels counts the range deletes the Store's Txs wrote (tests).
+	rangeDels atomic.Int64
 	// flushing is set while a background flush runs (at most one at once);
 	// bg counts the background flushes not yet finished, so Close can wait
 	// for them. bgMu orders bg.Add against Close's bg.Wait.
@@ -516,11 +518,16 @@ func (s *Store) ReclaimExpired(max int) (int, error) {
 			}
 			// The collection is gone or was replaced; its data is garbage.
 			var elems int64
-			if v, found, err := tx.getRaw(headerKey(nil, e.id)); err == nil && found {
+			v, found, err = tx.getRaw(headerKey(nil, e.id))
+			if err != nil {
+				return err
+			}
+			if found {
 				elems = sizeOfHeader(v)
 			}
-			lo, hi := dataBounds(e.id)
-			tx.deleteRange(lo, hi, elems)
+			if err := tx.deleteData(e.id, elems); err != nil {
+				return err
+			}
 			tx.delRaw(e.key)
 			reclaimed = true
 			return nil

@@ -197,7 +197,7 @@ func (tx *Tx) zadd(key []byte, a ZAddArgs, incr bool, members []Z) (n int64, las
 	if h.size+added == 0 {
 		// A new set that got nothing (ZADD GT/LT on nothing cannot, but
 		// keep the invariant): drop it.
-		tx.drop(key, m, 0)
+		tx.drop(key, m)
 		return 0, last, done, nil
 	}
 	if added > 0 || h.size == 0 {
