@@ -102,3 +102,51 @@ func TestDumpDecodesCollectionKeys(t *testing.T) {
 		require.Contains(t, out.String(), want)
 	}
 }
+
+// TestDumpDecodesRangeDeletes: dump sst and dump wal follow the range
+// tombstones of a deleted collection and of a long LTRIM with what they
+// delete.
+func TestDumpDecodesRangeDeletes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	db, err := lsm.Open(dir, nil)
+	require.NoError(t, err)
+	s := collections.New(db)
+	var fields, elems [][]byte
+	for i := 0; i < 600; i++ {
+		f := []byte(strings.Repeat("f", 1+i%7) + string(rune('a'+i%26)) + strings.Repeat("x", i/26))
+		fields = append(fields, f, f)
+		elems = append(elems, f)
+	}
+	_, err = s.HSet([]byte("big"), fields...)
+	require.NoError(t, err)
+	_, err = s.RPush([]byte("feed"), elems...)
+	require.NoError(t, err)
+	_, err = s.Delete([]byte("big"))
+	require.NoError(t, err)
+	require.NoError(t, s.LTrim([]byte("feed"), 0, 9))
+
+	wals, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	require.NoError(t, err)
+	var out strings.Builder
+	for _, w := range wals {
+		r := kv(t, dir, nil, "dump", "wal", w)
+		require.Equal(t, 0, r.code, r.stderr)
+		out.WriteString(r.stdout)
+	}
+	require.Contains(t, out.String(), "RANGEDEL  # all data of collection ID 1")
+	require.Contains(t, out.String(), "RANGEDEL  # ID 2 list elements at positions 10..599 (590)")
+
+	require.NoError(t, db.Flush())
+	require.NoError(t, s.Close())
+	require.NoError(t, db.Close())
+	tables, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	require.NoError(t, err)
+	out.Reset()
+	for _, f := range tables {
+		r := kv(t, dir, nil, "dump", "sst", f)
+		require.Equal(t, 0, r.code, r.stderr)
+		out.WriteString(r.stdout)
+	}
+	require.Contains(t, out.String(), "RANGEDEL  # all data of collection ID 1")
+	require.Contains(t, out.String(), "RANGEDEL  # ID 2 list elements at positions 10..599 (590)")
+}
