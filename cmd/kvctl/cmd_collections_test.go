@@ -67,6 +67,18 @@ func TestCollectionsCommands(t *testing.T) {
 		{[]string{"keys"}, 0, "board\tzset\ngreeting\tstring\nlikes\tset\nqueue\tlist\nuser:42\thash\n", ""},
 		{[]string{"keys", "--type", "list"}, 0, "queue\tlist\n", ""},
 		{[]string{"get", "greeting"}, 0, "hello\n", ""},
+		{[]string{"--json", "type", "user:42"}, 0, "{\"key\":\"user:42\",\"type\":\"hash\"}\n", ""},
+		{[]string{"--json", "lrange", "queue", "0", "1"}, 0, "{\"value\":\"job1\"}\n{\"value\":\"job2\"}\n", ""},
+		{[]string{"lrange", "queue", "-1", "-1", "--json"}, 0, "{\"value\":\"job3\"}\n", ""},
+		{[]string{"lrange", "queue", "5", "9"}, 0, "", ""},
+		{[]string{"lrange", "nope", "0", "-1"}, 1, "", "not found"},
+		{[]string{"--json", "smembers", "likes"}, 0, "{\"member\":\"a\"}\n{\"member\":\"b\"}\n", ""},
+		{[]string{"smembers", "nope"}, 1, "", "not found"},
+		{[]string{"smembers", "board"}, 2, "", "WRONGTYPE"},
+		{[]string{"zrange", "board", "0", "-1", "--withscores", "--json"}, 0,
+			"{\"member\":\"bob\",\"score\":1.5}\n{\"member\":\"ada\",\"score\":310}\n{\"member\":\"eve\",\"score\":\"inf\"}\n", ""},
+		{[]string{"zrange", "board", "-1", "-1", "--withscores"}, 0, "eve\tinf\n", ""},
+		{[]string{"zrange", "likes", "0", "-1"}, 2, "", "WRONGTYPE"},
 	}
 	for _, c := range cases {
 		r := kv(t, db, nil, c.args...)
