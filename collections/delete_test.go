@@ -63,16 +63,16 @@ func writeCost(t testing.TB, db *lsm.DB, fn func()) (ops uint64, walBytes int64)
 
 // TestDeleteCost: DEL of a collection, SET over one, and the reclaim of an
 // expired one write the same engine operations and WAL bytes for
-// rangeDeleteMin elements as for 20,000 (one metadata tombstone and one
+// rangeDeleteMin elements as for 4,000 (one metadata tombstone and one
 // range delete, plus the expiry-index entry when there is one): deletion
 // costs O(1) writes, through lsm's DeleteRange, for every type. Below
 // rangeDeleteMin they write one point delete per key and no range delete;
 // a queue emptied by its pops and a list trimmed by a few write none
 // either (see deleteData).
 func TestDeleteCost(t *testing.T) {
-	big := 20000
+	big := 4000
 	if testing.Short() {
-		big = 5000
+		big = 2000
 	}
 	type cost struct {
 		ops, rangeDels uint64
