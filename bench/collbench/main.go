@@ -171,6 +171,7 @@ func run() error {
 		dir = d
 	}
 	n := *flagN
+	fmt.Printf("machine: %d CPUs, %s, %s; load average %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOARCH, loadavg())
 	db, err := lsm.Open(filepath.Join(dir, fmt.Sprint("n", n)), opts)
 	if err != nil {
 		return err
@@ -485,8 +486,8 @@ func workloads(s *collections.Store, m *model) error {
 func mem(when string, db *lsm.DB) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	line := fmt.Sprintf("\nmemory %s: peak RSS %s, Go heap in use %s, tables on disk %s",
-		when, human(procKB("VmHWM:")*1024), human(int64(ms.HeapInuse)), human(db.Metrics().DiskBytes))
+	line := fmt.Sprintf("\nmemory %s: peak RSS %s, Go heap in use %s, tables on disk %s; load average %s",
+		when, human(procKB("VmHWM:")*1024), human(int64(ms.HeapInuse)), human(db.Metrics().DiskBytes), loadavg())
 	if cgroupDir != "" {
 		line += fmt.Sprintf(", cgroup max usage %s (limit %s)", human(readInt(filepath.Join(cgroupDir, "memory.max_usage_in_bytes"))),
 			human(readInt(filepath.Join(cgroupDir, "memory.limit_in_bytes"))))
@@ -522,6 +523,19 @@ func leaveCgroup() {
 	if err := os.WriteFile("/sys/fs/cgroup/memory/cgroup.procs", []byte(fmt.Sprint(os.Getpid())), 0o644); err == nil {
 		os.Remove(cgroupDir)
 	}
+}
+
+// loadavg returns the 1, 5 and 15-minute load averages.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func readInt(path string) int64 {
