@@ -9,10 +9,31 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/stratadb/strata/lsm"
 )
+
+// cpuNanos returns the CPU time (user and system) the process has used.
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// cpuPerOp starts counting the process's CPU time; the function it returns
+// reports it per operation as cpu-ns/op. On a shared machine ns/op grows
+// with the time spent waiting for a CPU; cpu-ns/op does not (it counts
+// every goroutine of the process, background compactions included).
+//
+//	defer cpuPerOp(b)()
+func cpuPerOp(b *testing.B) func() {
+	start := cpuNanos()
+	return func() { b.ReportMetric(float64(cpuNanos()-start)/float64(b.N), "cpu-ns/op") }
+}
 
 // The benchmarks run on a DB on disk (in -collections.benchdir, or a fresh
 // temporary directory) holding one collection of each type with
@@ -119,6 +140,7 @@ func BenchmarkHSet(b *testing.B) {
 	s := benchStore(b)
 	var k [8]byte
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		binary.BigEndian.PutUint64(k[:], uint64(i))
 		if _, err := s.HSet([]byte("h"), k[:], k[:]); err != nil {
@@ -132,6 +154,7 @@ func BenchmarkHGet(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.HGet([]byte("bench:h"), benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -143,6 +166,7 @@ func BenchmarkLPush(b *testing.B) {
 	s := benchStore(b)
 	v := []byte("a job description of some size..")
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.LPush([]byte("q"), v); err != nil {
 			b.Fatal(err)
@@ -168,6 +192,7 @@ func BenchmarkRPop(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.RPop([]byte("q")); err != nil {
 			b.Fatal(err)
@@ -180,6 +205,7 @@ func BenchmarkLIndex(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.LIndex([]byte("bench:l"), int64(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -192,6 +218,7 @@ func BenchmarkLRange100(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		start := int64(r.IntN(e.n - 100))
 		if _, err := e.s.LRange([]byte("bench:l"), start, start+99); err != nil {
@@ -204,6 +231,7 @@ func BenchmarkSAdd(b *testing.B) {
 	s := benchStore(b)
 	var k [8]byte
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		binary.BigEndian.PutUint64(k[:], uint64(i))
 		if _, err := s.SAdd([]byte("s"), k[:]); err != nil {
@@ -217,6 +245,7 @@ func BenchmarkSIsMember(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.SIsMember([]byte("bench:s"), benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -229,6 +258,7 @@ func BenchmarkZAdd(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	var k [8]byte
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		binary.BigEndian.PutUint64(k[:], uint64(i))
 		if _, err := s.ZAdd([]byte("z"), ZAddArgs{}, Z{Score: float64(r.IntN(1 << 20)), Member: k[:]}); err != nil {
@@ -242,6 +272,7 @@ func BenchmarkZIncrBy(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.ZIncrBy([]byte("bench:z"), 0, benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -254,6 +285,7 @@ func BenchmarkZScore(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.ZScore([]byte("bench:z"), benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -266,6 +298,7 @@ func BenchmarkZRevRange0_9(b *testing.B) {
 	e := getBenchEnv(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if zs, err := e.s.ZRevRange([]byte("bench:z"), 0, 9); err != nil || len(zs) != 10 {
 			b.Fatal(err, len(zs))
@@ -279,6 +312,7 @@ func BenchmarkZRangeAtRank(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		at := int64(r.IntN(e.n - 10))
 		if zs, err := e.s.ZRange([]byte("bench:z"), at, at+9); err != nil || len(zs) != 10 {
@@ -293,6 +327,7 @@ func BenchmarkZRangeByScore(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		lo := float64(r.IntN(1_000_000_000))
 		if _, err := e.s.ZRangeByScore([]byte("bench:z"), ScoreRange{Min: lo, Max: lo + 1e7}, 0, 10); err != nil {
@@ -313,6 +348,7 @@ func benchZRank(b *testing.B, mirrors bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.ZRank([]byte("bench:z"), benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -331,6 +367,7 @@ func BenchmarkHGetAllIter(b *testing.B) {
 	e := getBenchEnv(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		it, err := e.s.HIter([]byte("bench:h"))
 		if err != nil {
@@ -361,6 +398,7 @@ func benchParallel(b *testing.B, f func(s *Store, i uint64) error) {
 			var wg sync.WaitGroup
 			b.ReportAllocs()
 			b.ResetTimer()
+			defer cpuPerOp(b)()
 			for w := 0; w < g; w++ {
 				wg.Add(1)
 				go func(id uint64) {
