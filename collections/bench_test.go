@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stratadb/strata/lsm"
 )
@@ -358,6 +360,33 @@ func benchZRank(b *testing.B, mirrors bool) {
 
 // BenchmarkZRank is the rank of a random member, with the rank-node mirror.
 func BenchmarkZRank(b *testing.B) { benchZRank(b, true) }
+
+// BenchmarkZRankLatency is BenchmarkZRank timing each call: it reports the
+// median, the 99th and 99.9th percentiles and the maximum, in µs.
+func BenchmarkZRankLatency(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	if _, err := e.s.ZRank([]byte("bench:z"), benchMember(0)); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := benchMember(r.IntN(e.n))
+		t := time.Now()
+		if _, err := e.s.ZRank([]byte("bench:z"), m); err != nil {
+			b.Fatal(err)
+		}
+		lat[i] = time.Since(t)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	q := func(f float64) float64 { return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))]) / 1e3 }
+	b.ReportMetric(q(0.5), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+	b.ReportMetric(q(0.999), "p99.9-µs")
+	b.ReportMetric(float64(lat[len(lat)-1])/1e3, "max-µs")
+}
 
 // BenchmarkZRankNoMirror is the same walking the engine's nodes.
 func BenchmarkZRankNoMirror(b *testing.B) { benchZRank(b, false) }
