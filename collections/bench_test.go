@@ -7,12 +7,35 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stratadb/strata/lsm"
 )
+
+// cpuNanos returns the CPU time (user and system) the process has used.
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// cpuPerOp starts counting the process's CPU time; the function it returns
+// reports it per operation as cpu-ns/op. On a shared machine ns/op grows
+// with the time spent waiting for a CPU; cpu-ns/op does not (it counts
+// every goroutine of the process, background compactions included).
+//
+//	defer cpuPerOp(b)()
+func cpuPerOp(b *testing.B) func() {
+	start := cpuNanos()
+	return func() { b.ReportMetric(float64(cpuNanos()-start)/float64(b.N), "cpu-ns/op") }
+}
 
 // The benchmarks run on a DB on disk (in -collections.benchdir, or a fresh
 // temporary directory) holding one collection of each type with
@@ -119,6 +142,7 @@ func BenchmarkHSet(b *testing.B) {
 	s := benchStore(b)
 	var k [8]byte
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		binary.BigEndian.PutUint64(k[:], uint64(i))
 		if _, err := s.HSet([]byte("h"), k[:], k[:]); err != nil {
@@ -132,6 +156,7 @@ func BenchmarkHGet(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.HGet([]byte("bench:h"), benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -143,6 +168,7 @@ func BenchmarkLPush(b *testing.B) {
 	s := benchStore(b)
 	v := []byte("a job description of some size..")
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.LPush([]byte("q"), v); err != nil {
 			b.Fatal(err)
@@ -168,6 +194,7 @@ func BenchmarkRPop(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.RPop([]byte("q")); err != nil {
 			b.Fatal(err)
@@ -180,6 +207,7 @@ func BenchmarkLIndex(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.LIndex([]byte("bench:l"), int64(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -192,6 +220,7 @@ func BenchmarkLRange100(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		start := int64(r.IntN(e.n - 100))
 		if _, err := e.s.LRange([]byte("bench:l"), start, start+99); err != nil {
@@ -204,6 +233,7 @@ func BenchmarkSAdd(b *testing.B) {
 	s := benchStore(b)
 	var k [8]byte
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		binary.BigEndian.PutUint64(k[:], uint64(i))
 		if _, err := s.SAdd([]byte("s"), k[:]); err != nil {
@@ -217,6 +247,7 @@ func BenchmarkSIsMember(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.SIsMember([]byte("bench:s"), benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -229,6 +260,7 @@ func BenchmarkZAdd(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	var k [8]byte
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		binary.BigEndian.PutUint64(k[:], uint64(i))
 		if _, err := s.ZAdd([]byte("z"), ZAddArgs{}, Z{Score: float64(r.IntN(1 << 20)), Member: k[:]}); err != nil {
@@ -242,6 +274,7 @@ func BenchmarkZIncrBy(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.ZIncrBy([]byte("bench:z"), 0, benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -254,6 +287,7 @@ func BenchmarkZScore(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.s.ZScore([]byte("bench:z"), benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -266,6 +300,7 @@ func BenchmarkZRevRange0_9(b *testing.B) {
 	e := getBenchEnv(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if zs, err := e.s.ZRevRange([]byte("bench:z"), 0, 9); err != nil || len(zs) != 10 {
 			b.Fatal(err, len(zs))
@@ -279,6 +314,7 @@ func BenchmarkZRangeAtRank(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		at := int64(r.IntN(e.n - 10))
 		if zs, err := e.s.ZRange([]byte("bench:z"), at, at+9); err != nil || len(zs) != 10 {
@@ -293,6 +329,7 @@ func BenchmarkZRangeByScore(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		lo := float64(r.IntN(1_000_000_000))
 		if _, err := e.s.ZRangeByScore([]byte("bench:z"), ScoreRange{Min: lo, Max: lo + 1e7}, 0, 10); err != nil {
@@ -313,6 +350,7 @@ func benchZRank(b *testing.B, mirrors bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.ZRank([]byte("bench:z"), benchMember(r.IntN(e.n))); err != nil {
 			b.Fatal(err)
@@ -323,6 +361,33 @@ func benchZRank(b *testing.B, mirrors bool) {
 // BenchmarkZRank is the rank of a random member, with the rank-node mirror.
 func BenchmarkZRank(b *testing.B) { benchZRank(b, true) }
 
+// BenchmarkZRankLatency is BenchmarkZRank timing each call: it reports the
+// median, the 99th and 99.9th percentiles and the maximum, in µs.
+func BenchmarkZRankLatency(b *testing.B) {
+	e := getBenchEnv(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	if _, err := e.s.ZRank([]byte("bench:z"), benchMember(0)); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := benchMember(r.IntN(e.n))
+		t := time.Now()
+		if _, err := e.s.ZRank([]byte("bench:z"), m); err != nil {
+			b.Fatal(err)
+		}
+		lat[i] = time.Since(t)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	q := func(f float64) float64 { return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))]) / 1e3 }
+	b.ReportMetric(q(0.5), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+	b.ReportMetric(q(0.999), "p99.9-µs")
+	b.ReportMetric(float64(lat[len(lat)-1])/1e3, "max-µs")
+}
+
 // BenchmarkZRankNoMirror is the same walking the engine's nodes.
 func BenchmarkZRankNoMirror(b *testing.B) { benchZRank(b, false) }
 
@@ -331,6 +396,7 @@ func BenchmarkHGetAllIter(b *testing.B) {
 	e := getBenchEnv(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for i := 0; i < b.N; i++ {
 		it, err := e.s.HIter([]byte("bench:h"))
 		if err != nil {
@@ -346,22 +412,37 @@ func BenchmarkHGetAllIter(b *testing.B) {
 	}
 }
 
-// The cost of the Store's locking under 16 goroutines: HINCRBY on distinct
-// keys, on one key, and the engine's own Increment as the baseline.
+// The cost of the Store's locking under contention: each parallel
+// benchmark runs its operation from 1 goroutine and from 16 (sub-benchmarks
+// g=1 and g=16), sharing b.N between them, so ns/op is the time per
+// operation of the whole group and the two read side by side. HINCRBY on
+// distinct keys and on one key (every goroutine waits for the same stripe
+// lock), ZINCRBY on one sorted set, LPUSH+RPOP on one list, and the
+// engine's own Increment and Put as baselines for the Store's IncrBy and Set.
 func benchParallel(b *testing.B, f func(s *Store, i uint64) error) {
-	s := benchStore(b)
-	var ctr atomic.Uint64
-	b.SetParallelism(8) // 8 x GOMAXPROCS(2) = 16 goroutines here
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		id := ctr.Add(1)
-		for i := uint64(0); pb.Next(); i++ {
-			if err := f(s, id<<32|i); err != nil {
-				b.Error(err)
-				return
+	for _, g := range []int{1, 16} {
+		b.Run(fmt.Sprint("g=", g), func(b *testing.B) {
+			s := benchStore(b)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ReportAllocs()
+			b.ResetTimer()
+			defer cpuPerOp(b)()
+			for w := 0; w < g; w++ {
+				wg.Add(1)
+				go func(id uint64) {
+					defer wg.Done()
+					for i := uint64(0); next.Add(1) <= int64(b.N); i++ {
+						if err := f(s, id<<32|i); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}(uint64(w))
 			}
-		}
-	})
+			wg.Wait()
+		})
+	}
 }
 
 func BenchmarkParallelHIncrByDistinctKeys(b *testing.B) {
@@ -374,6 +455,31 @@ func BenchmarkParallelHIncrByDistinctKeys(b *testing.B) {
 func BenchmarkParallelHIncrByOneKey(b *testing.B) {
 	benchParallel(b, func(s *Store, i uint64) error {
 		_, err := s.HIncrBy([]byte("h"), []byte("f"), 1)
+		return err
+	})
+}
+
+func BenchmarkParallelZIncrByOneKey(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		var m [1]byte
+		m[0] = byte(i % 100)
+		_, err := s.ZIncrBy([]byte("z"), 1, m[:])
+		return err
+	})
+}
+
+// BenchmarkParallelQueue is a producer's LPUSH and a consumer's RPOP on one
+// list (one op is both).
+func BenchmarkParallelQueue(b *testing.B) {
+	v := []byte("a job description of some size..")
+	benchParallel(b, func(s *Store, i uint64) error {
+		if _, err := s.LPush([]byte("q"), v); err != nil {
+			return err
+		}
+		_, err := s.RPop([]byte("q"))
+		if err == ErrNotFound {
+			err = nil // another consumer took it
+		}
 		return err
 	})
 }
@@ -401,5 +507,19 @@ func BenchmarkParallelSetStore(b *testing.B) {
 func BenchmarkParallelPutEngine(b *testing.B) {
 	benchParallel(b, func(s *Store, i uint64) error {
 		return s.DB().Put([]byte(fmt.Sprint("k", i%100000)), []byte("value"))
+	})
+}
+
+// BenchmarkParallelUpdate is an Update of two operations (Update holds
+// every key: it serializes with everything).
+func BenchmarkParallelUpdate(b *testing.B) {
+	benchParallel(b, func(s *Store, i uint64) error {
+		return s.Update(func(tx *Tx) error {
+			if _, err := tx.HIncrBy([]byte("a"), []byte("n"), -1); err != nil {
+				return err
+			}
+			_, err := tx.HIncrBy([]byte("b"), []byte("n"), 1)
+			return err
+		})
 	})
 }

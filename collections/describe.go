@@ -100,3 +100,33 @@ func DescribeKey(key, value []byte) (string, bool) {
 	}
 	return "reserved key " + q(key), true
 }
+
+// DescribeRange renders a range deletion [start, end) over the package's
+// keys, for a human reading a dump: all the data of one collection (a
+// deleted or expired collection), a run of a list's elements (LTRIM, popping
+// many), or else the keys at both ends. ok is false if start is outside the
+// package's space.
+func DescribeRange(start, end []byte) (string, bool) {
+	if len(start) < 2 || start[0] != reservedByte {
+		return "", false
+	}
+	if len(start) == 10 && len(end) == 10 && start[1] == tagData && end[1] == tagData {
+		id := binary.BigEndian.Uint64(start[2:])
+		if binary.BigEndian.Uint64(end[2:]) == id+1 {
+			return fmt.Sprintf("all data of collection ID %d", id), true
+		}
+	}
+	if len(start) == 19 && len(end) == 19 && start[1] == tagData && string(start[:11]) == string(end[:11]) && start[10] == subElem {
+		id := binary.BigEndian.Uint64(start[2:10])
+		lo, hi := binary.BigEndian.Uint64(start[11:]), binary.BigEndian.Uint64(end[11:])
+		if lo < hi {
+			return fmt.Sprintf("ID %d list elements at positions %d..%d (%d)", id, int64(lo-listMid), int64(hi-listMid)-1, hi-lo), true
+		}
+	}
+	from, _ := DescribeKey(start, nil)
+	to, ok := DescribeKey(end, nil)
+	if !ok {
+		to = strconv.Quote(string(end))
+	}
+	return "from " + from + " to " + to, true
+}

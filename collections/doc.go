@@ -102,7 +102,8 @@
 // A list's elements sit at sequence numbers head..tail-1 with no gaps: LPUSH
 // takes head-1, RPUSH tail; a new list starts in the middle of the uint64
 // range (2^63). LINDEX and LSET are one point read or write, LRANGE one seek,
-// LTRIM two range deletes; LINSERT and LREM shift the shorter side.
+// LTRIM at most two range deletes (point deletes for runs of fewer than
+// 512); LINSERT and LREM shift the shorter side.
 //
 // Sortable scores: the float64 bits, with the sign bit flipped for positive
 // numbers and every bit flipped for negative ones, big-endian: bytewise order
@@ -159,17 +160,44 @@
 // # Delete and expiry cost O(1)
 //
 // A collection's data is one engine range, and its ID is unique: Delete
-// (and SET over a collection, RENAME onto one, or the last element leaving)
-// writes one metadata tombstone and one range delete (lsm's DeleteRange),
-// whatever the size. Expiry costs nothing at the moment of expiry: the
-// engine hides the metadata, and with it the whole collection, since every
-// read starts at the metadata. The reclaimer then range-deletes the data.
-// Compaction drops what a range delete covers, so the space comes back.
-// Versioning (unique IDs) alone would make deletion O(1) too, but the dead
-// elements would stay on disk until something scanned for them; range
-// deletes alone would need one at every creation to clear what an expired
-// predecessor left. Together: correctness never depends on cleanup, and
-// cleanup is one range delete per dead collection.
+// (and SET over a collection, or RENAME onto one) of a collection of
+// 512 elements or more writes one metadata tombstone and one range delete
+// (lsm's DeleteRange: one range tombstone in the WAL, the memtable and
+// then the tables), whatever the size. Expiry costs nothing at the moment
+// of expiry: the engine hides the metadata, and with it the whole
+// collection, since every read starts at the metadata. The reclaimer then
+// deletes the data the same way. Compaction drops what a range tombstone
+// covers, so the space comes back.
+//
+// The design is unique IDs and range deletes together. Versioning alone
+// (a new ID per collection, old data left behind) makes deletion O(1) too,
+// but the dead elements would stay on disk until something scanned for
+// them; range deletes alone would need one at every creation to clear
+// what an expired predecessor of the same name left. Together,
+// correctness never depends on cleanup, and cleanup is one range delete
+// per dead collection.
+//
+// Below 512 elements (rangeDeleteMin) the data goes key by key instead: at
+// most about a thousand point deletes, read through one seek, so the cost
+// stays bounded. The engine's memtable keeps range tombstones in a list
+// that it re-fragments on the first read after each change, which is
+// cheap for a few tombstones and costs every read once there are
+// thousands; a job queue that empties on each RPOP, a capped feed trimmed
+// by one element per LPUSH, or sessions deleted by the thousand would
+// otherwise leave one range tombstone each (measured: 870 us per
+// LPUSH+RPOP pair with one range delete per pop, 16 us without). A
+// collection that an operation empties (the last HDEL, SREM, ZREM, pop)
+// has no elements left to delete: its header and, for a sorted set, its
+// two top rank nodes go with point deletes. Lists know their elements'
+// keys, so LTRIM, LREM and popping many delete runs of fewer than 512 by
+// point deletes without reading them, and longer runs by one range delete.
+//
+// A range tombstone gives space back only once it is in a table, where
+// the engine's compaction picker counts the bytes it covers: after range
+// deletes have dropped Options.DeleteFlushElements elements, the Store
+// flushes the memtable in the background, so a quiet DB gets the space of
+// a deleted or expired collection back within seconds, not when writes
+// next fill the memtable.
 //
 // # Concurrency
 //
@@ -205,7 +233,7 @@
 //	HSET SADD HDEL SREM (k items)   k point reads, one batch
 //	LPUSH RPUSH LPOP RPOP           header read, one batch; LINDEX LSET: one point read or write
 //	LRANGE start stop               one seek, then the elements returned: O(count), not O(start)
-//	LTRIM, LPOP/RPOP with a count   at most two range deletes
+//	LTRIM, LPOP/RPOP with a count   at most two range deletes (runs under 512: point deletes)
 //	LINSERT LREM LPOS               O(n) as in Redis (LINSERT and LREM move the shorter side)
 //	ZADD ZREM ZINCRBY               member read, index write, two node updates (in memory
 //	                                with the set's mirror), one batch
@@ -219,8 +247,9 @@
 //	                                offset is reached by rank)
 //	HGETALL SMEMBERS (and HIter,    one seek and the elements; the Iter forms stream them
 //	SIter, LIter, ZIter)            without holding them in memory
-//	DEL, EXPIRE's end, SET over a   one range delete (and the expiry index entry)
-//	collection, RENAME              moves the metadata only
+//	DEL, EXPIRE's end, SET over a   one range delete (and the expiry index entry); under
+//	collection                      512 elements, one seek and a point delete per key
+//	RENAME                          moves the metadata only
 //	DBSIZE                          O(keys): it counts (Redis: O(1))
 //
 // # Differences from Redis

@@ -243,6 +243,22 @@ func decodeHeader(name []byte, t Type, v []byte) (header, error) {
 	return header{size: int64(binary.BigEndian.Uint64(v))}, nil
 }
 
+// sizeOfHeader returns the number of elements a header value records,
+// whatever the collection's type (a list's header is 16 bytes, the others'
+// 8), or 0 if it is malformed.
+func sizeOfHeader(v []byte) int64 {
+	switch len(v) {
+	case 8:
+		return max(int64(binary.BigEndian.Uint64(v)), 0)
+	case 16:
+		h, t := binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])
+		if t >= h && t-h < 1<<62 {
+			return int64(t - h)
+		}
+	}
+	return 0
+}
+
 // sortableScore maps a score to 8 bytes that sort bytewise as Redis orders
 // scores: -inf < ... < -0 == +0 < ... < +inf. NaN is never stored.
 func sortableScore(dst []byte, f float64) []byte {

@@ -140,6 +140,10 @@ func FuzzDecoders(f *testing.F) {
 		}
 		DescribeKey(b, b)
 		DescribeKey(append([]byte{reservedByte}, b...), b)
+		DescribeRange(b, b)
+		if h := len(b) / 2; h > 0 {
+			DescribeRange(append([]byte{reservedByte, tagData}, b[:h]...), append([]byte{reservedByte, tagData}, b[h:]...))
+		}
 		parseLongDouble(b)
 		ParseFloat(b)
 		ParseScoreRange(b, b)

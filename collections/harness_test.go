@@ -290,6 +290,22 @@ func engineOps() []hop {
 			require.NoError(h.t, h.db.Put([]byte(k), []byte(v)))
 			h.m.keys[k] = &mval{typ: TypeString, str: v}
 		}},
+		{"rawdelrange", 1, func(h *harness) {
+			// lsm's DeleteRange over raw names removes the strings stored
+			// under them, and nothing of the package's space (0xFF...).
+			bounds := []string{"a", "b", "c", "k", "k:1", "k:2", "k:3", "z", "\xff"}
+			lo, hi := bounds[h.r.IntN(len(bounds))], bounds[h.r.IntN(len(bounds))]
+			if lo >= hi {
+				return
+			}
+			h.logf("db.DeleteRange %q %q", lo, hi)
+			require.NoError(h.t, h.db.DeleteRange([]byte(lo), []byte(hi)))
+			for k, v := range h.m.keys {
+				if v.typ == TypeString && k != "" && k[0] != 0xFF && k >= lo && k < hi {
+					delete(h.m.keys, k)
+				}
+			}
+		}},
 		{"rawget", 2, func(h *harness) {
 			k := h.rawName()
 			v, err := h.db.Get([]byte(k))

@@ -73,12 +73,45 @@ func (tx *Tx) create(name []byte, t Type) (meta, error) {
 	return m, nil
 }
 
-// drop deletes the collection m under name: its metadata, its expiry-index
-// entry, and all its data with one range delete.
+// drop deletes the collection m under name that the operation has just
+// emptied: its metadata, its expiry-index entry, and the data keys an empty
+// collection still has (its header, and a sorted set's two top rank nodes),
+// with point deletes: a queue that empties on every pop writes no range
+// delete (see deleteData).
 func (tx *Tx) drop(name []byte, m meta) {
 	tx.delRaw(metaKey(nil, name))
-	lo, hi := dataBounds(m.id)
-	tx.deleteRange(lo, hi)
+	tx.delRaw(headerKey(nil, m.id))
+	if m.typ == TypeZSet {
+		for level := 1; level <= 2; level++ {
+			tx.delRaw(append(append(dataPrefix(nil, m.id), byte(subNodeBase+level)), topSuffix...))
+		}
+	}
+	tx.dropEnd(name, m)
+}
+
+// dropWhole deletes the collection m under name whatever it holds (DEL, SET
+// or RENAME over it): its metadata, its expiry-index entry, and all its
+// data (deleteData, sized by its header: one point read).
+func (tx *Tx) dropWhole(name []byte, m meta) error {
+	var elems int64
+	v, found, err := tx.getRaw(headerKey(nil, m.id))
+	if err != nil {
+		return err
+	}
+	if found {
+		elems = sizeOfHeader(v)
+	}
+	if err := tx.deleteData(m.id, elems); err != nil {
+		return err
+	}
+	tx.delRaw(metaKey(nil, name))
+	tx.dropEnd(name, m)
+	return nil
+}
+
+// dropEnd finishes drop and dropWhole: the expiry-index entry, the mirror,
+// the touch.
+func (tx *Tx) dropEnd(name []byte, m meta) {
 	if m.idxAt != 0 {
 		tx.delRaw(expiryIndexKey(nil, m.idxAt, m.id))
 	}
@@ -109,8 +142,7 @@ func (tx *Tx) del(name []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	tx.drop(name, m)
-	return true, nil
+	return true, tx.dropWhole(name, m)
 }
 
 // ---- key operations ----

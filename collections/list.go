@@ -117,7 +117,7 @@ func (tx *Tx) pop(key []byte, left bool, count int64) ([][]byte, error) {
 		if int64(len(out)) != count {
 			return nil, corrupt("list elements missing", key, nil)
 		}
-		tx.deleteRange(seqKey(nil, m.id, lo), seqKey(nil, m.id, hi))
+		tx.deleteSeqs(m.id, lo, hi)
 	}
 	if left {
 		h.head = hi
@@ -289,11 +289,11 @@ func (tx *Tx) LTrim(key []byte, start, stop int64) error {
 		ltrim, rtrim = start, n-stop-1
 	}
 	if ltrim > 0 {
-		tx.deleteRange(seqKey(nil, m.id, h.head), seqKey(nil, m.id, h.head+uint64(ltrim)))
+		tx.deleteSeqs(m.id, h.head, h.head+uint64(ltrim))
 		h.head += uint64(ltrim)
 	}
 	if rtrim > 0 && h.head < h.tail {
-		tx.deleteRange(seqKey(nil, m.id, h.tail-uint64(rtrim)), seqKey(nil, m.id, h.tail))
+		tx.deleteSeqs(m.id, h.tail-uint64(rtrim), h.tail)
 		h.tail -= uint64(rtrim)
 	}
 	if ltrim == 0 && rtrim == 0 {
@@ -383,7 +383,7 @@ func (tx *Tx) rewriteWithout(m meta, h *header, all [][]byte, remove []bool, k i
 				pos++
 			}
 		}
-		tx.deleteRange(seqKey(nil, m.id, h.tail-uint64(k)), seqKey(nil, m.id, h.tail))
+		tx.deleteSeqs(m.id, h.tail-uint64(k), h.tail)
 		h.tail -= uint64(k)
 	} else {
 		// Move the kept elements before the last removal towards the tail.
@@ -394,7 +394,7 @@ func (tx *Tx) rewriteWithout(m meta, h *header, all [][]byte, remove []bool, k i
 				pos--
 			}
 		}
-		tx.deleteRange(seqKey(nil, m.id, h.head), seqKey(nil, m.id, h.head+uint64(k)))
+		tx.deleteSeqs(m.id, h.head, h.head+uint64(k))
 		h.head += uint64(k)
 	}
 	h.size = int64(h.tail - h.head)

@@ -43,6 +43,19 @@ type Options struct {
 	// of its set's index (80 KB for a 1M-member set of 16-byte members).
 	// The default value is 64 MiB; a negative value disables mirrors.
 	RankCacheSize int64
+	// DeleteFlushElements is how many elements range deletes may drop (DEL
+	// or SET over a collection, a reclaimed expired one, LTRIM, popping
+	// many), in all since the last such flush, before the Store flushes the
+	// engine's memtable in the background. A range delete gives no space
+	// back while it sits in the memtable: only once it is in a table does
+	// the engine's compaction count the bytes it covers and compact them
+	// away, and a quiet DB may take hours to fill its memtable. The flush
+	// runs on a goroutine of its own; the deleting operation does not wait
+	// for it. The flush costs little more than the one the memtable would
+	// have had anyway when full (it writes what the memtable holds, now,
+	// into a smaller table). The default value is 256 Ki (2^18) elements,
+	// some 10 MiB or more on disk; a negative value disables these flushes.
+	DeleteFlushElements int64
 }
 
 // Store offers Redis's hashes, lists, sets, sorted sets and strings over an
@@ -74,6 +87,19 @@ type Store struct {
 	zfan int
 	zc   zcache
 
+	// flushEvery is Options.DeleteFlushElements (0: never); dropped counts
+	// the elements range deletes dropped since the last flush it started.
+	flushEvery int64
+	dropped    atomic.Int64
+	// rangeDels counts the range deletes the Store's Txs wrote (tests).
+	rangeDels atomic.Int64
+	// flushing is set while a background flush runs (at most one at once);
+	// bg counts the background flushes not yet finished, so Close can wait
+	// for them. bgMu orders bg.Add against Close's bg.Wait.
+	flushing atomic.Bool
+	bgMu     sync.Mutex
+	bg       sync.WaitGroup
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -99,7 +125,11 @@ func NewWithOptions(db *lsm.DB, opts *Options) *Store {
 	s := &Store{db: db, clock: time.Now, seed: maphash.MakeSeed(), stop: make(chan struct{}), done: make(chan struct{})}
 	interval := time.Second
 	s.zc.limit = 64 << 20
+	s.flushEvery = 1 << 18
 	if opts != nil {
+		if opts.DeleteFlushElements != 0 {
+			s.flushEvery = max(opts.DeleteFlushElements, 0)
+		}
 		if opts.RankCacheSize != 0 {
 			s.zc.limit = int(max(opts.RankCacheSize, 0))
 		}
@@ -123,16 +153,51 @@ func NewWithOptions(db *lsm.DB, opts *Options) *Store {
 // DB returns the DB the Store works on.
 func (s *Store) DB() *lsm.DB { return s.db }
 
-// Close stops the background reclaimer and waits for it. It does not close
-// the DB. Operations after Close still work (they are plain DB calls), but
-// expired collections are no longer reclaimed in the background.
+// Close stops the background reclaimer and waits for it and for a
+// background flush (Options.DeleteFlushElements) in progress. It does not
+// close the DB. Operations after Close still work (they are plain DB
+// calls), but expired collections are no longer reclaimed and the memtable
+// is no longer flushed after large deletes.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.bgMu.Lock()
 		s.closed.Store(true)
+		s.bgMu.Unlock()
 		close(s.stop)
 	})
 	<-s.done
+	s.bg.Wait()
 	return nil
+}
+
+// noteDropped counts elements that committed range deletes dropped, and
+// starts a background flush of the memtable when they add up to
+// flushEvery since the last one.
+func (s *Store) noteDropped(n int64) {
+	if s.flushEvery <= 0 || s.dropped.Add(n) < s.flushEvery {
+		return
+	}
+	if !s.flushing.CompareAndSwap(false, true) {
+		return // the running flush takes this range delete too, or the next one will
+	}
+	s.bgMu.Lock()
+	if s.closed.Load() {
+		s.bgMu.Unlock()
+		s.flushing.Store(false)
+		return
+	}
+	s.bg.Add(1)
+	s.bgMu.Unlock()
+	// Reset before the flush starts: every range delete committed so far is
+	// in the memtable it flushes.
+	s.dropped.Store(0)
+	go func() {
+		defer s.bg.Done()
+		defer s.flushing.Store(false)
+		// An error (the DB closed, a failed write the engine latched) leaves
+		// the space to the next flush; there is no caller to tell.
+		_ = s.db.Flush()
+	}()
 }
 
 func (s *Store) reclaimLoop(interval time.Duration) {
@@ -263,6 +328,9 @@ func (tx *Tx) end(err *error) bool {
 	e := *err
 	if e == nil && tx.ls.write {
 		e = tx.commit()
+		if e == nil && tx.dropped > 0 {
+			s.noteDropped(tx.dropped)
+		}
 	}
 	if e != nil {
 		// The mirrors this Tx changed hold changes that did not commit.
@@ -449,8 +517,17 @@ func (s *Store) ReclaimExpired(max int) (int, error) {
 				}
 			}
 			// The collection is gone or was replaced; its data is garbage.
-			lo, hi := dataBounds(e.id)
-			tx.deleteRange(lo, hi)
+			var elems int64
+			v, found, err = tx.getRaw(headerKey(nil, e.id))
+			if err != nil {
+				return err
+			}
+			if found {
+				elems = sizeOfHeader(v)
+			}
+			if err := tx.deleteData(e.id, elems); err != nil {
+				return err
+			}
 			tx.delRaw(e.key)
 			reclaimed = true
 			return nil

@@ -410,3 +410,51 @@ func TestScanCursor(t *testing.T) {
 		require.True(t, slices.Contains(append(want, "other"), k), k)
 	}
 }
+
+// TestUpdateIsOneWrite: an Update of many operations on many keys, range
+// deletes included, reaches the engine as one write (one batch, one WAL
+// record), so a crash keeps all of it or none (TestPowerLossCollections
+// checks that end to end); an Update whose function fails writes nothing.
+func TestUpdateIsOneWrite(t *testing.T) {
+	s, _ := openTestStore(t)
+	db := s.DB()
+	fill(t, s, []byte("big"), TypeHash, 2*rangeDeleteMin) // also reserves a block of IDs
+	writes := func() int64 { return db.Metrics().CommitWrites }
+	before, seq := writes(), db.Metrics().LastSeq
+	err := s.Update(func(tx *Tx) error {
+		for i := 0; i < 50; i++ {
+			if _, err := tx.HSet([]byte(fmt.Sprint("h", i%5)), []byte(fmt.Sprint("f", i)), []byte("v")); err != nil {
+				return err
+			}
+			if _, err := tx.ZAdd([]byte("z"), ZAddArgs{}, Z{Score: float64(i), Member: []byte(fmt.Sprint("m", i))}); err != nil {
+				return err
+			}
+			if _, err := tx.RPush([]byte("l"), []byte(fmt.Sprint("e", i))); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Delete([]byte("big")); err != nil {
+			return err
+		}
+		return tx.Set([]byte("s"), []byte("v"))
+	})
+	require.NoError(t, err)
+	require.Equal(t, before+1, writes(), "one write")
+	require.Greater(t, db.Metrics().LastSeq-seq, uint64(150), "of many operations")
+	n, err := s.Exists([]byte("h0"), []byte("z"), []byte("l"), []byte("s"), []byte("big"))
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+
+	before = writes()
+	err = s.Update(func(tx *Tx) error {
+		if _, err := tx.Delete([]byte("z"), []byte("l")); err != nil {
+			return err
+		}
+		return errAbort
+	})
+	require.ErrorIs(t, err, errAbort)
+	require.Equal(t, before, writes(), "a failed Update writes nothing")
+	n, err = s.Exists([]byte("z"), []byte("l"))
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+}

@@ -50,7 +50,9 @@ func (tx *Tx) putString(name, v []byte, exp int64) error {
 		if err != nil {
 			return err
 		}
-		tx.drop(name, m)
+		if err := tx.dropWhole(name, m); err != nil {
+			return err
+		}
 	}
 	tx.putRaw(stringKey(tx.scratch(), name), v, exp)
 	tx.touch(name)

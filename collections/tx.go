@@ -28,6 +28,8 @@ type Tx struct {
 
 	ov     overlay
 	ranges []rangeDel
+	// dropped counts the elements the range deletes in ranges cover.
+	dropped int64
 	// conds are the string keys the Tx read from the engine, with what it
 	// saw: a rewrite of one is applied only if nobody outside the Store
 	// changed it meanwhile.
@@ -58,6 +60,7 @@ func (tx *Tx) begin(s *Store, ls *lockSet) {
 	tx.now = s.now().UnixNano()
 	tx.ov.reset()
 	tx.ranges = tx.ranges[:0]
+	tx.dropped = 0
 	tx.conds = tx.conds[:0]
 	tx.touched = tx.touched[:0]
 	tx.tbuf = tx.tbuf[:0]
@@ -202,7 +205,65 @@ func (tx *Tx) putRaw(raw, val []byte, expAt int64) { tx.ov.put(raw, val, expAt) 
 
 func (tx *Tx) delRaw(raw []byte) { tx.ov.del(raw) }
 
-func (tx *Tx) deleteRange(lo, hi []byte) {
+// rangeDeleteMin is the number of elements from which data is deleted with
+// one range delete rather than one point delete per key: a whole
+// collection (deleteData) or a run of a list's elements (deleteSeqs).
+//
+// A range delete costs the same whatever it covers, but the engine's
+// memtable keeps its range tombstones in a list it re-fragments on the
+// first read after each change: cheap for a few, a cost on every read once
+// there are thousands. Point deletes cost one small write per key. So a
+// small collection (a session hash, a queue emptied by its pops, a capped
+// feed trimmed by one) goes key by key, at most a bounded number of keys,
+// and a large one in one range delete; a memtable then holds at most one
+// range tombstone per rangeDeleteMin elements written to it.
+const rangeDeleteMin = 512
+
+// deleteData deletes every data key of the collection id, which holds
+// elems elements: key by key (read through the Tx) below rangeDeleteMin,
+// else, or if the keys turn out more than the header said, with one range
+// delete.
+func (tx *Tx) deleteData(id uint64, elems int64) error {
+	lo, hi := dataBounds(id)
+	if elems < rangeDeleteMin {
+		// A sorted set has two keys per element and a few rank nodes.
+		limit := 2*rangeDeleteMin + 8
+		var ks [][]byte
+		ti := tx.iter(lo, hi)
+		for ok := ti.First(); ok && len(ks) <= limit; ok = ti.Next() {
+			ks = append(ks, append([]byte{}, ti.Key()...))
+		}
+		if err := ti.Close(); err != nil {
+			return err
+		}
+		if len(ks) <= limit {
+			for _, k := range ks {
+				tx.delRaw(k)
+			}
+			return nil
+		}
+	}
+	tx.deleteRange(lo, hi, elems)
+	return nil
+}
+
+// deleteSeqs deletes the elements at sequence numbers [lo, hi) of the list
+// id: key by key below rangeDeleteMin (no reads: the keys are known), else
+// with one range delete.
+func (tx *Tx) deleteSeqs(id, lo, hi uint64) {
+	if hi-lo < rangeDeleteMin {
+		for q := lo; q < hi; q++ {
+			tx.delRaw(seqKey(nil, id, q))
+		}
+		return
+	}
+	tx.deleteRange(seqKey(nil, id, lo), seqKey(nil, id, hi), int64(hi-lo))
+}
+
+// deleteRange deletes every raw key in [lo, hi) with one range delete;
+// elems is how many elements that drops (see Options.DeleteFlushElements).
+func (tx *Tx) deleteRange(lo, hi []byte, elems int64) {
+	tx.dropped += elems
 	tx.ov.deleteRange(lo, hi)
 	tx.ranges = append(tx.ranges, rangeDel{append([]byte{}, lo...), append([]byte{}, hi...)})
 }
@@ -244,6 +305,9 @@ func (tx *Tx) commit() error {
 	b := tx.batch
 	for _, r := range tx.ranges {
 		b.DeleteRange(r.lo, r.hi)
+	}
+	if len(tx.ranges) > 0 {
+		tx.s.rangeDels.Add(int64(len(tx.ranges)))
 	}
 	now := tx.s.now().UnixNano()
 	var optBuf [2]lsm.WriteOption

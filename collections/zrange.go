@@ -8,14 +8,15 @@ import (
 
 // Z is a sorted-set member with its score.
 type Z struct {
-	Score  float64
-	Member []byte
+	Score  float64 // the score; never NaN
+	Member []byte  // the member's bytes
 }
 
 // ScoreRange is a score interval, as ZRANGEBYSCORE and ZCOUNT take it:
 // Min <= score <= Max, either end exclusive ("(1.5" in Redis).
 type ScoreRange struct {
-	Min, Max                   float64
+	Min, Max float64 // the ends; -inf and +inf (math.Inf) are allowed
+	// MinExclusive and MaxExclusive leave out a score equal to Min or Max.
 	MinExclusive, MaxExclusive bool
 }
 
@@ -26,14 +27,16 @@ var AllScores = ScoreRange{Min: math.Inf(-1), Max: math.Inf(1)}
 // member), "+" (Inf +1, above every member), "[value" (inclusive) or
 // "(value" (exclusive).
 type LexBound struct {
-	Value     []byte
-	Exclusive bool
-	Inf       int8
+	Value     []byte // the member bytes of the bound, unless Inf is set
+	Exclusive bool   // "(value": the bound itself is outside the range
+	Inf       int8   // -1 for "-", +1 for "+", 0 for a Value bound
 }
 
 // LexRange is a member interval, as ZRANGEBYLEX and ZLEXCOUNT take it.
 // Like Redis, it is meant for sets whose members all have the same score.
-type LexRange struct{ Min, Max LexBound }
+type LexRange struct {
+	Min, Max LexBound // the low and the high end
+}
 
 // AllMembers is the range "-".."+".
 var AllMembers = LexRange{Min: LexBound{Inf: -1}, Max: LexBound{Inf: 1}}

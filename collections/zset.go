@@ -408,10 +408,10 @@ const (
 // ZRangeArgs is ZRANGE with every option, for ZRANGE, ZREVRANGE,
 // ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX and ZREVRANGEBYLEX.
 type ZRangeArgs struct {
-	By          ZBy
-	Start, Stop int64 // ByRank: indexes, negative from the end
-	Score       ScoreRange
-	Lex         LexRange
+	By          ZBy        // what Start/Stop, Score or Lex select by
+	Start, Stop int64      // ByRank: indexes, negative from the end
+	Score       ScoreRange // ByScore: the scores
+	Lex         LexRange   // ByLex: the members
 	// Rev walks from the highest score (or member) down. The range itself
 	// is given low to high (a server swaps REV's max and min).
 	Rev bool

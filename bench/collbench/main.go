@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -39,8 +40,10 @@ var (
 	flagN        = flag.Int64("n", 1_000_000, "elements of each collection")
 	flagDir      = flag.String("dir", "", "DB directory (default: a new temporary one); an existing build of the same -n is reused")
 	flagCgroup   = flag.String("cgroup-mem", "", "run inside a new cgroup v1 memory limit of this size (e.g. 512MiB); needs root")
-	flagMemtable = flag.Int64("memtable", 16<<20, "lsm MemtableSize in bytes")
-	flagCache    = flag.Int64("cache", 32<<20, "lsm BlockCacheSize in bytes")
+	flagMemtable = flag.Int64("memtable", 0, "lsm MemtableSize in bytes (0: from -db-mem, or 16 MiB without it)")
+	flagCache    = flag.Int64("cache", 0, "lsm BlockCacheSize in bytes (0: from -db-mem, or 32 MiB without it)")
+	flagDBMem    = flag.String("db-mem", "", "lsm MemoryLimit (e.g. 96MiB); default: 3/8 of -cgroup-mem when that is set")
+	flagGoMem    = flag.String("go-mem", "", "Go runtime memory limit (GOMEMLIMIT); default: 3/4 of -cgroup-mem when that is set")
 	flagRank     = flag.Int64("rankcache", 16<<20, "collections RankCacheSize in bytes")
 	flagChecks   = flag.Int("checks", 20000, "random checks per kind in each verification pass")
 	flagRemove   = flag.Int("remove", 10000, "members and fields removed between the two verification passes")
@@ -118,6 +121,7 @@ func run() error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	var dbMem, goMem int64
 	if *flagCgroup != "" {
 		limit, err := parseSize(*flagCgroup)
 		if err != nil {
@@ -126,7 +130,36 @@ func run() error {
 		if err := joinCgroup(limit); err != nil {
 			return err
 		}
+		defer leaveCgroup()
 		fmt.Printf("running in a cgroup v1 memory limit of %s\n", human(limit))
+		// The cgroup counts the page cache too, and the engine's bound
+		// leaves out the Go runtime and this program's own heap: give the
+		// DB 3/8 and the collector a target at 3/4.
+		dbMem, goMem = limit*3/8, limit*3/4
+	}
+	for _, f := range []struct {
+		flag string
+		dst  *int64
+	}{{*flagDBMem, &dbMem}, {*flagGoMem, &goMem}} {
+		if f.flag != "" {
+			v, err := parseSize(f.flag)
+			if err != nil {
+				return err
+			}
+			*f.dst = v
+		}
+	}
+	if goMem > 0 {
+		debug.SetMemoryLimit(goMem)
+	}
+	opts := &lsm.Options{MemoryLimit: dbMem, MemtableSize: *flagMemtable, BlockCacheSize: *flagCache}
+	if dbMem == 0 {
+		if opts.MemtableSize == 0 {
+			opts.MemtableSize = 16 << 20
+		}
+		if opts.BlockCacheSize == 0 {
+			opts.BlockCacheSize = 32 << 20
+		}
 	}
 	dir := *flagDir
 	if dir == "" {
@@ -138,7 +171,8 @@ func run() error {
 		dir = d
 	}
 	n := *flagN
-	db, err := lsm.Open(filepath.Join(dir, fmt.Sprint("n", n)), &lsm.Options{MemtableSize: *flagMemtable, BlockCacheSize: *flagCache})
+	fmt.Printf("machine: %d CPUs, %s, %s; load average %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOARCH, loadavg())
+	db, err := lsm.Open(filepath.Join(dir, fmt.Sprint("n", n)), opts)
 	if err != nil {
 		return err
 	}
@@ -147,8 +181,8 @@ func run() error {
 	defer s.Close()
 	m := newModel(n)
 
-	fmt.Printf("n = %d, A = %d; lsm MemtableSize %s, BlockCacheSize %s; RankCacheSize %s\n",
-		n, m.a, human(*flagMemtable), human(*flagCache), human(*flagRank))
+	fmt.Printf("n = %d, A = %d; lsm MemoryLimit %s (bound %s), GOMEMLIMIT %s; RankCacheSize %s\n",
+		n, m.a, human(dbMem), human(db.Metrics().MemoryBound), human(goMem), human(*flagRank))
 	if c, _ := s.ZCard([]byte("z")); c == n && !*flagSkip {
 		fmt.Println("reusing the built collections")
 	} else if !*flagSkip {
@@ -218,7 +252,10 @@ func build(db *lsm.DB, s *collections.Store, m *model) error {
 		}
 		if time.Since(last) > 30*time.Second {
 			last = time.Now()
-			fmt.Printf("  built %d of %d (%.0f/s)\n", i+batch, n, float64(i+batch)/time.Since(start).Seconds())
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Printf("  built %d of %d (%.0f/s); RSS %s, Go heap in use %s, tables %s\n", i+batch, n,
+				float64(i+batch)/time.Since(start).Seconds(), human(procKB("VmRSS:")*1024), human(int64(ms.HeapInuse)), human(db.Metrics().DiskBytes))
 		}
 	}
 	el := time.Since(start)
@@ -449,8 +486,8 @@ func workloads(s *collections.Store, m *model) error {
 func mem(when string, db *lsm.DB) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	line := fmt.Sprintf("\nmemory %s: peak RSS %s, Go heap in use %s, tables on disk %s",
-		when, human(procKB("VmHWM:")*1024), human(int64(ms.HeapInuse)), human(db.Metrics().DiskBytes))
+	line := fmt.Sprintf("\nmemory %s: peak RSS %s, Go heap in use %s, tables on disk %s; load average %s",
+		when, human(procKB("VmHWM:")*1024), human(int64(ms.HeapInuse)), human(db.Metrics().DiskBytes), loadavg())
 	if cgroupDir != "" {
 		line += fmt.Sprintf(", cgroup max usage %s (limit %s)", human(readInt(filepath.Join(cgroupDir, "memory.max_usage_in_bytes"))),
 			human(readInt(filepath.Join(cgroupDir, "memory.limit_in_bytes"))))
@@ -475,6 +512,30 @@ func joinCgroup(limit int64) error {
 	}
 	cgroupDir = dir
 	return nil
+}
+
+// leaveCgroup moves the process back to the root memory cgroup and removes
+// the one joinCgroup made (a cgroup with a process in it cannot go).
+func leaveCgroup() {
+	if cgroupDir == "" {
+		return
+	}
+	if err := os.WriteFile("/sys/fs/cgroup/memory/cgroup.procs", []byte(fmt.Sprint(os.Getpid())), 0o644); err == nil {
+		os.Remove(cgroupDir)
+	}
+}
+
+// loadavg returns the 1, 5 and 15-minute load averages.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func readInt(path string) int64 {

@@ -478,19 +478,52 @@ func (k *keyAnnotator) Write(p []byte) (int, error) {
 
 func (k *keyAnnotator) emit(line []byte) error {
 	out := append([]byte{}, line...)
-	if rest, ok := bytes.CutPrefix(line, []byte("  ")); ok && len(rest) > 0 && rest[0] == '"' {
-		if q, err := strconv.QuotedPrefix(string(rest)); err == nil {
-			if key, err := strconv.Unquote(q); err == nil {
-				if d, ok := collections.DescribeKey([]byte(key), nil); ok {
-					out = append(out, "  # "...)
-					out = append(out, d...)
-				}
+	rest, ok := bytes.CutPrefix(line, []byte("  "))
+	switch {
+	case ok && len(rest) > 0 && rest[0] == '"':
+		if key, _, ok := unquotePrefix(rest); ok {
+			if d, ok := collections.DescribeKey(key, nil); ok {
+				out = append(out, "  # "...)
+				out = append(out, d...)
 			}
+		}
+	case ok && len(rest) > 1 && rest[0] == '[' && rest[1] == '"':
+		// A range tombstone: [START, END) #seq RANGEDEL, in a table's
+		// range deletion block or a WAL record.
+		start, after, ok := unquotePrefix(rest[1:])
+		if !ok {
+			break
+		}
+		after, ok = bytes.CutPrefix(after, []byte(", "))
+		if !ok {
+			break
+		}
+		end, _, ok := unquotePrefix(after)
+		if !ok {
+			break
+		}
+		if d, ok := collections.DescribeRange(start, end); ok {
+			out = append(out, "  # "...)
+			out = append(out, d...)
 		}
 	}
 	out = append(out, '\n')
 	_, err := k.w.Write(out)
 	return err
+}
+
+// unquotePrefix decodes the Go-quoted string at the start of b and returns
+// it with the bytes after it.
+func unquotePrefix(b []byte) (val, rest []byte, ok bool) {
+	q, err := strconv.QuotedPrefix(string(b))
+	if err != nil {
+		return nil, nil, false
+	}
+	v, err := strconv.Unquote(q)
+	if err != nil {
+		return nil, nil, false
+	}
+	return []byte(v), b[len(q):], true
 }
 
 func (k *keyAnnotator) flush() error {

@@ -67,6 +67,18 @@ func TestCollectionsCommands(t *testing.T) {
 		{[]string{"keys"}, 0, "board\tzset\ngreeting\tstring\nlikes\tset\nqueue\tlist\nuser:42\thash\n", ""},
 		{[]string{"keys", "--type", "list"}, 0, "queue\tlist\n", ""},
 		{[]string{"get", "greeting"}, 0, "hello\n", ""},
+		{[]string{"--json", "type", "user:42"}, 0, "{\"key\":\"user:42\",\"type\":\"hash\"}\n", ""},
+		{[]string{"--json", "lrange", "queue", "0", "1"}, 0, "{\"value\":\"job1\"}\n{\"value\":\"job2\"}\n", ""},
+		{[]string{"lrange", "queue", "-1", "-1", "--json"}, 0, "{\"value\":\"job3\"}\n", ""},
+		{[]string{"lrange", "queue", "5", "9"}, 0, "", ""},
+		{[]string{"lrange", "nope", "0", "-1"}, 1, "", "not found"},
+		{[]string{"--json", "smembers", "likes"}, 0, "{\"member\":\"a\"}\n{\"member\":\"b\"}\n", ""},
+		{[]string{"smembers", "nope"}, 1, "", "not found"},
+		{[]string{"smembers", "board"}, 2, "", "WRONGTYPE"},
+		{[]string{"zrange", "board", "0", "-1", "--withscores", "--json"}, 0,
+			"{\"member\":\"bob\",\"score\":1.5}\n{\"member\":\"ada\",\"score\":310}\n{\"member\":\"eve\",\"score\":\"inf\"}\n", ""},
+		{[]string{"zrange", "board", "-1", "-1", "--withscores"}, 0, "eve\tinf\n", ""},
+		{[]string{"zrange", "likes", "0", "-1"}, 2, "", "WRONGTYPE"},
 	}
 	for _, c := range cases {
 		r := kv(t, db, nil, c.args...)
@@ -101,4 +113,52 @@ func TestDumpDecodesCollectionKeys(t *testing.T) {
 	} {
 		require.Contains(t, out.String(), want)
 	}
+}
+
+// TestDumpDecodesRangeDeletes: dump sst and dump wal follow the range
+// tombstones of a deleted collection and of a long LTRIM with what they
+// delete.
+func TestDumpDecodesRangeDeletes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	db, err := lsm.Open(dir, nil)
+	require.NoError(t, err)
+	s := collections.New(db)
+	var fields, elems [][]byte
+	for i := 0; i < 600; i++ {
+		f := []byte(strings.Repeat("f", 1+i%7) + string(rune('a'+i%26)) + strings.Repeat("x", i/26))
+		fields = append(fields, f, f)
+		elems = append(elems, f)
+	}
+	_, err = s.HSet([]byte("big"), fields...)
+	require.NoError(t, err)
+	_, err = s.RPush([]byte("feed"), elems...)
+	require.NoError(t, err)
+	_, err = s.Delete([]byte("big"))
+	require.NoError(t, err)
+	require.NoError(t, s.LTrim([]byte("feed"), 0, 9))
+
+	wals, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	require.NoError(t, err)
+	var out strings.Builder
+	for _, w := range wals {
+		r := kv(t, dir, nil, "dump", "wal", w)
+		require.Equal(t, 0, r.code, r.stderr)
+		out.WriteString(r.stdout)
+	}
+	require.Contains(t, out.String(), "RANGEDEL  # all data of collection ID 1")
+	require.Contains(t, out.String(), "RANGEDEL  # ID 2 list elements at positions 10..599 (590)")
+
+	require.NoError(t, db.Flush())
+	require.NoError(t, s.Close())
+	require.NoError(t, db.Close())
+	tables, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	require.NoError(t, err)
+	out.Reset()
+	for _, f := range tables {
+		r := kv(t, dir, nil, "dump", "sst", f)
+		require.Equal(t, 0, r.code, r.stderr)
+		out.WriteString(r.stdout)
+	}
+	require.Contains(t, out.String(), "RANGEDEL  # all data of collection ID 1")
+	require.Contains(t, out.String(), "RANGEDEL  # ID 2 list elements at positions 10..599 (590)")
 }
