@@ -300,19 +300,16 @@ func getexCommand(c *cmdCtx) {
 }
 
 func mgetCommand(c *cmdCtx) {
-	vals := make([][]byte, len(c.argv)-1)
-	found := make([]bool, len(vals))
-	for i, k := range c.argv[1:] {
-		v, ok, err := c.get(k)
-		if err != nil && !errors.Is(err, ErrWrongType) {
-			c.errReply(err)
-			return
-		}
-		vals[i], found[i] = v, ok
+	// One operation over every key: atomic against MSET and EXEC.
+	vals, err := c.ks.Data().MGet(c.argv[1:]...)
+	if err != nil {
+		c.errReply(err)
+		return
 	}
 	c.w.array(len(vals))
-	for i, v := range vals {
-		if found[i] {
+	for _, v := range vals {
+		c.s.stats.hit(v != nil)
+		if v != nil {
 			c.w.bulk(v)
 		} else {
 			c.w.null()

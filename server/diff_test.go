@@ -36,7 +36,7 @@ var diffSeeds = flag.Int("diff.seeds", 150, "generated command sequences per pro
 
 // diffStep is one command of a sequence with its normalization.
 type diffStep struct {
-	mode string // "", "sorted", "near N", "type", "skip", "scan", "hello", "raw", "sleep", "eof"
+	mode string // "", "sorted", "pairs", "elems1", "elems2", "near N", "type", "skip", "scan", "hello", "raw", "sleep", "eof"
 	args []string
 	raw  []byte
 	line int
@@ -50,7 +50,10 @@ type diffSeq struct {
 
 // parseDiffFile reads sequences: "=== name" starts one; each line is a
 // command split as redis-cli splits (quotes, \x escapes); a line may start
-// with a normalization: "!sorted", "!near N", "!type", "!skip", "!scan"
+// with a normalization: "!sorted", "!pairs" (elements sorted as pairs: a
+// hash's fields and values), "!elems1" and "!elems2" (a one-call HSCAN,
+// SSCAN or ZSCAN, its elements sorted as singles or pairs), "!near N",
+// "!type", "!skip", "!scan"
 // (a full SCAN iteration, compared as a set), "!hello" (HELLO with its id
 // and version masked), "!raw" (the rest, unquoted, sent as bytes; its
 // first reply compared), "!recv" (the next reply of a pipeline),
@@ -269,6 +272,21 @@ func sameReply(t *testing.T, mode, want, got string) bool {
 				a.elems[i+1], b.elems[i+1] = rv{typ: '$'}, rv{typ: '$'}
 			}
 		}
+		return a.encode() == b.encode()
+	case mode == "pairs":
+		a, err1 := parseReply(want)
+		b, err2 := parseReply(got)
+		return err1 == nil && err2 == nil && a.sortedBy(2).encode() == b.sortedBy(2).encode()
+	case mode == "elems1" || mode == "elems2":
+		// A one-call HSCAN, SSCAN or ZSCAN: [cursor, elements], the
+		// elements compared as a set of singles or of pairs.
+		n := int(mode[5] - '0')
+		a, err1 := parseReply(want)
+		b, err2 := parseReply(got)
+		if err1 != nil || err2 != nil || len(a.elems) != 2 || len(b.elems) != 2 {
+			return want == got
+		}
+		a.elems[1], b.elems[1] = a.elems[1].sortedBy(n), b.elems[1].sortedBy(n)
 		return a.encode() == b.encode()
 	case strings.HasPrefix(mode, "near "):
 		tol, _ := strconv.ParseInt(strings.TrimPrefix(mode, "near "), 10, 64)

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stratadb/strata/collections"
 )
 
 // INFO: Redis 7.0's sections and the fields exporters read, plus a
@@ -287,7 +289,7 @@ func (s *Server) keyspaceSummary() (keys, expires, avgTTL int64, all bool) {
 	now := s.now()
 	var ttlSum int64
 	all = true
-	s.ks.Scan(nil, nil, func(k []byte, _ Kind, exp time.Time) bool {
+	s.ks.Keys(&collections.KeysOptions{}, func(k []byte, _ Kind, exp time.Time) bool {
 		if keys >= keyspaceLimit {
 			all = false
 			return false
