@@ -36,7 +36,7 @@ var diffSeeds = flag.Int("diff.seeds", 150, "generated command sequences per pro
 
 // diffStep is one command of a sequence with its normalization.
 type diffStep struct {
-	mode string // "", "sorted", "pairs", "elems1", "elems2", "near N", "type", "skip", "scan", "hello", "raw", "sleep", "eof"
+	mode string // "", "sorted", "pairs", "elems1", "elems2", "near N", "type", "skip", "scan", "hello", "raw", "send", "recv", "blocked", "sleep", "eof"
 	args []string
 	raw  []byte
 	line int
@@ -56,8 +56,10 @@ type diffSeq struct {
 // "!type", "!skip", "!scan"
 // (a full SCAN iteration, compared as a set), "!hello" (HELLO with its id
 // and version masked), "!raw" (the rest, unquoted, sent as bytes; its
-// first reply compared), "!recv" (the next reply of a pipeline),
-// "!sleep MS", "!eof" (both servers closed the connection).
+// first reply compared), "!send" (sent, its reply left for a "!recv"),
+// "!recv" (the next reply of a pipeline), "!blocked N" (wait until both
+// servers have N blocked clients), "!sleep MS", "!eof" (both servers
+// closed the connection).
 func parseDiffFile(t *testing.T, path string) []diffSeq {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -91,7 +93,7 @@ func parseDiffFile(t *testing.T, path string) []diffSeq {
 			case "raw":
 				st.raw = unescapeRaw(rest)
 				rest = ""
-			case "sleep":
+			case "sleep", "blocked":
 				st.args = []string{rest}
 				rest = ""
 			}
@@ -215,6 +217,27 @@ func (p *diffPair) step(name string, st diffStep) bool {
 			t.Errorf("%s: want both connections closed, redis: %v, ours: %v", where, e1, e2)
 		}
 		p.connect()
+		return true
+	case "send":
+		// A command whose reply a later "!recv" reads (a blocking pop).
+		p.ref.send(st.args...)
+		p.ours.send(st.args...)
+		return true
+	case "blocked":
+		// Wait until both servers have this many blocked clients.
+		want := "blocked_clients:" + st.args[0] + "\r\n"
+		for _, addr := range []string{p.refA, p.ourA} {
+			c := dial(t, addr)
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(c.do("INFO", "clients"), want) {
+				if time.Now().After(deadline) {
+					t.Errorf("%s: the server never had %s blocked clients", where, st.args[0])
+					return false
+				}
+				time.Sleep(time.Millisecond)
+			}
+			c.nc.Close()
+		}
 		return true
 	case "scan":
 		a, b := scanAll(t, p.ref, st.args), scanAll(t, p.ours, st.args)

@@ -89,9 +89,10 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		kv("connected_clients", n)
 		kv("cluster_connections", 0)
 		kv("maxclients", o.MaxClients)
-		kv("blocked_clients", 0)
+		blocked := s.blocking.nBlocked.Load()
+		kv("blocked_clients", blocked)
 		kv("tracking_clients", 0)
-		kv("clients_in_timeout_table", 0)
+		kv("clients_in_timeout_table", blocked)
 	case "memory":
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)

@@ -69,6 +69,7 @@ type Server struct {
 	nextID    atomic.Int64
 	shutdownC chan struct{} // closed by SHUTDOWN; see ShutdownRequested
 	shutOnce  sync.Once
+	stopOnce  sync.Once // the background work stops once, however many Shutdowns
 
 	// blocking holds the clients blocked in BLPOP and the like.
 	blocking blockState
@@ -480,11 +481,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		<-done
 	}
-	s.blocking.stop()
-	s.syncer.stop()
-	s.stats.stopSampler()
-	s.backup.wait()
-	s.store.Close()
+	s.stopOnce.Do(func() {
+		s.blocking.stop()
+		s.syncer.stop()
+		s.stats.stopSampler()
+		s.backup.wait()
+		s.store.Close()
+	})
 	return err
 }
 
