@@ -334,6 +334,12 @@ func flushCommand(c *cmdCtx) {
 		c.errReply(err)
 		return
 	}
+	if !c.inTx && c.s.syncAlways() { // appendfsync always (EXEC syncs its own)
+		if err := c.s.db.Sync(); err != nil {
+			c.errReply(err)
+			return
+		}
+	}
 	c.s.cursors.reset()
 	c.w.ok()
 }

@@ -471,8 +471,10 @@ const longDouble = 64
 // decimal or hexadecimal floats, "inf" and "infinity"; no blanks, no NaN,
 // nothing outside the long double range.
 func parseLongDouble(b []byte) (*big.Float, bool) {
-	s := string(cstr(b, 5*1024))
-	if len(b) == 0 || len(b) >= 5*1024 || s == "" || isSpace(s[0]) {
+	// strtold stops at a NUL byte, and string2ld then finds it did not
+	// read the whole string: a NUL anywhere makes no number.
+	s := string(b)
+	if len(b) == 0 || len(b) >= 5*1024 || isSpace(s[0]) || strings.IndexByte(s, 0) >= 0 {
 		return nil, false
 	}
 	body := strings.TrimLeft(s, "+-")
