@@ -176,3 +176,29 @@ func TestWatchOptimisticHashCounter(t *testing.T) {
 		t.Fatalf("LLEN log = %q, want %q", got, want)
 	}
 }
+
+// TestInfoKeyspaceCountsCollections: INFO keyspace counts keys of every
+// type and the expiries of collections as of strings.
+func TestInfoKeyspaceCountsCollections(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dial(t, ts.addr)
+	c.do("SET", "s", "v", "EX", "1000")
+	c.do("HSET", "h", "f", "v")
+	c.do("EXPIRE", "h", "1000")
+	c.do("RPUSH", "l", "a")
+	c.do("SADD", "st", "m")
+	c.do("ZADD", "z", "1", "m")
+	c.do("PEXPIRE", "z", "2000000")
+	got := infoField(t, infoText(t, c, "keyspace"), "db0")
+	keys, rest, _ := strings.Cut(got, ",avg_ttl=")
+	if keys != "keys=5,expires=3" {
+		t.Fatalf("db0: %q, want keys=5,expires=3", got)
+	}
+	var avg int64
+	if _, err := fmt.Sscan(rest, &avg); err != nil || avg < 1_000_000 || avg > 1_334_000 {
+		t.Fatalf("avg_ttl %q: the mean of about 1000 s, 1000 s and 2000 s in ms", rest)
+	}
+	if got := c.do("DBSIZE"); got != ":5\r\n" {
+		t.Fatalf("DBSIZE: %q", got)
+	}
+}
