@@ -418,6 +418,8 @@ func (b *blockState) wait(ctx *cmdCtx) {
 	if gone {
 		cl.closeAfter = true
 	}
+	// The idle timeout counts from now: a blocked client is not idle.
+	cl.lastActive.Store(time.Now().UnixNano())
 	if reply == nil {
 		w.timedOut(ctx.w)
 		return
