@@ -214,3 +214,16 @@ func TestShutdownWithBlockedClients(t *testing.T) {
 		t.Fatalf("Shutdown with blocked clients: %v", err)
 	}
 }
+
+// TestBlockedClientIsNotIdle: the idle timeout does not close a client
+// while it is blocked, nor right after, for the time it spent blocked.
+func TestBlockedClientIsNotIdle(t *testing.T) {
+	ts := startServer(t, &Options{Timeout: time.Second})
+	c := dial(t, ts.addr)
+	if got := c.do("BLPOP", "q", "1.5"); got != "*-1\r\n" {
+		t.Fatalf("BLPOP timing out: %q", got)
+	}
+	if got := c.do("PING"); got != "+PONG\r\n" {
+		t.Fatalf("PING after a blocking pop longer than the idle timeout: %q", got)
+	}
+}
