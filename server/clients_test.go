@@ -66,7 +66,9 @@ func TestRedisCLI(t *testing.T) {
 }
 
 // TestPythonClient runs key-value patterns written with redis-py (Debian's
-// python3-redis) against the server.
+// python3-redis) against the server, among them the data-structure
+// patterns (a profile hash, a job queue with blocked workers, likes, a
+// leaderboard, a product hash) as applications write them.
 func TestPythonClient(t *testing.T) {
 	py := "/usr/bin/python3"
 	if _, err := exec.LookPath(py); err != nil {
@@ -83,7 +85,9 @@ func TestPythonClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("patterns.py: %v\n%s", err, out)
 	}
-	for _, want := range []string{"strings ok", "cache ok", "sessions ok", "rate limit (pipeline) ok", "rate limit (script) ok", "simple lock ok", "token lock ok"} {
+	for _, want := range []string{"strings ok", "cache ok", "sessions ok", "rate limit (pipeline) ok", "rate limit (script) ok",
+		"simple lock ok", "token lock ok", "profile hash ok", "job queue ok", "blocking workers ok", "likes ok", "leaderboard ok",
+		"product hash ok"} {
 		if !strings.Contains(string(out), want+"\n") {
 			t.Errorf("patterns.py did not print %q:\n%s", want, out)
 		}

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"bytes"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stratadb/strata/collections"
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -89,16 +90,10 @@ func uniqueKeys(keys [][]byte) [][]byte {
 }
 
 func existsCommand(c *cmdCtx) {
-	n := 0
-	for _, k := range c.argv[1:] {
-		kind, err := c.ks.Type(k)
-		if err != nil {
-			c.errReply(err)
-			return
-		}
-		if kind != KindNone {
-			n++
-		}
+	n, err := c.ks.Data().Exists(c.argv[1:]...)
+	if err != nil {
+		c.errReply(err)
+		return
 	}
 	c.w.int(int64(n))
 }
@@ -381,37 +376,23 @@ func scanCommand(c *cmdCtx) {
 			return
 		}
 	}
-	var lower []byte
+	o := &collections.KeysOptions{}
 	if cursor != 0 {
 		if after, ok := c.s.cursors.get(cursor); ok {
-			lower = append(after, 0) // strictly after
+			o.After = after
 		}
 	}
-	var upper []byte
 	if match != nil {
-		if p := globPrefix(match); len(p) > 0 {
-			pl, pu := lsm.PrefixBounds(p)
-			if lower == nil || bytes.Compare(lower, pl) < 0 {
-				lower = pl
-			}
-			upper = pu
-			if pu != nil && bytes.Compare(lower, pu) >= 0 {
-				c.w.array(2)
-				c.w.bulkString("0")
-				c.w.array(0)
-				return
-			}
-		}
+		o.Prefix = globPrefix(match)
 	}
-	c.scanRange(lower, upper, count, match, typ)
-}
-
-func (c *cmdCtx) scanRange(lower, upper []byte, count int64, match []byte, typ string) {
+	if t, ok := collections.ParseType(typ); ok && typ != "none" {
+		o.Type = t
+	}
 	var keys [][]byte
 	var last []byte
 	seen := int64(0)
 	more := false
-	err := c.ks.Scan(lower, upper, func(k []byte, kind Kind, _ time.Time) bool {
+	err := c.ks.Keys(o, func(k []byte, kind Kind, _ time.Time) bool {
 		if seen == count {
 			more = true
 			return false
@@ -445,13 +426,10 @@ func (c *cmdCtx) scanRange(lower, upper []byte, count int64, match []byte, typ s
 
 func keysCommand(c *cmdCtx) {
 	pat := c.argv[1]
-	var lower, upper []byte
-	if p := globPrefix(pat); len(p) > 0 {
-		lower, upper = lsm.PrefixBounds(p)
-	}
+	o := &collections.KeysOptions{Prefix: globPrefix(pat)}
 	all := len(pat) == 1 && pat[0] == '*'
 	var keys [][]byte
-	err := c.ks.Scan(lower, upper, func(k []byte, _ Kind, _ time.Time) bool {
+	err := c.ks.Keys(o, func(k []byte, _ Kind, _ time.Time) bool {
 		if all || globMatch(pat, k, false) {
 			keys = append(keys, append([]byte(nil), k...))
 		}
@@ -467,9 +445,22 @@ func keysCommand(c *cmdCtx) {
 	}
 }
 
-// randomkeyCommand seeks to random bytes and takes the next key (or the
-// first): every key can come out, though not with equal chances.
+// randomkeyCommand: the Store's RandomKey, which descends the key space
+// with seeks (every key can come out, though not with equal chances); in a
+// transaction, the first key after random bytes, or the first key.
 func randomkeyCommand(c *cmdCtx) {
+	if k, ok := c.ks.(*dataKeyspace); ok && k.tx == nil {
+		key, err := c.s.store.RandomKey()
+		switch {
+		case errors.Is(err, lsm.ErrNotFound):
+			c.w.null()
+		case err != nil:
+			c.errReply(err)
+		default:
+			c.w.bulk(key)
+		}
+		return
+	}
 	var probe [8]byte
 	for i := range probe {
 		probe[i] = byte(rand.UintN(256))
@@ -479,12 +470,12 @@ func randomkeyCommand(c *cmdCtx) {
 		found = append([]byte(nil), k...)
 		return false
 	}
-	if err := c.ks.Scan(probe[:], nil, pick); err != nil {
+	if err := c.ks.Keys(&collections.KeysOptions{After: probe[:]}, pick); err != nil {
 		c.errReply(err)
 		return
 	}
 	if found == nil {
-		if err := c.ks.Scan(nil, nil, pick); err != nil {
+		if err := c.ks.Keys(&collections.KeysOptions{}, pick); err != nil {
 			c.errReply(err)
 			return
 		}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stratadb/strata/collections"
 )
 
 // Server commands: CONFIG COMMAND INFO DBSIZE FLUSHDB FLUSHALL TIME
@@ -311,7 +313,7 @@ func commandGetKeysCommand(c *cmdCtx) {
 
 func dbsizeCommand(c *cmdCtx) {
 	n := 0
-	if err := c.ks.Scan(nil, nil, func([]byte, Kind, time.Time) bool { n++; return true }); err != nil {
+	if err := c.ks.Keys(&collections.KeysOptions{}, func([]byte, Kind, time.Time) bool { n++; return true }); err != nil {
 		c.errReply(err)
 		return
 	}
@@ -331,6 +333,12 @@ func flushCommand(c *cmdCtx) {
 	if err := c.ks.Flush(); err != nil {
 		c.errReply(err)
 		return
+	}
+	if !c.inTx && c.s.syncAlways() { // appendfsync always (EXEC syncs its own)
+		if err := c.s.db.Sync(); err != nil {
+			c.errReply(err)
+			return
+		}
 	}
 	c.s.cursors.reset()
 	c.w.ok()

@@ -300,19 +300,16 @@ func getexCommand(c *cmdCtx) {
 }
 
 func mgetCommand(c *cmdCtx) {
-	vals := make([][]byte, len(c.argv)-1)
-	found := make([]bool, len(vals))
-	for i, k := range c.argv[1:] {
-		v, ok, err := c.get(k)
-		if err != nil && !errors.Is(err, ErrWrongType) {
-			c.errReply(err)
-			return
-		}
-		vals[i], found[i] = v, ok
+	// One operation over every key: atomic against MSET and EXEC.
+	vals, err := c.ks.Data().MGet(c.argv[1:]...)
+	if err != nil {
+		c.errReply(err)
+		return
 	}
 	c.w.array(len(vals))
-	for i, v := range vals {
-		if found[i] {
+	for _, v := range vals {
+		c.s.stats.hit(v != nil)
+		if v != nil {
 			c.w.bulk(v)
 		} else {
 			c.w.null()
@@ -474,8 +471,10 @@ const longDouble = 64
 // decimal or hexadecimal floats, "inf" and "infinity"; no blanks, no NaN,
 // nothing outside the long double range.
 func parseLongDouble(b []byte) (*big.Float, bool) {
-	s := string(cstr(b, 5*1024))
-	if len(b) == 0 || len(b) >= 5*1024 || s == "" || isSpace(s[0]) {
+	// strtold stops at a NUL byte, and string2ld then finds it did not
+	// read the whole string: a NUL anywhere makes no number.
+	s := string(b)
+	if len(b) == 0 || len(b) >= 5*1024 || isSpace(s[0]) || strings.IndexByte(s, 0) >= 0 {
 		return nil, false
 	}
 	body := strings.TrimLeft(s, "+-")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"time"
+
+	"github.com/stratadb/strata/collections"
 )
 
 // Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
@@ -99,12 +101,16 @@ func execCommand(c *cmdCtx) {
 	}
 	c.s.gate.exclusive()
 	defer c.s.gate.releaseExclusive()
-	if c.s.watchBroken(cl) {
-		c.w.nullArray()
-		return
-	}
-	replies := replyWriter{proto: c.w.proto}
+	var replies replyWriter
+	broken := false
 	err := c.s.update(func(ks Keyspace) error {
+		// Inside the transaction: no write can come between this check
+		// and the commands (the Store's writes mark watchers before they
+		// release their keys).
+		if broken = c.s.watchBroken(cl, ks); broken {
+			return nil
+		}
+		replies = replyWriter{proto: c.w.proto} // afresh if the Store runs this again
 		for _, q := range m.cmds {
 			inner := &cmdCtx{s: c.s, cl: cl, cmd: q.cmd, argv: q.argv, w: &replies, ks: ks, inTx: true}
 			c.s.call(inner, false)
@@ -113,6 +119,10 @@ func execCommand(c *cmdCtx) {
 	})
 	if err != nil {
 		c.w.err(keyError(err))
+		return
+	}
+	if broken {
+		c.w.nullArray()
 		return
 	}
 	// The protocol may have changed inside (HELLO is not queued, so no):
@@ -125,16 +135,30 @@ func execCommand(c *cmdCtx) {
 	}
 }
 
-// update runs fn against one transaction and commits it; the caller holds
-// the gate exclusively. This is where EXEC and scripts meet the store:
-// with the collections package it becomes collections.Store.Update with a
-// Keyspace over its Tx.
+// update runs fn against one transaction (collections.Store.Update: all of
+// its writes reach the WAL as one record, or none) and commits it; the
+// caller holds the gate exclusively. This is where EXEC and scripts meet
+// the store. fn may run again if a raw write from outside the Store changed
+// a string it rewrote (see Store.Update): it must start afresh each time.
 func (s *Server) update(fn func(ks Keyspace) error) error {
-	tx := newTx(s)
-	if err := fn(tx); err != nil {
-		return err
+	err := s.store.Update(func(tx *collections.Tx) error { return fn(newTxKeyspace(s, tx)) })
+	if err == nil && s.syncAlways() {
+		err = s.db.Sync()
 	}
-	return tx.commit()
+	return err
+}
+
+// syncWrite carries out appendfsync always after a lone write command: its
+// reply goes out only once the WAL is on disk.
+// The reply written from mark on is replaced by the error if that fails.
+func (s *Server) syncWrite(w *replyWriter, mark int) {
+	if !s.syncAlways() {
+		return
+	}
+	if err := s.db.Sync(); err != nil {
+		w.b = w.b[:mark]
+		w.err(keyError(err))
+	}
 }
 
 // watchedKey is a key's state when WATCH saw it.
@@ -198,12 +222,12 @@ func keyState(ks Keyspace, key []byte) (watchedKey, error) {
 
 // watchBroken reports whether EXEC must fail: a watched key was written
 // through the server, expired, or changed behind the server's back.
-func (s *Server) watchBroken(cl *client) bool {
+func (s *Server) watchBroken(cl *client, ks Keyspace) bool {
 	if cl.dirty.Load() {
 		return true
 	}
 	for k, was := range cl.watching {
-		now, err := keyState(s.ks, []byte(k))
+		now, err := keyState(ks, []byte(k))
 		if err != nil || now.exists != was.exists || !bytes.Equal(now.sum[:], was.sum[:]) {
 			return true
 		}

@@ -27,6 +27,9 @@ type cmdCtx struct {
 	inTx bool
 	// script is the running script, for calls made by redis.call.
 	script *scriptRun
+	// block, set by a blocking command that found nothing to pop, makes
+	// the dispatcher wait for a push once the command's locks are released.
+	block *waiter
 }
 
 func (c *cmdCtx) arg(i int) string { return string(c.argv[i]) }
@@ -87,6 +90,22 @@ func (s *Server) dispatch(cl *client, argv [][]byte) {
 	}
 	ctx := &cmdCtx{s: s, cl: cl, cmd: cmd, argv: argv, w: &cl.out, ks: s.ks}
 	s.call(ctx, true)
+	if ctx.block != nil {
+		s.blocking.wait(ctx)
+	}
+	// Clients blocked on keys this command pushed to are served before
+	// this client's next command, as Redis serves them before its next.
+	s.blocking.serveReady(mayWrite(cmd))
+}
+
+// mayWrite reports whether cmd may write: a command that may not leaves
+// the serving of blocked clients to whoever is at it already.
+func mayWrite(cmd *command) bool {
+	switch cmd.name {
+	case "exec", "eval", "evalsha":
+		return true
+	}
+	return cmd.flags&flagWrite != 0
 }
 
 // reject answers msg for a command refused before it ran, and counts it
@@ -132,16 +151,17 @@ func (s *Server) call(ctx *cmdCtx, lone bool) {
 			return
 		}
 		unlock := s.lockKeys(cmd.keysOf(ctx.argv))
+		mark := ctx.w.len()
 		cmd.handler(ctx)
 		unlock()
 		s.gate.releaseShared()
-	} else if lone && cmd.flags&(flagReadonly|flagMovableKeys) == flagReadonly && len(cmd.keyPositions(ctx.argv)) > 1 {
-		// Several keys read at once: from one snapshot.
-		snap := s.db.NewSnapshot()
-		ctx.ks = &snapKeyspace{snap: snap}
-		cmd.handler(ctx)
-		snap.Close()
+		s.syncWrite(ctx.w, mark)
 	} else {
+		if !lone && cmd.flags&flagWrite != 0 {
+			if k, ok := ctx.ks.(*dataKeyspace); ok {
+				k.noteWrites(cmd.keysOf(ctx.argv))
+			}
+		}
 		cmd.handler(ctx)
 	}
 	dur := time.Since(start)

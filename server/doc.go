@@ -36,19 +36,20 @@
 // Replies are RESP2 until HELLO 3. RESP3's types and how RESP2 carries them:
 //
 //	RESP3            RESP2                  used by
-//	%2 (map)         *4 (flat array)        HELLO, CONFIG GET, COMMAND DOCS
-//	~2 (set)         *2                     COMMAND INFO flags
+//	%2 (map)         *4 (flat array)        HELLO, CONFIG GET, HGETALL
+//	~2 (set)         *2                     COMMAND INFO flags, SMEMBERS
 //	_  (null)        $-1 or *-1             GET of a missing key, EXEC aborted
-//	,1.5 (double)    $3 1.5 (%.17g)         scores
+//	,1.5 (double)    $3 1.5 (%.17g)         scores (ZSCORE, WITHSCORES)
 //	#t (boolean)     :1                     scripts with redis.setresp(3)
 //	=N txt:... (verbatim)  $N ...           INFO, CLIENT LIST, CLIENT INFO
 //
 // # The command table
 //
 // table.go: each family file (cmd_connection.go, cmd_server.go,
-// cmd_keys.go, cmd_strings.go, cmd_tx.go, cmd_scripting.go) declares its
-// commands with def(name, arity, flags, categories, handler, doc, key
-// specs...), and buildTable joins them. Arity errors, COMMAND and COMMAND
+// cmd_keys.go, cmd_strings.go, cmd_hashes.go, cmd_lists.go, cmd_sets.go,
+// cmd_zsets.go, cmd_tx.go, scripting.go) declares its commands with
+// def(name, arity, flags, categories, handler, doc, key specs...), and
+// buildTable joins them. Arity errors, COMMAND and COMMAND
 // INFO/COUNT/DOCS/LIST/GETKEYS, ACL categories (implicit ones derived from
 // the flags as Redis derives them), MULTI queueing (no_multi), scripts
 // (noscript, write), -BUSY (allow_busy), the keys a write locks and WATCH
@@ -56,30 +57,33 @@
 //
 // A handler is func(*cmdCtx): it reads c.argv, writes its reply with c.w
 // (a replyWriter in the client's protocol) and reads and writes data only
-// through c.ks, a Keyspace.
+// through c.ks, a Keyspace. Argument checks run in the order Redis 7.0's
+// do, so that the first error a request has is the one Redis answers.
 //
 // # Data access
 //
-// Keyspace (keyspace.go) is everything a handler may do to the data: Type,
-// Get, Expiry, Set (with NX/XX, an expiry or KEEPTTL), MSet, IncrBy,
-// Delete, SetExpiry, Rename, Scan, Flush. Two implementations:
+// Every key lives in one collections.Store (Server.Store): strings are
+// plain engine keys (SET k v is db.Put(k, v), so Go code and kvctl see the
+// same value and TTL), hashes, lists, sets and sorted sets live under the
+// package's 0xFF-prefixed encoding. Keyspace (keyspace.go) is everything a
+// handler may do: the key and string operations the older handlers use
+// (Type, Get, Expiry, Set, MSet, IncrBy, Delete, SetExpiry, Rename, Keys,
+// Flush) and Data, the collections.Cmdable of every typed operation. One
+// implementation, over either:
 //
-//   - engineKeyspace, for a command run alone: each call goes straight to
-//     the engine. SET NX is lsm.IfAbsent, SET XX lsm.IfPresent, EX/PX
-//     lsm.WithTTL, INCR lsm.Increment, MSET and DEL one lsm.Batch,
-//     FLUSHALL a range delete.
-//   - txKeyspace (txn.go), for EXEC and scripts: one transaction. Its
-//     writes go into one lsm.Batch applied at the end, so the WAL gets them
-//     as one record (all or nothing after a crash); an overlay of the keys
-//     it wrote lets its reads see its own writes.
+//   - the Store, for a command run alone: each call is one atomic Store
+//     operation (one lsm batch);
+//   - a collections.Tx, for EXEC and scripts: Server.update runs them in
+//     Store.Update, so everything they write, strings and collections
+//     mixed, reaches the WAL as one record (all or nothing after a crash),
+//     and their reads see their own writes. KEYS and SCAN inside merge the
+//     keys the transaction's commands may have written into the Store's
+//     committed view.
 //
-// Server.update(fn func(Keyspace) error) is the one place a transaction
-// is made. When the collections package lands, Keyspace gets an
-// implementation over collections.Tx (type checks answer ErrWrongType),
-// update becomes collections.Store.Update, and the hash, list, set and
-// sorted set families (cmd_hashes.go, ...) add their slices to families()
-// and reach the typed operations through c.ks; no handler of this package
-// changes.
+// The Store's OnTouch reports every key any write committed (the server's,
+// or Go code's through Server.Store): it marks WATCHed keys dirty and wakes
+// clients blocked on them (blocking.go) before the writer releases the
+// keys.
 //
 // # Concurrency
 //
@@ -89,47 +93,57 @@
 // reader blocks only its own goroutine (and, its input unread, cannot make
 // the server buffer more).
 //
-// Commands are ordered by two locks:
+// Commands are ordered by the Store's own locks (each operation holds its
+// keys' stripe locks; Update holds them all) and by two of the server's:
 //
 //   - the gate (dispatch.go), a readers-writer lock. A lone write command
-//     holds it shared; EXEC, EVAL and FLUSHALL hold it exclusively, so no
-//     other server write runs between a transaction's reads and its commit
-//     (the engine applies the batch atomically, so readers never see half
-//     of it). A waiting exclusive holder stops new shared ones.
+//     holds it shared; EXEC, EVAL and FLUSHALL hold it exclusively. A
+//     waiting exclusive holder stops new shared ones, and a script past
+//     lua-time-limit makes waiters answer -BUSY.
 //   - 256 key stripes. A lone write command locks the stripes of the keys
-//     its key specs name, in stripe order, so read-modify-write commands
-//     (APPEND, SETRANGE, INCRBYFLOAT, GETSET, RENAME, EXPIRE GT, ...) are
-//     atomic against every other server client.
+//     its key specs name, in stripe order, so handlers that make several
+//     Store calls (SET ... GET, GETEX, EXPIRE GT, APPEND, ...) are atomic
+//     against every other server client.
 //
-// Read-only commands take neither: each engine read is consistent on its
-// own, and a read that runs while a transaction is open sees the data from
-// before it, as if it had run first. Long reads (KEYS, SCAN, DBSIZE) thus
-// never hold back writers.
+// Read-only commands take neither: each makes one Store operation (MGET,
+// EXISTS and SINTER read all their keys in one), which waits for an Update
+// holding its keys. Keyless reads (KEYS, SCAN, DBSIZE, RANDOMKEY, INFO)
+// walk an engine snapshot and never hold back writers.
 //
-// Writes made by Go code on the same DB, outside the server, are atomic on
-// their own (the engine's conditions), but not ordered against a server
-// transaction's reads. WATCH notices them anyway: EXEC compares each
-// watched key's value and expiry with what WATCH saw, besides the marks
-// left by the server's own writes (Server.touch).
+// Writes made by Go code straight to the DB (db.Put of a string) are
+// atomic on their own, and a Store transaction that rewrites a string they
+// changed runs again (Store.Update). WATCH notices them too: EXEC compares
+// each watched key's type, value and expiry with what WATCH saw, besides
+// the marks OnTouch leaves.
+//
+// A blocked client (BLPOP and the like, blocking.go) holds no lock while
+// it waits; the client whose write fills a list it waits on serves it
+// before that client's next command, oldest waiter first, as Redis does.
 //
 // A script that runs past lua-time-limit makes other commands answer -BUSY
 // (writers waiting on the gate are woken to answer it too); SCRIPT KILL
 // stops a script that has not written, SHUTDOWN NOSAVE any script, whose
-// writes, still in its batch, are then dropped.
+// writes, still in its transaction, are then dropped.
 //
 // # Durability
 //
 // A reply goes out only after its write reached the WAL (the engine's
 // promise). appendfsync is carried out by the server on top of the DB's own
-// SyncMode, so CONFIG SET appendfsync takes effect at once: always passes
-// lsm.WithSync to every write (concurrent writers share an fsync);
-// everysec runs DB.Sync once a second; no adds nothing. The binary opens
-// its DB with lsm.SyncNo so these are the whole policy.
+// SyncMode, so CONFIG SET appendfsync takes effect at once: always fsyncs
+// the WAL (DB.Sync; one fsync covers every write before it) after every write
+// command, EXEC and script and before their replies; everysec runs DB.Sync
+// once a second; no adds nothing. The binary opens its DB with lsm.SyncNo
+// so these are the whole policy.
 //
 // # Differences from Redis 7.0
 //
 // Keys are 1 to 65536 bytes and values at most 256 MiB (the engine's
-// bounds); expiries past April 2262 are capped there. DBSIZE counts the
+// bounds); hash fields and set and sorted-set members a little under 64
+// KiB; expiries past April 2262 are capped there. HGETALL, HKEYS, HVALS,
+// SMEMBERS, SINTER, SUNION, SDIFF and the element scans answer in byte
+// order (ZSCAN in member order); a score of -0 reads back as 0; the random
+// picks of SPOP, SRANDMEMBER, HRANDFIELD and ZRANDMEMBER are uniform only
+// up to 512 elements (collections/doc.go). DBSIZE counts the
 // keys (O(N)); INFO keyspace counts up to a million. SCAN cursors are
 // handles to a position the server remembers (the 65536 most recent), so an
 // unknown cursor starts over. RANDOMKEY does not pick uniformly. INFO's

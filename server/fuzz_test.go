@@ -104,6 +104,8 @@ func FuzzDispatch(f *testing.F) {
 		"EVAL\xfewhile true do end\xfe0", "SCAN\xfe0\xfeMATCH\xfe*", "CONFIG\xfeSET\xfemaxclients\xfe1", "SETRANGE\xfek\xfe1048576\xfex",
 		"INCRBYFLOAT\xfek\xfe1e308\xffINCRBYFLOAT\xfek\xfe1e308", "WATCH\xfek\xffMULTI\xffGET\xfek\xffEXEC", "\x05\xfe\x01",
 		"HELLO\xfe3\xffGET\xfenope", "EXPIRE\xfek\xfe-1\xfeGT", "COMMAND\xfeGETKEYS\xfeEVAL\xfex\xfe2\xfea",
+		"HSET\xfeh\xfef\xfev\xffHGETALL\xfeh", "ZADD\xfez\xfe1.5\xfem\xffZRANGE\xfez\xfe0\xfe-1\xfeWITHSCORES",
+		"RPUSH\xfel\xfea\xffBLPOP\xfel\xfe0\xffBRPOP\xfel\xfe0.01", "MULTI\xffBLPOP\xfel\xfe0\xffSADD\xfes\xfex\xffEXEC",
 	} {
 		f.Add([]byte(s))
 	}
@@ -132,6 +134,7 @@ func FuzzDispatch(f *testing.F) {
 			case <-done:
 			case <-time.After(2 * time.Second):
 				s.lua.killForShutdown() // a script that loops for ever
+				cl.kill()               // a client blocked in BLPOP for ever
 				select {
 				case <-done:
 				case <-time.After(30 * time.Second):

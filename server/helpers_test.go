@@ -266,6 +266,32 @@ func (v rv) encodeTo(b *strings.Builder) {
 	}
 }
 
+// sortedBy returns v with its elements sorted in groups of n (n = 2: a
+// map's pairs, or a flat array of field, value...).
+func (v rv) sortedBy(n int) rv {
+	if v.elems == nil || n < 1 || len(v.elems)%n != 0 {
+		return v
+	}
+	groups := make([][]rv, 0, len(v.elems)/n)
+	for i := 0; i < len(v.elems); i += n {
+		groups = append(groups, v.elems[i:i+n])
+	}
+	key := func(g []rv) string {
+		var b strings.Builder
+		for _, e := range g {
+			e.encodeTo(&b)
+		}
+		return b.String()
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return key(groups[i]) < key(groups[j]) })
+	out := make([]rv, 0, len(v.elems))
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	v.elems = out
+	return v
+}
+
 // sorted returns v with its elements sorted by their encoding.
 func (v rv) sorted() rv {
 	if v.elems == nil {

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stratadb/strata/collections"
 )
 
 // INFO: Redis 7.0's sections and the fields exporters read, plus a
@@ -87,9 +89,10 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		kv("connected_clients", n)
 		kv("cluster_connections", 0)
 		kv("maxclients", o.MaxClients)
-		kv("blocked_clients", 0)
+		blocked := s.blocking.nBlocked.Load()
+		kv("blocked_clients", blocked)
 		kv("tracking_clients", 0)
-		kv("clients_in_timeout_table", 0)
+		kv("clients_in_timeout_table", blocked)
 	case "memory":
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
@@ -287,7 +290,7 @@ func (s *Server) keyspaceSummary() (keys, expires, avgTTL int64, all bool) {
 	now := s.now()
 	var ttlSum int64
 	all = true
-	s.ks.Scan(nil, nil, func(k []byte, _ Kind, exp time.Time) bool {
+	s.ks.Keys(&collections.KeysOptions{}, func(k []byte, _ Kind, exp time.Time) bool {
 		if keys >= keyspaceLimit {
 			all = false
 			return false

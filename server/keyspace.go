@@ -5,50 +5,35 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
+	"github.com/stratadb/strata/collections"
 	"github.com/stratadb/strata/lsm"
 )
 
-// Kind is the Redis type of a key.
+// Kind is the Redis type of a key. Its values are collections.Type's.
 type Kind uint8
 
 // The kinds, named as TYPE answers.
 const (
-	KindNone Kind = iota
-	KindString
-	KindHash
-	KindList
-	KindSet
-	KindZSet
+	KindNone   = Kind(collections.TypeNone)
+	KindString = Kind(collections.TypeString)
+	KindHash   = Kind(collections.TypeHash)
+	KindList   = Kind(collections.TypeList)
+	KindSet    = Kind(collections.TypeSet)
+	KindZSet   = Kind(collections.TypeZSet)
 )
 
-func (k Kind) String() string {
-	switch k {
-	case KindString:
-		return "string"
-	case KindHash:
-		return "hash"
-	case KindList:
-		return "list"
-	case KindSet:
-		return "set"
-	case KindZSet:
-		return "zset"
-	}
-	return "none"
-}
+func (k Kind) String() string { return collections.Type(k).String() }
 
-// Errors a Keyspace returns besides the engine's.
+// Errors a Keyspace returns besides the engine's. They are the collections
+// package's, whose texts are Redis's replies.
 var (
 	// ErrWrongType: the key holds another type than the operation works on.
-	ErrWrongType = errors.New("server: wrong type")
+	ErrWrongType = collections.ErrWrongType
 	// ErrNoSuchKey: an operation that needs the key found none (RENAME).
-	ErrNoSuchKey = errors.New("server: no such key")
-	// errBadInteger: INCR on a value Redis would not read as an integer.
-	errBadInteger = errors.New("server: value is not an integer")
-	// errOverflow: INCR past the int64 range.
-	errOverflow = errors.New("server: increment or decrement would overflow")
+	ErrNoSuchKey = collections.ErrNoSuchKey
 )
 
 // SetCond is the condition of a string write.
@@ -72,17 +57,13 @@ type SetOpts struct {
 }
 
 // Keyspace is the data a command handler reads and writes. Handlers see
-// nothing else of the store, so the same handler runs alone (against the
-// engine directly, each write atomic on its own) or inside EXEC or a script
-// (against one transaction that reaches the WAL as one record).
+// nothing else of the store, so the same handler runs alone (each call one
+// atomic operation of the collections Store) or inside EXEC or a script
+// (every call part of one collections.Tx, which reaches the WAL as one
+// record).
 //
 // Keys are never empty nor longer than lsm.MaxKeySize: the dispatcher
 // refuses such keys before a handler runs.
-//
-// When the collections package lands, a Keyspace over collections.Tx
-// implements this interface (type checks then return ErrWrongType), and the
-// hash, list, set and sorted set handlers reach its typed operations
-// through it; see doc.go.
 type Keyspace interface {
 	// Type returns the kind of key, KindNone when it is absent.
 	Type(key []byte) (Kind, error)
@@ -98,8 +79,7 @@ type Keyspace interface {
 	// expiry. With nx it writes nothing and reports false if any key exists.
 	MSet(kv [][]byte, nx bool) (bool, error)
 	// IncrBy adds delta to the integer string at key (an absent key is 0),
-	// keeping its expiry, and returns the new value. A value that is not an
-	// integer is errBadInteger; an overflow, errOverflow.
+	// keeping its expiry, and returns the new value.
 	IncrBy(key []byte, delta int64) (int64, error)
 	// Delete removes keys of any type at once and returns how many existed.
 	Delete(keys ...[]byte) (int, error)
@@ -110,287 +90,185 @@ type Keyspace interface {
 	// does nothing and reports false when dst exists. ErrNoSuchKey when src
 	// is absent.
 	Rename(src, dst []byte, nx bool) (bool, error)
-	// Scan calls fn for the keys in [lower, upper) (nil: unbounded) in key
-	// order, with their kind and expiry, until fn returns false.
-	Scan(lower, upper []byte, fn func(key []byte, kind Kind, expiry time.Time) bool) error
+	// Keys calls fn for the keys o selects, of every type, in name order,
+	// with their kind and expiry (zero: never), until fn returns false.
+	Keys(o *collections.KeysOptions, fn func(key []byte, kind Kind, expiry time.Time) bool) error
 	// Flush deletes every key.
 	Flush() error
+	// Data is every typed operation (hashes, lists, sets, sorted sets,
+	// strings) of the same store, with the same atomicity.
+	Data() collections.Cmdable
 }
 
-// engineKeyspace is the Keyspace of lone commands: every call goes straight
-// to the engine. Conditions use the engine's (SET NX is lsm.IfAbsent, INCR
-// is lsm.Increment), so they hold against writers outside the server too;
-// sequences of calls in one handler are atomic against other server clients
-// because the dispatcher holds the written keys' stripe locks (see doc.go).
-type engineKeyspace struct {
+// dataKeyspace is the one Keyspace: over the Store for a command run
+// alone (each call its own atomic operation; the dispatcher's key stripes
+// make a handler's several calls atomic against other server clients), or
+// over the Tx of an EXEC or a script.
+type dataKeyspace struct {
 	s  *Server
-	db *lsm.DB
+	c  collections.Cmdable
+	tx *collections.Tx // nil for the Store
+	// wrote lists the keys the commands of the Tx may have written (their
+	// key specs), and cleared that one of them flushed everything: Keys
+	// merges them into the Store's committed view, which a Tx's own writes
+	// are not part of.
+	wrote   map[string]struct{}
+	cleared bool
 }
 
-func (e *engineKeyspace) wopts(extra ...lsm.WriteOption) []lsm.WriteOption {
-	if e.s.syncAlways() {
-		extra = append(extra, lsm.WithSync())
+func newStoreKeyspace(s *Server) *dataKeyspace { return &dataKeyspace{s: s, c: s.store} }
+
+func newTxKeyspace(s *Server, tx *collections.Tx) *dataKeyspace {
+	return &dataKeyspace{s: s, c: tx, tx: tx}
+}
+
+func (k *dataKeyspace) Data() collections.Cmdable { return k.c }
+
+// noteWrites records keys a command of the Tx may write.
+func (k *dataKeyspace) noteWrites(keys [][]byte) {
+	if k.tx == nil {
+		return
 	}
-	return extra
-}
-
-// afterWrite fsyncs writes that have no WithSync option (Expire) under
-// appendfsync always.
-func (e *engineKeyspace) afterWrite() error {
-	if e.s.syncAlways() {
-		return e.db.Sync()
+	if k.wrote == nil {
+		k.wrote = map[string]struct{}{}
 	}
-	return nil
-}
-
-func (e *engineKeyspace) Type(key []byte) (Kind, error) {
-	ok, err := e.db.Has(key)
-	if err != nil || !ok {
-		return KindNone, err
+	for _, key := range keys {
+		k.wrote[string(key)] = struct{}{}
 	}
-	return KindString, nil
 }
 
-func (e *engineKeyspace) Get(key []byte) ([]byte, error) { return e.db.Get(key) }
+func (k *dataKeyspace) Type(key []byte) (Kind, error) {
+	t, err := k.c.Type(key)
+	return Kind(t), err
+}
 
-func (e *engineKeyspace) Expiry(key []byte) (time.Time, bool, error) {
-	at, err := e.db.Expiry(key)
+func (k *dataKeyspace) Get(key []byte) ([]byte, error) { return k.c.Get(key) }
+
+func (k *dataKeyspace) Expiry(key []byte) (time.Time, bool, error) {
+	at, err := k.c.ExpireTime(key)
 	if errors.Is(err, lsm.ErrNotFound) {
 		return time.Time{}, false, nil
 	}
 	return at, err == nil, err
 }
 
-func (e *engineKeyspace) Set(key, value []byte, o SetOpts) (bool, error) {
-	now := e.s.now()
-	var opts []lsm.WriteOption
-	switch o.Cond {
-	case CondAbsent:
-		opts = append(opts, lsm.IfAbsent())
-	case CondPresent:
-		opts = append(opts, lsm.IfPresent())
+// capExpiry keeps an instant within what the engine holds (and what
+// time.UnixNano can express).
+func capExpiry(at time.Time) time.Time {
+	if at.After(maxExpiry) {
+		return maxExpiry
 	}
-	at := o.Expire
-	if o.KeepTTL && at.IsZero() {
-		cur, _, err := e.Expiry(key)
+	return at
+}
+
+func (k *dataKeyspace) Set(key, value []byte, o SetOpts) (bool, error) {
+	a := collections.SetArgs{NX: o.Cond == CondAbsent, XX: o.Cond == CondPresent}
+	if !o.Expire.IsZero() {
+		a.ExpireAt = capExpiry(o.Expire)
+	} else {
+		a.KeepTTL = o.KeepTTL
+	}
+	r, err := k.c.SetArgs(key, value, a)
+	return r.Written, err
+}
+
+func (k *dataKeyspace) MSet(kv [][]byte, nx bool) (bool, error) {
+	if nx {
+		return k.c.MSetNX(kv...)
+	}
+	return true, k.c.MSet(kv...)
+}
+
+func (k *dataKeyspace) IncrBy(key []byte, delta int64) (int64, error) { return k.c.IncrBy(key, delta) }
+
+func (k *dataKeyspace) Delete(keys ...[]byte) (int, error) { return k.c.Delete(keys...) }
+
+func (k *dataKeyspace) SetExpiry(key []byte, at time.Time) (bool, error) {
+	if at.IsZero() {
+		t, err := k.c.Type(key)
+		if err != nil || t == collections.TypeNone {
+			return false, err
+		}
+		_, err = k.c.Persist(key)
+		return true, err
+	}
+	return k.c.ExpireAt(key, capExpiry(at), 0)
+}
+
+func (k *dataKeyspace) Rename(src, dst []byte, nx bool) (bool, error) {
+	if nx {
+		return k.c.RenameNX(src, dst)
+	}
+	return true, k.c.Rename(src, dst)
+}
+
+func (k *dataKeyspace) Flush() error {
+	if k.tx != nil {
+		k.cleared = true
+		clear(k.wrote)
+		return k.tx.FlushAll()
+	}
+	return k.s.store.FlushAll()
+}
+
+func (k *dataKeyspace) Keys(o *collections.KeysOptions, fn func([]byte, Kind, time.Time) bool) error {
+	var mine []string // keys the Tx wrote that o selects, in order
+	if k.tx != nil {
+		for name := range k.wrote {
+			b := []byte(name)
+			if bytes.HasPrefix(b, o.Prefix) && (o.After == nil || bytes.Compare(b, o.After) > 0) {
+				mine = append(mine, name)
+			}
+		}
+		slices.Sort(mine)
+	}
+	// own reports a key of the Tx as the Tx sees it; false stops the walk.
+	own := func(name string) (bool, error) {
+		kind, err := k.Type([]byte(name))
 		if err != nil {
 			return false, err
 		}
-		at = cur
-	}
-	if !at.IsZero() {
-		d := ttlUntil(at, now)
-		if d <= 0 {
-			// Expired on arrival: the write leaves no key behind.
-			exists, err := e.db.Has(key)
-			if err != nil {
-				return false, err
-			}
-			if (o.Cond == CondAbsent && exists) || (o.Cond == CondPresent && !exists) {
-				return false, nil
-			}
-			if err := e.db.Delete(key, e.wopts()...); err != nil {
-				return false, err
-			}
-			e.s.touch(key)
+		if kind == KindNone || (o.Type != collections.TypeNone && kind != Kind(o.Type)) {
 			return true, nil
 		}
-		opts = append(opts, lsm.WithTTL(d))
-	}
-	err := e.db.Put(key, value, e.wopts(opts...)...)
-	if errors.Is(err, lsm.ErrConditionFailed) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	e.s.touch(key)
-	return true, nil
-}
-
-func (e *engineKeyspace) MSet(kv [][]byte, nx bool) (bool, error) {
-	b := e.db.NewBatch()
-	for i := 0; i+1 < len(kv); i += 2 {
-		if nx {
-			b.Put(kv[i], kv[i+1], lsm.IfAbsent())
-		} else {
-			b.Put(kv[i], kv[i+1])
-		}
-	}
-	err := e.db.Apply(b, e.wopts()...)
-	if errors.Is(err, lsm.ErrConditionFailed) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	for i := 0; i < len(kv); i += 2 {
-		e.s.touch(kv[i])
-	}
-	return true, nil
-}
-
-func (e *engineKeyspace) IncrBy(key []byte, delta int64) (int64, error) {
-	// The engine reads integers as strconv does; Redis refuses a few that
-	// strconv takes ("+1", "007"), so the value is checked first.
-	if v, err := e.db.Get(key); err == nil {
-		if _, ok := parseInt64(v); !ok {
-			return 0, errBadInteger
-		}
-	} else if !errors.Is(err, lsm.ErrNotFound) {
-		return 0, err
-	}
-	n, err := e.db.Increment(key, delta, e.wopts()...)
-	switch {
-	case errors.Is(err, lsm.ErrNotInteger):
-		return 0, errBadInteger
-	case errors.Is(err, lsm.ErrInvalidArgument):
-		return 0, errOverflow // the key was checked by the dispatcher
-	}
-	if err == nil {
-		e.s.touch(key)
-	}
-	return n, err
-}
-
-func (e *engineKeyspace) Delete(keys ...[]byte) (int, error) {
-	n := 0
-	b := e.db.NewBatch()
-	for _, k := range keys {
-		ok, err := e.db.Has(k)
+		at, _, err := k.Expiry([]byte(name))
 		if err != nil {
-			return 0, err
-		}
-		if ok {
-			n++
-			b.Delete(k)
-		}
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	if err := e.db.Apply(b, e.wopts()...); err != nil {
-		return 0, err
-	}
-	for _, k := range keys {
-		e.s.touch(k)
-	}
-	return n, nil
-}
-
-func (e *engineKeyspace) SetExpiry(key []byte, at time.Time) (bool, error) {
-	var err error
-	switch {
-	case at.IsZero():
-		err = e.db.Expire(key, 0)
-	case !at.After(e.s.now()):
-		var n int
-		n, err = e.Delete(key)
-		return n > 0, err
-	default:
-		err = e.db.Expire(key, ttlUntil(at, e.s.now()))
-	}
-	if errors.Is(err, lsm.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	e.s.touch(key)
-	return true, e.afterWrite()
-}
-
-func (e *engineKeyspace) Rename(src, dst []byte, nx bool) (bool, error) {
-	v, err := e.db.Get(src)
-	if errors.Is(err, lsm.ErrNotFound) {
-		return false, ErrNoSuchKey
-	}
-	if err != nil {
-		return false, err
-	}
-	at, _, err := e.Expiry(src)
-	if err != nil {
-		return false, err
-	}
-	if bytes.Equal(src, dst) {
-		return !nx, nil
-	}
-	if nx {
-		if ok, err := e.db.Has(dst); err != nil || ok {
 			return false, err
 		}
+		return fn([]byte(name), kind, at), nil
 	}
-	b := e.db.NewBatch()
-	if at.IsZero() {
-		b.Put(dst, v)
-	} else if d := ttlUntil(at, e.s.now()); d > 0 {
-		b.Put(dst, v, lsm.WithTTL(d))
-	} else {
-		b.Delete(dst)
-	}
-	b.Delete(src)
-	if err := e.db.Apply(b, e.wopts()...); err != nil {
-		return false, err
-	}
-	e.s.touch(src)
-	e.s.touch(dst)
-	return true, nil
-}
-
-func (e *engineKeyspace) Scan(lower, upper []byte, fn func([]byte, Kind, time.Time) bool) error {
-	it, err := e.db.NewIter(&lsm.IterOptions{LowerBound: lower, UpperBound: upper})
-	if err != nil {
-		return err
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if !fn(it.Key(), KindString, it.Expiry()) {
-			break
+	if !k.cleared {
+		ki, err := k.s.store.Keys(o)
+		if err != nil {
+			return err
+		}
+		for ki.Next() {
+			name := ki.Name()
+			for len(mine) > 0 && mine[0] < string(name) {
+				more, err := own(mine[0])
+				mine = mine[1:]
+				if err != nil || !more {
+					ki.Close()
+					return err
+				}
+			}
+			if len(mine) > 0 && mine[0] == string(name) {
+				continue // the Tx's view of it comes with the next name or at the end
+			}
+			if !fn(name, Kind(ki.Type()), ki.ExpireTime()) {
+				return ki.Close()
+			}
+		}
+		if err := ki.Close(); err != nil {
+			return err
 		}
 	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return err
+	for _, name := range mine {
+		more, err := own(name)
+		if err != nil || !more {
+			return err
+		}
 	}
-	return it.Close()
-}
-
-func (e *engineKeyspace) Flush() error {
-	b := e.db.NewBatch()
-	if err := flushInto(e.db, b); err != nil {
-		return err
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return e.db.Apply(b, e.wopts()...)
-}
-
-// flushInto adds to b the deletion of every key now in db: one range
-// delete from the smallest possible key up to the largest present, and a
-// delete of that one (the range end is exclusive and no key is larger).
-func flushInto(db *lsm.DB, b *lsm.Batch) error {
-	it, err := db.NewIter(nil)
-	if err != nil {
-		return err
-	}
-	var last []byte
-	if it.Last() {
-		last = append([]byte(nil), it.Key()...)
-	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return err
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	if last == nil {
-		return nil
-	}
-	if first := []byte{0}; bytes.Compare(first, last) < 0 {
-		b.DeleteRange(first, last)
-	}
-	b.Delete(last)
 	return nil
 }
 
@@ -398,26 +276,25 @@ func flushInto(db *lsm.DB, b *lsm.Batch) error {
 // Unix nanoseconds in an int64 (up to April 2262). Later ones are capped.
 var maxExpiry = time.Unix(0, math.MaxInt64-int64(time.Hour))
 
-// ttlUntil is the time to live that makes a key written now expire at at,
-// capped at maxExpiry.
-func ttlUntil(at, now time.Time) time.Duration {
-	if at.After(maxExpiry) {
-		at = maxExpiry
-	}
-	return at.Sub(now)
+// keyErrors are the errors whose text is their reply (the collections
+// package words them as Redis does).
+var keyErrors = []error{
+	collections.ErrWrongType, collections.ErrNotInteger, collections.ErrNotFloat,
+	collections.ErrHashNotInteger, collections.ErrHashNotFloat, collections.ErrOverflow,
+	collections.ErrNaNOrInf, collections.ErrScoreNaN, collections.ErrNoSuchKey,
+	collections.ErrIndexOutOfRange, collections.ErrStringTooLong, collections.ErrSyntax,
+	collections.ErrExpireOptions, collections.ErrExpireGTLT, collections.ErrZAddOptions,
+	collections.ErrZAddXXNX, collections.ErrZAddIncrPairs, collections.ErrInvalidExpire,
 }
 
 // keyError maps a Keyspace error to its reply.
 func keyError(err error) string {
+	for _, e := range keyErrors {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
 	switch {
-	case errors.Is(err, ErrWrongType):
-		return msgWrongType
-	case errors.Is(err, errBadInteger):
-		return msgNotInt
-	case errors.Is(err, errOverflow):
-		return msgOverflow
-	case errors.Is(err, ErrNoSuchKey):
-		return msgNoSuchKey
 	case errors.Is(err, lsm.ErrReadOnly):
 		return "READONLY You can't write against a read only replica."
 	case errors.Is(err, lsm.ErrClosed):
@@ -427,63 +304,3 @@ func keyError(err error) string {
 	}
 	return fmt.Sprintf("ERR %v", err)
 }
-
-// snapKeyspace is the read-only Keyspace of a read command with several
-// keys (MGET, EXISTS a b): it reads one snapshot, so it never sees half of
-// a transaction or of an MSET. Its write methods are never called (the
-// dispatcher gives it to read-only commands only) and fail.
-type snapKeyspace struct {
-	snap *lsm.Snapshot
-}
-
-var errReadOnlyView = errors.New("server: write through a read-only view")
-
-func (v *snapKeyspace) Type(key []byte) (Kind, error) {
-	_, err := v.snap.Get(key)
-	if errors.Is(err, lsm.ErrNotFound) {
-		return KindNone, nil
-	}
-	if err != nil {
-		return KindNone, err
-	}
-	return KindString, nil
-}
-
-func (v *snapKeyspace) Get(key []byte) ([]byte, error) { return v.snap.Get(key) }
-
-func (v *snapKeyspace) Expiry(key []byte) (time.Time, bool, error) {
-	it, err := v.snap.NewIter(&lsm.IterOptions{LowerBound: key, UpperBound: append(append([]byte(nil), key...), 0)})
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	defer it.Close()
-	if !it.First() {
-		return time.Time{}, false, it.Error()
-	}
-	return it.Expiry(), true, nil
-}
-
-func (v *snapKeyspace) Scan(lower, upper []byte, fn func([]byte, Kind, time.Time) bool) error {
-	it, err := v.snap.NewIter(&lsm.IterOptions{LowerBound: lower, UpperBound: upper})
-	if err != nil {
-		return err
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if !fn(it.Key(), KindString, it.Expiry()) {
-			break
-		}
-	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return err
-	}
-	return it.Close()
-}
-
-func (v *snapKeyspace) Set([]byte, []byte, SetOpts) (bool, error) { return false, errReadOnlyView }
-func (v *snapKeyspace) MSet([][]byte, bool) (bool, error)         { return false, errReadOnlyView }
-func (v *snapKeyspace) IncrBy([]byte, int64) (int64, error)       { return 0, errReadOnlyView }
-func (v *snapKeyspace) Delete(...[]byte) (int, error)             { return 0, errReadOnlyView }
-func (v *snapKeyspace) SetExpiry([]byte, time.Time) (bool, error) { return false, errReadOnlyView }
-func (v *snapKeyspace) Rename([]byte, []byte, bool) (bool, error) { return false, errReadOnlyView }
-func (v *snapKeyspace) Flush() error                              { return errReadOnlyView }

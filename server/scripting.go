@@ -233,6 +233,7 @@ func evalCommand(c *cmdCtx) {
 	defer c.s.gate.releaseExclusive()
 	out := &replyWriter{proto: c.w.proto}
 	err := c.s.update(func(ks Keyspace) error {
+		*out = replyWriter{proto: c.w.proto} // afresh if the Store runs this again
 		if l.run(out, c, ks, sc, keys, args, readOnly) {
 			return errScriptKilled // a shutdown stopped it: drop its writes
 		}

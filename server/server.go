@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stratadb/strata/collections"
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -29,7 +30,10 @@ type Server struct {
 	db    *lsm.DB
 	clock func() time.Time
 	table commandTable
-	ks    *engineKeyspace
+	// store holds every key (strings and collections); ks is the Keyspace
+	// of lone commands over it.
+	store *collections.Store
+	ks    *dataKeyspace
 	log   *slog.Logger
 	start time.Time
 	runID string
@@ -65,6 +69,10 @@ type Server struct {
 	nextID    atomic.Int64
 	shutdownC chan struct{} // closed by SHUTDOWN; see ShutdownRequested
 	shutOnce  sync.Once
+	stopOnce  sync.Once // the background work stops once, however many Shutdowns
+
+	// blocking holds the clients blocked in BLPOP and the like.
+	blocking blockState
 
 	// watchMu guards watched: key -> clients watching it.
 	watchMu  sync.Mutex
@@ -106,7 +114,9 @@ func New(db *lsm.DB, opts *Options) (*Server, error) {
 		runID:     newRunID(),
 		clock:     o.now,
 	}
-	s.ks = &engineKeyspace{s: s, db: db}
+	s.store = collections.NewWithOptions(db, &collections.Options{Clock: o.now, OnTouch: s.onTouch})
+	s.ks = newStoreKeyspace(s)
+	s.blocking.init(s)
 	s.gate.init()
 	s.cursors.init()
 	s.log = o.Logger
@@ -170,6 +180,20 @@ func (s *Server) syncAlways() bool { return lsm.SyncMode(s.appendfsync.Load()) =
 
 // DB returns the database the server serves.
 func (s *Server) DB() *lsm.DB { return s.db }
+
+// Store returns the collections Store the server keeps its keys in. Go code
+// that shares the DB with the server should write collections through it
+// (one Store per DB): its writes are then atomic with the server's, mark
+// WATCHed keys and wake clients blocked on a list.
+func (s *Server) Store() *collections.Store { return s.store }
+
+// onTouch is the Store's OnTouch: keys were written and committed.
+func (s *Server) onTouch(keys [][]byte) {
+	for _, k := range keys {
+		s.touch(k)
+	}
+	s.blocking.touched(keys)
+}
 
 // ListenAndServe listens on every Bind address at Port (and TLSPort with
 // TLS) and serves until Shutdown. It returns once the listeners are up and
@@ -457,9 +481,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		<-done
 	}
-	s.syncer.stop()
-	s.stats.stopSampler()
-	s.backup.wait()
+	s.stopOnce.Do(func() {
+		s.blocking.stop()
+		s.syncer.stop()
+		s.stats.stopSampler()
+		s.backup.wait()
+		s.store.Close()
+	})
 	return err
 }
 

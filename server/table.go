@@ -295,14 +295,18 @@ func parseKeySpec(s string) (keySpec, error) {
 // commandTable maps lower-case names to commands.
 type commandTable map[string]*command
 
-// families lists every command family's declarations. A new family (the
-// collections' hashes, lists, sets and sorted sets) adds its slice here.
+// families lists every command family's declarations. A new family adds
+// its slice here.
 func families() [][]*command {
 	return [][]*command{
 		connectionCommands(),
 		serverCommands(),
 		keyCommands(),
 		stringCommands(),
+		hashCommands(),
+		listCommands(),
+		setCommands(),
+		zsetCommands(),
 		transactionCommands(),
 		scriptingCommands(),
 		refusedCommands(),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +16,12 @@ import (
 )
 
 // The kill -9 test (RELIABILITY.md G21): go-redis clients write through a
-// strata-server process (plain SETs, pipelines, MULTI/EXEC, EVAL, INCR)
-// until the process is killed with SIGKILL at a random moment; after a
-// restart, every write whose reply a client received is there, and every
-// EXEC and EVAL is there whole or not at all. Per appendfsync mode.
+// strata-server process (plain SETs, pipelines, MULTI/EXEC, EVAL, INCR,
+// HINCRBY, RPUSH, ZINCRBY, and MULTI/EXEC and EVAL writing a string, a
+// hash, a list, a set and a sorted set at once) until the process is
+// killed with SIGKILL at a random moment; after a restart, every write
+// whose reply a client received is there, and every EXEC and EVAL is there
+// whole or not at all. Per appendfsync mode.
 
 var killCycles = flag.Int("kill.cycles", 3, "kill -9 cycles per appendfsync mode in TestKill9 (CI: 50)")
 
@@ -30,14 +33,23 @@ type killModel struct {
 	// groups: the keys of each EXEC or EVAL, and whether it was acked.
 	groups map[string][]string
 	done   map[string]bool
-	// counters: the largest INCR reply acked, and INCRs sent ever.
+	// counters: the largest INCR reply acked, and INCRs sent ever. The
+	// same for hash fields (HINCRBY) and scores (ZINCRBY), by "key field".
 	incrAcked, incrTried map[string]int64
-	nextGroup            int
+	hincAcked, hincTried map[string]int64
+	zincAcked, zincTried map[string]int64
+	// lists: each worker RPUSHes 1, 2, 3... to its own list.
+	pushAcked, pushTried map[string]int
+	// mixed: EXECs and EVALs writing one key of each type.
+	mixed     map[string]bool // gid -> acknowledged
+	nextGroup int
 }
 
 func newKillModel() *killModel {
 	return &killModel{acked: map[string]int{}, tried: map[string]int{}, groups: map[string][]string{},
-		done: map[string]bool{}, incrAcked: map[string]int64{}, incrTried: map[string]int64{}}
+		done: map[string]bool{}, incrAcked: map[string]int64{}, incrTried: map[string]int64{},
+		hincAcked: map[string]int64{}, hincTried: map[string]int64{}, zincAcked: map[string]int64{}, zincTried: map[string]int64{},
+		pushAcked: map[string]int{}, pushTried: map[string]int{}, mixed: map[string]bool{}}
 }
 
 func (m *killModel) nextSeq(key string) int {
@@ -73,7 +85,7 @@ func (m *killModel) worker(ctx context.Context, addr string, id int, proto int) 
 	r := rand.New(rand.NewPCG(uint64(id), uint64(time.Now().UnixNano())))
 	for ctx.Err() == nil {
 		var err error
-		switch id % 5 {
+		switch id % 10 {
 		case 0: // plain SET
 			key := fmt.Sprintf("p:%d:%d", id, r.IntN(40))
 			seq := m.nextSeq(key)
@@ -119,22 +131,83 @@ func (m *killModel) worker(ctx context.Context, addr string, id int, proto int) 
 			}
 		case 4: // INCR
 			key := fmt.Sprintf("c:%d", id)
+			err = m.count(m.incrTried, m.incrAcked, key, func() (int64, error) { return rdb.Incr(ctx, key).Result() })
+		case 5: // HINCRBY on a few fields of one hash
+			key, field := fmt.Sprintf("h:%d", id), fmt.Sprintf("f%d", r.IntN(8))
+			err = m.count(m.hincTried, m.hincAcked, key+" "+field, func() (int64, error) { return rdb.HIncrBy(ctx, key, field, 1).Result() })
+		case 6: // RPUSH 1, 2, 3... to the worker's own list
+			key := fmt.Sprintf("l:%d", id)
 			m.mu.Lock()
-			m.incrTried[key]++
+			m.pushTried[key]++
+			n := m.pushTried[key]
 			m.mu.Unlock()
-			var n int64
-			if n, err = rdb.Incr(ctx, key).Result(); err == nil {
+			if err = rdb.RPush(ctx, key, n).Err(); err == nil {
 				m.mu.Lock()
-				if n > m.incrAcked[key] {
-					m.incrAcked[key] = n
-				}
+				m.pushAcked[key] = max(m.pushAcked[key], n)
 				m.mu.Unlock()
 			}
+		case 7, 9: // one key of each type in one EXEC (7) or one EVAL (9)
+			gid := m.newMixed(fmt.Sprintf("mx:%d:", id))
+			if id%10 == 7 {
+				_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					p.Set(ctx, gid+":s", gid, 0)
+					p.HSet(ctx, gid+":h", "f", gid)
+					p.RPush(ctx, gid+":l", gid)
+					p.SAdd(ctx, gid+":st", gid)
+					p.ZAdd(ctx, gid+":z", redis.Z{Score: 1.5, Member: gid})
+					return nil
+				})
+			} else {
+				err = rdb.Eval(ctx, mixedScript, []string{gid + ":s", gid + ":h", gid + ":l", gid + ":st", gid + ":z"}, gid).Err()
+			}
+			if err == nil {
+				m.mu.Lock()
+				m.mixed[gid] = true
+				m.mu.Unlock()
+			}
+		case 8: // ZINCRBY a leaderboard
+			member := fmt.Sprintf("p%d", r.IntN(6))
+			key := fmt.Sprintf("board:%d", id)
+			err = m.count(m.zincTried, m.zincAcked, key+" "+member, func() (int64, error) {
+				f, err := rdb.ZIncrBy(ctx, key, 1, member).Result()
+				return int64(f), err
+			})
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// mixedScript writes one key of each type, as the EXEC of case 7 does.
+const mixedScript = `redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'f', ARGV[1])
+redis.call('RPUSH', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+return redis.call('ZADD', KEYS[5], 1.5, ARGV[1])`
+
+// count runs an increment of counter name, noting it tried and the
+// largest value acknowledged.
+func (m *killModel) count(tried, acked map[string]int64, name string, incr func() (int64, error)) error {
+	m.mu.Lock()
+	tried[name]++
+	m.mu.Unlock()
+	n, err := incr()
+	if err == nil {
+		m.mu.Lock()
+		acked[name] = max(acked[name], n)
+		m.mu.Unlock()
+	}
+	return err
+}
+
+func (m *killModel) newMixed(prefix string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nextGroup++
+	gid := fmt.Sprintf("%s%d", prefix, m.nextGroup)
+	m.mixed[gid] = false
+	return gid
 }
 
 // verify checks the restarted server against the model.
@@ -192,15 +265,80 @@ func (m *killModel) verify(t *testing.T, addr string) (checked int) {
 			m.done[gid] = true
 		}
 	}
-	for k, tried := range m.incrTried {
-		v, err := rdb.Get(ctx, k).Int64()
-		if err != nil && !errors.Is(err, redis.Nil) {
+	counters := []struct {
+		what         string
+		tried, acked map[string]int64
+		read         func(name string) (int64, error)
+	}{
+		{"INCR", m.incrTried, m.incrAcked, func(k string) (int64, error) { return rdb.Get(ctx, k).Int64() }},
+		{"HINCRBY", m.hincTried, m.hincAcked, func(k string) (int64, error) {
+			key, field, _ := strings.Cut(k, " ")
+			return rdb.HGet(ctx, key, field).Int64()
+		}},
+		{"ZINCRBY", m.zincTried, m.zincAcked, func(k string) (int64, error) {
+			key, member, _ := strings.Cut(k, " ")
+			f, err := rdb.ZScore(ctx, key, member).Result()
+			return int64(f), err
+		}},
+	}
+	for _, c := range counters {
+		for k, tried := range c.tried {
+			v, err := c.read(k)
+			if err != nil && !errors.Is(err, redis.Nil) {
+				t.Fatal(err)
+			}
+			if v < c.acked[k] || v > tried {
+				t.Errorf("%s = %d after the crash: acknowledged up to %d, %d %ss sent", k, v, c.acked[k], tried, c.what)
+			}
+			c.acked[k] = v
+			c.tried[k] = max(v, tried)
+			checked++
+		}
+	}
+	for k, tried := range m.pushTried {
+		vals, err := rdb.LRange(ctx, k, 0, -1).Result()
+		if err != nil {
 			t.Fatal(err)
 		}
-		if v < m.incrAcked[k] || v > tried {
-			t.Errorf("%s = %d after the crash: acknowledged up to %d, %d INCRs sent", k, v, m.incrAcked[k], tried)
+		// What survived is 1..n in order, for an n between the pushes
+		// acknowledged and those sent.
+		for i, v := range vals {
+			if v != strconv.Itoa(i+1) {
+				t.Errorf("%s holds %q after the crash: not 1..n in order", k, vals)
+				break
+			}
 		}
-		m.incrAcked[k] = v
+		if n := len(vals); n < m.pushAcked[k] || n > tried {
+			t.Errorf("%s has %d elements after the crash: acknowledged up to %d, %d pushed", k, n, m.pushAcked[k], tried)
+		}
+		m.pushAcked[k] = len(vals)
+		m.pushTried[k] = len(vals)
+		checked++
+	}
+	for gid, acked := range m.mixed {
+		parts := 0
+		if v, _ := rdb.Get(ctx, gid+":s").Result(); v == gid {
+			parts++
+		}
+		if v, _ := rdb.HGet(ctx, gid+":h", "f").Result(); v == gid {
+			parts++
+		}
+		if v, _ := rdb.LRange(ctx, gid+":l", 0, -1).Result(); len(v) == 1 && v[0] == gid {
+			parts++
+		}
+		if ok, _ := rdb.SIsMember(ctx, gid+":st", gid).Result(); ok {
+			parts++
+		}
+		if f, err := rdb.ZScore(ctx, gid+":z", gid).Result(); err == nil && f == 1.5 {
+			parts++
+		}
+		switch {
+		case acked && parts != 5:
+			t.Errorf("%s (a string, a hash, a list, a set and a sorted set) was acknowledged but %d of its 5 keys survived", gid, parts)
+		case parts != 0 && parts != 5:
+			t.Errorf("%s is half there: %d of its 5 keys", gid, parts)
+		}
+		m.mixed[gid] = parts == 5
 		checked++
 	}
 	return checked
@@ -240,6 +378,11 @@ func TestKill9(t *testing.T) {
 			m.mu.Lock()
 			acked := 0
 			for _, ok := range m.done {
+				if ok {
+					acked++
+				}
+			}
+			for _, ok := range m.mixed {
 				if ok {
 					acked++
 				}
