@@ -26,9 +26,11 @@ func (tx *Tx) FlushAll() error {
 		return ErrTxKey
 	}
 	// Every engine key is at least one byte long, so {0} is below them all;
-	// the package's own keys are 0xFF and a tag below 0xFF.
-	tx.deleteRange([]byte{0}, idHighKey)
-	tx.deleteRange(append(append([]byte{}, idHighKey...), 0), []byte{reservedByte, 0xFF})
+	// the package's own keys are 0xFF and a tag below 0xFF. The count of
+	// elements dropped is unknown: it is taken as enough to start the
+	// background flush that gives deleted space back.
+	tx.deleteRange([]byte{0}, idHighKey, tx.s.flushEvery)
+	tx.deleteRange(append(append([]byte{}, idHighKey...), 0), []byte{reservedByte, 0xFF}, 0)
 	return nil
 }
 
