@@ -67,8 +67,8 @@ func (db *DB) ttlLoop() {
 // maybeScheduleCompactionLocked starts compactions while one is due and
 // the concurrency allows. Called with db.mu held.
 func (db *DB) maybeScheduleCompactionLocked() {
-	for db.canCompactLocked() && db.comp.running < db.opts.CompactionConcurrency {
-		c := compaction.Pick(db.rs.v, db.compactionOptions())
+	for db.canCompactLocked() && db.mu.comp.running < db.opts.CompactionConcurrency {
+		c := compaction.Pick(db.mu.rs.v, db.compactionOptions())
 		if c == nil {
 			return
 		}
@@ -87,43 +87,43 @@ func (db *DB) readCharge(n int64) {
 	db.readSeeks.Store(0)
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if !db.canCompactLocked() || db.comp.running >= db.opts.CompactionConcurrency {
+	if !db.canCompactLocked() || db.mu.comp.running >= db.opts.CompactionConcurrency {
 		return
 	}
-	if c := compaction.PickRead(db.rs.v, db.compactionOptions()); c != nil {
+	if c := compaction.PickRead(db.mu.rs.v, db.compactionOptions()); c != nil {
 		db.startCompactionLocked(c)
 	}
 }
 
 // setReadAllowanceLocked sizes the read allowance from L0's size.
 func (db *DB) setReadAllowanceLocked() {
-	if db.rs == nil {
+	if db.mu.rs == nil {
 		return
 	}
-	db.readAllowance.Store(max(int64(db.rs.v.LevelSize(0))/(16<<10), 1000))
+	db.readAllowance.Store(max(int64(db.mu.rs.v.LevelSize(0))/(16<<10), 1000))
 }
 
 // scheduleTTLLocked starts a TTL compaction if a table's data has expired.
 func (db *DB) scheduleTTLLocked() {
-	if !db.canCompactLocked() || db.comp.running >= db.opts.CompactionConcurrency {
+	if !db.canCompactLocked() || db.mu.comp.running >= db.opts.CompactionConcurrency {
 		return
 	}
-	if c := compaction.PickTTL(db.rs.v, db.compactionOptions(), keys.UnixNano(db.opts.Clock())); c != nil {
+	if c := compaction.PickTTL(db.mu.rs.v, db.compactionOptions(), keys.UnixNano(db.opts.Clock())); c != nil {
 		db.startCompactionLocked(c)
 	}
 }
 
 func (db *DB) canCompactLocked() bool {
-	return !db.opts.ReadOnly && !db.bgStop && !db.closed.Load() && db.bgErr == nil && db.comp.manual == 0 && db.rs != nil
+	return !db.opts.ReadOnly && !db.mu.bgStop && !db.closed.Load() && db.mu.bgErr == nil && db.mu.comp.manual == 0 && db.mu.rs != nil
 }
 
 // startCompactionLocked marks c's inputs busy and runs it in the
 // background. The version c was picked from is referenced until it ends.
 func (db *DB) startCompactionLocked(c *compaction.Compaction) {
 	manifest.MarkCompacting(c.AllInputs())
-	v := db.rs.v
+	v := db.mu.rs.v
 	v.Ref()
-	db.comp.running++
+	db.mu.comp.running++
 	db.bgWG.Add(1)
 	go func() {
 		defer db.bgWG.Done()
@@ -132,8 +132,8 @@ func (db *DB) startCompactionLocked(c *compaction.Compaction) {
 		db.maybeDeleteObsolete()
 		db.mu.Lock()
 		manifest.ClearCompacting(c.AllInputs())
-		db.comp.running--
-		db.bgCond.Broadcast()
+		db.mu.comp.running--
+		db.mu.bgCond.Broadcast()
 		db.mu.Unlock()
 		if err != nil && !errors.Is(err, compaction.ErrStopped) {
 			db.setBackgroundError(fmt.Errorf("strata: compaction: %w", err))
@@ -166,7 +166,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		info.BytesRead = 0
 	} else {
 		db.mu.Lock()
-		snaps := append([]keys.SeqNum(nil), db.snaps.seqs...)
+		snaps := append([]keys.SeqNum(nil), db.mu.snaps.seqs...)
 		db.mu.Unlock()
 		rdels, err := db.inputRangeDels(c)
 		if err != nil {
@@ -183,7 +183,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 			Stopped: func() bool {
 				db.mu.Lock()
 				defer db.mu.Unlock()
-				return db.bgStop
+				return db.mu.bgStop
 			},
 		})
 		if err != nil {
@@ -206,7 +206,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 	}
 	db.mu.Lock()
 	old := db.installReadStateLocked(db.vs.Current())
-	db.bgCond.Broadcast()
+	db.mu.bgCond.Broadcast()
 	db.mu.Unlock()
 	db.manifestMu.Unlock()
 	releaseState(old)
@@ -352,21 +352,21 @@ func (db *DB) Compact(lower, upper []byte) error {
 		return err
 	}
 	db.mu.Lock()
-	db.comp.manual++
-	for db.comp.running > 0 && db.bgErr == nil && !db.closed.Load() {
-		db.bgCond.Wait()
+	db.mu.comp.manual++
+	for db.mu.comp.running > 0 && db.mu.bgErr == nil && !db.closed.Load() {
+		db.mu.bgCond.Wait()
 	}
 	db.mu.Unlock()
 	defer func() {
 		db.mu.Lock()
-		db.comp.manual--
+		db.mu.comp.manual--
 		db.maybeScheduleCompactionLocked()
 		db.mu.Unlock()
 	}()
 	o := db.compactionOptions()
 	for level := 0; level < manifest.NumLevels; level++ {
 		db.mu.Lock()
-		if err := db.bgErr; err != nil {
+		if err := db.mu.bgErr; err != nil {
 			db.mu.Unlock()
 			return err
 		}
@@ -374,7 +374,7 @@ func (db *DB) Compact(lower, upper []byte) error {
 			db.mu.Unlock()
 			return ErrClosed
 		}
-		v := db.rs.v
+		v := db.mu.rs.v
 		v.Ref()
 		db.mu.Unlock()
 		c := compaction.PickManual(v, o, level, lower, upper)

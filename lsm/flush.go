@@ -17,17 +17,17 @@ func (db *DB) flushLoop() {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	for {
-		for !db.bgStop && (len(db.imm) == 0 || db.bgErr != nil) {
-			db.bgCond.Wait()
+		for !db.mu.bgStop && (len(db.mu.imm) == 0 || db.mu.bgErr != nil) {
+			db.mu.bgCond.Wait()
 		}
-		if db.bgStop {
+		if db.mu.bgStop {
 			return
 		}
-		m := db.imm[0]
+		m := db.mu.imm[0]
 		db.mu.Unlock()
 		err := db.flushMemtable(m)
 		db.mu.Lock()
-		db.bgCond.Broadcast()
+		db.mu.bgCond.Broadcast()
 		if err != nil {
 			db.mu.Unlock()
 			db.setBackgroundError(fmt.Errorf("strata: flush: %w", err))
@@ -62,9 +62,9 @@ func (db *DB) flushMemtable(m *memTable) error {
 		info.TableNum, info.Entries, info.Bytes = meta.FileNum, meta.NumEntries, meta.Size
 	}
 	db.mu.Lock()
-	next := db.mem.walNum
-	if len(db.imm) > 1 {
-		next = db.imm[1].walNum
+	next := db.mu.mem.walNum
+	if len(db.mu.imm) > 1 {
+		next = db.mu.imm[1].walNum
 	}
 	db.mu.Unlock()
 	edit := &manifest.VersionEdit{LogNum: next, LastSeq: m.maxSeq}
@@ -79,10 +79,10 @@ func (db *DB) flushMemtable(m *memTable) error {
 		return err
 	}
 	db.mu.Lock()
-	db.imm = db.imm[1:]
+	db.mu.imm = db.mu.imm[1:]
 	old := db.installReadStateLocked(db.vs.Current())
 	db.maybeScheduleCompactionLocked()
-	db.bgCond.Broadcast()
+	db.mu.bgCond.Broadcast()
 	db.mu.Unlock()
 	db.manifestMu.Unlock()
 	releaseState(old)
@@ -262,15 +262,15 @@ func (db *DB) Flush() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	// Every memtable older than the mutable one must reach a table.
-	target := db.mem.walNum
-	for len(db.imm) > 0 && db.imm[0].walNum < target {
-		if db.bgErr != nil {
-			return db.bgErr
+	target := db.mu.mem.walNum
+	for len(db.mu.imm) > 0 && db.mu.imm[0].walNum < target {
+		if db.mu.bgErr != nil {
+			return db.mu.bgErr
 		}
 		if db.closed.Load() {
 			return ErrClosed
 		}
-		db.bgCond.Wait()
+		db.mu.bgCond.Wait()
 	}
 	return nil
 }

@@ -95,12 +95,12 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 		db.mu.Unlock()
 		return nil, ErrClosed
 	}
-	it.rs = db.rs
+	it.rs = db.mu.rs
 	it.rs.refs.Add(1)
 	if it.seq == seqLatest {
 		it.seq = keys.SeqNum(db.visibleSeq.Load()) // with the read state, under db.mu
 	}
-	db.iters++
+	db.mu.iters++
 	db.mu.Unlock()
 	it.iter = db.buildMerged(it.rs, it.lower, it.upper, prefix, it)
 	if err := it.setupRangeDels(); err != nil {
@@ -534,8 +534,8 @@ func (it *Iterator) Close() error {
 	err := it.iter.Close()
 	it.rs.release()
 	it.db.mu.Lock()
-	it.db.iters--
-	it.db.bgCond.Broadcast()
+	it.db.mu.iters--
+	it.db.mu.bgCond.Broadcast()
 	it.db.mu.Unlock()
 	if it.err != nil {
 		return it.err

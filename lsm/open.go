@@ -47,7 +47,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("strata: lock %s: %w", dir, err)
 	}
 	db := &DB{dir: dir, opts: o, fs: fs, lock: lock, stopc: make(chan struct{})}
-	db.bgCond.L = &db.mu
+	db.mu.bgCond.L = &db.mu
 	db.heapFactor = heapFactor()
 	db.blockCache = sstable.NewCache(o.BlockCacheSize)
 	db.tableCache = sstable.NewTableCache(fs, dir, o.MaxOpenFiles, sstable.ReaderOptions{
@@ -183,11 +183,11 @@ func (db *DB) recover(exists bool) error {
 		for _, m := range mems {
 			im := db.newMemTable(m)
 			im.maxSeq = lastSeq
-			db.imm = append(db.imm, im)
+			db.mu.imm = append(db.mu.imm, im)
 		}
 		db.replayedWALs = replay
-		db.mem = db.newMemTable(memtable.New(64 << 10))
-		db.rs = nil
+		db.mu.mem = db.newMemTable(memtable.New(64 << 10))
+		db.mu.rs = nil
 		db.installReadStateLocked(db.vs.Current())
 		return nil
 	}
@@ -214,8 +214,8 @@ func (db *DB) recover(exists bool) error {
 		w.Close()
 		return err
 	}
-	db.mem = db.newMemTable(newMutableMemtable(db.opts.MemtableSize))
-	db.mem.walNum, db.mem.wal, db.mem.maxSeq = walNum, w, lastSeq
+	db.mu.mem = db.newMemTable(newMutableMemtable(db.opts.MemtableSize))
+	db.mu.mem.walNum, db.mu.mem.wal, db.mu.mem.maxSeq = walNum, w, lastSeq
 	db.installReadStateLocked(db.vs.Current())
 	db.deleteObsoleteAtOpen()
 	return nil
@@ -305,7 +305,7 @@ func (db *DB) syncLoop() {
 	defer t.Stop()
 	for {
 		db.mu.Lock()
-		stop := db.bgStop
+		stop := db.mu.bgStop
 		db.mu.Unlock()
 		if stop {
 			return

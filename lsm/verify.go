@@ -108,10 +108,10 @@ func verifyRangeDels(f *manifest.FileMeta, l rangedel.List) error {
 func (db *DB) stillUnflushed(m *memTable) bool {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mem == m {
+	if db.mu.mem == m {
 		return true
 	}
-	for _, im := range db.imm {
+	for _, im := range db.mu.imm {
 		if im == m {
 			return true
 		}
