@@ -108,7 +108,8 @@ func (db *DB) scheduleTTLLocked() {
 	if !db.canCompactLocked() || db.mu.comp.running >= db.opts.CompactionConcurrency {
 		return
 	}
-	if c := compaction.PickTTL(db.mu.rs.v, db.compactionOptions(), keys.UnixNano(db.opts.Clock())); c != nil {
+	now := db.now()
+	if c := compaction.PickTTL(db.mu.rs.v, db.compactionOptions(), now.Nanos()); c != nil {
 		db.startCompactionLocked(c)
 	}
 }
@@ -174,11 +175,12 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 			db.opts.EventListener.compactionEnd(info)
 			return err
 		}
+		now := db.now()
 		res, err = compaction.Run(c, db.compactionInput(c), compaction.Env{
 			RangeDels: rdels,
 			NewOutput: func() (compaction.Output, error) { return db.newCompactionOutput(c.OutputLevel, v) },
 			Snapshots: snaps,
-			Now:       keys.UnixNano(db.opts.Clock()),
+			Now:       now.Nanos(), // one instant for the whole compaction
 			Version:   v,
 			Stopped: func() bool {
 				db.mu.Lock()

@@ -500,6 +500,9 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte) (found bool, err er
 	if !it.SeekGE(searchKey) || !equalUserKey(it.key, ukey) {
 		return false, it.err
 	}
+	if !keys.ValidEntry(it.key, it.val) {
+		return false, keys.EntryError(r.name, int64(h.offset), it.key, it.val)
+	}
 	return true, nil
 }
 
@@ -627,13 +630,10 @@ func (r *Reader) Verify() error {
 		n := 0
 		for ok := blk.First(); ok; ok = blk.Next() {
 			k := blk.key
-			p, ok := keys.Parse(k)
-			if !ok || !p.Kind.Valid() {
-				return keys.CorruptionError(r.name, off, "entry %d: invalid internal key %x", n, k)
+			if !keys.ValidEntry(k, blk.val) {
+				return keys.CorruptionError(r.name, off, "entry %d: %s", n, keys.EntryProblem(k, blk.val))
 			}
-			if p.Kind == keys.KindSetExpiry && len(blk.val) < keys.ExpiryLen {
-				return keys.CorruptionError(r.name, off, "entry %d: expiring value of %d bytes", n, len(blk.val))
-			}
+			p, _ := keys.Parse(k)
 			if prevKey != nil && keys.Compare(prevKey, k) >= 0 {
 				return keys.CorruptionError(r.name, off, "entry %d: key %s not after the previous block's last key %s", n, keys.Format(k), keys.Format(prevKey))
 			}
