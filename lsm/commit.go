@@ -24,7 +24,8 @@ import (
 // if any request needs it, one fsync (group commit), inserts the group into
 // the memtable, publishes the new visible sequence number, and wakes the
 // group. Only the leader touches the WAL writer and inserts into the
-// memtable, so both are single-writer; under the invariants build the
+// memtable (the apply helper inserts half of a large group for it, while
+// it waits), so both are single-writer; under the invariants build the
 // leader token (leaderToken) checks it.
 
 type reqKind uint8

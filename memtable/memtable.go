@@ -18,12 +18,14 @@ var ErrFull = errors.New("memtable: full")
 // Memtable is an in-memory sorted table of internal keys and their values,
 // held in one preallocated arena of fixed capacity.
 //
-// Concurrency: Add must be called by one goroutine at a time (the commit
-// pipeline serialises inserts); that goroutine owns the skiplist's writer
-// state. Get, NewIter, iterators, Size, Capacity, Count and Empty may be used
-// by any number of goroutines concurrently with Add and with each other,
-// without locks: the skiplist publishes nodes with atomic stores and count
-// is atomic. capacity is immutable.
+// Concurrency: Add must be called by one goroutine at a time, which owns
+// the skiplist's writer state; AddConcurrent may be called by several at
+// once, but never while an Add runs (adders checks both under the
+// invariants build). Prepare, Seal, Retire and Finish belong to the
+// writer. Get, NewIter, iterators, Size, Capacity, Count and Empty may be
+// used by any number of goroutines concurrently with the writers and with
+// each other, without locks: the skiplist publishes nodes with atomic
+// stores and count is atomic. capacity is immutable.
 type Memtable struct {
 	list     skiplist // the main list
 	capacity int64

@@ -434,7 +434,8 @@ func (r *Reader) MayContainPrefix(prefix []byte) bool { return r.probe(prefix) }
 // found=false if absent. value aliases cached block memory, which stays
 // valid (block buffers are never recycled; the GC keeps them alive); ikey
 // does too where the block stores the key whole (at a restart point), and is
-// rebuilt in fresh memory otherwise. Lookup does not allocate.
+// rebuilt in fresh memory otherwise, so Get may allocate where Lookup does
+// not. An entry that cannot be judged (keys.ValidEntry) is corruption.
 func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, err error) {
 	if ok, err := r.admits(ukey); !ok {
 		return nil, nil, false, err
@@ -448,7 +449,8 @@ func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, er
 
 // Lookup is Get returning the entry's trailer (sequence number and kind, see
 // keys.Trailer) instead of its key, which a data block may store only in
-// part: it never allocates when the block is in the cache.
+// part: it rebuilds the key in a pooled buffer, so it never allocates when
+// the block is in the cache.
 func (r *Reader) Lookup(ukey, searchKey []byte) (trailer uint64, value []byte, found bool, err error) {
 	if ok, err := r.admits(ukey); !ok {
 		return 0, nil, false, err // the usual answer for absent keys: no pool round trip
