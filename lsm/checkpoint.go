@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Checkpoint writes a consistent, openable copy of the DB into dir, which

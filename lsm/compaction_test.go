@@ -11,7 +11,7 @@ import (
 
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // checkVersion asserts the invariants of the DB's current version: levels

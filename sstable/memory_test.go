@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // TestCacheReserve: charges made with Reserve count against the capacity,

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // errTableCacheClosed is returned by Get after Close.

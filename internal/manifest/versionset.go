@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 
