@@ -473,6 +473,7 @@ func (db *DB) makeRoomForWrite(need int64) error {
 // stallLocked waits on bgCond while cond holds and writes may proceed; it
 // counts and times the stall. Called with db.mu held.
 func (db *DB) stallLocked(reason string, cond func() bool) {
+	db.checkMuHeld("a write stall")
 	start := time.Now()
 	db.metrics.stalls.Add(1)
 	db.opts.EventListener.stallBegin(StallInfo{Reason: reason})

@@ -16,8 +16,26 @@ import (
 // compactionState is the scheduling state of flushes and compactions.
 // Guarded by db.mu.
 type compactionState struct {
-	running int // compactions in progress
+	running int // automatic compactions in progress
 	manual  int // manual compactions waiting or running; automatic ones hold off
+	// manualActive is set while one Compact call compacts: they take turns,
+	// since two picking from the same version would both rewrite its
+	// tables.
+	manualActive bool
+}
+
+// markCompactingLocked marks c's inputs as taken by a compaction. Every
+// change of FileMeta.Compacting goes through it or clearCompactingLocked,
+// under db.mu, as the pickers that read the flag run under db.mu too.
+func (db *DB) markCompactingLocked(c *compaction.Compaction) {
+	db.checkMuHeld("marking compaction inputs")
+	manifest.MarkCompacting(c.AllInputs())
+}
+
+// clearCompactingLocked releases c's inputs.
+func (db *DB) clearCompactingLocked(c *compaction.Compaction) {
+	db.checkMuHeld("clearing compaction inputs")
+	manifest.ClearCompacting(c.AllInputs())
 }
 
 func (db *DB) compactionOptions() compaction.Options {
@@ -67,6 +85,7 @@ func (db *DB) ttlLoop() {
 // maybeScheduleCompactionLocked starts compactions while one is due and
 // the concurrency allows. Called with db.mu held.
 func (db *DB) maybeScheduleCompactionLocked() {
+	db.checkMuHeld("scheduling compactions")
 	for db.canCompactLocked() && db.mu.comp.running < db.opts.CompactionConcurrency {
 		c := compaction.Pick(db.mu.rs.v, db.compactionOptions())
 		if c == nil {
@@ -105,6 +124,7 @@ func (db *DB) setReadAllowanceLocked() {
 
 // scheduleTTLLocked starts a TTL compaction if a table's data has expired.
 func (db *DB) scheduleTTLLocked() {
+	db.checkMuHeld("scheduling a TTL compaction")
 	if !db.canCompactLocked() || db.mu.comp.running >= db.opts.CompactionConcurrency {
 		return
 	}
@@ -121,7 +141,7 @@ func (db *DB) canCompactLocked() bool {
 // startCompactionLocked marks c's inputs busy and runs it in the
 // background. The version c was picked from is referenced until it ends.
 func (db *DB) startCompactionLocked(c *compaction.Compaction) {
-	manifest.MarkCompacting(c.AllInputs())
+	db.markCompactingLocked(c)
 	v := db.mu.rs.v
 	v.Ref()
 	db.mu.comp.running++
@@ -132,7 +152,7 @@ func (db *DB) startCompactionLocked(c *compaction.Compaction) {
 		v.Unref()
 		db.maybeDeleteObsolete()
 		db.mu.Lock()
-		manifest.ClearCompacting(c.AllInputs())
+		db.clearCompactingLocked(c)
 		db.mu.comp.running--
 		db.mu.bgCond.Broadcast()
 		db.mu.Unlock()
@@ -349,22 +369,42 @@ func (o *tableOutput) Finish() (*manifest.FileMeta, error) {
 // Compact compacts the raw key range [lower, upper] (nil = unbounded) down
 // to the bottom level, and waits. It first flushes the memtable, so every
 // write made before the call is compacted.
+//
+// Concurrent calls take turns: each waits for the running compactions
+// (automatic ones, or another Compact's) to end, and automatic compactions
+// wait for every Compact call to return.
 func (db *DB) Compact(lower, upper []byte) error {
 	if err := db.Flush(); err != nil {
 		return err
 	}
 	db.mu.Lock()
 	db.mu.comp.manual++
-	for db.mu.comp.running > 0 && db.mu.bgErr == nil && !db.closed.Load() {
+	for (db.mu.comp.running > 0 || db.mu.comp.manualActive) && db.mu.bgErr == nil && !db.closed.Load() {
 		db.mu.bgCond.Wait()
 	}
+	err := db.mu.bgErr
+	if err == nil && db.closed.Load() {
+		err = ErrClosed
+	}
+	if err == nil {
+		db.mu.comp.manualActive = true
+	}
 	db.mu.Unlock()
-	defer func() {
+	defer func(active bool) {
 		db.mu.Lock()
 		db.mu.comp.manual--
+		if active {
+			db.mu.comp.manualActive = false
+			db.mu.bgCond.Broadcast()
+		}
 		db.maybeScheduleCompactionLocked()
 		db.mu.Unlock()
-	}()
+	}(err == nil)
+	if err != nil {
+		return err
+	}
+	// Level by level, the inputs are picked and marked in one critical
+	// section of db.mu, as the automatic pickers do.
 	o := db.compactionOptions()
 	for level := 0; level < manifest.NumLevels; level++ {
 		db.mu.Lock()
@@ -378,19 +418,18 @@ func (db *DB) Compact(lower, upper []byte) error {
 		}
 		v := db.mu.rs.v
 		v.Ref()
-		db.mu.Unlock()
 		c := compaction.PickManual(v, o, level, lower, upper)
 		if c != nil && level == compaction.Bottom && !bottomNeedsRewrite(c) {
 			c = nil
 		}
-		var err error
 		if c != nil {
-			db.mu.Lock()
-			manifest.MarkCompacting(c.AllInputs())
-			db.mu.Unlock()
+			db.markCompactingLocked(c)
+		}
+		db.mu.Unlock()
+		if c != nil {
 			err = db.runCompaction(c, v)
 			db.mu.Lock()
-			manifest.ClearCompacting(c.AllInputs())
+			db.clearCompactingLocked(c)
 			db.mu.Unlock()
 		}
 		v.Unref()

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
 	"github.com/stratadb/strata/memtable"
@@ -236,6 +237,7 @@ func (rs *readState) release() {
 // hold db.mu, and must release the returned old state after unlocking (its
 // release may delete files).
 func (db *DB) installReadStateLocked(v *manifest.Version) (old *readState) {
+	db.checkMuHeld("installing a read state")
 	rs := &readState{db: db, mem: db.mu.mem, imm: append([]*memTable(nil), db.mu.imm...), v: v}
 	rs.refs.Store(1)
 	rs.mem.ref()
@@ -251,9 +253,21 @@ func (db *DB) installReadStateLocked(v *manifest.Version) (old *readState) {
 // currentVersionRefLocked returns the version of the current read state with
 // a new reference, for a read state that changes only its memtables.
 func (db *DB) currentVersionRefLocked() *manifest.Version {
+	db.checkMuHeld("reading the current version")
 	v := db.mu.rs.v
 	v.Ref()
 	return v
+}
+
+// checkMuHeld panics, under the invariants build, if db.mu is not locked:
+// the functions named ...Locked call it. It sees whether anyone holds the
+// lock, not who (sync.Mutex keeps no owner), so it catches a caller that
+// forgot the lock whenever no other goroutine happens to hold it.
+func (db *DB) checkMuHeld(what string) {
+	if invariants.Enabled && db.mu.TryLock() {
+		db.mu.Unlock()
+		panic("strata: " + what + " without db.mu")
+	}
 }
 
 // releaseState releases a read state returned by installReadStateLocked.

@@ -188,7 +188,9 @@ func (db *DB) recover(exists bool) error {
 		db.replayedWALs = replay
 		db.mu.mem = db.newMemTable(memtable.New(64 << 10))
 		db.mu.rs = nil
+		db.mu.Lock() // no other goroutine has the DB yet; the rule holds all the same
 		db.installReadStateLocked(db.vs.Current())
+		db.mu.Unlock()
 		return nil
 	}
 
@@ -216,7 +218,9 @@ func (db *DB) recover(exists bool) error {
 	}
 	db.mu.mem = db.newMemTable(newMutableMemtable(db.opts.MemtableSize))
 	db.mu.mem.walNum, db.mu.mem.wal, db.mu.mem.maxSeq = walNum, w, lastSeq
+	db.mu.Lock()
 	db.installReadStateLocked(db.vs.Current())
+	db.mu.Unlock()
 	db.deleteObsoleteAtOpen()
 	return nil
 }
