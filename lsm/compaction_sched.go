@@ -10,7 +10,6 @@ import (
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
 	"github.com/stratadb/strata/internal/rangedel"
-	"github.com/stratadb/strata/sstable"
 )
 
 // compactionState is the scheduling state of flushes and compactions.
@@ -198,7 +197,13 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		now := db.now()
 		res, err = compaction.Run(c, db.compactionInput(c), compaction.Env{
 			RangeDels: rdels,
-			NewOutput: func() (compaction.Output, error) { return db.newCompactionOutput(c.OutputLevel, v) },
+			NewOutput: func() (compaction.Output, error) {
+				o, err := db.newTableOutput(c.OutputLevel, v)
+				if err != nil {
+					return nil, err
+				}
+				return o, nil
+			},
 			Snapshots: snaps,
 			Now:       now.Nanos(), // one instant for the whole compaction
 			Version:   v,
@@ -312,58 +317,6 @@ func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
 		srcs = append(srcs, iterator.NewLevel(c.Inputs[1], open, nil, nil))
 	}
 	return iterator.NewMerging(srcs...)
-}
-
-// tableOutput is a compaction output written through the sstable writer.
-type tableOutput struct {
-	db    *DB
-	num   uint64
-	name  string
-	w     *sstable.Writer
-	rdels rangedel.List
-	level int
-	v     *manifest.Version // the compaction's input version, for RangeDelBytes
-}
-
-func (db *DB) newCompactionOutput(level int, v *manifest.Version) (compaction.Output, error) {
-	num := db.vs.NewFileNum()
-	name := manifest.MakeFilename(db.dir, manifest.FileTypeTable, num)
-	f, err := db.fs.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	return &tableOutput{db: db, num: num, name: name, w: sstable.NewWriter(f, db.tableWriterOptions()), level: level, v: v}, nil
-}
-
-func (o *tableOutput) Add(ikey, value []byte) error { return o.w.Add(ikey, value) }
-func (o *tableOutput) SetRangeDels(l rangedel.List) error {
-	o.rdels = l
-	return o.w.SetRangeDels(l)
-}
-func (o *tableOutput) EstimatedSize() uint64 { return o.w.EstimatedSize() }
-func (o *tableOutput) Abort() {
-	o.w.Abort()
-	o.db.removeFile(o.name)
-}
-
-func (o *tableOutput) Finish() (*manifest.FileMeta, error) {
-	if o.w.Empty() {
-		o.Abort()
-		return nil, nil
-	}
-	props, err := o.w.Finish()
-	if err != nil {
-		o.db.removeFile(o.name)
-		return nil, err
-	}
-	if err := o.db.fs.SyncDir(o.db.dir); err != nil {
-		return nil, err
-	}
-	meta := metaFromProps(o.num, props, o.rdels)
-	if len(o.rdels) > 0 && o.v != nil {
-		meta.RangeDelBytes = o.db.rangeDelCoverage(o.v, o.level, o.rdels)
-	}
-	return meta, nil
 }
 
 // Compact compacts the raw key range [lower, upper] (nil = unbounded) down

@@ -50,7 +50,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 	db.mu.bgCond.L = &db.mu
 	db.heapFactor = heapFactor()
 	db.blockCache = sstable.NewCache(o.BlockCacheSize)
-	db.tableCache = sstable.NewTableCache(fs, dir, o.MaxOpenFiles, sstable.ReaderOptions{
+	tableName := func(num uint64) string { return manifest.MakeFilename(dir, manifest.FileTypeTable, num) }
+	db.tableCache = sstable.NewTableCache(fs, tableName, o.MaxOpenFiles, sstable.ReaderOptions{
 		Cache:  db.blockCache,
 		Prefix: keys.PartitionPrefixLen,
 		Stats:  &db.sstStats,
@@ -198,7 +199,7 @@ func (db *DB) recover(exists bool) error {
 	// only then are the old segments deleted.
 	edit := &manifest.VersionEdit{LastSeq: lastSeq}
 	for _, m := range mems {
-		meta, err := db.writeTable(m.NewIter(), nil, m.RangeDels())
+		meta, err := db.writeTable(m.NewIter(), m.RangeDels())
 		if err != nil {
 			return fmt.Errorf("strata: flush recovered WAL: %w", err)
 		}
