@@ -508,6 +508,7 @@ func (db *DB) rotateMemtable(need int64) error {
 	next.walNum, next.wal = walNum, w
 	db.mu.Lock()
 	db.mu.imm = append(db.mu.imm, db.mu.mem)
+	db.mu.rotatedWAL = db.mu.mem.walNum
 	db.mu.mem = next
 	old := db.installReadStateLocked(db.currentVersionRefLocked())
 	db.mu.bgCond.Broadcast()

@@ -103,6 +103,12 @@ type DB struct {
 		// imm are the immutable memtables, oldest first, waiting to be
 		// flushed.
 		imm []*memTable
+		// rotatedWAL is the WAL number of the last memtable made
+		// immutable, and flushedWAL that of the last whose flush has
+		// ended (its reference dropped, its WAL deleted). Memtables flush
+		// in WAL order, so every immutable memtable's flush has ended
+		// when they are equal; Flush waits for that.
+		rotatedWAL, flushedWAL uint64
 		// rs is what readers read; nil after Close.
 		rs *readState
 		// bgErr is the first background or WAL error; writes fail until

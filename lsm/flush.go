@@ -24,6 +24,9 @@ func (db *DB) flushLoop() {
 		db.mu.Unlock()
 		err := db.flushMemtable(m)
 		db.mu.Lock()
+		if err == nil {
+			db.mu.flushedWAL = m.walNum
+		}
 		db.mu.bgCond.Broadcast()
 		if err != nil {
 			db.mu.Unlock()
@@ -131,7 +134,8 @@ func (l *EventListener) flushEnd(i FlushInfo) {
 }
 
 // Flush writes the mutable memtable to an L0 table and waits until every
-// memtable written before the call is in a table.
+// memtable written before the call is in a table, its memory released
+// (unless a reader still holds it) and its WAL segment deleted.
 func (db *DB) Flush() error {
 	if err := db.writable(); err != nil {
 		return err
@@ -146,9 +150,12 @@ func (db *DB) Flush() error {
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	// Every memtable older than the mutable one must reach a table.
-	target := db.mu.mem.walNum
-	for len(db.mu.imm) > 0 && db.mu.imm[0].walNum < target {
+	// Every memtable older than the mutable one must reach a table, and
+	// its flush end: a memtable leaves imm before the flusher drops its
+	// reference and deletes its WAL, and a caller may count on both once
+	// Flush returns.
+	want := db.mu.rotatedWAL
+	for db.mu.flushedWAL < want {
 		if db.mu.bgErr != nil {
 			return db.mu.bgErr
 		}
