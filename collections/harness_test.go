@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
 )
 
 // fakeClock is a clock tests move by hand.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
 )
 
 var killCycles = flag.Int("kill.cycles", 5, "SIGKILL cycles per sync mode in TestKillNineCollections")

@@ -157,6 +157,30 @@ func TestRunRewritesExpiredValuesAsTombstones(t *testing.T) {
 	require.Equal(t, "b#4SETX="+exp(300, "live"), flat(tables), "at the bottom the expired key disappears")
 }
 
+// TestRunReportsEntriesItCannotJudge: an entry whose kind is no point
+// entry's, or an expiring value without its expiry, fails the compaction
+// with a corruption error naming the input tables, instead of being
+// written out (an unknown kind) or read as a deletion.
+func TestRunReportsEntriesItCannotJudge(t *testing.T) {
+	c := &Compaction{Level: 1, OutputLevel: 2, MaxOutputSize: 1 << 30, MaxGrandparentOverlap: 1 << 30}
+	c.Inputs[0] = []*manifest.FileMeta{{FileNum: 12}}
+	c.Inputs[1] = []*manifest.FileMeta{{FileNum: 9}, {FileNum: 10}}
+	for _, bad := range []entry{
+		{"b", 4, 7, "v"},
+		{"b", 4, keys.KindRangeDelete, "end"},
+		{"b", 4, keys.KindSetExpiry, "short"},
+	} {
+		es := []entry{{"a", 5, keys.KindSet, "a"}, bad, {"c", 3, keys.KindSet, "c"}}
+		n := uint64(100)
+		var tables [][]string
+		_, err := Run(c, newSliceIter(es), Env{NewOutput: func() (Output, error) { n++; return &memOutput{sink: &tables, num: n}, nil }})
+		require.ErrorIs(t, err, keys.ErrCorruption, "kind %s", bad.kind)
+		require.Contains(t, err.Error(), "000012.sst, 000009.sst, 000010.sst", "kind %s", bad.kind)
+		require.Contains(t, err.Error(), "key b", "kind %s", bad.kind)
+		require.Empty(t, tables, "kind %s: nothing is written", bad.kind)
+	}
+}
+
 func TestRunSplitsOutputsBetweenUserKeys(t *testing.T) {
 	var es []entry
 	for i := 0; i < 50; i++ {

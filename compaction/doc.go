@@ -29,6 +29,24 @@
 // below a level that still holds data, that level is the base level, with a
 // target below its size, until it drains.
 //
+// # Why a compaction runs
+//
+// Each Compaction carries its Reason, the word logs and lsm's
+// CompactionInfo.Reason use:
+//
+//	L0      Pick: L0 scores 1 or more (its table count, or the bytes its
+//	        range tombstones cover below)
+//	size    Pick: a level from the base level down to L5 scores 1 or more
+//	        (its size, range tombstone coverage included, over its target)
+//	ttl     PickTTL: a table whose expiring entries have all expired, or
+//	        (above the bottom) whose entries are mostly tombstones
+//	read    PickRead: reads keep paying for L0's overlap (LevelDB's
+//	        seek-triggered compaction, for L0 as a whole)
+//	manual  PickManual: DB.Compact
+//
+// and its Kind: a rewrite, or a trivial move (L0, size and read only: a
+// move keeps every entry, which ttl and manual compactions exist to drop).
+//
 // # Choosing inputs
 //
 // An L0 compaction takes every L0 table and the base-level tables they

@@ -3,7 +3,9 @@ package compaction
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
@@ -91,6 +93,7 @@ func Run(c *Compaction, in keys.Iterator, env Env) (res Result, err error) {
 		kept    []version
 		scratch []byte
 	)
+	now := keys.NowAt(env.Now)
 	ok := in.First()
 	for ok {
 		if env.Stopped != nil && env.Stopped() {
@@ -98,7 +101,7 @@ func Run(c *Compaction, in keys.Iterator, env Env) (res Result, err error) {
 		}
 		p, valid := keys.Parse(in.Key())
 		if !valid {
-			return res, keys.CorruptionError("compaction input", 0, "internal key of %d bytes", len(in.Key()))
+			return res, c.inputCorruption(fmt.Errorf("%w: internal key of %d bytes, shorter than its trailer", keys.ErrCorruption, len(in.Key())))
 		}
 		ukey = append(ukey[:0], p.UserKey...)
 		kept, scratch = kept[:0], scratch[:0]
@@ -120,15 +123,13 @@ func Run(c *Compaction, in keys.Iterator, env Env) (res Result, err error) {
 				continue
 			}
 			kind, value := p.Kind, in.Value()
-			if kind == keys.KindSetExpiry {
-				exp, _, ok := keys.SplitExpiryValue(value)
-				if !ok {
-					return res, keys.CorruptionError("compaction input", 0, "expiring value of %d bytes for key %q", len(value), ukey)
-				}
-				if env.Now >= exp {
-					kind, value = keys.KindDelete, nil
-					res.ExpiredRewritten++
-				}
+			switch j := keys.Judge(kind, value, &now); {
+			case j.Err != nil:
+				return res, c.inputCorruption(fmt.Errorf("key %s: %w", keys.Quote(ukey), j.Err))
+			case j.Verdict == keys.VerdictExpired:
+				// It must still shadow what is older: a tombstone.
+				kind, value = keys.KindDelete, nil
+				res.ExpiredRewritten++
 			}
 			off := len(scratch)
 			scratch = append(scratch, value...)
@@ -181,6 +182,18 @@ func Run(c *Compaction, in keys.Iterator, env Env) (res Result, err error) {
 	}
 	res.Outputs = j.outputs
 	return res, nil
+}
+
+// inputCorruption names the compaction's input tables in err, damage that
+// the table readers (which check every entry, naming the table and the
+// offset) let through: the merged input cannot tell which table an entry
+// came from.
+func (c *Compaction) inputCorruption(err error) error {
+	var names []string
+	for _, f := range c.AllInputs() {
+		names = append(names, manifest.Filename(manifest.FileTypeTable, f.FileNum))
+	}
+	return fmt.Errorf("compaction input (one of %s): %w", strings.Join(names, ", "), err)
 }
 
 // stripeOf returns the snapshot stripe of seq: how many open snapshots are

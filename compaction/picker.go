@@ -26,10 +26,11 @@ type Options struct {
 // Reason says why a compaction was picked.
 type Reason uint8
 
-// The reasons. String gives the word logs and events use.
+// The reasons (the package documentation says when each applies). String
+// gives the word logs and events use.
 const (
-	ReasonL0     Reason = iota + 1 // L0's table count reached its trigger (Pick)
-	ReasonSize                     // a level above its target size (Pick)
+	ReasonL0     Reason = iota + 1 // L0 scores 1 or more (Pick)
+	ReasonSize                     // a level scores 1 or more (Pick)
 	ReasonTTL                      // expired data or mostly tombstones (PickTTL)
 	ReasonRead                     // reads keep paying for L0's overlap (PickRead)
 	ReasonManual                   // DB.Compact (PickManual)

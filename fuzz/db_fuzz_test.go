@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/stratadb/strata/internal/dbtest"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
 )
 
 // FuzzDB decodes its input into a script of the shared DB operations (see

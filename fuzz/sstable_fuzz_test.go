@@ -13,8 +13,8 @@ import (
 
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/rangedel"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 )
 
 // sstMemFile is an in-memory vfs.File the sstable Writer writes to. It

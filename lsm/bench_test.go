@@ -304,7 +304,7 @@ func fill1M(b *testing.B, memtable int64) {
 func waitCompactions(db *DB) {
 	for {
 		db.mu.Lock()
-		busy := db.comp.running > 0 || len(db.imm) > 0
+		busy := db.mu.comp.running > 0 || len(db.mu.imm) > 0
 		db.mu.Unlock()
 		if !busy {
 			return

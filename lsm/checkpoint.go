@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Checkpoint writes a consistent, openable copy of the DB into dir, which
@@ -61,7 +61,7 @@ func (db *DB) checkpoint(dir string) error {
 	// Every write acknowledged before this point has its WAL bytes in the
 	// OS, so the copies below include it; later writes may or may not be.
 	db.mu.Lock()
-	rs := db.rs
+	rs := db.mu.rs
 	rs.refs.Add(1)
 	var walNums []uint64
 	walSizes := map[uint64]int64{} // the logical size of each open segment; -1: copy it all

@@ -16,13 +16,13 @@ func (db *DB) Close() error {
 		db.mu.Unlock()
 		return ErrClosed
 	}
-	if db.iters > 0 || len(db.snaps.seqs) > 0 {
-		n, s := db.iters, len(db.snaps.seqs)
+	if db.mu.iters > 0 || len(db.mu.snaps.seqs) > 0 {
+		n, s := db.mu.iters, len(db.mu.snaps.seqs)
 		db.mu.Unlock()
 		return fmt.Errorf("%w: %d iterators and %d snapshots are still open; close them first", ErrInvalidArgument, n, s)
 	}
 	db.closed.Store(true)
-	db.bgCond.Broadcast() // wake stalled writers: they fail with ErrClosed
+	db.mu.bgCond.Broadcast() // wake stalled writers: they fail with ErrClosed
 	db.mu.Unlock()
 
 	// Wait for the commit pipeline to drain: once the close request leads,
@@ -32,8 +32,8 @@ func (db *DB) Close() error {
 	db.commitWrite(req)
 
 	db.mu.Lock()
-	db.bgStop = true
-	db.bgCond.Broadcast()
+	db.mu.bgStop = true
+	db.mu.bgCond.Broadcast()
 	db.mu.Unlock()
 	close(db.stopc)
 	if db.applyc != nil {
@@ -45,7 +45,7 @@ func (db *DB) Close() error {
 	// Stop the memtables' background copies (see memtable.NewStaged): no
 	// goroutine of the DB outlives Close.
 	db.mu.Lock()
-	mems := append(append([]*memTable(nil), db.imm...), db.mem)
+	mems := append(append([]*memTable(nil), db.mu.imm...), db.mu.mem)
 	db.mu.Unlock()
 	for _, m := range mems {
 		if err := m.mt.Finish(); err != nil {
@@ -55,8 +55,8 @@ func (db *DB) Close() error {
 	if !db.opts.ReadOnly {
 		db.walSyncMu.Lock()
 		db.mu.Lock()
-		mems := append(append([]*memTable(nil), db.imm...), db.mem)
-		bgErr := db.bgErr
+		mems := append(append([]*memTable(nil), db.mu.imm...), db.mu.mem)
+		bgErr := db.mu.bgErr
 		db.mu.Unlock()
 		for _, m := range mems {
 			if m.wal == nil {
@@ -72,14 +72,16 @@ func (db *DB) Close() error {
 			if err := m.wal.Close(); err != nil && bgErr == nil {
 				errs = append(errs, err)
 			}
+			db.mu.Lock()
 			m.wal = nil
+			db.mu.Unlock()
 		}
 		db.walSyncMu.Unlock()
 	}
 	db.mu.Lock()
-	old := db.rs
-	db.rs = nil
-	mems = append(append(mems[:0], db.imm...), db.mem)
+	old := db.mu.rs
+	db.mu.rs = nil
+	mems = append(append(mems[:0], db.mu.imm...), db.mu.mem)
 	db.mu.Unlock()
 	releaseState(old)
 	// Drop the DB's references: each memtable's arena is freed now, or by

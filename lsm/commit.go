@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stratadb/strata/internal/batchrepr"
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
 	"github.com/stratadb/strata/memtable"
@@ -22,7 +24,9 @@ import (
 // if any request needs it, one fsync (group commit), inserts the group into
 // the memtable, publishes the new visible sequence number, and wakes the
 // group. Only the leader touches the WAL writer and inserts into the
-// memtable, so both are single-writer.
+// memtable (the apply helper inserts half of a large group for it, while
+// it waits), so both are single-writer; under the invariants build the
+// leader token (leaderToken) checks it.
 
 type reqKind uint8
 
@@ -115,6 +119,7 @@ func (db *DB) commitWrite(req *commitReq) error {
 			return req.err
 		}
 	}
+	db.leader.acquire()
 	if req.sync || db.opts.Sync == SyncAlways {
 		db.awaitReturning()
 	}
@@ -134,6 +139,7 @@ func (db *DB) commitWrite(req *commitReq) error {
 	c.mu.Unlock()
 
 	synced := db.writeGroup(group)
+	db.leader.release()
 
 	c.mu.Lock()
 	c.returning.Store(0)
@@ -156,6 +162,48 @@ func (db *DB) commitWrite(req *commitReq) error {
 
 // signal tells a waiting request that it is done or leads now.
 func (r *commitReq) signal() { r.wake <- struct{}{} }
+
+// leaderToken says, under the invariants build, which goroutine leads the
+// commit pipeline: a leader takes it for as long as it commits its group,
+// and what only the leader may do (append to the WAL, insert into the
+// mutable memtable, swap it) checks it. Without the invariants build the
+// methods do nothing and the compiler drops their calls.
+type leaderToken struct {
+	gid atomic.Uint64 // the leading goroutine's id; 0 between groups
+}
+
+// acquire makes the calling goroutine the leader; a second leader at once
+// panics.
+func (t *leaderToken) acquire() {
+	if invariants.Enabled && !t.gid.CompareAndSwap(0, invariants.GoroutineID()) {
+		panic(fmt.Sprintf("strata: two commit leaders at once (goroutine %d leads)", t.gid.Load()))
+	}
+}
+
+// release ends the leader's turn.
+func (t *leaderToken) release() {
+	if invariants.Enabled {
+		t.gid.Store(0)
+	}
+}
+
+// check panics unless the calling goroutine is the leader.
+func (t *leaderToken) check(what string) {
+	if !invariants.Enabled {
+		return
+	}
+	if id, leader := invariants.GoroutineID(), t.gid.Load(); id != leader {
+		panic(fmt.Sprintf("strata: %s by goroutine %d, not the commit leader (%d)", what, id, leader))
+	}
+}
+
+// checkDelegated panics unless some goroutine leads: the apply helper
+// inserts only the share of a group its leader hands it.
+func (t *leaderToken) checkDelegated(what string) {
+	if invariants.Enabled && t.gid.Load() == 0 {
+		panic(fmt.Sprintf("strata: %s while no commit leader runs", what))
+	}
+}
 
 // awaitReturning gives the writers of the last synced group a moment to
 // write again before a leader takes its group, so that one fsync carries
@@ -199,7 +247,7 @@ func (db *DB) writeGroup(group []*commitReq) (synced bool) {
 		return false
 	}
 	if group[0].kind == reqRotate {
-		if !db.mem.mt.Empty() {
+		if !db.mu.mem.mt.Empty() {
 			group[0].err = db.rotateMemtable(0)
 		}
 		return false
@@ -235,7 +283,7 @@ func (db *DB) writeGroup(group []*commitReq) (synced bool) {
 		setAll(err)
 		return false
 	}
-	mem := db.mem // stable: only the leader swaps it
+	mem := db.mu.mem // stable: only the leader swaps it
 	waited, err := mem.mt.Prepare(need)
 	if waited > 0 {
 		db.metrics.copyWaits.Add(1)
@@ -247,6 +295,7 @@ func (db *DB) writeGroup(group []*commitReq) (synced bool) {
 		setAll(err)
 		return false
 	}
+	db.leader.check("WAL append")
 	seq := db.logSeq + 1
 	for _, r := range group {
 		if r.count == 0 {
@@ -310,6 +359,7 @@ type applyJob struct {
 // concurrently (the memtable's compare-and-swap insert), so both cores work
 // on a group of many writers' puts or one large batch.
 func (db *DB) applyGroup(mem *memTable, group []*commitReq, entries int) error {
+	db.leader.check("memtable insert")
 	if entries < parallelApplyMin || db.applyc == nil {
 		return applyEntries(applyJob{mem: mem, group: group, from: 0, to: entries}, false)
 	}
@@ -328,6 +378,7 @@ func (db *DB) applyGroup(mem *memTable, group []*commitReq, entries int) error {
 func (db *DB) applyLoop() {
 	defer db.bgWG.Done()
 	for job := range db.applyc {
+		db.leader.checkDelegated("memtable insert by the apply helper")
 		db.applyDone <- applyEntries(job, true)
 	}
 }
@@ -372,15 +423,16 @@ func applyEntries(job applyJob, concurrent bool) error {
 // or compactions fall behind; it fails only on a background error or Close.
 // Leader only.
 func (db *DB) makeRoomForWrite(need int64) error {
+	db.leader.check("makeRoomForWrite")
 	slowed := false
 	for {
-		mem := db.mem
+		mem := db.mu.mem
 		if mem.mt.Size()+need <= mem.mt.Capacity() {
 			return nil
 		}
 		db.mu.Lock()
-		if db.bgErr != nil {
-			err := db.bgErr
+		if db.mu.bgErr != nil {
+			err := db.mu.bgErr
 			db.mu.Unlock()
 			return err
 		}
@@ -388,14 +440,14 @@ func (db *DB) makeRoomForWrite(need int64) error {
 			db.mu.Unlock()
 			return ErrClosed
 		}
-		if len(db.imm) >= db.opts.MaxImmutableMemtables {
-			db.stallLocked("memtables", func() bool { return len(db.imm) >= db.opts.MaxImmutableMemtables })
+		if len(db.mu.imm) >= db.opts.MaxImmutableMemtables {
+			db.stallLocked("memtables", func() bool { return len(db.mu.imm) >= db.opts.MaxImmutableMemtables })
 			db.mu.Unlock()
 			continue
 		}
-		l0 := len(db.rs.v.Levels[0])
+		l0 := len(db.mu.rs.v.Levels[0])
 		if l0 >= db.opts.L0StopWrites {
-			db.stallLocked("l0-stop", func() bool { return len(db.rs.v.Levels[0]) >= db.opts.L0StopWrites })
+			db.stallLocked("l0-stop", func() bool { return len(db.mu.rs.v.Levels[0]) >= db.opts.L0StopWrites })
 			db.mu.Unlock()
 			continue
 		}
@@ -421,13 +473,14 @@ func (db *DB) makeRoomForWrite(need int64) error {
 // stallLocked waits on bgCond while cond holds and writes may proceed; it
 // counts and times the stall. Called with db.mu held.
 func (db *DB) stallLocked(reason string, cond func() bool) {
+	db.checkMuHeld("a write stall")
 	start := time.Now()
 	db.metrics.stalls.Add(1)
 	db.opts.EventListener.stallBegin(StallInfo{Reason: reason})
 	db.opts.Logger.Info("write stall", "reason", reason)
 	db.maybeScheduleCompactionLocked()
-	for cond() && db.bgErr == nil && !db.closed.Load() {
-		db.bgCond.Wait()
+	for cond() && db.mu.bgErr == nil && !db.closed.Load() {
+		db.mu.bgCond.Wait()
 	}
 	d := time.Since(start)
 	db.metrics.stallNanos.Add(int64(d))
@@ -438,6 +491,7 @@ func (db *DB) stallLocked(reason string, cond func() bool) {
 // rotateMemtable makes the mutable memtable immutable, starts a new WAL
 // segment and memtable, and wakes the flusher. Leader only.
 func (db *DB) rotateMemtable(need int64) error {
+	db.leader.check("memtable rotation")
 	walNum := db.vs.NewFileNum()
 	w, err := db.createWAL(walNum)
 	if err != nil {
@@ -448,15 +502,16 @@ func (db *DB) rotateMemtable(need int64) error {
 	// The old memtable takes no more inserts: let its fronts go as soon as
 	// they are copied (an error here is the copy's, which the flush's
 	// Finish reports).
-	_ = db.mem.mt.Retire()
+	_ = db.mu.mem.mt.Retire()
 	capacity := max(db.opts.MemtableSize, 2*need)
 	next := db.newMemTable(newMutableMemtable(capacity))
 	next.walNum, next.wal = walNum, w
 	db.mu.Lock()
-	db.imm = append(db.imm, db.mem)
-	db.mem = next
+	db.mu.imm = append(db.mu.imm, db.mu.mem)
+	db.mu.rotatedWAL = db.mu.mem.walNum
+	db.mu.mem = next
 	old := db.installReadStateLocked(db.currentVersionRefLocked())
-	db.bgCond.Broadcast()
+	db.mu.bgCond.Broadcast()
 	db.mu.Unlock()
 	releaseState(old)
 	return nil
@@ -503,19 +558,19 @@ func (db *DB) syncWALs() error {
 	db.walSyncMu.Lock()
 	defer db.walSyncMu.Unlock()
 	db.mu.Lock()
-	if db.bgErr != nil {
-		err := db.bgErr
+	if db.mu.bgErr != nil {
+		err := db.mu.bgErr
 		db.mu.Unlock()
 		return err
 	}
-	ws := make([]*wal.Writer, 0, len(db.imm)+1)
-	for _, m := range db.imm {
+	ws := make([]*wal.Writer, 0, len(db.mu.imm)+1)
+	for _, m := range db.mu.imm {
 		if m.wal != nil {
 			ws = append(ws, m.wal)
 		}
 	}
-	if db.mem.wal != nil {
-		ws = append(ws, db.mem.wal)
+	if db.mu.mem.wal != nil {
+		ws = append(ws, db.mu.mem.wal)
 	}
 	db.mu.Unlock()
 	for _, w := range ws {
@@ -538,17 +593,17 @@ func (db *DB) syncWALs() error {
 func (db *DB) backgroundError() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	return db.bgErr
+	return db.mu.bgErr
 }
 
 // setBackgroundError latches err: every later write returns it until the DB
 // is reopened.
 func (db *DB) setBackgroundError(err error) {
 	db.mu.Lock()
-	first := db.bgErr == nil
+	first := db.mu.bgErr == nil
 	if first {
-		db.bgErr = err
-		db.bgCond.Broadcast()
+		db.mu.bgErr = err
+		db.mu.bgCond.Broadcast()
 	}
 	db.mu.Unlock()
 	if first && !errors.Is(err, ErrClosed) {

@@ -10,14 +10,31 @@ import (
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
 	"github.com/stratadb/strata/internal/rangedel"
-	"github.com/stratadb/strata/sstable"
 )
 
 // compactionState is the scheduling state of flushes and compactions.
 // Guarded by db.mu.
 type compactionState struct {
-	running int // compactions in progress
+	running int // automatic compactions in progress
 	manual  int // manual compactions waiting or running; automatic ones hold off
+	// manualActive is set while one Compact call compacts: they take turns,
+	// since two picking from the same version would both rewrite its
+	// tables.
+	manualActive bool
+}
+
+// markCompactingLocked marks c's inputs as taken by a compaction. Every
+// change of FileMeta.Compacting goes through it or clearCompactingLocked,
+// under db.mu, as the pickers that read the flag run under db.mu too.
+func (db *DB) markCompactingLocked(c *compaction.Compaction) {
+	db.checkMuHeld("marking compaction inputs")
+	manifest.MarkCompacting(c.AllInputs())
+}
+
+// clearCompactingLocked releases c's inputs.
+func (db *DB) clearCompactingLocked(c *compaction.Compaction) {
+	db.checkMuHeld("clearing compaction inputs")
+	manifest.ClearCompacting(c.AllInputs())
 }
 
 func (db *DB) compactionOptions() compaction.Options {
@@ -67,8 +84,9 @@ func (db *DB) ttlLoop() {
 // maybeScheduleCompactionLocked starts compactions while one is due and
 // the concurrency allows. Called with db.mu held.
 func (db *DB) maybeScheduleCompactionLocked() {
-	for db.canCompactLocked() && db.comp.running < db.opts.CompactionConcurrency {
-		c := compaction.Pick(db.rs.v, db.compactionOptions())
+	db.checkMuHeld("scheduling compactions")
+	for db.canCompactLocked() && db.mu.comp.running < db.opts.CompactionConcurrency {
+		c := compaction.Pick(db.mu.rs.v, db.compactionOptions())
 		if c == nil {
 			return
 		}
@@ -87,43 +105,45 @@ func (db *DB) readCharge(n int64) {
 	db.readSeeks.Store(0)
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if !db.canCompactLocked() || db.comp.running >= db.opts.CompactionConcurrency {
+	if !db.canCompactLocked() || db.mu.comp.running >= db.opts.CompactionConcurrency {
 		return
 	}
-	if c := compaction.PickRead(db.rs.v, db.compactionOptions()); c != nil {
+	if c := compaction.PickRead(db.mu.rs.v, db.compactionOptions()); c != nil {
 		db.startCompactionLocked(c)
 	}
 }
 
 // setReadAllowanceLocked sizes the read allowance from L0's size.
 func (db *DB) setReadAllowanceLocked() {
-	if db.rs == nil {
+	if db.mu.rs == nil {
 		return
 	}
-	db.readAllowance.Store(max(int64(db.rs.v.LevelSize(0))/(16<<10), 1000))
+	db.readAllowance.Store(max(int64(db.mu.rs.v.LevelSize(0))/(16<<10), 1000))
 }
 
 // scheduleTTLLocked starts a TTL compaction if a table's data has expired.
 func (db *DB) scheduleTTLLocked() {
-	if !db.canCompactLocked() || db.comp.running >= db.opts.CompactionConcurrency {
+	db.checkMuHeld("scheduling a TTL compaction")
+	if !db.canCompactLocked() || db.mu.comp.running >= db.opts.CompactionConcurrency {
 		return
 	}
-	if c := compaction.PickTTL(db.rs.v, db.compactionOptions(), keys.UnixNano(db.opts.Clock())); c != nil {
+	now := db.now()
+	if c := compaction.PickTTL(db.mu.rs.v, db.compactionOptions(), now.Nanos()); c != nil {
 		db.startCompactionLocked(c)
 	}
 }
 
 func (db *DB) canCompactLocked() bool {
-	return !db.opts.ReadOnly && !db.bgStop && !db.closed.Load() && db.bgErr == nil && db.comp.manual == 0 && db.rs != nil
+	return !db.opts.ReadOnly && !db.mu.bgStop && !db.closed.Load() && db.mu.bgErr == nil && db.mu.comp.manual == 0 && db.mu.rs != nil
 }
 
 // startCompactionLocked marks c's inputs busy and runs it in the
 // background. The version c was picked from is referenced until it ends.
 func (db *DB) startCompactionLocked(c *compaction.Compaction) {
-	manifest.MarkCompacting(c.AllInputs())
-	v := db.rs.v
+	db.markCompactingLocked(c)
+	v := db.mu.rs.v
 	v.Ref()
-	db.comp.running++
+	db.mu.comp.running++
 	db.bgWG.Add(1)
 	go func() {
 		defer db.bgWG.Done()
@@ -131,9 +151,9 @@ func (db *DB) startCompactionLocked(c *compaction.Compaction) {
 		v.Unref()
 		db.maybeDeleteObsolete()
 		db.mu.Lock()
-		manifest.ClearCompacting(c.AllInputs())
-		db.comp.running--
-		db.bgCond.Broadcast()
+		db.clearCompactingLocked(c)
+		db.mu.comp.running--
+		db.mu.bgCond.Broadcast()
 		db.mu.Unlock()
 		if err != nil && !errors.Is(err, compaction.ErrStopped) {
 			db.setBackgroundError(fmt.Errorf("strata: compaction: %w", err))
@@ -166,7 +186,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		info.BytesRead = 0
 	} else {
 		db.mu.Lock()
-		snaps := append([]keys.SeqNum(nil), db.snaps.seqs...)
+		snaps := append([]keys.SeqNum(nil), db.mu.snaps.seqs...)
 		db.mu.Unlock()
 		rdels, err := db.inputRangeDels(c)
 		if err != nil {
@@ -174,16 +194,23 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 			db.opts.EventListener.compactionEnd(info)
 			return err
 		}
+		now := db.now()
 		res, err = compaction.Run(c, db.compactionInput(c), compaction.Env{
 			RangeDels: rdels,
-			NewOutput: func() (compaction.Output, error) { return db.newCompactionOutput(c.OutputLevel, v) },
+			NewOutput: func() (compaction.Output, error) {
+				o, err := db.newTableOutput(c.OutputLevel, v)
+				if err != nil {
+					return nil, err
+				}
+				return o, nil
+			},
 			Snapshots: snaps,
-			Now:       keys.UnixNano(db.opts.Clock()),
+			Now:       now.Nanos(), // one instant for the whole compaction
 			Version:   v,
 			Stopped: func() bool {
 				db.mu.Lock()
 				defer db.mu.Unlock()
-				return db.bgStop
+				return db.mu.bgStop
 			},
 		})
 		if err != nil {
@@ -206,7 +233,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 	}
 	db.mu.Lock()
 	old := db.installReadStateLocked(db.vs.Current())
-	db.bgCond.Broadcast()
+	db.mu.bgCond.Broadcast()
 	db.mu.Unlock()
 	db.manifestMu.Unlock()
 	releaseState(old)
@@ -292,81 +319,49 @@ func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
 	return iterator.NewMerging(srcs...)
 }
 
-// tableOutput is a compaction output written through the sstable writer.
-type tableOutput struct {
-	db    *DB
-	num   uint64
-	name  string
-	w     *sstable.Writer
-	rdels rangedel.List
-	level int
-	v     *manifest.Version // the compaction's input version, for RangeDelBytes
-}
-
-func (db *DB) newCompactionOutput(level int, v *manifest.Version) (compaction.Output, error) {
-	num := db.vs.NewFileNum()
-	name := manifest.MakeFilename(db.dir, manifest.FileTypeTable, num)
-	f, err := db.fs.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	return &tableOutput{db: db, num: num, name: name, w: sstable.NewWriter(f, db.tableWriterOptions()), level: level, v: v}, nil
-}
-
-func (o *tableOutput) Add(ikey, value []byte) error { return o.w.Add(ikey, value) }
-func (o *tableOutput) SetRangeDels(l rangedel.List) error {
-	o.rdels = l
-	return o.w.SetRangeDels(l)
-}
-func (o *tableOutput) EstimatedSize() uint64 { return o.w.EstimatedSize() }
-func (o *tableOutput) Abort() {
-	o.w.Abort()
-	o.db.removeFile(o.name)
-}
-
-func (o *tableOutput) Finish() (*manifest.FileMeta, error) {
-	if o.w.Empty() {
-		o.Abort()
-		return nil, nil
-	}
-	props, err := o.w.Finish()
-	if err != nil {
-		o.db.removeFile(o.name)
-		return nil, err
-	}
-	if err := o.db.fs.SyncDir(o.db.dir); err != nil {
-		return nil, err
-	}
-	meta := metaFromProps(o.num, props, o.rdels)
-	if len(o.rdels) > 0 && o.v != nil {
-		meta.RangeDelBytes = o.db.rangeDelCoverage(o.v, o.level, o.rdels)
-	}
-	return meta, nil
-}
-
 // Compact compacts the raw key range [lower, upper] (nil = unbounded) down
 // to the bottom level, and waits. It first flushes the memtable, so every
 // write made before the call is compacted.
+//
+// Concurrent calls take turns: each waits for the running compactions
+// (automatic ones, or another Compact's) to end, and automatic compactions
+// wait for every Compact call to return.
 func (db *DB) Compact(lower, upper []byte) error {
 	if err := db.Flush(); err != nil {
 		return err
 	}
 	db.mu.Lock()
-	db.comp.manual++
-	for db.comp.running > 0 && db.bgErr == nil && !db.closed.Load() {
-		db.bgCond.Wait()
+	db.mu.comp.manual++
+	for (db.mu.comp.running > 0 || db.mu.comp.manualActive) && db.mu.bgErr == nil && !db.closed.Load() {
+		db.mu.bgCond.Wait()
+	}
+	err := db.mu.bgErr
+	if err == nil && db.closed.Load() {
+		err = ErrClosed
+	}
+	if err == nil {
+		db.mu.comp.manualActive = true
 	}
 	db.mu.Unlock()
-	defer func() {
+	defer func(active bool) {
 		db.mu.Lock()
-		db.comp.manual--
+		db.mu.comp.manual--
+		if active {
+			db.mu.comp.manualActive = false
+			db.mu.bgCond.Broadcast()
+		}
 		db.maybeScheduleCompactionLocked()
 		db.mu.Unlock()
-	}()
+	}(err == nil)
+	if err != nil {
+		return err
+	}
+	// Level by level, the inputs are picked and marked in one critical
+	// section of db.mu, as the automatic pickers do.
 	o := db.compactionOptions()
 	for level := 0; level < manifest.NumLevels; level++ {
 		db.mu.Lock()
-		if err := db.bgErr; err != nil {
+		if err := db.mu.bgErr; err != nil {
 			db.mu.Unlock()
 			return err
 		}
@@ -374,21 +369,20 @@ func (db *DB) Compact(lower, upper []byte) error {
 			db.mu.Unlock()
 			return ErrClosed
 		}
-		v := db.rs.v
+		v := db.mu.rs.v
 		v.Ref()
-		db.mu.Unlock()
 		c := compaction.PickManual(v, o, level, lower, upper)
 		if c != nil && level == compaction.Bottom && !bottomNeedsRewrite(c) {
 			c = nil
 		}
-		var err error
 		if c != nil {
-			db.mu.Lock()
-			manifest.MarkCompacting(c.AllInputs())
-			db.mu.Unlock()
+			db.markCompactingLocked(c)
+		}
+		db.mu.Unlock()
+		if c != nil {
 			err = db.runCompaction(c, v)
 			db.mu.Lock()
-			manifest.ClearCompacting(c.AllInputs())
+			db.clearCompactingLocked(c)
 			db.mu.Unlock()
 		}
 		v.Unref()

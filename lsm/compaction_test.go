@@ -9,9 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // checkVersion asserts the invariants of the DB's current version: levels
@@ -244,4 +245,57 @@ func TestReadsTriggerAnL0Compaction(t *testing.T) {
 	m := db.Metrics()
 	require.Equal(t, 0, m.Levels[0].Tables, "reads paid for L0's overlap long enough")
 	require.Len(t, dbScan(t, db), 300)
+}
+
+// TestConcurrentCompactCallsTakeTurns: Compact calls made at once each
+// compact the whole range, one after another. Two that picked from the same
+// version would both rewrite its tables, and the second's edit would fail
+// (a table deleted twice, or overlapping outputs), stopping the DB.
+func TestConcurrentCompactCallsTakeTurns(t *testing.T) {
+	rounds := 10
+	if testing.Short() {
+		rounds = 3
+	}
+	for round := 0; round < rounds; round++ {
+		fs := vfs.NewMem()
+		db := openMem(t, fs, smallOpts(fs))
+		for i := 0; i < 3000; i++ {
+			require.NoError(t, db.Put([]byte(fmt.Sprintf("k%05d", i)), make([]byte, 40)))
+			if i%500 == 0 {
+				require.NoError(t, db.Delete([]byte(fmt.Sprintf("k%05d", i/2))))
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for g := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[g] = db.Compact(nil, nil)
+			}()
+		}
+		wg.Wait()
+		for g, err := range errs {
+			require.NoError(t, err, "round %d, call %d", round, g)
+		}
+		m := db.Metrics()
+		require.Zero(t, m.Levels[0].Tables, "round %d: L0 is empty after the calls", round)
+		checkVersion(t, db)
+		require.NoError(t, db.Put([]byte("after"), []byte("x")), "the DB still takes writes")
+	}
+}
+
+// TestLockedFunctionsCheckTheLock: under the invariants build, a function
+// named ...Locked called without db.mu panics.
+func TestLockedFunctionsCheckTheLock(t *testing.T) {
+	if !invariants.Enabled {
+		t.Skip("the check exists only under the invariants or race build")
+	}
+	fs := vfs.NewMem()
+	db := openMem(t, fs, smallOpts(fs))
+	require.Panics(t, db.maybeScheduleCompactionLocked)
+	require.Panics(t, func() { db.currentVersionRefLocked().Unref() })
+	db.mu.Lock()
+	require.NotPanics(t, func() { db.currentVersionRefLocked().Unref() })
+	db.mu.Unlock()
 }

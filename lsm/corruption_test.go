@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 )
 
 var (

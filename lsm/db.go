@@ -6,11 +6,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -18,39 +19,65 @@ import (
 // concurrent use; Close it when done, after closing its iterators and
 // snapshots.
 type DB struct {
-	// Concurrency, in one place:
-	//   - commit.mu guards the commit queue; the request at the head of the
-	//     queue is the leader and alone owns the fields marked "leader" (the
-	//     WAL writer of the mutable memtable, logSeq, inserts into the
-	//     mutable memtable).
-	//   - mu guards the fields marked "mu": the memtable list, the read
-	//     state, the background error, snapshots, open-iterator counts,
-	//     compaction state. bgCond (on mu) signals flushes, compactions and
-	//     their waiters.
-	//   - manifestMu serialises version edits (LogAndApply) and the file
-	//     deletions that follow them.
-	//   - walSyncMu serialises syncing and closing WAL writers, so a
-	//     background sync never touches a closed WAL.
-	//   - visibleSeq is read lock-free by readers; it is published by the
-	//     leader after a group is in the memtable.
+	// Concurrency. Each field says who may touch it: "immutable" (set by
+	// Open, read freely), "atomic", "leader" (the commit leader alone, see
+	// commit.go), or the lock that guards it. Every field a mutex guards is
+	// inside that mutex's struct (commit, mu, obsolete), so a use reads
+	// db.mu.imm, never a bare db.imm.
+	//
+	// Lock order: a goroutine holding a lock takes only locks later in this
+	// list, never earlier ones.
+	//
+	//   1. manifestMu serialises version edits (VersionSet.LogAndApply) and
+	//      the file deletions that follow them, and holds them off while
+	//      Checkpoint copies.
+	//   2. walSyncMu serialises syncing and closing WAL writers, so a
+	//      background sync never touches a closed WAL.
+	//   3. mu guards the memtable list, the read state, the background
+	//      error, snapshots, open iterators and compaction state (the
+	//      fields of db.mu, and memTable.wal's close).
+	//   4. The locks of the engine's other objects, each a leaf taken last:
+	//      the VersionSet's (Current, LiveFiles, a version's last Unref), a
+	//      memtable's staging lock (Prepare, Retire, Finish), a WAL
+	//      writer's (Sync, Close), the table and block caches'.
+	//
+	// commit.mu guards the commit queue and is a leaf: nothing else is
+	// taken while it is held, and it is never taken under another lock.
+	// obsolete.mu guards the tables waiting for deletion; it is taken from
+	// read-state releases, which callers make after unlocking mu (but
+	// possibly under manifestMu, as Checkpoint does), so it is never taken
+	// under mu, and under it come only the leaves of 4.
+	//
+	// The commit leader is a role, not a lock: the request at the head of
+	// commit.queue. It holds no lock while it writes, and may take
+	// walSyncMu then mu (syncWALs, setBackgroundError) or mu alone
+	// (makeRoomForWrite, rotateMemtable), never manifestMu. A flush or
+	// compaction takes manifestMu then mu to install its version.
+	//
+	// Under mu the DB also calls the EventListener's StallBegin and
+	// StallEnd and the Logger, which therefore must not call the DB.
+	//
+	// visibleSeq is read lock-free by readers; the leader publishes it after
+	// a group is in the memtable. A reader takes the read state and
+	// visibleSeq together, under mu (loadReadState).
 
-	dir  string
-	opts Options
-	fs   vfs.FS
+	dir  string  // immutable
+	opts Options // immutable
+	fs   vfs.FS  // immutable
 	lock io.Closer
 
-	vs         *manifest.VersionSet
-	blockCache *sstable.Cache
-	tableCache *sstable.TableCache
-	sstStats   sstable.Stats
-	metrics    counters
+	vs         *manifest.VersionSet // immutable pointer; has its own lock
+	blockCache *sstable.Cache       // immutable pointer; safe for concurrent use
+	tableCache *sstable.TableCache  // immutable pointer; safe for concurrent use
+	sstStats   sstable.Stats        // atomic
+	metrics    counters             // atomic
 
 	closed     atomic.Bool
 	visibleSeq atomic.Uint64
 
 	commit struct {
 		mu    sync.Mutex
-		queue []*commitReq
+		queue []*commitReq // mu: the head is the leader
 		// returning is how many writers of the last synced group have not
 		// written again since; stored and decremented under mu, read by a
 		// leader without it (see awaitReturning).
@@ -58,30 +85,59 @@ type DB struct {
 	}
 	lastSyncNanos atomic.Int64 // how long the last WAL fsync took
 	logSeq        keys.SeqNum  // leader: the last sequence number assigned
+	// leader holds the leader's token under the invariants build: the
+	// commit leader sets it while it writes a group, and the WAL append,
+	// the memtable inserts and the memtable swap check it (see
+	// leaderToken).
+	leader leaderToken
 
-	mu     sync.Mutex
-	bgCond sync.Cond
-	mem    *memTable   // mu (swap) + leader (inserts)
-	imm    []*memTable // mu: oldest first, waiting to be flushed
-	rs     *readState  // mu: what readers read
-	bgErr  error       // mu: the first background or WAL error; writes fail until reopen
-	snaps  snapshotList
-	iters  int  // mu: open iterators
-	bgStop bool // mu: background goroutines must exit
-	bgWG   sync.WaitGroup
-	comp   compactionState // mu
+	mu struct {
+		sync.Mutex
+		// bgCond (on mu) signals flushes, compactions and their waiters:
+		// a change of imm, comp, bgErr, bgStop, snaps or iters.
+		bgCond sync.Cond
+		// mem is the mutable memtable: swapped under mu by the leader
+		// (rotateMemtable), which alone inserts into it and may read the
+		// field without mu.
+		mem *memTable
+		// imm are the immutable memtables, oldest first, waiting to be
+		// flushed.
+		imm []*memTable
+		// rotatedWAL is the WAL number of the last memtable made
+		// immutable, and flushedWAL that of the last whose flush has
+		// ended (its reference dropped, its WAL deleted). Memtables flush
+		// in WAL order, so every immutable memtable's flush has ended
+		// when they are equal; Flush waits for that.
+		rotatedWAL, flushedWAL uint64
+		// rs is what readers read; nil after Close.
+		rs *readState
+		// bgErr is the first background or WAL error; writes fail until
+		// reopen.
+		bgErr error
+		// snaps are the open snapshots' sequence numbers.
+		snaps snapshotList
+		// iters counts open iterators.
+		iters int
+		// bgStop tells background goroutines to exit.
+		bgStop bool
+		// comp is the scheduling state of compactions.
+		comp compactionState
+	}
+	bgWG sync.WaitGroup
 
 	// replayedWALs are, in a read-only DB, the WAL segments Open replayed
 	// into memory; they stay on disk, unchanged, and Checkpoint copies them.
+	// Immutable after Open.
 	replayedWALs []uint64
 
-	manifestMu sync.Mutex
-	walSyncMu  sync.Mutex
+	manifestMu sync.Mutex    // see the lock order above
+	walSyncMu  sync.Mutex    // see the lock order above
 	stopc      chan struct{} // closed by Close to stop background goroutines
 	obsolete   obsoleteTables
 
 	// applyc and applyDone hand the apply helper its share of a large
-	// group (see applyGroup); nil in a read-only DB.
+	// group (see applyGroup); nil in a read-only DB. Sent to by the leader
+	// only.
 	applyc    chan applyJob
 	applyDone chan error
 
@@ -91,7 +147,7 @@ type DB struct {
 	// writerMem is the memory of the table writers of flushes and
 	// compactions (sstable.WriterOptions.Memory).
 	writerMem  atomic.Int64
-	heapFactor float64 // heapFactor() at Open
+	heapFactor float64 // immutable: heapFactor() at Open
 
 	// readSeeks counts L0 tables reads touched beyond the first; at
 	// readAllowance (set from L0's size whenever the version changes) L0 is
@@ -102,15 +158,19 @@ type DB struct {
 // memTable is a memtable with the WAL segment that backs it.
 //
 // Its arena lives off the Go heap and is freed with the last reference
-// (see memtable.Release): the DB holds one while the memtable is db.mem or
-// in db.imm, and every read state listing it holds one, so a reader that
+// (see memtable.Release): the DB holds one while the memtable is db.mu.mem or
+// in db.mu.imm, and every read state listing it holds one, so a reader that
 // loaded an old read state can still read a memtable flushed since.
 type memTable struct {
-	mt     *memtable.Memtable
-	walNum uint64
-	wal    *wal.Writer // nil once closed, or in a read-only DB
-	maxSeq keys.SeqNum // leader while mutable; read after rotation under mu
-	refs   atomic.Int32
+	mt     *memtable.Memtable // inserts: the leader, while it is db.mu.mem
+	walNum uint64             // immutable
+	// wal is appended to by the leader while the memtable is mutable,
+	// synced under walSyncMu, and closed and set to nil under walSyncMu and
+	// mu (nil from the start in a read-only DB): a reader holding either
+	// lock sees it open or nil.
+	wal    *wal.Writer
+	maxSeq keys.SeqNum   // leader while mutable; read after rotation under mu
+	refs   atomic.Int32  // see ref and unref
 	held   *atomic.Int64 // the DB's count of memtable bytes not yet released
 }
 
@@ -160,7 +220,7 @@ const seqLatest keys.SeqNum = math.MaxUint64
 // dropped versions only that reader could see.
 func (db *DB) loadReadState() (*readState, keys.SeqNum) {
 	db.mu.Lock()
-	rs := db.rs
+	rs := db.mu.rs
 	rs.refs.Add(1)
 	seq := keys.SeqNum(db.visibleSeq.Load())
 	db.mu.Unlock()
@@ -183,14 +243,15 @@ func (rs *readState) release() {
 // hold db.mu, and must release the returned old state after unlocking (its
 // release may delete files).
 func (db *DB) installReadStateLocked(v *manifest.Version) (old *readState) {
-	rs := &readState{db: db, mem: db.mem, imm: append([]*memTable(nil), db.imm...), v: v}
+	db.checkMuHeld("installing a read state")
+	rs := &readState{db: db, mem: db.mu.mem, imm: append([]*memTable(nil), db.mu.imm...), v: v}
 	rs.refs.Store(1)
 	rs.mem.ref()
 	for _, m := range rs.imm {
 		m.ref()
 	}
-	old = db.rs
-	db.rs = rs
+	old = db.mu.rs
+	db.mu.rs = rs
 	db.setReadAllowanceLocked()
 	return old
 }
@@ -198,9 +259,21 @@ func (db *DB) installReadStateLocked(v *manifest.Version) (old *readState) {
 // currentVersionRefLocked returns the version of the current read state with
 // a new reference, for a read state that changes only its memtables.
 func (db *DB) currentVersionRefLocked() *manifest.Version {
-	v := db.rs.v
+	db.checkMuHeld("reading the current version")
+	v := db.mu.rs.v
 	v.Ref()
 	return v
+}
+
+// checkMuHeld panics, under the invariants build, if db.mu is not locked:
+// the functions named ...Locked call it. It sees whether anyone holds the
+// lock, not who (sync.Mutex keeps no owner), so it catches a caller that
+// forgot the lock whenever no other goroutine happens to hold it.
+func (db *DB) checkMuHeld(what string) {
+	if invariants.Enabled && db.mu.TryLock() {
+		db.mu.Unlock()
+		panic("strata: " + what + " without db.mu")
+	}
 }
 
 // releaseState releases a read state returned by installReadStateLocked.

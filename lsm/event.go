@@ -15,9 +15,11 @@ type FlushInfo struct {
 
 // CompactionInfo describes a compaction.
 type CompactionInfo struct {
-	// Reason is why it ran: "L0" (L0's table count), "size" (a level over
-	// its target), "ttl" (expired data or mostly tombstones), "read" (reads
-	// paying for L0's overlap) or "manual" (DB.Compact).
+	// Reason is why it ran: "L0" (L0's table count, or the data its range
+	// tombstones cover), "size" (a level over its target), "ttl" (expired
+	// data or mostly tombstones), "read" (reads paying for L0's overlap) or
+	// "manual" (DB.Compact). Package compaction's documentation has the
+	// details.
 	Reason string
 	// Move is true for a trivial move: one table moved down a level by a
 	// MANIFEST edit alone, nothing read or written.

@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/rangedel"
-	"github.com/stratadb/strata/sstable"
 )
 
 // flushLoop writes immutable memtables to L0 tables, oldest first, one at a
@@ -17,17 +14,20 @@ func (db *DB) flushLoop() {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	for {
-		for !db.bgStop && (len(db.imm) == 0 || db.bgErr != nil) {
-			db.bgCond.Wait()
+		for !db.mu.bgStop && (len(db.mu.imm) == 0 || db.mu.bgErr != nil) {
+			db.mu.bgCond.Wait()
 		}
-		if db.bgStop {
+		if db.mu.bgStop {
 			return
 		}
-		m := db.imm[0]
+		m := db.mu.imm[0]
 		db.mu.Unlock()
 		err := db.flushMemtable(m)
 		db.mu.Lock()
-		db.bgCond.Broadcast()
+		if err == nil {
+			db.mu.flushedWAL = m.walNum
+		}
+		db.mu.bgCond.Broadcast()
 		if err != nil {
 			db.mu.Unlock()
 			db.setBackgroundError(fmt.Errorf("strata: flush: %w", err))
@@ -53,7 +53,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 	}
 	if !m.mt.Empty() {
 		var err error
-		meta, err = db.writeTable(m.mt.NewIter(), nil, m.mt.RangeDels())
+		meta, err = db.writeTable(m.mt.NewIter(), m.mt.RangeDels())
 		if err != nil {
 			info.Err = err
 			db.opts.EventListener.flushEnd(info)
@@ -62,9 +62,9 @@ func (db *DB) flushMemtable(m *memTable) error {
 		info.TableNum, info.Entries, info.Bytes = meta.FileNum, meta.NumEntries, meta.Size
 	}
 	db.mu.Lock()
-	next := db.mem.walNum
-	if len(db.imm) > 1 {
-		next = db.imm[1].walNum
+	next := db.mu.mem.walNum
+	if len(db.mu.imm) > 1 {
+		next = db.mu.imm[1].walNum
 	}
 	db.mu.Unlock()
 	edit := &manifest.VersionEdit{LogNum: next, LastSeq: m.maxSeq}
@@ -79,10 +79,10 @@ func (db *DB) flushMemtable(m *memTable) error {
 		return err
 	}
 	db.mu.Lock()
-	db.imm = db.imm[1:]
+	db.mu.imm = db.mu.imm[1:]
 	old := db.installReadStateLocked(db.vs.Current())
 	db.maybeScheduleCompactionLocked()
-	db.bgCond.Broadcast()
+	db.mu.bgCond.Broadcast()
 	db.mu.Unlock()
 	db.manifestMu.Unlock()
 	releaseState(old)
@@ -121,118 +121,6 @@ func (db *DB) removeFile(name string) {
 	}
 }
 
-// tableWriterOptions are the sstable options every table of the DB is
-// written with.
-func (db *DB) tableWriterOptions() sstable.WriterOptions {
-	c := sstable.CompressionSnappy
-	switch db.opts.Compression {
-	case CompressionNone:
-		c = sstable.CompressionNone
-	case CompressionZstd:
-		c = sstable.CompressionZstd
-	}
-	return sstable.WriterOptions{
-		BlockSize:       db.opts.BlockSize,
-		Compression:     c,
-		BloomBitsPerKey: db.opts.BloomBitsPerKey,
-		Prefix:          keys.PartitionPrefixLen,
-		Memory:          &db.writerMem,
-	}
-}
-
-// writeTable writes every entry of it that keep accepts (all if keep is nil)
-// and the range tombstones rdels to one new L0 table, fsyncs it and its
-// directory, and returns its metadata. An empty result writes no table and
-// returns nil.
-func (db *DB) writeTable(it keys.Iterator, keep func(ikey []byte) bool, rdels rangedel.List) (*manifest.FileMeta, error) {
-	defer it.Close()
-	num := db.vs.NewFileNum()
-	name := manifest.MakeFilename(db.dir, manifest.FileTypeTable, num)
-	f, err := db.fs.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	w := sstable.NewWriter(f, db.tableWriterOptions())
-	if err := w.SetRangeDels(rdels); err != nil {
-		w.Abort()
-		db.removeFile(name)
-		return nil, err
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if keep != nil && !keep(it.Key()) {
-			continue
-		}
-		if err := w.Add(it.Key(), it.Value()); err != nil {
-			w.Abort()
-			db.removeFile(name)
-			return nil, err
-		}
-	}
-	if err := it.Error(); err != nil {
-		w.Abort()
-		db.removeFile(name)
-		return nil, err
-	}
-	if w.Empty() {
-		w.Abort()
-		db.removeFile(name)
-		return nil, nil
-	}
-	props, err := w.Finish()
-	if err != nil {
-		db.removeFile(name)
-		return nil, err
-	}
-	if err := db.fs.SyncDir(db.dir); err != nil {
-		return nil, err
-	}
-	meta := metaFromProps(num, props, rdels)
-	if len(rdels) > 0 {
-		v := db.vs.Current()
-		meta.RangeDelBytes = db.rangeDelCoverage(v, 0, rdels)
-		v.Unref()
-	}
-	return meta, nil
-}
-
-// metaFromProps builds the MANIFEST's record of a table from its properties
-// and its range tombstones, whose extents widen the table's bounds.
-func metaFromProps(num uint64, p sstable.Properties, rdels rangedel.List) *manifest.FileMeta {
-	m := &manifest.FileMeta{
-		FileNum:        num,
-		Size:           p.FileSize,
-		Smallest:       p.SmallestKey,
-		Largest:        p.LargestKey,
-		SmallestSeq:    p.SmallestSeq,
-		LargestSeq:     p.LargestSeq,
-		EarliestExpiry: p.EarliestExpiry,
-		LatestExpiry:   p.LatestExpiry,
-		NumEntries:     p.NumEntries,
-		NumDeletions:   p.NumDeletions,
-		NumRangeDels:   p.NumRangeDeletions,
-	}
-	if len(rdels) == 0 {
-		return m
-	}
-	if s := rdels.Smallest(nil); m.Smallest == nil || keys.Compare(s, m.Smallest) < 0 {
-		m.Smallest = s
-	}
-	if l := rdels.Largest(nil); m.Largest == nil || keys.Compare(l, m.Largest) > 0 {
-		m.Largest = l
-	}
-	lo, hi := rdels[0].Seqs[0], rdels[0].Seqs[0]
-	for _, f := range rdels {
-		hi = max(hi, f.Seqs[0])
-		lo = min(lo, f.Seqs[len(f.Seqs)-1])
-	}
-	if p.NumEntries == 0 {
-		m.SmallestSeq, m.LargestSeq = lo, hi
-	} else {
-		m.SmallestSeq, m.LargestSeq = min(m.SmallestSeq, lo), max(m.LargestSeq, hi)
-	}
-	return m
-}
-
 func (l *EventListener) flushBegin(i FlushInfo) {
 	if l.FlushBegin != nil {
 		l.FlushBegin(i)
@@ -246,7 +134,8 @@ func (l *EventListener) flushEnd(i FlushInfo) {
 }
 
 // Flush writes the mutable memtable to an L0 table and waits until every
-// memtable written before the call is in a table.
+// memtable written before the call is in a table, its memory released
+// (unless a reader still holds it) and its WAL segment deleted.
 func (db *DB) Flush() error {
 	if err := db.writable(); err != nil {
 		return err
@@ -261,16 +150,19 @@ func (db *DB) Flush() error {
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	// Every memtable older than the mutable one must reach a table.
-	target := db.mem.walNum
-	for len(db.imm) > 0 && db.imm[0].walNum < target {
-		if db.bgErr != nil {
-			return db.bgErr
+	// Every memtable older than the mutable one must reach a table, and
+	// its flush end: a memtable leaves imm before the flusher drops its
+	// reference and deletes its WAL, and a caller may count on both once
+	// Flush returns.
+	want := db.mu.rotatedWAL
+	for db.mu.flushedWAL < want {
+		if db.mu.bgErr != nil {
+			return db.mu.bgErr
 		}
 		if db.closed.Load() {
 			return ErrClosed
 		}
-		db.bgCond.Wait()
+		db.mu.bgCond.Wait()
 	}
 	return nil
 }

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/stratadb/strata/internal/dbtest"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Queries with every combination of BeginsWith, From, To, After, Reverse

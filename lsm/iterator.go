@@ -49,7 +49,7 @@ type Iterator struct {
 	seq          keys.SeqNum
 	iter         *iterator.Merging // concrete, so Valid and Key inline
 	lower, upper []byte
-	now          int64 // Unix nanos for expiry checks; 0 until accept needs it after positioning
+	now          keys.Now // expiry is judged at; read again at every absolute positioning call
 
 	key    []byte // the current user key (owned buffer)
 	value  []byte // aliases memtable or block memory, never recycled
@@ -81,7 +81,7 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	it := &Iterator{db: db, seq: seq, snap: snap}
+	it := &Iterator{db: db, seq: seq, snap: snap, now: db.now()}
 	if opts != nil {
 		if opts.LowerBound != nil {
 			it.lower = append([]byte{}, opts.LowerBound...)
@@ -95,12 +95,12 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 		db.mu.Unlock()
 		return nil, ErrClosed
 	}
-	it.rs = db.rs
+	it.rs = db.mu.rs
 	it.rs.refs.Add(1)
 	if it.seq == seqLatest {
 		it.seq = keys.SeqNum(db.visibleSeq.Load()) // with the read state, under db.mu
 	}
-	db.iters++
+	db.mu.iters++
 	db.mu.Unlock()
 	it.iter = db.buildMerged(it.rs, it.lower, it.upper, prefix, it)
 	if err := it.setupRangeDels(); err != nil {
@@ -340,7 +340,10 @@ func (it *Iterator) Prev() bool {
 func (it *Iterator) findNext() bool {
 	it.fwd = true
 	for it.iter.Valid() {
-		p, _ := keys.Parse(it.iter.Key())
+		p, ok := keys.Parse(it.iter.Key())
+		if !ok {
+			return it.badKey()
+		}
 		if it.upper != nil && bytes.Compare(p.UserKey, it.upper) >= 0 {
 			break
 		}
@@ -364,13 +367,15 @@ func (it *Iterator) findNext() bool {
 				continue
 			}
 		}
+		it.key = append(it.key[:0], p.UserKey...)
 		if it.accept(p.Kind, it.iter.Value()) {
-			it.key = append(it.key[:0], p.UserKey...)
 			it.valid = true
 			return true
 		}
+		if it.err != nil {
+			return it.stop()
+		}
 		// Dead: skip the older versions of this key.
-		it.key = append(it.key[:0], p.UserKey...)
 		for it.iter.Next() && bytes.Equal(keys.UserKey(it.iter.Key()), it.key) {
 		}
 	}
@@ -384,6 +389,9 @@ func (it *Iterator) findPrev() bool {
 	it.fwd = false
 	for it.iter.Valid() {
 		ukey := keys.UserKey(it.iter.Key())
+		if ukey == nil {
+			return it.badKey()
+		}
 		if it.lower != nil && bytes.Compare(ukey, it.lower) < 0 {
 			break
 		}
@@ -395,7 +403,10 @@ func (it *Iterator) findPrev() bool {
 		// Versions come oldest first going backward; the last visible one
 		// seen is the newest visible.
 		for {
-			p, _ := keys.Parse(it.iter.Key())
+			p, ok := keys.Parse(it.iter.Key())
+			if !ok {
+				return it.badKey()
+			}
 			if p.Seq <= it.seq {
 				kind, value, vseq, found = p.Kind, it.iter.Value(), p.Seq, true
 			}
@@ -416,34 +427,35 @@ func (it *Iterator) findPrev() bool {
 			it.valid = true
 			return true
 		}
+		if it.err != nil {
+			return it.stop()
+		}
 	}
 	return it.stop()
 }
 
-// accept judges the newest visible version of a key, setting value and expiry
-// if it is live.
+// badKey stops the iterator at an internal key too short for its trailer.
+// Table readers reject such keys, naming the table and offset, before one
+// gets here; this is the second line of defence, never a silent skip.
+func (it *Iterator) badKey() bool {
+	if it.err == nil {
+		it.err = fmt.Errorf("%w: iterator met an internal key of %d bytes, shorter than its trailer", ErrCorruption, len(it.iter.Key()))
+	}
+	return it.stop()
+}
+
+// accept judges the newest visible version of the key it.key, setting
+// value and expiry if it is live. A version that cannot be judged stops
+// the iterator with a corruption error.
 func (it *Iterator) accept(kind keys.Kind, v []byte) bool {
-	switch kind {
-	case keys.KindSet:
-		it.value, it.expiry = v, 0
+	switch j := keys.Judge(kind, v, &it.now); {
+	case j.Err != nil:
+		it.err = fmt.Errorf("strata: iterator at key %s: %w", keys.Quote(it.key), j.Err)
+	case j.Verdict == keys.VerdictLive:
+		it.value, it.expiry = j.Value, j.Expiry
 		return true
-	case keys.KindSetExpiry:
-		exp, uv, ok := keys.SplitExpiryValue(v)
-		if !ok {
-			it.err = fmt.Errorf("%w: expiring value of %d bytes", ErrCorruption, len(v))
-			return false
-		}
-		if it.now == 0 {
-			// Read the clock once per positioning call, and only when an
-			// expiring entry is met: most seeks never meet one.
-			it.now = keys.UnixNano(it.db.opts.Clock())
-		}
-		if it.now >= exp {
-			it.db.metrics.expiredHidden.Add(1)
-			return false
-		}
-		it.value, it.expiry = uv, exp
-		return true
+	case j.Verdict == keys.VerdictExpired:
+		it.db.metrics.expiredHidden.Add(1)
 	}
 	return false
 }
@@ -462,7 +474,7 @@ func (it *Iterator) begin() bool {
 		return false
 	}
 	it.err = nil
-	it.now = 0 // read by accept when needed
+	it.now.Reset() // the clock is read again, when an expiring entry needs it
 	return true
 }
 
@@ -534,8 +546,8 @@ func (it *Iterator) Close() error {
 	err := it.iter.Close()
 	it.rs.release()
 	it.db.mu.Lock()
-	it.db.iters--
-	it.db.bgCond.Broadcast()
+	it.db.mu.iters--
+	it.db.mu.bgCond.Broadcast()
 	it.db.mu.Unlock()
 	if it.err != nil {
 		return it.err

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/internal/dbtest"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
 )
 
 var (

@@ -205,11 +205,11 @@ func (db *DB) Metrics() Metrics {
 	}
 
 	db.mu.Lock()
-	if db.bgErr != nil {
-		m.BackgroundError = db.bgErr.Error()
+	if db.mu.bgErr != nil {
+		m.BackgroundError = db.mu.bgErr.Error()
 	}
-	m.OpenIterators = db.iters
-	rs := db.rs
+	m.OpenIterators = db.mu.iters
+	rs := db.mu.rs
 	if rs != nil {
 		rs.refs.Add(1)
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/stratadb/strata/internal/batchrepr"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -47,10 +47,11 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("strata: lock %s: %w", dir, err)
 	}
 	db := &DB{dir: dir, opts: o, fs: fs, lock: lock, stopc: make(chan struct{})}
-	db.bgCond.L = &db.mu
+	db.mu.bgCond.L = &db.mu
 	db.heapFactor = heapFactor()
 	db.blockCache = sstable.NewCache(o.BlockCacheSize)
-	db.tableCache = sstable.NewTableCache(fs, dir, o.MaxOpenFiles, sstable.ReaderOptions{
+	tableName := func(num uint64) string { return manifest.MakeFilename(dir, manifest.FileTypeTable, num) }
+	db.tableCache = sstable.NewTableCache(fs, tableName, o.MaxOpenFiles, sstable.ReaderOptions{
 		Cache:  db.blockCache,
 		Prefix: keys.PartitionPrefixLen,
 		Stats:  &db.sstStats,
@@ -183,12 +184,14 @@ func (db *DB) recover(exists bool) error {
 		for _, m := range mems {
 			im := db.newMemTable(m)
 			im.maxSeq = lastSeq
-			db.imm = append(db.imm, im)
+			db.mu.imm = append(db.mu.imm, im)
 		}
 		db.replayedWALs = replay
-		db.mem = db.newMemTable(memtable.New(64 << 10))
-		db.rs = nil
+		db.mu.mem = db.newMemTable(memtable.New(64 << 10))
+		db.mu.rs = nil
+		db.mu.Lock() // no other goroutine has the DB yet; the rule holds all the same
 		db.installReadStateLocked(db.vs.Current())
+		db.mu.Unlock()
 		return nil
 	}
 
@@ -196,7 +199,7 @@ func (db *DB) recover(exists bool) error {
 	// only then are the old segments deleted.
 	edit := &manifest.VersionEdit{LastSeq: lastSeq}
 	for _, m := range mems {
-		meta, err := db.writeTable(m.NewIter(), nil, m.RangeDels())
+		meta, err := db.writeTable(m.NewIter(), m.RangeDels())
 		if err != nil {
 			return fmt.Errorf("strata: flush recovered WAL: %w", err)
 		}
@@ -214,9 +217,11 @@ func (db *DB) recover(exists bool) error {
 		w.Close()
 		return err
 	}
-	db.mem = db.newMemTable(newMutableMemtable(db.opts.MemtableSize))
-	db.mem.walNum, db.mem.wal, db.mem.maxSeq = walNum, w, lastSeq
+	db.mu.mem = db.newMemTable(newMutableMemtable(db.opts.MemtableSize))
+	db.mu.mem.walNum, db.mu.mem.wal, db.mu.mem.maxSeq = walNum, w, lastSeq
+	db.mu.Lock()
 	db.installReadStateLocked(db.vs.Current())
+	db.mu.Unlock()
 	db.deleteObsoleteAtOpen()
 	return nil
 }
@@ -305,7 +310,7 @@ func (db *DB) syncLoop() {
 	defer t.Stop()
 	for {
 		db.mu.Lock()
-		stop := db.bgStop
+		stop := db.mu.bgStop
 		db.mu.Unlock()
 		if stop {
 			return

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 )
 
 // SyncMode says when the WAL is made durable, as Redis AOF's appendfsync.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stratadb/strata/internal/batchrepr"
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // year is a rough year, for TTLs far in the future.

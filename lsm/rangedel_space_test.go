@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 var rdSpaceKeys = flag.Int("rangedel.keys", 50000, "keys in TestDeleteRangeReclaimsSpace (1000000 for the figure quoted in the docs)")

@@ -58,22 +58,21 @@ func (db *DB) judge(rs *readState, key []byte, seq keys.SeqNum) (l lookup, found
 		}
 		return l, false, err
 	}
-	switch kind {
-	case keys.KindSet:
-		return lookup{value: value}, true, nil
-	case keys.KindSetExpiry:
-		exp, v, ok := keys.SplitExpiryValue(value)
-		if !ok {
-			return l, false, fmt.Errorf("%w: expiring value of %d bytes for key %q", ErrCorruption, len(value), key)
-		}
-		if keys.Expired(exp, db.opts.Clock()) {
-			db.metrics.expiredHidden.Add(1)
-			return l, false, nil
-		}
-		return lookup{value: v, expiry: exp}, true, nil
+	now := db.now()
+	switch j := keys.Judge(kind, value, &now); {
+	case j.Err != nil:
+		return l, false, fmt.Errorf("strata: get %s: %w", keys.Quote(key), j.Err)
+	case j.Verdict == keys.VerdictExpired:
+		db.metrics.expiredHidden.Add(1)
+	case j.Verdict == keys.VerdictLive:
+		return lookup{value: j.Value, expiry: j.Expiry}, true, nil
 	}
 	return l, false, nil
 }
+
+// now returns the instant reads and compactions judge expiry at: the
+// DB's clock (Options.Clock), read when an expiring entry first needs it.
+func (db *DB) now() keys.Now { return keys.NowFrom(db.opts.Clock) }
 
 // getFrom returns the newest entry of key visible at seq in rs: memtables
 // newest first, then L0 newest first, then one table per level. A version

@@ -9,8 +9,8 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/stratadb/strata/internal/dbtest"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
 )
 
 // TestDBScripts runs the scripts in testdata/db: each drives a DB on an

@@ -46,7 +46,7 @@ func (db *DB) NewSnapshot() *Snapshot {
 		return s
 	}
 	s.seq = keys.SeqNum(db.visibleSeq.Load())
-	db.snaps.add(s.seq)
+	db.mu.snaps.add(s.seq)
 	return s
 }
 
@@ -95,8 +95,8 @@ func (s *Snapshot) Close() error {
 		return fmt.Errorf("%w: snapshot already closed", ErrClosed)
 	}
 	s.db.mu.Lock()
-	s.db.snaps.remove(s.seq)
-	s.db.bgCond.Broadcast()
+	s.db.mu.snaps.remove(s.seq)
+	s.db.mu.bgCond.Broadcast()
 	s.db.mu.Unlock()
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/stratadb/strata/internal/batchrepr"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -30,7 +30,7 @@ func (db *DB) Verify() error {
 			}
 			err = r.Verify()
 			if err == nil {
-				err = verifyRangeDels(f, r.RangeDels())
+				err = verifyRangeDels(f, r)
 			}
 			release.Release()
 			if err != nil {
@@ -82,22 +82,24 @@ func (db *DB) verifyWAL(num uint64, newest bool) error {
 
 // verifyRangeDels checks a table's range tombstones against its MANIFEST
 // record: the count matches, and every tombstone lies within the table's
-// bounds, so a reader that skips the table by its bounds misses none.
-func verifyRangeDels(f *manifest.FileMeta, l rangedel.List) error {
-	name := fmt.Sprintf("table %06d", f.FileNum)
+// bounds, so a reader that skips the table by its bounds misses none. An
+// error names the table file and its range deletion block's offset.
+func verifyRangeDels(f *manifest.FileMeta, r *sstable.Reader) error {
+	l := r.RangeDels()
+	name, off := r.Name(), int64(r.Properties().RangeDelOffset)
 	if uint64(l.Count()) != f.NumRangeDels {
-		return keys.CorruptionError(name, 0, "%d range tombstones, the MANIFEST says %d", l.Count(), f.NumRangeDels)
+		return keys.CorruptionError(name, off, "%d range tombstones, the MANIFEST says %d", l.Count(), f.NumRangeDels)
 	}
 	if len(l) == 0 {
 		return nil
 	}
 	if keys.Compare(l.Smallest(nil), f.Smallest) < 0 || keys.Compare(l.Largest(nil), f.Largest) > 0 {
-		return keys.CorruptionError(name, 0, "range tombstones [%s, %s) outside the table's bounds %s..%s",
+		return keys.CorruptionError(name, off, "range tombstones [%s, %s) outside the table's bounds %s..%s",
 			keys.Quote(l[0].Start), keys.Quote(l[len(l)-1].End), keys.Format(f.Smallest), keys.Format(f.Largest))
 	}
 	for _, fr := range l {
 		if fr.Seqs[0] > f.LargestSeq || fr.Seqs[len(fr.Seqs)-1] < f.SmallestSeq {
-			return keys.CorruptionError(name, 0, "range tombstone sequence numbers %v outside the table's [%d, %d]", fr.Seqs, f.SmallestSeq, f.LargestSeq)
+			return keys.CorruptionError(name, off, "range tombstone sequence numbers %v outside the table's [%d, %d]", fr.Seqs, f.SmallestSeq, f.LargestSeq)
 		}
 	}
 	return nil
@@ -108,10 +110,10 @@ func verifyRangeDels(f *manifest.FileMeta, l rangedel.List) error {
 func (db *DB) stillUnflushed(m *memTable) bool {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mem == m {
+	if db.mu.mem == m {
 		return true
 	}
-	for _, im := range db.imm {
+	for _, im := range db.mu.imm {
 		if im == m {
 			return true
 		}

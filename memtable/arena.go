@@ -9,9 +9,10 @@ import (
 	"github.com/stratadb/strata/internal/offheap"
 )
 
-// Node layout inside the arena (see doc.go for the diagram). A node is
-// addressed by the offset n of its prev word; its tower of next-offsets grows
-// downwards from n, its header and bytes upwards:
+// Node layout inside the arena (doc.go draws it, with a worked example). A
+// node is addressed by the offset n of its prev word; its tower of links
+// grows downwards from n, its header and key upwards, and its value lives
+// apart, at the arena's value end:
 //
 //	n-8*(i+1)  link[i], level i in [0, height): one 64-bit word holding the
 //	           offset of the next node (low 32 bits) and its tag (high 32
@@ -20,7 +21,8 @@ import (
 //	n          prev:    the node before it at level 0 (a hint, see Iterator.Prev)
 //	n+4        keyLen:  length of the internal key (user key + 8-byte trailer)
 //	n+8        valLen:  length of the value
-//	n+12       internal key bytes, then value bytes, padded to 4 bytes
+//	n+12       valOff:  arena offset of the value
+//	n+16       the internal key bytes, then zero padding to a multiple of 8
 //
 // Offset 0 is never a node (the head's tower starts there), so 0 means nil.
 const (

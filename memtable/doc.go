@@ -11,11 +11,15 @@
 //
 // # Concurrency
 //
-// One goroutine adds at a time (the commit pipeline serialises inserts);
-// any number of goroutines call Get and iterate concurrently without a lock.
-// The writer copies a node's bytes into unused arena space, then links it
-// with atomic stores of 4-byte offsets, level 0 first; readers follow links
-// with atomic loads, so a reader that sees a link sees the bytes behind it.
+// Writers add one of two ways, never both at once: Add from one goroutine
+// at a time, or AddConcurrent from several (the DB's commit leader and its
+// apply helper share a large group that way); the invariants build checks
+// it. Any number of goroutines call Get and iterate concurrently without a
+// lock. A writer copies a node's bytes into arena space it reserved, then
+// links it level 0 first, each link one 8-byte word (offset and tag)
+// written with an atomic store (Add) or compare-and-swap (AddConcurrent);
+// readers follow links with atomic loads, so a reader that sees a link sees
+// the bytes behind it.
 //
 // # Staging
 //

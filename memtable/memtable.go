@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/keys"
 )
 
@@ -17,12 +18,14 @@ var ErrFull = errors.New("memtable: full")
 // Memtable is an in-memory sorted table of internal keys and their values,
 // held in one preallocated arena of fixed capacity.
 //
-// Concurrency: Add must be called by one goroutine at a time (the commit
-// pipeline serialises inserts); that goroutine owns the skiplist's writer
-// state. Get, NewIter, iterators, Size, Capacity, Count and Empty may be used
-// by any number of goroutines concurrently with Add and with each other,
-// without locks: the skiplist publishes nodes with atomic stores and count
-// is atomic. capacity is immutable.
+// Concurrency: Add must be called by one goroutine at a time, which owns
+// the skiplist's writer state; AddConcurrent may be called by several at
+// once, but never while an Add runs (adders checks both under the
+// invariants build). Prepare, Seal, Retire and Finish belong to the
+// writer. Get, NewIter, iterators, Size, Capacity, Count and Empty may be
+// used by any number of goroutines concurrently with the writers and with
+// each other, without locks: the skiplist publishes nodes with atomic
+// stores and count is atomic. capacity is immutable.
 type Memtable struct {
 	list     skiplist // the main list
 	capacity int64
@@ -30,6 +33,44 @@ type Memtable struct {
 	stage    *stage       // nil unless NewStaged; immutable
 	released atomic.Bool  // Release was called
 	rdel     rangeDels    // range tombstones, beside the skiplist (rangedel.go)
+	adders   adders       // the invariants build's count of running Adds
+}
+
+// adders counts, under the invariants build, the Add and AddConcurrent
+// calls in progress, in one word so that a check and its update are one
+// compare-and-swap: addSingle while an Add runs, plus one per running
+// AddConcurrent. An Add that finds the word nonzero, or an AddConcurrent
+// that finds addSingle set, breaks the single-writer rule and panics.
+type adders struct{ n atomic.Uint32 }
+
+const addSingle = 1 << 31
+
+// enter records the start of an Add (concurrent false) or AddConcurrent.
+func (a *adders) enter(concurrent bool) {
+	if !concurrent {
+		if old := a.n.Swap(addSingle); old != 0 {
+			panic(fmt.Sprintf("memtable: Add concurrent with another Add or AddConcurrent (state %#x)", old))
+		}
+		return
+	}
+	for {
+		old := a.n.Load()
+		if old&addSingle != 0 {
+			panic("memtable: AddConcurrent concurrent with Add")
+		}
+		if a.n.CompareAndSwap(old, old+1) {
+			return
+		}
+	}
+}
+
+// exit records the end of an Add or AddConcurrent.
+func (a *adders) exit(concurrent bool) {
+	if concurrent {
+		a.n.Add(^uint32(0))
+	} else {
+		a.n.Store(0)
+	}
 }
 
 // New returns an empty memtable whose arena holds capacity bytes (node
@@ -110,6 +151,10 @@ func (m *Memtable) AddConcurrent(ukey []byte, seq keys.SeqNum, kind keys.Kind, v
 }
 
 func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte, concurrent bool) error {
+	if invariants.Enabled {
+		m.adders.enter(concurrent)
+		defer m.adders.exit(concurrent)
+	}
 	if seq > keys.MaxSeq {
 		return fmt.Errorf("memtable: sequence number %d above the maximum %d", seq, keys.MaxSeq)
 	}

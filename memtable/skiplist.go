@@ -3,11 +3,13 @@ package memtable
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
 	"sync/atomic"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/keys"
 )
 
@@ -49,6 +51,30 @@ type skiplist struct {
 	// insert).
 	concurrent     atomic.Uint64
 	lastConcurrent uint64
+
+	// frozenTop is, under the invariants build, the arena's top word (never
+	// 0 once the head is allocated) at the moment the list was sealed as a
+	// staged front, and 0 for a list still taking inserts. A sealed front
+	// is never modified: newNode panics on one, and the merger checks that
+	// its top has not moved once it is copied (see stage).
+	frozenTop atomic.Uint64
+}
+
+// freeze marks s as a sealed front under the invariants build.
+func (s *skiplist) freeze() {
+	if invariants.Enabled {
+		s.frozenTop.Store(s.arena.top.Load())
+	}
+}
+
+// checkFrozen panics, under the invariants build, if s was sealed and has
+// changed since.
+func (s *skiplist) checkFrozen() {
+	if invariants.Enabled {
+		if want, got := s.frozenTop.Load(), s.arena.top.Load(); want != got {
+			panic(fmt.Sprintf("memtable: a sealed front changed: top %#x at seal, %#x now", want, got))
+		}
+	}
 }
 
 // searchKey is an internal key split for comparison without building it.
@@ -468,6 +494,9 @@ func (m *succTags) at(s *skiplist, ukey []byte, sp *splice, l int) uint32 {
 // newNode allocates and fills a node of height h; it returns 0 if it does
 // not fit.
 func (s *skiplist) newNode(ukey []byte, trailer uint64, value []byte, h int, concurrent bool) uint32 {
+	if invariants.Enabled && s.frozenTop.Load() != 0 {
+		panic("memtable: insert into a sealed staged front")
+	}
 	size := uint64(nodeSize(int64(h), int64(len(ukey))+keys.TrailerLen))
 	alloc := s.arena.alloc
 	if concurrent {

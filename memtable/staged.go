@@ -176,7 +176,9 @@ func (m *Memtable) seal(limit int) (waited time.Duration, err error) {
 		return waited, nil
 	}
 	// Sealed before the front is replaced: a reader that no longer finds
-	// f as the front finds it sealed, or copied into main.
+	// f as the front finds it sealed, or copied into main. From here on
+	// nothing writes to f.
+	f.freeze()
 	next := append(slices.Clone(*st.sealed.Load()), f)
 	st.sealed.Store(&next)
 	st.base.Add(f.used())
@@ -250,6 +252,7 @@ func (m *Memtable) mergeLoop() {
 			testHooks.beforeCopy()
 		}
 		err := m.list.copyFrom(sealed[0])
+		sealed[0].checkFrozen()
 
 		st.mu.Lock()
 		if err != nil {

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/raft"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
 )
 
 // TestPowerLoss runs the store on the engine's in-memory filesystem, which
@@ -19,8 +19,7 @@ import (
 // would leave it, then reopens each of those images and checks: the log is
 // one run with no hole, made of whole StoreLogs batches, holding every batch
 // acknowledged before the image, and the stable store's term is at least
-// the last one acknowledged. (raftstore is its own module, but its import
-// path lies under the main module's, so Go lets it use internal/vfs.)
+// the last one acknowledged.
 func TestPowerLoss(t *testing.T) {
 	calls := 250
 	if testing.Short() {

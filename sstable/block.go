@@ -76,8 +76,9 @@ func commonPrefix(a, b []byte) int {
 	return i
 }
 
-// blockIter iterates over the entries of one uncompressed block (on-disk
-// form or the expanded form kept in the cache). It never panics and never
+// blockIter iterates over the entries of one uncompressed block: a data
+// block in its on-disk form (as the block cache keeps it), or the index in
+// the expanded form the reader keeps in memory. It never panics and never
 // reads outside data, whatever data holds: a malformed entry stops the
 // iterator and sets err. A blockIter belongs to one goroutine.
 type blockIter struct {
@@ -380,12 +381,14 @@ const (
 
 // expandBlock decodes every entry of an on-disk block and returns the
 // block's expanded form: the same block format with a restart point at every
-// entry, so that every key is stored whole, and denseFlag set in the count. Lookups in the expanded form
-// return keys that alias the block instead of being rebuilt into a buffer,
-// which is what lets Reader.Get run without allocating. It checks every
-// entry, that every restart point starts an entry, and that keys are
-// strictly increasing; a damaged block returns a corruption error naming
-// name and blockOff. It also returns the number of entries.
+// entry, so that every key is stored whole, and denseFlag set in the count.
+// The reader expands its index this way when it opens a table: a seek in
+// the index is then a binary search over whole keys that alias the block,
+// never rebuilt into a buffer. (Data blocks stay in their on-disk form, in
+// the cache too; see readDataBlock.) It checks every entry, that every
+// restart point starts an entry, and that keys are strictly increasing; a
+// damaged block returns a corruption error naming name and blockOff. It
+// also returns the number of entries.
 //
 // If the expanded form would exceed the maxExpansion bound, expandBlock
 // returns raw itself (checked all the same) and expanded=false.
@@ -516,8 +519,9 @@ func (b *BlockIter) Error() error { return b.it.err }
 // Close returns Error().
 func (b *BlockIter) Close() error { return b.it.err }
 
-// Expand returns the block in the expanded form the reader caches (a restart
-// point at every entry), after checking every entry and the key order.
+// Expand returns the block in the expanded form the reader keeps its index
+// in (a restart point at every entry), after checking every entry and the
+// key order.
 // If the expanded form would be too large (long keys sharing long
 // prefixes), it returns the block unchanged.
 func (b *BlockIter) Expand() ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
 	"strconv"
@@ -233,4 +234,69 @@ func damageRead(t *testing.T, data []byte, entries []kv) {
 	}
 	rd.MayContain([]byte("x"))
 	_ = rd.Layout()
+}
+
+// TestEntryThatCannotBeJudgedIsCorruption forges, behind a valid checksum,
+// an entry whose kind no point entry has, and one whose kind says it
+// expires though its value is too short for an expiry: every read path
+// reports corruption naming the table and the data block's offset, instead
+// of handing the entry on (where it would read as a deletion).
+func TestEntryThatCannotBeJudgedIsCorruption(t *testing.T) {
+	var entries []kv
+	for i := range 40 {
+		ukey := []byte(fmt.Sprintf("key-%03d", i))
+		entries = append(entries, kv{key: keys.MakeKey(nil, ukey, keys.SeqNum(100+i), keys.KindSet), value: []byte("v")})
+	}
+	for _, c := range []struct {
+		name string
+		kind keys.Kind
+		says string
+	}{
+		{"an unknown kind", 7, "has kind KIND(7)"},
+		{"a range tombstone's kind", keys.KindRangeDelete, "has kind RANGEDEL"},
+		{"an expiry without room for it", keys.KindSetExpiry, "expiring value of 1 bytes"},
+	} {
+		data, _ := writeTable(t, entries, WriterOptions{BlockSize: 256, RestartInterval: 1, Compression: CompressionNone})
+		layout := openTable(t, data, ReaderOptions{}).Layout()
+		bad := entries[25]
+		pos := bytes.Index(data, bad.key)
+		require.Positive(t, pos, "the key is stored whole (restart interval 1)")
+		data[pos+len(bad.key)-keys.TrailerLen] = byte(c.kind)
+		rechecksum(data, layout)
+		var block BlockInfo
+		for _, b := range layout {
+			if b.Kind == BlockData && uint64(pos) >= b.Offset && uint64(pos) < b.Offset+b.Length {
+				block = b
+			}
+		}
+		where := fmt.Sprintf("%s at offset %d", corruptName, block.Offset)
+
+		rd, err := NewReader(bytes.NewReader(data), int64(len(data)), 42, corruptName, ReaderOptions{})
+		require.NoError(t, err, c.name)
+		check := func(err error, path string) {
+			require.ErrorIs(t, err, keys.ErrCorruption, "%s: %s", c.name, path)
+			require.Contains(t, err.Error(), where, "%s: %s", c.name, path)
+			require.Contains(t, err.Error(), c.says, "%s: %s", c.name, path)
+		}
+		it := rd.NewIter()
+		n := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			n++
+		}
+		require.Equal(t, 25, n, "%s: the entries before the damage are read", c.name)
+		check(it.Close(), "forward")
+		it = rd.NewIter()
+		for ok := it.Last(); ok; ok = it.Prev() {
+		}
+		check(it.Close(), "backward")
+		it = rd.NewIter()
+		require.False(t, it.SeekGE(keys.SearchKey(nil, keys.UserKey(bad.key), keys.MaxSeq)))
+		check(it.Close(), "SeekGE")
+		_, _, _, err = rd.Lookup(keys.UserKey(bad.key), keys.SearchKey(nil, keys.UserKey(bad.key), keys.MaxSeq))
+		check(err, "Lookup")
+		_, _, _, err = rd.Get(keys.UserKey(bad.key), keys.SearchKey(nil, keys.UserKey(bad.key), keys.MaxSeq))
+		check(err, "Get")
+		check(rd.Verify(), "Verify")
+		require.NoError(t, rd.Close())
+	}
 }

@@ -11,7 +11,8 @@ import (
 // cache, and an iterator over that block yields the entries. It implements
 // keys.Iterator. Key and Value stay valid until the next positioning call.
 // Corruption or an I/O error met while positioning makes the positioning
-// call return false and is reported by Error. An Iterator belongs to one
+// call return false and is reported by Error; so does an entry that cannot
+// be judged (keys.ValidEntry), named by the table and its block's offset. An Iterator belongs to one
 // goroutine.
 type Iterator struct {
 	r     *Reader
@@ -116,6 +117,9 @@ func (it *Iterator) settle(ok bool, forward bool) bool {
 		}
 		it.valid = false
 		return false
+	}
+	if !keys.ValidEntry(it.data.key, it.data.val) {
+		return it.fail(keys.EntryError(it.r.name, int64(it.dataOff), it.data.key, it.data.val))
 	}
 	uk := keys.UserKey(it.data.key)
 	if forward && it.upper != nil && bytes.Compare(uk, it.upper) >= 0 {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // TestCacheReserve: charges made with Reserve count against the capacity,
@@ -53,7 +53,7 @@ func TestTableCacheMetaBound(t *testing.T) {
 	sizes := makeTables(t, dir, 20)
 	fs := &countingFS{FS: vfs.Default}
 	// Measure one reader's metadata to size the cache for about four.
-	probe := NewTableCache(fs, dir, 100, ReaderOptions{})
+	probe := NewTableCache(fs, tableNames(dir), 100, ReaderOptions{})
 	rd, h, err := probe.Get(1, sizes[1])
 	require.NoError(t, err)
 	per := rd.MemoryUsage()
@@ -62,7 +62,7 @@ func TestTableCacheMetaBound(t *testing.T) {
 	require.NoError(t, probe.Close())
 
 	bc := NewCache(per * 16 / 3) // 3/4 of it holds four readers' metadata
-	tc := NewTableCache(fs, dir, 100, ReaderOptions{Cache: bc})
+	tc := NewTableCache(fs, tableNames(dir), 100, ReaderOptions{Cache: bc})
 	budget := bc.Capacity() * 3 / 4
 	r := rand.New(rand.NewPCG(3, 3))
 	for range 200 {

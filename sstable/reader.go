@@ -434,7 +434,8 @@ func (r *Reader) MayContainPrefix(prefix []byte) bool { return r.probe(prefix) }
 // found=false if absent. value aliases cached block memory, which stays
 // valid (block buffers are never recycled; the GC keeps them alive); ikey
 // does too where the block stores the key whole (at a restart point), and is
-// rebuilt in fresh memory otherwise. Lookup does not allocate.
+// rebuilt in fresh memory otherwise, so Get may allocate where Lookup does
+// not. An entry that cannot be judged (keys.ValidEntry) is corruption.
 func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, err error) {
 	if ok, err := r.admits(ukey); !ok {
 		return nil, nil, false, err
@@ -448,7 +449,8 @@ func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, er
 
 // Lookup is Get returning the entry's trailer (sequence number and kind, see
 // keys.Trailer) instead of its key, which a data block may store only in
-// part: it never allocates when the block is in the cache.
+// part: it rebuilds the key in a pooled buffer, so it never allocates when
+// the block is in the cache.
 func (r *Reader) Lookup(ukey, searchKey []byte) (trailer uint64, value []byte, found bool, err error) {
 	if ok, err := r.admits(ukey); !ok {
 		return 0, nil, false, err // the usual answer for absent keys: no pool round trip
@@ -499,6 +501,9 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte) (found bool, err er
 	// user key of the next block (see separator).
 	if !it.SeekGE(searchKey) || !equalUserKey(it.key, ukey) {
 		return false, it.err
+	}
+	if !keys.ValidEntry(it.key, it.val) {
+		return false, keys.EntryError(r.name, int64(h.offset), it.key, it.val)
 	}
 	return true, nil
 }
@@ -627,13 +632,10 @@ func (r *Reader) Verify() error {
 		n := 0
 		for ok := blk.First(); ok; ok = blk.Next() {
 			k := blk.key
-			p, ok := keys.Parse(k)
-			if !ok || !p.Kind.Valid() {
-				return keys.CorruptionError(r.name, off, "entry %d: invalid internal key %x", n, k)
+			if !keys.ValidEntry(k, blk.val) {
+				return keys.CorruptionError(r.name, off, "entry %d: %s", n, keys.EntryProblem(k, blk.val))
 			}
-			if p.Kind == keys.KindSetExpiry && len(blk.val) < keys.ExpiryLen {
-				return keys.CorruptionError(r.name, off, "entry %d: expiring value of %d bytes", n, len(blk.val))
-			}
+			p, _ := keys.Parse(k)
 			if prevKey != nil && keys.Compare(prevKey, k) >= 0 {
 				return keys.CorruptionError(r.name, off, "entry %d: key %s not after the previous block's last key %s", n, keys.Format(k), keys.Format(prevKey))
 			}

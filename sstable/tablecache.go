@@ -2,21 +2,14 @@ package sstable
 
 import (
 	"errors"
-	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // errTableCacheClosed is returned by Get after Close.
 var errTableCacheClosed = errors.New("sstable: table cache is closed")
-
-// TableFileName returns the name of table fileNum in dir.
-func TableFileName(dir string, fileNum uint64) string {
-	return filepath.Join(dir, fmt.Sprintf("%06d.sst", fileNum))
-}
 
 // tableEntry is one table in the cache. refs counts the cache's own
 // reference (while the entry is in the map) plus one per Get not yet
@@ -69,7 +62,7 @@ func (e *tableEntry) tryRef() bool {
 // by the block cache's size, not only by the number of open tables.
 type TableCache struct {
 	fs      vfs.FS
-	dir     string
+	name    func(fileNum uint64) string // immutable
 	maxOpen int
 	opts    ReaderOptions
 	maxMeta int64 // bytes of readers' metadata kept open; 0 = no bound
@@ -88,10 +81,11 @@ type TableCache struct {
 const metaShare = 3
 
 // NewTableCache returns a cache of at most maxOpen (at least 1) open table
-// readers for the tables in dir, opened through fs as
-// filepath.Join(dir, fmt.Sprintf("%06d.sst", fileNum)) with opts.
-func NewTableCache(fs vfs.FS, dir string, maxOpen int, opts ReaderOptions) *TableCache {
-	tc := &TableCache{fs: fs, dir: dir, maxOpen: max(maxOpen, 1), opts: opts, tables: make(map[uint64]*tableEntry)}
+// readers, which open table fileNum through fs as the file name(fileNum),
+// with opts. The caller names the files: the package knows tables, not the
+// layout of a database's directory.
+func NewTableCache(fs vfs.FS, name func(fileNum uint64) string, maxOpen int, opts ReaderOptions) *TableCache {
+	tc := &TableCache{fs: fs, name: name, maxOpen: max(maxOpen, 1), opts: opts, tables: make(map[uint64]*tableEntry)}
 	if opts.Cache != nil {
 		tc.maxMeta = max(opts.Cache.Capacity()*metaShare/4, 1)
 	}
@@ -247,7 +241,7 @@ func (tc *TableCache) release(e *tableEntry) {
 }
 
 func (tc *TableCache) openReader(fileNum uint64, size int64) (*Reader, error) {
-	name := TableFileName(tc.dir, fileNum)
+	name := tc.name(fileNum)
 	f, err := tc.fs.Open(name)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package sstable
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // countingFS counts the files open through it.
@@ -44,11 +45,17 @@ func (fs *countingFS) Open(name string) (vfs.File, error) {
 	return &countedFile{File: f, fs: fs}, nil
 }
 
+// tableNames names the tables of dir for a TableCache, as the tests'
+// makeTables writes them.
+func tableNames(dir string) func(uint64) string {
+	return func(n uint64) string { return filepath.Join(dir, fmt.Sprintf("t%d.table", n)) }
+}
+
 // makeTables writes n tables; table i holds the keys "t<i>-k<j>".
 func makeTables(t *testing.T, dir string, n int) map[uint64]int64 {
 	sizes := map[uint64]int64{}
 	for i := 1; i <= n; i++ {
-		f, err := vfs.Default.Create(TableFileName(dir, uint64(i)))
+		f, err := vfs.Default.Create(tableNames(dir)(uint64(i)))
 		require.NoError(t, err)
 		w := NewWriter(f, WriterOptions{BlockSize: 256})
 		for j := 0; j < 100; j++ {
@@ -77,7 +84,7 @@ func TestTableCacheBoundAndRefcount(t *testing.T) {
 	sizes := makeTables(t, dir, 10)
 	fs := &countingFS{FS: vfs.Default}
 	bc := NewCache(1 << 20)
-	tc := NewTableCache(fs, dir, 3, ReaderOptions{Cache: bc})
+	tc := NewTableCache(fs, tableNames(dir), 3, ReaderOptions{Cache: bc})
 
 	held, release1, err := tc.Get(1, sizes[1])
 	require.NoError(t, err)
@@ -153,7 +160,7 @@ func TestTableCacheConcurrent(t *testing.T) {
 	sizes := makeTables(t, dir, n)
 	fs := &countingFS{FS: vfs.Default}
 	const maxOpen, workers = 4, 8
-	tc := NewTableCache(fs, dir, maxOpen, ReaderOptions{Cache: NewCache(256 << 10)})
+	tc := NewTableCache(fs, tableNames(dir), maxOpen, ReaderOptions{Cache: NewCache(256 << 10)})
 	var wg sync.WaitGroup
 	for g := 0; g < workers; g++ {
 		wg.Add(1)
@@ -195,7 +202,7 @@ func TestTableCacheSecondChance(t *testing.T) {
 	dir := t.TempDir()
 	sizes := makeTables(t, dir, 3)
 	fs := &countingFS{FS: vfs.Default}
-	tc := NewTableCache(fs, dir, 2, ReaderOptions{})
+	tc := NewTableCache(fs, tableNames(dir), 2, ReaderOptions{})
 	get := func(f uint64) {
 		rd, h, err := tc.Get(f, sizes[f])
 		require.NoError(t, err)

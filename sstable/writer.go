@@ -8,7 +8,7 @@ import (
 
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/rangedel"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 )
 
 // WriterOptions configure a Writer. The zero value works.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 

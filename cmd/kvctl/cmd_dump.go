@@ -13,8 +13,8 @@ import (
 	"github.com/stratadb/strata/internal/batchrepr"
 	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/sstable"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 

@@ -24,6 +24,16 @@
 // absolute expiry time in Unix nanoseconds (8 bytes, little-endian) followed by
 // the user value. A KindDelete value is empty.
 //
+// # Judging a version
+//
+// Judge is the one place that decides what a version shows a reader: a
+// KindSet value is live; a KindDelete is deleted; a KindSetExpiry value is
+// live before its expiry and expired at and after it (judged at a Now, read
+// from the DB's clock at most once per read, or fixed for a compaction);
+// anything else is corruption. Get, iterators and compaction all call it.
+// A table reader checks each entry it decodes (ValidEntry) so that damage
+// is reported with the table's name and offset before it reaches Judge.
+//
 // # Item keys
 //
 // ItemKey(pk, sk) escapes every 0x00 of pk as 0x00 0xFF, terminates pk with

@@ -13,7 +13,7 @@ import (
 //
 //	0 KindDelete     a tombstone
 //	1 KindSet        a value
-//	2 KindSetExpiry  a value with an absolute expiry (see ExpiryValue)
+//	2 KindSetExpiry  a value with an absolute expiry (see AppendExpiryValue)
 //	3 KindRangeDelete a range tombstone: in a WAL batch, an entry carrying
 //	                  a start and an end key; in a table's bounds, the kind
 //	                  of a key that starts or ends a range tombstone. Never

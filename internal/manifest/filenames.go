@@ -60,10 +60,12 @@ const (
 // (num is ignored for CURRENT and LOCK). Numbers are printed with at least
 // six digits: 000042.sst, MANIFEST-000007.
 func MakeFilename(dir string, ft FileType, num uint64) string {
-	return filepath.Join(dir, baseName(ft, num))
+	return filepath.Join(dir, Filename(ft, num))
 }
 
-func baseName(ft FileType, num uint64) string {
+// Filename returns the name, without a directory, of the file of type ft
+// numbered num: MakeFilename's last element.
+func Filename(ft FileType, num uint64) string {
 	switch ft {
 	case FileTypeLog:
 		return fmt.Sprintf("%06d%s", num, logSuffix)

@@ -41,6 +41,8 @@ type Version struct {
 }
 
 // Ref takes a reference: the tables of v will not be deleted until Unref.
+// Under the invariants build a Ref of an installed version whose last
+// reference is gone panics.
 func (v *Version) Ref() {
 	if n := v.refs.Add(1); invariants.Enabled && n <= 1 && v.vs != nil {
 		panic("manifest: Ref of a dead version")
@@ -48,7 +50,8 @@ func (v *Version) Ref() {
 }
 
 // Unref releases a reference. When the last one goes, the version set that
-// installed v stops counting v's tables as live (see LiveFiles).
+// installed v stops counting v's tables as live (see LiveFiles). Under the
+// invariants build an Unref without a Ref panics.
 func (v *Version) Unref() {
 	n := v.refs.Add(-1)
 	if n < 0 && invariants.Enabled {

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/vfs"
+	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
 
@@ -507,7 +507,7 @@ func setCurrent(fs vfs.FS, dir string, num uint64) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write([]byte(baseName(FileTypeManifest, num) + "\n"))
+	_, err = f.Write([]byte(Filename(FileTypeManifest, num) + "\n"))
 	if err == nil {
 		err = f.Sync()
 	}

@@ -76,17 +76,3 @@ type Mappable interface {
 	// Truncate sets the file's size.
 	Truncate(size int64) error
 }
-
-// ReadMappable is implemented by files whose bytes can be read through a
-// read-only shared memory mapping (the OS filesystem on Linux): reads then
-// cost no system call and no copy. The mapping shows the file's bytes as
-// they are now and later; touching a mapped page past the file's end (a
-// file truncated after it was mapped) faults, which callers turn into an
-// error with runtime/debug.SetPanicOnFault.
-type ReadMappable interface {
-	// MapRead maps the first size bytes of the file, read-only; size must
-	// not exceed the file's size.
-	MapRead(size int64) ([]byte, error)
-	// Unmap releases a mapping returned by MapRead.
-	Unmap(b []byte) error
-}

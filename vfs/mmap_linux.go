@@ -8,10 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var (
-	_ Mappable     = osFile{}
-	_ ReadMappable = osFile{}
-)
+var _ Mappable = osFile{}
 
 // Preallocate implements Mappable with fallocate(2).
 func (f osFile) Preallocate(size int64) error {
@@ -30,16 +27,7 @@ func (f osFile) Map(size int64) ([]byte, error) {
 	return b, nil
 }
 
-// MapRead implements ReadMappable with mmap(2), MAP_SHARED, read-only.
-func (f osFile) MapRead(size int64) ([]byte, error) {
-	b, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("vfs: mmap %s: %w", f.Name(), err)
-	}
-	return b, nil
-}
-
-// Unmap implements Mappable and ReadMappable with munmap(2).
+// Unmap implements Mappable with munmap(2).
 func (f osFile) Unmap(b []byte) error { return unix.Munmap(b) }
 
 // Truncate implements Mappable.

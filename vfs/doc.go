@@ -1,6 +1,14 @@
 // Package vfs is the filesystem layer every file operation of Strata goes
 // through.
 //
+// Who may use it: anyone. A program passes an FS in lsm.Options.FS (to
+// put a DB on its own filesystem layer, or to test against MemFS and
+// ErrorFS, as Strata's own tests do); wal and sstable read and write
+// through its File. Its interfaces are the whole contract: an FS a user
+// implements must keep the rules FS and File document (nothing is durable
+// before Sync or SyncDir, Rename is atomic, Lock is exclusive), on which
+// the engine's crash safety rests.
+//
 // Default is the operating system's filesystem: Sync is fsync, SyncDir opens
 // the directory and fsyncs it, and Lock is flock(2) on a LOCK file, which
 // conflicts between two opens in the same process as well as between
