@@ -12,7 +12,7 @@ import (
 	"github.com/stratadb/strata/lsm"
 )
 
-var streamN = flag.Int("collections.stream", 10000, "elements per collection in TestIteratorsStream (1000000 for the acceptance run)")
+var streamN = flag.Int("collections.stream", 6000, "elements per collection in TestIteratorsStream (1000000 for the acceptance run)")
 
 // liveHeap returns the bytes of live Go heap objects after a collection.
 func liveHeap() int64 {
@@ -32,11 +32,10 @@ func liveHeap() int64 {
 // iterator reads is not kept.
 func TestIteratorsStream(t *testing.T) {
 	n := *streamN
-	db, err := lsm.Open(t.TempDir(), &lsm.Options{BlockCacheSize: 1 << 20, MemtableSize: 4 << 20})
+	dir := t.TempDir()
+	db, err := lsm.Open(dir, nil)
 	require.NoError(t, err)
-	defer db.Close()
 	s := NewWithOptions(db, &Options{ReclaimInterval: -1})
-	defer s.Close()
 	pad := bytes.Repeat([]byte("p"), 80)
 	elem := func(i int) []byte { return append(fmt.Appendf(nil, "e%09d-", i), pad...) }
 	for i := 0; i < n; i += 1000 {
@@ -61,6 +60,14 @@ func TestIteratorsStream(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, db.Compact(nil, nil))
+	require.NoError(t, s.Close())
+	require.NoError(t, db.Close())
+	// Reopened with a small block cache for the walks.
+	db, err = lsm.Open(dir, &lsm.Options{BlockCacheSize: 1 << 20})
+	require.NoError(t, err)
+	defer db.Close()
+	s = NewWithOptions(db, &Options{ReclaimInterval: -1})
+	defer s.Close()
 
 	iters := []struct {
 		name string
