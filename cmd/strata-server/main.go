@@ -23,9 +23,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only when STRATA_PPROF is set
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -69,6 +72,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: st.level}))
 	st.opts.Logger = log
+	servePprof(os.Getenv("STRATA_PPROF"), log)
 
 	if err := os.MkdirAll(st.dir, 0o755); err != nil {
 		log.Error("cannot create the data directory", "dir", st.dir, "err", err)
@@ -147,6 +151,20 @@ func engineOptions(maxmemory, container int64, log *slog.Logger) *lsm.Options {
 			"container_limit", container, "engine_memory_limit", o.MemoryLimit)
 	}
 	return o
+}
+
+// servePprof is a hidden hook for profiling: with STRATA_PPROF=ADDR in the
+// environment, net/http/pprof is served on ADDR (keep it on loopback: it is
+// unauthenticated) and mutex and block events are sampled.
+func servePprof(addr string, log *slog.Logger) {
+	if addr == "" {
+		return
+	}
+	runtime.SetMutexProfileFraction(100)
+	runtime.SetBlockProfileRate(10000) // one event per 10µs spent blocked
+	go func() {
+		log.Warn("pprof server stopped", "addr", addr, "err", http.ListenAndServe(addr, nil))
+	}()
 }
 
 // onSignals shuts down at the first signal and exits at once, with status
