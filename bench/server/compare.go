@@ -95,20 +95,21 @@ func compareOne(ctx context.Context, cfg compareConfig, ts []*target, rep *Repor
 		logf("%s %s %dB: preloaded %d keys in %.1fs, used_memory %d, RSS %d, disk %d",
 			fsync, t.srv.label(), vs, ml.Keys, ml.PreloadSec, ml.UsedMemory, ml.RSS, ml.Disk)
 	}
+	for _, t := range ts {
+		waited := t.srv.settle(2 * time.Minute)
+		logf("%s %s: background work after the preload settled in %.1fs", fsync, t.srv.label(), waited.Seconds())
+	}
 	for _, p := range cfg.Pipelines {
 		lc := lineConfig{Clients: cfg.Clients, Pipeline: p, Warmup: cfg.Warmup, Duration: cfg.Duration}
 		for _, wl := range cfg.Workloads {
 			rates := map[string]float64{}
 			for _, t := range ts {
-				var stopProf func()
+				lc := lc
 				if t.srv.label() == "strata" && cfg.Profile != "" {
-					stopProf = startProfiles(t.srv, filepath.Join(cfg.Profile,
-						fmt.Sprintf("%s-%d-p%d-%s", fsync, vs, p, wl.Name)), cfg.Warmup, cfg.Duration)
+					prefix := filepath.Join(cfg.Profile, fmt.Sprintf("%s-%d-p%d-%s", fsync, vs, p, wl.Name))
+					lc.OnMeasure = func() func() { return startProfiles(t.srv, prefix, cfg.Duration) }
 				}
 				ln := runLine(ctx, t, wl, lc)
-				if stopProf != nil {
-					stopProf()
-				}
 				rep.add(ln)
 				rates[t.srv.label()] = ln.OpsPerSec
 				logf("%s", ln.summary())
@@ -141,6 +142,9 @@ func (ln Line) summary() string {
 	}
 	s := fmt.Sprintf("%s %9.0f ops/s  p50 %.3f p99 %.3f p99.9 %.3f ms  cpu %.2fs/Mop  hwm %dMiB  load %.1f",
 		head, ln.OpsPerSec, ln.P50, ln.P99, ln.P999, ln.CPUPerMillion, ln.PeakRSS>>20, ln.Load1)
+	if ln.Forks > 0 {
+		s += fmt.Sprintf("  forks %d", ln.Forks)
+	}
 	if ln.Errors > 0 {
 		s += fmt.Sprintf("  ERRORS %d (%s)", ln.Errors, ln.FirstError)
 	}

@@ -35,6 +35,10 @@ type Line struct {
 	Load1          float64 // machine's 1-minute load average at the end
 	Errors         int64
 	FirstError     string `json:",omitempty"`
+	// Forks is how many times Redis forked during the line (an AOF
+	// rewrite): the copy-on-write faults of a fork show in its CPU and
+	// latency.
+	Forks int64 `json:",omitempty"`
 }
 
 // lineConfig is how a line is run.
@@ -43,6 +47,9 @@ type lineConfig struct {
 	Pipeline int
 	Warmup   time.Duration
 	Duration time.Duration
+	// OnMeasure, if set, is called when the measured window opens; the
+	// function it returns when it closes (profiles).
+	OnMeasure func() (done func())
 }
 
 // probe reports "" if the server has the workload's command family, or why
@@ -130,6 +137,11 @@ func runLine(ctx context.Context, t *target, wl *workload, cfg lineConfig) Line 
 	}
 	close(ready)
 	time.Sleep(cfg.Warmup)
+	forks0 := t.srv.forks()
+	var measured func()
+	if cfg.OnMeasure != nil {
+		measured = cfg.OnMeasure()
+	}
 	cpu0 := t.srv.cpu()
 	resetPeakRSS(t.srv.pid)
 	start := time.Now()
@@ -138,7 +150,11 @@ func runLine(ctx context.Context, t *target, wl *workload, cfg lineConfig) Line 
 	phase.Store(stopped)
 	elapsed := time.Since(start)
 	cpu1 := t.srv.cpu()
+	if measured != nil {
+		measured()
+	}
 	ln.PeakRSS = procStatus(t.srv.pid, "VmHWM")
+	ln.Forks = t.srv.forks() - forks0
 	wg.Wait()
 	var h hist
 	for _, r := range results {

@@ -10,10 +10,9 @@ import (
 )
 
 // startProfiles fetches strata-server's CPU, allocation, mutex and block
-// profiles over the measured window of a line (after warmup, for
-// duration) into prefix.{cpu,allocs,mutex,block}.pprof, and returns a
-// function that waits for them.
-func startProfiles(s *server, prefix string, warmup, duration time.Duration) func() {
+// profiles over the next duration into prefix.{cpu,allocs,mutex,block}.pprof,
+// and returns a function that waits for them.
+func startProfiles(s *server, prefix string, duration time.Duration) func() {
 	if s.spec.Pprof == "" {
 		return func() {}
 	}
@@ -25,7 +24,6 @@ func startProfiles(s *server, prefix string, warmup, duration time.Duration) fun
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(warmup)
 			url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", s.spec.Pprof, kind.path, secs)
 			resp, err := http.Get(url)
 			if err != nil {

@@ -37,6 +37,7 @@ func runRB(ctx context.Context, bin string, t *target, peers []*target, wl *work
 	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(t.srv.port), "-c", strconv.Itoa(clients),
 		"-n", strconv.FormatInt(n, 10), "-P", strconv.Itoa(pipeline), "-r", strconv.FormatInt(keyspace, 10), "--csv"}
 	args = append(args, cmdArgs...)
+	forks0 := t.srv.forks()
 	cpu0 := t.srv.cpu()
 	resetPeakRSS(t.srv.pid)
 	start := time.Now()
@@ -44,6 +45,7 @@ func runRB(ctx context.Context, bin string, t *target, peers []*target, wl *work
 	elapsed := time.Since(start)
 	cpu1 := t.srv.cpu()
 	ln.PeakRSS = procStatus(t.srv.pid, "VmHWM")
+	ln.Forks = t.srv.forks() - forks0
 	ln.Load1 = loadAvg()
 	if err != nil {
 		ln.Skipped = fmt.Sprintf("redis-benchmark failed: %v", err)

@@ -277,6 +277,9 @@ func rateCell(l *Line) string {
 		return "–"
 	}
 	s := fmtRate(l.OpsPerSec)
+	if l.Forks > 0 {
+		s += "²"
+	}
 	if l.Errors > 0 {
 		s += fmt.Sprintf(" (%d errors)", l.Errors)
 	}
@@ -386,6 +389,13 @@ func (r *Report) problems(b *strings.Builder) {
 			b.WriteString("- " + s + "\n")
 		}
 		b.WriteString("\n")
+	}
+	forked := false
+	for _, l := range r.Lines {
+		forked = forked || l.Forks > 0
+	}
+	if forked {
+		b.WriteString("² Redis forked during the line (an AOF rewrite, `auto-aof-rewrite-percentage 100`): the fork and its copy-on-write faults count in its CPU and latency, as they do in production.\n\n")
 	}
 	if len(errs) > 0 {
 		b.WriteString("Lines with failed checks or errors:\n\n")

@@ -296,6 +296,47 @@ func (s *server) infoInt(section, field string) int64 {
 	return n
 }
 
+// settle waits, at most max, until the server's background work after a
+// load is done, so the lines measure a steady state: for Redis, no AOF
+// rewrite running or scheduled; for Strata, no compaction progress for two
+// seconds. It returns how long it waited.
+func (s *server) settle(max time.Duration) time.Duration {
+	start := time.Now()
+	var last string
+	quiet := 0
+	for time.Since(start) < max {
+		m, err := s.info("persistence")
+		if err != nil {
+			break
+		}
+		if s.spec.Kind == "redis" {
+			if m["aof_rewrite_in_progress"] == "0" && m["aof_rewrite_scheduled"] == "0" {
+				break
+			}
+		} else {
+			cur := m["compaction_bytes_written"] + "/" + m["flush_bytes"]
+			if cur == last {
+				if quiet++; quiet >= 4 {
+					break
+				}
+			} else {
+				quiet = 0
+			}
+			last = cur
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// forks is Redis's total_forks (AOF rewrites); 0 for strata-server.
+func (s *server) forks() int64 {
+	if s.spec.Kind != "redis" {
+		return 0
+	}
+	return s.infoInt("stats", "total_forks")
+}
+
 // cpu is the server's CPU time so far (0 once it has exited).
 func (s *server) cpu() time.Duration {
 	d, _ := procCPU(s.pid)
