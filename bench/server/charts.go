@@ -62,11 +62,11 @@ func writeCharts(r *Report, dir string) ([]string, error) {
 		}
 	}
 	if len(r.Beyond) > 0 {
-		if err := add("beyond-throughput.png", beyondChart(r, false, filepath.Join(dir, "beyond-throughput.png"))); err != nil {
-			return names, err
-		}
-		if err := add("beyond-rss.png", beyondChart(r, true, filepath.Join(dir, "beyond-rss.png"))); err != nil {
-			return names, err
+		for _, what := range []string{"rate", "rss", "keys"} {
+			n := "beyond-" + what + ".png"
+			if err := add(n, beyondChart(r, what, filepath.Join(dir, n))); err != nil {
+				return names, err
+			}
 		}
 	}
 	if len(r.Restart) > 0 {
@@ -215,40 +215,51 @@ func barsChart(r *Report, fsync string, pipe int, wls []string, values []int, p9
 	return p.Save(width(len(wls), n), 4*vg.Inch, path)
 }
 
-// beyondChart: SETs/s (or RSS and the cgroup's usage) against keys
-// written, one line per run.
-func beyondChart(r *Report, rss bool, path string) error {
+// beyondChart draws one of the beyond-memory series against time, a line
+// per run: "rate" (acknowledged SETs/s), "rss" (RSS, with the cgroup's
+// usage dashed and the limit) or "keys" (keys written).
+func beyondChart(r *Report, what, path string) error {
 	p := plot.New()
 	limit := int64(0)
 	for _, s := range r.BeyondSummary {
 		limit = max(limit, s.Limit)
 	}
-	if rss {
-		p.Title.Text = fmt.Sprintf("Memory as the keyspace grows (cgroup limit %s)", human(limit))
+	switch what {
+	case "rss":
+		p.Title.Text = fmt.Sprintf("Memory while the keyspace grows (cgroup limit %s)", human(limit))
 		p.Y.Label.Text = "MiB"
-	} else {
-		p.Title.Text = fmt.Sprintf("SET throughput as the keyspace grows (cgroup limit %s)", human(limit))
+	case "keys":
+		p.Title.Text = "Keys written"
+		p.Y.Label.Text = "million keys acknowledged"
+	default:
+		p.Title.Text = fmt.Sprintf("SET throughput while the keyspace grows (cgroup limit %s)", human(limit))
 		p.Y.Label.Text = "thousand SETs/s (1 s samples)"
 	}
-	p.X.Label.Text = "million keys written"
+	p.X.Label.Text = "seconds"
 	p.Y.Min = 0
-	runs := uniqStrings(r.Beyond)
-	for i, run := range runs {
+	top, right := 0.0, 0.0
+	for i, run := range uniqStrings(r.Beyond) {
 		var pts, cg plotter.XYs
 		for _, s := range r.Beyond {
 			if s.Run != run {
 				continue
 			}
-			x := float64(s.Keys) / 1e6
-			if rss {
-				pts = append(pts, plotter.XY{X: x, Y: float64(s.RSS) / (1 << 20)})
-				cg = append(cg, plotter.XY{X: x, Y: float64(s.Cgroup) / (1 << 20)})
-			} else {
-				pts = append(pts, plotter.XY{X: x, Y: s.OpsPerSec / 1e3})
+			right = max(right, s.T)
+			switch what {
+			case "rss":
+				pts = append(pts, plotter.XY{X: s.T, Y: float64(s.RSS) / (1 << 20)})
+				cg = append(cg, plotter.XY{X: s.T, Y: float64(s.Cgroup) / (1 << 20)})
+			case "keys":
+				pts = append(pts, plotter.XY{X: s.T, Y: float64(s.Keys) / 1e6})
+			default:
+				pts = append(pts, plotter.XY{X: s.T, Y: s.OpsPerSec / 1e3})
 			}
 		}
 		if len(pts) == 0 {
 			continue
+		}
+		for _, q := range append(pts, cg...) {
+			top = max(top, q.Y)
 		}
 		c := seriesCols[i%len(seriesCols)]
 		l, err := plotter.NewLine(pts)
@@ -256,23 +267,26 @@ func beyondChart(r *Report, rss bool, path string) error {
 			return err
 		}
 		l.Color = c
+		l.Width = vg.Points(1.5)
 		p.Add(l)
-		if rss {
-			p.Legend.Add(run+" RSS", l)
-			l2, err := plotter.NewLine(cg)
-			if err != nil {
-				return err
-			}
-			l2.Color = c
-			l2.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
-			p.Add(l2)
-			p.Legend.Add(run+" cgroup usage (page cache incl.)", l2)
-		} else {
+		if what != "rss" {
 			p.Legend.Add(run, l)
+			continue
 		}
+		p.Legend.Add(run+" RSS", l)
+		l2, err := plotter.NewLine(cg)
+		if err != nil {
+			return err
+		}
+		l2.Color = c
+		l2.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
+		p.Add(l2)
+		p.Legend.Add(run+" cgroup usage (page cache incl.)", l2)
 	}
-	if rss && limit > 0 {
-		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: float64(limit) / (1 << 20)}, {X: maxKeys(r) / 1e6, Y: float64(limit) / (1 << 20)}})
+	if what == "rss" && limit > 0 {
+		y := float64(limit) / (1 << 20)
+		top = max(top, y)
+		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: y}, {X: right, Y: y}})
 		if err == nil {
 			l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
 			l.Color = color.Gray{Y: 0x50}
@@ -281,6 +295,8 @@ func beyondChart(r *Report, rss bool, path string) error {
 		}
 	}
 	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Y.Max = max(top, 1) * 1.6 // room for the legend
 	p.Add(plotter.NewGrid())
 	return p.Save(8*vg.Inch, 4.5*vg.Inch, path)
 }
@@ -295,14 +311,6 @@ func uniqStrings(ss []BeyondSample) []string {
 		}
 	}
 	return out
-}
-
-func maxKeys(r *Report) float64 {
-	var m int64
-	for _, s := range r.Beyond {
-		m = max(m, s.Keys)
-	}
-	return float64(m)
 }
 
 // restartChart: seconds from exec to the first +PONG after a kill -9.

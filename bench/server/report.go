@@ -408,7 +408,7 @@ func (r *Report) problems(b *strings.Builder) {
 
 func (r *Report) beyondTable(b *strings.Builder) {
 	fmt.Fprintf(b, "### Beyond memory\n\n")
-	b.WriteString("| run | cgroup limit | maxmemory | GOMEMLIMIT | keys written (of target) | time writing | mean SETs/s | SETs/s, last minute | first refusal at | peak RSS | peak cgroup usage | disk | random GETs/s after | GET p99 | end |\n")
+	b.WriteString("| run | cgroup limit | maxmemory | GOMEMLIMIT | keys written (of target) | time writing | mean SETs/s | SETs/s, last minute | first refusal at | peak RSS | peak cgroup usage | disk | random GETs/s after | GET p99 (ms) | end |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, s := range r.BeyondSummary {
 		refusal := "never"
