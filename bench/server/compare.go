@@ -103,6 +103,7 @@ func compareOne(ctx context.Context, cfg compareConfig, ts []*target, rep *Repor
 		lc := lineConfig{Clients: cfg.Clients, Pipeline: p, Warmup: cfg.Warmup, Duration: cfg.Duration}
 		for _, wl := range cfg.Workloads {
 			rates := map[string]float64{}
+			gen := map[string]*Line{}
 			for _, t := range ts {
 				lc := lc
 				if t.srv.label() == "strata" && cfg.Profile != "" {
@@ -112,6 +113,7 @@ func compareOne(ctx context.Context, cfg compareConfig, ts []*target, rep *Repor
 				ln := runLine(ctx, t, wl, lc)
 				rep.add(ln)
 				rates[t.srv.label()] = ln.OpsPerSec
+				gen[t.srv.label()] = &ln
 				logf("%s", ln.summary())
 				if !t.srv.alive() {
 					return fmt.Errorf("%s exited during %s: %s", t.srv.label(), wl.Name, tail(t.srv.logPath))
@@ -126,7 +128,7 @@ func compareOne(ctx context.Context, cfg compareConfig, ts []*target, rep *Repor
 					rate = 10000
 				}
 				n := max(int64(rate*cfg.Duration.Seconds()), int64(cfg.Clients*p*20))
-				ln := runRB(ctx, cfg.RBBin, t, ts, wl, cfg.Clients, p, n)
+				ln := runRB(ctx, cfg.RBBin, t, ts, wl, cfg.Clients, p, n, gen[t.srv.label()])
 				rep.add(ln)
 				logf("%s", ln.summary())
 			}

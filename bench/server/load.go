@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Line is one measured figure: a workload against one server in one
@@ -52,16 +48,42 @@ type lineConfig struct {
 	OnMeasure func() (done func())
 }
 
-// probe reports "" if the server has the workload's command family, or why
-// not.
+// unsupportedPrefix starts the Skipped reason of a line whose command the
+// server refuses: the report prints "unsupported" there, not a figure.
+const unsupportedPrefix = "unsupported: "
+
+// probe reports "" if the server knows every command of the workload (its
+// COMMAND INFO describes each), or why the line is unsupported.
 func probe(ctx context.Context, t *target, wl *workload) string {
 	c := t.srv.client(1)
 	defer c.Close()
-	err := c.Do(ctx, wl.probe...).Err()
-	if err != nil && !errors.Is(err, redis.Nil) && strings.Contains(err.Error(), "unknown command") {
-		return fmt.Sprintf("%s answers -%s", t.srv.label(), err.Error())
+	args := []any{"command", "info"}
+	for _, n := range wl.cmds {
+		args = append(args, n)
+	}
+	v, err := c.Do(ctx, args...).Slice()
+	if err != nil {
+		// No COMMAND INFO to ask: the line's own replies will tell
+		// (see unknownCommand).
+		return ""
+	}
+	var missing []string
+	for i, e := range v {
+		if e == nil && i < len(wl.cmds) {
+			missing = append(missing, strings.ToUpper(wl.cmds[i]))
+		}
+	}
+	if len(missing) > 0 {
+		return unsupportedPrefix + t.srv.label() + " does not know " + strings.Join(missing, ", ")
 	}
 	return ""
+}
+
+// unknownCommand reports whether a reply error says the server does not
+// have a command (directly, or as the abort of a transaction that queued
+// one).
+func unknownCommand(msg string) bool {
+	return strings.Contains(msg, "unknown command") || strings.HasPrefix(msg, "EXECABORT")
 }
 
 // runLine drives t with wl from cfg.Clients go-redis connections, each
@@ -76,6 +98,9 @@ func runLine(ctx context.Context, t *target, wl *workload, cfg lineConfig) Line 
 	if wl.setup != nil {
 		if err := wl.setup(ctx, t, cfg.Clients); err != nil {
 			ln.Skipped = "setup failed: " + err.Error()
+			if unknownCommand(err.Error()) {
+				ln.Skipped = unsupportedPrefix + t.srv.label() + " answers -" + err.Error()
+			}
 			return ln
 		}
 	}
@@ -86,10 +111,12 @@ func runLine(ctx context.Context, t *target, wl *workload, cfg lineConfig) Line 
 	)
 	var phase atomic.Int32
 	type result struct {
-		h     hist
-		ops   int64
-		errs  int64
-		first string
+		h       hist
+		ops     int64
+		errs    int64
+		unknown int64 // errors saying the command is unknown
+		first   string
+		firstUC string // the first of those
 	}
 	results := make([]*result, cfg.Clients)
 	var wg sync.WaitGroup
@@ -120,6 +147,11 @@ func runLine(ctx context.Context, t *target, wl *workload, cfg lineConfig) Line 
 				for i := range ops {
 					if err := wl.check(w, &ops[i]); err != nil {
 						r.errs++
+						if unknownCommand(err.Error()) {
+							if r.unknown++; r.unknown == 1 {
+								r.firstUC = err.Error()
+							}
+						}
 						if r.first == "" {
 							r.first = err.Error()
 						}
@@ -129,8 +161,8 @@ func runLine(ctx context.Context, t *target, wl *workload, cfg lineConfig) Line 
 					r.h.recordN(d, cfg.Pipeline)
 					r.ops += int64(cfg.Pipeline)
 				}
-				if r.errs > 0 && isConnError(r.first) {
-					return // the server is gone; nothing more to measure
+				if r.errs > 0 && isConnError(r.first) || r.unknown > 0 {
+					return // the server is gone, or refuses the command
 				}
 			}
 		}()
@@ -157,13 +189,25 @@ func runLine(ctx context.Context, t *target, wl *workload, cfg lineConfig) Line 
 	ln.Forks = t.srv.forks() - forks0
 	wg.Wait()
 	var h hist
+	var unknown int64
+	var unknownMsg string
 	for _, r := range results {
 		h.merge(&r.h)
 		ln.Ops += r.ops
 		ln.Errors += r.errs
+		unknown += r.unknown
 		if ln.FirstError == "" {
 			ln.FirstError = r.first
 		}
+		if r.unknown > 0 && unknownMsg == "" {
+			unknownMsg = r.firstUC
+		}
+	}
+	if unknown > 0 {
+		// The probe passed but the server refused the command: the
+		// figures would time error replies.
+		ln.Skipped = unsupportedPrefix + t.srv.label() + " answers -" + unknownMsg
+		return ln
 	}
 	fillFigures(&ln, &h, elapsed, cpu1-cpu0)
 	ln.Load1 = loadAvg()

@@ -13,7 +13,11 @@ import (
 // runRB runs redis-benchmark against t for wl: clients connections,
 // pipeline requests per round trip, n requests in all, keys drawn from the
 // keyspace wl.rb names. Its CSV gives ops/s, p50 and p99 (no p99.9).
-func runRB(ctx context.Context, bin string, t *target, peers []*target, wl *workload, clients, pipeline int, n int64) Line {
+//
+// redis-benchmark counts an error reply as a request served, so a line runs
+// only if the server knows the commands (probe) and the go-redis line of
+// the same setting was not refused (gen, nil if none).
+func runRB(ctx context.Context, bin string, t *target, peers []*target, wl *workload, clients, pipeline int, n int64, gen *Line) Line {
 	ln := Line{Workload: wl.Name, Server: t.srv.label(), Tool: "redis-benchmark", Pipeline: pipeline, Value: t.valSize, Fsync: t.srv.spec.Fsync}
 	if wl.rb == nil {
 		ln.Skipped = "redis-benchmark cannot send it"
@@ -21,6 +25,10 @@ func runRB(ctx context.Context, bin string, t *target, peers []*target, wl *work
 	}
 	if why := probe(ctx, t, wl); why != "" {
 		ln.Skipped = why
+		return ln
+	}
+	if gen != nil && strings.HasPrefix(gen.Skipped, unsupportedPrefix) {
+		ln.Skipped = gen.Skipped
 		return ln
 	}
 	if wl.Name == "EVALSHA" && t.sha == "" {

@@ -241,13 +241,17 @@ func (r *Report) ratioTables(b *strings.Builder) {
 
 func skipShort(rd, st *Line) string {
 	switch {
-	case st != nil && st.Skipped != "" && strings.Contains(st.Skipped, "unknown command"):
-		return "n/a¹"
+	case unsupported(st) || unsupported(rd):
+		return "unsupported¹"
 	case rd == nil || st == nil:
 		return "–"
 	}
 	return "n/a"
 }
+
+// unsupported reports whether a line was not measured because the server
+// refuses its command.
+func unsupported(l *Line) bool { return l != nil && strings.HasPrefix(l.Skipped, unsupportedPrefix) }
 
 func (r *Report) detailTables(b *strings.Builder) {
 	fsyncs := uniq(r.Lines, func(l Line) string { return l.Fsync })
@@ -273,6 +277,9 @@ func (r *Report) detailTables(b *strings.Builder) {
 }
 
 func rateCell(l *Line) string {
+	if unsupported(l) {
+		return "unsupported"
+	}
 	if l == nil || l.Skipped != "" {
 		return "–"
 	}
@@ -384,7 +391,7 @@ func (r *Report) problems(b *strings.Builder) {
 	if len(skipped) > 0 {
 		slices.Sort(skipped)
 		skipped = slices.Compact(skipped)
-		b.WriteString("¹ Not measured:\n\n")
+		b.WriteString("¹ Unsupported or not measured:\n\n")
 		for _, s := range skipped {
 			b.WriteString("- " + s + "\n")
 		}

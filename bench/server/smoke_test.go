@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestSmoke runs the side-by-side comparison at a tiny scale: both servers
@@ -46,9 +48,9 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, ln := range rep.Lines {
 		if ln.Skipped != "" {
-			// Only a family the server lacks, or a command redis-benchmark
-			// cannot send, may be skipped.
-			if !strings.Contains(ln.Skipped, "unknown command") && !strings.Contains(ln.Skipped, "cannot send") {
+			// Only a command the server lacks (unsupported), or one
+			// redis-benchmark cannot send, may be skipped.
+			if !unsupported(&ln) && !strings.Contains(ln.Skipped, "cannot send") {
 				t.Errorf("%s: skipped: %s", ln.summary(), ln.Skipped)
 			}
 			continue
@@ -138,5 +140,64 @@ func TestProcCPU(t *testing.T) {
 	}
 	if procStatus(os.Getpid(), "VmHWM") <= 0 {
 		t.Error("no VmHWM")
+	}
+}
+
+// TestUnsupported: a workload whose command the server does not know is
+// reported as unsupported, found either by the probe (COMMAND INFO) or by
+// the server's replies during the line, and the tables say so instead of
+// failing.
+func TestUnsupported(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	redisBin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	dir := t.TempDir()
+	srv, err := startServer(binaries{Redis: redisBin}, serverSpec{Kind: "redis", Fsync: "no"}, dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.remove()
+	defer srv.stop()
+	tg := newTarget(srv, 100, 16)
+	bogus := func(name string, cmds ...string) *workload {
+		return &workload{Name: name, Group: "test", cmds: cmds,
+			queue: func(w *worker, p redis.Pipeliner) op { return op{cmd: p.Do(w.ctx, "nosuchcommand", "k")} },
+			check: func(w *worker, o *op) error { return o.cmd.Err() },
+		}
+	}
+	lc := lineConfig{Clients: 2, Pipeline: 2, Warmup: 10 * time.Millisecond, Duration: 50 * time.Millisecond}
+	rep := &Report{}
+	for _, c := range []struct {
+		wl   *workload
+		want string
+	}{
+		{bogus("PROBED", "nosuchcommand"), "does not know NOSUCHCOMMAND"},
+		{bogus("REPLIED", "get"), "unknown command"},
+	} {
+		ln := runLine(context.Background(), tg, c.wl, lc)
+		ln.Fsync, ln.Value = "no", 16
+		if !unsupported(&ln) || !strings.Contains(ln.Skipped, c.want) {
+			t.Errorf("%s: skipped %q, want unsupported with %q", c.wl.Name, ln.Skipped, c.want)
+		}
+		rep.add(ln)
+		st := ln
+		st.Server = "strata"
+		rep.add(st)
+	}
+	if !srv.alive() {
+		t.Fatal("the server died")
+	}
+	// A known command still runs.
+	if ln := runLine(context.Background(), tg, findWorkload("SET"), lc); ln.Skipped != "" || ln.Ops == 0 || ln.Errors > 0 {
+		t.Errorf("SET: %s", ln.summary())
+	}
+	var b strings.Builder
+	rep.ratioTables(&b)
+	if !strings.Contains(b.String(), "| PROBED | unsupported¹ |") {
+		t.Errorf("ratio table does not say unsupported:\n%s", b.String())
 	}
 }
