@@ -154,7 +154,7 @@ func (r *Report) markdown(chartDir string, charts []string) string {
 		"other work on the machine included).\n\n", m.CPUs, r.Load.Min, r.Load.Mean, r.Load.Max, r.Load.Samples)
 	if len(r.Lines) > 0 {
 		pr := r.Params
-		p("**Parameters**: %d clients; keyspace %d keys (preloaded with `SET key:<k>` values); values %v bytes; "+
+		p("**Parameters**: %d clients; keyspace %d keys (preloaded with `SET key:<k>` values); values %v bytes (incompressible, redis-benchmark's excepted); "+
 			"pipelines %v; %s warmup, then %s measured per line; appendfsync %v. Each server fresh in its own "+
 			"directory per (appendfsync, value size); Redis and Strata lines run one after the other.\n\n",
 			pr.Clients, pr.Keys, pr.Values, pr.Pipelines, pr.Warmup, pr.Duration, pr.Fsyncs)

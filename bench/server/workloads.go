@@ -36,7 +36,7 @@ type target struct {
 	srv     *server
 	keys    int64 // keyspace size
 	valSize int
-	filler  string
+	filler  string // redis-benchmark's values: valSize x's (its -d data is alike)
 	cursors [nCursors]atomic.Int64
 	sha     string // the release script's SHA1 once loaded
 }
@@ -45,15 +45,31 @@ func newTarget(srv *server, keys int64, valSize int) *target {
 	return &target{srv: srv, keys: keys, valSize: valSize, filler: strings.Repeat("x", valSize)}
 }
 
-// value is key k's value: "v<k>:" padded to valSize. Every writer of
-// key:<k>, list:<k> and hash:<k> writes it, so a read can check what it
-// gets.
+// valuePool is 1 MiB of random letters and digits (the same on every
+// run): values are windows of it, so they do not compress (a block
+// compressor finds no repeats within a block), as most stored data does
+// not, and cost the generator a copy, not random numbers.
+var valuePool = func() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, 1<<20)
+	for i := range b {
+		b[i] = alphabet[rng.IntN(len(alphabet))]
+	}
+	return string(b)
+}()
+
+// value is key k's value: "v<k>:" and then valSize bytes in all from
+// valuePool at an offset that k picks. Every writer of key:<k>, list:<k>
+// and hash:<k> writes it, so a read can check what it gets.
 func (t *target) value(k int64) string {
 	p := "v" + strconv.FormatInt(k, 10) + ":"
-	if len(p) >= t.valSize {
+	n := t.valSize - len(p)
+	if n <= 0 {
 		return p
 	}
-	return p + t.filler[:t.valSize-len(p)]
+	off := int((uint64(k) * 0x9E3779B97F4A7C15 >> 32) % uint64(len(valuePool)-n))
+	return p + valuePool[off:off+n]
 }
 
 // covered is how many positions of a collection cursor have been written
