@@ -144,8 +144,10 @@ func runLine(ctx context.Context, t *target, wl *workload, cfg lineConfig) Line 
 				start := time.Now()
 				p.Exec(ctx) // each command's own error is checked below
 				d := time.Since(start)
+				good := cfg.Pipeline
 				for i := range ops {
 					if err := wl.check(w, &ops[i]); err != nil {
+						good--
 						r.errs++
 						if unknownCommand(err.Error()) {
 							if r.unknown++; r.unknown == 1 {
@@ -157,9 +159,11 @@ func runLine(ctx context.Context, t *target, wl *workload, cfg lineConfig) Line 
 						}
 					}
 				}
-				if ph == measuring {
-					r.h.recordN(d, cfg.Pipeline)
-					r.ops += int64(cfg.Pipeline)
+				if ph == measuring && good > 0 {
+					// Only checked replies count: an error reply is no
+					// operation served.
+					r.h.recordN(d, good)
+					r.ops += int64(good)
 				}
 				if r.errs > 0 && isConnError(r.first) || r.unknown > 0 {
 					return // the server is gone, or refuses the command
