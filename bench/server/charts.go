@@ -233,7 +233,7 @@ func beyondChart(r *Report, what, path string) error {
 		p.Y.Label.Text = "million keys acknowledged"
 	default:
 		p.Title.Text = fmt.Sprintf("SET throughput while the keyspace grows (cgroup limit %s)", human(limit))
-		p.Y.Label.Text = "thousand SETs/s (1 s samples)"
+		p.Y.Label.Text = "thousand SETs/s (10 s moving average)"
 	}
 	p.X.Label.Text = "seconds"
 	p.Y.Min = 0
@@ -257,6 +257,9 @@ func beyondChart(r *Report, what, path string) error {
 		}
 		if len(pts) == 0 {
 			continue
+		}
+		if what == "rate" {
+			pts = movingAverage(pts, 10)
 		}
 		for _, q := range append(pts, cg...) {
 			top = max(top, q.Y)
@@ -356,4 +359,19 @@ func restartChart(r *Report, path string) error {
 	p.NominalX(labels...)
 	p.Add(plotter.NewGrid())
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+}
+
+// movingAverage replaces each point's Y by the mean of the last n points'
+// (fewer at the start).
+func movingAverage(pts plotter.XYs, n int) plotter.XYs {
+	out := make(plotter.XYs, len(pts))
+	var sum float64
+	for i, q := range pts {
+		sum += q.Y
+		if i >= n {
+			sum -= pts[i-n].Y
+		}
+		out[i] = plotter.XY{X: q.X, Y: sum / float64(min(i+1, n))}
+	}
+	return out
 }

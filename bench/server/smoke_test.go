@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"gonum.org/v1/plot/plotter"
 )
 
 // TestSmoke runs the side-by-side comparison at a tiny scale: both servers
@@ -199,5 +200,15 @@ func TestUnsupported(t *testing.T) {
 	rep.ratioTables(&b)
 	if !strings.Contains(b.String(), "| PROBED | unsupported¹ |") {
 		t.Errorf("ratio table does not say unsupported:\n%s", b.String())
+	}
+}
+
+func TestMovingAverage(t *testing.T) {
+	got := movingAverage(plotter.XYs{{X: 0, Y: 2}, {X: 1, Y: 4}, {X: 2, Y: 6}, {X: 3, Y: 8}}, 2)
+	want := []float64{2, 3, 5, 7}
+	for i, q := range got {
+		if q.Y != want[i] || q.X != float64(i) {
+			t.Errorf("point %d: %+v, want (%d, %v)", i, q, i, want[i])
+		}
 	}
 }
