@@ -105,6 +105,10 @@ func compareOne(ctx context.Context, cfg compareConfig, ts []*target, rep *Repor
 			rates := map[string]float64{}
 			gen := map[string]*Line{}
 			for _, t := range ts {
+				// The writes of the lines before leave background work
+				// (Strata's compactions, Redis's AOF rewrite): let it
+				// finish, so a line pays for its own work, not theirs.
+				t.srv.settle(30 * time.Second)
 				lc := lc
 				if t.srv.label() == "strata" && cfg.Profile != "" {
 					prefix := filepath.Join(cfg.Profile, fmt.Sprintf("%s-%d-p%d-%s", fsync, vs, p, wl.Name))
