@@ -24,6 +24,8 @@ type compareConfig struct {
 	// Profile, when set, is a directory where the CPU, allocation, mutex
 	// and block profiles of strata-server are written for each line.
 	Profile string
+	// StrataMaxMemory is strata-server's --maxmemory (0: none).
+	StrataMaxMemory int64
 }
 
 // MemLine is the memory a server holds for its keys after the preload.
@@ -46,6 +48,9 @@ func runCompare(ctx context.Context, cfg compareConfig, bins binaries, scratch s
 			var ts []*target
 			for _, kind := range serverKinds {
 				spec := serverSpec{Kind: kind, Fsync: fsync}
+				if kind == "strata" {
+					spec.MaxMemory = cfg.StrataMaxMemory
+				}
 				if kind == "strata" && cfg.Profile != "" {
 					port, err := freePort()
 					if err != nil {

@@ -58,6 +58,7 @@ func run(args []string) error {
 		publish   = fl.String("publish", "", "also write the charts to DIR/charts and the tables to DIR/TABLES.md")
 		render    = fl.String("render", "", "redraw tables and charts from results.json files (comma-separated, merged) instead of running")
 		profile   = fl.String("profile", "", "write strata-server's CPU, allocs, mutex and block profiles per line into DIR")
+		stMaxMem  = fl.String("strata-maxmemory", "0", "compare: strata-server's --maxmemory (a quarter is its block cache; 0: the engine's defaults, a 64 MiB cache)")
 
 		bKeys   = fl.Int64("beyond-keys", 20_000_000, "beyond: keys to write")
 		bValue  = fl.Int("beyond-value", 100, "beyond: value size")
@@ -102,6 +103,9 @@ func run(args []string) error {
 		return err
 	}
 	cfg := compareConfig{Clients: *clients, Keys: *keys, Warmup: *warmup, Duration: *duration, Workloads: wls, RB: *useRB, Profile: *profile}
+	if cfg.StrataMaxMemory, err = parseSize(*stMaxMem); err != nil {
+		return err
+	}
 	if cfg.Fsyncs, err = parseModes(*fsyncs); err != nil {
 		return err
 	}
@@ -168,7 +172,7 @@ func run(args []string) error {
 		rep.Machine.Benchmark = versionOf(cfg.RBBin)
 	}
 	rep.Params = Params{Keys: cfg.Keys, Clients: cfg.Clients, Warmup: cfg.Warmup.String(), Duration: cfg.Duration.String(),
-		Fsyncs: cfg.Fsyncs, Values: cfg.Values, Pipelines: cfg.Pipelines}
+		Fsyncs: cfg.Fsyncs, Values: cfg.Values, Pipelines: cfg.Pipelines, StrataMaxMemory: cfg.StrataMaxMemory}
 	load := startLoadSampler(5 * time.Second)
 	var runErr error
 	for _, what := range strings.Split(*runs, ",") {

@@ -35,6 +35,8 @@ type Params struct {
 	Fsyncs    []string
 	Values    []int
 	Pipelines []int
+	// StrataMaxMemory is strata-server's --maxmemory (0: the defaults).
+	StrataMaxMemory int64 `json:",omitempty"`
 }
 
 func (r *Report) add(ln Line) { r.Lines = append(r.Lines, ln) }
@@ -158,6 +160,12 @@ func (r *Report) markdown(chartDir string, charts []string) string {
 			"pipelines %v; %s warmup, then %s measured per line; appendfsync %v. Each server fresh in its own "+
 			"directory per (appendfsync, value size); Redis and Strata lines run one after the other.\n\n",
 			pr.Clients, pr.Keys, pr.Values, pr.Pipelines, pr.Warmup, pr.Duration, pr.Fsyncs)
+		if pr.StrataMaxMemory > 0 {
+			p("strata-server runs with `--maxmemory %d` (%s: a quarter of it is the block cache, an eighth each memtable).\n\n",
+				pr.StrataMaxMemory, human(pr.StrataMaxMemory))
+		} else {
+			p("strata-server runs with the engine's default memory: a 64 MiB block cache and 64 MiB memtables.\n\n")
+		}
 		r.ratioTables(&b)
 		r.detailTables(&b)
 		r.rbTables(&b)
