@@ -37,7 +37,9 @@ const (
 
 type commitReq struct {
 	kind  reqKind
-	repr  []byte // the encoded batch, header first
+	repr  []byte // the encoded batch, header first: buf, or a Batch's record
+	buf   []byte // the request's own buffer, kept with it in reqPool
+	lent  bool   // repr is a Batch's record, not buf: never pooled
 	count int
 	sync  bool
 	batch *Batch
@@ -59,21 +61,34 @@ var reqPool = sync.Pool{New: func() any { return newReq() }}
 
 // newReq returns a request with its wake-up channel.
 func newReq() *commitReq {
-	return &commitReq{repr: make([]byte, 0, 256), wake: make(chan struct{}, 1)}
+	return &commitReq{buf: make([]byte, 0, 256), wake: make(chan struct{}, 1)}
 }
 
+// getReq returns a pooled request whose repr is its own buffer, holding
+// an empty header.
 func getReq() *commitReq {
 	r := reqPool.Get().(*commitReq)
-	r.repr = append(r.repr[:0], make([]byte, batchrepr.HeaderLen)...)
+	r.repr = append(r.buf[:0], make([]byte, batchrepr.HeaderLen)...)
 	return r
 }
 
+// useBatch makes b's record, stamped, the request's repr: the pipeline
+// writes and applies it in place (its header is set by the leader) and lets
+// go of it when the request is done.
+func (r *commitReq) useBatch(b *Batch) {
+	r.repr, r.count, r.lent = b.repr, b.count, true
+}
+
 func putReq(r *commitReq) {
-	if cap(r.repr) > 64<<10 {
+	buf := r.buf
+	if !r.lent && cap(r.repr) > cap(buf) {
+		buf = r.repr // the request's own buffer, grown
+	}
+	if cap(buf) > 64<<10 {
 		return // don't pool large buffers
 	}
-	repr, wake := r.repr[:0], r.wake
-	*r = commitReq{repr: repr, wake: wake}
+	wake := r.wake
+	*r = commitReq{buf: buf[:0], wake: wake}
 	reqPool.Put(r)
 }
 
@@ -333,7 +348,8 @@ func (db *DB) applyLoop() {
 }
 
 // applyEntries inserts entries [from, to) of a group, numbering entries in
-// commit order across its requests.
+// commit order across its requests. It reads them from each request's
+// record, the bytes the WAL got: nothing is decoded into a second form.
 func applyEntries(job applyJob, concurrent bool) error {
 	i := 0
 	for _, r := range job.group {
@@ -347,21 +363,35 @@ func applyEntries(job applyJob, concurrent bool) error {
 		if i >= job.to {
 			break
 		}
-		_, _, err := batchrepr.Decode(r.repr, "memtable", 0, func(seq keys.SeqNum, e batchrepr.Entry) error {
-			defer func() { i++ }()
-			if i < job.from || i >= job.to {
-				return nil
-			}
-			if e.Kind == keys.KindRangeDelete {
-				return job.mem.mt.AddRangeDelete(e.Key, e.Value, seq)
-			}
-			if concurrent {
-				return job.mem.mt.AddConcurrent(e.Key, seq, e.Kind, e.Value)
-			}
-			return job.mem.mt.Add(e.Key, seq, e.Kind, e.Value)
-		})
+		rd, err := batchrepr.NewReader(r.repr, "memtable", 0)
 		if err != nil {
 			return err
+		}
+		for end := i + r.count; i < end; i++ {
+			seq, e, ok, err := rd.Next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("strata: batch of %d entries ended after %d", r.count, r.count-(end-i))
+			}
+			if i < job.from {
+				continue
+			}
+			if i >= job.to {
+				return nil
+			}
+			switch {
+			case e.Kind == keys.KindRangeDelete:
+				err = job.mem.mt.AddRangeDelete(e.Key, e.Value, seq)
+			case concurrent:
+				err = job.mem.mt.AddConcurrent(e.Key, seq, e.Kind, e.Value)
+			default:
+				err = job.mem.mt.Add(e.Key, seq, e.Kind, e.Value)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
