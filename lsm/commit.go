@@ -480,7 +480,7 @@ func (db *DB) rotateMemtable(need int64) error {
 	// Finish reports).
 	_ = db.mem.mt.Retire()
 	capacity := max(db.opts.MemtableSize, 2*need)
-	next := db.newMemTable(newMutableMemtable(capacity))
+	next := db.newMemTable(db.newMutableMemtable(capacity))
 	next.walNum, next.wal = walNum, w
 	db.mu.Lock()
 	db.imm = append(db.imm, db.mem)
@@ -501,12 +501,16 @@ const stagedFrontSize = 4 << 20
 // writer inserts into a small front that another core copies into the main
 // list, when there is another core and the memtable is at least 16 times
 // the front (smaller ones get a front of a 16th); a plain one otherwise.
-func newMutableMemtable(capacity int64) *memtable.Memtable {
+// Its arena is the last released memtable's when db.arenas kept it; the
+// pool keeps one only while the memtables in use and it fit in the
+// MaxImmutableMemtables+1 memtables that the memory bound counts.
+func (db *DB) newMutableMemtable(capacity int64) *memtable.Memtable {
+	db.arenas.SetLimit(int64(db.opts.MaxImmutableMemtables+1) * db.opts.MemtableSize)
 	front := min(capacity/16, stagedFrontSize)
 	if runtime.GOMAXPROCS(0) < 2 || front < 4<<10 {
-		return memtable.New(capacity)
+		return memtable.NewFrom(&db.arenas, capacity)
 	}
-	return memtable.NewStaged(capacity, front)
+	return memtable.NewStagedFrom(&db.arenas, capacity, front)
 }
 
 // createWAL creates a WAL segment and makes its directory entry durable, so

@@ -21,7 +21,7 @@ func processCPU() time.Duration {
 
 // reportCPU reports the process's CPU time since start per operation
 // (cpu-ns/op): with GOMAXPROCS 2 it can exceed ns/op, since background work
-// (the apply helper, flushes) counts too.
+// (the apply helper, flushes, a staged memtable's copy) counts too.
 func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64((processCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

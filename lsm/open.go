@@ -214,7 +214,7 @@ func (db *DB) recover(exists bool) error {
 		w.Close()
 		return err
 	}
-	db.mem = db.newMemTable(newMutableMemtable(db.opts.MemtableSize))
+	db.mem = db.newMemTable(db.newMutableMemtable(db.opts.MemtableSize))
 	db.mem.walNum, db.mem.wal, db.mem.maxSeq = walNum, w, lastSeq
 	db.installReadStateLocked(db.vs.Current())
 	db.deleteObsoleteAtOpen()
