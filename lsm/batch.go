@@ -1,7 +1,9 @@
 package lsm
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/stratadb/strata/internal/batchrepr"
@@ -13,35 +15,72 @@ import (
 // judged against the state just before the batch; if any fails, nothing is
 // written. A Batch belongs to one goroutine; applying it does not change it,
 // so it may be applied again, or Reset and refilled.
+//
+// Each operation is encoded as it is added, straight into the batch's WAL
+// record (package batchrepr): Apply hands that record to the commit
+// pipeline as it is, which writes it to the WAL and inserts the memtable
+// entries from it, with no second encoding and no copy. What is only known
+// at commit is filled in then: the header's sequence number and count, and
+// the expiry of an operation with a TTL (its 8 bytes are reserved in the
+// record and stamped from the commit's clock).
 type Batch struct {
-	db   *DB
-	data []byte // copies of keys, values and condition values
-	ops  []batchOp
-	n    int   // operations added since NewBatch or Reset, invalid ones included
-	err  error // the first invalid operation, reported by Apply
+	db       *DB
+	repr     []byte      // header (filled at commit), then the entries
+	count    int         // entries in repr
+	n        int         // operations added since NewBatch or Reset, invalid ones included
+	err      error       // the first invalid operation, reported by Apply
+	ttls     []batchTTL  // the entries with a TTL
+	conds    []batchCond // the operations with a condition
+	condData []byte      // the values of IfValue conditions
 }
 
 type span struct{ off, n uint32 }
 
-type batchOp struct {
-	kind    keys.Kind // KindSet, KindDelete or KindRangeDelete; a TTL turns a set into KindSetExpiry at commit
-	key     span      // for KindRangeDelete, the start
-	value   span      // for KindRangeDelete, the end
-	ttl     time.Duration
-	cond    condKind
-	condVal span
+// batchTTL is an entry with a TTL: its expiry, at off in repr, is written
+// at commit (keys.ExpiryAt of the commit's time and ttl).
+type batchTTL struct {
+	off uint32
+	ttl time.Duration
 }
+
+// batchCond is a condition on an operation: the key (a span of repr), the
+// condition, and for condValue the value (a span of condData).
+type batchCond struct {
+	key  span
+	cond condKind
+	val  span
+}
+
+// minBatchBytes is the first allocation of a batch's record.
+const minBatchBytes = 1 << 10
+
+// maxBatchBytes bounds a batch's record (offsets into it are uint32).
+const maxBatchBytes = 1<<32 - 1
 
 // NewBatch returns an empty batch for db.
 func (db *DB) NewBatch() *Batch { return &Batch{db: db} }
 
-func (b *Batch) keep(p []byte) span {
-	s := span{uint32(len(b.data)), uint32(len(p))}
-	b.data = append(b.data, p...)
-	return s
+// reserve makes room for n more bytes of record, doubling the buffer: a
+// batch filled from empty copies its bytes about once in all, where
+// append's growth by a quarter for large slices copies them about four
+// times. The first call also reserves the header.
+func (b *Batch) reserve(n int) {
+	if len(b.repr) == 0 {
+		n += batchrepr.HeaderLen
+	}
+	if cap(b.repr)-len(b.repr) >= n {
+		if len(b.repr) == 0 {
+			b.repr = b.repr[:batchrepr.HeaderLen]
+		}
+		return
+	}
+	repr := make([]byte, max(len(b.repr), batchrepr.HeaderLen), max(2*cap(b.repr), len(b.repr)+n, minBatchBytes))
+	copy(repr, b.repr)
+	b.repr = repr
 }
 
-func (b *Batch) bytes(s span) []byte { return b.data[s.off : s.off+s.n : s.off+s.n] }
+// uvarintLen returns the bytes binary.AppendUvarint writes for v.
+func uvarintLen(v int) int { return (bits.Len64(uint64(v)|1) + 6) / 7 }
 
 func (b *Batch) add(kind keys.Kind, key, value []byte, opts []WriteOption) {
 	b.n++
@@ -56,27 +95,46 @@ func (b *Batch) add(kind keys.Kind, key, value []byte, opts []WriteOption) {
 		b.err = fmt.Errorf("%w: value of %d bytes over %d", ErrInvalidArgument, len(value), MaxValueSize)
 		return
 	}
-	w, err := mergeOpts(opts)
-	if err != nil {
-		b.err = err
-		return
+	var w writeOpts
+	if len(opts) > 0 {
+		var err error
+		if w, err = mergeOpts(opts); err != nil {
+			b.err = err
+			return
+		}
 	}
 	if kind == keys.KindDelete && w.ttl != 0 {
 		b.err = fmt.Errorf("%w: WithTTL on a delete", ErrInvalidArgument)
 		return
 	}
-	if int64(len(b.data))+int64(len(key))+int64(len(value))+int64(len(w.value)) > 1<<32-1 {
+	size := 1 + uvarintLen(len(key)) + len(key)
+	if kind != keys.KindDelete {
+		vlen := len(value)
+		if w.ttl > 0 {
+			kind, vlen = keys.KindSetExpiry, vlen+keys.ExpiryLen
+		}
+		size += uvarintLen(vlen) + vlen
+	}
+	if int64(len(b.repr))+batchrepr.HeaderLen+int64(size) > maxBatchBytes ||
+		int64(len(b.condData))+int64(len(w.value)) > maxBatchBytes {
 		b.err = fmt.Errorf("%w: batch over 4 GiB", ErrInvalidArgument)
 		return
 	}
-	op := batchOp{kind: kind, key: b.keep(key), ttl: w.ttl, cond: w.cond}
-	if kind != keys.KindDelete {
-		op.value = b.keep(value)
+	b.reserve(size)
+	keyOff := len(b.repr) + 1 + uvarintLen(len(key))
+	b.repr = batchrepr.AppendEntry(b.repr, kind, key, value, 0)
+	b.count++
+	if kind == keys.KindSetExpiry {
+		b.ttls = append(b.ttls, batchTTL{off: uint32(len(b.repr) - len(value) - keys.ExpiryLen), ttl: w.ttl})
 	}
-	if w.cond == condValue {
-		op.condVal = b.keep(w.value)
+	if w.cond != condNone {
+		c := batchCond{key: span{uint32(keyOff), uint32(len(key))}, cond: w.cond}
+		if w.cond == condValue {
+			c.val = span{uint32(len(b.condData)), uint32(len(w.value))}
+			b.condData = append(b.condData, w.value...)
+		}
+		b.conds = append(b.conds, c)
 	}
-	b.ops = append(b.ops, op)
 }
 
 // Put adds a write of key. Options: WithTTL and the conditions.
@@ -120,11 +178,14 @@ func (b *Batch) DeleteRange(start, end []byte) {
 		b.err = err
 		return
 	}
-	if int64(len(b.data))+int64(len(start))+int64(len(end)) > 1<<32-1 {
+	size := 1 + uvarintLen(len(start)) + len(start) + uvarintLen(len(end)) + len(end)
+	if int64(len(b.repr))+batchrepr.HeaderLen+int64(size) > maxBatchBytes {
 		b.err = fmt.Errorf("%w: batch over 4 GiB", ErrInvalidArgument)
 		return
 	}
-	b.ops = append(b.ops, batchOp{kind: keys.KindRangeDelete, key: b.keep(start), value: b.keep(end)})
+	b.reserve(size)
+	b.repr = batchrepr.AppendRangeDelete(b.repr, start, end)
+	b.count++
 }
 
 // checkRange validates the bounds of a range deletion: end a valid key,
@@ -151,37 +212,19 @@ func (b *Batch) Len() int { return b.n }
 
 // Reset empties the batch, keeping its memory for reuse.
 func (b *Batch) Reset() {
-	b.data, b.ops, b.n, b.err = b.data[:0], b.ops[:0], 0, nil
+	b.repr, b.count, b.n, b.err = b.repr[:0], 0, 0, nil
+	b.ttls, b.conds, b.condData = b.ttls[:0], b.conds[:0], b.condData[:0]
 }
 
-// hasConditions reports whether any operation carries a condition.
-func (b *Batch) hasConditions() bool {
-	for i := range b.ops {
-		if b.ops[i].cond != condNone {
-			return true
-		}
-	}
-	return false
-}
+// bytes returns the bytes of s in p.
+func (s span) bytes(p []byte) []byte { return p[s.off : s.off+s.n : s.off+s.n] }
 
-// encode appends the batch's entries to a repr, with expiries computed from
-// now.
-func (b *Batch) encode(dst []byte, now time.Time) []byte {
-	for i := range b.ops {
-		op := &b.ops[i]
-		kind := op.kind
-		if kind == keys.KindRangeDelete {
-			dst = batchrepr.AppendRangeDelete(dst, b.bytes(op.key), b.bytes(op.value))
-			continue
-		}
-		var expiry int64
-		if op.ttl > 0 {
-			kind = keys.KindSetExpiry
-			expiry = keys.ExpiryAt(now, op.ttl)
-		}
-		dst = batchrepr.AppendEntry(dst, kind, b.bytes(op.key), b.bytes(op.value), expiry)
+// stamp writes the expiry of every entry with a TTL, from now: the batch's
+// record is then ready to commit, once its header is set.
+func (b *Batch) stamp(now time.Time) {
+	for _, t := range b.ttls {
+		binary.LittleEndian.PutUint64(b.repr[t.off:], uint64(keys.ExpiryAt(now, t.ttl)))
 	}
-	return dst
 }
 
 func checkKey(key []byte) error {

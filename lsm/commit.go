@@ -41,7 +41,9 @@ const (
 
 type commitReq struct {
 	kind  reqKind
-	repr  []byte // the encoded batch, header first
+	repr  []byte // the encoded batch, header first: buf, or a Batch's record
+	buf   []byte // the request's own buffer, kept with it in reqPool
+	lent  bool   // repr is a Batch's record, not buf: never pooled
 	count int
 	sync  bool
 	batch *Batch
@@ -63,21 +65,34 @@ var reqPool = sync.Pool{New: func() any { return newReq() }}
 
 // newReq returns a request with its wake-up channel.
 func newReq() *commitReq {
-	return &commitReq{repr: make([]byte, 0, 256), wake: make(chan struct{}, 1)}
+	return &commitReq{buf: make([]byte, 0, 256), wake: make(chan struct{}, 1)}
 }
 
+// getReq returns a pooled request whose repr is its own buffer, holding
+// an empty header.
 func getReq() *commitReq {
 	r := reqPool.Get().(*commitReq)
-	r.repr = append(r.repr[:0], make([]byte, batchrepr.HeaderLen)...)
+	r.repr = append(r.buf[:0], make([]byte, batchrepr.HeaderLen)...)
 	return r
 }
 
+// useBatch makes b's record, stamped, the request's repr: the pipeline
+// writes and applies it in place (its header is set by the leader) and lets
+// go of it when the request is done.
+func (r *commitReq) useBatch(b *Batch) {
+	r.repr, r.count, r.lent = b.repr, b.count, true
+}
+
 func putReq(r *commitReq) {
-	if cap(r.repr) > 64<<10 {
+	buf := r.buf
+	if !r.lent && cap(r.repr) > cap(buf) {
+		buf = r.repr // the request's own buffer, grown
+	}
+	if cap(buf) > 64<<10 {
 		return // don't pool large buffers
 	}
-	repr, wake := r.repr[:0], r.wake
-	*r = commitReq{repr: repr, wake: wake}
+	wake := r.wake
+	*r = commitReq{buf: buf[:0], wake: wake}
 	reqPool.Put(r)
 }
 
@@ -384,7 +399,8 @@ func (db *DB) applyLoop() {
 }
 
 // applyEntries inserts entries [from, to) of a group, numbering entries in
-// commit order across its requests.
+// commit order across its requests. It reads them from each request's
+// record, the bytes the WAL got: nothing is decoded into a second form.
 func applyEntries(job applyJob, concurrent bool) error {
 	i := 0
 	for _, r := range job.group {
@@ -398,21 +414,35 @@ func applyEntries(job applyJob, concurrent bool) error {
 		if i >= job.to {
 			break
 		}
-		_, _, err := batchrepr.Decode(r.repr, "memtable", 0, func(seq keys.SeqNum, e batchrepr.Entry) error {
-			defer func() { i++ }()
-			if i < job.from || i >= job.to {
-				return nil
-			}
-			if e.Kind == keys.KindRangeDelete {
-				return job.mem.mt.AddRangeDelete(e.Key, e.Value, seq)
-			}
-			if concurrent {
-				return job.mem.mt.AddConcurrent(e.Key, seq, e.Kind, e.Value)
-			}
-			return job.mem.mt.Add(e.Key, seq, e.Kind, e.Value)
-		})
+		rd, err := batchrepr.NewReader(r.repr, "memtable", 0)
 		if err != nil {
 			return err
+		}
+		for end := i + r.count; i < end; i++ {
+			seq, e, ok, err := rd.Next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("strata: batch of %d entries ended after %d", r.count, r.count-(end-i))
+			}
+			if i < job.from {
+				continue
+			}
+			if i >= job.to {
+				return nil
+			}
+			switch {
+			case e.Kind == keys.KindRangeDelete:
+				err = job.mem.mt.AddRangeDelete(e.Key, e.Value, seq)
+			case concurrent:
+				err = job.mem.mt.AddConcurrent(e.Key, seq, e.Kind, e.Value)
+			default:
+				err = job.mem.mt.Add(e.Key, seq, e.Kind, e.Value)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -504,7 +534,7 @@ func (db *DB) rotateMemtable(need int64) error {
 	// Finish reports).
 	_ = db.mu.mem.mt.Retire()
 	capacity := max(db.opts.MemtableSize, 2*need)
-	next := db.newMemTable(newMutableMemtable(capacity))
+	next := db.newMemTable(db.newMutableMemtable(capacity))
 	next.walNum, next.wal = walNum, w
 	db.mu.Lock()
 	db.mu.imm = append(db.mu.imm, db.mu.mem)
@@ -526,12 +556,16 @@ const stagedFrontSize = 4 << 20
 // writer inserts into a small front that another core copies into the main
 // list, when there is another core and the memtable is at least 16 times
 // the front (smaller ones get a front of a 16th); a plain one otherwise.
-func newMutableMemtable(capacity int64) *memtable.Memtable {
+// Its arena is the last released memtable's when db.arenas kept it; the
+// pool keeps one only while the memtables in use and it fit in the
+// MaxImmutableMemtables+1 memtables that the memory bound counts.
+func (db *DB) newMutableMemtable(capacity int64) *memtable.Memtable {
+	db.arenas.SetLimit(int64(db.opts.MaxImmutableMemtables+1) * db.opts.MemtableSize)
 	front := min(capacity/16, stagedFrontSize)
 	if runtime.GOMAXPROCS(0) < 2 || front < 4<<10 {
-		return memtable.New(capacity)
+		return memtable.NewFrom(&db.arenas, capacity)
 	}
-	return memtable.NewStaged(capacity, front)
+	return memtable.NewStagedFrom(&db.arenas, capacity, front)
 }
 
 // createWAL creates a WAL segment and makes its directory entry durable, so

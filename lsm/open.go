@@ -217,7 +217,7 @@ func (db *DB) recover(exists bool) error {
 		w.Close()
 		return err
 	}
-	db.mu.mem = db.newMemTable(newMutableMemtable(db.opts.MemtableSize))
+	db.mu.mem = db.newMemTable(db.newMutableMemtable(db.opts.MemtableSize))
 	db.mu.mem.walNum, db.mu.mem.wal, db.mu.mem.maxSeq = walNum, w, lastSeq
 	db.mu.Lock()
 	db.installReadStateLocked(db.vs.Current())

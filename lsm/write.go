@@ -180,16 +180,16 @@ func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
 	if w.ttl != 0 || w.cond != condNone {
 		return fmt.Errorf("%w: Apply takes only WithSync; put TTLs and conditions on the batch's operations", ErrInvalidArgument)
 	}
-	if len(b.ops) == 0 {
+	if b.count == 0 {
 		return nil
 	}
 	req := getReq()
 	req.sync = w.sync
-	if b.hasConditions() {
+	if len(b.conds) > 0 {
 		req.kind, req.batch = reqBatch, b
 	} else {
-		req.repr = b.encode(req.repr, db.opts.Clock())
-		req.count = len(b.ops)
+		b.stamp(db.opts.Clock())
+		req.useBatch(b)
 	}
 	err = db.commitWrite(req)
 	putReq(req)
@@ -255,17 +255,13 @@ func (db *DB) prepare(r *commitReq) error {
 	switch r.kind {
 	case reqBatch:
 		b := r.batch
-		for i := range b.ops {
-			op := &b.ops[i]
-			if op.cond == condNone {
-				continue
-			}
-			if err := db.checkCond(b.bytes(op.key), op.cond, b.bytes(op.condVal), seq); err != nil {
+		for _, c := range b.conds {
+			if err := db.checkCond(c.key.bytes(b.repr), c.cond, c.val.bytes(b.condData), seq); err != nil {
 				return err
 			}
 		}
-		r.repr = b.encode(r.repr, now)
-		r.count = len(b.ops)
+		b.stamp(now)
+		r.useBatch(b)
 	case reqIncr:
 		if r.opts.cond != condNone {
 			if err := db.checkCond(r.key, r.opts.cond, r.opts.value, seq); err != nil {

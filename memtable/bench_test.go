@@ -1,7 +1,9 @@
 package memtable
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -224,5 +226,35 @@ func BenchmarkIterPrev(b *testing.B) {
 		if !it.Prev() {
 			it.Last()
 		}
+	}
+}
+
+// BenchmarkFillRelease fills a 64 MiB memtable with 16-byte keys in order
+// and 100-byte values, then releases it, as a DB's memtables come and go:
+// with pool=true each memtable takes the arena the last one released (its
+// pages already mapped), with pool=false each maps a new one and unmaps it.
+// Run with -benchtime=5x or so; per op is one memtable's life.
+func BenchmarkFillRelease(b *testing.B) {
+	for _, pooled := range []bool{false, true} {
+		b.Run(fmt.Sprintf("pool=%v", pooled), func(b *testing.B) {
+			var pool *ArenaPool
+			if pooled {
+				pool = new(ArenaPool)
+				defer pool.Close()
+			}
+			value := make([]byte, 100)
+			var k [16]byte
+			defer reportCPU(b, processCPU())
+			for i := 0; i < b.N; i++ {
+				m := NewFrom(pool, 64<<20)
+				for j := uint64(1); ; j++ {
+					binary.BigEndian.PutUint64(k[8:], j)
+					if err := m.Add(k[:], keys.SeqNum(j), keys.KindSet, value); err != nil {
+						break
+					}
+				}
+				m.Release()
+			}
+		})
 	}
 }

@@ -95,11 +95,15 @@ func makeSearchKey(ikey []byte) searchKey {
 	return searchKey{ukey: ikey[:n], trailer: binary.LittleEndian.Uint64(ikey[n:])}
 }
 
-func (s *skiplist) init(capacity int64, offHeap bool, seed1, seed2 uint64) {
-	s.arena = newArena(capacity, offHeap)
+func (s *skiplist) init(capacity int64, offHeap bool, pool *ArenaPool, seed1, seed2 uint64) {
+	s.arena = newArena(capacity, offHeap, pool)
 	// The head has a full tower and an empty key and value; capacity is at
-	// least minCapacity, so it always fits.
-	off, _, _ := s.arena.alloc(uint64(nodeSize(maxHeight, 0)), 0)
+	// least minCapacity, so it always fits. A pooled arena holds an old
+	// list: the head's links (end of list at every level) and header are
+	// cleared, and every other byte is written before it is read.
+	size := uint64(nodeSize(maxHeight, 0))
+	clear(s.arena.buf[:size])
+	off, _, _ := s.arena.alloc(size, 0)
 	s.head = off + towerEntry*maxHeight
 	s.height.Store(1)
 	s.rng.Seed(seed1, seed2)

@@ -54,53 +54,103 @@ type Entry struct {
 // Decode checks a repr read from a WAL and calls fn for every entry.
 // name and off locate it for error messages.
 func Decode(repr []byte, name string, off int64, fn func(seq keys.SeqNum, e Entry) error) (keys.SeqNum, int, error) {
+	r, err := NewReader(repr, name, off)
+	if err != nil {
+		return 0, 0, err
+	}
+	for {
+		seq, e, ok, err := r.Next()
+		if err != nil {
+			return 0, 0, err
+		}
+		if !ok {
+			return r.Seq(), r.Count(), nil
+		}
+		if err := fn(seq, e); err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
+// Reader steps through the entries of a repr one at a time, checking each
+// as it goes: Decode without a callback, for loops that insert entries as
+// they read them.
+type Reader struct {
+	repr  []byte
+	p     []byte // the entries not read yet
+	name  string
+	off   int64
+	seq   keys.SeqNum // of the first entry
+	count int
+	i     int // entries read
+}
+
+// NewReader checks a repr's header and returns a Reader positioned before
+// its first entry. name and off locate the repr for error messages.
+func NewReader(repr []byte, name string, off int64) (Reader, error) {
 	if len(repr) < HeaderLen {
-		return 0, 0, keys.CorruptionError(name, off, "batch record of %d bytes is shorter than its header", len(repr))
+		return Reader{}, keys.CorruptionError(name, off, "batch record of %d bytes is shorter than its header", len(repr))
 	}
 	seq := keys.SeqNum(binary.LittleEndian.Uint64(repr))
 	count := int(binary.LittleEndian.Uint32(repr[8:]))
 	if seq == 0 || seq > keys.MaxSeq || uint64(seq)+uint64(count) > uint64(keys.MaxSeq) {
-		return 0, 0, keys.CorruptionError(name, off, "batch sequence number %d (count %d) out of range", seq, count)
+		return Reader{}, keys.CorruptionError(name, off, "batch sequence number %d (count %d) out of range", seq, count)
 	}
-	p := repr[HeaderLen:]
-	bad := func(what string) error {
-		return keys.CorruptionError(name, off+int64(len(repr)-len(p)), "batch entry: %s", what)
+	return Reader{repr: repr, p: repr[HeaderLen:], name: name, off: off, seq: seq, count: count}, nil
+}
+
+// Seq returns the sequence number of the repr's first entry.
+func (r *Reader) Seq() keys.SeqNum { return r.seq }
+
+// Count returns the number of entries the header announces.
+func (r *Reader) Count() int { return r.count }
+
+// Next returns the next entry and its sequence number; ok is false after
+// the last one, and err is set (wrapping keys.ErrCorruption) if the repr
+// is malformed, its entries short of the count or followed by stray bytes.
+func (r *Reader) Next() (seq keys.SeqNum, e Entry, ok bool, err error) {
+	if r.i == r.count {
+		if len(r.p) != 0 {
+			return 0, Entry{}, false, r.bad(fmt.Sprintf("%d trailing bytes", len(r.p)))
+		}
+		return 0, Entry{}, false, nil
 	}
-	for i := 0; i < count; i++ {
-		if len(p) < 1 {
-			return 0, 0, bad(fmt.Sprintf("%d entries, header says %d", i, count))
-		}
-		e := Entry{Kind: keys.Kind(p[0])}
-		if !e.Kind.Valid() && e.Kind != keys.KindRangeDelete {
-			return 0, 0, bad(fmt.Sprintf("unknown kind %d", p[0]))
-		}
-		p = p[1:]
-		n, w := binary.Uvarint(p)
+	p := r.p
+	if len(p) < 1 {
+		return 0, Entry{}, false, r.bad(fmt.Sprintf("%d entries, header says %d", r.i, r.count))
+	}
+	e.Kind = keys.Kind(p[0])
+	if !e.Kind.Valid() && e.Kind != keys.KindRangeDelete {
+		return 0, Entry{}, false, r.bad(fmt.Sprintf("unknown kind %d", p[0]))
+	}
+	p = p[1:]
+	n, w := binary.Uvarint(p)
+	if w <= 0 || n > uint64(len(p)-w) {
+		return 0, Entry{}, false, r.bad("key length")
+	}
+	e.Key = p[w : w+int(n) : w+int(n)]
+	p = p[w+int(n):]
+	if e.Kind != keys.KindDelete {
+		n, w = binary.Uvarint(p)
 		if w <= 0 || n > uint64(len(p)-w) {
-			return 0, 0, bad("key length")
+			return 0, Entry{}, false, r.bad("value length")
 		}
-		e.Key = p[w : w+int(n) : w+int(n)]
+		e.Value = p[w : w+int(n) : w+int(n)]
 		p = p[w+int(n):]
-		if e.Kind != keys.KindDelete {
-			n, w = binary.Uvarint(p)
-			if w <= 0 || n > uint64(len(p)-w) {
-				return 0, 0, bad("value length")
-			}
-			e.Value = p[w : w+int(n) : w+int(n)]
-			p = p[w+int(n):]
-			if e.Kind == keys.KindSetExpiry && len(e.Value) < keys.ExpiryLen {
-				return 0, 0, bad("expiring value shorter than its expiry")
-			}
-			if e.Kind == keys.KindRangeDelete && string(e.Key) >= string(e.Value) {
-				return 0, 0, bad("range deletion whose start is not below its end")
-			}
+		if e.Kind == keys.KindSetExpiry && len(e.Value) < keys.ExpiryLen {
+			return 0, Entry{}, false, r.bad("expiring value shorter than its expiry")
 		}
-		if err := fn(seq+keys.SeqNum(i), e); err != nil {
-			return 0, 0, err
+		if e.Kind == keys.KindRangeDelete && string(e.Key) >= string(e.Value) {
+			return 0, Entry{}, false, r.bad("range deletion whose start is not below its end")
 		}
 	}
-	if len(p) != 0 {
-		return 0, 0, bad(fmt.Sprintf("%d trailing bytes", len(p)))
-	}
-	return seq, count, nil
+	r.p = p
+	seq = r.seq + keys.SeqNum(r.i)
+	r.i++
+	return seq, e, true, nil
+}
+
+// bad returns the corruption error of the entry at the reader's position.
+func (r *Reader) bad(what string) error {
+	return keys.CorruptionError(r.name, r.off+int64(len(r.repr)-len(r.p)), "batch entry: %s", what)
 }

@@ -1,7 +1,9 @@
 // Package batchrepr is the encoding of a batch as one WAL record ("repr"),
 // shared by the DB (which writes and replays it) and kvctl (which dumps
-// it). A repr is encoded once, when its batch is committed, and never
-// re-encoded.
+// it). A batch's repr is encoded as its operations are added (the header
+// and the expiries of entries with a TTL are written at commit); the commit
+// writes it to the WAL and inserts the memtable entries from it (Reader),
+// so it is never re-encoded.
 //
 // # Layout
 //

@@ -11,9 +11,10 @@
 //
 // On Linux, the BSDs and macOS a buffer is an anonymous private mapping
 // (mmap), zero-filled by the kernel page by page as it is first written,
-// and Free unmaps it. Elsewhere (Windows, Plan 9, wasm) Alloc falls back to
-// the Go heap and Free only forgets the buffer: the collector reclaims it
-// once nothing points to it.
+// and Free unmaps it; on Linux a buffer of 4 MiB or more is advised to be
+// backed by transparent huge pages (huge_linux.go says why). Elsewhere
+// (Windows, Plan 9, wasm) Alloc falls back to the Go heap and Free only
+// forgets the buffer: the collector reclaims it once nothing points to it.
 //
 // The caller owns the lifetime: nothing may touch a buffer after Free. In
 // builds with the race detector Free does not unmap but makes the pages

@@ -16,6 +16,7 @@ func alloc(n int) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("offheap: mmap of %d bytes: %w", n, err)
 	}
+	adviseHuge(b)
 	return b, nil
 }
 

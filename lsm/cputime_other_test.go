@@ -1,0 +1,14 @@
+//go:build !unix
+
+package lsm
+
+import (
+	"testing"
+	"time"
+)
+
+// processCPU is unknown here: benchmarks report 0.
+func processCPU() time.Duration { return 0 }
+
+// reportCPU reports nothing here.
+func reportCPU(*testing.B, time.Duration) {}
