@@ -19,7 +19,12 @@
 // DeleteRange(min, max), inclusive as Raft calls it, is one range tombstone
 // over [key(min), key(max+1)): dropping the head of a million-entry log after
 // a snapshot costs what dropping one entry does, and compaction gives the
-// space back.
+// space back. The engine's compaction counts the bytes a tombstone covers
+// only once the tombstone is in a table, so when the truncations since the
+// last one add up to Options.TruncationFlushBytes (the memtable size by
+// default) the store's flusher goroutine flushes the memtable: the space
+// comes back within seconds instead of when writes next fill the memtable,
+// which on a quiet log may be never.
 //
 // FirstIndex and LastIndex are answered from memory: the bounds are found on
 // open with one seek to the first and one to the last entry, and kept up to

@@ -23,7 +23,7 @@ func main() {
 	flag.IntVar(&c.Entries, "entries", 1_000_000, "entries of the head-truncation scenario")
 	flag.IntVar(&c.Keep, "keep", 10_000, "entries the head truncation keeps")
 	flag.IntVar(&c.RateHz, "rate", 200, "fixed-rate appends per second after the truncation")
-	flag.DurationVar(&c.RateDur, "ratedur", 10*time.Second, "duration of the fixed-rate appends")
+	flag.DurationVar(&c.RateDur, "ratedur", 30*time.Second, "duration of the fixed-rate appends")
 	flag.IntVar(&c.Reads, "reads", 200_000, "GetLog calls per measurement")
 	flag.DurationVar(&c.ClusterDur, "clusterdur", 5*time.Second, "measured time of each cluster run")
 	flag.IntVar(&c.Clients, "clients", 64, "clients of the cluster")
