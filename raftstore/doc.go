@@ -14,7 +14,9 @@
 // is a prefix of it (the engine's recovery never leaves a hole). DeleteRange,
 // Set and SetUint64 are fsynced the same way. The DB is opened with
 // lsm.SyncNo and the store calls DB.Sync itself, so it can count and time
-// each fsync (Metrics).
+// each fsync (Metrics). Unless Options.Engine names a filesystem, the engine
+// appends to its WAL with write(2) instead of a memory mapping (Options says
+// what that measured).
 //
 // DeleteRange(min, max), inclusive as Raft calls it, is one range tombstone
 // over [key(min), key(max+1)): dropping the head of a million-entry log after

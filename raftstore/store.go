@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -85,6 +86,12 @@ func New(dir string, opts *Options) (*Store, error) {
 	eng.Sync = lsm.SyncNo
 	if eng.MemtableSize == 0 {
 		eng.MemtableSize = DefaultMemtableSize
+	}
+	if eng.BloomBitsPerKey == 0 {
+		eng.BloomBitsPerKey = -1
+	}
+	if eng.FS == nil {
+		eng.FS = writeFS{vfs.Default}
 	}
 	db, err := lsm.Open(dir, &eng)
 	if err != nil {
