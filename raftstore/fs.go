@@ -1,6 +1,6 @@
 package raftstore
 
-import "github.com/stratadb/strata/internal/vfs"
+import "github.com/stratadb/strata/vfs"
 
 // writeFS is the filesystem a store gives the engine unless Options.Engine
 // names one: the operating system's, with its files' memory mapping

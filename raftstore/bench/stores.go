@@ -13,9 +13,9 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
-	"github.com/stratadb/strata/internal/vfs"
 	"github.com/stratadb/strata/lsm"
 	"github.com/stratadb/strata/raftstore"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Store is what every compared store offers: both Raft stores and Close.
