@@ -372,3 +372,73 @@ func TestRunRangeDelsSplitAtOutputs(t *testing.T) {
 	tables, _ = run(t, nil, nil, Env{Version: v, RangeDels: rdList("x", "y", 3)})
 	require.Equal(t, "[x,y)[3]", flat(tables))
 }
+
+// TestDropCovered: the input tables a tombstone of the inputs deletes whole,
+// for every reader, are split off unread; every other table stays an input.
+func TestDropCovered(t *testing.T) {
+	table := func(num uint64, lo, hi string, minSeq, maxSeq int) *manifest.FileMeta {
+		f := fm(num, lo, hi, 100)
+		f.SmallestSeq, f.LargestSeq = keys.SeqNum(minSeq), keys.SeqNum(maxSeq)
+		return f
+	}
+	withRangeDels := func(f *manifest.FileMeta) *manifest.FileMeta { f.NumRangeDels = 1; return f }
+	for _, tc := range []struct {
+		name    string
+		inputs  [2][]*manifest.FileMeta
+		rdels   rangedel.List
+		snaps   []keys.SeqNum
+		dropped []uint64
+	}{
+		{"wholly inside an older tombstone's range, newer tombstone",
+			[2][]*manifest.FileMeta{{withRangeDels(table(1, "a", "z", 90, 90))}, {table(2, "b", "c", 1, 10), table(3, "d", "f", 11, 20), table(4, "x", "y", 21, 30)}},
+			rdList("a", "g", 90), nil, []uint64{2, 3}},
+		{"cut by the tombstone's end (exclusive)",
+			[2][]*manifest.FileMeta{{withRangeDels(table(1, "a", "z", 90, 90))}, {table(2, "b", "g", 1, 10)}},
+			rdList("a", "g", 90), nil, nil},
+		{"starts before the tombstone",
+			[2][]*manifest.FileMeta{{withRangeDels(table(1, "a", "z", 90, 90))}, {table(2, "a", "c", 1, 10)}},
+			rdList("b", "g", 90), nil, nil},
+		{"an entry newer than the tombstone",
+			[2][]*manifest.FileMeta{{withRangeDels(table(1, "a", "z", 50, 50))}, {table(2, "b", "c", 40, 60)}},
+			rdList("a", "g", 50), nil, nil},
+		{"a snapshot still sees the entries",
+			[2][]*manifest.FileMeta{{withRangeDels(table(1, "a", "z", 90, 90))}, {table(2, "b", "c", 1, 10), table(3, "d", "f", 11, 20)}},
+			rdList("a", "g", 90), []keys.SeqNum{15}, []uint64{}},
+		{"a snapshot older than the table does not",
+			[2][]*manifest.FileMeta{{withRangeDels(table(1, "a", "z", 90, 90))}, {table(2, "b", "c", 20, 30)}},
+			rdList("a", "g", 90), []keys.SeqNum{15}, []uint64{2}},
+		{"an older tombstone of the fragment newer than the table decides",
+			[2][]*manifest.FileMeta{{withRangeDels(table(1, "a", "z", 40, 90))}, {table(2, "b", "c", 20, 30)}},
+			rdList("a", "g", 90, "a", "g", 40), []keys.SeqNum{50}, []uint64{2}},
+		{"a table with range tombstones of its own",
+			[2][]*manifest.FileMeta{{withRangeDels(table(1, "a", "z", 90, 90))}, {withRangeDels(table(2, "b", "c", 1, 10))}},
+			rdList("a", "g", 90), nil, nil},
+		{"spanning two fragments",
+			[2][]*manifest.FileMeta{{withRangeDels(table(1, "a", "z", 90, 90))}, {table(2, "b", "e", 1, 10)}},
+			rdList("a", "g", 90, "d", "g", 80), nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Compaction{Kind: KindRewrite, Level: 0, OutputLevel: 6, Inputs: tc.inputs}
+			run, dropped := DropCovered(c, tc.rdels, tc.snaps)
+			var got []uint64
+			for _, f := range dropped {
+				got = append(got, f.FileNum)
+			}
+			require.ElementsMatch(t, tc.dropped, got)
+			if len(dropped) == 0 {
+				require.Same(t, c, run)
+				return
+			}
+			require.Equal(t, len(c.AllInputs()), len(run.AllInputs())+len(dropped))
+			for _, f := range run.AllInputs() {
+				require.NotContains(t, got, f.FileNum)
+			}
+			require.Len(t, c.AllInputs(), len(tc.inputs[0])+len(tc.inputs[1]), "c itself is unchanged")
+		})
+	}
+	// A move reads nothing anyway.
+	mv := &Compaction{Kind: KindMove, Inputs: [2][]*manifest.FileMeta{{table(2, "b", "c", 1, 10)}}}
+	run, dropped := DropCovered(mv, rdList("a", "g", 90), nil)
+	require.Same(t, mv, run)
+	require.Empty(t, dropped)
+}

@@ -66,4 +66,9 @@
 // an older version this compaction keeps. Outputs are split at the target
 // file size and where they would overlap too much of the level below the
 // output level (the grandparents), always between two user keys.
+//
+// An input table whose user keys all lie in one fragment of the inputs'
+// range tombstones, deleted by a tombstone newer than all its entries with
+// no snapshot in between, holds nothing any reader can see: DropCovered
+// takes it out of the inputs unread, and the edit deletes it with them.
 package compaction

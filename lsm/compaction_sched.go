@@ -181,6 +181,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		}
 	}
 	var res compaction.Result
+	read := c // the inputs read: a rewrite skips the tables DropCovered drops
 	if c.Kind == compaction.KindMove {
 		edit.Added = []manifest.NewFile{{Level: c.OutputLevel, Meta: c.Inputs[0][0]}}
 		info.BytesRead = 0
@@ -195,7 +196,15 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 			return err
 		}
 		now := db.now()
-		res, err = compaction.Run(c, db.compactionInput(c), compaction.Env{
+		// Tables a tombstone deletes whole go unread (the edit above
+		// deletes them with the other inputs).
+		var dropped []*manifest.FileMeta
+		read, dropped = compaction.DropCovered(c, rdels, snaps)
+		for _, f := range dropped {
+			res.CoveredDropped += int64(f.NumEntries)
+		}
+		info.BytesRead = read.InputBytes()
+		runRes, err := compaction.Run(read, db.compactionInput(read), compaction.Env{
 			RangeDels: rdels,
 			NewOutput: func() (compaction.Output, error) {
 				o, err := db.newTableOutput(c.OutputLevel, v)
@@ -218,6 +227,8 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 			db.opts.EventListener.compactionEnd(info)
 			return err
 		}
+		runRes.CoveredDropped += res.CoveredDropped
+		res = runRes
 		for _, out := range res.Outputs {
 			edit.Added = append(edit.Added, manifest.NewFile{Level: c.OutputLevel, Meta: out})
 		}
@@ -249,10 +260,10 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		}
 		db.addObsolete(obsolete...)
 		m.compactions.Add(1)
-		m.compactRead.Add(int64(c.InputBytes()))
+		m.compactRead.Add(int64(read.InputBytes()))
 		m.compactWritten.Add(int64(written))
-		m.levelRead[c.Level].Add(int64(totalBytes(c.Inputs[0])))
-		m.levelRead[c.OutputLevel].Add(int64(totalBytes(c.Inputs[1])))
+		m.levelRead[c.Level].Add(int64(totalBytes(read.Inputs[0])))
+		m.levelRead[c.OutputLevel].Add(int64(totalBytes(read.Inputs[1])))
 		m.levelWritten[c.OutputLevel].Add(int64(written))
 		m.expiredDropped.Add(res.ExpiredRewritten)
 		m.tombstonesDropped.Add(res.TombstonesDropped)

@@ -86,3 +86,54 @@ func TestDeleteRangeReclaimsSpace(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteRangeDropsCoveredTablesUnread: the compaction after a
+// DeleteRange of 90% of the keys reads the tables the tombstone cuts
+// through and the live ones, not the tables it deletes whole, which go by
+// the MANIFEST edit alone. Under a snapshot taken before the deletion
+// nothing is dropped unread, and the snapshot still reads every key.
+func TestDeleteRangeDropsCoveredTablesUnread(t *testing.T) {
+	n := 20000
+	live := n / 10
+	for _, snap := range []bool{false, true} {
+		t.Run(fmt.Sprintf("snapshot=%v", snap), func(t *testing.T) {
+			db := openMem(t, vfs.NewMem(), &Options{MemtableSize: 1 << 20, TargetFileSize: 64 << 10, BaseLevelSize: 1 << 20})
+			defer db.Close()
+			fillForSpace(t, db, 0, n)
+			require.NoError(t, db.Compact(nil, nil))
+			full := tableBytes(t, db)
+			var s *Snapshot
+			if snap {
+				s = db.NewSnapshot()
+				defer s.Close()
+			}
+			before := db.Metrics()
+			require.NoError(t, db.DeleteRange([]byte("key"), []byte(fmt.Sprintf("key%09d", n-live))))
+			require.NoError(t, db.Compact(nil, nil))
+			after := db.Metrics()
+			read := after.CompactionBytesRead - before.CompactionBytesRead
+			t.Logf("tables %d bytes; the compactions after the DeleteRange read %d; %d entries dropped as covered",
+				full, read, after.CoveredDropped-before.CoveredDropped)
+			if snap {
+				require.Greater(t, read, full*8/10, "nothing may be dropped unread under the snapshot")
+				for _, i := range []int{0, n / 2, n - live - 1} {
+					v, err := s.Get([]byte(fmt.Sprintf("key%09d", i)))
+					require.NoError(t, err, "key %d through the snapshot", i)
+					require.Equal(t, fmt.Sprintf("value-%09d-padding-padding", i), string(v))
+				}
+			} else {
+				require.Less(t, read, full*3/10, "the covered tables went unread")
+				require.GreaterOrEqual(t, after.CoveredDropped-before.CoveredDropped, int64(n-live))
+			}
+			for _, i := range []int{0, n / 2, n - live - 1} {
+				_, err := db.Get([]byte(fmt.Sprintf("key%09d", i)))
+				require.ErrorIs(t, err, ErrNotFound, "key %d", i)
+			}
+			for _, i := range []int{n - live, n - 1} {
+				_, err := db.Get([]byte(fmt.Sprintf("key%09d", i)))
+				require.NoError(t, err, "key %d", i)
+			}
+			require.NoError(t, db.Verify())
+		})
+	}
+}

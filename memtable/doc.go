@@ -32,7 +32,10 @@
 // from the last one's neighbours (a finger search) and the main list ends
 // up exactly the size the fronts were. Reads look in the front, the sealed
 // fronts newest first, then the main list; Finish, called before a flush,
-// leaves everything in the main list (staged.go).
+// leaves everything in the main list (staged.go). A group of entries that
+// needs half a front or more (large values) skips the front: once the
+// sealed fronts are copied it goes straight into the main list, its bytes
+// copied once instead of twice.
 //
 // # Range tombstones
 //

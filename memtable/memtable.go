@@ -175,8 +175,10 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 				return err
 			}
 		}
-		if list = st.front.Load(); list == nil {
-			return ErrFull // AddConcurrent without Prepare
+		if !st.direct.Load() {
+			if list = st.front.Load(); list == nil {
+				return ErrFull // AddConcurrent without Prepare
+			}
 		}
 	}
 	var h int

@@ -35,6 +35,16 @@ import (
 // Sizes are exact: a copy keeps the node's tower height, so the main list
 // grows by exactly the bytes the front used, and Size reports what the main
 // list will hold once everything is copied, without reading it.
+//
+// Large writes skip the front. A group of entries needing at least half a
+// front (Prepare's need) gains nothing from it: its cost is copying its
+// bytes, not searching, and staging would copy them twice, through a
+// front allocated for the group alone. Prepare then seals the front, waits
+// until the merger has copied every sealed front, and switches the
+// memtable to direct mode, where inserts go to the main list itself; the
+// next smaller group starts a new front. With no front and nothing sealed,
+// the main list holds every entry, so reads stay right throughout, and
+// entries of a later front are newer than every entry inserted directly.
 
 // maxSealed is how many full fronts may wait for the merger before the
 // writer waits for it.
@@ -57,6 +67,11 @@ type stage struct {
 	// copied into it: its head plus the bytes of every front sealed so far.
 	// Stored by the writer only.
 	base atomic.Int64
+
+	// direct is set while inserts go straight to the main list (see
+	// above); front is nil and nothing is sealed meanwhile. Stored by the
+	// writer only.
+	direct atomic.Bool
 
 	// spare is a front the merger allocated ahead for the writer's next
 	// Prepare: a new 4 MiB allocation is zeroed and, fresh from the OS,
@@ -109,6 +124,9 @@ func (s *skiplist) used() int64 { return int64(s.arena.size()) - headSize }
 // with a seal may count the front twice, never not at all.
 func (m *Memtable) stagedSize() int64 {
 	st := m.stage
+	if st.direct.Load() {
+		return int64(m.list.arena.size())
+	}
 	f := st.front.Load()
 	size := st.base.Load()
 	if f != nil {
@@ -118,19 +136,29 @@ func (m *Memtable) stagedSize() int64 {
 }
 
 // Prepare makes sure the front can take need more bytes of entries (as
-// summed by EntrySize), sealing a full front and starting a new one. The
-// writer calls it before a group of AddConcurrent calls; Add calls it
-// itself. It waits while maxSealed fronts wait for the merger, and returns
-// the merge error if merging stopped; waited is how long it waited. A no-op
-// on an unstaged memtable.
+// summed by EntrySize), sealing a full front and starting a new one; a
+// need of half a front or more is inserted into the main list directly
+// (see above). The writer calls it before a group of AddConcurrent calls;
+// Add calls it itself. It waits while maxSealed fronts wait for the merger
+// (before a direct insert, until none does), and returns the merge error
+// if merging stopped; waited is how long it waited. A no-op on an unstaged
+// memtable.
 func (m *Memtable) Prepare(need int64) (waited time.Duration, err error) {
 	st := m.stage
 	if st == nil {
 		return 0, nil
 	}
+	if need >= st.frontCap/2 {
+		return m.goDirect()
+	}
 	f := st.front.Load()
 	if f != nil && int64(f.arena.size())+need <= int64(f.arena.capacity) {
 		return 0, nil
+	}
+	if st.direct.Load() {
+		// Nothing is sealed: the main list's size is base.
+		st.base.Store(int64(m.list.arena.size()))
+		st.direct.Store(false)
 	}
 	if waited, err = m.seal(maxSealed); err != nil {
 		return waited, err
@@ -140,6 +168,35 @@ func (m *Memtable) Prepare(need int64) (waited time.Duration, err error) {
 		next = newFront(max(st.frontCap, need+headSize))
 	}
 	st.front.Store(next)
+	return waited, nil
+}
+
+// goDirect switches to direct inserts into the main list: it seals the
+// front and waits until the merger has copied every sealed front.
+func (m *Memtable) goDirect() (waited time.Duration, err error) {
+	st := m.stage
+	if st.direct.Load() {
+		return 0, nil
+	}
+	if _, err := m.seal(-1); err != nil {
+		return 0, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.running && st.err == nil {
+		start := time.Now()
+		for st.running && st.err == nil {
+			if testHooks.beforeWait != nil {
+				testHooks.beforeWait()
+			}
+			st.cond.Wait()
+		}
+		waited = max(time.Since(start), 1)
+	}
+	if st.err != nil {
+		return waited, st.err
+	}
+	st.direct.Store(true)
 	return waited, nil
 }
 

@@ -118,14 +118,23 @@ func TestStagedFillsExactly(t *testing.T) {
 
 // TestStagedPrepareThenAddConcurrent adds groups the way the commit
 // pipeline does: the writer prepares room for a group, then 4 goroutines
-// insert it with AddConcurrent. Every entry ends up in the main list once.
+// insert it with AddConcurrent. Groups alternate between sizes that go
+// through a front and sizes of over half a front, which go to the main
+// list directly. Every entry ends up in the main list once.
 func TestStagedPrepareThenAddConcurrent(t *testing.T) {
 	m := NewStaged(16<<20, 64<<10)
-	const groups, writers, each = 200, 4, 50
+	const groups, writers = 200, 4
 	var seq atomic.Uint64
-	for range groups {
-		_, err := m.Prepare(writers * each * EntrySize(4, 16))
+	total := 0
+	for g := range groups {
+		each := 20 // 80 entries of about 200 bytes: a quarter of a front
+		if g%3 == 2 {
+			each = 50 // 200 entries: over half a front
+		}
+		total += writers * each
+		_, err := m.Prepare(int64(writers*each) * EntrySize(4, 16))
 		require.NoError(t, err)
+		require.Equal(t, each == 50, m.stage.direct.Load(), "group %d of %d entries", g, writers*each)
 		var wg sync.WaitGroup
 		errs := make([]error, writers)
 		for w := range writers {
@@ -145,9 +154,12 @@ func TestStagedPrepareThenAddConcurrent(t *testing.T) {
 			require.NoError(t, err)
 		}
 	}
+	size := m.Size()
 	require.NoError(t, m.Finish())
+	require.Equal(t, size, m.Size(), "Size counted every entry exactly, direct or staged")
+	require.Equal(t, size, int64(m.list.arena.size()))
 	all := iterForward(m.NewIter())
-	require.Len(t, all, groups*writers*each)
+	require.Len(t, all, total)
 	for i, e := range all {
 		if i > 0 {
 			require.Less(t, keys.Compare(all[i-1].ikey, e.ikey), 0)
@@ -284,15 +296,17 @@ func TestPrepareWaitsForTheCopyAndSaysHowLong(t *testing.T) {
 		}
 	}
 	fill(1)
-	waited, err := m.Prepare(2 << 10) // seals front 1: the merger takes it and blocks
+	// 1.5 KiB does not fit beside 3 KiB in a 4 KiB front, and is under
+	// half a front, which would go to the main list directly.
+	waited, err := m.Prepare(3 << 9) // seals front 1: the merger takes it and blocks
 	require.NoError(t, err)
 	require.Zero(t, waited)
 	fill(1000)
-	waited, err = m.Prepare(2 << 10) // seals front 2: two are waiting now
+	waited, err = m.Prepare(3 << 9) // seals front 2: two are waiting now
 	require.NoError(t, err)
 	require.Zero(t, waited)
 	fill(2000)
-	waited, err = m.Prepare(2 << 10) // a third must wait for the merger
+	waited, err = m.Prepare(3 << 9) // a third must wait for the merger
 	require.NoError(t, err)
 	require.Positive(t, waited)
 	require.NoError(t, m.Finish())

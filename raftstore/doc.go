@@ -14,12 +14,19 @@
 // is a prefix of it (the engine's recovery never leaves a hole). DeleteRange,
 // Set and SetUint64 are fsynced the same way. The DB is opened with
 // lsm.SyncNo and the store calls DB.Sync itself, so it can count and time
-// each fsync (Metrics).
+// each fsync (Metrics). Unless Options.Engine names a filesystem, the engine
+// appends to its WAL with write(2) instead of a memory mapping (Options says
+// what that measured).
 //
 // DeleteRange(min, max), inclusive as Raft calls it, is one range tombstone
 // over [key(min), key(max+1)): dropping the head of a million-entry log after
 // a snapshot costs what dropping one entry does, and compaction gives the
-// space back.
+// space back. The engine's compaction counts the bytes a tombstone covers
+// only once the tombstone is in a table, so when the truncations since the
+// last one add up to Options.TruncationFlushBytes (the memtable size by
+// default) the store's flusher goroutine flushes the memtable: the space
+// comes back within seconds instead of when writes next fill the memtable,
+// which on a quiet log may be never.
 //
 // FirstIndex and LastIndex are answered from memory: the bounds are found on
 // open with one seek to the first and one to the last entry, and kept up to

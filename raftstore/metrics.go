@@ -22,6 +22,10 @@ type Metrics struct {
 	BytesAppended uint64
 	// Truncations is the number of DeleteRange calls that deleted something.
 	Truncations uint64
+	// TruncationFlushes is the number of memtable flushes the store made
+	// after truncations (Options.TruncationFlushBytes), and
+	// TruncationFlushErrors the number that failed.
+	TruncationFlushes, TruncationFlushErrors uint64
 	// StableWrites is the number of Set and SetUint64 calls.
 	StableWrites uint64
 	// Fsyncs is the number of WAL fsyncs the store asked for (one per
@@ -46,6 +50,8 @@ func (m Metrics) String() string {
 	line("raft_entries_appended", m.EntriesAppended)
 	line("raft_bytes_appended", m.BytesAppended)
 	line("raft_truncations", m.Truncations)
+	line("raft_truncation_flushes", m.TruncationFlushes)
+	line("raft_truncation_flush_errors", m.TruncationFlushErrors)
 	line("raft_stable_writes", m.StableWrites)
 	line("raft_fsyncs", m.Fsyncs)
 	line("raft_fsync_time_us", m.FsyncTime.Microseconds())
@@ -62,10 +68,11 @@ func (m Metrics) String() string {
 // counters are the live counters behind Metrics; every field is atomic so
 // Metrics needs no lock.
 type counters struct {
-	appends, entriesAppended, bytesAppended atomic.Uint64
-	truncations, stableWrites               atomic.Uint64
-	fsyncs, fsyncNanos, fsyncMaxNanos       atomic.Uint64
-	appendNanos                             atomic.Uint64
+	appends, entriesAppended, bytesAppended  atomic.Uint64
+	truncations, stableWrites                atomic.Uint64
+	truncationFlushes, truncationFlushErrors atomic.Uint64
+	fsyncs, fsyncNanos, fsyncMaxNanos        atomic.Uint64
+	appendNanos                              atomic.Uint64
 }
 
 // observeFsync records one fsync of duration d. Only writers (holding

@@ -9,23 +9,71 @@ type Options struct {
 	// field is ignored: the store writes with lsm.SyncNo and calls DB.Sync
 	// itself after each write, so that each StoreLogs, DeleteRange, Set and
 	// SetUint64 costs exactly one WAL fsync and the store can count and time
-	// it. The default value is nil, the engine's defaults, except for
-	// MemtableSize, which the store sets to DefaultMemtableSize when it is
-	// zero.
+	// it. The default value is nil, the engine's defaults, except for three
+	// fields the store sets when they are zero, each measured side by side
+	// with the engine's default on the comparison's workloads (bench/, the
+	// run in bench/RESULTS.md):
+	//
+	//   - MemtableSize: DefaultMemtableSize (32 MiB), see there.
+	//   - BloomBitsPerKey: -1, no filters. Every lookup the store makes is
+	//     of a key that exists (GetLog checks the bounds first, and Raft
+	//     leaves no holes), so a filter never spares a table read; it costs
+	//     a probe per lookup and its blocks take block-cache room. Random
+	//     GetLog over 200k entries of 1 KiB with an 8 MiB block cache took
+	//     8.5 us of CPU per call without filters, 11 to 12.6 us with them.
+	//   - FS: the operating system's filesystem with memory mapping hidden,
+	//     so the engine appends to its WAL with write(2) rather than storing
+	//     into a preallocated shared mapping. A store into a mapped page of a
+	//     fresh segment takes a page fault, and the fsync then writes back
+	//     the mapped pages; for the multi-megabyte batches of large entries
+	//     that doubled the time of StoreLogs (100 KiB x 10: 24 ms a call
+	//     written, 70 ms mapped), and a mapped segment holds its whole
+	//     preallocation (1.125 memtables) on disk even when nearly empty.
+	//     Small entries measured the same either way (one fsync dominates).
+	//
+	// Compression stays the engine's Snappy: on the benchmark's
+	// incompressible payloads CompressionNone was up to a third faster for
+	// 100 KiB entries and the same for small ones, but Raft commands are
+	// usually compressible (msgpack, JSON, protobuf), where Snappy saves
+	// disk and the bytes flushes and compactions write. Stores whose
+	// payloads are already compressed or encrypted may set
+	// CompressionNone. BlockSize stays 4 KiB: 16 KiB blocks cost 15 us of
+	// CPU per random GetLog against 11 to 12.6 us, and 1 KiB blocks made
+	// the index too large for the cache (over 200 us).
 	Engine *lsm.Options
 	// NoSync skips the fsync after each write. A crash of the process loses
 	// nothing (the bytes reached the OS), but a power loss may lose writes
 	// that returned, which breaks Raft's promise to its peers: use it for
 	// tests only. The default value is false.
 	NoSync bool
+	// TruncationFlushBytes is how many bytes of entries DeleteRange may
+	// delete, in all since the last such flush, before the store flushes
+	// the engine's memtable in the background. A range tombstone gives no
+	// space back while it sits in the memtable: only once it is in a table
+	// does the engine's compaction picker count the bytes it covers below
+	// and compact them away. Raft's head truncations come after a snapshot,
+	// and a quiet log may take minutes or hours to fill the memtable: in
+	// the head-truncation benchmark (bench/RESULTS.md, 990,000 entries of 1
+	// KiB dropped, then 200 appends/s) the space came back 34 s after the
+	// truncation, when the memtable filled, and would never have at a lower
+	// rate; with the flush it came back within seconds. The flush runs on
+	// the store's own goroutine, never on the caller's: DeleteRange and
+	// StoreLogs do not wait for it. The bytes are estimated from the mean
+	// size of the entries appended (or of the tables, after a reopen). The
+	// default value, 0, means the memtable size: a flush then writes at
+	// most as many bytes as it lets the engine give back. A negative value
+	// turns the flush off.
+	TruncationFlushBytes int64
 }
 
 // DefaultMemtableSize is the engine's memtable size under a store unless
-// Options.Engine sets one. The engine preallocates each WAL segment to 1.125
-// times the memtable size, and a Raft log keeps few entries once a snapshot
-// has dropped its head: with the engine's 64 MiB default the WAL alone (72
-// MiB) was 6.5 times the 11 MiB of entries the head-truncation benchmark
-// keeps (bench/RESULTS.md). 8 MiB brings that fixed cost to 9 MiB and
-// shortens the open; StoreLogs of 1 KiB x 64 and 100 KiB x 10, run side by
-// side with 8 and 64 MiB memtables, differed by less than the machine's noise.
-const DefaultMemtableSize = 8 << 20
+// Options.Engine sets one. A batch of large entries fills a small memtable
+// at once: with 8 MiB, StoreLogs of 100 KiB x 10 (1 MiB a call) rotated the
+// memtable every eighth call and took 45 ms a call; 32 MiB took 24 ms and
+// 64 MiB 18 ms in the same run, while a separate run found 32 and 64 MiB
+// equal (22 ms). Small entries did not tell the sizes apart. The engine
+// holds up to three memtables, so 32 MiB bounds them at 96 MiB instead of
+// 192 MiB, and a reopen replays at most one memtable's worth of WAL. The
+// WAL no longer costs disk for the size (see Options.Engine: it is not
+// preallocated), which is what had kept this at 8 MiB.
+const DefaultMemtableSize = 32 << 20

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Compile-time checks: a *Store is both of Raft's stores.
@@ -37,11 +38,13 @@ var keyPool = sync.Pool{New: func() any { return new([logKeyLen]byte) }}
 // method is safe for concurrent use.
 //
 // Concurrency: mu serializes the writers (StoreLogs, DeleteRange, Set,
-// SetUint64, Close) and guards batch, buf, lo, hi and empty, the writers'
-// view of the log bounds. Each writer publishes the bounds it leaves to the
-// atomics first, last and isEmpty before it unlocks, so FirstIndex,
+// SetUint64, Close) and guards batch, buf, lo, hi, empty and deadBytes, the
+// writers' view of the log. Each writer publishes the bounds it leaves to
+// the atomics first, last and isEmpty before it unlocks, so FirstIndex,
 // LastIndex and GetLog read them without a lock. closed is set once, by
-// Close, under mu.
+// Close, under mu. The flusher goroutine (flushLoop) owns nothing but its
+// channels: DeleteRange sends on flushc without blocking, Close closes stopc
+// and waits on flusherDone.
 type Store struct {
 	db     *lsm.DB
 	noSync bool
@@ -52,6 +55,14 @@ type Store struct {
 	lo    uint64
 	hi    uint64
 	empty bool
+
+	// deadBytes estimates the bytes of entries deleted since the last
+	// truncation flush; at flushAt (negative: never) the flusher is woken.
+	deadBytes   uint64
+	flushAt     int64
+	flushc      chan struct{} // capacity 1: a pending request
+	stopc       chan struct{}
+	flusherDone chan struct{}
 
 	first, last atomic.Uint64
 	isEmpty     atomic.Bool
@@ -76,16 +87,83 @@ func New(dir string, opts *Options) (*Store, error) {
 	if eng.MemtableSize == 0 {
 		eng.MemtableSize = DefaultMemtableSize
 	}
+	if eng.BloomBitsPerKey == 0 {
+		eng.BloomBitsPerKey = -1
+	}
+	if eng.FS == nil {
+		eng.FS = writeFS{vfs.Default}
+	}
 	db, err := lsm.Open(dir, &eng)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, noSync: o.NoSync}
+	s := &Store{db: db, noSync: o.NoSync, flushAt: o.TruncationFlushBytes}
+	if s.flushAt == 0 {
+		s.flushAt = eng.MemtableSize
+	}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.flushc = make(chan struct{}, 1)
+	s.stopc = make(chan struct{})
+	s.flusherDone = make(chan struct{})
+	go s.flushLoop()
 	return s, nil
+}
+
+// flushLoop flushes the memtable each time DeleteRange asks, so that its
+// range tombstone reaches a table, where the engine's compaction picker
+// counts the bytes it covers and compacts them away. It runs until Close.
+func (s *Store) flushLoop() {
+	defer close(s.flusherDone)
+	for {
+		select {
+		case <-s.stopc:
+			return
+		case <-s.flushc:
+		}
+		err := s.db.Flush()
+		if err != nil && !errors.Is(err, lsm.ErrClosed) {
+			// The engine latches a failed flush and refuses writes; the
+			// next StoreLogs reports it.
+			s.c.truncationFlushErrors.Add(1)
+			continue
+		}
+		s.c.truncationFlushes.Add(1)
+	}
+}
+
+// noteDeleted adds the estimated size of n deleted entries to deadBytes
+// and wakes the flusher when it reaches flushAt. Called with mu held.
+func (s *Store) noteDeleted(n uint64) {
+	if s.flushAt < 0 || n == 0 {
+		return
+	}
+	var per uint64
+	if e := s.c.entriesAppended.Load(); e > 0 {
+		per = s.c.bytesAppended.Load() / e
+	} else if live := n + s.entries(); live > 0 {
+		// Nothing appended since the open: the tables' bytes per entry.
+		per = uint64(s.db.Metrics().DiskBytes) / live
+	}
+	s.deadBytes += n * per
+	if s.deadBytes < uint64(s.flushAt) {
+		return
+	}
+	s.deadBytes = 0
+	select {
+	case s.flushc <- struct{}{}:
+	default: // a flush is already pending
+	}
+}
+
+// entries is the number of entries between the bounds. Called with mu held.
+func (s *Store) entries() uint64 {
+	if s.empty {
+		return 0
+	}
+	return s.hi - s.lo + 1
 }
 
 // init checks or writes the format key and recovers the log bounds with a
@@ -325,6 +403,16 @@ func (s *Store) DeleteRange(min, max uint64) error {
 		return err
 	}
 	s.c.truncations.Add(1)
+	// The entries it deleted, as far as the bounds tell (Raft leaves no
+	// holes): [min, max] clipped to [oldLo, oldHi].
+	from, to := min, max
+	if from < oldLo {
+		from = oldLo
+	}
+	if to > oldHi {
+		to = oldHi
+	}
+	deleted := to - from + 1
 	// With a gap next to the deleted range (Raft makes none, its bench
 	// suite does), the new bound is the next entry: one seek finds it.
 	switch {
@@ -343,7 +431,11 @@ func (s *Store) DeleteRange(min, max uint64) error {
 		s.hi = hi
 	}
 	s.publish()
-	return s.sync()
+	if err := s.sync(); err != nil {
+		return err
+	}
+	s.noteDeleted(deleted)
+	return nil
 }
 
 // seek returns the index of the first entry at or after key (ge) or the
@@ -426,15 +518,17 @@ func (s *Store) GetUint64(key []byte) (uint64, error) {
 // Metrics returns a snapshot of the store's counters.
 func (s *Store) Metrics() Metrics {
 	m := Metrics{
-		Appends:         s.c.appends.Load(),
-		EntriesAppended: s.c.entriesAppended.Load(),
-		BytesAppended:   s.c.bytesAppended.Load(),
-		Truncations:     s.c.truncations.Load(),
-		StableWrites:    s.c.stableWrites.Load(),
-		Fsyncs:          s.c.fsyncs.Load(),
-		FsyncTime:       time.Duration(s.c.fsyncNanos.Load()),
-		FsyncMax:        time.Duration(s.c.fsyncMaxNanos.Load()),
-		AppendTime:      time.Duration(s.c.appendNanos.Load()),
+		Appends:               s.c.appends.Load(),
+		EntriesAppended:       s.c.entriesAppended.Load(),
+		BytesAppended:         s.c.bytesAppended.Load(),
+		Truncations:           s.c.truncations.Load(),
+		TruncationFlushes:     s.c.truncationFlushes.Load(),
+		TruncationFlushErrors: s.c.truncationFlushErrors.Load(),
+		StableWrites:          s.c.stableWrites.Load(),
+		Fsyncs:                s.c.fsyncs.Load(),
+		FsyncTime:             time.Duration(s.c.fsyncNanos.Load()),
+		FsyncMax:              time.Duration(s.c.fsyncMaxNanos.Load()),
+		AppendTime:            time.Duration(s.c.appendNanos.Load()),
 	}
 	if !s.isEmpty.Load() {
 		m.FirstIndex, m.LastIndex = s.first.Load(), s.last.Load()
@@ -447,8 +541,9 @@ func (s *Store) Metrics() Metrics {
 // Checkpoint. Closing it is the Store's job.
 func (s *Store) DB() *lsm.DB { return s.db }
 
-// Close closes the DB (which fsyncs the WAL). Every later call returns
-// lsm.ErrClosed, a second Close included.
+// Close stops the flusher (waiting for a flush in progress, if any, which
+// writes at most one memtable) and closes the DB (which fsyncs the WAL).
+// Every later call returns lsm.ErrClosed, a second Close included.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -456,5 +551,7 @@ func (s *Store) Close() error {
 		return lsm.ErrClosed
 	}
 	s.closed.Store(true)
+	close(s.stopc)
+	<-s.flusherDone
 	return s.db.Close()
 }

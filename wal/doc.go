@@ -139,6 +139,11 @@
 //	}
 //	err := w.Sync() // fsync; may run concurrently from a background syncer
 //
+// A record that takes the buffer past 1 MiB is handed to the file in pieces
+// of about 1 MiB while AddRecord frames it, so the buffer stays that size
+// whatever the record's: a record of many megabytes costs no allocation of
+// its size. A crash in the middle leaves a torn tail, as a torn write does.
+//
 // NewMappedWriter writes a WAL segment through a shared memory mapping of the
 // file, preallocated (fallocate) to about a memtable's worth: Flush is then a
 // memory copy into the page cache instead of a write system call. The bytes

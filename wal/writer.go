@@ -22,6 +22,13 @@ var ErrClosed = errors.New("wal: writer closed")
 // log. Ordinary group commits stay far below it and reuse their buffer.
 const maxRetainedBuf = 4 << 20
 
+// streamAt is the buffered size from which AddRecord hands the buffer to
+// the file while it frames a record: a record of many megabytes then goes
+// out in pieces through a buffer that stays under streamAt plus a block,
+// instead of growing a buffer as large as itself (a fresh allocation per
+// large record, whose first touch of every page is a page fault).
+const streamAt = 1 << 20
+
 // zeros is the source of block padding.
 var zeros [headerSize]byte
 
@@ -149,7 +156,10 @@ func (w *Writer) latch(err error) error {
 }
 
 // AddRecord frames p into chunks appended to an in-memory buffer. It does not
-// write to the file. Not safe for concurrent use with AddRecord/Flush.
+// write to the file, except while it frames a record that takes the buffer
+// past 1 MiB (streamAt): that record goes to the file in pieces of about 1
+// MiB as it is framed, and its tail at the next Flush. Not safe for
+// concurrent use with AddRecord/Flush.
 // It returns the latched error after a failed Flush or Sync, and ErrClosed
 // after Close. p is copied; the caller may reuse it at once. Records of any
 // size are accepted.
@@ -159,7 +169,7 @@ func (w *Writer) AddRecord(p []byte) error {
 	}
 	// Worst case: a padding tail plus a header per block the record touches.
 	chunks := len(p)/(blockSize-headerSize) + 2
-	w.buf = slices.Grow(w.buf, len(p)+chunks*(2*headerSize))
+	w.buf = slices.Grow(w.buf, min(len(p)+chunks*(2*headerSize), streamAt+blockSize))
 
 	first := true
 	for {
@@ -169,6 +179,11 @@ func (w *Writer) AddRecord(p []byte) error {
 			w.buf = append(w.buf, zeros[:left]...)
 			w.blockOff = 0
 			left = blockSize
+		}
+		if len(w.buf) >= streamAt {
+			if err := w.flush(); err != nil {
+				return err
+			}
 		}
 		n := min(len(p), left-headerSize)
 		last := n == len(p)

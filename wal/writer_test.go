@@ -332,3 +332,43 @@ func TestWriterReleasesHugeBuffer(t *testing.T) {
 	require.Len(t, recs[0], 2*maxRetainedBuf)
 	require.Equal(t, []byte("after"), recs[1])
 }
+
+// TestLargeRecordStreams: a record of many megabytes goes to the file in
+// pieces while it is framed, through a buffer that never grows past about
+// streamAt, and reads back whole, alone or among other records.
+func TestLargeRecordStreams(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		recs []int
+	}{
+		{"one 10 MiB record", []int{10 << 20}},
+		{"small, large, small", []int{100, 3<<20 + 12345, 200}},
+		{"records just over streamAt", []int{streamAt + 1, streamAt + 1, streamAt + 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &memFile{}
+			w := NewWriter(f)
+			var want [][]byte
+			for i, n := range tc.recs {
+				rec := bytes.Repeat([]byte{byte('a' + i)}, n)
+				rec[0], rec[n-1] = 0xAB, 0xCD
+				want = append(want, rec)
+				require.NoError(t, w.AddRecord(rec))
+				require.LessOrEqual(t, cap(w.buf), streamAt+2*blockSize, "buffer capacity after a %d-byte record", n)
+				require.Equal(t, int64(len(f.bytes()))+int64(len(w.buf)), w.Size())
+			}
+			// What is left in the buffer is under streamAt plus a block:
+			// the rest already reached the file.
+			total := 0
+			for _, n := range tc.recs {
+				total += n
+			}
+			require.GreaterOrEqual(t, len(f.bytes()), total-streamAt-blockSize)
+			require.NoError(t, w.Flush())
+			require.NoError(t, w.Close())
+			recs, err := readAll(f.bytes())
+			require.Equal(t, io.EOF, err)
+			require.Equal(t, want, recs)
+		})
+	}
+}

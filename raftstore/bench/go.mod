@@ -12,7 +12,9 @@ require (
 	github.com/hashicorp/raft v1.7.2
 	github.com/hashicorp/raft-boltdb/v2 v2.3.1
 	github.com/hashicorp/raft-wal v0.4.0
+	github.com/stratadb/strata v0.0.0-00010101000000-000000000000
 	github.com/stratadb/strata/raftstore v0.0.0-00010101000000-000000000000
+	golang.org/x/sys v0.46.0
 )
 
 require (
@@ -33,8 +35,6 @@ require (
 	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/mattn/go-colorable v0.1.12 // indirect
 	github.com/mattn/go-isatty v0.0.14 // indirect
-	github.com/stratadb/strata v0.0.0-00010101000000-000000000000 // indirect
 	go.etcd.io/bbolt v1.3.6 // indirect
 	golang.org/x/exp v0.0.0-20220827204233-334a2380cb91 // indirect
-	golang.org/x/sys v0.46.0 // indirect
 )

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -23,17 +24,18 @@ func main() {
 	flag.IntVar(&c.Entries, "entries", 1_000_000, "entries of the head-truncation scenario")
 	flag.IntVar(&c.Keep, "keep", 10_000, "entries the head truncation keeps")
 	flag.IntVar(&c.RateHz, "rate", 200, "fixed-rate appends per second after the truncation")
-	flag.DurationVar(&c.RateDur, "ratedur", 10*time.Second, "duration of the fixed-rate appends")
+	flag.DurationVar(&c.RateDur, "ratedur", 30*time.Second, "duration of the fixed-rate appends")
 	flag.IntVar(&c.Reads, "reads", 200_000, "GetLog calls per measurement")
 	flag.DurationVar(&c.ClusterDur, "clusterdur", 5*time.Second, "measured time of each cluster run")
 	flag.IntVar(&c.Clients, "clients", 64, "clients of the cluster")
 	only := flag.String("only", "storelogs,reads,truncation,cluster", "workloads to run, comma-separated")
-	stores := flag.String("stores", "raftstore,raft-boltdb,raft-wal", "stores to compare, comma-separated")
+	stores := flag.String("stores", "raftstore,raft-boltdb,raft-wal", "stores to compare, comma-separated; raftstore's variants under other options (stores.go) may be named too")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 	var kinds []Kind
 	for _, name := range strings.Split(*stores, ",") {
 		found := false
-		for _, k := range Kinds {
+		for _, k := range append(Kinds, Variants...) {
 			if k.Name == name {
 				kinds, found = append(kinds, k), true
 			}
@@ -51,12 +53,39 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	c.Dir = dir
-	c.printf("go %s, %s/%s, %d CPUs, stores under %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), dir)
+	c.printf("go %s, %s/%s, %d CPUs, stores under %s, load average %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), dir, loadavg())
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(&c, strings.Split(*only, ",")); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
+	c.printf("\nload average at the end: %s\n", loadavg())
+}
+
+// loadavg is the first three fields of /proc/loadavg, or "?".
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func run(c *Config, only []string) error {

@@ -4,7 +4,19 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
+
+// threadCPU is the CPU time (user and system) the calling OS thread has
+// used, to the nanosecond.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
 
 // Lat collects latencies for percentiles.
 type Lat []time.Duration

@@ -13,7 +13,9 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/stratadb/strata/lsm"
 	"github.com/stratadb/strata/raftstore"
+	"github.com/stratadb/strata/vfs"
 )
 
 // Store is what every compared store offers: both Raft stores and Close.
@@ -57,6 +59,30 @@ var Kinds = []Kind{
 		}
 		return walStore{w, meta}, nil
 	}},
+}
+
+// Variants are raftstore under other options, for measuring the store's
+// defaults side by side (-stores raftstore,raftstore-mapped,...). Each
+// changes one thing from the defaults, except "raftstore-before", the
+// defaults before they were measured again (a mapped, preallocated WAL, an
+// 8 MiB memtable, bloom filters of 10 bits a key).
+var Variants = []Kind{
+	variant("raftstore-before", func(o *lsm.Options) { o.FS, o.MemtableSize, o.BloomBitsPerKey = vfs.Default, 8<<20, 10 }),
+	variant("raftstore-mapped", func(o *lsm.Options) { o.FS = vfs.Default }),
+	variant("raftstore-mem8m", func(o *lsm.Options) { o.MemtableSize = 8 << 20 }),
+	variant("raftstore-mem64m", func(o *lsm.Options) { o.MemtableSize = 64 << 20 }),
+	variant("raftstore-bloom", func(o *lsm.Options) { o.BloomBitsPerKey = 10 }),
+	variant("raftstore-nocomp", func(o *lsm.Options) { o.Compression = lsm.CompressionNone }),
+	variant("raftstore-block16k", func(o *lsm.Options) { o.BlockSize = 16 << 10 }),
+	variant("raftstore-cache256m", func(o *lsm.Options) { o.BlockCacheSize = 256 << 20 }),
+}
+
+func variant(name string, set func(*lsm.Options)) Kind {
+	return Kind{name, func(dir string) (Store, error) {
+		var o lsm.Options
+		set(&o)
+		return raftstore.New(dir, &raftstore.Options{Engine: &o})
+	}}
 }
 
 type walStore struct {

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,8 +100,12 @@ func (c *Config) StoreLogs() error {
 				c.printf("| %s | %d | %s | %d | %s | %s | %s | %.1f | | |\n",
 					sizeName(size), batch, k.Name, len(lat), dur(lat.mean()), dur(lat.pct(50)), dur(lat.pct(99)), mbs)
 			}
-			c.printf("| %s | %d | **ratio** | | | | | | **%s** | **%s** |\n", sizeName(size), batch,
-				ratio(means["raftstore"], means["raft-boltdb"]), ratio(means["raftstore"], means["raft-wal"]))
+			for _, k := range Kinds {
+				if strings.HasPrefix(k.Name, "raftstore") {
+					c.printf("| %s | %d | **%s / peer** | | | | | | **%s** | **%s** |\n", sizeName(size), batch, k.Name,
+						ratio(means[k.Name], means["raft-boltdb"]), ratio(means[k.Name], means["raft-wal"]))
+				}
+			}
 		}
 	}
 	return nil
@@ -149,10 +155,14 @@ func (c *Config) storeLogsCell(k Kind, size, batch int) (Lat, error) {
 	return lat, nil
 }
 
-// Reads: GetLog on a small log, and First/LastIndex.
+// Reads: GetLog on a small log, hot (every entry read before) and cold
+// (the first read of each entry after a reopen), and First/LastIndex. Each
+// figure is the wall time per call and the CPU time the calling thread
+// spent per call: on a loaded machine the wall time includes waiting for a
+// CPU, the thread's CPU time does not.
 func (c *Config) Reads1k() error {
-	c.printf("\n### GetLog on 1k entries of 1 KiB, FirstIndex, LastIndex (mean per call)\n\n")
-	c.printf("| store | GetLog (1k) | FirstIndex | LastIndex |\n|---|---|---|---|\n")
+	c.printf("\n### GetLog on 1k entries of 1 KiB, FirstIndex, LastIndex (per call: wall time / CPU time of the calling thread)\n\n")
+	c.printf("| store | GetLog (1k), hot | GetLog (1k), first read after reopen | FirstIndex | LastIndex |\n|---|---|---|---|---|\n")
 	for _, k := range Kinds {
 		s, dir, err := c.fresh(k, "reads")
 		if err != nil {
@@ -161,47 +171,79 @@ func (c *Config) Reads1k() error {
 		if err := appendN(s, 1, 1000, 1<<10, 64, 1); err != nil {
 			return err
 		}
-		get := c.getLogMean(s, 1, 1000)
+		c.getLogMean(s, 1, 1000) // warm
+		hot := c.getLogMean(s, 1, 1000)
 		calls := 25 * c.Reads
-		t := time.Now()
-		for i := 0; i < calls; i++ {
-			s.FirstIndex()
+		first := measure(calls, func(int) { s.FirstIndex() })
+		last := measure(calls, func(int) { s.LastIndex() })
+		if err := s.Close(); err != nil {
+			return err
 		}
-		first := time.Since(t) / time.Duration(calls)
-		t = time.Now()
-		for i := 0; i < calls; i++ {
-			s.LastIndex()
+		if s, err = k.Open(dir); err != nil {
+			return err
 		}
-		last := time.Since(t) / time.Duration(calls)
-		c.printf("| %s | %s | %s | %s |\n", k.Name, dur(get), dur(first), dur(last))
+		perm := rand.New(rand.NewPCG(1, 2)).Perm(1000)
+		var l raft.Log
+		var rerr error
+		cold := measure(len(perm), func(i int) {
+			if err := s.GetLog(uint64(perm[i]+1), &l); err != nil && rerr == nil {
+				rerr = err
+			}
+		})
+		if rerr != nil {
+			return rerr
+		}
+		c.printf("| %s | %s | %s | %s | %s |\n", k.Name, hot, cold, first, last)
 		s.Close()
 		os.RemoveAll(dir)
 	}
 	return nil
 }
 
-// getLogMean is the mean time of c.Reads random GetLog calls in [lo, hi].
-func (c *Config) getLogMean(s Store, lo, hi uint64) time.Duration {
+// perCall is the wall and CPU time of a measured loop, per call.
+type perCall struct{ wall, cpu time.Duration }
+
+func (p perCall) String() string { return dur(p.wall) + " / " + dur(p.cpu) }
+
+// measure runs f(0..n-1) on one locked OS thread and returns the time per
+// call.
+func measure(n int, f func(i int)) perCall {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0 := threadCPU()
+	t := time.Now()
+	for i := range n {
+		f(i)
+	}
+	return perCall{time.Since(t) / time.Duration(n), (threadCPU() - c0) / time.Duration(n)}
+}
+
+// getLogMean is the time per call of c.Reads random GetLog calls in [lo, hi].
+func (c *Config) getLogMean(s Store, lo, hi uint64) perCall {
 	rng := rand.New(rand.NewPCG(7, 8))
 	var l raft.Log
-	t := time.Now()
-	for i := 0; i < c.Reads; i++ {
+	return measure(c.Reads, func(int) {
 		if err := s.GetLog(lo+rng.Uint64N(hi-lo+1), &l); err != nil {
 			panic(err)
 		}
-	}
-	return time.Since(t) / time.Duration(c.Reads)
+	})
 }
 
 // Truncation: the scenario that hurts raft-boltdb in Consul. Append
 // Entries x 1 KiB, read at random, drop the head down to the last Keep,
-// then append at a fixed rate; disk usage at each step, and the open time.
+// then append at a fixed rate for RateDur while the disk usage is sampled
+// every 250 ms: nothing forces a compaction, so the figures show what the
+// store gives back on its own, and when. Last, the open time.
 func (c *Config) Truncation() error {
 	c.printf("\n### Head truncation: %d x 1 KiB appended (batches of 64), head dropped to the last %d, then %d appends/s for %s\n\n",
 		c.Entries, c.Keep, c.RateHz, c.RateDur)
-	c.printf("| store | load | GetLog (%d) | disk after load | DeleteRange | disk after truncation | append p50 | append p99 | disk after appends | reopen |\n", c.Entries)
-	c.printf("|---|---|---|---|---|---|---|---|---|---|\n")
-	var notes []string
+	c.printf("Retained: the payload of the entries the log holds (1 KiB each). \"Under 2x\" is the time from the end of DeleteRange\n")
+	c.printf("until the disk usage first sampled at or under twice the retained payload, with no forced compaction.\n\n")
+	c.printf("GetLog is per call, wall time / CPU time of the calling thread: at random over the whole log (most reads miss\n")
+	c.printf("every cache but the OS's), then at random over the last %d entries (a working set that fits the caches).\n\n", c.Keep)
+	c.printf("| store | load | GetLog (%d) | GetLog (last %d) | disk after load | DeleteRange | disk after truncation | under 2x after | append p50 | append p99 | disk after appends | retained | reopen |\n", c.Entries, c.Keep)
+	c.printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	var timelines []string
 	for _, k := range Kinds {
 		s, dir, err := c.fresh(k, "truncation")
 		if err != nil {
@@ -213,6 +255,8 @@ func (c *Config) Truncation() error {
 		}
 		load := time.Since(t)
 		get := c.getLogMean(s, 1, uint64(c.Entries))
+		c.getLogMean(s, uint64(c.Entries-c.Keep+1), uint64(c.Entries)) // warm
+		getRecent := c.getLogMean(s, uint64(c.Entries-c.Keep+1), uint64(c.Entries))
 		peak := diskBytes(dir)
 		last := uint64(c.Entries)
 		t = time.Now()
@@ -220,7 +264,32 @@ func (c *Config) Truncation() error {
 			return err
 		}
 		del := time.Since(t)
+		truncated := time.Now()
 		afterDel := diskBytes(dir)
+
+		// Sample the disk usage while the appends run.
+		var appended atomic.Int64
+		type sample struct {
+			at       time.Duration
+			disk     int64
+			retained int64
+		}
+		var samples []sample
+		stop := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			tk := time.NewTicker(250 * time.Millisecond)
+			defer tk.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tk.C:
+					samples = append(samples, sample{time.Since(truncated), diskBytes(dir), (int64(c.Keep) + appended.Load()) << 10})
+				}
+			}
+		}()
 
 		// Fixed-rate single-entry appends, as a steady Raft leader does.
 		var lat Lat
@@ -234,17 +303,26 @@ func (c *Config) Truncation() error {
 				return err
 			}
 			lat = append(lat, time.Since(t))
+			appended.Add(1)
 		}
 		tick.Stop()
+		close(stop)
+		<-sampled
+		samples = append(samples, sample{time.Since(truncated), diskBytes(dir), (int64(c.Keep) + appended.Load()) << 10})
 		afterRate := diskBytes(dir)
-		if rs, ok := s.(*raftstore.Store); ok {
-			// The engine's compaction gives the space back; here forced,
-			// to show where it settles.
-			if err := rs.DB().Compact(nil, nil); err != nil {
-				return err
+		retained := int64(c.Keep+len(lat)) << 10
+		under := "not within the run"
+		for _, sm := range samples {
+			if sm.disk <= 2*sm.retained {
+				under = dur(sm.at)
+				break
 			}
-			notes = append(notes, fmt.Sprintf("raftstore after DB.Compact: %s on disk, by file kind %s (retained entries: %s of 1 KiB payload)",
-				mib(diskBytes(dir)), byExt(dir), mib(int64(c.Keep+len(lat))<<10)))
+		}
+		timelines = append(timelines, k.Name+": "+timeline(len(samples), func(i int) (time.Duration, int64) { return samples[i].at, samples[i].disk }))
+		if rs, ok := s.(*raftstore.Store); ok {
+			m := rs.DB().Metrics()
+			timelines = append(timelines, fmt.Sprintf("%s at the end: by file kind %s; %d flushes, %d compactions (%.0f MiB read, %.0f MiB written) since the load began",
+				k.Name, byExt(dir), m.Flushes, m.Compactions, float64(m.CompactionBytesRead)/(1<<20), float64(m.CompactionBytesWritten)/(1<<20)))
 		}
 		if err := s.Close(); err != nil {
 			return err
@@ -263,14 +341,34 @@ func (c *Config) Truncation() error {
 		}
 		reopen := time.Since(t)
 		s.Close()
-		c.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.Name, dur(load), dur(get), mib(peak), dur(del),
-			mib(afterDel), dur(lat.pct(50)), dur(lat.pct(99)), mib(afterRate), dur(reopen))
+		c.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.Name, dur(load), get, getRecent, mib(peak), dur(del),
+			mib(afterDel), under, dur(lat.pct(50)), dur(lat.pct(99)), mib(afterRate), mib(retained), dur(reopen))
 		os.RemoveAll(dir)
 	}
-	for _, n := range notes {
-		c.printf("\n%s\n", n)
+	c.printf("\nDisk usage after the truncation (seconds since DeleteRange returned: MiB):\n\n")
+	for _, tl := range timelines {
+		c.printf("- %s\n", tl)
 	}
 	return nil
+}
+
+// timeline formats n (time, bytes) samples as "t: MiB" pairs, at most about
+// a dozen of them: every sample while the usage changes, thinned evenly.
+func timeline(n int, at func(int) (time.Duration, int64)) string {
+	if n == 0 {
+		return "no samples"
+	}
+	step := max(1, n/12)
+	var parts []string
+	for i := 0; i < n; i += step {
+		d, b := at(i)
+		parts = append(parts, fmt.Sprintf("%.1fs: %.1f", d.Seconds(), float64(b)/(1<<20)))
+	}
+	if (n-1)%step != 0 {
+		d, b := at(n - 1)
+		parts = append(parts, fmt.Sprintf("%.1fs: %.1f", d.Seconds(), float64(b)/(1<<20)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // countFSM counts what it applies; the cluster measures the log store.
