@@ -16,6 +16,7 @@ import (
 	"github.com/stratadb/strata/lsm"
 	"github.com/stratadb/strata/raftstore"
 	"github.com/stratadb/strata/vfs"
+	"golang.org/x/sys/unix"
 )
 
 // Store is what every compared store offers: both Raft stores and Close.
@@ -118,6 +119,25 @@ func diskBytes(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// evict drops the files under dir from the OS page cache (after writing
+// back any dirty page), so the next reads of them go to the disk.
+func evict(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	})
 }
 
 // byExt is the disk usage of dir by file extension, largest first.

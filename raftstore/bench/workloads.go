@@ -82,19 +82,34 @@ func payload(i uint64, size int) []byte {
 }
 
 // StoreLogs: time per StoreLogs call for each entry size and batch size,
-// the stores interleaved cell by cell so they share the machine's noise.
+// the stores interleaved cell by cell so they share the machine's noise:
+// each store runs the cell twice for half the time, on a fresh store, the
+// stores in report order and then in reverse, so a load that rises or
+// falls during the cell weighs on every store alike.
 func (c *Config) StoreLogs() error {
 	c.printf("\n### StoreLogs, fsync on (time per call)\n\n")
+	c.printf("Each store runs each cell twice for %s, on a fresh store, in the order of the table and then in reverse.\n\n", c.StoreDur/2)
 	c.printf("| entry | batch | store | calls | mean | p50 | p99 | MB/s | raftstore / boltdb | raftstore / wal |\n")
 	c.printf("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, size := range []int{10, 1 << 10, 100 << 10} {
 		for _, batch := range []int{1, 10, 64} {
 			means := map[string]time.Duration{}
-			for _, k := range Kinds {
-				lat, err := c.storeLogsCell(k, size, batch)
-				if err != nil {
-					return fmt.Errorf("%s StoreLogs %d x %d: %w", k.Name, size, batch, err)
+			lats := map[string]Lat{}
+			for half := range 2 {
+				for i := range Kinds {
+					k := Kinds[i]
+					if half == 1 {
+						k = Kinds[len(Kinds)-1-i]
+					}
+					lat, err := c.storeLogsCell(k, size, batch, c.StoreDur/2)
+					if err != nil {
+						return fmt.Errorf("%s StoreLogs %d x %d: %w", k.Name, size, batch, err)
+					}
+					lats[k.Name] = append(lats[k.Name], lat...)
 				}
+			}
+			for _, k := range Kinds {
+				lat := lats[k.Name]
 				means[k.Name] = lat.mean()
 				mbs := float64(size*batch) / lat.mean().Seconds() / 1e6
 				c.printf("| %s | %d | %s | %d | %s | %s | %s | %.1f | | |\n",
@@ -119,7 +134,7 @@ func sizeName(n int) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func (c *Config) storeLogsCell(k Kind, size, batch int) (Lat, error) {
+func (c *Config) storeLogsCell(k Kind, size, batch int, d time.Duration) (Lat, error) {
 	s, dir, err := c.fresh(k, "storelogs")
 	if err != nil {
 		return nil, err
@@ -148,7 +163,7 @@ func (c *Config) storeLogsCell(k Kind, size, batch int) (Lat, error) {
 		if call >= 3 {
 			lat = append(lat, time.Since(t))
 		}
-		if (time.Since(start) >= c.StoreDur && len(lat) >= 5) || int(next)*size > maxBytes {
+		if (time.Since(start) >= d && len(lat) >= 5) || int(next)*size > maxBytes {
 			break
 		}
 	}
@@ -171,8 +186,8 @@ func (c *Config) Reads1k() error {
 		if err := appendN(s, 1, 1000, 1<<10, 64, 1); err != nil {
 			return err
 		}
-		c.getLogMean(s, 1, 1000) // warm
-		hot := c.getLogMean(s, 1, 1000)
+		c.getLogMean(s, 1, 1000, c.Reads) // warm
+		hot := c.getLogMean(s, 1, 1000, c.Reads)
 		calls := 25 * c.Reads
 		first := measure(calls, func(int) { s.FirstIndex() })
 		last := measure(calls, func(int) { s.LastIndex() })
@@ -218,11 +233,11 @@ func measure(n int, f func(i int)) perCall {
 	return perCall{time.Since(t) / time.Duration(n), (threadCPU() - c0) / time.Duration(n)}
 }
 
-// getLogMean is the time per call of c.Reads random GetLog calls in [lo, hi].
-func (c *Config) getLogMean(s Store, lo, hi uint64) perCall {
+// getLogMean is the time per call of n random GetLog calls in [lo, hi].
+func (c *Config) getLogMean(s Store, lo, hi uint64, n int) perCall {
 	rng := rand.New(rand.NewPCG(7, 8))
 	var l raft.Log
-	return measure(c.Reads, func(int) {
+	return measure(n, func(int) {
 		if err := s.GetLog(lo+rng.Uint64N(hi-lo+1), &l); err != nil {
 			panic(err)
 		}
@@ -239,10 +254,12 @@ func (c *Config) Truncation() error {
 		c.Entries, c.Keep, c.RateHz, c.RateDur)
 	c.printf("Retained: the payload of the entries the log holds (1 KiB each). \"Under 2x\" is the time from the end of DeleteRange\n")
 	c.printf("until the disk usage first sampled at or under twice the retained payload, with no forced compaction.\n\n")
-	c.printf("GetLog is per call, wall time / CPU time of the calling thread: at random over the whole log (most reads miss\n")
-	c.printf("every cache but the OS's), then at random over the last %d entries (a working set that fits the caches).\n\n", c.Keep)
-	c.printf("| store | load | GetLog (%d) | GetLog (last %d) | disk after load | DeleteRange | disk after truncation | under 2x after | append p50 | append p99 | disk after appends | retained | reopen |\n", c.Entries, c.Keep)
-	c.printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	c.printf("GetLog is per call, wall time / CPU time of the calling thread: at random over the whole log right after the load\n")
+	c.printf("(most reads miss every cache but the OS's), at random over the last %d entries (a working set that fits the\n", c.Keep)
+	c.printf("caches, read once before), and cold: at random over the whole log after a close, the store's files dropped from\n")
+	c.printf("the OS page cache (fadvise DONTNEED) and a reopen, %d calls.\n\n", max(c.Reads/10, 1))
+	c.printf("| store | load | GetLog (%d) | GetLog (last %d) | GetLog cold | disk after load | DeleteRange | disk after truncation | under 2x after | append p50 | append p99 | disk after appends | retained | reopen |\n", c.Entries, c.Keep)
+	c.printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var timelines []string
 	for _, k := range Kinds {
 		s, dir, err := c.fresh(k, "truncation")
@@ -254,9 +271,21 @@ func (c *Config) Truncation() error {
 			return err
 		}
 		load := time.Since(t)
-		get := c.getLogMean(s, 1, uint64(c.Entries))
-		c.getLogMean(s, uint64(c.Entries-c.Keep+1), uint64(c.Entries)) // warm
-		getRecent := c.getLogMean(s, uint64(c.Entries-c.Keep+1), uint64(c.Entries))
+		get := c.getLogMean(s, 1, uint64(c.Entries), c.Reads)
+		c.getLogMean(s, uint64(c.Entries-c.Keep+1), uint64(c.Entries), c.Reads) // warm
+		getRecent := c.getLogMean(s, uint64(c.Entries-c.Keep+1), uint64(c.Entries), c.Reads)
+		// Cold: closed, its files dropped from the OS page cache, reopened,
+		// then read at random (fewer calls: each may read the disk).
+		if err := s.Close(); err != nil {
+			return err
+		}
+		if err := evict(dir); err != nil {
+			return err
+		}
+		if s, err = k.Open(dir); err != nil {
+			return err
+		}
+		getCold := c.getLogMean(s, 1, uint64(c.Entries), max(c.Reads/10, 1))
 		peak := diskBytes(dir)
 		last := uint64(c.Entries)
 		t = time.Now()
@@ -321,8 +350,8 @@ func (c *Config) Truncation() error {
 		timelines = append(timelines, k.Name+": "+timeline(len(samples), func(i int) (time.Duration, int64) { return samples[i].at, samples[i].disk }))
 		if rs, ok := s.(*raftstore.Store); ok {
 			m := rs.DB().Metrics()
-			timelines = append(timelines, fmt.Sprintf("%s at the end: by file kind %s; %d flushes, %d compactions (%.0f MiB read, %.0f MiB written) since the load began",
-				k.Name, byExt(dir), m.Flushes, m.Compactions, float64(m.CompactionBytesRead)/(1<<20), float64(m.CompactionBytesWritten)/(1<<20)))
+			timelines = append(timelines, fmt.Sprintf("%s at the end: by file kind %s; since the reopen before the truncation: %d flushes, %d compactions (%.0f MiB read, %.0f MiB written), %d entries dropped as deleted",
+				k.Name, byExt(dir), m.Flushes, m.Compactions, float64(m.CompactionBytesRead)/(1<<20), float64(m.CompactionBytesWritten)/(1<<20), m.CoveredDropped))
 		}
 		if err := s.Close(); err != nil {
 			return err
@@ -341,7 +370,7 @@ func (c *Config) Truncation() error {
 		}
 		reopen := time.Since(t)
 		s.Close()
-		c.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.Name, dur(load), get, getRecent, mib(peak), dur(del),
+		c.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.Name, dur(load), get, getRecent, getCold, mib(peak), dur(del),
 			mib(afterDel), under, dur(lat.pct(50)), dur(lat.pct(99)), mib(afterRate), mib(retained), dur(reopen))
 		os.RemoveAll(dir)
 	}
