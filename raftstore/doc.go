@@ -26,7 +26,10 @@
 // last one add up to Options.TruncationFlushBytes (the memtable size by
 // default) the store's flusher goroutine flushes the memtable: the space
 // comes back within seconds instead of when writes next fill the memtable,
-// which on a quiet log may be never.
+// which on a quiet log may be never. The compaction drops the tables the
+// tombstone deletes whole without reading them: after dropping 990,000 of
+// 1,000,000 entries of 1 KiB it read 37 MiB, and the disk held under twice
+// the retained entries 1.8 s after DeleteRange returned (bench/RESULTS.md).
 //
 // FirstIndex and LastIndex are answered from memory: the bounds are found on
 // open with one seek to the first and one to the last entry, and kept up to
