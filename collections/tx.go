@@ -226,8 +226,9 @@ const rangeDeleteMin = 512
 func (tx *Tx) deleteData(id uint64, elems int64) error {
 	lo, hi := dataBounds(id)
 	if elems < rangeDeleteMin {
-		// A sorted set has two keys per element and a few rank nodes.
-		limit := 2*rangeDeleteMin + 8
+		// A sorted set has two keys per element and its rank nodes (about
+		// one per 64 elements); past the limit a range delete is cheaper.
+		limit := 2*rangeDeleteMin + 64
 		var ks [][]byte
 		ti := tx.iter(lo, hi)
 		for ok := ti.First(); ok && len(ks) <= limit; ok = ti.Next() {
