@@ -36,7 +36,9 @@ func runModel(t *testing.T, n int, ops ...[]hop) {
 			h.ops = append(append(append(h.ops, engineOps()...), h.dataOps...), updateOp())
 			h.run(n)
 			h.checkNoGarbage()
-			if h.rdMin == 1 && h.rangeDels+h.s.rangeDels.Load() == 0 {
+			// With range deletes from one element, a run that made any
+			// collection (the ID mark exists) deleted one that way.
+			if _, err := h.db.Get(idHighKey); err == nil && h.rdMin == 1 && h.rangeDels+h.s.rangeDels.Load() == 0 {
 				t.Error("no range delete was written")
 			}
 		})
