@@ -84,7 +84,7 @@ type harness struct {
 	rdMin int64 // rangeDeleteMin of the Store (0: the default)
 	// rangeDels counts the range deletes of the Stores closed so far.
 	rangeDels int64
-	zmem  int64 // Options.RankCacheSize
+	zmem      int64 // Options.RankCacheSize
 	// ops is the operation table, weighted; dataOps the ones an Update
 	// may run (no engine operations).
 	ops     []hop
