@@ -21,7 +21,9 @@ import (
 // The crash workload: op i is a deterministic function of i, mostly
 // multi-element writes (HSET of many fields, SADD, pushes, ZADD of many
 // members, trims, range removals, deletes, renames) and Updates combining
-// several, so that a torn write would show as half an operation.
+// several, so that a torn write would show as half an operation. Some
+// lists grow past rangeDeleteMin, so that deletes and trims write range
+// deletes as well as point deletes.
 
 var crashNames = []string{"h", "s", "l", "z", "x", "y"}
 
@@ -45,6 +47,11 @@ func crashStep(c Cmdable, r *rand.Rand, i int) error {
 		}
 		_, err = c.SAdd(k, ms...)
 	case 2, 3:
+		if r.IntN(12) == 0 {
+			// A list long enough that DEL, SET over it and a long LTRIM
+			// write range deletes (rangeDeleteMin).
+			n = rangeDeleteMin + 8
+		}
 		var es [][]byte
 		for j := 0; j < n; j++ {
 			es = append(es, []byte(fmt.Sprintf("e%d-%d", i, j)))
@@ -61,7 +68,11 @@ func crashStep(c Cmdable, r *rand.Rand, i int) error {
 		}
 		_, err = c.ZAdd(k, ZAddArgs{}, zs...)
 	case 5:
-		err = c.LTrim(k, 1, -2)
+		if r.IntN(3) == 0 {
+			err = c.LTrim(k, 0, 5)
+		} else {
+			err = c.LTrim(k, 1, -2)
+		}
 	case 6:
 		_, err = c.ZRemRangeByRank(k, 0, int64(r.IntN(5)))
 	case 7:
@@ -171,6 +182,8 @@ func referenceDigests(t testing.TB, n int, clock *fakeClock) []string {
 		require.NoError(t, crashApply(s, i))
 		d = append(d, digest(t, s))
 	}
+	require.NotZero(t, s.rangeDels.Load(), "the workload writes range deletes")
+	t.Logf("reference: %d ops wrote %d range deletes", n, s.rangeDels.Load())
 	require.NoError(t, s.Close())
 	require.NoError(t, db.Close())
 	return d

@@ -133,13 +133,15 @@
 // rewritten on every change, so walks over them hop with seeks, which land
 // on the newest version, instead of stepping over older ones.
 //
-// The nodes of a set of more than 256 members are also mirrored in memory
+// The nodes of every sorted set in use are also mirrored in memory
 // (Options.RankCacheSize, least recently used out first): loaded from the
 // engine once, changed with the keys under the set's write lock, and
 // dropped if the Tx changing them does not commit. With a mirror, a rank
-// costs a walk in memory plus at most 128 index entries read in order; the
-// engine's node keys stay the truth, and a crash loses nothing but the
-// mirror.
+// costs two binary searches and a sum of the counts before them in memory
+// (one addition per level-2 node, at most n/16,000, and per level-1 node
+// within one level-2 node, at most 512), plus at most 128 index entries
+// read in order; the engine's node keys stay the truth, and a crash loses
+// nothing but the mirror.
 //
 // The ID high-water mark, 0xFF 'i', holds the next ID not yet reserved;
 // a Store reserves IDs 4,096 at a time and makes the new mark durable before
@@ -237,7 +239,7 @@
 //	LINSERT LREM LPOS               O(n) as in Redis (LINSERT and LREM move the shorter side)
 //	ZADD ZREM ZINCRBY               member read, index write, two node updates (in memory
 //	                                with the set's mirror), one batch
-//	ZRANK ZREVRANK ZCOUNT           a walk of the mirrored nodes in memory (or, without a
+//	ZRANK ZREVRANK ZCOUNT           a sum over the mirrored nodes in memory (or, without a
 //	                                mirror, one seek per level-2 node before it, about
 //	                                n/16,000 at most after inserts, and up to 512 over
 //	                                level-1 nodes) plus at most 128 index entries in order

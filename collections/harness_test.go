@@ -81,7 +81,10 @@ type harness struct {
 	elems []string
 	step  int
 	zfan  int   // rank-node fanout of the Store (0: the default)
-	zmem  int64 // Options.RankCacheSize
+	rdMin int64 // rangeDeleteMin of the Store (0: the default)
+	// rangeDels counts the range deletes of the Stores closed so far.
+	rangeDels int64
+	zmem      int64 // Options.RankCacheSize
 	// ops is the operation table, weighted; dataOps the ones an Update
 	// may run (no engine operations).
 	ops     []hop
@@ -111,10 +114,12 @@ func (h *harness) open() {
 	h.db = db
 	h.s = NewWithOptions(db, &Options{Clock: h.clock.Now, ReclaimInterval: -1, RankCacheSize: h.zmem})
 	h.s.zfan = h.zfan
+	h.s.rdMin = h.rdMin
 	h.c = h.s
 }
 
 func (h *harness) close() {
+	h.rangeDels += h.s.rangeDels.Load()
 	require.NoError(h.t, h.s.Close())
 	require.NoError(h.t, h.db.Close())
 }

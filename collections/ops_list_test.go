@@ -379,6 +379,10 @@ func TestModelListsLong(t *testing.T) {
 	for seed := uint64(10); seed < 13; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			h := newHarness(t, seed)
+			// Trims and pops of runs from 2 elements, from 6, and from the
+			// default write range deletes.
+			h.rdMin = []int64{2, 6, 0}[seed-10]
+			h.reopen()
 			defer h.close()
 			h.names = []string{"a", "b"}
 			h.dataOps = append(listOps(), hop{"push more", 10, listOps()[0].fn})

@@ -577,6 +577,7 @@ func runZModel(t *testing.T, n int, names []string, ops ...[]hop) {
 			// Mirrors: the default budget, none, and one so small that
 			// they are evicted all the time.
 			h.zmem = []int64{0, -1, 300}[seed-1]
+			h.rdMin = []int64{0, 1, 5}[seed-1]
 			h.reopen()
 			defer h.close()
 			if names != nil {

@@ -85,7 +85,10 @@ type Store struct {
 	txPool sync.Pool
 	// zfan overrides the rank nodes' fanout (tests make it tiny).
 	zfan int
-	zc   zcache
+	// rdMin overrides rangeDeleteMin (tests make it tiny, so that small
+	// collections take the range-delete path too).
+	rdMin int64
+	zc    zcache
 
 	// flushEvery is Options.DeleteFlushElements (0: never); dropped counts
 	// the elements range deletes dropped since the last flush it started.
@@ -217,6 +220,15 @@ func (s *Store) reclaimLoop(interval time.Duration) {
 }
 
 func (s *Store) now() time.Time { return s.clock() }
+
+// rangeMin returns the number of elements from which data goes by range
+// delete (rangeDeleteMin unless a test set rdMin).
+func (s *Store) rangeMin() int64 {
+	if s.rdMin > 0 {
+		return s.rdMin
+	}
+	return rangeDeleteMin
+}
 
 func (s *Store) stripeOf(key []byte) uint32 {
 	return uint32(maphash.Bytes(s.seed, key)) & (nStripes - 1)

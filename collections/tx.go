@@ -225,9 +225,10 @@ const rangeDeleteMin = 512
 // delete.
 func (tx *Tx) deleteData(id uint64, elems int64) error {
 	lo, hi := dataBounds(id)
-	if elems < rangeDeleteMin {
-		// A sorted set has two keys per element and a few rank nodes.
-		limit := 2*rangeDeleteMin + 8
+	if elems < tx.s.rangeMin() {
+		// A sorted set has two keys per element and its rank nodes (about
+		// one per 64 elements); past the limit a range delete is cheaper.
+		limit := 2*rangeDeleteMin + 64
 		var ks [][]byte
 		ti := tx.iter(lo, hi)
 		for ok := ti.First(); ok && len(ks) <= limit; ok = ti.Next() {
@@ -251,7 +252,7 @@ func (tx *Tx) deleteData(id uint64, elems int64) error {
 // id: key by key below rangeDeleteMin (no reads: the keys are known), else
 // with one range delete.
 func (tx *Tx) deleteSeqs(id, lo, hi uint64) {
-	if hi-lo < rangeDeleteMin {
+	if hi-lo < uint64(tx.s.rangeMin()) {
 		for q := lo; q < hi; q++ {
 			tx.delRaw(seqKey(nil, id, q))
 		}

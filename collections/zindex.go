@@ -314,6 +314,10 @@ func (z *zidx) remove(s []byte) error {
 func (z *zidx) countLess(s []byte) (int64, error) {
 	var acc int64
 	var lb []byte
+	if z.mir != nil {
+		acc, lb = z.mir.countBelow(s)
+		return z.countFrom(acc, lb, s)
+	}
 	n, err := z.above(2, nil)
 	for err == nil && bytes.Compare(n.ub, s) <= 0 {
 		acc += n.count
@@ -332,6 +336,12 @@ func (z *zidx) countLess(s []byte) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return z.countFrom(acc, lb, s)
+}
+
+// countFrom adds to acc the index entries from suffix lb (nil: the first)
+// up to s, walking them.
+func (z *zidx) countFrom(acc int64, lb, s []byte) (int64, error) {
 	for ok := z.it.SeekGE(z.idxKey(z.kb[:0], lb)); ok; ok = z.it.Next() {
 		e, isIdx := z.suffixOf(z.it.Key())
 		if !isIdx || bytes.Compare(e, s) >= 0 {
@@ -373,6 +383,10 @@ func (z *zidx) seekRank(r, size int64) (bool, error) {
 	}
 	var acc int64
 	var lb []byte
+	if z.mir != nil {
+		acc, lb = z.mir.rankStart(r)
+		return z.stepTo(acc, lb, r)
+	}
 	n, err := z.above(2, nil)
 	for err == nil && acc+n.count <= r && !bytes.Equal(n.ub, topSuffix) {
 		acc += n.count
@@ -391,6 +405,12 @@ func (z *zidx) seekRank(r, size int64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return z.stepTo(acc, lb, r)
+}
+
+// stepTo positions the iterator at the entry of rank r, given that the
+// entry at suffix lb (nil: the first) has rank acc.
+func (z *zidx) stepTo(acc int64, lb []byte, r int64) (bool, error) {
 	ok := z.it.SeekGE(z.idxKey(z.kb[:0], lb))
 	for ; ok && acc < r; acc++ {
 		ok = z.it.Next()

@@ -72,6 +72,53 @@ func (m *zmirror) above(level int, s []byte) znode {
 	return kids[min(kidOf(kids, s, false), len(kids)-1)]
 }
 
+// countBelow returns the entries of the nodes wholly below s (whose bound
+// is at most s) and the bound of the last of them (nil if none): where a
+// walk of the index to s starts, and the rank there. It sums counts in
+// memory: a binary search per level and one addition per node passed.
+func (m *zmirror) countBelow(s []byte) (acc int64, lb []byte) {
+	if len(m.top) == 0 {
+		return 0, nil // never so; a walk from the first entry is right anyway
+	}
+	i := min(m.topOf(s, false), len(m.top)-1)
+	for _, t := range m.top[:i] {
+		acc += t.count
+	}
+	if i > 0 {
+		lb = m.top[i-1].ub
+	}
+	kids := m.top[i].kids
+	j := max(min(kidOf(kids, s, false), len(kids)-1), 0)
+	for _, k := range kids[:j] {
+		acc += k.count
+	}
+	if j > 0 {
+		lb = kids[j-1].ub
+	}
+	return acc, lb
+}
+
+// rankStart returns the lower bound lb of the level-1 node holding the
+// entry of rank r (nil for the first node) and the rank acc of its first
+// entry, summing counts in memory.
+func (m *zmirror) rankStart(r int64) (acc int64, lb []byte) {
+	if len(m.top) == 0 {
+		return 0, nil
+	}
+	i := 0
+	for i < len(m.top)-1 && acc+m.top[i].count <= r {
+		acc += m.top[i].count
+		lb = m.top[i].ub
+		i++
+	}
+	kids := m.top[i].kids
+	for j := 0; j < len(kids)-1 && acc+kids[j].count <= r; j++ {
+		acc += kids[j].count
+		lb = kids[j].ub
+	}
+	return acc, lb
+}
+
 func (m *zmirror) lowerBound(level int, ub []byte) []byte {
 	i := m.topOf(ub, true)
 	if level == 2 {
