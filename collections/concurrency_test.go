@@ -156,6 +156,15 @@ func TestConcurrentQueue(t *testing.T) {
 		go func(c int) {
 			defer consumed.Done()
 			for {
+				// Whether the producers had finished before this pop: only
+				// then does an empty list mean the queue is drained (a pop
+				// that found it empty before the last pushes must go on).
+				var finished bool
+				select {
+				case <-done:
+					finished = true
+				default:
+				}
 				var v []byte
 				var err error
 				if c%2 == 0 {
@@ -173,12 +182,10 @@ func TestConcurrentQueue(t *testing.T) {
 					}
 				}
 				if err == ErrNotFound {
-					select {
-					case <-done:
+					if finished {
 						return
-					default:
-						continue
 					}
+					continue
 				}
 				if err != nil {
 					t.Error(err)
