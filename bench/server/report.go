@@ -166,7 +166,9 @@ func (r *Report) markdown(chartDir string, charts []string) string {
 		} else {
 			p("strata-server runs with the engine's default memory: a 64 MiB block cache and 64 MiB memtables.\n\n")
 		}
+		r.summaryTable(&b)
 		r.ratioTables(&b)
+		r.cpuTables(&b)
 		r.detailTables(&b)
 		r.rbTables(&b)
 		r.memoryTable(&b)
@@ -255,6 +257,110 @@ func skipShort(rd, st *Line) string {
 		return "–"
 	}
 	return "n/a"
+}
+
+// summaryTable gives, per appendfsync mode and load generator, the median
+// of Strata's ops/s over Redis's across the measured lines of write
+// commands and of reads, and the median of Redis's CPU per operation over
+// Strata's (above 1: Strata spends less CPU on an operation). The medians
+// say where Strata stands on this noisy machine better than any one line.
+func (r *Report) summaryTable(b *strings.Builder) {
+	fsyncs := uniq(r.Lines, func(l Line) string { return l.Fsync })
+	tools := uniq(r.Lines, func(l Line) string { return l.Tool })
+	fmt.Fprintf(b, "### Summary: medians over the measured lines\n\n")
+	fmt.Fprintf(b, "Strata's ops/s ÷ Redis's, median over every (workload, pipeline, value size) both servers ran; "+
+		"in brackets how many lines. CPU: Redis's CPU seconds per operation ÷ Strata's (above 1: Strata spends less).\n\n")
+	b.WriteString("| appendfsync | load generator | writes: ops/s ratio | reads: ops/s ratio | writes: CPU ratio | reads: CPU ratio |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|\n")
+	for _, fs := range fsyncs {
+		for _, tool := range tools {
+			var wr, rd, wc, rc []float64
+			for _, l := range r.Lines {
+				if l.Tool != tool || l.Fsync != fs || l.Server != "redis" {
+					continue
+				}
+				q, rl, sl, ok := r.ratio(tool, fs, l.Value, l.Pipeline, l.Workload)
+				if !ok {
+					continue
+				}
+				w := findWorkload(l.Workload)
+				c := 0.0
+				if sl.CPUPerMillion > 0 {
+					c = rl.CPUPerMillion / sl.CPUPerMillion
+				}
+				if w != nil && w.Write {
+					wr, wc = append(wr, q), append(wc, c)
+				} else {
+					rd, rc = append(rd, q), append(rc, c)
+				}
+			}
+			if len(wr)+len(rd) == 0 {
+				continue
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", fs, tool, medianCell(wr), medianCell(rd), medianCell(wc), medianCell(rc))
+		}
+	}
+	b.WriteString("\n")
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func medianCell(v []float64) string {
+	if len(v) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2fx (%d)", median(v), len(v))
+}
+
+// cpuTables: Redis's CPU seconds per operation over Strata's, per line of
+// the go-redis generator (above 1: Strata spends less CPU on an operation).
+// CPU per operation moves less with the machine's load than ops/s does.
+func (r *Report) cpuTables(b *strings.Builder) {
+	pipes, values := r.settings("go-redis")
+	wls := uniq(r.Lines, func(l Line) string { return l.Workload })
+	fsyncs := uniq(r.Lines, func(l Line) string { return l.Fsync })
+	fmt.Fprintf(b, "### CPU per operation: Redis's ÷ Strata's (go-redis load generator)\n\n")
+	fmt.Fprintf(b, "Server CPU seconds (user+system) per million operations, Redis's over Strata's: above 1, Strata "+
+		"spends less CPU on an operation. Strata's includes its background work (flushes, compactions), Redis's its AOF rewrites.\n\n")
+	for _, fs := range fsyncs {
+		fmt.Fprintf(b, "appendfsync **%s**\n\n| workload |", fs)
+		for _, pp := range pipes {
+			for _, v := range values {
+				fmt.Fprintf(b, " P%d, %s |", pp, valueLabel(v))
+			}
+		}
+		b.WriteString("\n|---|")
+		for range len(pipes) * len(values) {
+			b.WriteString("---:|")
+		}
+		b.WriteString("\n")
+		for _, wl := range wls {
+			row := fmt.Sprintf("| %s |", wl)
+			any := false
+			for _, pp := range pipes {
+				for _, v := range values {
+					_, rd, st, ok := r.ratio("go-redis", fs, v, pp, wl)
+					if !ok || st.CPUPerMillion == 0 {
+						row += " " + skipShort(rd, st) + " |"
+						continue
+					}
+					any = true
+					row += fmt.Sprintf(" %.2f |", rd.CPUPerMillion/st.CPUPerMillion)
+				}
+			}
+			if any {
+				b.WriteString(row + "\n")
+			}
+		}
+		b.WriteString("\n")
+	}
 }
 
 // unsupported reports whether a line was not measured because the server
