@@ -82,11 +82,15 @@ func width(groups, bars int) vg.Length {
 	return max(vg.Length(groups*per)*vg.Points(1)+150, 7*vg.Inch)
 }
 
+// ratioClip is the tallest bar of a ratio chart: one line at 8x would
+// flatten every other.
+const ratioClip = 4.0
+
 // ratioChart: Strata's ops/s over Redis's per workload, one bar per
 // (pipeline, value size), with the target drawn across.
 func ratioChart(r *Report, fsync string, wls []string, pipes, values []int, path string) error {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Strata ÷ Redis ops/s, appendfsync %s (above the line: target met)", fsync)
+	p.Title.Text = fmt.Sprintf("Strata ÷ Redis ops/s, appendfsync %s (above the line: target met; bars cut at %gx, the tables have every figure)", fsync, ratioClip)
 	p.Y.Label.Text = "ratio"
 	p.Y.Min = 0
 	n := len(pipes) * len(values)
@@ -98,8 +102,8 @@ func ratioChart(r *Report, fsync string, wls []string, pipes, values []int, path
 			vals := make(plotter.Values, len(wls))
 			for j, wl := range wls {
 				if q, _, _, ok := r.ratio("go-redis", fsync, v, pp, wl); ok {
-					vals[j] = q
-					top = max(top, q)
+					vals[j] = min(q, ratioClip)
+					top = max(top, vals[j])
 				}
 			}
 			bars, err := plotter.NewBarChart(vals, barW)
