@@ -400,13 +400,18 @@ var stripeSeed = maphash.MakeSeed()
 func (s *Server) stripesOf(dst []int, cmd *command, argv [][]byte) []int {
 	var buf [16]int
 	for _, i := range appendKeyPositions(buf[:0], cmd, argv) {
-		dst = append(dst, int(maphash.Bytes(stripeSeed, argv[i])%uint64(len(s.stripes))))
+		dst = append(dst, s.stripeOf(argv[i]))
 	}
 	if len(dst) > 1 {
 		slices.Sort(dst)
 		dst = slices.Compact(dst)
 	}
 	return dst
+}
+
+// stripeOf is the stripe of key.
+func (s *Server) stripeOf(key []byte) int {
+	return int(maphash.Bytes(stripeSeed, key) % uint64(len(s.stripes)))
 }
 
 // lockStripes locks stripes, given in increasing order (so two commands

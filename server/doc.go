@@ -100,7 +100,7 @@
 //     holds it shared; EXEC, EVAL and FLUSHALL hold it exclusively. A
 //     waiting exclusive holder stops new shared ones, and a script past
 //     lua-time-limit makes waiters answer -BUSY.
-//   - 256 key stripes. A lone write command locks the stripes of the keys
+//   - 16384 key stripes. A lone write command locks the stripes of the keys
 //     its key specs name, in stripe order, so handlers that make several
 //     Store calls (SET ... GET, GETEX, EXPIRE GT, APPEND, ...) are atomic
 //     against every other server client.
