@@ -660,11 +660,43 @@ func (db *DB) createWAL(num uint64) (*wal.Writer, error) {
 	return wal.NewMappedWriter(f, db.opts.MemtableSize+db.opts.MemtableSize/8), nil
 }
 
-// syncWALs fsyncs every open WAL segment with unsynced bytes, oldest first,
-// so that what survives a power loss is always a prefix of the log. A failed
-// fsync is never retried: it latches the background error and the DB refuses
-// writes until it is reopened.
+// walTarget is a WAL segment and its size when a sync was asked for.
+type walTarget struct {
+	w    *wal.Writer
+	size int64
+}
+
+// walTargets appends the open WAL segments with their sizes now.
+func (db *DB) walTargets(dst []walTarget) []walTarget {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	for _, m := range db.mu.imm {
+		if m.wal != nil {
+			dst = append(dst, walTarget{m.wal, m.wal.Size()})
+		}
+	}
+	if db.mu.mem.wal != nil {
+		dst = append(dst, walTarget{db.mu.mem.wal, db.mu.mem.wal.Size()})
+	}
+	return dst
+}
+
+// syncWALs makes every WAL byte written before the call durable.
 func (db *DB) syncWALs() error {
+	var buf [4]walTarget
+	return db.syncWALsFor(db.walTargets(buf[:0]))
+}
+
+// syncWALsFor makes the WAL bytes of targets durable. Callers that arrive
+// while an fsync runs wait for it; if it covered their bytes, they issue
+// none, though more may have been written since: so many goroutines asking
+// at once (a server's connections acknowledging their writes) share each
+// fsync, as writers share a group's. Otherwise it fsyncs every open WAL
+// segment with unsynced bytes, oldest first, so that what survives a power
+// loss is always a prefix of the log. A failed fsync is never retried: it
+// latches the background error and the DB refuses writes until it is
+// reopened.
+func (db *DB) syncWALsFor(targets []walTarget) error {
 	db.walSyncMu.Lock()
 	defer db.walSyncMu.Unlock()
 	db.mu.Lock()
@@ -672,6 +704,17 @@ func (db *DB) syncWALs() error {
 		err := db.mu.bgErr
 		db.mu.Unlock()
 		return err
+	}
+	covered := true
+	for _, t := range targets {
+		if t.w.SyncedSize() < t.size {
+			covered = false
+			break
+		}
+	}
+	if covered {
+		db.mu.Unlock()
+		return nil
 	}
 	ws := make([]*wal.Writer, 0, len(db.mu.imm)+1)
 	for _, m := range db.mu.imm {

@@ -197,3 +197,24 @@ func TestConditionalRequestsShareAGroup(t *testing.T) {
 		putReq(r)
 	}
 }
+
+// TestSyncSkipsWhatAnEarlierFsyncCovered: a sync asked for before an fsync
+// that covered its bytes issues none, even though more was written since;
+// a sync asked for after those writes does fsync.
+func TestSyncSkipsWhatAnEarlierFsyncCovered(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, &Options{FS: fs, Sync: SyncNo})
+	defer db.Close()
+	require.NoError(t, db.Put([]byte("a"), []byte("1")))
+	var buf [4]walTarget
+	asked := db.walTargets(buf[:0]) // a caller of Sync, about to wait for the lock
+	require.NoError(t, db.Sync())   // the fsync it waited behind
+	require.NoError(t, db.Put([]byte("b"), []byte("2")))
+	before := db.Metrics().WALSyncs
+	require.NoError(t, db.syncWALsFor(asked))
+	require.Equal(t, before, db.Metrics().WALSyncs, "its bytes were durable already")
+	require.NoError(t, db.Sync())
+	require.Equal(t, before+1, db.Metrics().WALSyncs, "b was not durable")
+	require.NoError(t, db.Sync())
+	require.Equal(t, before+1, db.Metrics().WALSyncs, "nothing new to fsync")
+}
