@@ -60,6 +60,9 @@ func wrongArgs(name string) string {
 func (s *Server) dispatch(cl *client, argv [][]byte) {
 	now := time.Now()
 	cl.lastActive.Store(now.UnixNano())
+	if s.syncAlways() {
+		cl.syncFirst = true
+	}
 	cmd := s.lookup(argv)
 	if cmd == nil {
 		cl.rejectTx()
@@ -234,11 +237,9 @@ func (s *Server) callAt(ctx *cmdCtx, lone bool, start time.Time) {
 		var buf [16]int
 		stripes := s.stripesOf(buf[:0], cmd, ctx.argv)
 		s.lockStripes(stripes)
-		mark := ctx.w.len()
 		cmd.handler(ctx)
 		s.unlockStripes(stripes)
 		s.gate.releaseShared()
-		s.syncWrite(ctx.w, mark)
 	} else {
 		if !lone && cmd.flags&flagWrite != 0 {
 			if k, ok := ctx.ks.(*dataKeyspace); ok {
