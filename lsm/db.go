@@ -90,6 +90,10 @@ type DB struct {
 	// the memtable inserts and the memtable swap check it (see
 	// leaderToken).
 	leader leaderToken
+	// groupView and groupLive are the commit leader's scratch (see
+	// writeGroup); only the leader touches them.
+	groupView groupView
+	groupLive []*commitReq
 
 	mu struct {
 		sync.Mutex

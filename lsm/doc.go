@@ -24,8 +24,10 @@
 // the memtable (into its small front, which a background goroutine copies
 // into the main list in key order: see memtable.NewStaged) and publishes its
 // sequence numbers, so readers never see half a batch. Conditions and
-// counters are judged by the leader against the latest state, which makes
-// them atomic with respect to every other write. A full memtable is rotated to a new WAL segment and flushed to an L0
+// counters are judged by the leader against the latest state and the
+// writes queued before them in its group, which makes them atomic with
+// respect to every other write while they share the group's WAL write and
+// fsync. A full memtable is rotated to a new WAL segment and flushed to an L0
 // table in the background (flush.go); compaction merges tables down the
 // levels (compaction_sched.go, package compaction).
 //

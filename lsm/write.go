@@ -245,18 +245,18 @@ func (db *DB) Expire(key []byte, ttl time.Duration) error {
 
 // prepare evaluates a conditional request against the latest state and
 // encodes its repr. It runs on the commit leader, after every earlier write
-// is in the memtable and visible, and before anything later: that is what
-// makes conditions and counters atomic.
-func (db *DB) prepare(r *commitReq) error {
+// is in the memtable and visible or, if it belongs to the leader's group,
+// in view, and before anything later: that is what makes conditions and
+// counters atomic.
+func (db *DB) prepare(r *commitReq, view *groupView) error {
 	// The leader publishes every sequence number, so the newest data is
 	// stable while it prepares.
-	seq := seqLatest
 	now := db.opts.Clock()
 	switch r.kind {
 	case reqBatch:
 		b := r.batch
 		for _, c := range b.conds {
-			if err := db.checkCond(c.key.bytes(b.repr), c.cond, c.val.bytes(b.condData), seq); err != nil {
+			if err := db.checkCond(c.key.bytes(b.repr), c.cond, c.val.bytes(b.condData), view, now); err != nil {
 				return err
 			}
 		}
@@ -264,11 +264,11 @@ func (db *DB) prepare(r *commitReq) error {
 		r.useBatch(b)
 	case reqIncr:
 		if r.opts.cond != condNone {
-			if err := db.checkCond(r.key, r.opts.cond, r.opts.value, seq); err != nil {
+			if err := db.checkCond(r.key, r.opts.cond, r.opts.value, view, now); err != nil {
 				return err
 			}
 		}
-		cur, found, err := db.get(r.key, seq)
+		cur, found, err := db.current(r.key, view, now)
 		if err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func (db *DB) prepare(r *commitReq) error {
 		r.count = 1
 		r.result = n
 	case reqExpire:
-		cur, found, err := db.get(r.key, seq)
+		cur, found, err := db.current(r.key, view, now)
 		if err != nil {
 			return err
 		}
@@ -315,9 +315,10 @@ func (db *DB) prepare(r *commitReq) error {
 	return nil
 }
 
-// checkCond judges one condition at seq.
-func (db *DB) checkCond(key []byte, cond condKind, want []byte, seq keys.SeqNum) error {
-	cur, found, err := db.get(key, seq)
+// checkCond judges one condition against key's current state (see
+// DB.current).
+func (db *DB) checkCond(key []byte, cond condKind, want []byte, view *groupView, now time.Time) error {
+	cur, found, err := db.current(key, view, now)
 	if err != nil {
 		return err
 	}

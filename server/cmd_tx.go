@@ -140,25 +140,10 @@ func execCommand(c *cmdCtx) {
 // caller holds the gate exclusively. This is where EXEC and scripts meet
 // the store. fn may run again if a raw write from outside the Store changed
 // a string it rewrote (see Store.Update): it must start afresh each time.
+// Under appendfsync always the reply's flush fsyncs (client.flush), after
+// the gate is released, so transactions of several clients share an fsync.
 func (s *Server) update(fn func(ks Keyspace) error) error {
-	err := s.store.Update(func(tx *collections.Tx) error { return fn(newTxKeyspace(s, tx)) })
-	if err == nil && s.syncAlways() {
-		err = s.db.Sync()
-	}
-	return err
-}
-
-// syncWrite carries out appendfsync always after a lone write command: its
-// reply goes out only once the WAL is on disk.
-// The reply written from mark on is replaced by the error if that fails.
-func (s *Server) syncWrite(w *replyWriter, mark int) {
-	if !s.syncAlways() {
-		return
-	}
-	if err := s.db.Sync(); err != nil {
-		w.b = w.b[:mark]
-		w.err(keyError(err))
-	}
+	return s.store.Update(func(tx *collections.Tx) error { return fn(newTxKeyspace(s, tx)) })
 }
 
 // watchedKey is a key's state when WATCH saw it.

@@ -37,6 +37,9 @@ type client struct {
 	// closeAfter closes the connection once the current replies are out
 	// (QUIT, a protocol error, CLIENT KILL of oneself).
 	closeAfter bool
+	// syncFirst: a command ran under appendfsync always since the last
+	// flush, so the replies wait until the WAL is fsynced (see flush).
+	syncFirst bool
 
 	// dirty is set when a watched key changes (any goroutine).
 	dirty atomic.Bool
@@ -177,9 +180,25 @@ func (c *client) mirror() {
 
 // flush writes the pending replies. It reports false when the connection
 // failed.
+//
+// Under appendfsync always, it first fsyncs every WAL byte written so far
+// (DB.Sync; flushes that overlap share an fsync): a write is acknowledged
+// only once it is durable, and a reply that read another client's write
+// leaves only once that write is, as Redis sends a turn's replies after
+// its fsync. Writes themselves do not fsync, so a client's pipeline of 16
+// writes costs one fsync, not 16. If the fsync fails, the replies are
+// never sent and the connection is closed: the client cannot tell what
+// was written, and the engine refuses writes from then on.
 func (c *client) flush() bool {
 	if c.out.len() == 0 {
 		return true
+	}
+	if c.syncFirst || c.s.syncAlways() {
+		c.syncFirst = false
+		if err := c.s.db.Sync(); err != nil {
+			c.s.log.Error("appendfsync always: fsync failed; closing the connection unanswered", "addr", c.addr, "err", err)
+			return false
+		}
 	}
 	if t := c.s.idleTimeout.Load(); t > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(time.Duration(t)))

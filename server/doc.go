@@ -100,7 +100,7 @@
 //     holds it shared; EXEC, EVAL and FLUSHALL hold it exclusively. A
 //     waiting exclusive holder stops new shared ones, and a script past
 //     lua-time-limit makes waiters answer -BUSY.
-//   - 256 key stripes. A lone write command locks the stripes of the keys
+//   - 16384 key stripes. A lone write command locks the stripes of the keys
 //     its key specs name, in stripe order, so handlers that make several
 //     Store calls (SET ... GET, GETEX, EXPIRE GT, APPEND, ...) are atomic
 //     against every other server client.
@@ -129,11 +129,19 @@
 //
 // A reply goes out only after its write reached the WAL (the engine's
 // promise). appendfsync is carried out by the server on top of the DB's own
-// SyncMode, so CONFIG SET appendfsync takes effect at once: always fsyncs
-// the WAL (DB.Sync; one fsync covers every write before it) after every write
-// command, EXEC and script and before their replies; everysec runs DB.Sync
-// once a second; no adds nothing. The binary opens its DB with lsm.SyncNo
-// so these are the whole policy.
+// SyncMode, so CONFIG SET appendfsync takes effect at once: under always,
+// a connection's replies leave only after DB.Sync has fsynced every WAL
+// byte written before them (client.flush), so a write command, EXEC,
+// script or FLUSHALL is acknowledged once durable, and a reply that read
+// someone else's write waits for that write to be durable too, as Redis
+// sends an event-loop turn's replies after its fsync. Write commands, EXEC
+// and scripts themselves do not fsync: a pipeline of writes, and the
+// flushes of many connections at once, share one fsync (lsm: a Sync whose
+// bytes an earlier fsync covered issues none). If the fsync fails, the
+// replies are never sent and the connection is closed. everysec runs
+// DB.Sync once a second; no adds nothing. The binary opens its DB with
+// lsm.SyncNo so these are the whole policy. Go code reading the DB
+// directly may see a write under always before it is fsynced.
 //
 // # Differences from Redis 7.0
 //

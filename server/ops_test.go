@@ -144,7 +144,8 @@ func TestSlowlog(t *testing.T) {
 }
 
 // TestAppendfsyncLive: CONFIG SET appendfsync always makes every write
-// fsync, at once; no makes none.
+// fsync before its reply, at once (a pipeline's writes share one); no
+// makes none.
 func TestAppendfsyncLive(t *testing.T) {
 	dir := t.TempDir()
 	db, err := lsm.Open(dir, &lsm.Options{Sync: lsm.SyncNo, Logger: quietLogger()})
@@ -182,6 +183,22 @@ func TestAppendfsyncLive(t *testing.T) {
 	c.do("EVAL", "redis.call('set', 'b', '1')", "0")
 	if got := syncs() - before; got < 23 {
 		t.Fatalf("appendfsync always: %d fsyncs for 23 acknowledged writes", got)
+	}
+	// A pipeline of writes is acknowledged after one fsync, not one each:
+	// the 16 requests go out in one write, so they arrive together.
+	var pipe []byte
+	for i := 0; i < 16; i++ {
+		pipe = append(pipe, encodeCommand("SET", fmt.Sprint("p", i), "v")...)
+	}
+	before = syncs()
+	c.sendRaw(pipe)
+	for i := 0; i < 16; i++ {
+		if r := c.mustRead(); r != "+OK\r\n" {
+			t.Fatalf("pipelined SET: %q", r)
+		}
+	}
+	if got := syncs() - before; got < 1 || got >= 16 {
+		t.Fatalf("appendfsync always: %d fsyncs for a pipeline of 16 writes, want 1 (fewer than 16)", got)
 	}
 	if r := c.do("CONFIG", "GET", "appendfsync"); r != "*2\r\n$11\r\nappendfsync\r\n$6\r\nalways\r\n" {
 		t.Fatal(r)

@@ -55,9 +55,14 @@ type Server struct {
 	maxMultibulk atomic.Int64
 
 	// gate orders lone writes against EXEC, scripts and FLUSHALL; stripes
-	// serialize the lone writes of one key (see doc.go).
+	// serialize the lone writes of one key (see doc.go). A writer holds its
+	// stripes until its write is in the WAL (fsynced under appendfsync
+	// always), so with few stripes, writers of different keys queue behind
+	// each other's fsync: 16384 keep 50 clients' MSETs of 10 keys mostly
+	// apart (with 256, 10,000 such MSETs took 4,100 fsyncs; with 16384,
+	// 435).
 	gate    gate
-	stripes [256]sync.Mutex
+	stripes [16384]sync.Mutex
 
 	// mu guards the connection set and the listeners.
 	mu        sync.Mutex

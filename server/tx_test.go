@@ -167,3 +167,87 @@ func (c *respConn) read2(args ...string) (string, error) {
 	}
 	return c.read()
 }
+
+// TestExecIsolatedFromLoneWrites: transactions incrementing two counters
+// run beside lone INCRs of one of them. EXEC reads and writes its keys
+// under their stripes, so no increment is lost (a lone INCR between a
+// transaction's read and its commit would be overwritten), and a reader's
+// MGET never sees one counter moved without the other.
+func TestExecIsolatedFromLoneWrites(t *testing.T) {
+	ts := startServer(t, nil)
+	const txClients, txEach, loneClients, loneEach = 6, 150, 3, 300
+	var wg sync.WaitGroup
+	errs := make(chan error, txClients+loneClients+1)
+	for range txClients {
+		c := dial(t, ts.addr)
+		wg.Go(func() {
+			for range txEach {
+				c.send("MULTI")
+				c.send("INCRBY", "a", "1")
+				c.send("DECRBY", "b", "1")
+				c.send("INCR", "n")
+				c.send("EXEC")
+				for range 4 {
+					if _, err := c.read(); err != nil {
+						errs <- err
+						return
+					}
+				}
+				r, err := c.read()
+				if err != nil || !strings.HasPrefix(r, "*3\r\n:") {
+					errs <- fmt.Errorf("EXEC: %q %v", r, err)
+					return
+				}
+			}
+		})
+	}
+	for range loneClients {
+		c := dial(t, ts.addr)
+		wg.Go(func() {
+			for range loneEach {
+				if r, err := c.read2("INCR", "n"); err != nil || !strings.HasPrefix(r, ":") {
+					errs <- fmt.Errorf("INCR: %q %v", r, err)
+					return
+				}
+			}
+		})
+	}
+	stop := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		r := dial(t, ts.addr)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			got, err := r.read2("MGET", "a", "b")
+			if err != nil {
+				errs <- err
+				return
+			}
+			v, _ := parseReply(got)
+			a, _ := strconv.Atoi(v.elems[0].str)
+			b, _ := strconv.Atoi(v.elems[1].str)
+			if a+b != 0 {
+				errs <- fmt.Errorf("a reader saw a=%d, b=%d", a, b)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-readerDone
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	c := dial(t, ts.addr)
+	for k, want := range map[string]int{"a": txClients * txEach, "b": -txClients * txEach, "n": txClients*txEach + loneClients*loneEach} {
+		if got := c.do("GET", k); got != fmt.Sprintf("$%d\r\n%d\r\n", len(strconv.Itoa(want)), want) {
+			t.Errorf("%s: %q, want %d", k, got, want)
+		}
+	}
+}

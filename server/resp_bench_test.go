@@ -1,0 +1,230 @@
+package server
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stratadb/strata/lsm"
+)
+
+// repeatReader yields the same request forever, as many whole copies as
+// fit in each read.
+type repeatReader struct{ req []byte }
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	n := 0
+	for len(p)-n >= len(r.req) {
+		n += copy(p[n:], r.req)
+	}
+	if n == 0 {
+		n = copy(p, r.req) // a buffer smaller than one request
+	}
+	return n, nil
+}
+
+// respFixture is a server on a fresh DB and a client of it fed from memory:
+// each step frames one request, dispatches it and drops the reply, as the
+// connection loop does, without a socket.
+type respFixture struct {
+	s  *Server
+	db *lsm.DB
+	cl *client
+}
+
+func newRESPFixture(tb testing.TB, appendfsync string, req []byte) *respFixture {
+	tb.Helper()
+	db, err := lsm.Open(filepath.Join(tb.TempDir(), "data"), &lsm.Options{Logger: quietLogger(), Sync: lsm.SyncNo})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := New(db, &Options{Logger: quietLogger(), AppendFsync: appendfsync})
+	if err != nil {
+		db.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	cl := &client{s: s, id: 1, authed: true, rd: newReqReader(&repeatReader{req: req})}
+	cl.out.proto = 2
+	return &respFixture{s: s, db: db, cl: cl}
+}
+
+// step serves one request and reports the reply's first byte.
+func (f *respFixture) step(tb testing.TB) byte {
+	argv, err := f.cl.rd.next()
+	for argv == nil && err == nil {
+		if err = f.cl.rd.fill(); err != nil {
+			tb.Fatal(err)
+		}
+		argv, err = f.cl.rd.next()
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.s.dispatch(f.cl, argv)
+	c := f.cl.out.b[0]
+	f.cl.out.reset()
+	return c
+}
+
+func respRequest(args ...string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return []byte(b.String())
+}
+
+var respCases = []struct {
+	name string
+	req  []byte
+	want byte // the reply's type
+}{
+	{"GET", respRequest("GET", "key:000000000042"), '$'},
+	{"GET-missing", respRequest("GET", "key:000000000043"), '$'},
+	{"get", respRequest("get", "key:000000000042"), '$'},
+	{"SET", respRequest("SET", "key:000000000042", strings.Repeat("v", 100)), '+'},
+	{"set", respRequest("set", "key:000000000042", strings.Repeat("v", 100)), '+'},
+}
+
+// BenchmarkRESPPath is one request through the reader, the dispatcher, the
+// handler and the reply writer, over the engine (no socket). Compare its
+// allocations with BenchmarkRESPKeyspaceOnly, the same engine calls alone:
+// the difference is what the RESP path allocates.
+func BenchmarkRESPPath(b *testing.B) {
+	for _, mode := range []string{"everysec", "always"} {
+		for _, c := range respCases {
+			b.Run(mode+"/"+c.name, func(b *testing.B) {
+				f := newRESPFixture(b, mode, c.req)
+				f.db.Put([]byte("key:000000000042"), []byte(strings.Repeat("v", 100)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					if got := f.step(b); got != c.want {
+						b.Fatalf("reply starts with %q, want %q", got, c.want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkRESPKeyspaceOnly is the engine work of GET and SET alone: the
+// Keyspace calls their handlers make.
+func BenchmarkRESPKeyspaceOnly(b *testing.B) {
+	key, val := []byte("key:000000000042"), []byte(strings.Repeat("v", 100))
+	for _, mode := range []string{"everysec", "always"} {
+		f := newRESPFixture(b, mode, respRequest("PING"))
+		f.db.Put(key, val)
+		b.Run(mode+"/GET", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := f.s.ks.Get(key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(mode+"/SET", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := f.s.ks.Set(key, val, SetOpts{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestRESPPathAllocs holds the RESP path of GET and SET (reader,
+// dispatcher, handler, reply writer) to no allocation of its own: a request
+// served end to end allocates what its Keyspace calls alone allocate (GET's
+// copy of the value), nothing more, whatever the case of the name.
+func TestRESPPathAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens a DB per case")
+	}
+	key, val := []byte("key:000000000042"), []byte(strings.Repeat("v", 100))
+	for _, c := range respCases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newRESPFixture(t, "everysec", c.req)
+			f.db.Put(key, val)
+			f.step(t) // warm the buffers up
+			path := testing.AllocsPerRun(2000, func() {
+				if got := f.step(t); got != c.want {
+					t.Fatalf("reply starts with %q, want %q", got, c.want)
+				}
+			})
+			var alone float64
+			if c.want == '$' && strings.Contains(c.name, "missing") {
+				missing := []byte("key:000000000043")
+				alone = testing.AllocsPerRun(2000, func() { f.s.ks.Get(missing) })
+			} else if c.want == '$' {
+				alone = testing.AllocsPerRun(2000, func() { f.s.ks.Get(key) })
+			} else {
+				alone = testing.AllocsPerRun(2000, func() { f.s.ks.Set(key, val, SetOpts{}) })
+			}
+			if path != alone {
+				t.Errorf("%s allocates %v per request end to end, its Keyspace call alone %v: the RESP path allocates %v",
+					c.name, path, alone, path-alone)
+			}
+		})
+	}
+}
+
+// TestAppendKeyPositions checks the dispatcher's allocation-free key
+// positions against the command table's keyPositions, for every command
+// and a range of argument counts.
+func TestAppendKeyPositions(t *testing.T) {
+	table := buildTable()
+	var cmds []*command
+	for _, c := range table {
+		cmds = append(cmds, c)
+		for _, sub := range c.subs {
+			cmds = append(cmds, sub)
+		}
+	}
+	for _, cmd := range cmds {
+		for argc := 1; argc <= 12; argc++ {
+			argv := make([][]byte, argc)
+			argv[0] = []byte(cmd.name)
+			for i := 1; i < argc; i++ {
+				argv[i] = []byte("2") // a key count of 2 where one is read
+			}
+			want := cmd.keyPositions(argv)
+			var buf [8]int
+			got := appendKeyPositions(buf[:0], cmd, argv)
+			if len(got) != len(want) {
+				t.Errorf("%s with %d args: positions %v, keyPositions %v", cmd.name, argc, got, want)
+				continue
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("%s with %d args: positions %v, keyPositions %v", cmd.name, argc, got, want)
+					break
+				}
+			}
+		}
+	}
+}
+
+// TestLookupCase: the dispatcher's lookup finds commands and subcommands
+// in any case, as the table's lookup does.
+func TestLookupCase(t *testing.T) {
+	s := &Server{table: buildTable()}
+	for _, c := range []struct{ argv []string }{
+		{[]string{"GET", "k"}}, {[]string{"gEt", "k"}}, {[]string{"get", "k"}},
+		{[]string{"CLIENT", "LIST"}}, {[]string{"client", "Setname", "x"}},
+		{[]string{"CONFIG"}}, {[]string{"NOSUCHCOMMAND"}}, {[]string{"client", "nosuchsub"}},
+		{[]string{strings.Repeat("X", 40)}},
+	} {
+		argv := make([][]byte, len(c.argv))
+		for i, a := range c.argv {
+			argv[i] = []byte(a)
+		}
+		if got, want := s.lookup(argv), s.table.lookup(argv); got != want {
+			t.Errorf("lookup(%q) = %v, table.lookup %v", c.argv, got, want)
+		}
+	}
+}
