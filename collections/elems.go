@@ -65,6 +65,11 @@ func (tx *Tx) allElems(m meta, withValues bool) ([][]byte, error) {
 	return out, ti.Close()
 }
 
+// maxPrealloc bounds the elements a reply reserves room for before reading
+// them: a size from a (possibly damaged) header or a huge count then costs
+// memory only as elements actually arrive.
+const maxPrealloc = 1024
+
 // smallRandom is the size up to which random choices read the whole
 // collection and choose uniformly; above it they descend the key space with
 // seeks (randomKeyIn), which is fast but not exactly uniform.
@@ -84,7 +89,10 @@ func (tx *Tx) randomElems(m meta, size int64, count int64, distinct, withValues 
 			return nil, err
 		}
 		n := int64(len(all) / step)
-		out := make([][]byte, 0, int(count)*step)
+		if (distinct && count > n) || (n == 0 && count > 0) {
+			return nil, corrupt("size in header above the elements", nil, nil)
+		}
+		out := make([][]byte, 0, min(count, maxPrealloc)*int64(step))
 		if distinct {
 			perm := rand.Perm(int(n))
 			for _, i := range perm[:count] {
@@ -101,7 +109,7 @@ func (tx *Tx) randomElems(m meta, size int64, count int64, distinct, withValues 
 	lo, hi := elemBounds(m.id)
 	ti := tx.iter(lo, hi)
 	defer ti.Close()
-	out := make([][]byte, 0, int(count)*step)
+	out := make([][]byte, 0, min(count, maxPrealloc)*int64(step))
 	seen := map[string]bool{}
 	add := func(k, v []byte) {
 		out = append(out, k[elemOff:])

@@ -231,7 +231,7 @@ func decodeHeader(name []byte, t Type, v []byte) (header, error) {
 			return header{}, corrupt("list header", name, v)
 		}
 		h := header{head: binary.BigEndian.Uint64(v), tail: binary.BigEndian.Uint64(v[8:])}
-		if h.tail < h.head {
+		if h.tail < h.head || h.tail-h.head > math.MaxInt64 {
 			return header{}, corrupt("list header", name, v)
 		}
 		h.size = int64(h.tail - h.head)

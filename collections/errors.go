@@ -36,6 +36,9 @@ var (
 	ErrNoSuchKey = errors.New("ERR no such key")
 	// ErrIndexOutOfRange: LSET beyond the list.
 	ErrIndexOutOfRange = errors.New("ERR index out of range")
+	// ErrCountOutOfRange is HRANDFIELD's, SRANDMEMBER's and ZRANDMEMBER's
+	// answer to a count of -2^63, whose negation does not fit.
+	ErrCountOutOfRange = errors.New("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
 	// ErrStringTooLong: APPEND or SETRANGE would make a string over the
 	// engine's value limit (lsm.MaxValueSize; Redis's is 512 MB).
 	ErrStringTooLong = errors.New("ERR string exceeds maximum allowed size (proto-max-bulk-len)")

@@ -1,6 +1,8 @@
 package collections
 
 import (
+	"math"
+
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -294,6 +296,9 @@ func (tx *Tx) HRandField(key []byte, count int64, withValues bool) ([][]byte, er
 // randomPick implements the count rules of HRANDFIELD, SRANDMEMBER and
 // ZRANDMEMBER over the elements of m.
 func (tx *Tx) randomPick(m meta, size, count int64, withValues bool) ([][]byte, error) {
+	if count == math.MinInt64 {
+		return nil, ErrCountOutOfRange
+	}
 	if count >= size {
 		return tx.allElems(m, withValues)
 	}

@@ -82,7 +82,7 @@ func (tx *Tx) pop(key []byte, left bool, count int64) ([][]byte, error) {
 		return nil, ErrNotFound
 	}
 	count = min(count, h.size)
-	out := make([][]byte, 0, count)
+	out := make([][]byte, 0, min(count, maxPrealloc))
 	if count == 0 {
 		return out, nil
 	}
@@ -306,7 +306,9 @@ func (tx *Tx) LTrim(key []byte, start, stop int64) error {
 
 // listElems reads the elements at indexes [a, b) of the list.
 func (tx *Tx) listElems(m meta, h header, a, b int64) ([][]byte, error) {
-	out := make([][]byte, 0, b-a)
+	// The header's size may be damaged: reserve no more than a little
+	// ahead of the elements actually read.
+	out := make([][]byte, 0, min(max(b-a, 0), maxPrealloc))
 	if a >= b {
 		return out, nil
 	}

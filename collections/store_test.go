@@ -3,6 +3,7 @@ package collections
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -457,4 +458,25 @@ func TestUpdateIsOneWrite(t *testing.T) {
 	n, err = s.Exists([]byte("z"), []byte("l"))
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
+}
+
+// TestRandomCountOutOfRange: HRANDFIELD, SRANDMEMBER and ZRANDMEMBER refuse
+// a count of -2^63, whose negation does not fit, with Redis 7.0's error.
+func TestRandomCountOutOfRange(t *testing.T) {
+	s, _ := openTestStore(t)
+	_, err := s.HSet([]byte("h"), []byte("f"), []byte("v"))
+	require.NoError(t, err)
+	_, err = s.SAdd([]byte("s"), []byte("m"))
+	require.NoError(t, err)
+	_, err = s.ZAdd([]byte("z"), ZAddArgs{}, Z{Score: 1, Member: []byte("m")})
+	require.NoError(t, err)
+	_, err = s.HRandField([]byte("h"), math.MinInt64, false)
+	require.ErrorIs(t, err, ErrCountOutOfRange)
+	_, err = s.SRandMember([]byte("s"), math.MinInt64)
+	require.ErrorIs(t, err, ErrCountOutOfRange)
+	_, err = s.ZRandMember([]byte("z"), math.MinInt64)
+	require.ErrorIs(t, err, ErrCountOutOfRange)
+	got, err := s.SRandMember([]byte("s"), -3)
+	require.NoError(t, err)
+	require.Equal(t, bs("m", "m", "m"), got)
 }
