@@ -246,8 +246,37 @@ func (m *killModel) verify(t *testing.T, addr string) (checked int) {
 			checked++
 		}
 	}
-	for gid, gkeys := range m.groups {
-		vals := get(gkeys)
+	// The checks below run in pipelines of up to 500 commands: the state
+	// grows with every cycle, and one round trip per check made the
+	// verification quadratic in the number of cycles.
+	pipe := func(n int, queue func(p redis.Pipeliner, i int), check func(cmds []redis.Cmder, i int)) {
+		for lo := 0; lo < n; lo += 500 {
+			hi := min(lo+500, n)
+			cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for i := lo; i < hi; i++ {
+					queue(p, i)
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, redis.Nil) {
+				t.Fatal(err)
+			}
+			per := len(cmds) / (hi - lo)
+			for i := lo; i < hi; i++ {
+				check(cmds[(i-lo)*per:(i-lo+1)*per], i)
+			}
+		}
+	}
+	gids := make([]string, 0, len(m.groups))
+	for gid := range m.groups {
+		gids = append(gids, gid)
+	}
+	pipe(len(gids), func(p redis.Pipeliner, i int) { p.MGet(ctx, m.groups[gids[i]]...) }, func(cmds []redis.Cmder, i int) {
+		gid, gkeys := gids[i], m.groups[gids[i]]
+		vals, err := cmds[0].(*redis.SliceCmd).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
 		n := 0
 		for _, v := range vals {
 			if v == gid {
@@ -264,26 +293,35 @@ func (m *killModel) verify(t *testing.T, addr string) (checked int) {
 		if n == len(gkeys) {
 			m.done[gid] = true
 		}
-	}
+	})
 	counters := []struct {
 		what         string
 		tried, acked map[string]int64
-		read         func(name string) (int64, error)
+		read         func(p redis.Pipeliner, name string)
+		value        func(c redis.Cmder) (int64, error)
 	}{
-		{"INCR", m.incrTried, m.incrAcked, func(k string) (int64, error) { return rdb.Get(ctx, k).Int64() }},
-		{"HINCRBY", m.hincTried, m.hincAcked, func(k string) (int64, error) {
+		{"INCR", m.incrTried, m.incrAcked, func(p redis.Pipeliner, k string) { p.Get(ctx, k) },
+			func(c redis.Cmder) (int64, error) { return c.(*redis.StringCmd).Int64() }},
+		{"HINCRBY", m.hincTried, m.hincAcked, func(p redis.Pipeliner, k string) {
 			key, field, _ := strings.Cut(k, " ")
-			return rdb.HGet(ctx, key, field).Int64()
-		}},
-		{"ZINCRBY", m.zincTried, m.zincAcked, func(k string) (int64, error) {
+			p.HGet(ctx, key, field)
+		}, func(c redis.Cmder) (int64, error) { return c.(*redis.StringCmd).Int64() }},
+		{"ZINCRBY", m.zincTried, m.zincAcked, func(p redis.Pipeliner, k string) {
 			key, member, _ := strings.Cut(k, " ")
-			f, err := rdb.ZScore(ctx, key, member).Result()
+			p.ZScore(ctx, key, member)
+		}, func(c redis.Cmder) (int64, error) {
+			f, err := c.(*redis.FloatCmd).Result()
 			return int64(f), err
 		}},
 	}
 	for _, c := range counters {
-		for k, tried := range c.tried {
-			v, err := c.read(k)
+		names := make([]string, 0, len(c.tried))
+		for k := range c.tried {
+			names = append(names, k)
+		}
+		pipe(len(names), func(p redis.Pipeliner, i int) { c.read(p, names[i]) }, func(cmds []redis.Cmder, i int) {
+			k, tried := names[i], c.tried[names[i]]
+			v, err := c.value(cmds[0])
 			if err != nil && !errors.Is(err, redis.Nil) {
 				t.Fatal(err)
 			}
@@ -293,7 +331,7 @@ func (m *killModel) verify(t *testing.T, addr string) (checked int) {
 			c.acked[k] = v
 			c.tried[k] = max(v, tried)
 			checked++
-		}
+		})
 	}
 	for k, tried := range m.pushTried {
 		vals, err := rdb.LRange(ctx, k, 0, -1).Result()
@@ -315,23 +353,36 @@ func (m *killModel) verify(t *testing.T, addr string) (checked int) {
 		m.pushTried[k] = len(vals)
 		checked++
 	}
-	for gid, acked := range m.mixed {
+	mixed := make([]string, 0, len(m.mixed))
+	for gid := range m.mixed {
+		mixed = append(mixed, gid)
+	}
+	pipe(len(mixed), func(p redis.Pipeliner, i int) {
+		gid := mixed[i]
+		p.Get(ctx, gid+":s")
+		p.HGet(ctx, gid+":h", "f")
+		p.LRange(ctx, gid+":l", 0, -1)
+		p.SIsMember(ctx, gid+":st", gid)
+		p.ZScore(ctx, gid+":z", gid)
+	}, func(cmds []redis.Cmder, i int) {
+		gid := mixed[i]
 		parts := 0
-		if v, _ := rdb.Get(ctx, gid+":s").Result(); v == gid {
+		if v, _ := cmds[0].(*redis.StringCmd).Result(); v == gid {
 			parts++
 		}
-		if v, _ := rdb.HGet(ctx, gid+":h", "f").Result(); v == gid {
+		if v, _ := cmds[1].(*redis.StringCmd).Result(); v == gid {
 			parts++
 		}
-		if v, _ := rdb.LRange(ctx, gid+":l", 0, -1).Result(); len(v) == 1 && v[0] == gid {
+		if v, _ := cmds[2].(*redis.StringSliceCmd).Result(); len(v) == 1 && v[0] == gid {
 			parts++
 		}
-		if ok, _ := rdb.SIsMember(ctx, gid+":st", gid).Result(); ok {
+		if ok, _ := cmds[3].(*redis.BoolCmd).Result(); ok {
 			parts++
 		}
-		if f, err := rdb.ZScore(ctx, gid+":z", gid).Result(); err == nil && f == 1.5 {
+		if f, err := cmds[4].(*redis.FloatCmd).Result(); err == nil && f == 1.5 {
 			parts++
 		}
+		acked := m.mixed[gid]
 		switch {
 		case acked && parts != 5:
 			t.Errorf("%s (a string, a hash, a list, a set and a sorted set) was acknowledged but %d of its 5 keys survived", gid, parts)
@@ -340,7 +391,7 @@ func (m *killModel) verify(t *testing.T, addr string) (checked int) {
 		}
 		m.mixed[gid] = parts == 5
 		checked++
-	}
+	})
 	return checked
 }
 
@@ -369,8 +420,14 @@ func TestKill9(t *testing.T) {
 				p.wait(t)
 				cancel()
 				wg.Wait()
+				t0 := time.Now()
 				p = start(t, args...)
-				total += m.verify(t, p.addr)
+				t1 := time.Now()
+				n := m.verify(t, p.addr)
+				total += n
+				if testing.Verbose() {
+					t.Logf("cycle %d: restart %v, %d checks in %v", c, t1.Sub(t0).Round(time.Millisecond), n, time.Since(t1).Round(time.Millisecond))
+				}
 				if t.Failed() {
 					t.Fatalf("cycle %d failed; server log:\n%s", c, p.stderr)
 				}

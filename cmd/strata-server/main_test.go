@@ -76,7 +76,13 @@ func binary(t *testing.T) string {
 	if builtBinary != "" {
 		return builtBinary
 	}
-	out := filepath.Join(os.TempDir(), "strata-server-test-"+strings.ReplaceAll(t.Name(), "/", "_"))
+	// A directory of its own: two test runs at once must not build over
+	// each other's binary.
+	tmp, err := os.MkdirTemp("", "strata-server-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "strata-server")
 	cmd := exec.Command("go", "build", "-o", out, ".")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
@@ -88,7 +94,7 @@ func binary(t *testing.T) string {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if builtBinary != "" {
-		os.Remove(builtBinary)
+		os.RemoveAll(filepath.Dir(builtBinary))
 	}
 	os.Exit(code)
 }
