@@ -24,8 +24,9 @@ type cmdCtx struct {
 	argv [][]byte
 	w    *replyWriter
 	ks   Keyspace
-	// inTx is set inside EXEC and scripts: the gate is held exclusively,
-	// ks is the transaction, and nothing may start another one.
+	// inTx is set inside EXEC and scripts: the gate is held (exclusively,
+	// or shared with the script's keys for a keyed script run), ks is the
+	// transaction, and nothing may start another one.
 	inTx bool
 	// script is the running script, for calls made by redis.call.
 	script *scriptRun
