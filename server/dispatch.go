@@ -411,6 +411,19 @@ func (s *Server) stripesOf(dst []int, cmd *command, argv [][]byte) []int {
 	return dst
 }
 
+// keyStripes appends to dst the stripes of keys, sorted and without
+// repeats: the order lockStripes takes them in.
+func (s *Server) keyStripes(dst []int, keys [][]byte) []int {
+	for _, k := range keys {
+		dst = append(dst, s.stripeOf(k))
+	}
+	if len(dst) > 1 {
+		slices.Sort(dst)
+		dst = slices.Compact(dst)
+	}
+	return dst
+}
+
 // stripeOf is the stripe of key.
 func (s *Server) stripeOf(key []byte) int {
 	return int(maphash.Bytes(stripeSeed, key) % uint64(len(s.stripes)))

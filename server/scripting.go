@@ -117,6 +117,11 @@ type luaState struct {
 	env  *lua.LTable // the scripts' globals: a read-only view of real
 	real *lua.LTable
 	cur  *scriptRun
+	// ctx is L's context, kept from run to run (a fresh one per run costs
+	// allocations); cancel stops the script running on L. A cancelled
+	// ctx is replaced before the next run.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // maxIdleStates is how many idle Lua states the pool keeps.
@@ -275,7 +280,10 @@ func evalCommand(c *cmdCtx) {
 		}
 	} else {
 		l.mu.Lock()
-		sc = l.cache[strings.ToLower(c.arg(1))]
+		sc = l.cache[string(c.argv[1])] // a SHA1 as SCRIPT LOAD wrote it: no copy
+		if sc == nil {
+			sc = l.cache[strings.ToLower(c.arg(1))]
+		}
 		l.mu.Unlock()
 		if sc == nil {
 			c.w.err("NOSCRIPT No matching script. Please use EVAL.")
@@ -336,8 +344,10 @@ func (l *scripting) runKeyed(out *replyWriter, c *cmdCtx, sc *script, keys, args
 		return err // a global script is past lua-time-limit: wait in line for the gate
 	}
 	defer s.gate.releaseShared()
-	unlock := s.lockKeys(keys)
-	defer unlock()
+	var buf [16]int
+	stripes := s.keyStripes(buf[:0], keys)
+	s.lockStripes(stripes)
+	defer s.unlockStripes(stripes)
 	declared := keys
 	if declared == nil {
 		declared = [][]byte{} // keyed, with no key to touch
@@ -355,8 +365,13 @@ func (l *scripting) runKeyed(out *replyWriter, c *cmdCtx, sc *script, keys, args
 // is stopped and returns errNeedGlobal (its writes must be dropped and the
 // script run globally).
 func (l *scripting) run(w *replyWriter, c *cmdCtx, ks Keyspace, sc *script, keys, args [][]byte, readOnly bool, declared [][]byte) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	run := &scriptRun{caller: c, ks: ks, sha: sc.sha, readOnly: readOnly, resp: 2, cancel: cancel, declared: declared}
+	st := l.getState()
+	if st.ctx.Err() != nil { // a kill reached it late
+		st.L.RemoveContext()
+		st.ctx, st.cancel = context.WithCancel(context.Background())
+		st.L.SetContext(st.ctx)
+	}
+	run := &scriptRun{caller: c, ks: ks, sha: sc.sha, readOnly: readOnly, resp: 2, cancel: st.cancel, declared: declared}
 	l.runsMu.Lock()
 	l.runs[run] = struct{}{}
 	l.runsMu.Unlock()
@@ -375,7 +390,6 @@ func (l *scripting) run(w *replyWriter, c *cmdCtx, ks Keyspace, sc *script, keys
 			l.s.gate.setBusy()
 		}
 	})
-	st := l.getState()
 	st.cur = run
 	defer func() {
 		timer.Stop()
@@ -387,7 +401,6 @@ func (l *scripting) run(w *replyWriter, c *cmdCtx, ks Keyspace, sc *script, keys
 		l.runsMu.Unlock()
 		st.cur = nil
 		l.putState(st)
-		cancel()
 	}()
 
 	L := st.L
@@ -396,10 +409,8 @@ func (l *scripting) run(w *replyWriter, c *cmdCtx, ks Keyspace, sc *script, keys
 	st.real.RawSetString("ARGV", stringsTable(L, args))
 	fn := L.NewFunctionFromProto(sc.proto)
 	fn.Env = st.env
-	L.SetContext(ctx)
 	L.Push(fn)
 	err := L.PCall(0, 1, nil)
-	L.RemoveContext()
 	if run.needGlobal {
 		L.SetTop(0)
 		return errNeedGlobal
@@ -556,6 +567,8 @@ func (l *scripting) newState() *luaState {
 	env := readonlyView(L, real, true)
 	real.RawSetString("_G", env)
 	st.L, st.real, st.env = L, real, env
+	st.ctx, st.cancel = context.WithCancel(context.Background())
+	L.SetContext(st.ctx)
 	return st
 }
 
