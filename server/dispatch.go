@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stratadb/strata/lsm"
@@ -333,45 +334,71 @@ func unknownSubcommand(container string, sub []byte) string {
 // stream of writes cannot starve a transaction. While a script runs past
 // lua-time-limit, waiters for the shared gate give up with -BUSY instead
 // of waiting, as every command but a few does in Redis.
+//
+// Every write command takes the gate shared, so that path is one atomic
+// compare-and-swap on state (and one add to release it) while no
+// exclusive holder is in or waiting; mu is taken only then. state holds
+// the number of shared holders and writerBit, set (under mu) while an
+// exclusive holder holds the gate or waits for it: with it set no shared
+// holder enters without mu. mu guards writer, wantWrite and busy.
 type gate struct {
+	state     atomic.Int64
 	mu        sync.Mutex
 	cond      *sync.Cond
-	readers   int
 	writer    bool
 	wantWrite int
 	busy      bool
 }
+
+const (
+	writerBit   = int64(1) << 40
+	readersMask = writerBit - 1
+)
 
 var errBusy = errors.New("busy")
 
 func (g *gate) init() { g.cond = sync.NewCond(&g.mu) }
 
 func (g *gate) shared() error {
+	for {
+		v := g.state.Load()
+		if v&writerBit != 0 {
+			break
+		}
+		if g.state.CompareAndSwap(v, v+1) {
+			return nil
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for g.writer || g.wantWrite > 0 {
+	for g.state.Load()&writerBit != 0 {
 		if g.busy {
 			return errBusy
 		}
 		g.cond.Wait()
 	}
-	g.readers++
+	g.state.Add(1)
 	return nil
 }
 
 func (g *gate) releaseShared() {
-	g.mu.Lock()
-	g.readers--
-	if g.readers == 0 && g.wantWrite > 0 {
+	if v := g.state.Add(-1); v&writerBit != 0 && v&readersMask == 0 {
+		// The last shared holder out: wake the exclusive waiter. It
+		// checked the count under mu before waiting, so taking mu here
+		// cannot miss it.
+		g.mu.Lock()
 		g.cond.Broadcast()
+		g.mu.Unlock()
 	}
-	g.mu.Unlock()
 }
 
 func (g *gate) exclusive() {
 	g.mu.Lock()
 	g.wantWrite++
-	for g.writer || g.readers > 0 {
+	if g.state.Load()&writerBit == 0 {
+		g.state.Add(writerBit)
+	}
+	for g.writer || g.state.Load()&readersMask > 0 {
 		g.cond.Wait()
 	}
 	g.wantWrite--
@@ -383,6 +410,9 @@ func (g *gate) releaseExclusive() {
 	g.mu.Lock()
 	g.writer = false
 	g.busy = false
+	if g.wantWrite == 0 {
+		g.state.Add(-writerBit)
+	}
 	g.cond.Broadcast()
 	g.mu.Unlock()
 }
