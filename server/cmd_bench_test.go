@@ -3,6 +3,7 @@ package server
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stratadb/strata/collections"
@@ -86,6 +87,46 @@ func BenchmarkCommands(b *testing.B) {
 			// The process's CPU (every goroutine: commit, flush,
 			// compaction) per command: steadier than ns/op on a loaded
 			// machine.
+			b.ReportMetric((sys1-sys0+user1-user0)*1e9/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// BenchmarkCommandsParallel is clients on their own goroutines, each on a
+// key of its own (EVALSHA of the lock release, SET, INCR): what scripts on
+// different keys and the write path's shared locks cost when commands run
+// side by side.
+func BenchmarkCommandsParallel(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		req  func(key string) []byte
+	}{
+		{"EVALSHA", func(k string) []byte { return respRequest("EVALSHA", sha1hex([]byte(lockRelease)), "1", k, "token") }},
+		{"SET", func(k string) []byte { return respRequest("SET", k, strings.Repeat("v", 100)) }},
+		{"INCR", func(k string) []byte { return respRequest("INCR", k) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			f := newRESPFixture(b, "everysec", respRequest("PING"))
+			seedCmdFixture(b, f)
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(4)
+			b.ResetTimer()
+			sys0, user0 := cpuTimes()
+			b.RunParallel(func(pb *testing.PB) {
+				id := next.Add(1)
+				key := "pkey:" + strconv.FormatInt(id, 10)
+				f.s.ks.Set([]byte(key), []byte("0"), SetOpts{}) // not the token: the script reads only
+				g := &respFixture{s: f.s, db: f.db, cl: &client{s: f.s, id: 100 + id, authed: true, rd: newReqReader(&repeatReader{req: c.req(key)})}}
+				g.cl.out.proto = 2
+				for pb.Next() {
+					if got := g.step(b); got == '-' {
+						b.Errorf("error reply: %q", g.cl.out.b)
+						return
+					}
+				}
+			})
+			sys1, user1 := cpuTimes()
 			b.ReportMetric((sys1-sys0+user1-user0)*1e9/float64(b.N), "cpu-ns/op")
 		})
 	}
