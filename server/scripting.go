@@ -250,6 +250,11 @@ func (l *scripting) compile(body []byte) (*script, string) {
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")
 		return nil, "ERR Error compiling script (new function): " + msg
 	}
+	// A main chunk is vararg, and Lua 5.1's compatibility builds it an
+	// "arg" table (a table and two maps) on every call. No name reaches
+	// that table in a main chunk ("arg" there is a global, and "..." still
+	// works), so the script is called without it.
+	sc.proto.IsVarArg &^= lua.VarArgNeedsArg
 	l.mu.Lock()
 	l.cache[sha] = sc
 	l.mu.Unlock()

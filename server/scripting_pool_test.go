@@ -130,3 +130,21 @@ func TestScriptsAtomicUnderConcurrency(t *testing.T) {
 		t.Fatalf("shared counter %q, want %q: an update was lost", r, want)
 	}
 }
+
+// TestScriptVarargsWithoutArgTable: a script is called without Lua 5.1's
+// "arg" table (see compile); "..." still works in the main chunk and in
+// functions, and "arg" in the main chunk is a global, as Redis has it.
+func TestScriptVarargsWithoutArgTable(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dial(t, ts.addr)
+	for _, tc := range []struct{ script, want string }{
+		{"return select('#', ...)", ":0\r\n"},
+		{"local function f(...) return select('#', ...) end return f(1, 2, 3)", ":3\r\n"},
+		{"local function f(...) return #arg end return f(1, 2, 3)", ":3\r\n"},
+		{"return type(arg)", "-ERR user_script:1: Script attempted to access nonexistent global variable 'arg'"},
+	} {
+		if r := c.do("EVAL", tc.script, "0"); !strings.HasPrefix(r, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.script, r, tc.want)
+		}
+	}
+}
