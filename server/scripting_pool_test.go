@@ -148,3 +148,40 @@ func TestScriptVarargsWithoutArgTable(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyedScriptWakesWatchersAndWaiters: a script run keyed (it keeps to
+// its KEYS) breaks a WATCH on a key it writes and serves a client blocked
+// on a list it pushes to, as a global run does.
+func TestKeyedScriptWakesWatchersAndWaiters(t *testing.T) {
+	ts := startServer(t, nil)
+	a, b := dial(t, ts.addr), dial(t, ts.addr)
+	if r := a.do("WATCH", "w"); r != "+OK\r\n" {
+		t.Fatalf("WATCH: %q", r)
+	}
+	if r := b.do("EVAL", "return redis.call('set', KEYS[1], 'x')", "1", "w"); r != "+OK\r\n" {
+		t.Fatalf("EVAL: %q", r)
+	}
+	a.do("MULTI")
+	a.do("SET", "w", "y")
+	if r := a.do("EXEC"); r != "*-1\r\n" {
+		t.Fatalf("EXEC after a script wrote the watched key: %q, want a null array", r)
+	}
+	a.send("BLPOP", "q", "0")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		if r := b.do("CLIENT", "LIST"); strings.Contains(r, "cmd=blpop") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("BLPOP never blocked")
+		}
+	}
+	if r := b.do("EVAL", "return redis.call('lpush', KEYS[1], 'v')", "1", "q"); r != ":1\r\n" {
+		t.Fatalf("EVAL LPUSH: %q", r)
+	}
+	if r := a.mustRead(); r != "*2\r\n$1\r\nq\r\n$1\r\nv\r\n" {
+		t.Fatalf("the blocked client's reply: %q", r)
+	}
+	if sc, _ := ts.s.lua.compile([]byte("return redis.call('lpush', KEYS[1], 'v')")); sc.global.Load() {
+		t.Fatal("the script ran globally: the test checks the keyed run")
+	}
+}
