@@ -91,6 +91,57 @@ func TestIncrementSemantics(t *testing.T) {
 	require.Equal(t, int64(8), n, "ParseInt accepts a sign")
 }
 
+// TestConditionalIncrement: Increment judges its condition against the
+// value it increments (the one lookup of prepare), refusing with
+// ErrConditionFailed and writing nothing when it fails.
+func TestConditionalIncrement(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		have    string // "" = absent
+		opt     WriteOption
+		want    int64
+		failed  bool
+		keepTTL bool
+	}{
+		{"IfAbsent on absent", "", IfAbsent(), 3, false, false},
+		{"IfAbsent on present", "10", IfAbsent(), 0, true, false},
+		{"IfPresent on present", "10", IfPresent(), 13, false, true},
+		{"IfPresent on absent", "", IfPresent(), 0, true, false},
+		{"IfValue equal", "10", IfValue([]byte("10")), 13, false, true},
+		{"IfValue differs", "10", IfValue([]byte("11")), 0, true, false},
+		{"IfValue on absent", "", IfValue([]byte("10")), 0, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs, clock := vfs.NewMem(), newFakeClock()
+			db := openMem(t, fs, &Options{Clock: clock.Now})
+			defer db.Close()
+			k := []byte("n")
+			if c.have != "" {
+				require.NoError(t, db.Put(k, []byte(c.have), WithTTL(time.Hour)))
+			}
+			n, err := db.Increment(k, 3, c.opt)
+			v, gerr := db.Get(k)
+			if c.failed {
+				require.ErrorIs(t, err, ErrConditionFailed)
+				if c.have == "" {
+					require.ErrorIs(t, gerr, ErrNotFound, "a failed increment wrote nothing")
+				} else {
+					require.Equal(t, c.have, string(v), "a failed increment wrote nothing")
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, c.want, n)
+			require.Equal(t, fmt.Sprint(c.want), string(v))
+			if c.keepTTL {
+				exp, err := db.Expiry(k)
+				require.NoError(t, err)
+				require.Equal(t, clock.Now().Add(time.Hour), exp, "the key keeps its expiry")
+			}
+		})
+	}
+}
+
 func TestConcurrentIncrementsAreExact(t *testing.T) {
 	fs := vfs.NewMem()
 	db := openMem(t, fs, smallOpts(fs))

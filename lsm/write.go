@@ -263,14 +263,16 @@ func (db *DB) prepare(r *commitReq, view *groupView) error {
 		b.stamp(now)
 		r.useBatch(b)
 	case reqIncr:
-		if r.opts.cond != condNone {
-			if err := db.checkCond(r.key, r.opts.cond, r.opts.value, view, now); err != nil {
-				return err
-			}
-		}
+		// One lookup serves the condition and the value.
 		cur, found, err := db.current(r.key, view, now)
 		if err != nil {
 			return err
+		}
+		if r.opts.cond != condNone {
+			if err := db.condResult(r.key, r.opts.cond, r.opts.value, cur.value, found); err != nil {
+				cur.done()
+				return err
+			}
 		}
 		var n int64
 		expiry := cur.expiry
@@ -322,6 +324,14 @@ func (db *DB) checkCond(key []byte, cond condKind, want []byte, view *groupView,
 	if err != nil {
 		return err
 	}
+	err = db.condResult(key, cond, want, cur.value, found)
+	cur.done()
+	return err
+}
+
+// condResult judges cond against a key's current value (found reports
+// whether it has one): nil if it holds, else ErrConditionFailed.
+func (db *DB) condResult(key []byte, cond condKind, want, value []byte, found bool) error {
 	ok := true
 	switch cond {
 	case condAbsent:
@@ -329,9 +339,8 @@ func (db *DB) checkCond(key []byte, cond condKind, want []byte, view *groupView,
 	case condPresent:
 		ok = found
 	case condValue:
-		ok = found && bytes.Equal(cur.value, want)
+		ok = found && bytes.Equal(value, want)
 	}
-	cur.done()
 	if !ok {
 		db.metrics.conditionFailures.Add(1)
 		if pk, sk, isItem := keys.SplitItemKey(key); isItem {

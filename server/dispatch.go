@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stratadb/strata/lsm"
@@ -24,8 +25,9 @@ type cmdCtx struct {
 	argv [][]byte
 	w    *replyWriter
 	ks   Keyspace
-	// inTx is set inside EXEC and scripts: the gate is held exclusively,
-	// ks is the transaction, and nothing may start another one.
+	// inTx is set inside EXEC and scripts: the gate is held (exclusively,
+	// or shared with the script's keys for a keyed script run), ks is the
+	// transaction, and nothing may start another one.
 	inTx bool
 	// script is the running script, for calls made by redis.call.
 	script *scriptRun
@@ -332,45 +334,71 @@ func unknownSubcommand(container string, sub []byte) string {
 // stream of writes cannot starve a transaction. While a script runs past
 // lua-time-limit, waiters for the shared gate give up with -BUSY instead
 // of waiting, as every command but a few does in Redis.
+//
+// Every write command takes the gate shared, so that path is one atomic
+// compare-and-swap on state (and one add to release it) while no
+// exclusive holder is in or waiting; mu is taken only then. state holds
+// the number of shared holders and writerBit, set (under mu) while an
+// exclusive holder holds the gate or waits for it: with it set no shared
+// holder enters without mu. mu guards writer, wantWrite and busy.
 type gate struct {
+	state     atomic.Int64
 	mu        sync.Mutex
 	cond      *sync.Cond
-	readers   int
 	writer    bool
 	wantWrite int
 	busy      bool
 }
+
+const (
+	writerBit   = int64(1) << 40
+	readersMask = writerBit - 1
+)
 
 var errBusy = errors.New("busy")
 
 func (g *gate) init() { g.cond = sync.NewCond(&g.mu) }
 
 func (g *gate) shared() error {
+	for {
+		v := g.state.Load()
+		if v&writerBit != 0 {
+			break
+		}
+		if g.state.CompareAndSwap(v, v+1) {
+			return nil
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for g.writer || g.wantWrite > 0 {
+	for g.state.Load()&writerBit != 0 {
 		if g.busy {
 			return errBusy
 		}
 		g.cond.Wait()
 	}
-	g.readers++
+	g.state.Add(1)
 	return nil
 }
 
 func (g *gate) releaseShared() {
-	g.mu.Lock()
-	g.readers--
-	if g.readers == 0 && g.wantWrite > 0 {
+	if v := g.state.Add(-1); v&writerBit != 0 && v&readersMask == 0 {
+		// The last shared holder out: wake the exclusive waiter. It
+		// checked the count under mu before waiting, so taking mu here
+		// cannot miss it.
+		g.mu.Lock()
 		g.cond.Broadcast()
+		g.mu.Unlock()
 	}
-	g.mu.Unlock()
 }
 
 func (g *gate) exclusive() {
 	g.mu.Lock()
 	g.wantWrite++
-	for g.writer || g.readers > 0 {
+	if g.state.Load()&writerBit == 0 {
+		g.state.Add(writerBit)
+	}
+	for g.writer || g.state.Load()&readersMask > 0 {
 		g.cond.Wait()
 	}
 	g.wantWrite--
@@ -382,6 +410,9 @@ func (g *gate) releaseExclusive() {
 	g.mu.Lock()
 	g.writer = false
 	g.busy = false
+	if g.wantWrite == 0 {
+		g.state.Add(-writerBit)
+	}
 	g.cond.Broadcast()
 	g.mu.Unlock()
 }
@@ -402,6 +433,19 @@ func (s *Server) stripesOf(dst []int, cmd *command, argv [][]byte) []int {
 	var buf [16]int
 	for _, i := range appendKeyPositions(buf[:0], cmd, argv) {
 		dst = append(dst, s.stripeOf(argv[i]))
+	}
+	if len(dst) > 1 {
+		slices.Sort(dst)
+		dst = slices.Compact(dst)
+	}
+	return dst
+}
+
+// keyStripes appends to dst the stripes of keys, sorted and without
+// repeats: the order lockStripes takes them in.
+func (s *Server) keyStripes(dst []int, keys [][]byte) []int {
+	for _, k := range keys {
+		dst = append(dst, s.stripeOf(k))
 	}
 	if len(dst) > 1 {
 		slices.Sort(dst)

@@ -97,7 +97,8 @@
 // keys' stripe locks; Update holds them all) and by two of the server's:
 //
 //   - the gate (dispatch.go), a readers-writer lock. A lone write command
-//     holds it shared; EXEC, EVAL and FLUSHALL hold it exclusively. A
+//     and a script that keeps to its KEYS hold it shared; EXEC, FLUSHALL
+//     and a script that names other keys hold it exclusively (scripting.go). A
 //     waiting exclusive holder stops new shared ones, and a script past
 //     lua-time-limit makes waiters answer -BUSY.
 //   - 16384 key stripes. A lone write command locks the stripes of the keys

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -8,12 +9,14 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/stratadb/strata/collections"
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 )
@@ -26,10 +29,20 @@ const Version = "0.1.0"
 // string, math, coroutine, cjson, bit), the redis.* API, and Redis's
 // conversions between Lua values and replies (lua_conv.go).
 //
-// One Lua state serves every script, one at a time: a script runs holding
-// the gate exclusively, against one transaction (Server.update), so no
-// other command runs while it does and its writes reach the WAL as one
-// batch. As in Redis, a script that fails after writing keeps its writes.
+// Scripts run on a pool of Lua states, each with the same sandbox; the
+// compiled scripts are shared. The Lua state decides nothing about
+// atomicity: the locks do. A script first runs keyed: holding the gate
+// shared and the stripes of its KEYS, against a transaction of just those
+// keys (Store.UpdateKeys), as a lone write command holds its keys, so
+// scripts on different keys run side by side. If it calls a command on a
+// key it did not declare, or a keyless command that reads or writes the
+// keyspace (KEYS, DBSIZE, FLUSHALL, ...), the run is abandoned before
+// anything is written and the script runs again globally, as every script
+// did before: holding the gate exclusively, against a transaction of every
+// key (Server.update), so no other command runs meanwhile; the script is
+// marked and always runs globally after that. Either way its writes reach
+// the WAL as one batch. As in Redis, a script that fails after writing
+// keeps its writes.
 
 func scriptingCommands() []*command {
 	scr := func(s, since, cx string) cmdDoc { return cmdDoc{s, since, "scripting", cx} }
@@ -73,7 +86,8 @@ var scriptHelp = []string{
 type script struct {
 	sha      string
 	proto    *lua.FunctionProto
-	noWrites bool // shebang flags=no-writes
+	noWrites bool        // shebang flags=no-writes
+	global   atomic.Bool // it touched a key it did not declare: run it globally
 }
 
 // scriptRun is the script being run.
@@ -85,39 +99,90 @@ type scriptRun struct {
 	resp     int // redis.setresp: the protocol of redis.call's replies
 	wrote    atomic.Bool
 	killed   atomic.Int32 // 1: SCRIPT KILL, 2: shutdown
+	busy     atomic.Bool  // past lua-time-limit
 	cancel   context.CancelFunc
+
+	// declared is the script's KEYS when it runs keyed (nil when global):
+	// the only keys its commands may name.
+	declared [][]byte
+	// needGlobal is set when a keyed run called a command it may not
+	// (see call): the run is abandoned and the script runs globally.
+	needGlobal bool
 }
 
-// scripting is the Lua side of the server. mu guards the cache; the Lua
-// state and cur belong to whoever holds the gate exclusively.
+// luaState is one sandboxed Lua state of the pool, and the run using it.
+// It belongs to one script run at a time (scripting.getState/putState).
+type luaState struct {
+	L    *lua.LState
+	env  *lua.LTable // the scripts' globals: a read-only view of real
+	real *lua.LTable
+	cur  *scriptRun
+	// ctx is L's context, kept from run to run (a fresh one per run costs
+	// allocations); cancel stops the script running on L. A cancelled
+	// ctx is replaced before the next run.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// maxIdleStates is how many idle Lua states the pool keeps.
+const maxIdleStates = 16
+
+// scripting is the Lua side of the server. mu guards the cache and the
+// idle states; runsMu guards runs; randMu guards rand.
 type scripting struct {
 	s     *Server
 	mu    sync.Mutex
 	cache map[string]*script
+	idle  []*luaState
 
-	L    *lua.LState
-	env  *lua.LTable // the scripts' globals: a read-only view of realG
-	real *lua.LTable
-	cur  *scriptRun
+	runsMu   sync.Mutex
+	runs     map[*scriptRun]struct{} // the scripts running now
+	busyRuns atomic.Int32            // how many of them are past lua-time-limit
 
-	running  atomic.Pointer[scriptRun]
-	busyFlag atomic.Bool
-	rand     rand48
+	randMu sync.Mutex
+	rand   rand48
 }
 
 func newScripting(s *Server) *scripting {
-	l := &scripting{s: s, cache: map[string]*script{}}
+	l := &scripting{s: s, cache: map[string]*script{}, runs: map[*scriptRun]struct{}{}}
 	l.rand.x = 0x1234ABCD330E // lrand48's state before any seeding, as Redis starts
-	l.initState()
+	l.idle = append(l.idle, l.newState())
 	return l
 }
 
-func (l *scripting) busy() bool { return l.busyFlag.Load() }
+// getState takes an idle Lua state, or makes one.
+func (l *scripting) getState() *luaState {
+	l.mu.Lock()
+	if n := len(l.idle); n > 0 {
+		st := l.idle[n-1]
+		l.idle = l.idle[:n-1]
+		l.mu.Unlock()
+		return st
+	}
+	l.mu.Unlock()
+	return l.newState()
+}
 
-// killForShutdown stops a running script (SHUTDOWN NOSAVE, or a signal):
-// its writes, still in its batch, are dropped.
+// putState returns a state to the pool, or lets it go if the pool is full.
+func (l *scripting) putState(st *luaState) {
+	l.mu.Lock()
+	if len(l.idle) < maxIdleStates {
+		l.idle = append(l.idle, st)
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	st.L.Close()
+}
+
+func (l *scripting) busy() bool { return l.busyRuns.Load() > 0 }
+
+// killForShutdown stops the running scripts (SHUTDOWN NOSAVE, or a
+// signal): their writes, still in their batches, are dropped.
 func (l *scripting) killForShutdown() {
-	if r := l.running.Load(); r != nil {
+	l.runsMu.Lock()
+	defer l.runsMu.Unlock()
+	for r := range l.runs {
 		r.killed.Store(2)
 		r.cancel()
 	}
@@ -185,6 +250,11 @@ func (l *scripting) compile(body []byte) (*script, string) {
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")
 		return nil, "ERR Error compiling script (new function): " + msg
 	}
+	// A main chunk is vararg, and Lua 5.1's compatibility builds it an
+	// "arg" table (a table and two maps) on every call. No name reaches
+	// that table in a main chunk ("arg" there is a global, and "..." still
+	// works), so the script is called without it.
+	sc.proto.IsVarArg &^= lua.VarArgNeedsArg
 	l.mu.Lock()
 	l.cache[sha] = sc
 	l.mu.Unlock()
@@ -215,7 +285,10 @@ func evalCommand(c *cmdCtx) {
 		}
 	} else {
 		l.mu.Lock()
-		sc = l.cache[strings.ToLower(c.arg(1))]
+		sc = l.cache[string(c.argv[1])] // a SHA1 as SCRIPT LOAD wrote it: no copy
+		if sc == nil {
+			sc = l.cache[strings.ToLower(c.arg(1))]
+		}
 		l.mu.Unlock()
 		if sc == nil {
 			c.w.err("NOSCRIPT No matching script. Please use EVAL.")
@@ -226,19 +299,25 @@ func evalCommand(c *cmdCtx) {
 	args := c.argv[3+numKeys:]
 	readOnly := name == "eval_ro" || name == "evalsha_ro" || sc.noWrites
 	if c.inTx { // inside EXEC: EXEC's transaction, gate and commit
-		l.run(c.w, c, c.ks, sc, keys, args, readOnly)
+		l.run(c.w, c, c.ks, sc, keys, args, readOnly, nil)
 		return
 	}
-	c.s.gate.exclusive()
-	defer c.s.gate.releaseExclusive()
 	out := &replyWriter{proto: c.w.proto}
-	err := c.s.update(func(ks Keyspace) error {
-		*out = replyWriter{proto: c.w.proto} // afresh if the Store runs this again
-		if l.run(out, c, ks, sc, keys, args, readOnly) {
-			return errScriptKilled // a shutdown stopped it: drop its writes
+	err := errNeedGlobal
+	if !sc.global.Load() {
+		err = l.runKeyed(out, c, sc, keys, args, readOnly)
+		if errors.Is(err, errNeedGlobal) {
+			sc.global.Store(true)
 		}
-		return nil
-	})
+	}
+	if errors.Is(err, errNeedGlobal) || errors.Is(err, errBusy) {
+		c.s.gate.exclusive()
+		err = c.s.update(func(ks Keyspace) error {
+			*out = replyWriter{proto: c.w.proto} // afresh if the Store runs this again
+			return l.run(out, c, ks, sc, keys, args, readOnly, nil)
+		})
+		c.s.gate.releaseExclusive()
+	}
 	switch {
 	case errors.Is(err, errScriptKilled):
 		c.w.err("ERR Script killed by a server shutdown script: " + sc.sha)
@@ -253,49 +332,106 @@ func evalCommand(c *cmdCtx) {
 	}
 }
 
-var errScriptKilled = errors.New("script killed")
+var (
+	errScriptKilled = errors.New("script killed")
+	// errNeedGlobal: a keyed run called a command it may not; nothing was
+	// written, and the script must run globally.
+	errNeedGlobal = errors.New("script needs the global lock")
+)
 
-// run runs the script against ks and writes its reply to w. It reports
-// whether a shutdown killed the script (its writes must be dropped).
-func (l *scripting) run(w *replyWriter, c *cmdCtx, ks Keyspace, sc *script, keys, args [][]byte, readOnly bool) (dropWrites bool) {
-	ctx, cancel := context.WithCancel(context.Background())
-	run := &scriptRun{caller: c, ks: ks, sha: sc.sha, readOnly: readOnly, resp: 2, cancel: cancel}
-	prev := l.cur
-	l.cur = run
-	l.running.Store(run)
+// runKeyed runs the script holding the gate shared and its keys' stripes,
+// against a transaction of its keys alone, as a lone write command runs.
+// It returns errNeedGlobal, having written nothing, if the script called a
+// command on other keys or on the whole keyspace.
+func (l *scripting) runKeyed(out *replyWriter, c *cmdCtx, sc *script, keys, args [][]byte, readOnly bool) error {
+	s := c.s
+	if err := s.gate.shared(); err != nil {
+		return err // a global script is past lua-time-limit: wait in line for the gate
+	}
+	defer s.gate.releaseShared()
+	var buf [16]int
+	stripes := s.keyStripes(buf[:0], keys)
+	s.lockStripes(stripes)
+	defer s.unlockStripes(stripes)
+	declared := keys
+	if declared == nil {
+		declared = [][]byte{} // keyed, with no key to touch
+	}
+	return s.store.UpdateKeys(keys, func(tx *collections.Tx) error {
+		*out = replyWriter{proto: c.w.proto} // afresh if the Store runs this again
+		return l.run(out, c, newTxKeyspace(s, tx), sc, keys, args, readOnly, declared)
+	})
+}
+
+// run runs the script against ks and writes its reply to w. It returns
+// errScriptKilled if a shutdown killed the script (its writes must be
+// dropped). declared is nil for a global run, the keys the script may
+// touch for a keyed one: a keyed run that calls a command on any other key
+// is stopped and returns errNeedGlobal (its writes must be dropped and the
+// script run globally).
+func (l *scripting) run(w *replyWriter, c *cmdCtx, ks Keyspace, sc *script, keys, args [][]byte, readOnly bool, declared [][]byte) error {
+	st := l.getState()
+	if st.ctx.Err() != nil { // a kill reached it late
+		st.L.RemoveContext()
+		st.ctx, st.cancel = context.WithCancel(context.Background())
+		st.L.SetContext(st.ctx)
+	}
+	run := &scriptRun{caller: c, ks: ks, sha: sc.sha, readOnly: readOnly, resp: 2, cancel: st.cancel, declared: declared}
+	l.runsMu.Lock()
+	l.runs[run] = struct{}{}
+	l.runsMu.Unlock()
+	global := declared == nil
 	limit := time.Duration(l.s.luaLimit.Load())
 	timer := time.AfterFunc(limit, func() {
 		l.s.log.Warn("script running past lua-time-limit: other clients get -BUSY", "sha", sc.sha, "limit", limit)
-		l.busyFlag.Store(true)
-		l.s.gate.setBusy()
+		l.runsMu.Lock()
+		defer l.runsMu.Unlock()
+		if _, ok := l.runs[run]; !ok {
+			return // it ended meanwhile
+		}
+		run.busy.Store(true)
+		l.busyRuns.Add(1)
+		if global {
+			l.s.gate.setBusy()
+		}
 	})
+	st.cur = run
 	defer func() {
 		timer.Stop()
-		l.busyFlag.Store(false)
-		l.running.Store(nil)
-		l.cur = prev
-		cancel()
+		l.runsMu.Lock()
+		delete(l.runs, run)
+		if run.busy.Load() {
+			l.busyRuns.Add(-1)
+		}
+		l.runsMu.Unlock()
+		st.cur = nil
+		l.putState(st)
 	}()
 
-	L := l.L
+	L := st.L
 	L.SetTop(0)
-	l.real.RawSetString("KEYS", stringsTable(L, keys))
-	l.real.RawSetString("ARGV", stringsTable(L, args))
+	st.real.RawSetString("KEYS", stringsTable(L, keys))
+	st.real.RawSetString("ARGV", stringsTable(L, args))
 	fn := L.NewFunctionFromProto(sc.proto)
-	fn.Env = l.env
-	L.SetContext(ctx)
+	fn.Env = st.env
 	L.Push(fn)
 	err := L.PCall(0, 1, nil)
-	L.RemoveContext()
+	if run.needGlobal {
+		L.SetTop(0)
+		return errNeedGlobal
+	}
 	if err != nil {
 		L.SetTop(0)
 		w.err(l.errorText(run, err))
-		return run.killed.Load() == 2
+		if run.killed.Load() == 2 {
+			return errScriptKilled
+		}
+		return nil
 	}
 	ret := L.Get(-1)
 	L.SetTop(0)
 	luaToReply(w, ret, run.resp, 0)
-	return false
+	return nil
 }
 
 var linePrefix = regexp.MustCompile(`^user_script:(\d+): `)
@@ -373,8 +509,9 @@ func raiseString(L *lua.LState, msg string) {
 	L.Error(lua.LString(fmt.Sprintf("user_script:%d: %s", callerLine(L), msg)), 0)
 }
 
-// initState builds the Lua state and the scripts' environment.
-func (l *scripting) initState() {
+// newState builds a Lua state and the scripts' environment in it.
+func (l *scripting) newState() *luaState {
+	st := &luaState{}
 	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 1024, RegistrySize: 1024 * 16, RegistryMaxSize: 1024 * 1024 * 8})
 	for _, lib := range []struct {
 		name string
@@ -394,7 +531,7 @@ func (l *scripting) initState() {
 		real.RawSetString(name, g.RawGetString(name))
 	}
 	real.RawSetString("error", L.NewFunction(luaErrorFn))
-	real.RawSetString("pcall", L.NewFunction(luaPcall))
+	real.RawSetString("pcall", L.NewFunction(func(L *lua.LState) int { return luaPcall(st, L) }))
 	tostring := g.RawGetString("tostring")
 	real.RawSetString("tostring", L.NewFunction(func(L *lua.LState) int {
 		if n, ok := L.Get(1).(lua.LNumber); ok {
@@ -429,12 +566,15 @@ func (l *scripting) initState() {
 	real.RawSetString("string", readonly(str))
 	table := g.RawGetString("table").(*lua.LTable)
 	real.RawSetString("table", readonly(table))
-	real.RawSetString("redis", readonly(l.redisTable(L)))
+	real.RawSetString("redis", readonly(l.redisTable(st, L)))
 	real.RawSetString("cjson", readonly(cjsonTable(L)))
 	real.RawSetString("bit", readonly(bitTable(L)))
 	env := readonlyView(L, real, true)
 	real.RawSetString("_G", env)
-	l.L, l.real, l.env = L, real, env
+	st.L, st.real, st.env = L, real, env
+	st.ctx, st.cancel = context.WithCancel(context.Background())
+	L.SetContext(st.ctx)
+	return st
 }
 
 // readonlyView is an empty table reading through to t and refusing
@@ -478,9 +618,12 @@ func luaErrorFn(L *lua.LState) int {
 
 // luaPcall is pcall as Redis 7.0 has it: an error raised as a table (as
 // redis.call raises) comes back as its "err" string.
-func luaPcall(L *lua.LState) int {
+func luaPcall(st *luaState, L *lua.LState) int {
 	L.CheckAny(1)
 	err := L.PCall(L.GetTop()-1, lua.MultRet, nil)
+	if err != nil && st.cur != nil && st.cur.needGlobal {
+		L.Error(lua.LString("script needs the global lock"), 0) // not the script's to catch
+	}
 	if err != nil {
 		var obj lua.LValue = lua.LString(err.Error())
 		var ae *lua.ApiError
@@ -501,11 +644,11 @@ func luaPcall(L *lua.LState) int {
 	return L.GetTop()
 }
 
-func (l *scripting) redisTable(L *lua.LState) *lua.LTable {
+func (l *scripting) redisTable(st *luaState, L *lua.LState) *lua.LTable {
 	t := L.NewTable()
 	fn := func(f lua.LGFunction) lua.LValue { return L.NewFunction(f) }
-	t.RawSetString("call", fn(func(L *lua.LState) int { return l.call(L, true) }))
-	t.RawSetString("pcall", fn(func(L *lua.LState) int { return l.call(L, false) }))
+	t.RawSetString("call", fn(func(L *lua.LState) int { return l.call(st, L, true) }))
+	t.RawSetString("pcall", fn(func(L *lua.LState) int { return l.call(st, L, false) }))
 	t.RawSetString("error_reply", fn(func(L *lua.LState) int {
 		if L.GetTop() != 1 || L.Get(1).Type() != lua.LTString {
 			raiseString(L, "wrong number or type of arguments")
@@ -562,7 +705,7 @@ func (l *scripting) redisTable(L *lua.LState) *lua.LTable {
 		if !ok || (v != 2 && v != 3) {
 			raise(L, "ERR RESP version must be 2 or 3.")
 		}
-		l.cur.resp = int(v)
+		st.cur.resp = int(v)
 		return 0
 	}))
 	t.RawSetString("set_repl", fn(func(L *lua.LState) int { return 0 }))
@@ -603,8 +746,8 @@ func versionNum(v string) int {
 }
 
 // call is redis.call (raise true) and redis.pcall.
-func (l *scripting) call(L *lua.LState, raiseErrors bool) int {
-	run := l.cur
+func (l *scripting) call(st *luaState, L *lua.LState, raiseErrors bool) int {
+	run := st.cur
 	fail := func(msg string) int {
 		if raiseErrors {
 			raise(L, msg)
@@ -613,6 +756,9 @@ func (l *scripting) call(L *lua.LState, raiseErrors bool) int {
 		t.RawSetString("err", lua.LString(msg))
 		L.Push(t)
 		return 1
+	}
+	if run.needGlobal {
+		L.Error(lua.LString("script needs the global lock"), 0) // it is being abandoned
 	}
 	n := L.GetTop()
 	if n == 0 {
@@ -649,6 +795,13 @@ func (l *scripting) call(L *lua.LState, raiseErrors bool) int {
 	if msg := checkKeys(cmd, argv); msg != "" {
 		return fail(msg)
 	}
+	if run.declared != nil && !keyedCallOK(cmd, argv, run.declared) {
+		// A keyed run holds only its KEYS: abandon it (nothing is
+		// written) for a global run.
+		run.needGlobal = true
+		run.cancel()
+		L.Error(lua.LString("script needs the global lock"), 0)
+	}
 	w := &replyWriter{proto: run.resp}
 	inner := &cmdCtx{s: s, cl: run.caller.cl, cmd: cmd, argv: argv, w: w, ks: run.ks, inTx: true, script: run}
 	s.call(inner, false)
@@ -664,6 +817,30 @@ func (l *scripting) call(L *lua.LState, raiseErrors bool) int {
 	}
 	L.Push(v)
 	return 1
+}
+
+// keyedCallOK reports whether a keyed script run (holding the keys
+// declared) may call cmd: every key it names is declared, and a keyless
+// command is one that does not touch the keyspace.
+func keyedCallOK(cmd *command, argv [][]byte, declared [][]byte) bool {
+	var buf [8]int
+	pos := appendKeyPositions(buf[:0], cmd, argv)
+	if len(pos) == 0 {
+		switch cmd.name {
+		case "ping", "echo", "time":
+			return true
+		}
+		return false
+	}
+	if cmd.name == "sort" || cmd.name == "sort_ro" {
+		return false // BY and GET patterns read other keys
+	}
+	for _, i := range pos {
+		if !slices.ContainsFunc(declared, func(k []byte) bool { return bytes.Equal(k, argv[i]) }) {
+			return false
+		}
+	}
+	return true
 }
 
 func scriptLoadCommand(c *cmdCtx) {
@@ -703,18 +880,30 @@ func scriptFlushCommand(c *cmdCtx) {
 
 func scriptKillCommand(c *cmdCtx) {
 	l := c.s.lua
-	run := l.running.Load()
-	if run == nil || !l.busy() {
+	// The scripts past lua-time-limit: Redis has at most one, a pool may
+	// have several. Those that have not written are killed.
+	l.runsMu.Lock()
+	defer l.runsMu.Unlock()
+	busy, killed := 0, 0
+	for run := range l.runs {
+		if !run.busy.Load() {
+			continue
+		}
+		busy++
+		if !run.wrote.Load() {
+			run.killed.Store(1)
+			run.cancel()
+			killed++
+		}
+	}
+	switch {
+	case busy == 0:
 		c.w.err("NOTBUSY No scripts in execution right now.")
-		return
-	}
-	if run.wrote.Load() {
+	case killed == 0:
 		c.w.err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
-		return
+	default:
+		c.w.ok()
 	}
-	run.killed.Store(1)
-	run.cancel()
-	c.w.ok()
 }
 
 // rand48 is the C library's lrand48, which Redis uses for math.random (one
@@ -730,7 +919,9 @@ func (r *rand48) next() int32 {
 
 func (l *scripting) mathRandom(L *lua.LState) int {
 	const max = math.MaxInt32
+	l.randMu.Lock()
 	r := float64(l.rand.next()%max) / float64(max)
+	l.randMu.Unlock()
 	switch L.GetTop() {
 	case 0:
 		L.Push(lua.LNumber(r))
@@ -753,6 +944,9 @@ func (l *scripting) mathRandom(L *lua.LState) int {
 }
 
 func (l *scripting) mathRandomSeed(L *lua.LState) int {
-	l.rand.seed(int32(L.CheckInt(1)))
+	seed := int32(L.CheckInt(1))
+	l.randMu.Lock()
+	l.rand.seed(seed)
+	l.randMu.Unlock()
 	return 0
 }
