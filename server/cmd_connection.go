@@ -176,6 +176,7 @@ func helloCommand(c *cmdCtx) {
 		return
 	}
 	c.cl.out.proto = proto
+	c.cl.resp.Store(int32(proto)) // publishers encode for it from now on
 	w := c.w
 	w.mapHeader(7)
 	w.bulkString("server")
@@ -197,8 +198,18 @@ func helloCommand(c *cmdCtx) {
 func pingCommand(c *cmdCtx) {
 	switch len(c.argv) {
 	case 1:
+		if c.cl != nil && c.w.proto == 2 && c.cl.subscribed() {
+			c.w.array(2)
+			c.w.bulkString("pong")
+			c.w.bulkString("")
+			return
+		}
 		c.w.simple("PONG")
 	case 2:
+		if c.cl != nil && c.w.proto == 2 && c.cl.subscribed() {
+			c.w.array(2)
+			c.w.bulkString("pong")
+		}
 		c.w.bulk(c.argv[1])
 	default:
 		c.w.err(wrongArgs("ping"))
@@ -216,7 +227,9 @@ func resetCommand(c *cmdCtx) {
 	cl := c.cl
 	cl.multi = nil
 	c.s.unwatchAll(cl)
+	cl.dropSubs()
 	cl.out.proto = 2
+	cl.resp.Store(2)
 	cl.setName("")
 	cl.authed = c.s.passHash.Load() == nil
 	c.w.simple("RESET")
@@ -307,13 +320,17 @@ func (cl *client) describe(now time.Time) string {
 		last = "NULL"
 	}
 	flags, multi := "N", cl.multiN.Load()
+	sub, psub, ssub := cl.nSub.Load(), cl.nPSub.Load(), cl.nSSub.Load()
+	if sub+psub+ssub > 0 {
+		flags = "P"
+	}
 	if multi >= 0 {
 		flags = "x"
 	}
 	idle := now.Sub(time.Unix(0, cl.lastActive.Load()))
 	qbuf, rbs := cl.qbuf.Load(), cl.rbs.Load()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		cl.id, cl.addr, cl.laddr, name, int64(now.Sub(cl.created).Seconds()), int64(idle.Seconds()), flags, multi,
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+		cl.id, cl.addr, cl.laddr, name, int64(now.Sub(cl.created).Seconds()), int64(idle.Seconds()), flags, sub, psub, ssub, multi,
 		qbuf, rbs-qbuf, rbs, cl.rbp.Load(), rbs+cl.outCap.Load(), last, cl.resp.Load(), lib, ver)
 }
 
@@ -322,8 +339,17 @@ func clientInfoCommand(c *cmdCtx) {
 	c.w.verbatim(c.cl.describe(time.Now()) + "\n")
 }
 
+// clientType is Redis's getClientType: pubsub once subscribed, else normal.
+func (cl *client) clientType() string {
+	if cl.nSub.Load()+cl.nPSub.Load()+cl.nSSub.Load() > 0 {
+		return "pubsub"
+	}
+	return "normal"
+}
+
 func clientListCommand(c *cmdCtx) {
 	var ids map[int64]bool
+	typ := ""
 	for j := 2; j < len(c.argv); j++ {
 		switch strings.ToLower(c.arg(j)) {
 		case "type":
@@ -333,8 +359,9 @@ func clientListCommand(c *cmdCtx) {
 			}
 			t := strings.ToLower(c.arg(j + 1))
 			switch t {
-			case "normal":
-			case "master", "replica", "slave", "pubsub":
+			case "normal", "pubsub":
+				typ = t
+			case "master", "replica", "slave":
 				c.w.verbatim("")
 				return
 			default:
@@ -365,7 +392,7 @@ func clientListCommand(c *cmdCtx) {
 	now := time.Now()
 	c.cl.mirror()
 	for _, cl := range c.s.clientList() {
-		if ids != nil && !ids[cl.id] {
+		if (ids != nil && !ids[cl.id]) || (typ != "" && cl.clientType() != typ) {
 			continue
 		}
 		b.WriteString(cl.describe(now))
@@ -436,7 +463,7 @@ func clientKillCommand(c *cmdCtx) {
 	n := 0
 	for _, cl := range c.s.clientList() {
 		if (id != 0 && cl.id != id) || (addr != "" && cl.addr != addr) || (laddr != "" && cl.laddr != laddr) ||
-			(user != "" && user != "default") || (typ != "" && typ != "normal") || (skipMe && cl == c.cl) {
+			(user != "" && user != "default") || (typ != "" && typ != cl.clientType()) || (skipMe && cl == c.cl) {
 			continue
 		}
 		c.killClient(cl)

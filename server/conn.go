@@ -57,6 +57,13 @@ type client struct {
 	cmdsDone   atomic.Int64
 	curCmd     atomic.Pointer[string]
 
+	// subs is the client's Pub/Sub subscriptions (nil until the first),
+	// owned by serve; pq, set at the first subscription, carries all its
+	// output from then on (see pubsub.go).
+	subs               *clientSubs
+	pq                 *pushQueue
+	nSub, nPSub, nSSub atomic.Int64 // mirrors for CLIENT LIST
+
 	mu      sync.Mutex // guards the fields below
 	name    string
 	libName string
@@ -97,6 +104,12 @@ func (c *client) kill() {
 func (c *client) serve() {
 	defer c.s.removeClient(c)
 	defer c.nc.Close()
+	defer func() {
+		c.dropSubs()
+		if c.pq != nil {
+			c.pq.close()
+		}
+	}()
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		tc.SetDeadline(time.Now().Add(10 * time.Second))
 		if err := tc.Handshake(); err != nil {
@@ -199,6 +212,12 @@ func (c *client) flush() bool {
 			c.s.log.Error("appendfsync always: fsync failed; closing the connection unanswered", "addr", c.addr, "err", err)
 			return false
 		}
+	}
+	if c.pq != nil {
+		// A subscriber's replies queue behind the messages before them.
+		ok := c.pq.push(c.out.b)
+		c.out.reset()
+		return ok
 	}
 	if t := c.s.idleTimeout.Load(); t > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(time.Duration(t)))

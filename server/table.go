@@ -308,6 +308,7 @@ func families() [][]*command {
 		setCommands(),
 		zsetCommands(),
 		transactionCommands(),
+		pubsubCommands(),
 		scriptingCommands(),
 		refusedCommands(),
 	}
