@@ -309,6 +309,7 @@ func families() [][]*command {
 		zsetCommands(),
 		transactionCommands(),
 		pubsubCommands(),
+		mpopCommands(),
 		scriptingCommands(),
 		refusedCommands(),
 	}
