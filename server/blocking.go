@@ -439,7 +439,16 @@ func (b *blockState) wait(ctx *cmdCtx) {
 	var reply []byte
 	var monErr error
 	monDone, gone := false, false
+	select { // a CLIENT UNBLOCK meant for an earlier wait
+	case <-cl.unblock:
+	default:
+	}
+	cl.blockedOn.Store(w)
+	defer cl.blockedOn.Store(nil)
+	unblockErr := false
 	select {
+	case unblockErr = <-cl.unblock:
+		reply = b.cancel(w)
 	case reply = <-w.result:
 	case <-timeout:
 		reply = b.cancel(w)
@@ -465,6 +474,10 @@ func (b *blockState) wait(ctx *cmdCtx) {
 	}
 	// The idle timeout counts from now: a blocked client is not idle.
 	cl.lastActive.Store(time.Now().UnixNano())
+	if reply == nil && unblockErr {
+		ctx.w.err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+		return
+	}
 	if reply == nil {
 		w.timedOut(ctx.w)
 		return

@@ -43,6 +43,8 @@ func connectionCommands() []*command {
 				conn("Describe the connections", "2.4.0", "O(N) where N is the number of connections")),
 			def("kill", -3, "admin noscript loading stale", "@connection", clientKillCommand,
 				conn("Close connections", "2.4.0", "O(N) where N is the number of connections")),
+			def("unblock", -3, "admin noscript loading stale", "@connection", clientUnblockCommand,
+				conn("Unblock a client blocked in a blocking command", "5.0.0", "O(log N) where N is the number of client connections")),
 			def("no-evict", 3, "admin noscript loading stale", "@connection", clientNoEvictCommand,
 				conn("Accepted for compatibility: nothing is ever evicted", "7.0.0", "O(1)")),
 			def("tracking", -3, "noscript loading stale", "@connection", notOffered("client-side caching (CLIENT TRACKING)"),
@@ -65,6 +67,7 @@ var clientHelp = []string{
 	"LIST [TYPE <normal|master|replica|pubsub>] [ID <id> ...]", "    Describe the connections.",
 	"KILL <ip:port>", "    Close the connection at that address.",
 	"KILL <option> <value> [<option> <value> [...]]", "    Close the connections matching ID, ADDR, LADDR, TYPE, USER or SKIPME.",
+	"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
 	"NO-EVICT (ON|OFF)", "    Accepted; nothing is evicted.",
 	"HELP", "    Print this help.",
 }
@@ -470,6 +473,45 @@ func clientKillCommand(c *cmdCtx) {
 		n++
 	}
 	c.w.int(int64(n))
+}
+
+// clientUnblockCommand is CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client
+// waiting in a blocking command answers as if timed out, or with the
+// UNBLOCKED error; 1 if it was blocked, else 0.
+func clientUnblockCommand(c *cmdCtx) {
+	if len(c.argv) > 4 {
+		c.w.err("ERR unknown subcommand or wrong number of arguments for '" + c.arg(1) + "'. Try CLIENT HELP.")
+		return
+	}
+	withErr := false
+	if len(c.argv) == 4 {
+		switch strings.ToLower(c.arg(3)) {
+		case "timeout":
+		case "error":
+			withErr = true
+		default:
+			c.w.err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return
+		}
+	}
+	id, ok := parseInt64(c.argv[2])
+	if !ok {
+		c.w.err(msgNotInt)
+		return
+	}
+	c.s.mu.Lock()
+	target := c.s.clients[id]
+	c.s.mu.Unlock()
+	if target == nil || target.blockedOn.Load() == nil {
+		c.w.int(0)
+		return
+	}
+	select {
+	case target.unblock <- withErr:
+		c.w.int(1)
+	default:
+		c.w.int(0) // already being unblocked
+	}
 }
 
 // killClient closes cl; killing oneself closes after the reply.

@@ -64,6 +64,12 @@ type client struct {
 	pq                 *pushQueue
 	nSub, nPSub, nSSub atomic.Int64 // mirrors for CLIENT LIST
 
+	// blockedOn is the waiter of the blocking command the client waits in
+	// (nil when not blocked); CLIENT UNBLOCK sends on unblock (true: with
+	// the UNBLOCKED error, false: as a timeout).
+	blockedOn atomic.Pointer[waiter]
+	unblock   chan bool
+
 	mu      sync.Mutex // guards the fields below
 	name    string
 	libName string
@@ -79,6 +85,7 @@ func newClient(s *Server, nc net.Conn) *client {
 		addr:    nc.RemoteAddr().String(),
 		laddr:   nc.LocalAddr().String(),
 		created: time.Now(),
+		unblock: make(chan bool, 1),
 	}
 	_, c.tls = nc.(*tls.Conn)
 	c.out.proto = 2
