@@ -160,7 +160,7 @@ func (c *client) serve() {
 			return
 		}
 		var deadline time.Time
-		if t := c.s.idleTimeout.Load(); t > 0 {
+		if t := c.s.idleTimeout.Load(); t > 0 && !c.subscribed() { // as Redis, a subscriber is never idle
 			deadline = time.Unix(0, c.lastActive.Load()).Add(time.Duration(t))
 		}
 		c.nc.SetReadDeadline(deadline)
