@@ -394,6 +394,10 @@ func refuse(nc net.Conn, msg string) {
 }
 
 func (s *Server) removeClient(c *client) {
+	c.dropSubs() // serve did already, unless the client never served
+	if c.pq != nil {
+		c.pq.close()
+	}
 	s.mu.Lock()
 	delete(s.clients, c.id)
 	s.mu.Unlock()
