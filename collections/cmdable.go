@@ -126,6 +126,10 @@ type Cmdable interface {
 	ZUnion(keys [][]byte, a ZStoreArgs) ([]Z, error)
 	ZInter(keys [][]byte, a ZStoreArgs) ([]Z, error)
 	ZIter(key []byte, a ZRangeArgs) (*Iter, error)
+	ZDiff(keys [][]byte) ([]Z, error)
+	ZDiffStore(dst []byte, keys [][]byte) (int64, error)
+	ZInterCard(limit int64, keys ...[]byte) (int64, error)
+	ZRangeStore(dst, src []byte, a ZRangeArgs) (int64, error)
 }
 
 var (

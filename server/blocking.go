@@ -40,9 +40,11 @@ import (
 type popKind uint8
 
 const (
-	popList popKind = iota // BLPOP, BRPOP: [key, element]
-	popMove                // BLMOVE, BRPOPLPUSH: the element, pushed onto dst
-	popZSet                // BZPOPMIN, BZPOPMAX: [key, member, score]
+	popList   popKind = iota // BLPOP, BRPOP: [key, element]
+	popMove                  // BLMOVE, BRPOPLPUSH: the element, pushed onto dst
+	popZSet                  // BZPOPMIN, BZPOPMAX: [key, member, score]
+	popLMulti                // LMPOP, BLMPOP: [key, [element...]]
+	popZMulti                // ZMPOP, BZMPOP: [key, [[member, score]...]]
 )
 
 // popSpec is one blocking command's pop, kept by its waiter.
@@ -51,6 +53,7 @@ type popSpec struct {
 	left    bool   // LPOP (or ZPOPMIN) rather than RPOP (ZPOPMAX)
 	dst     []byte // popMove
 	dstLeft bool   // popMove: push at the head of dst
+	count   int64  // popLMulti, popZMulti: at most this many
 }
 
 // pop tries one pop from key through c and writes its reply to w. It
@@ -101,13 +104,55 @@ func (p *popSpec) pop(c collections.Cmdable, key []byte, w *replyWriter) (bool, 
 		w.bulk(key)
 		w.bulk(zs[0].Member)
 		w.double(zs[0].Score)
+	case popLMulti:
+		var vs [][]byte
+		var err error
+		if p.left {
+			vs, err = c.LPopCount(key, p.count)
+		} else {
+			vs, err = c.RPopCount(key, p.count)
+		}
+		if errors.Is(err, lsm.ErrNotFound) || (err == nil && len(vs) == 0) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		w.array(2)
+		w.bulk(key)
+		w.array(len(vs))
+		for _, v := range vs {
+			w.bulk(v)
+		}
+	case popZMulti:
+		var zs []collections.Z
+		var err error
+		if p.left {
+			zs, err = c.ZPopMin(key, p.count)
+		} else {
+			zs, err = c.ZPopMax(key, p.count)
+		}
+		if err != nil {
+			return false, err
+		}
+		if len(zs) == 0 {
+			return false, nil
+		}
+		w.array(2)
+		w.bulk(key)
+		w.array(len(zs))
+		for _, z := range zs {
+			w.array(2)
+			w.bulk(z.Member)
+			w.double(z.Score)
+		}
 	}
 	return true, nil
 }
 
 // wantType is the type a key must hold for the pop to take from it.
 func (p *popSpec) wantType() collections.Type {
-	if p.kind == popZSet {
+	if p.kind == popZSet || p.kind == popZMulti {
 		return collections.TypeZSet
 	}
 	return collections.TypeList
@@ -394,7 +439,16 @@ func (b *blockState) wait(ctx *cmdCtx) {
 	var reply []byte
 	var monErr error
 	monDone, gone := false, false
+	select { // a CLIENT UNBLOCK meant for an earlier wait
+	case <-cl.unblock:
+	default:
+	}
+	cl.blockedOn.Store(w)
+	defer cl.blockedOn.Store(nil)
+	unblockErr := false
 	select {
+	case unblockErr = <-cl.unblock:
+		reply = b.cancel(w)
 	case reply = <-w.result:
 	case <-timeout:
 		reply = b.cancel(w)
@@ -420,6 +474,10 @@ func (b *blockState) wait(ctx *cmdCtx) {
 	}
 	// The idle timeout counts from now: a blocked client is not idle.
 	cl.lastActive.Store(time.Now().UnixNano())
+	if reply == nil && unblockErr {
+		ctx.w.err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+		return
+	}
 	if reply == nil {
 		w.timedOut(ctx.w)
 		return

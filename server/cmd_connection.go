@@ -43,6 +43,8 @@ func connectionCommands() []*command {
 				conn("Describe the connections", "2.4.0", "O(N) where N is the number of connections")),
 			def("kill", -3, "admin noscript loading stale", "@connection", clientKillCommand,
 				conn("Close connections", "2.4.0", "O(N) where N is the number of connections")),
+			def("unblock", -3, "admin noscript loading stale", "@connection", clientUnblockCommand,
+				conn("Unblock a client blocked in a blocking command", "5.0.0", "O(log N) where N is the number of client connections")),
 			def("no-evict", 3, "admin noscript loading stale", "@connection", clientNoEvictCommand,
 				conn("Accepted for compatibility: nothing is ever evicted", "7.0.0", "O(1)")),
 			def("tracking", -3, "noscript loading stale", "@connection", notOffered("client-side caching (CLIENT TRACKING)"),
@@ -65,6 +67,7 @@ var clientHelp = []string{
 	"LIST [TYPE <normal|master|replica|pubsub>] [ID <id> ...]", "    Describe the connections.",
 	"KILL <ip:port>", "    Close the connection at that address.",
 	"KILL <option> <value> [<option> <value> [...]]", "    Close the connections matching ID, ADDR, LADDR, TYPE, USER or SKIPME.",
+	"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
 	"NO-EVICT (ON|OFF)", "    Accepted; nothing is evicted.",
 	"HELP", "    Print this help.",
 }
@@ -176,6 +179,7 @@ func helloCommand(c *cmdCtx) {
 		return
 	}
 	c.cl.out.proto = proto
+	c.cl.resp.Store(int32(proto)) // publishers encode for it from now on
 	w := c.w
 	w.mapHeader(7)
 	w.bulkString("server")
@@ -197,8 +201,18 @@ func helloCommand(c *cmdCtx) {
 func pingCommand(c *cmdCtx) {
 	switch len(c.argv) {
 	case 1:
+		if c.cl != nil && c.w.proto == 2 && c.cl.subscribed() {
+			c.w.array(2)
+			c.w.bulkString("pong")
+			c.w.bulkString("")
+			return
+		}
 		c.w.simple("PONG")
 	case 2:
+		if c.cl != nil && c.w.proto == 2 && c.cl.subscribed() {
+			c.w.array(2)
+			c.w.bulkString("pong")
+		}
 		c.w.bulk(c.argv[1])
 	default:
 		c.w.err(wrongArgs("ping"))
@@ -216,7 +230,9 @@ func resetCommand(c *cmdCtx) {
 	cl := c.cl
 	cl.multi = nil
 	c.s.unwatchAll(cl)
+	cl.dropSubs()
 	cl.out.proto = 2
+	cl.resp.Store(2)
 	cl.setName("")
 	cl.authed = c.s.passHash.Load() == nil
 	c.w.simple("RESET")
@@ -307,13 +323,17 @@ func (cl *client) describe(now time.Time) string {
 		last = "NULL"
 	}
 	flags, multi := "N", cl.multiN.Load()
+	sub, psub, ssub := cl.nSub.Load(), cl.nPSub.Load(), cl.nSSub.Load()
+	if sub+psub+ssub > 0 {
+		flags = "P"
+	}
 	if multi >= 0 {
 		flags = "x"
 	}
 	idle := now.Sub(time.Unix(0, cl.lastActive.Load()))
 	qbuf, rbs := cl.qbuf.Load(), cl.rbs.Load()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		cl.id, cl.addr, cl.laddr, name, int64(now.Sub(cl.created).Seconds()), int64(idle.Seconds()), flags, multi,
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+		cl.id, cl.addr, cl.laddr, name, int64(now.Sub(cl.created).Seconds()), int64(idle.Seconds()), flags, sub, psub, ssub, multi,
 		qbuf, rbs-qbuf, rbs, cl.rbp.Load(), rbs+cl.outCap.Load(), last, cl.resp.Load(), lib, ver)
 }
 
@@ -322,8 +342,17 @@ func clientInfoCommand(c *cmdCtx) {
 	c.w.verbatim(c.cl.describe(time.Now()) + "\n")
 }
 
+// clientType is Redis's getClientType: pubsub once subscribed, else normal.
+func (cl *client) clientType() string {
+	if cl.nSub.Load()+cl.nPSub.Load()+cl.nSSub.Load() > 0 {
+		return "pubsub"
+	}
+	return "normal"
+}
+
 func clientListCommand(c *cmdCtx) {
 	var ids map[int64]bool
+	typ := ""
 	for j := 2; j < len(c.argv); j++ {
 		switch strings.ToLower(c.arg(j)) {
 		case "type":
@@ -333,8 +362,9 @@ func clientListCommand(c *cmdCtx) {
 			}
 			t := strings.ToLower(c.arg(j + 1))
 			switch t {
-			case "normal":
-			case "master", "replica", "slave", "pubsub":
+			case "normal", "pubsub":
+				typ = t
+			case "master", "replica", "slave":
 				c.w.verbatim("")
 				return
 			default:
@@ -365,7 +395,7 @@ func clientListCommand(c *cmdCtx) {
 	now := time.Now()
 	c.cl.mirror()
 	for _, cl := range c.s.clientList() {
-		if ids != nil && !ids[cl.id] {
+		if (ids != nil && !ids[cl.id]) || (typ != "" && cl.clientType() != typ) {
 			continue
 		}
 		b.WriteString(cl.describe(now))
@@ -436,13 +466,52 @@ func clientKillCommand(c *cmdCtx) {
 	n := 0
 	for _, cl := range c.s.clientList() {
 		if (id != 0 && cl.id != id) || (addr != "" && cl.addr != addr) || (laddr != "" && cl.laddr != laddr) ||
-			(user != "" && user != "default") || (typ != "" && typ != "normal") || (skipMe && cl == c.cl) {
+			(user != "" && user != "default") || (typ != "" && typ != cl.clientType()) || (skipMe && cl == c.cl) {
 			continue
 		}
 		c.killClient(cl)
 		n++
 	}
 	c.w.int(int64(n))
+}
+
+// clientUnblockCommand is CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client
+// waiting in a blocking command answers as if timed out, or with the
+// UNBLOCKED error; 1 if it was blocked, else 0.
+func clientUnblockCommand(c *cmdCtx) {
+	if len(c.argv) > 4 {
+		c.w.err("ERR unknown subcommand or wrong number of arguments for '" + c.arg(1) + "'. Try CLIENT HELP.")
+		return
+	}
+	withErr := false
+	if len(c.argv) == 4 {
+		switch strings.ToLower(c.arg(3)) {
+		case "timeout":
+		case "error":
+			withErr = true
+		default:
+			c.w.err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return
+		}
+	}
+	id, ok := parseInt64(c.argv[2])
+	if !ok {
+		c.w.err(msgNotInt)
+		return
+	}
+	c.s.mu.Lock()
+	target := c.s.clients[id]
+	c.s.mu.Unlock()
+	if target == nil || target.blockedOn.Load() == nil {
+		c.w.int(0)
+		return
+	}
+	select {
+	case target.unblock <- withErr:
+		c.w.int(1)
+	default:
+		c.w.int(0) // already being unblocked
+	}
 }
 
 // killClient closes cl; killing oneself closes after the reply.

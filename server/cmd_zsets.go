@@ -62,6 +62,13 @@ func zsetCommands() []*command {
 		def("zinterstore", -4, "write denyoom movablekeys", "@sortedset", zsetOpCommand, z("Store the intersection of sorted sets", "2.0.0", "O(N*K)+O(M*log(M)) worst case"), dst, srcs),
 		def("zunion", -3, "readonly movablekeys", "@sortedset", zsetOpCommand, z("The union of sorted sets", "6.2.0", "O(N)+O(M*log(M))"),
 			"RO access | index 1 | keynum 0 1 1"),
+		def("zdiff", -3, "readonly movablekeys", "@sortedset", zsetOpCommand, z("The difference of sorted sets", "6.2.0", "O(L + (N-K)log(N)) worst case"),
+			"RO access | index 1 | keynum 0 1 1"),
+		def("zdiffstore", -4, "write denyoom movablekeys", "@sortedset", zsetOpCommand, z("Store the difference of sorted sets", "6.2.0", "O(L + (N-K)log(N)) worst case"), dst, srcs),
+		def("zintercard", -3, "readonly movablekeys", "@sortedset", zsetOpCommand, z("The size of the intersection of sorted sets", "7.0.0", "O(N*K) worst case"),
+			"RO access | index 1 | keynum 0 1 1"),
+		def("zrangestore", -5, "write denyoom", "@sortedset", zrangeCommand, z("Store a range of a sorted set", "6.2.0", rng),
+			dst, "RO access | index 2 | range 0 1 0"),
 		def("zinter", -3, "readonly movablekeys", "@sortedset", zsetOpCommand, z("The intersection of sorted sets", "6.2.0", "O(N*K)+O(M*log(M)) worst case"),
 			"RO access | index 1 | keynum 0 1 1"),
 	}
@@ -218,6 +225,12 @@ func zrankCommand(c *cmdCtx) {
 func zrangeCommand(c *cmdCtx) {
 	const auto = 255 // neither given by the command's name nor by an option yet
 	by, rev := collections.ZBy(auto), auto
+	// ZRANGESTORE dst src ...: ZRANGE's arguments one further, no WITHSCORES.
+	store := c.cmd.name == "zrangestore"
+	argv := c.argv
+	if store {
+		argv = c.argv[1:]
+	}
 	switch c.cmd.name {
 	case "zrevrange":
 		by, rev = collections.ByRank, 1
@@ -232,18 +245,18 @@ func zrangeCommand(c *cmdCtx) {
 	}
 	withScores := false
 	var offset, limit int64 = 0, -1
-	for j := 4; j < len(c.argv); j++ {
-		left := len(c.argv) - j - 1
-		opt := strings.ToLower(c.arg(j))
+	for j := 4; j < len(argv); j++ {
+		left := len(argv) - j - 1
+		opt := strings.ToLower(string(argv[j]))
 		switch {
-		case opt == "withscores":
+		case opt == "withscores" && !store:
 			withScores = true
 		case opt == "limit" && left >= 2:
 			var ok bool
-			if offset, ok = c.long(c.argv[j+1]); !ok {
+			if offset, ok = c.long(argv[j+1]); !ok {
 				return
 			}
-			if limit, ok = c.long(c.argv[j+2]); !ok {
+			if limit, ok = c.long(argv[j+2]); !ok {
 				return
 			}
 			j += 2
@@ -272,7 +285,7 @@ func zrangeCommand(c *cmdCtx) {
 		c.w.err("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
 		return
 	}
-	lo, hi := c.argv[2], c.argv[3]
+	lo, hi := argv[2], argv[3]
 	if rev == 1 && by != collections.ByRank {
 		lo, hi = hi, lo // given as max, min
 	}
@@ -304,7 +317,17 @@ func zrangeCommand(c *cmdCtx) {
 	if by != collections.ByRank && (offset != 0 || limit != -1) {
 		a.Limit, a.Offset, a.Count = true, offset, limit
 	}
-	t, err := c.ks.Type(c.argv[1])
+	if store {
+		if a.Limit && offset < 0 {
+			a.Offset, a.Count = 0, 0 // Redis skips "offset" members while offset-- is true: none
+		}
+		n, err := c.ks.Data().ZRangeStore(c.argv[1], argv[1], a)
+		if !c.fail(err) {
+			c.w.int(n)
+		}
+		return
+	}
+	t, err := c.ks.Type(argv[1])
 	switch {
 	case c.fail(err):
 		return
@@ -319,7 +342,7 @@ func zrangeCommand(c *cmdCtx) {
 		c.w.array(0) // Redis skips "offset" members while offset-- is true
 		return
 	}
-	zs, err := c.ks.Data().ZRangeArgs(c.argv[1], a)
+	zs, err := c.ks.Data().ZRangeArgs(argv[1], a)
 	if !c.fail(err) {
 		c.scores(zs, withScores, true)
 	}
@@ -481,9 +504,26 @@ func zsetOpCommand(c *cmdCtx) {
 	}
 	var a collections.ZStoreArgs
 	withScores := false
+	diff, card := strings.HasPrefix(name, "zdiff"), name == "zintercard"
+	var limit int64
 	for j := numIdx + 1 + int(n); j < len(c.argv); {
 		left := len(c.argv) - j
 		switch opt := strings.ToLower(c.arg(j)); {
+		case diff || card:
+			if card && opt == "limit" && left >= 2 {
+				if limit, ok = c.positiveLong(c.argv[j+1], "ERR LIMIT can't be negative"); !ok {
+					return
+				}
+				j += 2
+				continue
+			}
+			if diff && !store && opt == "withscores" {
+				withScores = true
+				j++
+				continue
+			}
+			c.w.err(msgSyntax)
+			return
 		case opt == "weights" && left >= int(n)+1:
 			j++
 			a.Weights = make([]float64, n)
@@ -513,12 +553,22 @@ func zsetOpCommand(c *cmdCtx) {
 		}
 	}
 	d := c.ks.Data()
+	if card {
+		n, err := d.ZInterCard(limit, keys...)
+		if !c.fail(err) {
+			c.w.int(n)
+		}
+		return
+	}
 	if store {
 		var card int64
 		var err error
-		if name == "zunionstore" {
+		switch name {
+		case "zunionstore":
 			card, err = d.ZUnionStore(c.argv[1], keys, a)
-		} else {
+		case "zdiffstore":
+			card, err = d.ZDiffStore(c.argv[1], keys)
+		default:
 			card, err = d.ZInterStore(c.argv[1], keys, a)
 		}
 		if !c.fail(err) {
@@ -528,9 +578,12 @@ func zsetOpCommand(c *cmdCtx) {
 	}
 	var zs []collections.Z
 	var err error
-	if name == "zunion" {
+	switch name {
+	case "zunion":
 		zs, err = d.ZUnion(keys, a)
-	} else {
+	case "zdiff":
+		zs, err = d.ZDiff(keys)
+	default:
 		zs, err = d.ZInter(keys, a)
 	}
 	if !c.fail(err) {

@@ -57,6 +57,19 @@ type client struct {
 	cmdsDone   atomic.Int64
 	curCmd     atomic.Pointer[string]
 
+	// subs is the client's Pub/Sub subscriptions (nil until the first),
+	// owned by serve; pq, set at the first subscription, carries all its
+	// output from then on (see pubsub.go).
+	subs               *clientSubs
+	pq                 *pushQueue
+	nSub, nPSub, nSSub atomic.Int64 // mirrors for CLIENT LIST
+
+	// blockedOn is the waiter of the blocking command the client waits in
+	// (nil when not blocked); CLIENT UNBLOCK sends on unblock (true: with
+	// the UNBLOCKED error, false: as a timeout).
+	blockedOn atomic.Pointer[waiter]
+	unblock   chan bool
+
 	mu      sync.Mutex // guards the fields below
 	name    string
 	libName string
@@ -72,6 +85,7 @@ func newClient(s *Server, nc net.Conn) *client {
 		addr:    nc.RemoteAddr().String(),
 		laddr:   nc.LocalAddr().String(),
 		created: time.Now(),
+		unblock: make(chan bool, 1),
 	}
 	_, c.tls = nc.(*tls.Conn)
 	c.out.proto = 2
@@ -97,6 +111,12 @@ func (c *client) kill() {
 func (c *client) serve() {
 	defer c.s.removeClient(c)
 	defer c.nc.Close()
+	defer func() {
+		c.dropSubs()
+		if c.pq != nil {
+			c.pq.close()
+		}
+	}()
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		tc.SetDeadline(time.Now().Add(10 * time.Second))
 		if err := tc.Handshake(); err != nil {
@@ -140,7 +160,7 @@ func (c *client) serve() {
 			return
 		}
 		var deadline time.Time
-		if t := c.s.idleTimeout.Load(); t > 0 {
+		if t := c.s.idleTimeout.Load(); t > 0 && !c.subscribed() { // as Redis, a subscriber is never idle
 			deadline = time.Unix(0, c.lastActive.Load()).Add(time.Duration(t))
 		}
 		c.nc.SetReadDeadline(deadline)
@@ -199,6 +219,12 @@ func (c *client) flush() bool {
 			c.s.log.Error("appendfsync always: fsync failed; closing the connection unanswered", "addr", c.addr, "err", err)
 			return false
 		}
+	}
+	if c.pq != nil {
+		// A subscriber's replies queue behind the messages before them.
+		ok := c.pq.push(c.out.b)
+		c.out.reset()
+		return ok
 	}
 	if t := c.s.idleTimeout.Load(); t > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(time.Duration(t)))

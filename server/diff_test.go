@@ -391,7 +391,7 @@ func TestDifferentialGenerated(t *testing.T) {
 		ts := startServer(t, nil)
 		p := newDiffPair(t, refAddr, ts.addr, proto)
 		for seed := 0; seed < seeds; seed++ {
-			for _, seq := range []diffSeq{generateSeq(uint64(seed), 25), generateCollSeq(uint64(seed), 30)} {
+			for _, seq := range []diffSeq{generateSeq(uint64(seed), 25), generateCollSeq(uint64(seed), 30), generate7Seq(uint64(seed), 20)} {
 				p.run(seq)
 				if t.Failed() {
 					t.Logf("failed sequence %s:\n%s", seq.name, seqText(seq))
@@ -401,7 +401,7 @@ func TestDifferentialGenerated(t *testing.T) {
 		}
 		steps += p.compared
 	}
-	t.Logf("compared %d generated sequences per protocol, half of them over collections (%d replies), against redis-server", 2*seeds, steps)
+	t.Logf("compared %d generated sequences per protocol (strings and keys, collections, Redis 7.0 multi-key pops and set operations: %d each; %d replies), against redis-server", 3*seeds, seeds, steps)
 }
 
 // generateCollSeq draws n commands of every type over the keys a..e, so

@@ -91,6 +91,9 @@ func (s *Server) dispatch(cl *client, argv [][]byte) {
 		var buf [8]int
 		msg = checkKeyAt(argv, appendKeyPositions(buf[:0], cmd, argv))
 	}
+	if msg == "" && cl.out.proto == 2 && cl.subscribed() && !allowedSubscribed(cmd) {
+		msg = msgPubsubContext(cmd.name)
+	}
 	if msg == "" && cl.multi != nil && !txControl(cmd) && cmd.flags&flagNoMulti != 0 {
 		msg = "ERR Command not allowed inside a transaction"
 	}
@@ -116,6 +119,9 @@ func (s *Server) dispatch(cl *client, argv [][]byte) {
 	} else {
 		*ctx = cmdCtx{}
 		ctxPool.Put(ctx)
+	}
+	if cl.subs != nil {
+		cl.commitSubs()
 	}
 	// Clients blocked on keys this command pushed to are served before
 	// this client's next command, as Redis serves them before its next.

@@ -47,7 +47,7 @@
 //
 // table.go: each family file (cmd_connection.go, cmd_server.go,
 // cmd_keys.go, cmd_strings.go, cmd_hashes.go, cmd_lists.go, cmd_sets.go,
-// cmd_zsets.go, cmd_tx.go, scripting.go) declares its commands with
+// cmd_zsets.go, cmd_tx.go, scripting.go, pubsub.go, mpop.go) declares its commands with
 // def(name, arity, flags, categories, handler, doc, key specs...), and
 // buildTable joins them. Arity errors, COMMAND and COMMAND
 // INFO/COUNT/DOCS/LIST/GETKEYS, ACL categories (implicit ones derived from
@@ -120,6 +120,13 @@
 // A blocked client (BLPOP and the like, blocking.go) holds no lock while
 // it waits; the client whose write fills a list it waits on serves it
 // before that client's next command, oldest waiter first, as Redis does.
+// CLIENT UNBLOCK ends the wait as a timeout or an error.
+//
+// Pub/Sub (pubsub.go): a client that subscribes hands all its output to a
+// queue of its own, sent by a writer goroutine, which publishers append
+// messages to; its subscriptions reach the server's maps only once the
+// confirmations before them are queued, so a message never overtakes the
+// confirmation of its subscription. A subscriber 32 MB behind is closed.
 //
 // A script that runs past lua-time-limit makes other commands answer -BUSY
 // (writers waiting on the gate are woken to answer it too); SCRIPT KILL

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -106,6 +107,9 @@ func FuzzDispatch(f *testing.F) {
 		"HELLO\xfe3\xffGET\xfenope", "EXPIRE\xfek\xfe-1\xfeGT", "COMMAND\xfeGETKEYS\xfeEVAL\xfex\xfe2\xfea",
 		"HSET\xfeh\xfef\xfev\xffHGETALL\xfeh", "ZADD\xfez\xfe1.5\xfem\xffZRANGE\xfez\xfe0\xfe-1\xfeWITHSCORES",
 		"RPUSH\xfel\xfea\xffBLPOP\xfel\xfe0\xffBRPOP\xfel\xfe0.01", "MULTI\xffBLPOP\xfel\xfe0\xffSADD\xfes\xfex\xffEXEC",
+		"SUBSCRIBE\xfec\xffPUBLISH\xfec\xfem\xffPING\xffUNSUBSCRIBE", "HELLO\xfe3\xffPSUBSCRIBE\xfe*\xffPUBLISH\xfex\xfey\xffRESET",
+		"RPUSH\xfel\xfea\xfeb\xffLMPOP\xfe1\xfel\xfeLEFT\xfeCOUNT\xfe5\xffBZMPOP\xfe0.01\xfe1\xfez\xfeMIN",
+		"ZADD\xfea\xfe1\xfex\xffZDIFFSTORE\xfed\xfe1\xfea\xffZRANGESTORE\xfee\xfea\xfe0\xfe-1\xffZINTERCARD\xfe2\xfed\xfee",
 	} {
 		f.Add([]byte(s))
 	}
@@ -118,6 +122,7 @@ func FuzzDispatch(f *testing.F) {
 		a, b := net.Pipe()
 		defer a.Close()
 		defer b.Close()
+		go io.Copy(io.Discard, b) // a subscriber's output goes through the pipe
 		cl := newClient(s, a)
 		s.mu.Lock()
 		s.clients[cl.id] = cl

@@ -159,8 +159,10 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		kv("evicted_keys", 0)
 		kv("keyspace_hits", st.hits.Load())
 		kv("keyspace_misses", st.misses.Load())
-		kv("pubsub_channels", 0)
-		kv("pubsub_patterns", 0)
+		nch, npat, nshard := s.pubsub.counts()
+		kv("pubsub_channels", nch)
+		kv("pubsub_patterns", npat)
+		kv("pubsubshard_channels", nshard)
 		kv("total_error_replies", st.errorReplies.Load())
 	case "replication":
 		b.WriteString("# Replication\r\n")

@@ -396,8 +396,9 @@ func TestMaxClients(t *testing.T) {
 // TestIdleTimeout: an idle client is closed, a busy one is not.
 func TestIdleTimeout(t *testing.T) {
 	ts := startServer(t, &Options{Timeout: 300 * time.Millisecond})
-	idle, busy := dial(t, ts.addr), dial(t, ts.addr)
+	idle, busy, sub := dial(t, ts.addr), dial(t, ts.addr), dial(t, ts.addr)
 	idle.do("PING")
+	sub.do("SUBSCRIBE", "c") // a subscriber is never idle (Redis)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		busy.do("PING")
@@ -411,6 +412,12 @@ func TestIdleTimeout(t *testing.T) {
 	}
 	if r := busy.do("PING"); r != "+PONG\r\n" {
 		t.Fatalf("the busy client: %q", r)
+	}
+	if r := busy.do("PUBLISH", "c", "m"); r != ":1\r\n" {
+		t.Fatalf("the idle subscriber was closed: PUBLISH %q", r)
+	}
+	if r := sub.mustRead(); r != "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n" {
+		t.Fatalf("the subscriber: %q", r)
 	}
 }
 

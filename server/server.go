@@ -84,6 +84,7 @@ type Server struct {
 	watched  map[string]map[*client]struct{}
 	nWatched atomic.Int64
 
+	pubsub  pubsubState
 	stats   serverStats
 	slowlog slowlog
 	cursors cursorTable
@@ -122,6 +123,7 @@ func New(db *lsm.DB, opts *Options) (*Server, error) {
 	s.store = collections.NewWithOptions(db, &collections.Options{Clock: o.now, OnTouch: s.onTouch})
 	s.ks = newStoreKeyspace(s)
 	s.blocking.init(s)
+	s.pubsub.init()
 	s.gate.init()
 	s.cursors.init()
 	s.log = o.Logger
@@ -392,6 +394,10 @@ func refuse(nc net.Conn, msg string) {
 }
 
 func (s *Server) removeClient(c *client) {
+	c.dropSubs() // serve did already, unless the client never served
+	if c.pq != nil {
+		c.pq.close()
+	}
 	s.mu.Lock()
 	delete(s.clients, c.id)
 	s.mu.Unlock()

@@ -308,6 +308,8 @@ func families() [][]*command {
 		setCommands(),
 		zsetCommands(),
 		transactionCommands(),
+		pubsubCommands(),
+		mpopCommands(),
 		scriptingCommands(),
 		refusedCommands(),
 	}
