@@ -243,6 +243,17 @@ func (db *DB) openTableIter(f *manifest.FileMeta, prefix []byte) (keys.Iterator,
 	return &tableIter{Iterator: r.NewIter(), handle: release}, nil
 }
 
+// openCompactionIter opens an iterator over a compaction's input table: it
+// reads through the block cache without filling it (see
+// sstable.Reader.NewCompactionIter).
+func (db *DB) openCompactionIter(f *manifest.FileMeta) (keys.Iterator, error) {
+	r, release, err := db.tableCache.Get(f.FileNum, int64(f.Size))
+	if err != nil {
+		return nil, err
+	}
+	return &tableIter{Iterator: r.NewCompactionIter(), handle: release}, nil
+}
+
 // First moves to the first live key. It returns whether the iterator is
 // valid.
 func (it *Iterator) First() bool {

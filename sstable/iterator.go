@@ -21,6 +21,7 @@ type Iterator struct {
 
 	loaded  bool   // data holds a block
 	dataOff uint64 // offset of the loaded block
+	noFill  bool   // blocks read from the file stay out of the cache (NewCompactionIter)
 
 	// User key bounds: lower inclusive, upper exclusive; nil = none.
 	lower, upper []byte
@@ -44,6 +45,18 @@ func (r *Reader) NewIter() *Iterator {
 	if err := it.index.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		it.err = err
 	}
+	return it
+}
+
+// NewCompactionIter returns an iterator for reading the table once from end
+// to end, as a compaction does: it uses the data blocks the cache holds, but
+// the blocks it reads from the file are not added to the cache. A
+// compaction reads every block of its inputs, tables it is about to delete:
+// caching them would evict, block for block, the blocks that reads keep
+// using, for blocks no read will ask for again.
+func (r *Reader) NewCompactionIter() *Iterator {
+	it := r.NewIter()
+	it.noFill = true
 	return it
 }
 
@@ -87,7 +100,7 @@ func (it *Iterator) loadBlock() bool {
 		return true
 	}
 	it.loaded = false
-	block, err := it.r.loadDataBlock(h)
+	block, err := it.r.loadDataBlock(h, !it.noFill)
 	if err != nil {
 		return it.fail(err)
 	}
