@@ -311,7 +311,7 @@ func (db *DB) inputRangeDels(c *compaction.Compaction) (rangedel.List, error) {
 
 // compactionInput returns a merging iterator over every input table.
 func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
-	open := func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, nil) }
+	open := db.openCompactionIter
 	var srcs []keys.Iterator
 	if c.Level == 0 {
 		for _, f := range c.Inputs[0] {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/stratadb/strata/internal/iterator"
@@ -60,6 +61,9 @@ type Iterator struct {
 	closed bool
 	search []byte // scratch for seek keys
 	skip   []byte // scratch for range tombstone skips
+	// keyArr and searchArr back key and search while keys are short, so
+	// that a seek does not grow them from nothing.
+	keyArr, searchArr [48]byte
 
 	// rdel is nil when no source holds a range tombstone.
 	rdel *rangeDelView
@@ -82,6 +86,7 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 		return nil, ErrClosed
 	}
 	it := &Iterator{db: db, seq: seq, snap: snap, now: db.now()}
+	it.key, it.search = it.keyArr[:0], it.searchArr[:0]
 	if opts != nil {
 		if opts.LowerBound != nil {
 			it.lower = append([]byte{}, opts.LowerBound...)
@@ -240,7 +245,18 @@ func (db *DB) openTableIter(f *manifest.FileMeta, prefix []byte) (keys.Iterator,
 		db.metrics.tablesSkippedByFilter.Add(1)
 		return &errIter{}, nil
 	}
-	return &tableIter{Iterator: r.NewIter(), handle: release}, nil
+	return newTableIter(r, release, false), nil
+}
+
+// openCompactionIter opens an iterator over a compaction's input table: it
+// reads through the block cache without filling it (see
+// sstable.Reader.NewCompactionIter).
+func (db *DB) openCompactionIter(f *manifest.FileMeta) (keys.Iterator, error) {
+	r, release, err := db.tableCache.Get(f.FileNum, int64(f.Size))
+	if err != nil {
+		return nil, err
+	}
+	return newTableIter(r, release, true), nil
 }
 
 // First moves to the first live key. It returns whether the iterator is
@@ -556,10 +572,26 @@ func (it *Iterator) Close() error {
 }
 
 // tableIter is a table iterator that releases its table-cache handle on
-// Close.
+// Close. Closed tableIters return to tableIters with their key buffers, so
+// that an iterator seek does not allocate one per table it opens: once
+// closed, a tableIter must not be used, nor any key it returned (the
+// merging and level iterators drop their children as they close them, and
+// every consumer copies the keys it keeps).
 type tableIter struct {
-	keys.Iterator
+	sstable.Iterator
 	handle *sstable.Handle
+}
+
+// tableIters recycles closed tableIters.
+var tableIters = sync.Pool{New: func() any { return new(tableIter) }}
+
+// newTableIter returns a tableIter over r holding handle (an iterator for
+// a compaction's input when compaction is true).
+func newTableIter(r *sstable.Reader, handle *sstable.Handle, compaction bool) *tableIter {
+	t := tableIters.Get().(*tableIter)
+	r.ResetIter(&t.Iterator, compaction)
+	t.handle = handle
+	return t
 }
 
 func (t *tableIter) Close() error {
@@ -567,6 +599,7 @@ func (t *tableIter) Close() error {
 	if t.handle != nil {
 		t.handle.Release()
 		t.handle = nil
+		tableIters.Put(t)
 	}
 	return err
 }

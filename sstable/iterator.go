@@ -21,6 +21,7 @@ type Iterator struct {
 
 	loaded  bool   // data holds a block
 	dataOff uint64 // offset of the loaded block
+	noFill  bool   // blocks read from the file stay out of the cache (NewCompactionIter)
 
 	// User key bounds: lower inclusive, upper exclusive; nil = none.
 	lower, upper []byte
@@ -36,14 +37,38 @@ var _ keys.Iterator = (*Iterator)(nil)
 // NewIter returns an iterator over the table (it implements keys.Iterator).
 // Data blocks are loaded lazily through the cache.
 func (r *Reader) NewIter() *Iterator {
-	it := &Iterator{r: r}
+	it := &Iterator{}
+	r.ResetIter(it, false)
+	return it
+}
+
+// ResetIter makes it an iterator over r, as NewIter returns (or
+// NewCompactionIter when compaction is true), keeping the memory of its key
+// buffers: a caller that recycles its closed Iterators saves the
+// allocation of one and of its buffers per table it opens. it must be new
+// or closed, and no key it returned may be in use.
+func (r *Reader) ResetIter(it *Iterator, compaction bool) {
+	ib, db, sb := it.index.keyBuf[:0], it.data.keyBuf[:0], it.seekBuf[:0]
+	*it = Iterator{r: r, noFill: compaction, seekBuf: sb}
+	it.index.keyBuf, it.data.keyBuf = ib, db
 	if r.closed.Load() {
 		it.err = errReaderClosed
-		return it
+		return
 	}
 	if err := it.index.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		it.err = err
 	}
+}
+
+// NewCompactionIter returns an iterator for reading the table once from end
+// to end, as a compaction does: it uses the data blocks the cache holds, but
+// the blocks it reads from the file are not added to the cache. A
+// compaction reads every block of its inputs, tables it is about to delete:
+// caching them would evict, block for block, the blocks that reads keep
+// using, for blocks no read will ask for again.
+func (r *Reader) NewCompactionIter() *Iterator {
+	it := &Iterator{}
+	r.ResetIter(it, true)
 	return it
 }
 
@@ -87,7 +112,7 @@ func (it *Iterator) loadBlock() bool {
 		return true
 	}
 	it.loaded = false
-	block, err := it.r.loadDataBlock(h)
+	block, err := it.r.loadDataBlock(h, !it.noFill)
 	if err != nil {
 		return it.fail(err)
 	}
@@ -300,6 +325,6 @@ func (it *Iterator) Close() error {
 	it.closed = true
 	it.valid = false
 	it.loaded = false
-	it.data = blockIter{}
+	it.data = blockIter{keyBuf: it.data.keyBuf[:0]} // drops the block, keeps the buffer
 	return it.err
 }

@@ -366,7 +366,8 @@ func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) (block []byte, err 
 }
 
 // loadDataBlock returns the data block at h, from the cache if it is there.
-func (r *Reader) loadDataBlock(h blockHandle) ([]byte, error) {
+// A block read from the file is added to the cache when fill is true.
+func (r *Reader) loadDataBlock(h blockHandle, fill bool) ([]byte, error) {
 	if r.cache != nil {
 		if b, ok := r.cache.Get(r.fileNum, h.offset); ok {
 			r.stats.BlockCacheHits.Add(1)
@@ -379,7 +380,7 @@ func (r *Reader) loadDataBlock(h blockHandle) ([]byte, error) {
 		return nil, err
 	}
 	r.stats.DataBlocksRead.Add(1)
-	if r.cache != nil {
+	if r.cache != nil && fill {
 		r.cache.Set(r.fileNum, h.offset, b)
 	}
 	return b, nil
@@ -488,7 +489,7 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte) (found bool, err er
 	if !ok {
 		return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
 	}
-	block, err := r.loadDataBlock(h)
+	block, err := r.loadDataBlock(h, true)
 	if err != nil {
 		return false, err
 	}
