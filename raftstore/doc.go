@@ -31,6 +31,13 @@
 // 1,000,000 entries of 1 KiB it read 37 MiB, and the disk held under twice
 // the retained entries 1.8 s after DeleteRange returned (bench/RESULTS.md).
 //
+// GetLog reads the entries appended last from memory: the store keeps the
+// encodings of the last Options.RecentEntries entries (1,024 by default,
+// those of up to 4 KiB each), filled by StoreLogs and cleared by
+// DeleteRange, because Raft reads its newest entries most (a leader
+// replicates each entry right after appending it). Older entries are one
+// engine lookup.
+//
 // FirstIndex and LastIndex are answered from memory: the bounds are found on
 // open with one seek to the first and one to the last entry, and kept up to
 // date by the writers; after a head or tail truncation one seek finds the new

@@ -64,6 +64,15 @@ type Options struct {
 	// most as many bytes as it lets the engine give back. A negative value
 	// turns the flush off.
 	TruncationFlushBytes int64
+	// RecentEntries is the number of entries appended last that the store
+	// keeps in memory, encoded, for GetLog (see DefaultRecentEntries). An
+	// entry whose encoding passes 4 KiB is not kept, so the cache holds at
+	// most RecentEntries x 4 KiB. Raft reads its newest entries most (the
+	// leader replicates each entry just after appending it); a read of a
+	// kept entry copies it from memory instead of looking it up in the
+	// engine. The default value, 0, means DefaultRecentEntries (1,024
+	// entries, at most 4 MiB); a negative value turns the cache off.
+	RecentEntries int
 }
 
 // DefaultMemtableSize is the engine's memtable size under a store unless

@@ -68,6 +68,10 @@ type Store struct {
 	isEmpty     atomic.Bool
 	closed      atomic.Bool
 
+	// recent is the cache of the entries appended last (nil when
+	// Options.RecentEntries is negative); it has its own lock.
+	recent *recentCache
+
 	c counters
 }
 
@@ -98,6 +102,12 @@ func New(dir string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, noSync: o.NoSync, flushAt: o.TruncationFlushBytes}
+	switch n := o.RecentEntries; {
+	case n == 0:
+		s.recent = newRecentCache(DefaultRecentEntries)
+	case n > 0:
+		s.recent = newRecentCache(n)
+	}
 	if s.flushAt == 0 {
 		s.flushAt = eng.MemtableSize
 	}
@@ -287,6 +297,12 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 	if s.isEmpty.Load() || index < s.first.Load() || index > s.last.Load() {
 		return raft.ErrLogNotFound
 	}
+	if s.recent != nil {
+		if v, ok := s.recent.get(index); ok {
+			s.c.recentHits.Add(1)
+			return decodeLog(index, v, log)
+		}
+	}
 	// The engine keeps the key slice past the call's stack frame, so a
 	// local array would be a heap allocation per read: pool it.
 	key := keyPool.Get().(*[logKeyLen]byte)
@@ -331,20 +347,38 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 		if l == nil {
 			return fmt.Errorf("raftstore: %w: nil log entry", lsm.ErrInvalidArgument)
 		}
+	}
+	// The cache takes each entry as it is encoded: its lock is held for
+	// the loop, so a reader waits at most for the encoding of this call.
+	// Should Apply fail, the call's slots are cleared again: the cache
+	// never answers for an entry the engine does not hold.
+	if s.recent != nil {
+		s.recent.mu.Lock()
+	}
+	for _, l := range logs {
 		putLogKey(key[:], l.Index)
 		if need := encodedLen(l); cap(s.buf) < need {
 			s.buf = make([]byte, 0, need)
 		}
 		s.buf = appendLog(s.buf[:0], l)
 		b.Put(key[:], s.buf)
+		if s.recent != nil {
+			s.recent.put(l.Index, s.buf)
+		}
 		bytes += uint64(logKeyLen + len(s.buf))
 		lo, hi = min(lo, l.Index), max(hi, l.Index)
+	}
+	if s.recent != nil {
+		s.recent.mu.Unlock()
 	}
 	// Keep a huge entry's buffer from staying pinned.
 	if cap(s.buf) > 1<<20 {
 		s.buf = nil
 	}
 	if err := s.db.Apply(b); err != nil {
+		if s.recent != nil {
+			s.recent.drop(lo, hi)
+		}
 		return err
 	}
 	// The entries are visible from here on, so the bounds follow them even
@@ -397,6 +431,9 @@ func (s *Store) DeleteRange(min, max uint64) error {
 		s.hi = min - 1
 	}
 	s.publish()
+	if s.recent != nil {
+		s.recent.drop(min, max)
+	}
 	if err := s.db.DeleteRange(start[:], endKey); err != nil {
 		s.empty, s.lo, s.hi = false, oldLo, oldHi
 		s.publish()
@@ -529,6 +566,7 @@ func (s *Store) Metrics() Metrics {
 		FsyncTime:             time.Duration(s.c.fsyncNanos.Load()),
 		FsyncMax:              time.Duration(s.c.fsyncMaxNanos.Load()),
 		AppendTime:            time.Duration(s.c.appendNanos.Load()),
+		RecentHits:            s.c.recentHits.Load(),
 	}
 	if !s.isEmpty.Load() {
 		m.FirstIndex, m.LastIndex = s.first.Load(), s.last.Load()
@@ -538,7 +576,9 @@ func (s *Store) Metrics() Metrics {
 }
 
 // DB returns the Strata DB under the store, for its metrics, Compact or
-// Checkpoint. Closing it is the Store's job.
+// Checkpoint. Closing it is the Store's job. A log entry written to it
+// directly is not seen by GetLog while the entry of that index is in the
+// store's cache of recent entries (Options.RecentEntries).
 func (s *Store) DB() *lsm.DB { return s.db }
 
 // Close stops the flusher (waiting for a flush in progress, if any, which
