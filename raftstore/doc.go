@@ -47,25 +47,33 @@
 //
 // Every key starts with a one-byte prefix, so the log, the stable store and
 // the metadata never mix. A log key carries the index big-endian, so entries
-// sort by index and a range of indexes is a range of keys.
+// sort by index and a range of indexes is a range of keys. The other keys
+// sort below the log: the log's keys only grow, so a table the engine
+// flushes overlaps no older log table, and it moves down the tree by a
+// MANIFEST edit instead of being merged (Options.Engine).
+//
+//	format        "Hformat" -> "strata-raftstore\x02"  (the name and the
+//	                                                    format version; New
+//	                                                    refuses any other)
+//
+//	stable key    +------+--------------------------------+
+//	              | 'K'  | the caller's key, as given     |
+//	              +------+--------------------------------+
+//	               0x4B
 //
 //	log entry     +------+-------------------------------+
 //	              | 'L'  | index, uint64 big-endian       |   9 bytes
 //	              +------+-------------------------------+
 //	               0x4C   8 bytes
 //
-//	stable key    +------+--------------------------------+
-//	              | 'S'  | the caller's key, as given     |
-//	              +------+--------------------------------+
-//	               0x53
-//
-//	format        "Mformat" -> "strata-raftstore\x01"  (the name and the
-//	                                                    format version; New
-//	                                                    refuses any other)
-//
 // Example: the key of entry 258 is
 //
 //	4C 00 00 00 00 00 00 01 02
+//
+// Format 1, which stores written before format 2 keep, differs only in the
+// metadata and stable keys, which sort above the log: "Mformat" ->
+// "strata-raftstore\x01" and 'S' (0x53) + the caller's key. New opens such
+// a store in its own format; it reads and writes its stable keys there.
 //
 // SetUint64 stores its value as 8 bytes big-endian; GetUint64 refuses a value
 // of another length with an error wrapping lsm.ErrCorruption.

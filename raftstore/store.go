@@ -48,6 +48,9 @@ var keyPool = sync.Pool{New: func() any { return new([logKeyLen]byte) }}
 type Store struct {
 	db     *lsm.DB
 	noSync bool
+	// stablePrefix is the stable keys' prefix: prefixStable, or
+	// prefixStableV1 in a format 1 store. Set by init.
+	stablePrefix byte
 
 	mu    sync.Mutex
 	batch *lsm.Batch
@@ -93,6 +96,9 @@ func New(dir string, opts *Options) (*Store, error) {
 	}
 	if eng.BloomBitsPerKey == 0 {
 		eng.BloomBitsPerKey = -1
+	}
+	if eng.L0CompactionTrigger == 0 {
+		eng.L0CompactionTrigger = 1
 	}
 	if eng.FS == nil {
 		eng.FS = writeFS{vfs.Default}
@@ -176,29 +182,45 @@ func (s *Store) entries() uint64 {
 	return s.hi - s.lo + 1
 }
 
-// init checks or writes the format key and recovers the log bounds with a
-// seek to the first and to the last entry.
+// init checks or writes the format key, which also tells where the stable
+// keys are, and recovers the log bounds with a seek to the first and to the
+// last entry. A new store is written in format 2; a format 1 store keeps its
+// layout.
 func (s *Store) init() error {
+	s.stablePrefix = prefixStable
 	v, err := s.db.Get(metaFormatKey)
 	switch {
-	case errors.Is(err, lsm.ErrNotFound):
-		empty, err := s.dbEmpty()
-		if err != nil {
-			return err
+	case err == nil:
+		if string(v) != formatMagic {
+			return fmt.Errorf("raftstore: %w: format key is %q, want %q", lsm.ErrInvalidArgument, v, formatMagic)
 		}
-		if !empty {
-			return fmt.Errorf("raftstore: %w: the directory holds a Strata DB without the raftstore format key", lsm.ErrInvalidArgument)
-		}
-		if err := s.db.Put(metaFormatKey, []byte(formatMagic)); err != nil {
-			return err
-		}
-		if err := s.sync(); err != nil {
-			return err
-		}
-	case err != nil:
+	case !errors.Is(err, lsm.ErrNotFound):
 		return err
-	case string(v) != formatMagic:
-		return fmt.Errorf("raftstore: %w: format key is %q, want %q", lsm.ErrInvalidArgument, v, formatMagic)
+	default:
+		v, err = s.db.Get(metaFormatKeyV1)
+		switch {
+		case err == nil:
+			if string(v) != formatMagicV1 {
+				return fmt.Errorf("raftstore: %w: format key is %q, want %q", lsm.ErrInvalidArgument, v, formatMagicV1)
+			}
+			s.stablePrefix = prefixStableV1
+		case !errors.Is(err, lsm.ErrNotFound):
+			return err
+		default:
+			empty, err := s.dbEmpty()
+			if err != nil {
+				return err
+			}
+			if !empty {
+				return fmt.Errorf("raftstore: %w: the directory holds a Strata DB without the raftstore format key", lsm.ErrInvalidArgument)
+			}
+			if err := s.db.Put(metaFormatKey, []byte(formatMagic)); err != nil {
+				return err
+			}
+			if err := s.sync(); err != nil {
+				return err
+			}
+		}
 	}
 
 	it, err := s.db.NewIter(&lsm.IterOptions{LowerBound: logLower, UpperBound: logUpper})
@@ -506,7 +528,7 @@ func (s *Store) Set(key, val []byte) error {
 		return lsm.ErrClosed
 	}
 	k := make([]byte, 0, 1+len(key))
-	k = append(append(k, prefixStable), key...)
+	k = append(append(k, s.stablePrefix), key...)
 	if err := s.db.Put(k, val); err != nil {
 		return err
 	}
@@ -524,7 +546,7 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 		return nil, lsm.ErrClosed
 	}
 	k := make([]byte, 0, 1+len(key))
-	k = append(append(k, prefixStable), key...)
+	k = append(append(k, s.stablePrefix), key...)
 	v, err := s.db.Get(k)
 	if errors.Is(err, lsm.ErrNotFound) {
 		return nil, ErrKeyNotFound

@@ -335,7 +335,7 @@ func TestRefusesForeignDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Put(metaFormatKey, []byte("strata-raftstore\x02")); err != nil {
+	if err := db.Put(metaFormatKey, []byte("strata-raftstore\x03")); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
