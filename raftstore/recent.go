@@ -18,8 +18,8 @@ const recentEntryMax = 4 << 10
 // slot hit costs a copy of the encoding instead of an engine lookup.
 //
 // Concurrency: mu guards slots. Writers (StoreLogs and DeleteRange, which
-// also hold Store.mu) take it to fill or clear slots; GetLog takes it for
-// reading. A slot answers only for the index it records, so an entry
+// also hold Store.mu) take it to fill or clear slots, one entry's copy at a
+// time; GetLog takes it for reading. A slot answers only for the index it records, so an entry
 // rewritten under the same index (a tail truncation, then a new append)
 // replaces it or clears it, never leaves the old entry readable.
 type recentCache struct {
@@ -50,9 +50,11 @@ func (c *recentCache) get(index uint64) ([]byte, bool) {
 	return v, true
 }
 
-// put records enc as the entry at index, or, if enc is too large to cache,
-// clears the slot of index. Called with mu held for writing.
-func (c *recentCache) put(index uint64, enc []byte) {
+// set records enc as the entry at index, or, if enc is too large to cache,
+// clears the slot of index.
+func (c *recentCache) set(index uint64, enc []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	sl := &c.slots[index%uint64(len(c.slots))]
 	sl.index = index
 	if len(enc) > recentEntryMax {

@@ -370,13 +370,10 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 			return fmt.Errorf("raftstore: %w: nil log entry", lsm.ErrInvalidArgument)
 		}
 	}
-	// The cache takes each entry as it is encoded: its lock is held for
-	// the loop, so a reader waits at most for the encoding of this call.
-	// Should Apply fail, the call's slots are cleared again: the cache
-	// never answers for an entry the engine does not hold.
-	if s.recent != nil {
-		s.recent.mu.Lock()
-	}
+	// The cache takes each entry as it is encoded, under its lock for that
+	// entry's copy alone (a reader never waits for a whole batch of large
+	// entries). Should Apply fail, the call's slots are cleared again: the
+	// cache never answers for an entry the engine does not hold.
 	for _, l := range logs {
 		putLogKey(key[:], l.Index)
 		if need := encodedLen(l); cap(s.buf) < need {
@@ -385,13 +382,10 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 		s.buf = appendLog(s.buf[:0], l)
 		b.Put(key[:], s.buf)
 		if s.recent != nil {
-			s.recent.put(l.Index, s.buf)
+			s.recent.set(l.Index, s.buf)
 		}
 		bytes += uint64(logKeyLen + len(s.buf))
 		lo, hi = min(lo, l.Index), max(hi, l.Index)
-	}
-	if s.recent != nil {
-		s.recent.mu.Unlock()
 	}
 	// Keep a huge entry's buffer from staying pinned.
 	if cap(s.buf) > 1<<20 {
