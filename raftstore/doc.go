@@ -31,6 +31,13 @@
 // 1,000,000 entries of 1 KiB it read 37 MiB, and the disk held under twice
 // the retained entries 1.8 s after DeleteRange returned (bench/RESULTS.md).
 //
+// GetLog reads the entries appended last from memory: the store keeps the
+// encodings of the last Options.RecentEntries entries (1,024 by default,
+// those of up to 4 KiB each), filled by StoreLogs and cleared by
+// DeleteRange, because Raft reads its newest entries most (a leader
+// replicates each entry right after appending it). Older entries are one
+// engine lookup.
+//
 // FirstIndex and LastIndex are answered from memory: the bounds are found on
 // open with one seek to the first and one to the last entry, and kept up to
 // date by the writers; after a head or tail truncation one seek finds the new
@@ -40,25 +47,33 @@
 //
 // Every key starts with a one-byte prefix, so the log, the stable store and
 // the metadata never mix. A log key carries the index big-endian, so entries
-// sort by index and a range of indexes is a range of keys.
+// sort by index and a range of indexes is a range of keys. The other keys
+// sort below the log: the log's keys only grow, so a table the engine
+// flushes overlaps no older log table, and it moves down the tree by a
+// MANIFEST edit instead of being merged (Options.Engine).
+//
+//	format        "Hformat" -> "strata-raftstore\x02"  (the name and the
+//	                                                    format version; New
+//	                                                    refuses any other)
+//
+//	stable key    +------+--------------------------------+
+//	              | 'K'  | the caller's key, as given     |
+//	              +------+--------------------------------+
+//	               0x4B
 //
 //	log entry     +------+-------------------------------+
 //	              | 'L'  | index, uint64 big-endian       |   9 bytes
 //	              +------+-------------------------------+
 //	               0x4C   8 bytes
 //
-//	stable key    +------+--------------------------------+
-//	              | 'S'  | the caller's key, as given     |
-//	              +------+--------------------------------+
-//	               0x53
-//
-//	format        "Mformat" -> "strata-raftstore\x01"  (the name and the
-//	                                                    format version; New
-//	                                                    refuses any other)
-//
 // Example: the key of entry 258 is
 //
 //	4C 00 00 00 00 00 00 01 02
+//
+// Format 1, which stores written before format 2 keep, differs only in the
+// metadata and stable keys, which sort above the log: "Mformat" ->
+// "strata-raftstore\x01" and 'S' (0x53) + the caller's key. New opens such
+// a store in its own format; it reads and writes its stable keys there.
 //
 // SetUint64 stores its value as 8 bytes big-endian; GetUint64 refuses a value
 // of another length with an error wrapping lsm.ErrCorruption.

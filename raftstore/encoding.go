@@ -13,13 +13,20 @@ import (
 // never change; doc.go draws them.
 //
 //	prefix  meaning
+//	'H'     store metadata: 'H' + name ("format" is the only one)
+//	'K'     a stable-store key: 'K' + the caller's key bytes
 //	'L'     a log entry: 'L' + big-endian uint64 index (9 bytes)
-//	'M'     store metadata: 'M' + name ("format" is the only one)
-//	'S'     a stable-store key: 'S' + the caller's key bytes
+//
+// Format 1 stores (written before format 2) keep their metadata under 'M'
+// and their stable keys under 'S', above the log; the store reads and
+// writes them there.
 const (
 	prefixLog    = 'L'
-	prefixMeta   = 'M'
-	prefixStable = 'S'
+	prefixMeta   = 'H'
+	prefixStable = 'K'
+
+	prefixMetaV1   = 'M'
+	prefixStableV1 = 'S'
 
 	logKeyLen = 9
 
@@ -31,15 +38,18 @@ const (
 	flagAppendedAt = 0x02 // an AppendedAt time follows
 	flagsKnown     = flagExtensions | flagAppendedAt
 
-	// formatMagic is the value of the metadata key "Mformat": a name and the
+	// formatMagic is the value of the metadata key "Hformat": a name and the
 	// format version, so a store refuses a directory it cannot read.
-	formatMagic = "strata-raftstore\x01"
+	formatMagic = "strata-raftstore\x02"
+	// formatMagicV1 is the value of a format 1 store's "Mformat".
+	formatMagicV1 = "strata-raftstore\x01"
 )
 
 var (
-	metaFormatKey = []byte("Mformat")
-	logLower      = []byte{prefixLog}
-	logUpper      = []byte{prefixLog + 1}
+	metaFormatKey   = []byte{prefixMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+	metaFormatKeyV1 = []byte{prefixMetaV1, 'f', 'o', 'r', 'm', 'a', 't'}
+	logLower        = []byte{prefixLog}
+	logUpper        = []byte{prefixLog + 1}
 )
 
 // putLogKey writes the key of index idx into dst, which must hold 9 bytes.

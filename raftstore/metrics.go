@@ -36,6 +36,10 @@ type Metrics struct {
 	// AppendTime is the total duration of the StoreLogs calls, fsync
 	// included.
 	AppendTime time.Duration
+	// RecentHits is the number of GetLog calls answered from the cache of
+	// recently appended entries (Options.RecentEntries) without an engine
+	// lookup.
+	RecentHits uint64
 }
 
 // String formats m as "name:value" lines, as lsm.Metrics does.
@@ -62,6 +66,7 @@ func (m Metrics) String() string {
 	if m.Appends > 0 {
 		line("raft_append_avg_us", (m.AppendTime / time.Duration(m.Appends)).Microseconds())
 	}
+	line("raft_recent_hits", m.RecentHits)
 	return b.String()
 }
 
@@ -73,6 +78,7 @@ type counters struct {
 	truncationFlushes, truncationFlushErrors atomic.Uint64
 	fsyncs, fsyncNanos, fsyncMaxNanos        atomic.Uint64
 	appendNanos                              atomic.Uint64
+	recentHits                               atomic.Uint64
 }
 
 // observeFsync records one fsync of duration d. Only writers (holding

@@ -9,10 +9,10 @@ type Options struct {
 	// field is ignored: the store writes with lsm.SyncNo and calls DB.Sync
 	// itself after each write, so that each StoreLogs, DeleteRange, Set and
 	// SetUint64 costs exactly one WAL fsync and the store can count and time
-	// it. The default value is nil, the engine's defaults, except for three
-	// fields the store sets when they are zero, each measured side by side
-	// with the engine's default on the comparison's workloads (bench/, the
-	// run in bench/RESULTS.md):
+	// it. The default value is nil, the engine's defaults, except for four
+	// fields the store sets when they are zero, the first three measured
+	// side by side with the engine's default on the comparison's workloads
+	// (bench/, the run in bench/RESULTS.md), the fourth as it says:
 	//
 	//   - MemtableSize: DefaultMemtableSize (32 MiB), see there.
 	//   - BloomBitsPerKey: -1, no filters. Every lookup the store makes is
@@ -30,6 +30,19 @@ type Options struct {
 	//     written, 70 ms mapped), and a mapped segment holds its whole
 	//     preallocation (1.125 memtables) on disk even when nearly empty.
 	//     Small entries measured the same either way (one fsync dominates).
+	//   - L0CompactionTrigger: 1, so each flushed table is compacted at
+	//     once. The log's keys only grow and a new store keeps its other keys
+	//     below them (doc.go), so a flushed table overlaps nothing below it
+	//     and the compaction is a move, a MANIFEST edit that rewrites
+	//     nothing; four tables waiting in L0 would be merged together, a
+	//     rewrite of every byte. Appending 200 MiB of 100 KiB entries (10 a
+	//     call, 4 MiB memtable, no fsync) took 50 moves and no compaction
+	//     bytes, and 0.85 s of CPU, against 187 to 238 MiB rewritten and 1.1
+	//     to 1.3 s with the engine's default of 4 or with a key above the
+	//     log (what a format 1 store has). Random GetLog over a large log
+	//     whose tables were moved measured slower, for a reason not found
+	//     yet (bench/RESULTS.md, round 3): a store that reads old entries
+	//     at random more than it appends may set 4.
 	//
 	// Compression stays the engine's Snappy: on the benchmark's
 	// incompressible payloads CompressionNone was up to a third faster for
@@ -64,6 +77,15 @@ type Options struct {
 	// most as many bytes as it lets the engine give back. A negative value
 	// turns the flush off.
 	TruncationFlushBytes int64
+	// RecentEntries is the number of entries appended last that the store
+	// keeps in memory, encoded, for GetLog (see DefaultRecentEntries). An
+	// entry whose encoding passes 4 KiB is not kept, so the cache holds at
+	// most RecentEntries x 4 KiB. Raft reads its newest entries most (the
+	// leader replicates each entry just after appending it); a read of a
+	// kept entry copies it from memory instead of looking it up in the
+	// engine. The default value, 0, means DefaultRecentEntries (1,024
+	// entries, at most 4 MiB); a negative value turns the cache off.
+	RecentEntries int
 }
 
 // DefaultMemtableSize is the engine's memtable size under a store unless

@@ -48,6 +48,9 @@ var keyPool = sync.Pool{New: func() any { return new([logKeyLen]byte) }}
 type Store struct {
 	db     *lsm.DB
 	noSync bool
+	// stablePrefix is the stable keys' prefix: prefixStable, or
+	// prefixStableV1 in a format 1 store. Set by init.
+	stablePrefix byte
 
 	mu    sync.Mutex
 	batch *lsm.Batch
@@ -67,6 +70,10 @@ type Store struct {
 	first, last atomic.Uint64
 	isEmpty     atomic.Bool
 	closed      atomic.Bool
+
+	// recent is the cache of the entries appended last (nil when
+	// Options.RecentEntries is negative); it has its own lock.
+	recent *recentCache
 
 	c counters
 }
@@ -90,6 +97,9 @@ func New(dir string, opts *Options) (*Store, error) {
 	if eng.BloomBitsPerKey == 0 {
 		eng.BloomBitsPerKey = -1
 	}
+	if eng.L0CompactionTrigger == 0 {
+		eng.L0CompactionTrigger = 1
+	}
 	if eng.FS == nil {
 		eng.FS = writeFS{vfs.Default}
 	}
@@ -98,6 +108,12 @@ func New(dir string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, noSync: o.NoSync, flushAt: o.TruncationFlushBytes}
+	switch n := o.RecentEntries; {
+	case n == 0:
+		s.recent = newRecentCache(DefaultRecentEntries)
+	case n > 0:
+		s.recent = newRecentCache(n)
+	}
 	if s.flushAt == 0 {
 		s.flushAt = eng.MemtableSize
 	}
@@ -166,29 +182,45 @@ func (s *Store) entries() uint64 {
 	return s.hi - s.lo + 1
 }
 
-// init checks or writes the format key and recovers the log bounds with a
-// seek to the first and to the last entry.
+// init checks or writes the format key, which also tells where the stable
+// keys are, and recovers the log bounds with a seek to the first and to the
+// last entry. A new store is written in format 2; a format 1 store keeps its
+// layout.
 func (s *Store) init() error {
+	s.stablePrefix = prefixStable
 	v, err := s.db.Get(metaFormatKey)
 	switch {
-	case errors.Is(err, lsm.ErrNotFound):
-		empty, err := s.dbEmpty()
-		if err != nil {
-			return err
+	case err == nil:
+		if string(v) != formatMagic {
+			return fmt.Errorf("raftstore: %w: format key is %q, want %q", lsm.ErrInvalidArgument, v, formatMagic)
 		}
-		if !empty {
-			return fmt.Errorf("raftstore: %w: the directory holds a Strata DB without the raftstore format key", lsm.ErrInvalidArgument)
-		}
-		if err := s.db.Put(metaFormatKey, []byte(formatMagic)); err != nil {
-			return err
-		}
-		if err := s.sync(); err != nil {
-			return err
-		}
-	case err != nil:
+	case !errors.Is(err, lsm.ErrNotFound):
 		return err
-	case string(v) != formatMagic:
-		return fmt.Errorf("raftstore: %w: format key is %q, want %q", lsm.ErrInvalidArgument, v, formatMagic)
+	default:
+		v, err = s.db.Get(metaFormatKeyV1)
+		switch {
+		case err == nil:
+			if string(v) != formatMagicV1 {
+				return fmt.Errorf("raftstore: %w: format key is %q, want %q", lsm.ErrInvalidArgument, v, formatMagicV1)
+			}
+			s.stablePrefix = prefixStableV1
+		case !errors.Is(err, lsm.ErrNotFound):
+			return err
+		default:
+			empty, err := s.dbEmpty()
+			if err != nil {
+				return err
+			}
+			if !empty {
+				return fmt.Errorf("raftstore: %w: the directory holds a Strata DB without the raftstore format key", lsm.ErrInvalidArgument)
+			}
+			if err := s.db.Put(metaFormatKey, []byte(formatMagic)); err != nil {
+				return err
+			}
+			if err := s.sync(); err != nil {
+				return err
+			}
+		}
 	}
 
 	it, err := s.db.NewIter(&lsm.IterOptions{LowerBound: logLower, UpperBound: logUpper})
@@ -287,6 +319,12 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 	if s.isEmpty.Load() || index < s.first.Load() || index > s.last.Load() {
 		return raft.ErrLogNotFound
 	}
+	if s.recent != nil {
+		if v, ok := s.recent.get(index); ok {
+			s.c.recentHits.Add(1)
+			return decodeLog(index, v, log)
+		}
+	}
 	// The engine keeps the key slice past the call's stack frame, so a
 	// local array would be a heap allocation per read: pool it.
 	key := keyPool.Get().(*[logKeyLen]byte)
@@ -331,12 +369,21 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 		if l == nil {
 			return fmt.Errorf("raftstore: %w: nil log entry", lsm.ErrInvalidArgument)
 		}
+	}
+	// The cache takes each entry as it is encoded, under its lock for that
+	// entry's copy alone (a reader never waits for a whole batch of large
+	// entries). Should Apply fail, the call's slots are cleared again: the
+	// cache never answers for an entry the engine does not hold.
+	for _, l := range logs {
 		putLogKey(key[:], l.Index)
 		if need := encodedLen(l); cap(s.buf) < need {
 			s.buf = make([]byte, 0, need)
 		}
 		s.buf = appendLog(s.buf[:0], l)
 		b.Put(key[:], s.buf)
+		if s.recent != nil {
+			s.recent.set(l.Index, s.buf)
+		}
 		bytes += uint64(logKeyLen + len(s.buf))
 		lo, hi = min(lo, l.Index), max(hi, l.Index)
 	}
@@ -345,6 +392,9 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 		s.buf = nil
 	}
 	if err := s.db.Apply(b); err != nil {
+		if s.recent != nil {
+			s.recent.drop(lo, hi)
+		}
 		return err
 	}
 	// The entries are visible from here on, so the bounds follow them even
@@ -397,6 +447,9 @@ func (s *Store) DeleteRange(min, max uint64) error {
 		s.hi = min - 1
 	}
 	s.publish()
+	if s.recent != nil {
+		s.recent.drop(min, max)
+	}
 	if err := s.db.DeleteRange(start[:], endKey); err != nil {
 		s.empty, s.lo, s.hi = false, oldLo, oldHi
 		s.publish()
@@ -469,7 +522,7 @@ func (s *Store) Set(key, val []byte) error {
 		return lsm.ErrClosed
 	}
 	k := make([]byte, 0, 1+len(key))
-	k = append(append(k, prefixStable), key...)
+	k = append(append(k, s.stablePrefix), key...)
 	if err := s.db.Put(k, val); err != nil {
 		return err
 	}
@@ -487,7 +540,7 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 		return nil, lsm.ErrClosed
 	}
 	k := make([]byte, 0, 1+len(key))
-	k = append(append(k, prefixStable), key...)
+	k = append(append(k, s.stablePrefix), key...)
 	v, err := s.db.Get(k)
 	if errors.Is(err, lsm.ErrNotFound) {
 		return nil, ErrKeyNotFound
@@ -529,6 +582,7 @@ func (s *Store) Metrics() Metrics {
 		FsyncTime:             time.Duration(s.c.fsyncNanos.Load()),
 		FsyncMax:              time.Duration(s.c.fsyncMaxNanos.Load()),
 		AppendTime:            time.Duration(s.c.appendNanos.Load()),
+		RecentHits:            s.c.recentHits.Load(),
 	}
 	if !s.isEmpty.Load() {
 		m.FirstIndex, m.LastIndex = s.first.Load(), s.last.Load()
@@ -538,7 +592,9 @@ func (s *Store) Metrics() Metrics {
 }
 
 // DB returns the Strata DB under the store, for its metrics, Compact or
-// Checkpoint. Closing it is the Store's job.
+// Checkpoint. Closing it is the Store's job. A log entry written to it
+// directly is not seen by GetLog while the entry of that index is in the
+// store's cache of recent entries (Options.RecentEntries).
 func (s *Store) DB() *lsm.DB { return s.db }
 
 // Close stops the flusher (waiting for a flush in progress, if any, which

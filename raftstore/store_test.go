@@ -335,7 +335,7 @@ func TestRefusesForeignDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Put(metaFormatKey, []byte("strata-raftstore\x02")); err != nil {
+	if err := db.Put(metaFormatKey, []byte("strata-raftstore\x03")); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -347,8 +347,14 @@ func TestRefusesForeignDirectory(t *testing.T) {
 // TestCorruptEntry: a log value the decoder refuses is reported, naming the
 // index, not returned as an entry.
 func TestCorruptEntry(t *testing.T) {
-	dir := t.TempDir()
-	s := openStore(t, dir)
+	// The damaged value is written under the store, past its cache of
+	// recent entries: read from the engine.
+	o := testOptions(false)
+	o.RecentEntries = -1
+	s, err := New(t.TempDir(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.StoreLogs(entries(1, 3)); err != nil {
 		t.Fatal(err)
 	}

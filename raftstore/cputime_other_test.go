@@ -1,0 +1,8 @@
+//go:build !unix
+
+package raftstore
+
+import "time"
+
+// processCPU is 0 where getrusage is not available: cpu-ns/op reads 0.
+func processCPU() time.Duration { return 0 }
