@@ -143,7 +143,17 @@ func execCommand(c *cmdCtx) {
 // Under appendfsync always the reply's flush fsyncs (client.flush), after
 // the gate is released, so transactions of several clients share an fsync.
 func (s *Server) update(fn func(ks Keyspace) error) error {
-	return s.store.Update(func(tx *collections.Tx) error { return fn(newTxKeyspace(s, tx)) })
+	var last *dataKeyspace
+	err := s.store.Update(func(tx *collections.Tx) error {
+		last = newTxKeyspace(s, tx)
+		return fn(last)
+	})
+	if err == nil && last != nil {
+		for _, f := range last.after {
+			f()
+		}
+	}
+	return err
 }
 
 // watchedKey is a key's state when WATCH saw it.

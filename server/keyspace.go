@@ -114,6 +114,10 @@ type dataKeyspace struct {
 	// are not part of.
 	wrote   map[string]struct{}
 	cleared bool
+	// after holds what waits for the Tx to commit: messages PUBLISH sends
+	// to other clients, which must leave once and only if the transaction
+	// commits (the Store may run an EXEC's function again).
+	after []func()
 }
 
 func newStoreKeyspace(s *Server) *dataKeyspace { return &dataKeyspace{s: s, c: s.store} }

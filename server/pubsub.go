@@ -446,14 +446,25 @@ func publishCommand(c *cmdCtx) {
 // deliver hands a message to a subscriber. A message to the publisher
 // itself goes into its reply in the making, where Redis puts it, so it
 // keeps its place among the publisher's replies.
+//
+// Inside a transaction (EXEC, a script) a message to another client waits
+// until the transaction commits: the Store may run the transaction's
+// function again, and a message must leave once.
 func (c *cmdCtx) deliver(sub *client, frame []byte) {
 	if sub == c.cl && c.script == nil {
 		c.w.raw(frame)
 		return
 	}
-	if sub.pq != nil && !sub.pq.push(frame) {
-		c.s.log.Warn("closing a subscriber over the Pub/Sub output limit or gone", "addr", sub.addr, "id", sub.id)
+	push := func() {
+		if sub.pq != nil && !sub.pq.push(frame) {
+			c.s.log.Warn("closing a subscriber over the Pub/Sub output limit or gone", "addr", sub.addr, "id", sub.id)
+		}
 	}
+	if dk, ok := c.ks.(*dataKeyspace); ok && dk.tx != nil {
+		dk.after = append(dk.after, push)
+		return
+	}
+	push()
 }
 
 func pubsubChannelsCommand(c *cmdCtx) {

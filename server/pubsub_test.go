@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,5 +139,47 @@ func TestPubSubManyPublishers(t *testing.T) {
 	wg.Wait()
 	if pongs != 50 {
 		t.Fatalf("%d PONGs, want 50", pongs)
+	}
+}
+
+// TestPublishInATransactionLeavesOnCommit: a message PUBLISH sends from
+// inside a transaction (EXEC, a script) reaches other clients only once the
+// transaction commits, and never if it does not: the Store may run the
+// transaction's function again, and a message must leave once.
+func TestPublishInATransactionLeavesOnCommit(t *testing.T) {
+	ts := startServer(t, nil)
+	sub := dial(t, ts.addr)
+	if r := sub.do("SUBSCRIBE", "c"); !strings.Contains(r, "subscribe") {
+		t.Fatalf("SUBSCRIBE: %q", r)
+	}
+	publish := func(ks Keyspace, msg string) {
+		argv := [][]byte{[]byte("PUBLISH"), []byte("c"), []byte(msg)}
+		var w replyWriter
+		publishCommand(&cmdCtx{s: ts.s, cl: &client{}, cmd: ts.s.lookup(argv), argv: argv, w: &w, ks: ks, inTx: true})
+		if string(w.b) != ":1\r\n" {
+			t.Errorf("PUBLISH %s answered %q", msg, w.b)
+		}
+	}
+	err := ts.s.update(func(ks Keyspace) error {
+		publish(ks, "aborted")
+		return errors.New("the transaction fails")
+	})
+	if err == nil {
+		t.Fatal("update did not fail")
+	}
+	err = ts.s.update(func(ks Keyspace) error {
+		publish(ks, "committed")
+		// Not yet: the subscriber's connection must hold nothing until
+		// the commit. A PING's reply would come after a message sent now.
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := sub.mustRead(); !strings.Contains(r, "committed") || strings.Contains(r, "aborted") {
+		t.Fatalf("the subscriber read %q, want the committed message alone", r)
+	}
+	if r := sub.do("PING"); !strings.Contains(r, "pong") {
+		t.Fatalf("then %q, want PING's reply (no second message)", r)
 	}
 }
