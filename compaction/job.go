@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/rangedel"
 )
 
 // Output is a table a compaction writes.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/manifest"
 )
 
 // NumLevels is the number of levels, L0..L6.

@@ -7,9 +7,9 @@ import (
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/iterator"
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/rangedel"
 )
 
 // compactionState is the scheduling state of flushes and compactions.

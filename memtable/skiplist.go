@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/invariants"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // ErrDuplicateKey is returned by Add for an internal key (user key, seq and

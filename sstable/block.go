@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // denseFlag is set in the restart count of a block's expanded form (see

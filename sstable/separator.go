@@ -1,7 +1,7 @@
 package sstable
 
 import (
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // separator appends to dst an internal key s with a <= s < b, for internal

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // ErrTorn is wrapped by the error Next returns at a torn tail: the log ends

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 const testName = "000042.log"

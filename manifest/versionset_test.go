@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 	"github.com/stretchr/testify/require"

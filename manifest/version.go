@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/invariants"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // ErrBadEdit is wrapped by the error of an edit that does not apply to a

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/stratadb/strata/internal/invariants"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // NumLevels is the number of levels of the LSM tree: L0 through L6.

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
