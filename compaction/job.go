@@ -64,7 +64,7 @@ type Result struct {
 }
 
 // BytesWritten returns the total size of the outputs.
-func (r *Result) BytesWritten() uint64 { return totalSize(r.Outputs) }
+func (r *Result) BytesWritten() uint64 { return manifest.TotalSize(r.Outputs) }
 
 type version struct {
 	seq   keys.SeqNum

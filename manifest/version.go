@@ -78,8 +78,14 @@ func (v *Version) LevelSize(level int) uint64 {
 	if level < 0 || level >= NumLevels {
 		return 0
 	}
+	return TotalSize(v.Levels[level])
+}
+
+// TotalSize returns the total size in bytes of files: a level's, a
+// compaction's inputs or outputs.
+func TotalSize(files []*FileMeta) uint64 {
 	var n uint64
-	for _, f := range v.Levels[level] {
+	for _, f := range files {
 		n += f.Size
 	}
 	return n
