@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/rangedel"
 )
 
 // entry is an input entry of a test compaction.

@@ -2,6 +2,13 @@
 // compaction (merge the inputs, drop what no reader can see, split the
 // output into tables).
 //
+// Who may use it: package lsm, which schedules compactions and commits
+// their results, and tests or tools that ask what the policy would pick
+// for a manifest.Version. Its exported API is self-contained (versions and
+// table metadata from package manifest, keys from package keys), but a
+// Compaction must only be Run by the owner of the DB's lock, since its
+// inputs are marked compacting in that DB's version.
+//
 // # Levels
 //
 // L0 holds tables in flush order; they may overlap. L1..L6 each hold sorted,

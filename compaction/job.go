@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/rangedel"
 )
 
 // Output is a table a compaction writes.
@@ -64,7 +64,7 @@ type Result struct {
 }
 
 // BytesWritten returns the total size of the outputs.
-func (r *Result) BytesWritten() uint64 { return totalSize(r.Outputs) }
+func (r *Result) BytesWritten() uint64 { return manifest.TotalSize(r.Outputs) }
 
 type version struct {
 	seq   keys.SeqNum

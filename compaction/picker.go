@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/manifest"
 )
 
 // NumLevels is the number of levels, L0..L6.
@@ -100,15 +100,7 @@ func (c *Compaction) AllInputs() []*manifest.FileMeta {
 func (c *Compaction) InputBytes() uint64 {
 	var n uint64
 	for _, in := range c.Inputs {
-		n += totalSize(in)
-	}
-	return n
-}
-
-func totalSize(files []*manifest.FileMeta) uint64 {
-	var n uint64
-	for _, f := range files {
-		n += f.Size
+		n += manifest.TotalSize(in)
 	}
 	return n
 }
@@ -261,7 +253,7 @@ func pickLevel(v *manifest.Version, o Options, level int) *Compaction {
 			continue
 		}
 		// Tables whose tombstones cover much data below go first.
-		ratio := float64(totalSize(over)) / float64(max(f.Size+f.RangeDelBytes, 1))
+		ratio := float64(manifest.TotalSize(over)) / float64(max(f.Size+f.RangeDelBytes, 1))
 		if best == nil || ratio < bestRatio {
 			best, bestRatio = f, ratio
 		}
@@ -305,7 +297,7 @@ func newCompaction(v *manifest.Version, o Options, reason Reason, level, out int
 	// A move keeps every entry, so it suits only the reasons that want the
 	// data lower, not those that want dead entries gone.
 	if out != level && len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 &&
-		int64(totalSize(c.Grandparents)) <= c.MaxGrandparentOverlap &&
+		int64(manifest.TotalSize(c.Grandparents)) <= c.MaxGrandparentOverlap &&
 		(reason == ReasonL0 || reason == ReasonSize || reason == ReasonRead) {
 		c.Kind = KindMove
 	}

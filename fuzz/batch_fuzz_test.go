@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/stratadb/strata/internal/batchrepr"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // FuzzBatchDecode feeds arbitrary bytes to the decoder of WAL batch records:

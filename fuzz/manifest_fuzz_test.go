@@ -5,8 +5,8 @@ import (
 	"runtime/metrics"
 	"testing"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stretchr/testify/require"
 )
 

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/rangedel"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/vfs"
 )

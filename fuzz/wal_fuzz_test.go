@@ -9,7 +9,7 @@ import (
 	"runtime/metrics"
 	"testing"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/internal/batchrepr"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // Batch collects writes to apply atomically with DB.Apply. A batch is

@@ -7,9 +7,9 @@ import (
 
 	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/iterator"
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/rangedel"
 )
 
 // compactionState is the scheduling state of flushes and compactions.
@@ -262,8 +262,8 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		m.compactions.Add(1)
 		m.compactRead.Add(int64(read.InputBytes()))
 		m.compactWritten.Add(int64(written))
-		m.levelRead[c.Level].Add(int64(totalBytes(read.Inputs[0])))
-		m.levelRead[c.OutputLevel].Add(int64(totalBytes(read.Inputs[1])))
+		m.levelRead[c.Level].Add(int64(manifest.TotalSize(read.Inputs[0])))
+		m.levelRead[c.OutputLevel].Add(int64(manifest.TotalSize(read.Inputs[1])))
 		m.levelWritten[c.OutputLevel].Add(int64(written))
 		m.expiredDropped.Add(res.ExpiredRewritten)
 		m.tombstonesDropped.Add(res.TombstonesDropped)
@@ -281,14 +281,6 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		"inputs", info.Inputs, "outputs", info.Outputs, "read", info.BytesRead, "written", written,
 		"expired", res.ExpiredRewritten, "tombstones_dropped", res.TombstonesDropped, "duration", info.Duration)
 	return nil
-}
-
-func totalBytes(files []*manifest.FileMeta) uint64 {
-	var n uint64
-	for _, f := range files {
-		n += f.Size
-	}
-	return n
 }
 
 // inputRangeDels returns the range tombstones of every input table of c,

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratadb/strata/internal/invariants"
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/vfs"
 )
 

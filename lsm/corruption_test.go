@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/vfs"
 )

@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/invariants"
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/vfs"

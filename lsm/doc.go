@@ -40,7 +40,7 @@
 //
 // # Range deletions
 //
-// DeleteRange writes one range tombstone (package internal/rangedel),
+// DeleteRange writes one range tombstone (package rangedel),
 // whatever the number of keys it covers: memtables keep tombstones beside
 // their skiplist, tables in a range deletion block. A version is deleted
 // when a tombstone visible to the reader, with a higher sequence number,

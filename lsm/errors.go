@@ -3,7 +3,7 @@ package lsm
 import (
 	"errors"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // The errors every call returns, tested with errors.Is at any depth of

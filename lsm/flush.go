@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/manifest"
 )
 
 // flushLoop writes immutable memtables to L0 tables, oldest first, one at a

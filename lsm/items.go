@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // ItemKey returns the raw key of the item (pk, sk). It sorts by pk bytes,

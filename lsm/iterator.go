@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/internal/iterator"
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/rangedel"
 	"github.com/stratadb/strata/sstable"
 )
 

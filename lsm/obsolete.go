@@ -3,7 +3,7 @@ package lsm
 import (
 	"sync"
 
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/manifest"
 )
 
 // obsoleteTables are tables a version edit removed. Each is deleted once no

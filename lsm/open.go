@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/internal/batchrepr"
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/memtable"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/vfs"

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"sync"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/rangedel"
 )
 
 // rangeDelCoverage estimates the bytes of tables below level that the

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/manifest"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // lookup is the result of a point read.

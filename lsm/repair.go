@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/stratadb/strata/internal/batchrepr"
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/internal/batchrepr"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // writable returns the error a write must fail with before it starts, if any.

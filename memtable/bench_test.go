@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 const (

@@ -9,6 +9,13 @@
 // Nothing here is written to disk; the layout below is in-memory only and
 // may change freely.
 //
+// Who may use it: package lsm, whose DB keeps its writes in memtables, and
+// tests and benchmarks of the engine. Its exported API is self-contained
+// (sequence numbers and kinds come from package keys, tombstone lists from
+// package rangedel), so a program outside the module can build and read a
+// memtable, but it gets no durability from it: that is the WAL's job, in
+// package lsm.
+//
 // # Concurrency
 //
 // Writers add one of two ways, never both at once: Add from one goroutine
@@ -41,7 +48,7 @@
 //
 // AddRangeDelete records a range tombstone beside the skiplist, not in it
 // (rangedel.go): a mutex-guarded slice of tombstones, fragmented (package
-// internal/rangedel) when a reader first asks after a change, and published
+// rangedel) when a reader first asks after a change, and published
 // as an immutable List. A staged memtable keeps them the same way, so
 // staging does not affect them. Their bytes count in Size and each one in
 // Count, so a memtable holding only a tombstone is flushed.

@@ -1,6 +1,6 @@
 package memtable
 
-import "github.com/stratadb/strata/internal/keys"
+import "github.com/stratadb/strata/keys"
 
 // Iterator walks a memtable's entries in internal-key order. It implements
 // keys.Iterator.

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/invariants"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // ErrFull is returned by Add when the entry does not fit in the arena;

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/offheap"
+	"github.com/stratadb/strata/keys"
 )
 
 // TestArenaPoolKeepsOneArena: Release gives an off-heap arena to the pool

@@ -5,8 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/rangedel"
 )
 
 // rangeDels holds a memtable's range tombstones beside its point skiplist:

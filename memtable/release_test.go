@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/keys"
 	"github.com/stratadb/strata/internal/offheap"
+	"github.com/stratadb/strata/keys"
 )
 
 // TestReleaseFreesArena: a memtable's main arena lives off the Go heap

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/invariants"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // ErrDuplicateKey is returned by Add for an internal key (user key, seq and
@@ -126,21 +126,6 @@ const (
 	tagWindowMask = 1<<(8*tagWindow) - 1
 )
 
-// commonPrefix returns the length of the longest common prefix of a and b.
-func commonPrefix(a, b []byte) int {
-	n := min(len(a), len(b))
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		if x := binary.BigEndian.Uint64(a[i:]) ^ binary.BigEndian.Uint64(b[i:]); x != 0 {
-			return i + bits.LeadingZeros64(x)/8
-		}
-	}
-	for i < n && a[i] == b[i] {
-		i++
-	}
-	return i
-}
-
 // window returns the bytes of ukey from position m on, at most tagWindow of
 // them, as a big-endian number zero-padded to tagWindow bytes, and how many
 // there are.
@@ -175,7 +160,7 @@ func (s *skiplist) compareNode(n uint32, sk *searchKey) (c, lcp int) {
 	k := s.arena.key(n)
 	t := len(k) - keys.TrailerLen
 	uk := k[:t]
-	lcp = commonPrefix(uk, sk.ukey)
+	lcp = keys.SharedPrefixLen(uk, sk.ukey)
 	switch {
 	case lcp < len(uk) && lcp < len(sk.ukey):
 		return int(uk[lcp]) - int(sk.ukey[lcp]), lcp
@@ -459,7 +444,7 @@ func (s *skiplist) commonPrefixWith(n uint32, ukey []byte) int {
 		return 0
 	}
 	k := s.arena.key(n)
-	return commonPrefix(k[:len(k)-keys.TrailerLen], ukey)
+	return keys.SharedPrefixLen(k[:len(k)-keys.TrailerLen], ukey)
 }
 
 // succTag returns the tag of a link from a new node with user key ukey to
@@ -474,7 +459,7 @@ func (s *skiplist) succTag(ukey []byte, lcp int, t, next uint32) uint32 {
 	}
 	k := s.arena.key(next)
 	uk := k[:len(k)-keys.TrailerLen]
-	return makeTag(commonPrefix(uk, ukey), uk)
+	return makeTag(keys.SharedPrefixLen(uk, ukey), uk)
 }
 
 // succTags gives a new node's link tags level by level, remembering the

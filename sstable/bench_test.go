@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // cpuTimer reports the CPU time (user + system) of the process per

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // denseFlag is set in the restart count of a block's expanded form (see
@@ -39,7 +39,7 @@ func (b *blockWriter) add(key, value []byte) {
 		b.restarts = append(b.restarts, uint32(len(b.buf)))
 		b.sinceRestart = 0
 	} else {
-		shared = commonPrefix(b.lastKey, key)
+		shared = keys.SharedPrefixLen(b.lastKey, key)
 	}
 	b.buf = binary.AppendUvarint(b.buf, uint64(shared))
 	b.buf = binary.AppendUvarint(b.buf, uint64(len(key)-shared))
@@ -65,15 +65,6 @@ func (b *blockWriter) finish() []byte {
 	}
 	b.buf = binary.LittleEndian.AppendUint32(b.buf, uint32(len(b.restarts)))
 	return b.buf
-}
-
-func commonPrefix(a, b []byte) int {
-	n := min(len(a), len(b))
-	i := 0
-	for i < n && a[i] == b[i] {
-		i++
-	}
-	return i
 }
 
 // blockIter iterates over the entries of one uncompressed block: a data

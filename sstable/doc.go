@@ -1,11 +1,16 @@
 // Package sstable implements Strata's on-disk sorted table: an immutable file
-// of internal keys (see internal/keys) and their values, in keys.Compare
+// of internal keys (see package keys) and their values, in keys.Compare
 // order, with an index, a bloom filter and properties.
 //
 // A Writer builds a table sequentially; a Reader opens it from an
 // io.ReaderAt, answers point lookups (Get) and hands out two-level
 // Iterators; a Cache holds uncompressed data blocks shared by every reader;
 // a TableCache keeps a bounded number of readers open.
+//
+// Who may use it: package lsm (flushes, compactions, reads; it writes a
+// compaction's output tables behind compaction.Output), and tools that read
+// tables offline, such as kvctl dump. Its exported API is self-contained: keys, sequence numbers and
+// tombstone lists come from the public packages keys and rangedel.
 //
 // # File layout
 //
@@ -137,7 +142,7 @@
 // between the index and the properties, and format version 2 in its footer;
 // a table without any is written exactly as before, format version 1, and a
 // reader reads both. The block is the encoding of a rangedel.List (see
-// package internal/rangedel for the byte layout and a worked example): the
+// package rangedel for the byte layout and a worked example): the
 // tombstones fragmented, so that fragments do not overlap and each carries
 // the sequence numbers of every tombstone over it, newest first. Overlapping
 // tombstones resolve by sequence number, and a snapshot reader picks the

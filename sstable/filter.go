@@ -6,7 +6,7 @@ import (
 
 	"github.com/bits-and-blooms/bloom/v3"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // Filter block layout (part of the on-disk format; never changes):

@@ -3,7 +3,7 @@ package sstable
 import (
 	"bytes"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // Iterator is a two-level iterator over a table: an iterator over the index

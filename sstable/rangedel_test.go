@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/rangedel"
 )
 
 func testRangeDels() rangedel.List {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/bits-and-blooms/bloom/v3"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/rangedel"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/rangedel"
 )
 
 // ReaderOptions configure a Reader. The zero value works.

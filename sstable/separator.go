@@ -1,7 +1,7 @@
 package sstable
 
 import (
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // separator appends to dst an internal key s with a <= s < b, for internal
@@ -19,7 +19,7 @@ func separator(dst, a, b []byte) []byte {
 	if ua == nil || ub == nil {
 		return append(dst, a...)
 	}
-	n := commonPrefix(ua, ub)
+	n := keys.SharedPrefixLen(ua, ub)
 	if n >= len(ua) || n >= len(ub) {
 		// ua is a prefix of ub (or they are equal): nothing lies strictly
 		// between them that is shorter than ua.

@@ -3,6 +3,11 @@
 // memory and hands them to the file with one Write per Flush; a Reader reads
 // them back and tells a torn tail (the mark of a crash) from corruption.
 //
+// Who may use it: package lsm (the WAL), package manifest (the MANIFEST,
+// which is a log of this format), and tools that read either offline. It
+// frames opaque records; what a record holds is its user's format. The
+// framing is the only one in Strata: nothing else writes chunk headers.
+//
 // # File layout
 //
 // A log is a sequence of 32 KiB blocks; the last one may be short. A record

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // ErrTorn is wrapped by the error Next returns at a torn tail: the log ends
@@ -114,6 +114,18 @@ func (r *Reader) Offset() int64 { return r.recOff }
 // The file's first End bytes are a whole log, which reads back as exactly
 // those records followed by a clean end.
 func (r *Reader) End() int64 { return r.end }
+
+// NextStart returns the file offset where a record written after the last
+// one Next returned begins: End, moved past the block's tail when that is
+// too short for a chunk header (the writer pads it). A reader that stops
+// at damage names this offset as where the damaged record starts; a writer
+// appending to the first End bytes would put its next record here.
+func (r *Reader) NextStart() int64 {
+	if left := blockSize - r.end%blockSize; left < headerSize {
+		return r.end + left
+	}
+	return r.end
+}
 
 // Skip moves past damage, for tools that count what lies beyond it
 // (recovery never skips). After Next returned an error wrapping

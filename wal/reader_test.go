@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 const testName = "000042.log"
@@ -649,6 +649,32 @@ func TestFullRecordSliceIsCapped(t *testing.T) {
 func TestOffsetBeforeFirstRecord(t *testing.T) {
 	r := NewReader(bytes.NewReader(writeLogBytes(nil)), testName)
 	require.Zero(t, r.Offset())
+	_, err := r.Next()
+	require.Equal(t, io.EOF, err)
+}
+
+// NextStart, after each record, is where the writer put the next record
+// (past a block tail too short for a header), and after the last one the
+// log's size; records spanning blocks and ending within 7 bytes of a block
+// boundary included.
+func TestNextStartMatchesWriter(t *testing.T) {
+	sizes := []int{32768 - 19 - 7 - 3, 0, 32768 - 7 - 7 - 6, 1, 100, 32 << 10, 32<<10 - 7, 32<<10 - 14 - 19, 5, 100 << 10, 3, 0, 32<<10 - 20}
+	recs := make([][]byte, len(sizes))
+	for i, n := range sizes {
+		recs[i] = bytes.Repeat([]byte{byte(i)}, n)
+	}
+	l := writeLog(t, recs)
+	r := NewReader(bytes.NewReader(l.data), testName)
+	for i := range recs {
+		_, err := r.Next()
+		require.NoError(t, err)
+		require.Equal(t, l.starts[i], r.Offset(), "record %d", i)
+		want := int64(len(l.data))
+		if i+1 < len(recs) {
+			want = l.starts[i+1]
+		}
+		require.Equal(t, want, r.NextStart(), "after record %d (%d bytes)", i, sizes[i])
+	}
 	_, err := r.Next()
 	require.Equal(t, io.EOF, err)
 }

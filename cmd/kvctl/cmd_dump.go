@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stratadb/strata/internal/batchrepr"
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
@@ -169,27 +168,13 @@ func expiryRange(earliest, latest int64) string {
 // editString renders a version edit as VersionEdit.String does, but with
 // each table's expiry bounds as times (expiryRange), not nanoseconds.
 func editString(e *manifest.VersionEdit) string {
-	var b strings.Builder
-	if e.LogNum != 0 {
-		fmt.Fprintf(&b, "  log-num:       %d\n", e.LogNum)
-	}
-	if e.NextFileNum != 0 {
-		fmt.Fprintf(&b, "  next-file-num: %d\n", e.NextFileNum)
-	}
-	if e.LastSeq != 0 {
-		fmt.Fprintf(&b, "  last-seq:      %d\n", e.LastSeq)
-	}
-	for _, d := range e.Deleted {
-		fmt.Fprintf(&b, "  deleted: L%d %06d\n", d.Level, d.FileNum)
-	}
-	for _, nf := range e.Added {
-		f := *nf.Meta
+	return e.Render(func(m *manifest.FileMeta) string {
+		f := *m
 		f.EarliestExpiry, f.LatestExpiry = 0, 0
-		fmt.Fprintf(&b, "  added:   L%d %s", nf.Level, f.String())
-		if nf.Meta.EarliestExpiry != 0 || nf.Meta.LatestExpiry != 0 {
-			fmt.Fprintf(&b, " expiry: %s", expiryRange(nf.Meta.EarliestExpiry, nf.Meta.LatestExpiry))
+		s := f.String()
+		if m.EarliestExpiry != 0 || m.LatestExpiry != 0 {
+			s += " expiry: " + expiryRange(m.EarliestExpiry, m.LatestExpiry)
 		}
-		b.WriteString("\n")
-	}
-	return b.String()
+		return s
+	})
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stratadb/strata/internal/manifest"
 	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/manifest"
 )
 
 func main() {

@@ -1,5 +1,8 @@
 // Package invariants switches on the engine's internal consistency checks.
 //
+// Who may use it: every package of the module that has an invariant to
+// check; nothing outside it.
+//
 // Enabled is true when the module is built with the "invariants" or the
 // "race" build tag; the engine's comments call such a build "the invariants
 // build". So `go test -race` (which CI runs over every engine package)

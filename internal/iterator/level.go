@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"sort"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 )
 
 // OpenFunc opens an iterator over one table.

@@ -1,6 +1,6 @@
 package iterator
 
-import "github.com/stratadb/strata/internal/keys"
+import "github.com/stratadb/strata/keys"
 
 // Merging merges sorted internal iterators. Internal keys are unique across
 // sources (every entry has its own sequence number), so no tie-breaking is

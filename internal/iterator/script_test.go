@@ -8,8 +8,8 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
-	"github.com/stratadb/strata/internal/keys"
-	"github.com/stratadb/strata/internal/manifest"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 )
 
 // TestIteratorScripts runs the scripts in testdata/: each defines sources

@@ -1,6 +1,9 @@
 // Package offheap allocates large, long-lived byte buffers outside the Go
 // heap, and frees them explicitly.
 //
+// Who may use it: the memtable's arena (package memtable) and nothing
+// else today; nothing outside the module.
+//
 // Why: the Go garbage collector lets the heap grow to (1 + GOGC/100) times
 // the live heap before it collects, so with the default GOGC=100 every
 // long-lived buffer on the heap costs up to twice its size in resident

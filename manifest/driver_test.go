@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stretchr/testify/require"
 )

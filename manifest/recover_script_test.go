@@ -11,7 +11,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"slices"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // Tombstone deletes every version with a sequence number below Seq of every

@@ -2,6 +2,12 @@
 // sequence number s deletes every version below s of every user key in
 // [start, end).
 //
+// Who may use it: Strata's engine packages (lsm, memtable, sstable,
+// compaction) and tools that read tables. It is public because those
+// packages' exported APIs hand a List in and out (a memtable's and a
+// table's tombstones, a compaction's). A program that only stores keys uses
+// lsm.DB.DeleteRange instead.
+//
 // Tombstones overlap freely when they are written. Readers and tables use
 // them fragmented (Build): the key space is cut at every start and end, and
 // each piece carries the sequence numbers of every tombstone covering it,

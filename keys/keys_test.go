@@ -125,3 +125,53 @@ func TestExpiryAtSaturates(t *testing.T) {
 	require.Equal(t, int64(math.MinInt64), UnixNano(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)))
 	require.Equal(t, int64(math.MinInt64), UnixNano(time.Unix(0, math.MinInt64)))
 }
+
+// TestSharedPrefixLen checks the word-at-a-time comparison against a byte
+// loop: at every length around the 8-byte steps, with the first difference
+// at every position, and on random keys over a small alphabet (long shared
+// prefixes).
+func TestSharedPrefixLen(t *testing.T) {
+	naive := func(a, b []byte) int {
+		i := 0
+		for i < len(a) && i < len(b) && a[i] == b[i] {
+			i++
+		}
+		return i
+	}
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"", "a", 0},
+		{"abc", "abd", 2},
+		{"abcdefgh", "abcdefgh", 8},
+		{"abcdefghi", "abcdefgh", 8},
+		{"abcdefghijklmnop", "abcdefghijklmnoq", 15},
+		{"the quick", "the who", 4},
+	} {
+		require.Equal(t, tc.want, SharedPrefixLen([]byte(tc.a), []byte(tc.b)), "%q %q", tc.a, tc.b)
+	}
+	for n := 0; n <= 20; n++ {
+		a := bytes.Repeat([]byte{'x'}, n)
+		require.Equal(t, n, SharedPrefixLen(a, a))
+		for d := 0; d < n; d++ {
+			b := bytes.Clone(a)
+			b[d] ^= 0x80
+			require.Equal(t, d, SharedPrefixLen(a, b), "n=%d d=%d", n, d)
+			require.Equal(t, d, SharedPrefixLen(b[:d+1], a), "n=%d d=%d", n, d)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	key := func() []byte {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = 'a' + byte(r.IntN(2))
+		}
+		return b
+	}
+	for range 10000 {
+		a, b := key(), key()
+		require.Equal(t, naive(a, b), SharedPrefixLen(a, b), "%q %q", a, b)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // Kind is the type of an internal key's entry.
@@ -169,4 +170,22 @@ func Quote(b []byte) string {
 		}
 	}
 	return string(b)
+}
+
+// SharedPrefixLen returns the length of the longest common prefix of a
+// and b. Table blocks share key prefixes between neighbours with it, and
+// the memtable's skiplist tags record how much of a key a search already
+// matched. It compares eight bytes at a time.
+func SharedPrefixLen(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.BigEndian.Uint64(a[i:]) ^ binary.BigEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.LeadingZeros64(x)/8
+		}
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }

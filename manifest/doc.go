@@ -3,6 +3,14 @@
 // MANIFEST log the edits are recorded in, and the CURRENT file that names
 // the live MANIFEST.
 //
+// Who may use it: package lsm, which owns the VersionSet of an open DB;
+// package compaction, whose pickers read a Version; and tools that read a
+// DB directory offline, such as kvctl dump. It is public
+// because compaction's exported API takes a Version and FileMetas. Writing
+// edits to a DB that another process has open corrupts it: only the
+// owner of the DB's lock may call LogAndApply. File names (Filename,
+// MakeFilename, ParseFilename) are built here and only here.
+//
 // # Files of a DB directory
 //
 // One counter, NextFileNum, numbers WAL segments, tables and MANIFESTs, so a

@@ -1,6 +1,14 @@
 // Package keys defines the internal key, the unit every layer below the DB
 // sorts by, and the item key codec under composite partition/sort keys.
 //
+// Who may use it: Strata's engine packages (lsm, memtable, sstable,
+// compaction, manifest, rangedel, wal's users) and tools that read Strata's
+// files, such as kvctl. It is public so that the exported APIs of those
+// packages, which take sequence numbers, kinds and internal iterators, can
+// be called from outside the module. A program that only stores keys has
+// no need for it: package lsm speaks user keys. The encodings it documents
+// are part of the on-disk format and never change; its Go API may.
+//
 // # Internal keys
 //
 // An internal key is the user key followed by an 8-byte trailer, stored

@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stretchr/testify/require"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/stratadb/strata/internal/invariants"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // NumLevels is the number of levels of the LSM tree: L0 through L6.
@@ -477,7 +477,15 @@ func (e *VersionEdit) Decode(b []byte) error {
 }
 
 // String renders the edit for humans, one field or file per line.
-func (e *VersionEdit) String() string {
+func (e *VersionEdit) String() string { return e.Render(nil) }
+
+// Render renders the edit as String does, each added table rendered by
+// file (nil: FileMeta.String). A tool that shows some table field its own
+// way (kvctl dump prints expiry bounds as times) passes its own.
+func (e *VersionEdit) Render(file func(*FileMeta) string) string {
+	if file == nil {
+		file = (*FileMeta).String
+	}
 	var b strings.Builder
 	if e.LogNum != 0 {
 		fmt.Fprintf(&b, "  log-num:       %d\n", e.LogNum)
@@ -492,7 +500,7 @@ func (e *VersionEdit) String() string {
 		fmt.Fprintf(&b, "  deleted: L%d %06d\n", d.Level, d.FileNum)
 	}
 	for _, a := range e.Added {
-		fmt.Fprintf(&b, "  added:   L%d %s\n", a.Level, a.Meta)
+		fmt.Fprintf(&b, "  added:   L%d %s\n", a.Level, file(a.Meta))
 	}
 	return b.String()
 }

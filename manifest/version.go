@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/invariants"
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 )
 
 // ErrBadEdit is wrapped by the error of an edit that does not apply to a
@@ -78,8 +78,14 @@ func (v *Version) LevelSize(level int) uint64 {
 	if level < 0 || level >= NumLevels {
 		return 0
 	}
+	return TotalSize(v.Levels[level])
+}
+
+// TotalSize returns the total size in bytes of files: a level's, a
+// compaction's inputs or outputs.
+func TotalSize(files []*FileMeta) uint64 {
 	var n uint64
-	for _, f := range v.Levels[level] {
+	for _, f := range files {
 		n += f.Size
 	}
 	return n

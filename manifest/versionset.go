@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/stratadb/strata/internal/keys"
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
@@ -302,7 +302,7 @@ func (s *VersionSet) replay(name string) (*Version, error) {
 	var e VersionEdit
 	var logNum, nextFileNum uint64
 	var lastSeq keys.SeqNum
-	lastEnd := recordEnd(r.Offset(), headerLen) // where the record after the last good one begins
+	lastEnd := r.NextStart() // where the record after the last good one begins
 	for edits := 0; ; edits++ {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -356,7 +356,7 @@ func (s *VersionSet) replay(name string) (*Version, error) {
 		if e.LastSeq != 0 {
 			lastSeq = e.LastSeq
 		}
-		lastEnd = recordEnd(off, len(rec))
+		lastEnd = r.NextStart()
 	}
 	s.logNum.Store(logNum)
 	s.nextFileNum.Store(nextFileNum)
@@ -380,32 +380,6 @@ func readHeader(r *wal.Reader, name string) error {
 		return keys.CorruptionError(name, r.Offset(), "MANIFEST header has unsupported format version %d (this build reads %d)", v, formatVersion)
 	}
 	return nil
-}
-
-// recordEnd returns where the record after a WAL-format record that begins
-// at off with n payload bytes starts (past any block-tail padding). It
-// follows the framing of package wal (32 KiB blocks, 7-byte chunk headers,
-// block tails shorter than a header padded), and is used only to name the
-// offset of a torn record in error messages.
-func recordEnd(off int64, n int) int64 {
-	const blockSize, headerSize = 32 << 10, 7
-	pos := off
-	first := true
-	for first || n > 0 {
-		first = false
-		left := blockSize - pos%blockSize
-		if left < headerSize {
-			pos += left
-			left = blockSize
-		}
-		chunk := min(int64(n), left-headerSize)
-		pos += headerSize + chunk
-		n -= int(chunk)
-	}
-	if left := blockSize - pos%blockSize; left < headerSize {
-		pos += left // the next chunk starts in the next block
-	}
-	return pos
 }
 
 // checkWhole reports why v is not whole: a table missing or of the wrong
