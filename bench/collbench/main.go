@@ -30,6 +30,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stratadb/strata/collections"
@@ -51,6 +53,8 @@ var (
 	flagSkip     = flag.Bool("skip-build", false, "use the DB in -dir as it is")
 	flagProfile  = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flagBuildNow = flag.Bool("build-only", false, "stop after the build")
+	flagBatch    = flag.Int("batch", 1000, "elements per build transaction")
+	flagColls    = flag.String("collections", "zhsl", "collections to build and measure: z (sorted set), h (hash), s (set), l (list); a collection already of -n elements in -dir is reused")
 )
 
 // perm is the model's score of member i: i*A mod n, A prime to n.
@@ -183,9 +187,15 @@ func run() error {
 
 	fmt.Printf("n = %d, A = %d; lsm MemoryLimit %s (bound %s), GOMEMLIMIT %s; RankCacheSize %s\n",
 		n, m.a, human(dbMem), human(db.Metrics().MemoryBound), human(goMem), human(*flagRank))
-	if c, _ := s.ZCard([]byte("z")); c == n && !*flagSkip {
-		fmt.Println("reusing the built collections")
-	} else if !*flagSkip {
+	for _, c := range *flagColls {
+		if !strings.ContainsRune("zhsl", c) || strings.Count(*flagColls, string(c)) > 1 {
+			return fmt.Errorf("-collections %q: each of z, h, s and l at most once", *flagColls)
+		}
+	}
+	if !strings.Contains(*flagColls, "z") || !strings.Contains(*flagColls, "h") {
+		return fmt.Errorf("-collections %q: the checks need z and h", *flagColls)
+	}
+	if !*flagSkip {
 		if err := build(db, s, m); err != nil {
 			return err
 		}
@@ -213,63 +223,152 @@ func run() error {
 	return nil
 }
 
+// build writes the collections with batched transactions, one goroutine
+// per collection: each batch is one UpdateKeys of -batch elements on that
+// collection's key alone, so the four builds run side by side (Update would
+// lock the whole Store) and each commit is one engine batch. What is built
+// is the same as one element at a time: the same members, scores, fields
+// and values, in the same order within each collection.
 func build(db *lsm.DB, s *collections.Store, m *model) error {
 	n := m.n
-	if _, err := s.Delete([]byte("z"), []byte("h"), []byte("s"), []byte("l")); err != nil {
-		return err
+	batch := int64(*flagBatch)
+	if batch < 1 {
+		return fmt.Errorf("-batch %d: must be at least 1", batch)
 	}
-	start := time.Now()
-	last := start
-	const batch = 1000
-	for i := int64(0); i < n; i += batch {
-		err := s.Update(func(tx *collections.Tx) error {
-			var zs []collections.Z
-			var fv, ms [][]byte
-			for j := i; j < min(i+batch, n); j++ {
-				name := memberName(j)
-				zs = append(zs, collections.Z{Score: float64(m.score(j)), Member: name})
-				fv = append(fv, name, fieldValue(j))
-				ms = append(ms, name)
+	type part struct {
+		key  string
+		fill func(tx *collections.Tx, lo, hi int64) error
+	}
+	names := func(lo, hi int64) [][]byte {
+		ms := make([][]byte, 0, hi-lo)
+		for j := lo; j < hi; j++ {
+			ms = append(ms, memberName(j))
+		}
+		return ms
+	}
+	all := []part{
+		{"z", func(tx *collections.Tx, lo, hi int64) error {
+			zs := make([]collections.Z, 0, hi-lo)
+			for j := lo; j < hi; j++ {
+				zs = append(zs, collections.Z{Score: float64(m.score(j)), Member: memberName(j)})
 			}
-			if _, err := tx.ZAdd([]byte("z"), collections.ZAddArgs{}, zs...); err != nil {
-				return err
+			_, err := tx.ZAdd([]byte("z"), collections.ZAddArgs{}, zs...)
+			return err
+		}},
+		{"h", func(tx *collections.Tx, lo, hi int64) error {
+			fv := make([][]byte, 0, 2*(hi-lo))
+			for j := lo; j < hi; j++ {
+				fv = append(fv, memberName(j), fieldValue(j))
 			}
-			if _, err := tx.HSet([]byte("h"), fv...); err != nil {
-				return err
-			}
-			if *flagOps > 0 {
-				if _, err := tx.SAdd([]byte("s"), ms...); err != nil {
-					return err
-				}
-				if _, err := tx.RPush([]byte("l"), ms...); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+			_, err := tx.HSet([]byte("h"), fv...)
+			return err
+		}},
+		{"s", func(tx *collections.Tx, lo, hi int64) error {
+			_, err := tx.SAdd([]byte("s"), names(lo, hi)...)
+			return err
+		}},
+		{"l", func(tx *collections.Tx, lo, hi int64) error {
+			_, err := tx.RPush([]byte("l"), names(lo, hi)...)
+			return err
+		}},
+	}
+	// A collection already of n elements (an earlier -build-only run) is
+	// reused; any other is deleted and built afresh.
+	var parts []part
+	for _, pt := range all {
+		if !strings.Contains(*flagColls, pt.key) {
+			continue
+		}
+		if c, err := card(s, pt.key); err != nil {
+			return err
+		} else if c == n {
+			fmt.Printf("reusing %q: %d elements\n", pt.key, c)
+			continue
+		}
+		if _, err := s.Delete([]byte(pt.key)); err != nil {
 			return err
 		}
-		if time.Since(last) > 30*time.Second {
-			last = time.Now()
+		parts = append(parts, pt)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	start := time.Now()
+	done := make([]atomic.Int64, len(parts))
+	took := make([]time.Duration, len(parts))
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for p, pt := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys := [][]byte{[]byte(pt.key)}
+			for i := int64(0); i < n; i += batch {
+				hi := min(i+batch, n)
+				if err := s.UpdateKeys(keys, func(tx *collections.Tx) error { return pt.fill(tx, i, hi) }); err != nil {
+					errs[p] = fmt.Errorf("building %q at %d: %w", pt.key, i, err)
+					return
+				}
+				done[p].Store(hi)
+			}
+			took[p] = time.Since(start)
+		}()
+	}
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			fmt.Printf("  built %d of %d (%.0f/s); RSS %s, Go heap in use %s, tables %s\n", i+batch, n,
-				float64(i+batch)/time.Since(start).Seconds(), human(procKB("VmRSS:")*1024), human(int64(ms.HeapInuse)), human(db.Metrics().DiskBytes))
+			var sum int64
+			line := ""
+			for p := range parts {
+				sum += done[p].Load()
+				line += fmt.Sprintf(" %s %d", parts[p].key, done[p].Load())
+			}
+			fmt.Printf("  built%s of %d (%.0f elements/s); RSS %s, Go heap in use %s, tables %s; load average %s\n", line, n,
+				float64(sum)/time.Since(start).Seconds(), human(procKB("VmRSS:")*1024), human(int64(ms.HeapInuse)), human(db.Metrics().DiskBytes), loadavg())
 		}
+	}()
+	wg.Wait()
+	close(stop)
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	el := time.Since(start)
-	types := 2
-	if *flagOps > 0 {
-		types = 4
+	fmt.Printf("built %d collections of %d in %v (batches of %d, one goroutine each): %.0f elements/s;", len(parts), n,
+		el.Round(time.Second), batch, float64(n*int64(len(parts)))/el.Seconds())
+	for p := range parts {
+		fmt.Printf(" %s done at %v", parts[p].key, took[p].Round(time.Second))
 	}
-	fmt.Printf("built %d collections of %d in %v: %.0f elements/s\n", types, n, el.Round(time.Second), float64(n*int64(types))/el.Seconds())
+	fmt.Println()
 	start = time.Now()
 	if err := db.Compact(nil, nil); err != nil {
 		return err
 	}
-	fmt.Printf("compacted in %v\n", time.Since(start).Round(time.Second))
+	fmt.Printf("compacted in %v; tables %s\n", time.Since(start).Round(time.Second), human(db.Metrics().DiskBytes))
 	return nil
+}
+
+// card returns the number of elements of collection key.
+func card(s *collections.Store, key string) (int64, error) {
+	k := []byte(key)
+	switch key {
+	case "z":
+		return s.ZCard(k)
+	case "h":
+		return s.HLen(k)
+	case "s":
+		return s.SCard(k)
+	default:
+		return s.LLen(k)
+	}
 }
 
 // lat collects latencies.
@@ -328,6 +427,30 @@ func verify(s *collections.Store, m *model, pass string) error {
 	}
 	if c, err := s.HLen([]byte("h")); err != nil || c != size {
 		return fail("HLEN %d, %v; want %d", c, err, size)
+	}
+	// The set and the list keep all n members (the removals touch only z
+	// and h): their sizes, and members at random.
+	if strings.Contains(*flagColls, "s") {
+		if c, err := s.SCard([]byte("s")); err != nil || c != m.n {
+			return fail("SCARD %d, %v; want %d", c, err, m.n)
+		}
+		for c := 0; c < *flagChecks; c++ {
+			i := r.Int64N(m.n)
+			if ok, err := s.SIsMember([]byte("s"), memberName(i)); err != nil || !ok {
+				return fail("SISMEMBER member %d = %v, %v", i, ok, err)
+			}
+		}
+	}
+	if strings.Contains(*flagColls, "l") {
+		if c, err := s.LLen([]byte("l")); err != nil || c != m.n {
+			return fail("LLEN %d, %v; want %d", c, err, m.n)
+		}
+		for c := 0; c < *flagChecks/100; c++ {
+			i := r.Int64N(m.n)
+			if v, err := s.LIndex([]byte("l"), i); err != nil || string(v) != string(memberName(i)) {
+				return fail("LINDEX %d = %q, %v", i, v, err)
+			}
+		}
 	}
 	for c := 0; c < *flagChecks; c++ {
 		i := m.pick(r)
@@ -473,6 +596,10 @@ func workloads(s *collections.Store, m *model) error {
 		{"ZRANK", func(i int) error { _, err := s.ZRank([]byte("z"), memberName(m.pick(r))); return err }},
 	}
 	for _, st := range steps {
+		if (strings.HasPrefix(st.name, "S") && !strings.Contains(*flagColls, "s")) ||
+			(strings.HasPrefix(st.name, "L") || strings.HasPrefix(st.name, "R")) && !strings.Contains(*flagColls, "l") {
+			continue // that collection was not built at this size
+		}
 		if err := runW(st.name, st.f); err != nil {
 			return err
 		}
