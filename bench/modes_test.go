@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -186,6 +187,11 @@ func TestMemLimit(t *testing.T) {
 			}
 			if x.CgroupPeak <= 0 || x.CgroupPeak > lim {
 				t.Errorf("strata %s at %s: cgroup peak %d", w, fmtLimit(lim), x.CgroupPeak)
+			}
+			// The zero Options took half the cgroup's limit (noted on the
+			// writing workload).
+			if want := fmt.Sprintf("MemoryLimit %d MiB derived from the cgroup's %d MiB", lim>>21, lim>>20); w == "fillrandom" && !strings.Contains(x.Note, want) {
+				t.Errorf("strata %s at %s: note %q lacks %q", w, fmtLimit(lim), x.Note, want)
 			}
 		}
 		x, _ := rep.resultAt("hog", "fillrandom", p)
