@@ -27,6 +27,9 @@ type Config struct {
 	Durability Durability
 	// MemLimit is the memory cgroup limit the child runs under, 0 for none.
 	MemLimit int64
+	// MLMemory is strata-ml's MemoryLimit (-mlmemory), 0 for half of
+	// MemLimit.
+	MLMemory int64
 }
 
 // KV is one pair of a batch.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stratadb/strata/lsm"
@@ -16,15 +17,17 @@ func init() {
 // strataMLDefault is strata-ml's MemoryLimit outside a memory cgroup.
 const strataMLDefault = 256 << 20
 
-// strataEngine drives Strata through its public API, with lsm's defaults
-// except the sync mode the workload asks for (the default cache is already
-// 64 MiB).
+// strataEngine drives Strata through its public API, with the zero
+// Options except the sync mode the workload asks for (and BlockCacheSize
+// when -cache is not lsm's default of 64 MiB). In a memory cgroup too small
+// for lsm's default sizes, the zero Options take half the cgroup's limit
+// as MemoryLimit (see lsm.Options.MemoryLimit).
 //
 // strata-ml is the same engine told how much memory it may hold, as a
-// program in a container states it: Options.MemoryLimit is half the memory
-// cgroup's limit (the other half is left to the page cache, the Go runtime
-// and the harness), or 256 MiB outside a cgroup; the memtable and cache
-// sizes then follow from it.
+// program in a container states it: Options.MemoryLimit is -mlmemory, or
+// half the memory cgroup's limit (the other half is left to the page
+// cache, the Go runtime and the harness), or 256 MiB outside a cgroup; the
+// memtable and cache sizes then follow from it.
 type strataEngine struct {
 	db      *lsm.DB
 	ttlo    [1]lsm.WriteOption
@@ -40,6 +43,9 @@ func (e *strataEngine) Name() string {
 
 // memoryLimit is strata-ml's MemoryLimit under o.
 func memoryLimit(o Config) int64 {
+	if o.MLMemory > 0 {
+		return o.MLMemory
+	}
 	if o.MemLimit > 0 {
 		return o.MemLimit / 2
 	}
@@ -55,17 +61,33 @@ func (e *strataEngine) options(o Config) (*lsm.Options, error) {
 	if e.limited {
 		return &lsm.Options{Sync: mode, MemoryLimit: memoryLimit(o)}, nil
 	}
-	return &lsm.Options{Sync: mode, BlockCacheSize: o.CacheBytes}, nil
+	opts := &lsm.Options{Sync: mode}
+	if o.CacheBytes != lsmDefaultCache {
+		opts.BlockCacheSize = o.CacheBytes
+	}
+	return opts, nil
 }
+
+// lsmDefaultCache is lsm's default BlockCacheSize outside a small container.
+const lsmDefaultCache = 64 << 20
 
 func (e *strataEngine) Options(o Config) string {
 	if e.limited {
+		if o.MLMemory > 0 {
+			return fmt.Sprintf("lsm.Options{Sync: %s, MemoryLimit: %d MiB (-mlmemory)}; "+
+				"memtables, table size and block cache follow from it", o.Durability, o.MLMemory>>20)
+		}
 		return fmt.Sprintf("lsm.Options{Sync: %s, MemoryLimit: %d MiB (half the memory cgroup's limit; %d MiB outside one)}; "+
 			"memtables, table size and block cache follow from it", o.Durability, memoryLimit(o)>>20, strataMLDefault>>20)
 	}
-	return fmt.Sprintf("lsm.Options{Sync: %s, BlockCacheSize: %d MiB}; everything else default "+
-		"(64 MiB memtable, 4 KiB blocks, snappy, 10 bloom bits/key, L0 trigger 4, 1 compaction)",
-		o.Durability, o.CacheBytes>>20)
+	if o.CacheBytes != lsmDefaultCache {
+		return fmt.Sprintf("lsm.Options{Sync: %s, BlockCacheSize: %d MiB}; everything else default "+
+			"(64 MiB memtable, 4 KiB blocks, snappy, 10 bloom bits/key, L0 trigger 4, 1 compaction)",
+			o.Durability, o.CacheBytes>>20)
+	}
+	return fmt.Sprintf("lsm.Options{Sync: %s}; everything else default: 64 MiB memtables and block cache, "+
+		"or in a memory cgroup under about 1.2 GiB, MemoryLimit half its limit (sizes from it); "+
+		"4 KiB blocks, snappy, 10 bloom bits/key, L0 trigger 4, 1 compaction", o.Durability)
 }
 
 func (e *strataEngine) Open(dir string, o Config) error {
@@ -153,9 +175,14 @@ func (e *strataEngine) State() EngineState {
 // where a writer's wall time went when it was not on the CPU.
 func (e *strataEngine) RunNote() string {
 	m := e.db.Metrics()
-	if m.WriteStalls == 0 && m.WriteSlowdowns == 0 && m.MemtableCopyWaits == 0 {
-		return ""
+	var notes []string
+	if m.ContainerMemoryLimit > 0 {
+		notes = append(notes, fmt.Sprintf("MemoryLimit %d MiB derived from the cgroup's %d MiB",
+			m.MemoryLimit>>20, m.ContainerMemoryLimit>>20))
 	}
-	return fmt.Sprintf("write stalls %d (%.1f s), slowdowns %d, memtable copy waits %d (%.1f s)",
-		m.WriteStalls, m.WriteStallTime.Seconds(), m.WriteSlowdowns, m.MemtableCopyWaits, m.MemtableCopyWaitTime.Seconds())
+	if m.WriteStalls > 0 || m.WriteSlowdowns > 0 || m.MemtableCopyWaits > 0 {
+		notes = append(notes, fmt.Sprintf("write stalls %d (%.1f s), slowdowns %d, memtable copy waits %d (%.1f s)",
+			m.WriteStalls, m.WriteStallTime.Seconds(), m.WriteSlowdowns, m.MemtableCopyWaits, m.MemtableCopyWaitTime.Seconds()))
+	}
+	return strings.Join(notes, "; ")
 }

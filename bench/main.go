@@ -34,10 +34,13 @@ type Params struct {
 	// SettleTimeout caps the settle workload's wait for the engine to
 	// finish its compaction debt.
 	SettleTimeout time.Duration `json:"settle_timeout,omitempty"`
-	Scratch       string        `json:"-"`
-	InsertBase    int64         `json:"-"`
-	CPUProfile    string        `json:"-"`
-	MemProfile    string        `json:"-"`
+	// MLMemory is strata-ml's MemoryLimit in bytes; 0 for half the memory
+	// cgroup's limit.
+	MLMemory   int64  `json:"ml_memory,omitempty"`
+	Scratch    string `json:"-"`
+	InsertBase int64  `json:"-"`
+	CPUProfile string `json:"-"`
+	MemProfile string `json:"-"`
 }
 
 // Result is one measured phase of one engine.
@@ -105,7 +108,7 @@ type flags struct {
 	publish                                        string
 	keep                                           bool
 	childTimeout                                   time.Duration
-	memLimit, sizes, cgroup                        string
+	memLimit, sizes, cgroup, mlMemory              string
 	big, loadUnlimited                             bool
 	limits                                         []int64 // parsed -memlimit
 	keyCounts                                      []int64 // parsed -sizes
@@ -141,6 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.keep, "keep", false, "keep the databases after the run")
 	fs.DurationVar(&f.childTimeout, "childtimeout", 15*time.Minute, "kill a child (one engine, one workload) that runs longer")
 	fs.StringVar(&f.memLimit, "memlimit", "", "run every child in a memory cgroup with this limit, once per limit: e.g. 1GiB,512MiB (root only; \"none\" for no limit)")
+	fs.StringVar(&f.mlMemory, "mlmemory", "", "strata-ml's MemoryLimit, e.g. 256MiB (default: half the memory cgroup's limit, 256MiB outside one)")
 	fs.BoolVar(&f.big, "big", false, "big-data preset: -keys 20M, -memlimit 1GiB,512MiB, -workloads "+bigWorkloads+
 		", -duration 15s, -childtimeout 20m, -out results-bigdata (each unless given)")
 	fs.BoolVar(&f.loadUnlimited, "loadunlimited", false, "under -memlimit, when fillrandom does not finish, build the data set outside the cgroup "+
@@ -206,6 +210,13 @@ Workloads:
 			}
 			f.limits = append(f.limits, n)
 		}
+	}
+	if f.mlMemory != "" {
+		n, err := parseSize(f.mlMemory)
+		if err != nil {
+			return nil, fmt.Errorf("-mlmemory: %w", err)
+		}
+		f.MLMemory = n
 	}
 	if f.sizes != "" {
 		for _, s := range strings.Split(f.sizes, ",") {
@@ -306,7 +317,7 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 			return nil, err
 		}
 	}
-	cfg := Config{CacheBytes: f.CacheMiB << 20, Durability: w.durability, MemLimit: cgroupLimit(f.cgroup)}
+	cfg := Config{CacheBytes: f.CacheMiB << 20, Durability: w.durability, MemLimit: cgroupLimit(f.cgroup), MLMemory: f.MLMemory}
 	if cfg.Durability == "" {
 		cfg.Durability = DurEverySec
 	}

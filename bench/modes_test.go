@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -187,6 +189,11 @@ func TestMemLimit(t *testing.T) {
 			if x.CgroupPeak <= 0 || x.CgroupPeak > lim {
 				t.Errorf("strata %s at %s: cgroup peak %d", w, fmtLimit(lim), x.CgroupPeak)
 			}
+			// The zero Options took half the cgroup's limit (noted on the
+			// writing workload).
+			if want := fmt.Sprintf("MemoryLimit %d MiB derived from the cgroup's %d MiB", lim>>21, lim>>20); w == "fillrandom" && !strings.Contains(x.Note, want) {
+				t.Errorf("strata %s at %s: note %q lacks %q", w, fmtLimit(lim), x.Note, want)
+			}
 		}
 		x, _ := rep.resultAt("hog", "fillrandom", p)
 		if x.Outcome != "oom" || !strings.Contains(x.Error, "OOM-killed at "+fmtLimit(lim)) {
@@ -324,5 +331,41 @@ func TestGoleveldbState(t *testing.T) {
 	}
 	if s := goleveldbState("Compactions\n Level | Tables\n"); s.MaxScore != 0 || s.L0Tables != 0 {
 		t.Errorf("empty stats: %+v", s)
+	}
+}
+
+// TestStrataOptions: strata opens the zero Options (so that lsm sizes
+// itself from the memory cgroup) unless -cache differs from lsm's default;
+// strata-ml's MemoryLimit is -mlmemory, else half the cgroup's limit.
+func TestStrataOptions(t *testing.T) {
+	f, err := parseFlags([]string{"-mlmemory", "256MiB"}, io.Discard)
+	if err != nil || f.MLMemory != 256<<20 {
+		t.Fatalf("-mlmemory 256MiB: %d, %v", f.MLMemory, err)
+	}
+	if _, err := parseFlags([]string{"-mlmemory", "lots"}, io.Discard); err == nil {
+		t.Fatal("-mlmemory lots: no error")
+	}
+	for _, tc := range []struct {
+		name             string
+		limited          bool
+		cfg              Config
+		memLimit, bcSize int64
+	}{
+		{"strata: zero Options", false, Config{CacheBytes: 64 << 20, MemLimit: 512 << 20}, 0, 0},
+		{"strata: -cache given", false, Config{CacheBytes: 32 << 20}, 0, 32 << 20},
+		{"strata-ml: half the cgroup", true, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20}, 192 << 20, 0},
+		{"strata-ml: -mlmemory", true, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20, MLMemory: 256 << 20}, 256 << 20, 0},
+		{"strata-ml: no cgroup", true, Config{CacheBytes: 64 << 20}, strataMLDefault, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Durability = DurEverySec
+			o, err := (&strataEngine{limited: tc.limited}).options(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.MemoryLimit != tc.memLimit || o.BlockCacheSize != tc.bcSize {
+				t.Fatalf("MemoryLimit %d BlockCacheSize %d, want %d and %d", o.MemoryLimit, o.BlockCacheSize, tc.memLimit, tc.bcSize)
+			}
+		})
 	}
 }

@@ -133,7 +133,7 @@ func runParent(f *flags, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, name := range engs {
 		e, _ := newEngine(name)
-		rep.Options[name] = e.Options(Config{CacheBytes: f.CacheMiB << 20, Durability: DurEverySec})
+		rep.Options[name] = e.Options(Config{CacheBytes: f.CacheMiB << 20, Durability: DurEverySec, MLMemory: f.MLMemory})
 		rep.TTL[name] = ttlMethod(e)
 	}
 	rep.Passes = planPasses(f)
@@ -320,6 +320,9 @@ func runChildProcess(self string, f *flags, scratch, engine string, w *workload,
 		"-batch", strconv.Itoa(f.Batch),
 		"-insertbase", strconv.FormatInt(insertBase, 10),
 		"-settletimeout", f.SettleTimeout.String(),
+	}
+	if f.MLMemory > 0 {
+		args = append(args, "-mlmemory", strconv.FormatInt(f.MLMemory, 10))
 	}
 	var cg *memCgroup
 	if limit > 0 {

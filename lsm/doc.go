@@ -56,6 +56,19 @@
 // 990,000 of 1,000,000 sequential keys costs reading the few tables the
 // tombstone cuts through, not the gigabyte it covers.
 //
+// # Memory
+//
+// Everything the DB holds in memory is bounded by Options: the memtable
+// arenas (off the Go heap), the block cache with the index and filter
+// blocks of open tables, the table writers and a few fixed buffers
+// (memory.go; Options.MemoryLimit has the formula, Metrics the parts).
+// MemoryLimit sizes memtables, tables and the block cache from one figure.
+// Left at zero with no size set, on Linux it defaults to half the memory
+// limit of the process's cgroup (v2 or v1, read by internal/memlimit) when
+// the default sizes, about 585 MiB in all, would not fit in that half:
+// the zero Options then run in a 512 MiB container instead of being
+// killed by it.
+//
 // # Durability
 //
 // In every SyncMode a write's WAL bytes reach the OS before the write

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"github.com/stratadb/strata/internal/memlimit"
 )
 
 // The memory model. Everything a DB holds in memory is one of these parts,
@@ -126,4 +128,49 @@ func validateMemory(o *Options) error {
 		return fmt.Errorf("%w: options need up to %d bytes of memory, over MemoryLimit %d", ErrInvalidArgument, b, o.MemoryLimit)
 	}
 	return nil
+}
+
+// containerMemoryLimit is the memory limit of the container (memory
+// cgroup) the process runs in, 0 for none; a variable so that tests can
+// stand in a limit of their own.
+var containerMemoryLimit = memlimit.Self
+
+// containerShare is the fraction of the container's memory limit the
+// derived default MemoryLimit takes: half, leaving the rest to the Go
+// runtime, the program's own heap and the page cache.
+const containerShare = 2 // limit / containerShare
+
+// defaultSizes are the sizes of the zero Options outside a container.
+const (
+	defaultMemtableSize   = 64 << 20
+	defaultBlockCacheSize = 64 << 20
+	defaultTargetFileSize = 8 << 20
+)
+
+// applyContainerLimit gives options that set neither MemoryLimit nor any
+// size it derives (MemtableSize, BlockCacheSize, TargetFileSize) a
+// MemoryLimit from the container's limit, when the default sizes would
+// not fit in containerShare of it: max(container/2, 32 MiB), and the sizes
+// follow from it as from an explicit MemoryLimit. In a container with room
+// for the defaults, outside one, and when the derived limit cannot hold the
+// other options (a large MaxImmutableMemtables), o is left as it was.
+func applyContainerLimit(o *Options, container int64) {
+	if container <= 0 || o.MemtableSize != 0 || o.BlockCacheSize != 0 || o.TargetFileSize != 0 ||
+		o.MaxImmutableMemtables < 1 || o.CompactionConcurrency < 1 {
+		return
+	}
+	limit := max(container/containerShare, minMemoryLimit)
+	d := *o
+	d.MemtableSize, d.BlockCacheSize, d.TargetFileSize = defaultMemtableSize, defaultBlockCacheSize, defaultTargetFileSize
+	if budgetOf(&d).Total() <= limit {
+		return
+	}
+	t := *o
+	t.MemoryLimit = limit
+	applyMemoryLimit(&t)
+	if validateMemory(&t) != nil {
+		return
+	}
+	t.containerLimit = container
+	*o = t
 }

@@ -3,7 +3,10 @@ package lsm
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/memlimit"
 	"github.com/stratadb/strata/internal/offheap"
 	"github.com/stratadb/strata/vfs"
 )
@@ -259,5 +263,80 @@ func TestRotationReusesReleasedArena(t *testing.T) {
 func awaitMemtablesHeld(db *DB, n int64) {
 	for db.memHeld.Load() > n*db.opts.MemtableSize {
 		runtime.Gosched()
+	}
+}
+
+// TestZeroOptionsInAContainer: Open with Options that set no size, in a
+// container whose memory cgroup (a fake cgroup tree, read by
+// internal/memlimit) has a limit too small for the default sizes, sizes
+// the DB from half that limit, as an explicit MemoryLimit would; with room
+// for the defaults, without a limit, or with any size set, the options are
+// as they were.
+func TestZeroOptionsInAContainer(t *testing.T) {
+	t.Setenv("GOGC", "") // the default collector headroom, g = 2
+	const MiB = 1 << 20
+	root := t.TempDir()
+	for dir, limit := range map[string]string{
+		"none": "max\n", "c40m": "41943040\n", "c512m": "536870912\n", "c1g": "1073741824\n",
+		"c1g/task": "max\n", "c2g": "2147483648\n",
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, dir), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, dir, "memory.max"), []byte(limit), 0o644))
+	}
+	// The figure Options.MemoryLimit's comment gives for the defaults.
+	d := (&Options{}).ensureDefaults()
+	require.InDelta(t, 585*MiB, budgetOf(&d).Total(), MiB, "the default sizes' bound")
+	explicit := func(limit int64) Options { return (&Options{MemoryLimit: limit}).ensureDefaults() }
+	tests := []struct {
+		name  string
+		group string // the process's cgroup v2 path under root
+		opts  Options
+		// want: MemoryLimit and ContainerMemoryLimit in Metrics, and the
+		// memtable and table sizes.
+		limit, container, memtable, target int64
+	}{
+		{"no container", "", Options{}, 0, 0, 64 * MiB, 8 * MiB},
+		{"unlimited group", "/none", Options{}, 0, 0, 64 * MiB, 8 * MiB},
+		{"512 MiB: half of it", "/c512m", Options{}, 256 * MiB, 512 * MiB, 256 * MiB / 8 / 3, 4 * MiB},
+		{"1 GiB, nested group set to max", "/c1g/task", Options{}, 512 * MiB, 1024 * MiB, 512 * MiB / 8 / 3, 8 * MiB},
+		{"2 GiB: room for the defaults", "/c2g", Options{}, 0, 0, 64 * MiB, 8 * MiB},
+		{"40 MiB: the minimum limit", "/c40m", Options{}, 32 * MiB, 40 * MiB, 32 * MiB / 8 / 3, 2 * MiB},
+		{"explicit MemoryLimit wins", "/c512m", Options{MemoryLimit: 100 * MiB}, 100 * MiB, 0, 100 * MiB / 8 / 3, 2 * MiB},
+		{"explicit MemtableSize: no derived limit", "/c512m", Options{MemtableSize: 2 * MiB}, 0, 0, 2 * MiB, 8 * MiB},
+		{"explicit BlockCacheSize: no derived limit", "/c512m", Options{BlockCacheSize: 8 * MiB}, 0, 0, 64 * MiB, 8 * MiB},
+		{"derived limit too small for the other options: defaults", "/c40m", Options{MaxImmutableMemtables: 100},
+			0, 0, 64 * MiB, 8 * MiB},
+	}
+	defer func(f func() int64) { containerMemoryLimit = f }(containerMemoryLimit)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			self := ""
+			if tt.group != "" {
+				self = "0::" + tt.group + "\n"
+			}
+			containerMemoryLimit = func() int64 { return memlimit.Of(root, []byte(self)) }
+			fs := vfs.NewMem()
+			opts := tt.opts
+			db := openMem(t, fs, &opts)
+			require.Equal(t, tt.opts.MemoryLimit, opts.MemoryLimit, "the caller's Options are not changed")
+			m := db.Metrics()
+			require.Equal(t, tt.limit, m.MemoryLimit, "MemoryLimit")
+			require.Equal(t, tt.container, m.ContainerMemoryLimit, "ContainerMemoryLimit")
+			require.Equal(t, tt.memtable, db.opts.MemtableSize, "MemtableSize")
+			require.Equal(t, tt.target, db.opts.TargetFileSize, "TargetFileSize")
+			switch {
+			case tt.opts.BlockCacheSize != 0:
+				require.Equal(t, tt.opts.BlockCacheSize, m.BlockCacheCapacity)
+			case tt.limit != 0:
+				// The same sizes as the limit given explicitly.
+				e := explicit(tt.limit)
+				require.Equal(t, e.BlockCacheSize, m.BlockCacheCapacity)
+				require.Equal(t, e.MemtableSize, db.opts.MemtableSize)
+				require.LessOrEqual(t, m.MemoryBound, tt.limit)
+			default:
+				require.Equal(t, int64(64*MiB), m.BlockCacheCapacity)
+			}
+			require.Contains(t, m.String(), fmt.Sprintf("\nmemory_limit:%d\n", tt.limit))
+		})
 	}
 }

@@ -82,6 +82,12 @@ type Metrics struct {
 	MemoryHeld       int64
 	MemoryBound      int64
 	MemoryHeapFactor float64
+	// MemoryLimit is the limit the sizes were derived from:
+	// Options.MemoryLimit, or the default derived from the container's
+	// limit; 0 when there is none. ContainerMemoryLimit is the container's
+	// memory limit that default was derived from, 0 when it was not.
+	MemoryLimit          int64
+	ContainerMemoryLimit int64
 
 	// Persistence
 	LastSeq         uint64
@@ -170,6 +176,8 @@ func (db *DB) Metrics() Metrics {
 	b.HeapFactor = db.heapFactor
 	m.MemoryBound = b.Total()
 	m.MemoryHeapFactor = db.heapFactor
+	m.MemoryLimit = db.opts.MemoryLimit
+	m.ContainerMemoryLimit = db.opts.containerLimit
 	m.LastSeq = db.visibleSeq.Load()
 	m.WALBytesWritten = c.walBytes.Load()
 	m.WALSyncs = c.walSyncs.Load()
@@ -276,6 +284,8 @@ func (m Metrics) Fields() []MetricField {
 	kv("memory_held", m.MemoryHeld)
 	kv("memory_bound", m.MemoryBound)
 	kv("memory_heap_factor", m.MemoryHeapFactor)
+	kv("memory_limit", m.MemoryLimit)
+	kv("container_memory_limit", m.ContainerMemoryLimit)
 	kv("memtable_bytes", m.MemtableBytes)
 	kv("memtable_arena_bytes", m.MemtableArenaBytes)
 	kv("memtable_front_bytes", m.MemtableFrontBytes)

@@ -91,7 +91,8 @@ type Options struct {
 	MemtableSize int64
 	// MemoryLimit is the bytes of memory the DB may hold: memtables,
 	// caches and buffers. 0 means bounded by the other fields alone. The
-	// default value is 0.
+	// default value is 0, except in a container too small for the default
+	// sizes (below).
 	//
 	// Whatever MemoryLimit is, the DB holds at most
 	//
@@ -119,6 +120,21 @@ type Options struct {
 	// leaves the block cache under 1 MiB are ErrInvalidArgument. For 256 MiB
 	// with the defaults: 3 memtables of 10.7 MiB, 4 MiB tables, an 80.8 MiB
 	// block cache.
+	//
+	// In a container. On Linux, when MemoryLimit and the three sizes it
+	// derives (MemtableSize, BlockCacheSize, TargetFileSize) are all left
+	// zero, Open reads the memory limit L of the process's cgroup (v2
+	// memory.max, or v1 memory.limit_in_bytes; the smallest on the path up
+	// to the root). If the default sizes' bound (about 585 MiB with GOGC
+	// unset) exceeds L/2, MemoryLimit defaults to max(L/2, 32 MiB) and the
+	// sizes follow from it as above: a 512 MiB container gets MemoryLimit
+	// 256 MiB, a 1 GiB one 512 MiB, a 2 GiB one or no limit the default
+	// sizes. The other half of L is left to the Go runtime, the program's
+	// own heap and the page cache. Metrics reports the limit in use
+	// (MemoryLimit) and the container's (ContainerMemoryLimit). Setting any
+	// of the four fields turns this off; if the derived limit cannot hold
+	// the other fields (say a large MaxImmutableMemtables), the defaults
+	// stand. Elsewhere than Linux nothing is read.
 	//
 	// The Go runtime's own memory is outside MemoryLimit: the program's
 	// code, goroutine stacks and the runtime's metadata, typically 10 to 30
@@ -199,6 +215,10 @@ type Options struct {
 	// EventListener receives callbacks on flushes, compactions, stalls and
 	// background errors. The default value is none.
 	EventListener *EventListener
+
+	// containerLimit is the container's memory limit MemoryLimit was
+	// derived from by ensureDefaults, 0 when it was not.
+	containerLimit int64
 }
 
 // ensureDefaults returns a copy of o (nil allowed) with every zero field set
@@ -219,12 +239,14 @@ func (o *Options) ensureDefaults() Options {
 	}
 	if c.MemoryLimit > 0 && c.MaxImmutableMemtables > 0 && c.CompactionConcurrency > 0 {
 		applyMemoryLimit(&c)
+	} else if c.MemoryLimit == 0 {
+		applyContainerLimit(&c, containerMemoryLimit())
 	}
 	if c.MemtableSize == 0 {
-		c.MemtableSize = 64 << 20
+		c.MemtableSize = defaultMemtableSize
 	}
 	if c.BlockCacheSize == 0 {
-		c.BlockCacheSize = 64 << 20
+		c.BlockCacheSize = defaultBlockCacheSize
 	}
 	if c.BloomBitsPerKey == 0 {
 		c.BloomBitsPerKey = 10
@@ -254,7 +276,7 @@ func (o *Options) ensureDefaults() Options {
 		c.BaseLevelSize = 64 << 20
 	}
 	if c.TargetFileSize == 0 {
-		c.TargetFileSize = 8 << 20
+		c.TargetFileSize = defaultTargetFileSize
 	}
 	if c.CompactionConcurrency == 0 {
 		c.CompactionConcurrency = 1

@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stratadb/strata/internal/memlimit"
 	"github.com/stratadb/strata/lsm"
 	"github.com/stratadb/strata/server"
 )
@@ -84,7 +85,7 @@ func run(args []string, stderr io.Writer) int {
 	// The database lives in dir/data, so that SAVE's backup (dir/backup)
 	// lies beside it, not inside it.
 	dataDir := filepath.Join(st.dir, "data")
-	db, err := lsm.Open(dataDir, engineOptions(st.opts.MaxMemory, selfMemoryLimit(), log))
+	db, err := lsm.Open(dataDir, engineOptions(st.opts.MaxMemory, memlimit.Self(), log))
 	if err != nil {
 		log.Error("cannot open the database", "dir", dataDir, "err", err)
 		return 1

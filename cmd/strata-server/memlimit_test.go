@@ -10,50 +10,6 @@ import (
 	"testing"
 )
 
-func writeFile(t *testing.T, path, text string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestContainerMemoryLimit(t *testing.T) {
-	root := t.TempDir()
-	// cgroup v2: the process's own cgroup says "max", its parent 512 MiB,
-	// the grandparent 1 GiB: the parent's is the limit.
-	writeFile(t, filepath.Join(root, "v2/memory.max"), "max\n")
-	writeFile(t, filepath.Join(root, "v2/box/memory.max"), "1073741824\n")
-	writeFile(t, filepath.Join(root, "v2/box/svc/memory.max"), "536870912\n")
-	writeFile(t, filepath.Join(root, "v2/box/svc/proc/memory.max"), "max\n")
-	// cgroup v1: the memory controller's file, "unlimited" at the root.
-	writeFile(t, filepath.Join(root, "v1/memory/memory.limit_in_bytes"), "9223372036854771712\n")
-	writeFile(t, filepath.Join(root, "v1/memory/docker/abc/memory.limit_in_bytes"), "268435456\n")
-	writeFile(t, filepath.Join(root, "v1/cpu/docker/abc/memory.limit_in_bytes"), "1\n")
-	writeFile(t, filepath.Join(root, "none/memory.max"), "max\n")
-
-	for _, tc := range []struct {
-		name, root, self string
-		want             int64
-	}{
-		{"v2 nested", "v2", "0::/box/svc/proc\n", 512 << 20},
-		{"v2 at the root", "none", "0::/\n", 0},
-		{"v2 missing files", "v2", "0::/elsewhere\n", 0},
-		{"v1 memory controller", "v1", "12:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n", 256 << 20},
-		{"v1 unlimited", "v1", "4:memory:/\n", 0},
-		{"no cgroup text", "v2", "", 0},
-		{"garbage", "v2", "not a cgroup line\n::\n", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := containerMemoryLimit(filepath.Join(root, tc.root), []byte(tc.self)); got != tc.want {
-				t.Fatalf("limit = %d, want %d", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestEngineMemoryLimit(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, tc := range []struct {

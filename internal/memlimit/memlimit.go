@@ -1,4 +1,4 @@
-package main
+package memlimit
 
 import (
 	"os"
@@ -7,13 +7,16 @@ import (
 	"strings"
 )
 
-// containerMemoryLimit returns the memory limit of the cgroup the process
-// runs in, in bytes, or 0 when there is none (or none can be read): the
-// smallest memory.max of the process's cgroup v2 and its ancestors, or
-// memory.limit_in_bytes under cgroup v1. root is where the cgroup file
-// system is mounted ("/sys/fs/cgroup") and self the text of
-// /proc/self/cgroup.
-func containerMemoryLimit(root string, self []byte) int64 {
+// Root is where the cgroup file system is mounted on Linux.
+const Root = "/sys/fs/cgroup"
+
+// Of returns the memory limit of the cgroup a process belongs to, in
+// bytes, or 0 when there is none (or none can be read): the smallest
+// memory.max of its cgroup v2 group and the group's ancestors, or under
+// cgroup v1 the smallest memory.limit_in_bytes of its memory group and
+// their ancestors. root is where the cgroup file system is mounted (Root
+// on Linux) and self the text of the process's /proc/PID/cgroup.
+func Of(root string, self []byte) int64 {
 	var limit int64
 	for _, line := range strings.Split(string(self), "\n") {
 		// hierarchy-ID:controllers:path
@@ -30,6 +33,8 @@ func containerMemoryLimit(root string, self []byte) int64 {
 		default:
 			continue
 		}
+		// Clean of a rooted path cannot climb above "/": "../.." stays
+		// inside dir.
 		for p := filepath.Clean("/" + parts[2]); ; p = filepath.Dir(p) {
 			if n := readLimit(filepath.Join(dir, p, file)); n > 0 && (limit == 0 || n < limit) {
 				limit = n
@@ -58,18 +63,14 @@ func readLimit(path string) int64 {
 	if err != nil {
 		return 0
 	}
+	return parseLimit(b)
+}
+
+// parseLimit is the limit a limit file's text states, 0 for none.
+func parseLimit(b []byte) int64 {
 	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil || n <= 0 || n >= 1<<62 {
 		return 0
 	}
 	return n
-}
-
-// selfMemoryLimit is containerMemoryLimit for this process.
-func selfMemoryLimit() int64 {
-	self, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return 0
-	}
-	return containerMemoryLimit("/sys/fs/cgroup", self)
 }
