@@ -322,8 +322,12 @@ func (cl *client) mirrorSubs() {
 }
 
 // commitSubs runs after each command of a client that changed its
-// subscriptions: it moves the replies written so far to the push queue,
-// then makes the server's maps agree with the client's own.
+// subscriptions: it makes the server's maps agree with the client's own and
+// moves the replies written so far to the push queue, both under the maps'
+// lock. A client that has read its confirmation is then in the maps (a
+// PUBLISH another client sends on seeing it reaches it), and no message
+// published to a new subscription can overtake the confirmation (PUBLISH
+// delivers under the same lock).
 func (cl *client) commitSubs() {
 	if cl.subs == nil || len(cl.subs.touched) == 0 {
 		return
@@ -331,12 +335,13 @@ func (cl *client) commitSubs() {
 	if cl.pq == nil {
 		cl.pq = newPushQueue(cl.nc, func(n int64) { cl.s.stats.netOut.Add(n) })
 	}
+	ps := &cl.s.pubsub
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	if cl.out.len() > 0 {
 		cl.pq.push(cl.out.b)
 		cl.out.reset()
 	}
-	ps := &cl.s.pubsub
-	ps.mu.Lock()
 	for _, r := range cl.subs.touched {
 		global := ps.set(r.kind)
 		if cl.subs.set(r.kind)[r.name] {
@@ -353,7 +358,6 @@ func (cl *client) commitSubs() {
 			}
 		}
 	}
-	ps.mu.Unlock()
 	cl.subs.touched = cl.subs.touched[:0]
 }
 

@@ -183,3 +183,25 @@ func TestPublishInATransactionLeavesOnCommit(t *testing.T) {
 		t.Fatalf("then %q, want PING's reply (no second message)", r)
 	}
 }
+
+// TestSubscribedOnceConfirmed: a client that has read its subscription's
+// confirmation is subscribed: a PUBLISH another client sends on seeing it
+// reaches it (the confirmation once left before the server's maps held
+// the subscription).
+func TestSubscribedOnceConfirmed(t *testing.T) {
+	ts := startServer(t, nil)
+	sub := dial(t, ts.addr)
+	pub := dial(t, ts.addr)
+	for i := 0; i < 500; i++ {
+		ch := fmt.Sprintf("c%d", i)
+		if r := sub.do("SUBSCRIBE", ch); !strings.Contains(r, "subscribe") {
+			t.Fatalf("SUBSCRIBE %s: %q", ch, r)
+		}
+		if r := pub.do("PUBLISH", ch, "m"); r != ":1\r\n" {
+			t.Fatalf("PUBLISH to %s right after its confirmation reached %q subscribers, want 1", ch, r)
+		}
+		if r := sub.mustRead(); !strings.Contains(r, ch) {
+			t.Fatalf("the subscriber read %q", r)
+		}
+	}
+}
