@@ -23,6 +23,7 @@ func (tx *Tx) FlushAll() error {
 	case !tx.ls.write:
 		return ErrReadOnlyTx
 	case !tx.ls.all:
+		tx.undeclared = true
 		return ErrTxKey
 	}
 	// Every engine key is at least one byte long, so {0} is below them all;

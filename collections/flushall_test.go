@@ -1,6 +1,7 @@
 package collections
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -81,6 +82,27 @@ func TestFlushAll(t *testing.T) {
 	// Only an Update's Tx may flush.
 	err = s.UpdateKeys([][]byte{k("x")}, func(tx *Tx) error { return tx.FlushAll() })
 	require.ErrorIs(t, err, ErrTxKey)
+
+	// A caller that swallows the error (a server writing it as a reply)
+	// still learns that the Tx touched an undeclared key.
+	other := k("not declared")
+	for i := 0; s.stripeOf(other) == s.stripeOf(k("x")); i++ {
+		other = fmt.Appendf(nil, "not declared %d", i) // a key of another lock stripe
+	}
+	var declared, undeclared bool
+	err = s.UpdateKeys([][]byte{k("x")}, func(tx *Tx) error {
+		if _, err := tx.HSet(k("x"), k("f"), k("v")); err != nil {
+			return err
+		}
+		declared = tx.Undeclared()
+		_, err := tx.HSet(other, k("f"), k("v"))
+		require.ErrorIs(t, err, ErrTxKey)
+		undeclared = tx.Undeclared()
+		return nil
+	})
+	require.NoError(t, err)
+	require.False(t, declared, "after a write to a declared key")
+	require.True(t, undeclared, "after a write to an undeclared key")
 }
 
 // TestKeyIterExpireTime: the walk reports each key's expiry, strings and

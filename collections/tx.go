@@ -37,6 +37,8 @@ type Tx struct {
 
 	touched [][]byte
 	tbuf    []byte
+	// undeclared is set when a method was refused with ErrTxKey.
+	undeclared bool
 	// zdirty are the sorted sets whose mirrors the Tx changed; zdead those
 	// it deleted.
 	zdirty, zdead []uint64
@@ -66,7 +68,14 @@ func (tx *Tx) begin(s *Store, ls *lockSet) {
 	tx.tbuf = tx.tbuf[:0]
 	tx.zdirty = tx.zdirty[:0]
 	tx.zdead = tx.zdead[:0]
+	tx.undeclared = false
 }
+
+// Undeclared reports whether a method of the Tx was refused with ErrTxKey
+// (a key UpdateKeys was not given): a caller that ran several operations
+// and wrote their errors as replies learns from it that the Tx must not
+// commit and the work must run under Update instead.
+func (tx *Tx) Undeclared() bool { return tx.undeclared }
 
 // Now returns the time the Tx judges expiry against.
 func (tx *Tx) Now() time.Time { return time.Unix(0, tx.now) }
@@ -103,6 +112,7 @@ func (tx *Tx) check(name []byte, write bool) error {
 			return nil
 		}
 	}
+	tx.undeclared = true
 	return ErrTxKey
 }
 

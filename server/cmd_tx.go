@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"time"
 
 	"github.com/stratadb/strata/collections"
@@ -10,9 +11,13 @@ import (
 
 // Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //
-// EXEC runs the queued commands against one txKeyspace while holding the
-// gate exclusively: no other server write runs between them, and their
-// writes reach the WAL as one batch at the end. An engine error at commit
+// EXEC runs the queued commands against one transaction of the Store: no
+// other server write to their keys runs between them, and their writes
+// reach the WAL as one batch at the end. When every queued command names
+// its keys (key specs), EXEC holds the gate shared and those keys' stripes,
+// as a write command does, and the transaction locks only those keys;
+// otherwise (a script, SORT, FLUSHALL, KEYS, SCAN...) it holds the gate
+// exclusively and nothing else writes meanwhile. An engine error at commit
 // discards every write and EXEC answers that error instead of the replies.
 
 func transactionCommands() []*command {
@@ -99,11 +104,9 @@ func execCommand(c *cmdCtx) {
 		c.w.err("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
-	c.s.gate.exclusive()
-	defer c.s.gate.releaseExclusive()
 	var replies replyWriter
 	broken := false
-	err := c.s.update(func(ks Keyspace) error {
+	body := func(ks Keyspace) error {
 		// Inside the transaction: no write can come between this check
 		// and the commands (the Store's writes mark watchers before they
 		// release their keys).
@@ -116,7 +119,27 @@ func execCommand(c *cmdCtx) {
 			c.s.call(inner, false)
 		}
 		return nil
-	})
+	}
+	// An EXEC whose commands name all the keys they touch runs as a write
+	// command does: the gate shared and its keys' stripes held, in one
+	// transaction of those keys, so transactions on other keys run (and
+	// share an fsync) meanwhile. Any other runs alone, the gate held
+	// exclusively; so does one that reached a key it did not name (nothing
+	// of that try is written).
+	err := errNeedGlobal
+	if keys, ok := execKeys(cl, m); ok && c.s.gate.shared() == nil {
+		var buf [16]int
+		stripes := c.s.keyStripes(buf[:0], keys)
+		c.s.lockStripes(stripes)
+		err = c.s.updateKeys(keys, body)
+		c.s.unlockStripes(stripes)
+		c.s.gate.releaseShared()
+	}
+	if errors.Is(err, errNeedGlobal) {
+		c.s.gate.exclusive()
+		err = c.s.update(body)
+		c.s.gate.releaseExclusive()
+	}
 	if err != nil {
 		c.w.err(keyError(err))
 		return
@@ -133,6 +156,57 @@ func execCommand(c *cmdCtx) {
 	if replies.errors > 0 {
 		c.w.lastErr = replies.lastErr
 	}
+}
+
+// execKeys returns the keys an EXEC of m may touch, from its commands' key
+// specs and the keys the client watches, and false if a command can reach
+// keys its specs do not name (scripts, SORT) or the keyspace as a whole
+// (FLUSHALL, KEYS, SCAN, DBSIZE, RANDOMKEY, INFO...): such an EXEC runs
+// alone.
+func execKeys(cl *client, m *multiState) ([][]byte, bool) {
+	var keys [][]byte
+	for _, q := range m.cmds {
+		switch q.cmd.name {
+		case "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "sort", "sort_ro":
+			return nil, false
+		}
+		ks := q.cmd.keysOf(q.argv)
+		if len(ks) == 0 {
+			switch q.cmd.name {
+			case "ping", "echo", "time", "publish", "spublish":
+				continue // touch no key
+			}
+			return nil, false
+		}
+		keys = append(keys, ks...)
+	}
+	for k := range cl.watching {
+		keys = append(keys, []byte(k))
+	}
+	return keys, true
+}
+
+// updateKeys is update for a transaction of keys alone (Store.UpdateKeys);
+// the caller holds the gate shared and the keys' stripes. It returns
+// errNeedGlobal, having written nothing, if fn reached another key.
+func (s *Server) updateKeys(keys [][]byte, fn func(ks Keyspace) error) error {
+	var last *dataKeyspace
+	err := s.store.UpdateKeys(keys, func(tx *collections.Tx) error {
+		last = newTxKeyspace(s, tx)
+		if err := fn(last); err != nil {
+			return err
+		}
+		if tx.Undeclared() {
+			return errNeedGlobal
+		}
+		return nil
+	})
+	if err == nil && last != nil {
+		for _, f := range last.after {
+			f()
+		}
+	}
+	return err
 }
 
 // update runs fn against one transaction (collections.Store.Update: all of

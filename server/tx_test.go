@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestWatchOptimisticCounter: clients increment one counter with the
@@ -250,4 +251,91 @@ func TestExecIsolatedFromLoneWrites(t *testing.T) {
 			t.Errorf("%s: %q, want %d", k, got, want)
 		}
 	}
+}
+
+// TestExecOnOtherKeysRunsMeanwhile: an EXEC whose commands name their keys
+// holds only those keys, so it runs while a script holds another key; an
+// EXEC that reaches the whole keyspace (KEYS) waits for it, and both are
+// whole.
+func TestExecOnOtherKeysRunsMeanwhile(t *testing.T) {
+	ts := startServer(t, &Options{LuaTimeLimit: time.Hour})
+	a, b, g := dial(t, ts.addr), dial(t, ts.addr), dial(t, ts.addr)
+	a.send("EVAL", "redis.call('get', KEYS[1]) while true do end", "1", "a")
+	for deadline := time.Now().Add(20 * time.Second); runningScripts(ts.s) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the script never started")
+		}
+	}
+	for _, cmd := range [][]string{{"MULTI"}, {"SET", "b", "1"}, {"INCR", "b"}, {"HSET", "h", "f", "v"}, {"PING"}} {
+		b.do(cmd...)
+	}
+	if r := b.do("EXEC"); r != "*4\r\n+OK\r\n:2\r\n:1\r\n+PONG\r\n" {
+		t.Fatalf("EXEC on other keys while a script runs: %q", r)
+	}
+	g.do("MULTI")
+	g.do("SET", "g", "1")
+	g.do("KEYS", "*")
+	g.send("EXEC") // needs the keyspace: waits for the script
+	ts.s.lua.killForShutdown()
+	if r := a.mustRead(); !strings.HasPrefix(r, "-ERR Script killed by a server shutdown") {
+		t.Fatalf("the stopped script's reply: %q", r)
+	}
+	if r := g.mustRead(); !strings.HasPrefix(r, "*2\r\n+OK\r\n*") {
+		t.Fatalf("EXEC with KEYS after the script: %q", r)
+	}
+}
+
+// TestExecsOnSharedKeysStayAtomic: EXECs of several clients on a few shared
+// counters, and readers of the pairs they write together, see every
+// transaction whole: no increment lost, no pair half written.
+func TestExecsOnSharedKeysStayAtomic(t *testing.T) {
+	ts := startServer(t, nil)
+	const clients, each = 6, 200
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := dial(t, ts.addr)
+			defer c.nc.Close()
+			for j := 0; j < each; j++ {
+				v := strconv.Itoa(i*each + j)
+				c.send("MULTI")
+				c.send("INCR", "n")
+				c.send("HINCRBY", "h", "n", "1")
+				c.send("SET", "x", v)
+				c.send("SET", "y", v)
+				c.send("EXEC")
+				for k := 0; k < 5; k++ {
+					c.mustRead()
+				}
+				if r := c.mustRead(); !strings.HasPrefix(r, "*4\r\n:") {
+					t.Errorf("EXEC: %q", r)
+					return
+				}
+				if r := c.do("MGET", "x", "y"); !pairWhole(r) {
+					t.Errorf("MGET x y saw a transaction half done: %q", r)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	c := dial(t, ts.addr)
+	want := ":" + strconv.Itoa(clients*each) + "\r\n"
+	if r := c.do("INCRBY", "n", "0"); r != want {
+		t.Errorf("INCR n: %q, want %q", r, want)
+	}
+	if r := c.do("HINCRBY", "h", "n", "0"); r != want {
+		t.Errorf("HINCRBY h n: %q, want %q", r, want)
+	}
+}
+
+// pairWhole reports whether an MGET reply holds two equal values.
+func pairWhole(r string) bool {
+	v, err := parseReply(r)
+	if err != nil || len(v.elems) != 2 {
+		return false
+	}
+	return v.elems[0].encode() == v.elems[1].encode()
 }
