@@ -1,0 +1,178 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestACLGoRedis: a user restricted to GET and SET on user:* keys, over
+// go-redis, runs those and gets NOPERM for anything else; a change of its
+// rules reaches its open connection; deleting it disconnects it.
+func TestACLGoRedis(t *testing.T) {
+	ts := startServer(t, nil)
+	for _, proto := range []int{3, 2} {
+		t.Run(fmt.Sprintf("RESP%d", proto), func(t *testing.T) {
+			ctx := context.Background()
+			admin := redis.NewClient(&redis.Options{Addr: ts.addr, Protocol: proto})
+			defer admin.Close()
+			if err := admin.Do(ctx, "ACL", "SETUSER", "app", "on", ">s3cret", "~user:*", "+get", "+set", "+ping").Err(); err != nil {
+				t.Fatal(err)
+			}
+			app := redis.NewClient(&redis.Options{Addr: ts.addr, Protocol: proto, Username: "app", Password: "s3cret", MaxRetries: -1, PoolSize: 1})
+			defer app.Close()
+			if err := app.Set(ctx, "user:1", "v", 0).Err(); err != nil {
+				t.Fatalf("allowed SET: %v", err)
+			}
+			if v, err := app.Get(ctx, "user:1").Result(); err != nil || v != "v" {
+				t.Fatalf("allowed GET: %q %v", v, err)
+			}
+			noperm := func(err error, want string) {
+				t.Helper()
+				if err == nil || err.Error() != want {
+					t.Fatalf("got %v, want %q", err, want)
+				}
+			}
+			noperm(app.Incr(ctx, "user:1").Err(), "NOPERM this user has no permissions to run the 'incr' command")
+			noperm(app.Get(ctx, "other").Err(), "NOPERM this user has no permissions to access one of the keys used as arguments")
+			noperm(app.ConfigGet(ctx, "maxclients").Err(), "NOPERM this user has no permissions to run the 'config|get' command")
+			if err := admin.Do(ctx, "ACL", "SETUSER", "app", "-set").Err(); err != nil {
+				t.Fatal(err)
+			}
+			noperm(app.Set(ctx, "user:1", "w", 0).Err(), "NOPERM this user has no permissions to run the 'set' command")
+			if v, err := admin.Get(ctx, "user:1").Result(); err != nil || v != "v" {
+				t.Fatalf("the denied SET wrote: %q %v", v, err)
+			}
+			if n, err := admin.Do(ctx, "ACL", "DELUSER", "app").Int(); err != nil || n != 1 {
+				t.Fatalf("DELUSER: %d %v", n, err)
+			}
+			if err := app.Ping(ctx).Err(); err == nil {
+				t.Fatal("a deleted user's connection still answers")
+			}
+			if err := admin.Ping(ctx).Err(); err != nil {
+				t.Fatalf("the default user's connection: %v", err)
+			}
+		})
+	}
+}
+
+// TestACLRequirePass: requirepass is the default user's password; a named
+// user authenticates beside it and HELLO AUTH takes either.
+func TestACLRequirePass(t *testing.T) {
+	ts := startServer(t, &Options{RequirePass: "top"})
+	c := dial(t, ts.addr)
+	steps := []struct{ cmd, want string }{
+		{"GET k", "-NOAUTH Authentication required.\r\n"},
+		{"ACL WHOAMI", "-NOAUTH Authentication required.\r\n"},
+		{"AUTH wrong", "-WRONGPASS invalid username-password pair or user is disabled.\r\n"},
+		{"AUTH top", "+OK\r\n"},
+		{"ACL LIST", "*1\r\n$93\r\nuser default on #" + hexDigest("top") + " ~* &* +@all\r\n"},
+		{"ACL SETUSER ro on >pw ~* +@read", "+OK\r\n"},
+		{"AUTH ro pw", "+OK\r\n"},
+		{"ACL WHOAMI", "-NOPERM this user has no permissions to run the 'acl|whoami' command\r\n"},
+		{"GET k", "$-1\r\n"},
+		{"SET k v", "-NOPERM this user has no permissions to run the 'set' command\r\n"},
+		{"HELLO 2 AUTH default top", ""},
+		{"SET k v", "+OK\r\n"},
+		{"RESET", "+RESET\r\n"},
+		{"GET k", "-NOAUTH Authentication required.\r\n"},
+	}
+	for _, st := range steps {
+		got := c.do(strings.Fields(st.cmd)...)
+		if st.want != "" && got != st.want {
+			t.Fatalf("%s: got %q, want %q", st.cmd, got, st.want)
+		}
+	}
+}
+
+// TestACLDescribeRoundTrip: the rules ACL LIST gives for a user, applied
+// to a new user, give the same command set (Redis checks the same and
+// aborts otherwise).
+func TestACLDescribeRoundTrip(t *testing.T) {
+	ts := startServer(t, nil)
+	a := &ts.s.acl
+	cases := [][]string{
+		{"+@all"}, {"-@all"}, {"+get"}, {"+@string", "-set"}, {"+@all", "-@dangerous", "+config|get"},
+		{"+@read", "+@write", "-@keyspace", "+del"}, {"+@all", "-@write", "+config"}, {"+config", "-config|set"},
+		{"+@hash", "+@list", "-@slow", "+@scripting", "-eval"}, {"+@all", "-@fast", "-@slow", "+ping"},
+	}
+	for _, rules := range cases {
+		st := a.newState()
+		for _, r := range rules {
+			if e := a.apply(st, r); e != "" {
+				t.Fatalf("%v: %s: %s", rules, r, e)
+			}
+		}
+		desc := a.describeCommands(st)
+		back := a.newState()
+		for _, r := range strings.Fields(desc) {
+			if e := a.apply(back, r); e != "" {
+				t.Fatalf("%v described as %q: %s: %s", rules, desc, r, e)
+			}
+		}
+		if !slices.Equal(back.allowed, st.allowed) || back.allCmds != st.allCmds {
+			t.Errorf("%v described as %q, which gives another command set", rules, desc)
+		}
+	}
+}
+
+// TestACLSetuserErrors: each malformed modifier is refused with Redis's
+// reason, and leaves the user as it was.
+func TestACLSetuserErrors(t *testing.T) {
+	ts := startServer(t, nil)
+	a := &ts.s.acl
+	cases := map[string]aclOpError{
+		"+nosuch": aclErrUnknown, "-@nosuch": aclErrUnknown, "bogus": aclErrSyntax,
+		"<notthere": aclErrNoPass, "#12": aclErrHash, "%Q~x": aclErrSyntax,
+		"+config|get|x": aclErrSubArg, "+config|": aclErrSyntax, "+get|x": aclErrFirstArg,
+		"~a b": aclErrSyntax,
+	}
+	for op, want := range cases {
+		st := a.newState()
+		if got := a.apply(st, op); got != want {
+			t.Errorf("%q: got %q, want %q", op, got, want)
+		}
+	}
+	st := a.newState()
+	a.apply(st, "allkeys")
+	if got := a.apply(st, "~x"); got != aclErrAllKeys {
+		t.Errorf("~x after allkeys: %q", got)
+	}
+	a.apply(st, "&*")
+	if got := a.apply(st, "&x"); got != aclErrAllChans {
+		t.Errorf("&x after allchannels: %q", got)
+	}
+}
+
+// TestACLCheckAllocs: the check of a restricted user on GET and SET
+// allocates nothing (the default user's is one branch, held by
+// TestRESPPathAllocs).
+func TestACLCheckAllocs(t *testing.T) {
+	ts := startServer(t, nil)
+	a := &ts.s.acl
+	st := a.newState()
+	for _, r := range []string{"~user:*", "%R~pub:*", "+get", "+set"} {
+		a.apply(st, r)
+	}
+	get, set := ts.s.table["get"], ts.s.table["set"]
+	argvGet := [][]byte{[]byte("get"), []byte("user:1")}
+	argvSet := [][]byte{[]byte("set"), []byte("user:1"), []byte("v")}
+	argvDenied := [][]byte{[]byte("set"), []byte("pub:1"), []byte("v")}
+	if aclDenied(st, get, argvGet) != "" || aclDenied(st, set, argvSet) != "" {
+		t.Fatal("allowed commands denied")
+	}
+	if aclDenied(st, set, argvDenied) == "" || aclDenied(st, ts.s.table["incr"], argvGet) == "" {
+		t.Fatal("denied commands allowed")
+	}
+	n := testing.AllocsPerRun(1000, func() {
+		aclDenied(st, get, argvGet)
+		aclDenied(st, set, argvSet)
+	})
+	if n != 0 {
+		t.Errorf("the ACL check allocates %v per GET and SET", n)
+	}
+}
