@@ -16,7 +16,7 @@ import (
 // the commands it may run (a bit per command of the table, set by +cmd,
 // -cmd, +@category and -@category), the key patterns it may touch (~pat,
 // or %R~/%W~ for read or write only) and the Pub/Sub channels (&pat,
-// accepted and listed; channels are not checked). The "default" user
+// checked for the commands that publish or subscribe). The "default" user
 // exists always; requirepass sets its password.
 //
 // A user's state is immutable once published: ACL SETUSER builds a new
@@ -585,11 +585,24 @@ func aclDenied(st *aclState, cmd *command, argv [][]byte) string {
 	if !st.can(cmd.id) {
 		return "NOPERM this user has no permissions to run the '" + cmd.name + "' command"
 	}
-	if st.allKeys || len(cmd.keys) == 0 {
-		return ""
+	if !st.allKeys {
+		if msg := keysDenied(st, cmd, argv); msg != "" {
+			return msg
+		}
 	}
+	if !st.allChans && !channelsAllowed(st, cmd, argv) {
+		return msgNoPermChannel
+	}
+	return ""
+}
+
+// keysDenied checks argv's keys against st's patterns.
+func keysDenied(st *aclState, cmd *command, argv [][]byte) string {
 	for i := range cmd.keys {
 		ks := cmd.keys[i]
+		if ks.flags&ksNotKey != 0 {
+			continue // a shard channel: checked as a channel
+		}
 		need := 0
 		if ks.flags&ksAccess != 0 {
 			need |= aclRead
@@ -604,11 +617,59 @@ func aclDenied(st *aclState, cmd *command, argv [][]byte) string {
 		var buf [8]int
 		for _, pos := range appendKeyPositions(buf[:0], &one, argv) {
 			if !keyAllowed(st, argv[pos], need) {
-				return "NOPERM this user has no permissions to access one of the keys used as arguments"
+				return msgNoPermKey
 			}
 		}
 	}
 	return ""
+}
+
+// aclExecReason is the reason EXEC gives for a command denied since it
+// was queued.
+func aclExecReason(msg string) string {
+	switch msg {
+	case msgNoPermKey:
+		return "no permission to touch the specified keys"
+	case msgNoPermChannel:
+		return "no permission to access one of the channels used as arguments"
+	}
+	return "no permission to execute the command or subcommand"
+}
+
+const (
+	msgNoPermKey     = "NOPERM this user has no permissions to access one of the keys used as arguments"
+	msgNoPermChannel = "NOPERM this user has no permissions to access one of the channels used as arguments"
+)
+
+// channelsAllowed checks the channels of the Pub/Sub commands that
+// publish or subscribe; a PSUBSCRIBE pattern must be one of the user's
+// patterns, literally, as Redis requires.
+func channelsAllowed(st *aclState, cmd *command, argv [][]byte) bool {
+	var chans [][]byte
+	literal := false
+	switch cmd.name {
+	case "publish", "spublish":
+		chans = argv[1:2]
+	case "subscribe", "ssubscribe":
+		chans = argv[1:]
+	case "psubscribe":
+		chans, literal = argv[1:], true
+	default:
+		return true
+	}
+	for _, ch := range chans {
+		ok := false
+		for _, p := range st.chans {
+			if literal && p == string(ch) || !literal && globMatch([]byte(p), ch, false) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func keyAllowed(st *aclState, key []byte, need int) bool {

@@ -211,9 +211,13 @@ func (cl *client) reject(cmd *command, msg string) {
 	if cmd != nil {
 		cmd.stats.rejected.Add(1)
 	}
-	if cmd != nil && cmd.name == "exec" && cl.multi != nil {
-		cl.multi = nil
-		cl.s.unwatchAll(cl)
+	if cmd != nil && cmd.name == "exec" && (cl.multi != nil || strings.HasPrefix(msg, "NOPERM")) {
+		// Redis aborts on a refused EXEC, in MULTI or not (a user
+		// denied MULTI is denied EXEC outside it).
+		if cl.multi != nil {
+			cl.multi = nil
+			cl.s.unwatchAll(cl)
+		}
 		msg = "EXECABORT Transaction discarded because of: " + msg
 	}
 	cl.out.err(msg)

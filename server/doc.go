@@ -183,7 +183,7 @@
 // fields are this server's (redis_version reads 7.0.0). Replication,
 // cluster, modules, DEBUG, OBJECT, MONITOR, client-side caching and
 // functions (but FUNCTION FLUSH) answer an error naming the feature. ACL:
-// no selectors, no +cmd|firstarg of a plain command, channels are kept but
-// not checked, ACL LOG is empty, users are not saved (ACL SAVE and LOAD
+// no selectors, no +cmd|firstarg of a plain command, a change of a user's channels
+// keeps its clients' existing subscriptions (Redis disconnects them), ACL LOG is empty, users are not saved (ACL SAVE and LOAD
 // answer Redis's error for a server without an ACL file).
 package server

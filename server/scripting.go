@@ -789,7 +789,10 @@ func (l *scripting) call(st *luaState, L *lua.LState, raiseErrors bool) int {
 	if cl := run.caller.cl; cl != nil {
 		if st := s.userOf(cl).state(); !st.unrestricted {
 			if msg := aclDenied(st, cmd, argv); msg != "" {
-				if strings.Contains(msg, "keys") {
+				if msg == msgNoPermChannel {
+					return fail("ERR The user executing the script can't publish to the channel mentioned in the command")
+				}
+				if msg == msgNoPermKey {
 					return fail("ERR The user executing the script can't access at least one of the keys mentioned in the command arguments")
 				}
 				return fail("ERR The user executing the script can't run this command or subcommand")
