@@ -577,27 +577,52 @@ func (a *aclStore) sortedUsers() []*aclUser {
 	return us
 }
 
+// What an ACL check found.
+const (
+	aclOK = iota
+	aclDeniedCmd
+	aclDeniedKey
+	aclDeniedChannel
+)
+
 // aclDenied is the NOPERM error for cmd run by st, or "".
 func aclDenied(st *aclState, cmd *command, argv [][]byte) string {
-	if cmd.flags&flagNoAuth != 0 {
-		return ""
-	}
-	if !st.can(cmd.id) {
+	switch r, _ := aclCheck(st, cmd, argv); r {
+	case aclDeniedCmd:
 		return "NOPERM this user has no permissions to run the '" + cmd.name + "' command"
-	}
-	if !st.allKeys {
-		if msg := keysDenied(st, cmd, argv); msg != "" {
-			return msg
-		}
-	}
-	if !st.allChans && !channelsAllowed(st, cmd, argv) {
+	case aclDeniedKey:
+		return msgNoPermKey
+	case aclDeniedChannel:
 		return msgNoPermChannel
 	}
 	return ""
 }
 
-// keysDenied checks argv's keys against st's patterns.
-func keysDenied(st *aclState, cmd *command, argv [][]byte) string {
+// aclCheck checks the command, then its keys, then its channels, as
+// Redis 7.0 does; pos is the denied key's or channel's argument.
+func aclCheck(st *aclState, cmd *command, argv [][]byte) (res, pos int) {
+	if cmd.flags&flagNoAuth != 0 {
+		return aclOK, 0
+	}
+	if !st.can(cmd.id) {
+		return aclDeniedCmd, 0
+	}
+	if !st.allKeys {
+		if p := keysDenied(st, cmd, argv); p > 0 {
+			return aclDeniedKey, p
+		}
+	}
+	if !st.allChans {
+		if p := channelDenied(st, cmd, argv); p > 0 {
+			return aclDeniedChannel, p
+		}
+	}
+	return aclOK, 0
+}
+
+// keysDenied is the position of the first key of argv outside st's
+// patterns, or 0.
+func keysDenied(st *aclState, cmd *command, argv [][]byte) int {
 	for i := range cmd.keys {
 		ks := cmd.keys[i]
 		if ks.flags&ksNotKey != 0 {
@@ -617,11 +642,11 @@ func keysDenied(st *aclState, cmd *command, argv [][]byte) string {
 		var buf [8]int
 		for _, pos := range appendKeyPositions(buf[:0], &one, argv) {
 			if !keyAllowed(st, argv[pos], need) {
-				return msgNoPermKey
+				return pos
 			}
 		}
 	}
-	return ""
+	return 0
 }
 
 // aclExecReason is the reason EXEC gives for a command denied since it
@@ -641,23 +666,23 @@ const (
 	msgNoPermChannel = "NOPERM this user has no permissions to access one of the channels used as arguments"
 )
 
-// channelsAllowed checks the channels of the Pub/Sub commands that
-// publish or subscribe; a PSUBSCRIBE pattern must be one of the user's
-// patterns, literally, as Redis requires.
-func channelsAllowed(st *aclState, cmd *command, argv [][]byte) bool {
-	var chans [][]byte
-	literal := false
+// channelDenied checks the channels of the Pub/Sub commands that publish
+// or subscribe and returns the first denied one's position, or 0; a
+// PSUBSCRIBE pattern must be one of the user's patterns, literally, as
+// Redis requires.
+func channelDenied(st *aclState, cmd *command, argv [][]byte) int {
+	first, last, literal := 1, len(argv)-1, false
 	switch cmd.name {
 	case "publish", "spublish":
-		chans = argv[1:2]
+		last = 1
 	case "subscribe", "ssubscribe":
-		chans = argv[1:]
 	case "psubscribe":
-		chans, literal = argv[1:], true
+		literal = true
 	default:
-		return true
+		return 0
 	}
-	for _, ch := range chans {
+	for i := first; i <= last && i < len(argv); i++ {
+		ch := argv[i]
 		ok := false
 		for _, p := range st.chans {
 			if literal && p == string(ch) || !literal && globMatch([]byte(p), ch, false) {
@@ -666,10 +691,10 @@ func channelsAllowed(st *aclState, cmd *command, argv [][]byte) bool {
 			}
 		}
 		if !ok {
-			return false
+			return i
 		}
 	}
-	return true
+	return 0
 }
 
 func keyAllowed(st *aclState, key []byte, need int) bool {
@@ -867,4 +892,37 @@ func variableKeyNeed(cmd *command, argv [][]byte, need int) int {
 		return aclRead
 	}
 	return need
+}
+
+// aclDryrunCommand is ACL DRYRUN user command [arg ...]: whether the user
+// could run it, without running it.
+func aclDryrunCommand(c *cmdCtx) {
+	a := &c.s.acl
+	a.mu.Lock()
+	u := a.users[c.arg(2)]
+	a.mu.Unlock()
+	if u == nil {
+		c.w.err("ERR User '" + c.arg(2) + "' not found")
+		return
+	}
+	argv := c.argv[3:]
+	cmd := c.s.table.lookup(argv)
+	if cmd == nil || cmd.subs != nil && len(argv) >= 2 {
+		c.w.err("ERR Command '" + string(cstr(argv[0], 1<<20)) + "' not found")
+		return
+	}
+	if !cmd.arityOK(len(argv)) {
+		c.w.err(wrongArgs(cmd.name))
+		return
+	}
+	switch r, pos := aclCheck(u.state(), cmd, argv); r {
+	case aclDeniedCmd:
+		c.w.bulkString("This user has no permissions to run the '" + cmd.name + "' command")
+	case aclDeniedKey:
+		c.w.bulkString("This user has no permissions to access the '" + string(argv[pos]) + "' key")
+	case aclDeniedChannel:
+		c.w.bulkString("This user has no permissions to access the '" + string(argv[pos]) + "' channel")
+	default:
+		c.w.ok()
+	}
 }

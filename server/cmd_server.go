@@ -145,6 +145,7 @@ func refusedCommands() []*command {
 			def("list", 2, "admin noscript loading stale", "", aclListCommand, srv0("The users as rules")),
 			def("users", 2, "admin noscript loading stale", "", aclUsersCommand, srv0("The user names")),
 			def("log", -2, "admin noscript loading stale", "", aclLogCommand, srv0("Denials are not logged: an empty list")),
+			def("dryrun", -4, "admin noscript loading stale", "", aclDryrunCommand, srv0("Whether a user could run a command")),
 			def("genpass", -2, "noscript loading stale", "", aclGenpassCommand, srv0("A random password")),
 			def("save", 2, "admin noscript loading stale", "", aclFileCommand, srv0("Not supported: an ACL file")),
 			def("load", 2, "admin noscript loading stale", "", aclFileCommand, srv0("Not supported: an ACL file")),
