@@ -176,3 +176,39 @@ func TestACLCheckAllocs(t *testing.T) {
 		t.Errorf("the ACL check allocates %v per GET and SET", n)
 	}
 }
+
+// FuzzACLSetuser applies arbitrary modifiers (the bytes of ACL SETUSER
+// from the network): none panics, and whatever state they leave, ACL
+// LIST's description of its commands rebuilds the same command set.
+func FuzzACLSetuser(f *testing.F) {
+	for _, s := range []string{"on >pw ~k* +get", "+@all -@dangerous +config|get", "%RW~a %R~b &ch* reset",
+		"+config -config|set", "#5e884898da28047151d0e56f8dc6292773603d0d61aabd62d3bd0d2f0a4b6c6a <x", "allkeys ~x", "+@string -set +get"} {
+		f.Add(s)
+	}
+	ts := startServer(f, nil)
+	a := &ts.s.acl
+	f.Fuzz(func(t *testing.T, ops string) {
+		st := a.newState()
+		for _, op := range strings.Split(ops, " ") {
+			a.apply(st, op)
+		}
+		u := &aclUser{name: "u"}
+		u.st.Store(st)
+		a.describeUser(u)
+		desc := a.describeCommands(st)
+		back := a.newState()
+		for _, r := range strings.Fields(desc) {
+			if e := a.apply(back, r); e != "" {
+				t.Fatalf("%q described as %q: %s: %s", ops, desc, r, e)
+			}
+		}
+		if !slices.Equal(back.allowed, st.allowed) {
+			t.Fatalf("%q described as %q, which gives another command set", ops, desc)
+		}
+		for _, k := range st.keys {
+			if strings.ContainsAny(k.pat, " \x00") {
+				t.Fatalf("%q: a key pattern with a space: %q", ops, k.pat)
+			}
+		}
+	})
+}
