@@ -212,3 +212,33 @@ func FuzzACLSetuser(f *testing.F) {
 		}
 	})
 }
+
+// TestACLConfigRequirePassAndSlowlog: CONFIG SET requirepass changes the
+// default user's password (and "" makes it nopass again); the slow log
+// never holds ACL SETUSER's rules, which carry passwords.
+func TestACLConfigRequirePassAndSlowlog(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dial(t, ts.addr)
+	steps := []struct{ cmd, want string }{
+		{"CONFIG SET slowlog-log-slower-than 0", "+OK\r\n"},
+		{"ACL SETUSER zz >hunter2", "+OK\r\n"},
+		{"CONFIG SET requirepass pw1", "+OK\r\n"},
+		{"ACL LIST", "*2\r\n$93\r\nuser default on #" + hexDigest("pw1") + " ~* &* +@all\r\n$97\r\nuser zz off #" + hexDigest("hunter2") + " resetchannels -@all\r\n"},
+		{"AUTH pw1", "+OK\r\n"},
+	}
+	for _, st := range steps {
+		got := c.do(strings.Fields(st.cmd)...)
+		if st.want != "" && got != st.want {
+			t.Fatalf("%s: got %q, want %q", st.cmd, got, st.want)
+		}
+	}
+	if got := c.do("CONFIG", "SET", "requirepass", ""); got != "+OK\r\n" {
+		t.Fatalf("CONFIG SET requirepass '': %q", got)
+	}
+	if got := c.do("ACL", "GETUSER", "default"); !strings.Contains(got, "nopass") {
+		t.Fatalf("requirepass '' leaves the default user with a password: %q", got)
+	}
+	if got := c.do("SLOWLOG", "GET", "100"); strings.Contains(got, "hunter2") || !strings.Contains(got, "SETUSER") {
+		t.Fatalf("the slow log of ACL SETUSER: %q", got)
+	}
+}
