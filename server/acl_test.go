@@ -242,3 +242,21 @@ func TestACLConfigRequirePassAndSlowlog(t *testing.T) {
 		t.Fatalf("the slow log of ACL SETUSER: %q", got)
 	}
 }
+
+// TestACLClientInfoUser: CLIENT INFO and CLIENT LIST name the user a
+// connection runs as.
+func TestACLClientInfoUser(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dial(t, ts.addr)
+	if got := c.do("CLIENT", "INFO"); !strings.Contains(got, " user=default ") {
+		t.Fatalf("CLIENT INFO before AUTH: %q", got)
+	}
+	c.do("ACL", "SETUSER", "ops", "on", "nopass", "+@all", "~*")
+	c.do("AUTH", "ops", "x")
+	if got := c.do("CLIENT", "INFO"); !strings.Contains(got, " user=ops ") {
+		t.Fatalf("CLIENT INFO as ops: %q", got)
+	}
+	if got := c.do("CLIENT", "LIST"); !strings.Contains(got, " user=ops ") {
+		t.Fatalf("CLIENT LIST as ops: %q", got)
+	}
+}

@@ -318,9 +318,9 @@ func (cl *client) describe(now time.Time) string {
 	}
 	idle := now.Sub(time.Unix(0, cl.lastActive.Load()))
 	qbuf, rbs := cl.qbuf.Load(), cl.rbs.Load()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		cl.id, cl.addr, cl.laddr, name, int64(now.Sub(cl.created).Seconds()), int64(idle.Seconds()), flags, sub, psub, ssub, multi,
-		qbuf, rbs-qbuf, rbs, cl.rbp.Load(), rbs+cl.outCap.Load(), last, cl.resp.Load(), lib, ver)
+		qbuf, rbs-qbuf, rbs, cl.rbp.Load(), rbs+cl.outCap.Load(), last, cl.s.userOf(cl).name, cl.resp.Load(), lib, ver)
 }
 
 func clientInfoCommand(c *cmdCtx) {
@@ -425,6 +425,13 @@ func clientKillCommand(c *cmdCtx) {
 		case "laddr":
 			laddr = v
 		case "user":
+			c.s.acl.mu.Lock()
+			known := c.s.acl.users[v] != nil
+			c.s.acl.mu.Unlock()
+			if !known {
+				c.w.err("ERR No such user '" + v + "'")
+				return
+			}
 			user = v
 		case "type":
 			typ = strings.ToLower(v)
@@ -452,7 +459,7 @@ func clientKillCommand(c *cmdCtx) {
 	n := 0
 	for _, cl := range c.s.clientList() {
 		if (id != 0 && cl.id != id) || (addr != "" && cl.addr != addr) || (laddr != "" && cl.laddr != laddr) ||
-			(user != "" && user != "default") || (typ != "" && typ != cl.clientType()) || (skipMe && cl == c.cl) {
+			(user != "" && user != c.s.userOf(cl).name) || (typ != "" && typ != cl.clientType()) || (skipMe && cl == c.cl) {
 			continue
 		}
 		c.killClient(cl)
