@@ -756,7 +756,42 @@ func aclSetuserCommand(c *cmdCtx) {
 		a.users[name] = u
 	}
 	a.publish(u, st)
+	c.s.killDeniedSubscribers(c, u, st)
 	c.w.ok()
+}
+
+// killDeniedSubscribers disconnects the clients of u subscribed to a
+// channel or pattern its new rules st no longer allow, as Redis 7.0 does
+// (a pattern must be one of the user's, literally).
+func (s *Server) killDeniedSubscribers(c *cmdCtx, u *aclUser, st *aclState) {
+	if st.allChans {
+		return
+	}
+	victims := map[*client]bool{}
+	s.pubsub.mu.RLock()
+	for kind := 0; kind < 3; kind++ {
+		for name, cls := range s.pubsub.set(kind) {
+			for cl := range cls {
+				if victims[cl] || s.userOf(cl) != u {
+					continue
+				}
+				ok := false
+				for _, p := range st.chans {
+					if kind == 1 && p == name || kind != 1 && globMatch([]byte(p), []byte(name), false) {
+						ok = true
+						break
+					}
+				}
+				if !ok {
+					victims[cl] = true
+				}
+			}
+		}
+	}
+	s.pubsub.mu.RUnlock()
+	for cl := range victims {
+		c.killClient(cl)
+	}
 }
 
 func aclDeluserCommand(c *cmdCtx) {

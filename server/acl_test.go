@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -259,4 +261,43 @@ func TestACLClientInfoUser(t *testing.T) {
 	if got := c.do("CLIENT", "LIST"); !strings.Contains(got, " user=ops ") {
 		t.Fatalf("CLIENT LIST as ops: %q", got)
 	}
+}
+
+// TestACLDisconnects: ACL DELUSER closes the deleted user's connections,
+// and narrowing a user's channels closes its clients subscribed to one it
+// lost; each read ends with the connection closed (EOF), not a timeout.
+func TestACLDisconnects(t *testing.T) {
+	ts := startServer(t, nil)
+	admin := dial(t, ts.addr)
+	closed := func(c *respConn, what string) {
+		t.Helper()
+		_, err := c.read()
+		if err == nil {
+			t.Fatalf("%s: the connection answered", what)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s: the connection is still open", what)
+		}
+	}
+	admin.do("ACL", "SETUSER", "sub", "on", "nopass", "~*", "&ch*", "&news", "+@all")
+	c := dial(t, ts.addr)
+	c.do("AUTH", "sub", "x")
+	c.do("SUBSCRIBE", "news")
+	if got := admin.do("ACL", "SETUSER", "sub", "&more"); got != "+OK\r\n" {
+		t.Fatal(got)
+	}
+	admin.do("PUBLISH", "news", "m")
+	if got, err := c.read(); err != nil || !strings.Contains(got, "news") {
+		t.Fatalf("a widening closed the subscriber: %q %v", got, err)
+	}
+	admin.do("ACL", "SETUSER", "sub", "resetchannels", "&ch*")
+	closed(c, "subscriber after its channel was revoked")
+
+	d := dial(t, ts.addr)
+	d.do("AUTH", "sub", "x")
+	if got := admin.do("ACL", "DELUSER", "sub"); got != ":1\r\n" {
+		t.Fatal(got)
+	}
+	closed(d, "client of a deleted user")
 }

@@ -146,7 +146,8 @@
 // a user of +@all ~* &* (the default) costs dispatch one branch. A denied
 // command or key answers -NOPERM before it runs or is queued in MULTI; a
 // script's redis.call is checked against the caller's user. ACL DELUSER
-// disconnects the deleted users' clients. ACL LIST describes commands as
+// disconnects the deleted users' clients, and ACL SETUSER those
+// subscribed to a channel their user no longer has. ACL LIST describes commands as
 // Redis 7.0 does: +@all or -@all, the categories that bring a blank user
 // nearest (greedily), then the single commands that still differ.
 //
@@ -183,7 +184,7 @@
 // fields are this server's (redis_version reads 7.0.0). Replication,
 // cluster, modules, DEBUG, OBJECT, MONITOR, client-side caching and
 // functions (but FUNCTION FLUSH) answer an error naming the feature. ACL:
-// no selectors, no +cmd|firstarg of a plain command, a change of a user's channels
-// keeps its clients' existing subscriptions (Redis disconnects them), ACL LOG is empty, users are not saved (ACL SAVE and LOAD
-// answer Redis's error for a server without an ACL file).
+// no selectors, no +cmd|firstarg of a plain command, ACL LOG is empty,
+// users are not saved (ACL SAVE and LOAD answer Redis's error for a
+// server without an ACL file).
 package server
