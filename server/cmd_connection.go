@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"strconv"
 	"strings"
@@ -89,30 +87,13 @@ func notOffered(feature string) func(*cmdCtx) {
 	}
 }
 
-func hashPassword(p string) [32]byte { return sha256.Sum256([]byte(p)) }
-
-// checkPassword compares in constant time: both sides are hashed first, so
-// neither the content nor the length of the password leaks through timing.
-func (s *Server) checkPassword(user, pass []byte) bool {
-	if !strings.EqualFold(string(user), "default") {
-		hashPassword(string(pass)) // same work for a wrong user name
-		return false
-	}
-	want := s.passHash.Load()
-	got := hashPassword(string(pass))
-	if want == nil {
-		return true // the default user has no password: any is accepted
-	}
-	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
-}
-
 const msgWrongPass = "WRONGPASS invalid username-password pair or user is disabled."
 
 func authCommand(c *cmdCtx) {
 	var user, pass []byte
 	switch len(c.argv) {
 	case 2:
-		if c.s.passHash.Load() == nil {
+		if c.s.acl.def.state().nopass {
 			c.w.err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 			return
 		}
@@ -123,12 +104,14 @@ func authCommand(c *cmdCtx) {
 		c.w.err(msgSyntax)
 		return
 	}
-	if !c.s.checkPassword(user, pass) {
+	u := c.s.authenticate(user, pass)
+	if u == nil {
 		c.s.log.Warn("authentication failed", "addr", c.cl.addr)
 		c.w.err(msgWrongPass)
 		return
 	}
 	c.cl.authed = true
+	c.cl.user.Store(u)
 	c.w.ok()
 }
 
@@ -168,13 +151,15 @@ func helloCommand(c *cmdCtx) {
 		}
 	}
 	if user != nil {
-		if !c.s.checkPassword(user, pass) {
+		u := c.s.authenticate(user, pass)
+		if u == nil {
 			c.w.err(msgWrongPass)
 			return
 		}
 		c.cl.authed = true
+		c.cl.user.Store(u)
 	}
-	if !c.cl.authed && c.s.passHash.Load() != nil {
+	if !c.cl.authed && c.s.authRequired() {
 		c.w.err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}
@@ -234,7 +219,8 @@ func resetCommand(c *cmdCtx) {
 	cl.out.proto = 2
 	cl.resp.Store(2)
 	cl.setName("")
-	cl.authed = c.s.passHash.Load() == nil
+	cl.authed = !c.s.authRequired()
+	cl.user.Store(c.s.acl.def)
 	c.w.simple("RESET")
 }
 
@@ -332,9 +318,9 @@ func (cl *client) describe(now time.Time) string {
 	}
 	idle := now.Sub(time.Unix(0, cl.lastActive.Load()))
 	qbuf, rbs := cl.qbuf.Load(), cl.rbs.Load()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		cl.id, cl.addr, cl.laddr, name, int64(now.Sub(cl.created).Seconds()), int64(idle.Seconds()), flags, sub, psub, ssub, multi,
-		qbuf, rbs-qbuf, rbs, cl.rbp.Load(), rbs+cl.outCap.Load(), last, cl.resp.Load(), lib, ver)
+		qbuf, rbs-qbuf, rbs, cl.rbp.Load(), rbs+cl.outCap.Load(), last, cl.s.userOf(cl).name, cl.resp.Load(), lib, ver)
 }
 
 func clientInfoCommand(c *cmdCtx) {
@@ -439,6 +425,13 @@ func clientKillCommand(c *cmdCtx) {
 		case "laddr":
 			laddr = v
 		case "user":
+			c.s.acl.mu.Lock()
+			known := c.s.acl.users[v] != nil
+			c.s.acl.mu.Unlock()
+			if !known {
+				c.w.err("ERR No such user '" + v + "'")
+				return
+			}
 			user = v
 		case "type":
 			typ = strings.ToLower(v)
@@ -466,7 +459,7 @@ func clientKillCommand(c *cmdCtx) {
 	n := 0
 	for _, cl := range c.s.clientList() {
 		if (id != 0 && cl.id != id) || (addr != "" && cl.addr != addr) || (laddr != "" && cl.laddr != laddr) ||
-			(user != "" && user != "default") || (typ != "" && typ != cl.clientType()) || (skipMe && cl == c.cl) {
+			(user != "" && user != c.s.userOf(cl).name) || (typ != "" && typ != cl.clientType()) || (skipMe && cl == c.cl) {
 			continue
 		}
 		c.killClient(cl)

@@ -114,7 +114,16 @@ func execCommand(c *cmdCtx) {
 			return nil
 		}
 		replies = replyWriter{proto: c.w.proto} // afresh if the Store runs this again
+		st := c.s.userOf(cl).state()
 		for _, q := range m.cmds {
+			if !st.unrestricted {
+				// The user's rules may have changed since the command
+				// was queued: Redis checks again.
+				if msg := aclDenied(st, q.cmd, q.argv); msg != "" {
+					replies.err("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + aclExecReason(msg))
+					continue
+				}
+			}
 			inner := &cmdCtx{s: c.s, cl: cl, cmd: q.cmd, argv: q.argv, w: &replies, ks: ks, inTx: true}
 			c.s.call(inner, false)
 		}

@@ -32,7 +32,8 @@ type client struct {
 	created time.Time
 	tls     bool
 
-	authed bool // owned by serve
+	authed bool                    // owned by serve
+	user   atomic.Pointer[aclUser] // the user it runs as; ACL DELUSER reads it
 	multi  *multiState
 	// closeAfter closes the connection once the current replies are out
 	// (QUIT, a protocol error, CLIENT KILL of oneself).
@@ -89,9 +90,10 @@ func newClient(s *Server, nc net.Conn) *client {
 	}
 	_, c.tls = nc.(*tls.Conn)
 	c.out.proto = 2
-	c.authed = s.passHash.Load() == nil
+	c.authed = !s.authRequired()
+	c.user.Store(s.acl.def)
 	c.rd = newReqReader(nc)
-	c.rd.needsAuth = func() bool { return !c.authed && c.s.passHash.Load() != nil }
+	c.rd.needsAuth = func() bool { return !c.authed && c.s.authRequired() }
 	c.lastActive.Store(c.created.UnixNano())
 	c.multiN.Store(-1)
 	c.resp.Store(2)

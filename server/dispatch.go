@@ -85,11 +85,16 @@ func (s *Server) dispatch(cl *client, argv [][]byte) {
 	switch {
 	case !cmd.arityOK(len(argv)):
 		msg = wrongArgs(cmd.name)
-	case !cl.authed && s.passHash.Load() != nil && cmd.flags&flagNoAuth == 0:
+	case !cl.authed && s.authRequired() && cmd.flags&flagNoAuth == 0:
 		msg = msgNoAuth
 	default:
-		var buf [8]int
-		msg = checkKeyAt(argv, appendKeyPositions(buf[:0], cmd, argv))
+		if st := s.userOf(cl).state(); !st.unrestricted {
+			msg = aclDenied(st, cmd, argv)
+		}
+		if msg == "" {
+			var buf [8]int
+			msg = checkKeyAt(argv, appendKeyPositions(buf[:0], cmd, argv))
+		}
 	}
 	if msg == "" && cl.out.proto == 2 && cl.subscribed() && !allowedSubscribed(cmd) {
 		msg = msgPubsubContext(cmd.name)
@@ -206,9 +211,13 @@ func (cl *client) reject(cmd *command, msg string) {
 	if cmd != nil {
 		cmd.stats.rejected.Add(1)
 	}
-	if cmd != nil && cmd.name == "exec" && cl.multi != nil {
-		cl.multi = nil
-		cl.s.unwatchAll(cl)
+	if cmd != nil && cmd.name == "exec" && (cl.multi != nil || strings.HasPrefix(msg, "NOPERM")) {
+		// Redis aborts on a refused EXEC, in MULTI or not (a user
+		// denied MULTI is denied EXEC outside it).
+		if cl.multi != nil {
+			cl.multi = nil
+			cl.s.unwatchAll(cl)
+		}
 		msg = "EXECABORT Transaction discarded because of: " + msg
 	}
 	cl.out.err(msg)

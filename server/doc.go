@@ -133,6 +133,24 @@
 // stops a script that has not written, SHUTDOWN NOSAVE any script, whose
 // writes, still in its transaction, are then dropped.
 //
+// # Users and permissions
+//
+// acl.go keeps ACL users in memory as Redis 7.0 has them: the "default"
+// user (its password is requirepass) and those ACL SETUSER creates. Each
+// command of the table has an id, and a user's state holds a bit per id
+// (set by +cmd, -cmd and the categories the table gives each command), its
+// key patterns (~, %R~, %W~), its channel patterns and its passwords as
+// SHA-256 digests, compared in constant time. The state is immutable:
+// ACL SETUSER builds a new one and swaps the user's pointer, so dispatch
+// reads it without a lock, a client sees a change at its next command, and
+// a user of +@all ~* &* (the default) costs dispatch one branch. A denied
+// command or key answers -NOPERM before it runs or is queued in MULTI; a
+// script's redis.call is checked against the caller's user. ACL DELUSER
+// disconnects the deleted users' clients, and ACL SETUSER those
+// subscribed to a channel their user no longer has. ACL LIST describes commands as
+// Redis 7.0 does: +@all or -@all, the categories that bring a blank user
+// nearest (greedily), then the single commands that still differ.
+//
 // # Durability
 //
 // A reply goes out only after its write reached the WAL (the engine's
@@ -165,5 +183,8 @@
 // unknown cursor starts over. RANDOMKEY does not pick uniformly. INFO's
 // fields are this server's (redis_version reads 7.0.0). Replication,
 // cluster, modules, DEBUG, OBJECT, MONITOR, client-side caching and
-// functions (but FUNCTION FLUSH) answer an error naming the feature.
+// functions (but FUNCTION FLUSH) answer an error naming the feature. ACL:
+// no selectors, no +cmd|firstarg of a plain command, ACL LOG is empty,
+// users are not saved (ACL SAVE and LOAD answer Redis's error for a
+// server without an ACL file).
 package server

@@ -786,6 +786,19 @@ func (l *scripting) call(st *luaState, L *lua.LState, raiseErrors bool) int {
 	if cmd.flags&flagNoscript != 0 {
 		return fail("ERR This Redis command is not allowed from script")
 	}
+	if cl := run.caller.cl; cl != nil {
+		if st := s.userOf(cl).state(); !st.unrestricted {
+			if msg := aclDenied(st, cmd, argv); msg != "" {
+				if msg == msgNoPermChannel {
+					return fail("ERR The user executing the script can't publish to the channel mentioned in the command")
+				}
+				if msg == msgNoPermKey {
+					return fail("ERR The user executing the script can't access at least one of the keys mentioned in the command arguments")
+				}
+				return fail("ERR The user executing the script can't run this command or subcommand")
+			}
+		}
+	}
 	if cmd.flags&flagWrite != 0 {
 		if run.readOnly {
 			return fail("ERR Write commands are not allowed from read-only scripts.")

@@ -43,7 +43,7 @@ type Server struct {
 	cfgMu        sync.Mutex
 	cfg          Options
 	appendfsync  atomic.Int32 // an lsm.SyncMode
-	passHash     atomic.Pointer[[32]byte]
+	acl          aclStore
 	maxClients   atomic.Int64
 	idleTimeout  atomic.Int64 // ns; 0: none
 	luaLimit     atomic.Int64 // ns
@@ -133,6 +133,7 @@ func New(db *lsm.DB, opts *Options) (*Server, error) {
 		}
 		s.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.LevelVar}))
 	}
+	s.initACL()
 	s.setConfig(o)
 	s.lua = newScripting(s)
 	s.backup.lastSave.Store(s.start.Unix())
@@ -144,16 +145,15 @@ func New(db *lsm.DB, opts *Options) (*Server, error) {
 // setConfig installs o as the current configuration.
 func (s *Server) setConfig(o Options) {
 	s.cfgMu.Lock()
+	oldPass := s.cfg.RequirePass
 	s.cfg = o
 	s.cfgMu.Unlock()
+	if o.RequirePass != oldPass {
+		// requirepass is the default user's password, as in Redis.
+		s.setDefaultPassword(o.RequirePass)
+	}
 	mode, _ := lsm.ParseSyncMode(o.AppendFsync)
 	s.appendfsync.Store(int32(mode))
-	if o.RequirePass == "" {
-		s.passHash.Store(nil)
-	} else {
-		h := hashPassword(o.RequirePass)
-		s.passHash.Store(&h)
-	}
 	s.maxClients.Store(int64(o.MaxClients))
 	s.idleTimeout.Store(int64(o.Timeout))
 	s.luaLimit.Store(int64(o.LuaTimeLimit))
@@ -360,7 +360,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // accept admits a connection or refuses it (protected mode, maxclients).
 func (s *Server) accept(nc net.Conn) {
 	s.stats.connsReceived.Add(1)
-	if s.protected.Load() && s.passHash.Load() == nil && !isLoopback(nc.RemoteAddr()) {
+	if s.protected.Load() && !s.authRequired() && !isLoopback(nc.RemoteAddr()) {
 		s.stats.rejectedConns.Add(1)
 		refuse(nc, msgDenied)
 		return

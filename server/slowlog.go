@@ -47,7 +47,7 @@ func (l *slowlog) maybeAdd(s *Server, ctx *cmdCtx, start time.Time, dur time.Dur
 		switch {
 		case argc != len(ctx.argv) && i == argc-1:
 			a = []byte("... (" + strconv.Itoa(len(ctx.argv)-argc+1) + " more arguments)")
-		case redact && i > 0:
+		case redact && i > 0, ctx.cmd.name == "acl|setuser" && i > 1: // passwords
 			a = []byte("(redacted)")
 		case len(a) > slowlogMaxArg:
 			a = append(append([]byte(nil), a[:slowlogMaxArg]...), "... ("+strconv.Itoa(len(a)-slowlogMaxArg)+" more bytes)"...)

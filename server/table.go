@@ -130,6 +130,7 @@ type cmdDoc struct {
 // command is one entry of the table.
 type command struct {
 	name    string // lower case; "client|list" for a subcommand
+	id      int    // the command's bit in an ACL user's command set
 	arity   int    // argc exactly, or -N for at least N (the name counts)
 	flags   cmdFlags
 	acl     aclCats // explicit categories; the implicit ones are added at init
