@@ -909,16 +909,20 @@ func (tx *Tx) zcombine(keys [][]byte, a ZStoreArgs, inter bool) ([]Z, error) {
 		}
 		out = append(out, Z{Score: s, Member: []byte(k)})
 	}
-	slices.SortFunc(out, func(x, y Z) int {
-		if x.Score != y.Score {
-			if x.Score < y.Score {
-				return -1
-			}
-			return 1
-		}
-		return bytes.Compare(x.Member, y.Member)
-	})
+	slices.SortFunc(out, compareZ)
 	return out, nil
+}
+
+// compareZ orders members as a sorted set does: by score, then by member
+// bytes for equal scores.
+func compareZ(x, y Z) int {
+	if x.Score != y.Score {
+		if x.Score < y.Score {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(x.Member, y.Member)
 }
 
 // ZIter streams the members a selects inside the Tx.

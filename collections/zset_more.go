@@ -1,7 +1,6 @@
 package collections
 
 import (
-	"bytes"
 	"slices"
 )
 
@@ -61,15 +60,7 @@ func (tx *Tx) ZDiff(keys [][]byte) ([]Z, error) {
 		}
 	}
 	out = slices.DeleteFunc(out, func(z Z) bool { return drop[string(z.Member)] })
-	slices.SortFunc(out, func(x, y Z) int {
-		if x.Score != y.Score {
-			if x.Score < y.Score {
-				return -1
-			}
-			return 1
-		}
-		return bytes.Compare(x.Member, y.Member)
-	})
+	slices.SortFunc(out, compareZ)
 	return out, nil
 }
 
