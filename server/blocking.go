@@ -523,19 +523,29 @@ func (c *cmdCtx) blockingTimeout(arg []byte) (time.Time, string) {
 	return time.UnixMilli(now + ms), ""
 }
 
-// blockingPop is the body of every blocking command: pop from the first of
-// keys that has something (an error from a key of the wrong type stops
-// it), else answer nil inside a transaction, else block.
-func (c *cmdCtx) blockingPop(spec popSpec, keys [][]byte, deadline time.Time) {
+// popFirst pops from the first of keys that has something and answers it,
+// or answers an error from a key of the wrong type; it reports whether it
+// answered (false: every key was empty, nothing written).
+func (c *cmdCtx) popFirst(spec popSpec, keys [][]byte) bool {
 	for _, k := range keys {
 		ok, err := spec.pop(c.ks.Data(), k, c.w)
 		if err != nil {
 			c.errReply(err)
-			return
+			return true
 		}
 		if ok {
-			return
+			return true
 		}
+	}
+	return false
+}
+
+// blockingPop is the body of every blocking command: pop from the first of
+// keys that has something (an error from a key of the wrong type stops
+// it), else answer nil inside a transaction, else block.
+func (c *cmdCtx) blockingPop(spec popSpec, keys [][]byte, deadline time.Time) {
+	if c.popFirst(spec, keys) {
+		return
 	}
 	if c.inTx || c.cl == nil {
 		if spec.kind == popMove {

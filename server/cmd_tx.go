@@ -199,23 +199,15 @@ func execKeys(cl *client, m *multiState) ([][]byte, bool) {
 // the caller holds the gate shared and the keys' stripes. It returns
 // errNeedGlobal, having written nothing, if fn reached another key.
 func (s *Server) updateKeys(keys [][]byte, fn func(ks Keyspace) error) error {
-	var last *dataKeyspace
-	err := s.store.UpdateKeys(keys, func(tx *collections.Tx) error {
-		last = newTxKeyspace(s, tx)
-		if err := fn(last); err != nil {
+	return s.runTx(func(body func(*collections.Tx) error) error { return s.store.UpdateKeys(keys, body) }, func(ks Keyspace) error {
+		if err := fn(ks); err != nil {
 			return err
 		}
-		if tx.Undeclared() {
+		if ks.(*dataKeyspace).tx.Undeclared() {
 			return errNeedGlobal
 		}
 		return nil
 	})
-	if err == nil && last != nil {
-		for _, f := range last.after {
-			f()
-		}
-	}
-	return err
 }
 
 // update runs fn against one transaction (collections.Store.Update: all of
@@ -226,8 +218,16 @@ func (s *Server) updateKeys(keys [][]byte, fn func(ks Keyspace) error) error {
 // Under appendfsync always the reply's flush fsyncs (client.flush), after
 // the gate is released, so transactions of several clients share an fsync.
 func (s *Server) update(fn func(ks Keyspace) error) error {
+	return s.runTx(s.store.Update, fn)
+}
+
+// runTx runs fn through run (the Store's Update or UpdateKeys) on a fresh
+// transaction keyspace each time the Store calls it, and once the
+// transaction committed, what the last run left for after the commit
+// (messages PUBLISH sent from inside it).
+func (s *Server) runTx(run func(func(*collections.Tx) error) error, fn func(ks Keyspace) error) error {
 	var last *dataKeyspace
-	err := s.store.Update(func(tx *collections.Tx) error {
+	err := run(func(tx *collections.Tx) error {
 		last = newTxKeyspace(s, tx)
 		return fn(last)
 	})

@@ -81,17 +81,9 @@ func mpopCommand(c *cmdCtx) {
 	}
 	keys := c.argv[numIdx+1 : whereIdx]
 	if !block {
-		for _, k := range keys {
-			ok, err := spec.pop(c.ks.Data(), k, c.w)
-			if err != nil {
-				c.errReply(err)
-				return
-			}
-			if ok {
-				return
-			}
+		if !c.popFirst(spec, keys) {
+			c.w.nullArray()
 		}
-		c.w.nullArray()
 		return
 	}
 	deadline, msg := c.blockingTimeout(c.argv[1])
