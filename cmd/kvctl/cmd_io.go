@@ -107,6 +107,9 @@ The count of keys written goes to standard error.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			in := a.stdin
 			var size int64 = -1
+			if args[0] == "-" && a.inShell {
+				return usageError(`import - reads standard input, which is the shell's own: give a FILE`)
+			}
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
 				if err != nil {

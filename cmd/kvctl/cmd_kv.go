@@ -18,6 +18,12 @@ func (a *app) valueArg(v string) ([]byte, error) {
 	if v != "-" {
 		return []byte(v), nil
 	}
+	if a.inShell {
+		// The shell reads its commands from standard input: the value would
+		// be the lines after this one (or whatever of them the shell had
+		// not yet buffered).
+		return nil, usageError(`a VALUE of "-" reads standard input, which is the shell's own: give the value on the line`)
+	}
 	// Read one byte past the limit, no more: a value over it is an error
 	// whatever the size of the input, and costs at most the limit in memory.
 	b, err := io.ReadAll(io.LimitReader(a.stdin, lsm.MaxValueSize+1))

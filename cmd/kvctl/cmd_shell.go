@@ -28,8 +28,10 @@ Quote arguments with spaces: put greeting "hello world". Inside double quotes
 the escapes of a Go string apply (\n, \t, \x01, \u00e9, \", \\), the ones scan
 and query print, so any key they show can be pasted back as it is; inside
 single quotes every character is literal; elsewhere a backslash makes the next
-character literal. The global flags (--db, --sync, --read-only, --wait) apply
-to the whole shell and are refused on a line; --json may be given on a line.`,
+character literal. The global flags (--db, --sync, --memory-limit,
+--read-only, --wait) apply to the whole shell and are refused on a line;
+--json may be given on a line. Standard input is the shell's own, so a VALUE
+of "-" and "import -" are refused on a line; repair runs outside the shell.`,
 		Example: `  kvctl shell
   printf 'put a 1\nget a\n' | kvctl shell`,
 		Args: exactArgs(0),
@@ -181,6 +183,10 @@ func (a *app) shellLine(line string) shellResult {
 	case "shell", "demo":
 		fmt.Fprintf(a.stderr, "kvctl: %s is not available inside the shell\n", args[0])
 		return shellFailed
+	case "repair":
+		// Repair needs the database closed, and the shell holds it open.
+		fmt.Fprintf(a.stderr, "kvctl: repair is not available inside the shell, which holds the database open: leave it and run kvctl repair\n")
+		return shellFailed
 	}
 	// A fresh command tree per line, sharing this app (and its open DB).
 	sub := &app{stdin: a.stdin, stdout: a.stdout, stderr: a.stderr, db: a.db, inShell: true}
@@ -212,7 +218,7 @@ func (a *app) shellLine(line string) shellResult {
 
 // shellRefusedFlags are the global flags that concern opening the database,
 // which the shell has done: on a shell line they are an error.
-var shellRefusedFlags = []string{"db", "sync", "read-only", "wait"}
+var shellRefusedFlags = []string{"db", "sync", "memory-limit", "read-only", "wait"}
 
 // splitArgs splits a shell line into words, separated by spaces and tabs.
 // Inside single quotes every byte is literal. Inside double quotes the

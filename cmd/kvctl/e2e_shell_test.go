@@ -81,7 +81,7 @@ func TestShellRefusesGlobalFlagsOnALine(t *testing.T) {
 	require.Equal(t, 0, kv(t, other, nil, "put", "k", "other").code)
 	for _, line := range []string{
 		"--db " + other + " get k", "get k --db " + other, "--sync always put k v", "put k v --sync=no",
-		"--read-only get k", "get k --wait 1s",
+		"--read-only get k", "get k --wait 1s", "get k --memory-limit 1GiB", "--memory-limit=64MiB get k",
 	} {
 		r := kv(t, db, []byte("put k mine\n"+line+"\n"), "shell")
 		require.Equal(t, 2, r.code, "line %q", line)
@@ -93,4 +93,28 @@ func TestShellRefusesGlobalFlagsOnALine(t *testing.T) {
 	require.Equal(t, "mine\n{\"key\":\"k\",\"value\":\"mine\"}\n", r.stdout)
 	r = kv(t, db, []byte("get k\n"), "--json", "shell")
 	require.Equal(t, "{\"key\":\"k\",\"value\":\"mine\"}\n", r.stdout)
+}
+
+// A line that would read standard input (a VALUE of "-", import -) is
+// refused: the shell reads its own commands there, so the value would be
+// the lines after it, or whatever of them the shell had not buffered yet.
+// repair is refused too: it needs the database closed, and the shell holds
+// it open. The lines after each refusal run as written.
+func TestShellRefusesLinesThatWouldReadItsInputOrCloseTheDB(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	for _, c := range []struct{ line, why string }{
+		{"put b -", `a VALUE of "-" reads standard input, which is the shell's own`},
+		{"put-item p s -", `a VALUE of "-" reads standard input, which is the shell's own`},
+		{"import -", "import - reads standard input, which is the shell's own"},
+		{"repair", "repair is not available inside the shell"},
+	} {
+		script := "put k v\n" + c.line + "\nget k\nput after 1\nget after\n"
+		r := kv(t, db, []byte(script), "shell")
+		require.Equal(t, 2, r.code, "line %q", c.line)
+		require.Contains(t, r.stderr, c.why, "line %q", c.line)
+		require.Contains(t, r.stderr, "1 command(s) failed", "line %q", c.line)
+		require.Equal(t, "v\n1\n", r.stdout, "line %q: the lines after it run, on the open database", c.line)
+	}
+	r := kv(t, db, nil, "scan")
+	require.Equal(t, "after\t1\nk\tv\n", r.stdout, "no key b, no item: nothing was written from the script")
 }
