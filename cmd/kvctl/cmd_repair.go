@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -24,8 +25,8 @@ of the directory first if the dropped data matters.`,
 		Example: "  kvctl repair\n  kvctl --json repair",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := a.closeDB(); err != nil { // the shell's own handle
-				return err
+			if a.readOnly {
+				return usageError("repair rewrites the WAL and moves segments aside: it cannot run with --read-only")
 			}
 			dir := a.dir()
 			if err := noDatabase(dir); err != nil {
@@ -41,7 +42,7 @@ of the directory first if the dropped data matters.`,
 			}
 			rep, err := lsm.Repair(dir, opts)
 			if a.json && (err == nil || rep.Damaged) {
-				if jerr := writeJSON(a.stdout, rep); jerr != nil && err == nil {
+				if jerr := writeJSON(a.stdout, repairJSON(rep)); jerr != nil && err == nil {
 					err = jerr
 				}
 			} else if err == nil || rep.Damaged {
@@ -52,4 +53,24 @@ of the directory first if the dropped data matters.`,
 			return err
 		},
 	}
+}
+
+// repairJSON is the repair report as one JSON object, with snake_case names
+// as stats --json has: damaged, segment, offset, reason, kept_records,
+// last_seq, and dropped, a list (empty when nothing was dropped) of
+// {segment, moved_to, from, bytes, records, writes}.
+func repairJSON(r lsm.RepairReport) map[string]any {
+	dropped := make([]map[string]any, 0, len(r.Dropped))
+	for _, d := range r.Dropped {
+		dropped = append(dropped, map[string]any{
+			"segment": filepath.Base(d.Path), "moved_to": d.MovedTo, "from": d.From,
+			"bytes": d.Bytes, "records": d.Records, "writes": d.Entries,
+		})
+	}
+	obj := map[string]any{"damaged": r.Damaged, "dropped": dropped}
+	if r.Damaged {
+		obj["segment"], obj["offset"], obj["reason"] = r.Segment, r.Offset, r.Reason
+		obj["kept_records"], obj["last_seq"] = r.KeptRecords, r.LastSeq
+	}
+	return obj
 }

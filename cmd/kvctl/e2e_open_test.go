@@ -45,8 +45,10 @@ func TestCommandsNeverCreateADatabase(t *testing.T) {
 			{"check"}, {"get", "k"}, {"--json", "get", "k"}, {"get-item", "p", "s"}, {"scan"},
 			{"query", "p"}, {"ttl", "k"}, {"stats"}, {"--json", "stats"}, {"export"},
 			{"del", "k"}, {"del-item", "p", "s"}, {"expire", "k", "1m"}, {"flush"}, {"compact"},
-			{"checkpoint", filepath.Join(base, "backup")},
-			{"--read-only", "put", "k", "v"},
+			{"checkpoint", filepath.Join(base, "backup")}, {"repair"},
+			{"type", "k"}, {"keys"}, {"hget", "h", "f"}, {"hgetall", "h"}, {"lrange", "l", "0", "-1"},
+			{"smembers", "s"}, {"zrange", "z", "0", "-1"},
+			{"--read-only", "put", "k", "v"}, {"--read-only", "import", "-"}, {"--read-only", "shell"},
 		} {
 			r := kv(t, dir, nil, args...)
 			require.Equal(t, 2, r.code, "kvctl --db %s %s: %q", dir, strings.Join(args, " "), r.stderr)
@@ -88,6 +90,7 @@ func TestReadingCommandsChangeNothing(t *testing.T) {
 	// --read-only refuses every write with exit 2.
 	for _, args := range [][]string{
 		{"put", "a", "x"}, {"del", "a"}, {"incr", "n"}, {"expire", "a", "1m"}, {"flush"}, {"compact"},
+		{"repair"}, {"del", "--prefix", "a"}, {"put-item", "p", "s", "x"}, {"del-item", "p", "s"},
 	} {
 		r := kv(t, db, nil, append([]string{"--read-only"}, args...)...)
 		require.Equal(t, 2, r.code, "kvctl --read-only %s: %q", strings.Join(args, " "), r.stderr)
@@ -157,4 +160,30 @@ func TestLockedDatabaseAndWait(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, waiter.Wait())
 	require.Equal(t, "2\n", string(out))
+}
+
+// An empty --db (a script's --db "$DIR" with DIR unset) is an error, not
+// the default ./kvdata; a --db that is a file is no database.
+func TestEmptyDBFlagAndAFileAsDB(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir) // where ./kvdata would be made
+	for _, args := range [][]string{
+		{"--db", "", "put", "k", "v"}, {"--db=", "check"}, {"get", "k", "--db", ""}, {"--db", "", "import", "-"},
+	} {
+		cmd := exec.Command(kvctlBin, args...)
+		cmd.Env = append(os.Environ(), "KVCTL_DB=")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "kvctl %s", strings.Join(args, " "))
+		require.Equal(t, 2, ee.ExitCode())
+		require.Contains(t, string(out), "--db: an empty directory name", "kvctl %s", strings.Join(args, " "))
+	}
+	require.Equal(t, "", listing(t, dir), "no ./kvdata was made")
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	for _, args := range [][]string{{"check"}, {"get", "k"}, {"del", "k"}, {"repair"}} {
+		r := kv(t, file, nil, args...)
+		require.Equal(t, 2, r.code, "kvctl %s", strings.Join(args, " "))
+		require.Equal(t, "kvctl: no database in "+file+" (not a directory)\n", r.stderr)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -128,12 +129,14 @@ func (a *app) dir() string {
 // creates a new, empty database.
 func noDatabase(dir string) error {
 	_, err := os.Stat(manifest.MakeFilename(dir, manifest.FileTypeCurrent, 0))
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
+	if err == nil || !(errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
 		return nil // there is one, or Open will say what is wrong
 	}
 	why := "no CURRENT file"
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+	if fi, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		why = "no such directory"
+	} else if err == nil && !fi.IsDir() {
+		why = "not a directory"
 	}
 	return &exitError{code: 2, err: fmt.Errorf("no database in %s (%s)", dir, why)}
 }
@@ -240,6 +243,14 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
 		SilenceUsage:          true,
 		SilenceErrors:         true,
 		DisableFlagsInUseLine: true,
+		// An empty --db (say --db "$DIR" with DIR unset) is an error, not
+		// the default directory: a script meant another one.
+		PersistentPreRunE: func(c *cobra.Command, args []string) error {
+			if c.Flags().Changed("db") && a.dbDir == "" {
+				return usageError("--db: an empty directory name (leave --db out for $KVCTL_DB or ./kvdata)")
+			}
+			return nil
+		},
 		// No command: the usage, on stderr, and exit 2.
 		RunE: func(c *cobra.Command, args []string) error {
 			return usageError("no command given\n%s", c.UsageString())

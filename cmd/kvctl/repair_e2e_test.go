@@ -41,6 +41,40 @@ func TestRepairADamagedWAL(t *testing.T) {
 		require.Equal(t, 2, r.code, "%v refuses the damaged DB", args)
 		require.Contains(t, r.stderr, "corruption")
 	}
+	// --json reports the same on a copy, with snake_case names.
+	dbCopy := filepath.Join(dir, "copy")
+	require.NoError(t, os.CopyFS(dbCopy, os.DirFS(db)))
+	r = kv(t, dbCopy, nil, "--json", "repair")
+	require.Equal(t, 0, r.code, r.stderr)
+	var rep struct {
+		Damaged     bool   `json:"damaged"`
+		Segment     string `json:"segment"`
+		Offset      int64  `json:"offset"`
+		KeptRecords int    `json:"kept_records"`
+		Dropped     []struct {
+			Segment string `json:"segment"`
+			MovedTo string `json:"moved_to"`
+			From    int64  `json:"from"`
+			Bytes   int64  `json:"bytes"`
+			Records int    `json:"records"`
+			Writes  int    `json:"writes"`
+		} `json:"dropped"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+	for _, name := range []string{"damaged", "segment", "offset", "reason", "kept_records", "last_seq", "dropped", "moved_to", "writes"} {
+		require.Contains(t, r.stdout, `"`+name+`":`)
+	}
+	require.True(t, rep.Damaged)
+	require.Equal(t, filepath.Join(dbCopy, filepath.Base(logs[0])), rep.Segment)
+	require.Positive(t, rep.KeptRecords)
+	require.Len(t, rep.Dropped, 1)
+	d := rep.Dropped[0]
+	require.Equal(t, filepath.Base(logs[0]), d.Segment)
+	require.Equal(t, rep.Offset, d.From)
+	require.Equal(t, int64(len(data))-d.From, d.Bytes)
+	require.Equal(t, d.Records*1000, d.Writes, "whole batches of 1000 writes")
+	require.Equal(t, filepath.Join(dbCopy, filepath.Base(logs[0]))+".damaged", d.MovedTo)
+
 	r = kv(t, db, nil, "repair")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "damaged WAL segment "+logs[0])
@@ -61,12 +95,11 @@ func TestRepairADamagedWAL(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("key%05d", i), k, "a prefix of the writes, without a hole")
 	}
 
-	// A second repair finds nothing to do and changes nothing.
+	// A second repair finds nothing to do and changes nothing; --json says
+	// so with the snake_case names stats --json uses.
 	r = kv(t, db, nil, "--json", "repair")
 	require.Equal(t, 0, r.code, r.stderr)
-	var rep struct{ Damaged bool }
-	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
-	require.False(t, rep.Damaged)
+	require.Equal(t, `{"damaged":false,"dropped":[]}`+"\n", r.stdout)
 	r = kv(t, db, nil, "repair")
 	require.Equal(t, "no damaged WAL segment: nothing changed\n", r.stdout)
 }
