@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -97,11 +100,13 @@ func (a *app) importCommand() *cobra.Command {
 		Long: `Read JSON Lines as export writes them and write every key, in batches.
 Each line is one object with "key" (or "key_base64"), "value" (or
 "value_base64") and optionally "expires_at_ms", a positive Unix time in
-milliseconds; a key whose expiry has passed is not written, and counted.
-The first bad line (blank, not a JSON object, an unknown field, bad base64, an
-empty key, a key over 64 KiB, a value over 256 MiB, a bad expires_at_ms) stops
-the import with exit 2 and its line number; every line before it is written.
-The count of keys written goes to standard error.`,
+milliseconds (one past the year 2262 is capped there, as --ttl is); a key
+whose expiry has passed is not written, and counted. The first bad line
+(blank, not a JSON object, not UTF-8, a field given twice, an unknown field,
+bad base64, half a surrogate pair, an empty key, a key over 64 KiB, a value
+over 256 MiB, a bad expires_at_ms) stops the import with exit 2 and its line
+number; every line before it is written. The count of keys written goes to
+standard error.`,
 		Example: "  kvctl import backup.jsonl\n  zcat backup.jsonl.gz | kvctl import -",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -159,6 +164,19 @@ type importStats struct {
 // importFields are the fields a line may hold.
 var importFields = map[string]bool{"key": true, "key_base64": true, "value": true, "value_base64": true, "expires_at_ms": true}
 
+// A batch of import is written when it holds importBatchKeys keys or
+// importBatchBytes bytes of keys and values, whichever comes first.
+const (
+	importBatchKeys  = 1000
+	importBatchBytes = 16 << 20
+)
+
+// importRecord is one line read and checked, waiting for its batch.
+type importRecord struct {
+	key, value []byte
+	expiresAt  int64 // Unix milliseconds; 0: no expiry
+}
+
 // importLines writes every record of a JSON Lines stream in batches. At the
 // first bad line it writes the lines before it and returns an exit-2 error
 // naming the line.
@@ -168,36 +186,61 @@ func importLines(db *lsm.DB, in io.Reader) (importStats, error) {
 	// The longest line: a 256 MiB value base64-encoded, with room to spare.
 	sc.Buffer(make([]byte, 1<<16), lsm.MaxValueSize*2)
 	b := db.NewBatch()
-	pending := 0 // keys in b
+	var pending []importRecord
+	pendingBytes, firstLine := 0, 0 // of the records in pending
+	// flush writes the pending records in one batch. Their TTLs are taken
+	// from the clock now, just before the write, so a key expires at its
+	// expires_at_ms however long the lines took to read.
 	flush := func() error {
-		if b.Len() == 0 {
+		if len(pending) == 0 {
 			return nil
 		}
-		err := db.Apply(b)
 		b.Reset()
-		if err == nil {
-			st.imported += pending
+		now := time.Now()
+		expired := 0
+		for _, r := range pending {
+			if r.expiresAt == 0 {
+				b.Put(r.key, r.value)
+				continue
+			}
+			ttl := time.UnixMilli(r.expiresAt).Sub(now)
+			if ttl <= 0 {
+				expired++
+				continue
+			}
+			b.Put(r.key, r.value, lsm.WithTTL(ttl))
 		}
-		pending = 0
-		return err
+		clear(pending)
+		pending, pendingBytes = pending[:0], 0
+		if b.Len() > 0 {
+			if err := db.Apply(b); err != nil {
+				return err
+			}
+		}
+		st.imported += b.Len()
+		st.expired += expired
+		return nil
 	}
-	now := time.Now()
 	line := 0
 	bad := func(format string, args ...any) (importStats, error) {
 		if err := flush(); err != nil {
-			return st, err
+			return st, fmt.Errorf("lines %d-%d: %w", firstLine, line-1, err)
 		}
 		st.badLine = line
 		return st, &exitError{code: 2, err: fmt.Errorf("line %d: "+format, append([]any{line}, args...)...)}
 	}
 	for sc.Scan() {
 		line++
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+		text := sc.Bytes()
+		if len(bytes.TrimSpace(text)) == 0 {
 			return bad("blank line (each line must be one JSON object)")
 		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
-			return bad("not a JSON object: %v", err)
+		if !utf8.Valid(text) {
+			return bad("not UTF-8 (JSON text is UTF-8: keys and values that are not go base64-encoded in key_base64 and value_base64)")
+		}
+		obj, err := jsonObject(text)
+		if err != nil {
+			return bad("%v", err)
 		}
 		for name := range obj {
 			if !importFields[name] {
@@ -224,26 +267,33 @@ func importLines(db *lsm.DB, in io.Reader) (importStats, error) {
 		case len(value) > lsm.MaxValueSize:
 			return bad("value of %d bytes is over the limit of %d", len(value), lsm.MaxValueSize)
 		}
-		var opts []lsm.WriteOption
+		r := importRecord{key: key, value: value}
 		if raw, ok := obj["expires_at_ms"]; ok {
-			var ms int64
-			if err := json.Unmarshal(raw, &ms); err != nil {
-				return bad("expires_at_ms: %v", err)
+			if string(raw) == "null" {
+				return bad("expires_at_ms is null (omit the field for no expiry)")
 			}
-			if ms <= 0 {
-				return bad("expires_at_ms %d is not a time (omit the field for no expiry)", ms)
+			if err := json.Unmarshal(raw, &r.expiresAt); err != nil {
+				if raw[0] == '-' && allDigits(raw[1:]) {
+					return bad("expires_at_ms %s is not a time (omit the field for no expiry)", raw)
+				}
+				if !allDigits(raw) {
+					return bad("expires_at_ms %s is not a whole number of milliseconds", raw)
+				}
+				// Past what an int64 holds: far beyond the latest expiry
+				// the DB stores, to which WithTTL clamps it.
+				r.expiresAt = math.MaxInt64
 			}
-			ttl := time.UnixMilli(ms).Sub(now)
-			if ttl <= 0 {
-				st.expired++
-				continue // expired already
+			if r.expiresAt <= 0 {
+				return bad("expires_at_ms %d is not a time (omit the field for no expiry)", r.expiresAt)
 			}
-			opts = append(opts, lsm.WithTTL(ttl))
 		}
-		b.Put(key, value, opts...)
-		pending++
-		if b.Len() >= 1000 {
-			first := line - pending + 1
+		if len(pending) == 0 {
+			firstLine = line
+		}
+		pending = append(pending, r)
+		pendingBytes += len(key) + len(value)
+		if len(pending) >= importBatchKeys || pendingBytes >= importBatchBytes {
+			first := firstLine
 			if err := flush(); err != nil {
 				return st, fmt.Errorf("lines %d-%d: %w", first, line, err)
 			}
@@ -256,5 +306,91 @@ func importLines(db *lsm.DB, in io.Reader) (importStats, error) {
 		}
 		return bad("%v", err)
 	}
-	return st, flush()
+	if err := flush(); err != nil {
+		return st, fmt.Errorf("lines %d-%d: %w", firstLine, line, err)
+	}
+	return st, nil
+}
+
+// allDigits reports whether b is a JSON number without sign, fraction or
+// exponent.
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// jsonObject decodes one line holding one JSON object. A field named twice
+// is an error (a decoder would keep the last silently), and so is a string
+// escape of half a UTF-16 surrogate pair (a decoder would turn it into
+// U+FFFD silently).
+func jsonObject(line []byte) (map[string]json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(line, &obj); err != nil || obj == nil {
+		if err == nil {
+			err = errors.New("null")
+		}
+		return nil, fmt.Errorf("not a JSON object: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if _, err := dec.Token(); err != nil { // the '{' Unmarshal accepted
+		return nil, fmt.Errorf("not a JSON object: %v", err)
+	}
+	seen := make(map[string]bool, len(obj))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("not a JSON object: %v", err)
+		}
+		name, _ := tok.(string)
+		if seen[name] {
+			return nil, fmt.Errorf("field %q given twice", name)
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, fmt.Errorf("not a JSON object: %v", err)
+		}
+	}
+	if loneSurrogate(line) {
+		return nil, errors.New(`a \u escape of half a surrogate pair (not a character: give bytes that are not UTF-8 in key_base64 or value_base64)`)
+	}
+	return obj, nil
+}
+
+// loneSurrogate reports whether the JSON text holds a \uD800-\uDFFF escape
+// that is not one half of a high-low pair.
+func loneSurrogate(text []byte) bool {
+	hex4 := func(i int) (rune, bool) { // the 4 hex digits of the \u escape at i
+		if i+6 > len(text) || text[i] != '\\' || text[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(text[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(text); i++ {
+		if text[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // a one-character escape: skip what it escapes
+			continue
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true // a low half first
+		case r >= 0xD800 && r <= 0xDBFF:
+			if lo, ok := hex4(i + 6); !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
 }

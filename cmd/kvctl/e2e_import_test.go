@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
@@ -40,6 +41,20 @@ func TestImportStopsAtTheFirstBadLine(t *testing.T) {
 		{`{"key":"k","value":"v","ttl":60}`, `unknown field "ttl"`},
 		{`{"key":"k","value":"v","expires_at_ms":"soon"}`, "expires_at_ms"},
 		{`{"key":"k","value":"v","expires_at_ms":0}`, "expires_at_ms 0 is not a time"},
+		{`{"key":"k","value":"v","expires_at_ms":-99999999999999999999}`, "expires_at_ms -99999999999999999999 is not a time"},
+		{`{"key":"k","value":"v","expires_at_ms":null}`, "expires_at_ms is null (omit the field for no expiry)"},
+		{`{"key":"k","value":"v","expires_at_ms":1.5e12}`, "expires_at_ms 1.5e12 is not a whole number of milliseconds"},
+		// A decoder keeps the last of two fields of one name: the first
+		// would be skipped silently.
+		{`{"key":"k","value":"v","key":"k2"}`, `field "key" given twice`},
+		{`{"key":"k","value":"v","expires_at_ms":1,"expires_at_ms":2}`, `field "expires_at_ms" given twice`},
+		// A decoder turns bytes that are not UTF-8, and half a surrogate
+		// pair, into U+FFFD: the key written would not be the one given.
+		{"{\"key\":\"k\xff\",\"value\":\"v\"}", "not UTF-8"},
+		{`{"key":"k\ud800","value":"v"}`, `a \u escape of half a surrogate pair`},
+		{`{"key":"k","value":"\udc00"}`, `a \u escape of half a surrogate pair`},
+		{`{"key":"k","value":"\ud800\u0041"}`, `a \u escape of half a surrogate pair`},
+		{`null`, "not a JSON object"},
 	} {
 		db := filepath.Join(base, fmt.Sprint(i))
 		in := good + c.line + "\n" + `{"key":"after","value":"3"}` + "\n"
@@ -121,4 +136,78 @@ func TestPutFromStdinStopsAtTheLimit(t *testing.T) {
 		require.Contains(t, errb.String(), "over the limit of 268435456 bytes")
 		require.Equal(t, "absent", listing(t, db), "nothing was opened or written")
 	}
+}
+
+// Escapes that are characters are kept: a surrogate pair, and an escaped
+// backslash before "u".
+func TestImportKeepsEscapedCharacters(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	in := `{"key":"\ud83d\ude00","value":"\\ud800 \u00e9"}` + "\n"
+	r := kv(t, db, []byte(in), "import", "-")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "\U0001F600\t\\ud800 \u00e9\n", kv(t, db, nil, "scan").stdout)
+}
+
+// Each key expires at its expires_at_ms, however long the import took to
+// read the lines before its batch was written: the TTL is reckoned when the
+// batch is written, not when the import began. (Reckoned at the start, a key
+// read 2 s into the import expired 2 s late.)
+func TestImportExpiryIsTheLines(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	at := time.Now().Add(time.Hour).UnixMilli()
+	cmd := exec.Command(kvctlBin, "--db", db, "import", "-")
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	require.NoError(t, cmd.Start())
+	_, err = fmt.Fprintf(stdin, `{"key":"a","value":"1","expires_at_ms":%d}`+"\n", at)
+	require.NoError(t, err)
+	time.Sleep(2 * time.Second) // a slow source: the rest of the lines come later
+	_, err = fmt.Fprintf(stdin, `{"key":"b","value":"2","expires_at_ms":%d}`+"\n", at)
+	require.NoError(t, err)
+	require.NoError(t, stdin.Close())
+	require.NoError(t, cmd.Wait(), errb.String())
+	r := kv(t, db, nil, "--json", "scan")
+	var got []int64
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var obj struct {
+			At int64 `json:"expires_at_ms"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(l), &obj))
+		got = append(got, obj.At)
+	}
+	require.Len(t, got, 2)
+	for _, g := range got {
+		// The batch's write follows the clock reading by microseconds;
+		// the second of slack is for a machine that stalls in between.
+		require.GreaterOrEqual(t, g, at)
+		require.Less(t, g, at+1000, "an expiry %d ms after the line's", g-at)
+	}
+}
+
+// A batch holds at most 16 MiB of keys and values, not only 1000 keys:
+// three values of 9 MiB are two WAL records, not one of 27 MiB (a thousand
+// large values in one batch would need gigabytes of memory).
+func TestImportBatchesByBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pipes 27 MiB")
+	}
+	db := filepath.Join(t.TempDir(), "db")
+	var in bytes.Buffer
+	big := strings.Repeat("v", 9<<20)
+	for i := range 3 {
+		fmt.Fprintf(&in, `{"key":"k%d","value":"%s"}`+"\n", i, big)
+	}
+	r := kv(t, db, in.Bytes(), "import", "-")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "imported 3 keys\n", r.stderr)
+	logs, _ := filepath.Glob(filepath.Join(db, "*.log"))
+	records := 0
+	for _, l := range logs {
+		d := kv(t, db, nil, "dump", "wal", l)
+		require.Equal(t, 0, d.code, d.stderr)
+		records += strings.Count(d.stdout, "record @")
+	}
+	require.Equal(t, 2, records)
 }

@@ -29,12 +29,14 @@ func TestTTLFarInTheFutureKeepsTheKey(t *testing.T) {
 	ok("put-item", "pk", "sk", "v3", "--ttl", "2562047h")
 	lines := `{"key":"imported","value":"v4","expires_at_ms":99999999999999999}
 {"key":"imported-max","value":"v5","expires_at_ms":9223372036854775807}
+{"key":"imported-past-int64","value":"v6","expires_at_ms":9223372036854775808}
+{"key":"imported-30-digits","value":"v7","expires_at_ms":123456789012345678901234567890}
 `
 	file := filepath.Join(dir, "in.jsonl")
 	require.NoError(t, os.WriteFile(file, []byte(lines), 0o644))
 	ok("import", file)
 
-	for key, want := range map[string]string{"long": "v1", "old": "v2", "counter": "1", "imported": "v4", "imported-max": "v5"} {
+	for key, want := range map[string]string{"long": "v1", "old": "v2", "counter": "1", "imported": "v4", "imported-max": "v5", "imported-past-int64": "v6", "imported-30-digits": "v7"} {
 		r := kv(t, db, nil, "get", key)
 		require.Equal(t, 0, r.code, "get %s: the key must not vanish: %s", key, r.stderr)
 		require.Equal(t, want+"\n", r.stdout)
@@ -46,6 +48,6 @@ func TestTTLFarInTheFutureKeepsTheKey(t *testing.T) {
 	r := ok("get-item", "pk", "sk")
 	require.Equal(t, "v3\n", r.stdout)
 	r = ok("--json", "scan")
-	require.Equal(t, 6, strings.Count(r.stdout, `"expires_at_ms":9223372036854,`), "every key and the item expire at the clamp: %s", r.stdout)
+	require.Equal(t, 8, strings.Count(r.stdout, `"expires_at_ms":9223372036854,`), "every key and the item expire at the clamp: %s", r.stdout)
 	ok("check")
 }
