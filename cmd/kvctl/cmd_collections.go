@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -38,8 +39,9 @@ func (a *app) store() (*collections.Store, error) {
 	return collections.NewWithOptions(db, &collections.Options{ReclaimInterval: -1}), nil
 }
 
-// notFound is the error for a key that does not exist: exit status 1.
-func notFound(key string) error { return fmt.Errorf("%s: %w", show([]byte(key)), lsm.ErrNotFound) }
+// notFound is the error for a key that does not exist: exit status 1, in
+// the words of get and del.
+func notFound(key string) error { return keyNotFound(key) }
 
 // line prints tab-separated fields, each shown as is or Go-quoted.
 func (a *app) line(fields ...[]byte) error {
@@ -165,6 +167,13 @@ func (a *app) hgetCommand() *cobra.Command {
 			}
 			defer s.Close()
 			v, err := s.HGet([]byte(args[0]), []byte(args[1]))
+			if errors.Is(err, lsm.ErrNotFound) {
+				// The hash, or only the field?
+				if err := collection(s, args[0], collections.TypeHash); err != nil {
+					return err
+				}
+				return &notFoundError{fmt.Sprintf("field %s of hash %s", showKey([]byte(args[1])), showKey([]byte(args[0])))}
+			}
 			if err != nil {
 				return err
 			}

@@ -195,21 +195,30 @@ const (
 	betweenHiFlag = "between-to"
 )
 
-// rewriteBetween turns "--between A B" after a query command into
+// rewriteBetween turns "--between A B" after the query command word into
 // "--between-from=A --between-to=B". The flag parser gives a flag one word,
 // so it would take A and leave B among the positional arguments, where
 // "query --between A B PK" would read B as the partition key. Rewriting
-// before parsing takes the two words right after --between, always.
-func rewriteBetween(args []string) ([]string, error) {
-	query := false
-	for i := 0; i < len(args); i++ {
+// before parsing takes the two words right after --between, always. A
+// second --between is an error (the parser would keep the last silently).
+// Only the query command's arguments are rewritten: "query" as a flag's
+// value or another command's argument is not the command.
+func rewriteBetween(root *cobra.Command, args []string) ([]string, error) {
+	cmd, err := commandWord(root, args)
+	if err != nil || cmd >= len(args) || args[cmd] != "query" {
+		return args, err
+	}
+	seen := false
+	for i := cmd + 1; i < len(args); i++ {
 		arg := args[i]
 		switch {
 		case arg == "--":
 			return args, nil
-		case arg == "query":
-			query = true
-		case query && (arg == "--between" || strings.HasPrefix(arg, "--between=")):
+		case arg == "--between" || strings.HasPrefix(arg, "--between="):
+			if seen {
+				return nil, usageError("--between given twice: give one range")
+			}
+			seen = true
 			var lo, hi string
 			var n int // words taken after arg
 			if v, ok := strings.CutPrefix(arg, "--between="); ok {

@@ -204,7 +204,7 @@ func (a *app) shellLine(line string) shellResult {
 	}
 	err = checkGlobalFlags(root, args)
 	if err == nil {
-		args, err = rewriteBetween(args)
+		args, err = rewriteBetween(root, args)
 	}
 	if err == nil {
 		root.SetArgs(args)

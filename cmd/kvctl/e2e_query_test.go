@@ -56,6 +56,13 @@ func TestQueryRanges(t *testing.T) {
 		{[]string{"query", "p", "--between", "a", "b", "--to", "c"}, "--between A B is --from A --to B: give one or the other"},
 		{[]string{"query", "p", "--between", "a", "b", "c"}, "query takes 1 argument(s), got 2"},
 		{[]string{"query", "--from", "a"}, "query takes 1 argument(s), got 0"},
+		// The parser keeps the last of a repeated flag: a second range
+		// would replace the first silently.
+		{[]string{"query", "p", "--between", "b", "c", "--between", "a", "b"}, "--between given twice: give one range"},
+		{[]string{"query", "--between=b", "c", "p", "--between=a", "b"}, "--between given twice: give one range"},
+		// Only the query command's --between is two words: "query" as the
+		// value of --db is not the command.
+		{[]string{"--sync", "no", "get", "query", "--between", "a", "b"}, "unknown flag: --between\n"},
 	} {
 		r := kv(t, db, nil, c.args...)
 		require.Equal(t, 2, r.code, "kvctl %s", strings.Join(c.args, " "))

@@ -43,6 +43,8 @@ func TestMistypedGlobalFlagIsAnUnknownFlag(t *testing.T) {
 		{[]string{"--sync", "no", "--jason", "get", "k"}, "--jason"},
 		{[]string{"-j", "get", "k"}, "-j"},
 		{[]string{"get", "k", "--jsn"}, "--jsn"},
+		{[]string{"---json", "get", "k"}, "---json"},
+		{[]string{"-help", "get", "k"}, "-help"},
 	} {
 		r := kv(t, db, nil, c.args...)
 		require.Equal(t, 2, r.code, "kvctl %s", strings.Join(c.args, " "))

@@ -32,7 +32,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := app.rootCommand()
 	err := checkGlobalFlags(root, args)
 	if err == nil {
-		args, err = rewriteBetween(args)
+		args, err = rewriteBetween(root, args)
 	}
 	if err == nil {
 		root.SetArgs(args)
@@ -305,22 +305,30 @@ func rangeArgs(lo, hi int) cobra.PositionalArgs {
 // takes an unknown flag to want a value, so "kvctl --jsn get k" would report
 // the unknown command "k"; this reports the unknown flag.
 func checkGlobalFlags(root *cobra.Command, args []string) error {
+	_, err := commandWord(root, args)
+	return err
+}
+
+// commandWord returns the index of the command word in args, past the
+// global flags and their values (len(args) if there is none), or an error
+// naming an unknown flag among them.
+func commandWord(root *cobra.Command, args []string) (int, error) {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		if arg == "--" || arg == "-" || !strings.HasPrefix(arg, "-") {
-			return nil // the command word (or the end of the flags)
+			return i, nil // the command word (or the end of the flags)
 		}
-		name, _, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		if name == "help" || arg == "-h" {
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(arg, "--"), "=")
+		if arg == "--help" || arg == "-h" {
 			continue
 		}
 		f := root.PersistentFlags().Lookup(name)
-		if f == nil || !strings.HasPrefix(arg, "--") {
-			return usageError("unknown flag: %s\n%s", arg, root.UsageString())
+		if f == nil || !strings.HasPrefix(arg, "--") || strings.HasPrefix(arg, "---") {
+			return 0, usageError("unknown flag: %s\n%s", arg, root.UsageString())
 		}
 		if !hasValue && f.NoOptDefVal == "" {
 			i++ // its value
 		}
 	}
-	return nil
+	return len(args), nil
 }
