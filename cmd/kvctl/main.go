@@ -219,7 +219,7 @@ func (a *app) closeDB() error {
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "kvctl [--db DIR] [--sync always|everysec|no] [--json] [--read-only] [--wait DUR] COMMAND [ARGS]",
+		Use:   "kvctl [--db DIR] [--sync always|everysec|no] [--memory-limit SIZE] [--json] [--read-only] [--wait DUR] COMMAND [ARGS]",
 		Short: "Operate a Strata database",
 		Long: `kvctl reads, writes and maintains a Strata database.
 
