@@ -40,7 +40,11 @@ of the directory first if the dropped data matters.`,
 				}
 				opts.Sync = m
 			}
-			rep, err := lsm.Repair(dir, opts)
+			var rep lsm.RepairReport
+			err := a.waitLock(dir, func() (err error) {
+				rep, err = lsm.Repair(dir, opts)
+				return err
+			})
 			if a.json && (err == nil || rep.Damaged) {
 				if jerr := writeJSON(a.stdout, repairJSON(rep)); jerr != nil && err == nil {
 					err = jerr

@@ -137,14 +137,19 @@ func TestLockedDatabaseAndWait(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "2\n", line, "the shell has the database open")
 
-	for _, args := range [][]string{{"get", "a"}, {"put", "c", "3"}, {"--read-only", "scan"}} {
+	for _, args := range [][]string{{"get", "a"}, {"put", "c", "3"}, {"--read-only", "scan"}, {"repair"}} {
 		r := kv(t, db, nil, args...)
 		require.Equal(t, 2, r.code, "kvctl %s", strings.Join(args, " "))
 		require.Contains(t, r.stderr, db+" is locked by another process (use --wait 5s to wait for it)")
 	}
-	r := kv(t, db, nil, "--wait", "100ms", "get", "a")
+	for _, args := range [][]string{{"get", "a"}, {"repair"}} {
+		r := kv(t, db, nil, append([]string{"--wait", "100ms"}, args...)...)
+		require.Equal(t, 2, r.code)
+		require.Contains(t, r.stderr, "still locked by another process after waiting 100ms", "kvctl %s", strings.Join(args, " "))
+	}
+	r := kv(t, db, nil, "--wait", "-1s", "repair")
 	require.Equal(t, 2, r.code)
-	require.Contains(t, r.stderr, "still locked by another process after waiting 100ms")
+	require.Contains(t, r.stderr, "--wait must not be negative")
 	r = kv(t, db, nil, "--wait", "-1s", "get", "a")
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, "--wait")

@@ -163,9 +163,6 @@ func (a *app) open(mode openMode) (*lsm.DB, error) {
 		}
 		opts.MemoryLimit = n
 	}
-	if a.wait < 0 {
-		return nil, usageError("--wait must not be negative")
-	}
 	if opts.ReadOnly || mode == openWrite {
 		if err := noDatabase(dir); err != nil {
 			return nil, err
@@ -185,20 +182,33 @@ func (a *app) open(mode openMode) (*lsm.DB, error) {
 
 // openWaiting opens the DB, retrying while another process holds the
 // directory lock, for up to --wait.
-func (a *app) openWaiting(dir string, opts *lsm.Options) (*lsm.DB, error) {
+func (a *app) openWaiting(dir string, opts *lsm.Options) (db *lsm.DB, err error) {
+	err = a.waitLock(dir, func() error {
+		db, err = lsm.Open(dir, opts)
+		return err
+	})
+	return db, err
+}
+
+// waitLock runs try, which takes the directory lock of dir, again while it
+// fails with ErrLocked, for up to --wait.
+func (a *app) waitLock(dir string, try func() error) error {
+	if a.wait < 0 {
+		return usageError("--wait must not be negative")
+	}
 	deadline := time.Now().Add(a.wait)
 	said := false
 	for {
-		db, err := lsm.Open(dir, opts)
+		err := try()
 		if !errors.Is(err, lsm.ErrLocked) {
-			return db, err
+			return err
 		}
 		if a.wait == 0 {
-			return nil, &exitError{code: 2, err: fmt.Errorf("%s is locked by another process (use --wait 5s to wait for it)", dir)}
+			return &exitError{code: 2, err: fmt.Errorf("%s is locked by another process (use --wait 5s to wait for it)", dir)}
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return nil, &exitError{code: 2, err: fmt.Errorf("%s is still locked by another process after waiting %v", dir, a.wait)}
+			return &exitError{code: 2, err: fmt.Errorf("%s is still locked by another process after waiting %v", dir, a.wait)}
 		}
 		if !said {
 			fmt.Fprintf(a.stderr, "kvctl: %s is locked by another process; waiting up to %v\n", dir, a.wait)
