@@ -670,7 +670,7 @@ const stagedFrontSize = 4 << 20
 // pool keeps one only while the memtables in use and it fit in the
 // MaxImmutableMemtables+1 memtables that the memory bound counts.
 func (db *DB) newMutableMemtable(capacity int64) *memtable.Memtable {
-	db.arenas.SetLimit(int64(db.opts.MaxImmutableMemtables+1) * db.opts.MemtableSize)
+	db.arenas.SetLimit(satMul(memtableSlots(&db.opts), db.opts.MemtableSize))
 	front := min(capacity/16, stagedFrontSize)
 	if runtime.GOMAXPROCS(0) < 2 || front < 4<<10 {
 		return memtable.NewFrom(&db.arenas, capacity)

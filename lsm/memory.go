@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 
@@ -35,7 +36,7 @@ const memoryFixed = 4 << 20
 // writerFixed is what a table writer holds whatever the table's size: its
 // 256 KiB output buffer and a few blocks (the one being built, its
 // compressed form, the index's).
-func writerFixed(o *Options) int64 { return 256<<10 + 4*int64(o.BlockSize) }
+func writerFixed(o *Options) int64 { return satAdd(256<<10, satMul(4, int64(o.BlockSize))) }
 
 // maxFrontSizes is how many fronts a staged memtable may hold at once: the
 // one taking inserts, two sealed, the spare (see memtable.NewStaged).
@@ -54,13 +55,41 @@ type memoryBudget struct {
 }
 
 // heapParts is the bound of the parts on the Go heap.
-func (b memoryBudget) heapParts() int64 { return b.Fronts + b.BlockCache + b.Writers + b.Fixed }
+func (b memoryBudget) heapParts() int64 {
+	return satAdd(satAdd(b.Fronts, b.BlockCache), satAdd(b.Writers, b.Fixed))
+}
 
 // Total is the bound on the memory the DB holds: the off-heap memtables
 // plus the heap parts with the collector's headroom.
 func (b memoryBudget) Total() int64 {
-	return b.Memtables + int64(float64(b.heapParts())*b.HeapFactor)
+	heap := float64(b.heapParts()) * b.HeapFactor
+	if heap >= math.MaxInt64 { // a float64 past int64 converts to anything
+		return math.MaxInt64
+	}
+	return satAdd(b.Memtables, int64(heap))
 }
+
+// satAdd and satMul add and multiply non-negative sizes, saturating at
+// math.MaxInt64: options near the int limits (MaxImmutableMemtables at
+// math.MaxInt, say) would otherwise wrap a bound to a small or negative
+// number that every MemoryLimit holds.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func satMul(a, b int64) int64 {
+	if a != 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+// memtableSlots is MaxImmutableMemtables+1, the memtables the bound
+// counts, without wrapping at math.MaxInt.
+func memtableSlots(o *Options) int64 { return satAdd(int64(o.MaxImmutableMemtables), 1) }
 
 // frontSize is the front of a staged memtable of capacity bytes.
 func frontSize(capacity int64) int64 { return min(capacity/16, stagedFrontSize) }
@@ -68,11 +97,11 @@ func frontSize(capacity int64) int64 { return min(capacity/16, stagedFrontSize) 
 // budgetOf returns the bound of each part for o (defaults applied).
 func budgetOf(o *Options) memoryBudget {
 	return memoryBudget{
-		Memtables:  int64(o.MaxImmutableMemtables+1) * o.MemtableSize,
-		Fronts:     maxFrontSizes * int64(o.MaxImmutableMemtables+1) * frontSize(o.MemtableSize),
+		Memtables:  satMul(memtableSlots(o), o.MemtableSize),
+		Fronts:     satMul(satMul(maxFrontSizes, memtableSlots(o)), frontSize(o.MemtableSize)),
 		BlockCache: o.BlockCacheSize,
-		Writers: o.MemtableSize + int64(o.CompactionConcurrency)*2*o.TargetFileSize +
-			int64(o.CompactionConcurrency+1)*writerFixed(o),
+		Writers: satAdd(satAdd(o.MemtableSize, satMul(satMul(int64(o.CompactionConcurrency), 2), o.TargetFileSize)),
+			satMul(satAdd(int64(o.CompactionConcurrency), 1), writerFixed(o))),
 		Fixed:      memoryFixed,
 		HeapFactor: heapFactor(),
 	}
@@ -98,7 +127,7 @@ func applyMemoryLimit(o *Options) {
 		o.TargetFileSize = min(max(limit/64, 2<<20), 8<<20)
 	}
 	if o.MemtableSize == 0 {
-		o.MemtableSize = min(max(limit/8/int64(o.MaxImmutableMemtables+1), 256<<10), 64<<20)
+		o.MemtableSize = min(max(limit/8/memtableSlots(o), 256<<10), 64<<20)
 	}
 	if o.BlockCacheSize == 0 {
 		b := budgetOf(o)

@@ -199,3 +199,32 @@ func TestARequestTooLargeForAnyMemtableFailsAlone(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "v", string(v))
 }
+
+// TestMemoryBoundDoesNotWrap: the memory bound of options near the int
+// limits used to wrap around (MaxImmutableMemtables+1 at math.MaxInt, a
+// TargetFileSize times the compactions, a block cache plus the rest), so a
+// MemoryLimit the options cannot keep passed Open. The bound saturates: such
+// options are ErrInvalidArgument with a MemoryLimit, and without one the
+// bound Metrics reports is the largest int64, never a small or negative
+// number.
+func TestMemoryBoundDoesNotWrap(t *testing.T) {
+	huge := map[string]Options{
+		"MaxImmutableMemtables at MaxInt":       {MaxImmutableMemtables: math.MaxInt},
+		"TargetFileSize at MaxInt64":            {TargetFileSize: math.MaxInt64},
+		"TargetFileSize 2^60, 1000 compactions": {TargetFileSize: 1 << 60, CompactionConcurrency: 1000},
+		"BlockCacheSize at MaxInt64":            {BlockCacheSize: math.MaxInt64},
+	}
+	for name, o := range huge {
+		o.FS = vfs.NewMem()
+		o.MemoryLimit = 1 << 30
+		_, err := Open("/db", &o)
+		require.ErrorIs(t, err, ErrInvalidArgument, "%s with MemoryLimit 1 GiB", name)
+	}
+	for name, o := range huge {
+		o.FS = vfs.NewMem()
+		db, err := Open("/db", &o)
+		require.NoError(t, err, name)
+		require.Equal(t, int64(math.MaxInt64), db.Metrics().MemoryBound, name)
+		require.NoError(t, db.Close())
+	}
+}
