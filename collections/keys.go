@@ -3,6 +3,7 @@ package collections
 import (
 	"time"
 
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -296,7 +297,7 @@ func (tx *Tx) ExpireAt(key []byte, at time.Time, flags ExpireFlags) (bool, error
 	if err != nil || t == TypeNone {
 		return false, err
 	}
-	when := at.UnixNano()
+	when := keys.UnixNano(at) // past 2262: the latest expiry, not a wrap into the past
 	curMS, whenMS := cur/1e6, floorMS(when)
 	switch {
 	case flags&ExpireNX != 0 && cur != 0,

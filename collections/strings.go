@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -146,9 +147,9 @@ func (tx *Tx) SetArgs(key, value []byte, a SetArgs) (SetResult, error) {
 	var exp int64
 	switch {
 	case a.TTL > 0:
-		exp = tx.now + int64(a.TTL)
+		exp = keys.UnixNano(tx.Now().Add(a.TTL)) // saturated past 2262, not wrapped
 	case !a.ExpireAt.IsZero():
-		exp = a.ExpireAt.UnixNano()
+		exp = keys.UnixNano(a.ExpireAt)
 	case a.KeepTTL:
 		exp = oldExp
 	}
