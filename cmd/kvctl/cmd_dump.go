@@ -30,6 +30,9 @@ file and byte offset.`,
   kvctl dump manifest kvdata/MANIFEST-000003`,
 		Args: exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
+			if a.json {
+				return usageError("dump prints text only: leave out --json\n%s", c.UsageString())
+			}
 			switch args[0] {
 			case "sst":
 				return a.dumpSST(args[1])

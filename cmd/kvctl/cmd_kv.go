@@ -237,8 +237,11 @@ made between the count and the delete is not counted).`,
 			if err := db.Apply(b); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "deleted %d keys\n", n)
-			return nil
+			if a.json {
+				return writeJSON(a.stdout, map[string]any{"deleted": n})
+			}
+			_, err = fmt.Fprintf(a.stdout, "deleted %d keys\n", n)
+			return err
 		},
 	}
 	c.Flags().StringVar(&prefix, "prefix", "", "delete every key starting with this prefix")

@@ -119,3 +119,23 @@ func TestDumpManifestPrintsExpiriesAsDumpSST(t *testing.T) {
 	require.Contains(t, out, "expiry: "+m[1]+" .. "+m[2])
 	require.NotContains(t, out, "expiry=[")
 }
+
+// With --json a command prints JSON or refuses: del of a range says its
+// count as an object, and dump, which prints text only, exits 2 rather than
+// hand a script text it would fail to parse.
+func TestJSONOutputOrARefusal(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	r := kv(t, db, []byte("put a1 1\nput a2 2\nput b 3\n"), "shell")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = kv(t, db, nil, "--json", "del", "--prefix", "a")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, `{"deleted":2}`+"\n", r.stdout)
+	r = kv(t, db, nil, "del", "--start", "a", "--end", "c")
+	require.Equal(t, "deleted 1 keys\n", r.stdout)
+	logs, _ := filepath.Glob(filepath.Join(db, "*.log"))
+	require.NotEmpty(t, logs)
+	r = kv(t, db, nil, "--json", "dump", "wal", logs[0])
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "dump prints text only: leave out --json")
+	require.Empty(t, r.stdout)
+}
