@@ -20,7 +20,13 @@ func TestNoCommandIsAUsageError(t *testing.T) {
 		require.Contains(t, r.stderr, "Usage:")
 		require.Contains(t, r.stderr, "Available Commands:")
 	}
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"get", "--help"}} {
+	for _, args := range [][]string{{"help", "foo"}, {"help", "get", "foo"}} {
+		r := kv(t, db, nil, args...)
+		require.Equal(t, 2, r.code, "kvctl %s", strings.Join(args, " "))
+		require.Contains(t, r.stderr, "help: unknown command")
+		require.Empty(t, r.stdout)
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"get", "--help"}, {"help", "get"}, {"help", "dump"}} {
 		r := kv(t, db, nil, args...)
 		require.Equal(t, 0, r.code, "kvctl %s", strings.Join(args, " "))
 		require.Contains(t, r.stdout, "Usage:")

@@ -279,6 +279,19 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
 		return usageError("%v\n%s", err, c.UsageString())
 	})
 	root.CompletionOptions.DisableDefaultCmd = true
+	// help of an unknown command is a usage error, as the command itself
+	// would be (the default help command prints its usage and exits 0).
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 || (len(args) > 0 && cmd == root) {
+				return usageError("help: unknown command %q\n%s", strings.Join(args, " "), root.UsageString())
+			}
+			return cmd.Help()
+		},
+	})
 	root.AddCommand(
 		a.putCommand(), a.getCommand(), a.delCommand(), a.ttlCommand(), a.expireCommand(), a.incrCommand(),
 		a.scanCommand(),
