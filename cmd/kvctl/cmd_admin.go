@@ -99,6 +99,9 @@ and expired data, and wait. A progress indicator shows on a terminal.`,
 		Example: "  kvctl compact\n  kvctl compact --start user: --end user;",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOrder(c, start, end); err != nil {
+				return err
+			}
 			var lo, hi []byte
 			if c.Flags().Changed("start") {
 				lo = []byte(start)

@@ -250,6 +250,15 @@ made between the count and the delete is not counted).`,
 	return c
 }
 
+// checkOrder refuses --start A --end B with A after B: the range would
+// be empty, and an empty answer would look like no keys, not like a typo.
+func checkOrder(c *cobra.Command, start, end string) error {
+	if c.Flags().Changed("start") && c.Flags().Changed("end") && start > end {
+		return usageError("the range is reversed: %s (--start) sorts after %s (--end); give the lower key first", showKey([]byte(start)), showKey([]byte(end)))
+	}
+	return nil
+}
+
 // countRange counts the live keys in [lo, hi).
 func countRange(db *lsm.DB, lo, hi []byte) (int, error) {
 	it, err := db.NewIter(&lsm.IterOptions{LowerBound: lo, UpperBound: hi})
@@ -381,6 +390,9 @@ printable UTF-8 not beginning with a double quote, Go-quoted otherwise.
 		RunE: func(c *cobra.Command, args []string) error {
 			if limit < 0 {
 				return usageError("--limit must not be negative\n%s", c.UsageString())
+			}
+			if err := checkOrder(c, start, end); err != nil {
+				return err
 			}
 			opts := &lsm.IterOptions{}
 			if c.Flags().Changed("prefix") {

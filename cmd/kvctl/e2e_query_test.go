@@ -106,3 +106,25 @@ func TestGetRawRoundTripsAFile(t *testing.T) {
 	require.Equal(t, 1, r.code)
 	require.Empty(t, r.stdout)
 }
+
+// scan and compact refuse a reversed --start/--end as query refuses a
+// reversed range: an empty answer would look like no keys, not a typo.
+func TestScanAndCompactRefuseAReversedRange(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	require.Equal(t, 0, kv(t, db, []byte("put a 1\nput b 2\n"), "shell").code)
+	for _, args := range [][]string{
+		{"scan", "--start", "b", "--end", "a"}, {"scan", "--end", "a", "--start", "b", "--reverse"},
+		{"compact", "--start", "b", "--end", "a"},
+	} {
+		r := kv(t, db, nil, args...)
+		require.Equal(t, 2, r.code, "kvctl %s", strings.Join(args, " "))
+		require.Contains(t, r.stderr, "the range is reversed: b (--start) sorts after a (--end)")
+		require.Empty(t, r.stdout)
+	}
+	// An empty range [a, a) is not reversed; a range in order works.
+	r := kv(t, db, nil, "scan", "--start", "a", "--end", "a")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Empty(t, r.stdout)
+	require.Equal(t, "a\t1\n", kv(t, db, nil, "scan", "--start", "a", "--end", "b").stdout)
+	require.Equal(t, 0, kv(t, db, nil, "compact", "--start", "a", "--end", "b").code)
+}
