@@ -36,6 +36,14 @@ func TestREADMEForANewUser(t *testing.T) {
 
 	require.Regexp(t, `go test \./\.\.\.[\s\S]{0,300}takes about \d+ minutes`, readme)
 
+	// The way out of a damaged WAL is written in Operations, beside the
+	// backups.
+	ops := readme[strings.Index(readme, "## Operations"):]
+	ops = ops[:strings.Index(ops[3:], "\n## ")+3]
+	require.Contains(t, ops, "**Backup**: `db.Checkpoint(dir)`")
+	require.Contains(t, ops, "**Recovery from a damaged WAL**")
+	require.Contains(t, ops, "run `kvctl repair`")
+
 	require.Contains(t, readme, "[`lsm/example_test.go`](lsm/example_test.go)")
 	examples := readRepoFile(t, filepath.Join("lsm", "example_test.go"))
 	named := regexp.MustCompile("`(Example_\\w+)`").FindAllStringSubmatch(readme, -1)
