@@ -72,9 +72,15 @@ scan:
 }
 
 func (a *app) shellInteractive() error {
-	home, _ := os.UserHomeDir()
-	hist, past, herr := openHistory(filepath.Join(home, ".kvctl_history"))
+	var hist *os.File
+	var past []string
+	home, herr := os.UserHomeDir()
+	if herr == nil {
+		hist, past, herr = openHistory(filepath.Join(home, ".kvctl_history"))
+	}
 	if herr != nil {
+		// Without a home (HOME unset) the history would land in the
+		// current directory: there is none.
 		fmt.Fprintf(a.stderr, "kvctl: no history: %v\n", herr)
 	}
 	if hist != nil {

@@ -134,3 +134,15 @@ func TestShellHistoryIsPrivate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "put token s3cret\nget token\nexit\ndel token\nexit\n", string(data))
 }
+
+// Without a home directory (HOME empty) the shell keeps no history, and
+// says so, rather than write one into the current directory.
+func TestShellWithoutAHomeKeepsNoHistory(t *testing.T) {
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	db := filepath.Join(t.TempDir(), "db")
+	shown := runOnTerminal(t, db, "", []string{"put token s3cret", "get token"}, "shell")
+	require.Contains(t, shown, "s3cret")
+	require.Contains(t, shown, "no history")
+	require.Equal(t, "", listing(t, cwd), "no history file in the current directory")
+}
