@@ -119,3 +119,15 @@ func TestMissingKeyMessages(t *testing.T) {
 		require.Empty(t, r.stdout)
 	}
 }
+
+// A key or value starting with "-" reads as a flag; the error says to put
+// it after "--", which works.
+func TestADashValueGoesAfterDoubleDash(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	r := kv(t, db, nil, "put", "temp", "-5")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, `unknown shorthand flag: '5' in -5 (a key or value starting with "-" goes after "--", as in kvctl put temp -- -5)`)
+	require.Equal(t, "absent", listing(t, db))
+	require.Equal(t, 0, kv(t, db, nil, "put", "temp", "--", "-5").code)
+	require.Equal(t, "-5\n", kv(t, db, nil, "get", "temp").stdout)
+}

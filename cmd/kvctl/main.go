@@ -276,6 +276,10 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
 	root.PersistentFlags().BoolVar(&a.readOnly, "read-only", false, "open the database read-only (writes fail; works on a directory you cannot write)")
 	root.PersistentFlags().DurationVar(&a.wait, "wait", 0, "wait up to `DUR` for another process to release the database (default: fail at once)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if strings.HasPrefix(err.Error(), "unknown shorthand flag") {
+			// Most likely a key or value that starts with "-".
+			return usageError("%v (a key or value starting with \"-\" goes after \"--\", as in kvctl put temp -- -5)\n%s", err, c.UsageString())
+		}
 		return usageError("%v\n%s", err, c.UsageString())
 	})
 	root.CompletionOptions.DisableDefaultCmd = true
