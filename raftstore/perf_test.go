@@ -65,6 +65,9 @@ func BenchmarkStoreLogsBy(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				// The share of the call's wall time spent in its fsync.
+				m := s.Metrics()
+				b.ReportMetric(float64(m.FsyncTime.Nanoseconds())/float64(max(m.Fsyncs, 1)), "fsync-ns/op")
 			})
 		}
 	}
@@ -99,13 +102,14 @@ func BenchmarkGetLogBy(b *testing.B) {
 		var l raft.Log
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu := processCPU()
+		cpu, faults := processCPU(), minorFaults()
 		for range b.N {
 			if err := s.GetLog(1+rng.Uint64N(uint64(n)), &l); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(minorFaults()-faults)/float64(b.N), "faults/op")
 	}
 	b.Run("1k-recent", func(b *testing.B) {
 		s, err := New(b.TempDir(), &Options{NoSync: true})

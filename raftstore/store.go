@@ -75,6 +75,9 @@ type Store struct {
 	// Options.RecentEntries is negative); it has its own lock.
 	recent *recentCache
 
+	// reads is readAhead's memory of recent sequential reads.
+	reads [8]atomic.Uint64
+
 	c counters
 }
 
@@ -329,7 +332,11 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 	// local array would be a heap allocation per read: pool it.
 	key := keyPool.Get().(*[logKeyLen]byte)
 	putLogKey(key[:], index)
-	v, err := s.db.Get(key[:])
+	var opts *lsm.GetOptions
+	if !s.readAhead(index) {
+		opts = &noFillCache
+	}
+	v, err := s.db.GetAppend(nil, key[:], opts)
 	keyPool.Put(key)
 	if err != nil {
 		if errors.Is(err, lsm.ErrNotFound) {
@@ -339,6 +346,33 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 	}
 	return decodeLog(index, v, log)
 }
+
+// noFillCache is the engine read option of GetLog's scattered reads.
+var noFillCache = lsm.GetOptions{NoFillCache: true}
+
+// readAhead reports whether GetLog of index should leave the table block it
+// reads in the engine's block cache: when index follows an index read
+// lately, as when Raft replicates a run of entries to a follower (the next
+// entries then sit in the same block). A read elsewhere, as in a scan of
+// old entries at random, keeps the block out of the cache, where it would
+// cost an allocation and evict a block a sequential reader still wants.
+// It remembers the last index of up to len(s.reads) runs, a slot per run
+// chosen by the index's block-sized neighbourhood; a lost race between two
+// readers only costs a cache fill more or less.
+func (s *Store) readAhead(index uint64) bool {
+	slot := &s.reads[(index>>readRunShift)%uint64(len(s.reads))]
+	prev := slot.Swap(index)
+	if prev+1 == index || prev == index {
+		return true
+	}
+	// A run that just crossed into the next neighbourhood.
+	other := &s.reads[((index-1)>>readRunShift)%uint64(len(s.reads))]
+	return other != slot && other.Load()+1 == index
+}
+
+// readRunShift groups indexes for readAhead's slots: 64 entries, at least
+// one table block of small entries.
+const readRunShift = 6
 
 // StoreLog stores one entry.
 func (s *Store) StoreLog(log *raft.Log) error {
