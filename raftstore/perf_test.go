@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/stratadb/strata/lsm"
 )
 
 // Benchmarks by entry size, for profiling (go test -bench StoreLogsBy
@@ -68,6 +69,9 @@ func BenchmarkStoreLogsBy(b *testing.B) {
 				// The share of the call's wall time spent in its fsync.
 				m := s.Metrics()
 				b.ReportMetric(float64(m.FsyncTime.Nanoseconds())/float64(max(m.Fsyncs, 1)), "fsync-ns/op")
+				// And in the engine's write stalls (a memtable waiting for
+				// a flush).
+				b.ReportMetric(float64(s.DB().Metrics().WriteStallTime.Nanoseconds())/float64(b.N), "stall-ns/op")
 			})
 		}
 	}
@@ -143,6 +147,23 @@ func BenchmarkGetLogBy(b *testing.B) {
 	})
 	if !*benchBig {
 		return
+	}
+	// Moved against rewritten tables: the same 300k entries with each
+	// flushed table moved down whole (the store's L0CompactionTrigger 1)
+	// and with the engine's default of 4 (four flushed tables merged, so
+	// every byte rewritten), read at random with the cache of recent
+	// entries off.
+	for _, trigger := range []int{1, 4} {
+		b.Run(fmt.Sprintf("300k-trigger%d", trigger), func(b *testing.B) {
+			s, err := New(b.TempDir(), &Options{NoSync: true, RecentEntries: -1,
+				Engine: &lsm.Options{MemtableSize: 8 << 20, L0CompactionTrigger: trigger}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			load(b, s, 300_000)
+			read(b, s, 300_000)
+		})
 	}
 	const big = 1_000_000
 	dir := b.TempDir()
