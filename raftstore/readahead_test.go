@@ -35,17 +35,19 @@ func TestReadAhead(t *testing.T) {
 }
 
 // TestGetLogScatteredReadsLeaveCache: GetLog of old entries read at random
-// returns them whole and adds no block to the engine's block cache; a
-// sequential run over the same entries fills it and then hits it.
+// returns them whole and adds no block to the engine's block cache, while
+// scattered reads of the log's tail that half the cache holds do fill it;
+// a sequential run over old entries fills it and then hits it.
 func TestGetLogScatteredReadsLeaveCache(t *testing.T) {
 	dir := t.TempDir()
 	o := testOptions(true)
 	o.RecentEntries = -1
+	o.Engine.BlockCacheSize = 256 << 10 // 16 KiB a shard: room for blocks
 	s, err := New(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 3000
+	const n = 30_000
 	for lo := uint64(1); lo <= n; lo += 100 {
 		if err := s.StoreLogs(entries(lo, lo+99)); err != nil {
 			t.Fatal(err)
@@ -71,11 +73,15 @@ func TestGetLogScatteredReadsLeaveCache(t *testing.T) {
 			t.Fatalf("GetLog(%d) = %+v, want %+v", i, l, *entry(i))
 		}
 	}
+	tail := s.cachedTail.Load()
+	if tail == 0 || tail > n/3 {
+		t.Fatalf("cached tail of %d entries of %d: the test wants a tail under a third of the log", tail, n)
+	}
 	// Opening the store read the first and the last entries' blocks.
 	m0 := s.DB().Metrics()
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, i := range rng.Perm(n / 2)[:500] {
-		read(2 + uint64(i)*2) // distinct even indexes: never a run
+	for _, i := range rng.Perm(n / 3)[:500] {
+		read(2 + uint64(i)*2) // distinct even indexes below the tail: never a run
 	}
 	m := s.DB().Metrics()
 	if m.BlockCacheBytes != m0.BlockCacheBytes {
@@ -84,6 +90,13 @@ func TestGetLogScatteredReadsLeaveCache(t *testing.T) {
 	if m.BlockCacheMisses-m0.BlockCacheMisses < 100 {
 		t.Fatalf("no block read: the reads did not reach the tables")
 	}
+	for _, i := range rng.Perm(int(tail) / 2)[:10] {
+		read(n - 2*uint64(i)) // scattered in the tail
+	}
+	if mt := s.DB().Metrics(); mt.BlockCacheBytes == m.BlockCacheBytes {
+		t.Errorf("scattered reads of the cached tail (%d entries) left the block cache at %d bytes", tail, mt.BlockCacheBytes)
+	}
+	m = s.DB().Metrics()
 	for i := uint64(1); i <= n; i++ {
 		read(i)
 	}

@@ -77,6 +77,10 @@ type Store struct {
 
 	// reads is readAhead's memory of recent sequential reads.
 	reads [8]atomic.Uint64
+	// cacheBytes is the engine's block cache capacity; cachedTail is the
+	// number of last entries whose scattered reads fill it (setCachedTail).
+	cacheBytes int64
+	cachedTail atomic.Uint64
 
 	c counters
 }
@@ -123,6 +127,11 @@ func New(dir string, opts *Options) (*Store, error) {
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	m := db.Metrics()
+	s.cacheBytes = m.BlockCacheCapacity
+	if n := s.entries(); n > 0 {
+		s.setCachedTail(uint64(m.DiskBytes) / n)
 	}
 	s.flushc = make(chan struct{}, 1)
 	s.stopc = make(chan struct{})
@@ -333,7 +342,7 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 	key := keyPool.Get().(*[logKeyLen]byte)
 	putLogKey(key[:], index)
 	var opts *lsm.GetOptions
-	if !s.readAhead(index) {
+	if !s.readAhead(index) && s.last.Load()-index >= s.cachedTail.Load() {
 		opts = &noFillCache
 	}
 	v, err := s.db.GetAppend(nil, key[:], opts)
@@ -349,6 +358,18 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 
 // noFillCache is the engine read option of GetLog's scattered reads.
 var noFillCache = lsm.GetOptions{NoFillCache: true}
+
+// setCachedTail sets how many of the log's last entries GetLog lets fill
+// the engine's block cache at random: as many as half the cache holds at
+// perEntry bytes each (the other half for runs). Reads of that tail keep
+// it cached however they come; reads farther back than the cache could
+// hold leave it alone.
+func (s *Store) setCachedTail(perEntry uint64) {
+	if perEntry == 0 {
+		return
+	}
+	s.cachedTail.Store(uint64(s.cacheBytes) / 2 / perEntry)
+}
 
 // readAhead reports whether GetLog of index should leave the table block it
 // reads in the engine's block cache: when index follows an index read
@@ -445,6 +466,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	s.c.appends.Add(1)
 	s.c.entriesAppended.Add(uint64(len(logs)))
 	s.c.bytesAppended.Add(bytes)
+	s.setCachedTail(s.c.bytesAppended.Load() / s.c.entriesAppended.Load())
 	s.c.appendNanos.Add(uint64(time.Since(start)))
 	return nil
 }
