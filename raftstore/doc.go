@@ -37,12 +37,14 @@
 // DeleteRange, because Raft reads its newest entries most (a leader
 // replicates each entry right after appending it). Older entries are one
 // engine lookup. A lookup of an index that does not continue a run read
-// lately (a scattered read of old entries) leaves the engine's block cache
-// alone (lsm.GetOptions.NoFillCache): the block is read into pooled memory
-// and only the entry is copied out, where filling the cache cost a fresh
-// block per read, its first-touch page faults, and the eviction of a block
-// another reader wanted. A run of consecutive indexes, as Raft reads to
-// replicate to a follower, fills the cache, so its next entries are hits.
+// lately and lies farther back than the tail of the log half the block
+// cache would hold (a scattered read of old entries) leaves the engine's
+// block cache alone (lsm.GetOptions.NoFillCache): the block is read into
+// pooled memory and only the entry is copied out, where filling the cache
+// cost a fresh block per read, its first-touch page faults, and the
+// eviction of a block another reader wanted. A run of consecutive indexes,
+// as Raft reads to replicate to a follower, and any read of that tail fill
+// the cache.
 //
 // FirstIndex and LastIndex are answered from memory: the bounds are found on
 // open with one seek to the first and one to the last entry, and kept up to
