@@ -295,8 +295,16 @@ func sstReadAll(t *testing.T, data []byte, probes []sstEntry, exact bool) (err e
 	sstErrClass(t, it.Close(), "walk")
 	for _, p := range probes {
 		uk := keys.UserKey(p.key)
-		_, _, _, err := r.Get(uk, keys.SearchKey(nil, uk, keys.MaxSeq))
+		sk := keys.SearchKey(nil, uk, keys.MaxSeq)
+		// LookupAppend first, so that it reads blocks the cache lacks
+		// through its own pooled path; then Get must agree with it.
+		_, av, afound, aerr := r.LookupAppend(nil, uk, sk, false)
+		sstErrClass(t, aerr, "LookupAppend")
+		_, gv, gfound, err := r.Get(uk, sk)
 		sstErrClass(t, err, "Get")
+		if aerr == nil && err == nil && (afound != gfound || afound && !bytes.Equal(av, gv)) {
+			t.Fatalf("LookupAppend of %x found %v %x, Get found %v %x", uk, afound, av, gfound, gv)
+		}
 		r.MayContainPrefix(uk)
 	}
 	_ = r.Layout()

@@ -35,7 +35,11 @@
 //
 // Get looks in the mutable memtable, the immutable ones newest first, the
 // L0 tables newest first and then one table per level, skipping tables whose
-// key range or bloom filter excludes the key (read.go). Iterators merge the
+// key range or bloom filter excludes the key (read.go). A data block read
+// from a table file goes into the block cache, except for GetAppend with
+// GetOptions.NoFillCache, which reads it into pooled memory and copies the
+// value out (for reads scattered over more data than the cache holds).
+// Iterators merge the
 // same sources with a heap and show each live key once (iterator.go).
 //
 // # Range deletions

@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/stratadb/strata/manifest"
@@ -30,6 +31,12 @@ func (l *lookup) done() {
 // false for an absent, deleted or expired key. A found lookup holds the read
 // state until its done is called.
 func (db *DB) get(key []byte, seq keys.SeqNum) (l lookup, found bool, err error) {
+	return db.getWith(key, seq, nil)
+}
+
+// getWith is get reading tables as getFrom does with scratch: when it is
+// set, a found value may alias *scratch.
+func (db *DB) getWith(key []byte, seq keys.SeqNum, scratch *[]byte) (l lookup, found bool, err error) {
 	if db.closed.Load() {
 		return l, false, ErrClosed
 	}
@@ -40,7 +47,7 @@ func (db *DB) get(key []byte, seq keys.SeqNum) (l lookup, found bool, err error)
 	if seq == seqLatest {
 		seq = latest
 	}
-	l, found, err = db.judge(rs, key, seq)
+	l, found, err = db.judge(rs, key, seq, scratch)
 	if found {
 		l.rs = rs
 	} else {
@@ -50,8 +57,8 @@ func (db *DB) get(key []byte, seq keys.SeqNum) (l lookup, found bool, err error)
 }
 
 // judge is get's reading and judging, under the caller's read state.
-func (db *DB) judge(rs *readState, key []byte, seq keys.SeqNum) (l lookup, found bool, err error) {
-	kind, value, ok, err := db.getFrom(rs, key, seq)
+func (db *DB) judge(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byte) (l lookup, found bool, err error) {
+	kind, value, ok, err := db.getFrom(rs, key, seq, scratch)
 	if err != nil || !ok {
 		if err != nil && db.closed.Load() {
 			err = ErrClosed
@@ -82,7 +89,12 @@ func (db *DB) now() keys.Now { return keys.NowFrom(db.opts.Clock) }
 // visible tombstone covering key among the sources read so far. A table
 // whose newest entry is older than tomb holds nothing visible of key, so it
 // is skipped without reading any of its blocks.
-func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum) (keys.Kind, []byte, bool, error) {
+//
+// With scratch nil, a value found in a table aliases a cached block (a block
+// read from a file is added to the cache). With scratch set, a table's value
+// is copied into *scratch (reused), and a block read from a file goes
+// through pooled memory and stays out of the cache (sstable LookupAppend).
+func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byte) (keys.Kind, []byte, bool, error) {
 	var tomb keys.SeqNum
 	judge := func(vseq keys.SeqNum, kind keys.Kind, v []byte) (keys.Kind, []byte, bool, error) {
 		if vseq < tomb {
@@ -118,7 +130,7 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum) (keys.Kind, []
 			db.metrics.tablesSkippedByRangeDel.Add(1)
 			continue
 		}
-		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb)
+		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb, scratch)
 		if err != nil || ok {
 			if i < len(l0)-1 && !db.opts.ReadOnly {
 				db.readCharge(1) // newer L0 tables were probed in vain
@@ -143,7 +155,7 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum) (keys.Kind, []
 			db.metrics.tablesSkippedByRangeDel.Add(1)
 			continue
 		}
-		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb)
+		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb, scratch)
 		if err != nil {
 			return 0, nil, false, err
 		}
@@ -155,8 +167,9 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum) (keys.Kind, []
 }
 
 // getFromTable looks key up in one table, first raising *tomb to the
-// newest tombstone of the table visible at seq that covers key.
-func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.SeqNum, tomb *keys.SeqNum) (keys.SeqNum, keys.Kind, []byte, bool, error) {
+// newest tombstone of the table visible at seq that covers key. With
+// scratch set, the value is copied into *scratch (see getFrom).
+func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.SeqNum, tomb *keys.SeqNum, scratch *[]byte) (keys.SeqNum, keys.Kind, []byte, bool, error) {
 	r, release, err := db.tableCache.Get(f.FileNum, int64(f.Size))
 	if err != nil {
 		return 0, 0, nil, false, err
@@ -165,7 +178,15 @@ func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.Se
 	if rd := r.RangeDels(); len(rd) > 0 {
 		*tomb = max(*tomb, rd.MaxSeq(key, seq))
 	}
-	trailer, val, ok, err := r.Lookup(key, search)
+	var trailer uint64
+	var val []byte
+	var ok bool
+	if scratch == nil {
+		trailer, val, ok, err = r.Lookup(key, search)
+	} else {
+		trailer, val, ok, err = r.LookupAppend((*scratch)[:0], key, search, false)
+		*scratch = val
+	}
 	if err != nil || !ok {
 		return 0, 0, nil, false, err
 	}
@@ -192,6 +213,52 @@ func (db *DB) getAt(key []byte, seq keys.SeqNum) ([]byte, error) {
 	l.done()
 	return v, nil
 }
+
+// GetOptions are the options of one read by GetAppend. The zero value (and
+// a nil *GetOptions) reads as Get does.
+type GetOptions struct {
+	// NoFillCache leaves a data block the read takes from a table file out
+	// of the block cache, and reads it into reused memory instead of
+	// memory of its own. For reads scattered over more data than the cache
+	// holds, where a block is seldom read twice, it spares the allocation
+	// of a block per read and the eviction of blocks other reads would
+	// hit. A block already in the cache is used either way. The default
+	// value is false: blocks read are cached.
+	NoFillCache bool
+}
+
+// GetAppend appends the value of key to dst and returns the extended slice,
+// or dst and ErrNotFound if the key is absent, deleted or expired. It is
+// Get with the caller's memory and opts; Get(key) is GetAppend(nil, key,
+// nil) but for the capacity of the slice returned.
+func (db *DB) GetAppend(dst, key []byte, opts *GetOptions) ([]byte, error) {
+	var scratch *[]byte
+	if opts != nil && opts.NoFillCache {
+		scratch = valueBufs.Get().(*[]byte)
+	}
+	l, ok, err := db.getWith(key, seqLatest, scratch)
+	if err == nil && !ok {
+		err = ErrNotFound
+	}
+	if err == nil {
+		db.metrics.gets.Add(1)
+		dst = append(dst, l.value...)
+	}
+	l.done()
+	if scratch != nil {
+		if cap(*scratch) <= maxPooledValue {
+			*scratch = (*scratch)[:0]
+			valueBufs.Put(scratch)
+		}
+	}
+	return dst, err
+}
+
+// valueBufs holds GetAppend's scratch buffers for values read from tables
+// without filling the cache; buffers above maxPooledValue are dropped.
+var valueBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledValue = 1 << 20
 
 // Has reports whether key is present (not deleted, not expired).
 func (db *DB) Has(key []byte) (bool, error) {

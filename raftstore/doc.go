@@ -36,7 +36,15 @@
 // those of up to 4 KiB each), filled by StoreLogs and cleared by
 // DeleteRange, because Raft reads its newest entries most (a leader
 // replicates each entry right after appending it). Older entries are one
-// engine lookup.
+// engine lookup. A lookup of an index that does not continue a run read
+// lately and lies farther back than the tail of the log half the block
+// cache would hold (a scattered read of old entries) leaves the engine's
+// block cache alone (lsm.GetOptions.NoFillCache): the block is read into
+// pooled memory and only the entry is copied out, where filling the cache
+// cost a fresh block per read, its first-touch page faults, and the
+// eviction of a block another reader wanted. A run of consecutive indexes,
+// as Raft reads to replicate to a follower, and any read of that tail fill
+// the cache.
 //
 // FirstIndex and LastIndex are answered from memory: the bounds are found on
 // open with one seek to the first and one to the last entry, and kept up to

@@ -39,10 +39,12 @@ type Options struct {
 	//     call, 4 MiB memtable, no fsync) took 50 moves and no compaction
 	//     bytes, and 0.85 s of CPU, against 187 to 238 MiB rewritten and 1.1
 	//     to 1.3 s with the engine's default of 4 or with a key above the
-	//     log (what a format 1 store has). Random GetLog over a large log
-	//     whose tables were moved measured slower, for a reason not found
-	//     yet (bench/RESULTS.md, round 3): a store that reads old entries
-	//     at random more than it appends may set 4.
+	//     log (what a format 1 store has). Round 3 of bench/RESULTS.md
+	//     measured random GetLog over moved tables slower than over
+	//     rewritten ones; the profile put the difference in the first
+	//     touch of the block copied for the cache, and since GetLog reads
+	//     scattered entries without filling the cache (doc.go) moved
+	//     tables read faster than rewritten ones (round 4).
 	//
 	// Compression stays the engine's Snappy: on the benchmark's
 	// incompressible payloads CompressionNone was up to a third faster for

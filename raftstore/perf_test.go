@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/stratadb/strata/lsm"
 )
 
 // Benchmarks by entry size, for profiling (go test -bench StoreLogsBy
@@ -65,6 +66,12 @@ func BenchmarkStoreLogsBy(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				// The share of the call's wall time spent in its fsync.
+				m := s.Metrics()
+				b.ReportMetric(float64(m.FsyncTime.Nanoseconds())/float64(max(m.Fsyncs, 1)), "fsync-ns/op")
+				// And in the engine's write stalls (a memtable waiting for
+				// a flush).
+				b.ReportMetric(float64(s.DB().Metrics().WriteStallTime.Nanoseconds())/float64(b.N), "stall-ns/op")
 			})
 		}
 	}
@@ -77,6 +84,7 @@ func BenchmarkStoreLogsBy(b *testing.B) {
 // (most reads miss the block cache), right after the load and after a
 // reopen.
 func BenchmarkGetLogBy(b *testing.B) {
+	var readFrom func(b *testing.B, s *Store, lo uint64, n int)
 	load := func(b *testing.B, s *Store, n int) {
 		logs := make([]*raft.Log, 64)
 		for i := range logs {
@@ -94,18 +102,20 @@ func BenchmarkGetLogBy(b *testing.B) {
 			done += k
 		}
 	}
-	read := func(b *testing.B, s *Store, n int) {
+	read := func(b *testing.B, s *Store, n int) { readFrom(b, s, 1, n) }
+	readFrom = func(b *testing.B, s *Store, lo uint64, n int) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		var l raft.Log
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu := processCPU()
+		cpu, faults := processCPU(), minorFaults()
 		for range b.N {
-			if err := s.GetLog(1+rng.Uint64N(uint64(n)), &l); err != nil {
+			if err := s.GetLog(lo+rng.Uint64N(uint64(n)), &l); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(minorFaults()-faults)/float64(b.N), "faults/op")
 	}
 	b.Run("1k-recent", func(b *testing.B) {
 		s, err := New(b.TempDir(), &Options{NoSync: true})
@@ -139,6 +149,27 @@ func BenchmarkGetLogBy(b *testing.B) {
 	})
 	if !*benchBig {
 		return
+	}
+	// Moved against rewritten tables: the same 300k entries with each
+	// flushed table moved down whole (the store's L0CompactionTrigger 1)
+	// and with the engine's default of 4 (four flushed tables merged, so
+	// every byte rewritten), read at random with the cache of recent
+	// entries off; then, with moved tables, at random over the last 20k
+	// entries (20 MiB: past the memtable, within the block cache).
+	for _, trigger := range []int{1, 4} {
+		s, err := New(b.TempDir(), &Options{NoSync: true, RecentEntries: -1,
+			Engine: &lsm.Options{MemtableSize: 8 << 20, L0CompactionTrigger: trigger}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		load(b, s, 300_000)
+		b.Run(fmt.Sprintf("300k-trigger%d", trigger), func(b *testing.B) { read(b, s, 300_000) })
+		if trigger == 1 {
+			b.Run("300k-last20k", func(b *testing.B) { readFrom(b, s, 280_001, 20_000) })
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	const big = 1_000_000
 	dir := b.TempDir()

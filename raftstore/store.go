@@ -75,6 +75,13 @@ type Store struct {
 	// Options.RecentEntries is negative); it has its own lock.
 	recent *recentCache
 
+	// reads is readAhead's memory of recent sequential reads.
+	reads [8]atomic.Uint64
+	// cacheBytes is the engine's block cache capacity; cachedTail is the
+	// number of last entries whose scattered reads fill it (setCachedTail).
+	cacheBytes int64
+	cachedTail atomic.Uint64
+
 	c counters
 }
 
@@ -120,6 +127,11 @@ func New(dir string, opts *Options) (*Store, error) {
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	m := db.Metrics()
+	s.cacheBytes = m.BlockCacheCapacity
+	if n := s.entries(); n > 0 {
+		s.setCachedTail(uint64(m.DiskBytes) / n)
 	}
 	s.flushc = make(chan struct{}, 1)
 	s.stopc = make(chan struct{})
@@ -329,7 +341,11 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 	// local array would be a heap allocation per read: pool it.
 	key := keyPool.Get().(*[logKeyLen]byte)
 	putLogKey(key[:], index)
-	v, err := s.db.Get(key[:])
+	var opts *lsm.GetOptions
+	if !s.readAhead(index) && s.last.Load()-index >= s.cachedTail.Load() {
+		opts = &noFillCache
+	}
+	v, err := s.db.GetAppend(nil, key[:], opts)
 	keyPool.Put(key)
 	if err != nil {
 		if errors.Is(err, lsm.ErrNotFound) {
@@ -339,6 +355,45 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 	}
 	return decodeLog(index, v, log)
 }
+
+// noFillCache is the engine read option of GetLog's scattered reads.
+var noFillCache = lsm.GetOptions{NoFillCache: true}
+
+// setCachedTail sets how many of the log's last entries GetLog lets fill
+// the engine's block cache at random: as many as half the cache holds at
+// perEntry bytes each (the other half for runs). Reads of that tail keep
+// it cached however they come; reads farther back than the cache could
+// hold leave it alone.
+func (s *Store) setCachedTail(perEntry uint64) {
+	if perEntry == 0 {
+		return
+	}
+	s.cachedTail.Store(uint64(s.cacheBytes) / 2 / perEntry)
+}
+
+// readAhead reports whether GetLog of index should leave the table block it
+// reads in the engine's block cache: when index follows an index read
+// lately, as when Raft replicates a run of entries to a follower (the next
+// entries then sit in the same block). A read elsewhere, as in a scan of
+// old entries at random, keeps the block out of the cache, where it would
+// cost an allocation and evict a block a sequential reader still wants.
+// It remembers the last index of up to len(s.reads) runs, a slot per run
+// chosen by the index's block-sized neighbourhood; a lost race between two
+// readers only costs a cache fill more or less.
+func (s *Store) readAhead(index uint64) bool {
+	slot := &s.reads[(index>>readRunShift)%uint64(len(s.reads))]
+	prev := slot.Swap(index)
+	if prev+1 == index || prev == index {
+		return true
+	}
+	// A run that just crossed into the next neighbourhood.
+	other := &s.reads[((index-1)>>readRunShift)%uint64(len(s.reads))]
+	return other != slot && other.Load()+1 == index
+}
+
+// readRunShift groups indexes for readAhead's slots: 64 entries, at least
+// one table block of small entries.
+const readRunShift = 6
 
 // StoreLog stores one entry.
 func (s *Store) StoreLog(log *raft.Log) error {
@@ -411,6 +466,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	s.c.appends.Add(1)
 	s.c.entriesAppended.Add(uint64(len(logs)))
 	s.c.bytesAppended.Add(bytes)
+	s.setCachedTail(s.c.bytesAppended.Load() / s.c.entriesAppended.Load())
 	s.c.appendNanos.Add(uint64(time.Since(start)))
 	return nil
 }

@@ -294,6 +294,8 @@ func TestEntryThatCannotBeJudgedIsCorruption(t *testing.T) {
 		check(it.Close(), "SeekGE")
 		_, _, _, err = rd.Lookup(keys.UserKey(bad.key), keys.SearchKey(nil, keys.UserKey(bad.key), keys.MaxSeq))
 		check(err, "Lookup")
+		_, _, _, err = rd.LookupAppend(nil, keys.UserKey(bad.key), keys.SearchKey(nil, keys.UserKey(bad.key), keys.MaxSeq), false)
+		check(err, "LookupAppend")
 		_, _, _, err = rd.Get(keys.UserKey(bad.key), keys.SearchKey(nil, keys.UserKey(bad.key), keys.MaxSeq))
 		check(err, "Get")
 		check(rd.Verify(), "Verify")

@@ -386,6 +386,45 @@ func (r *Reader) loadDataBlock(h blockHandle, fill bool) ([]byte, error) {
 	return b, nil
 }
 
+// loadDataBlockInto returns the data block at h from the cache if it is
+// there, and otherwise reads, verifies and decompresses it into *scratch
+// (grown as needed, from the same pool as the read buffers) without adding
+// it to the cache. The block then aliases *scratch until the caller reuses
+// or returns it.
+func (r *Reader) loadDataBlockInto(h blockHandle, scratch *[]byte) ([]byte, error) {
+	if r.cache != nil {
+		if b, ok := r.cache.Get(r.fileNum, h.offset); ok {
+			r.stats.BlockCacheHits.Add(1)
+			return b, nil
+		}
+		r.stats.BlockCacheMisses.Add(1)
+	}
+	stored, c, buf, err := r.readStored(h, *scratch)
+	*scratch = buf
+	if err != nil {
+		return nil, err
+	}
+	r.stats.DataBytesRead.Add(int64(h.length + blockTrailerLen))
+	block := stored
+	if c != CompressionNone {
+		// Decompress into a second pooled buffer, which scratch then
+		// holds; the stored bytes' buffer goes back to the pool.
+		out := getBuf()
+		block, err = decompressBlock((*out)[:0], stored, c, r.meta.props.MaxBlockSize, r.name, int64(h.offset))
+		putBuf(out, buf)
+		*scratch = block // nil on error: buf is the pool's now
+		if err != nil {
+			return nil, err
+		}
+	}
+	// As in readDataBlock: the in-memory flag is never set in a file.
+	if n := len(block); n >= 4 && binary.LittleEndian.Uint32(block[n-4:])&denseFlag != 0 {
+		return nil, keys.CorruptionError(r.name, int64(h.offset), "block entry at %d: restart count %08x has the in-memory flag set", n-4, binary.LittleEndian.Uint32(block[n-4:]))
+	}
+	r.stats.DataBlocksRead.Add(1)
+	return block, nil
+}
+
 // MemoryUsage returns the bytes the reader holds for its life: the
 // expanded index, the block handles, the filter and the properties' keys.
 func (r *Reader) MemoryUsage() int64 {
@@ -442,7 +481,7 @@ func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, er
 		return nil, nil, false, err
 	}
 	var it blockIter
-	if found, err = r.seek(&it, searchKey, ukey); !found {
+	if found, err = r.seek(&it, searchKey, ukey, nil); !found {
 		return nil, nil, false, err
 	}
 	return it.key, it.val, true, nil
@@ -457,11 +496,40 @@ func (r *Reader) Lookup(ukey, searchKey []byte) (trailer uint64, value []byte, f
 		return 0, nil, false, err // the usual answer for absent keys: no pool round trip
 	}
 	it := lookupIters.Get().(*blockIter)
-	if found, err = r.seek(it, searchKey, ukey); found {
+	if found, err = r.seek(it, searchKey, ukey, nil); found {
 		trailer, value = binary.LittleEndian.Uint64(it.key[len(it.key)-keys.TrailerLen:]), it.val
 	}
 	it.data, it.key, it.val, it.err = nil, nil, nil, nil // keep only keyBuf
 	lookupIters.Put(it)
+	return trailer, value, found, err
+}
+
+// LookupAppend is Lookup that appends the entry's value to dst and returns
+// the extended slice as value (dst unchanged when the key is not found), so
+// that nothing it returns aliases block memory. With fill false, a data
+// block missing from the cache is read (and decompressed) into pooled
+// memory and not added to the cache: a read of a block that will not be
+// read again then allocates nothing beyond dst's growth and evicts nothing.
+// A block already in the cache is used either way.
+func (r *Reader) LookupAppend(dst, ukey, searchKey []byte, fill bool) (trailer uint64, value []byte, found bool, err error) {
+	if ok, err := r.admits(ukey); !ok {
+		return 0, dst, false, err
+	}
+	var scratch *[]byte
+	if !fill {
+		scratch = getBuf()
+	}
+	it := lookupIters.Get().(*blockIter)
+	value = dst
+	if found, err = r.seek(it, searchKey, ukey, scratch); found {
+		trailer = binary.LittleEndian.Uint64(it.key[len(it.key)-keys.TrailerLen:])
+		value = append(dst, it.val...)
+	}
+	it.data, it.key, it.val, it.err = nil, nil, nil, nil // keep only keyBuf
+	lookupIters.Put(it)
+	if scratch != nil {
+		putBuf(scratch, *scratch)
+	}
 	return trailer, value, found, err
 }
 
@@ -477,8 +545,11 @@ func (r *Reader) admits(ukey []byte) (bool, error) {
 	return r.probe(ukey), nil
 }
 
-// seek positions it for Get and Lookup, after admits.
-func (r *Reader) seek(it *blockIter, searchKey, ukey []byte) (found bool, err error) {
+// seek positions it for Get and Lookup, after admits. With scratch nil the
+// data block comes from the cache or is added to it (loadDataBlock); with
+// scratch set, a block missing from the cache is read into *scratch
+// (loadDataBlockInto), which it then aliases.
+func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (found bool, err error) {
 	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		return false, err
 	}
@@ -489,7 +560,12 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte) (found bool, err er
 	if !ok {
 		return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
 	}
-	block, err := r.loadDataBlock(h, true)
+	var block []byte
+	if scratch == nil {
+		block, err = r.loadDataBlock(h, true)
+	} else {
+		block, err = r.loadDataBlockInto(h, scratch)
+	}
 	if err != nil {
 		return false, err
 	}
