@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/vfs"
 )
 
@@ -85,6 +87,24 @@ func checkRD(t *testing.T, r rdReader, m rdModel, universe []string, what string
 		it, err := r.NewIter(&IterOptions{LowerBound: []byte(lo), UpperBound: []byte(hi)})
 		require.NoError(t, err)
 		require.Equal(t, formatKVs(wantB), formatKVs(scanAll(t, it)), "%s: scan [%s, %s)", what, lo, hi)
+		// Backward within the same bounds, and the seeks at the bounds.
+		it, err = r.NewIter(&IterOptions{LowerBound: []byte(lo), UpperBound: []byte(hi)})
+		require.NoError(t, err)
+		var backB []kv
+		for ok := it.Last(); ok; ok = it.Prev() {
+			backB = append([]kv{{string(it.Key()), string(it.Value())}}, backB...)
+		}
+		require.Equal(t, formatKVs(wantB), formatKVs(backB), "%s: backward scan [%s, %s)", what, lo, hi)
+		if len(wantB) > 0 {
+			require.True(t, it.SeekLT([]byte(hi)), "%s: SeekLT(%q) in [%s, %s)", what, hi, lo, hi)
+			require.Equal(t, wantB[len(wantB)-1].k, string(it.Key()))
+			require.True(t, it.SeekGE([]byte(lo)), "%s: SeekGE(%q) in [%s, %s)", what, lo, lo, hi)
+			require.Equal(t, wantB[0].k, string(it.Key()))
+		} else {
+			require.False(t, it.SeekLT([]byte(hi)), "%s: SeekLT(%q) in empty [%s, %s)", what, hi, lo, hi)
+			require.False(t, it.SeekGE([]byte(lo)), "%s: SeekGE(%q) in empty [%s, %s)", what, lo, lo, hi)
+		}
+		require.NoError(t, it.Close())
 	}
 	it, err = r.NewIter(nil)
 	require.NoError(t, err)
@@ -464,5 +484,50 @@ func TestDeleteRangeOfAPartition(t *testing.T) {
 		_, err = db.GetItem([]byte("p3"), []byte("s25"))
 		require.NoError(t, err)
 		require.NoError(t, db.Flush())
+	}
+}
+
+// TestVerifyChecksRangeDels: Verify compares a table's range deletion block
+// with its MANIFEST record: the count, the bounds and the sequence numbers.
+// Each field of the record made to disagree is corruption naming the table.
+func TestVerifyChecksRangeDels(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, smallOpts(fs))
+	defer db.Close()
+	require.NoError(t, db.Put([]byte("a"), []byte("1")))
+	require.NoError(t, db.Put([]byte("z"), []byte("1")))
+	require.NoError(t, db.DeleteRange([]byte("c"), []byte("f")))
+	require.NoError(t, db.DeleteRange([]byte("e"), []byte("h")))
+	require.NoError(t, db.Flush())
+	require.NoError(t, db.Verify())
+	rs, _ := db.loadReadState()
+	defer rs.release()
+	var f *manifest.FileMeta
+	for _, files := range rs.v.Levels {
+		for _, g := range files {
+			if g.NumRangeDels > 0 {
+				f = g
+			}
+		}
+	}
+	require.NotNil(t, f, "a table with range tombstones")
+	r, h, err := db.tableCache.Get(f.FileNum, int64(f.Size))
+	require.NoError(t, err)
+	defer h.Release()
+	require.NoError(t, verifyRangeDels(f, r))
+	require.Equal(t, uint64(4), f.NumRangeDels, "[c,e) [e,f)x2 [f,h): one per fragment and sequence number")
+	for name, change := range map[string]func(m *manifest.FileMeta){
+		"count":        func(m *manifest.FileMeta) { m.NumRangeDels++ },
+		"no count":     func(m *manifest.FileMeta) { m.NumRangeDels = 0 },
+		"smallest":     func(m *manifest.FileMeta) { m.Smallest = keys.MakeKey(nil, []byte("d"), 1, keys.KindSet) },
+		"largest":      func(m *manifest.FileMeta) { m.Largest = keys.MakeKey(nil, []byte("g"), 1, keys.KindSet) },
+		"largest seq":  func(m *manifest.FileMeta) { m.LargestSeq = 1 },
+		"smallest seq": func(m *manifest.FileMeta) { m.SmallestSeq = m.LargestSeq + 1 },
+	} {
+		m := *f
+		change(&m)
+		err := verifyRangeDels(&m, r)
+		require.ErrorIs(t, err, ErrCorruption, name)
+		require.Contains(t, err.Error(), r.Name(), name)
 	}
 }
