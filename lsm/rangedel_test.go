@@ -407,13 +407,18 @@ func TestSync(t *testing.T) {
 }
 
 // TestSyncConcurrent: Sync runs beside writers; every write acknowledged
-// before a Sync returned survives a power loss taken right after it.
+// before a Sync was called, by any writer, survives a power loss taken
+// right after it returned (and writes acknowledged meanwhile may or may
+// not: they are not checked).
 func TestSyncConcurrent(t *testing.T) {
 	mem := vfs.NewMem()
 	db := openMem(t, mem, &Options{Sync: SyncNo})
+	const writers = 4
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	for w := 0; w < 4; w++ {
+	var acked [writers]atomic.Int64 // each writer's count of acknowledged puts
+	var failed atomic.Bool
+	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -423,27 +428,54 @@ func TestSyncConcurrent(t *testing.T) {
 					return
 				default:
 				}
-				_ = db.Put([]byte(fmt.Sprintf("w%d-%06d", w, i)), []byte("v"))
+				if err := db.Put([]byte(fmt.Sprintf("w%d-%06d", w, i)), []byte("v")); err != nil {
+					failed.Store(true)
+					return
+				}
+				acked[w].Store(int64(i + 1))
 			}
 		}()
 	}
-	var acked []string
-	for round := 0; round < 20; round++ {
-		k := fmt.Sprintf("sync-%03d", round)
-		require.NoError(t, db.Put([]byte(k), []byte("v")))
-		acked = append(acked, k)
-		require.NoError(t, db.Sync())
+	type check struct {
+		crashed *vfs.MemFS
+		upTo    [writers]int64
 	}
-	crashed := mem.CrashClone()
+	var checks []check
+	for round := 0; round < 20; round++ {
+		var c check
+		// Wait for every writer to have a new acknowledged put (progress,
+		// not time: each round then checks writes of every writer).
+		for w := range writers {
+			prev := int64(0)
+			if len(checks) > 0 {
+				prev = checks[len(checks)-1].upTo[w]
+			}
+			for acked[w].Load() == prev {
+				require.False(t, failed.Load(), "a writer's Put failed")
+				time.Sleep(100 * time.Microsecond)
+			}
+			c.upTo[w] = acked[w].Load()
+		}
+		require.NoError(t, db.Sync())
+		c.crashed = mem.CrashClone()
+		checks = append(checks, c)
+	}
 	close(stop)
 	wg.Wait()
 	require.NoError(t, db.Close())
-	db = openMem(t, crashed, nil)
-	defer db.Close()
-	for _, k := range acked {
-		_, err := db.Get([]byte(k))
-		require.NoError(t, err, k)
+	total := int64(0)
+	for _, c := range checks {
+		db := openMem(t, c.crashed, nil)
+		for w := range writers {
+			total += c.upTo[w]
+			for i := int64(0); i < c.upTo[w]; i++ {
+				_, err := db.Get([]byte(fmt.Sprintf("w%d-%06d", w, i)))
+				require.NoError(t, err, "writer %d's put %d, acknowledged before the Sync", w, i)
+			}
+		}
+		require.NoError(t, db.Close())
 	}
+	require.Positive(t, total, "writers were acknowledged before some Sync")
 }
 
 // TestDeleteRangeOfAPartition: DeleteRange over PartitionBounds(pk) deletes
