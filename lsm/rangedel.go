@@ -172,6 +172,14 @@ func (rs *readState) tableRangeDels() *tableRangeDels {
 	return t
 }
 
+// iterRangeDels is what an iterator over range tombstones allocates, once:
+// its view, room for the view's first lists, and its skip buffer.
+type iterRangeDels struct {
+	view  rangeDelView
+	lists [4]rangedel.List
+	skip  [48]byte
+}
+
 // rangeDelView answers, for an iterator, which range tombstone visible at
 // its sequence number covers a key. It caches the last answer with the
 // range over which it holds, so that a scan pays a binary search only when
