@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stratadb/strata/lsm"
@@ -32,6 +33,11 @@ func TestDelRangeAndPrefix(t *testing.T) {
 	}
 	require.Contains(t, dump, "[a, c) #")
 	require.Contains(t, dump, "RANGEDEL")
+	// The command is one WAL record of one tombstone, no delete per key
+	// (the WAL holds what the last command wrote: each run ends with Close).
+	require.Equal(t, 1, strings.Count(dump, "RANGEDEL"), dump)
+	require.Contains(t, dump, "1 records", dump)
+	require.NotContains(t, dump, " DEL", dump)
 	r = kv(t, db, nil, "scan", "--keys-only")
 	require.Equal(t, "c1\nusex\n", r.stdout)
 
