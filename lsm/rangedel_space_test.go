@@ -245,3 +245,29 @@ func TestDeleteRangeReclaimsDiskUnattended(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteRangeEarlyFlushOnlyWhenItPays: the TTL tick's check flushes
+// the memtable only when its range tombstones cover much table data, and
+// a memtable once: a tombstone over a few keys, or over keys no table
+// holds, leaves the memtable alone.
+func TestDeleteRangeEarlyFlushOnlyWhenItPays(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, &Options{TTLCompactionInterval: -1}) // the check is called by hand
+	defer db.Close()
+	fillForSpace(t, db, 0, 20000)
+	require.NoError(t, db.Flush())
+	flushes := func() int64 { return db.Metrics().RangeDelFlushes }
+	db.maybeFlushForRangeDels()
+	require.Zero(t, flushes(), "no tombstone")
+	require.NoError(t, db.DeleteRange([]byte(fmt.Sprintf("key%09d", 100)), []byte(fmt.Sprintf("key%09d", 110))))
+	require.NoError(t, db.DeleteRange([]byte("zzz"), []byte("zzzz")))
+	db.maybeFlushForRangeDels()
+	require.Zero(t, flushes(), "tombstones over 10 keys and over nothing")
+	require.NoError(t, db.DeleteRange([]byte("key"), []byte(fmt.Sprintf("key%09d", 18000))))
+	db.maybeFlushForRangeDels()
+	require.Equal(t, int64(1), flushes(), "a tombstone over 90% of the tables")
+	db.maybeFlushForRangeDels()
+	require.Equal(t, int64(1), flushes(), "the new memtable holds no tombstone")
+	_, err := db.Get([]byte(fmt.Sprintf("key%09d", 5)))
+	require.ErrorIs(t, err, ErrNotFound)
+}
