@@ -295,8 +295,10 @@ func newCompaction(v *manifest.Version, o Options, reason Reason, level, out int
 		c.Grandparents = v.Overlaps(out+1, lo, hi)
 	}
 	// A move keeps every entry, so it suits only the reasons that want the
-	// data lower, not those that want dead entries gone.
-	if out != level && len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 &&
+	// data lower, not those that want dead entries gone, nor a table whose
+	// range tombstones cover data (it may hold that data itself: a flushed
+	// memtable with the keys and their DeleteRange).
+	if out != level && len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 && c.Inputs[0][0].RangeDelBytes == 0 &&
 		int64(manifest.TotalSize(c.Grandparents)) <= c.MaxGrandparentOverlap &&
 		(reason == ReasonL0 || reason == ReasonSize || reason == ReasonRead) {
 		c.Kind = KindMove

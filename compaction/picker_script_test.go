@@ -18,7 +18,7 @@ import (
 //
 //	define [l0-trigger=N] [multiplier=N] [base-size=N] [target-file-size=N]
 //	L<level>
-//	<num>: <smallest>-<largest> [size=N] [seqs=A-B] [expiry=E] [entries=N] [deletions=N] [compacting]
+//	<num>: <smallest>-<largest> [size=N] [seqs=A-B] [expiry=E] [entries=N] [deletions=N] [rangedel-bytes=N] [compacting]
 //	----
 //	the version, as the picker sees it
 //
@@ -214,6 +214,8 @@ func parseFile(line string) (*manifest.FileMeta, error) {
 			f.NumEntries = uint64(n)
 		case "deletions":
 			f.NumDeletions = uint64(n)
+		case "rangedel-bytes":
+			f.NumRangeDels, f.RangeDelBytes = 1, uint64(n)
 		default:
 			return nil, fmt.Errorf("unknown field %q", k)
 		}

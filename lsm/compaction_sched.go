@@ -64,7 +64,8 @@ func (db *DB) startCompactions() {
 }
 
 // ttlLoop looks for tables whose data has expired every
-// TTLCompactionInterval, even when no writes arrive.
+// TTLCompactionInterval, even when no writes arrive, and for range
+// tombstones in the memtable over much table data (maybeFlushForRangeDels).
 func (db *DB) ttlLoop() {
 	defer db.bgWG.Done()
 	t := time.NewTicker(db.opts.TTLCompactionInterval)
@@ -75,6 +76,7 @@ func (db *DB) ttlLoop() {
 			db.mu.Lock()
 			db.scheduleTTLLocked()
 			db.mu.Unlock()
+			db.maybeFlushForRangeDels()
 		case <-db.stopc:
 			return
 		}

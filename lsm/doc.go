@@ -54,7 +54,15 @@
 // tombstone past its end, one seek instead of a step per dead key
 // (rangedel.go, Merging.SkipForward). Compaction drops covered entries and
 // then the tombstone, cuts tombstones at output boundaries, and the picker
-// counts the bytes tombstones cover, so the space comes back on its own.
+// counts the bytes tombstones cover (for a flushed table, also those of
+// older L0 tables and its own), so the space comes back on its own; a table
+// whose tombstones cover data is rewritten, never moved. A tombstone still
+// in the memtable cannot drop anything: every TTLCompactionInterval (one
+// minute by default) the memtable is flushed early if its tombstones cover
+// 1 MiB of tables or a quarter of them (Metrics.RangeDelFlushes), so on a
+// DB that receives no more writes the space comes back within that interval
+// plus a flush and a compaction (DeleteRange of 90% of 1M keys: back to
+// 1.00x the live data in 51 s with the default minute).
 // An input table that a tombstone deletes whole, for every reader, is
 // dropped without being read (compaction.DropCovered): deleting the first
 // 990,000 of 1,000,000 sequential keys costs reading the few tables the

@@ -122,11 +122,18 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 // spans with one seek (Merging.SkipForward).
 func (it *Iterator) setupRangeDels() error {
 	rs := it.rs
-	var lists []rangedel.List
+	// One allocation holds the view, its first lists and the skip buffer:
+	// an iterator over range tombstones costs one more than one without.
+	var st *iterRangeDels
 	add := func(l rangedel.List) {
-		if len(l) > 0 {
-			lists = append(lists, l)
+		if len(l) == 0 {
+			return
 		}
+		if st == nil {
+			st = &iterRangeDels{}
+			st.view.lists = st.lists[:0]
+		}
+		st.view.lists = append(st.view.lists, l)
 	}
 	if rs.mem.mt.HasRangeDels() {
 		add(rs.mem.mt.RangeDels())
@@ -146,10 +153,11 @@ func (it *Iterator) setupRangeDels() error {
 			add(l)
 		}
 	}
-	if len(lists) == 0 {
+	if st == nil {
 		return nil
 	}
-	it.rdel = &rangeDelView{lists: lists, seq: it.seq}
+	st.view.seq = it.seq
+	it.rdel, it.skip = &st.view, st.skip[:0]
 	if it.maxSeqs != nil {
 		lm := rs.levelMaxSeqs()
 		for level, i := range it.levelChild {

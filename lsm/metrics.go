@@ -26,6 +26,7 @@ type counters struct {
 	tablesSkippedByRangeDel                     atomic.Int64
 	rangeDelSkips                               atomic.Int64
 	rangeDelsDropped, coveredDropped            atomic.Int64
+	rangeDelFlushes                             atomic.Int64
 	backgroundErrors                            atomic.Int64
 }
 
@@ -125,9 +126,12 @@ type Metrics struct {
 	// reader needed them; CoveredDropped the entries it dropped because a
 	// range tombstone deleted them.
 	RangeDelsDropped, CoveredDropped int64
-	WriteStalls                      int64
-	WriteSlowdowns                   int64
-	WriteStallTime                   time.Duration
+	// RangeDelFlushes counts memtables flushed before they were full
+	// because their range tombstones covered much table data.
+	RangeDelFlushes int64
+	WriteStalls     int64
+	WriteSlowdowns  int64
+	WriteStallTime  time.Duration
 	// MemtableCopyWaits counts the writes that waited for the memtable's
 	// background copy (two full fronts waiting for it, see
 	// memtable.NewStaged); MemtableCopyWaitTime is their total wait.
@@ -201,6 +205,7 @@ func (db *DB) Metrics() Metrics {
 	m.RangeDelSkips = c.rangeDelSkips.Load()
 	m.RangeDelsDropped = c.rangeDelsDropped.Load()
 	m.CoveredDropped = c.coveredDropped.Load()
+	m.RangeDelFlushes = c.rangeDelFlushes.Load()
 	m.WriteStalls = c.stalls.Load()
 	m.WriteSlowdowns = c.stallSlowdowns.Load()
 	m.WriteStallTime = time.Duration(c.stallNanos.Load())
@@ -332,6 +337,7 @@ func (m Metrics) Fields() []MetricField {
 	kv("rangedel_skips", m.RangeDelSkips)
 	kv("rangedels_dropped", m.RangeDelsDropped)
 	kv("covered_dropped", m.CoveredDropped)
+	kv("rangedel_flushes", m.RangeDelFlushes)
 	kv("write_stalls", m.WriteStalls)
 	kv("write_slowdowns", m.WriteSlowdowns)
 	kv("write_stall_time", m.WriteStallTime)

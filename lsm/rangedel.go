@@ -9,39 +9,91 @@ import (
 	"github.com/stratadb/strata/rangedel"
 )
 
-// rangeDelCoverage estimates the bytes of tables below level that the
-// range tombstones l cover, from the tables' indexes (no data block is
-// read). The compaction picker adds it to the size of the table holding l,
-// so that a level whose data below is mostly deleted is compacted and the
-// space comes back.
-func (db *DB) rangeDelCoverage(v *manifest.Version, level int, l rangedel.List) uint64 {
+// rangeDelCoverage estimates the bytes of tables that the range tombstones
+// l, held by a table of level, cover, from the tables' indexes (no data
+// block is read): those of the levels below; for a table of L0 (a flush's)
+// also the older L0 tables of v and its own entries (self, when not nil: a
+// memtable flushed with data and the tombstones over it). The compaction
+// picker adds it to the size of the table holding l, so that a level whose
+// data below is mostly deleted is compacted and the space comes back.
+// level -1 counts every table of v (tombstones still in a memtable).
+func (db *DB) rangeDelCoverage(v *manifest.Version, level int, l rangedel.List, self *manifest.FileMeta) uint64 {
 	if len(l) == 0 || v == nil {
 		return 0
 	}
 	var n uint64
-	for lv := level + 1; lv < manifest.NumLevels; lv++ {
+	from := level + 1
+	if level == 0 {
+		from = 0 // every table already in L0 is older than a flush's
+		if self != nil {
+			n += db.coveredBytes(self, l)
+		}
+	}
+	for lv := max(from, 0); lv < manifest.NumLevels; lv++ {
 		for _, f := range v.Levels[lv] {
-			if !l.Overlaps(f.SmallestUserKey(), f.LargestUserKey()) {
-				continue
+			if self == nil || f.FileNum != self.FileNum {
+				n += db.coveredBytes(f, l)
 			}
-			r, h, err := db.tableCache.Get(f.FileNum, int64(f.Size))
-			if err != nil {
-				n += f.Size / 2 // an estimate only
-				continue
-			}
-			for _, fr := range l.Clip(f.SmallestUserKey(), nil) {
-				if bytes.Compare(fr.Start, f.LargestUserKey()) > 0 {
-					break
-				}
-				lo, hi := r.ApproxOffset(fr.Start), r.ApproxOffset(fr.End)
-				if hi > lo {
-					n += hi - lo
-				}
-			}
-			h.Release()
 		}
 	}
 	return n
+}
+
+// coveredBytes estimates the bytes of f's data blocks inside l's fragments.
+func (db *DB) coveredBytes(f *manifest.FileMeta, l rangedel.List) uint64 {
+	if !l.Overlaps(f.SmallestUserKey(), f.LargestUserKey()) {
+		return 0
+	}
+	r, h, err := db.tableCache.Get(f.FileNum, int64(f.Size))
+	if err != nil {
+		return f.Size / 2 // an estimate only
+	}
+	defer h.Release()
+	var n uint64
+	for _, fr := range l.Clip(f.SmallestUserKey(), nil) {
+		if bytes.Compare(fr.Start, f.LargestUserKey()) > 0 {
+			break
+		}
+		lo, hi := r.ApproxOffset(fr.Start), r.ApproxOffset(fr.End)
+		if hi > lo {
+			n += hi - lo
+		}
+	}
+	return n
+}
+
+// rangeDelFlushMin is how many bytes of tables the mutable memtable's range
+// tombstones must cover (or a quarter of all) for maybeFlushForRangeDels to
+// flush it early.
+const rangeDelFlushMin = 1 << 20
+
+// maybeFlushForRangeDels flushes the mutable memtable when its range
+// tombstones cover 1 MiB of tables or a quarter of their bytes. Until the
+// tombstones reach a table, compaction cannot drop what they delete, and a
+// DB that receives no more writes would never fill the memtable: ttlLoop
+// calls it every TTLCompactionInterval, so the space comes back within one
+// interval plus a flush and the compactions the picker then starts. A
+// memtable is flushed early at most once (the next one starts without
+// tombstones).
+func (db *DB) maybeFlushForRangeDels() {
+	if db.opts.ReadOnly || db.closed.Load() {
+		return
+	}
+	rs, _ := db.loadReadState()
+	mt := rs.mem.mt
+	var covered, total uint64
+	if mt.HasRangeDels() {
+		covered = db.rangeDelCoverage(rs.v, -1, mt.RangeDels(), nil)
+		for lv := range manifest.NumLevels {
+			total += rs.v.LevelSize(lv)
+		}
+	}
+	rs.release()
+	if covered == 0 || (covered < rangeDelFlushMin && covered*4 < total) {
+		return
+	}
+	db.metrics.rangeDelFlushes.Add(1)
+	_ = db.Flush() // a failure latches as the background error
 }
 
 // tableRangeDels are the range tombstones of a read state's tables, loaded
@@ -118,6 +170,14 @@ func (rs *readState) tableRangeDels() *tableRangeDels {
 		}
 	})
 	return t
+}
+
+// iterRangeDels is what an iterator over range tombstones allocates, once:
+// its view, room for the view's first lists, and its skip buffer.
+type iterRangeDels struct {
+	view  rangeDelView
+	lists [4]rangedel.List
+	skip  [48]byte
 }
 
 // rangeDelView answers, for an iterator, which range tombstone visible at

@@ -85,3 +85,56 @@ func BenchmarkGetCoveredKey(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanBesideDeletedRange: a seek to a random key and 100 entries
+// over 1M keys, with and without one DeleteRange of the middle 10% (the
+// bench/ deleterange-scan workload in-process): what a tombstone costs the
+// scans that meet it and those that do not.
+func BenchmarkScanBesideDeletedRange(b *testing.B) {
+	const n = 1000000
+	for _, del := range []bool{false, true} {
+		b.Run(fmt.Sprintf("deleterange=%v", del), func(b *testing.B) {
+			db := rangeDelBenchDB(b, 0)
+			batch := db.NewBatch()
+			for i := 10; i < n; i++ { // keys 0-9 are rangeDelBenchDB's
+				batch.Put([]byte(fmt.Sprintf("key%09d", i)), benchValue)
+				if batch.Len() == 10000 {
+					if err := db.Apply(batch); err != nil {
+						b.Fatal(err)
+					}
+					batch.Reset()
+				}
+			}
+			if err := db.Apply(batch); err != nil {
+				b.Fatal(err)
+			}
+			if err := db.Compact(nil, nil); err != nil {
+				b.Fatal(err)
+			}
+			if del {
+				if err := db.DeleteRange([]byte(fmt.Sprintf("key%09d", n*45/100)), []byte(fmt.Sprintf("key%09d", n*55/100))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rng := uint64(1)
+			var key [12]byte
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				rng = rng*6364136223846793005 + 1442695040888963407
+				k := fmt.Appendf(key[:0], "key%09d", (rng>>33)%n)
+				it, err := db.NewIter(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m := 0
+				for ok := it.SeekGE(k); ok && m < 100; ok = it.Next() {
+					m++
+				}
+				if err := it.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,8 @@ package lsm
 import (
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +13,11 @@ import (
 	"github.com/stratadb/strata/vfs"
 )
 
-var rdSpaceKeys = flag.Int("rangedel.keys", 50000, "keys in TestDeleteRangeReclaimsSpace (1000000 for the figure quoted in the docs)")
+var (
+	rdSpaceKeys = flag.Int("rangedel.keys", 50000, "keys in TestDeleteRangeReclaimsSpace and TestDeleteRangeReclaimsDiskUnattended (1000000 for the figures quoted in the docs)")
+	rdSpaceWait = flag.Duration("rangedel.wait", time.Minute, "how long TestDeleteRangeReclaimsDiskUnattended waits for background work")
+	rdInterval  = flag.Duration("rangedel.interval", 100*time.Millisecond, "TTLCompactionInterval of TestDeleteRangeReclaimsDiskUnattended (0: the default, one minute)")
+)
 
 // tableBytes sums the sizes of the DB's tables.
 func tableBytes(t testing.TB, db *DB) int64 {
@@ -136,4 +142,132 @@ func TestDeleteRangeDropsCoveredTablesUnread(t *testing.T) {
 			require.NoError(t, db.Verify())
 		})
 	}
+}
+
+// dirBytes sums the sizes of the files in dir but the WAL segments: the
+// tables, obsolete ones not yet deleted included, the MANIFEST and the
+// rest. (A WAL segment is preallocated to about MemtableSize in any open
+// DB, whatever it holds; walBytes counts those.)
+func dirBytes(t testing.TB, dir string) int64 {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var n int64
+	for _, e := range ents {
+		if filepath.Ext(e.Name()) == ".log" {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// walBytes sums the sizes of the WAL segments in dir.
+func walBytes(t testing.TB, dir string) int64 {
+	t.Helper()
+	ms, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	require.NoError(t, err)
+	var n int64
+	for _, m := range ms {
+		fi, err := os.Stat(m)
+		require.NoError(t, err)
+		n += fi.Size()
+	}
+	return n
+}
+
+// TestDeleteRangeReclaimsDiskUnattended: on the OS file system with the
+// default Options (but TTLCompactionInterval, -rangedel.interval), after a
+// DeleteRange of 90% of the keys and no Compact, the directory
+// (tables, MANIFEST, but the preallocated WAL) shrinks to within 1.2x of
+// what a DB of the live 10% alone takes, by background work alone: the
+// memtable holding the tombstone is flushed on the next TTL tick
+// (maybeFlushForRangeDels) and the L0 table holding it counts the bytes it
+// covers in L0 and in itself, so the picker compacts them. The DeleteRange
+// is one WAL record whatever the number of keys.
+func TestDeleteRangeReclaimsDiskUnattended(t *testing.T) {
+	n := *rdSpaceKeys
+	if testing.Short() {
+		n = 20000
+	}
+	live := n / 10
+	refDir := t.TempDir()
+	ref, err := Open(refDir, &Options{FS: vfs.Default})
+	require.NoError(t, err)
+	fillForSpace(t, ref, n-live, n)
+	require.NoError(t, ref.Compact(nil, nil))
+	want := dirBytes(t, refDir)
+	require.NoError(t, ref.Close())
+
+	// data-in-tables: the keys flushed, the tombstone left in the memtable
+	// (the tick flushes it); one-memtable: keys and tombstone flushed
+	// together (the table's tombstone counts its own entries).
+	for _, together := range []bool{false, true} {
+		name := map[bool]string{false: "data-in-tables", true: "one-memtable"}[together]
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			db, err := Open(dir, &Options{FS: vfs.Default, TTLCompactionInterval: *rdInterval})
+			require.NoError(t, err)
+			defer db.Close()
+			fillForSpace(t, db, 0, n)
+			if !together {
+				require.NoError(t, db.Flush()) // the data in L0 tables, as a full memtable leaves it
+			}
+			full := dirBytes(t, dir)
+			wal0, m0 := walBytes(t, dir), db.Metrics().WALBytesWritten
+			require.NoError(t, db.DeleteRange([]byte("key"), []byte(fmt.Sprintf("key%09d", n-live))))
+			wal1, m1 := walBytes(t, dir), db.Metrics().WALBytesWritten
+			t.Logf("%d keys: the DeleteRange wrote %d WAL bytes; the WAL files' sizes (preallocated) went from %d to %d; tables %d bytes",
+				n, m1-m0, wal0, wal1, tableBytes(t, db))
+			require.Less(t, m1-m0, int64(64), "one record of tens of bytes")
+			start := time.Now()
+			if together {
+				require.NoError(t, db.Flush())
+				full = max(full, dirBytes(t, dir))
+			}
+			deadline := start.Add(*rdSpaceWait)
+			got := dirBytes(t, dir)
+			for got > want*12/10 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+				got = dirBytes(t, dir)
+			}
+			t.Logf("%d keys on disk: full %d bytes, live 10%% alone %d, after DeleteRange %d (%.2fx) after %v without Compact",
+				n, full, want, got, float64(got)/float64(want), time.Since(start).Round(time.Millisecond))
+			require.LessOrEqual(t, got, want*12/10)
+			t.Logf("early flushes %d", db.Metrics().RangeDelFlushes)
+			_, err = db.Get([]byte(fmt.Sprintf("key%09d", 0)))
+			require.ErrorIs(t, err, ErrNotFound)
+			v, err := db.Get([]byte(fmt.Sprintf("key%09d", n-1)))
+			require.NoError(t, err)
+			require.Equal(t, fmt.Sprintf("value-%09d-padding-padding", n-1), string(v))
+		})
+	}
+}
+
+// TestDeleteRangeEarlyFlushOnlyWhenItPays: the TTL tick's check flushes
+// the memtable only when its range tombstones cover much table data, and
+// a memtable once: a tombstone over a few keys, or over keys no table
+// holds, leaves the memtable alone.
+func TestDeleteRangeEarlyFlushOnlyWhenItPays(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, &Options{TTLCompactionInterval: -1}) // the check is called by hand
+	defer db.Close()
+	fillForSpace(t, db, 0, 20000)
+	require.NoError(t, db.Flush())
+	flushes := func() int64 { return db.Metrics().RangeDelFlushes }
+	db.maybeFlushForRangeDels()
+	require.Zero(t, flushes(), "no tombstone")
+	require.NoError(t, db.DeleteRange([]byte(fmt.Sprintf("key%09d", 100)), []byte(fmt.Sprintf("key%09d", 110))))
+	require.NoError(t, db.DeleteRange([]byte("zzz"), []byte("zzzz")))
+	db.maybeFlushForRangeDels()
+	require.Zero(t, flushes(), "tombstones over 10 keys and over nothing")
+	require.NoError(t, db.DeleteRange([]byte("key"), []byte(fmt.Sprintf("key%09d", 18000))))
+	db.maybeFlushForRangeDels()
+	require.Equal(t, int64(1), flushes(), "a tombstone over 90% of the tables")
+	db.maybeFlushForRangeDels()
+	require.Equal(t, int64(1), flushes(), "the new memtable holds no tombstone")
+	_, err := db.Get([]byte(fmt.Sprintf("key%09d", 5)))
+	require.ErrorIs(t, err, ErrNotFound)
 }

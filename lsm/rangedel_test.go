@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/vfs"
 )
 
@@ -85,6 +87,24 @@ func checkRD(t *testing.T, r rdReader, m rdModel, universe []string, what string
 		it, err := r.NewIter(&IterOptions{LowerBound: []byte(lo), UpperBound: []byte(hi)})
 		require.NoError(t, err)
 		require.Equal(t, formatKVs(wantB), formatKVs(scanAll(t, it)), "%s: scan [%s, %s)", what, lo, hi)
+		// Backward within the same bounds, and the seeks at the bounds.
+		it, err = r.NewIter(&IterOptions{LowerBound: []byte(lo), UpperBound: []byte(hi)})
+		require.NoError(t, err)
+		var backB []kv
+		for ok := it.Last(); ok; ok = it.Prev() {
+			backB = append([]kv{{string(it.Key()), string(it.Value())}}, backB...)
+		}
+		require.Equal(t, formatKVs(wantB), formatKVs(backB), "%s: backward scan [%s, %s)", what, lo, hi)
+		if len(wantB) > 0 {
+			require.True(t, it.SeekLT([]byte(hi)), "%s: SeekLT(%q) in [%s, %s)", what, hi, lo, hi)
+			require.Equal(t, wantB[len(wantB)-1].k, string(it.Key()))
+			require.True(t, it.SeekGE([]byte(lo)), "%s: SeekGE(%q) in [%s, %s)", what, lo, lo, hi)
+			require.Equal(t, wantB[0].k, string(it.Key()))
+		} else {
+			require.False(t, it.SeekLT([]byte(hi)), "%s: SeekLT(%q) in empty [%s, %s)", what, hi, lo, hi)
+			require.False(t, it.SeekGE([]byte(lo)), "%s: SeekGE(%q) in empty [%s, %s)", what, lo, lo, hi)
+		}
+		require.NoError(t, it.Close())
 	}
 	it, err = r.NewIter(nil)
 	require.NoError(t, err)
@@ -387,13 +407,18 @@ func TestSync(t *testing.T) {
 }
 
 // TestSyncConcurrent: Sync runs beside writers; every write acknowledged
-// before a Sync returned survives a power loss taken right after it.
+// before a Sync was called, by any writer, survives a power loss taken
+// right after it returned (and writes acknowledged meanwhile may or may
+// not: they are not checked).
 func TestSyncConcurrent(t *testing.T) {
 	mem := vfs.NewMem()
 	db := openMem(t, mem, &Options{Sync: SyncNo})
+	const writers = 4
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	for w := 0; w < 4; w++ {
+	var acked [writers]atomic.Int64 // each writer's count of acknowledged puts
+	var failed atomic.Bool
+	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -403,27 +428,54 @@ func TestSyncConcurrent(t *testing.T) {
 					return
 				default:
 				}
-				_ = db.Put([]byte(fmt.Sprintf("w%d-%06d", w, i)), []byte("v"))
+				if err := db.Put([]byte(fmt.Sprintf("w%d-%06d", w, i)), []byte("v")); err != nil {
+					failed.Store(true)
+					return
+				}
+				acked[w].Store(int64(i + 1))
 			}
 		}()
 	}
-	var acked []string
-	for round := 0; round < 20; round++ {
-		k := fmt.Sprintf("sync-%03d", round)
-		require.NoError(t, db.Put([]byte(k), []byte("v")))
-		acked = append(acked, k)
-		require.NoError(t, db.Sync())
+	type check struct {
+		crashed *vfs.MemFS
+		upTo    [writers]int64
 	}
-	crashed := mem.CrashClone()
+	var checks []check
+	for round := 0; round < 20; round++ {
+		var c check
+		// Wait for every writer to have a new acknowledged put (progress,
+		// not time: each round then checks writes of every writer).
+		for w := range writers {
+			prev := int64(0)
+			if len(checks) > 0 {
+				prev = checks[len(checks)-1].upTo[w]
+			}
+			for acked[w].Load() == prev {
+				require.False(t, failed.Load(), "a writer's Put failed")
+				time.Sleep(100 * time.Microsecond)
+			}
+			c.upTo[w] = acked[w].Load()
+		}
+		require.NoError(t, db.Sync())
+		c.crashed = mem.CrashClone()
+		checks = append(checks, c)
+	}
 	close(stop)
 	wg.Wait()
 	require.NoError(t, db.Close())
-	db = openMem(t, crashed, nil)
-	defer db.Close()
-	for _, k := range acked {
-		_, err := db.Get([]byte(k))
-		require.NoError(t, err, k)
+	total := int64(0)
+	for _, c := range checks {
+		db := openMem(t, c.crashed, nil)
+		for w := range writers {
+			total += c.upTo[w]
+			for i := int64(0); i < c.upTo[w]; i++ {
+				_, err := db.Get([]byte(fmt.Sprintf("w%d-%06d", w, i)))
+				require.NoError(t, err, "writer %d's put %d, acknowledged before the Sync", w, i)
+			}
+		}
+		require.NoError(t, db.Close())
 	}
+	require.Positive(t, total, "writers were acknowledged before some Sync")
 }
 
 // TestDeleteRangeOfAPartition: DeleteRange over PartitionBounds(pk) deletes
@@ -464,5 +516,50 @@ func TestDeleteRangeOfAPartition(t *testing.T) {
 		_, err = db.GetItem([]byte("p3"), []byte("s25"))
 		require.NoError(t, err)
 		require.NoError(t, db.Flush())
+	}
+}
+
+// TestVerifyChecksRangeDels: Verify compares a table's range deletion block
+// with its MANIFEST record: the count, the bounds and the sequence numbers.
+// Each field of the record made to disagree is corruption naming the table.
+func TestVerifyChecksRangeDels(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, smallOpts(fs))
+	defer db.Close()
+	require.NoError(t, db.Put([]byte("a"), []byte("1")))
+	require.NoError(t, db.Put([]byte("z"), []byte("1")))
+	require.NoError(t, db.DeleteRange([]byte("c"), []byte("f")))
+	require.NoError(t, db.DeleteRange([]byte("e"), []byte("h")))
+	require.NoError(t, db.Flush())
+	require.NoError(t, db.Verify())
+	rs, _ := db.loadReadState()
+	defer rs.release()
+	var f *manifest.FileMeta
+	for _, files := range rs.v.Levels {
+		for _, g := range files {
+			if g.NumRangeDels > 0 {
+				f = g
+			}
+		}
+	}
+	require.NotNil(t, f, "a table with range tombstones")
+	r, h, err := db.tableCache.Get(f.FileNum, int64(f.Size))
+	require.NoError(t, err)
+	defer h.Release()
+	require.NoError(t, verifyRangeDels(f, r))
+	require.Equal(t, uint64(4), f.NumRangeDels, "[c,e) [e,f)x2 [f,h): one per fragment and sequence number")
+	for name, change := range map[string]func(m *manifest.FileMeta){
+		"count":        func(m *manifest.FileMeta) { m.NumRangeDels++ },
+		"no count":     func(m *manifest.FileMeta) { m.NumRangeDels = 0 },
+		"smallest":     func(m *manifest.FileMeta) { m.Smallest = keys.MakeKey(nil, []byte("d"), 1, keys.KindSet) },
+		"largest":      func(m *manifest.FileMeta) { m.Largest = keys.MakeKey(nil, []byte("g"), 1, keys.KindSet) },
+		"largest seq":  func(m *manifest.FileMeta) { m.LargestSeq = 1 },
+		"smallest seq": func(m *manifest.FileMeta) { m.SmallestSeq = m.LargestSeq + 1 },
+	} {
+		m := *f
+		change(&m)
+		err := verifyRangeDels(&m, r)
+		require.ErrorIs(t, err, ErrCorruption, name)
+		require.Contains(t, err.Error(), r.Name(), name)
 	}
 }

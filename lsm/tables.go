@@ -97,7 +97,7 @@ func (o *tableOutput) Finish() (*manifest.FileMeta, error) {
 			v = o.db.vs.Current()
 			defer v.Unref()
 		}
-		meta.RangeDelBytes = o.db.rangeDelCoverage(v, o.level, o.rdels)
+		meta.RangeDelBytes = o.db.rangeDelCoverage(v, o.level, o.rdels, meta)
 	}
 	return meta, nil
 }
