@@ -22,6 +22,7 @@ type Iterator struct {
 	loaded  bool   // data holds a block
 	dataOff uint64 // offset of the loaded block
 	noFill  bool   // blocks read from the file stay out of the cache (NewCompactionIter)
+	ra      readahead
 
 	// User key bounds: lower inclusive, upper exclusive; nil = none.
 	lower, upper []byte
@@ -51,6 +52,7 @@ func (r *Reader) ResetIter(it *Iterator, compaction bool) {
 	ib, db, sb := it.index.keyBuf[:0], it.data.keyBuf[:0], it.seekBuf[:0]
 	*it = Iterator{r: r, noFill: compaction, seekBuf: sb}
 	it.index.keyBuf, it.data.keyBuf = ib, db
+	it.ra.init(compaction)
 	if r.closed.Load() {
 		it.err = errReaderClosed
 		return
@@ -112,7 +114,7 @@ func (it *Iterator) loadBlock() bool {
 		return true
 	}
 	it.loaded = false
-	block, err := it.r.loadDataBlock(h, !it.noFill)
+	block, err := it.r.loadDataBlock(h, !it.noFill, &it.ra)
 	if err != nil {
 		return it.fail(err)
 	}
@@ -326,5 +328,6 @@ func (it *Iterator) Close() error {
 	it.valid = false
 	it.loaded = false
 	it.data = blockIter{keyBuf: it.data.keyBuf[:0]} // drops the block, keeps the buffer
+	it.ra = readahead{}                             // drops the readahead buffer
 	return it.err
 }

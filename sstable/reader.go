@@ -48,6 +48,11 @@ type Stats struct {
 	// their 5-byte trailers). Each cache miss reads its one block with one
 	// positioned read.
 	BytesRead, DataBytesRead atomic.Int64
+	// Readaheads counts the positioned reads of several consecutive data
+	// blocks at once, made by an iterator reading a table in order (see
+	// Iterator); each block such a read brings is counted in DataBlocksRead
+	// when it is used, its bytes in DataBytesRead when read.
+	Readaheads atomic.Int64
 }
 
 // errReaderClosed is returned by calls on a closed Reader.
@@ -338,23 +343,44 @@ func putBuf(b *[]byte, s []byte) {
 // random read costs tens of blocks of disk traffic instead of one (see
 // docs/DESIGN-memory.md). The read goes into a pooled buffer; the block the
 // cache keeps is decompressed (or copied) from it.
-func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) (block []byte, err error) {
-	var stored []byte
-	var c Compression
-	rb := getBuf()
-	var buf []byte
-	stored, c, buf, err = r.readStored(h, *rb)
-	defer putBuf(rb, buf)
-	if err == nil {
-		r.stats.DataBytesRead.Add(int64(h.length + blockTrailerLen))
-		if c == CompressionNone {
-			block = bytes.Clone(stored)
-		} else {
-			block, err = decompressBlock(nil, stored, c, maxLen, r.name, int64(h.offset))
-		}
+func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) ([]byte, error) {
+	if h.length > uint64(r.size) || h.end() > uint64(r.size) {
+		return nil, keys.CorruptionError(r.name, int64(h.offset), "block of %d bytes runs past the end of the file (%d)", h.length, r.size)
 	}
-	if err != nil {
-		return nil, err
+	rb := getBuf()
+	n := h.length + blockTrailerLen
+	buf := *rb
+	if uint64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	stored := buf[:n]
+	err := r.readAt(stored, int64(h.offset))
+	var block []byte
+	if err == nil {
+		r.stats.DataBytesRead.Add(int64(n))
+		block, err = r.decodeStored(h, stored, maxLen)
+	}
+	putBuf(rb, buf)
+	return block, err
+}
+
+// decodeStored checks the stored bytes of the data block at h (its data
+// and 5-byte trailer, as read from the file) and returns the block,
+// decompressed or copied into memory of its own (the cache keeps it).
+// maxLen bounds its uncompressed size.
+func (r *Reader) decodeStored(h blockHandle, stored []byte, maxLen uint64) ([]byte, error) {
+	data, t := stored[:h.length], stored[h.length]
+	if got, want := blockChecksum(data, t), binary.LittleEndian.Uint32(stored[h.length+1:]); got != want {
+		return nil, keys.CorruptionError(r.name, int64(h.offset), "block checksum mismatch (stored %08x, computed %08x)", want, got)
+	}
+	var block []byte
+	if c := Compression(t); c == CompressionNone {
+		block = bytes.Clone(data)
+	} else {
+		var err error
+		if block, err = decompressBlock(nil, data, c, maxLen, r.name, int64(h.offset)); err != nil {
+			return nil, err
+		}
 	}
 	// The flag of the in-memory expanded form is never set in a file. The
 	// rest of the block's frame is checked by the init every reader of the
@@ -366,16 +392,27 @@ func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) (block []byte, err 
 }
 
 // loadDataBlock returns the data block at h, from the cache if it is there.
-// A block read from the file is added to the cache when fill is true.
-func (r *Reader) loadDataBlock(h blockHandle, fill bool) ([]byte, error) {
+// A block read from the file is added to the cache when fill is true. With
+// ra non-nil (an iterator's), a block the readahead buffer holds is taken
+// from it, and a miss may read the blocks after h with it (see readahead).
+func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead) ([]byte, error) {
 	if r.cache != nil {
 		if b, ok := r.cache.Get(r.fileNum, h.offset); ok {
 			r.stats.BlockCacheHits.Add(1)
+			if ra != nil {
+				ra.note(h)
+			}
 			return b, nil
 		}
 		r.stats.BlockCacheMisses.Add(1)
 	}
-	b, err := r.readDataBlock(h, r.meta.props.MaxBlockSize)
+	var b []byte
+	var err error
+	if ra != nil {
+		b, err = r.readAhead(h, ra)
+	} else {
+		b, err = r.readDataBlock(h, r.meta.props.MaxBlockSize)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -489,7 +526,7 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte) (found bool, err er
 	if !ok {
 		return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
 	}
-	block, err := r.loadDataBlock(h, true)
+	block, err := r.loadDataBlock(h, true, nil)
 	if err != nil {
 		return false, err
 	}
