@@ -72,6 +72,22 @@ type Iterator struct {
 	maxSeqs    []keys.SeqNum
 	levelChild [manifest.NumLevels]int
 	seqBuf     [16]keys.SeqNum // maxSeqs' memory for up to 16 children
+
+	// The merged iterator's memory, inside the Iterator, so that opening
+	// one is a single allocation (besides the memtable's iterators): the
+	// merging iterator and its heap, its children's slice while they are
+	// up to 16, the level iterators, and the prefix their tables are
+	// opened with (the Iterator is their Opener).
+	merging  iterator.Merging
+	srcArr   [16]keys.Iterator
+	levelArr [manifest.NumLevels]iterator.Level
+	prefix   []byte
+}
+
+// Open opens an iterator over a table of a level for the merged iterator
+// (iterator.Opener).
+func (it *Iterator) Open(f *manifest.FileMeta) (keys.Iterator, error) {
+	return it.db.openTableIter(f, it.prefix)
 }
 
 // NewIter returns an iterator over the DB as of now.
@@ -107,6 +123,7 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 	}
 	db.mu.iters++
 	db.mu.Unlock()
+	it.prefix = prefix
 	it.iter = db.buildMerged(it.rs, it.lower, it.upper, prefix, it)
 	if err := it.setupRangeDels(); err != nil {
 		// A table that cannot be read: the iterator reports it, as it
@@ -165,9 +182,15 @@ func (it *Iterator) setupRangeDels() error {
 // buildMerged returns a merging iterator over every source of rs that may
 // hold keys in [lower, upper). If it is non-nil, buildMerged records there
 // the newest sequence number of each child (keys.MaxSeq for a level L1+,
-// whose child index it notes).
+// whose child index it notes), and builds the merged iterator in its
+// memory (it.prefix must be prefix).
 func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterator) *iterator.Merging {
-	srcs := make([]keys.Iterator, 0, 4+len(rs.imm)+len(rs.v.Levels[0])+manifest.NumLevels)
+	var srcs []keys.Iterator
+	if n := 4 + len(rs.imm) + len(rs.v.Levels[0]) + manifest.NumLevels; it != nil && n <= len(it.srcArr) {
+		srcs = it.srcArr[:0]
+	} else {
+		srcs = make([]keys.Iterator, 0, n)
+	}
 	var seqs []keys.SeqNum
 	track := it != nil
 	if track {
@@ -186,7 +209,12 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 		srcs = rs.imm[i].mt.AppendIters(srcs)
 		note(rs.imm[i].maxSeq)
 	}
-	open := func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) }
+	var opener iterator.Opener
+	if it != nil {
+		opener = it
+	} else {
+		opener = iterator.OpenFunc(func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) })
+	}
 	l0 := rs.v.Levels[0]
 	overlapping := int64(0)
 	for i := len(l0) - 1; i >= 0; i-- {
@@ -195,7 +223,7 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 			continue
 		}
 		overlapping++
-		t, err := open(f)
+		t, err := opener.Open(f)
 		if err != nil {
 			t = &errIter{err: err}
 		}
@@ -210,7 +238,15 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 			if it != nil {
 				it.levelChild[level] = len(srcs)
 			}
-			srcs = append(srcs, iterator.NewLevel(files, open, lower, upper))
+			if it != nil {
+				l := &it.levelArr[level]
+				l.Init(files, opener, lower, upper)
+				srcs = append(srcs, l)
+			} else {
+				l := &iterator.Level{}
+				l.Init(files, opener, lower, upper)
+				srcs = append(srcs, l)
+			}
 			note(keys.MaxSeq)
 		}
 	}
@@ -220,6 +256,10 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 	}
 	if overlapping > 1 && !db.opts.ReadOnly {
 		db.readCharge(overlapping - 1)
+	}
+	if it != nil {
+		it.merging.Init(srcs...)
+		return &it.merging
 	}
 	return iterator.NewMerging(srcs...)
 }
@@ -560,6 +600,7 @@ func (it *Iterator) Close() error {
 	}
 	it.closed, it.valid = true, false
 	err := it.iter.Close()
+	it.srcArr = [len(it.srcArr)]keys.Iterator{} // closed children: recycled, not ours
 	it.rs.release()
 	it.db.mu.Lock()
 	it.db.mu.iters--
