@@ -125,6 +125,24 @@ func (it *Iterator) loadBlock() bool {
 	return true
 }
 
+// indexSeekGE moves the index iterator to the first entry whose key is >=
+// ikey, by the reader's prefix search when the index is expanded.
+func (it *Iterator) indexSeekGE(ikey []byte) bool {
+	m := &it.r.meta
+	if m.prefixes == nil {
+		return it.index.SeekGE(ikey)
+	}
+	i := m.indexSearch(&it.index, ikey)
+	if i < 0 {
+		return false
+	}
+	if i == len(m.handles) {
+		it.index.valid = false
+		return false
+	}
+	return it.index.seekRestart(i)
+}
+
 // boundKey returns the internal key that sorts before every version of the
 // user key bound.
 func (it *Iterator) boundKey(bound []byte) []byte {
@@ -248,7 +266,7 @@ func (it *Iterator) SeekGE(ikey []byte) bool {
 	if it.upper != nil && bytes.Compare(keys.UserKey(ikey), it.upper) >= 0 {
 		return false
 	}
-	if !it.index.SeekGE(ikey) || !it.loadBlock() {
+	if !it.indexSeekGE(ikey) || !it.loadBlock() {
 		return it.settle(false, true)
 	}
 	ok := it.data.SeekGE(ikey) || it.nextBlock()
@@ -269,7 +287,7 @@ func (it *Iterator) SeekLT(ikey []byte) bool {
 		return false
 	}
 	var ok bool
-	if !it.index.SeekGE(ikey) {
+	if !it.indexSeekGE(ikey) {
 		// ikey is above every index key, hence above every key.
 		if it.index.err != nil {
 			return it.settle(false, false)

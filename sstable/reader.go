@@ -83,8 +83,15 @@ type tableMeta struct {
 	props   Properties
 	index   []byte // the index block, expanded (a restart point per entry)
 	handles []blockHandle
-	filter  *bloom.BloomFilter // nil: no filter
-	dataEnd uint64             // end of the last data block
+	// prefixes holds, per index entry, the first 8 bytes of its user key
+	// (zero-padded, big-endian), so that a seek finds its data block by a
+	// binary search over one dense array instead of over the index
+	// entries, where each probe touches another part of the index (see
+	// indexSearch). nil when the index is not in the expanded form.
+	prefixes []uint64
+	common   []byte             // the prefix every index entry's user key shares, skipped by prefixes
+	filter   *bloom.BloomFilter // nil: no filter
+	dataEnd  uint64             // end of the last data block
 	// rangeDels are the range tombstones of the range deletion block
 	// (format version 2), decoded into heap memory; nil without one.
 	rangeDels rangedel.List
@@ -182,8 +189,20 @@ func (r *Reader) readMeta(count bool) (*tableMeta, error) {
 	if err := it.init(m.index, r.name, idxOff); err != nil {
 		return nil, err
 	}
+	if it.dense && n > 0 {
+		// Sorted keys between two that share a prefix share it too.
+		it.First()
+		first := bytes.Clone(keys.UserKey(it.key))
+		it.Last()
+		last := keys.UserKey(it.key)
+		m.common = first[:keys.SharedPrefixLen(first, last)]
+		m.prefixes = make([]uint64, 0, n)
+	}
 	next := uint64(0)
 	for ok := it.First(); ok; ok = it.Next() {
+		if m.prefixes != nil {
+			m.prefixes = append(m.prefixes, keyPrefix(keys.UserKey(it.key)[len(m.common):]))
+		}
 		h, ok := decodeHandle(it.val)
 		if !ok {
 			return nil, keys.CorruptionError(r.name, idxOff, "index entry %d: bad block handle", len(m.handles))
@@ -427,7 +446,7 @@ func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead) ([]byte,
 // expanded index, the block handles, the filter and the properties' keys.
 func (r *Reader) MemoryUsage() int64 {
 	m := &r.meta
-	n := int64(cap(m.index)) + int64(cap(m.handles))*int64(unsafe.Sizeof(blockHandle{})) +
+	n := int64(cap(m.index)) + int64(cap(m.handles))*int64(unsafe.Sizeof(blockHandle{})) + 8*int64(cap(m.prefixes)) + int64(cap(m.common)) +
 		int64(len(m.props.SmallestKey)+len(m.props.LargestKey))
 	if m.filter != nil {
 		n += int64(m.filter.Cap()+63) / 64 * 8
@@ -519,12 +538,21 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte) (found bool, err er
 	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		return false, err
 	}
-	if !it.SeekGE(searchKey) {
-		return false, it.err
-	}
-	h, ok := decodeHandle(it.val)
-	if !ok {
-		return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
+	var h blockHandle
+	if r.meta.prefixes != nil {
+		i := r.meta.indexSearch(it, searchKey)
+		if i < 0 || i == len(r.meta.handles) {
+			return false, it.err
+		}
+		h = r.meta.handles[i]
+	} else {
+		if !it.SeekGE(searchKey) {
+			return false, it.err
+		}
+		var ok bool
+		if h, ok = decodeHandle(it.val); !ok {
+			return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
+		}
 	}
 	block, err := r.loadDataBlock(h, true, nil)
 	if err != nil {
@@ -544,6 +572,69 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte) (found bool, err er
 		return false, keys.EntryError(r.name, int64(h.offset), it.key, it.val)
 	}
 	return true, nil
+}
+
+// keyPrefix returns the first 8 bytes of ukey as a big-endian number,
+// zero-padded: a ukey that sorts before another never has a larger prefix.
+func keyPrefix(ukey []byte) uint64 {
+	if len(ukey) >= 8 {
+		return binary.BigEndian.Uint64(ukey)
+	}
+	var b [8]byte
+	copy(b[:], ukey)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// indexSearch returns the number of the first index entry whose key is >=
+// target (len(handles) if none), or -1 with it.err set if the index is
+// damaged. it must be initialized over the expanded index (m.prefixes
+// non-nil); it is left at no particular entry. Every index user key starts
+// with m.common, and prefixes holds the 8 bytes that follow: entries whose
+// prefix is below target's hold smaller keys and those whose prefix is
+// above hold larger ones, so only entries sharing target's prefix are
+// compared whole (usually none or one).
+func (m *tableMeta) indexSearch(it *blockIter, target []byte) int {
+	p := m.prefixes
+	ut := keys.UserKey(target)
+	if !bytes.HasPrefix(ut, m.common) {
+		if bytes.Compare(ut, m.common) < 0 {
+			return 0
+		}
+		return len(p)
+	}
+	tp := keyPrefix(ut[len(m.common):])
+	lo, hi := 0, len(p)
+	for lo < hi { // first entry whose prefix is >= tp
+		h := int(uint(lo+hi) >> 1)
+		if p[h] < tp {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	end := lo
+	if end < len(p) && p[end] == tp {
+		for e := len(p); end < e; { // first entry whose prefix is > tp
+			h := int(uint(end+e) >> 1)
+			if p[h] <= tp {
+				end = h + 1
+			} else {
+				e = h
+			}
+		}
+	}
+	for hi = end; lo < hi; { // first entry of the run sharing tp whose key is >= target
+		h := int(uint(lo+hi) >> 1)
+		if !it.seekRestart(h) {
+			return -1
+		}
+		if keys.Compare(it.key, target) < 0 {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo
 }
 
 // BlockKind names the kind of a block in Layout.
