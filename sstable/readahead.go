@@ -12,11 +12,13 @@ import (
 // blocks. A compaction reads every block of its inputs in order, so its
 // iterators read ahead compactionReadahead from the first miss. Any other
 // iterator starts reading ahead after readaheadAfter consecutive blocks
-// read in order (a short scan, the common case, stops before that and
-// reads exactly the blocks it uses), with minReadahead, doubled at each
-// readahead up to maxReadahead.
+// read in order, with minReadahead, doubled at each readahead up to
+// maxReadahead. The wait keeps short scans (a seek and up to a few hundred
+// entries: four blocks of 4 KiB hold about 130 entries of 100 bytes) to
+// exactly the blocks they use: when the data is larger than memory, bytes
+// read ahead and not used are disk reads wasted and page cache taken.
 const (
-	readaheadAfter      = 2
+	readaheadAfter      = 4
 	minReadahead        = 32 << 10
 	maxReadahead        = 256 << 10
 	compactionReadahead = 256 << 10
