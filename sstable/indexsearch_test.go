@@ -1,6 +1,7 @@
 package sstable
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -22,13 +23,25 @@ func TestIndexSearch(t *testing.T) {
 		uk := append([]byte("common-prefix"), byte(i>>8), byte(i), 'x')
 		shared = append(shared, kv{keys.MakeKey(nil, uk, keys.SeqNum(i+1), keys.KindSet), []byte("v")})
 	}
-	for name, es := range map[string][]kv{"random": entries, "shared": shared} {
+	decimal := make([]kv, 20000)
+	for i := range decimal { // the benchmark harness's keys: 16 decimal digits
+		decimal[i] = kv{keys.MakeKey(nil, fmt.Appendf(nil, "%016d", 2*i+1000000), keys.SeqNum(i+1), keys.KindSet), make([]byte, 100)}
+	}
+	for name, es := range map[string][]kv{"random": entries, "shared": shared, "decimal": decimal} {
 		for _, bs := range []int{1, 256, 4096} {
 			data, _ := writeTable(t, es, WriterOptions{BlockSize: bs})
 			rd := openTable(t, data, ReaderOptions{})
 			m := &rd.meta
 			require.NotNil(t, m.prefixes, "%s/%d: index not expanded", name, bs)
 			require.Equal(t, len(m.handles), len(m.prefixes))
+			if name != "random" {
+				// Keys that differ only after a common prefix still get
+				// distinct prefixes (the last index key, a short key
+				// above the table's, does not hide the common prefix).
+				for i := 1; i < len(m.prefixes); i++ {
+					require.Less(t, m.prefixes[i-1], m.prefixes[i], "%s/%d: entries %d and %d share a prefix", name, bs, i-1, i)
+				}
+			}
 			targets := [][]byte{{}, keys.SearchKey(nil, nil, keys.MaxSeq), keys.SearchKey(nil, []byte{0xff, 0xff, 0xff, 0xff, 0xff}, 0)}
 			for _, e := range es {
 				uk := keys.UserKey(e.key)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -190,18 +191,20 @@ func (r *Reader) readMeta(count bool) (*tableMeta, error) {
 		return nil, err
 	}
 	if it.dense && n > 0 {
-		// Sorted keys between two that share a prefix share it too.
+		// Sorted keys between two that share a prefix share it too. The
+		// last index key is left out: it may be a short key above the
+		// table's last (see separator), sharing nothing with the others.
 		it.First()
 		first := bytes.Clone(keys.UserKey(it.key))
-		it.Last()
-		last := keys.UserKey(it.key)
-		m.common = first[:keys.SharedPrefixLen(first, last)]
+		if it.seekRestart(max(n-2, 0)) {
+			m.common = first[:keys.SharedPrefixLen(first, keys.UserKey(it.key))]
+		}
 		m.prefixes = make([]uint64, 0, n)
 	}
 	next := uint64(0)
 	for ok := it.First(); ok; ok = it.Next() {
 		if m.prefixes != nil {
-			m.prefixes = append(m.prefixes, keyPrefix(keys.UserKey(it.key)[len(m.common):]))
+			m.prefixes = append(m.prefixes, m.prefixOf(keys.UserKey(it.key)))
 		}
 		h, ok := decodeHandle(it.val)
 		if !ok {
@@ -585,24 +588,32 @@ func keyPrefix(ukey []byte) uint64 {
 	return binary.BigEndian.Uint64(b[:])
 }
 
+// prefixOf returns the 8 bytes of ukey after m.common, as a number, or
+// the largest number if ukey does not start with m.common and sorts above
+// it (above every key that does): an order-keeping summary of the user
+// keys of the index (see indexSearch).
+func (m *tableMeta) prefixOf(ukey []byte) uint64 {
+	if !bytes.HasPrefix(ukey, m.common) {
+		return math.MaxUint64
+	}
+	return keyPrefix(ukey[len(m.common):])
+}
+
 // indexSearch returns the number of the first index entry whose key is >=
 // target (len(handles) if none), or -1 with it.err set if the index is
 // damaged. it must be initialized over the expanded index (m.prefixes
-// non-nil); it is left at no particular entry. Every index user key starts
-// with m.common, and prefixes holds the 8 bytes that follow: entries whose
-// prefix is below target's hold smaller keys and those whose prefix is
-// above hold larger ones, so only entries sharing target's prefix are
-// compared whole (usually none or one).
+// non-nil); it is left at no particular entry. Every index user key but
+// perhaps the last starts with m.common, and prefixes holds what prefixOf
+// makes of each: entries whose prefix is below target's hold smaller keys
+// and those whose prefix is above hold larger ones, so only entries sharing
+// target's prefix are compared whole (usually none or one).
 func (m *tableMeta) indexSearch(it *blockIter, target []byte) int {
 	p := m.prefixes
 	ut := keys.UserKey(target)
-	if !bytes.HasPrefix(ut, m.common) {
-		if bytes.Compare(ut, m.common) < 0 {
-			return 0
-		}
-		return len(p)
+	if !bytes.HasPrefix(ut, m.common) && bytes.Compare(ut, m.common) < 0 {
+		return 0
 	}
-	tp := keyPrefix(ut[len(m.common):])
+	tp := m.prefixOf(ut)
 	lo, hi := 0, len(p)
 	for lo < hi { // first entry whose prefix is >= tp
 		h := int(uint(lo+hi) >> 1)
