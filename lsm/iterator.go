@@ -72,6 +72,31 @@ type Iterator struct {
 	maxSeqs    []keys.SeqNum
 	levelChild [manifest.NumLevels]int
 	seqBuf     [16]keys.SeqNum // maxSeqs' memory for up to 16 children
+
+	// alloc is the merged iterator's memory, from mergedAllocs and back
+	// there at Close; prefix is what the level iterators' tables are
+	// opened with (the Iterator is their Opener).
+	alloc  *mergedAlloc
+	prefix []byte
+}
+
+// mergedAlloc holds an Iterator's merged iterator: the merging iterator
+// and its heap, its children's slice while they are up to 16, and the level
+// iterators. Recycled through mergedAllocs, it spares a seek the
+// allocation (and the zeroing) of each: a closed Iterator gives it back
+// once every child is closed, and never touches it again.
+type mergedAlloc struct {
+	merging  iterator.Merging
+	srcArr   [16]keys.Iterator
+	levelArr [manifest.NumLevels]iterator.Level
+}
+
+var mergedAllocs = sync.Pool{New: func() any { return new(mergedAlloc) }}
+
+// Open opens an iterator over a table of a level for the merged iterator
+// (iterator.Opener).
+func (it *Iterator) Open(f *manifest.FileMeta) (keys.Iterator, error) {
+	return it.db.openTableIter(f, it.prefix)
 }
 
 // NewIter returns an iterator over the DB as of now.
@@ -107,6 +132,7 @@ func (db *DB) newIter(opts *IterOptions, seq keys.SeqNum, snap *Snapshot, prefix
 	}
 	db.mu.iters++
 	db.mu.Unlock()
+	it.prefix = prefix
 	it.iter = db.buildMerged(it.rs, it.lower, it.upper, prefix, it)
 	if err := it.setupRangeDels(); err != nil {
 		// A table that cannot be read: the iterator reports it, as it
@@ -173,9 +199,18 @@ func (it *Iterator) setupRangeDels() error {
 // buildMerged returns a merging iterator over every source of rs that may
 // hold keys in [lower, upper). If it is non-nil, buildMerged records there
 // the newest sequence number of each child (keys.MaxSeq for a level L1+,
-// whose child index it notes).
+// whose child index it notes), and builds the merged iterator in its
+// memory (it.prefix must be prefix).
 func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterator) *iterator.Merging {
-	srcs := make([]keys.Iterator, 0, 4+len(rs.imm)+len(rs.v.Levels[0])+manifest.NumLevels)
+	var srcs []keys.Iterator
+	if it != nil {
+		it.alloc = mergedAllocs.Get().(*mergedAlloc)
+	}
+	if n := 4 + len(rs.imm) + len(rs.v.Levels[0]) + manifest.NumLevels; it != nil && n <= len(it.alloc.srcArr) {
+		srcs = it.alloc.srcArr[:0]
+	} else {
+		srcs = make([]keys.Iterator, 0, n)
+	}
 	var seqs []keys.SeqNum
 	track := it != nil
 	if track {
@@ -194,7 +229,12 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 		srcs = rs.imm[i].mt.AppendIters(srcs)
 		note(rs.imm[i].maxSeq)
 	}
-	open := func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) }
+	var opener iterator.Opener
+	if it != nil {
+		opener = it
+	} else {
+		opener = iterator.OpenFunc(func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) })
+	}
 	l0 := rs.v.Levels[0]
 	overlapping := int64(0)
 	for i := len(l0) - 1; i >= 0; i-- {
@@ -203,7 +243,7 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 			continue
 		}
 		overlapping++
-		t, err := open(f)
+		t, err := opener.Open(f)
 		if err != nil {
 			t = &errIter{err: err}
 		}
@@ -218,7 +258,15 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 			if it != nil {
 				it.levelChild[level] = len(srcs)
 			}
-			srcs = append(srcs, iterator.NewLevel(files, open, lower, upper))
+			if it != nil {
+				l := &it.alloc.levelArr[level]
+				l.Init(files, opener, lower, upper)
+				srcs = append(srcs, l)
+			} else {
+				l := &iterator.Level{}
+				l.Init(files, opener, lower, upper)
+				srcs = append(srcs, l)
+			}
 			note(keys.MaxSeq)
 		}
 	}
@@ -228,6 +276,10 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 	}
 	if overlapping > 1 && !db.opts.ReadOnly {
 		db.readCharge(overlapping - 1)
+	}
+	if it != nil {
+		it.alloc.merging.Init(srcs...)
+		return &it.alloc.merging
 	}
 	return iterator.NewMerging(srcs...)
 }
@@ -568,6 +620,13 @@ func (it *Iterator) Close() error {
 	}
 	it.closed, it.valid = true, false
 	err := it.iter.Close()
+	it.iter = nil
+	if a := it.alloc; a != nil {
+		it.alloc = nil
+		a.srcArr = [len(a.srcArr)]keys.Iterator{} // closed children, recycled elsewhere
+		a.levelArr = [len(a.levelArr)]iterator.Level{}
+		mergedAllocs.Put(a)
+	}
 	it.rs.release()
 	it.db.mu.Lock()
 	it.db.mu.iters--

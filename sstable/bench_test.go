@@ -3,6 +3,7 @@ package sstable
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -230,4 +231,51 @@ func BenchmarkCacheSetFull(b *testing.B) {
 		k := 2048 + i
 		c.Set(k%16, k*4096, block)
 	}
+}
+
+// BenchmarkIndexSearch finds the data block of random keys in the index of
+// a table of about 12,000 blocks (random 16-byte keys, as the benchmark
+// harness writes): by a binary search over the index entries, as before
+// the prefix array, and by the prefix array (indexSearch).
+func BenchmarkIndexSearch(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 9))
+	es := make([]kv, 400000)
+	for i := range es {
+		uk := make([]byte, 16)
+		for j := range uk {
+			uk[j] = byte(r.Uint32())
+		}
+		es[i] = kv{keys.MakeKey(nil, uk, 1, keys.KindSet), make([]byte, 100)}
+	}
+	slices.SortFunc(es, func(a, b kv) int { return keys.Compare(a.key, b.key) })
+	data, props := writeTable(b, es, WriterOptions{Compression: CompressionNone})
+	rd := openTable(b, data, ReaderOptions{})
+	defer rd.Close()
+	m := &rd.meta
+	targets := make([][]byte, 1<<16)
+	for i := range targets {
+		targets[i] = keys.SearchKey(nil, keys.UserKey(es[r.IntN(len(es))].key), keys.MaxSeq)
+	}
+	b.Logf("%d blocks, index %d KiB", props.NumDataBlocks, len(m.index)>>10)
+	var it blockIter
+	b.Run("entries", func(b *testing.B) {
+		ct := startCPU(b)
+		for i := 0; i < b.N; i++ {
+			it.init(m.index, "t", 0)
+			if !it.SeekGE(targets[i&(len(targets)-1)]) {
+				b.Fatal("not found")
+			}
+		}
+		ct.stop(b)
+	})
+	b.Run("prefixes", func(b *testing.B) {
+		ct := startCPU(b)
+		for i := 0; i < b.N; i++ {
+			it.init(m.index, "t", 0)
+			if m.indexSearch(&it, targets[i&(len(targets)-1)]) >= len(m.handles) {
+				b.Fatal("not found")
+			}
+		}
+		ct.stop(b)
+	})
 }

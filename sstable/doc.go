@@ -115,13 +115,27 @@
 // checked entry by entry and rewritten in memory with a restart point at
 // every entry (the same format with restart interval 1, and bit 31 of the
 // restart count set to say so; that bit is never set in a file, where it is
-// corruption), so its search is a binary search over whole keys. An index
+// corruption), so its search is a binary search over whole keys. Beside it
+// the reader keeps, per index entry, the 8 bytes of its user key that
+// follow the prefix all index keys share (the last excepted), as a
+// big-endian number: a seek binary-searches that dense array and compares
+// whole keys only among entries with the same 8 bytes (none or one, on
+// keys that differ there), touching far less memory than a search over the
+// entries themselves. An index
 // whose expanded form would exceed 8 times its size plus 4 KiB (long keys
 // sharing long prefixes) stays in its on-disk form. Data blocks were once
 // expanded the same way; on a data set larger than the cache that cost more
 // on every miss (a pass over the block and a bigger cache entry) than it
 // saved on hits. An iterator from NewCompactionIter uses cached blocks but
 // adds none: a compaction reads every block of tables it is about to delete.
+//
+// Reads: a cache miss reads its one block with one positioned read. An
+// iterator reading a table's blocks in file order reads ahead instead: a
+// compaction's iterators read 256 KiB of whole blocks at a time from the
+// first miss; other iterators, after four blocks read in order, 32 KiB
+// doubling to 256 KiB (a short scan reads exactly its blocks). Blocks taken
+// from the readahead buffer are checked, decompressed and cached as any
+// other; the buffer is dropped when the iterator closes.
 //
 // # Filter block
 //

@@ -22,6 +22,7 @@ type Iterator struct {
 	loaded  bool   // data holds a block
 	dataOff uint64 // offset of the loaded block
 	noFill  bool   // blocks read from the file stay out of the cache (NewCompactionIter)
+	ra      readahead
 
 	// User key bounds: lower inclusive, upper exclusive; nil = none.
 	lower, upper []byte
@@ -51,6 +52,7 @@ func (r *Reader) ResetIter(it *Iterator, compaction bool) {
 	ib, db, sb := it.index.keyBuf[:0], it.data.keyBuf[:0], it.seekBuf[:0]
 	*it = Iterator{r: r, noFill: compaction, seekBuf: sb}
 	it.index.keyBuf, it.data.keyBuf = ib, db
+	it.ra.init(compaction)
 	if r.closed.Load() {
 		it.err = errReaderClosed
 		return
@@ -112,7 +114,7 @@ func (it *Iterator) loadBlock() bool {
 		return true
 	}
 	it.loaded = false
-	block, err := it.r.loadDataBlock(h, !it.noFill)
+	block, err := it.r.loadDataBlock(h, !it.noFill, &it.ra)
 	if err != nil {
 		return it.fail(err)
 	}
@@ -121,6 +123,24 @@ func (it *Iterator) loadBlock() bool {
 	}
 	it.loaded, it.dataOff = true, h.offset
 	return true
+}
+
+// indexSeekGE moves the index iterator to the first entry whose key is >=
+// ikey, by the reader's prefix search when the index is expanded.
+func (it *Iterator) indexSeekGE(ikey []byte) bool {
+	m := &it.r.meta
+	if m.prefixes == nil {
+		return it.index.SeekGE(ikey)
+	}
+	i := m.indexSearch(&it.index, ikey)
+	if i < 0 {
+		return false
+	}
+	if i == len(m.handles) {
+		it.index.valid = false
+		return false
+	}
+	return it.index.seekRestart(i)
 }
 
 // boundKey returns the internal key that sorts before every version of the
@@ -246,7 +266,7 @@ func (it *Iterator) SeekGE(ikey []byte) bool {
 	if it.upper != nil && bytes.Compare(keys.UserKey(ikey), it.upper) >= 0 {
 		return false
 	}
-	if !it.index.SeekGE(ikey) || !it.loadBlock() {
+	if !it.indexSeekGE(ikey) || !it.loadBlock() {
 		return it.settle(false, true)
 	}
 	ok := it.data.SeekGE(ikey) || it.nextBlock()
@@ -267,7 +287,7 @@ func (it *Iterator) SeekLT(ikey []byte) bool {
 		return false
 	}
 	var ok bool
-	if !it.index.SeekGE(ikey) {
+	if !it.indexSeekGE(ikey) {
 		// ikey is above every index key, hence above every key.
 		if it.index.err != nil {
 			return it.settle(false, false)
@@ -326,5 +346,6 @@ func (it *Iterator) Close() error {
 	it.valid = false
 	it.loaded = false
 	it.data = blockIter{keyBuf: it.data.keyBuf[:0]} // drops the block, keeps the buffer
+	it.ra = readahead{}                             // drops the readahead buffer
 	return it.err
 }

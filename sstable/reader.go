@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -48,6 +49,11 @@ type Stats struct {
 	// their 5-byte trailers). Each cache miss reads its one block with one
 	// positioned read.
 	BytesRead, DataBytesRead atomic.Int64
+	// Readaheads counts the positioned reads of several consecutive data
+	// blocks at once, made by an iterator reading a table in order (see
+	// Iterator); each block such a read brings is counted in DataBlocksRead
+	// when it is used, its bytes in DataBytesRead when read.
+	Readaheads atomic.Int64
 }
 
 // errReaderClosed is returned by calls on a closed Reader.
@@ -78,8 +84,15 @@ type tableMeta struct {
 	props   Properties
 	index   []byte // the index block, expanded (a restart point per entry)
 	handles []blockHandle
-	filter  *bloom.BloomFilter // nil: no filter
-	dataEnd uint64             // end of the last data block
+	// prefixes holds, per index entry, the first 8 bytes of its user key
+	// (zero-padded, big-endian), so that a seek finds its data block by a
+	// binary search over one dense array instead of over the index
+	// entries, where each probe touches another part of the index (see
+	// indexSearch). nil when the index is not in the expanded form.
+	prefixes []uint64
+	common   []byte             // the prefix every index entry's user key shares, skipped by prefixes
+	filter   *bloom.BloomFilter // nil: no filter
+	dataEnd  uint64             // end of the last data block
 	// rangeDels are the range tombstones of the range deletion block
 	// (format version 2), decoded into heap memory; nil without one.
 	rangeDels rangedel.List
@@ -177,8 +190,22 @@ func (r *Reader) readMeta(count bool) (*tableMeta, error) {
 	if err := it.init(m.index, r.name, idxOff); err != nil {
 		return nil, err
 	}
+	if it.dense && n > 0 {
+		// Sorted keys between two that share a prefix share it too. The
+		// last index key is left out: it may be a short key above the
+		// table's last (see separator), sharing nothing with the others.
+		it.First()
+		first := bytes.Clone(keys.UserKey(it.key))
+		if it.seekRestart(max(n-2, 0)) {
+			m.common = first[:keys.SharedPrefixLen(first, keys.UserKey(it.key))]
+		}
+		m.prefixes = make([]uint64, 0, n)
+	}
 	next := uint64(0)
 	for ok := it.First(); ok; ok = it.Next() {
+		if m.prefixes != nil {
+			m.prefixes = append(m.prefixes, m.prefixOf(keys.UserKey(it.key)))
+		}
 		h, ok := decodeHandle(it.val)
 		if !ok {
 			return nil, keys.CorruptionError(r.name, idxOff, "index entry %d: bad block handle", len(m.handles))
@@ -338,23 +365,44 @@ func putBuf(b *[]byte, s []byte) {
 // random read costs tens of blocks of disk traffic instead of one (see
 // docs/DESIGN-memory.md). The read goes into a pooled buffer; the block the
 // cache keeps is decompressed (or copied) from it.
-func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) (block []byte, err error) {
-	var stored []byte
-	var c Compression
-	rb := getBuf()
-	var buf []byte
-	stored, c, buf, err = r.readStored(h, *rb)
-	defer putBuf(rb, buf)
-	if err == nil {
-		r.stats.DataBytesRead.Add(int64(h.length + blockTrailerLen))
-		if c == CompressionNone {
-			block = bytes.Clone(stored)
-		} else {
-			block, err = decompressBlock(nil, stored, c, maxLen, r.name, int64(h.offset))
-		}
+func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) ([]byte, error) {
+	if h.length > uint64(r.size) || h.end() > uint64(r.size) {
+		return nil, keys.CorruptionError(r.name, int64(h.offset), "block of %d bytes runs past the end of the file (%d)", h.length, r.size)
 	}
-	if err != nil {
-		return nil, err
+	rb := getBuf()
+	n := h.length + blockTrailerLen
+	buf := *rb
+	if uint64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	stored := buf[:n]
+	err := r.readAt(stored, int64(h.offset))
+	var block []byte
+	if err == nil {
+		r.stats.DataBytesRead.Add(int64(n))
+		block, err = r.decodeStored(h, stored, maxLen)
+	}
+	putBuf(rb, buf)
+	return block, err
+}
+
+// decodeStored checks the stored bytes of the data block at h (its data
+// and 5-byte trailer, as read from the file) and returns the block,
+// decompressed or copied into memory of its own (the cache keeps it).
+// maxLen bounds its uncompressed size.
+func (r *Reader) decodeStored(h blockHandle, stored []byte, maxLen uint64) ([]byte, error) {
+	data, t := stored[:h.length], stored[h.length]
+	if got, want := blockChecksum(data, t), binary.LittleEndian.Uint32(stored[h.length+1:]); got != want {
+		return nil, keys.CorruptionError(r.name, int64(h.offset), "block checksum mismatch (stored %08x, computed %08x)", want, got)
+	}
+	var block []byte
+	if c := Compression(t); c == CompressionNone {
+		block = bytes.Clone(data)
+	} else {
+		var err error
+		if block, err = decompressBlock(nil, data, c, maxLen, r.name, int64(h.offset)); err != nil {
+			return nil, err
+		}
 	}
 	// The flag of the in-memory expanded form is never set in a file. The
 	// rest of the block's frame is checked by the init every reader of the
@@ -366,16 +414,27 @@ func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) (block []byte, err 
 }
 
 // loadDataBlock returns the data block at h, from the cache if it is there.
-// A block read from the file is added to the cache when fill is true.
-func (r *Reader) loadDataBlock(h blockHandle, fill bool) ([]byte, error) {
+// A block read from the file is added to the cache when fill is true. With
+// ra non-nil (an iterator's), a block the readahead buffer holds is taken
+// from it, and a miss may read the blocks after h with it (see readahead).
+func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead) ([]byte, error) {
 	if r.cache != nil {
 		if b, ok := r.cache.Get(r.fileNum, h.offset); ok {
 			r.stats.BlockCacheHits.Add(1)
+			if ra != nil {
+				ra.note(h)
+			}
 			return b, nil
 		}
 		r.stats.BlockCacheMisses.Add(1)
 	}
-	b, err := r.readDataBlock(h, r.meta.props.MaxBlockSize)
+	var b []byte
+	var err error
+	if ra != nil {
+		b, err = r.readAhead(h, ra)
+	} else {
+		b, err = r.readDataBlock(h, r.meta.props.MaxBlockSize)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +488,7 @@ func (r *Reader) loadDataBlockInto(h blockHandle, scratch *[]byte) ([]byte, erro
 // expanded index, the block handles, the filter and the properties' keys.
 func (r *Reader) MemoryUsage() int64 {
 	m := &r.meta
-	n := int64(cap(m.index)) + int64(cap(m.handles))*int64(unsafe.Sizeof(blockHandle{})) +
+	n := int64(cap(m.index)) + int64(cap(m.handles))*int64(unsafe.Sizeof(blockHandle{})) + 8*int64(cap(m.prefixes)) + int64(cap(m.common)) +
 		int64(len(m.props.SmallestKey)+len(m.props.LargestKey))
 	if m.filter != nil {
 		n += int64(m.filter.Cap()+63) / 64 * 8
@@ -553,16 +612,25 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		return false, err
 	}
-	if !it.SeekGE(searchKey) {
-		return false, it.err
-	}
-	h, ok := decodeHandle(it.val)
-	if !ok {
-		return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
+	var h blockHandle
+	if r.meta.prefixes != nil {
+		i := r.meta.indexSearch(it, searchKey)
+		if i < 0 || i == len(r.meta.handles) {
+			return false, it.err
+		}
+		h = r.meta.handles[i]
+	} else {
+		if !it.SeekGE(searchKey) {
+			return false, it.err
+		}
+		var ok bool
+		if h, ok = decodeHandle(it.val); !ok {
+			return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
+		}
 	}
 	var block []byte
 	if scratch == nil {
-		block, err = r.loadDataBlock(h, true)
+		block, err = r.loadDataBlock(h, true, nil)
 	} else {
 		block, err = r.loadDataBlockInto(h, scratch)
 	}
@@ -583,6 +651,77 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 		return false, keys.EntryError(r.name, int64(h.offset), it.key, it.val)
 	}
 	return true, nil
+}
+
+// keyPrefix returns the first 8 bytes of ukey as a big-endian number,
+// zero-padded: a ukey that sorts before another never has a larger prefix.
+func keyPrefix(ukey []byte) uint64 {
+	if len(ukey) >= 8 {
+		return binary.BigEndian.Uint64(ukey)
+	}
+	var b [8]byte
+	copy(b[:], ukey)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// prefixOf returns the 8 bytes of ukey after m.common, as a number, or
+// the largest number if ukey does not start with m.common and sorts above
+// it (above every key that does): an order-keeping summary of the user
+// keys of the index (see indexSearch).
+func (m *tableMeta) prefixOf(ukey []byte) uint64 {
+	if !bytes.HasPrefix(ukey, m.common) {
+		return math.MaxUint64
+	}
+	return keyPrefix(ukey[len(m.common):])
+}
+
+// indexSearch returns the number of the first index entry whose key is >=
+// target (len(handles) if none), or -1 with it.err set if the index is
+// damaged. it must be initialized over the expanded index (m.prefixes
+// non-nil); it is left at no particular entry. Every index user key but
+// perhaps the last starts with m.common, and prefixes holds what prefixOf
+// makes of each: entries whose prefix is below target's hold smaller keys
+// and those whose prefix is above hold larger ones, so only entries sharing
+// target's prefix are compared whole (usually none or one).
+func (m *tableMeta) indexSearch(it *blockIter, target []byte) int {
+	p := m.prefixes
+	ut := keys.UserKey(target)
+	if !bytes.HasPrefix(ut, m.common) && bytes.Compare(ut, m.common) < 0 {
+		return 0
+	}
+	tp := m.prefixOf(ut)
+	lo, hi := 0, len(p)
+	for lo < hi { // first entry whose prefix is >= tp
+		h := int(uint(lo+hi) >> 1)
+		if p[h] < tp {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	end := lo
+	if end < len(p) && p[end] == tp {
+		for e := len(p); end < e; { // first entry whose prefix is > tp
+			h := int(uint(end+e) >> 1)
+			if p[h] <= tp {
+				end = h + 1
+			} else {
+				e = h
+			}
+		}
+	}
+	for hi = end; lo < hi; { // first entry of the run sharing tp whose key is >= target
+		h := int(uint(lo+hi) >> 1)
+		if !it.seekRestart(h) {
+			return -1
+		}
+		if keys.Compare(it.key, target) < 0 {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo
 }
 
 // BlockKind names the kind of a block in Layout.

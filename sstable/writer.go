@@ -402,7 +402,7 @@ func (w *Writer) countMemory() {
 	n := int64(cap(w.out) + cap(w.data.buf) + 4*cap(w.data.restarts) + cap(w.index.buf) +
 		4*cap(w.index.restarts) + cap(w.compressBuf) + cap(w.lastKey) + cap(w.sepBuf))
 	if f := w.filter; f != nil {
-		n += int64(cap(f.arena) + 8*cap(f.ends))
+		n += int64(f.chunkBytes + 8*cap(f.chunks))
 	}
 	if d := n - w.counted; d != 0 {
 		w.opts.Memory.Add(d)

@@ -11,6 +11,16 @@ import (
 // OpenFunc opens an iterator over one table.
 type OpenFunc func(f *manifest.FileMeta) (keys.Iterator, error)
 
+// Open calls f: an OpenFunc is an Opener.
+func (f OpenFunc) Open(m *manifest.FileMeta) (keys.Iterator, error) { return f(m) }
+
+// Opener opens iterators over the tables of a level. A caller that keeps
+// its state in a struct it already has (an Opener) spares the allocation
+// of a closure per level iterator.
+type Opener interface {
+	Open(f *manifest.FileMeta) (keys.Iterator, error)
+}
+
 // Level iterates the tables of one sorted, non-overlapping level as one
 // sequence, opening a table only when the iteration reaches it and closing
 // it when it moves on.
@@ -18,7 +28,7 @@ type OpenFunc func(f *manifest.FileMeta) (keys.Iterator, error)
 // A Level belongs to one goroutine.
 type Level struct {
 	files        []*manifest.FileMeta
-	open         OpenFunc
+	open         Opener
 	lower, upper []byte // user-key bounds used to skip whole tables; nil = none
 	idx          int    // index of the open table, or -1
 	cur          keys.Iterator
@@ -29,7 +39,15 @@ type Level struct {
 // lower (inclusive) and upper (exclusive) are user-key bounds outside which
 // tables need not be opened; the caller still enforces the bounds on keys.
 func NewLevel(files []*manifest.FileMeta, open OpenFunc, lower, upper []byte) *Level {
-	return &Level{files: files, open: open, lower: lower, upper: upper, idx: -1}
+	l := &Level{}
+	l.Init(files, open, lower, upper)
+	return l
+}
+
+// Init makes l an iterator over files, as NewLevel returns, in memory the
+// caller provides (l must be new or closed).
+func (l *Level) Init(files []*manifest.FileMeta, open Opener, lower, upper []byte) {
+	*l = Level{files: files, open: open, lower: lower, upper: upper, idx: -1}
 }
 
 // inBounds reports whether file i may hold keys within the bounds.
@@ -54,7 +72,7 @@ func (l *Level) load(i int) bool {
 	if i < 0 || i >= len(l.files) || !l.inBounds(i) {
 		return false
 	}
-	it, err := l.open(l.files[i])
+	it, err := l.open.Open(l.files[i])
 	if err != nil {
 		l.err = err
 		return false

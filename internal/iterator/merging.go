@@ -13,6 +13,9 @@ type Merging struct {
 	heap     []heapItem    // the valid children; a min-heap forward, max-heap backward
 	forward  bool
 	err      error
+	// heapArr backs heap for up to 8 children: a Merging embedded in its
+	// user's struct then needs no allocation of its own.
+	heapArr [8]heapItem
 }
 
 // heapItem is a valid child and its current key. The key stays valid while
@@ -27,7 +30,21 @@ type heapItem struct {
 // NewMerging returns an iterator over the union of children. It takes
 // ownership: Close closes every child.
 func NewMerging(children ...keys.Iterator) *Merging {
-	return &Merging{children: children, heap: make([]heapItem, 0, len(children)), forward: true}
+	m := &Merging{}
+	m.Init(children...)
+	return m
+}
+
+// Init makes m an iterator over children, as NewMerging returns, in memory
+// the caller provides (m must be new or closed, and must not be copied
+// afterwards: its heap may live inside it).
+func (m *Merging) Init(children ...keys.Iterator) {
+	*m = Merging{children: children, forward: true}
+	if len(children) <= len(m.heapArr) {
+		m.heap = m.heapArr[:0]
+	} else {
+		m.heap = make([]heapItem, 0, len(children))
+	}
 }
 
 func (m *Merging) less(i, j int) bool {
@@ -307,6 +324,6 @@ func (m *Merging) Close() error {
 			err = cerr
 		}
 	}
-	m.children, m.heap = nil, nil
+	m.children, m.heap, m.heapArr = nil, nil, [8]heapItem{}
 	return err
 }

@@ -1,0 +1,73 @@
+package sstable
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/keys"
+)
+
+// TestIndexSearch: the prefix search finds the same index entry as a
+// binary search over the index entries, for every key of the table, their
+// neighbours and random keys, on tables whose user keys are short (under
+// the 8 prefix bytes, with zero bytes) or share long prefixes, down to one
+// entry per block.
+func TestIndexSearch(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	entries := genEntries(r, 3000)
+	shared := make([]kv, 0, 2000)
+	for i := 0; i < 2000; i++ { // user keys with a common 12-byte prefix
+		uk := append([]byte("common-prefix"), byte(i>>8), byte(i), 'x')
+		shared = append(shared, kv{keys.MakeKey(nil, uk, keys.SeqNum(i+1), keys.KindSet), []byte("v")})
+	}
+	decimal := make([]kv, 20000)
+	for i := range decimal { // the benchmark harness's keys: 16 decimal digits
+		decimal[i] = kv{keys.MakeKey(nil, fmt.Appendf(nil, "%016d", 2*i+1000000), keys.SeqNum(i+1), keys.KindSet), make([]byte, 100)}
+	}
+	for name, es := range map[string][]kv{"random": entries, "shared": shared, "decimal": decimal} {
+		for _, bs := range []int{1, 256, 4096} {
+			data, _ := writeTable(t, es, WriterOptions{BlockSize: bs})
+			rd := openTable(t, data, ReaderOptions{})
+			m := &rd.meta
+			require.NotNil(t, m.prefixes, "%s/%d: index not expanded", name, bs)
+			require.Equal(t, len(m.handles), len(m.prefixes))
+			if name != "random" {
+				// Keys that differ only after a common prefix still get
+				// distinct prefixes (the last index key, a short key
+				// above the table's, does not hide the common prefix).
+				for i := 1; i < len(m.prefixes); i++ {
+					require.Less(t, m.prefixes[i-1], m.prefixes[i], "%s/%d: entries %d and %d share a prefix", name, bs, i-1, i)
+				}
+			}
+			targets := [][]byte{{}, keys.SearchKey(nil, nil, keys.MaxSeq), keys.SearchKey(nil, []byte{0xff, 0xff, 0xff, 0xff, 0xff}, 0)}
+			for _, e := range es {
+				uk := keys.UserKey(e.key)
+				targets = append(targets, e.key,
+					keys.SearchKey(nil, uk, keys.MaxSeq), keys.SearchKey(nil, uk, 0),
+					keys.SearchKey(nil, append(uk[:len(uk):len(uk)], 0), keys.MaxSeq))
+			}
+			for i := 0; i < 2000; i++ {
+				uk := make([]byte, r.IntN(16))
+				for j := range uk {
+					uk[j] = "abx\x00\xff"[r.IntN(5)]
+				}
+				targets = append(targets, keys.SearchKey(nil, uk, keys.SeqNum(r.IntN(5000))))
+			}
+			var a, b blockIter
+			require.NoError(t, a.init(m.index, "t", 0))
+			require.NoError(t, b.init(m.index, "t", 0))
+			for _, target := range targets {
+				want := len(m.handles)
+				if b.SeekGE(target) {
+					want = b.restartIdx
+				}
+				require.NoError(t, b.err)
+				require.Equal(t, want, m.indexSearch(&a, target), "%s/%d: target %x", name, bs, target)
+			}
+			require.NoError(t, rd.Close())
+		}
+	}
+}

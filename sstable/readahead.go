@@ -1,0 +1,112 @@
+package sstable
+
+import (
+	"sort"
+
+	"github.com/stratadb/strata/keys"
+)
+
+// Readahead sizes. An iterator that reads a table's data blocks in file
+// order reads the blocks after the one it misses with the same positioned
+// read, up to the current readahead size: one system call brings many
+// blocks. A compaction reads every block of its inputs in order, so its
+// iterators read ahead compactionReadahead from the first miss. Any other
+// iterator starts reading ahead after readaheadAfter consecutive blocks
+// read in order, with minReadahead, doubled at each readahead up to
+// maxReadahead. The wait keeps short scans (a seek and up to a few hundred
+// entries: four blocks of 4 KiB hold about 130 entries of 100 bytes) to
+// exactly the blocks they use: when the data is larger than memory, bytes
+// read ahead and not used are disk reads wasted and page cache taken.
+const (
+	readaheadAfter      = 4
+	minReadahead        = 32 << 10
+	maxReadahead        = 256 << 10
+	compactionReadahead = 256 << 10
+)
+
+// readahead is an iterator's record of its block reads and the file bytes
+// its last readahead brought: buf holds the file's bytes [off,
+// off+len(buf)). It belongs to the iterator's goroutine; the iterator drops
+// it on Close, so that a closed, recycled iterator holds no buffer.
+type readahead struct {
+	buf        []byte
+	off        uint64
+	next       uint64 // offset just past the last block the iterator loaded
+	sequential int    // blocks loaded in a row, each starting at the previous one's end
+	size       int    // bytes the next readahead reads (0: not reading ahead yet)
+	compaction bool
+}
+
+func (ra *readahead) init(compaction bool) {
+	*ra = readahead{compaction: compaction}
+	if compaction {
+		ra.size = compactionReadahead
+	}
+}
+
+// note records that the iterator loaded the block at h (from the cache or
+// the file).
+func (ra *readahead) note(h blockHandle) {
+	if h.offset == ra.next && ra.next != 0 {
+		ra.sequential++
+	} else {
+		ra.sequential = 0
+	}
+	ra.next = h.end()
+}
+
+// holds returns the stored bytes of the block at h if buf holds them all.
+func (ra *readahead) holds(h blockHandle) ([]byte, bool) {
+	if h.offset < ra.off || h.end() > ra.off+uint64(len(ra.buf)) {
+		return nil, false
+	}
+	return ra.buf[h.offset-ra.off : h.end()-ra.off], true
+}
+
+// readAhead returns the data block at h, which the cache does not hold,
+// for an iterator: from its readahead buffer if that holds it, else from
+// the file, reading the blocks after it too when the iterator reads in
+// order (see the readahead sizes).
+func (r *Reader) readAhead(h blockHandle, ra *readahead) ([]byte, error) {
+	ra.note(h)
+	if stored, ok := ra.holds(h); ok {
+		return r.decodeStored(h, stored, r.meta.props.MaxBlockSize)
+	}
+	if !ra.compaction {
+		if ra.sequential < readaheadAfter {
+			return r.readDataBlock(h, r.meta.props.MaxBlockSize)
+		}
+		if ra.size == 0 {
+			ra.size = minReadahead
+		} else {
+			ra.size = min(2*ra.size, maxReadahead)
+		}
+	}
+	// The span: h's block and the blocks after it that fit in ra.size,
+	// whole blocks only.
+	hs := r.meta.handles
+	i := sort.Search(len(hs), func(i int) bool { return hs[i].offset >= h.offset })
+	if i == len(hs) || hs[i] != h {
+		return nil, keys.CorruptionError(r.name, int64(h.offset), "block (%d, %d) is not one the index lists", h.offset, h.length)
+	}
+	end := h.end()
+	for j := i + 1; j < len(hs) && hs[j].end()-h.offset <= uint64(ra.size); j++ {
+		end = hs[j].end()
+	}
+	n := int(end - h.offset)
+	if end == h.end() {
+		return r.readDataBlock(h, r.meta.props.MaxBlockSize) // one block: no buffer needed
+	}
+	if cap(ra.buf) < n {
+		ra.buf = make([]byte, n, max(n, ra.size))
+	}
+	ra.buf, ra.off = ra.buf[:n], h.offset
+	if err := r.readAt(ra.buf, int64(h.offset)); err != nil {
+		ra.buf = ra.buf[:0]
+		return nil, err
+	}
+	r.stats.Readaheads.Add(1)
+	r.stats.DataBytesRead.Add(int64(n))
+	stored, _ := ra.holds(h)
+	return r.decodeStored(h, stored, r.meta.props.MaxBlockSize)
+}

@@ -1,0 +1,121 @@
+package sstable
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/keys"
+)
+
+// countingFile counts the positioned reads made of a table's bytes.
+type countingFile struct {
+	data  []byte
+	reads atomic.Int64
+}
+
+func (f *countingFile) ReadAt(p []byte, off int64) (int, error) {
+	f.reads.Add(1)
+	return bytes.NewReader(f.data).ReadAt(p, off)
+}
+
+// readaheadTable writes a table of many small blocks and opens it over a
+// countingFile, without a cache.
+func readaheadTable(t *testing.T) ([]kv, *countingFile, *Reader, *Stats, Properties) {
+	t.Helper()
+	entries := genEntries(rand.New(rand.NewPCG(3, 3)), 4000)
+	data, props := writeTable(t, entries, WriterOptions{BlockSize: 1024, Compression: CompressionSnappy})
+	require.Greater(t, props.NumDataBlocks, uint64(100))
+	f := &countingFile{data: data}
+	stats := new(Stats)
+	rd, err := NewReader(f, int64(len(data)), 1, "000001.sst", ReaderOptions{Stats: stats})
+	require.NoError(t, err)
+	t.Cleanup(func() { rd.Close() })
+	f.reads.Store(0)
+	return entries, f, rd, stats, props
+}
+
+// TestReadaheadFullScan: a full scan, by an ordinary iterator and by a
+// compaction's, yields every entry while reading the blocks with far fewer
+// positioned reads than blocks; every block is still decoded once.
+func TestReadaheadFullScan(t *testing.T) {
+	for _, compaction := range []bool{false, true} {
+		entries, f, rd, stats, props := readaheadTable(t)
+		it := rd.NewIter()
+		if compaction {
+			it = rd.NewCompactionIter()
+		}
+		i := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			require.Equal(t, entries[i].key, it.Key())
+			require.True(t, bytes.Equal(entries[i].value, it.Value()))
+			i++
+		}
+		require.NoError(t, it.Close())
+		require.Equal(t, len(entries), i)
+		blocks := int64(props.NumDataBlocks)
+		require.Equal(t, blocks, stats.DataBlocksRead.Load(), "compaction %v", compaction)
+		require.Less(t, f.reads.Load(), blocks/4, "compaction %v: %d reads for %d blocks", compaction, f.reads.Load(), blocks)
+		require.NotZero(t, stats.Readaheads.Load())
+		require.Equal(t, int64(props.DataSize), stats.DataBytesRead.Load(), "every data byte read once")
+	}
+}
+
+// TestReadaheadShortScan: a seek and a scan over readaheadAfter blocks read
+// exactly those blocks, one positioned read each; the scan's next block
+// starts reading ahead.
+func TestReadaheadShortScan(t *testing.T) {
+	entries, f, rd, stats, _ := readaheadTable(t)
+	it := rd.NewIter()
+	defer it.Close()
+	require.True(t, it.SeekGE(entries[len(entries)/4].key))
+	for stats.DataBlocksRead.Load() < readaheadAfter+1 {
+		require.True(t, it.Next())
+	}
+	for stats.DataBlocksRead.Load() == readaheadAfter+1 {
+		require.True(t, it.Next())
+	}
+	// readaheadAfter reads of one block, then one readahead, whose next
+	// block needed no read.
+	require.Equal(t, int64(readaheadAfter+1), f.reads.Load())
+	require.Equal(t, int64(1), stats.Readaheads.Load())
+	require.Equal(t, int64(readaheadAfter+2), stats.DataBlocksRead.Load())
+
+	// Seeks elsewhere are not reads in order.
+	for n := 0; n < 20; n++ {
+		require.True(t, it.SeekGE(entries[(n*397)%len(entries)].key))
+	}
+	require.Equal(t, int64(1), stats.Readaheads.Load())
+	require.LessOrEqual(t, f.reads.Load(), stats.DataBlocksRead.Load()-1)
+}
+
+// TestReadaheadCorruptBlock: a damaged block brought by a readahead is
+// reported when the scan reaches it, naming its offset; the entries before
+// it are returned.
+func TestReadaheadCorruptBlock(t *testing.T) {
+	entries, f, rd, _, props := readaheadTable(t)
+	h := rd.meta.handles[props.NumDataBlocks/2]
+	f.data = bytes.Clone(f.data)
+	f.data[h.offset+h.length/2] ^= 0x40
+	for _, compaction := range []bool{false, true} {
+		it := rd.NewIter()
+		if compaction {
+			it = rd.NewCompactionIter()
+		}
+		i := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			require.Equal(t, entries[i].key, it.Key())
+			i++
+		}
+		err := it.Close()
+		require.True(t, errors.Is(err, keys.ErrCorruption), "%v", err)
+		require.Contains(t, err.Error(), "checksum")
+		require.Contains(t, err.Error(), "000001.sst at offset")
+		require.Greater(t, i, 0)
+		require.Less(t, i, len(entries))
+	}
+}
