@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/stratadb/strata/manifest"
 )
@@ -61,8 +62,8 @@ const (
 	// KindRewrite merges the inputs and writes new tables, dropping what is
 	// dead.
 	KindRewrite Kind = iota
-	// KindMove moves Inputs[0], one table that overlaps nothing in
-	// OutputLevel, by a MANIFEST edit alone (a trivial move).
+	// KindMove moves Inputs[0], tables that overlap nothing in OutputLevel
+	// nor each other, by a MANIFEST edit alone (a trivial move).
 	KindMove
 )
 
@@ -296,12 +297,31 @@ func newCompaction(v *manifest.Version, o Options, reason Reason, level, out int
 	}
 	// A move keeps every entry, so it suits only the reasons that want the
 	// data lower, not those that want dead entries gone.
-	if out != level && len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 &&
+	if out != level && disjoint(c.Inputs[0]) && len(c.Inputs[1]) == 0 &&
 		int64(manifest.TotalSize(c.Grandparents)) <= c.MaxGrandparentOverlap &&
 		(reason == ReasonL0 || reason == ReasonSize || reason == ReasonRead) {
 		c.Kind = KindMove
 	}
 	return c
+}
+
+// disjoint reports whether files overlap no two in user keys, so they can
+// sit side by side in a level: one table always can. Several are the L0
+// tables of a sequential load, each flushed memtable holding keys after
+// the last's, which move to the base level together instead of being
+// rewritten.
+func disjoint(files []*manifest.FileMeta) bool {
+	if len(files) <= 1 {
+		return len(files) == 1
+	}
+	s := slices.Clone(files)
+	slices.SortFunc(s, func(a, b *manifest.FileMeta) int { return bytes.Compare(a.SmallestUserKey(), b.SmallestUserKey()) })
+	for i := 1; i < len(s); i++ {
+		if !s[i-1].EndsBefore(s[i].SmallestUserKey()) {
+			return false
+		}
+	}
+	return true
 }
 
 // grandparentBound returns how much grandparent data an output table may
