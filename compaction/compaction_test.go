@@ -247,6 +247,23 @@ func TestPickPrefersL0AndTrivialMoves(t *testing.T) {
 	require.NotNil(t, c)
 	require.Equal(t, KindMove, c.Kind)
 	require.Equal(t, ReasonL0, c.Reason)
+
+	// L0 tables side by side (a sequential load's flushes) move together;
+	// one overlap among them, or with the level below, makes a rewrite.
+	o.L0Trigger = 3
+	v.Levels[0] = []*manifest.FileMeta{fm(7, "u", "v", 10), fm(5, "n", "p", 10), fm(6, "q", "t", 10)}
+	c = Pick(v, o)
+	require.NotNil(t, c)
+	require.Equal(t, KindMove, c.Kind)
+	require.Len(t, c.Inputs[0], 3)
+	require.Empty(t, c.Inputs[1])
+	v.Levels[0][2] = fm(6, "p", "t", 10) // shares "p" with table 5
+	require.Equal(t, KindRewrite, Pick(v, o).Kind)
+	v.Levels[0][2] = fm(6, "q", "t", 10)
+	v.Levels[6] = []*manifest.FileMeta{fm(4, "a", "m", 10), fm(8, "r", "s", 10)}
+	c = Pick(v, o)
+	require.Equal(t, KindRewrite, c.Kind, "table 6 overlaps table 8 below")
+	require.Len(t, c.Inputs[1], 1)
 }
 
 func TestWidenTakesNeighboursSharingAUserKey(t *testing.T) {

@@ -60,7 +60,9 @@
 // overlap. A compaction of level n takes the table of level n whose overlap
 // with level n+1 is smallest relative to its own size (the least write
 // amplification), plus those overlapping tables. A table that overlaps
-// nothing below moves by a MANIFEST edit alone (a trivial move). Inputs are
+// nothing below moves by a MANIFEST edit alone (a trivial move), and so do
+// L0 tables that overlap nothing below nor each other (a sequential load's
+// flushes, each after the last), all at once. Inputs are
 // widened to clean user-key boundaries, and no table is the input of two
 // running compactions.
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/stratadb/strata/manifest"
 )
@@ -61,8 +62,8 @@ const (
 	// KindRewrite merges the inputs and writes new tables, dropping what is
 	// dead.
 	KindRewrite Kind = iota
-	// KindMove moves Inputs[0], one table that overlaps nothing in
-	// OutputLevel, by a MANIFEST edit alone (a trivial move).
+	// KindMove moves Inputs[0], tables that overlap nothing in OutputLevel
+	// nor each other, by a MANIFEST edit alone (a trivial move).
 	KindMove
 )
 
@@ -298,12 +299,31 @@ func newCompaction(v *manifest.Version, o Options, reason Reason, level, out int
 	// data lower, not those that want dead entries gone, nor a table whose
 	// range tombstones cover data (it may hold that data itself: a flushed
 	// memtable with the keys and their DeleteRange).
-	if out != level && len(c.Inputs[0]) == 1 && len(c.Inputs[1]) == 0 && c.Inputs[0][0].RangeDelBytes == 0 &&
+	if out != level && disjoint(c.Inputs[0]) && noRangeDelBytes(c.Inputs[0]) && len(c.Inputs[1]) == 0 &&
 		int64(manifest.TotalSize(c.Grandparents)) <= c.MaxGrandparentOverlap &&
 		(reason == ReasonL0 || reason == ReasonSize || reason == ReasonRead) {
 		c.Kind = KindMove
 	}
 	return c
+}
+
+// disjoint reports whether files overlap no two in user keys, so they can
+// sit side by side in a level: one table always can. Several are the L0
+// tables of a sequential load, each flushed memtable holding keys after
+// the last's, which move to the base level together instead of being
+// rewritten.
+func disjoint(files []*manifest.FileMeta) bool {
+	if len(files) <= 1 {
+		return len(files) == 1
+	}
+	s := slices.Clone(files)
+	slices.SortFunc(s, func(a, b *manifest.FileMeta) int { return bytes.Compare(a.SmallestUserKey(), b.SmallestUserKey()) })
+	for i := 1; i < len(s); i++ {
+		if !s[i-1].EndsBefore(s[i].SmallestUserKey()) {
+			return false
+		}
+	}
+	return true
 }
 
 // grandparentBound returns how much grandparent data an output table may
@@ -414,4 +434,15 @@ func PickRead(v *manifest.Version, o Options) *Compaction {
 	}
 	base, _ := Targets(v, o)
 	return pickL0(v, o, base, ReasonRead)
+}
+
+// noRangeDelBytes reports whether no table of ts has range tombstones
+// covering data.
+func noRangeDelBytes(ts []*manifest.FileMeta) bool {
+	for _, t := range ts {
+		if t.RangeDelBytes != 0 {
+			return false
+		}
+	}
+	return true
 }

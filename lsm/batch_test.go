@@ -1,6 +1,9 @@
 package lsm
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -111,4 +114,75 @@ func TestBatchConditionsKeepTheirValues(t *testing.T) {
 	v, err = db.Get([]byte("k"))
 	require.NoError(t, err)
 	require.Equal(t, "newer", string(v))
+}
+
+// TestBatchesInKeyOrder applies batches of every shape the commit leader
+// tells apart (groupOrderOf): sorted ones that append to the memtable,
+// sorted ones among its keys, unsorted ones, ones writing a key twice, and
+// ones with a range deletion, through memtables small enough to rotate and
+// flush. The DB must match a model throughout, and only the batches not in
+// ascending key order may have their inserts shared with the apply helper:
+// the sorted ones are inserted in order by the leader.
+func TestBatchesInKeyOrder(t *testing.T) {
+	db := openMem(t, vfs.NewMem(), &Options{MemtableSize: 1 << 20, TTLCompactionInterval: -1})
+	r := rand.New(rand.NewPCG(7, 8))
+	model := map[string]string{}
+	var unordered int64
+	next := 0
+	for i := range 400 {
+		b := db.NewBatch()
+		n := 1 + r.IntN(120)
+		var ks []string
+		shape := r.IntN(5)
+		for range n {
+			var k string
+			if shape == 0 {
+				next++
+				k = fmt.Sprintf("b%08d", next) // after every key so far
+			} else {
+				k = fmt.Sprintf("a%05d", r.IntN(20000))
+			}
+			if !slices.Contains(ks, k) {
+				ks = append(ks, k)
+			}
+		}
+		if shape <= 1 {
+			slices.Sort(ks)
+		}
+		if shape == 3 {
+			ks = append(ks, ks[0]) // the same key twice: its second value wins
+		}
+		for j, k := range ks {
+			if r.IntN(10) == 0 {
+				b.Delete([]byte(k))
+				delete(model, k)
+				continue
+			}
+			v := fmt.Sprintf("%s-%d-%d", k, i, j)
+			b.Put([]byte(k), []byte(v))
+			model[k] = v
+		}
+		if shape == 4 {
+			lo := fmt.Sprintf("a%05d", r.IntN(20000))
+			hi := lo + "5"
+			b.DeleteRange([]byte(lo), []byte(hi))
+			for k := range model {
+				if k >= lo && k < hi {
+					delete(model, k)
+				}
+			}
+		}
+		ordered := shape <= 1 || len(ks) == 1 && shape != 4
+		if !ordered && b.Len() >= parallelApplyMin {
+			unordered++
+		}
+		require.NoError(t, db.Apply(b))
+		if i%50 == 49 {
+			require.Equal(t, modelScan(model), dbScan(t, db), "after batch %d", i)
+		}
+	}
+	require.Equal(t, modelScan(model), dbScan(t, db))
+	if db.applyc != nil {
+		require.Equal(t, unordered, db.Metrics().ParallelApplies, "groups inserted by two goroutines")
+	}
 }

@@ -1,6 +1,7 @@
 package lsm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"runtime"
@@ -358,7 +359,25 @@ func (db *DB) writeGroup(group []*commitReq) (n int, synced bool) {
 		return n, false
 	}
 	mem := db.mu.mem // stable: only the leader swaps it
-	waited, err := mem.mt.Prepare(need)
+	entries := int(seq - 1 - db.logSeq)
+	order := groupUnordered
+	var first []byte
+	if entries >= parallelApplyMin && applyInOrder {
+		var err error
+		if order, first, err = groupOrderOf(live); err != nil {
+			// Cannot happen for reprs we encoded; refuse further writes.
+			db.setBackgroundError(err)
+			setAll(group, err)
+			return n, false
+		}
+	}
+	var waited time.Duration
+	var err error
+	if order == groupAscending {
+		waited, err = mem.mt.PrepareRun(need, first)
+	} else {
+		waited, err = mem.mt.Prepare(need)
+	}
 	if waited > 0 {
 		db.metrics.copyWaits.Add(1)
 		db.metrics.copyWaitNanos.Add(int64(waited))
@@ -390,7 +409,7 @@ func (db *DB) writeGroup(group []*commitReq) (n int, synced bool) {
 		}
 		synced = true
 	}
-	if err := db.applyGroup(mem, live, int(seq-1-db.logSeq)); err != nil {
+	if err := db.applyGroup(mem, live, entries, order); err != nil {
 		// Cannot happen for reprs we encoded; refuse further writes.
 		db.setBackgroundError(err)
 		setAll(group, err)
@@ -479,12 +498,17 @@ type applyJob struct {
 	from, to int // entry indexes across the group, [from, to)
 }
 
-// applyGroup inserts a committed group into the memtable. A group of many
-// entries is split with the apply helper goroutine: each inserts half,
-// concurrently (the memtable's compare-and-swap insert), so both cores work
-// on a group of many writers' puts or one large batch.
-func (db *DB) applyGroup(mem *memTable, group []*commitReq, entries int) error {
+// applyGroup inserts a committed group into the memtable. A group of
+// point writes in ascending key order (groupOrderOf) is inserted by the
+// leader alone, in that order (applyEntriesSorted); any other group of
+// many entries is split with the apply helper goroutine: each inserts
+// half, concurrently (the memtable's compare-and-swap insert), so both
+// cores work on a group of many writers' puts or one large unsorted batch.
+func (db *DB) applyGroup(mem *memTable, group []*commitReq, entries int, order groupOrder) error {
 	db.leader.check("memtable insert")
+	if order == groupAscending {
+		return applyEntriesSorted(mem, group)
+	}
 	if entries < parallelApplyMin || db.applyc == nil {
 		return applyEntries(applyJob{mem: mem, group: group, from: 0, to: entries}, false)
 	}
@@ -496,6 +520,92 @@ func (db *DB) applyGroup(mem *memTable, group []*commitReq, entries int) error {
 		err = herr
 	}
 	return err
+}
+
+// applyInOrder turns on the in-order insert of ascending groups (a
+// variable for benchmarks that compare it with the shared, concurrent
+// inserts).
+var applyInOrder = true
+
+// groupOrder is what groupOrderOf finds of a group's entries.
+type groupOrder uint8
+
+const (
+	groupUnordered groupOrder = iota // not known to be in order, or holds a range deletion
+	groupAscending                   // point writes in strictly ascending user-key order
+)
+
+// groupOrderOf reports whether a group's entries, in commit order, are
+// point writes in strictly ascending user-key order (a sorted batch: each
+// batch of a bulk load or of an import of sorted data), and its first user
+// key. Such a group is inserted in order by the leader alone: each insert
+// starts from the last one's neighbours in the skiplist (memtable
+// AddSorted, a finger search) and walks a few nodes the last insert left
+// in the CPU cache, where the apply helper's inserts descend from the head
+// and miss the cache at most levels; and a group that sorts after
+// everything in the memtable goes straight into its main list
+// (memtable PrepareRun), not through a staged front that would copy every
+// entry a second time. The pass decodes the records' headers and keys
+// only, about 1% of the inserts' cost.
+func groupOrderOf(group []*commitReq) (order groupOrder, first []byte, err error) {
+	var prev []byte
+	for _, r := range group {
+		if r.count == 0 {
+			continue
+		}
+		rd, err := batchrepr.NewReader(r.repr, "memtable", 0)
+		if err != nil {
+			return groupUnordered, nil, err
+		}
+		for {
+			_, e, ok, err := rd.Next()
+			if err != nil {
+				return groupUnordered, nil, err
+			}
+			if !ok {
+				break
+			}
+			if e.Kind == keys.KindRangeDelete || prev != nil && bytes.Compare(prev, e.Key) >= 0 {
+				return groupUnordered, nil, nil
+			}
+			if prev == nil {
+				first = e.Key
+			}
+			prev = e.Key
+		}
+	}
+	if prev == nil {
+		return groupUnordered, nil, nil
+	}
+	return groupAscending, first, nil
+}
+
+// applyEntriesSorted inserts every entry of an ascending group (see
+// groupOrderOf), in order, with memtable AddSorted; the caller prepared the
+// memtable for the whole group.
+func applyEntriesSorted(mem *memTable, group []*commitReq) error {
+	for _, r := range group {
+		if r.count == 0 {
+			continue
+		}
+		rd, err := batchrepr.NewReader(r.repr, "memtable", 0)
+		if err != nil {
+			return err
+		}
+		for {
+			seq, e, ok, err := rd.Next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			if err := mem.mt.AddSorted(e.Key, seq, e.Kind, e.Value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // applyLoop is the apply helper: it inserts the shares applyGroup sends it

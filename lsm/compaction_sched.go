@@ -185,7 +185,9 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 	var res compaction.Result
 	read := c // the inputs read: a rewrite skips the tables DropCovered drops
 	if c.Kind == compaction.KindMove {
-		edit.Added = []manifest.NewFile{{Level: c.OutputLevel, Meta: c.Inputs[0][0]}}
+		for _, f := range c.Inputs[0] {
+			edit.Added = append(edit.Added, manifest.NewFile{Level: c.OutputLevel, Meta: f})
+		}
 		info.BytesRead = 0
 	} else {
 		db.mu.Lock()

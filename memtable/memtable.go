@@ -147,17 +147,29 @@ func EntrySize(keyLen, valueLen int) int64 {
 // inserted. Once Add returns nil the entry is visible to every Get and
 // positioning call that starts afterwards.
 func (m *Memtable) Add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte) error {
-	return m.add(ukey, seq, kind, value, false)
+	return m.add(ukey, seq, kind, value, false, false)
+}
+
+// AddSorted is Add for the entries of a run in ascending internal-key order
+// (a sorted batch, or one the caller sorted): each search starts from the
+// last insert's neighbours and climbs only as far as the gap to the new
+// key, a finger search, where Add reuses them only for a key that lands
+// right after the last. Entries out of order are still inserted correctly,
+// at the cost of a longer climb. Single writer only, as Add; in a staged
+// memtable the writer calls Prepare or PrepareRun for the whole run first,
+// as for AddConcurrent (AddSorted does not), and ErrFull means it did not.
+func (m *Memtable) AddSorted(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte) error {
+	return m.add(ukey, seq, kind, value, false, true)
 }
 
 // AddConcurrent is Add for several goroutines inserting at once (never at
 // the same time as Add). Internal keys must be unique; a duplicate is not
 // detected.
 func (m *Memtable) AddConcurrent(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte) error {
-	return m.add(ukey, seq, kind, value, true)
+	return m.add(ukey, seq, kind, value, true, false)
 }
 
-func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte, concurrent bool) error {
+func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byte, concurrent, sorted bool) error {
 	if invariants.Enabled {
 		m.adders.enter(concurrent)
 		defer m.adders.exit(concurrent)
@@ -170,7 +182,7 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 	}
 	list := &m.list
 	if st := m.stage; st != nil {
-		if !concurrent {
+		if !concurrent && !sorted {
 			if _, err := m.Prepare(EntrySize(len(ukey), len(value))); err != nil {
 				return err
 			}
@@ -194,7 +206,7 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 	if concurrent {
 		err = list.insertConcurrent(ukey, keys.Trailer(seq, kind), value, h)
 	} else {
-		err = list.insert(ukey, keys.Trailer(seq, kind), value, h, false)
+		err = list.insert(ukey, keys.Trailer(seq, kind), value, h, sorted)
 	}
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package memtable
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -169,6 +170,50 @@ func (m *Memtable) Prepare(need int64) (waited time.Duration, err error) {
 	}
 	st.front.Store(next)
 	return waited, nil
+}
+
+// PrepareRun is Prepare for a run of entries in ascending key order whose
+// first user key is first, to be inserted with AddSorted: if first sorts
+// after every user key in the memtable (the run appends to it, as each
+// batch of a sequential load does), the run goes into the main list
+// directly, as a large group does, since a front gains an appending run
+// nothing: the inserts land at the end of the main list, beside the
+// last, whose nodes are in cache, and staging would only copy every entry
+// a second time. Otherwise it is Prepare(need). A no-op on an unstaged
+// memtable. Writer only.
+func (m *Memtable) PrepareRun(need int64, first []byte) (waited time.Duration, err error) {
+	st := m.stage
+	if st == nil {
+		return 0, nil
+	}
+	if m.appends(first) {
+		return m.goDirect()
+	}
+	return m.Prepare(need)
+}
+
+// appends reports whether ukey sorts after every user key of the
+// memtable: after the last of the front, of each sealed front and of the
+// main list.
+func (m *Memtable) appends(ukey []byte) bool {
+	after := func(s *skiplist) bool {
+		n := s.findLast()
+		if n == s.head {
+			return true
+		}
+		k := s.arena.key(n)
+		return bytes.Compare(k[:len(k)-keys.TrailerLen], ukey) < 0
+	}
+	st := m.stage
+	if f := st.front.Load(); f != nil && !after(f) {
+		return false
+	}
+	for _, s := range *st.sealed.Load() {
+		if !after(s) {
+			return false
+		}
+	}
+	return after(&m.list)
 }
 
 // goDirect switches to direct inserts into the main list: it seals the

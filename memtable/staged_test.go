@@ -312,3 +312,74 @@ func TestPrepareWaitsForTheCopyAndSaysHowLong(t *testing.T) {
 	require.NoError(t, m.Finish())
 	require.Len(t, iterForward(m.NewIter()), int(m.Count()))
 }
+
+// TestStagedSortedRuns inserts runs of entries in ascending key order with
+// PrepareRun and AddSorted into a staged memtable with 64 KiB fronts: runs
+// that append (every key after all the memtable holds) must switch it to
+// direct inserts into the main list, runs among the existing keys must
+// go through a front, and runs whose keys are not in order (AddSorted's
+// contract broken) must still be inserted right. After each run its Gets
+// and lists match the model, and after Finish the main list alone does.
+func TestStagedSortedRuns(t *testing.T) {
+	seeds, _ := modelSize()
+	for seed := range seeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(seed), 44))
+			m := NewStaged(8<<20, 64<<10)
+			var md model
+			var seq keys.SeqNum
+			next := uint64(1 << 40) // appending keys: 1 and 8 bytes, above the random ones (0 and theirs)
+			appended := 0
+			for run := range 120 {
+				mode := r.IntN(3) // 0: appends, 1: sorted among the keys, 2: unsorted
+				n := 1 + r.IntN(80)
+				var ukeys [][]byte
+				for range n {
+					var k []byte
+					if mode == 0 {
+						next += 1 + r.Uint64N(3)
+						k = binary.BigEndian.AppendUint64([]byte{1}, next)
+					} else {
+						k = append([]byte{0}, randUserKey(r)...)
+					}
+					if !slices.ContainsFunc(ukeys, func(u []byte) bool { return bytes.Equal(u, k) }) {
+						ukeys = append(ukeys, k)
+					}
+				}
+				if mode != 2 {
+					slices.SortFunc(ukeys, bytes.Compare)
+				}
+				var need int64
+				values := make([][]byte, len(ukeys))
+				for i, k := range ukeys {
+					values[i] = randBytes(r, 40)
+					need += EntrySize(len(k), len(values[i]))
+				}
+				appends := len(md) == 0 || bytes.Compare(keys.UserKey(md[len(md)-1].ikey), ukeys[0]) < 0
+				_, err := m.PrepareRun(need, ukeys[0])
+				require.NoError(t, err)
+				if appends {
+					appended++
+					require.True(t, m.stage.direct.Load(), "run %d appends: inserted into the main list directly", run)
+				}
+				for i, k := range ukeys {
+					seq++
+					require.NoError(t, m.AddSorted(k, seq, keys.KindSet, values[i]))
+					ikey := keys.MakeKey(nil, k, seq, keys.KindSet)
+					md = slices.Insert(md, md.seekGE(ikey), entry{ikey, values[i]})
+				}
+				if !appends && mode != 2 {
+					require.False(t, m.stage.direct.Load(), "run %d does not append: staged", run)
+				}
+				require.Equal(t, int64(len(md)), m.Count())
+				if run%10 == 9 {
+					checkGets(t, r, m, md, seq)
+					requireSameEntries(t, md, stagedEntries(t, m), "AppendIters")
+				}
+			}
+			require.Greater(t, appended, 10, "runs that appended")
+			require.NoError(t, m.Finish())
+			requireSameEntries(t, md, iterForward(m.NewIter()), "main list after Finish")
+		})
+	}
+}

@@ -155,5 +155,13 @@
 // are the OS's either way, so they survive a crash of the process; Sync makes
 // them durable. The file's preallocated tail is zeros, which read as a clean
 // end of the log, and Close cuts it off. A file that cannot be mapped falls
-// back to write(2).
+// back to write(2). A flush of 4 KiB or more (a large batch, a big commit
+// group) goes to the file with pwrite(2) at the log's end instead: the
+// first store to each page of a shared mapping is a page fault, which costs
+// more than the system call once a flush spans a page, and pages written so
+// are not mapped into the process, so they do not swell its resident set.
+// For the same reason a mapped writer drops the pages behind the log's end
+// from the process every 1 MiB it copies (madvise MADV_DONTNEED; their
+// bytes stay in the page cache): the process keeps about 1 MiB of each
+// segment mapped, not the segment.
 package wal

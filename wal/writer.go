@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -65,10 +66,42 @@ type Writer struct {
 
 	// Mapped mode (see NewMappedWriter), owned by the appending goroutine:
 	// Flush copies buf into mapped, a shared mapping of the preallocated
-	// file, instead of calling Write.
-	mapper vfs.Mappable
-	mapped []byte
+	// file, instead of calling Write; a flush of pwriteMin bytes or more
+	// goes through writeAt (the file's WriteAt) at the log's end instead.
+	mapper  vfs.Mappable
+	mapped  []byte
+	writeAt io.WriterAt
+	// released is the offset below which the mapping's pages were given
+	// back (releasePages): the process keeps at most releaseEvery bytes
+	// of the log mapped.
+	released int64
 }
+
+// releaseEvery is how many bytes a mapped writer copies into its mapping
+// before it drops the pages behind the log's end from the process
+// (releasePages): the pages a store through a shared mapping faults in
+// stay in the process's resident set until unmapped, so without it a
+// segment's whole log (most of a memtable's size, for each memtable not
+// yet flushed) would count as the process's memory, where a writer
+// through write(2) leaves the same pages to the page cache alone. The
+// bytes stay in the page cache, dirty until written back, whichever way
+// they were written.
+const releaseEvery = 1 << 20
+
+// pwriteMin is the flush size from which a mapped writer hands its bytes to
+// the file with a positioned write instead of a copy into the mapping. The
+// first store to each page of a shared file mapping is a page fault (the
+// filesystem allocates the page cache page and marks it for writeback), a
+// cost a write system call does not pay page by page: on a 2-core VM,
+// writing 64 MiB in 16 KiB flushes took 8.1 us of CPU per 4 KiB page
+// through the mapping and 3.0 us through pwrite(2), in 120 KiB flushes
+// (a batch of 1,000 entries) 9.7 and 4.1 us; in 1 KiB flushes the mapping
+// won, 9.7 against 13.9 us, and in 120-byte ones (a single small write) by
+// seven times, the system call's fixed cost being paid per flush. Pages
+// written by pwrite are not mapped into the process either, so they do not
+// count in its resident set. Both paths write the same page cache, so the
+// mix reads back as one file.
+const pwriteMin = 4 << 10
 
 // NewWriter returns a Writer that appends to f, which must be empty. The file
 // header is buffered at once, so Size starts at the header's size; like every
@@ -104,6 +137,7 @@ func NewMappedWriter(f vfs.File, prealloc int64) *Writer {
 		return w // plain writes still work; the error will show there if real
 	}
 	w.mapper = m
+	w.writeAt, _ = f.(io.WriterAt)
 	return w
 }
 
@@ -231,9 +265,12 @@ func (w *Writer) flush() error {
 	}
 	var n int
 	var err error
-	if w.mapper != nil {
+	switch {
+	case w.mapper != nil && w.writeAt != nil && len(w.buf) >= pwriteMin:
+		n, err = w.writeAt.WriteAt(w.buf, w.flushed.Load())
+	case w.mapper != nil:
 		n, err = w.copyToMapping()
-	} else {
+	default:
 		n, err = w.f.Write(w.buf)
 	}
 	if err == nil && n != len(w.buf) {
@@ -261,7 +298,14 @@ func (w *Writer) copyToMapping() (int, error) {
 			return 0, err
 		}
 	}
-	return copy(w.mapped[off:end], w.buf), nil
+	n := copy(w.mapped[off:end], w.buf)
+	if page := int64(os.Getpagesize()); end-w.released >= releaseEvery+page {
+		// Keep the page holding the log's end: the next copy writes it.
+		to := end &^ (page - 1)
+		releasePages(w.mapped[w.released:to])
+		w.released = to
+	}
+	return n, nil
 }
 
 // Sync fsyncs the file. It may be called from another goroutine concurrently

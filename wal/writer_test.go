@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -371,4 +373,42 @@ func TestLargeRecordStreams(t *testing.T) {
 			require.Equal(t, want, recs)
 		})
 	}
+}
+
+// TestMappedWriterMixedFlushes: a mapped writer copies small flushes into
+// its mapping and hands flushes of pwriteMin bytes or more to the file
+// with a positioned write; mixed, and past the preallocated size (so the
+// mapping grows), they read back as one log of every record in order, and
+// Close cuts the file at the log's end.
+func TestMappedWriterMixedFlushes(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "000001.log")
+	f, err := vfs.Default.Create(name)
+	require.NoError(t, err)
+	w := NewMappedWriter(f, 1<<20)
+	if _, ok := f.(vfs.Mappable); ok {
+		require.NotNil(t, w.mapper, "a mappable file is written through a mapping")
+		require.NotNil(t, w.writeAt, "a mapped writer has the file's WriteAt for large flushes")
+	}
+	sizes := []int{100, pwriteMin, 3, 200 << 10, 120, pwriteMin - 200, 1 << 20, 50, 1500, 600 << 10, 7}
+	var want [][]byte
+	for round := 0; round < 3; round++ {
+		for i, n := range sizes {
+			rec := bytes.Repeat([]byte{byte(round*len(sizes) + i)}, n)
+			want = append(want, rec)
+			require.NoError(t, w.AddRecord(rec))
+			if i%3 != 1 { // some flushes carry two records
+				require.NoError(t, w.Flush())
+			}
+		}
+	}
+	require.NoError(t, w.Flush())
+	size := w.Size()
+	require.Greater(t, size, int64(1<<20), "the log outgrew the preallocation")
+	require.NoError(t, w.Close())
+	data, err := os.ReadFile(name)
+	require.NoError(t, err)
+	require.Equal(t, size, int64(len(data)), "Close cut the file at the log's end")
+	recs, err := readAll(data)
+	require.Equal(t, io.EOF, err)
+	require.Equal(t, want, recs)
 }
