@@ -171,23 +171,17 @@ const containerShare = 2 // limit / containerShare
 
 // defaultSizes are the sizes of the zero Options outside a container.
 //
-// The memtable is 16 MiB: the three a DB may hold (MaxImmutableMemtables+1)
+// The memtable is 8 MiB: the three a DB may hold (MaxImmutableMemtables+1)
 // are resident memory for as long as a load runs, and at 64 MiB they were
-// most of a loading process's memory. Measured with the bench harness at
-// 1M keys (16-byte keys, 100-byte values; a loaded 2-core VM), peak RSS
-// over the fill workloads and CPU per key of fillrandom and overwrite:
-//
-//	memtable  peak RSS      fillrandom  overwrite   (Pebble: 44-53 MiB RSS, 4 MiB memtables)
-//	64 MiB    230-284 MiB   4.2 us      2.9 us
-//	16 MiB     79-98 MiB    4.2 us      5.2 us
-//	 8 MiB     56-74 MiB    6.1 us      5.5 us
-//
-// Below 16 MiB the random loads pay in compactions (more, smaller L0
-// tables) more than the memory saved is worth; at 64 MiB a 1M-key data set
-// barely leaves the memtables, which is why its overwrite is cheap. Set
-// MemtableSize (or MemoryLimit) to choose otherwise.
+// most of a loading process's memory (a 1M-key load of the bench harness
+// peaked at 284 MiB RSS against Pebble's 49, with its 4 MiB memtables; at
+// 8 MiB, 71-83 MiB) while the load ran no faster (1M keys, single puts and
+// batches of 1,000, sorted and random, within the noise of a loaded 2-core
+// VM). Larger memtables write fewer, larger L0 tables, so a long random
+// load of far more data than memory compacts less: set MemtableSize (or
+// MemoryLimit) for that.
 const (
-	defaultMemtableSize   = 16 << 20
+	defaultMemtableSize   = 8 << 20
 	defaultBlockCacheSize = 64 << 20
 	defaultTargetFileSize = 8 << 20
 )

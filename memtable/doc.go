@@ -32,7 +32,7 @@
 //
 // A memtable from NewStaged (the DB's mutable memtable, when it has a
 // second core) takes its inserts into a small front list, a 16th of the
-// memtable up to 4 MiB (1 MiB for the DB's default 16 MiB memtable), which
+// memtable up to 4 MiB (512 KiB for the DB's default 8 MiB memtable), which
 // stays in the CPU cache; a random insert
 // into the big main list misses it at most levels below the top. A full
 // front is sealed and a background goroutine copies it into the main list
