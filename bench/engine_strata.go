@@ -82,11 +82,11 @@ func (e *strataEngine) Options(o Config) string {
 	}
 	if o.CacheBytes != lsmDefaultCache {
 		return fmt.Sprintf("lsm.Options{Sync: %s, BlockCacheSize: %d MiB}; everything else default "+
-			"(8 MiB memtables, 4 KiB blocks, snappy, 10 bloom bits/key, L0 trigger 4, 1 compaction)",
+			"(64 MiB memtable, 4 KiB blocks, snappy, 10 bloom bits/key, L0 trigger 4, 1 compaction)",
 			o.Durability, o.CacheBytes>>20)
 	}
-	return fmt.Sprintf("lsm.Options{Sync: %s}; everything else default: 8 MiB memtables, a 64 MiB block cache, "+
-		"or in a memory cgroup under about 442 MiB, MemoryLimit half its limit (sizes from it); "+
+	return fmt.Sprintf("lsm.Options{Sync: %s}; everything else default: 64 MiB memtables and block cache, "+
+		"or in a memory cgroup under about 1.2 GiB, MemoryLimit half its limit (sizes from it); "+
 		"4 KiB blocks, snappy, 10 bloom bits/key, L0 trigger 4, 1 compaction", o.Durability)
 }
 

@@ -170,18 +170,8 @@ var containerMemoryLimit = memlimit.Self
 const containerShare = 2 // limit / containerShare
 
 // defaultSizes are the sizes of the zero Options outside a container.
-//
-// The memtable is 8 MiB: the three a DB may hold (MaxImmutableMemtables+1)
-// are resident memory for as long as a load runs, and at 64 MiB they were
-// most of a loading process's memory (a 1M-key load of the bench harness
-// peaked at 284 MiB RSS against Pebble's 49, with its 4 MiB memtables; at
-// 8 MiB, 71-83 MiB) while the load ran no faster (1M keys, single puts and
-// batches of 1,000, sorted and random, within the noise of a loaded 2-core
-// VM). Larger memtables write fewer, larger L0 tables, so a long random
-// load of far more data than memory compacts less: set MemtableSize (or
-// MemoryLimit) for that.
 const (
-	defaultMemtableSize   = 8 << 20
+	defaultMemtableSize   = 64 << 20
 	defaultBlockCacheSize = 64 << 20
 	defaultTargetFileSize = 8 << 20
 )

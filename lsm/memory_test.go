@@ -180,7 +180,7 @@ func TestMemoryLimitOptions(t *testing.T) {
 	}
 	// Without MemoryLimit, the defaults are unchanged.
 	o := (&Options{}).ensureDefaults()
-	require.Equal(t, int64(8*MiB), o.MemtableSize)
+	require.Equal(t, int64(64*MiB), o.MemtableSize)
 	require.Equal(t, int64(64*MiB), o.BlockCacheSize)
 	require.Equal(t, int64(8*MiB), o.TargetFileSize)
 }
@@ -277,7 +277,7 @@ func TestZeroOptionsInAContainer(t *testing.T) {
 	const MiB = 1 << 20
 	root := t.TempDir()
 	for dir, limit := range map[string]string{
-		"none": "max\n", "c40m": "41943040\n", "c256m": "268435456\n", "c512m": "536870912\n", "c1g": "1073741824\n",
+		"none": "max\n", "c40m": "41943040\n", "c512m": "536870912\n", "c1g": "1073741824\n",
 		"c1g/task": "max\n", "c2g": "2147483648\n",
 	} {
 		require.NoError(t, os.MkdirAll(filepath.Join(root, dir), 0o755))
@@ -285,7 +285,7 @@ func TestZeroOptionsInAContainer(t *testing.T) {
 	}
 	// The figure Options.MemoryLimit's comment gives for the defaults.
 	d := (&Options{}).ensureDefaults()
-	require.InDelta(t, 221*MiB, budgetOf(&d).Total(), MiB, "the default sizes' bound")
+	require.InDelta(t, 585*MiB, budgetOf(&d).Total(), MiB, "the default sizes' bound")
 	explicit := func(limit int64) Options { return (&Options{MemoryLimit: limit}).ensureDefaults() }
 	tests := []struct {
 		name  string
@@ -295,17 +295,17 @@ func TestZeroOptionsInAContainer(t *testing.T) {
 		// memtable and table sizes.
 		limit, container, memtable, target int64
 	}{
-		{"no container", "", Options{}, 0, 0, 8 * MiB, 8 * MiB},
-		{"unlimited group", "/none", Options{}, 0, 0, 8 * MiB, 8 * MiB},
-		{"256 MiB: half of it", "/c256m", Options{}, 128 * MiB, 256 * MiB, 128 * MiB / 8 / 3, 2 * MiB},
-		{"512 MiB: room for the defaults", "/c512m", Options{}, 0, 0, 8 * MiB, 8 * MiB},
-		{"1 GiB, nested group set to max: room for the defaults", "/c1g/task", Options{}, 0, 0, 8 * MiB, 8 * MiB},
+		{"no container", "", Options{}, 0, 0, 64 * MiB, 8 * MiB},
+		{"unlimited group", "/none", Options{}, 0, 0, 64 * MiB, 8 * MiB},
+		{"512 MiB: half of it", "/c512m", Options{}, 256 * MiB, 512 * MiB, 256 * MiB / 8 / 3, 4 * MiB},
+		{"1 GiB, nested group set to max", "/c1g/task", Options{}, 512 * MiB, 1024 * MiB, 512 * MiB / 8 / 3, 8 * MiB},
+		{"2 GiB: room for the defaults", "/c2g", Options{}, 0, 0, 64 * MiB, 8 * MiB},
 		{"40 MiB: the minimum limit", "/c40m", Options{}, 32 * MiB, 40 * MiB, 32 * MiB / 8 / 3, 2 * MiB},
-		{"explicit MemoryLimit wins", "/c256m", Options{MemoryLimit: 100 * MiB}, 100 * MiB, 0, 100 * MiB / 8 / 3, 2 * MiB},
-		{"explicit MemtableSize: no derived limit", "/c256m", Options{MemtableSize: 2 * MiB}, 0, 0, 2 * MiB, 8 * MiB},
-		{"explicit BlockCacheSize: no derived limit", "/c256m", Options{BlockCacheSize: 8 * MiB}, 0, 0, 8 * MiB, 8 * MiB},
+		{"explicit MemoryLimit wins", "/c512m", Options{MemoryLimit: 100 * MiB}, 100 * MiB, 0, 100 * MiB / 8 / 3, 2 * MiB},
+		{"explicit MemtableSize: no derived limit", "/c512m", Options{MemtableSize: 2 * MiB}, 0, 0, 2 * MiB, 8 * MiB},
+		{"explicit BlockCacheSize: no derived limit", "/c512m", Options{BlockCacheSize: 8 * MiB}, 0, 0, 64 * MiB, 8 * MiB},
 		{"derived limit too small for the other options: defaults", "/c40m", Options{MaxImmutableMemtables: 100},
-			0, 0, 8 * MiB, 8 * MiB},
+			0, 0, 64 * MiB, 8 * MiB},
 	}
 	defer func(f func() int64) { containerMemoryLimit = f }(containerMemoryLimit)
 	for _, tt := range tests {

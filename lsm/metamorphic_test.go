@@ -35,7 +35,7 @@ type metaConfig struct {
 // compactions at once, tiny target files, MemoryLimit, a single open table
 // and background TTL compactions.
 var metaConfigs = []metaConfig{
-	{"default", "every default (8 MiB staged memtable, 4 KiB blocks, snappy, bloom 10, everysec, L0 trigger 4)",
+	{"default", "every default (64 MiB staged memtable, 4 KiB blocks, snappy, bloom 10, everysec, L0 trigger 4)",
 		func(o *lsm.Options) {}},
 	{"tiny-plain", "MemtableSize=4KiB (plain) BlockSize=256 L0=2/6/10 TargetFileSize=4KiB BaseLevelSize=16KiB Sync=always",
 		func(o *lsm.Options) {

@@ -85,7 +85,7 @@ type Options struct {
 	// Sync is the WAL durability mode. The default value is SyncEverySec.
 	Sync SyncMode
 	// MemtableSize is the size in bytes a memtable reaches before it is
-	// rotated and flushed to an L0 table. The default value is 8 MiB, or
+	// rotated and flushed to an L0 table. The default value is 64 MiB, or
 	// with MemoryLimit set, an eighth of it shared by the
 	// MaxImmutableMemtables+1 memtables (at least 256 KiB, at most 64 MiB).
 	MemtableSize int64
@@ -125,10 +125,11 @@ type Options struct {
 	// derives (MemtableSize, BlockCacheSize, TargetFileSize) are all left
 	// zero, Open reads the memory limit L of the process's cgroup (v2
 	// memory.max, or v1 memory.limit_in_bytes; the smallest on the path up
-	// to the root). If the default sizes' bound (about 221 MiB with GOGC
+	// to the root). If the default sizes' bound (about 585 MiB with GOGC
 	// unset) exceeds L/2, MemoryLimit defaults to max(L/2, 32 MiB) and the
-	// sizes follow from it as above: a 256 MiB container gets MemoryLimit
-	// 128 MiB, a 512 MiB one or no limit the default sizes. The other half of L is left to the Go runtime, the program's
+	// sizes follow from it as above: a 512 MiB container gets MemoryLimit
+	// 256 MiB, a 1 GiB one 512 MiB, a 2 GiB one or no limit the default
+	// sizes. The other half of L is left to the Go runtime, the program's
 	// own heap and the page cache. Metrics reports the limit in use
 	// (MemoryLimit) and the container's (ContainerMemoryLimit). Setting any
 	// of the four fields turns this off; if the derived limit cannot hold

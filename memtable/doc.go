@@ -31,9 +31,8 @@
 // # Staging
 //
 // A memtable from NewStaged (the DB's mutable memtable, when it has a
-// second core) takes its inserts into a small front list, a 16th of the
-// memtable up to 4 MiB (512 KiB for the DB's default 8 MiB memtable), which
-// stays in the CPU cache; a random insert
+// second core) takes its inserts into a small front list, 4 MiB for the
+// default 64 MiB memtable, which stays in the CPU cache; a random insert
 // into the big main list misses it at most levels below the top. A full
 // front is sealed and a background goroutine copies it into the main list
 // in key order, each node with the tower height it had, so each copy starts
