@@ -468,40 +468,47 @@ func (s *Store) GetDel(key []byte) ([]byte, error) {
 // IncrBy adds delta to the integer at key (INCR, INCRBY, DECR, DECRBY) and
 // returns the new value; the key's TTL is kept exactly (the engine's own
 // Increment does the write).
+//
+// A counter that exists costs one engine call and one lookup: Increment
+// with IfPresent and CanonicalInteger reads, checks Redis's integer syntax
+// and writes at once. Only when it finds no string does the key's metadata
+// get looked up (a collection there is WRONGTYPE) before the counter is
+// created with IfAbsent.
 func (s *Store) IncrBy(key []byte, delta int64) (int64, error) {
 	var n int64
 	err := s.run1(true, key, func(tx *Tx) error {
 		if err := tx.check(key, true); err != nil {
 			return err
 		}
+		sk := key
+		if len(key) == 0 || key[0] == reservedByte {
+			sk = stringKey(nil, key)
+		}
 		for {
-			sk := stringKey(nil, key)
-			v, ok, err := tx.getRaw(sk)
-			if err != nil {
-				return err
-			}
-			opt := lsm.IfAbsent()
-			var cur int64
-			if ok {
-				if cur, ok = ParseInt(v); !ok {
-					return ErrNotInteger
-				}
-				opt = lsm.IfValue(v)
-			} else if has, err := tx.hasRaw(metaKey(nil, key)); err != nil || has {
-				if has {
-					err = ErrWrongType
-				}
-				return err
-			}
-			if _, err := addInt(cur, delta); err != nil {
-				return err
-			}
-			n, err = s.db.Increment(sk, delta, opt)
+			var err error
+			n, err = s.db.Increment(sk, delta, lsm.IfPresent(), lsm.CanonicalInteger())
 			if errors.Is(err, lsm.ErrConditionFailed) {
-				continue // a raw write changed it since we read it
+				// No string there: a collection makes it WRONGTYPE,
+				// nothing makes it a counter from 0.
+				if has, err := tx.hasRaw(metaKey(nil, key)); err != nil || has {
+					if has {
+						err = ErrWrongType
+					}
+					return err
+				}
+				n, err = s.db.Increment(sk, delta, lsm.IfAbsent())
+				if errors.Is(err, lsm.ErrConditionFailed) {
+					continue // a raw write created it since
+				}
 			}
-			if err == nil {
+			switch {
+			case err == nil:
 				tx.touch(key)
+			case errors.Is(err, lsm.ErrNotInteger):
+				err = ErrNotInteger
+			case errors.Is(err, lsm.ErrInvalidArgument):
+				// The key is valid and the options are: the sum overflowed.
+				err = ErrOverflow
 			}
 			return err
 		}

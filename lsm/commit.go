@@ -841,6 +841,12 @@ func (db *DB) syncWALs() error {
 // latches the background error and the DB refuses writes until it is
 // reopened.
 func (db *DB) syncWALsFor(targets []walTarget) error {
+	// Bytes an fsync covered already need no wait for the one running now
+	// (under appendfsync always, a server's readers ask after every
+	// reply): only the latched error is left to report.
+	if coveredAll(targets) {
+		return db.backgroundError()
+	}
 	db.walSyncMu.Lock()
 	defer db.walSyncMu.Unlock()
 	db.mu.Lock()
@@ -849,14 +855,7 @@ func (db *DB) syncWALsFor(targets []walTarget) error {
 		db.mu.Unlock()
 		return err
 	}
-	covered := true
-	for _, t := range targets {
-		if t.w.SyncedSize() < t.size {
-			covered = false
-			break
-		}
-	}
-	if covered {
+	if coveredAll(targets) {
 		db.mu.Unlock()
 		return nil
 	}
@@ -884,6 +883,16 @@ func (db *DB) syncWALsFor(targets []walTarget) error {
 		db.metrics.walSyncs.Add(1)
 	}
 	return nil
+}
+
+// coveredAll reports whether an fsync covered every target's bytes.
+func coveredAll(targets []walTarget) bool {
+	for _, t := range targets {
+		if t.w.SyncedSize() < t.size {
+			return false
+		}
+	}
+	return true
 }
 
 // backgroundError returns the latched error, if any.

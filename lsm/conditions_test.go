@@ -196,3 +196,49 @@ func TestLockIsNeverHeldByTwo(t *testing.T) {
 	require.Equal(t, int64(1), maxHolders.Load())
 	require.Greater(t, acquired.Load(), int64(16))
 }
+
+// TestIncrementCanonicalInteger: with CanonicalInteger, Increment refuses a
+// value strconv.ParseInt reads but FormatInt would not write, and writes
+// nothing; without it the same value is incremented.
+func TestIncrementCanonicalInteger(t *testing.T) {
+	db := openMem(t, vfs.NewMem(), nil)
+	defer db.Close()
+	for _, c := range []struct {
+		val   string
+		canon bool
+		want  int64 // after adding 1, when accepted
+	}{
+		{"5", true, 6},
+		{"-5", true, -4},
+		{"0", true, 1},
+		{"9223372036854775806", true, 9223372036854775807},
+		{"+5", false, 6},
+		{"05", false, 6},
+		{"-0", false, 1},
+		{"-05", false, -4},
+		{"00", false, 1},
+	} {
+		k := []byte("k" + c.val)
+		require.NoError(t, db.Put(k, []byte(c.val)))
+		n, err := db.Increment(k, 1, CanonicalInteger())
+		if !c.canon {
+			require.ErrorIs(t, err, ErrNotInteger, c.val)
+			v, gerr := db.Get(k)
+			require.NoError(t, gerr)
+			require.Equal(t, c.val, string(v), "a refused Increment wrote")
+			n, err = db.Increment(k, 1) // the engine's own reading accepts it
+		}
+		require.NoError(t, err, c.val)
+		require.Equal(t, c.want, n, c.val)
+	}
+	n, err := db.Increment([]byte("absent"), 3, CanonicalInteger(), IfAbsent())
+	require.NoError(t, err)
+	require.Equal(t, int64(3), n)
+	_, err = db.Increment([]byte("absent"), 3, CanonicalInteger(), IfAbsent())
+	require.ErrorIs(t, err, ErrConditionFailed)
+	n, err = db.Increment([]byte("absent"), 3, CanonicalInteger(), IfPresent())
+	require.NoError(t, err)
+	require.Equal(t, int64(6), n)
+	_, err = db.Increment([]byte("nothing"), 3, CanonicalInteger(), IfPresent())
+	require.ErrorIs(t, err, ErrConditionFailed)
+}

@@ -278,6 +278,9 @@ func (db *DB) prepare(r *commitReq, view *groupView) error {
 		expiry := cur.expiry
 		if found {
 			n, err = strconv.ParseInt(string(cur.value), 10, 64)
+			if err == nil && r.opts.canonInt && !canonicalInt(cur.value, n) {
+				err = ErrNotInteger
+			}
 			cur.done()
 			if err != nil {
 				return fmt.Errorf("%w: key %q holds %d bytes that are not a decimal int64", ErrNotInteger, r.key, len(cur.value))
@@ -315,6 +318,13 @@ func (db *DB) prepare(r *commitReq, view *groupView) error {
 		r.count = 1
 	}
 	return nil
+}
+
+// canonicalInt reports whether b is n written as strconv.FormatInt writes
+// it.
+func canonicalInt(b []byte, n int64) bool {
+	var buf [20]byte
+	return string(strconv.AppendInt(buf[:0], n, 10)) == string(b)
 }
 
 // checkCond judges one condition against key's current state (see

@@ -21,13 +21,17 @@ type WriteOption struct {
 	sync  bool
 	cond  condKind
 	value []byte
-	set   uint8 // which of the fields above this option sets
+	// canonInt: Increment accepts only a canonical decimal (see
+	// CanonicalInteger).
+	canonInt bool
+	set      uint8 // which of the fields above this option sets
 }
 
 const (
 	setTTL uint8 = 1 << iota
 	setSync
 	setCond
+	setCanonInt
 )
 
 // WithTTL makes the entry expire d after the write (Redis EX/PX, DynamoDB
@@ -58,12 +62,21 @@ func IfValue(v []byte) WriteOption {
 	return WriteOption{cond: condValue, value: v, set: setCond}
 }
 
+// CanonicalInteger makes Increment accept only a value written exactly as
+// strconv.FormatInt writes an int64: no '+', no leading zeros, no "-0", no
+// spaces, as Redis's INCR reads one. Any other value returns ErrNotInteger
+// and writes nothing. A caller that needs Redis's reading of a counter
+// then makes one call instead of reading the value first. Writes other
+// than Increment ignore it.
+func CanonicalInteger() WriteOption { return WriteOption{canonInt: true, set: setCanonInt} }
+
 // writeOpts is the merged form of a list of WriteOptions.
 type writeOpts struct {
-	ttl   time.Duration
-	sync  bool
-	cond  condKind
-	value []byte
+	ttl      time.Duration
+	sync     bool
+	cond     condKind
+	value    []byte
+	canonInt bool
 }
 
 func mergeOpts(opts []WriteOption) (writeOpts, error) {
@@ -77,6 +90,9 @@ func mergeOpts(opts []WriteOption) (writeOpts, error) {
 		}
 		if o.set&setSync != 0 {
 			w.sync = true
+		}
+		if o.set&setCanonInt != 0 {
+			w.canonInt = true
 		}
 		if o.set&setCond != 0 {
 			if w.cond != condNone {

@@ -426,6 +426,7 @@ func (b *blockState) wait(ctx *cmdCtx) {
 	}
 	// Read the connection meanwhile: a client that closes it (or is
 	// killed) stops waiting. What it sends is kept for after the reply.
+	cl.forgetDeadlines()
 	cl.nc.SetReadDeadline(time.Time{})
 	mon := make(chan error, 1)
 	go func() {

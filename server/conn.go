@@ -41,6 +41,15 @@ type client struct {
 	// syncFirst: a command ran under appendfsync always since the last
 	// flush, so the replies wait until the WAL is fsynced (see flush).
 	syncFirst bool
+	// rdl and wdl are the read and write deadlines serve and flush set
+	// last; rdKnown and wrKnown say they are still the connection's.
+	// Setting a deadline takes the descriptor's lock and the runtime
+	// poller's, so a connection without a timeout sets none per request.
+	// Whoever else sets a deadline on the serving goroutine (a blocking
+	// command's wait) calls forgetDeadlines; Shutdown's interrupt, from
+	// another goroutine, may stay in force, as it is meant to.
+	rdl, wdl         time.Time
+	rdKnown, wrKnown bool
 
 	// dirty is set when a watched key changes (any goroutine).
 	dirty atomic.Bool
@@ -165,7 +174,7 @@ func (c *client) serve() {
 		if t := c.s.idleTimeout.Load(); t > 0 && !c.subscribed() { // as Redis, a subscriber is never idle
 			deadline = time.Unix(0, c.lastActive.Load()).Add(time.Duration(t))
 		}
-		c.nc.SetReadDeadline(deadline)
+		c.setReadDeadline(deadline)
 		if c.s.draining.Load() { // Shutdown may have set its deadline before ours
 			return
 		}
@@ -229,9 +238,11 @@ func (c *client) flush() bool {
 		return ok
 	}
 	if t := c.s.idleTimeout.Load(); t > 0 {
+		c.wrKnown = false
 		c.nc.SetWriteDeadline(time.Now().Add(time.Duration(t)))
-	} else {
+	} else if !c.wrKnown || !c.wdl.IsZero() {
 		c.nc.SetWriteDeadline(time.Time{})
+		c.wdl, c.wrKnown = time.Time{}, true
 	}
 	n, err := c.nc.Write(c.out.b)
 	c.s.stats.netOut.Add(int64(n))
@@ -242,6 +253,20 @@ func (c *client) flush() bool {
 	}
 	return err == nil
 }
+
+// setReadDeadline sets the read deadline unless serve set the same one
+// last and nothing set another since.
+func (c *client) setReadDeadline(t time.Time) {
+	if c.rdKnown && c.rdl.Equal(t) {
+		return
+	}
+	c.nc.SetReadDeadline(t)
+	c.rdl, c.rdKnown = t, true
+}
+
+// forgetDeadlines: the serving goroutine set a deadline on the connection
+// other than through setReadDeadline and flush.
+func (c *client) forgetDeadlines() { c.rdKnown, c.wrKnown = false, false }
 
 func (c *client) setName(n string) {
 	c.mu.Lock()

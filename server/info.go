@@ -225,6 +225,11 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 			ratio = float64(m.BlockCacheHits) / float64(t)
 		}
 		kv("block_cache_hit_ratio", fmt.Sprintf("%.4f", ratio))
+		kv("block_cache_hits", m.BlockCacheHits)
+		kv("block_cache_misses", m.BlockCacheMisses)
+		kv("data_blocks_read", m.DataBlocksRead)
+		kv("commit_groups", m.CommitGroups)
+		kv("commit_writes", m.CommitWrites)
 		kv("block_cache_bytes", m.BlockCacheBytes)
 		kv("block_cache_capacity", m.BlockCacheCapacity)
 		kv("memtable_bytes", m.MemtableBytes)

@@ -63,7 +63,8 @@ func TestInfo(t *testing.T) {
 	for _, k := range []string{"strata_version", "process_id", "tcp_port", "uptime_in_seconds", "used_memory", "used_memory_rss",
 		"used_memory_peak", "mem_fragmentation_ratio", "total_connections_received", "total_commands_processed",
 		"instantaneous_ops_per_sec", "expired_keys", "rejected_connections", "blocked_clients", "write_amplification",
-		"block_cache_hit_ratio", "write_stalls", "background_errors", "level0", "rdb_last_save_time", "wal_syncs"} {
+		"block_cache_hit_ratio", "write_stalls", "background_errors", "level0", "rdb_last_save_time", "wal_syncs",
+		"block_cache_misses", "data_blocks_read", "commit_groups", "commit_writes"} {
 		infoField(t, info, k)
 	}
 	if got := infoField(t, info, "db0"); !strings.HasPrefix(got, "keys=2,expires=1,avg_ttl=") {

@@ -228,3 +228,27 @@ func TestLookupCase(t *testing.T) {
 		}
 	}
 }
+
+// TestCounterPathAllocatesNothing: INCR, INCRBY and DECR on an existing
+// counter allocate nothing end to end (reader, dispatcher, the one engine
+// Increment, reply), where reading the value first allocated its copy.
+func TestCounterPathAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens a DB per case")
+	}
+	for _, req := range [][]byte{
+		respRequest("INCR", "counter"),
+		respRequest("INCRBY", "counter", "7"),
+		respRequest("DECR", "counter"),
+	} {
+		f := newRESPFixture(t, "everysec", req)
+		f.step(t) // creates the counter and warms the buffers up
+		if n := testing.AllocsPerRun(2000, func() {
+			if got := f.step(t); got != ':' {
+				t.Fatalf("reply starts with %q, want ':'", got)
+			}
+		}); n != 0 {
+			t.Errorf("%q allocates %v per request", req, n)
+		}
+	}
+}

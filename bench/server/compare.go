@@ -38,6 +38,7 @@ type MemLine struct {
 	RSS        int64 // VmRSS
 	Disk       int64 // the server's directory, allocated bytes
 	PreloadSec float64
+	BlockCache int64 `json:",omitempty"` // Strata: INFO strata block_cache_capacity
 }
 
 var serverKinds = []string{"redis", "strata"}
@@ -94,6 +95,9 @@ func compareOne(ctx context.Context, cfg compareConfig, ts []*target, rep *Repor
 		ml.Keys, _ = c.DBSize(ctx).Result()
 		c.Close()
 		ml.UsedMemory = t.srv.infoInt("memory", "used_memory")
+		if t.srv.label() == "strata" {
+			ml.BlockCache = t.srv.infoInt("strata", "block_cache_capacity")
+		}
 		ml.RSS = procStatus(t.srv.pid, "VmRSS")
 		ml.Disk = diskUsage(t.srv.dir)
 		rep.Memory = append(rep.Memory, ml)

@@ -58,7 +58,7 @@ func run(args []string) error {
 		publish   = fl.String("publish", "", "also write the charts to DIR/charts and the tables to DIR/TABLES.md")
 		render    = fl.String("render", "", "redraw tables and charts from results.json files (comma-separated, merged) instead of running")
 		profile   = fl.String("profile", "", "write strata-server's CPU, allocs, mutex and block profiles per line into DIR")
-		stMaxMem  = fl.String("strata-maxmemory", "0", "compare: strata-server's --maxmemory (a quarter is its block cache; 0: the engine's defaults, a 64 MiB cache)")
+		stMaxMem  = fl.String("strata-maxmemory", "0", "compare: strata-server's --maxmemory (a quarter is its block cache; 0: the server's defaults, a 256 MiB cache)")
 
 		bKeys   = fl.Int64("beyond-keys", 20_000_000, "beyond: keys to write")
 		bValue  = fl.Int("beyond-value", 100, "beyond: value size")

@@ -163,8 +163,11 @@ func (r *Report) markdown(chartDir string, charts []string) string {
 		if pr.StrataMaxMemory > 0 {
 			p("strata-server runs with `--maxmemory %d` (%s: a quarter of it is the block cache, an eighth each memtable).\n\n",
 				pr.StrataMaxMemory, human(pr.StrataMaxMemory))
+		} else if bc := r.strataBlockCache(); bc > 0 {
+			p("strata-server runs without `--maxmemory`: a %s block cache (INFO strata block_cache_capacity) and 64 MiB memtables.\n\n", human(bc))
 		} else {
-			p("strata-server runs with the engine's default memory: a 64 MiB block cache and 64 MiB memtables.\n\n")
+			p("strata-server runs without `--maxmemory`, with its default memory: 64 MiB memtables and a block cache of " +
+				"64 MiB up to commit 78185bf, 256 MiB from it (this run's results do not record which).\n\n")
 		}
 		r.summaryTable(&b)
 		r.ratioTables(&b)
@@ -569,4 +572,14 @@ func (r *Report) restartTable(b *strings.Builder) {
 			l.Server, l.Keys, valueLabel(l.Value), l.Fsync, human(l.Disk), l.Files, l.AcceptMs, l.PongMs, l.DBSize, l.Checked-l.Bad, l.Checked)
 	}
 	b.WriteString("\n")
+}
+
+// strataBlockCache is the largest block cache strata-server reported after
+// a preload (0: the results predate the field).
+func (r *Report) strataBlockCache() int64 {
+	var bc int64
+	for _, m := range r.Memory {
+		bc = max(bc, m.BlockCache)
+	}
+	return bc
 }

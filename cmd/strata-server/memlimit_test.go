@@ -23,8 +23,17 @@ func TestEngineMemoryLimit(t *testing.T) {
 		{"neither: engine defaults", 0, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := engineOptions(tc.maxmemory, tc.container, log).MemoryLimit; got != tc.want {
+			o := engineOptions(tc.maxmemory, tc.container, log)
+			if got := o.MemoryLimit; got != tc.want {
 				t.Fatalf("MemoryLimit = %d, want %d", got, tc.want)
+			}
+			// A limit sizes the cache; without one the server's own.
+			wantCache := int64(0)
+			if tc.want == 0 {
+				wantCache = serverBlockCache
+			}
+			if o.BlockCacheSize != wantCache {
+				t.Fatalf("BlockCacheSize = %d, want %d", o.BlockCacheSize, wantCache)
 			}
 		})
 	}
