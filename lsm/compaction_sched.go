@@ -306,8 +306,26 @@ func (db *DB) inputRangeDels(c *compaction.Compaction) (rangedel.List, error) {
 }
 
 // compactionInput returns a merging iterator over every input table.
+//
+// The input iterators read ahead within compactionReadaheadBudget in all:
+// each of the n that may be open at once (every L0 input, one table of
+// each level input) reads at most budget/n per positioned read.
 func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
-	open := db.openCompactionIter
+	n := 1
+	if c.Level == 0 {
+		n = len(c.Inputs[0])
+	}
+	if len(c.Inputs[1]) > 0 {
+		n++
+	}
+	share := compactionReadaheadBudget / max(n, 1)
+	open := func(f *manifest.FileMeta) (keys.Iterator, error) {
+		it, err := db.openCompactionIter(f)
+		if err == nil {
+			it.(*tableIter).SetReadahead(share)
+		}
+		return it, err
+	}
 	var srcs []keys.Iterator
 	if c.Level == 0 {
 		for _, f := range c.Inputs[0] {

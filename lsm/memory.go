@@ -21,12 +21,19 @@ import (
 //	table writers         Go heap   MemtableSize (the flush) +
 //	                                CompactionConcurrency x 2 x TargetFileSize
 //	                                + (CompactionConcurrency+1) x writerFixed
+//	                                + CompactionConcurrency x 1 MiB (the
+//	                                inputs' readahead)
 //	commit, WAL, reads    Go heap   memoryFixed
 //
 // Outside the bound: what open iterators and snapshots pin (an iterator
-// keeps the memtables of its moment and one block per table it reads), and
+// keeps the memtables of its moment and one block per table it reads, and
+// up to 256 KiB of readahead per table it reads in order), and
 // a memtable larger than MemtableSize made for a single batch that does
 // not fit in one.
+
+// compactionReadaheadBudget is what one compaction's input iterators may
+// hold in readahead buffers together (see compactionInput).
+const compactionReadaheadBudget = 1 << 20
 
 // memoryFixed is the bound on the DB's small buffers: the commit pipeline's
 // pooled records and the WAL writer's buffer, the pooled block read buffers
@@ -100,8 +107,9 @@ func budgetOf(o *Options) memoryBudget {
 		Memtables:  satMul(memtableSlots(o), o.MemtableSize),
 		Fronts:     satMul(satMul(maxFrontSizes, memtableSlots(o)), frontSize(o.MemtableSize)),
 		BlockCache: o.BlockCacheSize,
-		Writers: satAdd(satAdd(o.MemtableSize, satMul(satMul(int64(o.CompactionConcurrency), 2), o.TargetFileSize)),
+		Writers: satAdd(satAdd(satAdd(o.MemtableSize, satMul(satMul(int64(o.CompactionConcurrency), 2), o.TargetFileSize)),
 			satMul(satAdd(int64(o.CompactionConcurrency), 1), writerFixed(o))),
+			satMul(int64(o.CompactionConcurrency), compactionReadaheadBudget)),
 		Fixed:      memoryFixed,
 		HeapFactor: heapFactor(),
 	}

@@ -104,13 +104,14 @@ type Options struct {
 	//	      + MemtableSize                          the flush's table writer
 	//	      + CompactionConcurrency x 2 x TargetFileSize   compactions' table writers
 	//	      + (CompactionConcurrency+1) x (256 KiB + 4 x BlockSize)   writers' buffers
+	//	      + CompactionConcurrency x 1 MiB         compactions' input readahead
 	//	      + 4 MiB )                               commit, WAL and read buffers
 	//
 	// where g = 1 + GOGC/100 (2 by default) is the Go collector's headroom:
 	// the heap may grow to g times its live size before a collection.
 	// Metrics reports each part and the bound (MemoryBound). Not counted:
-	// what open iterators pin (the memtables of their moment and one block
-	// per table), and a memtable made larger than MemtableSize for a single
+	// what open iterators pin (the memtables of their moment, one block per
+	// table, and up to 256 KiB of readahead per table read in order), and a memtable made larger than MemtableSize for a single
 	// batch that does not fit in one.
 	//
 	// With MemoryLimit set, the sizes left unset follow from it:
@@ -118,14 +119,14 @@ type Options struct {
 	// and BlockCacheSize takes what the formula leaves. Explicit sizes whose
 	// bound exceeds MemoryLimit, a MemoryLimit below 32 MiB, or one that
 	// leaves the block cache under 1 MiB are ErrInvalidArgument. For 256 MiB
-	// with the defaults: 3 memtables of 10.7 MiB, 4 MiB tables, an 80.8 MiB
+	// with the defaults: 3 memtables of 10.7 MiB, 4 MiB tables, a 79.8 MiB
 	// block cache.
 	//
 	// In a container. On Linux, when MemoryLimit and the three sizes it
 	// derives (MemtableSize, BlockCacheSize, TargetFileSize) are all left
 	// zero, Open reads the memory limit L of the process's cgroup (v2
 	// memory.max, or v1 memory.limit_in_bytes; the smallest on the path up
-	// to the root). If the default sizes' bound (about 585 MiB with GOGC
+	// to the root). If the default sizes' bound (about 587 MiB with GOGC
 	// unset) exceeds L/2, MemoryLimit defaults to max(L/2, 32 MiB) and the
 	// sizes follow from it as above: a 512 MiB container gets MemoryLimit
 	// 256 MiB, a 1 GiB one 512 MiB, a 2 GiB one or no limit the default

@@ -37,6 +37,26 @@ type readahead struct {
 	compaction bool
 }
 
+// SetReadahead sets the bytes a compaction iterator (NewCompactionIter,
+// ResetIter with compaction true) reads with each positioned read, at most
+// compactionReadahead; below minReadahead it reads one block at a time. A
+// compaction with many inputs gives each a share of its readahead budget,
+// so that what it holds stays bounded whatever the number of inputs.
+// Other iterators ignore it.
+func (it *Iterator) SetReadahead(n int) {
+	if !it.ra.compaction {
+		return
+	}
+	if n < minReadahead {
+		n = 0
+	}
+	it.ra.size = min(n, compactionReadahead)
+}
+
+// CompactionReadahead is the most a compaction iterator reads with one
+// positioned read (see SetReadahead).
+const CompactionReadahead = compactionReadahead
+
 func (ra *readahead) init(compaction bool) {
 	*ra = readahead{compaction: compaction}
 	if compaction {
@@ -71,6 +91,9 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead) ([]byte, error) {
 	ra.note(h)
 	if stored, ok := ra.holds(h); ok {
 		return r.decodeStored(h, stored, r.meta.props.MaxBlockSize)
+	}
+	if ra.compaction && ra.size == 0 {
+		return r.readDataBlock(h, r.meta.props.MaxBlockSize)
 	}
 	if !ra.compaction {
 		if ra.sequential < readaheadAfter {

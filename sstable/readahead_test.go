@@ -14,12 +14,19 @@ import (
 
 // countingFile counts the positioned reads made of a table's bytes.
 type countingFile struct {
-	data  []byte
-	reads atomic.Int64
+	data    []byte
+	reads   atomic.Int64
+	largest atomic.Int64 // the most bytes one read asked for
 }
 
 func (f *countingFile) ReadAt(p []byte, off int64) (int, error) {
 	f.reads.Add(1)
+	for {
+		l := f.largest.Load()
+		if int64(len(p)) <= l || f.largest.CompareAndSwap(l, int64(len(p))) {
+			break
+		}
+	}
 	return bytes.NewReader(f.data).ReadAt(p, off)
 }
 
@@ -36,6 +43,7 @@ func readaheadTable(t *testing.T) ([]kv, *countingFile, *Reader, *Stats, Propert
 	require.NoError(t, err)
 	t.Cleanup(func() { rd.Close() })
 	f.reads.Store(0)
+	f.largest.Store(0)
 	return entries, f, rd, stats, props
 }
 
@@ -62,6 +70,35 @@ func TestReadaheadFullScan(t *testing.T) {
 		require.Less(t, f.reads.Load(), blocks/4, "compaction %v: %d reads for %d blocks", compaction, f.reads.Load(), blocks)
 		require.NotZero(t, stats.Readaheads.Load())
 		require.Equal(t, int64(props.DataSize), stats.DataBytesRead.Load(), "every data byte read once")
+	}
+}
+
+// TestCompactionReadaheadShare: a compaction iterator given a share of its
+// compaction's readahead budget never reads more than the share with one
+// positioned read, and a share under minReadahead reads block by block;
+// every entry still comes back once.
+func TestCompactionReadaheadShare(t *testing.T) {
+	for _, share := range []int{0, minReadahead - 1, 48 << 10, 1 << 30} {
+		entries, f, rd, stats, props := readaheadTable(t)
+		it := rd.NewCompactionIter()
+		it.SetReadahead(share)
+		i := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			require.Equal(t, entries[i].key, it.Key())
+			i++
+		}
+		require.NoError(t, it.Close())
+		require.Equal(t, len(entries), i)
+		blocks := int64(props.NumDataBlocks)
+		require.Equal(t, blocks, stats.DataBlocksRead.Load(), "share %d", share)
+		if share < minReadahead {
+			require.Zero(t, stats.Readaheads.Load(), "share %d", share)
+			require.Equal(t, blocks, f.reads.Load(), "share %d: one read per block", share)
+			continue
+		}
+		require.NotZero(t, stats.Readaheads.Load(), "share %d", share)
+		require.LessOrEqual(t, f.largest.Load(), int64(min(share, CompactionReadahead)), "share %d", share)
+		require.Less(t, f.reads.Load(), blocks/4, "share %d", share)
 	}
 }
 
