@@ -17,22 +17,7 @@ func rangeDelBenchDB(b *testing.B, deleted int) *DB {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	batch := db.NewBatch()
-	for i := 0; i < deleted+10; i++ {
-		batch.Put([]byte(fmt.Sprintf("key%09d", i)), benchValue)
-		if batch.Len() == 10000 {
-			if err := db.Apply(batch); err != nil {
-				b.Fatal(err)
-			}
-			batch.Reset()
-		}
-	}
-	if err := db.Apply(batch); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.Compact(nil, nil); err != nil {
-		b.Fatal(err)
-	}
+	putKeysCompacted(b, db, 0, deleted+10)
 	if deleted > 0 {
 		if err := db.DeleteRange([]byte("key"), []byte(fmt.Sprintf("key%09d", deleted))); err != nil {
 			b.Fatal(err)
@@ -95,22 +80,7 @@ func BenchmarkScanBesideDeletedRange(b *testing.B) {
 	for _, del := range []bool{false, true} {
 		b.Run(fmt.Sprintf("deleterange=%v", del), func(b *testing.B) {
 			db := rangeDelBenchDB(b, 0)
-			batch := db.NewBatch()
-			for i := 10; i < n; i++ { // keys 0-9 are rangeDelBenchDB's
-				batch.Put([]byte(fmt.Sprintf("key%09d", i)), benchValue)
-				if batch.Len() == 10000 {
-					if err := db.Apply(batch); err != nil {
-						b.Fatal(err)
-					}
-					batch.Reset()
-				}
-			}
-			if err := db.Apply(batch); err != nil {
-				b.Fatal(err)
-			}
-			if err := db.Compact(nil, nil); err != nil {
-				b.Fatal(err)
-			}
+			putKeysCompacted(b, db, 10, n) // keys 0-9 are rangeDelBenchDB's
 			if del {
 				if err := db.DeleteRange([]byte(fmt.Sprintf("key%09d", n*45/100)), []byte(fmt.Sprintf("key%09d", n*55/100))); err != nil {
 					b.Fatal(err)
@@ -136,5 +106,27 @@ func BenchmarkScanBesideDeletedRange(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// putKeysCompacted writes the keys key%09d for i in [from, to) with
+// benchValue, in batches of 10,000, then compacts the DB.
+func putKeysCompacted(b *testing.B, db *DB, from, to int) {
+	b.Helper()
+	batch := db.NewBatch()
+	for i := from; i < to; i++ {
+		batch.Put([]byte(fmt.Sprintf("key%09d", i)), benchValue)
+		if batch.Len() == 10000 {
+			if err := db.Apply(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Reset()
+		}
+	}
+	if err := db.Apply(batch); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Compact(nil, nil); err != nil {
+		b.Fatal(err)
 	}
 }

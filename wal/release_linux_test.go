@@ -3,18 +3,17 @@
 package wal
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/smaps"
 	"github.com/stratadb/strata/vfs"
 )
 
@@ -47,30 +46,15 @@ func TestMappedWriterReleasesPages(t *testing.T) {
 	require.Equal(t, want, recs)
 }
 
-// mappingRss returns the Rss of the mapping of /proc/self/smaps that holds
-// addr, in bytes.
+// mappingRss returns the Rss of the mapping that holds addr, in bytes.
 func mappingRss(addr uintptr) (int64, error) {
-	f, err := os.Open("/proc/self/smaps")
+	v, err := smaps.Field(addr, "Rss")
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	in := false
-	for sc.Scan() {
-		line := sc.Text()
-		var lo, hi uintptr
-		if n, _ := fmt.Sscanf(line, "%x-%x ", &lo, &hi); n == 2 && !strings.Contains(strings.Fields(line)[0], ":") {
-			in = lo <= addr && addr < hi
-			continue
-		}
-		var kb int64
-		if in && strings.HasPrefix(line, "Rss:") {
-			if _, err := fmt.Sscanf(line, "Rss: %d kB", &kb); err != nil {
-				return 0, err
-			}
-			return kb << 10, nil
-		}
+	var kb int64
+	if _, err := fmt.Sscanf(v, "%d kB", &kb); err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("no mapping holds %#x", addr)
+	return kb << 10, nil
 }

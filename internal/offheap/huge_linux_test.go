@@ -1,12 +1,12 @@
 package offheap
 
 import (
-	"bufio"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/stratadb/strata/internal/smaps"
 )
 
 // TestLargeBuffersAreAdvisedHuge: a buffer of hugeMin bytes or more is
@@ -36,29 +36,5 @@ func TestLargeBuffersAreAdvisedHuge(t *testing.T) {
 	}
 }
 
-// vmFlags returns the VmFlags line of the mapping of /proc/self/smaps that
-// holds addr.
-func vmFlags(addr uintptr) (string, error) {
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	in := false
-	for sc.Scan() {
-		line := sc.Text()
-		var lo, hi uintptr
-		if n, _ := fmt.Sscanf(line, "%x-%x ", &lo, &hi); n == 2 && !strings.Contains(strings.Fields(line)[0], ":") {
-			in = lo <= addr && addr < hi
-			continue
-		}
-		if in && strings.HasPrefix(line, "VmFlags:") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "VmFlags:")), nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", err
-	}
-	return "", fmt.Errorf("no mapping holds %#x in /proc/self/smaps", addr)
-}
+// vmFlags returns the VmFlags of the mapping that holds addr.
+func vmFlags(addr uintptr) (string, error) { return smaps.Field(addr, "VmFlags") }
