@@ -527,8 +527,21 @@ func BenchmarkParallelUpdate(b *testing.B) {
 var (
 	setOnce  sync.Once
 	setStore *Store
+	setDir   string
 	setErr   error
 )
+
+// removeSetBench closes and deletes BenchmarkSetArgs's DB, if it was
+// built (TestMain calls it).
+func removeSetBench() {
+	if setStore != nil {
+		setStore.Close()
+		setStore.DB().Close()
+	}
+	if setDir != "" {
+		os.RemoveAll(setDir)
+	}
+}
 
 // setKeys is how many strings BenchmarkSetArgs overwrites.
 const setKeys = 100_000
@@ -538,7 +551,8 @@ func setKey(i int) []byte { return fmt.Appendf(nil, "key:%012d", i) }
 // BenchmarkSetArgs is the server's SET (SetArgs with no option, and with
 // EX) over 100,000 strings of 100 bytes compacted into tables, each SET
 // overwriting one of them: what a SET costs when the old value is not in
-// the memtable. The DB is built once per process in a temporary directory.
+// the memtable. The DB is built once per process in a temporary directory,
+// deleted when the tests end.
 func BenchmarkSetArgs(b *testing.B) {
 	setOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "collections-set")
@@ -546,12 +560,14 @@ func BenchmarkSetArgs(b *testing.B) {
 			setErr = err
 			return
 		}
+		setDir = dir
 		db, err := lsm.Open(dir, nil)
 		if err != nil {
 			setErr = err
 			return
 		}
 		s := New(db)
+		setStore = s
 		val := make([]byte, 100)
 		for i := 0; i < setKeys && setErr == nil; i += 1000 {
 			var kv [][]byte
@@ -563,7 +579,6 @@ func BenchmarkSetArgs(b *testing.B) {
 		if setErr == nil {
 			setErr = db.Compact(nil, nil)
 		}
-		setStore = s
 	})
 	if setErr != nil {
 		b.Fatal(setErr)
