@@ -523,3 +523,86 @@ func BenchmarkParallelUpdate(b *testing.B) {
 		})
 	})
 }
+
+var (
+	setOnce  sync.Once
+	setStore *Store
+	setDir   string
+	setErr   error
+)
+
+// removeSetBench closes and deletes BenchmarkSetArgs's DB, if it was
+// built (TestMain calls it).
+func removeSetBench() {
+	if setStore != nil {
+		setStore.Close()
+		setStore.DB().Close()
+	}
+	if setDir != "" {
+		os.RemoveAll(setDir)
+	}
+}
+
+// setKeys is how many strings BenchmarkSetArgs overwrites.
+const setKeys = 100_000
+
+func setKey(i int) []byte { return fmt.Appendf(nil, "key:%012d", i) }
+
+// BenchmarkSetArgs is the server's SET (SetArgs with no option, and with
+// EX) over 100,000 strings of 100 bytes compacted into tables, each SET
+// overwriting one of them: what a SET costs when the old value is not in
+// the memtable. The DB is built once per process in a temporary directory,
+// deleted when the tests end.
+func BenchmarkSetArgs(b *testing.B) {
+	setOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "collections-set")
+		if err != nil {
+			setErr = err
+			return
+		}
+		setDir = dir
+		db, err := lsm.Open(dir, nil)
+		if err != nil {
+			setErr = err
+			return
+		}
+		s := New(db)
+		setStore = s
+		val := make([]byte, 100)
+		for i := 0; i < setKeys && setErr == nil; i += 1000 {
+			var kv [][]byte
+			for j := i; j < i+1000; j++ {
+				kv = append(kv, setKey(j), val)
+			}
+			setErr = s.MSet(kv...)
+		}
+		if setErr == nil {
+			setErr = db.Compact(nil, nil)
+		}
+	})
+	if setErr != nil {
+		b.Fatal(setErr)
+	}
+	val := make([]byte, 100)
+	for _, c := range []struct {
+		name string
+		args SetArgs
+	}{{"plain", SetArgs{}}, {"EX", SetArgs{TTL: time.Hour}}} {
+		b.Run(c.name, func(b *testing.B) {
+			// Every key once per round, in an order of its own, so most
+			// old values are in tables rather than the memtable.
+			keys := make([][]byte, setKeys)
+			for i, j := range rand.New(rand.NewPCG(1, 2)).Perm(setKeys) {
+				keys[i] = setKey(j)
+			}
+			b.ReportAllocs()
+			defer cpuPerOp(b)()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := setStore.SetArgs(keys[i%len(keys)], val, c.args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -231,6 +231,8 @@
 // In engine operations (a point read, a seek, a step of an iterator, one
 // batch write):
 //
+//	SET (no NX, XX, GET, KEEPTTL)   metadata existence check (bloom-filtered), one write;
+//	                                the old string is not read
 //	HGET HEXISTS SISMEMBER ZSCORE   metadata read + one point read
 //	HSET SADD HDEL SREM (k items)   k point reads, one batch
 //	LPUSH RPUSH LPOP RPOP           header read, one batch; LINDEX LSET: one point read or write

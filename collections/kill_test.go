@@ -27,7 +27,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv("STRATA_COLL_KILL_CHILD"); spec != "" {
 		os.Exit(killChild(spec))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeSetBench()
+	os.Exit(code)
 }
 
 // killClock is the frozen clock of the kill test, so that the child's and

@@ -41,12 +41,18 @@ func (tx *Tx) putString(name, v []byte, exp int64) error {
 	if len(v) > lsm.MaxValueSize {
 		return ErrStringTooLong
 	}
+	// Whether a collection holds name is one bloom-filtered point check
+	// of its metadata; only a collection there is read, to be deleted.
 	mk := tx.keep(metaKey(tx.scratch(), name))
-	mv, found, err := tx.getRaw(mk)
+	has, err := tx.hasRaw(mk)
 	if err != nil {
 		return err
 	}
-	if found {
+	if has {
+		mv, found, err := tx.getRaw(mk)
+		if err != nil || !found {
+			return err // gone between the two reads: nothing to drop
+		}
 		m, err := decodeMeta(name, mv)
 		if err != nil {
 			return err
@@ -126,6 +132,17 @@ func (tx *Tx) SetArgs(key, value []byte, a SetArgs) (SetResult, error) {
 	if err := tx.check(key, true); err != nil {
 		return r, err
 	}
+	if !a.NX && !a.XX && !a.Get && !a.KeepTTL {
+		// A SET that needs nothing of the old key replaces a string blind
+		// (its value and TTL go, as in Redis) and a collection after
+		// deleting it: no read of the old value, so no condition on it
+		// at commit either.
+		if err := tx.putString(key, value, setExpiry(tx, a)); err != nil {
+			return r, err
+		}
+		r.Written = true
+		return r, nil
+	}
 	t, _, oldV, oldExp, err := tx.expiryOf(key)
 	if err != nil {
 		return r, err
@@ -144,13 +161,8 @@ func (tx *Tx) SetArgs(key, value []byte, a SetArgs) (SetResult, error) {
 	if (a.NX && t != TypeNone) || (a.XX && t == TypeNone) {
 		return r, nil
 	}
-	var exp int64
-	switch {
-	case a.TTL > 0:
-		exp = keys.UnixNano(tx.Now().Add(a.TTL)) // saturated past 2262, not wrapped
-	case !a.ExpireAt.IsZero():
-		exp = keys.UnixNano(a.ExpireAt)
-	case a.KeepTTL:
+	exp := setExpiry(tx, a)
+	if a.KeepTTL {
 		exp = oldExp
 	}
 	if err := tx.putString(key, value, exp); err != nil {
@@ -158,6 +170,17 @@ func (tx *Tx) SetArgs(key, value []byte, a SetArgs) (SetResult, error) {
 	}
 	r.Written = true
 	return r, nil
+}
+
+// setExpiry is the expiry (Unix ns, 0 = never) a's TTL or ExpireAt gives.
+func setExpiry(tx *Tx, a SetArgs) int64 {
+	switch {
+	case a.TTL > 0:
+		return keys.UnixNano(tx.Now().Add(a.TTL)) // saturated past 2262, not wrapped
+	case !a.ExpireAt.IsZero():
+		return keys.UnixNano(a.ExpireAt)
+	}
+	return 0
 }
 
 // GetDel returns the string value of key and deletes it (GETDEL).

@@ -104,7 +104,11 @@
 //   - 16384 key stripes. A lone write command locks the stripes of the keys
 //     its key specs name, in stripe order, so handlers that make several
 //     Store calls (SET ... GET, GETEX, EXPIRE GT, APPEND, ...) are atomic
-//     against every other server client.
+//     against every other server client. A write of one Store call (a
+//     plain SET) is atomic without them but takes them all the same:
+//     otherwise it could land between another client's two calls (APPEND's
+//     read and write) and be lost. They could go only once every write
+//     handler is one Store call.
 //
 // Read-only commands take neither: each makes one Store operation (MGET,
 // EXISTS and SINTER read all their keys in one), which waits for an Update
