@@ -34,12 +34,20 @@ const defaultBloomBitsPerKey = 10
 // filterWriter collects the distinct user keys (and prefixes) of a table and
 // builds its bloom filter at Finish, when their number, hence the filter's
 // size, is known. What it keeps of each key is bounded, whatever the key's
-// size: a key shorter than filterHashAt bytes is kept as it is (one length
-// byte, then the key), a longer one as the four 64-bit base hashes its
-// filter bits are derived from (a tag byte, then 32 bytes), so a key costs
-// at most 33 bytes and a long key is hashed once, when added. The entries
-// are kept in chunks of filterChunk bytes, which (unlike one growing slice)
-// are never copied as the table grows. It belongs to the Writer's goroutine.
+// size: a key shorter than filterHashAt bytes is kept as its bytes, less
+// any prefix it shares with the previous key so kept (consecutive keys of a
+// table often share one), and a longer key as the four 64-bit base hashes
+// its filter bits are derived from, so a key costs at most filterMaxEntry
+// bytes and a long key is hashed once, when added. The entries are kept in
+// chunks of filterChunk bytes, which (unlike one growing slice) are never
+// copied as the table grows. It belongs to the Writer's goroutine.
+//
+// An entry is one of:
+//
+//	0b000lllll key...          a key of l < 32 bytes
+//	0b001lllll s key[s:]...    a key of l < 32 bytes whose first s bytes
+//	                           are those of the previous key of this form
+//	0xff h0 h1 h2 h3           the base hashes of a longer key (uint64 LE)
 type filterWriter struct {
 	bitsPerKey int
 	chunks     [][]byte // the entries; only the last has room
@@ -48,6 +56,8 @@ type filterWriter struct {
 	lastKey    []byte   // the last user key added
 	lastPrefix []byte   // the last prefix added
 	hasPrefix  bool
+	short      [filterHashAt]byte // the last key kept as bytes
+	shortLen   int
 }
 
 const (
@@ -56,8 +66,10 @@ const (
 	// filterHashAt is the key length from which a filterWriter keeps a
 	// key's base hashes (32 bytes) instead of its bytes.
 	filterHashAt = 32
-	// filterHashedTag is the first byte of an entry holding base hashes;
-	// any smaller value is the length of a key kept as it is.
+	// filterShared flags an entry whose key shares a prefix with the
+	// previous key kept as bytes.
+	filterShared = 0x20
+	// filterHashedTag is the first byte of an entry holding base hashes.
 	filterHashedTag = 0xff
 	// filterMaxEntry is the largest entry: a tag and four hashes.
 	filterMaxEntry = 1 + 32
@@ -73,8 +85,18 @@ func (f *filterWriter) add(b []byte) {
 	}
 	c := f.chunks[last]
 	if len(b) < filterHashAt {
-		c = append(c, byte(len(b)))
-		c = append(c, b...)
+		s := 0
+		for s < len(b) && s < f.shortLen && b[s] == f.short[s] {
+			s++
+		}
+		if s >= 2 {
+			c = append(c, filterShared|byte(len(b)), byte(s))
+			c = append(c, b[s:]...)
+		} else {
+			c = append(c, byte(len(b)))
+			c = append(c, b...)
+		}
+		f.shortLen = copy(f.short[:], b)
 	} else {
 		h := bloomHashes(b)
 		c = append(c, filterHashedTag)
@@ -89,18 +111,27 @@ func (f *filterWriter) add(b []byte) {
 // each calls fn with the base hashes of every key added, in order.
 func (f *filterWriter) each(fn func(h *[4]uint64)) {
 	var h [4]uint64
+	var short [filterHashAt]byte
 	for _, c := range f.chunks {
 		for len(c) > 0 {
-			t := int(c[0])
+			t := c[0]
 			c = c[1:]
-			if t == filterHashedTag {
+			switch {
+			case t == filterHashedTag:
 				for i := range h {
 					h[i] = binary.LittleEndian.Uint64(c[8*i:])
 				}
 				c = c[32:]
-			} else {
-				h = bloomHashes(c[:t])
-				c = c[t:]
+			case t&filterShared != 0:
+				l, s := int(t&^filterShared), int(c[0])
+				copy(short[s:l], c[1:])
+				c = c[1+l-s:]
+				h = bloomHashes(short[:l])
+			default:
+				l := int(t)
+				copy(short[:l], c)
+				c = c[l:]
+				h = bloomHashes(short[:l])
 			}
 			fn(&h)
 		}

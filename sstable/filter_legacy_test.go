@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/bits-and-blooms/bloom/v3"
@@ -91,8 +92,8 @@ func TestBloomHashesMatchLibrary(t *testing.T) {
 
 // TestFilterBlockMatchesLegacy: over many random key sets (empty keys,
 // keys around the length at which hashes are kept instead of bytes, keys
-// longer than a chunk, repeated consecutive keys, with and without a prefix
-// function, several bits per key), the filter writer's block equals, byte
+// longer than a chunk, repeated consecutive keys, sorted and unsorted, with
+// and without a prefix function, several bits per key), the filter writer's block equals, byte
 // for byte, the block built from the keys' bytes with the bloom library.
 func TestFilterBlockMatchesLegacy(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
@@ -133,6 +134,7 @@ func TestFilterBlockMatchesLegacy(t *testing.T) {
 		}
 		fw := filterWriter{bitsPerKey: bpk}
 		lf := legacyFilter{bitsPerKey: bpk}
+		var ks [][]byte
 		var prev []byte
 		for i, n := 0, r.IntN(3000); i < n; i++ {
 			k := prev
@@ -143,9 +145,16 @@ func TestFilterBlockMatchesLegacy(t *testing.T) {
 					k = keys.ItemKey(nil, pk, k)
 				}
 			}
+			ks = append(ks, k)
+			prev = k
+		}
+		if r.IntN(2) == 0 {
+			// In a table's order, where consecutive keys share prefixes.
+			slices.SortFunc(ks, bytes.Compare)
+		}
+		for _, k := range ks {
 			fw.addUserKey(k, prefix)
 			lf.addUserKey(k, prefix)
-			prev = k
 		}
 		require.Equal(t, len(lf.keys), fw.n, "set %d", set)
 		got, want := fw.finish(), lf.finish()

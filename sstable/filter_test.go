@@ -129,9 +129,9 @@ func TestDecodeFilterRejectsBadLengths(t *testing.T) {
 func TestFilterWriterChunks(t *testing.T) {
 	fw := filterWriter{bitsPerKey: 10}
 	var want [][]byte
-	for i := 0; i < 20000; i++ {
+	for i := 0; i < 100000; i++ {
 		k := fmt.Appendf(nil, "key-%08d", i)
-		if i%1000 == 7 {
+		if i%5000 == 7 {
 			k = bytes.Repeat([]byte{byte(i)}, 3*filterChunk)
 		}
 		fw.addUserKey(k, nil)
