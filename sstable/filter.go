@@ -33,47 +33,107 @@ const defaultBloomBitsPerKey = 10
 
 // filterWriter collects the distinct user keys (and prefixes) of a table and
 // builds its bloom filter at Finish, when their number, hence the filter's
-// size, is known. The keys are kept length-prefixed (a uvarint) in chunks
-// of filterChunk bytes: about the size of the table's distinct user keys,
-// while the table is written. Chunks, unlike one growing slice, are never
-// copied as the table grows (growing and copying a slice of every key of a
-// 64 MiB table cost a fifth of a compaction's CPU). It belongs to the
-// Writer's goroutine.
+// size, is known. What it keeps of each key is bounded, whatever the key's
+// size: a key shorter than filterHashAt bytes is kept as its bytes, less
+// any prefix it shares with the previous key so kept (consecutive keys of a
+// table often share one), and a longer key as the four 64-bit base hashes
+// its filter bits are derived from, so a key costs at most filterMaxEntry
+// bytes and a long key is hashed once, when added. The entries are kept in
+// chunks of filterChunk bytes, which (unlike one growing slice) are never
+// copied as the table grows. It belongs to the Writer's goroutine.
+//
+// An entry is one of:
+//
+//	0b000lllll key...          a key of l < 32 bytes
+//	0b001lllll s key[s:]...    a key of l < 32 bytes whose first s bytes
+//	                           are those of the previous key of this form
+//	0xff h0 h1 h2 h3           the base hashes of a longer key (uint64 LE)
 type filterWriter struct {
 	bitsPerKey int
-	chunks     [][]byte // every key, length-prefixed; only the last has room
+	chunks     [][]byte // the entries; only the last has room
 	n          int      // keys and prefixes added
 	chunkBytes int      // sum of the chunks' capacities
 	lastKey    []byte   // the last user key added
 	lastPrefix []byte   // the last prefix added
 	hasPrefix  bool
+	short      [filterHashAt]byte // the last key kept as bytes
+	shortLen   int
 }
 
-// filterChunk is the size of the chunks a filterWriter keeps keys in.
-const filterChunk = 64 << 10
+const (
+	// filterChunk is the size of the chunks a filterWriter keeps entries in.
+	filterChunk = 64 << 10
+	// filterHashAt is the key length from which a filterWriter keeps a
+	// key's base hashes (32 bytes) instead of its bytes.
+	filterHashAt = 32
+	// filterShared flags an entry whose key shares a prefix with the
+	// previous key kept as bytes.
+	filterShared = 0x20
+	// filterHashedTag is the first byte of an entry holding base hashes.
+	filterHashedTag = 0xff
+	// filterMaxEntry is the largest entry: a tag and four hashes.
+	filterMaxEntry = 1 + 32
+)
 
 func (f *filterWriter) add(b []byte) {
-	need := binary.MaxVarintLen64 + len(b)
 	last := len(f.chunks) - 1
-	if last < 0 || cap(f.chunks[last])-len(f.chunks[last]) < need {
-		c := make([]byte, 0, max(filterChunk, need))
+	if last < 0 || cap(f.chunks[last])-len(f.chunks[last]) < filterMaxEntry {
+		c := make([]byte, 0, filterChunk)
 		f.chunks = append(f.chunks, c)
 		f.chunkBytes += cap(c)
 		last++
 	}
-	c := binary.AppendUvarint(f.chunks[last], uint64(len(b)))
-	f.chunks[last] = append(c, b...)
+	c := f.chunks[last]
+	if len(b) < filterHashAt {
+		s := 0
+		for s < len(b) && s < f.shortLen && b[s] == f.short[s] {
+			s++
+		}
+		if s >= 2 {
+			c = append(c, filterShared|byte(len(b)), byte(s))
+			c = append(c, b[s:]...)
+		} else {
+			c = append(c, byte(len(b)))
+			c = append(c, b...)
+		}
+		f.shortLen = copy(f.short[:], b)
+	} else {
+		h := bloomHashes(b)
+		c = append(c, filterHashedTag)
+		for _, x := range h {
+			c = binary.LittleEndian.AppendUint64(c, x)
+		}
+	}
+	f.chunks[last] = c
 	f.n++
 }
 
-// each calls fn with every key added, in order.
-func (f *filterWriter) each(fn func(b []byte)) {
+// each calls fn with the base hashes of every key added, in order.
+func (f *filterWriter) each(fn func(h *[4]uint64)) {
+	var h [4]uint64
+	var short [filterHashAt]byte
 	for _, c := range f.chunks {
 		for len(c) > 0 {
-			n, w := binary.Uvarint(c)
-			c = c[w:]
-			fn(c[:n])
-			c = c[n:]
+			t := c[0]
+			c = c[1:]
+			switch {
+			case t == filterHashedTag:
+				for i := range h {
+					h[i] = binary.LittleEndian.Uint64(c[8*i:])
+				}
+				c = c[32:]
+			case t&filterShared != 0:
+				l, s := int(t&^filterShared), int(c[0])
+				copy(short[s:l], c[1:])
+				c = c[1+l-s:]
+				h = bloomHashes(short[:l])
+			default:
+				l := int(t)
+				copy(short[:l], c)
+				c = c[l:]
+				h = bloomHashes(short[:l])
+			}
+			fn(&h)
 		}
 	}
 }
@@ -119,21 +179,23 @@ func (f *filterWriter) estimatedSize() int {
 	return filterHeaderLen + int((m+63)/64)*8
 }
 
-// finish builds the filter block.
+// finish builds the filter block. The bits set are those the bloom
+// library's Add sets for each key in a filter of m bits and k hashes: probe
+// i of a key with base hashes h is bit (h[i%2] + i*h[2+((i+i%2)%4)/2]) mod m.
 func (f *filterWriter) finish() []byte {
 	m, k := filterParams(f.n, f.bitsPerKey)
-	bf := bloom.New(uint(m), uint(k))
-	f.each(func(b []byte) { bf.Add(b) })
-	words := bf.BitSet().Words()
 	nw := int((m + 63) / 64)
+	words := make([]uint64, nw)
+	f.each(func(h *[4]uint64) {
+		for i := uint64(0); i < uint64(k); i++ {
+			loc := (h[i%2] + i*h[2+((i+i%2)%4)/2]) % m
+			words[loc>>6] |= 1 << (loc & 63)
+		}
+	})
 	out := make([]byte, filterHeaderLen, filterHeaderLen+8*nw)
 	binary.LittleEndian.PutUint64(out, m)
 	binary.LittleEndian.PutUint32(out[8:], k)
-	for i := 0; i < nw; i++ {
-		var w uint64
-		if i < len(words) {
-			w = words[i]
-		}
+	for _, w := range words {
 		out = binary.LittleEndian.AppendUint64(out, w)
 	}
 	return out

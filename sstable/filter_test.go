@@ -123,24 +123,34 @@ func TestDecodeFilterRejectsBadLengths(t *testing.T) {
 	}
 }
 
-// TestFilterWriterChunks: keys spread over many chunks, and a key larger
-// than a chunk, all come back in order and are admitted by the filter.
+// TestFilterWriterChunks: entries spread over many chunks, and keys longer
+// than a chunk (kept as hashes), are all admitted by the filter, and each
+// kept key costs at most filterMaxEntry bytes whatever its size.
 func TestFilterWriterChunks(t *testing.T) {
 	fw := filterWriter{bitsPerKey: 10}
 	var want [][]byte
-	for i := 0; i < 20000; i++ {
+	for i := 0; i < 100000; i++ {
 		k := fmt.Appendf(nil, "key-%08d", i)
-		if i == 7000 {
-			k = bytes.Repeat([]byte{'x'}, 3*filterChunk)
+		if i%5000 == 7 {
+			k = bytes.Repeat([]byte{byte(i)}, 3*filterChunk)
 		}
 		fw.addUserKey(k, nil)
 		fw.addUserKey(k, nil) // a repeat is not added twice
 		want = append(want, k)
 	}
+	require.Equal(t, len(want), fw.n)
 	require.Greater(t, len(fw.chunks), 3)
-	var got [][]byte
-	fw.each(func(b []byte) { got = append(got, append([]byte(nil), b...)) })
-	require.Equal(t, want, got)
+	used := 0
+	for _, c := range fw.chunks {
+		used += len(c)
+	}
+	require.LessOrEqual(t, used, filterMaxEntry*len(want))
+	seen := 0
+	fw.each(func(h *[4]uint64) {
+		require.Equal(t, bloomHashes(want[seen]), *h, "key %d", seen)
+		seen++
+	})
+	require.Equal(t, len(want), seen)
 	f, err := decodeFilter(fw.finish(), "f", 0)
 	require.NoError(t, err)
 	for _, k := range want {

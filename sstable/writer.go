@@ -33,10 +33,10 @@ type WriterOptions struct {
 	// The default value is nil.
 	Prefix func(ukey []byte) int
 	// Memory, if non-nil, receives the bytes the writer holds in memory
-	// (its buffers, the index it builds and the keys kept for the filter:
-	// at most about the table's uncompressed size), added as they grow at
-	// each data block and taken out again by Finish or Abort. Several
-	// writers may share one counter. The default value is nil.
+	// (its buffers, the index it builds and the keys kept for the filter,
+	// at most 33 bytes each: at most about the table's uncompressed size),
+	// added as they grow at each data block and taken out again by Finish or
+	// Abort. Several writers may share one counter. The default value is nil.
 	Memory *atomic.Int64
 }
 
