@@ -93,10 +93,14 @@ type mergedAlloc struct {
 
 var mergedAllocs = sync.Pool{New: func() any { return new(mergedAlloc) }}
 
-// Open opens an iterator over a table of a level for the merged iterator
-// (iterator.Opener).
-func (it *Iterator) Open(f *manifest.FileMeta) (keys.Iterator, error) {
-	return it.db.openTableIter(f, it.prefix)
+// tableOpener is an Iterator seen as the iterator.Opener of its levels'
+// tables: the conversion costs no allocation, and Iterator's public
+// methods stay its own.
+type tableOpener Iterator
+
+// Open opens an iterator over a table of a level for the merged iterator.
+func (o *tableOpener) Open(f *manifest.FileMeta) (keys.Iterator, error) {
+	return o.db.openTableIter(f, o.prefix)
 }
 
 // NewIter returns an iterator over the DB as of now.
@@ -231,7 +235,7 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 	}
 	var opener iterator.Opener
 	if it != nil {
-		opener = it
+		opener = (*tableOpener)(it)
 	} else {
 		opener = iterator.OpenFunc(func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) })
 	}
