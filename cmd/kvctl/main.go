@@ -141,6 +141,44 @@ func noDatabase(dir string) error {
 	return &exitError{code: 2, err: fmt.Errorf("no database in %s (%s)", dir, why)}
 }
 
+// foreignDir returns an exit-2 error when dir exists, is not empty and holds
+// no file of a database, so a command that may create a database does not
+// create one among other files (a --db pointed at a home directory).
+//
+// Any name the engine gives a file (CURRENT, LOCK, MANIFEST-n, n.log, n.sst,
+// n.tmp) marks a database: Open creates the directory, then LOCK, then the
+// first MANIFEST, then CURRENT, so a creating open that was interrupted
+// leaves LOCK (and maybe a MANIFEST) without CURRENT, and such a directory
+// is opened as before. So is one holding tables or WAL segments without
+// CURRENT, for which Open reports the damage. A directory that cannot be
+// read is left to Open to report.
+func foreignDir(dir string) error {
+	if _, err := os.Stat(manifest.MakeFilename(dir, manifest.FileTypeCurrent, 0)); err == nil {
+		return nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil // no such directory (Open creates it), or Open says what is wrong
+	}
+	defer f.Close()
+	seen := false
+	for {
+		names, err := f.Readdirnames(256)
+		for _, n := range names {
+			seen = true
+			if _, _, ok := manifest.ParseFilename(n); ok {
+				return nil
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) || !seen {
+				return nil // empty, not a directory, or unreadable: Open decides
+			}
+			return &exitError{code: 2, err: fmt.Errorf("%s is not empty and holds no database: give a new or empty directory", dir)}
+		}
+	}
+}
+
 // open returns the DB, opening it on first use as mode says. With
 // --read-only every mode opens read-only.
 func (a *app) open(mode openMode) (*lsm.DB, error) {
@@ -167,6 +205,8 @@ func (a *app) open(mode openMode) (*lsm.DB, error) {
 		if err := noDatabase(dir); err != nil {
 			return nil, err
 		}
+	} else if err := foreignDir(dir); err != nil {
+		return nil, err
 	}
 	db, err := a.openWaiting(dir, opts)
 	if err != nil {
@@ -236,6 +276,7 @@ func (a *app) rootCommand() *cobra.Command {
 The database directory is --db, else $KVCTL_DB, else ./kvdata. Only put, incr,
 put-item, import and shell create a database there; every other command on a
 directory without one (no CURRENT file) exits 2 with "no database in DIR".
+They create one only in a new or empty directory, never among other files.
 Commands that only read (get, get-item, scan, query, ttl, stats, check,
 export) open the database read-only and change nothing in it; --read-only
 does so for every command, and works on a directory you cannot write.
