@@ -39,7 +39,7 @@ func (a *app) putItemCommand() *cobra.Command {
 			return db.PutItem([]byte(args[0]), []byte(args[1]), value, opts...)
 		},
 	}
-	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the item after `DUR` (positive; omit for no expiry)")
+	c.Flags().Var(durationFlag(&ttl), "ttl", "expire the item after `DUR` (positive; omit for no expiry)")
 	return c
 }
 

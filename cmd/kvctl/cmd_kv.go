@@ -130,7 +130,7 @@ if it is present (SET XX); otherwise kvctl exits 1 and writes nothing.`,
 			return db.Put([]byte(args[0]), value, opts...)
 		},
 	}
-	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the key after `DUR` (positive; omit for no expiry)")
+	c.Flags().Var(durationFlag(&ttl), "ttl", "expire the key after `DUR` (positive; omit for no expiry)")
 	c.Flags().BoolVar(&nx, "nx", false, "write only if the key is absent")
 	c.Flags().BoolVar(&xx, "xx", false, "write only if the key is present")
 	return c
@@ -313,7 +313,10 @@ func (a *app) expireCommand() *cobra.Command {
   kvctl expire session:abc 0`,
 		Args: exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			d, err := time.ParseDuration(args[1])
+			d, err := parseDuration(args[1])
+			if errors.Is(err, errDurationRange) {
+				return usageError("bad duration %q: %v\n%s", args[1], err, c.UsageString())
+			}
 			if err != nil || d < 0 {
 				return usageError("bad duration %q: want 30s, 15m, 1h or 0\n%s", args[1], c.UsageString())
 			}
@@ -367,7 +370,7 @@ fixed-window counter); an existing key keeps its expiry.`,
 		},
 	}
 	c.Flags().Int64Var(&by, "by", 1, "the amount to add (may be negative)")
-	c.Flags().DurationVar(&ttl, "ttl", 0, "expire the key `DUR` after it is created (positive; omit for no expiry)")
+	c.Flags().Var(durationFlag(&ttl), "ttl", "expire the key `DUR` after it is created (positive; omit for no expiry)")
 	return c
 }
 

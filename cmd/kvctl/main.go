@@ -315,7 +315,7 @@ input byte for byte. Durations use Go syntax: 30s, 15m, 1h.`,
 	root.PersistentFlags().StringVar(&a.memLimit, "memory-limit", "", "memory the DB may hold (memtables, caches, buffers), e.g. 256MiB (default: bounded by the defaults)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON object per line")
 	root.PersistentFlags().BoolVar(&a.readOnly, "read-only", false, "open the database read-only (writes fail; works on a directory you cannot write)")
-	root.PersistentFlags().DurationVar(&a.wait, "wait", 0, "wait up to `DUR` for another process to release the database (default: fail at once)")
+	root.PersistentFlags().Var(durationFlag(&a.wait), "wait", "wait up to `DUR` for another process to release the database (default: fail at once)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if strings.HasPrefix(err.Error(), "unknown shorthand flag") {
 			// Most likely a key or value that starts with "-".

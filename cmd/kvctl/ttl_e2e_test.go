@@ -51,3 +51,33 @@ func TestTTLFarInTheFutureKeepsTheKey(t *testing.T) {
 	require.Equal(t, 8, strings.Count(r.stdout, `"expires_at_ms":9223372036854,`), "every key and the item expire at the clamp: %s", r.stdout)
 	ok("check")
 }
+
+// TestDurationPastTheLimitNamesIt: a duration past Go's limit (2562048h) is
+// refused with exit 2 by every flag and argument that takes one, naming the
+// limit rather than calling the duration invalid, and changes nothing.
+func TestDurationPastTheLimitNamesIt(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	require.Equal(t, 0, kv(t, db, nil, "put", "k", "v").code)
+	for _, args := range [][]string{
+		{"put", "k", "v2", "--ttl", "2562048h"},
+		{"put", "k", "v2", "--ttl=-2562048h"},
+		{"incr", "n", "--ttl", "2562048h"},
+		{"put-item", "p", "s", "v", "--ttl", "2562048h"},
+		{"expire", "k", "2562048h"},
+		{"expire", "k", "99999999999999999999s"},
+		{"--wait", "2562048h", "get", "k"},
+	} {
+		r := kv(t, db, nil, args...)
+		require.Equal(t, 2, r.code, "kvctl %s: %s", strings.Join(args, " "), r.stderr)
+		require.Contains(t, r.stderr, "out of range: the maximum duration is 2562047h47m16s (about 292 years)", "kvctl %s", strings.Join(args, " "))
+		require.NotContains(t, r.stderr, "invalid duration")
+		require.Empty(t, r.stdout)
+	}
+	r := kv(t, db, nil, "scan")
+	require.Equal(t, "k\tv\n", r.stdout)
+	require.Equal(t, "-1\n", kv(t, db, nil, "ttl", "k").stdout)
+	// A malformed duration still gets Go's own words.
+	r = kv(t, db, nil, "put", "k", "v", "--ttl", "1x")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, `unknown unit "x"`)
+}
