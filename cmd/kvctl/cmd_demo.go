@@ -20,10 +20,13 @@ func (a *app) demoCommand() *cobra.Command {
 		Long: `Walk through Strata on a new database in a temporary directory: put and
 get, TTL expiry, items and a query, a batch, a lock, a counter, a crash-safe
 reopen and the stats. It takes a few seconds and removes the directory after
-(unless --keep).`,
+(unless --keep). It prints text only: --json is refused.`,
 		Example: "  go run ./cmd/kvctl demo",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
+			if a.json {
+				return usageError("demo prints text only: leave out --json\n%s", c.UsageString())
+			}
 			dir, err := os.MkdirTemp("", "strata-demo-")
 			if err != nil {
 				return err

@@ -138,4 +138,12 @@ func TestJSONOutputOrARefusal(t *testing.T) {
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, "dump prints text only: leave out --json")
 	require.Empty(t, r.stdout)
+	// demo has no JSON form either: it refuses --json, before or after
+	// the command word, and runs nothing.
+	for _, args := range [][]string{{"--json", "demo"}, {"demo", "--json"}} {
+		r = kv(t, db, nil, args...)
+		require.Equal(t, 2, r.code, "kvctl %s", strings.Join(args, " "))
+		require.Contains(t, r.stderr, "demo prints text only: leave out --json")
+		require.Empty(t, r.stdout)
+	}
 }
