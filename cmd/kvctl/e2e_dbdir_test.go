@@ -42,7 +42,12 @@ func TestCreatingCommandsRefuseAForeignDirectory(t *testing.T) {
 	interrupted := filepath.Join(base, "interrupted")
 	require.NoError(t, os.Mkdir(interrupted, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(interrupted, "LOCK"), nil, 0o644))
-	for _, dir := range []string{filepath.Join(base, "new"), empty, interrupted} {
+	// A fresh filesystem's root and a directory of hidden files only count
+	// as empty.
+	mount := filepath.Join(base, "mount")
+	require.NoError(t, os.MkdirAll(filepath.Join(mount, "lost+found"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(mount, ".gitkeep"), nil, 0o644))
+	for _, dir := range []string{filepath.Join(base, "new"), empty, interrupted, mount} {
 		r := kv(t, dir, nil, "put", "k", "v")
 		require.Equal(t, 0, r.code, "%s: %s", dir, r.stderr)
 		r = kv(t, dir, nil, "put", "k2", "v2") // an existing database

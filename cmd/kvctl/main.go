@@ -144,6 +144,9 @@ func noDatabase(dir string) error {
 // foreignDir returns an exit-2 error when dir exists, is not empty and holds
 // no file of a database, so a command that may create a database does not
 // create one among other files (a --db pointed at a home directory).
+// lost+found and hidden files do not make a directory non-empty: a freshly
+// made filesystem's root, or a directory kept with a .gitkeep, is a fine
+// place for a new database.
 //
 // Any name the engine gives a file (CURRENT, LOCK, MANIFEST-n, n.log, n.sst,
 // n.tmp) marks a database: Open creates the directory, then LOCK, then the
@@ -165,6 +168,9 @@ func foreignDir(dir string) error {
 	for {
 		names, err := f.Readdirnames(256)
 		for _, n := range names {
+			if n == "lost+found" || strings.HasPrefix(n, ".") {
+				continue // a fresh filesystem's root, or hidden files (.gitkeep): not another program's data
+			}
 			seen = true
 			if _, _, ok := manifest.ParseFilename(n); ok {
 				return nil
