@@ -412,3 +412,24 @@ func TestMappedWriterMixedFlushes(t *testing.T) {
 	require.Equal(t, io.EOF, err)
 	require.Equal(t, want, recs)
 }
+
+// TestCopyAscending: the piecewise copy into the mapping copies every byte
+// of every size, around and across its piece size, and no byte past it.
+func TestCopyAscending(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 16, 255, 256, 257, 511, 512, 2047, 2049, 4095, 4096, 10000} {
+		src := make([]byte, n)
+		for i := range src {
+			src[i] = byte(i*7 + 1)
+		}
+		dst := make([]byte, n+8)
+		if got := copyAscending(dst, src); got != n {
+			t.Fatalf("size %d: copied %d", n, got)
+		}
+		if !bytes.Equal(dst[:n], src) {
+			t.Fatalf("size %d: the copy differs", n)
+		}
+		if !bytes.Equal(dst[n:], make([]byte, 8)) {
+			t.Fatalf("size %d: bytes past the copy written", n)
+		}
+	}
+}
