@@ -317,10 +317,11 @@ const copyChunk = 256
 // prefix of src (to within one 16-byte store): a kill -9 in the middle of
 // a flush must leave a torn tail, never a damaged record followed by
 // intact ones, which recovery rightly takes for corruption. One copy of a
-// large buffer does not give that: the runtime's memmove for more than
-// 2 KiB keeps the first and last bytes in registers and stores them after
-// the body. Pieces of copyChunk bytes are copied with ascending stores, and
-// each piece is stored before the next is loaded.
+// larger buffer does not give that: on amd64 with AVX the runtime's
+// memmove of more than 256 bytes keeps the first 32 and last 128 bytes in
+// registers and stores them after the body. A piece of at most 256 bytes
+// is loaded whole into registers and stored from its start, and each piece
+// is stored before the next is loaded.
 func copyAscending(dst, src []byte) int {
 	n := 0
 	for n < len(src) {
