@@ -13,12 +13,26 @@ import (
 	"github.com/stratadb/strata/vfs"
 )
 
-// fakeClock is a settable clock for TTL tests.
-type fakeClock struct{ t time.Time }
+// fakeClock is a settable clock for TTL tests. The DB's background
+// goroutines (the TTL compaction tick) read it while a test advances it.
+type fakeClock struct {
+	mu sync.Mutex // guards t
+	t  time.Time
+}
 
-func newFakeClock() *fakeClock               { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
 
 // smallOpts returns options that make flushes and compactions frequent.
 func smallOpts(fs vfs.FS) *Options {

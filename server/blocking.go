@@ -440,12 +440,7 @@ func (b *blockState) wait(ctx *cmdCtx) {
 	var reply []byte
 	var monErr error
 	monDone, gone := false, false
-	select { // a CLIENT UNBLOCK meant for an earlier wait
-	case <-cl.unblock:
-	default:
-	}
-	cl.blockedOn.Store(w)
-	defer cl.blockedOn.Store(nil)
+	defer cl.blockedOn.Store(nil) // set by blockingPop
 	unblockErr := false
 	select {
 	case unblockErr = <-cl.unblock:
@@ -562,6 +557,14 @@ func (c *cmdCtx) blockingPop(spec popSpec, keys [][]byte, deadline time.Time) {
 	for i, k := range keys {
 		w.keys[i] = append([]byte(nil), k...)
 	}
+	// CLIENT UNBLOCK finds the client blocked from the moment INFO counts
+	// it: blockedOn is set before the waiter is registered, after a
+	// CLIENT UNBLOCK left over from an earlier wait is dropped.
+	select {
+	case <-c.cl.unblock:
+	default:
+	}
+	c.cl.blockedOn.Store(w)
 	c.s.blocking.register(w)
 	c.block = w
 }
