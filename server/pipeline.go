@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"time"
+
+	"github.com/stratadb/strata/collections"
 )
 
 // Pipelined writes share one commit.
@@ -67,6 +69,16 @@ type pipeGroup struct {
 	stripes []int    // scratch: the run's stripes
 	bytes   int
 	pushes  bool // a list push is in the run
+
+	// The transaction's function and keyspace, made once per client;
+	// mark, errs and lastErr are the reply writer's state before the
+	// run, now the time it started.
+	body    func(*collections.Tx) error
+	ks      dataKeyspace
+	mark    int
+	errs    int
+	lastErr string
+	now     time.Time
 }
 
 type groupedCmd struct {
@@ -149,6 +161,35 @@ func (s *Server) groupable(cl *client, argv [][]byte) *command {
 	return cmd
 }
 
+// groupBody runs cl's run in tx; the Store may call it again (a rerun
+// after a raw write changed a string the run read), so it starts afresh.
+func (s *Server) groupBody(cl *client, tx *collections.Tx) error {
+	g, out := &cl.grp, &cl.out
+	out.b, out.errors, out.lastErr = out.b[:g.mark], g.errs, g.lastErr
+	g.ks = dataKeyspace{s: s, c: tx, tx: tx}
+	ctx := ctxPool.Get().(*cmdCtx)
+	defer func() {
+		*ctx = cmdCtx{}
+		ctxPool.Put(ctx)
+	}()
+	t0 := g.now
+	for i := range g.cmds {
+		c := &g.cmds[i]
+		*ctx = cmdCtx{s: s, cl: cl, cmd: c.cmd, argv: g.argv(i), w: out, ks: &g.ks, inTx: true}
+		c.cmd.handler(ctx)
+		t1 := time.Now()
+		c.start, c.dur = t0, t1.Sub(t0)
+		t0 = t1
+		if out.errors != g.errs {
+			return errGroupFailed
+		}
+	}
+	if tx.Undeclared() {
+		return errNeedGlobal
+	}
+	return nil
+}
+
 // runGroup runs the run cl gathered, and empties it.
 func (s *Server) runGroup(cl *client) {
 	g := &cl.grp
@@ -187,23 +228,13 @@ func (s *Server) runGrouped(cl *client) bool {
 	}
 	out := &cl.out
 	mark, errs, lastErr := len(out.b), out.errors, out.lastErr
+	g.mark, g.errs, g.lastErr, g.now = mark, errs, lastErr, now
+	if g.body == nil {
+		g.body = func(tx *collections.Tx) error { return s.groupBody(cl, tx) }
+	}
+	err := s.store.UpdateKeys(g.keys, g.body)
+	g.ks = dataKeyspace{}
 	ctx := ctxPool.Get().(*cmdCtx)
-	err := s.updateKeys(g.keys, func(ks Keyspace) error {
-		out.b, out.errors, out.lastErr = out.b[:mark], errs, lastErr // afresh if the Store runs this again
-		t0 := now
-		for i := range g.cmds {
-			c := &g.cmds[i]
-			*ctx = cmdCtx{s: s, cl: cl, cmd: c.cmd, argv: g.argv(i), w: out, ks: ks, inTx: true}
-			c.cmd.handler(ctx)
-			t1 := time.Now()
-			c.start, c.dur = t0, t1.Sub(t0)
-			t0 = t1
-			if out.errors != errs {
-				return errGroupFailed
-			}
-		}
-		return nil
-	})
 	s.unlockStripes(stripes)
 	s.gate.releaseShared()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -260,4 +261,137 @@ func pipelineOver(c *respConn, reqs [][]string) []string {
 		out[i] = c.mustRead()
 	}
 	return out
+}
+
+// pipelineCases are pipelines of 16 writes, as the compare's P16 lines
+// send them.
+var pipelineCases = func() []struct {
+	name string
+	req  []byte
+} {
+	v := strings.Repeat("v", 100)
+	var cases []struct {
+		name string
+		req  []byte
+	}
+	add := func(name string, mk func(i int) []string) {
+		var b bytes.Buffer
+		for i := range 16 {
+			b.Write(encodeCommand(mk(i)...))
+		}
+		cases = append(cases, struct {
+			name string
+			req  []byte
+		}{name, b.Bytes()})
+	}
+	key := func(i int) string { return fmt.Sprintf("key:%012d", i*7919%1000) }
+	add("SET", func(i int) []string { return []string{"SET", key(i), v} })
+	add("HSET", func(i int) []string { return []string{"HSET", "h" + key(i%4), key(i), v} })
+	add("SADD", func(i int) []string { return []string{"SADD", "s" + key(i%4), key(i)} })
+	add("LPUSH", func(i int) []string { return []string{"LPUSH", "l" + key(i%4), v} })
+	add("MSET", func(i int) []string {
+		a := []string{"MSET"}
+		for j := range 10 {
+			a = append(a, key(i*10+j), v)
+		}
+		return a
+	})
+	return cases
+}()
+
+// stepBuffered serves one pipeline (reading it in as many reads as the
+// buffer takes) and drops the replies.
+func (f *respFixture) stepBuffered(tb testing.TB) {
+	r := f.cl.rd.rd.(*onceReader)
+	for {
+		if err := f.cl.rd.fill(); err != nil {
+			tb.Fatal(err)
+		}
+		if !f.cl.runBuffered() {
+			tb.Fatal("connection ended")
+		}
+		if r.off == 0 && f.cl.rd.pending() == 0 {
+			break
+		}
+	}
+	if f.cl.out.len() == 0 {
+		tb.Fatal("no replies")
+	}
+	f.cl.out.reset()
+}
+
+// BenchmarkPipelinedWrites serves pipelines of 16 writes through the
+// reader, the run gathering and the dispatcher, over the engine (no
+// socket), with runs sharing a commit ("grouped") and one by one
+// ("alone"). ns/op and allocs/op are per pipeline of 16.
+func BenchmarkPipelinedWrites(b *testing.B) {
+	for _, mode := range []string{"everysec", "always"} {
+		for _, c := range pipelineCases {
+			for _, alone := range []bool{false, true} {
+				name := mode + "/" + c.name + "/grouped"
+				if alone {
+					name = mode + "/" + c.name + "/alone"
+				}
+				b.Run(name, func(b *testing.B) {
+					f := newPipeFixture(b, mode, c.req, alone)
+					f.stepBuffered(b)
+					b.ReportAllocs()
+					b.ResetTimer()
+					for range b.N {
+						f.stepBuffered(b)
+					}
+				})
+			}
+		}
+	}
+}
+
+// newPipeFixture is a respFixture whose reader yields req (a pipeline)
+// once per read.
+func newPipeFixture(tb testing.TB, mode string, req []byte, alone bool) *respFixture {
+	f := newRESPFixture(tb, mode, nil)
+	f.cl.rd = newReqReader(&onceReader{req: req})
+	f.s.noGroup = alone
+	return f
+}
+
+// onceReader yields req over and over, a read never going past the end
+// of one copy.
+type onceReader struct {
+	req []byte
+	off int
+}
+
+func (r *onceReader) Read(p []byte) (int, error) {
+	n := copy(p, r.req[r.off:])
+	r.off = (r.off + n) % len(r.req)
+	return n, nil
+}
+
+// TestPipelinedRunAllocs: a pipeline of 16 writes served as one run
+// allocates at most runOverheadAllocs more than the same 16 served one by
+// one: the run itself (gathering, the transaction's function, keyspace
+// and replies) allocates nothing per command once its buffers have grown.
+// The two are the collections transaction's lock set, whose slice for
+// more than four stripes is grown afresh per transaction (collections
+// Store.lock).
+func TestPipelinedRunAllocs(t *testing.T) {
+	const runOverheadAllocs = 2
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	for _, c := range pipelineCases {
+		t.Run(c.name, func(t *testing.T) {
+			var per [2]float64
+			for i, alone := range []bool{false, true} {
+				f := newPipeFixture(t, "everysec", c.req, alone)
+				f.stepBuffered(t)
+				per[i] = testing.AllocsPerRun(200, func() { f.stepBuffered(t) })
+			}
+			t.Logf("%s: %v allocations per pipeline of 16 as a run, %v one by one", c.name, per[0], per[1])
+			if per[0] > per[1]+runOverheadAllocs {
+				t.Errorf("%s: a run allocates %v per pipeline of 16, one by one %v: over %d more", c.name, per[0], per[1], runOverheadAllocs)
+			}
+		})
+	}
 }
