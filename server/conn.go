@@ -51,6 +51,10 @@ type client struct {
 	rdl, wdl         time.Time
 	rdKnown, wrKnown bool
 
+	// grp is the run of pipelined writes being gathered (pipeline.go);
+	// owned by serve.
+	grp pipeGroup
+
 	// dirty is set when a watched key changes (any goroutine).
 	dirty atomic.Bool
 	// watching is the client's watched keys with their state at WATCH;
@@ -140,28 +144,8 @@ func (c *client) serve() {
 		c.rd.maxBulk = c.s.maxBulk.Load()
 		c.rd.maxQuery = int(c.s.maxQuery.Load())
 		c.rd.maxMulti = c.s.maxMultibulk.Load()
-		for {
-			argv, err := c.rd.next()
-			if err != nil {
-				var pe *protocolError
-				if errors.As(err, &pe) {
-					c.out.err("ERR " + pe.Error())
-					c.s.log.Debug("protocol error", "addr", c.addr, "err", pe.Error())
-				}
-				c.flush()
-				return
-			}
-			if argv == nil {
-				break
-			}
-			c.s.dispatch(c, argv)
-			if c.closeAfter || c.killed.Load() || c.s.draining.Load() {
-				c.flush()
-				return
-			}
-			if c.out.len() >= flushAt && !c.flush() {
-				return
-			}
+		if !c.runBuffered() {
+			return
 		}
 		if !c.flush() {
 			return
@@ -192,6 +176,60 @@ func (c *client) serve() {
 		}
 		c.s.stats.netIn.Add(c.rd.nread)
 		c.rd.nread = 0
+	}
+}
+
+// runBuffered serves every complete request in the read buffer, gathering
+// runs of pipelined writes (pipeline.go). It reports false when the
+// connection is to end; the replies due were flushed then.
+func (c *client) runBuffered() bool {
+	for {
+		argv, err := c.rd.next()
+		grouped := false
+		if err == nil && argv != nil {
+			if cmd := c.s.groupable(c, argv); cmd != nil {
+				c.grp.add(cmd, argv, c.grp.pos)
+				if !c.grp.full() {
+					continue
+				}
+				grouped = true
+			}
+		}
+		if len(c.grp.cmds) > 0 {
+			// The run ends: the next request may not join it, or
+			// none is complete yet, or it is full.
+			c.s.runGroup(c)
+			if c.closeAfter || c.killed.Load() || c.s.draining.Load() {
+				c.flush()
+				return false
+			}
+			if c.out.len() >= flushAt && !c.flush() {
+				return false
+			}
+		}
+		if grouped {
+			continue
+		}
+		if err != nil {
+			var pe *protocolError
+			if errors.As(err, &pe) {
+				c.out.err("ERR " + pe.Error())
+				c.s.log.Debug("protocol error", "addr", c.addr, "err", pe.Error())
+			}
+			c.flush()
+			return false
+		}
+		if argv == nil {
+			return true
+		}
+		c.s.dispatch(c, argv)
+		if c.closeAfter || c.killed.Load() || c.s.draining.Load() {
+			c.flush()
+			return false
+		}
+		if c.out.len() >= flushAt && !c.flush() {
+			return false
+		}
 	}
 }
 

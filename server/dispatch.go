@@ -265,7 +265,14 @@ func (s *Server) callAt(ctx *cmdCtx, lone bool, start time.Time) {
 		}
 		cmd.handler(ctx)
 	}
-	dur := time.Since(start)
+	s.account(ctx, start, time.Since(start), errsBefore)
+}
+
+// account counts a command that ran in commandstats, the error stats and
+// the client's state, and offers it to the slow log. errsBefore is the
+// reply writer's error count before the command.
+func (s *Server) account(ctx *cmdCtx, start time.Time, dur time.Duration, errsBefore int) {
+	cmd := ctx.cmd
 	cmd.stats.calls.Add(1)
 	cmd.stats.usec.Add(dur.Microseconds())
 	if ctx.w.errors != errsBefore {

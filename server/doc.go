@@ -78,7 +78,15 @@
 //     mixed, reaches the WAL as one record (all or nothing after a crash),
 //     and their reads see their own writes. KEYS and SCAN inside merge the
 //     keys the transaction's commands may have written into the Store's
-//     committed view.
+//     committed view;
+//   - a collections.Tx for a run of pipelined plain writes (pipeline.go):
+//     a client's consecutive SET (no options), HSET, SADD, LPUSH, RPUSH
+//     and MSET requests already read run as EXEC runs its queue, in one
+//     Store.UpdateKeys of their keys, and share one engine commit. A run
+//     in which a command answers an error is dropped unwritten and goes
+//     again one command at a time; so does one that pushes to a list
+//     while any client is blocked (Redis serves a blocked client after
+//     each push).
 //
 // The Store's OnTouch reports every key any write committed (the server's,
 // or Go code's through Server.Store): it marks WATCHed keys dirty and wakes

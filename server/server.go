@@ -63,6 +63,9 @@ type Server struct {
 	// 435).
 	gate    gate
 	stripes [16384]sync.Mutex
+	// noGroup turns off the sharing of a commit by pipelined writes
+	// (pipeline.go): tests and benchmarks compare with it.
+	noGroup bool
 
 	// mu guards the connection set and the listeners.
 	mu        sync.Mutex

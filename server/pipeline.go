@@ -1,0 +1,270 @@
+package server
+
+import (
+	"errors"
+	"time"
+
+	"github.com/stratadb/strata/collections"
+)
+
+// Pipelined writes share one commit.
+//
+// A client that pipelines (sends requests without waiting for replies)
+// leaves several complete requests in its read buffer at once. Run one by
+// one, each write is its own collections transaction and its own engine
+// commit: with 50 such clients on two cores the engine's commit pipeline
+// seldom finds a second writer queued, so every write pays a whole commit
+// (a WAL record and flush, the leader's turn, the handoffs) for one entry.
+//
+// So the serving goroutine gathers a run of consecutive plain writes of one
+// key kind each (SET without options, HSET, SADD, LPUSH, RPUSH, MSET) from
+// the requests already read, and runs the run as EXEC runs its queue: the
+// gate shared, the stripes of every key of the run held, the commands
+// against one transaction of just those keys, whose writes reach the WAL as
+// one batch. The replies are the ones the commands would have given one by
+// one, in order; under appendfsync always they are sent after the fsync
+// that covers the batch, as every reply is (client.flush).
+//
+// What the client can observe does not change:
+//   - Another client sees all of the run's writes or none of them (it
+//     cannot see between two requests of a pipeline anyway: it may always
+//     have read before the first or after the last).
+//   - A command that answers an error inside the run (WRONGTYPE, a size
+//     limit) would, alone, have written nothing; inside a transaction it
+//     might have written part of its work. So the first error reply drops
+//     the whole transaction (nothing is written) and the run goes again,
+//     one command at a time, through the dispatcher.
+//   - A list push wakes clients blocked on the list after each push in
+//     Redis, so a blocked client pops the first push's element. A run with
+//     a push therefore goes one command at a time while any client is
+//     blocked; the check is made with the run's stripes held, and a client
+//     blocks on a key only while holding the key's stripe, so none can
+//     block on one of the run's keys between the check and the commit.
+//   - A command of the run is counted in commandstats and the slow log as
+//     it would be alone, once it committed.
+//
+// A client in MULTI, subscribed, not authenticated, or whose user has any
+// ACL rule, and any request while a script is busy, takes the one-by-one
+// path: the dispatcher's checks for those are not repeated here.
+
+// groupMaxCmds, groupMaxKeys and groupMaxBytes bound a run: its
+// transaction's overlay holds every key it writes until the commit.
+const (
+	groupMaxCmds  = 64
+	groupMaxKeys  = 512
+	groupMaxBytes = 1 << 20
+)
+
+// errGroupFailed drops a run's transaction: a command answered an error.
+var errGroupFailed = errors.New("a command of the pipelined run failed")
+
+// pipeGroup is the run a client is gathering. Owned by the client's
+// goroutine; its slices are kept between runs so that gathering allocates
+// nothing once they have grown.
+type pipeGroup struct {
+	cmds    []groupedCmd
+	args    [][]byte // every command's argv, one after another
+	keys    [][]byte // every command's keys
+	pos     []int    // scratch: key positions
+	stripes []int    // scratch: the run's stripes
+	bytes   int
+	pushes  bool // a list push is in the run
+
+	// The transaction's function and keyspace, made once per client;
+	// mark, errs and lastErr are the reply writer's state before the
+	// run, now the time it started.
+	body    func(*collections.Tx) error
+	ks      dataKeyspace
+	mark    int
+	errs    int
+	lastErr string
+	now     time.Time
+}
+
+type groupedCmd struct {
+	cmd    *command
+	lo, hi int // its argv is args[lo:hi]
+	start  time.Time
+	dur    time.Duration
+}
+
+func (g *pipeGroup) argv(i int) [][]byte {
+	c := &g.cmds[i]
+	return g.args[c.lo:c.hi:c.hi]
+}
+
+// add appends a request to the run. argv's slices point into the read
+// buffer, which stays put until the next fill; only the slice headers are
+// copied.
+func (g *pipeGroup) add(cmd *command, argv [][]byte, pos []int) {
+	lo := len(g.args)
+	g.args = append(g.args, argv...)
+	g.cmds = append(g.cmds, groupedCmd{cmd: cmd, lo: lo, hi: len(g.args)})
+	for _, i := range pos {
+		g.keys = append(g.keys, argv[i])
+	}
+	for _, a := range argv {
+		g.bytes += len(a)
+	}
+	if cmd.name == "lpush" || cmd.name == "rpush" {
+		g.pushes = true
+	}
+}
+
+func (g *pipeGroup) full() bool {
+	return len(g.cmds) >= groupMaxCmds || len(g.keys) >= groupMaxKeys || g.bytes >= groupMaxBytes
+}
+
+func (g *pipeGroup) reset() {
+	clear(g.args) // let go of the read buffer
+	clear(g.keys)
+	clear(g.cmds)
+	g.cmds, g.args, g.keys = g.cmds[:0], g.args[:0], g.keys[:0]
+	g.bytes, g.pushes = 0, false
+}
+
+// groupable returns the command of argv if it may join a pipelined run of
+// cl's, with its key positions in cl.grp.pos; nil if it must be
+// dispatched alone.
+func (s *Server) groupable(cl *client, argv [][]byte) *command {
+	if s.noGroup || cl.multi != nil || cl.subs != nil || cl.pq != nil || cl.closeAfter {
+		return nil
+	}
+	cmd := s.lookup(argv)
+	if cmd == nil || cmd.subs != nil || !cmd.arityOK(len(argv)) {
+		return nil
+	}
+	switch cmd.name {
+	case "set":
+		if len(argv) != 3 { // options: the one-by-one path
+			return nil
+		}
+	case "hset": // HSET key field value [field value ...]
+		if len(argv)%2 != 0 {
+			return nil
+		}
+	case "mset": // MSET key value [key value ...]
+		if len(argv)%2 != 1 {
+			return nil
+		}
+	case "sadd", "lpush", "rpush":
+	default:
+		return nil
+	}
+	if !cl.authed && s.authRequired() || !s.userOf(cl).state().unrestricted || s.lua.busy() {
+		return nil
+	}
+	cl.grp.pos = appendKeyPositions(cl.grp.pos[:0], cmd, argv)
+	if checkKeyAt(argv, cl.grp.pos) != "" {
+		return nil
+	}
+	return cmd
+}
+
+// groupBody runs cl's run in tx; the Store may call it again (a rerun
+// after a raw write changed a string the run read), so it starts afresh.
+func (s *Server) groupBody(cl *client, tx *collections.Tx) error {
+	g, out := &cl.grp, &cl.out
+	out.b, out.errors, out.lastErr = out.b[:g.mark], g.errs, g.lastErr
+	g.ks = dataKeyspace{s: s, c: tx, tx: tx}
+	ctx := ctxPool.Get().(*cmdCtx)
+	defer func() {
+		*ctx = cmdCtx{}
+		ctxPool.Put(ctx)
+	}()
+	t0 := g.now
+	for i := range g.cmds {
+		c := &g.cmds[i]
+		*ctx = cmdCtx{s: s, cl: cl, cmd: c.cmd, argv: g.argv(i), w: out, ks: &g.ks, inTx: true}
+		c.cmd.handler(ctx)
+		t1 := time.Now()
+		c.start, c.dur = t0, t1.Sub(t0)
+		t0 = t1
+		if out.errors != g.errs {
+			return errGroupFailed
+		}
+	}
+	if tx.Undeclared() {
+		return errNeedGlobal
+	}
+	return nil
+}
+
+// runGroup runs the run cl gathered, and empties it.
+func (s *Server) runGroup(cl *client) {
+	g := &cl.grp
+	defer g.reset()
+	if len(g.cmds) == 1 {
+		s.dispatch(cl, g.argv(0))
+		return
+	}
+	if !s.runGrouped(cl) {
+		for i := range g.cmds {
+			s.dispatch(cl, g.argv(i))
+		}
+	}
+}
+
+// runGrouped runs cl's run in one transaction and reports true, or
+// reports false having written nothing, neither to the store nor to the
+// client: the run must then go one command at a time.
+func (s *Server) runGrouped(cl *client) bool {
+	g := &cl.grp
+	if err := s.gate.shared(); err != nil {
+		return false // a script is busy: the dispatcher answers
+	}
+	stripes := s.keyStripes(g.stripes[:0], g.keys)
+	g.stripes = stripes[:0]
+	s.lockStripes(stripes)
+	if g.pushes && s.blocking.nBlocked.Load() > 0 {
+		s.unlockStripes(stripes)
+		s.gate.releaseShared()
+		return false
+	}
+	now := time.Now()
+	cl.lastActive.Store(now.UnixNano())
+	if s.syncAlways() {
+		cl.syncFirst = true
+	}
+	out := &cl.out
+	mark, errs, lastErr := len(out.b), out.errors, out.lastErr
+	g.mark, g.errs, g.lastErr, g.now = mark, errs, lastErr, now
+	if g.body == nil {
+		g.body = func(tx *collections.Tx) error { return s.groupBody(cl, tx) }
+	}
+	err := s.store.UpdateKeys(g.keys, g.body)
+	g.ks = dataKeyspace{}
+	ctx := ctxPool.Get().(*cmdCtx)
+	s.unlockStripes(stripes)
+	s.gate.releaseShared()
+	if err != nil {
+		out.b, out.errors, out.lastErr = out.b[:mark], errs, lastErr
+		if errors.Is(err, errGroupFailed) || errors.Is(err, errNeedGlobal) {
+			*ctx = cmdCtx{}
+			ctxPool.Put(ctx)
+			return false
+		}
+		// The commit failed: nothing was written, and every command of
+		// the run answers the engine's error.
+		msg := keyError(err)
+		for i := range g.cmds {
+			c := &g.cmds[i]
+			*ctx = cmdCtx{s: s, cl: cl, cmd: c.cmd, argv: g.argv(i), w: out}
+			before := out.errors
+			out.err(msg)
+			s.account(ctx, c.start, c.dur, before)
+		}
+	} else {
+		for i := range g.cmds {
+			c := &g.cmds[i]
+			*ctx = cmdCtx{s: s, cl: cl, cmd: c.cmd, argv: g.argv(i), w: out}
+			s.account(ctx, c.start, c.dur, errs)
+		}
+	}
+	*ctx = cmdCtx{}
+	ctxPool.Put(ctx)
+	// Clients blocked on the run's keys (none when it pushed: see above)
+	// are served before the client's next command.
+	s.blocking.serveReady(true)
+	return true
+}
