@@ -94,6 +94,11 @@ type DB struct {
 	// writeGroup); only the leader touches them.
 	groupView groupView
 	groupLive []*commitReq
+	// memGrow is the capacity of the next memtable while memtables still
+	// grow after Open (see Options.InitialMemtableSize): it doubles at
+	// every rotation until it reaches MemtableSize. Open, then the leader
+	// alone (rotateMemtable).
+	memGrow int64
 
 	mu struct {
 		sync.Mutex
