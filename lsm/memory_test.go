@@ -23,13 +23,22 @@ import (
 // block cache sizes, under write stalls, with readers filling the cache,
 // and checks at every step that each memory part Metrics reports stays
 // within its bound from the formula in Options.MemoryLimit; at the end
-// every memtable arena is freed.
+// every memtable arena is freed. It runs with full-size memtables from
+// the start, and with memtables that grow from 8 KiB after Open (the bound
+// counts each at MemtableSize, the largest).
 func TestMemoryStaysWithinBound(t *testing.T) {
+	for _, initial := range []int64{128 << 10, 8 << 10} {
+		t.Run(fmt.Sprintf("initial=%d", initial), func(t *testing.T) { testMemoryStaysWithinBound(t, initial) })
+	}
+}
+
+func testMemoryStaysWithinBound(t *testing.T, initial int64) {
 	liveBefore := offheap.Live()
 	fs := vfs.NewMem()
 	opts := &Options{
 		FS:                    fs,
 		MemtableSize:          128 << 10,
+		InitialMemtableSize:   initial,
 		BlockSize:             1 << 10,
 		BlockCacheSize:        256 << 10,
 		TargetFileSize:        32 << 10,
@@ -54,8 +63,8 @@ func TestMemoryStaysWithinBound(t *testing.T) {
 
 	const readers = 2
 	n := 60_000 // about 13 MiB of entries: 100 memtables, 50 caches
-	if testing.Short() {
-		n = 24_000
+	if testing.Short() || initial < opts.MemtableSize {
+		n = 24_000 // the growth is over after the first five rotations
 	}
 	var written atomic.Int64
 	stop := make(chan struct{})
