@@ -33,7 +33,7 @@ func rotate(t *testing.T, db *DB, i int) {
 }
 
 // TestMemtableGrowth: after Open the memtables start at
-// InitialMemtableSize (default 1 MiB, at most MemtableSize) and each
+// InitialMemtableSize (default 4 MiB, at most MemtableSize) and each
 // rotation doubles the size up to MemtableSize, where it stays; a reopen
 // starts again from the initial size. Metrics counts each arena at its
 // real size (a grown-out arena is not kept), and the memory bound still
@@ -46,12 +46,13 @@ func TestMemtableGrowth(t *testing.T) {
 		opts Options
 		want []int64 // capacities of the memtables from Open on, one per rotation
 	}{
-		{"default", Options{}, []int64{1 * MiB, 2 * MiB, 4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB, 64 * MiB, 64 * MiB}},
+		{"default", Options{}, []int64{4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB, 64 * MiB, 64 * MiB}},
 		{"initial 3 MiB, cap 10 MiB", Options{MemtableSize: 10 * MiB, InitialMemtableSize: 3 * MiB}, []int64{3 * MiB, 6 * MiB, 10 * MiB, 10 * MiB}},
 		{"MemtableSize under the default start", Options{MemtableSize: 256 * KiB}, []int64{256 * KiB, 256 * KiB, 256 * KiB}},
 		{"disabled: initial = MemtableSize", Options{InitialMemtableSize: 64 * MiB}, []int64{64 * MiB, 64 * MiB, 64 * MiB}},
 		{"disabled: initial over MemtableSize", Options{MemtableSize: 4 * MiB, InitialMemtableSize: 1 << 30}, []int64{4 * MiB, 4 * MiB}},
-		{"MemoryLimit 256 MiB", Options{MemoryLimit: 256 * MiB}, []int64{1 * MiB, 2 * MiB, 4 * MiB, 8 * MiB, 256 * MiB / 8 / 3, 256 * MiB / 8 / 3}},
+		{"MemoryLimit 256 MiB", Options{MemoryLimit: 256 * MiB}, []int64{4 * MiB, 8 * MiB, 256 * MiB / 8 / 3, 256 * MiB / 8 / 3}},
+		{"MemoryLimit 64 MiB: MemtableSize under the default start", Options{MemoryLimit: 64 * MiB}, []int64{64 * MiB / 8 / 3, 64 * MiB / 8 / 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

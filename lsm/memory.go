@@ -182,7 +182,7 @@ const (
 	defaultMemtableSize = 64 << 20
 	// defaultInitialMemtableSize is where memtables start after Open (see
 	// Options.InitialMemtableSize).
-	defaultInitialMemtableSize = 1 << 20
+	defaultInitialMemtableSize = 4 << 20
 	defaultBlockCacheSize      = 64 << 20
 	defaultTargetFileSize      = 8 << 20
 )

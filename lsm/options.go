@@ -94,8 +94,8 @@ type Options struct {
 	// MemtableSize. A small or young DB (and one reopened for a few
 	// writes) then never holds full-size memtables, while a heavy write
 	// load reaches MemtableSize after a few rotations (with the defaults,
-	// 1, 2, 4, ..., 32, 64 MiB: after 63 MiB written). The default value
-	// is 1 MiB, or MemtableSize if that is smaller. Set it to MemtableSize
+	// 4, 8, 16, 32, 64 MiB: after 60 MiB written). The default value is
+	// 4 MiB, or MemtableSize if that is smaller. Set it to MemtableSize
 	// (or more) to disable the growth: every memtable is then
 	// MemtableSize from the start, as for a bulk load into a DB that was
 	// just opened. The memory bound below counts every memtable at
