@@ -789,24 +789,16 @@ const stagedFrontSize = 4 << 20
 // writer inserts into a small front that another core copies into the main
 // list, when there is another core and the memtable is at least 16 times
 // the front (smaller ones get a front of a 16th); a plain one otherwise.
-// Its arena is the last released memtable's when db.arenas kept it; the
-// pool keeps one only while the memtables in use and it fit in the
-// MaxImmutableMemtables+1 memtables that the memory bound counts.
+// Its arena is a new anonymous mapping, given back to the OS when the
+// memtable is released after its flush (no arena is kept for reuse: a
+// kept one would stay resident, full size, beside the next memtable,
+// which fills its own pages only as it grows).
 func (db *DB) newMutableMemtable(capacity int64) *memtable.Memtable {
-	db.arenas.SetLimit(satMul(memtableSlots(&db.opts), db.opts.MemtableSize))
-	// Keep a released arena only for a memtable of the size that comes
-	// next: while memtables grow, a flushed one's arena is too small for
-	// any later memtable.
-	next := db.opts.MemtableSize
-	if db.memGrow > 0 && db.memGrow < next {
-		next = db.memGrow
-	}
-	db.arenas.SetKeepSize(next)
 	front := min(capacity/16, stagedFrontSize)
 	if runtime.GOMAXPROCS(0) < 2 || front < 4<<10 {
-		return memtable.NewFrom(&db.arenas, capacity)
+		return memtable.New(capacity)
 	}
-	return memtable.NewStagedFrom(&db.arenas, capacity, front)
+	return memtable.NewStaged(capacity, front)
 }
 
 // createWAL creates a WAL segment for a memtable of capacity bytes and

@@ -148,7 +148,6 @@ type ArenaPool struct {
 	buf    []byte // mu: the kept arena, off the Go heap, or nil
 	out    int64  // mu: bytes of the arenas handed out and not given back
 	limit  int64  // mu: see SetLimit; 0: none
-	keep   int64  // mu: see SetKeepSize; 0: any size
 	closed bool   // mu: Close was called; arenas given now are freed
 	reused atomic.Int64
 }
@@ -162,16 +161,6 @@ func (p *ArenaPool) SetLimit(limit int64) {
 	p.limit = limit
 }
 
-// SetKeepSize makes the pool keep only arenas of size bytes (0: of any
-// size, the default): a DB whose memtables are still growing sets the
-// size of its next memtable, so that the smaller arena of a flushed one
-// goes back to the OS at once instead of staying resident unused.
-func (p *ArenaPool) SetKeepSize(size int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.keep = size
-}
-
 // handedOut counts a new arena of n bytes allocated for the pool's user.
 func (p *ArenaPool) handedOut(n int64) {
 	if p == nil {
@@ -183,27 +172,20 @@ func (p *ArenaPool) handedOut(n int64) {
 }
 
 // take returns the kept arena if it has capacity bytes, leaving the pool
-// empty; nil otherwise. A kept arena of another size is freed: memtables
-// that grow after Open ask for ever larger ones, so it would never be
-// taken and would only hold memory.
+// empty; nil otherwise.
 func (p *ArenaPool) take(capacity int64) []byte {
 	if p == nil {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	buf := p.buf
-	if buf == nil {
-		return nil
+	if buf := p.buf; int64(len(buf)) == capacity {
+		p.buf = nil
+		p.out += capacity
+		p.reused.Add(1)
+		return buf
 	}
-	p.buf = nil
-	if int64(len(buf)) != capacity {
-		offheap.Free(buf)
-		return nil
-	}
-	p.out += capacity
-	p.reused.Add(1)
-	return buf
+	return nil
 }
 
 // give keeps buf, an off-heap arena, if the pool is open and holds none;
@@ -215,8 +197,7 @@ func (p *ArenaPool) give(buf []byte) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.out -= int64(len(buf))
-	if p.closed || p.buf != nil || p.limit > 0 && p.out+int64(len(buf)) > p.limit ||
-		p.keep > 0 && int64(len(buf)) != p.keep {
+	if p.closed || p.buf != nil || p.limit > 0 && p.out+int64(len(buf)) > p.limit {
 		return false
 	}
 	if invariants.Enabled {
