@@ -115,3 +115,10 @@ func mustCreate(t *testing.T) vfs.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// TestInitialMemtableSizeNegative: a negative InitialMemtableSize is
+// ErrInvalidArgument, not a silent default.
+func TestInitialMemtableSizeNegative(t *testing.T) {
+	_, err := Open("/db", &Options{FS: vfs.NewMem(), InitialMemtableSize: -1})
+	require.ErrorIs(t, err, ErrInvalidArgument)
+}
