@@ -89,7 +89,6 @@ func (db *DB) Close() error {
 	for _, m := range mems {
 		m.unref()
 	}
-	db.arenas.Close()
 	if err := db.vs.Close(); err != nil {
 		errs = append(errs, err)
 	}

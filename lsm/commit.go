@@ -742,8 +742,9 @@ func (db *DB) stallLocked(reason string, cond func() bool) {
 // segment and memtable, and wakes the flusher. Leader only.
 func (db *DB) rotateMemtable(need int64) error {
 	db.leader.check("memtable rotation")
+	capacity := max(db.nextMemtableSize(), 2*need)
 	walNum := db.vs.NewFileNum()
-	w, err := db.createWAL(walNum)
+	w, err := db.createWAL(walNum, capacity)
 	if err != nil {
 		err = fmt.Errorf("strata: new WAL: %w", err)
 		db.setBackgroundError(err)
@@ -753,7 +754,6 @@ func (db *DB) rotateMemtable(need int64) error {
 	// they are copied (an error here is the copy's, which the flush's
 	// Finish reports).
 	_ = db.mu.mem.mt.Retire()
-	capacity := max(db.opts.MemtableSize, 2*need)
 	next := db.newMemTable(db.newMutableMemtable(capacity))
 	next.walNum, next.wal = walNum, w
 	db.mu.Lock()
@@ -767,6 +767,19 @@ func (db *DB) rotateMemtable(need int64) error {
 	return nil
 }
 
+// nextMemtableSize returns the capacity of the memtable that rotation
+// starts: the growing size after Open (Options.InitialMemtableSize),
+// doubled for the next one, until it reaches MemtableSize. Open or the
+// leader only.
+func (db *DB) nextMemtableSize() int64 {
+	size := db.memGrow
+	if size >= db.opts.MemtableSize || size <= 0 {
+		return db.opts.MemtableSize
+	}
+	db.memGrow = min(satMul(size, 2), db.opts.MemtableSize)
+	return size
+}
+
 // stagedFrontSize is the front of a staged memtable (memtable.NewStaged):
 // small enough to stay in the CPU cache, where inserts into a 64 MiB list
 // mostly miss it.
@@ -776,21 +789,22 @@ const stagedFrontSize = 4 << 20
 // writer inserts into a small front that another core copies into the main
 // list, when there is another core and the memtable is at least 16 times
 // the front (smaller ones get a front of a 16th); a plain one otherwise.
-// Its arena is the last released memtable's when db.arenas kept it; the
-// pool keeps one only while the memtables in use and it fit in the
-// MaxImmutableMemtables+1 memtables that the memory bound counts.
+// Its arena is a new anonymous mapping, given back to the OS when the
+// memtable is released after its flush (no arena is kept for reuse: a
+// kept one would stay resident, full size, beside the next memtable,
+// which fills its own pages only as it grows).
 func (db *DB) newMutableMemtable(capacity int64) *memtable.Memtable {
-	db.arenas.SetLimit(satMul(memtableSlots(&db.opts), db.opts.MemtableSize))
 	front := min(capacity/16, stagedFrontSize)
 	if runtime.GOMAXPROCS(0) < 2 || front < 4<<10 {
-		return memtable.NewFrom(&db.arenas, capacity)
+		return memtable.New(capacity)
 	}
-	return memtable.NewStagedFrom(&db.arenas, capacity, front)
+	return memtable.NewStaged(capacity, front)
 }
 
-// createWAL creates a WAL segment and makes its directory entry durable, so
-// it exists whenever something refers to it.
-func (db *DB) createWAL(num uint64) (*wal.Writer, error) {
+// createWAL creates a WAL segment for a memtable of capacity bytes and
+// makes its directory entry durable, so it exists whenever something
+// refers to it.
+func (db *DB) createWAL(num uint64, capacity int64) (*wal.Writer, error) {
 	f, err := db.fs.Create(manifest.MakeFilename(db.dir, manifest.FileTypeLog, num))
 	if err != nil {
 		return nil, err
@@ -801,7 +815,7 @@ func (db *DB) createWAL(num uint64) (*wal.Writer, error) {
 	}
 	// A segment holds about one memtable's worth of records: preallocate
 	// and map that much, so appends are memory copies into the page cache.
-	return wal.NewMappedWriter(f, db.opts.MemtableSize+db.opts.MemtableSize/8), nil
+	return wal.NewMappedWriter(f, capacity+capacity/8), nil
 }
 
 // walTarget is a WAL segment and its size when a sync was asked for.

@@ -94,6 +94,11 @@ type DB struct {
 	// writeGroup); only the leader touches them.
 	groupView groupView
 	groupLive []*commitReq
+	// memGrow is the capacity of the next memtable while memtables still
+	// grow after Open (see Options.InitialMemtableSize): it doubles at
+	// every rotation until it reaches MemtableSize. Open, then the leader
+	// alone (rotateMemtable).
+	memGrow int64
 
 	mu struct {
 		sync.Mutex
@@ -148,8 +153,6 @@ type DB struct {
 	// memHeld is the capacity of every memtable whose arena is not yet
 	// released (mutable, immutable, and flushed ones a reader still holds).
 	memHeld atomic.Int64
-	// arenas keeps the last released memtable arena for the next memtable.
-	arenas memtable.ArenaPool
 	// writerMem is the memory of the table writers of flushes and
 	// compactions (sstable.WriterOptions.Memory).
 	writerMem  atomic.Int64

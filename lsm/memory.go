@@ -179,9 +179,12 @@ const containerShare = 2 // limit / containerShare
 
 // defaultSizes are the sizes of the zero Options outside a container.
 const (
-	defaultMemtableSize   = 64 << 20
-	defaultBlockCacheSize = 64 << 20
-	defaultTargetFileSize = 8 << 20
+	defaultMemtableSize = 64 << 20
+	// defaultInitialMemtableSize is where memtables start after Open (see
+	// Options.InitialMemtableSize).
+	defaultInitialMemtableSize = 4 << 20
+	defaultBlockCacheSize      = 64 << 20
+	defaultTargetFileSize      = 8 << 20
 )
 
 // applyContainerLimit gives options that set neither MemoryLimit nor any

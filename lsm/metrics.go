@@ -57,9 +57,8 @@ type Metrics struct {
 	MemtableBytes int64 // bytes in use in the mutable and immutable memtables
 	// MemtableArenaBytes is the capacity of every memtable arena not yet
 	// freed (off the Go heap where the platform allows): the mutable and
-	// immutable memtables, flushed ones a reader still holds, and the last
-	// released one, kept for the next memtable. Only the pages written to
-	// take memory.
+	// immutable memtables, and flushed ones a reader still holds. Only the
+	// pages written to take memory.
 	MemtableArenaBytes int64
 	// MemtableFrontBytes is the staged fronts of the memtables (each
 	// copied into its memtable's main list in the background).
@@ -171,10 +170,7 @@ func (db *DB) Metrics() Metrics {
 	if db.tableCache != nil {
 		m.TablesOpen = db.tableCache.Len()
 	}
-	// memHeld first: a memtable released meanwhile gives its arena to the
-	// pool before it leaves memHeld, so it may be counted twice, never
-	// missed.
-	m.MemtableArenaBytes = db.memHeld.Load() + db.arenas.Bytes()
+	m.MemtableArenaBytes = db.memHeld.Load()
 	m.TableWriterBytes = db.writerMem.Load()
 	b := budgetOf(&db.opts)
 	b.HeapFactor = db.heapFactor

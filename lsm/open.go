@@ -207,8 +207,12 @@ func (db *DB) recover(exists bool) error {
 			edit.Added = append(edit.Added, manifest.NewFile{Level: 0, Meta: meta})
 		}
 	}
+	// Memtables start small after Open and grow to MemtableSize (see
+	// Options.InitialMemtableSize).
+	db.memGrow = db.opts.InitialMemtableSize
+	capacity := db.nextMemtableSize()
 	walNum := db.vs.NewFileNum()
-	w, err := db.createWAL(walNum)
+	w, err := db.createWAL(walNum, capacity)
 	if err != nil {
 		return fmt.Errorf("strata: create WAL: %w", err)
 	}
@@ -217,7 +221,7 @@ func (db *DB) recover(exists bool) error {
 		w.Close()
 		return err
 	}
-	db.mu.mem = db.newMemTable(db.newMutableMemtable(db.opts.MemtableSize))
+	db.mu.mem = db.newMemTable(db.newMutableMemtable(capacity))
 	db.mu.mem.walNum, db.mu.mem.wal, db.mu.mem.maxSeq = walNum, w, lastSeq
 	db.mu.Lock()
 	db.installReadStateLocked(db.vs.Current())

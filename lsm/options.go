@@ -89,6 +89,18 @@ type Options struct {
 	// with MemoryLimit set, an eighth of it shared by the
 	// MaxImmutableMemtables+1 memtables (at least 256 KiB, at most 64 MiB).
 	MemtableSize int64
+	// InitialMemtableSize is the size of the first memtable after Open;
+	// each memtable after it is twice the size of the one before, up to
+	// MemtableSize. A small or young DB (and one reopened for a few
+	// writes) then never holds full-size memtables, while a heavy write
+	// load reaches MemtableSize after a few rotations (with the defaults,
+	// 4, 8, 16, 32, 64 MiB: after 60 MiB written). The default value is
+	// 4 MiB, or MemtableSize if that is smaller. Set it to MemtableSize
+	// (or more) to disable the growth: every memtable is then
+	// MemtableSize from the start, as for a bulk load into a DB that was
+	// just opened. The memory bound below counts every memtable at
+	// MemtableSize, the largest.
+	InitialMemtableSize int64
 	// MemoryLimit is the bytes of memory the DB may hold: memtables,
 	// caches and buffers. 0 means bounded by the other fields alone. The
 	// default value is 0, except in a container too small for the default
@@ -246,6 +258,10 @@ func (o *Options) ensureDefaults() Options {
 	if c.MemtableSize == 0 {
 		c.MemtableSize = defaultMemtableSize
 	}
+	if c.InitialMemtableSize == 0 {
+		c.InitialMemtableSize = defaultInitialMemtableSize
+	}
+	c.InitialMemtableSize = min(c.InitialMemtableSize, c.MemtableSize)
 	if c.BlockCacheSize == 0 {
 		c.BlockCacheSize = defaultBlockCacheSize
 	}
@@ -311,6 +327,8 @@ func (o *Options) validate() error {
 		return bad("MemtableSize %d", o.MemtableSize)
 	case o.MemtableSize > 4<<30-1:
 		return bad("MemtableSize %d over 4 GiB", o.MemtableSize)
+	case o.InitialMemtableSize < 0:
+		return bad("InitialMemtableSize %d", o.InitialMemtableSize)
 	case o.BlockSize < 0, o.BlockSize > sstable.MaxBlockSize:
 		return bad("BlockSize %d (at most %d)", o.BlockSize, sstable.MaxBlockSize)
 	case o.BloomBitsPerKey > sstable.MaxBloomBitsPerKey:
