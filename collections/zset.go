@@ -29,12 +29,11 @@ func (tx *Tx) zopen(key []byte, create bool) (meta, header, bool, error) {
 	if m, err = tx.create(key, TypeZSet); err != nil {
 		return m, header{}, false, err
 	}
-	z, err := tx.zindex(key, m, 0)
-	if err != nil {
-		return m, header{}, false, err
-	}
+	// A new ID has no mirror and no nodes yet.
+	z := tx.newZidx(key, m)
+	z.single = true
 	z.initNodes()
-	return m, header{}, true, z.close()
+	return m, header{}, true, nil
 }
 
 // scoreOf reads member's score.
@@ -61,19 +60,23 @@ func (z *zidx) setScore(member []byte, old float64, had bool, f float64) error {
 		if old == f {
 			return nil
 		}
-		os := suffix(nil, old, member)
-		z.tx.delRaw(z.idxKey(nil, os))
-		if err := z.remove(os); err != nil {
+		z.sb = suffix(z.sb[:0], old, member)
+		z.kb = z.idxKey(z.kb[:0], z.sb)
+		z.tx.delRaw(z.kb)
+		if err := z.remove(z.sb); err != nil {
 			return err
 		}
 	}
-	ns := suffix(nil, f, member)
-	z.tx.putRaw(z.idxKey(nil, ns), nil, 0)
-	if err := z.insert(ns); err != nil {
+	// The overlay copies keys: the scratch buffers may be reused.
+	z.sb = suffix(z.sb[:0], f, member)
+	z.kb = z.idxKey(z.kb[:0], z.sb)
+	z.tx.putRaw(z.kb, nil, 0)
+	if err := z.insert(z.sb); err != nil {
 		return err
 	}
 	var b [8]byte
-	z.tx.putRaw(elemKey(nil, z.id, member), encodeScore(b[:0], f), 0)
+	z.kb = elemKey(z.kb[:0], z.id, member)
+	z.tx.putRaw(z.kb, encodeScore(b[:0], f), 0)
 	return nil
 }
 
@@ -153,11 +156,13 @@ func (tx *Tx) zadd(key []byte, a ZAddArgs, incr bool, members []Z) (n int64, las
 	if err != nil || !ok {
 		return 0, 0, false, err
 	}
-	z, err := tx.zindex(key, m, h.size)
-	if err != nil {
-		return
-	}
+	// The index is opened by the first member whose score changes: a ZADD
+	// that changes nothing reads no more than the members' scores.
+	var z *zidx
 	defer func() {
+		if z == nil {
+			return
+		}
 		if cerr := z.close(); err == nil {
 			err = cerr
 		}
@@ -181,8 +186,15 @@ func (tx *Tx) zadd(key []byte, a ZAddArgs, incr bool, members []Z) (n int64, las
 		if had && ((a.GT && f <= cur) || (a.LT && f >= cur)) {
 			continue
 		}
-		if err := z.setScore(e.Member, cur, had, f); err != nil {
-			return 0, 0, false, err
+		if !had || f != cur {
+			if z == nil {
+				if z, err = tx.zindex(key, m, h.size); err != nil {
+					return 0, 0, false, err
+				}
+			}
+			if err := z.setScore(e.Member, cur, had, f); err != nil {
+				return 0, 0, false, err
+			}
 		}
 		if f == 0 {
 			f = 0
@@ -313,23 +325,35 @@ func (tx *Tx) zrank(key, member []byte, rev bool) (r int64, err error) {
 	if !ok {
 		return 0, ErrNotFound
 	}
-	f, found, err := tx.scoreOf(key, m, member)
-	if err != nil {
-		return 0, err
-	}
-	if !found {
-		return 0, ErrNotFound
-	}
-	z, err := tx.zindex(key, m, h.size)
-	if err != nil {
-		return
-	}
+	z := tx.newZidx(key, m)
 	defer func() {
 		if cerr := z.close(); err == nil {
 			err = cerr
 		}
 	}()
-	r, err = z.countLess(suffix(nil, f, member))
+	if h.size <= 2*z.fan1 {
+		// A small set: find the member in the index by walking it.
+		z.small = true
+		var found bool
+		if r, found, err = z.rankOf(member); err == nil && !found {
+			err = ErrNotFound
+		}
+	} else {
+		f, found, serr := tx.scoreOf(key, m, member)
+		if serr != nil {
+			return 0, serr
+		}
+		if !found {
+			return 0, ErrNotFound
+		}
+		if err = z.findNodes(h.size); err != nil {
+			return 0, err
+		}
+		r, err = z.countLess(suffix(nil, f, member))
+	}
+	if err != nil {
+		return 0, err
+	}
 	if rev {
 		r = h.size - 1 - r
 	}
@@ -371,10 +395,10 @@ func (z *zidx) scoreKeys(r ScoreRange) (lo, hi []byte) {
 // taking every score to be the first member's (ZRANGEBYLEX is meant for
 // sets of one score).
 func (z *zidx) lexKeys(r LexRange) (lo, hi []byte, err error) {
-	if !z.it.SeekGE(z.idxLo()) {
-		return nil, nil, z.it.Error()
+	if !z.iter().SeekGE(z.idxLo()) {
+		return nil, nil, z.iter().Error()
 	}
-	s, isIdx := z.suffixOf(z.it.Key())
+	s, isIdx := z.suffixOf(z.iter().Key())
 	if !isIdx {
 		return nil, nil, nil
 	}
@@ -456,7 +480,7 @@ func (tx *Tx) zplanOf(z *zidx, h header, a ZRangeArgs) (p zplan, err error) {
 		if ok, err := z.seekRank(pos, h.size); err != nil || !ok {
 			return zplan{empty: true}, err
 		}
-		p.start, p.stop = append([]byte{}, z.it.Key()...), z.idxHi()
+		p.start, p.stop = append([]byte{}, z.iter().Key()...), z.idxHi()
 		if a.Rev {
 			p.start, p.stop = append(p.start, 0), z.idxLo()
 		}
@@ -504,7 +528,7 @@ func (tx *Tx) zplanOf(z *zidx, h header, a ZRangeArgs) (p zplan, err error) {
 		if ok, err := z.seekRank(pos, h.size); err != nil || !ok {
 			return zplan{empty: true}, err
 		}
-		p.start, p.skip = append([]byte{}, z.it.Key()...), 0
+		p.start, p.skip = append([]byte{}, z.iter().Key()...), 0
 		if a.Rev {
 			p.start = append(p.start, 0)
 		}
@@ -518,11 +542,11 @@ func (z *zidx) zwalk(p zplan, fn func(s []byte) bool) error {
 	if p.empty {
 		return nil
 	}
-	x := newIter(z.it, TypeZSet, p.start, p.stop, p.rev, p.limit)
+	x := newIter(z.iter(), TypeZSet, p.start, p.stop, p.rev, p.limit)
 	x.skip = p.skip
 	// x must not close z's iterator: walk it by hand.
 	for x.Next() {
-		s, _ := z.suffixOf(z.it.Key())
+		s, _ := z.suffixOf(z.iter().Key())
 		if !fn(s) {
 			break
 		}
@@ -535,28 +559,66 @@ func (z *zidx) zwalk(p zplan, fn func(s []byte) bool) error {
 // most, none near either end) plus the members returned.
 func (tx *Tx) ZRangeArgs(key []byte, a ZRangeArgs) (out []Z, err error) {
 	out = []Z{}
-	m, h, ok, err := tx.readZ(key)
+	m, ok, err := tx.readColl(key, TypeZSet)
 	if err != nil || !ok {
 		return out, err
 	}
-	z, err := tx.zindex(key, m, h.size)
-	if err != nil {
-		return
-	}
+	z := tx.newZidx(key, m)
 	defer func() {
 		if cerr := z.close(); err == nil {
 			err = cerr
 		}
 	}()
-	p, err := tx.zplanOf(z, h, a)
-	if err != nil {
-		return nil, err
+	var p zplan
+	if a.By == ByRank && a.Start >= 0 && a.Start <= a.Stop && a.Start < 2*z.fan1 {
+		// A few ranks from either end (ZRANGE 0 9, a top 10): walk there
+		// from the end. That needs no size, so no header read.
+		p = z.endPlan(a)
+	} else {
+		h, err := tx.header(key, m)
+		if err != nil {
+			return nil, err
+		}
+		if z.small = h.size <= 2*z.fan1; !z.small {
+			if err := z.findNodes(h.size); err != nil {
+				return nil, err
+			}
+		}
+		if p, err = tx.zplanOf(z, h, a); err != nil {
+			return nil, err
+		}
 	}
+	if p.limit > 0 {
+		out = make([]Z, 0, min(p.limit, 64))
+	}
+	// The members share one buffer, each capped at its own end, so that
+	// appending to one never writes over the next.
+	var buf []byte
 	err = z.zwalk(p, func(s []byte) bool {
-		out = append(out, Z{Score: scoreFromSortable(s[:8]), Member: append([]byte{}, s[8:]...)})
+		mb := s[8:]
+		if cap(buf)-len(buf) < len(mb) {
+			buf = make([]byte, 0, max(256, 2*cap(buf), len(mb)))
+		}
+		buf = append(buf, mb...)
+		out = append(out, Z{Score: scoreFromSortable(s[:8]), Member: buf[len(buf)-len(mb) : len(buf) : len(buf)]})
 		return true
 	})
 	return out, err
+}
+
+// endPlan is the plan of ranks Start..Stop counted from the first entry
+// (from the last with Rev), 0 <= Start <= Stop: skip Start entries from
+// that end, then take Stop-Start+1.
+func (z *zidx) endPlan(a ZRangeArgs) zplan {
+	p := zplan{rev: a.Rev, skip: a.Start, limit: a.Stop - a.Start + 1}
+	if p.limit <= 0 {
+		p.limit = -1 // overflowed: every entry from there
+	}
+	p.start, p.stop = z.idxLo(), z.idxHi()
+	if a.Rev {
+		p.start, p.stop = p.stop, p.start
+	}
+	return p
 }
 
 // ZRange returns the members from rank start to stop, both inclusive,
@@ -603,7 +665,7 @@ func (tx *Tx) zcount(key []byte, a ZRangeArgs) (n int64, err error) {
 	if err != nil || !ok {
 		return 0, err
 	}
-	z, err := tx.zindex(key, m, h.size)
+	z, err := tx.zread(key, m, h.size)
 	if err != nil {
 		return
 	}
@@ -931,7 +993,7 @@ func (tx *Tx) ZIter(key []byte, a ZRangeArgs) (x *Iter, err error) {
 	if err != nil || !ok {
 		return emptyIter(), err
 	}
-	z, err := tx.zindex(key, m, h.size)
+	z, err := tx.zread(key, m, h.size)
 	if err != nil {
 		return emptyIter(), err
 	}
@@ -940,7 +1002,7 @@ func (tx *Tx) ZIter(key []byte, a ZRangeArgs) (x *Iter, err error) {
 		z.close()
 		return emptyIter(), err
 	}
-	x = newIter(z.it, TypeZSet, p.start, p.stop, p.rev, p.limit)
+	x = newIter(z.iter(), TypeZSet, p.start, p.stop, p.rev, p.limit)
 	x.skip = p.skip
 	return x, nil
 }
@@ -1288,7 +1350,7 @@ func (s *Store) ZIter(key []byte, a ZRangeArgs) (*Iter, error) {
 			x = emptyIter()
 			return err
 		}
-		z, err := tx.zindex(key, m, h.size)
+		z, err := tx.zread(key, m, h.size)
 		if err != nil {
 			return err
 		}
