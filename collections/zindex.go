@@ -38,7 +38,7 @@ type zidx struct {
 	tx  *Tx
 	key []byte // the set's name, for errors
 	id  uint64
-	pre []byte // 0xFF 'd' ID
+	pre []byte  // 0xFF 'd' ID
 	it  *txIter // made by iter on first use
 	// fan1 and fan2 are the fanouts of levels 1 and 2.
 	fan1, fan2 int64
