@@ -468,23 +468,42 @@ func (z *zidx) countLess(s []byte) (int64, error) {
 	return z.countFrom(acc, lb, s)
 }
 
-// rankOf returns the rank of member, walking the index from its first
-// entry: for a small set (z.small), where that walk is what a rank costs
-// anyway, it spares the read of the member's score.
-func (z *zidx) rankOf(member []byte) (int64, bool, error) {
-	var r int64
+// What rankFromEnd found.
+const (
+	walkFound  = iota // the member, at the rank returned
+	walkAbsent        // the whole index, without the member
+	walkFar           // 2*fan1 entries, without the member: look by the nodes
+)
+
+// rankFromEnd looks for member among the first 2*fan1 index entries from
+// the lowest score (from the highest with rev) and returns its rank
+// counted from that end.
+func (z *zidx) rankFromEnd(member []byte, rev bool) (int64, int, error) {
 	it := z.iter()
-	for ok := it.SeekGE(z.idxKey(z.kb[:0], nil)); ok; ok = it.Next() {
+	var ok bool
+	if rev {
+		ok = it.SeekLT(append(append(z.kb[:0], z.pre...), subScore+1))
+	} else {
+		ok = it.SeekGE(z.idxKey(z.kb[:0], nil))
+	}
+	for r := int64(0); ok; r++ {
 		e, isIdx := z.suffixOf(it.Key())
 		if !isIdx {
 			break
 		}
 		if bytes.Equal(e[8:], member) {
-			return r, true, nil
+			return r, walkFound, nil
 		}
-		r++
+		if r+1 >= 2*z.fan1 {
+			return 0, walkFar, nil
+		}
+		if rev {
+			ok = it.Prev()
+		} else {
+			ok = it.Next()
+		}
 	}
-	return 0, false, it.Error()
+	return 0, walkAbsent, it.Error()
 }
 
 // countFrom adds to acc the index entries from suffix lb (nil: the first)

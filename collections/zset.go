@@ -318,7 +318,7 @@ func (tx *Tx) ZRevRank(key, member []byte) (int64, error) {
 }
 
 func (tx *Tx) zrank(key, member []byte, rev bool) (r int64, err error) {
-	m, h, ok, err := tx.readZ(key)
+	m, ok, err := tx.readColl(key, TypeZSet)
 	if err != nil {
 		return 0, err
 	}
@@ -331,33 +331,45 @@ func (tx *Tx) zrank(key, member []byte, rev bool) (r int64, err error) {
 			err = cerr
 		}
 	}()
-	if h.size <= 2*z.fan1 {
-		// A small set: find the member in the index by walking it.
-		z.small = true
-		var found bool
-		if r, found, err = z.rankOf(member); err == nil && !found {
-			err = ErrNotFound
-		}
-	} else {
-		f, found, serr := tx.scoreOf(key, m, member)
-		if serr != nil {
-			return 0, serr
-		}
-		if !found {
+	if tx.s.zc.get(m.id) == nil {
+		// No mirror: the set is likely small. Look for the member among
+		// the first 2*fan1 entries from the end it is ranked from, which
+		// costs no more than the walk within a node would, and needs
+		// neither the size nor the member's score.
+		r, res, err := z.rankFromEnd(member, rev)
+		switch {
+		case err != nil:
+			return 0, err
+		case res == walkFound:
+			return r, nil
+		case res == walkAbsent:
 			return 0, ErrNotFound
 		}
+		// A larger set, and the member is farther in: by the nodes.
+	}
+	h, err := tx.header(key, m)
+	if err != nil {
+		return 0, err
+	}
+	f, found, err := tx.scoreOf(key, m, member)
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, ErrNotFound
+	}
+	if z.small = h.size <= 2*z.fan1; !z.small {
 		if err = z.findNodes(h.size); err != nil {
 			return 0, err
 		}
-		r, err = z.countLess(suffix(nil, f, member))
 	}
-	if err != nil {
+	if r, err = z.countLess(suffix(nil, f, member)); err != nil {
 		return 0, err
 	}
 	if rev {
 		r = h.size - 1 - r
 	}
-	return r, err
+	return r, nil
 }
 
 // The engine-key bounds of index ranges.

@@ -142,6 +142,12 @@ func TestZSmallSetsGrowAndShrink(t *testing.T) {
 				}
 				for step := 0; step < steps; step++ {
 					m := fmt.Sprintf("m%d", r.IntN(limit+4))
+					if _, in := model[m]; !in && len(model) > 0 {
+						_, err := s.ZRank(key, []byte(m))
+						require.ErrorIs(t, err, ErrNotFound, "step %d: ZRANK of %s", step, m)
+						_, err = s.ZRevRank(key, []byte(m))
+						require.ErrorIs(t, err, ErrNotFound, "step %d: ZREVRANK of %s", step, m)
+					}
 					switch op := r.IntN(10); {
 					case op < 5:
 						f := float64(r.IntN(8))
@@ -193,6 +199,9 @@ func TestZSmallSetsGrowAndShrink(t *testing.T) {
 						rk, err := s.ZRank(key, want[i].Member)
 						require.NoError(t, err)
 						require.EqualValues(t, i, rk, "step %d: rank of %s", step, want[i].Member)
+						rk, err = s.ZRevRank(key, want[i].Member)
+						require.NoError(t, err)
+						require.EqualValues(t, len(want)-1-i, rk, "step %d: reverse rank of %s", step, want[i].Member)
 					}
 					if len(want) > 3 {
 						top, err := s.ZRevRange(key, 1, 2)
