@@ -46,6 +46,17 @@ func (tx *Tx) scoreOf(key []byte, m meta, member []byte) (float64, bool, error) 
 	return f, err == nil, err
 }
 
+// pendingScore is scoreOf for a set created in this Tx: it reads the Tx's
+// own writes alone.
+func (tx *Tx) pendingScore(key []byte, m meta, member []byte) (float64, bool, error) {
+	n := tx.ov.find(tx.keep(elemKey(tx.scratch(), m.id, member)))
+	if n == nil || n.del {
+		return 0, false, nil
+	}
+	f, err := decodeScore(key, n.val)
+	return f, err == nil, err
+}
+
 func suffix(dst []byte, score float64, member []byte) []byte {
 	return append(sortableScore(dst, score), member...)
 }
@@ -168,8 +179,18 @@ func (tx *Tx) zadd(key []byte, a ZAddArgs, incr bool, members []Z) (n int64, las
 		}
 	}()
 	var added, changed int64
+	// A set created by this ZADD (size 0: no set is ever empty) has a new
+	// ID, which no engine key has ever had: its members can only be in
+	// the Tx's own writes.
+	fresh := h.size == 0
 	for _, e := range members {
-		cur, had, err := tx.scoreOf(key, m, e.Member)
+		var cur float64
+		var had bool
+		if fresh {
+			cur, had, err = tx.pendingScore(key, m, e.Member)
+		} else {
+			cur, had, err = tx.scoreOf(key, m, e.Member)
+		}
 		if err != nil {
 			return 0, 0, false, err
 		}

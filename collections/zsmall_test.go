@@ -225,3 +225,27 @@ func zsetIDIf(s *Store, key []byte) (uint64, bool) {
 	})
 	return id, ok
 }
+
+// A ZADD that creates its set reads its members' scores from its own
+// writes only: a member named twice counts once, with its last score.
+func TestZAddNewSetRepeatedMember(t *testing.T) {
+	s, _ := openTestStore(t)
+	key := []byte("z")
+	n, err := s.ZAdd(key, ZAddArgs{}, Z{Score: 1, Member: []byte("a")}, Z{Score: 3, Member: []byte("b")}, Z{Score: 2, Member: []byte("a")})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
+	f, err := s.ZScore(key, []byte("a"))
+	require.NoError(t, err)
+	require.EqualValues(t, 2, f)
+	c, err := s.ZCard(key)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, c)
+	require.NoError(t, s.CheckKey(key))
+	_, err = s.Delete(key)
+	require.NoError(t, err)
+	f, ok, err := s.ZAddIncr(key, ZAddArgs{}, 5, []byte("a"))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.EqualValues(t, 5, f)
+	require.NoError(t, s.CheckKey(key))
+}
