@@ -54,6 +54,7 @@ type zidx struct {
 	// write of any other node (a split) clears it.
 	single bool
 	n      int64
+	keys [52]byte // see newZidx
 	// small is set on an index opened for reading a set of at most
 	// 2*fan1 members (zread): it counts ranks by walking the index from
 	// its first entry, without the nodes.
@@ -73,7 +74,18 @@ func (tx *Tx) newZidx(key []byte, m meta) *zidx {
 	if tx.s.zfan > 0 {
 		fan1, fan2 = int64(tx.s.zfan), int64(tx.s.zfan)
 	}
-	return &zidx{tx: tx, key: key, id: m.id, pre: dataPrefix(nil, m.id), fan1: fan1, fan2: fan2}
+	z := &zidx{tx: tx, key: key, id: m.id, fan1: fan1, fan2: fan2}
+	// The set's fixed keys live in z.keys, each capped at its end: the
+	// data prefix (10 bytes), the data range's bounds (10 and 10) and the
+	// index's (11 and 11).
+	z.pre = dataPrefix(z.keys[0:0:10], m.id)
+	copy(z.keys[10:], z.pre)
+	dataPrefix(z.keys[20:20:30], m.id+1)
+	copy(z.keys[30:], z.pre)
+	z.keys[40] = subScore
+	copy(z.keys[41:], z.pre)
+	z.keys[51] = subScore + 1
+	return z
 }
 
 // zindex opens the index of the set m of the given size, to read or to
@@ -159,8 +171,7 @@ func (z *zidx) onlyTopNodes(size int64) (bool, error) {
 // use.
 func (z *zidx) iter() *txIter {
 	if z.it == nil {
-		lo, hi := dataBounds(z.id)
-		z.it = z.tx.iter(lo, hi)
+		z.it = z.tx.iter(z.keys[10:20:20], z.keys[20:30:30])
 	}
 	return z.it
 }

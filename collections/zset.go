@@ -408,8 +408,10 @@ func (z *zidx) countBelow(k []byte, size int64) (int64, error) {
 	return z.countLess(k[off:])
 }
 
-func (z *zidx) idxLo() []byte { return append(append([]byte{}, z.pre...), subScore) }
-func (z *zidx) idxHi() []byte { return append(append([]byte{}, z.pre...), subScore+1) }
+// idxLo and idxHi return the bounds of the index's engine keys, in z's own
+// memory, capped: callers must not write into them.
+func (z *zidx) idxLo() []byte { return z.keys[30:41:41] }
+func (z *zidx) idxHi() []byte { return z.keys[41:52:52] }
 
 // scoreKeys returns the index-key interval [lo, hi) of the scores in r.
 func (z *zidx) scoreKeys(r ScoreRange) (lo, hi []byte) {
