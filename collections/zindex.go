@@ -54,7 +54,7 @@ type zidx struct {
 	// write of any other node (a split) clears it.
 	single bool
 	n      int64
-	keys [52]byte // see newZidx
+	keys   [52]byte // see newZidx
 	// small is set on an index opened for reading a set of at most
 	// 2*fan1 members (zread): it counts ranks by walking the index from
 	// its first entry, without the nodes.
