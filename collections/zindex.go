@@ -105,7 +105,9 @@ func (tx *Tx) zindex(key []byte, m meta, size int64) (*zidx, error) {
 // their counts are its size.
 func (z *zidx) findNodes(size int64) error {
 	tx := z.tx
-	z.mir = tx.s.zc.get(z.id)
+	if z.mir == nil { // a caller may have looked it up already
+		z.mir = tx.s.zc.get(z.id)
+	}
 	if z.mir == nil {
 		single, err := z.onlyTopNodes(size)
 		if err != nil {

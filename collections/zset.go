@@ -352,7 +352,7 @@ func (tx *Tx) zrank(key, member []byte, rev bool) (r int64, err error) {
 			err = cerr
 		}
 	}()
-	if tx.s.zc.get(m.id) == nil {
+	if z.mir = tx.s.zc.get(m.id); z.mir == nil {
 		// No mirror: the set is likely small. Look for the member among
 		// the first 2*fan1 entries from the end it is ranked from, which
 		// costs no more than the walk within a node would, and needs
