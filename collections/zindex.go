@@ -44,6 +44,8 @@ type zidx struct {
 	fan1, fan2 int64
 	kb         []byte // scratch key
 	sb         []byte // scratch index suffix
+	nb         []byte // scratch node key (put, del)
+	xi         Iter   // zwalk's
 	// mir, if set, is the mirror of this set's nodes: reads come from it,
 	// and writes go to it as well as to the Tx.
 	mir *zmirror
@@ -246,7 +248,8 @@ func (z *zidx) put(level int, n znode) {
 		binary.BigEndian.PutUint64(v[8:], uint64(n.children))
 		val = v[:16]
 	}
-	z.tx.putRaw(z.nodeKey(nil, level, n.ub), val, 0)
+	z.nb = z.nodeKey(z.nb[:0], level, n.ub) // the overlay copies it
+	z.tx.putRaw(z.nb, val, 0)
 	if z.mir != nil {
 		z.mir.put(level, n)
 	}
@@ -254,7 +257,8 @@ func (z *zidx) put(level int, n znode) {
 
 func (z *zidx) del(level int, ub []byte) {
 	z.single = false
-	z.tx.delRaw(z.nodeKey(nil, level, ub))
+	z.nb = z.nodeKey(z.nb[:0], level, ub)
+	z.tx.delRaw(z.nb)
 	if z.mir != nil {
 		z.mir.del(level, ub)
 	}

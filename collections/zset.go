@@ -577,8 +577,8 @@ func (z *zidx) zwalk(p zplan, fn func(s []byte) bool) error {
 	if p.empty {
 		return nil
 	}
-	x := newIter(z.iter(), TypeZSet, p.start, p.stop, p.rev, p.limit)
-	x.skip = p.skip
+	x := &z.xi
+	*x = Iter{it: z.iter(), typ: TypeZSet, start: p.start, stop: p.stop, reverse: p.rev, left: p.limit, skip: p.skip}
 	// x must not close z's iterator: walk it by hand.
 	for x.Next() {
 		s, _ := z.suffixOf(z.iter().Key())
