@@ -606,3 +606,149 @@ func BenchmarkSetArgs(b *testing.B) {
 		})
 	}
 }
+
+// The server's sorted-set workload: many small sets (a leaderboard per
+// user, a few members each) rather than one large one. benchSmallZ builds,
+// once per process, smallZSets sets of smallZMembers members each, member
+// "m<j>" with score j+0.5, so that a member's rank is j.
+const (
+	smallZSets    = 20_000
+	smallZMembers = 8
+)
+
+var (
+	smallZOnce sync.Once
+	smallZS    *Store
+	smallZErr  error
+)
+
+func smallZKey(i int) []byte { return fmt.Appendf(nil, "zset:%d", i) }
+
+func benchSmallZ(b *testing.B) *Store {
+	smallZOnce.Do(func() {
+		d, err := os.MkdirTemp("", "collections-bench-smallz")
+		if err != nil {
+			smallZErr = err
+			return
+		}
+		db, err := lsm.Open(d, nil)
+		if err != nil {
+			smallZErr = err
+			return
+		}
+		s := New(db)
+		for i := 0; i < smallZSets; i += 500 {
+			err := s.Update(func(tx *Tx) error {
+				for k := i; k < min(i+500, smallZSets); k++ {
+					for j := 0; j < smallZMembers; j++ {
+						if _, err := tx.ZAdd(smallZKey(k), ZAddArgs{}, Z{Score: float64(j) + 0.5, Member: fmt.Appendf(nil, "m%d", j)}); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				smallZErr = err
+				return
+			}
+		}
+		if err := db.Compact(nil, nil); err != nil {
+			smallZErr = err
+			return
+		}
+		smallZS = s
+	})
+	if smallZErr != nil {
+		b.Fatal(smallZErr)
+	}
+	return smallZS
+}
+
+// BenchmarkZAddNewSmall is ZADD creating a new set each time, as the
+// server's ZADD line does while it fills its keyspace.
+func BenchmarkZAddNewSmall(b *testing.B) {
+	s := benchStore(b)
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.ZAdd(smallZKey(i), ZAddArgs{}, Z{Score: 0.5, Member: []byte("m0")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkZAddGrowSmall is ZADD adding one member to a small set, round
+// robin over 4,096 sets of up to 8 members: the server's ZADD line once
+// every key exists.
+func BenchmarkZAddGrowSmall(b *testing.B) {
+	s := benchStore(b)
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	for i := 0; i < b.N; i++ {
+		k, j := i%4096, (i/4096)%smallZMembers
+		if _, err := s.ZAdd(smallZKey(k), ZAddArgs{}, Z{Score: float64(j) + 0.5, Member: fmt.Appendf(nil, "m%d", j)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkZAddSameScoreSmall is ZADD of a member that has that score
+// already: nothing changes.
+func BenchmarkZAddSameScoreSmall(b *testing.B) {
+	s := benchSmallZ(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	for i := 0; i < b.N; i++ {
+		j := r.IntN(smallZMembers)
+		if n, err := s.ZAdd(smallZKey(r.IntN(smallZSets)), ZAddArgs{}, Z{Score: float64(j) + 0.5, Member: fmt.Appendf(nil, "m%d", j)}); err != nil || n != 0 {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+// BenchmarkZScoreSmall is ZSCORE in a random small set.
+func BenchmarkZScoreSmall(b *testing.B) {
+	s := benchSmallZ(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	for i := 0; i < b.N; i++ {
+		j := r.IntN(smallZMembers)
+		if f, err := s.ZScore(smallZKey(r.IntN(smallZSets)), fmt.Appendf(nil, "m%d", j)); err != nil || f != float64(j)+0.5 {
+			b.Fatal(f, err)
+		}
+	}
+}
+
+// BenchmarkZRankSmall is ZRANK in a random small set.
+func BenchmarkZRankSmall(b *testing.B) {
+	s := benchSmallZ(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	for i := 0; i < b.N; i++ {
+		j := r.IntN(smallZMembers)
+		if n, err := s.ZRank(smallZKey(r.IntN(smallZSets)), fmt.Appendf(nil, "m%d", j)); err != nil || n != int64(j) {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+// BenchmarkZRange0_9Small is ZRANGE 0 9 of a random small set.
+func BenchmarkZRange0_9Small(b *testing.B) {
+	s := benchSmallZ(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	for i := 0; i < b.N; i++ {
+		if zs, err := s.ZRange(smallZKey(r.IntN(smallZSets)), 0, 9); err != nil || len(zs) != smallZMembers {
+			b.Fatal(len(zs), err)
+		}
+	}
+}

@@ -152,6 +152,18 @@ func (s *Store) CheckKey(key []byte) error {
 				if level == 1 && n.count > 2*fan1 {
 					return bad("level 1 node %x holds %d > %d", n.ub, n.count, 2*fan1)
 				}
+				// A node left empty goes, but for the last child of each
+				// level-2 node and the top level-2 node: small sets'
+				// writes count on it (zidx.onlyTopNodes).
+				if n.count == 0 && i < len(ns)-1 {
+					boundary := false
+					if level == 1 {
+						_, boundary = slices.BinarySearchFunc(nodes[2], n.ub, func(x znode, ub []byte) int { return bytes.Compare(x.ub, ub) })
+					}
+					if !boundary {
+						return bad("level %d node %x is empty", level, n.ub)
+					}
+				}
 				if level == 2 {
 					if children[i] != n.children || n.children > 2*fan2 {
 						return bad("level 2 node %x says %d children, has %d", n.ub, n.children, children[i])

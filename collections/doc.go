@@ -133,15 +133,24 @@
 // rewritten on every change, so walks over them hop with seeks, which land
 // on the newest version, instead of stepping over older ones.
 //
-// The nodes of every sorted set in use are also mirrored in memory
-// (Options.RankCacheSize, least recently used out first): loaded from the
-// engine once, changed with the keys under the set's write lock, and
-// dropped if the Tx changing them does not commit. With a mirror, a rank
-// costs two binary searches and a sum of the counts before them in memory
-// (one addition per level-2 node, at most n/16,000, and per level-1 node
-// within one level-2 node, at most 512), plus at most 128 index entries
-// read in order; the engine's node keys stay the truth, and a crash loses
-// nothing but the mirror.
+// The nodes of every sorted set in use of more than 128 members are also
+// mirrored in memory (Options.RankCacheSize, least recently used out
+// first): loaded from the engine once, changed with the keys under the
+// set's write lock, and dropped if the Tx changing them does not commit.
+// With a mirror, a rank costs two binary searches and a sum of the counts
+// before them in memory (one addition per level-2 node, at most n/16,000,
+// and per level-1 node within one level-2 node, at most 512), plus at most
+// 128 index entries read in order; the engine's node keys stay the truth,
+// and a crash loses nothing but the mirror.
+//
+// A set of at most 128 members needs neither its nodes nor a mirror to be
+// read: its ranks are positions in its index, counted by walking it (a
+// ZRANK of a set with no mirror first looks for the member among the 128
+// entries at the end it counts from, and so reads neither the size nor
+// the score). Its writes keep the nodes as for any set, but need not read
+// them when the set has only the top node of each level (a new set, or
+// one whose top level-1 node counts every member: then, since a node left
+// empty goes, there is no other): both counts are then the set's size.
 //
 // The ID high-water mark, 0xFF 'i', holds the next ID not yet reserved;
 // a Store reserves IDs 4,096 at a time and makes the new mark durable before
@@ -240,13 +249,17 @@
 //	LTRIM, LPOP/RPOP with a count   at most two range deletes (runs under 512: point deletes)
 //	LINSERT LREM LPOS               O(n) as in Redis (LINSERT and LREM move the shorter side)
 //	ZADD ZREM ZINCRBY               member read, index write, two node updates (in memory
-//	                                with the set's mirror), one batch
+//	                                with the set's mirror; up to 128 members, the top
+//	                                nodes' point read, none for a new set), one batch;
+//	                                nothing but the member read if the score stays
 //	ZRANK ZREVRANK ZCOUNT           a sum over the mirrored nodes in memory (or, without a
 //	                                mirror, one seek per level-2 node before it, about
 //	                                n/16,000 at most after inserts, and up to 512 over
-//	                                level-1 nodes) plus at most 128 index entries in order
+//	                                level-1 nodes) plus at most 128 index entries in order;
+//	                                up to 128 members, a walk of the index entries alone
 //	ZRANGE by rank, ZPOPMIN/MAX     the same to reach the first rank (none near either
-//	                                end), then the members returned
+//	                                end, nor a header read from the first 128 ranks of
+//	                                either end), then the members returned
 //	ZRANGEBYSCORE, ZRANGEBYLEX      one seek, then the members returned (a long LIMIT
 //	                                offset is reached by rank)
 //	HGETALL SMEMBERS (and HIter,    one seek and the elements; the Iter forms stream them

@@ -38,14 +38,29 @@ type zidx struct {
 	tx  *Tx
 	key []byte // the set's name, for errors
 	id  uint64
-	pre []byte // 0xFF 'd' ID
-	it  *txIter
+	pre []byte  // 0xFF 'd' ID
+	it  *txIter // made by iter on first use
 	// fan1 and fan2 are the fanouts of levels 1 and 2.
 	fan1, fan2 int64
 	kb         []byte // scratch key
+	sb         []byte // scratch index suffix
+	nb         []byte // scratch node key (put, del)
+	xi         Iter   // zwalk's
 	// mir, if set, is the mirror of this set's nodes: reads come from it,
 	// and writes go to it as well as to the Tx.
 	mir *zmirror
+	// single is set while the set's nodes are known to be one per level,
+	// both with the top bound (topSuffix), counting n entries: a new set,
+	// or a small one whose top level-1 node counts every member. Then
+	// above and lowerBound answer without reading anything. The first
+	// write of any other node (a split) clears it.
+	single bool
+	n      int64
+	keys   [52]byte // see newZidx
+	// small is set on an index opened for reading a set of at most
+	// 2*fan1 members (zread): it counts ranks by walking the index from
+	// its first entry, without the nodes.
+	small bool
 }
 
 // znode is one rank node: its upper bound, the index entries it covers and,
@@ -56,38 +71,123 @@ type znode struct {
 	children int64
 }
 
-// zindex opens the index of the set m of the given size.
-func (tx *Tx) zindex(key []byte, m meta, size int64) (*zidx, error) {
-	pre := dataPrefix(nil, m.id)
-	lo, hi := dataBounds(m.id)
+func (tx *Tx) newZidx(key []byte, m meta) *zidx {
 	fan1, fan2 := int64(zfanout1), int64(zfanout2)
 	if tx.s.zfan > 0 {
 		fan1, fan2 = int64(tx.s.zfan), int64(tx.s.zfan)
 	}
-	z := &zidx{tx: tx, key: key, id: m.id, pre: pre, it: tx.iter(lo, hi), fan1: fan1, fan2: fan2}
-	// A mirror, once there, must see every change. A set gets one as soon
-	// as it is used (while the cache has room): then neither a write nor a
-	// rank needs to seek the engine's nodes.
-	z.mir = tx.s.zc.get(m.id)
-	if z.mir == nil && size > 0 && tx.s.zc.enabled() {
-		mir, err := z.loadMirror()
-		if err != nil {
-			z.close()
-			return nil, err
-		}
-		z.mir = tx.s.zc.add(m.id, mir)
-	}
-	if z.mir != nil && tx.ls.write {
-		tx.zdirty = append(tx.zdirty, m.id)
+	z := &zidx{tx: tx, key: key, id: m.id, fan1: fan1, fan2: fan2}
+	// The set's fixed keys live in z.keys, each capped at its end: the
+	// data prefix (10 bytes), the data range's bounds (10 and 10) and the
+	// index's (11 and 11).
+	z.pre = dataPrefix(z.keys[0:0:10], m.id)
+	copy(z.keys[10:], z.pre)
+	dataPrefix(z.keys[20:20:30], m.id+1)
+	copy(z.keys[30:], z.pre)
+	z.keys[40] = subScore
+	copy(z.keys[41:], z.pre)
+	z.keys[51] = subScore + 1
+	return z
+}
+
+// zindex opens the index of the set m of the given size, to read or to
+// change it.
+func (tx *Tx) zindex(key []byte, m meta, size int64) (*zidx, error) {
+	z := tx.newZidx(key, m)
+	if err := z.findNodes(size); err != nil {
+		return nil, err
 	}
 	return z, nil
+}
+
+// findNodes sets up how z reads the set's nodes. A mirror, once there,
+// must see every change. A set gets one as soon as it is used (while the
+// cache has room): then neither a write nor a rank needs to seek the
+// engine's nodes. A set whose nodes are the top pair alone needs none:
+// their counts are its size.
+func (z *zidx) findNodes(size int64) error {
+	tx := z.tx
+	if z.mir == nil { // a caller may have looked it up already
+		z.mir = tx.s.zc.get(z.id)
+	}
+	if z.mir == nil {
+		single, err := z.onlyTopNodes(size)
+		if err != nil {
+			return err
+		}
+		if single {
+			z.single, z.n = true, size
+		} else if size > 0 && tx.s.zc.enabled() {
+			mir, err := z.loadMirror()
+			if err != nil {
+				z.close()
+				return err
+			}
+			z.mir = tx.s.zc.add(z.id, mir)
+		}
+	}
+	if z.mir != nil && tx.ls.write {
+		tx.zdirty = append(tx.zdirty, z.id)
+	}
+	return nil
+}
+
+// zread opens the index of the set m of the given size to read it. A set
+// of at most 2*fan1 members is read by walking its index entries, which
+// costs no more than the walk within its last node would: no nodes, no
+// mirror.
+func (tx *Tx) zread(key []byte, m meta, size int64) (*zidx, error) {
+	z := tx.newZidx(key, m)
+	if size <= 2*z.fan1 {
+		z.small = true
+		return z, nil
+	}
+	if err := z.findNodes(size); err != nil {
+		return nil, err
+	}
+	return z, nil
+}
+
+// onlyTopNodes reports whether the set's nodes are the top pair alone,
+// counting size entries: true for a new set (size 0: its nodes are being
+// written in this Tx), and for a set of at most 2*fan1 members whose top
+// level-1 node counts every member (one point read). That suffices: a
+// level-2 node other than the top one is never empty (doc.go, "Rank
+// nodes": a node left empty goes), nor is a level-1 node other than the
+// last child of its parent; so if the top level-1 node holds every entry,
+// no other level-2 node exists, and the top one has no other child.
+func (z *zidx) onlyTopNodes(size int64) (bool, error) {
+	if size == 0 {
+		return true, nil
+	}
+	if size > 2*z.fan1 {
+		return false, nil
+	}
+	z.kb = z.nodeKey(z.kb[:0], 1, topSuffix)
+	v, found, err := z.tx.getRaw(z.kb)
+	if err != nil || !found || len(v) != 8 {
+		return false, err // a missing or bad node: the walk reports it
+	}
+	return int64(binary.BigEndian.Uint64(v)) == size, nil
+}
+
+// iter returns the Tx iterator over the set's data keys, made on first
+// use.
+func (z *zidx) iter() *txIter {
+	if z.it == nil {
+		z.it = z.tx.iter(z.keys[10:20:20], z.keys[20:30:30])
+	}
+	return z.it
 }
 
 func (z *zidx) close() error {
 	if z.mir != nil && z.tx.ls.write && z.mir.bytes != z.mir.charged {
 		z.tx.s.zc.recharge(z.id, z.mir)
 	}
-	return z.it.Close()
+	if z.it == nil {
+		return nil
+	}
+	return z.iter().Close()
 }
 
 // idxKey returns the engine key of the index entry with suffix s.
@@ -134,6 +234,13 @@ func (z *zidx) isNode(k []byte, level int) bool {
 }
 
 func (z *zidx) put(level int, n znode) {
+	if z.single {
+		if !bytes.Equal(n.ub, topSuffix) {
+			z.single = false
+		} else if level == 1 {
+			z.n = n.count
+		}
+	}
 	var v [16]byte
 	binary.BigEndian.PutUint64(v[:], uint64(n.count))
 	val := v[:8]
@@ -141,14 +248,17 @@ func (z *zidx) put(level int, n znode) {
 		binary.BigEndian.PutUint64(v[8:], uint64(n.children))
 		val = v[:16]
 	}
-	z.tx.putRaw(z.nodeKey(nil, level, n.ub), val, 0)
+	z.nb = z.nodeKey(z.nb[:0], level, n.ub) // the overlay copies it
+	z.tx.putRaw(z.nb, val, 0)
 	if z.mir != nil {
 		z.mir.put(level, n)
 	}
 }
 
 func (z *zidx) del(level int, ub []byte) {
-	z.tx.delRaw(z.nodeKey(nil, level, ub))
+	z.single = false
+	z.nb = z.nodeKey(z.nb[:0], level, ub)
+	z.tx.delRaw(z.nb)
 	if z.mir != nil {
 		z.mir.del(level, ub)
 	}
@@ -163,6 +273,13 @@ func (z *zidx) initNodes() {
 // above returns the first node of level whose upper bound is above s (nil
 // s: the first node).
 func (z *zidx) above(level int, s []byte) (znode, error) {
+	if z.single {
+		n := znode{ub: topSuffix, count: z.n}
+		if level == 2 {
+			n.children = 1
+		}
+		return n, nil
+	}
 	if z.mir != nil {
 		return z.mir.above(level, s), nil
 	}
@@ -170,22 +287,25 @@ func (z *zidx) above(level int, s []byte) (znode, error) {
 	if s != nil {
 		z.kb = append(z.kb, 0)
 	}
-	if !z.it.SeekGE(z.kb) || !z.isNode(z.it.Key(), level) {
+	if !z.iter().SeekGE(z.kb) || !z.isNode(z.iter().Key(), level) {
 		return znode{}, z.missing()
 	}
-	return z.decodeNode(level, z.it.Key(), z.it.Value())
+	return z.decodeNode(level, z.iter().Key(), z.iter().Value())
 }
 
 // lowerBound returns the lower bound of the node of level with upper bound
 // ub: the upper bound of the node before it, or nil for the first.
 func (z *zidx) lowerBound(level int, ub []byte) ([]byte, error) {
+	if z.single {
+		return nil, nil
+	}
 	if z.mir != nil {
 		return z.mir.lowerBound(level, ub), nil
 	}
-	if !z.it.SeekLT(z.nodeKey(z.kb[:0], level, ub)) || !z.isNode(z.it.Key(), level) {
-		return nil, z.it.Error()
+	if !z.iter().SeekLT(z.nodeKey(z.kb[:0], level, ub)) || !z.isNode(z.iter().Key(), level) {
+		return nil, z.iter().Error()
 	}
-	return append([]byte{}, z.it.Key()[len(z.pre)+1:]...), nil
+	return append([]byte{}, z.iter().Key()[len(z.pre)+1:]...), nil
 }
 
 // loadMirror reads every node of the set into a new mirror, hopping from
@@ -210,6 +330,29 @@ func (z *zidx) loadMirror() (*zmirror, error) {
 
 // insert counts a new index entry s, which must already be written.
 func (z *zidx) insert(s []byte) error {
+	if z.single {
+		if err := z.insertOne(s); err != nil {
+			return err
+		}
+		if z.single || !z.tx.s.zc.enabled() {
+			return nil
+		}
+		// The set has outgrown its top nodes: mirror its nodes from now
+		// on, as zindex does for any set that is not small.
+		mir, err := z.loadMirror()
+		if err != nil {
+			return err
+		}
+		z.mir = z.tx.s.zc.add(z.id, mir)
+		if z.tx.ls.write {
+			z.tx.zdirty = append(z.tx.zdirty, z.id)
+		}
+		return nil
+	}
+	return z.insertOne(s)
+}
+
+func (z *zidx) insertOne(s []byte) error {
 	n2, err := z.above(2, s)
 	if err != nil {
 		return err
@@ -228,8 +371,8 @@ func (z *zidx) insert(s []byte) error {
 		}
 		var mid []byte
 		i := int64(0)
-		for ok := z.it.SeekGE(z.idxKey(z.kb[:0], lb)); ok; ok = z.it.Next() {
-			e, isIdx := z.suffixOf(z.it.Key())
+		for ok := z.iter().SeekGE(z.idxKey(z.kb[:0], lb)); ok; ok = z.iter().Next() {
+			e, isIdx := z.suffixOf(z.iter().Key())
 			if !isIdx {
 				break
 			}
@@ -240,7 +383,7 @@ func (z *zidx) insert(s []byte) error {
 			i++
 		}
 		if mid == nil {
-			if err := z.it.Error(); err != nil {
+			if err := z.iter().Error(); err != nil {
 				return err
 			}
 			return corrupt("rank node count", z.key, nil)
@@ -314,6 +457,9 @@ func (z *zidx) remove(s []byte) error {
 func (z *zidx) countLess(s []byte) (int64, error) {
 	var acc int64
 	var lb []byte
+	if z.small || z.single {
+		return z.countFrom(0, nil, s)
+	}
 	if z.mir != nil {
 		acc, lb = z.mir.countBelow(s)
 		return z.countFrom(acc, lb, s)
@@ -339,21 +485,59 @@ func (z *zidx) countLess(s []byte) (int64, error) {
 	return z.countFrom(acc, lb, s)
 }
 
+// What rankFromEnd found.
+const (
+	walkFound  = iota // the member, at the rank returned
+	walkAbsent        // the whole index, without the member
+	walkFar           // 2*fan1 entries, without the member: look by the nodes
+)
+
+// rankFromEnd looks for member among the first 2*fan1 index entries from
+// the lowest score (from the highest with rev) and returns its rank
+// counted from that end.
+func (z *zidx) rankFromEnd(member []byte, rev bool) (int64, int, error) {
+	it := z.iter()
+	var ok bool
+	if rev {
+		ok = it.SeekLT(append(append(z.kb[:0], z.pre...), subScore+1))
+	} else {
+		ok = it.SeekGE(z.idxKey(z.kb[:0], nil))
+	}
+	for r := int64(0); ok; r++ {
+		e, isIdx := z.suffixOf(it.Key())
+		if !isIdx {
+			break
+		}
+		if bytes.Equal(e[8:], member) {
+			return r, walkFound, nil
+		}
+		if r+1 >= 2*z.fan1 {
+			return 0, walkFar, nil
+		}
+		if rev {
+			ok = it.Prev()
+		} else {
+			ok = it.Next()
+		}
+	}
+	return 0, walkAbsent, it.Error()
+}
+
 // countFrom adds to acc the index entries from suffix lb (nil: the first)
 // up to s, walking them.
 func (z *zidx) countFrom(acc int64, lb, s []byte) (int64, error) {
-	for ok := z.it.SeekGE(z.idxKey(z.kb[:0], lb)); ok; ok = z.it.Next() {
-		e, isIdx := z.suffixOf(z.it.Key())
+	for ok := z.iter().SeekGE(z.idxKey(z.kb[:0], lb)); ok; ok = z.iter().Next() {
+		e, isIdx := z.suffixOf(z.iter().Key())
 		if !isIdx || bytes.Compare(e, s) >= 0 {
 			break
 		}
 		acc++
 	}
-	return acc, z.it.Error()
+	return acc, z.iter().Error()
 }
 
 func (z *zidx) missing() error {
-	if err := z.it.Error(); err != nil {
+	if err := z.iter().Error(); err != nil {
 		return err
 	}
 	return corrupt("rank nodes missing", z.key, nil)
@@ -369,15 +553,15 @@ func (z *zidx) seekRank(r, size int64) (bool, error) {
 	if r < 2*z.fan1 || size-1-r < 2*z.fan1 {
 		// Near an end: walking the entries beats walking the nodes.
 		if r < size-1-r {
-			ok := z.it.SeekGE(z.idxKey(z.kb[:0], nil))
+			ok := z.iter().SeekGE(z.idxKey(z.kb[:0], nil))
 			for i := int64(0); ok && i < r; i++ {
-				ok = z.it.Next()
+				ok = z.iter().Next()
 			}
 			return z.atIdx(ok)
 		}
-		ok := z.it.SeekLT(append(append(z.kb[:0], z.pre...), subScore+1))
+		ok := z.iter().SeekLT(append(append(z.kb[:0], z.pre...), subScore+1))
 		for i := size - 1; ok && i > r; i-- {
-			ok = z.it.Prev()
+			ok = z.iter().Prev()
 		}
 		return z.atIdx(ok)
 	}
@@ -411,9 +595,9 @@ func (z *zidx) seekRank(r, size int64) (bool, error) {
 // stepTo positions the iterator at the entry of rank r, given that the
 // entry at suffix lb (nil: the first) has rank acc.
 func (z *zidx) stepTo(acc int64, lb []byte, r int64) (bool, error) {
-	ok := z.it.SeekGE(z.idxKey(z.kb[:0], lb))
+	ok := z.iter().SeekGE(z.idxKey(z.kb[:0], lb))
 	for ; ok && acc < r; acc++ {
-		ok = z.it.Next()
+		ok = z.iter().Next()
 	}
 	return z.atIdx(ok)
 }
@@ -422,7 +606,7 @@ func (z *zidx) atIdx(ok bool) (bool, error) {
 	if !ok {
 		return false, z.missing()
 	}
-	if _, isIdx := z.suffixOf(z.it.Key()); !isIdx {
+	if _, isIdx := z.suffixOf(z.iter().Key()); !isIdx {
 		return false, corrupt("rank nodes count past the index", z.key, nil)
 	}
 	return true, nil

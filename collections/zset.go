@@ -29,12 +29,11 @@ func (tx *Tx) zopen(key []byte, create bool) (meta, header, bool, error) {
 	if m, err = tx.create(key, TypeZSet); err != nil {
 		return m, header{}, false, err
 	}
-	z, err := tx.zindex(key, m, 0)
-	if err != nil {
-		return m, header{}, false, err
-	}
+	// A new ID has no mirror and no nodes yet.
+	z := tx.newZidx(key, m)
+	z.single = true
 	z.initNodes()
-	return m, header{}, true, z.close()
+	return m, header{}, true, nil
 }
 
 // scoreOf reads member's score.
@@ -44,6 +43,17 @@ func (tx *Tx) scoreOf(key []byte, m meta, member []byte) (float64, bool, error) 
 		return 0, false, err
 	}
 	f, err := decodeScore(key, v)
+	return f, err == nil, err
+}
+
+// pendingScore is scoreOf for a set created in this Tx: it reads the Tx's
+// own writes alone.
+func (tx *Tx) pendingScore(key []byte, m meta, member []byte) (float64, bool, error) {
+	n := tx.ov.find(tx.keep(elemKey(tx.scratch(), m.id, member)))
+	if n == nil || n.del {
+		return 0, false, nil
+	}
+	f, err := decodeScore(key, n.val)
 	return f, err == nil, err
 }
 
@@ -61,19 +71,23 @@ func (z *zidx) setScore(member []byte, old float64, had bool, f float64) error {
 		if old == f {
 			return nil
 		}
-		os := suffix(nil, old, member)
-		z.tx.delRaw(z.idxKey(nil, os))
-		if err := z.remove(os); err != nil {
+		z.sb = suffix(z.sb[:0], old, member)
+		z.kb = z.idxKey(z.kb[:0], z.sb)
+		z.tx.delRaw(z.kb)
+		if err := z.remove(z.sb); err != nil {
 			return err
 		}
 	}
-	ns := suffix(nil, f, member)
-	z.tx.putRaw(z.idxKey(nil, ns), nil, 0)
-	if err := z.insert(ns); err != nil {
+	// The overlay copies keys: the scratch buffers may be reused.
+	z.sb = suffix(z.sb[:0], f, member)
+	z.kb = z.idxKey(z.kb[:0], z.sb)
+	z.tx.putRaw(z.kb, nil, 0)
+	if err := z.insert(z.sb); err != nil {
 		return err
 	}
 	var b [8]byte
-	z.tx.putRaw(elemKey(nil, z.id, member), encodeScore(b[:0], f), 0)
+	z.kb = elemKey(z.kb[:0], z.id, member)
+	z.tx.putRaw(z.kb, encodeScore(b[:0], f), 0)
 	return nil
 }
 
@@ -153,18 +167,30 @@ func (tx *Tx) zadd(key []byte, a ZAddArgs, incr bool, members []Z) (n int64, las
 	if err != nil || !ok {
 		return 0, 0, false, err
 	}
-	z, err := tx.zindex(key, m, h.size)
-	if err != nil {
-		return
-	}
+	// The index is opened by the first member whose score changes: a ZADD
+	// that changes nothing reads no more than the members' scores.
+	var z *zidx
 	defer func() {
+		if z == nil {
+			return
+		}
 		if cerr := z.close(); err == nil {
 			err = cerr
 		}
 	}()
 	var added, changed int64
+	// A set created by this ZADD (size 0: no set is ever empty) has a new
+	// ID, which no engine key has ever had: its members can only be in
+	// the Tx's own writes.
+	fresh := h.size == 0
 	for _, e := range members {
-		cur, had, err := tx.scoreOf(key, m, e.Member)
+		var cur float64
+		var had bool
+		if fresh {
+			cur, had, err = tx.pendingScore(key, m, e.Member)
+		} else {
+			cur, had, err = tx.scoreOf(key, m, e.Member)
+		}
 		if err != nil {
 			return 0, 0, false, err
 		}
@@ -181,8 +207,15 @@ func (tx *Tx) zadd(key []byte, a ZAddArgs, incr bool, members []Z) (n int64, las
 		if had && ((a.GT && f <= cur) || (a.LT && f >= cur)) {
 			continue
 		}
-		if err := z.setScore(e.Member, cur, had, f); err != nil {
-			return 0, 0, false, err
+		if !had || f != cur {
+			if z == nil {
+				if z, err = tx.zindex(key, m, h.size); err != nil {
+					return 0, 0, false, err
+				}
+			}
+			if err := z.setScore(e.Member, cur, had, f); err != nil {
+				return 0, 0, false, err
+			}
 		}
 		if f == 0 {
 			f = 0
@@ -306,12 +339,38 @@ func (tx *Tx) ZRevRank(key, member []byte) (int64, error) {
 }
 
 func (tx *Tx) zrank(key, member []byte, rev bool) (r int64, err error) {
-	m, h, ok, err := tx.readZ(key)
+	m, ok, err := tx.readColl(key, TypeZSet)
 	if err != nil {
 		return 0, err
 	}
 	if !ok {
 		return 0, ErrNotFound
+	}
+	z := tx.newZidx(key, m)
+	defer func() {
+		if cerr := z.close(); err == nil {
+			err = cerr
+		}
+	}()
+	if z.mir = tx.s.zc.get(m.id); z.mir == nil {
+		// No mirror: the set is likely small. Look for the member among
+		// the first 2*fan1 entries from the end it is ranked from, which
+		// costs no more than the walk within a node would, and needs
+		// neither the size nor the member's score.
+		r, res, err := z.rankFromEnd(member, rev)
+		switch {
+		case err != nil:
+			return 0, err
+		case res == walkFound:
+			return r, nil
+		case res == walkAbsent:
+			return 0, ErrNotFound
+		}
+		// A larger set, and the member is farther in: by the nodes.
+	}
+	h, err := tx.header(key, m)
+	if err != nil {
+		return 0, err
 	}
 	f, found, err := tx.scoreOf(key, m, member)
 	if err != nil {
@@ -320,20 +379,18 @@ func (tx *Tx) zrank(key, member []byte, rev bool) (r int64, err error) {
 	if !found {
 		return 0, ErrNotFound
 	}
-	z, err := tx.zindex(key, m, h.size)
-	if err != nil {
-		return
-	}
-	defer func() {
-		if cerr := z.close(); err == nil {
-			err = cerr
+	if z.small = h.size <= 2*z.fan1; !z.small {
+		if err = z.findNodes(h.size); err != nil {
+			return 0, err
 		}
-	}()
-	r, err = z.countLess(suffix(nil, f, member))
+	}
+	if r, err = z.countLess(suffix(nil, f, member)); err != nil {
+		return 0, err
+	}
 	if rev {
 		r = h.size - 1 - r
 	}
-	return r, err
+	return r, nil
 }
 
 // The engine-key bounds of index ranges.
@@ -351,8 +408,10 @@ func (z *zidx) countBelow(k []byte, size int64) (int64, error) {
 	return z.countLess(k[off:])
 }
 
-func (z *zidx) idxLo() []byte { return append(append([]byte{}, z.pre...), subScore) }
-func (z *zidx) idxHi() []byte { return append(append([]byte{}, z.pre...), subScore+1) }
+// idxLo and idxHi return the bounds of the index's engine keys, in z's own
+// memory, capped: callers must not write into them.
+func (z *zidx) idxLo() []byte { return z.keys[30:41:41] }
+func (z *zidx) idxHi() []byte { return z.keys[41:52:52] }
 
 // scoreKeys returns the index-key interval [lo, hi) of the scores in r.
 func (z *zidx) scoreKeys(r ScoreRange) (lo, hi []byte) {
@@ -371,10 +430,10 @@ func (z *zidx) scoreKeys(r ScoreRange) (lo, hi []byte) {
 // taking every score to be the first member's (ZRANGEBYLEX is meant for
 // sets of one score).
 func (z *zidx) lexKeys(r LexRange) (lo, hi []byte, err error) {
-	if !z.it.SeekGE(z.idxLo()) {
-		return nil, nil, z.it.Error()
+	if !z.iter().SeekGE(z.idxLo()) {
+		return nil, nil, z.iter().Error()
 	}
-	s, isIdx := z.suffixOf(z.it.Key())
+	s, isIdx := z.suffixOf(z.iter().Key())
 	if !isIdx {
 		return nil, nil, nil
 	}
@@ -456,7 +515,7 @@ func (tx *Tx) zplanOf(z *zidx, h header, a ZRangeArgs) (p zplan, err error) {
 		if ok, err := z.seekRank(pos, h.size); err != nil || !ok {
 			return zplan{empty: true}, err
 		}
-		p.start, p.stop = append([]byte{}, z.it.Key()...), z.idxHi()
+		p.start, p.stop = append([]byte{}, z.iter().Key()...), z.idxHi()
 		if a.Rev {
 			p.start, p.stop = append(p.start, 0), z.idxLo()
 		}
@@ -504,7 +563,7 @@ func (tx *Tx) zplanOf(z *zidx, h header, a ZRangeArgs) (p zplan, err error) {
 		if ok, err := z.seekRank(pos, h.size); err != nil || !ok {
 			return zplan{empty: true}, err
 		}
-		p.start, p.skip = append([]byte{}, z.it.Key()...), 0
+		p.start, p.skip = append([]byte{}, z.iter().Key()...), 0
 		if a.Rev {
 			p.start = append(p.start, 0)
 		}
@@ -518,11 +577,11 @@ func (z *zidx) zwalk(p zplan, fn func(s []byte) bool) error {
 	if p.empty {
 		return nil
 	}
-	x := newIter(z.it, TypeZSet, p.start, p.stop, p.rev, p.limit)
-	x.skip = p.skip
+	x := &z.xi
+	*x = Iter{it: z.iter(), typ: TypeZSet, start: p.start, stop: p.stop, reverse: p.rev, left: p.limit, skip: p.skip}
 	// x must not close z's iterator: walk it by hand.
 	for x.Next() {
-		s, _ := z.suffixOf(z.it.Key())
+		s, _ := z.suffixOf(z.iter().Key())
 		if !fn(s) {
 			break
 		}
@@ -535,28 +594,66 @@ func (z *zidx) zwalk(p zplan, fn func(s []byte) bool) error {
 // most, none near either end) plus the members returned.
 func (tx *Tx) ZRangeArgs(key []byte, a ZRangeArgs) (out []Z, err error) {
 	out = []Z{}
-	m, h, ok, err := tx.readZ(key)
+	m, ok, err := tx.readColl(key, TypeZSet)
 	if err != nil || !ok {
 		return out, err
 	}
-	z, err := tx.zindex(key, m, h.size)
-	if err != nil {
-		return
-	}
+	z := tx.newZidx(key, m)
 	defer func() {
 		if cerr := z.close(); err == nil {
 			err = cerr
 		}
 	}()
-	p, err := tx.zplanOf(z, h, a)
-	if err != nil {
-		return nil, err
+	var p zplan
+	if a.By == ByRank && a.Start >= 0 && a.Start <= a.Stop && a.Start < 2*z.fan1 {
+		// A few ranks from either end (ZRANGE 0 9, a top 10): walk there
+		// from the end. That needs no size, so no header read.
+		p = z.endPlan(a)
+	} else {
+		h, err := tx.header(key, m)
+		if err != nil {
+			return nil, err
+		}
+		if z.small = h.size <= 2*z.fan1; !z.small {
+			if err := z.findNodes(h.size); err != nil {
+				return nil, err
+			}
+		}
+		if p, err = tx.zplanOf(z, h, a); err != nil {
+			return nil, err
+		}
 	}
+	if p.limit > 0 {
+		out = make([]Z, 0, min(p.limit, 64))
+	}
+	// The members share one buffer, each capped at its own end, so that
+	// appending to one never writes over the next.
+	var buf []byte
 	err = z.zwalk(p, func(s []byte) bool {
-		out = append(out, Z{Score: scoreFromSortable(s[:8]), Member: append([]byte{}, s[8:]...)})
+		mb := s[8:]
+		if cap(buf)-len(buf) < len(mb) {
+			buf = make([]byte, 0, max(256, 2*cap(buf), len(mb)))
+		}
+		buf = append(buf, mb...)
+		out = append(out, Z{Score: scoreFromSortable(s[:8]), Member: buf[len(buf)-len(mb) : len(buf) : len(buf)]})
 		return true
 	})
 	return out, err
+}
+
+// endPlan is the plan of ranks Start..Stop counted from the first entry
+// (from the last with Rev), 0 <= Start <= Stop: skip Start entries from
+// that end, then take Stop-Start+1.
+func (z *zidx) endPlan(a ZRangeArgs) zplan {
+	p := zplan{rev: a.Rev, skip: a.Start, limit: a.Stop - a.Start + 1}
+	if p.limit <= 0 {
+		p.limit = -1 // overflowed: every entry from there
+	}
+	p.start, p.stop = z.idxLo(), z.idxHi()
+	if a.Rev {
+		p.start, p.stop = p.stop, p.start
+	}
+	return p
 }
 
 // ZRange returns the members from rank start to stop, both inclusive,
@@ -603,7 +700,7 @@ func (tx *Tx) zcount(key []byte, a ZRangeArgs) (n int64, err error) {
 	if err != nil || !ok {
 		return 0, err
 	}
-	z, err := tx.zindex(key, m, h.size)
+	z, err := tx.zread(key, m, h.size)
 	if err != nil {
 		return
 	}
@@ -931,7 +1028,7 @@ func (tx *Tx) ZIter(key []byte, a ZRangeArgs) (x *Iter, err error) {
 	if err != nil || !ok {
 		return emptyIter(), err
 	}
-	z, err := tx.zindex(key, m, h.size)
+	z, err := tx.zread(key, m, h.size)
 	if err != nil {
 		return emptyIter(), err
 	}
@@ -940,7 +1037,7 @@ func (tx *Tx) ZIter(key []byte, a ZRangeArgs) (x *Iter, err error) {
 		z.close()
 		return emptyIter(), err
 	}
-	x = newIter(z.it, TypeZSet, p.start, p.stop, p.rev, p.limit)
+	x = newIter(z.iter(), TypeZSet, p.start, p.stop, p.rev, p.limit)
 	x.skip = p.skip
 	return x, nil
 }
@@ -1288,7 +1385,7 @@ func (s *Store) ZIter(key []byte, a ZRangeArgs) (*Iter, error) {
 			x = emptyIter()
 			return err
 		}
-		z, err := tx.zindex(key, m, h.size)
+		z, err := tx.zread(key, m, h.size)
 		if err != nil {
 			return err
 		}
