@@ -327,19 +327,19 @@ func zrangeCommand(c *cmdCtx) {
 		}
 		return
 	}
-	t, err := c.ks.Type(argv[1])
-	switch {
-	case c.fail(err):
-		return
-	case t == KindNone:
-		c.w.array(0)
-		return
-	case t != KindZSet:
-		c.w.err(msgWrongType)
-		return
-	}
 	if a.Limit && offset < 0 {
-		c.w.array(0) // Redis skips "offset" members while offset-- is true
+		// Redis skips "offset" members while offset-- is true: none, but
+		// a key of another type is still WRONGTYPE. Elsewhere ZRangeArgs
+		// judges the type itself (a missing key is an empty range): one
+		// metadata read, not two.
+		t, err := c.ks.Type(argv[1])
+		switch {
+		case c.fail(err):
+		case t != KindNone && t != KindZSet:
+			c.w.err(msgWrongType)
+		default:
+			c.w.array(0)
+		}
 		return
 	}
 	zs, err := c.ks.Data().ZRangeArgs(argv[1], a)
