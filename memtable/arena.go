@@ -3,11 +3,9 @@ package memtable
 import (
 	"encoding/binary"
 	"math"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/offheap"
 )
 
@@ -82,25 +80,17 @@ type arena struct {
 	buf      []byte
 	top      atomic.Uint64 // used<<32 | vused
 	capacity uint64
-	offHeap  bool       // buf came from offheap.Alloc (or pool) and goes back with free
-	pool     *ArenaPool // where free gives an off-heap buf back; nil: offheap.Free
+	offHeap  bool // buf came from offheap.Alloc and goes back with free
 }
 
 // newArena returns an arena of capacity bytes whose base is 8-byte aligned:
-// off the Go heap if offHeap and the platform allows it (pool's kept arena
-// when it holds one of this capacity), else backed by a []uint64, which the
-// GC does not scan. A new arena is zeroed and its pages the table never
-// reaches are never touched; a pooled one holds whatever its last memtable
-// left, which nothing reads: every byte of a node is written before the
-// node is linked, and the head is cleared by skiplist.init.
-func newArena(capacity int64, offHeap bool, pool *ArenaPool) arena {
+// off the Go heap if offHeap and the platform allows it, else backed by a
+// []uint64, which the GC does not scan. A new arena is zeroed and its pages
+// the table never reaches are never touched.
+func newArena(capacity int64, offHeap bool) arena {
 	if offHeap && offheap.OffHeap {
-		if buf := pool.take(capacity); buf != nil {
-			return arena{buf: buf, capacity: uint64(capacity), offHeap: true, pool: pool}
-		}
 		if buf, err := offheap.Alloc(int(capacity)); err == nil {
-			pool.handedOut(capacity)
-			return arena{buf: buf, capacity: uint64(capacity), offHeap: true, pool: pool}
+			return arena{buf: buf, capacity: uint64(capacity), offHeap: true}
 		}
 		// Out of address space or mappings: the heap may still have room.
 	}
@@ -109,131 +99,16 @@ func newArena(capacity int64, offHeap bool, pool *ArenaPool) arena {
 	return arena{buf: buf[:capacity:capacity], capacity: uint64(capacity)}
 }
 
-// free gives an off-heap buffer to the pool, or back to the OS if the pool
-// keeps none, and leaves the arena without one: any later access panics
+// free gives an off-heap buffer back to the OS and leaves the arena
+// without one: any later access panics
 // (index out of range) instead of reading memory another arena may own,
 // and under the race detector an access racing with free is reported on
 // buf. The caller guarantees nothing reads the arena any more.
 func (a *arena) free() {
 	buf := a.buf
 	a.buf = nil
-	if a.offHeap && !a.pool.give(buf) {
+	if a.offHeap {
 		offheap.Free(buf)
-	}
-}
-
-// ArenaPool keeps the arena of a released memtable for the next memtable
-// of the same capacity (NewFrom, NewStagedFrom), so that a DB rotating
-// memtables writes into pages it already has instead of faulting in fresh
-// ones from the OS (zeroed by the kernel page by page) and unmapping the old.
-// It keeps at most one arena: a DB releases a flushed memtable about when
-// it starts the next, and a second spare would only add memory. It keeps
-// none while the arenas it has handed out, and the one it would keep, add
-// up to more than its limit (SetLimit): a DB's memory bound counts so many
-// memtables, and a memtable a reader held past its flush, released after
-// the next ones were allocated, is then freed instead of kept. An arena
-// goes to the pool only when Release is called, that is when nothing reads
-// its memtable any more: the memtable's reference count, not the pool,
-// decides when reuse is safe.
-//
-// The kept arena is resident memory (its pages were written), counted by
-// Bytes. In builds with the invariants (or race) tag a kept arena is filled
-// with a pattern, so a read of a released memtable, or code that relied on
-// a new arena's zeroes, shows up in tests.
-//
-// A nil *ArenaPool keeps nothing. An ArenaPool must not be copied after
-// first use. Its methods may be called from any goroutine.
-type ArenaPool struct {
-	mu     sync.Mutex
-	buf    []byte // mu: the kept arena, off the Go heap, or nil
-	out    int64  // mu: bytes of the arenas handed out and not given back
-	limit  int64  // mu: see SetLimit; 0: none
-	closed bool   // mu: Close was called; arenas given now are freed
-	reused atomic.Int64
-}
-
-// SetLimit makes the pool keep an arena only while the arenas it has handed
-// out and that one add up to at most limit bytes (0: no limit, the
-// default).
-func (p *ArenaPool) SetLimit(limit int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.limit = limit
-}
-
-// handedOut counts a new arena of n bytes allocated for the pool's user.
-func (p *ArenaPool) handedOut(n int64) {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.out += n
-}
-
-// take returns the kept arena if it has capacity bytes, leaving the pool
-// empty; nil otherwise.
-func (p *ArenaPool) take(capacity int64) []byte {
-	if p == nil {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if buf := p.buf; int64(len(buf)) == capacity {
-		p.buf = nil
-		p.out += capacity
-		p.reused.Add(1)
-		return buf
-	}
-	return nil
-}
-
-// give keeps buf, an off-heap arena, if the pool is open and holds none;
-// it reports whether it kept it.
-func (p *ArenaPool) give(buf []byte) bool {
-	if p == nil {
-		return false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.out -= int64(len(buf))
-	if p.closed || p.buf != nil || p.limit > 0 && p.out+int64(len(buf)) > p.limit {
-		return false
-	}
-	if invariants.Enabled {
-		// Doubling copies: one memmove each, which the race detector
-		// checks as one access, not byte by byte.
-		buf[0] = poisonByte
-		for n := 1; n < len(buf); n *= 2 {
-			copy(buf[n:], buf[:n])
-		}
-	}
-	p.buf = buf
-	return true
-}
-
-// poisonByte fills kept arenas in builds with invariants.
-const poisonByte = 0xa5
-
-// Bytes returns the size of the kept arena, 0 if there is none.
-func (p *ArenaPool) Bytes() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return int64(len(p.buf))
-}
-
-// Reused returns how many arenas the pool has handed out again.
-func (p *ArenaPool) Reused() int64 { return p.reused.Load() }
-
-// Close frees the kept arena; an arena released afterwards is freed at
-// once. Memtables still using an arena taken from the pool are unaffected.
-func (p *ArenaPool) Close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.closed = true
-	if p.buf != nil {
-		offheap.Free(p.buf)
-		p.buf = nil
 	}
 }
 

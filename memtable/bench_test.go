@@ -3,7 +3,6 @@ package memtable
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -231,30 +230,20 @@ func BenchmarkIterPrev(b *testing.B) {
 
 // BenchmarkFillRelease fills a 64 MiB memtable with 16-byte keys in order
 // and 100-byte values, then releases it, as a DB's memtables come and go:
-// with pool=true each memtable takes the arena the last one released (its
-// pages already mapped), with pool=false each maps a new one and unmaps it.
+// each maps a new arena, faults its pages in as it fills, and unmaps it.
 // Run with -benchtime=5x or so; per op is one memtable's life.
 func BenchmarkFillRelease(b *testing.B) {
-	for _, pooled := range []bool{false, true} {
-		b.Run(fmt.Sprintf("pool=%v", pooled), func(b *testing.B) {
-			var pool *ArenaPool
-			if pooled {
-				pool = new(ArenaPool)
-				defer pool.Close()
+	value := make([]byte, 100)
+	var k [16]byte
+	defer reportCPU(b, processCPU())
+	for i := 0; i < b.N; i++ {
+		m := New(64 << 20)
+		for j := uint64(1); ; j++ {
+			binary.BigEndian.PutUint64(k[8:], j)
+			if err := m.Add(k[:], keys.SeqNum(j), keys.KindSet, value); err != nil {
+				break
 			}
-			value := make([]byte, 100)
-			var k [16]byte
-			defer reportCPU(b, processCPU())
-			for i := 0; i < b.N; i++ {
-				m := NewFrom(pool, 64<<20)
-				for j := uint64(1); ; j++ {
-					binary.BigEndian.PutUint64(k[8:], j)
-					if err := m.Add(k[:], keys.SeqNum(j), keys.KindSet, value); err != nil {
-						break
-					}
-				}
-				m.Release()
-			}
-		})
+		}
+		m.Release()
 	}
 }

@@ -80,20 +80,14 @@ func (a *adders) exit(concurrent bool) {
 // insert allocates nothing; its pages take memory as entries reach them.
 // Call Release when nothing reads the memtable any more, to give the arena
 // back at once.
-func New(capacity int64) *Memtable { return NewFrom(nil, capacity) }
-
-// NewFrom is New with its arena taken from pool when pool keeps one of
-// this capacity, and given back to pool by Release (see ArenaPool). A nil
-// pool is New.
-func NewFrom(pool *ArenaPool, capacity int64) *Memtable {
+func New(capacity int64) *Memtable {
 	capacity = clampCapacity(capacity)
 	m := &Memtable{capacity: capacity}
-	m.list.init(capacity, true, pool, rand.Uint64(), rand.Uint64())
+	m.list.init(capacity, true, rand.Uint64(), rand.Uint64())
 	return m
 }
 
-// Release frees the arena of the main list, or gives it to the memtable's
-// ArenaPool. The caller guarantees that no Add runs and that nothing reads
+// Release frees the arena of the main list. The caller guarantees that no Add runs and that nothing reads
 // the memtable any more, nor any value or key it returned: afterwards every
 // read of it through the memtable panics, and a value or key it returned
 // may be overwritten by another memtable. A staged memtable's background

@@ -95,12 +95,12 @@ func makeSearchKey(ikey []byte) searchKey {
 	return searchKey{ukey: ikey[:n], trailer: binary.LittleEndian.Uint64(ikey[n:])}
 }
 
-func (s *skiplist) init(capacity int64, offHeap bool, pool *ArenaPool, seed1, seed2 uint64) {
-	s.arena = newArena(capacity, offHeap, pool)
+func (s *skiplist) init(capacity int64, offHeap bool, seed1, seed2 uint64) {
+	s.arena = newArena(capacity, offHeap)
 	// The head has a full tower and an empty key and value; capacity is at
-	// least minCapacity, so it always fits. A pooled arena holds an old
-	// list: the head's links (end of list at every level) and header are
-	// cleared, and every other byte is written before it is read.
+	// least minCapacity, so it always fits. Its links (end of list at
+	// every level) and header are cleared; every other byte is written
+	// before it is read.
 	size := uint64(nodeSize(maxHeight, 0))
 	clear(s.arena.buf[:size])
 	off, _, _ := s.arena.alloc(size, 0)

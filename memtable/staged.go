@@ -95,12 +95,8 @@ type stage struct {
 // (that also stops the goroutine); NewIter sees only what is already in the
 // main list, so before Finish use AppendIters; and a duplicate internal key
 // is reported by Add only when the copy of it is already in the same list.
-func NewStaged(capacity, front int64) *Memtable { return NewStagedFrom(nil, capacity, front) }
-
-// NewStagedFrom is NewStaged with its main list's arena from pool, as
-// NewFrom.
-func NewStagedFrom(pool *ArenaPool, capacity, front int64) *Memtable {
-	m := NewFrom(pool, capacity)
+func NewStaged(capacity, front int64) *Memtable {
+	m := New(capacity)
 	st := &stage{frontCap: min(max(front, minCapacity), m.capacity)}
 	st.cond.L = &st.mu
 	st.base.Store(headSize)
@@ -112,7 +108,7 @@ func NewStagedFrom(pool *ArenaPool, capacity, front int64) *Memtable {
 // newFront returns an empty front skiplist of the given capacity.
 func newFront(capacity int64) *skiplist {
 	s := new(skiplist)
-	s.init(capacity, false, nil, rand.Uint64(), rand.Uint64())
+	s.init(capacity, false, rand.Uint64(), rand.Uint64())
 	return s
 }
 
