@@ -12,6 +12,7 @@ import (
 func init() {
 	engines["strata"] = func() Engine { return &strataEngine{} }
 	engines["strata-ml"] = func() Engine { return &strataEngine{limited: true} }
+	engines["strata-cache"] = func() Engine { return &strataEngine{fixedCache: true} }
 }
 
 // strataMLDefault is strata-ml's MemoryLimit outside a memory cgroup.
@@ -28,15 +29,24 @@ const strataMLDefault = 256 << 20
 // half the memory cgroup's limit (the other half is left to the page
 // cache, the Go runtime and the harness), or 256 MiB outside a cgroup; the
 // memtable and cache sizes then follow from it.
+//
+// strata-cache sets BlockCacheSize to -cache (64 MiB by default) even in a
+// memory cgroup, which turns off the sizes derived from the cgroup: the
+// default 64 MiB memtables and the peers' block cache, to compare peak
+// memory with the same cache as the peers.
 type strataEngine struct {
-	db      *lsm.DB
-	ttlo    [1]lsm.WriteOption
-	limited bool
+	db         *lsm.DB
+	ttlo       [1]lsm.WriteOption
+	limited    bool
+	fixedCache bool
 }
 
 func (e *strataEngine) Name() string {
-	if e.limited {
+	switch {
+	case e.limited:
 		return "strata-ml"
+	case e.fixedCache:
+		return "strata-cache"
 	}
 	return "strata"
 }
@@ -62,7 +72,7 @@ func (e *strataEngine) options(o Config) (*lsm.Options, error) {
 		return &lsm.Options{Sync: mode, MemoryLimit: memoryLimit(o)}, nil
 	}
 	opts := &lsm.Options{Sync: mode}
-	if o.CacheBytes != lsmDefaultCache {
+	if o.CacheBytes != lsmDefaultCache || e.fixedCache {
 		opts.BlockCacheSize = o.CacheBytes
 	}
 	return opts, nil
@@ -80,8 +90,8 @@ func (e *strataEngine) Options(o Config) string {
 		return fmt.Sprintf("lsm.Options{Sync: %s, MemoryLimit: %d MiB (half the memory cgroup's limit; %d MiB outside one)}; "+
 			"memtables, table size and block cache follow from it", o.Durability, memoryLimit(o)>>20, strataMLDefault>>20)
 	}
-	if o.CacheBytes != lsmDefaultCache {
-		return fmt.Sprintf("lsm.Options{Sync: %s, BlockCacheSize: %d MiB}; everything else default "+
+	if o.CacheBytes != lsmDefaultCache || e.fixedCache {
+		return fmt.Sprintf("lsm.Options{Sync: %s, BlockCacheSize: %d MiB}; everything else default, also in a memory cgroup "+
 			"(64 MiB memtable, 4 KiB blocks, snappy, 10 bloom bits/key, L0 trigger 4, 1 compaction)",
 			o.Durability, o.CacheBytes>>20)
 	}

@@ -336,7 +336,8 @@ func TestGoleveldbState(t *testing.T) {
 
 // TestStrataOptions: strata opens the zero Options (so that lsm sizes
 // itself from the memory cgroup) unless -cache differs from lsm's default;
-// strata-ml's MemoryLimit is -mlmemory, else half the cgroup's limit.
+// strata-ml's MemoryLimit is -mlmemory, else half the cgroup's limit;
+// strata-cache always sets BlockCacheSize, so no size follows the cgroup.
 func TestStrataOptions(t *testing.T) {
 	f, err := parseFlags([]string{"-mlmemory", "256MiB"}, io.Discard)
 	if err != nil || f.MLMemory != 256<<20 {
@@ -347,19 +348,20 @@ func TestStrataOptions(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name             string
-		limited          bool
+		limited, fixed   bool
 		cfg              Config
 		memLimit, bcSize int64
 	}{
-		{"strata: zero Options", false, Config{CacheBytes: 64 << 20, MemLimit: 512 << 20}, 0, 0},
-		{"strata: -cache given", false, Config{CacheBytes: 32 << 20}, 0, 32 << 20},
-		{"strata-ml: half the cgroup", true, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20}, 192 << 20, 0},
-		{"strata-ml: -mlmemory", true, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20, MLMemory: 256 << 20}, 256 << 20, 0},
-		{"strata-ml: no cgroup", true, Config{CacheBytes: 64 << 20}, strataMLDefault, 0},
+		{"strata: zero Options", false, false, Config{CacheBytes: 64 << 20, MemLimit: 512 << 20}, 0, 0},
+		{"strata: -cache given", false, false, Config{CacheBytes: 32 << 20}, 0, 32 << 20},
+		{"strata-ml: half the cgroup", true, false, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20}, 192 << 20, 0},
+		{"strata-ml: -mlmemory", true, false, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20, MLMemory: 256 << 20}, 256 << 20, 0},
+		{"strata-ml: no cgroup", true, false, Config{CacheBytes: 64 << 20}, strataMLDefault, 0},
+		{"strata-cache: the peers' cache in a cgroup", false, true, Config{CacheBytes: 64 << 20, MemLimit: 512 << 20}, 0, 64 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Durability = DurEverySec
-			o, err := (&strataEngine{limited: tc.limited}).options(tc.cfg)
+			o, err := (&strataEngine{limited: tc.limited, fixedCache: tc.fixed}).options(tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
