@@ -63,8 +63,8 @@ type FS interface {
 // never holds a whole table's worth of dirty pages, whose writeback would
 // stall the writer, or whoever needs the memory, at once.
 type WriteBacker interface {
-	// WriteBack waits for the writeback already started of the bytes
-	// [0, end), then starts the writeback of those still dirty.
+	// WriteBack starts the write-out of the dirty bytes among [0, end),
+	// without waiting for it to complete.
 	WriteBack(end int64) error
 }
 
