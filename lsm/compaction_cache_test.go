@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/sstable"
 )
 
 // TestCompactionDoesNotFillBlockCache: a compaction reads every block of
@@ -54,4 +56,33 @@ func TestCompactionDoesNotFillBlockCache(t *testing.T) {
 		require.Equal(t, string(want), string(got))
 	}
 	require.NotZero(t, db.Metrics().BlockCacheBytes)
+}
+
+// TestL0CompactionReadsAheadPerInput: an L0 compaction of many tables
+// reads each in spans of sstable.CompactionReadahead, not a slice of a
+// budget so small that a table is read a few blocks at a time (small
+// positioned reads, each a wait on the disk once the page cache is short).
+func TestL0CompactionReadsAheadPerInput(t *testing.T) {
+	db, err := Open(t.TempDir(), &Options{Sync: SyncNo, L0CompactionTrigger: 100, L0SlowdownWrites: 100, L0StopWrites: 200,
+		Compression: CompressionNone})
+	require.NoError(t, err)
+	defer db.Close()
+	const tables, perTable = 12, 12000 // about 1.4 MB each, 12 inputs
+	for tbl := 0; tbl < tables; tbl++ {
+		for i := 0; i < perTable; i++ {
+			k := i*tables + tbl
+			require.NoError(t, db.Put(fmt.Appendf(nil, "key%08d", k), fmt.Appendf(nil, "value-%0100d", k)))
+		}
+		require.NoError(t, db.Flush())
+	}
+	require.Equal(t, tables, db.Metrics().Levels[0].Tables)
+	ra0, bytes0 := db.sstStats.Readaheads.Load(), db.sstStats.DataBytesRead.Load()
+	require.NoError(t, db.Compact(nil, nil))
+	require.Zero(t, db.Metrics().Levels[0].Tables)
+	ra, read := db.sstStats.Readaheads.Load()-ra0, db.sstStats.DataBytesRead.Load()-bytes0
+	require.Positive(t, ra)
+	// Every span but each table's last is whole: on average well over
+	// half of CompactionReadahead.
+	perRead := read / ra
+	require.Greater(t, perRead, int64(sstable.CompactionReadahead/2), "%d readaheads of %d bytes on average", ra, perRead)
 }

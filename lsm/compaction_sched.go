@@ -318,7 +318,7 @@ func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
 	if len(c.Inputs[1]) > 0 {
 		n++
 	}
-	share := compactionReadaheadBudget / max(n, 1)
+	share := int(compactionReadaheadBudget(&db.opts) / int64(max(n, 1)))
 	open := func(f *manifest.FileMeta) (keys.Iterator, error) {
 		it, err := db.openCompactionIter(f)
 		if err == nil {

@@ -116,7 +116,7 @@ type Options struct {
 	//	      + MemtableSize                          the flush's table writer
 	//	      + CompactionConcurrency x 2 x TargetFileSize   compactions' table writers
 	//	      + (CompactionConcurrency+1) x (256 KiB + 4 x BlockSize)   writers' buffers
-	//	      + CompactionConcurrency x 1 MiB         compactions' input readahead
+	//	      + CompactionConcurrency x TargetFileSize/2 (1-4 MiB) input readahead
 	//	      + 4 MiB )                               commit, WAL and read buffers
 	//
 	// where g = 1 + GOGC/100 (2 by default) is the Go collector's headroom:
@@ -138,7 +138,7 @@ type Options struct {
 	// derives (MemtableSize, BlockCacheSize, TargetFileSize) are all left
 	// zero, Open reads the memory limit L of the process's cgroup (v2
 	// memory.max, or v1 memory.limit_in_bytes; the smallest on the path up
-	// to the root). If the default sizes' bound (about 587 MiB with GOGC
+	// to the root). If the default sizes' bound (about 593 MiB with GOGC
 	// unset) exceeds L/2, MemoryLimit defaults to max(L/2, 32 MiB) and the
 	// sizes follow from it as above: a 512 MiB container gets MemoryLimit
 	// 256 MiB, a 1 GiB one 512 MiB, a 2 GiB one or no limit the default

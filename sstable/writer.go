@@ -38,6 +38,12 @@ type WriterOptions struct {
 	// added as they grow at each data block and taken out again by Finish or
 	// Abort. Several writers may share one counter. The default value is nil.
 	Memory *atomic.Int64
+	// BytesPerSync is how many bytes the writer writes between two calls of
+	// the file's WriteBack, when the file implements vfs.WriteBacker: the
+	// table's pages go to storage as they are written instead of all at
+	// the Sync of Finish, which still makes the table durable. Negative
+	// means never. The default value is 512 KiB.
+	BytesPerSync int
 }
 
 // Limits on options and entries, so that every block stays below
@@ -61,7 +67,14 @@ func (o *WriterOptions) ensureDefaults() {
 	if o.BloomBitsPerKey == 0 {
 		o.BloomBitsPerKey = defaultBloomBitsPerKey
 	}
+	if o.BytesPerSync == 0 {
+		o.BytesPerSync = defaultBytesPerSync
+	}
 }
+
+// defaultBytesPerSync is WriterOptions.BytesPerSync's default value: two
+// output buffers.
+const defaultBytesPerSync = 2 * writeBufferSize
 
 func (o *WriterOptions) validate() error {
 	switch {
@@ -87,9 +100,12 @@ var errWriterDone = errors.New("sstable: writer already finished or aborted")
 // Writer writes one table, sequentially. It belongs to one goroutine.
 type Writer struct {
 	f      vfs.File
+	wb     vfs.WriteBacker // f's, nil when it has none or BytesPerSync < 0
 	opts   WriterOptions
 	out    []byte // bytes not yet written to f
 	offset uint64 // bytes written so far, out included
+	synced uint64 // bytes of the file handed to wb.WriteBack
+	inFile uint64 // bytes written to f: offset less len(out)
 
 	data    blockWriter
 	index   blockWriter
@@ -116,6 +132,9 @@ type Writer struct {
 func NewWriter(f vfs.File, opts WriterOptions) *Writer {
 	opts.ensureDefaults()
 	w := &Writer{f: f, opts: opts}
+	if wb, ok := f.(vfs.WriteBacker); ok && opts.BytesPerSync > 0 {
+		w.wb = wb
+	}
 	w.err = opts.validate()
 	w.data.restartInterval = opts.RestartInterval
 	// The index is searched by binary search over restart points, and is
@@ -248,19 +267,33 @@ func (w *Writer) write(b []byte) {
 		w.flushOut()
 	}
 	if len(b) >= writeBufferSize {
-		if w.err == nil {
-			_, w.err = w.f.Write(b)
-		}
+		w.writeFile(b)
 		return
 	}
 	w.out = append(w.out, b...)
 }
 
 func (w *Writer) flushOut() {
-	if w.err == nil && len(w.out) > 0 {
-		_, w.err = w.f.Write(w.out)
+	if len(w.out) > 0 {
+		w.writeFile(w.out)
 	}
 	w.out = w.out[:0]
+}
+
+// writeFile writes b to the file, then has the file write back its bytes
+// if BytesPerSync of them were written since the last time.
+func (w *Writer) writeFile(b []byte) {
+	if w.err != nil {
+		return
+	}
+	if _, w.err = w.f.Write(b); w.err != nil {
+		return
+	}
+	w.inFile += uint64(len(b))
+	if w.wb != nil && w.inFile-w.synced >= uint64(w.opts.BytesPerSync) {
+		w.synced = w.inFile
+		w.err = w.wb.WriteBack(int64(w.inFile))
+	}
 }
 
 // EstimatedSize returns about how many bytes the file would have if

@@ -54,6 +54,20 @@ type FS interface {
 	Lock(name string) (io.Closer, error)
 }
 
+// WriteBacker is implemented by files that can start writing their bytes
+// to storage without waiting for them to be durable (sync_file_range(2) on
+// Linux). It is an addition to Sync, never a replacement: WriteBack makes
+// nothing durable. A writer of a large file calls it every few hundred KiB
+// so that the file's dirty pages are written as they are made, not all at
+// the final Sync: the page cache (and a memory cgroup's share of it) then
+// never holds a whole table's worth of dirty pages, whose writeback would
+// stall the writer, or whoever needs the memory, at once.
+type WriteBacker interface {
+	// WriteBack starts the write-out of the dirty bytes among [0, end),
+	// without waiting for it to complete.
+	WriteBack(end int64) error
+}
+
 // ErrLocked is wrapped by Lock's error when the lock is held elsewhere.
 var ErrLocked = errors.New("vfs: lock held")
 
