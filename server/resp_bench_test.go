@@ -257,4 +257,41 @@ func TestCounterPathAllocatesNothing(t *testing.T) {
 			t.Errorf("%q allocates %v per request", req, n)
 		}
 	}
+	// A counter created by its first INCR: the engine's failed IfPresent
+	// increment costs its error and nothing more (the error, formatted at
+	// once, and the metadata probe's key were six allocations in all).
+	f := newRESPFixture(t, "everysec", respRequest("PING"))
+	f.cl.rd = newReqReader(&newCounterReader{})
+	if n := testing.AllocsPerRun(2000, func() {
+		if got := f.step(t); got != ':' {
+			t.Fatalf("reply starts with %q, want ':'", got)
+		}
+	}); n > 1 {
+		t.Errorf("INCR of a new counter allocates %v per request, want at most 1", n)
+	}
+	if got, err := f.db.Get([]byte("new:00000042")); err != nil || string(got) != "1" {
+		t.Errorf("new:00000042 = %q, %v after its INCR; want \"1\"", got, err)
+	}
+}
+
+// newCounterReader yields INCR new:00000000, INCR new:00000001, ... (whole
+// requests only), writing the digits in place so that reading allocates
+// nothing.
+type newCounterReader struct{ i int }
+
+const newCounterReq = "*2\r\n$4\r\nINCR\r\n$12\r\nnew:00000000\r\n"
+
+func (r *newCounterReader) Read(p []byte) (int, error) {
+	n := 0
+	for len(p)-n >= len(newCounterReq) {
+		b := p[n : n+len(newCounterReq)]
+		copy(b, newCounterReq)
+		for v, j := r.i, len(newCounterReq)-3; j >= len(newCounterReq)-10; j-- {
+			b[j] = byte('0' + v%10) // the name's 8 digits end before "\r\n"
+			v /= 10
+		}
+		r.i++
+		n += len(newCounterReq)
+	}
+	return n, nil
 }
