@@ -2,6 +2,7 @@ package collections
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 )
 
@@ -39,5 +40,81 @@ func TestCounterPathAllocatesNothing(t *testing.T) {
 		i++
 	}); n > 1 {
 		t.Errorf("IncrBy creating a counter allocates %v, want at most 1", n)
+	}
+}
+
+// TestStringWriteAllocatesNothing: SET of a string through the Store reuses
+// its pooled Tx's overlay node (key, value and level buffers), so a write
+// allocates nothing once warm; a fresh node per write was four allocations.
+func TestStringWriteAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	s, _ := openTestStore(t)
+	keys := make([][]byte, 501)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "key:%08d", i)
+	}
+	val := []byte("a value of some bytes")
+	_ = s.Set(keys[0], val)
+	i := 0
+	if n := testing.AllocsPerRun(len(keys)-1, func() {
+		if err := s.Set(keys[i], val); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	}); n != 0 {
+		t.Errorf("Set allocates %v", n)
+	}
+}
+
+// TestOverlayReuse: an overlay reset and filled again (as a pooled Tx's is)
+// holds exactly its new writes, in order both ways, whatever its reused
+// nodes held before: other keys, longer keys and values, more levels, and
+// deletes.
+func TestOverlayReuse(t *testing.T) {
+	var o overlay
+	type kv struct{ k, v string }
+	for round, writes := range [][]kv{
+		{{"m", "1"}, {"a", "22"}, {"z", "333"}, {"q", ""}, {"b", "long value to be cut"}},
+		{{"c", "x"}, {"a", "y"}},
+		{{"zz", "1"}, {"yy", "2"}, {"xx", "3"}, {"ww", "4"}, {"vv", "5"}, {"uu", "6"}, {"tt", "7"}},
+		{},
+		{{"k", string(make([]byte, 3*ovKeepVal))}, {"j", "small"}},
+		{{"j", "again"}},
+	} {
+		o.reset()
+		want := map[string]string{}
+		for i, w := range writes {
+			if i == 1 {
+				o.del([]byte(w.k)) // a delete first, then the put over it
+			}
+			o.put([]byte(w.k), []byte(w.v), int64(round))
+			want[w.k] = w.v
+		}
+		if o.n != len(want) {
+			t.Fatalf("round %d: %d nodes, want %d", round, o.n, len(want))
+		}
+		var fwd []string
+		var last *ovNode
+		for n := o.first(); n != nil; n = n.next[0] {
+			if n.prev != last {
+				t.Fatalf("round %d: %q's prev is not the node before it", round, n.key)
+			}
+			if n.del || n.covered || n.expAt != int64(round) || string(n.val) != want[string(n.key)] {
+				t.Fatalf("round %d: node %q = (%q, del %v, covered %v, exp %d), want %q", round, n.key, n.val, n.del, n.covered, n.expAt, want[string(n.key)])
+			}
+			fwd = append(fwd, string(n.key))
+			last = n
+		}
+		if len(fwd) != len(want) || !sort.StringsAreSorted(fwd) {
+			t.Fatalf("round %d: keys %q, want the %d written, sorted", round, fwd, len(want))
+		}
+		for _, k := range []string{"m", "a", "z", "c", "zz", "k", "j", "nope"} {
+			_, written := want[k]
+			if got := o.find([]byte(k)) != nil; got != written {
+				t.Errorf("round %d: find(%q) = %v, want %v", round, k, got, written)
+			}
+		}
 	}
 }
