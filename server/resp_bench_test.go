@@ -295,3 +295,20 @@ func (r *newCounterReader) Read(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// BenchmarkIncrNew is INCR creating a counter per request, through the
+// reader, dispatcher, handler and reply writer.
+func BenchmarkIncrNew(b *testing.B) {
+	f := newRESPFixture(b, "everysec", respRequest("PING"))
+	f.cl.rd = newReqReader(&newCounterReader{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	sys0, user0 := cpuTimes()
+	for range b.N {
+		if got := f.step(b); got != ':' {
+			b.Fatalf("reply %q", f.cl.out.b)
+		}
+	}
+	sys1, user1 := cpuTimes()
+	b.ReportMetric((sys1-sys0+user1-user0)*1e9/float64(b.N), "cpu-ns/op")
+}
