@@ -118,3 +118,48 @@ func TestOverlayReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectionReadsAllocateNothing: the metadata, header and score reads
+// of ZSCORE, and of HSET replacing a field, go into the Tx's own buffers:
+// neither allocates once warm (each metadata, header or score read was a
+// copy of its value, and each header key one more).
+func TestCollectionReadsAllocateNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	s, _ := openTestStore(t)
+	z, h, m, f, v := []byte("z"), []byte("h"), []byte("member"), []byte("field"), []byte("value")
+	if _, err := s.ZAdd(z, ZAddArgs{}, Z{Score: 2.5, Member: m}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.HSet(h, f, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		op   func() error
+	}{
+		{"ZSCORE", func() error {
+			got, err := s.ZScore(z, m)
+			if err == nil && got != 2.5 {
+				err = fmt.Errorf("score %v, want 2.5", got)
+			}
+			return err
+		}},
+		{"HSET of an existing field", func() error {
+			n, err := s.HSet(h, f, v)
+			if err == nil && n != 0 {
+				err = fmt.Errorf("%d fields added, want 0", n)
+			}
+			return err
+		}},
+	} {
+		if n := testing.AllocsPerRun(500, func() {
+			if err := c.op(); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s allocates %v", c.name, n)
+		}
+	}
+}

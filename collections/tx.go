@@ -44,6 +44,9 @@ type Tx struct {
 	zdirty, zdead []uint64
 	buf           []byte
 	batch         *lsm.Batch
+	// vbuf holds the value getRawTmp read last; hkey a header key.
+	vbuf []byte
+	hkey [16]byte
 }
 
 type rangeDel struct{ lo, hi []byte }
@@ -164,6 +167,37 @@ func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
 	}
 	return v, true, nil
 }
+
+// getRawTmp is getRaw for a value decoded at once (metadata, a header, a
+// score): the slice is the Tx's, valid until the next getRawTmp, so the read
+// allocates nothing.
+func (tx *Tx) getRawTmp(raw []byte) ([]byte, bool, error) {
+	if n := tx.ov.find(raw); n != nil {
+		if n.del || (n.expAt != 0 && n.expAt <= tx.now) {
+			return nil, false, nil
+		}
+		tx.vbuf = append(tx.vbuf[:0], n.val...)
+		return tx.vbuf, true, nil
+	}
+	if len(tx.ranges) > 0 && tx.inRange(raw) {
+		return nil, false, nil
+	}
+	v, err := tx.s.db.GetAppend(tx.vbuf[:0], raw, nil)
+	if errors.Is(err, lsm.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if cap(v) <= 1<<10 {
+		tx.vbuf = v[:0]
+	}
+	return v, true, nil
+}
+
+// headerKey returns the header key of id in the Tx's own buffer, valid
+// until the next call.
+func (tx *Tx) headerKey(id uint64) []byte { return headerKey(tx.hkey[:0], id) }
 
 // getRawExp is getRaw with the entry's expiry (Unix ns, 0 = never).
 func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
