@@ -2,10 +2,13 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stratadb/strata/collections"
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -311,4 +314,60 @@ func BenchmarkIncrNew(b *testing.B) {
 	}
 	sys1, user1 := cpuTimes()
 	b.ReportMetric((sys1-sys0+user1-user0)*1e9/float64(b.N), "cpu-ns/op")
+}
+
+// TestScoreReplyAllocatesNothing: ZSCORE of a member allocates nothing end
+// to end, in RESP2 (a bulk string) and RESP3 (a double): the score is
+// formatted into the reply, where RESP3's was a string of its own.
+func TestScoreReplyAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	for _, proto := range []int{2, 3} {
+		f := newRESPFixture(t, "everysec", respRequest("ZSCORE", "zset", "tenth"))
+		if _, err := f.s.store.ZAdd([]byte("zset"), collections.ZAddArgs{}, collections.Z{Score: 0.1, Member: []byte("tenth")}); err != nil {
+			t.Fatal(err)
+		}
+		f.cl.out.proto = proto
+		want := map[int]string{2: "$19\r\n0.10000000000000001\r\n", 3: ",0.10000000000000001\r\n"}[proto]
+		f.step(t)
+		if n := testing.AllocsPerRun(500, func() {
+			argv, err := f.cl.rd.next()
+			for argv == nil && err == nil {
+				if err = f.cl.rd.fill(); err != nil {
+					t.Fatal(err)
+				}
+				argv, err = f.cl.rd.next()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.s.dispatch(f.cl, argv)
+			if string(f.cl.out.b) != want {
+				t.Fatalf("RESP%d reply %q, want %q", proto, f.cl.out.b, want)
+			}
+			f.cl.out.reset()
+		}); n != 0 {
+			t.Errorf("ZSCORE in RESP%d allocates %v", proto, n)
+		}
+	}
+}
+
+// TestAppendDouble: the reply's formatting of a score is formatDouble's.
+func TestAppendDouble(t *testing.T) {
+	for _, f := range []float64{0, math.Copysign(0, -1), 42, -1.5, 0.1, 1e300, -2.5e-300, math.MaxFloat64, math.Inf(1), math.Inf(-1), math.NaN()} {
+		want := map[bool]string{true: "inf", false: "-inf"}[f > 0]
+		switch {
+		case math.IsNaN(f):
+			want = "nan"
+		case !math.IsInf(f, 0):
+			want = strconv.FormatFloat(f, 'g', 17, 64)
+		}
+		if got := string(appendDouble([]byte("x"), f)); got != "x"+want {
+			t.Errorf("appendDouble(%v) = %q, want %q", f, got, "x"+want)
+		}
+		if got := formatDouble(f); got != want {
+			t.Errorf("formatDouble(%v) = %q, want %q", f, got, want)
+		}
+	}
 }
