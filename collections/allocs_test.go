@@ -3,7 +3,12 @@ package collections
 import (
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
 )
 
 // TestCounterPathAllocatesNothing: IncrBy on an existing counter allocates
@@ -161,5 +166,55 @@ func TestCollectionReadsAllocateNothing(t *testing.T) {
 		}); n != 0 {
 			t.Errorf("%s allocates %v", c.name, n)
 		}
+	}
+}
+
+// TestTxReadsClockOnlyWhenNeeded: a Tx reads the Store's clock the first
+// time it judges an expiry, not when it begins (an INCR or a GET, which the
+// engine judges, reads it never), and once read its time stands still.
+func TestTxReadsClockOnlyWhenNeeded(t *testing.T) {
+	clock := newFakeClock()
+	db, err := lsm.Open("/db", smallDBOptions(vfs.NewMem(), clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads atomic.Int64
+	s := NewWithOptions(db, &Options{ReclaimInterval: -1, Clock: func() time.Time {
+		reads.Add(1)
+		return clock.Now()
+	}})
+	t.Cleanup(func() {
+		s.Close()
+		db.Close()
+	})
+	if _, err := s.IncrBy([]byte("n"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	reads.Store(0)
+	if _, err := s.IncrBy([]byte("n"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get([]byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("INCR and GET read the clock %d times, want 0", n)
+	}
+	err = s.Update(func(tx *Tx) error {
+		t0 := tx.Now()
+		clock.Advance(time.Hour)
+		if t1 := tx.Now(); !t1.Equal(t0) {
+			t.Errorf("the Tx's time moved from %v to %v", t0, t1)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("a Tx asking its time twice read the clock %d times, want 1", n)
 	}
 }

@@ -306,7 +306,7 @@ func (tx *Tx) ExpireAt(key []byte, at time.Time, flags ExpireFlags) (bool, error
 		flags&ExpireLT != 0 && cur != 0 && whenMS >= curMS:
 		return false, nil
 	}
-	if when <= tx.now {
+	if when <= tx.nowNs() {
 		_, err := tx.del(key)
 		return err == nil, err
 	}
