@@ -1,6 +1,7 @@
 package collections
 
 import (
+	"bytes"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -749,6 +751,54 @@ func BenchmarkZRange0_9Small(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if zs, err := s.ZRange(smallZKey(r.IntN(smallZSets)), 0, 9); err != nil || len(zs) != smallZMembers {
 			b.Fatal(len(zs), err)
+		}
+	}
+}
+
+// BenchmarkIncrByNew is INCR creating a counter each time (a failed
+// IfPresent increment, the metadata probe, then IfAbsent).
+func BenchmarkIncrByNew(b *testing.B) {
+	s := benchStore(b)
+	buf := append(make([]byte, 0, 32), "counter:"...)
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	for i := 0; i < b.N; i++ {
+		k := strconv.AppendInt(buf[:8], int64(i), 10)
+		if _, err := s.IncrBy(k, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIncrByExisting is INCR on one of 1000 counters that exist.
+func BenchmarkIncrByExisting(b *testing.B) {
+	s := benchStore(b)
+	buf := append(make([]byte, 0, 32), "counter:"...)
+	for i := range 1000 {
+		if _, err := s.IncrBy(strconv.AppendInt(buf[:8], int64(i), 10), 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.IncrBy(strconv.AppendInt(buf[:8], int64(i%1000), 10), 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSet is SET of a 100-byte string over 100,000 keys, in memory.
+func BenchmarkSet(b *testing.B) {
+	s := benchStore(b)
+	buf := append(make([]byte, 0, 32), "key:"...)
+	v := bytes.Repeat([]byte("v"), 100)
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	for i := 0; i < b.N; i++ {
+		if err := s.Set(strconv.AppendInt(buf[:4], int64(i%100_000), 10), v); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

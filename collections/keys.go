@@ -17,7 +17,7 @@ func (tx *Tx) lookup(name []byte) (Type, meta, error) {
 	if err != nil || ok {
 		return TypeString, meta{}, err
 	}
-	v, found, err := tx.getRaw(tx.keep(metaKey(tx.scratch(), name)))
+	v, found, err := tx.getRawTmp(tx.keep(metaKey(tx.scratch(), name)))
 	if err != nil || !found {
 		return TypeNone, meta{}, err
 	}
@@ -45,7 +45,7 @@ func (tx *Tx) coll(name []byte, want Type, write bool) (meta, bool, error) {
 
 // header reads the header of the collection m.
 func (tx *Tx) header(name []byte, m meta) (header, error) {
-	v, found, err := tx.getRaw(headerKey(nil, m.id))
+	v, found, err := tx.getRawTmp(tx.headerKey(m.id))
 	if err != nil {
 		return header{}, err
 	}
@@ -57,7 +57,7 @@ func (tx *Tx) header(name []byte, m meta) (header, error) {
 
 func (tx *Tx) putHeader(m meta, h header) {
 	var b [16]byte
-	tx.putRaw(headerKey(nil, m.id), h.encode(b[:0], m.typ), 0)
+	tx.putRaw(tx.headerKey(m.id), h.encode(b[:0], m.typ), 0)
 }
 
 // create makes an empty collection of type t under name, which must not
@@ -306,7 +306,7 @@ func (tx *Tx) ExpireAt(key []byte, at time.Time, flags ExpireFlags) (bool, error
 		flags&ExpireLT != 0 && cur != 0 && whenMS >= curMS:
 		return false, nil
 	}
-	if when <= tx.now {
+	if when <= tx.nowNs() {
 		_, err := tx.del(key)
 		return err == nil, err
 	}

@@ -15,7 +15,19 @@ type overlay struct {
 	rnd   uint64
 	// upd is scratch for insert: the last node before the key at each level.
 	upd [ovMaxLevel]*ovNode
+	// nodes are every node the overlay has made, kept across reset (the Tx
+	// is pooled) so that a write reuses a node, its key, value and level
+	// buffers rather than allocating them; the first n are in use.
+	nodes []*ovNode
 }
+
+// ovKeepVal is the largest key or value buffer a node keeps across reset,
+// and ovKeepNodes the most nodes kept: a large write once is not pinned in
+// the pool.
+const (
+	ovKeepVal   = 2 << 10
+	ovKeepNodes = 256
+)
 
 const ovMaxLevel = 20
 
@@ -35,6 +47,20 @@ type ovNode struct {
 func (o *overlay) reset() {
 	for i := range o.head.next {
 		o.head.next[i] = nil
+	}
+	for _, n := range o.nodes[:o.n] {
+		if cap(n.val) > ovKeepVal {
+			n.val = nil
+		}
+		if cap(n.key) > ovKeepVal {
+			n.key = nil
+		}
+		n.prev = nil
+		clear(n.next[:cap(n.next)])
+	}
+	if len(o.nodes) > ovKeepNodes {
+		clear(o.nodes[ovKeepNodes:])
+		o.nodes = o.nodes[:ovKeepNodes]
 	}
 	o.level, o.n = 0, 0
 	if o.head.next == nil {
@@ -125,7 +151,7 @@ func (o *overlay) node(k []byte) *ovNode {
 	if l > o.level {
 		o.level = l
 	}
-	n := &ovNode{key: append([]byte(nil), k...), next: make([]*ovNode, l)}
+	n := o.newNode(k, l)
 	for i := 0; i < l; i++ {
 		n.next[i] = o.upd[i].next[i]
 		o.upd[i].next[i] = n
@@ -137,6 +163,23 @@ func (o *overlay) node(k []byte) *ovNode {
 		n.next[0].prev = n
 	}
 	o.n++
+	return n
+}
+
+// newNode returns an unlinked node for k with l levels: the next unused one
+// of nodes, or a new one.
+func (o *overlay) newNode(k []byte, l int) *ovNode {
+	if o.n < len(o.nodes) {
+		n := o.nodes[o.n]
+		next := n.next[:0]
+		if cap(next) < l {
+			next = make([]*ovNode, 0, l)
+		}
+		*n = ovNode{key: append(n.key[:0], k...), val: n.val[:0], next: next[:l]}
+		return n
+	}
+	n := &ovNode{key: append([]byte(nil), k...), next: make([]*ovNode, l)}
+	o.nodes = append(o.nodes, n)
 	return n
 }
 

@@ -240,11 +240,20 @@ type lockSet struct {
 	write bool
 	all   bool // ex held exclusively: every key
 	one   [4]uint32
+	// many is kept for the next operation of the pooled Tx when the keys
+	// outgrow one, so a run of many keys does not grow a slice each time.
+	many []uint32
 }
 
 func (s *Store) lock(ls *lockSet, write bool, keys ...[]byte) {
 	ls.write = write
 	ls.idx = ls.one[:0]
+	if len(keys) > len(ls.one) {
+		if cap(ls.many) < len(keys) {
+			ls.many = make([]uint32, 0, max(len(keys), 16))
+		}
+		ls.idx = ls.many[:0]
+	}
 	for _, k := range keys {
 		ls.idx = append(ls.idx, s.stripeOf(k))
 	}
@@ -323,7 +332,7 @@ func (s *Store) beginN(write bool, keys [][]byte) *Tx {
 // beginAll takes every key (ex exclusively) for Update.
 func (s *Store) beginAll() *Tx {
 	tx := s.txPool.Get().(*Tx)
-	tx.lsv = lockSet{write: true, all: true}
+	tx.lsv = lockSet{write: true, all: true, many: tx.lsv.many}
 	s.ex.Lock()
 	tx.attempt = 0
 	tx.begin(s, &tx.lsv)

@@ -513,7 +513,7 @@ func (s *Store) IncrBy(key []byte, delta int64) (int64, error) {
 			if errors.Is(err, lsm.ErrConditionFailed) {
 				// No string there: a collection makes it WRONGTYPE,
 				// nothing makes it a counter from 0.
-				if has, err := tx.hasRaw(metaKey(nil, key)); err != nil || has {
+				if has, err := tx.hasRaw(tx.keep(metaKey(tx.scratch(), key))); err != nil || has {
 					if has {
 						err = ErrWrongType
 					}

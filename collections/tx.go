@@ -11,9 +11,9 @@ import (
 // Tx is one atomic unit of work: every Store operation runs as one, and
 // Update and UpdateKeys hand one to their function. Its reads see its own
 // earlier writes; its writes reach the engine as one lsm batch when it
-// commits, or not at all. Time stands still in a Tx: every expiry is judged
-// against the clock read when it began (as Redis freezes time for a command
-// or a script).
+// commits, or not at all. Time stands still in a Tx: every expiry it judges
+// is judged against one reading of the clock, taken the first time it needs
+// one (as Redis freezes time for a command or a script).
 //
 // A Tx belongs to the goroutine running its function and is valid only
 // until the function returns.
@@ -24,7 +24,11 @@ type Tx struct {
 	// attempt counts the reruns of the operation (see end).
 	attempt int
 	done    bool
-	now     int64 // Unix ns, read when the Tx began
+	// now is the clock in Unix ns, read when the Tx first needs it (nowOK),
+	// not when it begins: most operations never judge an expiry themselves
+	// (the engine does), and a clock read is a measurable part of an INCR.
+	now   int64
+	nowOK bool
 
 	ov     overlay
 	ranges []rangeDel
@@ -44,6 +48,9 @@ type Tx struct {
 	zdirty, zdead []uint64
 	buf           []byte
 	batch         *lsm.Batch
+	// vbuf holds the value getRawTmp read last; hkey a header key.
+	vbuf []byte
+	hkey [16]byte
 }
 
 type rangeDel struct{ lo, hi []byte }
@@ -59,7 +66,7 @@ var errRetry = errors.New("collections: retry")
 
 func (tx *Tx) begin(s *Store, ls *lockSet) {
 	tx.s, tx.ls, tx.done = s, ls, false
-	tx.now = s.now().UnixNano()
+	tx.nowOK = false
 	tx.ov.reset()
 	tx.ranges = tx.ranges[:0]
 	tx.dropped = 0
@@ -78,7 +85,15 @@ func (tx *Tx) begin(s *Store, ls *lockSet) {
 func (tx *Tx) Undeclared() bool { return tx.undeclared }
 
 // Now returns the time the Tx judges expiry against.
-func (tx *Tx) Now() time.Time { return time.Unix(0, tx.now) }
+func (tx *Tx) Now() time.Time { return time.Unix(0, tx.nowNs()) }
+
+// nowNs returns the Tx's time in Unix ns, reading the clock the first time.
+func (tx *Tx) nowNs() int64 {
+	if !tx.nowOK {
+		tx.now, tx.nowOK = tx.s.now().UnixNano(), true
+	}
+	return tx.now
+}
 
 // scratch returns a reusable buffer; a key built in it is valid until the
 // next call of scratch.
@@ -147,7 +162,7 @@ func (tx *Tx) inRange(raw []byte) bool {
 // caller's.
 func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
 	if n := tx.ov.find(raw); n != nil {
-		if n.del || (n.expAt != 0 && n.expAt <= tx.now) {
+		if n.del || (n.expAt != 0 && n.expAt <= tx.nowNs()) {
 			return nil, false, nil
 		}
 		return append([]byte{}, n.val...), true, nil
@@ -165,10 +180,41 @@ func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
 	return v, true, nil
 }
 
+// getRawTmp is getRaw for a value decoded at once (metadata, a header, a
+// score): the slice is the Tx's, valid until the next getRawTmp, so the read
+// allocates nothing.
+func (tx *Tx) getRawTmp(raw []byte) ([]byte, bool, error) {
+	if n := tx.ov.find(raw); n != nil {
+		if n.del || (n.expAt != 0 && n.expAt <= tx.nowNs()) {
+			return nil, false, nil
+		}
+		tx.vbuf = append(tx.vbuf[:0], n.val...)
+		return tx.vbuf, true, nil
+	}
+	if len(tx.ranges) > 0 && tx.inRange(raw) {
+		return nil, false, nil
+	}
+	v, err := tx.s.db.GetAppend(tx.vbuf[:0], raw, nil)
+	if errors.Is(err, lsm.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if cap(v) <= 1<<10 {
+		tx.vbuf = v[:0]
+	}
+	return v, true, nil
+}
+
+// headerKey returns the header key of id in the Tx's own buffer, valid
+// until the next call.
+func (tx *Tx) headerKey(id uint64) []byte { return headerKey(tx.hkey[:0], id) }
+
 // getRawExp is getRaw with the entry's expiry (Unix ns, 0 = never).
 func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
 	if n := tx.ov.find(raw); n != nil {
-		if n.del || (n.expAt != 0 && n.expAt <= tx.now) {
+		if n.del || (n.expAt != 0 && n.expAt <= tx.nowNs()) {
 			return nil, 0, false, nil
 		}
 		return append([]byte{}, n.val...), n.expAt, true, nil
@@ -193,7 +239,7 @@ func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
 	var exp int64
 	if !at.IsZero() {
 		exp = at.UnixNano()
-		if exp <= tx.now {
+		if exp <= tx.nowNs() {
 			return nil, 0, false, nil
 		}
 	}
@@ -203,7 +249,7 @@ func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
 // hasRaw reports whether raw exists as the Tx sees it.
 func (tx *Tx) hasRaw(raw []byte) (bool, error) {
 	if n := tx.ov.find(raw); n != nil {
-		return !n.del && (n.expAt == 0 || n.expAt > tx.now), nil
+		return !n.del && (n.expAt == 0 || n.expAt > tx.nowNs()), nil
 	}
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return false, nil

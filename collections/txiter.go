@@ -94,7 +94,7 @@ func (ti *txIter) shadowed(k []byte) bool {
 }
 
 func (ti *txIter) ovLive(n *ovNode) bool {
-	return !n.del && (n.expAt == 0 || n.expAt > ti.tx.now)
+	return !n.del && (n.expAt == 0 || n.expAt > ti.tx.nowNs())
 }
 
 // The engine keys the Tx shadows are passed with a seek, not a step: the

@@ -38,7 +38,7 @@ func (tx *Tx) zopen(key []byte, create bool) (meta, header, bool, error) {
 
 // scoreOf reads member's score.
 func (tx *Tx) scoreOf(key []byte, m meta, member []byte) (float64, bool, error) {
-	v, found, err := tx.getRaw(tx.keep(elemKey(tx.scratch(), m.id, member)))
+	v, found, err := tx.getRawTmp(tx.keep(elemKey(tx.scratch(), m.id, member)))
 	if err != nil || !found {
 		return 0, false, err
 	}

@@ -353,10 +353,40 @@ func (db *DB) condResult(key []byte, cond condKind, want, value []byte, found bo
 	}
 	if !ok {
 		db.metrics.conditionFailures.Add(1)
-		if pk, sk, isItem := keys.SplitItemKey(key); isItem {
-			return fmt.Errorf("%w: item (%q, %q)", ErrConditionFailed, pk, sk)
-		}
-		return fmt.Errorf("%w: key %s", ErrConditionFailed, keys.Quote(key))
+		return newCondFailed(key)
 	}
 	return nil
 }
+
+// condFailedError is ErrConditionFailed for one key. A condition that does
+// not hold is an ordinary outcome on hot paths (a counter's first increment
+// tries IfPresent before IfAbsent), so the error copies the key (into the
+// error itself when it is short: one allocation) and formats it only when
+// Error is called; the message is the one fmt.Errorf would have written.
+type condFailedError struct {
+	key    []byte
+	inline [condKeyInline]byte
+}
+
+// condKeyInline is the longest key a condFailedError holds without a second
+// allocation.
+const condKeyInline = 48
+
+func newCondFailed(key []byte) error {
+	e := &condFailedError{}
+	if len(key) <= len(e.inline) {
+		e.key = e.inline[:copy(e.inline[:], key)]
+	} else {
+		e.key = append([]byte(nil), key...)
+	}
+	return e
+}
+
+func (e *condFailedError) Error() string {
+	if pk, sk, isItem := keys.SplitItemKey(e.key); isItem {
+		return fmt.Sprintf("%v: item (%q, %q)", ErrConditionFailed, pk, sk)
+	}
+	return ErrConditionFailed.Error() + ": key " + keys.Quote(e.key)
+}
+
+func (e *condFailedError) Unwrap() error { return ErrConditionFailed }

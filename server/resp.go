@@ -119,12 +119,15 @@ func (w *replyWriter) setHeader(n int) {
 // double writes a float as Redis 7.0 does: %.17g, inf and -inf; a bulk
 // string in RESP2, a double (,) in RESP3.
 func (w *replyWriter) double(f float64) {
-	s := formatDouble(f)
+	var tmp [32]byte
+	s := appendDouble(tmp[:0], f)
 	if w.proto == 3 {
-		w.line(',', s)
+		w.b = append(w.b, ',')
+		w.b = append(w.b, s...)
+		w.b = append(w.b, '\r', '\n')
 		return
 	}
-	w.bulkString(s)
+	w.bulk(s)
 }
 
 // boolean writes #t/#f in RESP3 and :1/:0 in RESP2.
@@ -159,15 +162,21 @@ func (w *replyWriter) raw(b []byte) { w.b = append(w.b, b...) }
 
 // formatDouble is C's "%.17g" with Redis's inf spelling.
 func formatDouble(f float64) string {
+	var tmp [32]byte
+	return string(appendDouble(tmp[:0], f))
+}
+
+// appendDouble appends formatDouble(f) to dst (no allocation for a reply).
+func appendDouble(dst []byte, f float64) []byte {
 	switch {
 	case math.IsInf(f, 1):
-		return "inf"
+		return append(dst, "inf"...)
 	case math.IsInf(f, -1):
-		return "-inf"
+		return append(dst, "-inf"...)
 	case math.IsNaN(f):
-		return "nan"
+		return append(dst, "nan"...)
 	}
-	return strconv.FormatFloat(f, 'g', 17, 64)
+	return strconv.AppendFloat(dst, f, 'g', 17, 64)
 }
 
 // Replies shared by many commands.

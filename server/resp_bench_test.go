@@ -2,10 +2,13 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stratadb/strata/collections"
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -255,6 +258,116 @@ func TestCounterPathAllocatesNothing(t *testing.T) {
 			}
 		}); n != 0 {
 			t.Errorf("%q allocates %v per request", req, n)
+		}
+	}
+	// A counter created by its first INCR: the engine's failed IfPresent
+	// increment costs its error and nothing more (the error, formatted at
+	// once, and the metadata probe's key were six allocations in all).
+	f := newRESPFixture(t, "everysec", respRequest("PING"))
+	f.cl.rd = newReqReader(&newCounterReader{})
+	if n := testing.AllocsPerRun(2000, func() {
+		if got := f.step(t); got != ':' {
+			t.Fatalf("reply starts with %q, want ':'", got)
+		}
+	}); n > 1 {
+		t.Errorf("INCR of a new counter allocates %v per request, want at most 1", n)
+	}
+	if got, err := f.db.Get([]byte("new:00000042")); err != nil || string(got) != "1" {
+		t.Errorf("new:00000042 = %q, %v after its INCR; want \"1\"", got, err)
+	}
+}
+
+// newCounterReader yields INCR new:00000000, INCR new:00000001, ... (whole
+// requests only), writing the digits in place so that reading allocates
+// nothing.
+type newCounterReader struct{ i int }
+
+const newCounterReq = "*2\r\n$4\r\nINCR\r\n$12\r\nnew:00000000\r\n"
+
+func (r *newCounterReader) Read(p []byte) (int, error) {
+	n := 0
+	for len(p)-n >= len(newCounterReq) {
+		b := p[n : n+len(newCounterReq)]
+		copy(b, newCounterReq)
+		for v, j := r.i, len(newCounterReq)-3; j >= len(newCounterReq)-10; j-- {
+			b[j] = byte('0' + v%10) // the name's 8 digits end before "\r\n"
+			v /= 10
+		}
+		r.i++
+		n += len(newCounterReq)
+	}
+	return n, nil
+}
+
+// BenchmarkIncrNew is INCR creating a counter per request, through the
+// reader, dispatcher, handler and reply writer.
+func BenchmarkIncrNew(b *testing.B) {
+	f := newRESPFixture(b, "everysec", respRequest("PING"))
+	f.cl.rd = newReqReader(&newCounterReader{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	sys0, user0 := cpuTimes()
+	for range b.N {
+		if got := f.step(b); got != ':' {
+			b.Fatalf("reply %q", f.cl.out.b)
+		}
+	}
+	sys1, user1 := cpuTimes()
+	b.ReportMetric((sys1-sys0+user1-user0)*1e9/float64(b.N), "cpu-ns/op")
+}
+
+// TestScoreReplyAllocatesNothing: ZSCORE of a member allocates nothing end
+// to end, in RESP2 (a bulk string) and RESP3 (a double): the score is
+// formatted into the reply, where RESP3's was a string of its own.
+func TestScoreReplyAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	for _, proto := range []int{2, 3} {
+		f := newRESPFixture(t, "everysec", respRequest("ZSCORE", "zset", "tenth"))
+		if _, err := f.s.store.ZAdd([]byte("zset"), collections.ZAddArgs{}, collections.Z{Score: 0.1, Member: []byte("tenth")}); err != nil {
+			t.Fatal(err)
+		}
+		f.cl.out.proto = proto
+		want := map[int]string{2: "$19\r\n0.10000000000000001\r\n", 3: ",0.10000000000000001\r\n"}[proto]
+		f.step(t)
+		if n := testing.AllocsPerRun(500, func() {
+			argv, err := f.cl.rd.next()
+			for argv == nil && err == nil {
+				if err = f.cl.rd.fill(); err != nil {
+					t.Fatal(err)
+				}
+				argv, err = f.cl.rd.next()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.s.dispatch(f.cl, argv)
+			if string(f.cl.out.b) != want {
+				t.Fatalf("RESP%d reply %q, want %q", proto, f.cl.out.b, want)
+			}
+			f.cl.out.reset()
+		}); n != 0 {
+			t.Errorf("ZSCORE in RESP%d allocates %v", proto, n)
+		}
+	}
+}
+
+// TestAppendDouble: the reply's formatting of a score is formatDouble's.
+func TestAppendDouble(t *testing.T) {
+	for _, f := range []float64{0, math.Copysign(0, -1), 42, -1.5, 0.1, 1e300, -2.5e-300, math.MaxFloat64, math.Inf(1), math.Inf(-1), math.NaN()} {
+		want := map[bool]string{true: "inf", false: "-inf"}[f > 0]
+		switch {
+		case math.IsNaN(f):
+			want = "nan"
+		case !math.IsInf(f, 0):
+			want = strconv.FormatFloat(f, 'g', 17, 64)
+		}
+		if got := string(appendDouble([]byte("x"), f)); got != "x"+want {
+			t.Errorf("appendDouble(%v) = %q, want %q", f, got, "x"+want)
+		}
+		if got := formatDouble(f); got != want {
+			t.Errorf("formatDouble(%v) = %q, want %q", f, got, want)
 		}
 	}
 }

@@ -1,0 +1,220 @@
+package collections
+
+import (
+	"fmt"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stratadb/strata/lsm"
+	"github.com/stratadb/strata/vfs"
+)
+
+// TestCounterPathAllocatesNothing: IncrBy on an existing counter allocates
+// nothing, and creating a counter allocates only the engine's error for its
+// failed IfPresent increment (formatted at once, that error was four
+// allocations, and the metadata probe's key one more: six in all).
+func TestCounterPathAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	s, _ := openTestStore(t)
+	const runs = 500
+	key := []byte("counter")
+	if _, err := s.IncrBy(key, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(runs, func() {
+		if _, err := s.IncrBy(key, 1); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("IncrBy of an existing counter allocates %v", n)
+	}
+	fresh := make([][]byte, runs+1)
+	for i := range fresh {
+		fresh[i] = fmt.Appendf(nil, "new:%08d", i)
+	}
+	i := 0
+	if n := testing.AllocsPerRun(runs, func() {
+		got, err := s.IncrBy(fresh[i], 5)
+		if err != nil || got != 5 {
+			t.Fatalf("IncrBy of a new counter = %d, %v; want 5", got, err)
+		}
+		i++
+	}); n > 1 {
+		t.Errorf("IncrBy creating a counter allocates %v, want at most 1", n)
+	}
+}
+
+// TestStringWriteAllocatesNothing: SET of a string through the Store reuses
+// its pooled Tx's overlay node (key, value and level buffers), so a write
+// allocates nothing once warm; a fresh node per write was four allocations.
+func TestStringWriteAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	s, _ := openTestStore(t)
+	keys := make([][]byte, 501)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "key:%08d", i)
+	}
+	val := []byte("a value of some bytes")
+	_ = s.Set(keys[0], val)
+	i := 0
+	if n := testing.AllocsPerRun(len(keys)-1, func() {
+		if err := s.Set(keys[i], val); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	}); n != 0 {
+		t.Errorf("Set allocates %v", n)
+	}
+}
+
+// TestOverlayReuse: an overlay reset and filled again (as a pooled Tx's is)
+// holds exactly its new writes, in order both ways, whatever its reused
+// nodes held before: other keys, longer keys and values, more levels, and
+// deletes.
+func TestOverlayReuse(t *testing.T) {
+	var o overlay
+	type kv struct{ k, v string }
+	for round, writes := range [][]kv{
+		{{"m", "1"}, {"a", "22"}, {"z", "333"}, {"q", ""}, {"b", "long value to be cut"}},
+		{{"c", "x"}, {"a", "y"}},
+		{{"zz", "1"}, {"yy", "2"}, {"xx", "3"}, {"ww", "4"}, {"vv", "5"}, {"uu", "6"}, {"tt", "7"}},
+		{},
+		{{"k", string(make([]byte, 3*ovKeepVal))}, {"j", "small"}},
+		{{"j", "again"}},
+	} {
+		o.reset()
+		want := map[string]string{}
+		for i, w := range writes {
+			if i == 1 {
+				o.del([]byte(w.k)) // a delete first, then the put over it
+			}
+			o.put([]byte(w.k), []byte(w.v), int64(round))
+			want[w.k] = w.v
+		}
+		if o.n != len(want) {
+			t.Fatalf("round %d: %d nodes, want %d", round, o.n, len(want))
+		}
+		var fwd []string
+		var last *ovNode
+		for n := o.first(); n != nil; n = n.next[0] {
+			if n.prev != last {
+				t.Fatalf("round %d: %q's prev is not the node before it", round, n.key)
+			}
+			if n.del || n.covered || n.expAt != int64(round) || string(n.val) != want[string(n.key)] {
+				t.Fatalf("round %d: node %q = (%q, del %v, covered %v, exp %d), want %q", round, n.key, n.val, n.del, n.covered, n.expAt, want[string(n.key)])
+			}
+			fwd = append(fwd, string(n.key))
+			last = n
+		}
+		if len(fwd) != len(want) || !sort.StringsAreSorted(fwd) {
+			t.Fatalf("round %d: keys %q, want the %d written, sorted", round, fwd, len(want))
+		}
+		for _, k := range []string{"m", "a", "z", "c", "zz", "k", "j", "nope"} {
+			_, written := want[k]
+			if got := o.find([]byte(k)) != nil; got != written {
+				t.Errorf("round %d: find(%q) = %v, want %v", round, k, got, written)
+			}
+		}
+	}
+}
+
+// TestCollectionReadsAllocateNothing: the metadata, header and score reads
+// of ZSCORE, and of HSET replacing a field, go into the Tx's own buffers:
+// neither allocates once warm (each metadata, header or score read was a
+// copy of its value, and each header key one more).
+func TestCollectionReadsAllocateNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	s, _ := openTestStore(t)
+	z, h, m, f, v := []byte("z"), []byte("h"), []byte("member"), []byte("field"), []byte("value")
+	if _, err := s.ZAdd(z, ZAddArgs{}, Z{Score: 2.5, Member: m}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.HSet(h, f, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		op   func() error
+	}{
+		{"ZSCORE", func() error {
+			got, err := s.ZScore(z, m)
+			if err == nil && got != 2.5 {
+				err = fmt.Errorf("score %v, want 2.5", got)
+			}
+			return err
+		}},
+		{"HSET of an existing field", func() error {
+			n, err := s.HSet(h, f, v)
+			if err == nil && n != 0 {
+				err = fmt.Errorf("%d fields added, want 0", n)
+			}
+			return err
+		}},
+	} {
+		if n := testing.AllocsPerRun(500, func() {
+			if err := c.op(); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s allocates %v", c.name, n)
+		}
+	}
+}
+
+// TestTxReadsClockOnlyWhenNeeded: a Tx reads the Store's clock the first
+// time it judges an expiry, not when it begins (an INCR or a GET, which the
+// engine judges, reads it never), and once read its time stands still.
+func TestTxReadsClockOnlyWhenNeeded(t *testing.T) {
+	clock := newFakeClock()
+	db, err := lsm.Open("/db", smallDBOptions(vfs.NewMem(), clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads atomic.Int64
+	s := NewWithOptions(db, &Options{ReclaimInterval: -1, Clock: func() time.Time {
+		reads.Add(1)
+		return clock.Now()
+	}})
+	t.Cleanup(func() {
+		s.Close()
+		db.Close()
+	})
+	if _, err := s.IncrBy([]byte("n"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	reads.Store(0)
+	if _, err := s.IncrBy([]byte("n"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get([]byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("INCR and GET read the clock %d times, want 0", n)
+	}
+	err = s.Update(func(tx *Tx) error {
+		t0 := tx.Now()
+		clock.Advance(time.Hour)
+		if t1 := tx.Now(); !t1.Equal(t0) {
+			t.Errorf("the Tx's time moved from %v to %v", t0, t1)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("a Tx asking its time twice read the clock %d times, want 1", n)
+	}
+}
