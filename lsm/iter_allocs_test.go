@@ -47,7 +47,7 @@ func TestSeekAllocs(t *testing.T) {
 	require.Equal(t, 3, m.Levels[0].Tables)
 	i := 0
 	var k []byte
-	allocs := testing.AllocsPerRun(200, func() {
+	allocs := leastAllocsPerRun(200, func() {
 		it, err := db.NewIter(nil)
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +85,7 @@ func TestStepAllocs(t *testing.T) {
 	defer it.Close()
 	require.True(t, it.First())
 	n := 0
-	allocs := testing.AllocsPerRun(1000, func() {
+	allocs := leastAllocsPerRun(1000, func() {
 		if !it.Next() {
 			it.First()
 		}
@@ -93,7 +93,7 @@ func TestStepAllocs(t *testing.T) {
 	})
 	require.Zero(t, allocs, "allocations per Next")
 	require.True(t, it.Last())
-	allocs = testing.AllocsPerRun(1000, func() {
+	allocs = leastAllocsPerRun(1000, func() {
 		if !it.Prev() {
 			it.Last()
 		}
@@ -112,7 +112,7 @@ func TestGetAllocs(t *testing.T) {
 	db := seekAllocsDB(t)
 	var k []byte
 	i := 0
-	allocs := testing.AllocsPerRun(1000, func() {
+	allocs := leastAllocsPerRun(1000, func() {
 		k = fmt.Appendf(k[:0], "key%06d", (i*37)%4000)
 		i++
 		if _, err := db.Get(k); err != nil {
@@ -120,7 +120,7 @@ func TestGetAllocs(t *testing.T) {
 		}
 	})
 	require.Equal(t, 1.0, allocs, "allocations per Get")
-	allocs = testing.AllocsPerRun(1000, func() {
+	allocs = leastAllocsPerRun(1000, func() {
 		k = fmt.Appendf(k[:0], "key%06d", (i*37)%4000)
 		i++
 		if ok, err := db.Has(k); err != nil || !ok {
@@ -155,4 +155,17 @@ func BenchmarkSeekCached(b *testing.B) {
 	}
 	b.StopTimer()
 	reportCPU(b, start)
+}
+
+// leastAllocsPerRun is testing.AllocsPerRun taken three times, the least
+// kept. AllocsPerRun counts every allocation of the process, and a
+// compaction a read starts in the background allocates meanwhile: such
+// allocations only add, so the least of three measures is the operation's
+// own (or a background burst in all three, which fails the test as before).
+func leastAllocsPerRun(runs int, f func()) float64 {
+	least := testing.AllocsPerRun(runs, f)
+	for i := 0; i < 2 && least > 0; i++ {
+		least = min(least, testing.AllocsPerRun(runs, f))
+	}
+	return least
 }
