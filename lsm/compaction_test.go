@@ -294,9 +294,27 @@ func TestLockedFunctionsCheckTheLock(t *testing.T) {
 		t.Skip("the check exists only under the invariants or race build")
 	}
 	fs := vfs.NewMem()
-	db := openMem(t, fs, smallOpts(fs))
-	require.Panics(t, db.maybeScheduleCompactionLocked)
-	require.Panics(t, func() { db.currentVersionRefLocked().Unref() })
+	o := smallOpts(fs)
+	o.Sync = SyncNo // no background syncer to take db.mu
+	db := openMem(t, fs, o)
+	// The check sees the lock through TryLock, so a background goroutine
+	// that holds db.mu at that moment (the compaction scheduler after
+	// Open) hides a missing lock: a call that did not panic is tried again.
+	panics := func(f func()) bool {
+		for i := 0; i < 50; i++ {
+			if func() (p bool) {
+				defer func() { p = recover() != nil }()
+				f()
+				return false
+			}() {
+				return true
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return false
+	}
+	require.True(t, panics(db.maybeScheduleCompactionLocked), "maybeScheduleCompactionLocked without db.mu")
+	require.True(t, panics(func() { db.currentVersionRefLocked().Unref() }), "currentVersionRefLocked without db.mu")
 	db.mu.Lock()
 	require.NotPanics(t, func() { db.currentVersionRefLocked().Unref() })
 	db.mu.Unlock()
