@@ -217,7 +217,12 @@ func TestUpdateSeesOwnWrites(t *testing.T) {
 
 // dataKeys counts the engine keys of collections' data.
 func dataKeys(t testing.TB, db *lsm.DB) int {
-	lo, hi := lsm.PrefixBounds([]byte{reservedByte, tagData})
+	return prefixKeys(t, db, []byte{reservedByte, tagData})
+}
+
+// prefixKeys counts the engine keys under prefix.
+func prefixKeys(t testing.TB, db *lsm.DB, prefix []byte) int {
+	lo, hi := lsm.PrefixBounds(prefix)
 	it, err := db.NewIter(&lsm.IterOptions{LowerBound: lo, UpperBound: hi})
 	require.NoError(t, err)
 	n := 0

@@ -13,18 +13,7 @@ import (
 // data prefixes.
 func countRaw(t *testing.T, db *lsm.DB) (metas, data int) {
 	t.Helper()
-	count := func(prefix []byte) int {
-		lo, hi := lsm.PrefixBounds(prefix)
-		it, err := db.NewIter(&lsm.IterOptions{LowerBound: lo, UpperBound: hi})
-		require.NoError(t, err)
-		n := 0
-		for ok := it.First(); ok; ok = it.Next() {
-			n++
-		}
-		require.NoError(t, it.Close())
-		return n
-	}
-	return count(metaLo), count([]byte{reservedByte, tagData})
+	return prefixKeys(t, db, metaLo), dataKeys(t, db)
 }
 
 // TestSetReplacesAnyType: SET, with or without an expiry, replaces what the
