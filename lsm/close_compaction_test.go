@@ -111,3 +111,33 @@ func TestCloseFinishesRunningCompaction(t *testing.T) {
 	require.LessOrEqual(t, perSeek, float64(m0.ReadAmp)+0.5, "blocks per seek")
 	require.Less(t, perSeek, float64(before), "blocks per seek with the compaction kept")
 }
+
+// TestCompactionReadsCountApart: Metrics' read counters (DataBlocksRead,
+// DataBlockBytesRead, BlockCacheHits, BlockCacheMisses) count reads only:
+// a compaction's block reads go to CompactionBlocksRead, so that blocks
+// read per operation can be measured while compactions run.
+func TestCompactionReadsCountApart(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, smallOpts(fs))
+	rng := rand.New(rand.NewPCG(3, 4))
+	val := make([]byte, 64)
+	for _, i := range rng.Perm(5000) {
+		require.NoError(t, db.Put(fmt.Appendf(nil, "key%08d", i), val))
+	}
+	require.NoError(t, db.Compact(nil, nil))
+	m := db.Metrics()
+	require.Positive(t, m.Compactions)
+	require.Positive(t, m.CompactionBlocksRead, "blocks the compactions read")
+	require.Positive(t, m.CompactionBlockBytesRead)
+	require.Zero(t, m.DataBlocksRead, "compaction reads counted as reads")
+	require.Zero(t, m.DataBlockBytesRead)
+	require.Zero(t, m.BlockCacheHits+m.BlockCacheMisses, "compaction lookups counted as the block cache's")
+
+	// A Get of a key on disk reads its one block and counts it.
+	_, err := db.Get([]byte("key00000042"))
+	require.NoError(t, err)
+	m2 := db.Metrics()
+	require.Equal(t, int64(1), m2.DataBlocksRead)
+	require.Equal(t, int64(1), m2.BlockCacheMisses)
+	require.Equal(t, m.CompactionBlocksRead, m2.CompactionBlocksRead)
+}
