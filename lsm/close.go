@@ -7,6 +7,8 @@ import (
 
 // Close waits for background work, flushes and fsyncs the WAL, and releases
 // the directory lock: a clean Close loses nothing, whatever the SyncMode.
+// A compaction running when Close is called runs to its end (its result
+// is kept); none starts after, and a Compact call in progress stops.
 // While iterators or snapshots are open, Close returns an error and leaves
 // the DB open rather than pull files from under them. After Close every
 // method returns ErrClosed; a second Close returns ErrClosed.
@@ -31,7 +33,18 @@ func (db *DB) Close() error {
 	req.kind = reqClose
 	db.commitWrite(req)
 
+	// Let the running compactions finish (closed keeps new ones from
+	// starting): one stopped halfway is work thrown away, started again
+	// from nothing by the next Open. A DB opened for sessions shorter than
+	// its largest compaction (a command-line tool, a batch job, a process
+	// restarted often) would otherwise never pay a compaction debt down,
+	// and every seek of every session would keep reading a block of each
+	// L0 table.
 	db.mu.Lock()
+	db.mu.comp.closing = true
+	for db.mu.comp.running > 0 && db.mu.bgErr == nil {
+		db.mu.bgCond.Wait()
+	}
 	db.mu.bgStop = true
 	db.mu.bgCond.Broadcast()
 	db.mu.Unlock()

@@ -37,7 +37,7 @@ func TestCompactionDoesNotFillBlockCache(t *testing.T) {
 	}
 	require.NoError(t, db.Compact([]byte("key"), []byte("kez")))
 	require.Zero(t, db.Metrics().Levels[0].Tables)
-	read := db.Metrics().DataBlocksRead // the compaction's reads counted too
+	read := db.Metrics().DataBlocksRead // reads only: compactions count apart
 	_, err = db.Get(hot)
 	require.NoError(t, err)
 	require.Equal(t, read, db.Metrics().DataBlocksRead, "the compaction evicted the hot block")
@@ -76,10 +76,10 @@ func TestL0CompactionReadsAheadPerInput(t *testing.T) {
 		require.NoError(t, db.Flush())
 	}
 	require.Equal(t, tables, db.Metrics().Levels[0].Tables)
-	ra0, bytes0 := db.sstStats.Readaheads.Load(), db.sstStats.DataBytesRead.Load()
+	ra0, bytes0 := db.compStats.Readaheads.Load(), db.compStats.DataBytesRead.Load()
 	require.NoError(t, db.Compact(nil, nil))
 	require.Zero(t, db.Metrics().Levels[0].Tables)
-	ra, read := db.sstStats.Readaheads.Load()-ra0, db.sstStats.DataBytesRead.Load()-bytes0
+	ra, read := db.compStats.Readaheads.Load()-ra0, db.compStats.DataBytesRead.Load()-bytes0
 	require.Positive(t, ra)
 	// Every span but each table's last is whole: on average well over
 	// half of CompactionReadahead.

@@ -21,6 +21,9 @@ type compactionState struct {
 	// since two picking from the same version would both rewrite its
 	// tables.
 	manualActive bool
+	// closing is set by Close while it waits for the running compactions
+	// to end, before it stops the background goroutines.
+	closing bool
 }
 
 // markCompactingLocked marks c's inputs as taken by a compaction. Every

@@ -69,7 +69,8 @@ type DB struct {
 	vs         *manifest.VersionSet // immutable pointer; has its own lock
 	blockCache *sstable.Cache       // immutable pointer; safe for concurrent use
 	tableCache *sstable.TableCache  // immutable pointer; safe for concurrent use
-	sstStats   sstable.Stats        // atomic
+	sstStats   sstable.Stats        // atomic; reads' table work
+	compStats  sstable.Stats        // atomic; compactions' table reads
 	metrics    counters             // atomic
 
 	closed     atomic.Bool

@@ -107,7 +107,11 @@ type Metrics struct {
 	ExpiredHidden     int64 // expired entries a read skipped
 	ExpiredDropped    int64 // expired entries compaction removed or turned into tombstones
 	TombstonesDropped int64
-	DataBlocksRead    int64 // data blocks read from files (cache misses)
+	// DataBlocksRead is the data blocks reads (Get, iterators) read from
+	// files: their block cache misses. Like BlockCacheHits and
+	// BlockCacheMisses, it leaves out compactions' reads
+	// (CompactionBlocksRead).
+	DataBlocksRead int64
 	// DataBlockBytesRead is the bytes of those blocks, one positioned read
 	// of one block (and its 5-byte trailer) per miss; TableBytesRead adds
 	// the index, filter, properties and footer read when tables open.
@@ -141,7 +145,12 @@ type Metrics struct {
 	TTLCompactions         int64
 	CompactionBytesRead    int64
 	CompactionBytesWritten int64
-	BackgroundErrors       int64
+	// CompactionBlocksRead is the data blocks compactions read from
+	// files (the blocks they found in the block cache are not read again),
+	// CompactionBlockBytesRead their bytes with the blocks read ahead.
+	CompactionBlocksRead     int64
+	CompactionBlockBytesRead int64
+	BackgroundErrors         int64
 
 	// Amplification
 	// WriteAmp is bytes written to tables and WAL over user bytes written.
@@ -195,6 +204,8 @@ func (db *DB) Metrics() Metrics {
 	m.DataBlocksRead = db.sstStats.DataBlocksRead.Load()
 	m.DataBlockBytesRead = db.sstStats.DataBytesRead.Load()
 	m.TableBytesRead = db.sstStats.BytesRead.Load()
+	m.CompactionBlocksRead = db.compStats.DataBlocksRead.Load()
+	m.CompactionBlockBytesRead = db.compStats.DataBytesRead.Load()
 	m.FilterSkips = db.sstStats.FilterSkips.Load()
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
 	m.TablesSkippedByRangeDel = c.tablesSkippedByRangeDel.Load()
@@ -344,6 +355,8 @@ func (m Metrics) Fields() []MetricField {
 	kv("ttl_compactions", m.TTLCompactions)
 	kv("compaction_bytes_read", m.CompactionBytesRead)
 	kv("compaction_bytes_written", m.CompactionBytesWritten)
+	kv("compaction_blocks_read", m.CompactionBlocksRead)
+	kv("compaction_block_bytes_read", m.CompactionBlockBytesRead)
 	kv("write_amplification", m.WriteAmp)
 	kv("read_amplification", m.ReadAmp)
 	sec = "Keyspace"

@@ -55,6 +55,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 		Cache:  db.blockCache,
 		Prefix: keys.PartitionPrefixLen,
 		Stats:  &db.sstStats,
+		// Compactions count apart, so that the read counters say what
+		// reads cost.
+		CompactionStats: &db.compStats,
 	})
 	if err := db.recover(exists); err != nil {
 		db.tableCache.Close()

@@ -112,6 +112,23 @@ func (c *Cache) Get(fileNum, offset uint64) ([]byte, bool) {
 	return nil, false
 }
 
+// Peek returns the block cached for (fileNum, offset) like Get, but counts
+// neither a hit nor a miss and does not mark the block as used: for a
+// reader whose lookup says nothing of the block's future use (a
+// compaction reading a table it is about to delete).
+func (c *Cache) Peek(fileNum, offset uint64) ([]byte, bool) {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
+	s.mu.Lock()
+	e, ok := s.m[k]
+	var b []byte
+	if ok {
+		b = e.block
+	}
+	s.mu.Unlock()
+	return b, ok
+}
+
 // Set caches block for (fileNum, offset), replacing any block cached there,
 // and evicts least recently used blocks of the same shard until the shard is
 // within its capacity. A block larger than a shard's capacity is not cached.

@@ -70,3 +70,79 @@ func TestCompactionIterDoesNotFillCache(t *testing.T) {
 	require.Equal(t, hits+int64(props.NumDataBlocks), stats.BlockCacheHits.Load())
 	require.Equal(t, size, cache.Size())
 }
+
+// TestCompactionIterCountsApart: with ReaderOptions.CompactionStats set, a
+// compaction iterator's block reads and cache lookups count there, not in
+// Stats nor in the cache's hits and misses, so that Stats says what reads
+// cost; an ordinary iterator still counts in Stats.
+func TestCompactionIterCountsApart(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	entries := genEntries(r, 3000)
+	data, props := writeTable(t, entries, WriterOptions{BlockSize: 1024, Compression: CompressionSnappy})
+	cache := NewCache(64 << 20)
+	stats, cstats := new(Stats), new(Stats)
+	rd := openTable(t, data, ReaderOptions{Cache: cache, Stats: stats, CompactionStats: cstats})
+	defer rd.Close()
+	blocks := int64(props.NumDataBlocks)
+
+	scan := func(it *Iterator) {
+		t.Helper()
+		n := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			n++
+		}
+		require.NoError(t, it.Close())
+		require.Equal(t, len(entries), n)
+	}
+	// Nothing cached: the compaction reads every block from the file.
+	scan(rd.NewCompactionIter())
+	require.Equal(t, blocks, cstats.DataBlocksRead.Load())
+	require.Equal(t, blocks, cstats.BlockCacheMisses.Load())
+	require.Positive(t, cstats.DataBytesRead.Load())
+	require.Zero(t, stats.DataBlocksRead.Load()+stats.BlockCacheMisses.Load()+stats.BlockCacheHits.Load()+stats.DataBytesRead.Load(),
+		"a compaction's reads counted as reads")
+	require.Zero(t, cache.Hits()+cache.Misses(), "a compaction's lookups counted in the cache")
+
+	// A read fills the cache and counts in Stats; a compaction then finds
+	// every block there, counting hits in CompactionStats only.
+	scan(rd.NewIter())
+	require.Equal(t, blocks, stats.DataBlocksRead.Load())
+	hits, misses := cache.Hits(), cache.Misses()
+	scan(rd.NewCompactionIter())
+	require.Equal(t, blocks, cstats.DataBlocksRead.Load(), "a compaction read cached blocks from the file")
+	require.Equal(t, blocks, cstats.BlockCacheHits.Load())
+	require.Equal(t, hits, cache.Hits())
+	require.Equal(t, misses, cache.Misses())
+	require.Equal(t, blocks, stats.DataBlocksRead.Load())
+}
+
+// TestCachePeek: Peek finds what Get finds, counts nothing, and leaves the
+// block unmarked, so that the next insert past the capacity evicts it
+// first (a block found by Get gets a second chance).
+func TestCachePeek(t *testing.T) {
+	block := make([]byte, 1000)
+	// One shard's worth: keys on the same shard compete for its capacity.
+	c := NewCache(cacheShards * (3*(int64(len(block))+cacheEntryOverhead) + 10))
+	var same []uint64 // offsets of file 1 that share a shard with offset 0
+	s0 := c.shard(cacheKey{1, 0})
+	for off := uint64(0); len(same) < 4; off++ {
+		if c.shard(cacheKey{1, off}) == s0 {
+			same = append(same, off)
+		}
+	}
+	c.Set(1, same[0], block)
+	c.Set(1, same[1], block)
+	c.Set(1, same[2], block)
+	_, ok := c.Peek(1, same[0])
+	require.True(t, ok)
+	_, ok = c.Peek(1, 12345678)
+	require.False(t, ok)
+	require.Zero(t, c.Hits()+c.Misses())
+	_, ok = c.Get(1, same[1]) // marked: survives the next eviction
+	require.True(t, ok)
+	c.Set(1, same[3], block) // evicts the oldest unmarked block: same[0]
+	_, ok = c.Peek(1, same[0])
+	require.False(t, ok, "a peeked block was kept over one found by Get")
+	_, ok = c.Peek(1, same[1])
+	require.True(t, ok)
+}

@@ -86,18 +86,18 @@ func (ra *readahead) holds(h blockHandle) ([]byte, bool) {
 // readAhead returns the data block at h, which the cache does not hold,
 // for an iterator: from its readahead buffer if that holds it, else from
 // the file, reading the blocks after it too when the iterator reads in
-// order (see the readahead sizes).
-func (r *Reader) readAhead(h blockHandle, ra *readahead) ([]byte, error) {
+// order (see the readahead sizes). The reads count in st.
+func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats) ([]byte, error) {
 	ra.note(h)
 	if stored, ok := ra.holds(h); ok {
 		return r.decodeStored(h, stored, r.meta.props.MaxBlockSize)
 	}
 	if ra.compaction && ra.size == 0 {
-		return r.readDataBlock(h, r.meta.props.MaxBlockSize)
+		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st)
 	}
 	if !ra.compaction {
 		if ra.sequential < readaheadAfter {
-			return r.readDataBlock(h, r.meta.props.MaxBlockSize)
+			return r.readDataBlock(h, r.meta.props.MaxBlockSize, st)
 		}
 		if ra.size == 0 {
 			ra.size = minReadahead
@@ -118,18 +118,18 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead) ([]byte, error) {
 	}
 	n := int(end - h.offset)
 	if end == h.end() {
-		return r.readDataBlock(h, r.meta.props.MaxBlockSize) // one block: no buffer needed
+		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st) // one block: no buffer needed
 	}
 	if cap(ra.buf) < n {
 		ra.buf = make([]byte, n, max(n, ra.size))
 	}
 	ra.buf, ra.off = ra.buf[:n], h.offset
-	if err := r.readAt(ra.buf, int64(h.offset)); err != nil {
+	if err := r.readAtStats(ra.buf, int64(h.offset), st); err != nil {
 		ra.buf = ra.buf[:0]
 		return nil, err
 	}
-	r.stats.Readaheads.Add(1)
-	r.stats.DataBytesRead.Add(int64(n))
+	st.Readaheads.Add(1)
+	st.DataBytesRead.Add(int64(n))
 	stored, _ := ra.holds(h)
 	return r.decodeStored(h, stored, r.meta.props.MaxBlockSize)
 }

@@ -33,6 +33,13 @@ type ReaderOptions struct {
 	// atomically; several readers may share one Stats). The default value
 	// is nil: the reader keeps private counters.
 	Stats *Stats
+	// CompactionStats, if non-nil, receives the counters of the reader's
+	// compaction iterators (NewCompactionIter) instead of Stats, so that
+	// Stats counts only the work of reads. Their block cache lookups are
+	// counted here too, and neither count in the cache's Hits and Misses
+	// nor mark the block as used (see Cache.Peek). The default value is
+	// nil: compaction iterators count in Stats.
+	CompactionStats *Stats
 }
 
 // Stats counts a reader's work. Every field is updated atomically.
@@ -71,6 +78,7 @@ type Reader struct {
 	name    string
 	cache   *Cache
 	stats   *Stats
+	cstats  *Stats // compaction iterators' counters (stats by default)
 
 	meta    tableMeta
 	charged int64 // meta bytes reserved in cache until Close
@@ -107,10 +115,13 @@ type tableMeta struct {
 func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts ReaderOptions) (*Reader, error) {
 	rd := &Reader{
 		r: r, size: size, fileNum: fileNum, name: name,
-		cache: opts.Cache, stats: opts.Stats,
+		cache: opts.Cache, stats: opts.Stats, cstats: opts.CompactionStats,
 	}
 	if rd.stats == nil {
 		rd.stats = new(Stats)
+	}
+	if rd.cstats == nil {
+		rd.cstats = rd.stats
 	}
 	m, err := rd.readMeta(true)
 	if err != nil {
@@ -286,9 +297,12 @@ func (r *Reader) ApproxOffset(ukey []byte) uint64 {
 func (r *Reader) RangeDels() rangedel.List { return r.meta.rangeDels }
 
 // readAt reads exactly len(b) bytes at off; a short file is corruption.
-func (r *Reader) readAt(b []byte, off int64) error {
+func (r *Reader) readAt(b []byte, off int64) error { return r.readAtStats(b, off, r.stats) }
+
+// readAtStats is readAt counting the bytes in st.
+func (r *Reader) readAtStats(b []byte, off int64, st *Stats) error {
 	n, err := r.r.ReadAt(b, off)
-	r.stats.BytesRead.Add(int64(n))
+	st.BytesRead.Add(int64(n))
 	if n == len(b) {
 		return nil
 	}
@@ -365,7 +379,7 @@ func putBuf(b *[]byte, s []byte) {
 // random read costs tens of blocks of disk traffic instead of one (see
 // docs/DESIGN-memory.md). The read goes into a pooled buffer; the block the
 // cache keeps is decompressed (or copied) from it.
-func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) ([]byte, error) {
+func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats) ([]byte, error) {
 	if h.length > uint64(r.size) || h.end() > uint64(r.size) {
 		return nil, keys.CorruptionError(r.name, int64(h.offset), "block of %d bytes runs past the end of the file (%d)", h.length, r.size)
 	}
@@ -376,10 +390,10 @@ func (r *Reader) readDataBlock(h blockHandle, maxLen uint64) ([]byte, error) {
 		buf = make([]byte, n)
 	}
 	stored := buf[:n]
-	err := r.readAt(stored, int64(h.offset))
+	err := r.readAtStats(stored, int64(h.offset), st)
 	var block []byte
 	if err == nil {
-		r.stats.DataBytesRead.Add(int64(n))
+		st.DataBytesRead.Add(int64(n))
 		block, err = r.decodeStored(h, stored, maxLen)
 	}
 	putBuf(rb, buf)
@@ -417,28 +431,43 @@ func (r *Reader) decodeStored(h blockHandle, stored []byte, maxLen uint64) ([]by
 // A block read from the file is added to the cache when fill is true. With
 // ra non-nil (an iterator's), a block the readahead buffer holds is taken
 // from it, and a miss may read the blocks after h with it (see readahead).
+// A compaction iterator's work counts in the reader's CompactionStats, and
+// its cache lookups neither count as the cache's hits and misses nor mark
+// the block as used: the table is read once, to be deleted.
 func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead) ([]byte, error) {
+	st := r.stats
+	compaction := ra != nil && ra.compaction
+	if compaction {
+		st = r.cstats
+	}
 	if r.cache != nil {
-		if b, ok := r.cache.Get(r.fileNum, h.offset); ok {
-			r.stats.BlockCacheHits.Add(1)
+		var b []byte
+		var ok bool
+		if compaction {
+			b, ok = r.cache.Peek(r.fileNum, h.offset)
+		} else {
+			b, ok = r.cache.Get(r.fileNum, h.offset)
+		}
+		if ok {
+			st.BlockCacheHits.Add(1)
 			if ra != nil {
 				ra.note(h)
 			}
 			return b, nil
 		}
-		r.stats.BlockCacheMisses.Add(1)
+		st.BlockCacheMisses.Add(1)
 	}
 	var b []byte
 	var err error
 	if ra != nil {
-		b, err = r.readAhead(h, ra)
+		b, err = r.readAhead(h, ra, st)
 	} else {
-		b, err = r.readDataBlock(h, r.meta.props.MaxBlockSize)
+		b, err = r.readDataBlock(h, r.meta.props.MaxBlockSize, st)
 	}
 	if err != nil {
 		return nil, err
 	}
-	r.stats.DataBlocksRead.Add(1)
+	st.DataBlocksRead.Add(1)
 	if r.cache != nil && fill {
 		r.cache.Set(r.fileNum, h.offset, b)
 	}
@@ -837,7 +866,7 @@ func (r *Reader) Verify() error {
 		h := m.handles[i]
 		i++
 		sep := idx.key
-		block, err := r.readDataBlock(h, m.props.MaxBlockSize)
+		block, err := r.readDataBlock(h, m.props.MaxBlockSize, r.stats)
 		if err != nil {
 			return err
 		}
