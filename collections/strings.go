@@ -450,6 +450,58 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 	return v, err
 }
 
+// GetAppend is Get appending the value to dst, and returning the extended
+// slice, so that a caller that reuses dst reads a string without an
+// allocation (a server's GET). It returns dst unchanged with ErrNotFound or
+// ErrWrongType.
+func (s *Store) GetAppend(dst, key []byte) ([]byte, error) {
+	out := dst
+	var err error
+	for tx := s.begin1(false, key); ; {
+		out, err = tx.getAppend(dst, key)
+		if tx.end(&err) {
+			break
+		}
+	}
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// getAppend is Get appending the value to dst, with no copy of the value
+// of its own: for a read-only Tx (the only caller, Store.GetAppend), which
+// notes no string read (see noteString).
+func (tx *Tx) getAppend(dst, key []byte) ([]byte, error) {
+	if err := tx.check(key, false); err != nil {
+		return dst, err
+	}
+	sk := tx.keep(stringKey(tx.scratch(), key))
+	if n := tx.ov.find(sk); n != nil || len(tx.ranges) > 0 || tx.ls.write {
+		// A Tx with writes of its own: the general path.
+		v, _, ok, err := tx.getString(key, false)
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+		return append(dst, v...), err
+	}
+	out, err := tx.s.db.GetAppend(dst, sk, nil)
+	if err == nil {
+		return out, nil
+	}
+	if !errors.Is(err, lsm.ErrNotFound) {
+		return dst, err
+	}
+	has, err := tx.hasRaw(tx.keep(metaKey(tx.scratch(), key)))
+	if err != nil {
+		return dst, err
+	}
+	if has {
+		return dst, ErrWrongType
+	}
+	return dst, ErrNotFound
+}
+
 // Set makes key the string value without a TTL, replacing whatever it held
 // (SET).
 func (s *Store) Set(key, value []byte) error {

@@ -327,7 +327,14 @@ func (tx *Tx) deleteRange(lo, hi []byte, elems int64) {
 
 // noteString records, the first time the Tx reads the string at raw from the
 // engine, what it saw, so that commit can require it unchanged.
+//
+// A read-only Tx commits nothing, so it notes nothing: a GET allocates no
+// copy of its key and value for a check that never runs. A noted entry
+// reuses the buffers of the slot a pooled Tx used before.
 func (tx *Tx) noteString(raw, val []byte, present bool) {
+	if !tx.ls.write {
+		return
+	}
 	if tx.ov.find(raw) != nil {
 		return // the Tx wrote it already: its first read was noted then
 	}
@@ -336,7 +343,15 @@ func (tx *Tx) noteString(raw, val []byte, present bool) {
 			return
 		}
 	}
-	tx.conds = append(tx.conds, strCond{key: append([]byte{}, raw...), present: present, val: append([]byte{}, val...)})
+	if len(tx.conds) < cap(tx.conds) {
+		tx.conds = tx.conds[:len(tx.conds)+1]
+	} else {
+		tx.conds = append(tx.conds, strCond{})
+	}
+	c := &tx.conds[len(tx.conds)-1]
+	c.key = append(c.key[:0], raw...)
+	c.val = append(c.val[:0], val...)
+	c.present = present
 }
 
 func (tx *Tx) condOf(raw []byte) *strCond {
