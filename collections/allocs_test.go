@@ -171,6 +171,13 @@ func TestCollectionReadsAllocateNothing(t *testing.T) {
 			}
 			return err
 		}},
+		{"HGET into a buffer", func() error {
+			got, err := s.HGetAppend(buf[:0], h, f)
+			if err == nil && !bytes.Equal(got, v) {
+				err = fmt.Errorf("HGetAppend = %q, want %q", got, v)
+			}
+			return err
+		}},
 		{"GET of a missing string into a buffer", func() error {
 			if _, err := s.GetAppend(buf[:0], []byte("missing")); !errors.Is(err, ErrNotFound) {
 				return fmt.Errorf("GetAppend of a missing key: %v, want ErrNotFound", err)
@@ -197,8 +204,9 @@ func TestCollectionReadsAllocateNothing(t *testing.T) {
 	}
 }
 
-// TestGetAppend: GetAppend appends a string's value to dst and leaves dst
-// as it was when there is none, or when the name holds a collection.
+// TestGetAppend: GetAppend and HGetAppend append a string's or a field's
+// value to dst and leave dst as it was when there is none, or when the
+// name holds another type, as Get and HGet answer.
 func TestGetAppend(t *testing.T) {
 	s, clock := openTestStore(t)
 	if err := s.Set([]byte("str"), []byte("value")); err != nil {
@@ -228,6 +236,25 @@ func TestGetAppend(t *testing.T) {
 		v, err := s.Get([]byte(c.key))
 		if !errors.Is(err, c.wantErr) || (err == nil && "prefix:"+string(v) != c.want) {
 			t.Errorf("Get(%q) = %q, %v; GetAppend disagrees", c.key, v, err)
+		}
+	}
+	for _, c := range []struct {
+		key, field string
+		want       string
+		wantErr    error
+	}{
+		{"hash", "f", "prefix:v", nil},
+		{"hash", "missing", "prefix:", ErrNotFound},
+		{"missing", "f", "prefix:", ErrNotFound},
+		{"str", "f", "prefix:", ErrWrongType},
+	} {
+		got, err := s.HGetAppend([]byte("prefix:"), []byte(c.key), []byte(c.field))
+		if !errors.Is(err, c.wantErr) || string(got) != c.want {
+			t.Errorf("HGetAppend(%q, %q) = %q, %v; want %q, %v", c.key, c.field, got, err, c.want, c.wantErr)
+		}
+		v, err := s.HGet([]byte(c.key), []byte(c.field))
+		if !errors.Is(err, c.wantErr) || (err == nil && "prefix:"+string(v) != c.want) {
+			t.Errorf("HGet(%q, %q) = %q, %v; HGetAppend disagrees", c.key, c.field, v, err)
 		}
 	}
 }

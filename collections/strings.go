@@ -469,28 +469,23 @@ func (s *Store) GetAppend(dst, key []byte) ([]byte, error) {
 	return out, nil
 }
 
-// getAppend is Get appending the value to dst, with no copy of the value
-// of its own: for a read-only Tx (the only caller, Store.GetAppend), which
-// notes no string read (see noteString).
+// getAppend is Get appending the value to dst. It notes no string read, so
+// it serves a read-only Tx (Store.GetAppend), or a writing one through
+// getString.
 func (tx *Tx) getAppend(dst, key []byte) ([]byte, error) {
 	if err := tx.check(key, false); err != nil {
 		return dst, err
 	}
-	sk := tx.keep(stringKey(tx.scratch(), key))
-	if n := tx.ov.find(sk); n != nil || len(tx.ranges) > 0 || tx.ls.write {
-		// A Tx with writes of its own: the general path.
+	if tx.ls.write {
 		v, _, ok, err := tx.getString(key, false)
 		if err == nil && !ok {
 			err = ErrNotFound
 		}
 		return append(dst, v...), err
 	}
-	out, err := tx.s.db.GetAppend(dst, sk, nil)
-	if err == nil {
-		return out, nil
-	}
-	if !errors.Is(err, lsm.ErrNotFound) {
-		return dst, err
+	out, ok, err := tx.getRawAppend(dst, tx.keep(stringKey(tx.scratch(), key)))
+	if err != nil || ok {
+		return out, err
 	}
 	has, err := tx.hasRaw(tx.keep(metaKey(tx.scratch(), key)))
 	if err != nil {

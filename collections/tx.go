@@ -180,6 +180,28 @@ func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
 	return v, true, nil
 }
 
+// getRawAppend is getRaw appending the value to dst, with no copy of its
+// own: dst unchanged when raw is absent.
+func (tx *Tx) getRawAppend(dst, raw []byte) ([]byte, bool, error) {
+	if n := tx.ov.find(raw); n != nil {
+		if n.del || (n.expAt != 0 && n.expAt <= tx.nowNs()) {
+			return dst, false, nil
+		}
+		return append(dst, n.val...), true, nil
+	}
+	if len(tx.ranges) > 0 && tx.inRange(raw) {
+		return dst, false, nil
+	}
+	out, err := tx.s.db.GetAppend(dst, raw, nil)
+	if errors.Is(err, lsm.ErrNotFound) {
+		return dst, false, nil
+	}
+	if err != nil {
+		return dst, false, err
+	}
+	return out, true, nil
+}
+
 // getRawTmp is getRaw for a value decoded at once (metadata, a header, a
 // score): the slice is the Tx's, valid until the next getRawTmp, so the read
 // allocates nothing.

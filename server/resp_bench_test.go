@@ -190,6 +190,43 @@ func TestRESPPathAllocs(t *testing.T) {
 	}
 }
 
+// TestHGetAllocatesNothing: HGET of a field, in the memtable or in a table,
+// allocates nothing per request end to end (HGetAppend into the reply
+// writer's scratch buffer).
+func TestHGetAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	if testing.Short() {
+		t.Skip("opens a DB per case")
+	}
+	for _, flushed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("flushed=%v", flushed), func(t *testing.T) {
+			f := newRESPFixture(t, "everysec", respRequest("HGET", "hash:42", "f0"))
+			if _, err := f.s.store.HSet([]byte("hash:42"), []byte("f0"), []byte(strings.Repeat("v", 100))); err != nil {
+				t.Fatal(err)
+			}
+			if flushed {
+				if err := f.db.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.step(t)
+			least := math.Inf(1)
+			for range 3 {
+				least = min(least, testing.AllocsPerRun(2000, func() {
+					if got := f.step(t); got != '$' {
+						t.Fatalf("reply %q", f.cl.out.b)
+					}
+				}))
+			}
+			if least != 0 {
+				t.Errorf("HGET allocates %v per request end to end, want 0", least)
+			}
+		})
+	}
+}
+
 // TestAppendKeyPositions checks the dispatcher's allocation-free key
 // positions against the command table's keyPositions, for every command
 // and a range of argument counts.
