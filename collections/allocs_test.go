@@ -1,6 +1,8 @@
 package collections
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 	"sync/atomic"
@@ -140,6 +142,10 @@ func TestCollectionReadsAllocateNothing(t *testing.T) {
 	if _, err := s.HSet(h, f, v); err != nil {
 		t.Fatal(err)
 	}
+	str, buf := []byte("str"), make([]byte, 0, 64)
+	if err := s.Set(str, v); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		op   func() error
@@ -158,6 +164,26 @@ func TestCollectionReadsAllocateNothing(t *testing.T) {
 			}
 			return err
 		}},
+		{"GET into a buffer", func() error {
+			got, err := s.GetAppend(buf[:0], str)
+			if err == nil && !bytes.Equal(got, v) {
+				err = fmt.Errorf("GetAppend = %q, want %q", got, v)
+			}
+			return err
+		}},
+		{"HGET into a buffer", func() error {
+			got, err := s.HGetAppend(buf[:0], h, f)
+			if err == nil && !bytes.Equal(got, v) {
+				err = fmt.Errorf("HGetAppend = %q, want %q", got, v)
+			}
+			return err
+		}},
+		{"GET of a missing string into a buffer", func() error {
+			if _, err := s.GetAppend(buf[:0], []byte("missing")); !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("GetAppend of a missing key: %v, want ErrNotFound", err)
+			}
+			return nil
+		}},
 	} {
 		if n := testing.AllocsPerRun(500, func() {
 			if err := c.op(); err != nil {
@@ -165,6 +191,70 @@ func TestCollectionReadsAllocateNothing(t *testing.T) {
 			}
 		}); n != 0 {
 			t.Errorf("%s allocates %v", c.name, n)
+		}
+	}
+	// Get returns a value of its own: that copy is its one allocation (a
+	// read-only Tx notes no string read, which copied key and value).
+	if n := testing.AllocsPerRun(500, func() {
+		if _, err := s.Get(str); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Errorf("GET allocates %v, want 1 (the value)", n)
+	}
+}
+
+// TestGetAppend: GetAppend and HGetAppend append a string's or a field's
+// value to dst and leave dst as it was when there is none, or when the
+// name holds another type, as Get and HGet answer.
+func TestGetAppend(t *testing.T) {
+	s, clock := openTestStore(t)
+	if err := s.Set([]byte("str"), []byte("value")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.HSet([]byte("hash"), []byte("f"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetArgs([]byte("gone"), []byte("v"), SetArgs{TTL: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	for _, c := range []struct {
+		key     string
+		want    string
+		wantErr error
+	}{
+		{"str", "prefix:value", nil},
+		{"missing", "prefix:", ErrNotFound},
+		{"hash", "prefix:", ErrWrongType},
+		{"gone", "prefix:", ErrNotFound},
+	} {
+		got, err := s.GetAppend([]byte("prefix:"), []byte(c.key))
+		if !errors.Is(err, c.wantErr) || string(got) != c.want {
+			t.Errorf("GetAppend(%q) = %q, %v; want %q, %v", c.key, got, err, c.want, c.wantErr)
+		}
+		v, err := s.Get([]byte(c.key))
+		if !errors.Is(err, c.wantErr) || (err == nil && "prefix:"+string(v) != c.want) {
+			t.Errorf("Get(%q) = %q, %v; GetAppend disagrees", c.key, v, err)
+		}
+	}
+	for _, c := range []struct {
+		key, field string
+		want       string
+		wantErr    error
+	}{
+		{"hash", "f", "prefix:v", nil},
+		{"hash", "missing", "prefix:", ErrNotFound},
+		{"missing", "f", "prefix:", ErrNotFound},
+		{"str", "f", "prefix:", ErrWrongType},
+	} {
+		got, err := s.HGetAppend([]byte("prefix:"), []byte(c.key), []byte(c.field))
+		if !errors.Is(err, c.wantErr) || string(got) != c.want {
+			t.Errorf("HGetAppend(%q, %q) = %q, %v; want %q, %v", c.key, c.field, got, err, c.want, c.wantErr)
+		}
+		v, err := s.HGet([]byte(c.key), []byte(c.field))
+		if !errors.Is(err, c.wantErr) || (err == nil && "prefix:"+string(v) != c.want) {
+			t.Errorf("HGet(%q, %q) = %q, %v; HGetAppend disagrees", c.key, c.field, v, err)
 		}
 	}
 }

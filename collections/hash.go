@@ -83,6 +83,22 @@ func (tx *Tx) HGet(key, field []byte) ([]byte, error) {
 	return v, err
 }
 
+// hgetAppend is HGet appending the value to dst.
+func (tx *Tx) hgetAppend(dst, key, field []byte) ([]byte, error) {
+	m, ok, err := tx.readColl(key, TypeHash)
+	if err != nil {
+		return dst, err
+	}
+	if !ok {
+		return dst, ErrNotFound
+	}
+	out, found, err := tx.getRawAppend(dst, tx.keep(elemKey(tx.scratch(), m.id, field)))
+	if err == nil && !found {
+		err = ErrNotFound
+	}
+	return out, err
+}
+
 // HMGet returns the values of the fields, nil for each one that does not
 // exist (HMGET).
 func (tx *Tx) HMGet(key []byte, fields ...[]byte) ([][]byte, error) {
@@ -406,6 +422,24 @@ func (s *Store) HGet(key, field []byte) ([]byte, error) {
 		}
 	}
 	return v, err
+}
+
+// HGetAppend is HGet appending the value to dst, and returning the
+// extended slice, so that a caller that reuses dst reads a field without an
+// allocation (a server's HGET). It returns dst unchanged with an error.
+func (s *Store) HGetAppend(dst, key, field []byte) ([]byte, error) {
+	out := dst
+	var err error
+	for tx := s.begin1(false, key); ; {
+		out, err = tx.hgetAppend(dst, key, field)
+		if tx.end(&err) {
+			break
+		}
+	}
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
 }
 
 // HMGet returns the values of fields, nil where absent (HMGET).

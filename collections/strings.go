@@ -450,6 +450,53 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 	return v, err
 }
 
+// GetAppend is Get appending the value to dst, and returning the extended
+// slice, so that a caller that reuses dst reads a string without an
+// allocation (a server's GET). It returns dst unchanged with ErrNotFound or
+// ErrWrongType.
+func (s *Store) GetAppend(dst, key []byte) ([]byte, error) {
+	out := dst
+	var err error
+	for tx := s.begin1(false, key); ; {
+		out, err = tx.getAppend(dst, key)
+		if tx.end(&err) {
+			break
+		}
+	}
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// getAppend is Get appending the value to dst. It notes no string read, so
+// it serves a read-only Tx (Store.GetAppend), or a writing one through
+// getString.
+func (tx *Tx) getAppend(dst, key []byte) ([]byte, error) {
+	if err := tx.check(key, false); err != nil {
+		return dst, err
+	}
+	if tx.ls.write {
+		v, _, ok, err := tx.getString(key, false)
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+		return append(dst, v...), err
+	}
+	out, ok, err := tx.getRawAppend(dst, tx.keep(stringKey(tx.scratch(), key)))
+	if err != nil || ok {
+		return out, err
+	}
+	has, err := tx.hasRaw(tx.keep(metaKey(tx.scratch(), key)))
+	if err != nil {
+		return dst, err
+	}
+	if has {
+		return dst, ErrWrongType
+	}
+	return dst, ErrNotFound
+}
+
 // Set makes key the string value without a TTL, replacing whatever it held
 // (SET).
 func (s *Store) Set(key, value []byte) error {

@@ -180,6 +180,28 @@ func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
 	return v, true, nil
 }
 
+// getRawAppend is getRaw appending the value to dst, with no copy of its
+// own: dst unchanged when raw is absent.
+func (tx *Tx) getRawAppend(dst, raw []byte) ([]byte, bool, error) {
+	if n := tx.ov.find(raw); n != nil {
+		if n.del || (n.expAt != 0 && n.expAt <= tx.nowNs()) {
+			return dst, false, nil
+		}
+		return append(dst, n.val...), true, nil
+	}
+	if len(tx.ranges) > 0 && tx.inRange(raw) {
+		return dst, false, nil
+	}
+	out, err := tx.s.db.GetAppend(dst, raw, nil)
+	if errors.Is(err, lsm.ErrNotFound) {
+		return dst, false, nil
+	}
+	if err != nil {
+		return dst, false, err
+	}
+	return out, true, nil
+}
+
 // getRawTmp is getRaw for a value decoded at once (metadata, a header, a
 // score): the slice is the Tx's, valid until the next getRawTmp, so the read
 // allocates nothing.
@@ -327,7 +349,14 @@ func (tx *Tx) deleteRange(lo, hi []byte, elems int64) {
 
 // noteString records, the first time the Tx reads the string at raw from the
 // engine, what it saw, so that commit can require it unchanged.
+//
+// A read-only Tx commits nothing, so it notes nothing: a GET allocates no
+// copy of its key and value for a check that never runs. A noted entry
+// reuses the buffers of the slot a pooled Tx used before.
 func (tx *Tx) noteString(raw, val []byte, present bool) {
+	if !tx.ls.write {
+		return
+	}
 	if tx.ov.find(raw) != nil {
 		return // the Tx wrote it already: its first read was noted then
 	}
@@ -336,7 +365,15 @@ func (tx *Tx) noteString(raw, val []byte, present bool) {
 			return
 		}
 	}
-	tx.conds = append(tx.conds, strCond{key: append([]byte{}, raw...), present: present, val: append([]byte{}, val...)})
+	if len(tx.conds) < cap(tx.conds) {
+		tx.conds = tx.conds[:len(tx.conds)+1]
+	} else {
+		tx.conds = append(tx.conds, strCond{})
+	}
+	c := &tx.conds[len(tx.conds)-1]
+	c.key = append(c.key[:0], raw...)
+	c.val = append(c.val[:0], val...)
+	c.present = present
 }
 
 func (tx *Tx) condOf(raw []byte) *strCond {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/stratadb/strata/collections"
 	"github.com/stratadb/strata/lsm"
 )
 
@@ -72,8 +73,18 @@ func hsetnxCommand(c *cmdCtx) {
 	}
 }
 
+// hgetCommand reads the value into the reply writer's scratch buffer
+// when it runs alone (not in EXEC or a script), so an HGET allocates
+// nothing (TestRESPPathAllocs).
 func hgetCommand(c *cmdCtx) {
-	v, err := c.ks.Data().HGet(c.argv[1], c.argv[2])
+	var v []byte
+	var err error
+	if st, ok := c.ks.Data().(*collections.Store); ok {
+		v, err = st.HGetAppend(c.w.scratch[:0], c.argv[1], c.argv[2])
+		defer c.w.keepScratch(v)
+	} else {
+		v, err = c.ks.Data().HGet(c.argv[1], c.argv[2])
+	}
 	switch {
 	case errors.Is(err, lsm.ErrNotFound):
 		c.w.null()

@@ -73,15 +73,20 @@ func (c *cmdCtx) get(key []byte) ([]byte, bool, error) {
 	return v, true, nil
 }
 
+// getCommand reads the value into the reply writer's scratch buffer, so a
+// GET allocates nothing (TestRESPPathAllocs).
 func getCommand(c *cmdCtx) {
-	v, ok, err := c.get(c.argv[1])
+	v, err := c.ks.GetAppend(c.w.scratch[:0], c.argv[1])
 	switch {
+	case errors.Is(err, lsm.ErrNotFound):
+		c.s.stats.hit(false)
+		c.w.null()
 	case err != nil:
 		c.errReply(err)
-	case !ok:
-		c.w.null()
 	default:
+		c.s.stats.hit(true)
 		c.w.bulk(v)
+		c.w.keepScratch(v)
 	}
 }
 

@@ -70,6 +70,9 @@ type Keyspace interface {
 	// Get returns a string's value: lsm.ErrNotFound if absent, ErrWrongType
 	// if the key is not a string.
 	Get(key []byte) ([]byte, error)
+	// GetAppend is Get appending the value to dst: dst unchanged with
+	// lsm.ErrNotFound or ErrWrongType.
+	GetAppend(dst, key []byte) ([]byte, error)
 	// Expiry returns when key expires (zero: never) and whether it exists.
 	Expiry(key []byte) (at time.Time, exists bool, err error)
 	// Set writes a string, replacing a key of any type. It reports false
@@ -147,6 +150,17 @@ func (k *dataKeyspace) Type(key []byte) (Kind, error) {
 }
 
 func (k *dataKeyspace) Get(key []byte) ([]byte, error) { return k.c.Get(key) }
+
+func (k *dataKeyspace) GetAppend(dst, key []byte) ([]byte, error) {
+	if k.tx == nil {
+		return k.s.store.GetAppend(dst, key)
+	}
+	v, err := k.tx.Get(key)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, v...), nil
+}
 
 func (k *dataKeyspace) Expiry(key []byte) (time.Time, bool, error) {
 	at, err := k.c.ExpireTime(key)

@@ -19,6 +19,20 @@ type replyWriter struct {
 	errors int
 	// lastErr is the code of the last error written ("ERR", "WRONGTYPE").
 	lastErr string
+	// scratch is a buffer a handler may read a value into before it
+	// writes it (GET), kept between commands up to maxScratch.
+	scratch []byte
+}
+
+// maxScratch is the largest scratch buffer a replyWriter keeps.
+const maxScratch = 64 << 10
+
+// keepScratch keeps b's array as the scratch buffer, unless it is larger
+// than maxScratch.
+func (w *replyWriter) keepScratch(b []byte) {
+	if cap(b) <= maxScratch && cap(b) > cap(w.scratch) {
+		w.scratch = b[:0]
+	}
 }
 
 func (w *replyWriter) len() int { return len(w.b) }
