@@ -247,3 +247,30 @@ func BenchmarkFillRelease(b *testing.B) {
 		m.Release()
 	}
 }
+
+// BenchmarkGetAbsent looks up keys a 1M-entry memtable does not hold (the
+// usual case for a memtable in front of larger tables), with its key
+// filter and with the filter turned off.
+func BenchmarkGetAbsent(b *testing.B) {
+	for _, on := range []bool{true, false} {
+		b.Run(map[bool]string{true: "filter", false: "nofilter"}[on], func(b *testing.B) {
+			m, ks := benchMemtable(b)
+			f := m.filter
+			if !on {
+				m.filter = filter{}
+				defer func() { m.filter = f }()
+			}
+			absent := make([][]byte, 4096)
+			for i := range absent {
+				absent[i] = append(append([]byte{}, ks[i]...), 'x')
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, _, ok := m.Get(absent[i%len(absent)], keys.MaxSeq); ok {
+					b.Fatal("hit")
+				}
+			}
+		})
+	}
+}

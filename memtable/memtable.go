@@ -33,6 +33,7 @@ type Memtable struct {
 	stage    *stage       // nil unless NewStaged; immutable
 	released atomic.Bool  // Release was called
 	rdel     rangeDels    // range tombstones, beside the skiplist (rangedel.go)
+	filter   filter       // the user keys added, in the main list's arena (filter.go); immutable
 	adders   adders       // the invariants build's count of running Adds
 }
 
@@ -84,6 +85,7 @@ func New(capacity int64) *Memtable {
 	capacity = clampCapacity(capacity)
 	m := &Memtable{capacity: capacity}
 	m.list.init(capacity, true, rand.Uint64(), rand.Uint64())
+	m.filter = newFilter(&m.list.arena, capacity)
 	return m
 }
 
@@ -174,6 +176,10 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 	if !kind.Valid() {
 		return fmt.Errorf("memtable: invalid kind %d", uint8(kind))
 	}
+	// The key's filter bits are set before the entry is linked anywhere
+	// (see filter). An insert that then fails leaves them set: a false
+	// positive, never a false negative.
+	m.filter.add(&m.list.arena, filterHash(ukey))
 	list := &m.list
 	if st := m.stage; st != nil {
 		if !concurrent && !sorted {
@@ -242,6 +248,11 @@ func (m *Memtable) Lookup(ukey []byte, seq keys.SeqNum) (vseq keys.SeqNum, kind 
 				return vseq, kind, value, ok
 			}
 		}
+	}
+	// Every entry of the main list (an entry copied from a front included)
+	// was added through add, which set its key's filter bits first.
+	if !m.filter.mayContain(&m.list.arena, filterHash(ukey)) {
+		return 0, 0, nil, false
 	}
 	return m.list.get(&sk)
 }
