@@ -51,14 +51,5 @@ func BenchmarkGetKeyspace(b *testing.B) {
 	for range 4096 { // warm the block cache up
 		f.step(b)
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	sys0, user0 := cpuTimes()
-	for range b.N {
-		if got := f.step(b); got != '$' {
-			b.Fatalf("reply %q", f.cl.out.b)
-		}
-	}
-	sys1, user1 := cpuTimes()
-	b.ReportMetric((sys1-sys0+user1-user0)*1e9/float64(b.N), "cpu-ns/op")
+	f.measure(b, '$')
 }

@@ -352,11 +352,18 @@ func (r *newCounterReader) Read(p []byte) (int, error) {
 func BenchmarkIncrNew(b *testing.B) {
 	f := newRESPFixture(b, "everysec", respRequest("PING"))
 	f.cl.rd = newReqReader(&newCounterReader{})
+	f.measure(b, ':')
+}
+
+// measure serves b.N requests, each of whose replies must start with want,
+// and reports the process's CPU time per request (cpu-ns/op) beside the
+// wall time and allocations.
+func (f *respFixture) measure(b *testing.B, want byte) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	sys0, user0 := cpuTimes()
 	for range b.N {
-		if got := f.step(b); got != ':' {
+		if got := f.step(b); got != want {
 			b.Fatalf("reply %q", f.cl.out.b)
 		}
 	}
