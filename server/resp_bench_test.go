@@ -55,6 +55,15 @@ func newRESPFixture(tb testing.TB, appendfsync string, req []byte) *respFixture 
 
 // step serves one request and reports the reply's first byte.
 func (f *respFixture) step(tb testing.TB) byte {
+	f.serve(tb)
+	c := f.cl.out.b[0]
+	f.cl.out.reset()
+	return c
+}
+
+// serve reads one request and dispatches it, leaving its reply in
+// f.cl.out.
+func (f *respFixture) serve(tb testing.TB) {
 	argv, err := f.cl.rd.next()
 	for argv == nil && err == nil {
 		if err = f.cl.rd.fill(); err != nil {
@@ -66,9 +75,6 @@ func (f *respFixture) step(tb testing.TB) byte {
 		tb.Fatal(err)
 	}
 	f.s.dispatch(f.cl, argv)
-	c := f.cl.out.b[0]
-	f.cl.out.reset()
-	return c
 }
 
 func respRequest(args ...string) []byte {
@@ -387,17 +393,7 @@ func TestScoreReplyAllocatesNothing(t *testing.T) {
 		want := map[int]string{2: "$19\r\n0.10000000000000001\r\n", 3: ",0.10000000000000001\r\n"}[proto]
 		f.step(t)
 		if n := testing.AllocsPerRun(500, func() {
-			argv, err := f.cl.rd.next()
-			for argv == nil && err == nil {
-				if err = f.cl.rd.fill(); err != nil {
-					t.Fatal(err)
-				}
-				argv, err = f.cl.rd.next()
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.s.dispatch(f.cl, argv)
+			f.serve(t)
 			if string(f.cl.out.b) != want {
 				t.Fatalf("RESP%d reply %q, want %q", proto, f.cl.out.b, want)
 			}
