@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -517,4 +518,35 @@ func BenchmarkBatchPut(b *testing.B) {
 			batch.Put(k[:], benchValue)
 		}
 	}
+}
+
+// BenchmarkPutThenSync is a server's connection under appendfsync always:
+// each of 50 writers puts without a sync and then calls Sync, so waiting
+// callers share each fsync. It reports the process's CPU per write beside
+// the writes per fsync.
+func BenchmarkPutThenSync(b *testing.B) {
+	db := benchDB(b, &Options{Sync: SyncNo})
+	b.SetParallelism(max(50/runtime.GOMAXPROCS(0), 1))
+	var n atomic.Uint64
+	cpu0 := processCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var k [16]byte
+		for pb.Next() {
+			if err := db.Put(benchKey(k[:], n.Add(1)), benchValue); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := db.Sync(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+	m := db.Metrics()
+	b.ReportMetric(float64(b.N)/float64(max(m.WALSyncs, 1)), "writes/fsync")
 }

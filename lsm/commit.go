@@ -849,11 +849,12 @@ func (db *DB) syncWALs() error {
 // while an fsync runs wait for it; if it covered their bytes, they issue
 // none, though more may have been written since: so many goroutines asking
 // at once (a server's connections acknowledging their writes) share each
-// fsync, as writers share a group's. Otherwise it fsyncs every open WAL
-// segment with unsynced bytes, oldest first, so that what survives a power
-// loss is always a prefix of the log. A failed fsync is never retried: it
-// latches the background error and the DB refuses writes until it is
-// reopened.
+// fsync, as writers share a group's. The waiters of one fsync wake
+// together when it ends (a closed channel), and the first of those it did
+// not cover runs the next one. An fsync syncs every open WAL segment with
+// unsynced bytes, oldest first, so that what survives a power loss is
+// always a prefix of the log. A failed fsync is never retried: it latches
+// the background error and the DB refuses writes until it is reopened.
 func (db *DB) syncWALsFor(targets []walTarget) error {
 	// Bytes an fsync covered already need no wait for the one running now
 	// (under appendfsync always, a server's readers ask after every
@@ -861,6 +862,39 @@ func (db *DB) syncWALsFor(targets []walTarget) error {
 	if coveredAll(targets) {
 		return db.backgroundError()
 	}
+	g := &db.fsyncs
+	for {
+		g.mu.Lock()
+		if done := g.done; done != nil {
+			// An fsync runs: wait for it, then see whether it covered us.
+			g.mu.Unlock()
+			<-done
+			if coveredAll(targets) {
+				return db.backgroundError()
+			}
+			continue
+		}
+		done := make(chan struct{})
+		g.done = done
+		g.mu.Unlock()
+		err := db.fsyncWALs(targets)
+		g.mu.Lock()
+		g.done = nil
+		g.mu.Unlock()
+		close(done)
+		return err
+	}
+}
+
+// fsyncGroup is the state of the fsync syncWALsFor runs, if any.
+type fsyncGroup struct {
+	mu   sync.Mutex
+	done chan struct{} // guarded by mu; closed when the running fsync ends, nil if none runs
+}
+
+// fsyncWALs fsyncs every open WAL segment with unsynced bytes, oldest
+// first, unless an earlier fsync covered targets already.
+func (db *DB) fsyncWALs(targets []walTarget) error {
 	db.walSyncMu.Lock()
 	defer db.walSyncMu.Unlock()
 	db.mu.Lock()

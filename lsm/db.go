@@ -140,10 +140,15 @@ type DB struct {
 	// Immutable after Open.
 	replayedWALs []uint64
 
-	manifestMu sync.Mutex    // see the lock order above
-	walSyncMu  sync.Mutex    // see the lock order above
-	stopc      chan struct{} // closed by Close to stop background goroutines
-	obsolete   obsoleteTables
+	manifestMu sync.Mutex // see the lock order above
+	walSyncMu  sync.Mutex // see the lock order above
+	// fsyncs lets callers of syncWALsFor that arrive while an fsync runs
+	// wait for it together instead of queueing on walSyncMu one after
+	// another (a convoy: each would wake the next only after taking and
+	// releasing the lock). A leaf lock, taken under none.
+	fsyncs   fsyncGroup
+	stopc    chan struct{} // closed by Close to stop background goroutines
+	obsolete obsoleteTables
 
 	// applyc and applyDone hand the apply helper its share of a large
 	// group (see applyGroup); nil in a read-only DB. Sent to by the leader

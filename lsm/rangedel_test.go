@@ -563,3 +563,110 @@ func TestVerifyChecksRangeDels(t *testing.T) {
 		require.Contains(t, err.Error(), r.Name(), name)
 	}
 }
+
+// TestSyncByManyCallers: goroutines that each write and then call Sync (a
+// server's connections under appendfsync always) share fsyncs, and Sync
+// returns only once an fsync covered every WAL byte written before the
+// call: checked on the WAL writers' synced sizes after each call (with
+// fsyncs slowed so that callers wait on each other's), and by power losses
+// taken at any moment, after which every write whose Sync returned is
+// there. A Sync that returned after waiting on an fsync that started before
+// its caller's bytes were written fails both.
+func TestSyncByManyCallers(t *testing.T) {
+	mem := vfs.NewMem()
+	slow := vfs.NewErrorFS(mem, vfs.InjectorFunc(func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && strings.HasSuffix(path, ".log") {
+			time.Sleep(200 * time.Microsecond)
+		}
+		return nil
+	}))
+	db := openMem(t, slow, &Options{Sync: SyncNo})
+	const writers = 16
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var acked [writers]atomic.Int64
+	var failed atomic.Value
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf [4]walTarget
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := db.Put([]byte(fmt.Sprintf("w%02d-%06d", w, i)), []byte("v")); err != nil {
+					failed.Store(err)
+					return
+				}
+				// The bytes written so far: this put's, and what other
+				// writers' flushed groups added before it.
+				written := db.walTargets(buf[:0])
+				for i := range written {
+					written[i].size = written[i].w.FlushedSize()
+				}
+				if err := db.Sync(); err != nil {
+					failed.Store(err)
+					return
+				}
+				for _, tg := range written {
+					if tg.w.SyncedSize() < tg.size {
+						failed.Store(fmt.Errorf("writer %d: Sync returned with WAL bytes %d..%d unsynced", w, tg.w.SyncedSize(), tg.size))
+						return
+					}
+				}
+				acked[w].Store(int64(i + 1))
+			}
+		}()
+	}
+	type check struct {
+		crashed *vfs.MemFS
+		upTo    [writers]int64
+	}
+	var checks []check
+	for round := 0; round < 30; round++ {
+		var c check
+		for w := range writers {
+			prev := int64(0)
+			if len(checks) > 0 {
+				prev = checks[len(checks)-1].upTo[w]
+			}
+			for acked[w].Load() == prev {
+				if err := failed.Load(); err != nil {
+					close(stop)
+					wg.Wait()
+					t.Fatal(err)
+				}
+				time.Sleep(50 * time.Microsecond)
+			}
+			c.upTo[w] = acked[w].Load() // acknowledged before the power loss
+		}
+		c.crashed = mem.CrashClone()
+		checks = append(checks, c)
+	}
+	close(stop)
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		t.Fatal(err)
+	}
+	m := db.Metrics()
+	require.NoError(t, db.Close())
+	var syncs int64
+	for _, c := range checks {
+		db := openMem(t, c.crashed, nil)
+		for w := range writers {
+			for i := int64(0); i < c.upTo[w]; i++ {
+				_, err := db.Get([]byte(fmt.Sprintf("w%02d-%06d", w, i)))
+				require.NoError(t, err, "writer %d's put %d, acknowledged by Sync before the power loss", w, i)
+			}
+		}
+		require.NoError(t, db.Close())
+	}
+	for w := range writers {
+		syncs += acked[w].Load()
+	}
+	require.Less(t, m.WALSyncs, syncs, "callers waiting on a running fsync share it")
+	t.Logf("%d Sync calls returned, %d fsyncs", syncs, m.WALSyncs)
+}

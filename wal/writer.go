@@ -358,6 +358,10 @@ func (w *Writer) Sync() error {
 // It may be called from any goroutine.
 func (w *Writer) Size() int64 { return w.size.Load() }
 
+// FlushedSize returns the bytes of the log handed to the file (Flush), which
+// the next Sync makes durable. It may be called from any goroutine.
+func (w *Writer) FlushedSize() int64 { return w.flushed.Load() }
+
 // SyncedSize returns the size of the log covered by the last successful Sync.
 // It may be called from any goroutine.
 func (w *Writer) SyncedSize() int64 { return w.synced.Load() }
