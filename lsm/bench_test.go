@@ -82,7 +82,7 @@ func BenchmarkPutSyncAlways(b *testing.B) {
 	for _, writers := range []int{1, 16} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			db := benchDB(b, &Options{Sync: SyncAlways})
-			putParallel(b, db, writers) // x GOMAXPROCS goroutines
+			putParallel(b, db, writers, nil) // x GOMAXPROCS goroutines
 			m := db.Metrics()
 			b.ReportMetric(float64(b.N)/float64(max(m.WALSyncs, 1)), "writes/fsync")
 		})
@@ -379,7 +379,7 @@ func BenchmarkSeekRandom(b *testing.B) {
 // BenchmarkPutConcurrent: 16 writers, SyncNo.
 func BenchmarkPutConcurrent(b *testing.B) {
 	db := benchDB(b, &Options{Sync: SyncNo})
-	putParallel(b, db, 8) // x GOMAXPROCS(2) = 16 writers
+	putParallel(b, db, 8, nil) // x GOMAXPROCS(2) = 16 writers
 	m := db.Metrics()
 	b.ReportMetric(float64(m.CommitWrites)/float64(max(m.CommitGroups, 1)), "writes/group")
 	b.ReportMetric(float64(m.ParallelApplies)/float64(max(m.CommitGroups, 1)), "parallel-share")
@@ -406,8 +406,8 @@ func BenchmarkApplyBatch(b *testing.B) {
 }
 
 // putParallel times b.N Puts of distinct keys from parallelism x GOMAXPROCS
-// goroutines, and stops the timer.
-func putParallel(b *testing.B, db *DB, parallelism int) {
+// goroutines, each put followed by then (if not nil), and stops the timer.
+func putParallel(b *testing.B, db *DB, parallelism int, then func() error) {
 	var n atomic.Uint64
 	b.SetParallelism(parallelism)
 	b.ReportAllocs()
@@ -418,6 +418,12 @@ func putParallel(b *testing.B, db *DB, parallelism int) {
 			if err := db.Put(benchKey(k[:], n.Add(1)), benchValue); err != nil {
 				b.Error(err)
 				return
+			}
+			if then != nil {
+				if err := then(); err != nil {
+					b.Error(err)
+					return
+				}
 			}
 		}
 	})
@@ -526,24 +532,8 @@ func BenchmarkBatchPut(b *testing.B) {
 // the writes per fsync.
 func BenchmarkPutThenSync(b *testing.B) {
 	db := benchDB(b, &Options{Sync: SyncNo})
-	b.SetParallelism(max(50/runtime.GOMAXPROCS(0), 1))
-	var n atomic.Uint64
 	cpu0 := processCPU()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		var k [16]byte
-		for pb.Next() {
-			if err := db.Put(benchKey(k[:], n.Add(1)), benchValue); err != nil {
-				b.Error(err)
-				return
-			}
-			if err := db.Sync(); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.StopTimer()
+	putParallel(b, db, max(50/runtime.GOMAXPROCS(0), 1), db.Sync)
 	if cpu := processCPU() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}

@@ -413,12 +413,29 @@ func TestSync(t *testing.T) {
 func TestSyncConcurrent(t *testing.T) {
 	mem := vfs.NewMem()
 	db := openMem(t, mem, &Options{Sync: SyncNo})
-	const writers = 4
+	acked := powerLossRounds(t, mem, db, 4, 20, func(w, i int) error {
+		return db.Put(writerKey(w, i), []byte("v"))
+	}, db.Sync)
+	require.Positive(t, acked, "writers were acknowledged before some Sync")
+}
+
+// writerKey is the key of writer w's i-th put in powerLossRounds' tests.
+func writerKey(w, i int) []byte { return []byte(fmt.Sprintf("w%02d-%06d", w, i)) }
+
+// powerLossRounds runs writers goroutines, each calling put(w, i) for i =
+// 0, 1, ... (put i is acknowledged when the call returns nil), and takes
+// rounds power losses of mem: each once every writer has a new
+// acknowledged put (progress, not time), right after beforeLoss (if not
+// nil) returns. It then closes db and checks that every put acknowledged
+// before a power loss, writerKey(w, i), is in the DB reopened from it. It
+// returns the number of puts acknowledged by the end.
+func powerLossRounds(t *testing.T, mem *vfs.MemFS, db *DB, writers, rounds int, put func(w, i int) error, beforeLoss func() error) int64 {
+	t.Helper()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	var acked [writers]atomic.Int64 // each writer's count of acknowledged puts
-	var failed atomic.Bool
-	for w := 0; w < writers; w++ {
+	acked := make([]atomic.Int64, writers)
+	var failed atomic.Value
+	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -428,54 +445,64 @@ func TestSyncConcurrent(t *testing.T) {
 					return
 				default:
 				}
-				if err := db.Put([]byte(fmt.Sprintf("w%d-%06d", w, i)), []byte("v")); err != nil {
-					failed.Store(true)
+				if err := put(w, i); err != nil {
+					failed.Store(err)
 					return
 				}
 				acked[w].Store(int64(i + 1))
 			}
 		}()
 	}
-	type check struct {
-		crashed *vfs.MemFS
-		upTo    [writers]int64
+	halt := func() {
+		close(stop)
+		wg.Wait()
+		if err := failed.Load(); err != nil {
+			t.Fatalf("a writer failed: %v", err)
+		}
 	}
-	var checks []check
-	for round := 0; round < 20; round++ {
-		var c check
-		// Wait for every writer to have a new acknowledged put (progress,
-		// not time: each round then checks writes of every writer).
+	type loss struct {
+		crashed *vfs.MemFS
+		upTo    []int64 // per writer, puts acknowledged before the loss
+	}
+	var losses []loss
+	for range rounds {
+		c := loss{upTo: make([]int64, writers)}
 		for w := range writers {
 			prev := int64(0)
-			if len(checks) > 0 {
-				prev = checks[len(checks)-1].upTo[w]
+			if len(losses) > 0 {
+				prev = losses[len(losses)-1].upTo[w]
 			}
 			for acked[w].Load() == prev {
-				require.False(t, failed.Load(), "a writer's Put failed")
-				time.Sleep(100 * time.Microsecond)
+				if failed.Load() != nil {
+					halt()
+				}
+				time.Sleep(50 * time.Microsecond)
 			}
 			c.upTo[w] = acked[w].Load()
 		}
-		require.NoError(t, db.Sync())
+		if beforeLoss != nil {
+			require.NoError(t, beforeLoss())
+		}
 		c.crashed = mem.CrashClone()
-		checks = append(checks, c)
+		losses = append(losses, c)
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 	require.NoError(t, db.Close())
-	total := int64(0)
-	for _, c := range checks {
+	for _, c := range losses {
 		db := openMem(t, c.crashed, nil)
 		for w := range writers {
-			total += c.upTo[w]
-			for i := int64(0); i < c.upTo[w]; i++ {
-				_, err := db.Get([]byte(fmt.Sprintf("w%d-%06d", w, i)))
-				require.NoError(t, err, "writer %d's put %d, acknowledged before the Sync", w, i)
+			for i := range c.upTo[w] {
+				_, err := db.Get(writerKey(w, int(i)))
+				require.NoError(t, err, "writer %d's put %d, acknowledged before the power loss", w, i)
 			}
 		}
 		require.NoError(t, db.Close())
 	}
-	require.Positive(t, total, "writers were acknowledged before some Sync")
+	var total int64
+	for w := range writers {
+		total += acked[w].Load()
+	}
+	return total
 }
 
 // TestDeleteRangeOfAPartition: DeleteRange over PartitionBounds(pk) deletes
@@ -581,92 +608,28 @@ func TestSyncByManyCallers(t *testing.T) {
 		return nil
 	}))
 	db := openMem(t, slow, &Options{Sync: SyncNo})
-	const writers = 16
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	var acked [writers]atomic.Int64
-	var failed atomic.Value
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf [4]walTarget
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := db.Put([]byte(fmt.Sprintf("w%02d-%06d", w, i)), []byte("v")); err != nil {
-					failed.Store(err)
-					return
-				}
-				// The bytes written so far: this put's, and what other
-				// writers' flushed groups added before it.
-				written := db.walTargets(buf[:0])
-				for i := range written {
-					written[i].size = written[i].w.FlushedSize()
-				}
-				if err := db.Sync(); err != nil {
-					failed.Store(err)
-					return
-				}
-				for _, tg := range written {
-					if tg.w.SyncedSize() < tg.size {
-						failed.Store(fmt.Errorf("writer %d: Sync returned with WAL bytes %d..%d unsynced", w, tg.w.SyncedSize(), tg.size))
-						return
-					}
-				}
-				acked[w].Store(int64(i + 1))
-			}
-		}()
-	}
-	type check struct {
-		crashed *vfs.MemFS
-		upTo    [writers]int64
-	}
-	var checks []check
-	for round := 0; round < 30; round++ {
-		var c check
-		for w := range writers {
-			prev := int64(0)
-			if len(checks) > 0 {
-				prev = checks[len(checks)-1].upTo[w]
-			}
-			for acked[w].Load() == prev {
-				if err := failed.Load(); err != nil {
-					close(stop)
-					wg.Wait()
-					t.Fatal(err)
-				}
-				time.Sleep(50 * time.Microsecond)
-			}
-			c.upTo[w] = acked[w].Load() // acknowledged before the power loss
+	acked := powerLossRounds(t, mem, db, 16, 30, func(w, i int) error {
+		if err := db.Put(writerKey(w, i), []byte("v")); err != nil {
+			return err
 		}
-		c.crashed = mem.CrashClone()
-		checks = append(checks, c)
-	}
-	close(stop)
-	wg.Wait()
-	if err := failed.Load(); err != nil {
-		t.Fatal(err)
-	}
-	m := db.Metrics()
-	require.NoError(t, db.Close())
-	var syncs int64
-	for _, c := range checks {
-		db := openMem(t, c.crashed, nil)
-		for w := range writers {
-			for i := int64(0); i < c.upTo[w]; i++ {
-				_, err := db.Get([]byte(fmt.Sprintf("w%02d-%06d", w, i)))
-				require.NoError(t, err, "writer %d's put %d, acknowledged by Sync before the power loss", w, i)
+		// The bytes written so far: this put's, and what other writers'
+		// flushed groups added before it.
+		var buf [4]walTarget
+		written := db.walTargets(buf[:0])
+		for i := range written {
+			written[i].size = written[i].w.FlushedSize()
+		}
+		if err := db.Sync(); err != nil {
+			return err
+		}
+		for _, tg := range written {
+			if tg.w.SyncedSize() < tg.size {
+				return fmt.Errorf("writer %d: Sync returned with WAL bytes %d..%d unsynced", w, tg.w.SyncedSize(), tg.size)
 			}
 		}
-		require.NoError(t, db.Close())
-	}
-	for w := range writers {
-		syncs += acked[w].Load()
-	}
-	require.Less(t, m.WALSyncs, syncs, "callers waiting on a running fsync share it")
-	t.Logf("%d Sync calls returned, %d fsyncs", syncs, m.WALSyncs)
+		return nil
+	}, nil)
+	fsyncs := db.Metrics().WALSyncs
+	require.Less(t, fsyncs, acked, "callers waiting on a running fsync share it")
+	t.Logf("%d Sync calls returned, %d fsyncs", acked, fsyncs)
 }
