@@ -372,6 +372,20 @@ func stopRefRedis() {
 	}
 }
 
+// freshRefRedis is refRedis from a new redis-server process when one ran
+// before in this test binary: state that lives as long as the process
+// (the Lua random generator's, which scripts' math.random draws continue)
+// then starts as a test that expects a fresh server needs, also when the
+// tests run more than once (-count).
+func freshRefRedis(t testing.TB) string {
+	t.Helper()
+	if redisAddr != "" {
+		stopRefRedis()
+		redisOnce, redisAddr, redisErr, redisCmd, redisDir = sync.Once{}, "", nil, nil, ""
+	}
+	return refRedis(t)
+}
+
 func freePort() int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
