@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -440,6 +441,75 @@ func TestPipelinedRunAllocs(t *testing.T) {
 			if per[0] > per[1]+runOverheadAllocs {
 				t.Errorf("%s: a run allocates %v per pipeline of 16, one by one %v: over %d more", c.name, per[0], per[1], runOverheadAllocs)
 			}
+		})
+	}
+}
+
+// freshIncrReader yields pipelines of 16 INCRs of counters never used
+// before, one pipeline per read: the compare's INCR line, whose keys are
+// drawn from a keyspace larger than a run touches, mostly creates them.
+type freshIncrReader struct {
+	n        int
+	buf      []byte
+	off      int
+	key, num []byte
+}
+
+func (r *freshIncrReader) Read(p []byte) (int, error) {
+	if r.off == len(r.buf) {
+		r.buf, r.off = r.buf[:0], 0
+		for range 16 {
+			r.num = strconv.AppendInt(r.num[:0], int64(r.n), 10)
+			r.key = append(append(r.key[:0], "ctr:"...), r.num...)
+			r.buf = fmt.Appendf(r.buf, "*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n", len(r.key), r.key)
+			r.n++
+		}
+	}
+	n := copy(p, r.buf[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// BenchmarkPipelinedIncrNew is BenchmarkPipelinedWrites for INCRs that
+// create their counters (16 per pipeline, each op a pipeline), as a run
+// sharing one commit ("grouped") and one by one ("alone").
+func BenchmarkPipelinedIncrNew(b *testing.B) {
+	for _, alone := range []bool{false, true} {
+		name := "grouped"
+		if alone {
+			name = "alone"
+		}
+		b.Run(name, func(b *testing.B) {
+			f := newRESPFixture(b, "everysec", nil)
+			r := &freshIncrReader{}
+			f.cl.rd = newReqReader(r)
+			f.s.noGroup = alone
+			step := func() {
+				for {
+					if err := f.cl.rd.fill(); err != nil {
+						b.Fatal(err)
+					}
+					if !f.cl.runBuffered() {
+						b.Fatal("connection ended")
+					}
+					if r.off == len(r.buf) && f.cl.rd.pending() == 0 {
+						break
+					}
+				}
+				if f.cl.out.len() == 0 || bytes.IndexByte(f.cl.out.b, '-') >= 0 {
+					b.Fatalf("replies %q", f.cl.out.b)
+				}
+				f.cl.out.reset()
+			}
+			step()
+			b.ReportAllocs()
+			b.ResetTimer()
+			sys0, user0 := cpuTimes()
+			for range b.N {
+				step()
+			}
+			sys1, user1 := cpuTimes()
+			b.ReportMetric((sys1-sys0+user1-user0)*1e9/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
