@@ -26,6 +26,14 @@ import (
 // one, in order; under appendfsync always they are sent after the fsync
 // that covers the batch, as every reply is (client.flush).
 //
+// Counters (INCR, DECR, INCRBY, DECRBY) join runs too, but not that
+// transaction: in it an increment would read its counter, and the commit
+// would read it again to check that nobody changed it. A run's consecutive
+// counters go instead to Store.IncrByEach, one lsm batch of increments
+// that the engine's commit leader computes, each counter read once. A run
+// mixing counters and other writes goes in segments of one kind each, in
+// order, each segment one commit.
+//
 // What the client can observe does not change:
 //   - Another client sees all of the run's writes or none of them (it
 //     cannot see between two requests of a pipeline anyway: it may always
