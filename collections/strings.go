@@ -470,23 +470,34 @@ func (s *Store) GetAppend(dst, key []byte) ([]byte, error) {
 	return out, nil
 }
 
-// getAppend is Get appending the value to dst. It notes no string read, so
-// it serves a read-only Tx (Store.GetAppend), or a writing one through
-// getString.
+// GetAppend is Get appending the value to dst, with no copy of its own
+// (inside EXEC or a script, a GET reads into the reply's scratch buffer).
+// It returns dst unchanged with ErrNotFound or ErrWrongType.
+func (tx *Tx) GetAppend(dst, key []byte) ([]byte, error) {
+	out, err := tx.getAppend(dst, key)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// getAppend is Get appending the value to dst. A writing Tx notes the
+// string it read, as getString does (the note copies it into the pooled
+// Tx's buffers); a read-only one notes nothing.
 func (tx *Tx) getAppend(dst, key []byte) ([]byte, error) {
 	if err := tx.check(key, false); err != nil {
 		return dst, err
 	}
-	if tx.ls.write {
-		v, _, ok, err := tx.getString(key, false)
-		if err == nil && !ok {
-			err = ErrNotFound
-		}
-		return append(dst, v...), err
+	sk := tx.keep(stringKey(tx.scratch(), key))
+	out, ok, err := tx.getRawAppend(dst, sk)
+	if err != nil {
+		return dst, err
 	}
-	out, ok, err := tx.getRawAppend(dst, tx.keep(stringKey(tx.scratch(), key)))
-	if err != nil || ok {
-		return out, err
+	if tx.ls.write {
+		tx.noteString(sk, out[len(dst):], ok)
+	}
+	if ok {
+		return out, nil
 	}
 	has, err := tx.hasRaw(tx.keep(metaKey(tx.scratch(), key)))
 	if err != nil {

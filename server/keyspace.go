@@ -159,11 +159,7 @@ func (k *dataKeyspace) GetAppend(dst, key []byte) ([]byte, error) {
 	if k.tx == nil {
 		return k.s.store.GetAppend(dst, key)
 	}
-	v, err := k.tx.Get(key)
-	if err != nil {
-		return dst, err
-	}
-	return append(dst, v...), nil
+	return k.tx.GetAppend(dst, key)
 }
 
 func (k *dataKeyspace) Expiry(key []byte) (time.Time, bool, error) {
