@@ -2,6 +2,8 @@ package lsm
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"testing"
@@ -341,4 +343,104 @@ func TestBatchIncrementAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(200, run); n > 0 {
 		t.Errorf("%.1f allocations per batch of 16 increments, want 0", n)
 	}
+}
+
+// TestBatchIncrementModel: random batches of puts, deletes, range
+// deletions and increments over a few keys, some past 64 entries (the map
+// of the batch's keys), applied to a DB and to a map that runs each
+// operation in order: the same results, the same failures (a failing
+// batch changes nothing) and the same data after every batch.
+func TestBatchIncrementModel(t *testing.T) {
+	db := openMem(t, vfs.NewMem(), nil)
+	defer db.Close()
+	r := rand.New(rand.NewPCG(3, 4))
+	names := []string{"a", "b", "c", "d", "e", "f"}
+	model := map[string]string{}
+	rounds := 300
+	if testing.Short() {
+		rounds = 100
+	}
+	var fails int
+	for round := range rounds {
+		b := db.NewBatch()
+		next := maps.Clone(model)
+		var want []int64
+		var wantErr error
+		ops := 1 + r.IntN(8)
+		if r.IntN(4) == 0 {
+			ops = 60 + r.IntN(20)
+		}
+		var log []string
+		for range ops {
+			k := names[r.IntN(len(names))]
+			switch r.IntN(6) {
+			case 0:
+				v := strconv.Itoa(r.IntN(20) - 10)
+				if r.IntN(8) == 0 {
+					v = "x" // not an integer
+				}
+				b.Put([]byte(k), []byte(v))
+				next[k] = v
+				log = append(log, "put "+k+"="+v)
+			case 1:
+				b.Delete([]byte(k))
+				delete(next, k)
+				log = append(log, "del "+k)
+			case 2:
+				hi := names[r.IntN(len(names))]
+				if hi <= k {
+					continue
+				}
+				b.DeleteRange([]byte(k), []byte(hi))
+				for n := range next {
+					if n >= k && n < hi {
+						delete(next, n)
+					}
+				}
+				log = append(log, "range "+k+"-"+hi)
+			default:
+				d := int64(r.IntN(7) - 3)
+				b.Increment([]byte(k), d)
+				log = append(log, fmt.Sprintf("incr %s %d", k, d))
+				if wantErr != nil {
+					continue
+				}
+				var cur int64
+				if v, ok := next[k]; ok {
+					n, err := strconv.ParseInt(v, 10, 64)
+					if err != nil {
+						wantErr = ErrNotInteger
+						continue
+					}
+					cur = n
+				}
+				next[k] = strconv.FormatInt(cur+d, 10)
+				want = append(want, cur+d)
+			}
+		}
+		err := db.Apply(b)
+		what := fmt.Sprintf("round %d: %v", round, log)
+		if wantErr != nil {
+			fails++
+			require.ErrorIs(t, err, wantErr, what)
+		} else {
+			require.NoError(t, err, what)
+			require.Equal(t, len(want), len(b.Results()), what)
+			if len(want) > 0 {
+				require.Equal(t, want, b.Results(), what)
+			}
+			model = next
+		}
+		for _, k := range names {
+			got, err := db.Get([]byte(k))
+			if v, ok := model[k]; ok {
+				require.NoError(t, err, what)
+				require.Equal(t, v, string(got), "%s: key %s", what, k)
+			} else {
+				require.ErrorIs(t, err, ErrNotFound, "%s: key %s", what, k)
+			}
+		}
+	}
+	require.Greater(t, fails, 5)
+	require.Less(t, fails, rounds/2)
 }
