@@ -513,3 +513,27 @@ func BenchmarkPipelinedIncrNew(b *testing.B) {
 		})
 	}
 }
+
+// TestPipelinedCountersBreakWatch: a run of counters marks the clients
+// watching its keys, as INCR alone does: their EXEC answers nil.
+func TestPipelinedCountersBreakWatch(t *testing.T) {
+	p := startPipeServer(t, "everysec", false)
+	a, b := p.dial(t), p.dial(t)
+	for _, r := range [][]string{{"WATCH", "w"}, {"MULTI"}, {"SET", "x", "1"}} {
+		a.do(r...)
+	}
+	before := commitGroups(p.db)
+	got := b.pipeline([][]string{{"INCR", "c"}, {"INCR", "w"}, {"INCRBY", "c", "2"}})
+	if fmt.Sprint(got) != fmt.Sprint([]string{":1\r\n", ":1\r\n", ":3\r\n"}) {
+		t.Fatalf("replies %q", got)
+	}
+	if n := commitGroups(p.db) - before; n != 1 {
+		t.Errorf("%d commits for a run of 3 counters, want 1", n)
+	}
+	if r := a.do("EXEC"); r != "*-1\r\n" {
+		t.Errorf("EXEC after a run incremented a watched key: %q, want a nil reply", r)
+	}
+	if r := a.do("EXISTS", "x"); r != ":0\r\n" {
+		t.Errorf("the aborted EXEC wrote: EXISTS x = %q", r)
+	}
+}
