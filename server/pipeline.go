@@ -18,7 +18,8 @@ import (
 // (a WAL record and flush, the leader's turn, the handoffs) for one entry.
 //
 // So the serving goroutine gathers a run of consecutive plain writes of one
-// key kind each (SET without options, HSET, SADD, LPUSH, RPUSH, MSET) from
+// key kind each (SET without options, HSET, HINCRBY, SADD, LPUSH, RPUSH,
+// MSET) from
 // the requests already read, and runs the run as EXEC runs its queue: the
 // gate shared, the stripes of every key of the run held, the commands
 // against one transaction of just those keys, whose writes reach the WAL as
@@ -164,7 +165,7 @@ func (s *Server) groupable(cl *client, argv [][]byte) *command {
 		if len(argv)%2 != 1 {
 			return nil
 		}
-	case "sadd", "lpush", "rpush":
+	case "sadd", "lpush", "rpush", "hincrby":
 	case "incr", "decr", "incrby", "decrby":
 	default:
 		return nil

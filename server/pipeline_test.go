@@ -169,6 +169,14 @@ func TestPipelinedWritesShareACommit(t *testing.T) {
 			commits: 1,
 		},
 		{
+			// HINCRBY joins the transaction of a run, as HSET does.
+			name:    "hincrby",
+			reqs:    [][]string{{"HSET", "h", "f", "1"}, {"HINCRBY", "h", "f", "5"}, {"HINCRBY", "h", "g", "-2"}, {"HINCRBY", "h2", "f", "1"}},
+			replies: []string{":1\r\n", ":6\r\n", ":-2\r\n", ":1\r\n"},
+			check:   [][]string{{"HMGET", "h", "f", "g", "*2\r\n$1\r\n6\r\n$2\r\n-2\r\n"}},
+			commits: 1,
+		},
+		{
 			// Counters and other writes: a segment of each, in order.
 			name:    "counters and writes",
 			reqs:    [][]string{{"SET", "x", "10"}, {"SET", "z", "1"}, {"INCR", "x"}, {"INCR", "z"}, {"INCRBY", "x", "5"}, {"SET", "z", "7"}, {"HSET", "h", "f", "v"}},
@@ -277,6 +285,8 @@ func TestPipelinedRunAgainstRedis(t *testing.T) {
 		{"INCR", "p:c"}, {"INCR", "p:b"}, {"INCR", "p:c"},
 		{"INCRBY", "p:c", "abc"}, {"DECRBY", "p:c", "-9223372036854775808"}, {"INCR", "p:h"}, {"INCR", "p:c"},
 		{"INCRBY", "p:big", "9223372036854775807"}, {"INCR", "p:big"}, {"DECRBY", "p:big", "1"}, {"INCRBY", "p:c", "-9223372036854775808"},
+		{"HINCRBY", "p:h", "n", "5"}, {"HINCRBY", "p:h", "n", "-9"}, {"HINCRBY", "p:h", "f", "1"}, {"HINCRBY", "p:h", "n", "x"},
+		{"HINCRBY", "p:h", "n", "9223372036854775807"}, {"HINCRBY", "p:c", "f", "1"}, {"HINCRBY", "p:h", "n", "1"}, {"HGETALL", "p:h"},
 		{"SET", "p:e", "007"}, {"INCR", "p:e"}, {"SET", "p:e", " 1"}, {"INCR", "p:e"}, {"SET", "p:e", "-0"}, {"INCR", "p:e"},
 		{"MGET", "p:c", "p:d", "p:big", "p:e"},
 		{"DEL", "p:a", "p:b", "p:h", "p:s", "p:l", "p:m1", "p:m2", "p:c", "p:d", "p:big", "p:e"},
