@@ -130,7 +130,7 @@ func (r *commitReq) alone() bool { return r.kind == reqClose || r.kind == reqRot
 func (r *commitReq) sizeHint() int {
 	switch r.kind {
 	case reqBatch:
-		return len(r.repr) + len(r.batch.repr)
+		return len(r.repr) + len(r.batch.repr) + len(r.batch.incrKeys) + 32*len(r.batch.incrs)
 	case reqIncr, reqExpire:
 		return len(r.repr) + len(r.key) + 32
 	}

@@ -185,7 +185,8 @@ func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
 	}
 	req := getReq()
 	req.sync = w.sync
-	if len(b.conds) > 0 {
+	b.results = b.results[:0]
+	if len(b.conds) > 0 || len(b.incrs) > 0 {
 		req.kind, req.batch = reqBatch, b
 	} else {
 		b.stamp(db.opts.Clock())
@@ -193,6 +194,9 @@ func (db *DB) Apply(b *Batch, opts ...WriteOption) error {
 	}
 	err = db.commitWrite(req)
 	putReq(req)
+	if err != nil {
+		b.results = b.results[:0]
+	}
 	return err
 }
 
@@ -261,6 +265,9 @@ func (db *DB) prepare(r *commitReq, view *groupView) error {
 			}
 		}
 		b.stamp(now)
+		if len(b.incrs) > 0 {
+			return db.spliceIncrs(r, b, view, now)
+		}
 		r.useBatch(b)
 	case reqIncr:
 		// One lookup serves the condition and the value.
@@ -268,39 +275,12 @@ func (db *DB) prepare(r *commitReq, view *groupView) error {
 		if err != nil {
 			return err
 		}
-		if r.opts.cond != condNone {
-			if err := db.condResult(r.key, r.opts.cond, r.opts.value, cur.value, found); err != nil {
-				cur.done()
-				return err
-			}
+		r.repr, r.result, err = db.appendIncr(r.repr, r.key, cur.value, cur.expiry, found, r.delta, &r.opts, r.opts.value, now)
+		cur.done()
+		if err != nil {
+			return err
 		}
-		var n int64
-		expiry := cur.expiry
-		if found {
-			n, err = strconv.ParseInt(string(cur.value), 10, 64)
-			if err == nil && r.opts.canonInt && !canonicalInt(cur.value, n) {
-				err = ErrNotInteger
-			}
-			cur.done()
-			if err != nil {
-				return fmt.Errorf("%w: key %q holds %d bytes that are not a decimal int64", ErrNotInteger, r.key, len(cur.value))
-			}
-		} else if r.opts.ttl > 0 {
-			expiry = keys.ExpiryAt(now, r.opts.ttl)
-		}
-		if (r.delta > 0 && n > math.MaxInt64-r.delta) || (r.delta < 0 && n < math.MinInt64-r.delta) {
-			return fmt.Errorf("%w: increment of %d by %d overflows int64", ErrInvalidArgument, n, r.delta)
-		}
-		n += r.delta
-		var buf [20]byte
-		v := strconv.AppendInt(buf[:0], n, 10)
-		kind := keys.KindSet
-		if expiry != 0 {
-			kind = keys.KindSetExpiry
-		}
-		r.repr = batchrepr.AppendEntry(r.repr, kind, r.key, v, expiry)
 		r.count = 1
-		r.result = n
 	case reqExpire:
 		cur, found, err := db.current(r.key, view, now)
 		if err != nil {
@@ -317,6 +297,94 @@ func (db *DB) prepare(r *commitReq, view *groupView) error {
 		cur.done()
 		r.count = 1
 	}
+	return nil
+}
+
+// appendIncr appends to dst the entry an increment of key by delta writes,
+// given key's current value and expiry (found is false for an absent,
+// deleted or expired key), and returns the new count. o's condition is
+// judged first (want: IfValue's value), then the value is read as an int64
+// (ErrNotInteger), then the sum checked (ErrInvalidArgument on overflow).
+// A new key gets o's TTL; an existing one keeps its expiry.
+func (db *DB) appendIncr(dst, key, value []byte, expiry int64, found bool, delta int64, o *writeOpts, want []byte, now time.Time) ([]byte, int64, error) {
+	if o.cond != condNone {
+		if err := db.condResult(key, o.cond, want, value, found); err != nil {
+			return dst, 0, err
+		}
+	}
+	var n int64
+	if found {
+		var err error
+		n, err = strconv.ParseInt(string(value), 10, 64)
+		if err == nil && o.canonInt && !canonicalInt(value, n) {
+			err = ErrNotInteger
+		}
+		if err != nil {
+			return dst, 0, fmt.Errorf("%w: key %q holds %d bytes that are not a decimal int64", ErrNotInteger, key, len(value))
+		}
+	} else {
+		expiry = 0
+		if o.ttl > 0 {
+			expiry = keys.ExpiryAt(now, o.ttl)
+		}
+	}
+	if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
+		return dst, 0, fmt.Errorf("%w: increment of %d by %d overflows int64", ErrInvalidArgument, n, delta)
+	}
+	n += delta
+	var buf [20]byte
+	v := strconv.AppendInt(buf[:0], n, 10)
+	kind := keys.KindSet
+	if expiry != 0 {
+		kind = keys.KindSetExpiry
+	}
+	return batchrepr.AppendEntry(dst, kind, key, v, expiry), n, nil
+}
+
+// spliceIncrs computes a batch's increments in order, each against its
+// key's last write earlier in the batch if there is one (b.seen), else the
+// newest state (the group's earlier writes, then the DB), and makes r's
+// repr the batch's record with each increment's entry at its place: r's
+// own buffer, so the batch itself is left as it was. It runs on the commit
+// leader, after the batch's conditions held and its TTLs were stamped.
+func (db *DB) spliceIncrs(r *commitReq, b *Batch, view *groupView, now time.Time) error {
+	out := r.repr[:batchrepr.HeaderLen]
+	seen := &b.seen
+	seen.reset()
+	defer seen.reset()
+	at := keys.NowAt(keys.UnixNano(now))
+	prev := uint32(batchrepr.HeaderLen)
+	for i := range b.incrs {
+		in := &b.incrs[i]
+		out = append(out, b.repr[prev:in.at]...)
+		prev = in.at
+		key := in.key.bytes(b.incrKeys)
+		want := in.val.bytes(b.condData)
+		var n int64
+		var err error
+		if e, ok := seen.find(out, key); ok {
+			j := keys.Judge(e.Kind, e.Value, &at)
+			if j.Err != nil {
+				return fmt.Errorf("strata: batch %s: %w", keys.Quote(key), j.Err)
+			}
+			live := j.Verdict == keys.VerdictLive
+			out, n, err = db.appendIncr(out, key, j.Value, j.Expiry, live, in.delta, &in.opts, want, now)
+		} else {
+			cur, found, cerr := db.current(key, view, now)
+			if cerr != nil {
+				return cerr
+			}
+			out, n, err = db.appendIncr(out, key, cur.value, cur.expiry, found, in.delta, &in.opts, want, now)
+			cur.done()
+		}
+		if err != nil {
+			b.results = b.results[:0]
+			return err
+		}
+		b.results = append(b.results, n)
+	}
+	out = append(out, b.repr[prev:]...)
+	r.repr, r.count, r.lent = out, b.count, false
 	return nil
 }
 

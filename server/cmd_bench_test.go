@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,6 +27,10 @@ var cmdCases = []struct {
 	{"DECR", respRequest("DECR", "counter")},
 	{"HINCRBY", respRequest("HINCRBY", "h", "counter", "3")},
 	{"EVALSHA", respRequest("EVALSHA", sha1hex([]byte(lockRelease)), "1", "lock:1", "token")},
+	{"MULTI", slices.Concat(respRequest("MULTI"), // the compare's transaction
+		respRequest("SET", "key:000000000042", strings.Repeat("v", 100)), respRequest("GET", "key:000000000043"),
+		respRequest("INCR", "counter"), respRequest("SET", "key:000000000044", strings.Repeat("v", 100)),
+		respRequest("GET", "key:000000000045"), respRequest("EXEC"))},
 	{"LPUSH", respRequest("LPUSH", "list", strings.Repeat("v", 16))},
 	{"LPUSH+RPOP", append(respRequest("LPUSH", "list2", strings.Repeat("v", 16)), respRequest("RPOP", "list2")...)},
 	{"SADD", respRequest("SADD", "set", "member:42")},

@@ -439,26 +439,10 @@ func setrangeCommand(c *cmdCtx) {
 }
 
 func incrCommand(c *cmdCtx) {
-	var delta int64
-	switch c.cmd.name {
-	case "incr":
-		delta = 1
-	case "decr":
-		delta = -1
-	default:
-		d, ok := parseInt64(c.argv[2])
-		if !ok {
-			c.w.err(msgNotInt)
-			return
-		}
-		if c.cmd.name == "decrby" {
-			if d == math.MinInt64 {
-				c.w.err("ERR decrement would overflow")
-				return
-			}
-			d = -d
-		}
-		delta = d
+	delta, msg := counterDelta(c.cmd.name, c.argv)
+	if msg != "" {
+		c.w.err(msg)
+		return
 	}
 	n, err := c.ks.IncrBy(c.argv[1], delta)
 	if err != nil {
@@ -466,6 +450,28 @@ func incrCommand(c *cmdCtx) {
 		return
 	}
 	c.w.int(n)
+}
+
+// counterDelta returns what INCR, DECR, INCRBY or DECRBY (name) adds, or
+// the error reply of an increment that does not parse.
+func counterDelta(name string, argv [][]byte) (int64, string) {
+	switch name {
+	case "incr":
+		return 1, ""
+	case "decr":
+		return -1, ""
+	}
+	d, ok := parseInt64(argv[2])
+	if !ok {
+		return 0, msgNotInt
+	}
+	if name == "decrby" {
+		if d == math.MinInt64 {
+			return 0, "ERR decrement would overflow"
+		}
+		d = -d
+	}
+	return d, ""
 }
 
 // longDouble is the precision of the x86 long double Redis computes

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/stratadb/strata/collections"
@@ -39,8 +40,13 @@ func transactionCommands() []*command {
 // multiState is a client's open MULTI.
 type multiState struct {
 	cmds    []queuedCmd
-	aborted bool // a command failed to queue: EXEC answers EXECABORT
+	aborted bool // a command failed to queue: EXECABORT
 	bytes   int
+	// args holds every queued argv's slice headers, buf their bytes: a
+	// command queued allocates only when they grow (a slice of buf stays
+	// valid when a later append moves it).
+	args [][]byte
+	buf  []byte
 }
 
 type queuedCmd struct {
@@ -50,18 +56,16 @@ type queuedCmd struct {
 
 // queue keeps a copy of argv: the request buffer is reused.
 func (m *multiState) queue(cmd *command, argv [][]byte) {
+	lo := len(m.args)
 	n := 0
 	for _, a := range argv {
+		start := len(m.buf)
+		m.buf = append(m.buf, a...)
+		m.args = append(m.args, m.buf[start:len(m.buf):len(m.buf)])
 		n += len(a)
 	}
-	buf := make([]byte, 0, n)
-	cp := make([][]byte, len(argv))
-	for i, a := range argv {
-		start := len(buf)
-		buf = append(buf, a...)
-		cp[i] = buf[start:len(buf):len(buf)]
-	}
-	m.cmds = append(m.cmds, queuedCmd{cmd, cp})
+	// A slice of args stays valid the same way; its capacity ends it.
+	m.cmds = append(m.cmds, queuedCmd{cmd, m.args[lo:len(m.args):len(m.args)]})
 	m.bytes += n
 }
 
@@ -77,7 +81,7 @@ func multiCommand(c *cmdCtx) {
 		c.w.err("ERR MULTI calls can not be nested")
 		return
 	}
-	c.cl.multi = &multiState{}
+	c.cl.multi = &multiState{cmds: make([]queuedCmd, 0, 8), args: make([][]byte, 0, 32), buf: make([]byte, 0, 512)}
 	c.w.ok()
 }
 
@@ -114,7 +118,13 @@ func execCommand(c *cmdCtx) {
 			return nil
 		}
 		replies = replyWriter{proto: c.w.proto} // afresh if the Store runs this again
+		replies.b = slices.Grow(replies.b, 256)
 		st := c.s.userOf(cl).state()
+		inner := ctxPool.Get().(*cmdCtx)
+		defer func() {
+			*inner = cmdCtx{}
+			ctxPool.Put(inner)
+		}()
 		for _, q := range m.cmds {
 			if !st.unrestricted {
 				// The user's rules may have changed since the command
@@ -124,7 +134,7 @@ func execCommand(c *cmdCtx) {
 					continue
 				}
 			}
-			inner := &cmdCtx{s: c.s, cl: cl, cmd: q.cmd, argv: q.argv, w: &replies, ks: ks, inTx: true}
+			*inner = cmdCtx{s: c.s, cl: cl, cmd: q.cmd, argv: q.argv, w: &replies, ks: ks, inTx: true}
 			c.s.call(inner, false)
 		}
 		return nil
@@ -173,21 +183,24 @@ func execCommand(c *cmdCtx) {
 // (FLUSHALL, KEYS, SCAN, DBSIZE, RANDOMKEY, INFO...): such an EXEC runs
 // alone.
 func execKeys(cl *client, m *multiState) ([][]byte, bool) {
-	var keys [][]byte
+	keys := make([][]byte, 0, len(m.cmds)+len(cl.watching))
+	var buf [8]int
 	for _, q := range m.cmds {
 		switch q.cmd.name {
 		case "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "sort", "sort_ro":
 			return nil, false
 		}
-		ks := q.cmd.keysOf(q.argv)
-		if len(ks) == 0 {
+		pos := appendKeyPositions(buf[:0], q.cmd, q.argv)
+		if len(pos) == 0 {
 			switch q.cmd.name {
 			case "ping", "echo", "time", "publish", "spublish":
 				continue // touch no key
 			}
 			return nil, false
 		}
-		keys = append(keys, ks...)
+		for _, i := range pos {
+			keys = append(keys, q.argv[i]) // repeats are fine: stripes and locks take each once
+		}
 	}
 	for k := range cl.watching {
 		keys = append(keys, []byte(k))

@@ -259,8 +259,11 @@ func (s *Server) callAt(ctx *cmdCtx, lone bool, start time.Time) {
 		s.gate.releaseShared()
 	} else {
 		if !lone && cmd.flags&flagWrite != 0 {
-			if k, ok := ctx.ks.(*dataKeyspace); ok {
-				k.noteWrites(cmd.keysOf(ctx.argv))
+			if k, ok := ctx.ks.(*dataKeyspace); ok && k.tx != nil {
+				var buf [8]int
+				for _, i := range appendKeyPositions(buf[:0], cmd, ctx.argv) {
+					k.noteWrite(ctx.argv[i])
+				}
 			}
 		}
 		cmd.handler(ctx)

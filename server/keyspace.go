@@ -115,7 +115,11 @@ type dataKeyspace struct {
 	// key specs), and cleared that one of them flushed everything: Keys
 	// merges them into the Store's committed view, which a Tx's own writes
 	// are not part of.
-	wrote   map[string]struct{}
+	// The keys are copies in wbuf (a slice of it stays valid when a later
+	// append moves it), a key may be listed more than once: noting one
+	// allocates nothing once wbuf has grown.
+	wrote   [][]byte
+	wbuf    []byte
 	cleared bool
 	// after holds what waits for the Tx to commit: messages PUBLISH sends
 	// to other clients, which must leave once and only if the transaction
@@ -131,17 +135,17 @@ func newTxKeyspace(s *Server, tx *collections.Tx) *dataKeyspace {
 
 func (k *dataKeyspace) Data() collections.Cmdable { return k.c }
 
-// noteWrites records keys a command of the Tx may write.
-func (k *dataKeyspace) noteWrites(keys [][]byte) {
+// noteWrite records a key a command of the Tx may write.
+func (k *dataKeyspace) noteWrite(key []byte) {
 	if k.tx == nil {
 		return
 	}
 	if k.wrote == nil {
-		k.wrote = map[string]struct{}{}
+		k.wrote, k.wbuf = make([][]byte, 0, 8), make([]byte, 0, 256)
 	}
-	for _, key := range keys {
-		k.wrote[string(key)] = struct{}{}
-	}
+	off := len(k.wbuf)
+	k.wbuf = append(k.wbuf, key...)
+	k.wrote = append(k.wrote, k.wbuf[off:len(k.wbuf):len(k.wbuf)])
 }
 
 func (k *dataKeyspace) Type(key []byte) (Kind, error) {
@@ -155,11 +159,7 @@ func (k *dataKeyspace) GetAppend(dst, key []byte) ([]byte, error) {
 	if k.tx == nil {
 		return k.s.store.GetAppend(dst, key)
 	}
-	v, err := k.tx.Get(key)
-	if err != nil {
-		return dst, err
-	}
-	return append(dst, v...), nil
+	return k.tx.GetAppend(dst, key)
 }
 
 func (k *dataKeyspace) Expiry(key []byte) (time.Time, bool, error) {
@@ -224,6 +224,7 @@ func (k *dataKeyspace) Flush() error {
 	if k.tx != nil {
 		k.cleared = true
 		clear(k.wrote)
+		k.wrote = k.wrote[:0]
 		return k.tx.FlushAll()
 	}
 	return k.s.store.FlushAll()
@@ -232,13 +233,13 @@ func (k *dataKeyspace) Flush() error {
 func (k *dataKeyspace) Keys(o *collections.KeysOptions, fn func([]byte, Kind, time.Time) bool) error {
 	var mine []string // keys the Tx wrote that o selects, in order
 	if k.tx != nil {
-		for name := range k.wrote {
-			b := []byte(name)
+		for _, b := range k.wrote {
 			if bytes.HasPrefix(b, o.Prefix) && (o.After == nil || bytes.Compare(b, o.After) > 0) {
-				mine = append(mine, name)
+				mine = append(mine, string(b))
 			}
 		}
 		slices.Sort(mine)
+		mine = slices.Compact(mine)
 	}
 	// own reports a key of the Tx as the Tx sees it; false stops the walk.
 	own := func(name string) (bool, error) {

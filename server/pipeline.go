@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/stratadb/strata/collections"
@@ -17,13 +18,22 @@ import (
 // (a WAL record and flush, the leader's turn, the handoffs) for one entry.
 //
 // So the serving goroutine gathers a run of consecutive plain writes of one
-// key kind each (SET without options, HSET, SADD, LPUSH, RPUSH, MSET) from
+// key kind each (SET without options, HSET, HINCRBY, SADD, LPUSH, RPUSH,
+// MSET) from
 // the requests already read, and runs the run as EXEC runs its queue: the
 // gate shared, the stripes of every key of the run held, the commands
 // against one transaction of just those keys, whose writes reach the WAL as
 // one batch. The replies are the ones the commands would have given one by
 // one, in order; under appendfsync always they are sent after the fsync
 // that covers the batch, as every reply is (client.flush).
+//
+// Counters (INCR, DECR, INCRBY, DECRBY) join runs too, but not that
+// transaction: in it an increment would read its counter, and the commit
+// would read it again to check that nobody changed it. A run's consecutive
+// counters go instead to Store.IncrByEach, one lsm batch of increments
+// that the engine's commit leader computes, each counter read once. A run
+// mixing counters and other writes goes in segments of one kind each, in
+// order, each segment one commit.
 //
 // What the client can observe does not change:
 //   - Another client sees all of the run's writes or none of them (it
@@ -70,6 +80,12 @@ type pipeGroup struct {
 	bytes   int
 	pushes  bool // a list push is in the run
 
+	// seg is the segment of cmds being run, [lo, hi); deltas and
+	// results a counter segment's (runCounters).
+	lo, hi  int
+	deltas  []int64
+	results []int64
+
 	// The transaction's function and keyspace, made once per client;
 	// mark, errs and lastErr are the reply writer's state before the
 	// run, now the time it started.
@@ -82,10 +98,12 @@ type pipeGroup struct {
 }
 
 type groupedCmd struct {
-	cmd    *command
-	lo, hi int // its argv is args[lo:hi]
-	start  time.Time
-	dur    time.Duration
+	cmd      *command
+	lo, hi   int // its argv is args[lo:hi]
+	klo, khi int // its keys are keys[klo:khi]
+	counter  bool
+	start    time.Time
+	dur      time.Duration
 }
 
 func (g *pipeGroup) argv(i int) [][]byte {
@@ -97,12 +115,12 @@ func (g *pipeGroup) argv(i int) [][]byte {
 // buffer, which stays put until the next fill; only the slice headers are
 // copied.
 func (g *pipeGroup) add(cmd *command, argv [][]byte, pos []int) {
-	lo := len(g.args)
+	lo, klo := len(g.args), len(g.keys)
 	g.args = append(g.args, argv...)
-	g.cmds = append(g.cmds, groupedCmd{cmd: cmd, lo: lo, hi: len(g.args)})
 	for _, i := range pos {
 		g.keys = append(g.keys, argv[i])
 	}
+	g.cmds = append(g.cmds, groupedCmd{cmd: cmd, lo: lo, hi: len(g.args), klo: klo, khi: len(g.keys), counter: isCounter(cmd)})
 	for _, a := range argv {
 		g.bytes += len(a)
 	}
@@ -147,7 +165,8 @@ func (s *Server) groupable(cl *client, argv [][]byte) *command {
 		if len(argv)%2 != 1 {
 			return nil
 		}
-	case "sadd", "lpush", "rpush":
+	case "sadd", "lpush", "rpush", "hincrby":
+	case "incr", "decr", "incrby", "decrby":
 	default:
 		return nil
 	}
@@ -173,7 +192,7 @@ func (s *Server) groupBody(cl *client, tx *collections.Tx) error {
 		ctxPool.Put(ctx)
 	}()
 	t0 := g.now
-	for i := range g.cmds {
+	for i := g.lo; i < g.hi; i++ {
 		c := &g.cmds[i]
 		*ctx = cmdCtx{s: s, cl: cl, cmd: c.cmd, argv: g.argv(i), w: out, ks: &g.ks, inTx: true}
 		c.cmd.handler(ctx)
@@ -190,33 +209,112 @@ func (s *Server) groupBody(cl *client, tx *collections.Tx) error {
 	return nil
 }
 
-// runGroup runs the run cl gathered, and empties it.
+// runGroup runs the run cl gathered, and empties it. The run goes in
+// segments of one kind each, in order: consecutive counters (INCR, DECR,
+// INCRBY, DECRBY) as one IncrByEach, the other writes as one transaction.
+// A segment that cannot run as one goes one command at a time, having
+// written nothing; the segments before it stay written, as they would
+// have been one by one.
 func (s *Server) runGroup(cl *client) {
 	g := &cl.grp
 	defer g.reset()
-	if len(g.cmds) == 1 {
-		s.dispatch(cl, g.argv(0))
-		return
-	}
-	if !s.runGrouped(cl) {
-		for i := range g.cmds {
-			s.dispatch(cl, g.argv(i))
+	for lo := 0; lo < len(g.cmds); {
+		hi := lo + 1
+		for hi < len(g.cmds) && g.cmds[hi].counter == g.cmds[lo].counter {
+			hi++
 		}
+		ran := false
+		switch {
+		case hi-lo == 1:
+		case g.cmds[lo].counter:
+			ran = s.runCounters(cl, lo, hi)
+		default:
+			ran = s.runGrouped(cl, lo, hi)
+		}
+		if !ran {
+			for i := lo; i < hi; i++ {
+				s.dispatch(cl, g.argv(i))
+			}
+		}
+		lo = hi
 	}
+}
+
+// isCounter reports whether cmd is one of the counters a run gives to
+// IncrByEach.
+func isCounter(cmd *command) bool {
+	switch cmd.name {
+	case "incr", "decr", "incrby", "decrby":
+		return true
+	}
+	return false
+}
+
+// runCounters runs the counters cmds[lo:hi] of cl's run as one
+// Store.IncrByEach (one engine commit) and reports true, or reports false
+// having written nothing: a delta that does not parse, or any key whose
+// increment fails, sends the segment one command at a time, which answers
+// the errors as Redis does and writes the increments that succeed.
+func (s *Server) runCounters(cl *client, lo, hi int) bool {
+	g := &cl.grp
+	g.deltas = g.deltas[:0]
+	for i := lo; i < hi; i++ {
+		d, msg := counterDelta(g.cmds[i].cmd.name, g.argv(i))
+		if msg != "" {
+			return false
+		}
+		g.deltas = append(g.deltas, d)
+	}
+	n := hi - lo
+	g.results = slices.Grow(g.results[:0], n)[:n]
+	keys := g.keys[g.cmds[lo].klo:g.cmds[hi-1].khi]
+	if err := s.gate.shared(); err != nil {
+		return false // a script is busy: the dispatcher answers
+	}
+	stripes := s.keyStripes(g.stripes[:0], keys)
+	g.stripes = stripes[:0]
+	s.lockStripes(stripes)
+	now := time.Now()
+	cl.lastActive.Store(now.UnixNano())
+	if s.syncAlways() {
+		cl.syncFirst = true
+	}
+	err := s.store.IncrByEach(keys, g.deltas, g.results)
+	dur := time.Since(now) / time.Duration(n)
+	s.unlockStripes(stripes)
+	s.gate.releaseShared()
+	if err != nil {
+		return false
+	}
+	out := &cl.out
+	ctx := ctxPool.Get().(*cmdCtx)
+	for i := lo; i < hi; i++ {
+		*ctx = cmdCtx{s: s, cl: cl, cmd: g.cmds[i].cmd, argv: g.argv(i), w: out}
+		errs := out.errors
+		out.int(g.results[i-lo])
+		s.account(ctx, now, dur, errs)
+		now = now.Add(dur)
+	}
+	*ctx = cmdCtx{}
+	ctxPool.Put(ctx)
+	s.blocking.serveReady(true)
+	return true
 }
 
 // runGrouped runs cl's run in one transaction and reports true, or
 // reports false having written nothing, neither to the store nor to the
 // client: the run must then go one command at a time.
-func (s *Server) runGrouped(cl *client) bool {
+func (s *Server) runGrouped(cl *client, lo, hi int) bool {
 	g := &cl.grp
+	g.lo, g.hi = lo, hi
+	keys := g.keys[g.cmds[lo].klo:g.cmds[hi-1].khi]
 	if err := s.gate.shared(); err != nil {
 		return false // a script is busy: the dispatcher answers
 	}
-	stripes := s.keyStripes(g.stripes[:0], g.keys)
+	stripes := s.keyStripes(g.stripes[:0], keys)
 	g.stripes = stripes[:0]
 	s.lockStripes(stripes)
-	if g.pushes && s.blocking.nBlocked.Load() > 0 {
+	if g.pushes && s.blocking.nBlocked.Load() > 0 { // (in this segment or another)
 		s.unlockStripes(stripes)
 		s.gate.releaseShared()
 		return false
@@ -232,7 +330,7 @@ func (s *Server) runGrouped(cl *client) bool {
 	if g.body == nil {
 		g.body = func(tx *collections.Tx) error { return s.groupBody(cl, tx) }
 	}
-	err := s.store.UpdateKeys(g.keys, g.body)
+	err := s.store.UpdateKeys(keys, g.body)
 	g.ks = dataKeyspace{}
 	ctx := ctxPool.Get().(*cmdCtx)
 	s.unlockStripes(stripes)
@@ -247,7 +345,7 @@ func (s *Server) runGrouped(cl *client) bool {
 		// The commit failed: nothing was written, and every command of
 		// the run answers the engine's error.
 		msg := keyError(err)
-		for i := range g.cmds {
+		for i := lo; i < hi; i++ {
 			c := &g.cmds[i]
 			*ctx = cmdCtx{s: s, cl: cl, cmd: c.cmd, argv: g.argv(i), w: out}
 			before := out.errors
@@ -255,7 +353,7 @@ func (s *Server) runGrouped(cl *client) bool {
 			s.account(ctx, c.start, c.dur, before)
 		}
 	} else {
-		for i := range g.cmds {
+		for i := lo; i < hi; i++ {
 			c := &g.cmds[i]
 			*ctx = cmdCtx{s: s, cl: cl, cmd: c.cmd, argv: g.argv(i), w: out}
 			s.account(ctx, c.start, c.dur, errs)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,48 @@ func TestPipelinedWritesShareACommit(t *testing.T) {
 			check:   [][]string{{"GET", "x", "$1\r\n1\r\n"}, {"GET", "y", "$1\r\n2\r\n"}},
 			commits: 2,
 		},
+		{
+			// A run of counters is one IncrByEach: one commit, whether
+			// the counters exist or not, a key repeated seeing its
+			// earlier increments.
+			name:    "counters",
+			reqs:    [][]string{{"INCR", "a"}, {"incr", "a"}, {"INCRBY", "b", "5"}, {"DECR", "c"}, {"DECRBY", "a", "2"}, {"INCRBY", "b", "-7"}},
+			replies: []string{":1\r\n", ":2\r\n", ":5\r\n", ":-1\r\n", ":0\r\n", ":-2\r\n"},
+			check:   [][]string{{"MGET", "a", "b", "c", "*3\r\n$1\r\n0\r\n$2\r\n-2\r\n$2\r\n-1\r\n"}},
+			commits: 1,
+		},
+		{
+			// HINCRBY joins the transaction of a run, as HSET does.
+			name:    "hincrby",
+			reqs:    [][]string{{"HSET", "h", "f", "1"}, {"HINCRBY", "h", "f", "5"}, {"HINCRBY", "h", "g", "-2"}, {"HINCRBY", "h2", "f", "1"}},
+			replies: []string{":1\r\n", ":6\r\n", ":-2\r\n", ":1\r\n"},
+			check:   [][]string{{"HMGET", "h", "f", "g", "*2\r\n$1\r\n6\r\n$2\r\n-2\r\n"}},
+			commits: 1,
+		},
+		{
+			// Counters and other writes: a segment of each, in order.
+			name:    "counters and writes",
+			reqs:    [][]string{{"SET", "x", "10"}, {"SET", "z", "1"}, {"INCR", "x"}, {"INCR", "z"}, {"INCRBY", "x", "5"}, {"SET", "z", "7"}, {"HSET", "h", "f", "v"}},
+			replies: []string{"+OK\r\n", "+OK\r\n", ":11\r\n", ":2\r\n", ":16\r\n", "+OK\r\n", ":1\r\n"},
+			check:   [][]string{{"MGET", "x", "z", "*2\r\n$2\r\n16\r\n$1\r\n7\r\n"}},
+			commits: 3,
+		},
+		{
+			// A counter that fails (not an integer, WRONGTYPE, a delta
+			// that does not parse) sends its segment one by one: the
+			// others are written and answered as alone.
+			name: "counter errors",
+			reqs: [][]string{
+				{"SET", "s", "abc"}, {"SADD", "set", "m"},
+				{"INCR", "a"}, {"INCR", "s"}, {"INCR", "a"}, {"INCR", "set"}, {"INCRBY", "a", "x"}, {"DECRBY", "a", "-9223372036854775808"}, {"INCR", "a"},
+			},
+			replies: []string{"+OK\r\n", ":1\r\n",
+				":1\r\n", "-ERR value is not an integer or out of range\r\n", ":2\r\n",
+				"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+				"-ERR value is not an integer or out of range\r\n", "-ERR decrement would overflow\r\n", ":3\r\n"},
+			check:   [][]string{{"GET", "a", "$1\r\n3\r\n"}, {"GET", "s", "$3\r\nabc\r\n"}},
+			commits: -1, // one by one: reported, not checked
+		},
 	}
 	for _, mode := range []string{"always", "everysec"} {
 		for _, tc := range cases {
@@ -188,7 +231,7 @@ func TestPipelinedWritesShareACommit(t *testing.T) {
 						}
 					}
 					want := int64(tc.commits)
-					if noGroup {
+					if noGroup || tc.commits < 0 {
 						want = commits // reported, not checked: one per write and per ID block
 						t.Logf("%d commits one by one", commits)
 					}
@@ -235,10 +278,21 @@ func TestPipelinedRunAgainstRedis(t *testing.T) {
 		{"RPUSH", "p:l", "1", "2"}, {"LPUSH", "p:l", "0"}, {"HSET", "p:l", "f", "v"},
 		{"MSET", "p:m1", "a", "p:m2", "b"}, {"MSET", "p:m1"}, {"HSET", "p:h", "odd"},
 		{"SET", "p:a", "4"}, {"LRANGE", "p:l", "0", "-1"}, {"MGET", "p:a", "p:b", "p:m1", "p:m2"},
-		{"INCR", "p:a"}, {"SET", "p:b", "x"}, {"DEL", "p:a", "p:b", "p:h", "p:s", "p:l", "p:m1", "p:m2"},
+		{"INCR", "p:a"}, {"SET", "p:b", "x"},
+		// Runs of counters: new and existing ones, repeated keys, and
+		// every error INCR can answer inside a run.
+		{"INCR", "p:c"}, {"INCRBY", "p:c", "10"}, {"DECR", "p:c"}, {"DECRBY", "p:c", "3"}, {"INCR", "p:d"},
+		{"INCR", "p:c"}, {"INCR", "p:b"}, {"INCR", "p:c"},
+		{"INCRBY", "p:c", "abc"}, {"DECRBY", "p:c", "-9223372036854775808"}, {"INCR", "p:h"}, {"INCR", "p:c"},
+		{"INCRBY", "p:big", "9223372036854775807"}, {"INCR", "p:big"}, {"DECRBY", "p:big", "1"}, {"INCRBY", "p:c", "-9223372036854775808"},
+		{"HINCRBY", "p:h", "n", "5"}, {"HINCRBY", "p:h", "n", "-9"}, {"HINCRBY", "p:h", "f", "1"}, {"HINCRBY", "p:h", "n", "x"},
+		{"HINCRBY", "p:h", "n", "9223372036854775807"}, {"HINCRBY", "p:c", "f", "1"}, {"HINCRBY", "p:h", "n", "1"}, {"HGETALL", "p:h"},
+		{"SET", "p:e", "007"}, {"INCR", "p:e"}, {"SET", "p:e", " 1"}, {"INCR", "p:e"}, {"SET", "p:e", "-0"}, {"INCR", "p:e"},
+		{"MGET", "p:c", "p:d", "p:big", "p:e"},
+		{"DEL", "p:a", "p:b", "p:h", "p:s", "p:l", "p:m1", "p:m2", "p:c", "p:d", "p:big", "p:e"},
 	}
 	ref := dial(t, addr)
-	ref.do("DEL", "p:a", "p:b", "p:h", "p:s", "p:l", "p:m1", "p:m2")
+	ref.do("DEL", "p:a", "p:b", "p:h", "p:s", "p:l", "p:m1", "p:m2", "p:c", "p:d", "p:big", "p:e")
 	want := pipelineOver(ref, reqs)
 	p := startPipeServer(t, "everysec", false)
 	got := p.dial(t).pipeline(reqs)
@@ -289,6 +343,7 @@ var pipelineCases = func() []struct {
 	add("HSET", func(i int) []string { return []string{"HSET", "h" + key(i%4), key(i), v} })
 	add("SADD", func(i int) []string { return []string{"SADD", "s" + key(i%4), key(i)} })
 	add("LPUSH", func(i int) []string { return []string{"LPUSH", "l" + key(i%4), v} })
+	add("INCR", func(i int) []string { return []string{"INCR", "ctr:" + key(i)} })
 	add("MSET", func(i int) []string {
 		a := []string{"MSET"}
 		for j := range 10 {
@@ -397,5 +452,98 @@ func TestPipelinedRunAllocs(t *testing.T) {
 				t.Errorf("%s: a run allocates %v per pipeline of 16, one by one %v: over %d more", c.name, per[0], per[1], runOverheadAllocs)
 			}
 		})
+	}
+}
+
+// freshIncrReader yields pipelines of 16 INCRs of counters never used
+// before, one pipeline per read: the compare's INCR line, whose keys are
+// drawn from a keyspace larger than a run touches, mostly creates them.
+type freshIncrReader struct {
+	n        int
+	buf      []byte
+	off      int
+	key, num []byte
+}
+
+func (r *freshIncrReader) Read(p []byte) (int, error) {
+	if r.off == len(r.buf) {
+		r.buf, r.off = r.buf[:0], 0
+		for range 16 {
+			r.num = strconv.AppendInt(r.num[:0], int64(r.n), 10)
+			r.key = append(append(r.key[:0], "ctr:"...), r.num...)
+			r.buf = fmt.Appendf(r.buf, "*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n", len(r.key), r.key)
+			r.n++
+		}
+	}
+	n := copy(p, r.buf[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// BenchmarkPipelinedIncrNew is BenchmarkPipelinedWrites for INCRs that
+// create their counters (16 per pipeline, each op a pipeline), as a run
+// sharing one commit ("grouped") and one by one ("alone").
+func BenchmarkPipelinedIncrNew(b *testing.B) {
+	for _, alone := range []bool{false, true} {
+		name := "grouped"
+		if alone {
+			name = "alone"
+		}
+		b.Run(name, func(b *testing.B) {
+			f := newRESPFixture(b, "everysec", nil)
+			r := &freshIncrReader{}
+			f.cl.rd = newReqReader(r)
+			f.s.noGroup = alone
+			step := func() {
+				for {
+					if err := f.cl.rd.fill(); err != nil {
+						b.Fatal(err)
+					}
+					if !f.cl.runBuffered() {
+						b.Fatal("connection ended")
+					}
+					if r.off == len(r.buf) && f.cl.rd.pending() == 0 {
+						break
+					}
+				}
+				if f.cl.out.len() == 0 || bytes.IndexByte(f.cl.out.b, '-') >= 0 {
+					b.Fatalf("replies %q", f.cl.out.b)
+				}
+				f.cl.out.reset()
+			}
+			step()
+			b.ReportAllocs()
+			b.ResetTimer()
+			sys0, user0 := cpuTimes()
+			for range b.N {
+				step()
+			}
+			sys1, user1 := cpuTimes()
+			b.ReportMetric((sys1-sys0+user1-user0)*1e9/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// TestPipelinedCountersBreakWatch: a run of counters marks the clients
+// watching its keys, as INCR alone does: their EXEC answers nil.
+func TestPipelinedCountersBreakWatch(t *testing.T) {
+	p := startPipeServer(t, "everysec", false)
+	a, b := p.dial(t), p.dial(t)
+	for _, r := range [][]string{{"WATCH", "w"}, {"MULTI"}, {"SET", "x", "1"}} {
+		a.do(r...)
+	}
+	before := commitGroups(p.db)
+	got := b.pipeline([][]string{{"INCR", "c"}, {"INCR", "w"}, {"INCRBY", "c", "2"}})
+	if fmt.Sprint(got) != fmt.Sprint([]string{":1\r\n", ":1\r\n", ":3\r\n"}) {
+		t.Fatalf("replies %q", got)
+	}
+	if n := commitGroups(p.db) - before; n != 1 {
+		t.Errorf("%d commits for a run of 3 counters, want 1", n)
+	}
+	if r := a.do("EXEC"); r != "*-1\r\n" {
+		t.Errorf("EXEC after a run incremented a watched key: %q, want a nil reply", r)
+	}
+	if r := a.do("EXISTS", "x"); r != ":0\r\n" {
+		t.Errorf("the aborted EXEC wrote: EXISTS x = %q", r)
 	}
 }

@@ -122,6 +122,9 @@ type luaState struct {
 	// ctx is replaced before the next run.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// w takes the reply of each redis.call, read into Lua values before
+	// the next.
+	w replyWriter
 }
 
 // maxIdleStates is how many idle Lua states the pool keeps.
@@ -764,16 +767,30 @@ func (l *scripting) call(st *luaState, L *lua.LState, raiseErrors bool) int {
 	if n == 0 {
 		return fail("ERR Please specify at least one argument for this redis lib call")
 	}
-	argv := make([][]byte, n)
+	// The arguments' bytes are copied into one buffer: a command may keep
+	// them (PUBLISH's message waits for the commit), so it is the call's.
+	size := 0
 	for i := 1; i <= n; i++ {
 		switch v := L.Get(i).(type) {
 		case lua.LString:
-			argv[i-1] = []byte(v)
+			size += len(v)
 		case lua.LNumber:
-			argv[i-1] = []byte(luaNumberString(v))
+			size += 24
 		default:
 			return fail("ERR Lua redis lib command arguments must be strings or integers")
 		}
+	}
+	argv := make([][]byte, n)
+	abuf := make([]byte, 0, size)
+	for i := 1; i <= n; i++ {
+		start := len(abuf)
+		switch v := L.Get(i).(type) {
+		case lua.LString:
+			abuf = append(abuf, v...)
+		case lua.LNumber:
+			abuf = append(abuf, luaNumberString(v)...)
+		}
+		argv[i-1] = abuf[start:len(abuf):len(abuf)] // valid if a later append moves abuf
 	}
 	s := l.s
 	cmd := s.table.lookup(argv)
@@ -815,9 +832,18 @@ func (l *scripting) call(st *luaState, L *lua.LState, raiseErrors bool) int {
 		run.cancel()
 		L.Error(lua.LString("script needs the global lock"), 0)
 	}
-	w := &replyWriter{proto: run.resp}
-	inner := &cmdCtx{s: s, cl: run.caller.cl, cmd: cmd, argv: argv, w: w, ks: run.ks, inTx: true, script: run}
+	// The reply is read into Lua values (copies) at once: the state's
+	// writer serves every call.
+	w := &st.w
+	w.b, w.proto, w.errors, w.lastErr = w.b[:0], run.resp, 0, ""
+	inner := ctxPool.Get().(*cmdCtx)
+	*inner = cmdCtx{s: s, cl: run.caller.cl, cmd: cmd, argv: argv, w: w, ks: run.ks, inTx: true, script: run}
 	s.call(inner, false)
+	*inner = cmdCtx{}
+	ctxPool.Put(inner)
+	if cap(w.b) > maxScratch {
+		defer func() { w.b = nil }()
+	}
 	v, err := replyToLua(L, w.b, raiseErrors)
 	if err != nil {
 		return fail("ERR " + err.Error())
