@@ -181,6 +181,12 @@ func (e *strataEngine) State() EngineState {
 	return s
 }
 
+// ReadCounters reads Metrics' counts of table reads.
+func (e *strataEngine) ReadCounters() ReadCounters {
+	m := e.db.Metrics()
+	return ReadCounters{TableOpens: m.TableOpens, TableBytes: m.TableBytesRead, DataBytes: m.DataBlockBytesRead, CompactionBytes: m.CompactionBytesRead}
+}
+
 // RunNote reports the write stalls and memtable-copy waits since Open:
 // where a writer's wall time went when it was not on the CPU.
 func (e *strataEngine) RunNote() string {

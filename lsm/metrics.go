@@ -73,6 +73,12 @@ type Metrics struct {
 	// open table readers.
 	TableIndexFilterBytes int64
 	TablesOpen            int
+	// TableOpens counts the table readers opened since Open (each reads
+	// the table's footer, properties, index and filter);
+	// IndexBlocksRead and FilterBlocksRead count the index and filter
+	// blocks read from files, by those opens and by block cache misses.
+	TableOpens                        int64
+	IndexBlocksRead, FilterBlocksRead int64
 	// TableWriterBytes is what the flush and compactions hold for the
 	// tables they are writing (keys for the filter, the index, buffers).
 	TableWriterBytes int64
@@ -178,6 +184,7 @@ func (db *DB) Metrics() Metrics {
 	}
 	if db.tableCache != nil {
 		m.TablesOpen = db.tableCache.Len()
+		m.TableOpens = db.tableCache.Opens()
 	}
 	m.MemtableArenaBytes = db.memHeld.Load()
 	m.TableWriterBytes = db.writerMem.Load()
@@ -204,6 +211,8 @@ func (db *DB) Metrics() Metrics {
 	m.DataBlocksRead = db.sstStats.DataBlocksRead.Load()
 	m.DataBlockBytesRead = db.sstStats.DataBytesRead.Load()
 	m.TableBytesRead = db.sstStats.BytesRead.Load()
+	m.IndexBlocksRead = db.sstStats.IndexBlocksRead.Load()
+	m.FilterBlocksRead = db.sstStats.FilterBlocksRead.Load()
 	m.CompactionBlocksRead = db.compStats.DataBlocksRead.Load()
 	m.CompactionBlockBytesRead = db.compStats.DataBytesRead.Load()
 	m.FilterSkips = db.sstStats.FilterSkips.Load()
@@ -306,6 +315,9 @@ func (m Metrics) Fields() []MetricField {
 	kv("block_cache_capacity", m.BlockCacheCapacity)
 	kv("table_index_filter_bytes", m.TableIndexFilterBytes)
 	kv("tables_open", m.TablesOpen)
+	kv("table_opens", m.TableOpens)
+	kv("index_blocks_read", m.IndexBlocksRead)
+	kv("filter_blocks_read", m.FilterBlocksRead)
 	kv("table_writer_bytes", m.TableWriterBytes)
 	kv("open_iterators", m.OpenIterators)
 	kv("block_cache_hits", m.BlockCacheHits)

@@ -155,3 +155,12 @@ func fmtKey(k []byte) string {
 	}
 	return fmt.Sprintf("%s(%x)", keys.Format(k), k)
 }
+
+// mustIndex returns the reader's decoded index (from the reader or the
+// cache, read again if evicted).
+func (r *Reader) mustIndex(t testing.TB) *indexPart {
+	t.Helper()
+	ix, err := r.index()
+	require.NoError(t, err)
+	return ix
+}

@@ -31,7 +31,8 @@ func TestIndexSearch(t *testing.T) {
 		for _, bs := range []int{1, 256, 4096} {
 			data, _ := writeTable(t, es, WriterOptions{BlockSize: bs})
 			rd := openTable(t, data, ReaderOptions{})
-			m := &rd.meta
+			m, err := rd.index()
+			require.NoError(t, err)
 			require.NotNil(t, m.prefixes, "%s/%d: index not expanded", name, bs)
 			require.Equal(t, len(m.handles), len(m.prefixes))
 			if name != "random" {

@@ -16,8 +16,9 @@ import (
 // goroutine.
 type Iterator struct {
 	r     *Reader
-	index blockIter // over r.meta.index
-	data  blockIter // over the loaded data block
+	ix    *indexPart // the table's index, held for the iterator's life
+	index blockIter  // over ix.index
+	data  blockIter  // over the loaded data block
 
 	loaded  bool   // data holds a block
 	dataOff uint64 // offset of the loaded block
@@ -57,7 +58,13 @@ func (r *Reader) ResetIter(it *Iterator, compaction bool) {
 		it.err = errReaderClosed
 		return
 	}
-	if err := it.index.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
+	ix, err := r.index()
+	if err != nil {
+		it.err = err
+		return
+	}
+	it.ix = ix
+	if err := it.index.init(ix.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		it.err = err
 	}
 }
@@ -128,7 +135,7 @@ func (it *Iterator) loadBlock() bool {
 // indexSeekGE moves the index iterator to the first entry whose key is >=
 // ikey, by the reader's prefix search when the index is expanded.
 func (it *Iterator) indexSeekGE(ikey []byte) bool {
-	m := &it.r.meta
+	m := it.ix
 	if m.prefixes == nil {
 		return it.index.SeekGE(ikey)
 	}

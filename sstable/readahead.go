@@ -107,7 +107,11 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats) ([]byte, err
 	}
 	// The span: h's block and the blocks after it that fit in ra.size,
 	// whole blocks only.
-	hs := r.meta.handles
+	ix, err := r.index()
+	if err != nil {
+		return nil, err
+	}
+	hs := ix.handles
 	i := sort.Search(len(hs), func(i int) bool { return hs[i].offset >= h.offset })
 	if i == len(hs) || hs[i] != h {
 		return nil, keys.CorruptionError(r.name, int64(h.offset), "block (%d, %d) is not one the index lists", h.offset, h.length)
