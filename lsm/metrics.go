@@ -69,8 +69,8 @@ type Metrics struct {
 	BlockCacheHits     int64
 	BlockCacheMisses   int64
 	// TableIndexFilterBytes is the index and filter blocks (and handles)
-	// of the open tables, charged to the block cache; TablesOpen is the
-	// open table readers.
+	// of tables in the block cache, as its entries or charged to it by the
+	// open readers that keep them; TablesOpen is the open table readers.
 	TableIndexFilterBytes int64
 	TablesOpen            int
 	// TableOpens counts the table readers opened since Open (each reads

@@ -129,6 +129,14 @@
 // saved on hits. An iterator from NewCompactionIter uses cached blocks but
 // adds none: a compaction reads every block of tables it is about to delete.
 //
+// The expanded index (with its block handles and prefixes) and the decoded
+// filter are block cache entries of their own, keyed by the offset of their
+// block, at a higher priority than data blocks: eviction passes over an
+// unused one once more than over a data block. When the index and filter
+// blocks of every table do not fit in the cache, a read that misses one
+// re-reads that block alone, and the table's reader stays open; a part too
+// large for a cache shard stays with the reader, charged to the cache.
+//
 // Reads: a cache miss reads its one block with one positioned read. An
 // iterator reading a table's blocks in file order reads ahead instead: a
 // compaction's iterators read 256 KiB of whole blocks at a time from the

@@ -164,3 +164,16 @@ func (r *Reader) mustIndex(t testing.TB) *indexPart {
 	require.NoError(t, err)
 	return ix
 }
+
+// getPartNoRef is getPart without marking the part used.
+func (c *Cache) getPartNoRef(fileNum, offset uint64) (any, bool) {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[k]
+	if !ok || e.part == nil {
+		return nil, false
+	}
+	return e.part, true
+}
