@@ -121,9 +121,13 @@ type Metrics struct {
 	// DataBlockBytesRead is the bytes of those blocks, one positioned read
 	// of one block (and its 5-byte trailer) per miss; TableBytesRead adds
 	// the index, filter, properties and footer read when tables open.
-	DataBlockBytesRead    int64
-	TableBytesRead        int64
-	FilterSkips           int64 // point probes a bloom filter excluded
+	DataBlockBytesRead int64
+	TableBytesRead     int64
+	FilterSkips        int64 // point probes a bloom filter excluded
+	// FilterBypasses counts the point probes that went without a table's
+	// filter because the block cache had evicted it and reading it again
+	// was not worth it yet (see sstable.Reader).
+	FilterBypasses        int64
 	TablesSkippedByFilter int64 // tables a query skipped by partition filter
 	// TablesSkippedByRangeDel counts tables a point read skipped, without
 	// reading them, because a newer range tombstone covers the key.
@@ -216,6 +220,7 @@ func (db *DB) Metrics() Metrics {
 	m.CompactionBlocksRead = db.compStats.DataBlocksRead.Load()
 	m.CompactionBlockBytesRead = db.compStats.DataBytesRead.Load()
 	m.FilterSkips = db.sstStats.FilterSkips.Load()
+	m.FilterBypasses = db.sstStats.FilterBypasses.Load()
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
 	m.TablesSkippedByRangeDel = c.tablesSkippedByRangeDel.Load()
 	m.RangeDelSkips = c.rangeDelSkips.Load()
@@ -351,6 +356,7 @@ func (m Metrics) Fields() []MetricField {
 	kv("data_block_bytes_read", m.DataBlockBytesRead)
 	kv("table_bytes_read", m.TableBytesRead)
 	kv("filter_skips", m.FilterSkips)
+	kv("filter_bypasses", m.FilterBypasses)
 	kv("tables_skipped_by_filter", m.TablesSkippedByFilter)
 	kv("tables_skipped_by_rangedel", m.TablesSkippedByRangeDel)
 	kv("rangedel_skips", m.RangeDelSkips)

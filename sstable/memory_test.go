@@ -230,3 +230,49 @@ func TestCachePartsOutliveDataBlocks(t *testing.T) {
 	_, ok = c.Get(1, offs[0])
 	require.False(t, ok, "Get never returns a part as a block")
 }
+
+// TestEvictedFilterReadAgainWhenWorthIt: once the cache evicted a table's
+// filter, reads of the table go without it (reading the data block the
+// index gives) until they number filterReload, its size in data blocks;
+// the next one reads it again, and later reads use it from the cache.
+func TestEvictedFilterReadAgainWhenWorthIt(t *testing.T) {
+	dir := t.TempDir()
+	sizes := makeBigTables(t, dir, 1)
+	bc := NewCache(1 << 20)
+	var st Stats
+	tc := NewTableCache(vfs.Default, tableNames(dir), 10, ReaderOptions{Cache: bc, Stats: &st})
+	defer tc.Close()
+	rd, h, err := tc.Get(1, sizes[1])
+	require.NoError(t, err)
+	defer h.Release()
+	require.Nil(t, rd.filter, "the filter is in the cache")
+	k := rd.filterReload
+	require.Greater(t, k, int64(2), "the filter is several data blocks long")
+
+	absent := func(j int) {
+		t.Helper()
+		uk := fmt.Appendf(nil, "t01-k%06dx", j)
+		_, _, found, err := rd.Get(uk, keys.SearchKey(nil, uk, keys.MaxSeq))
+		require.NoError(t, err)
+		require.False(t, found)
+	}
+	absent(0)
+	require.Equal(t, int64(1), st.FilterSkips.Load(), "the cached filter excluded the key")
+	require.Zero(t, st.DataBlocksRead.Load())
+
+	bc.EvictFile(1)
+	filters := st.FilterBlocksRead.Load()
+	for j := 1; j < int(k); j++ {
+		absent(j * 150)
+		require.Equal(t, int64(j), st.FilterBypasses.Load())
+		require.Equal(t, filters, st.FilterBlocksRead.Load(), "read %d of %d without the filter does not read it", j, k)
+		require.Equal(t, int64(j), st.DataBlocksRead.Load(), "it reads the data block instead")
+	}
+	absent(int(k) * 150)
+	require.Equal(t, filters+1, st.FilterBlocksRead.Load(), "the filterReload-th read reads the filter again")
+	require.Equal(t, int64(2), st.FilterSkips.Load())
+	require.Equal(t, k-1, st.DataBlocksRead.Load())
+	absent(int(k)*150 + 1)
+	require.Equal(t, filters+1, st.FilterBlocksRead.Load(), "and the cache keeps it")
+	require.Equal(t, int64(3), st.FilterSkips.Load())
+}

@@ -51,6 +51,10 @@ type Stats struct {
 	// Point and prefix filter probes that excluded / did not exclude the
 	// table.
 	FilterSkips, FilterPasses atomic.Int64
+	// FilterBypasses counts the probes that went without the table's
+	// filter: the cache had evicted it, and it was not read again yet (see
+	// Reader).
+	FilterBypasses atomic.Int64
 	// Bytes read from the file: every block (data, index, filter,
 	// properties, footer), and DataBytesRead of them for data blocks (with
 	// their 5-byte trailers). Each cache miss reads its one block with one
@@ -72,7 +76,10 @@ var errReaderClosed = errors.New("sstable: reader is closed")
 // and filter (the table's parts) go into the cache as entries of their own,
 // at a higher priority than data blocks, and are evicted like blocks: a
 // read that misses one re-reads that part alone (one positioned read of its
-// block), never the whole table's metadata. Without a cache, or when a part
+// block), never the whole table's metadata; Get finds its data block in a
+// smaller part made from the index (pointIndex), and goes without an evicted
+// filter until reading it again is worth it (see bloomFilter). Without a
+// cache, or when a part
 // is too large for the cache, the reader keeps the part itself (charged to
 // the cache with Cache.Reserve, if there is one). Data blocks go through the
 // block cache. A Reader is safe for concurrent use by many goroutines: its
@@ -92,10 +99,16 @@ type Reader struct {
 	// cache). filter is nil too when the table has no filter
 	// (meta.footer.filter is zero).
 	ix      *indexPart
+	pix     *pointIndex // kept with ix (nil if ix is nil or has none)
 	filter  *bloom.BloomFilter
 	loadMu  sync.Mutex // serializes the re-reading of evicted parts
 	charged int64      // bytes reserved in cache until Close
 	closed  atomic.Bool
+	// A filter the cache evicted is read again only once filterReload
+	// reads of the table went without it (filterMisses counts them): see
+	// bloomFilter.
+	filterReload int64
+	filterMisses atomic.Int64
 }
 
 // tableMeta is what NewReader reads and checks before any data block. It
@@ -126,6 +139,68 @@ type indexPart struct {
 	// indexSearch). nil when the index is not in the expanded form.
 	prefixes []uint64
 	common   []byte // the prefix every index entry's user key shares, skipped by prefixes
+}
+
+// pointIndex is the part of a table's index a point read needs when the
+// index is expanded (indexPart.prefixes): per data block the 8-byte prefix
+// of its index key and where the block ends. It takes 12 bytes a block
+// where the indexPart takes about 50, so that the point indexes of far
+// more tables fit in the cache. A target whose prefix equals an entry's
+// needs the whole index keys (indexPart.indexSearch); other targets find
+// their block by the prefixes alone.
+type pointIndex struct {
+	prefixes []uint64 // shared with the indexPart it was made from
+	ends     []uint32 // end of data block i, its trailer included
+	common   []byte
+}
+
+// newPointIndex returns the point index of ix, or nil if ix has no
+// prefixes or its data blocks end beyond 4 GiB.
+func newPointIndex(ix *indexPart) *pointIndex {
+	if ix.prefixes == nil || (len(ix.handles) > 0 && ix.handles[len(ix.handles)-1].end() > math.MaxUint32) {
+		return nil
+	}
+	p := &pointIndex{prefixes: ix.prefixes, common: ix.common, ends: make([]uint32, len(ix.handles))}
+	for i, h := range ix.handles {
+		p.ends[i] = uint32(h.end())
+	}
+	return p
+}
+
+// memoryUsage is the bytes the point index holds.
+func (p *pointIndex) memoryUsage() int64 {
+	return 8*int64(cap(p.prefixes)) + 4*int64(cap(p.ends)) + int64(cap(p.common))
+}
+
+// search returns the number of the first entry whose key is >= target
+// (len(ends) if none), or tie set if an entry's prefix equals target's and
+// only the whole keys can tell (see indexPart.indexSearch, which this
+// follows up to that point).
+func (p *pointIndex) search(target []byte) (i int, tie bool) {
+	ut := keys.UserKey(target)
+	if !bytes.HasPrefix(ut, p.common) && bytes.Compare(ut, p.common) < 0 {
+		return 0, false
+	}
+	tp := prefixOf(p.common, ut)
+	lo, hi := 0, len(p.prefixes)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if p.prefixes[h] < tp {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo, lo < len(p.prefixes) && p.prefixes[lo] == tp
+}
+
+// handle returns the handle of data block i.
+func (p *pointIndex) handle(i int) blockHandle {
+	var off uint64
+	if i > 0 {
+		off = uint64(p.ends[i-1])
+	}
+	return blockHandle{off, uint64(p.ends[i]) - off - blockTrailerLen}
 }
 
 // memoryUsage is the bytes the part holds.
@@ -167,9 +242,17 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 	m.indexPart, m.filter = nil, nil
 	rd.meta = *m
 	rd.ix, rd.filter = ix, f
+	if fl := m.footer.filter.length; fl > 0 {
+		// The filter's bytes in data blocks of the table's average size.
+		avg := max(m.dataEnd/max(m.props.NumDataBlocks, 1), 1)
+		rd.filterReload = int64(max((fl+blockTrailerLen)/avg, 1))
+	}
 	if rd.cache != nil {
 		if ix != nil && rd.cache.partFits(ix.memoryUsage()) {
 			rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage())
+			if p := newPointIndex(ix); p != nil {
+				rd.cache.setPart(fileNum, m.footer.index.offset+1, p, p.memoryUsage())
+			}
 			rd.ix = nil
 		}
 		if f != nil && rd.cache.partFits(filterMemory(f)) {
@@ -178,6 +261,9 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 		}
 		rd.charged = rd.MemoryUsage()
 		rd.cache.Reserve(rd.charged)
+	}
+	if rd.ix != nil {
+		rd.pix = newPointIndex(rd.ix)
 	}
 	return rd, nil
 }
@@ -341,7 +427,37 @@ func (r *Reader) index() (*indexPart, error) {
 	return ix, nil
 }
 
-// bloomFilter returns the table's filter (nil if it has none), like index.
+// pointIdx returns the table's point index, from the reader or the cache,
+// or made again from the index (read again if evicted too); nil if the
+// index has none (see pointIndex).
+func (r *Reader) pointIdx() (*pointIndex, error) {
+	if r.ix != nil {
+		return r.pix, nil
+	}
+	off := r.meta.footer.index.offset + 1 // inside the index block: no other block starts there
+	if v, ok := r.cache.getPart(r.fileNum, off); ok {
+		return v.(*pointIndex), nil
+	}
+	ix, err := r.index()
+	if err != nil {
+		return nil, err
+	}
+	p := newPointIndex(ix)
+	if p != nil {
+		r.cache.setPart(r.fileNum, off, p, p.memoryUsage())
+	}
+	return p, nil
+}
+
+// bloomFilter returns the table's filter (nil if it has none, or if it
+// was evicted from the cache and is not read again yet), like index. A
+// filter spares a read the data block of a key the table does not hold;
+// read again, it costs filterReload data blocks' worth of bytes. So when
+// the cache does not hold the filters of every table, an evicted filter is
+// read again only after filterReload reads of the table went without it
+// (reading the data blocks the index gives them): over those reads it costs
+// about one data block a read, and when it is evicted again before it
+// saved that much, the reads in between paid no more than that.
 func (r *Reader) bloomFilter() (*bloom.BloomFilter, error) {
 	if r.filter != nil || r.meta.footer.filter == (blockHandle{}) {
 		return r.filter, nil
@@ -350,6 +466,11 @@ func (r *Reader) bloomFilter() (*bloom.BloomFilter, error) {
 	if v, ok := r.cache.getPart(r.fileNum, off); ok {
 		return v.(*bloom.BloomFilter), nil
 	}
+	if r.filterMisses.Add(1) < r.filterReload {
+		r.stats.FilterBypasses.Add(1)
+		return nil, nil
+	}
+	r.filterMisses.Store(0)
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
 	if v, ok := r.cache.getPart(r.fileNum, off); ok {
@@ -649,6 +770,9 @@ func (r *Reader) MemoryUsage() int64 {
 	if r.ix != nil {
 		n += r.ix.memoryUsage()
 	}
+	if r.pix != nil {
+		n += 4 * int64(cap(r.pix.ends)) // its prefixes are ix's
+	}
 	return n + filterMemory(r.filter)
 }
 
@@ -774,6 +898,20 @@ func (r *Reader) admits(ukey []byte) (bool, error) {
 // scratch set, a block missing from the cache is read into *scratch
 // (loadDataBlockInto), which it then aliases.
 func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (found bool, err error) {
+	var h blockHandle
+	p, err := r.pointIdx()
+	if err != nil {
+		return false, err
+	}
+	if p != nil {
+		i, tie := p.search(searchKey)
+		if !tie {
+			if i == len(p.ends) {
+				return false, nil
+			}
+			return r.seekBlock(it, p.handle(i), searchKey, ukey, scratch)
+		}
+	}
 	ix, err := r.index()
 	if err != nil {
 		return false, err
@@ -781,7 +919,6 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 	if err := it.init(ix.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		return false, err
 	}
-	var h blockHandle
 	if ix.prefixes != nil {
 		i := ix.indexSearch(it, searchKey)
 		if i < 0 || i == len(ix.handles) {
@@ -797,6 +934,11 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 			return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
 		}
 	}
+	return r.seekBlock(it, h, searchKey, ukey, scratch)
+}
+
+// seekBlock is the end of seek, once the index gave the data block h.
+func (r *Reader) seekBlock(it *blockIter, h blockHandle, searchKey, ukey []byte, scratch *[]byte) (found bool, err error) {
 	var block []byte
 	if scratch == nil {
 		block, err = r.loadDataBlock(h, true, nil)
@@ -837,11 +979,14 @@ func keyPrefix(ukey []byte) uint64 {
 // the largest number if ukey does not start with m.common and sorts above
 // it (above every key that does): an order-keeping summary of the user
 // keys of the index (see indexSearch).
-func (m *indexPart) prefixOf(ukey []byte) uint64 {
-	if !bytes.HasPrefix(ukey, m.common) {
+func (m *indexPart) prefixOf(ukey []byte) uint64 { return prefixOf(m.common, ukey) }
+
+// prefixOf is indexPart.prefixOf with the common prefix given.
+func prefixOf(common, ukey []byte) uint64 {
+	if !bytes.HasPrefix(ukey, common) {
 		return math.MaxUint64
 	}
-	return keyPrefix(ukey[len(m.common):])
+	return keyPrefix(ukey[len(common):])
 }
 
 // indexSearch returns the number of the first index entry whose key is >=
