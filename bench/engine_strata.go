@@ -184,7 +184,8 @@ func (e *strataEngine) State() EngineState {
 // ReadCounters reads Metrics' counts of table reads.
 func (e *strataEngine) ReadCounters() ReadCounters {
 	m := e.db.Metrics()
-	return ReadCounters{TableOpens: m.TableOpens, TableBytes: m.TableBytesRead, DataBytes: m.DataBlockBytesRead, CompactionBytes: m.CompactionBytesRead}
+	return ReadCounters{TableOpens: m.TableOpens, TableBytes: m.TableBytesRead, DataBytes: m.DataBlockBytesRead,
+		CompactionBytes: m.CompactionBytesRead, IndexReads: m.IndexBlocksRead, FilterReads: m.FilterBlocksRead}
 }
 
 // RunNote reports the write stalls and memtable-copy waits since Open:

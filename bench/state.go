@@ -182,6 +182,8 @@ type ReadCounters struct {
 	TableBytes      int64 // bytes reads read from tables: data blocks and metadata
 	DataBytes       int64 // of TableBytes, data blocks
 	CompactionBytes int64 // bytes compactions read from tables meanwhile
+	IndexReads      int64 // index blocks read (opens and cache misses)
+	FilterReads     int64 // filter blocks read
 }
 
 // ReadCounter is an engine that counts its table reads (ReadCounters).
@@ -194,8 +196,10 @@ func readNote(a, b ReadCounters, ops int64) string {
 		return ""
 	}
 	per := func(x int64) string { return fmtPerOp(float64(x) / float64(ops)) }
-	return fmt.Sprintf("engine read/op %s (data %s, metadata %s), %.1f table opens per 1k ops, compaction read/op %s",
+	perK := func(x int64) float64 { return float64(x) * 1000 / float64(ops) }
+	return fmt.Sprintf("engine read/op %s (data %s, metadata %s); per 1k ops %.1f table opens, %.1f index and %.1f filter blocks read; compaction read/op %s",
 		per(b.TableBytes-a.TableBytes), per(b.DataBytes-a.DataBytes),
 		per((b.TableBytes-a.TableBytes)-(b.DataBytes-a.DataBytes)),
-		float64(b.TableOpens-a.TableOpens)*1000/float64(ops), per(b.CompactionBytes-a.CompactionBytes))
+		perK(b.TableOpens-a.TableOpens), perK(b.IndexReads-a.IndexReads), perK(b.FilterReads-a.FilterReads),
+		per(b.CompactionBytes-a.CompactionBytes))
 }

@@ -22,9 +22,10 @@ type cacheEntry struct {
 	part       any // a table's decoded index or filter (block is nil then)
 	charge     int64
 	referenced bool // hit since it last moved to the front of the list
-	// high marks a table's index or filter, which eviction passes over
-	// once more than a data block (spared records that it has): every read
-	// of the table goes through them, and a miss re-reads a whole one.
+	// high marks a table's point index or filter, which eviction passes
+	// over once more than a data block (spared records that it has): every
+	// point read of the table goes through them, and a miss re-reads a
+	// whole index or filter block.
 	high, spared bool
 	prev, next   *cacheEntry
 }
@@ -216,10 +217,10 @@ func (c *Cache) getPart(fileNum, offset uint64) (any, bool) {
 }
 
 // setPart caches a table part charged charge bytes, at high priority (see
-// cacheEntry.high). It reports false if the part is too large for a shard
+// cacheEntry.high) if high is set, else as a data block. It reports false if the part is too large for a shard
 // (a charge above the shard's capacity less what Reserve holds), and then
 // caches nothing. The cache keeps v: the caller must not modify it.
-func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64) bool {
+func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, high bool) bool {
 	k := cacheKey{fileNum, offset}
 	s := c.shard(k)
 	charge += cacheEntryOverhead
@@ -238,7 +239,7 @@ func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64) bool {
 	if e == nil {
 		e = new(cacheEntry)
 	}
-	*e = cacheEntry{key: k, part: v, charge: charge, high: true}
+	*e = cacheEntry{key: k, part: v, charge: charge, high: high}
 	s.m[k] = e
 	s.pushFront(e)
 	s.size += charge

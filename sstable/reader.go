@@ -100,6 +100,7 @@ type Reader struct {
 	// (meta.footer.filter is zero).
 	ix      *indexPart
 	pix     *pointIndex // kept with ix (nil if ix is nil or has none)
+	noPoint atomic.Bool // the index has no point index (see newPointIndex)
 	filter  *bloom.BloomFilter
 	loadMu  sync.Mutex // serializes the re-reading of evicted parts
 	charged int64      // bytes reserved in cache until Close
@@ -249,14 +250,16 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 	}
 	if rd.cache != nil {
 		if ix != nil && rd.cache.partFits(ix.memoryUsage()) {
-			rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage())
+			rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage(), false)
 			if p := newPointIndex(ix); p != nil {
-				rd.cache.setPart(fileNum, m.footer.index.offset+1, p, p.memoryUsage())
+				rd.cache.setPart(fileNum, m.footer.index.offset+1, p, p.memoryUsage(), true)
+			} else {
+				rd.noPoint.Store(true)
 			}
 			rd.ix = nil
 		}
 		if f != nil && rd.cache.partFits(filterMemory(f)) {
-			rd.cache.setPart(fileNum, m.footer.filter.offset, f, filterMemory(f))
+			rd.cache.setPart(fileNum, m.footer.filter.offset, f, filterMemory(f), true)
 			rd.filter = nil
 		}
 		rd.charged = rd.MemoryUsage()
@@ -423,7 +426,7 @@ func (r *Reader) index() (*indexPart, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.cache.setPart(r.fileNum, off, ix, ix.memoryUsage())
+	r.cache.setPart(r.fileNum, off, ix, ix.memoryUsage(), false)
 	return ix, nil
 }
 
@@ -431,21 +434,36 @@ func (r *Reader) index() (*indexPart, error) {
 // or made again from the index (read again if evicted too); nil if the
 // index has none (see pointIndex).
 func (r *Reader) pointIdx() (*pointIndex, error) {
-	if r.ix != nil {
+	if r.ix != nil || r.noPoint.Load() {
 		return r.pix, nil
 	}
 	off := r.meta.footer.index.offset + 1 // inside the index block: no other block starts there
 	if v, ok := r.cache.getPart(r.fileNum, off); ok {
 		return v.(*pointIndex), nil
 	}
-	ix, err := r.index()
-	if err != nil {
-		return nil, err
+	// The whole index, if the cache holds it, else read again but not
+	// cached: Gets need only the point index.
+	var ix *indexPart
+	if v, ok := r.cache.getPart(r.fileNum, r.meta.footer.index.offset); ok {
+		ix = v.(*indexPart)
+	} else {
+		r.loadMu.Lock()
+		defer r.loadMu.Unlock()
+		if v, ok := r.cache.getPart(r.fileNum, off); ok { // made meanwhile
+			return v.(*pointIndex), nil
+		}
+		var err error
+		if ix, err = r.readIndex(r.meta.footer, &r.meta.props, r.meta.dataEnd, true); err != nil {
+			return nil, err
+		}
 	}
 	p := newPointIndex(ix)
-	if p != nil {
-		r.cache.setPart(r.fileNum, off, p, p.memoryUsage())
+	if p == nil { // Gets search the whole index: cache it
+		r.noPoint.Store(true)
+		r.cache.setPart(r.fileNum, r.meta.footer.index.offset, ix, ix.memoryUsage(), false)
+		return nil, nil
 	}
+	r.cache.setPart(r.fileNum, off, p, p.memoryUsage(), true)
 	return p, nil
 }
 
@@ -480,7 +498,7 @@ func (r *Reader) bloomFilter() (*bloom.BloomFilter, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.cache.setPart(r.fileNum, off, f, filterMemory(f))
+	r.cache.setPart(r.fileNum, off, f, filterMemory(f), true)
 	return f, nil
 }
 
