@@ -22,11 +22,12 @@ type cacheEntry struct {
 	part       any // a table's decoded index or filter (block is nil then)
 	charge     int64
 	referenced bool // hit since it last moved to the front of the list
-	// high marks a table's point index or filter, which eviction passes
-	// over once more than a data block (spared records that it has): every
-	// point read of the table goes through them, and a miss re-reads a
-	// whole index or filter block.
-	high, spared bool
+	// prio is the times eviction passes over the entry, unused, more than
+	// over a data block (0); spared counts them. A table's filter has 1 and
+	// its point index 2: every point read of the table goes through them
+	// (a read cannot go without the point index; it can without the
+	// filter), and a miss re-reads a whole index or filter block.
+	prio, spared uint8
 	prev, next   *cacheEntry
 }
 
@@ -174,8 +175,8 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 }
 
 // makeRoom evicts from the tail of the list until charge more bytes fit,
-// giving referenced entries a second chance and high-priority ones a third
-// (each at most once per call, so this ends). It returns reuse, or if that
+// giving referenced entries a second chance and parts with a priority
+// more (at most 3 per entry per call, so this ends). It returns reuse, or if that
 // is nil, an evicted entry the caller may reuse.
 func (s *cacheShard) makeRoom(charge int64, reuse *cacheEntry) *cacheEntry {
 	for s.size+s.reserved+charge > s.capacity && s.lru.prev != &s.lru {
@@ -183,8 +184,8 @@ func (s *cacheShard) makeRoom(charge int64, reuse *cacheEntry) *cacheEntry {
 		switch {
 		case tail.referenced:
 			tail.referenced = false
-		case tail.high && !tail.spared:
-			tail.spared = true
+		case tail.spared < tail.prio:
+			tail.spared++
 		default:
 			s.remove(tail)
 			if reuse == nil {
@@ -209,18 +210,18 @@ func (c *Cache) getPart(fileNum, offset uint64) (any, bool) {
 	e, ok := s.m[k]
 	var v any
 	if ok {
-		e.referenced, e.spared = true, false
+		e.referenced, e.spared = true, 0
 		v = e.part
 	}
 	s.mu.Unlock()
 	return v, ok && v != nil
 }
 
-// setPart caches a table part charged charge bytes, at high priority (see
-// cacheEntry.high) if high is set, else as a data block. It reports false if the part is too large for a shard
+// setPart caches a table part charged charge bytes, with priority prio
+// (see cacheEntry.prio; 0 evicts it like a data block). It reports false if the part is too large for a shard
 // (a charge above the shard's capacity less what Reserve holds), and then
 // caches nothing. The cache keeps v: the caller must not modify it.
-func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, high bool) bool {
+func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, prio uint8) bool {
 	k := cacheKey{fileNum, offset}
 	s := c.shard(k)
 	charge += cacheEntryOverhead
@@ -239,7 +240,7 @@ func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, high bool) 
 	if e == nil {
 		e = new(cacheEntry)
 	}
-	*e = cacheEntry{key: k, part: v, charge: charge, high: high}
+	*e = cacheEntry{key: k, part: v, charge: charge, prio: prio}
 	s.m[k] = e
 	s.pushFront(e)
 	s.size += charge

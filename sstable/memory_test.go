@@ -208,7 +208,7 @@ func TestCachePartsOutliveDataBlocks(t *testing.T) {
 		}
 	}
 	part := "an index"
-	require.True(t, c.setPart(1, offs[0], part, 1000, true))
+	require.True(t, c.setPart(1, offs[0], part, 1000, prioFilter))
 	c.Set(1, offs[1], make([]byte, 1000))
 	fill := func(from int) int { // data blocks until the shard turned over once
 		var added int64

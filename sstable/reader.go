@@ -168,6 +168,15 @@ func newPointIndex(ix *indexPart) *pointIndex {
 	return p
 }
 
+// The cache priorities of a table's parts (see cacheEntry.prio): the
+// whole index, needed by iterators only when a target ties (and by tables
+// without a point index), goes like a data block.
+const (
+	prioNone       uint8 = 0
+	prioFilter     uint8 = 1
+	prioPointIndex uint8 = 2
+)
+
 // memoryUsage is the bytes the point index holds.
 func (p *pointIndex) memoryUsage() int64 {
 	return 8*int64(cap(p.prefixes)) + 4*int64(cap(p.ends)) + int64(cap(p.common))
@@ -250,16 +259,16 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 	}
 	if rd.cache != nil {
 		if ix != nil && rd.cache.partFits(ix.memoryUsage()) {
-			rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage(), false)
+			rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage(), prioNone)
 			if p := newPointIndex(ix); p != nil {
-				rd.cache.setPart(fileNum, m.footer.index.offset+1, p, p.memoryUsage(), true)
+				rd.cache.setPart(fileNum, m.footer.index.offset+1, p, p.memoryUsage(), prioPointIndex)
 			} else {
 				rd.noPoint.Store(true)
 			}
 			rd.ix = nil
 		}
 		if f != nil && rd.cache.partFits(filterMemory(f)) {
-			rd.cache.setPart(fileNum, m.footer.filter.offset, f, filterMemory(f), true)
+			rd.cache.setPart(fileNum, m.footer.filter.offset, f, filterMemory(f), prioFilter)
 			rd.filter = nil
 		}
 		rd.charged = rd.MemoryUsage()
@@ -426,7 +435,7 @@ func (r *Reader) index() (*indexPart, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.cache.setPart(r.fileNum, off, ix, ix.memoryUsage(), false)
+	r.cache.setPart(r.fileNum, off, ix, ix.memoryUsage(), prioNone)
 	return ix, nil
 }
 
@@ -460,10 +469,10 @@ func (r *Reader) pointIdx() (*pointIndex, error) {
 	p := newPointIndex(ix)
 	if p == nil { // Gets search the whole index: cache it
 		r.noPoint.Store(true)
-		r.cache.setPart(r.fileNum, r.meta.footer.index.offset, ix, ix.memoryUsage(), false)
+		r.cache.setPart(r.fileNum, r.meta.footer.index.offset, ix, ix.memoryUsage(), prioNone)
 		return nil, nil
 	}
-	r.cache.setPart(r.fileNum, off, p, p.memoryUsage(), true)
+	r.cache.setPart(r.fileNum, off, p, p.memoryUsage(), prioPointIndex)
 	return p, nil
 }
 
@@ -498,7 +507,7 @@ func (r *Reader) bloomFilter() (*bloom.BloomFilter, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.cache.setPart(r.fileNum, off, f, filterMemory(f), true)
+	r.cache.setPart(r.fileNum, off, f, filterMemory(f), prioFilter)
 	return f, nil
 }
 
