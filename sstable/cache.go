@@ -51,8 +51,8 @@ type cacheShard struct {
 
 // Cache is a block cache: a sharded LRU (approximated with CLOCK), bounded in bytes, of uncompressed
 // data blocks keyed by (file number, block offset), and of the tables'
-// decoded index and filter blocks (parts, see Reader), kept at a higher
-// priority than data blocks. Each of its 16 shards
+// decoded index and filter blocks (parts, see Reader), the point indexes
+// and filters at a higher priority than data blocks. Each of its 16 shards
 // has its own mutex and a sixteenth of the capacity; Size never exceeds the
 // capacity. Blocks are never modified or recycled once cached, so a block
 // returned by Get stays valid after it is evicted. Safe for concurrent use.
@@ -176,8 +176,8 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 
 // makeRoom evicts from the tail of the list until charge more bytes fit,
 // giving referenced entries a second chance and parts with a priority
-// more (at most 3 per entry per call, so this ends). It returns reuse, or if that
-// is nil, an evicted entry the caller may reuse.
+// more (at most 3 per entry per call, so this ends). It returns reuse, or
+// if that is nil, an evicted entry the caller may reuse.
 func (s *cacheShard) makeRoom(charge int64, reuse *cacheEntry) *cacheEntry {
 	for s.size+s.reserved+charge > s.capacity && s.lru.prev != &s.lru {
 		tail := s.lru.prev
@@ -218,9 +218,9 @@ func (c *Cache) getPart(fileNum, offset uint64) (any, bool) {
 }
 
 // setPart caches a table part charged charge bytes, with priority prio
-// (see cacheEntry.prio; 0 evicts it like a data block). It reports false if the part is too large for a shard
-// (a charge above the shard's capacity less what Reserve holds), and then
-// caches nothing. The cache keeps v: the caller must not modify it.
+// (see cacheEntry.prio; 0 evicts it like a data block). It reports false
+// if the part is too large for a shard (a charge above the shard's
+// capacity less what Reserve holds), and then caches nothing. The cache keeps v: the caller must not modify it.
 func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, prio uint8) bool {
 	k := cacheKey{fileNum, offset}
 	s := c.shard(k)

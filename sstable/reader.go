@@ -72,18 +72,19 @@ var errReaderClosed = errors.New("sstable: reader is closed")
 
 // Reader reads one table. The footer, properties, index and filter are read
 // and verified when it opens. The footer and properties stay in memory,
-// immutable, for the reader's life. With a block cache, the decoded index
-// and filter (the table's parts) go into the cache as entries of their own,
-// at a higher priority than data blocks, and are evicted like blocks: a
-// read that misses one re-reads that part alone (one positioned read of its
-// block), never the whole table's metadata; Get finds its data block in a
-// smaller part made from the index (pointIndex), and goes without an evicted
-// filter until reading it again is worth it (see bloomFilter). Without a
-// cache, or when a part
-// is too large for the cache, the reader keeps the part itself (charged to
-// the cache with Cache.Reserve, if there is one). Data blocks go through the
-// block cache. A Reader is safe for concurrent use by many goroutines: its
-// fields do not change after NewReader (but for loadMu's), the counters are
+// immutable, for the reader's life. With a block cache, the decoded index,
+// a point index made from it (pointIndex) and the filter (the table's
+// parts) go into the cache as entries of their own, the point index and the
+// filter at a higher priority than data blocks, and are evicted like
+// blocks: a read that misses one re-reads that part alone (one positioned
+// read of its block), never the whole table's metadata. Gets and iterators
+// find their data block by the point index, and a Get goes without an
+// evicted filter until reading it again is worth it (see bloomFilter).
+// Without a cache, or when a part is too large for a cache shard, the
+// reader keeps the part itself (charged to the cache with Cache.Reserve, if
+// there is one). Data blocks go through the block cache. A Reader is safe
+// for concurrent use by many goroutines: its fields do not change after
+// NewReader (but for those guarded by loadMu or atomic), the counters are
 // atomic and the cache has its own locks.
 type Reader struct {
 	r       io.ReaderAt
