@@ -181,6 +181,13 @@ func (e *strataEngine) State() EngineState {
 	return s
 }
 
+// ReadCounters reads Metrics' counts of table reads.
+func (e *strataEngine) ReadCounters() ReadCounters {
+	m := e.db.Metrics()
+	return ReadCounters{TableOpens: m.TableOpens, TableBytes: m.TableBytesRead, DataBytes: m.DataBlockBytesRead,
+		CompactionBytes: m.CompactionBytesRead, IndexReads: m.IndexBlocksRead, FilterReads: m.FilterBlocksRead}
+}
+
 // RunNote reports the write stalls and memtable-copy waits since Open:
 // where a writer's wall time went when it was not on the CPU.
 func (e *strataEngine) RunNote() string {

@@ -339,6 +339,11 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 		pprof.StartCPUProfile(pf)
 		defer pf.Close()
 	}
+	rc, counts := e.(ReadCounter)
+	var rc0 ReadCounters
+	if counts {
+		rc0 = rc.ReadCounters()
+	}
 	cpu0 := cpuSeconds()
 	read0 := procIOReadBytes()
 	results, err := w.run(c)
@@ -347,6 +352,11 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 	var state EngineState
 	if st, ok := e.(Stater); ok {
 		state = st.State()
+	}
+	if counts && !w.writes && len(results) == 1 {
+		if note := readNote(rc0, rc.ReadCounters(), results[0].Ops); note != "" {
+			results[0].Note = strings.TrimPrefix(results[0].Note+"; "+note, "; ")
+		}
 	}
 	if n, ok := e.(Noter); ok && w.writes && len(results) == 1 {
 		if note := n.RunNote(); note != "" {

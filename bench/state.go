@@ -174,3 +174,32 @@ func (o *keyOrder) at(i uint64) uint64 {
 // Noter is an engine with something to say about the workload that just
 // ran (write stalls, say), appended to the result's note.
 type Noter interface{ RunNote() string }
+
+// ReadCounters are an engine's own counts of what its reads fetched from
+// table files, for the note of a read workload.
+type ReadCounters struct {
+	TableOpens      int64 // table readers opened (footer, properties, index, filter read)
+	TableBytes      int64 // bytes reads read from tables: data blocks and metadata
+	DataBytes       int64 // of TableBytes, data blocks
+	CompactionBytes int64 // bytes compactions read from tables meanwhile
+	IndexReads      int64 // index blocks read (opens and cache misses)
+	FilterReads     int64 // filter blocks read
+}
+
+// ReadCounter is an engine that counts its table reads (ReadCounters).
+type ReadCounter interface{ ReadCounters() ReadCounters }
+
+// readNote formats the difference of two ReadCounters over ops
+// operations: bytes per operation, and table opens per 1,000 operations.
+func readNote(a, b ReadCounters, ops int64) string {
+	if ops <= 0 {
+		return ""
+	}
+	per := func(x int64) string { return fmtPerOp(float64(x) / float64(ops)) }
+	perK := func(x int64) float64 { return float64(x) * 1000 / float64(ops) }
+	return fmt.Sprintf("engine read/op %s (data %s, metadata %s); per 1k ops %.1f table opens, %.1f index and %.1f filter blocks read; compaction read/op %s",
+		per(b.TableBytes-a.TableBytes), per(b.DataBytes-a.DataBytes),
+		per((b.TableBytes-a.TableBytes)-(b.DataBytes-a.DataBytes)),
+		perK(b.TableOpens-a.TableOpens), perK(b.IndexReads-a.IndexReads), perK(b.FilterReads-a.FilterReads),
+		per(b.CompactionBytes-a.CompactionBytes))
+}

@@ -69,10 +69,16 @@ type Metrics struct {
 	BlockCacheHits     int64
 	BlockCacheMisses   int64
 	// TableIndexFilterBytes is the index and filter blocks (and handles)
-	// of the open tables, charged to the block cache; TablesOpen is the
-	// open table readers.
+	// of tables in the block cache, as its entries or charged to it by the
+	// open readers that keep them; TablesOpen is the open table readers.
 	TableIndexFilterBytes int64
 	TablesOpen            int
+	// TableOpens counts the table readers opened since Open (each reads
+	// the table's footer, properties, index and filter);
+	// IndexBlocksRead and FilterBlocksRead count the index and filter
+	// blocks read from files, by those opens and by block cache misses.
+	TableOpens                        int64
+	IndexBlocksRead, FilterBlocksRead int64
 	// TableWriterBytes is what the flush and compactions hold for the
 	// tables they are writing (keys for the filter, the index, buffers).
 	TableWriterBytes int64
@@ -115,9 +121,13 @@ type Metrics struct {
 	// DataBlockBytesRead is the bytes of those blocks, one positioned read
 	// of one block (and its 5-byte trailer) per miss; TableBytesRead adds
 	// the index, filter, properties and footer read when tables open.
-	DataBlockBytesRead    int64
-	TableBytesRead        int64
-	FilterSkips           int64 // point probes a bloom filter excluded
+	DataBlockBytesRead int64
+	TableBytesRead     int64
+	FilterSkips        int64 // point probes a bloom filter excluded
+	// FilterBypasses counts the point probes that went without a table's
+	// filter because the block cache had evicted it and reading it again
+	// was not worth it yet (see sstable.Reader).
+	FilterBypasses        int64
 	TablesSkippedByFilter int64 // tables a query skipped by partition filter
 	// TablesSkippedByRangeDel counts tables a point read skipped, without
 	// reading them, because a newer range tombstone covers the key.
@@ -178,6 +188,7 @@ func (db *DB) Metrics() Metrics {
 	}
 	if db.tableCache != nil {
 		m.TablesOpen = db.tableCache.Len()
+		m.TableOpens = db.tableCache.Opens()
 	}
 	m.MemtableArenaBytes = db.memHeld.Load()
 	m.TableWriterBytes = db.writerMem.Load()
@@ -204,9 +215,12 @@ func (db *DB) Metrics() Metrics {
 	m.DataBlocksRead = db.sstStats.DataBlocksRead.Load()
 	m.DataBlockBytesRead = db.sstStats.DataBytesRead.Load()
 	m.TableBytesRead = db.sstStats.BytesRead.Load()
+	m.IndexBlocksRead = db.sstStats.IndexBlocksRead.Load()
+	m.FilterBlocksRead = db.sstStats.FilterBlocksRead.Load()
 	m.CompactionBlocksRead = db.compStats.DataBlocksRead.Load()
 	m.CompactionBlockBytesRead = db.compStats.DataBytesRead.Load()
 	m.FilterSkips = db.sstStats.FilterSkips.Load()
+	m.FilterBypasses = db.sstStats.FilterBypasses.Load()
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
 	m.TablesSkippedByRangeDel = c.tablesSkippedByRangeDel.Load()
 	m.RangeDelSkips = c.rangeDelSkips.Load()
@@ -306,6 +320,9 @@ func (m Metrics) Fields() []MetricField {
 	kv("block_cache_capacity", m.BlockCacheCapacity)
 	kv("table_index_filter_bytes", m.TableIndexFilterBytes)
 	kv("tables_open", m.TablesOpen)
+	kv("table_opens", m.TableOpens)
+	kv("index_blocks_read", m.IndexBlocksRead)
+	kv("filter_blocks_read", m.FilterBlocksRead)
 	kv("table_writer_bytes", m.TableWriterBytes)
 	kv("open_iterators", m.OpenIterators)
 	kv("block_cache_hits", m.BlockCacheHits)
@@ -339,6 +356,7 @@ func (m Metrics) Fields() []MetricField {
 	kv("data_block_bytes_read", m.DataBlockBytesRead)
 	kv("table_bytes_read", m.TableBytesRead)
 	kv("filter_skips", m.FilterSkips)
+	kv("filter_bypasses", m.FilterBypasses)
 	kv("tables_skipped_by_filter", m.TablesSkippedByFilter)
 	kv("tables_skipped_by_rangedel", m.TablesSkippedByRangeDel)
 	kv("rangedel_skips", m.RangeDelSkips)

@@ -251,7 +251,7 @@ func BenchmarkIndexSearch(b *testing.B) {
 	data, props := writeTable(b, es, WriterOptions{Compression: CompressionNone})
 	rd := openTable(b, data, ReaderOptions{})
 	defer rd.Close()
-	m := &rd.meta
+	m := rd.mustIndex(b)
 	targets := make([][]byte, 1<<16)
 	for i := range targets {
 		targets[i] = keys.SearchKey(nil, keys.UserKey(es[r.IntN(len(es))].key), keys.MaxSeq)

@@ -19,9 +19,16 @@ type cacheKey struct {
 type cacheEntry struct {
 	key        cacheKey
 	block      []byte
+	part       any // a table's decoded index or filter (block is nil then)
 	charge     int64
 	referenced bool // hit since it last moved to the front of the list
-	prev, next *cacheEntry
+	// prio is the times eviction passes over the entry, unused, more than
+	// over a data block (0); spared counts them. A table's filter has 1 and
+	// its point index 2: every point read of the table goes through them
+	// (a read cannot go without the point index; it can without the
+	// filter), and a miss re-reads a whole index or filter block.
+	prio, spared uint8
+	prev, next   *cacheEntry
 }
 
 // cacheShard is a list of blocks bounded in bytes, evicted in LRU order
@@ -33,7 +40,8 @@ type cacheEntry struct {
 type cacheShard struct {
 	mu           sync.Mutex
 	capacity     int64
-	size         int64
+	size         int64 // every entry's charge, parts included
+	parts        int64 // of size, the charges of parts (indexes and filters)
 	reserved     int64 // this shard's part of Reserve's charges
 	hits, misses int64 // counted under mu: no shared atomic per lookup
 	m            map[cacheKey]*cacheEntry
@@ -42,7 +50,9 @@ type cacheShard struct {
 }
 
 // Cache is a block cache: a sharded LRU (approximated with CLOCK), bounded in bytes, of uncompressed
-// data blocks keyed by (file number, block offset). Each of its 16 shards
+// data blocks keyed by (file number, block offset), and of the tables'
+// decoded index and filter blocks (parts, see Reader), the point indexes
+// and filters at a higher priority than data blocks. Each of its 16 shards
 // has its own mutex and a sixteenth of the capacity; Size never exceeds the
 // capacity. Blocks are never modified or recycled once cached, so a block
 // returned by Get stays valid after it is evicted. Safe for concurrent use.
@@ -91,6 +101,9 @@ func (s *cacheShard) remove(e *cacheEntry) {
 	s.unlink(e)
 	delete(s.m, e.key)
 	s.size -= e.charge
+	if e.part != nil {
+		s.parts -= e.charge
+	}
 }
 
 // Get returns the block cached for (fileNum, offset), marking it most
@@ -100,7 +113,7 @@ func (c *Cache) Get(fileNum, offset uint64) ([]byte, bool) {
 	s := c.shard(k)
 	s.mu.Lock()
 	e, ok := s.m[k]
-	if ok {
+	if ok && e.part == nil {
 		e.referenced = true
 		b := e.block
 		s.hits++
@@ -122,7 +135,7 @@ func (c *Cache) Peek(fileNum, offset uint64) ([]byte, bool) {
 	s.mu.Lock()
 	e, ok := s.m[k]
 	var b []byte
-	if ok {
+	if ok = ok && e.part == nil; ok {
 		b = e.block
 	}
 	s.mu.Unlock()
@@ -150,19 +163,7 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 	if charge > s.capacity-s.reserved {
 		return
 	}
-	for s.size+s.reserved+charge > s.capacity && s.lru.prev != &s.lru {
-		// Each entry gets at most one second chance per call, so this ends.
-		if tail := s.lru.prev; tail.referenced {
-			tail.referenced = false
-			s.unlink(tail)
-			s.pushFront(tail)
-		} else {
-			s.remove(tail)
-			if reuse == nil {
-				reuse = tail
-			}
-		}
-	}
+	reuse = s.makeRoom(charge, reuse)
 	e := reuse
 	if e == nil {
 		e = new(cacheEntry)
@@ -171,6 +172,86 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 	s.m[k] = e
 	s.pushFront(e)
 	s.size += charge
+}
+
+// makeRoom evicts from the tail of the list until charge more bytes fit,
+// giving referenced entries a second chance and parts with a priority
+// more (at most 3 per entry per call, so this ends). It returns reuse, or
+// if that is nil, an evicted entry the caller may reuse.
+func (s *cacheShard) makeRoom(charge int64, reuse *cacheEntry) *cacheEntry {
+	for s.size+s.reserved+charge > s.capacity && s.lru.prev != &s.lru {
+		tail := s.lru.prev
+		switch {
+		case tail.referenced:
+			tail.referenced = false
+		case tail.spared < tail.prio:
+			tail.spared++
+		default:
+			s.remove(tail)
+			if reuse == nil {
+				reuse = tail
+			}
+			continue
+		}
+		s.unlink(tail)
+		s.pushFront(tail)
+	}
+	return reuse
+}
+
+// getPart returns the table part (a decoded index or filter) cached for
+// (fileNum, offset), marking it used. Parts count in neither Hits nor
+// Misses, which are about data blocks; the reader counts the parts it
+// reads (Stats.IndexBlocksRead, FilterBlocksRead).
+func (c *Cache) getPart(fileNum, offset uint64) (any, bool) {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
+	s.mu.Lock()
+	e, ok := s.m[k]
+	var v any
+	if ok {
+		e.referenced, e.spared = true, 0
+		v = e.part
+	}
+	s.mu.Unlock()
+	return v, ok && v != nil
+}
+
+// setPart caches a table part charged charge bytes, with priority prio
+// (see cacheEntry.prio; 0 evicts it like a data block). It reports false
+// if the part is too large for a shard (a charge above the shard's
+// capacity less what Reserve holds), and then caches nothing. The cache keeps v: the caller must not modify it.
+func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, prio uint8) bool {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
+	charge += cacheEntryOverhead
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var reuse *cacheEntry
+	if old, ok := s.m[k]; ok {
+		s.remove(old)
+		reuse = old
+	}
+	if charge > s.capacity-s.reserved {
+		return false
+	}
+	reuse = s.makeRoom(charge, reuse)
+	e := reuse
+	if e == nil {
+		e = new(cacheEntry)
+	}
+	*e = cacheEntry{key: k, part: v, charge: charge, prio: prio}
+	s.m[k] = e
+	s.pushFront(e)
+	s.size += charge
+	s.parts += charge
+	return true
+}
+
+// partFits reports whether a part charged charge bytes fits in one shard,
+// Reserve's charges aside.
+func (c *Cache) partFits(charge int64) bool {
+	return charge+cacheEntryOverhead <= c.shards[cacheShards-1].capacity // the smallest shard
 }
 
 // Reserve charges n bytes that live outside the cache against its
@@ -204,22 +285,42 @@ func (c *Cache) Reserve(n int64) {
 
 // Reserved returns the bytes charged with Reserve and not yet returned.
 func (c *Cache) Reserved() int64 {
-	_, reserved := c.Usage()
-	return reserved
-}
-
-// Usage returns Size and Reserved together, each shard's pair read under
-// its lock, so that their sum stays within the capacity while the charges
-// do.
-func (c *Cache) Usage() (blocks, reserved int64) {
+	var n int64
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		blocks += s.size
-		reserved += s.reserved
+		n += s.reserved
 		s.mu.Unlock()
 	}
-	return blocks, reserved
+	return n
+}
+
+// Usage returns the bytes of data blocks (Size) and of the tables' index
+// and filter blocks (Parts plus Reserved), each shard's counts read under
+// its lock, so that their sum stays within the capacity while the charges
+// do.
+func (c *Cache) Usage() (blocks, meta int64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		blocks += s.size - s.parts
+		meta += s.parts + s.reserved
+		s.mu.Unlock()
+	}
+	return blocks, meta
+}
+
+// Parts returns the bytes charged to the tables' index and filter blocks
+// held as cache entries (Reserve's charges not included).
+func (c *Cache) Parts() int64 {
+	var n int64
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += s.parts
+		s.mu.Unlock()
+	}
+	return n
 }
 
 // EvictFile drops every cached block of fileNum.
@@ -236,17 +337,12 @@ func (c *Cache) EvictFile(fileNum uint64) {
 	}
 }
 
-// Size returns the bytes currently charged to cached blocks (Reserve's
-// charges not included).
+// Size returns the bytes currently charged to cached data blocks (the
+// tables' index and filter blocks, Parts, and Reserve's charges not
+// included).
 func (c *Cache) Size() int64 {
-	var n int64
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += s.size
-		s.mu.Unlock()
-	}
-	return n
+	blocks, _ := c.Usage()
+	return blocks
 }
 
 // Capacity returns the capacity the cache was created with.

@@ -129,6 +129,21 @@
 // saved on hits. An iterator from NewCompactionIter uses cached blocks but
 // adds none: a compaction reads every block of tables it is about to delete.
 //
+// The expanded index (with its block handles and prefixes), a point index
+// made from it (per data block the 8-byte prefix and the block's end: 12
+// bytes, against about 50 for the expanded index) and the decoded filter
+// are block cache entries of their own, keyed by their block's offset (the
+// point index by the index block's plus one). Point reads and iterators
+// find their block by the point index, and need the expanded index only
+// for a target whose prefix equals an index key's. Eviction passes over an
+// unused point index twice more than over a data block, over a filter once
+// more, over the expanded index as over a data block. When the metadata of
+// every table does not fit in the cache, a read that misses a part re-reads
+// that block alone and the table's reader stays open; a filter is read
+// again only after as many reads of the table went without it as it has
+// data blocks' worth of bytes. A part too large for a cache shard stays
+// with the reader, charged to the cache.
+//
 // Reads: a cache miss reads its one block with one positioned read. An
 // iterator reading a table's blocks in file order reads ahead instead: a
 // compaction's iterators read 256 KiB of whole blocks at a time from the

@@ -155,3 +155,25 @@ func fmtKey(k []byte) string {
 	}
 	return fmt.Sprintf("%s(%x)", keys.Format(k), k)
 }
+
+// mustIndex returns the reader's decoded index (from the reader or the
+// cache, read again if evicted).
+func (r *Reader) mustIndex(t testing.TB) *indexPart {
+	t.Helper()
+	ix, err := r.index()
+	require.NoError(t, err)
+	return ix
+}
+
+// getPartNoRef is getPart without marking the part used.
+func (c *Cache) getPartNoRef(fileNum, offset uint64) (any, bool) {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[k]
+	if !ok || e.part == nil {
+		return nil, false
+	}
+	return e.part, true
+}

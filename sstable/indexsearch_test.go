@@ -31,7 +31,8 @@ func TestIndexSearch(t *testing.T) {
 		for _, bs := range []int{1, 256, 4096} {
 			data, _ := writeTable(t, es, WriterOptions{BlockSize: bs})
 			rd := openTable(t, data, ReaderOptions{})
-			m := &rd.meta
+			m, err := rd.index()
+			require.NoError(t, err)
 			require.NotNil(t, m.prefixes, "%s/%d: index not expanded", name, bs)
 			require.Equal(t, len(m.handles), len(m.prefixes))
 			if name != "random" {
@@ -56,6 +57,9 @@ func TestIndexSearch(t *testing.T) {
 				}
 				targets = append(targets, keys.SearchKey(nil, uk, keys.SeqNum(r.IntN(5000))))
 			}
+			p := newPointIndex(m)
+			require.NotNil(t, p)
+			ties := 0
 			var a, b blockIter
 			require.NoError(t, a.init(m.index, "t", 0))
 			require.NoError(t, b.init(m.index, "t", 0))
@@ -66,7 +70,18 @@ func TestIndexSearch(t *testing.T) {
 				}
 				require.NoError(t, b.err)
 				require.Equal(t, want, m.indexSearch(&a, target), "%s/%d: target %x", name, bs, target)
+				// The point index agrees wherever it needs no whole key,
+				// and its handles are the index's.
+				if i, tie := p.search(target); !tie {
+					require.Equal(t, want, i, "%s/%d: point index, target %x", name, bs, target)
+					if i < len(m.handles) {
+						require.Equal(t, m.handles[i], p.handle(i))
+					}
+				} else {
+					ties++
+				}
 			}
+			require.Less(t, ties, len(targets), "%s/%d: the prefixes decide some targets", name, bs)
 			require.NoError(t, rd.Close())
 		}
 	}

@@ -15,9 +15,19 @@ import (
 // be judged (keys.ValidEntry), named by the table and its block's offset. An Iterator belongs to one
 // goroutine.
 type Iterator struct {
-	r     *Reader
-	index blockIter // over r.meta.index
-	data  blockIter // over the loaded data block
+	r *Reader
+	// p is the table's point index, held for the iterator's life (nil if
+	// the index has none). Positioning calls find their data block in it
+	// and step from block to block by number (blk) when it decides
+	// (pointMode); a target whose prefix ties with an index entry's, and
+	// tables without a point index, use the whole index: ix, loaded the
+	// first time it is needed, and index over it.
+	p         *pointIndex
+	blk       int
+	pointMode bool
+	ix        *indexPart
+	index     blockIter // over ix.index
+	data      blockIter // over the loaded data block
 
 	loaded  bool   // data holds a block
 	dataOff uint64 // offset of the loaded block
@@ -57,9 +67,74 @@ func (r *Reader) ResetIter(it *Iterator, compaction bool) {
 		it.err = errReaderClosed
 		return
 	}
-	if err := it.index.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
+	p, err := r.pointIdx()
+	if err != nil {
 		it.err = err
+		return
 	}
+	if it.p = p; p == nil {
+		it.needIndex()
+	}
+}
+
+// needIndex loads the whole index for the iterator, if it has not yet,
+// and reports whether it has it.
+func (it *Iterator) needIndex() bool {
+	if it.ix != nil {
+		return true
+	}
+	ix, err := it.r.index()
+	if err != nil {
+		return it.fail(err)
+	}
+	if err := it.index.init(ix.index, it.r.name, int64(it.r.meta.footer.index.offset)); err != nil {
+		return it.fail(err)
+	}
+	it.ix = ix
+	return true
+}
+
+// pointSeek finds the block of the first index entry >= ikey by the point
+// index. decided is false when it cannot (no point index, or a tie: see
+// pointIndex.search); otherwise the iterator is in pointMode and i is the
+// block number (the number of blocks if ikey is above every index key).
+func (it *Iterator) pointSeek(ikey []byte) (i int, decided bool) {
+	if it.p == nil {
+		it.pointMode = false
+		return 0, false
+	}
+	i, tie := it.p.search(ikey)
+	it.pointMode = !tie
+	return i, !tie
+}
+
+// loadBlockNum loads data block i in pointMode.
+func (it *Iterator) loadBlockNum(i int) bool {
+	it.blk = i
+	return it.loadHandle(it.p.handle(i))
+}
+
+// boundOrder compares the user key of block i's index key with the user
+// key bound by the point index's prefixes: -1 if it is below, +1 if at or
+// above, 0 when the prefixes do not tell.
+func (it *Iterator) boundOrder(i int, bound []byte) int {
+	p := it.p
+	if !bytes.HasPrefix(bound, p.common) {
+		return 0
+	}
+	switch b := prefixOf(p.common, bound); {
+	case p.prefixes[i] < b:
+		return -1
+	case p.prefixes[i] > b:
+		return 1
+	}
+	// Equal prefixes: a bound of at most 8 bytes past the common prefix,
+	// ending with a non-zero byte, is then a prefix of the index key (a
+	// shorter key would have a zero of padding where the bound does not).
+	if rest := bound[len(p.common):]; len(rest) > 0 && len(rest) <= 8 && rest[len(rest)-1] != 0 {
+		return 1
+	}
+	return 0
 }
 
 // NewCompactionIter returns an iterator for reading the table once from end
@@ -110,6 +185,11 @@ func (it *Iterator) loadBlock() bool {
 	if !ok {
 		return it.fail(keys.CorruptionError(it.r.name, int64(it.r.meta.footer.index.offset), "bad block handle in index"))
 	}
+	return it.loadHandle(h)
+}
+
+// loadHandle points data at the block at h.
+func (it *Iterator) loadHandle(h blockHandle) bool {
 	if it.loaded && h.offset == it.dataOff {
 		return true
 	}
@@ -128,7 +208,10 @@ func (it *Iterator) loadBlock() bool {
 // indexSeekGE moves the index iterator to the first entry whose key is >=
 // ikey, by the reader's prefix search when the index is expanded.
 func (it *Iterator) indexSeekGE(ikey []byte) bool {
-	m := &it.r.meta
+	if !it.needIndex() {
+		return false
+	}
+	m := it.ix
 	if m.prefixes == nil {
 		return it.index.SeekGE(ikey)
 	}
@@ -181,6 +264,23 @@ func (it *Iterator) settle(ok bool, forward bool) bool {
 
 // nextBlock moves to the first entry of the next non-empty data block.
 func (it *Iterator) nextBlock() bool {
+	if it.pointMode {
+		for {
+			if it.data.err != nil {
+				return false
+			}
+			// Every key of the next block is above block blk's index key.
+			if it.upper != nil && it.boundOrder(it.blk, it.upper) > 0 {
+				return false
+			}
+			if it.blk+1 >= len(it.p.ends) || !it.loadBlockNum(it.blk+1) {
+				return false
+			}
+			if it.data.First() {
+				return true
+			}
+		}
+	}
 	for {
 		if it.data.err != nil {
 			return false
@@ -201,6 +301,23 @@ func (it *Iterator) nextBlock() bool {
 
 // prevBlock moves to the last entry of the previous non-empty data block.
 func (it *Iterator) prevBlock() bool {
+	if it.pointMode {
+		for {
+			if it.data.err != nil || it.blk == 0 {
+				return false
+			}
+			// Every key of the previous block is <= its index key.
+			if it.lower != nil && it.boundOrder(it.blk-1, it.lower) < 0 {
+				return false
+			}
+			if !it.loadBlockNum(it.blk - 1) {
+				return false
+			}
+			if it.data.Last() {
+				return true
+			}
+		}
+	}
 	for {
 		if it.data.err != nil {
 			return false
@@ -229,7 +346,11 @@ func (it *Iterator) First() bool {
 	if it.lower != nil {
 		return it.SeekGE(it.boundKey(it.lower))
 	}
-	if !it.index.First() || !it.loadBlock() {
+	if it.pointMode = it.p != nil; it.pointMode {
+		if len(it.p.ends) == 0 || !it.loadBlockNum(0) {
+			return it.settle(false, true)
+		}
+	} else if !it.needIndex() || !it.index.First() || !it.loadBlock() {
 		return it.settle(false, true)
 	}
 	ok := it.data.First() || it.nextBlock()
@@ -248,7 +369,11 @@ func (it *Iterator) Last() bool {
 }
 
 func (it *Iterator) last() bool {
-	if !it.index.Last() || !it.loadBlock() {
+	if it.pointMode = it.p != nil; it.pointMode {
+		if len(it.p.ends) == 0 || !it.loadBlockNum(len(it.p.ends)-1) {
+			return false
+		}
+	} else if !it.needIndex() || !it.index.Last() || !it.loadBlock() {
 		return false
 	}
 	return it.data.Last() || it.prevBlock()
@@ -266,7 +391,11 @@ func (it *Iterator) SeekGE(ikey []byte) bool {
 	if it.upper != nil && bytes.Compare(keys.UserKey(ikey), it.upper) >= 0 {
 		return false
 	}
-	if !it.indexSeekGE(ikey) || !it.loadBlock() {
+	if i, ok := it.pointSeek(ikey); ok {
+		if i == len(it.p.ends) || !it.loadBlockNum(i) {
+			return it.settle(false, true)
+		}
+	} else if !it.indexSeekGE(ikey) || !it.loadBlock() {
 		return it.settle(false, true)
 	}
 	ok := it.data.SeekGE(ikey) || it.nextBlock()
@@ -287,7 +416,13 @@ func (it *Iterator) SeekLT(ikey []byte) bool {
 		return false
 	}
 	var ok bool
-	if !it.indexSeekGE(ikey) {
+	if i, decided := it.pointSeek(ikey); decided {
+		if i == len(it.p.ends) {
+			ok = it.last() // ikey is above every index key, hence above every key
+		} else if it.loadBlockNum(i) {
+			ok = it.data.SeekLT(ikey) || it.prevBlock()
+		}
+	} else if !it.indexSeekGE(ikey) {
 		// ikey is above every index key, hence above every key.
 		if it.index.err != nil {
 			return it.settle(false, false)

@@ -1,12 +1,14 @@
 package sstable
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/vfs"
 )
 
@@ -45,8 +47,9 @@ func TestCacheReserve(t *testing.T) {
 	require.True(t, ok)
 }
 
-// TestTableCacheMetaBound: open readers charge their index and filter to the
-// block cache, the table cache closes readers to keep those charges within
+// TestTableCacheMetaBound: with a block cache whose shards are too small
+// for a table's index and filter, open readers keep them and charge them to
+// the cache, the table cache closes readers to keep those charges within
 // three quarters of the cache, and closing returns every charge.
 func TestTableCacheMetaBound(t *testing.T) {
 	dir := t.TempDir()
@@ -107,4 +110,169 @@ func TestWriterMemoryCounter(t *testing.T) {
 		}
 		require.Zero(t, mem.Load())
 	}
+}
+
+// TestTableMetaPartsInCache: with a block cache that holds the index and
+// filter of a few tables but not of all, random point reads over many
+// tables open each table once: an evicted index or filter is read again
+// alone (one block, at most one index and one filter per Get), never by
+// reopening the table, and the blocks, the parts and the charges stay
+// within the capacity. Before the parts were cache entries, the table
+// cache closed readers to bound their metadata and every reopen re-read
+// the footer, properties, index and filter.
+func TestTableMetaPartsInCache(t *testing.T) {
+	const n = 40
+	dir := t.TempDir()
+	sizes := makeBigTables(t, dir, n)
+	fs := &countingFS{FS: vfs.Default}
+	// One table's parts and block sizes, read without a cache.
+	probe := NewTableCache(fs, tableNames(dir), n, ReaderOptions{})
+	rd, h, err := probe.Get(1, sizes[1])
+	require.NoError(t, err)
+	largest := max(rd.ix.memoryUsage(), filterMemory(rd.filter))
+	h.Release()
+	require.NoError(t, probe.Close())
+
+	// Each shard holds the larger part of a table and a little more: the
+	// cache holds the parts of about ten tables, not those of forty.
+	bc := NewCache(cacheShards * (largest + 2*cacheEntryOverhead + 1000))
+	require.True(t, bc.partFits(largest), "a part fits in a shard")
+	require.Less(t, bc.Capacity(), n/3*(rd.ix.memoryUsage()+filterMemory(rd.filter)), "the parts of a third of the tables do not fit")
+	var st Stats
+	tc := NewTableCache(fs, tableNames(dir), 100, ReaderOptions{Cache: bc, Stats: &st})
+	r := rand.New(rand.NewPCG(5, 5))
+	for range 400 {
+		i := 1 + r.IntN(n)
+		rd, h, err := tc.Get(uint64(i), sizes[uint64(i)])
+		require.NoError(t, err)
+		metaReads := st.IndexBlocksRead.Load() + st.FilterBlocksRead.Load()
+		bytes0 := st.BytesRead.Load()
+		j := r.IntN(bigTableKeys)
+		uk := fmt.Appendf(nil, "t%02d-k%06d", i, j)
+		_, v, found, err := rd.Get(uk, keys.SearchKey(nil, uk, keys.MaxSeq))
+		require.NoError(t, err)
+		require.True(t, found)
+		require.Equal(t, fmt.Sprintf("v%d-%d", i, j), string(v))
+		h.Release()
+		f := rd.meta.footer
+		metaBlocks := int64(f.index.length + f.filter.length + 2*blockTrailerLen)
+		maxData := int64(rd.meta.props.MaxBlockSize) + blockTrailerLen
+		require.LessOrEqual(t, st.IndexBlocksRead.Load()+st.FilterBlocksRead.Load()-metaReads, int64(2), "at most one index and one filter read again")
+		require.LessOrEqual(t, st.BytesRead.Load()-bytes0, metaBlocks+maxData, "a Get reads at most the index, the filter and one data block")
+		blocks, meta := bc.Usage()
+		require.LessOrEqual(t, blocks+meta, bc.Capacity())
+	}
+	require.Equal(t, int64(n), tc.Opens(), "every table opened once: evicted parts do not reopen tables")
+	require.Equal(t, n, tc.Len())
+	require.Positive(t, st.FilterBlocksRead.Load()-n, "filters were evicted and read again")
+	require.Positive(t, st.IndexBlocksRead.Load()-n, "indexes were evicted and read again")
+	require.NoError(t, tc.Close())
+	require.Zero(t, bc.Reserved(), "closed readers return their charges")
+	require.Zero(t, fs.open.Load())
+}
+
+// bigTableKeys is the number of keys of each table makeBigTables writes.
+const bigTableKeys = 4000
+
+// makeBigTables writes n tables with an index and a filter of some
+// kilobytes each; table i holds the keys "t<i>-k<j>" (two-digit i,
+// six-digit j) with the values "v<i>-<j>".
+func makeBigTables(t *testing.T, dir string, n int) map[uint64]int64 {
+	sizes := map[uint64]int64{}
+	for i := 1; i <= n; i++ {
+		f, err := vfs.Default.Create(tableNames(dir)(uint64(i)))
+		require.NoError(t, err)
+		w := NewWriter(f, WriterOptions{BlockSize: 512})
+		for j := 0; j < bigTableKeys; j++ {
+			require.NoError(t, w.Add(keys.MakeKey(nil, fmt.Appendf(nil, "t%02d-k%06d", i, j), 1, keys.KindSet), fmt.Appendf(nil, "v%d-%d", i, j)))
+		}
+		props, err := w.Finish()
+		require.NoError(t, err)
+		sizes[uint64(i)] = int64(props.FileSize)
+	}
+	return sizes
+}
+
+// TestCachePartsOutliveDataBlocks: a table's index or filter, at the tail
+// of the cache and unused since, is passed over once more than a data
+// block: it survives a turnover of the cache by data blocks that evicts a
+// data block cached with it, and goes at the second.
+func TestCachePartsOutliveDataBlocks(t *testing.T) {
+	c := NewCache(cacheShards * 10_000)
+	s := &c.shards[0]
+	// Offsets of file 1 that land in shard 0.
+	var offs []uint64
+	for off := uint64(0); len(offs) < 200; off++ {
+		if c.shard(cacheKey{1, off}) == s {
+			offs = append(offs, off)
+		}
+	}
+	part := "an index"
+	require.True(t, c.setPart(1, offs[0], part, 1000, prioFilter))
+	c.Set(1, offs[1], make([]byte, 1000))
+	fill := func(from int) int { // data blocks until the shard turned over once
+		var added int64
+		i := from
+		for ; added < s.capacity; i++ {
+			c.Set(1, offs[i], make([]byte, 1000))
+			added += 1000 + cacheEntryOverhead
+		}
+		return i
+	}
+	next := fill(2)
+	_, ok := c.getPartNoRef(1, offs[0])
+	require.True(t, ok, "the part outlived one turnover")
+	_, ok = c.Peek(1, offs[1])
+	require.False(t, ok, "the data block cached with it did not")
+	fill(next)
+	_, ok = c.getPartNoRef(1, offs[0])
+	require.False(t, ok, "an unused part goes at the second turnover")
+	_, ok = c.Get(1, offs[0])
+	require.False(t, ok, "Get never returns a part as a block")
+}
+
+// TestEvictedFilterReadAgainWhenWorthIt: once the cache evicted a table's
+// filter, reads of the table go without it (reading the data block the
+// index gives) until they number filterReload, its size in data blocks;
+// the next one reads it again, and later reads use it from the cache.
+func TestEvictedFilterReadAgainWhenWorthIt(t *testing.T) {
+	dir := t.TempDir()
+	sizes := makeBigTables(t, dir, 1)
+	bc := NewCache(1 << 20)
+	var st Stats
+	tc := NewTableCache(vfs.Default, tableNames(dir), 10, ReaderOptions{Cache: bc, Stats: &st})
+	defer tc.Close()
+	rd, h, err := tc.Get(1, sizes[1])
+	require.NoError(t, err)
+	defer h.Release()
+	require.Nil(t, rd.filter, "the filter is in the cache")
+	k := rd.filterReload
+	require.Greater(t, k, int64(2), "the filter is several data blocks long")
+
+	absent := func(j int) {
+		t.Helper()
+		uk := fmt.Appendf(nil, "t01-k%06dx", j)
+		_, _, found, err := rd.Get(uk, keys.SearchKey(nil, uk, keys.MaxSeq))
+		require.NoError(t, err)
+		require.False(t, found)
+	}
+	absent(0)
+	require.Equal(t, int64(1), st.FilterSkips.Load(), "the cached filter excluded the key")
+	require.Zero(t, st.DataBlocksRead.Load())
+
+	bc.EvictFile(1)
+	filters := st.FilterBlocksRead.Load()
+	for j := 1; j < int(k); j++ {
+		absent(j * 150)
+		require.Equal(t, int64(j), st.FilterBypasses.Load())
+		require.Equal(t, filters, st.FilterBlocksRead.Load(), "read %d of %d without the filter does not read it", j, k)
+		require.Equal(t, int64(j), st.DataBlocksRead.Load(), "it reads the data block instead")
+	}
+	absent(int(k) * 150)
+	require.Equal(t, filters+1, st.FilterBlocksRead.Load(), "the filterReload-th read reads the filter again")
+	require.Equal(t, int64(2), st.FilterSkips.Load())
+	require.Equal(t, k-1, st.DataBlocksRead.Load())
+	absent(int(k)*150 + 1)
+	require.Equal(t, filters+1, st.FilterBlocksRead.Load(), "and the cache keeps it")
+	require.Equal(t, int64(3), st.FilterSkips.Load())
 }

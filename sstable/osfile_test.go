@@ -64,7 +64,7 @@ func TestOSFileTable(t *testing.T) {
 func (r *Reader) blockFor(t *testing.T, ikey []byte) blockHandle {
 	t.Helper()
 	var it blockIter
-	require.NoError(t, it.init(r.meta.index, r.name, 0))
+	require.NoError(t, it.init(r.mustIndex(t).index, r.name, 0))
 	require.True(t, it.SeekGE(ikey))
 	h, ok := decodeHandle(it.val)
 	require.True(t, ok)

@@ -107,29 +107,43 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats) ([]byte, err
 	}
 	// The span: h's block and the blocks after it that fit in ra.size,
 	// whole blocks only.
-	hs := r.meta.handles
-	i := sort.Search(len(hs), func(i int) bool { return hs[i].offset >= h.offset })
-	if i == len(hs) || hs[i] != h {
+	// The block ends, from the point index if there is one (the whole
+	// index may not be in the cache).
+	var ends func(i int) uint64
+	var n int
+	if p, err := r.pointIdx(); err != nil {
+		return nil, err
+	} else if p != nil {
+		n, ends = len(p.ends), func(i int) uint64 { return uint64(p.ends[i]) }
+	} else {
+		ix, err := r.index()
+		if err != nil {
+			return nil, err
+		}
+		n, ends = len(ix.handles), func(i int) uint64 { return ix.handles[i].end() }
+	}
+	i := sort.Search(n, func(i int) bool { return ends(i) > h.offset })
+	if i == n || ends(i) != h.end() || (i > 0 && ends(i-1) != h.offset) || (i == 0 && h.offset != 0) {
 		return nil, keys.CorruptionError(r.name, int64(h.offset), "block (%d, %d) is not one the index lists", h.offset, h.length)
 	}
 	end := h.end()
-	for j := i + 1; j < len(hs) && hs[j].end()-h.offset <= uint64(ra.size); j++ {
-		end = hs[j].end()
+	for j := i + 1; j < n && ends(j)-h.offset <= uint64(ra.size); j++ {
+		end = ends(j)
 	}
-	n := int(end - h.offset)
+	size := int(end - h.offset)
 	if end == h.end() {
 		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st) // one block: no buffer needed
 	}
-	if cap(ra.buf) < n {
-		ra.buf = make([]byte, n, max(n, ra.size))
+	if cap(ra.buf) < size {
+		ra.buf = make([]byte, size, max(size, ra.size))
 	}
-	ra.buf, ra.off = ra.buf[:n], h.offset
+	ra.buf, ra.off = ra.buf[:size], h.offset
 	if err := r.readAtStats(ra.buf, int64(h.offset), st); err != nil {
 		ra.buf = ra.buf[:0]
 		return nil, err
 	}
 	st.Readaheads.Add(1)
-	st.DataBytesRead.Add(int64(n))
+	st.DataBytesRead.Add(int64(size))
 	stored, _ := ra.holds(h)
 	return r.decodeStored(h, stored, r.meta.props.MaxBlockSize)
 }

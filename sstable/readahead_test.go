@@ -135,7 +135,7 @@ func TestReadaheadShortScan(t *testing.T) {
 // it are returned.
 func TestReadaheadCorruptBlock(t *testing.T) {
 	entries, f, rd, _, props := readaheadTable(t)
-	h := rd.meta.handles[props.NumDataBlocks/2]
+	h := rd.mustIndex(t).handles[props.NumDataBlocks/2]
 	f.data = bytes.Clone(f.data)
 	f.data[h.offset+h.length/2] ^= 0x40
 	for _, compaction := range []bool{false, true} {

@@ -51,6 +51,10 @@ type Stats struct {
 	// Point and prefix filter probes that excluded / did not exclude the
 	// table.
 	FilterSkips, FilterPasses atomic.Int64
+	// FilterBypasses counts the probes that went without the table's
+	// filter: the cache had evicted it, and it was not read again yet (see
+	// Reader).
+	FilterBypasses atomic.Int64
 	// Bytes read from the file: every block (data, index, filter,
 	// properties, footer), and DataBytesRead of them for data blocks (with
 	// their 5-byte trailers). Each cache miss reads its one block with one
@@ -67,9 +71,20 @@ type Stats struct {
 var errReaderClosed = errors.New("sstable: reader is closed")
 
 // Reader reads one table. The footer, properties, index and filter are read
-// and verified when it opens and kept in memory, immutable; data blocks go
-// through the block cache. A Reader is safe for concurrent use by many
-// goroutines: its fields do not change after NewReader, the counters are
+// and verified when it opens. The footer and properties stay in memory,
+// immutable, for the reader's life. With a block cache, the decoded index,
+// a point index made from it (pointIndex) and the filter (the table's
+// parts) go into the cache as entries of their own, the point index and the
+// filter at a higher priority than data blocks, and are evicted like
+// blocks: a read that misses one re-reads that part alone (one positioned
+// read of its block), never the whole table's metadata. Gets and iterators
+// find their data block by the point index, and a Get goes without an
+// evicted filter until reading it again is worth it (see bloomFilter).
+// Without a cache, or when a part is too large for a cache shard, the
+// reader keeps the part itself (charged to the cache with Cache.Reserve, if
+// there is one). Data blocks go through the block cache. A Reader is safe
+// for concurrent use by many goroutines: its fields do not change after
+// NewReader (but for those guarded by loadMu or atomic), the counters are
 // atomic and the cache has its own locks.
 type Reader struct {
 	r       io.ReaderAt
@@ -80,16 +95,43 @@ type Reader struct {
 	stats   *Stats
 	cstats  *Stats // compaction iterators' counters (stats by default)
 
-	meta    tableMeta
-	charged int64 // meta bytes reserved in cache until Close
+	meta tableMeta
+	// ix and filter are the parts the reader keeps itself (nil: in the
+	// cache). filter is nil too when the table has no filter
+	// (meta.footer.filter is zero).
+	ix      *indexPart
+	pix     *pointIndex // kept with ix (nil if ix is nil or has none)
+	noPoint atomic.Bool // the index has no point index (see newPointIndex)
+	filter  *bloom.BloomFilter
+	loadMu  sync.Mutex // serializes the re-reading of evicted parts
+	charged int64      // bytes reserved in cache until Close
 	closed  atomic.Bool
+	// A filter the cache evicted is read again only once filterReload
+	// reads of the table went without it (filterMisses counts them): see
+	// bloomFilter.
+	filterReload int64
+	filterMisses atomic.Int64
 }
 
 // tableMeta is what NewReader reads and checks before any data block. It
-// is immutable once built, so readers share it without locking.
+// is immutable once built, so readers share it without locking. The index
+// part and the filter are filled by readMeta and then moved to the cache or
+// the Reader (see Reader).
 type tableMeta struct {
-	footer  footer
-	props   Properties
+	footer footer
+	props  Properties
+	*indexPart
+	filter  *bloom.BloomFilter // nil: no filter (or held elsewhere)
+	dataEnd uint64             // end of the last data block
+	// rangeDels are the range tombstones of the range deletion block
+	// (format version 2), decoded into heap memory; nil without one.
+	rangeDels rangedel.List
+}
+
+// indexPart is a table's index block decoded for search: immutable once
+// built, shared by every Get and iterator of the table, and cached as one
+// block cache entry.
+type indexPart struct {
 	index   []byte // the index block, expanded (a restart point per entry)
 	handles []blockHandle
 	// prefixes holds, per index entry, the first 8 bytes of its user key
@@ -98,18 +140,98 @@ type tableMeta struct {
 	// entries, where each probe touches another part of the index (see
 	// indexSearch). nil when the index is not in the expanded form.
 	prefixes []uint64
-	common   []byte             // the prefix every index entry's user key shares, skipped by prefixes
-	filter   *bloom.BloomFilter // nil: no filter
-	dataEnd  uint64             // end of the last data block
-	// rangeDels are the range tombstones of the range deletion block
-	// (format version 2), decoded into heap memory; nil without one.
-	rangeDels rangedel.List
+	common   []byte // the prefix every index entry's user key shares, skipped by prefixes
+}
+
+// pointIndex is the part of a table's index a point read needs when the
+// index is expanded (indexPart.prefixes): per data block the 8-byte prefix
+// of its index key and where the block ends. It takes 12 bytes a block
+// where the indexPart takes about 50, so that the point indexes of far
+// more tables fit in the cache. A target whose prefix equals an entry's
+// needs the whole index keys (indexPart.indexSearch); other targets find
+// their block by the prefixes alone.
+type pointIndex struct {
+	prefixes []uint64 // shared with the indexPart it was made from
+	ends     []uint32 // end of data block i, its trailer included
+	common   []byte
+}
+
+// newPointIndex returns the point index of ix, or nil if ix has no
+// prefixes or its data blocks end beyond 4 GiB.
+func newPointIndex(ix *indexPart) *pointIndex {
+	if ix.prefixes == nil || (len(ix.handles) > 0 && ix.handles[len(ix.handles)-1].end() > math.MaxUint32) {
+		return nil
+	}
+	p := &pointIndex{prefixes: ix.prefixes, common: ix.common, ends: make([]uint32, len(ix.handles))}
+	for i, h := range ix.handles {
+		p.ends[i] = uint32(h.end())
+	}
+	return p
+}
+
+// The cache priorities of a table's parts (see cacheEntry.prio): the
+// whole index, needed by iterators only when a target ties (and by tables
+// without a point index), goes like a data block.
+const (
+	prioNone       uint8 = 0
+	prioFilter     uint8 = 1
+	prioPointIndex uint8 = 2
+)
+
+// memoryUsage is the bytes the point index holds.
+func (p *pointIndex) memoryUsage() int64 {
+	return 8*int64(cap(p.prefixes)) + 4*int64(cap(p.ends)) + int64(cap(p.common))
+}
+
+// search returns the number of the first entry whose key is >= target
+// (len(ends) if none), or tie set if an entry's prefix equals target's and
+// only the whole keys can tell (see indexPart.indexSearch, which this
+// follows up to that point).
+func (p *pointIndex) search(target []byte) (i int, tie bool) {
+	ut := keys.UserKey(target)
+	if !bytes.HasPrefix(ut, p.common) && bytes.Compare(ut, p.common) < 0 {
+		return 0, false
+	}
+	tp := prefixOf(p.common, ut)
+	lo, hi := 0, len(p.prefixes)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if p.prefixes[h] < tp {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo, lo < len(p.prefixes) && p.prefixes[lo] == tp
+}
+
+// handle returns the handle of data block i.
+func (p *pointIndex) handle(i int) blockHandle {
+	var off uint64
+	if i > 0 {
+		off = uint64(p.ends[i-1])
+	}
+	return blockHandle{off, uint64(p.ends[i]) - off - blockTrailerLen}
+}
+
+// memoryUsage is the bytes the part holds.
+func (p *indexPart) memoryUsage() int64 {
+	return int64(cap(p.index)) + int64(cap(p.handles))*int64(unsafe.Sizeof(blockHandle{})) + 8*int64(cap(p.prefixes)) + int64(cap(p.common))
+}
+
+// filterMemory is the bytes a filter holds.
+func filterMemory(f *bloom.BloomFilter) int64 {
+	if f == nil {
+		return 0
+	}
+	return int64(f.Cap()+63) / 64 * 8
 }
 
 // NewReader opens a table from r (size bytes). fileNum identifies the table
 // in the block cache; name appears in error messages. The footer, index,
-// filter and properties are read and verified here (index and filter kept in
-// memory for the reader's life; data blocks go through the cache). Any
+// filter and properties are read and verified here (index and filter go
+// to the cache, see Reader; an index or filter the cache still holds from
+// an earlier reader of the table is used without reading it again). Any
 // damage returns an error wrapping keys.ErrCorruption that names name and
 // the byte offset.
 func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts ReaderOptions) (*Reader, error) {
@@ -123,20 +245,47 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 	if rd.cstats == nil {
 		rd.cstats = rd.stats
 	}
-	m, err := rd.readMeta(true)
+	m, err := rd.readMeta(true, rd.cache != nil)
 	if err != nil {
 		return nil, err
 	}
+	ix, f := m.indexPart, m.filter
+	m.indexPart, m.filter = nil, nil
 	rd.meta = *m
+	rd.ix, rd.filter = ix, f
+	if fl := m.footer.filter.length; fl > 0 {
+		// The filter's bytes in data blocks of the table's average size.
+		avg := max(m.dataEnd/max(m.props.NumDataBlocks, 1), 1)
+		rd.filterReload = int64(max((fl+blockTrailerLen)/avg, 1))
+	}
 	if rd.cache != nil {
+		if ix != nil && rd.cache.partFits(ix.memoryUsage()) {
+			rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage(), prioNone)
+			if p := newPointIndex(ix); p != nil {
+				rd.cache.setPart(fileNum, m.footer.index.offset+1, p, p.memoryUsage(), prioPointIndex)
+			} else {
+				rd.noPoint.Store(true)
+			}
+			rd.ix = nil
+		}
+		if f != nil && rd.cache.partFits(filterMemory(f)) {
+			rd.cache.setPart(fileNum, m.footer.filter.offset, f, filterMemory(f), prioFilter)
+			rd.filter = nil
+		}
 		rd.charged = rd.MemoryUsage()
 		rd.cache.Reserve(rd.charged)
+	}
+	if rd.ix != nil {
+		rd.pix = newPointIndex(rd.ix)
 	}
 	return rd, nil
 }
 
-// readMeta reads and checks the footer, properties, index and filter.
-func (r *Reader) readMeta(count bool) (*tableMeta, error) {
+// readMeta reads and checks the footer, properties, index and filter. With
+// cached set, an index or filter the cache holds for the table is taken
+// from it instead of the file (the m it returns then has a nil indexPart
+// or filter for it; NewReader leaves such a part in the cache).
+func (r *Reader) readMeta(count, cached bool) (*tableMeta, error) {
 	m := &tableMeta{}
 	if r.size < footerLen {
 		return nil, keys.CorruptionError(r.name, 0, "file of %d bytes is too short for a table (footer is %d bytes)", r.size, footerLen)
@@ -165,21 +314,50 @@ func (r *Reader) readMeta(count bool) (*tableMeta, error) {
 	m.dataEnd = f.index.offset
 	if f.filter != (blockHandle{}) {
 		m.dataEnd = f.filter.offset
-		fb, err := r.readMetaBlock(f.filter, "filter")
-		if err != nil {
-			return nil, err
-		}
-		if count {
-			r.stats.FilterBlocksRead.Add(1)
-		}
-		if m.filter, err = decodeFilter(fb, r.name, int64(f.filter.offset)); err != nil {
-			return nil, err
+		if _, ok := r.cachedPart(f.filter.offset, cached); !ok {
+			if m.filter, err = r.readFilter(f, count); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if m.props.DataSize != m.dataEnd {
 		return nil, keys.CorruptionError(r.name, int64(f.props.offset), "properties say %d bytes of data blocks, the footer %d", m.props.DataSize, m.dataEnd)
 	}
+	if _, ok := r.cachedPart(f.index.offset, cached); !ok {
+		if m.indexPart, err = r.readIndex(f, &m.props, m.dataEnd, count); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.readRangeDels(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
 
+// cachedPart returns the part the cache holds at offset, if use is set.
+func (r *Reader) cachedPart(offset uint64, use bool) (any, bool) {
+	if !use || r.cache == nil {
+		return nil, false
+	}
+	return r.cache.getPart(r.fileNum, offset)
+}
+
+// readFilter reads and decodes the filter block f names.
+func (r *Reader) readFilter(f footer, count bool) (*bloom.BloomFilter, error) {
+	fb, err := r.readMetaBlock(f.filter, "filter")
+	if err != nil {
+		return nil, err
+	}
+	if count {
+		r.stats.FilterBlocksRead.Add(1)
+	}
+	return decodeFilter(fb, r.name, int64(f.filter.offset))
+}
+
+// readIndex reads the index block f names and decodes it for search,
+// checking it against the properties: one entry per data block, the
+// blocks tiling [0, dataEnd) in order.
+func (r *Reader) readIndex(f footer, props *Properties, dataEnd uint64, count bool) (*indexPart, error) {
 	ib, err := r.readMetaBlock(f.index, "index")
 	if err != nil {
 		return nil, err
@@ -187,13 +365,14 @@ func (r *Reader) readMeta(count bool) (*tableMeta, error) {
 	if count {
 		r.stats.IndexBlocksRead.Add(1)
 	}
+	m := &indexPart{}
 	idxOff := int64(f.index.offset)
 	var n int
 	if m.index, _, n, err = expandBlock(ib, r.name, idxOff); err != nil {
 		return nil, err
 	}
-	if uint64(n) != m.props.NumDataBlocks {
-		return nil, keys.CorruptionError(r.name, idxOff, "index has %d entries, properties say %d data blocks", n, m.props.NumDataBlocks)
+	if uint64(n) != props.NumDataBlocks {
+		return nil, keys.CorruptionError(r.name, idxOff, "index has %d entries, properties say %d data blocks", n, props.NumDataBlocks)
 	}
 	// The data blocks must tile [0, dataEnd) in index order.
 	m.handles = make([]blockHandle, 0, n)
@@ -221,9 +400,9 @@ func (r *Reader) readMeta(count bool) (*tableMeta, error) {
 		if !ok {
 			return nil, keys.CorruptionError(r.name, idxOff, "index entry %d: bad block handle", len(m.handles))
 		}
-		if h.offset != next || h.length > m.dataEnd || h.end() > m.dataEnd {
+		if h.offset != next || h.length > dataEnd || h.end() > dataEnd {
 			return nil, keys.CorruptionError(r.name, idxOff, "index entry %d: block (%d, %d) does not follow the previous block (ending at %d) inside the data (ending at %d)",
-				len(m.handles), h.offset, h.length, next, m.dataEnd)
+				len(m.handles), h.offset, h.length, next, dataEnd)
 		}
 		next = h.end()
 		m.handles = append(m.handles, h)
@@ -231,13 +410,106 @@ func (r *Reader) readMeta(count bool) (*tableMeta, error) {
 	if it.err != nil {
 		return nil, it.err
 	}
-	if next != m.dataEnd {
-		return nil, keys.CorruptionError(r.name, idxOff, "data blocks end at %d, the footer says %d", next, m.dataEnd)
-	}
-	if err := r.readRangeDels(m); err != nil {
-		return nil, err
+	if next != dataEnd {
+		return nil, keys.CorruptionError(r.name, idxOff, "data blocks end at %d, the footer says %d", next, dataEnd)
 	}
 	return m, nil
+}
+
+// index returns the table's decoded index: the reader's own, or the
+// cache's, or (evicted from the cache) read again from the file, checked
+// and put back in the cache.
+func (r *Reader) index() (*indexPart, error) {
+	if r.ix != nil {
+		return r.ix, nil
+	}
+	off := r.meta.footer.index.offset
+	if v, ok := r.cache.getPart(r.fileNum, off); ok {
+		return v.(*indexPart), nil
+	}
+	r.loadMu.Lock()
+	defer r.loadMu.Unlock()
+	if v, ok := r.cache.getPart(r.fileNum, off); ok { // loaded meanwhile
+		return v.(*indexPart), nil
+	}
+	ix, err := r.readIndex(r.meta.footer, &r.meta.props, r.meta.dataEnd, true)
+	if err != nil {
+		return nil, err
+	}
+	r.cache.setPart(r.fileNum, off, ix, ix.memoryUsage(), prioNone)
+	return ix, nil
+}
+
+// pointIdx returns the table's point index, from the reader or the cache,
+// or made again from the index (read again if evicted too); nil if the
+// index has none (see pointIndex).
+func (r *Reader) pointIdx() (*pointIndex, error) {
+	if r.ix != nil || r.noPoint.Load() {
+		return r.pix, nil
+	}
+	off := r.meta.footer.index.offset + 1 // inside the index block: no other block starts there
+	if v, ok := r.cache.getPart(r.fileNum, off); ok {
+		return v.(*pointIndex), nil
+	}
+	// The whole index, if the cache holds it, else read again but not
+	// cached: Gets need only the point index.
+	var ix *indexPart
+	if v, ok := r.cache.getPart(r.fileNum, r.meta.footer.index.offset); ok {
+		ix = v.(*indexPart)
+	} else {
+		r.loadMu.Lock()
+		defer r.loadMu.Unlock()
+		if v, ok := r.cache.getPart(r.fileNum, off); ok { // made meanwhile
+			return v.(*pointIndex), nil
+		}
+		var err error
+		if ix, err = r.readIndex(r.meta.footer, &r.meta.props, r.meta.dataEnd, true); err != nil {
+			return nil, err
+		}
+	}
+	p := newPointIndex(ix)
+	if p == nil { // Gets search the whole index: cache it
+		r.noPoint.Store(true)
+		r.cache.setPart(r.fileNum, r.meta.footer.index.offset, ix, ix.memoryUsage(), prioNone)
+		return nil, nil
+	}
+	r.cache.setPart(r.fileNum, off, p, p.memoryUsage(), prioPointIndex)
+	return p, nil
+}
+
+// bloomFilter returns the table's filter (nil if it has none, or if it
+// was evicted from the cache and is not read again yet), like index. A
+// filter spares a read the data block of a key the table does not hold;
+// read again, it costs filterReload data blocks' worth of bytes. So when
+// the cache does not hold the filters of every table, an evicted filter is
+// read again only after filterReload reads of the table went without it
+// (reading the data blocks the index gives them): over those reads it costs
+// about one data block a read, and when it is evicted again before it
+// saved that much, the reads in between paid no more than that.
+func (r *Reader) bloomFilter() (*bloom.BloomFilter, error) {
+	if r.filter != nil || r.meta.footer.filter == (blockHandle{}) {
+		return r.filter, nil
+	}
+	off := r.meta.footer.filter.offset
+	if v, ok := r.cache.getPart(r.fileNum, off); ok {
+		return v.(*bloom.BloomFilter), nil
+	}
+	if r.filterMisses.Add(1) < r.filterReload {
+		r.stats.FilterBypasses.Add(1)
+		return nil, nil
+	}
+	r.filterMisses.Store(0)
+	r.loadMu.Lock()
+	defer r.loadMu.Unlock()
+	if v, ok := r.cache.getPart(r.fileNum, off); ok {
+		return v.(*bloom.BloomFilter), nil
+	}
+	f, err := r.readFilter(r.meta.footer, true)
+	if err != nil {
+		return nil, err
+	}
+	r.cache.setPart(r.fileNum, off, f, filterMemory(f), prioFilter)
+	return f, nil
 }
 
 // readRangeDels reads and checks the range deletion block of a format
@@ -277,8 +549,12 @@ func (r *Reader) readRangeDels(m *tableMeta) error {
 // the offset of the data block that would hold them, from the index in
 // memory (the end of the data if every key is below ukey). It reads nothing.
 func (r *Reader) ApproxOffset(ukey []byte) uint64 {
+	ix, err := r.index()
+	if err != nil {
+		return 0
+	}
 	var it blockIter
-	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
+	if err := it.init(ix.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		return 0
 	}
 	if !it.SeekGE(keys.SearchKey(nil, ukey, keys.MaxSeq)) {
@@ -514,15 +790,18 @@ func (r *Reader) loadDataBlockInto(h blockHandle, scratch *[]byte) ([]byte, erro
 }
 
 // MemoryUsage returns the bytes the reader holds for its life: the
-// expanded index, the block handles, the filter and the properties' keys.
+// properties' keys, and the index (expanded, with its block handles) and
+// filter when the reader keeps them itself rather than the block cache
+// (see Reader).
 func (r *Reader) MemoryUsage() int64 {
-	m := &r.meta
-	n := int64(cap(m.index)) + int64(cap(m.handles))*int64(unsafe.Sizeof(blockHandle{})) + 8*int64(cap(m.prefixes)) + int64(cap(m.common)) +
-		int64(len(m.props.SmallestKey)+len(m.props.LargestKey))
-	if m.filter != nil {
-		n += int64(m.filter.Cap()+63) / 64 * 8
+	n := int64(len(r.meta.props.SmallestKey) + len(r.meta.props.LargestKey))
+	if r.ix != nil {
+		n += r.ix.memoryUsage()
 	}
-	return n
+	if r.pix != nil {
+		n += 4 * int64(cap(r.pix.ends)) // its prefixes are ix's
+	}
+	return n + filterMemory(r.filter)
 }
 
 // Properties returns the table's properties.
@@ -534,27 +813,36 @@ func (r *Reader) FileNum() uint64 { return r.fileNum }
 // Name returns the name the reader uses in error messages.
 func (r *Reader) Name() string { return r.name }
 
-// probe tests the filter and counts the outcome.
-func (r *Reader) probe(b []byte) bool {
-	if r.meta.filter == nil {
-		return true
+// probe tests the filter and counts the outcome. An error re-reading an
+// evicted filter is returned with true.
+func (r *Reader) probe(b []byte) (bool, error) {
+	f, err := r.bloomFilter()
+	if f == nil {
+		return true, err
 	}
-	if r.meta.filter.Test(b) {
+	if f.Test(b) {
 		r.stats.FilterPasses.Add(1)
-		return true
+		return true, nil
 	}
 	r.stats.FilterSkips.Add(1)
-	return false
+	return false, nil
 }
 
-// MayContain reports whether the filter admits ukey (true if no filter).
-// False means no version of ukey is in the table.
-func (r *Reader) MayContain(ukey []byte) bool { return r.probe(ukey) }
+// MayContain reports whether the filter admits ukey (true if no filter,
+// or if an evicted filter could not be read again: the read of the table
+// then reports the error). False means no version of ukey is in the table.
+func (r *Reader) MayContain(ukey []byte) bool {
+	ok, _ := r.probe(ukey)
+	return ok
+}
 
 // MayContainPrefix reports whether the filter admits the prefix (true if no
-// filter). False means no user key of the table has a prefix, as computed by
-// the writer's Prefix function, equal to prefix.
-func (r *Reader) MayContainPrefix(prefix []byte) bool { return r.probe(prefix) }
+// filter, or as MayContain). False means no user key of the table has a
+// prefix, as computed by the writer's Prefix function, equal to prefix.
+func (r *Reader) MayContainPrefix(prefix []byte) bool {
+	ok, _ := r.probe(prefix)
+	return ok
+}
 
 // Get probes the filter for ukey first (counting skip/pass in Stats) and,
 // only if it passes, seeks to the first entry >= searchKey (an internal key,
@@ -630,7 +918,7 @@ func (r *Reader) admits(ukey []byte) (bool, error) {
 	if r.closed.Load() {
 		return false, errReaderClosed
 	}
-	return r.probe(ukey), nil
+	return r.probe(ukey)
 }
 
 // seek positions it for Get and Lookup, after admits. With scratch nil the
@@ -638,16 +926,33 @@ func (r *Reader) admits(ukey []byte) (bool, error) {
 // scratch set, a block missing from the cache is read into *scratch
 // (loadDataBlockInto), which it then aliases.
 func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (found bool, err error) {
-	if err := it.init(r.meta.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
+	var h blockHandle
+	p, err := r.pointIdx()
+	if err != nil {
 		return false, err
 	}
-	var h blockHandle
-	if r.meta.prefixes != nil {
-		i := r.meta.indexSearch(it, searchKey)
-		if i < 0 || i == len(r.meta.handles) {
+	if p != nil {
+		i, tie := p.search(searchKey)
+		if !tie {
+			if i == len(p.ends) {
+				return false, nil
+			}
+			return r.seekBlock(it, p.handle(i), searchKey, ukey, scratch)
+		}
+	}
+	ix, err := r.index()
+	if err != nil {
+		return false, err
+	}
+	if err := it.init(ix.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
+		return false, err
+	}
+	if ix.prefixes != nil {
+		i := ix.indexSearch(it, searchKey)
+		if i < 0 || i == len(ix.handles) {
 			return false, it.err
 		}
-		h = r.meta.handles[i]
+		h = ix.handles[i]
 	} else {
 		if !it.SeekGE(searchKey) {
 			return false, it.err
@@ -657,6 +962,11 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 			return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
 		}
 	}
+	return r.seekBlock(it, h, searchKey, ukey, scratch)
+}
+
+// seekBlock is the end of seek, once the index gave the data block h.
+func (r *Reader) seekBlock(it *blockIter, h blockHandle, searchKey, ukey []byte, scratch *[]byte) (found bool, err error) {
 	var block []byte
 	if scratch == nil {
 		block, err = r.loadDataBlock(h, true, nil)
@@ -697,11 +1007,14 @@ func keyPrefix(ukey []byte) uint64 {
 // the largest number if ukey does not start with m.common and sorts above
 // it (above every key that does): an order-keeping summary of the user
 // keys of the index (see indexSearch).
-func (m *tableMeta) prefixOf(ukey []byte) uint64 {
-	if !bytes.HasPrefix(ukey, m.common) {
+func (m *indexPart) prefixOf(ukey []byte) uint64 { return prefixOf(m.common, ukey) }
+
+// prefixOf is indexPart.prefixOf with the common prefix given.
+func prefixOf(common, ukey []byte) uint64 {
+	if !bytes.HasPrefix(ukey, common) {
 		return math.MaxUint64
 	}
-	return keyPrefix(ukey[len(m.common):])
+	return keyPrefix(ukey[len(common):])
 }
 
 // indexSearch returns the number of the first index entry whose key is >=
@@ -712,7 +1025,7 @@ func (m *tableMeta) prefixOf(ukey []byte) uint64 {
 // makes of each: entries whose prefix is below target's hold smaller keys
 // and those whose prefix is above hold larger ones, so only entries sharing
 // target's prefix are compared whole (usually none or one).
-func (m *tableMeta) indexSearch(it *blockIter, target []byte) int {
+func (m *indexPart) indexSearch(it *blockIter, target []byte) int {
 	p := m.prefixes
 	ut := keys.UserKey(target)
 	if !bytes.HasPrefix(ut, m.common) && bytes.Compare(ut, m.common) < 0 {
@@ -801,7 +1114,11 @@ const compressionUnknown Compression = 255
 // compression, in file order.
 func (r *Reader) Layout() []BlockInfo {
 	var out []BlockInfo
-	for _, h := range r.meta.handles {
+	var handles []blockHandle
+	if ix, err := r.index(); err == nil {
+		handles = ix.handles
+	}
+	for _, h := range handles {
 		c := compressionUnknown
 		var t [1]byte
 		if n, _ := r.r.ReadAt(t[:], int64(h.offset+h.length)); n == 1 {
@@ -846,12 +1163,16 @@ func (r *Reader) Verify() error {
 	if r.closed.Load() {
 		return errReaderClosed
 	}
-	m, err := r.readMeta(false)
+	m, err := r.readMeta(false, false)
 	if err != nil {
 		return err
 	}
 	// A reader trusts what it read at open; the file must still say that.
-	if len(m.index) != len(r.meta.index) || string(m.index) != string(r.meta.index) {
+	ix, err := r.index()
+	if err != nil {
+		return err
+	}
+	if len(m.index) != len(ix.index) || string(m.index) != string(ix.index) {
 		return keys.CorruptionError(r.name, int64(m.footer.index.offset), "index block changed since the table was opened")
 	}
 	var idx, blk blockIter

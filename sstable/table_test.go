@@ -199,7 +199,7 @@ func TestUnexpandedBlocksReadCorrectly(t *testing.T) {
 	}
 	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 16 << 10, RestartInterval: 200})
 	rd := openTable(t, data, ReaderOptions{Cache: NewCache(8 << 20)})
-	h := rd.meta.handles[0]
+	h := rd.mustIndex(t).handles[0]
 	block, err := rd.loadDataBlock(h, true, nil)
 	require.NoError(t, err)
 	var bi blockIter

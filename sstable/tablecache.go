@@ -56,10 +56,15 @@ func (e *tableEntry) tryRef() bool {
 // that table.
 //
 // With a block cache, the index and filter of every open reader are
-// charged to it (see Cache.Reserve), and the table cache closes the least
-// recently used readers while those charges exceed metaShare of the cache's
-// capacity, so that data blocks keep the rest: metadata memory is bounded
-// by the block cache's size, not only by the number of open tables.
+// entries of the block cache (see Reader), evicted part by part like data
+// blocks: a reader stays open when its index or filter is evicted, and a
+// read that needs it again re-reads that block alone, not the table's
+// footer, properties and other blocks. What a reader keeps itself (an
+// index or filter too large for a cache shard, the properties' keys) is
+// charged to the cache (see Cache.Reserve), and the table cache closes the
+// least recently used readers while those charges exceed metaShare of the
+// cache's capacity, so that data blocks keep the rest: metadata memory is
+// bounded by the block cache's size, not only by the number of open tables.
 type TableCache struct {
 	fs      vfs.FS
 	name    func(fileNum uint64) string // immutable
@@ -74,6 +79,8 @@ type TableCache struct {
 	lru    tableEntry // sentinel: lru.next is the most recently used
 	meta   int64      // MemoryUsage of the open readers in tables
 	closed bool
+
+	opens atomic.Int64 // readers opened (each reads the table's metadata)
 }
 
 // metaShare is the share of the block cache's capacity (in quarters) that
@@ -241,6 +248,7 @@ func (tc *TableCache) release(e *tableEntry) {
 }
 
 func (tc *TableCache) openReader(fileNum uint64, size int64) (*Reader, error) {
+	tc.opens.Add(1)
 	name := tc.name(fileNum)
 	f, err := tc.fs.Open(name)
 	if err != nil {
@@ -268,6 +276,11 @@ func (tc *TableCache) Evict(fileNum uint64) {
 		tc.opts.Cache.EvictFile(fileNum)
 	}
 }
+
+// Opens returns the number of table readers the cache has opened (each
+// reads the table's footer, properties, index and filter), failed opens
+// included.
+func (tc *TableCache) Opens() int64 { return tc.opens.Load() }
 
 // Len returns the number of tables in the cache.
 func (tc *TableCache) Len() int {
