@@ -18,7 +18,7 @@ const Bottom = NumLevels - 1
 // Options are the knobs of the leveled policy; lsm fills them from its own
 // Options, where each default is documented.
 type Options struct {
-	L0Trigger       int   // L0 table count that scores 1
+	L0Trigger       int   // L0 depth (sublevels) that scores 1
 	LevelMultiplier int   // ratio of adjacent level targets
 	BaseLevelSize   int64 // the smallest target a base level may have
 	TargetFileSize  int64 // output tables are split at this size
@@ -146,7 +146,7 @@ func Targets(v *manifest.Version, o Options) (base int, targets [NumLevels]int64
 // so the deleted data is compacted away and its space comes back. Covered
 // bytes also score on their own against the smaller of the level's target
 // and half the DB: in a DB smaller than its base level's target, tombstones
-// over half of it are reason enough. (L0, otherwise scored by table count,
+// over half of it are reason enough. (L0, otherwise scored by its depth,
 // uses the base level's target.)
 func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
 	base, targets := Targets(v, o)
@@ -157,7 +157,8 @@ func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
 	rdScore := func(rd uint64, target int64) float64 {
 		return float64(rd) / float64(max(min(uint64(max(target, 1)), total/2), 1))
 	}
-	scores[0] = float64(len(v.Levels[0])) / float64(o.L0Trigger)
+	sub := v.L0Sublevels()
+	scores[0] = float64(max(sub.Depth(), sub.Isolated)) / float64(o.L0Trigger)
 	if rd := rangeDelBytes(v.Levels[0]); rd > 0 && base < NumLevels {
 		scores[0] = max(scores[0], rdScore(rd, targets[base]))
 	}
@@ -185,8 +186,17 @@ func rangeDelBytes(files []*manifest.FileMeta) uint64 {
 
 // Pick returns the most urgent compaction of v, or nil if none is due or
 // every candidate's tables are busy. Files with Compacting set are busy;
-// the caller marks the chosen inputs.
+// the caller marks the chosen inputs. It is PickConcurrent with no
+// compaction running.
 func Pick(v *manifest.Version, o Options) *Compaction {
+	return PickConcurrent(v, o, nil)
+}
+
+// PickConcurrent is Pick while the compactions running (picked from v or
+// an older version, their inputs marked Compacting) run: an L0 compaction
+// it picks has a key range disjoint from that of every running compaction
+// into the same level.
+func PickConcurrent(v *manifest.Version, o Options, running []*Compaction) *Compaction {
 	scores := Scores(v, o)
 	base, _ := Targets(v, o)
 	for {
@@ -201,7 +211,7 @@ func Pick(v *manifest.Version, o Options) *Compaction {
 		}
 		var c *Compaction
 		if best == 0 {
-			c = pickL0(v, o, base, ReasonL0)
+			c = pickL0Partial(v, o, base, running)
 		} else {
 			c = pickLevel(v, o, best)
 		}

@@ -139,13 +139,23 @@ func FindInSublevel(files []*FileMeta, ukey []byte) int {
 // L0Sublevels returns L0's sublevels, computed on the first call and kept
 // with v (a Version is immutable). Safe for concurrent use: two first calls
 // at once may both compute it, with the same result.
+//
+// (The cache is tied to the L0 slice it was built from: a test that builds
+// a Version by hand and then sets Levels[0] anew gets fresh sublevels.)
 func (v *Version) L0Sublevels() *L0Sublevels {
-	if s := v.l0Sub.Load(); s != nil {
-		return s
+	l0 := v.Levels[0]
+	if c := v.l0Sub.Load(); c != nil && len(c.files) == len(l0) && (len(l0) == 0 || &c.files[0] == &l0[0]) {
+		return c.s
 	}
-	s := ComputeL0Sublevels(v.Levels[0])
-	v.l0Sub.Store(s)
+	s := ComputeL0Sublevels(l0)
+	v.l0Sub.Store(&l0Cache{files: l0, s: s})
 	return s
+}
+
+// l0Cache is a Version's L0Sublevels and the L0 slice it describes.
+type l0Cache struct {
+	files []*FileMeta
+	s     *L0Sublevels
 }
 
 // L0Depth returns the number of L0 sublevels: the L0 tables a read of one

@@ -40,7 +40,7 @@ type Version struct {
 	vs   *VersionSet // notified when refs drops to zero; nil if not installed
 
 	// l0Sub caches L0Sublevels, computed once per version on first use.
-	l0Sub atomic.Pointer[L0Sublevels]
+	l0Sub atomic.Pointer[l0Cache]
 }
 
 // Ref takes a reference: the tables of v will not be deleted until Unref.
