@@ -157,8 +157,7 @@ func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
 	rdScore := func(rd uint64, target int64) float64 {
 		return float64(rd) / float64(max(min(uint64(max(target, 1)), total/2), 1))
 	}
-	sub := v.L0Sublevels()
-	scores[0] = float64(max(sub.Depth(), sub.Isolated)) / float64(o.L0Trigger)
+	scores[0] = float64(max(v.L0Depth(), l0Apart(v, base))) / float64(o.L0Trigger)
 	if rd := rangeDelBytes(v.Levels[0]); rd > 0 && base < NumLevels {
 		scores[0] = max(scores[0], rdScore(rd, targets[base]))
 	}
@@ -173,6 +172,24 @@ func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
 		}
 	}
 	return scores
+}
+
+// l0Apart counts the L0 tables that overlap no other L0 table nor any table
+// of the base level: a sequential load's flushes, side by side beyond the
+// data below. They add no depth, yet they belong below L0, and a trivial
+// move takes them there.
+func l0Apart(v *manifest.Version, base int) int {
+	sub := v.L0Sublevels()
+	if sub.Isolated == 0 {
+		return 0
+	}
+	n := 0
+	for i, f := range v.Levels[0] {
+		if sub.Alone[i] && len(v.Overlaps(base, f.SmallestUserKey(), f.LargestUserKey())) == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // rangeDelBytes sums the bytes the tables' range tombstones cover below.

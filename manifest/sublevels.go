@@ -32,7 +32,9 @@ type L0Sublevels struct {
 	// Of is the sublevel of each table of the L0 slice the sublevels were
 	// built from, by index.
 	Of []int
-	// Isolated is the number of tables that overlap no other L0 table.
+	// Alone says, per table by index as Of, whether it overlaps no other
+	// L0 table; Isolated counts them.
+	Alone    []bool
 	Isolated int
 }
 
@@ -50,7 +52,7 @@ func FilesOverlap(a, b *FileMeta) bool {
 // table, one binary search per sublevel it passes and an insertion into a
 // sorted slice.
 func ComputeL0Sublevels(files []*FileMeta) *L0Sublevels {
-	s := &L0Sublevels{Of: make([]int, len(files))}
+	s := &L0Sublevels{Of: make([]int, len(files)), Alone: make([]bool, len(files))}
 	for i, f := range files {
 		// The highest sublevel holding a table that overlaps f: nothing
 		// above it overlaps f, so f goes just above it.
@@ -77,23 +79,20 @@ func ComputeL0Sublevels(files []*FileMeta) *L0Sublevels {
 	// A sublevel-0 table overlaps no older one; it is isolated if no newer
 	// one (in any higher sublevel) overlaps it either. Tables above
 	// sublevel 0 overlap an older one by construction.
-	for _, f := range s.levelOrNil(0) {
+	for i, f := range files {
+		if s.Of[i] != 0 {
+			continue
+		}
 		alone := true
 		for l := 1; l < len(s.Levels) && alone; l++ {
 			alone = overlapIndex(s.Levels[l], f) < 0
 		}
 		if alone {
+			s.Alone[i] = true
 			s.Isolated++
 		}
 	}
 	return s
-}
-
-func (s *L0Sublevels) levelOrNil(l int) []*FileMeta {
-	if l < len(s.Levels) {
-		return s.Levels[l]
-	}
-	return nil
 }
 
 // sort0 returns where f goes in a sublevel sorted by smallest user key.

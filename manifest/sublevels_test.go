@@ -87,6 +87,7 @@ func TestL0SublevelsRandom(t *testing.T) {
 			if alone {
 				isolated++
 			}
+			require.Equal(t, alone, s.Alone[i], "round %d table %d", round, i)
 		}
 		require.Equal(t, isolated, s.Isolated, "round %d", round)
 	}
