@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sort"
 	"sync"
 	"testing"
 
@@ -178,4 +180,116 @@ func TestFlushSplitsAtBaseBoundaries(t *testing.T) {
 			require.ErrorIs(t, err, ErrNotFound)
 		}
 	}
+}
+
+// TestGetProbesOneTablePerSublevel builds a compaction debt (several
+// flushes over a base level, L0 not yet compacted: many pieces in a few
+// sublevels) and reads it: a Get looks a key up in at most one L0 table per
+// sublevel, far fewer than L0's table count, and every read (Get, forward
+// and backward iteration, seeks) agrees with a model. Then L0 compacts
+// (partially, window by window) and the reads still agree.
+func TestGetProbesOneTablePerSublevel(t *testing.T) {
+	fs := vfs.NewMem()
+	var mu sync.Mutex
+	var flushes []FlushInfo
+	o := splitOpts(fs, &flushes, &mu)
+	db := openMem(t, fs, o)
+	rng := rand.New(rand.NewPCG(5, 6))
+	model := map[string]string{}
+	const n = 4000
+	put := func(i int) {
+		b := make([]byte, 60)
+		for j := range b {
+			b[j] = byte('a' + rng.IntN(26))
+		}
+		require.NoError(t, db.Put(splitKey(i), b))
+		model[string(splitKey(i))] = string(b)
+	}
+	for i := range n {
+		put(i)
+	}
+	require.NoError(t, db.Compact(nil, nil))
+	const rounds = 6 // below the trigger of 8: L0 stays
+	for r := range rounds {
+		for range 1200 {
+			put(rng.IntN(n))
+		}
+		if r == 2 {
+			lo := rng.IntN(n / 2)
+			require.NoError(t, db.DeleteRange(splitKey(lo), splitKey(lo+n/5)))
+			for i := lo; i < lo+n/5; i++ {
+				delete(model, string(splitKey(i)))
+			}
+		}
+		require.NoError(t, db.Flush())
+	}
+	m0 := db.Metrics()
+	t.Logf("L0: %d tables in %d sublevels", m0.Levels[0].Tables, m0.L0Sublevels)
+	require.Equal(t, rounds, m0.L0Sublevels)
+	require.Greater(t, m0.Levels[0].Tables, 3*m0.L0Sublevels, "the flushes were cut into pieces")
+
+	check := func() {
+		t.Helper()
+		before := db.Metrics()
+		gets := 0
+		for i := 0; i < n; i += 3 {
+			got, err := db.Get(splitKey(i))
+			gets++
+			if want, ok := model[string(splitKey(i))]; ok {
+				require.NoError(t, err)
+				require.Equal(t, want, string(got))
+			} else {
+				require.ErrorIs(t, err, ErrNotFound)
+			}
+		}
+		after := db.Metrics()
+		probes := after.L0TablesProbed - before.L0TablesProbed
+		t.Logf("%.2f L0 tables probed per Get (L0: %d tables, %d sublevels)", float64(probes)/float64(gets), after.Levels[0].Tables, after.L0Sublevels)
+		require.LessOrEqual(t, probes, int64(gets*max(after.L0Sublevels, before.L0Sublevels)), "more than one table per sublevel")
+		// Forward, backward, and seeks.
+		want := make([]string, 0, len(model))
+		for k := range model {
+			want = append(want, k)
+		}
+		slices.Sort(want)
+		got := dbScan(t, db)
+		require.Len(t, got, len(want))
+		for i, e := range got {
+			require.Equal(t, want[i], e.k)
+			require.Equal(t, model[e.k], e.v)
+		}
+		it, err := db.NewIter(nil)
+		require.NoError(t, err)
+		i := len(want) - 1
+		for ok := it.Last(); ok; ok = it.Prev() {
+			require.Equal(t, want[i], string(it.Key()))
+			i--
+		}
+		require.Equal(t, -1, i)
+		for range 200 {
+			k := splitKey(rng.IntN(n + 10))
+			j := sort.SearchStrings(want, string(k))
+			if it.SeekGE(k) {
+				require.Equal(t, want[j], string(it.Key()))
+			} else {
+				require.Equal(t, len(want), j)
+			}
+		}
+		require.NoError(t, it.Close())
+	}
+	check()
+	require.Less(t, float64(db.Metrics().L0TablesProbed), float64(m0.Levels[0].Tables*n/3), "fewer tables per Get than L0 holds")
+
+	// More flushes pass the trigger: L0 compacts window by window while
+	// reads go on.
+	for range 4 {
+		for range 1200 {
+			put(rng.IntN(n))
+		}
+		require.NoError(t, db.Flush())
+		check()
+	}
+	v := db.vs.Current()
+	checkL0Order(t, v)
+	v.Unref()
 }
