@@ -64,7 +64,7 @@
 //	ttl     PickTTL: a table whose expiring entries have all expired, or
 //	        (above the bottom) whose entries are mostly tombstones
 //	read    PickRead: reads keep paying for L0's overlap (LevelDB's
-//	        seek-triggered compaction, for L0 as a whole)
+//	        seek-triggered compaction, for L0's deepest window)
 //	manual  PickManual: DB.Compact
 //
 // and its Kind: a rewrite, or a trivial move (L0, size and read only: a
@@ -85,9 +85,10 @@
 // tables are busy, or whose key range meets that of a compaction running
 // into the base level (PickConcurrent), is passed over for the next. Two
 // L0 compactions of disjoint windows may therefore run at once. With the
-// base level empty, every L0 table that is not blocked is taken. Read,
-// TTL and manual compactions of L0 (PickRead, PickTTL, PickManual) take
-// all of L0.
+// base level empty, every L0 table that is not blocked is taken. A read
+// compaction (PickRead) picks a window the same way, if at least two L0
+// tables lie over it; TTL and manual compactions of L0 (PickTTL,
+// PickManual) take all of L0.
 //
 //	window [n, t): takes the tables over it, flush 3's [n..q], flush 2's
 //	[g..........s] and flush 1's [n...........z], then flush 1's [h....m]

@@ -21,6 +21,7 @@ type l0Picker struct {
 	sub     *manifest.L0Sublevels
 	index   map[*manifest.FileMeta]int
 	blocked []bool
+	reason  Reason // of the compactions try builds
 }
 
 func newL0Picker(v *manifest.Version) *l0Picker {
@@ -105,18 +106,23 @@ func inWindow(f *manifest.FileMeta, lo, hi []byte) bool {
 	return hi == nil || bytes.Compare(f.SmallestUserKey(), hi) < 0
 }
 
-// pickL0Partial picks an L0 compaction of part of L0: the tables over a
-// window of base-level tables (see the package documentation), or, with
-// the base level empty, every table that may be taken. It returns nil if
-// nothing may be taken.
-func pickL0Partial(v *manifest.Version, o Options, base int, running []*Compaction) *Compaction {
+// pickL0Partial picks an L0 compaction of part of L0 for reason: the
+// tables over a window of base-level tables (see the package
+// documentation) with at least minDepth L0 tables over it, or, with the
+// base level empty, every table that may be taken (if at least minDepth).
+// It returns nil if nothing may be taken.
+func pickL0Partial(v *manifest.Version, o Options, base int, running []*Compaction, reason Reason, minDepth int) *Compaction {
 	if len(v.Levels[0]) == 0 {
 		return nil
 	}
 	p := newL0Picker(v)
+	p.reason = reason
 	baseFiles := v.Levels[base]
 	if len(baseFiles) == 0 {
-		return p.try(o, base, nil, nil, running)
+		if c := p.try(o, base, nil, nil, running); c != nil && len(c.Inputs[0]) >= minDepth {
+			return c
+		}
+		return nil
 	}
 	// Window w is [smallest of base table w, smallest of base table w+1),
 	// the first unbounded below and the last above: flushes split at these
@@ -155,7 +161,7 @@ func pickL0Partial(v *manifest.Version, o Options, base int, running []*Compacti
 	}
 	order := make([]int, 0, n)
 	for w := range n {
-		if depth[w] > 0 {
+		if depth[w] >= max(minDepth, 1) {
 			order = append(order, w)
 		}
 	}
@@ -232,7 +238,7 @@ func (p *l0Picker) try(o Options, base int, lo, hi []byte, running []*Compaction
 	if len(taken) == 0 {
 		return nil
 	}
-	c := newCompaction(p.v, o, ReasonL0, 0, base, taken)
+	c := newCompaction(p.v, o, p.reason, 0, base, taken)
 	if c == nil {
 		return nil
 	}

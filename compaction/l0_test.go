@@ -121,7 +121,7 @@ func TestL0PickRandom(t *testing.T) {
 				running = append(running, &Compaction{Level: 0, OutputLevel: 6, Inputs: [2][]*manifest.FileMeta{nil, {f}}})
 			}
 		}
-		c := pickL0Partial(v, o, base, running)
+		c := pickL0Partial(v, o, base, running, ReasonL0, 1)
 		if c == nil {
 			continue
 		}

@@ -228,7 +228,7 @@ func PickConcurrent(v *manifest.Version, o Options, running []*Compaction) *Comp
 		}
 		var c *Compaction
 		if best == 0 {
-			c = pickL0Partial(v, o, base, running)
+			c = pickL0Partial(v, o, base, running, ReasonL0, 1)
 		} else {
 			c = pickLevel(v, o, best)
 		}
@@ -451,16 +451,27 @@ func PickTTL(v *manifest.Version, o Options, now int64) *Compaction {
 	return nil
 }
 
-// PickRead returns a compaction of every L0 table into the base level when
-// L0 holds at least two tables, for a DB whose reads keep paying for L0's
-// overlap (every seek reads a block of each overlapping table), or nil. It
-// is LevelDB's seek-triggered compaction, applied to L0 as a whole.
+// PickRead returns a compaction of part of L0 into the base level, for a
+// DB whose reads keep paying for L0's overlap (a read looks at a table of
+// each sublevel over its key), or nil: the window of base-level tables with
+// the most L0 tables over it, if at least two, picked as Pick picks an L0
+// compaction (see the package documentation) whatever L0's score. It is
+// LevelDB's seek-triggered compaction, applied to L0 a window at a time: a
+// compaction of all of L0 and the base level under it would hold the
+// compaction slot for long after a large fill. It is PickReadConcurrent
+// with no compaction running.
 func PickRead(v *manifest.Version, o Options) *Compaction {
+	return PickReadConcurrent(v, o, nil)
+}
+
+// PickReadConcurrent is PickRead while the compactions running run (see
+// PickConcurrent).
+func PickReadConcurrent(v *manifest.Version, o Options, running []*Compaction) *Compaction {
 	if len(v.Levels[0]) < 2 {
 		return nil
 	}
 	base, _ := Targets(v, o)
-	return pickL0(v, o, base, ReasonRead)
+	return pickL0Partial(v, o, base, running, ReasonRead, 2)
 }
 
 // noRangeDelBytes reports whether no table of ts has range tombstones

@@ -106,7 +106,8 @@ func (db *DB) maybeScheduleCompactionLocked() {
 // readCharge records that reads touched extra overlapping L0 tables; when
 // the charge passes the allowance (one per 16 KiB of L0, at least 1,000, as
 // LevelDB allows seeks), L0 is compacted even though it is below its
-// trigger, so a read-heavy DB stops paying for the overlap.
+// trigger (its deepest window: compaction.PickRead), so a read-heavy DB
+// stops paying for the overlap.
 func (db *DB) readCharge(n int64) {
 	if db.readSeeks.Add(n) < db.readAllowance.Load() {
 		return
@@ -117,7 +118,7 @@ func (db *DB) readCharge(n int64) {
 	if !db.canCompactLocked() || db.mu.comp.running >= db.opts.CompactionConcurrency {
 		return
 	}
-	if c := compaction.PickRead(db.mu.rs.v, db.compactionOptions()); c != nil {
+	if c := compaction.PickReadConcurrent(db.mu.rs.v, db.compactionOptions(), db.mu.comp.inProgress); c != nil {
 		db.startCompactionLocked(c)
 	}
 }
