@@ -224,8 +224,8 @@ func TestTargetsGrowUpwardFromTheBottom(t *testing.T) {
 
 func TestPickPrefersL0AndTrivialMoves(t *testing.T) {
 	o := Options{L0Trigger: 2, LevelMultiplier: 10, BaseLevelSize: 1000, TargetFileSize: 100}
+	require.Nil(t, Pick(&manifest.Version{}, o))
 	v := &manifest.Version{}
-	require.Nil(t, Pick(v, o))
 	v.Levels[0] = []*manifest.FileMeta{fm(1, "a", "c", 10), fm(2, "b", "d", 10)}
 	c := Pick(v, o)
 	require.NotNil(t, c)
@@ -234,12 +234,13 @@ func TestPickPrefersL0AndTrivialMoves(t *testing.T) {
 	require.Len(t, c.Inputs[0], 2)
 	require.Equal(t, KindRewrite, c.Kind)
 
-	// Busy inputs are never picked twice.
-	v.Levels[0][1].Compacting = true
+	// Busy inputs are never picked twice, nor the newer tables over them.
+	v.Levels[0][0].Compacting = true
 	require.Nil(t, Pick(v, o))
-	v.Levels[0][1].Compacting = false
+	v.Levels[0][0].Compacting = false
 
 	// One L0 table overlapping nothing moves.
+	v = &manifest.Version{}
 	v.Levels[0] = []*manifest.FileMeta{fm(3, "x", "y", 10)}
 	o.L0Trigger = 1
 	v.Levels[6] = []*manifest.FileMeta{fm(4, "a", "m", 10)}
@@ -251,15 +252,20 @@ func TestPickPrefersL0AndTrivialMoves(t *testing.T) {
 	// L0 tables side by side (a sequential load's flushes) move together;
 	// one overlap among them, or with the level below, makes a rewrite.
 	o.L0Trigger = 3
+	v = &manifest.Version{Levels: v.Levels}
 	v.Levels[0] = []*manifest.FileMeta{fm(7, "u", "v", 10), fm(5, "n", "p", 10), fm(6, "q", "t", 10)}
 	c = Pick(v, o)
 	require.NotNil(t, c)
 	require.Equal(t, KindMove, c.Kind)
 	require.Len(t, c.Inputs[0], 3)
 	require.Empty(t, c.Inputs[1])
-	v.Levels[0][2] = fm(6, "p", "t", 10) // shares "p" with table 5
+	// (A Version is immutable: each change makes a new one.)
+	o.L0Trigger = 2
+	v = &manifest.Version{Levels: v.Levels}
+	v.Levels[0] = []*manifest.FileMeta{fm(7, "u", "v", 10), fm(5, "n", "p", 10), fm(6, "p", "t", 10)} // 6 shares "p" with table 5
 	require.Equal(t, KindRewrite, Pick(v, o).Kind)
-	v.Levels[0][2] = fm(6, "q", "t", 10)
+	v = &manifest.Version{Levels: v.Levels}
+	v.Levels[0] = []*manifest.FileMeta{fm(7, "u", "v", 10), fm(5, "n", "p", 10), fm(6, "q", "t", 10)}
 	v.Levels[6] = []*manifest.FileMeta{fm(4, "a", "m", 10), fm(8, "r", "s", 10)}
 	c = Pick(v, o)
 	require.Equal(t, KindRewrite, c.Kind, "table 6 overlaps table 8 below")

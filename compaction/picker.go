@@ -18,7 +18,7 @@ const Bottom = NumLevels - 1
 // Options are the knobs of the leveled policy; lsm fills them from its own
 // Options, where each default is documented.
 type Options struct {
-	L0Trigger       int   // L0 table count that scores 1
+	L0Trigger       int   // L0 depth (sublevels) that scores 1
 	LevelMultiplier int   // ratio of adjacent level targets
 	BaseLevelSize   int64 // the smallest target a base level may have
 	TargetFileSize  int64 // output tables are split at this size
@@ -146,7 +146,7 @@ func Targets(v *manifest.Version, o Options) (base int, targets [NumLevels]int64
 // so the deleted data is compacted away and its space comes back. Covered
 // bytes also score on their own against the smaller of the level's target
 // and half the DB: in a DB smaller than its base level's target, tombstones
-// over half of it are reason enough. (L0, otherwise scored by table count,
+// over half of it are reason enough. (L0, otherwise scored by its depth,
 // uses the base level's target.)
 func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
 	base, targets := Targets(v, o)
@@ -157,7 +157,7 @@ func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
 	rdScore := func(rd uint64, target int64) float64 {
 		return float64(rd) / float64(max(min(uint64(max(target, 1)), total/2), 1))
 	}
-	scores[0] = float64(len(v.Levels[0])) / float64(o.L0Trigger)
+	scores[0] = float64(max(v.L0Depth(), l0Apart(v, base))) / float64(o.L0Trigger)
 	if rd := rangeDelBytes(v.Levels[0]); rd > 0 && base < NumLevels {
 		scores[0] = max(scores[0], rdScore(rd, targets[base]))
 	}
@@ -174,6 +174,24 @@ func Scores(v *manifest.Version, o Options) (scores [NumLevels]float64) {
 	return scores
 }
 
+// l0Apart counts the L0 tables that overlap no other L0 table nor any table
+// of the base level: a sequential load's flushes, side by side beyond the
+// data below. They add no depth, yet they belong below L0, and a trivial
+// move takes them there.
+func l0Apart(v *manifest.Version, base int) int {
+	sub := v.L0Sublevels()
+	if sub.Isolated == 0 {
+		return 0
+	}
+	n := 0
+	for i, f := range v.Levels[0] {
+		if sub.Alone[i] && len(v.Overlaps(base, f.SmallestUserKey(), f.LargestUserKey())) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // rangeDelBytes sums the bytes the tables' range tombstones cover below.
 func rangeDelBytes(files []*manifest.FileMeta) uint64 {
 	var n uint64
@@ -185,8 +203,17 @@ func rangeDelBytes(files []*manifest.FileMeta) uint64 {
 
 // Pick returns the most urgent compaction of v, or nil if none is due or
 // every candidate's tables are busy. Files with Compacting set are busy;
-// the caller marks the chosen inputs.
+// the caller marks the chosen inputs. It is PickConcurrent with no
+// compaction running.
 func Pick(v *manifest.Version, o Options) *Compaction {
+	return PickConcurrent(v, o, nil)
+}
+
+// PickConcurrent is Pick while the compactions running (picked from v or
+// an older version, their inputs marked Compacting) run: an L0 compaction
+// it picks has a key range disjoint from that of every running compaction
+// into the same level.
+func PickConcurrent(v *manifest.Version, o Options, running []*Compaction) *Compaction {
 	scores := Scores(v, o)
 	base, _ := Targets(v, o)
 	for {
@@ -201,7 +228,7 @@ func Pick(v *manifest.Version, o Options) *Compaction {
 		}
 		var c *Compaction
 		if best == 0 {
-			c = pickL0(v, o, base, ReasonL0)
+			c = pickL0Partial(v, o, base, running, ReasonL0, 1)
 		} else {
 			c = pickLevel(v, o, best)
 		}
@@ -424,16 +451,27 @@ func PickTTL(v *manifest.Version, o Options, now int64) *Compaction {
 	return nil
 }
 
-// PickRead returns a compaction of every L0 table into the base level when
-// L0 holds at least two tables, for a DB whose reads keep paying for L0's
-// overlap (every seek reads a block of each overlapping table), or nil. It
-// is LevelDB's seek-triggered compaction, applied to L0 as a whole.
+// PickRead returns a compaction of part of L0 into the base level, for a
+// DB whose reads keep paying for L0's overlap (a read looks at a table of
+// each sublevel over its key), or nil: the window of base-level tables with
+// the most L0 tables over it, if at least two, picked as Pick picks an L0
+// compaction (see the package documentation) whatever L0's score. It is
+// LevelDB's seek-triggered compaction, applied to L0 a window at a time: a
+// compaction of all of L0 and the base level under it would hold the
+// compaction slot for long after a large fill. It is PickReadConcurrent
+// with no compaction running.
 func PickRead(v *manifest.Version, o Options) *Compaction {
+	return PickReadConcurrent(v, o, nil)
+}
+
+// PickReadConcurrent is PickRead while the compactions running run (see
+// PickConcurrent).
+func PickReadConcurrent(v *manifest.Version, o Options, running []*Compaction) *Compaction {
 	if len(v.Levels[0]) < 2 {
 		return nil
 	}
 	base, _ := Targets(v, o)
-	return pickL0(v, o, base, ReasonRead)
+	return pickL0Partial(v, o, base, running, ReasonRead, 2)
 }
 
 // noRangeDelBytes reports whether no table of ts has range tombstones

@@ -23,7 +23,7 @@ import (
 //	the version, as the picker sees it
 //
 //	targets | scores
-//	pick | pick-read | pick-ttl now=N | pick-manual level=N [lo=K] [hi=K]
+//	pick [running=N,M...] | pick-read | pick-ttl now=N | pick-manual level=N [lo=K] [hi=K]
 //	mark <num>... | unmark <num>...   (set or clear Compacting)
 //
 // A picked compaction prints as
@@ -80,7 +80,27 @@ func TestPickerScripts(t *testing.T) {
 				}
 				return b.String()
 			case "pick":
-				return describeCompaction(Pick(v, o))
+				// running=N,M: a compaction of those L0 tables into the base
+				// level runs (they are marked busy for this pick only).
+				var running []*Compaction
+				if d.HasArg("running") {
+					var nums string
+					d.ScanArgs(t, "running", &nums)
+					base, _ := Targets(v, o)
+					r := &Compaction{Level: 0, OutputLevel: base}
+					for _, s := range strings.Split(nums, ",") {
+						n, _ := strconv.ParseUint(s, 10, 64)
+						f := findFile(v, n)
+						if f == nil {
+							d.Fatalf(t, "no table %d", n)
+						}
+						r.Inputs[0] = append(r.Inputs[0], f)
+					}
+					manifest.MarkCompacting(r.Inputs[0])
+					defer manifest.ClearCompacting(r.Inputs[0])
+					running = append(running, r)
+				}
+				return describeCompaction(PickConcurrent(v, o, running))
 			case "pick-read":
 				return describeCompaction(PickRead(v, o))
 			case "pick-ttl":

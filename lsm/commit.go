@@ -695,9 +695,11 @@ func (db *DB) makeRoomForWrite(need int64) error {
 			db.mu.Unlock()
 			continue
 		}
-		l0 := len(db.mu.rs.v.Levels[0])
+		// L0's depth (its sublevels), not its table count, is what reads
+		// pay for and what a flush split into pieces does not inflate.
+		l0 := db.mu.rs.v.L0Depth()
 		if l0 >= db.opts.L0StopWrites {
-			db.stallLocked("l0-stop", func() bool { return len(db.mu.rs.v.Levels[0]) >= db.opts.L0StopWrites })
+			db.stallLocked("l0-stop", func() bool { return db.mu.rs.v.L0Depth() >= db.opts.L0StopWrites })
 			db.mu.Unlock()
 			continue
 		}

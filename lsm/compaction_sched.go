@@ -3,6 +3,7 @@ package lsm
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stratadb/strata/compaction"
@@ -16,7 +17,10 @@ import (
 // Guarded by db.mu.
 type compactionState struct {
 	running int // automatic compactions in progress
-	manual  int // manual compactions waiting or running; automatic ones hold off
+	// inProgress are the running automatic compactions, for the picker:
+	// two L0 compactions into the same level must not overlap in keys.
+	inProgress []*compaction.Compaction
+	manual     int // manual compactions waiting or running; automatic ones hold off
 	// manualActive is set while one Compact call compacts: they take turns,
 	// since two picking from the same version would both rewrite its
 	// tables.
@@ -91,7 +95,7 @@ func (db *DB) ttlLoop() {
 func (db *DB) maybeScheduleCompactionLocked() {
 	db.checkMuHeld("scheduling compactions")
 	for db.canCompactLocked() && db.mu.comp.running < db.opts.CompactionConcurrency {
-		c := compaction.Pick(db.mu.rs.v, db.compactionOptions())
+		c := compaction.PickConcurrent(db.mu.rs.v, db.compactionOptions(), db.mu.comp.inProgress)
 		if c == nil {
 			return
 		}
@@ -102,7 +106,8 @@ func (db *DB) maybeScheduleCompactionLocked() {
 // readCharge records that reads touched extra overlapping L0 tables; when
 // the charge passes the allowance (one per 16 KiB of L0, at least 1,000, as
 // LevelDB allows seeks), L0 is compacted even though it is below its
-// trigger, so a read-heavy DB stops paying for the overlap.
+// trigger (its deepest window: compaction.PickRead), so a read-heavy DB
+// stops paying for the overlap.
 func (db *DB) readCharge(n int64) {
 	if db.readSeeks.Add(n) < db.readAllowance.Load() {
 		return
@@ -113,7 +118,7 @@ func (db *DB) readCharge(n int64) {
 	if !db.canCompactLocked() || db.mu.comp.running >= db.opts.CompactionConcurrency {
 		return
 	}
-	if c := compaction.PickRead(db.mu.rs.v, db.compactionOptions()); c != nil {
+	if c := compaction.PickReadConcurrent(db.mu.rs.v, db.compactionOptions(), db.mu.comp.inProgress); c != nil {
 		db.startCompactionLocked(c)
 	}
 }
@@ -149,6 +154,7 @@ func (db *DB) startCompactionLocked(c *compaction.Compaction) {
 	v := db.mu.rs.v
 	v.Ref()
 	db.mu.comp.running++
+	db.mu.comp.inProgress = append(db.mu.comp.inProgress, c)
 	db.bgWG.Add(1)
 	go func() {
 		defer db.bgWG.Done()
@@ -158,6 +164,7 @@ func (db *DB) startCompactionLocked(c *compaction.Compaction) {
 		db.mu.Lock()
 		db.clearCompactingLocked(c)
 		db.mu.comp.running--
+		db.mu.comp.inProgress = slices.DeleteFunc(db.mu.comp.inProgress, func(r *compaction.Compaction) bool { return r == c })
 		db.mu.bgCond.Broadcast()
 		db.mu.Unlock()
 		if err != nil && !errors.Is(err, compaction.ErrStopped) {
@@ -311,12 +318,18 @@ func (db *DB) inputRangeDels(c *compaction.Compaction) (rangedel.List, error) {
 // compactionInput returns a merging iterator over every input table.
 //
 // The input iterators read ahead within compactionReadaheadBudget in all:
-// each of the n that may be open at once (every L0 input, one table of
-// each level input) reads at most budget/n per positioned read.
+// each of the n that may be open at once (one table of each L0 sublevel
+// of the inputs, one of the level input) reads at most budget/n per positioned read.
 func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
+	// L0 inputs are read a sublevel at a time: each sublevel's tables do
+	// not overlap, so one of them is open at once.
+	var l0 [][]*manifest.FileMeta
+	if c.Level == 0 {
+		l0 = manifest.ComputeL0Sublevels(c.Inputs[0]).Levels
+	}
 	n := 1
 	if c.Level == 0 {
-		n = len(c.Inputs[0])
+		n = len(l0)
 	}
 	if len(c.Inputs[1]) > 0 {
 		n++
@@ -331,12 +344,8 @@ func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
 	}
 	var srcs []keys.Iterator
 	if c.Level == 0 {
-		for _, f := range c.Inputs[0] {
-			it, err := open(f)
-			if err != nil {
-				it = &errIter{err: err}
-			}
-			srcs = append(srcs, it)
+		for l := len(l0) - 1; l >= 0; l-- {
+			srcs = append(srcs, iterator.NewLevel(l0[l], open, nil, nil))
 		}
 	} else {
 		srcs = append(srcs, iterator.NewLevel(c.Inputs[0], open, nil, nil))

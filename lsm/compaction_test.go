@@ -22,6 +22,7 @@ func checkVersion(t testing.TB, db *DB) {
 	v := db.vs.Current()
 	defer v.Unref()
 	require.NoError(t, v.CheckInvariants())
+	checkL0Order(t, v)
 	for l := 1; l < manifest.NumLevels; l++ {
 		files := v.Levels[l]
 		for i := 1; i < len(files); i++ {

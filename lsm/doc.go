@@ -27,20 +27,24 @@
 // counters are judged by the leader against the latest state and the
 // writes queued before them in its group, which makes them atomic with
 // respect to every other write while they share the group's WAL write and
-// fsync. A full memtable is rotated to a new WAL segment and flushed to an L0
-// table in the background (flush.go); compaction merges tables down the
-// levels (compaction_sched.go, package compaction).
+// fsync. A full memtable is rotated to a new WAL segment and flushed to L0
+// in the background (flush.go), cut into tables at the base level's table
+// boundaries (pieces of at least TargetFileSize/4, added in one MANIFEST
+// edit); compaction merges tables down the levels (compaction_sched.go,
+// package compaction), L0 a window of base-level tables at a time.
 //
 // # How a read travels
 //
-// Get looks in the mutable memtable, the immutable ones newest first, the
-// L0 tables newest first and then one table per level, skipping tables whose
+// Get looks in the mutable memtable, the immutable ones newest first, L0
+// sublevel by sublevel newest first (a binary search finds the one table
+// of a sublevel that may hold the key: manifest.L0Sublevels) and then one
+// table per level, skipping tables whose
 // key range or bloom filter excludes the key (read.go). A data block read
 // from a table file goes into the block cache, except for GetAppend with
 // GetOptions.NoFillCache, which reads it into pooled memory and copies the
 // value out (for reads scattered over more data than the cache holds).
 // Iterators merge the
-// same sources with a heap and show each live key once (iterator.go).
+// same sources, one level iterator per L0 sublevel, with a heap and show each live key once (iterator.go).
 //
 // # Range deletions
 //

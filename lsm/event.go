@@ -4,9 +4,12 @@ import "time"
 
 // FlushInfo describes a flush.
 type FlushInfo struct {
-	// TableNum is the number of the L0 table written (0 at the start).
+	// TableNum is the number of the (first) L0 table written (0 at the
+	// start). A flush is cut into several L0 tables at the base level's
+	// table boundaries; Tables is how many.
 	TableNum uint64
-	// Entries and Bytes written to the table.
+	Tables   int
+	// Entries and Bytes written to the tables.
 	Entries  uint64
 	Bytes    uint64
 	Duration time.Duration

@@ -1,10 +1,14 @@
 package lsm
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/rangedel"
 )
 
 // flushLoop writes immutable memtables to L0 tables, oldest first, one at a
@@ -43,7 +47,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 	start := time.Now()
 	info := FlushInfo{}
 	db.opts.EventListener.flushBegin(info)
-	var meta *manifest.FileMeta
+	var metas []*manifest.FileMeta
 	// Everything into the main list (see memtable.NewStaged); no writer
 	// adds to an immutable memtable, so the flusher may finish it.
 	if err := m.mt.Finish(); err != nil {
@@ -53,13 +57,20 @@ func (db *DB) flushMemtable(m *memTable) error {
 	}
 	if !m.mt.Empty() {
 		var err error
-		meta, err = db.writeTable(m.mt.NewIter(), m.mt.RangeDels())
+		metas, err = db.writeFlushTables(m.mt.NewIter(), m.mt.RangeDels())
 		if err != nil {
 			info.Err = err
 			db.opts.EventListener.flushEnd(info)
 			return err
 		}
-		info.TableNum, info.Entries, info.Bytes = meta.FileNum, meta.NumEntries, meta.Size
+		for _, meta := range metas {
+			if info.TableNum == 0 {
+				info.TableNum = meta.FileNum
+			}
+			info.Tables++
+			info.Entries += meta.NumEntries
+			info.Bytes += meta.Size
+		}
 	}
 	db.mu.Lock()
 	next := db.mu.mem.walNum
@@ -67,9 +78,11 @@ func (db *DB) flushMemtable(m *memTable) error {
 		next = db.mu.imm[1].walNum
 	}
 	db.mu.Unlock()
+	// Every piece in one edit: the flush is in the MANIFEST whole or not
+	// at all, as with one table.
 	edit := &manifest.VersionEdit{LogNum: next, LastSeq: m.maxSeq}
-	if meta != nil {
-		edit.Added = []manifest.NewFile{{Level: 0, Meta: meta}}
+	for _, meta := range metas {
+		edit.Added = append(edit.Added, manifest.NewFile{Level: 0, Meta: meta})
 	}
 	db.manifestMu.Lock()
 	if err := db.vs.LogAndApply(edit); err != nil {
@@ -90,14 +103,127 @@ func (db *DB) flushMemtable(m *memTable) error {
 
 	db.closeWAL(m)
 	db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))
-	if meta != nil {
+	if len(metas) > 0 {
 		db.metrics.flushes.Add(1)
-		db.metrics.flushBytes.Add(int64(meta.Size))
+		db.metrics.flushBytes.Add(int64(info.Bytes))
 	}
 	info.Duration = time.Since(start)
 	db.opts.EventListener.flushEnd(info)
-	db.opts.Logger.Info("flushed memtable", "table", info.TableNum, "entries", info.Entries, "bytes", info.Bytes, "duration", info.Duration)
+	db.opts.Logger.Info("flushed memtable", "table", info.TableNum, "tables", info.Tables, "entries", info.Entries, "bytes", info.Bytes, "duration", info.Duration)
 	return nil
+}
+
+// flushPieceMin returns the smallest piece a flush is cut into: a quarter
+// of the target file size. A piece is a table (a file, its index and
+// filter, a table-cache slot, a MANIFEST record) whatever it holds, so
+// pieces far below a base-level table cost more in overhead than they
+// save; at a quarter, a flush makes at most four tables per target file of
+// data, and a piece still spans few base-level tables, so an L0 compaction
+// of a window of them takes little beyond it.
+func (db *DB) flushPieceMin() uint64 {
+	return uint64(max(db.opts.TargetFileSize/4, 1))
+}
+
+// flushBoundaries returns the user keys a flush may be cut at: the smallest
+// key of each base-level table but the first (see compaction.Targets), so
+// each piece lies over a group of adjacent base-level tables, and an L0
+// compaction of a window of them takes whole pieces. None while the base
+// level has fewer than two tables.
+func flushBoundaries(v *manifest.Version, o compaction.Options) [][]byte {
+	base, _ := compaction.Targets(v, o)
+	files := v.Levels[base]
+	if len(files) < 2 {
+		return nil
+	}
+	out := make([][]byte, 0, len(files)-1)
+	for _, f := range files[1:] {
+		out = append(out, f.SmallestUserKey())
+	}
+	return out
+}
+
+// writeFlushTables writes every entry of it and the range tombstones rdels
+// to new L0 tables, cut at the base level's table boundaries into pieces
+// of at least flushPieceMin bytes (the last may be smaller); it closes it.
+// A piece's range tombstones are clipped to the keys between its cuts, so
+// the pieces do not overlap. An empty result writes no table. On failure
+// the tables written are removed.
+func (db *DB) writeFlushTables(it keys.Iterator, rdels rangedel.List) (metas []*manifest.FileMeta, err error) {
+	defer it.Close()
+	v := db.vs.Current()
+	defer v.Unref()
+	bounds := flushBoundaries(v, db.compactionOptions())
+	minPiece := db.flushPieceMin()
+	var out *tableOutput
+	var lower []byte // the cut below the current piece; nil: none
+	defer func() {
+		if err != nil {
+			if out != nil {
+				out.Abort()
+			}
+			for _, m := range metas {
+				db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeTable, m.FileNum))
+			}
+			metas = nil
+		}
+	}()
+	finish := func(cut []byte) error {
+		if rd := rdels.Clip(lower, cut); len(rd) > 0 {
+			if err := out.SetRangeDels(rd); err != nil {
+				return err
+			}
+		}
+		meta, err := out.Finish() // removes its file on failure
+		out = nil
+		if err != nil {
+			return err
+		}
+		if meta != nil {
+			metas = append(metas, meta)
+		}
+		lower = cut
+		return nil
+	}
+	bi := 0 // the first boundary above the keys written
+	for ok := it.First(); ok; ok = it.Next() {
+		ukey := keys.UserKey(it.Key())
+		if bi < len(bounds) && bytes.Compare(ukey, bounds[bi]) >= 0 {
+			// The key passed one boundary or more: the last of them is
+			// where the current piece may end. (Every version of a user
+			// key lands in one piece: the cut is at the key's first.)
+			for bi < len(bounds) && bytes.Compare(ukey, bounds[bi]) >= 0 {
+				bi++
+			}
+			if out != nil && out.EstimatedSize() >= minPiece {
+				if err := finish(bounds[bi-1]); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if out == nil {
+			if out, err = db.newTableOutput(0, v); err != nil {
+				return nil, err
+			}
+		}
+		if err := out.Add(it.Key(), it.Value()); err != nil {
+			return nil, err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	if out == nil && len(rdels.Clip(lower, nil)) > 0 {
+		// Tombstones past the last key (or a memtable of tombstones only).
+		if out, err = db.newTableOutput(0, v); err != nil {
+			return nil, err
+		}
+	}
+	if out != nil {
+		if err := finish(nil); err != nil {
+			return nil, err
+		}
+	}
+	return metas, nil
 }
 
 // closeWAL closes the WAL writer of a flushed memtable.

@@ -89,6 +89,7 @@ type mergedAlloc struct {
 	merging  iterator.Merging
 	srcArr   [16]keys.Iterator
 	levelArr [manifest.NumLevels]iterator.Level
+	l0Arr    [8]iterator.Level // the first L0 sublevels'
 }
 
 var mergedAllocs = sync.Pool{New: func() any { return new(mergedAlloc) }}
@@ -210,7 +211,8 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 	if it != nil {
 		it.alloc = mergedAllocs.Get().(*mergedAlloc)
 	}
-	if n := 4 + len(rs.imm) + len(rs.v.Levels[0]) + manifest.NumLevels; it != nil && n <= len(it.alloc.srcArr) {
+	sub := rs.v.L0Sublevels()
+	if n := 4 + len(rs.imm) + sub.Depth() + manifest.NumLevels; it != nil && n <= len(it.alloc.srcArr) {
 		srcs = it.alloc.srcArr[:0]
 	} else {
 		srcs = make([]keys.Iterator, 0, n)
@@ -239,20 +241,24 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 	} else {
 		opener = iterator.OpenFunc(func(f *manifest.FileMeta) (keys.Iterator, error) { return db.openTableIter(f, prefix) })
 	}
-	l0 := rs.v.Levels[0]
+	// One level iterator per L0 sublevel, newest first: a sublevel's
+	// tables do not overlap, so it is read as a level is.
 	overlapping := int64(0)
-	for i := len(l0) - 1; i >= 0; i-- {
-		f := l0[i]
-		if !overlapsBounds(f, lower, upper) {
+	for l := sub.Depth() - 1; l >= 0; l-- {
+		files := sub.Levels[l]
+		if !anyOverlapsBounds(files, lower, upper) {
 			continue
 		}
 		overlapping++
-		t, err := opener.Open(f)
-		if err != nil {
-			t = &errIter{err: err}
+		var li *iterator.Level
+		if it != nil && l < len(it.alloc.l0Arr) {
+			li = &it.alloc.l0Arr[l]
+		} else {
+			li = &iterator.Level{}
 		}
-		srcs = append(srcs, t)
-		note(f.LargestSeq)
+		li.Init(files, opener, lower, upper)
+		srcs = append(srcs, li)
+		note(sub.MaxSeq[l])
 	}
 	for level := 1; level < manifest.NumLevels; level++ {
 		if it != nil {
@@ -286,6 +292,16 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 		return &it.alloc.merging
 	}
 	return iterator.NewMerging(srcs...)
+}
+
+// anyOverlapsBounds reports whether a table of files, sorted and disjoint,
+// may hold keys in [lower, upper).
+func anyOverlapsBounds(files []*manifest.FileMeta, lower, upper []byte) bool {
+	i := 0
+	if lower != nil {
+		i = manifest.FindInSublevel(files, lower)
+	}
+	return i < len(files) && overlapsBounds(files[i], lower, upper)
 }
 
 // overlapsBounds reports whether the table may hold keys in [lower, upper).

@@ -24,6 +24,7 @@ type counters struct {
 	conditionFailures                           atomic.Int64
 	tablesSkippedByFilter                       atomic.Int64
 	tablesSkippedByRangeDel                     atomic.Int64
+	l0Probes                                    atomic.Int64
 	rangeDelSkips                               atomic.Int64
 	rangeDelsDropped, coveredDropped            atomic.Int64
 	rangeDelFlushes                             atomic.Int64
@@ -165,9 +166,14 @@ type Metrics struct {
 	// Amplification
 	// WriteAmp is bytes written to tables and WAL over user bytes written.
 	WriteAmp float64
-	// ReadAmp is the number of tables a Get may touch: L0 tables plus one
-	// per non-empty level.
+	// ReadAmp is the number of tables a Get may touch: one per L0
+	// sublevel (L0Sublevels) plus one per non-empty level.
 	ReadAmp int
+	// L0Sublevels is L0's depth: the L0 tables a Get of one key may touch
+	// (L0's tables are Levels[0].Tables). L0TablesProbed counts the L0
+	// tables point reads have looked a key up in, for reads per Get.
+	L0Sublevels    int
+	L0TablesProbed int64
 
 	// Keyspace
 	Levels [manifest.NumLevels]LevelMetrics
@@ -223,6 +229,7 @@ func (db *DB) Metrics() Metrics {
 	m.FilterBypasses = db.sstStats.FilterBypasses.Load()
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
 	m.TablesSkippedByRangeDel = c.tablesSkippedByRangeDel.Load()
+	m.L0TablesProbed = c.l0Probes.Load()
 	m.RangeDelSkips = c.rangeDelSkips.Load()
 	m.RangeDelsDropped = c.rangeDelsDropped.Load()
 	m.CoveredDropped = c.coveredDropped.Load()
@@ -278,7 +285,8 @@ func (db *DB) Metrics() Metrics {
 		m.Tables += lm.Tables
 		m.DiskBytes += lm.Bytes
 		if l == 0 {
-			m.ReadAmp += lm.Tables
+			m.L0Sublevels = rs.v.L0Depth()
+			m.ReadAmp += m.L0Sublevels
 		} else if lm.Tables > 0 {
 			m.ReadAmp++
 		}
@@ -377,6 +385,8 @@ func (m Metrics) Fields() []MetricField {
 	kv("compaction_block_bytes_read", m.CompactionBlockBytesRead)
 	kv("write_amplification", m.WriteAmp)
 	kv("read_amplification", m.ReadAmp)
+	kv("l0_sublevels", m.L0Sublevels)
+	kv("l0_tables_probed", m.L0TablesProbed)
 	sec = "Keyspace"
 	kv("tables", m.Tables)
 	kv("disk_bytes", m.DiskBytes)

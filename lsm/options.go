@@ -184,17 +184,22 @@ type Options struct {
 	// ErrReadOnly. The default value is false.
 	ReadOnly bool
 
-	// L0CompactionTrigger is the number of L0 tables that starts a
-	// compaction of L0. The default value is 4: L0 tables overlap, so every
-	// one is a table a Get may read; four keeps reads cheap while letting a
-	// compaction merge enough data to be worth it.
+	// L0CompactionTrigger is the L0 depth that starts a compaction of L0.
+	// L0's depth is its number of sublevels: L0 tables may overlap, and
+	// each table sits one sublevel above the highest older table it
+	// overlaps, so a Get reads at most one L0 table per sublevel (a flush
+	// split into pieces that do not overlap adds one sublevel, not one per
+	// piece). L0 also scores when this many of its tables overlap no other
+	// L0 table (a sequential load's flushes), which then move down
+	// unrewritten. The default value is 4: four keeps reads cheap while
+	// letting a compaction merge enough data to be worth it.
 	L0CompactionTrigger int
-	// L0SlowdownWrites is the number of L0 tables at which every write is
-	// delayed by a millisecond so compaction can catch up. The default
-	// value is 12.
+	// L0SlowdownWrites is the L0 depth (see L0CompactionTrigger) at which
+	// every write is delayed by a millisecond so compaction can catch up.
+	// The default value is 12.
 	L0SlowdownWrites int
-	// L0StopWrites is the number of L0 tables at which writes wait until
-	// compaction brings L0 below it. The default value is 20.
+	// L0StopWrites is the L0 depth at which writes wait until compaction
+	// brings L0 below it. The default value is 20.
 	L0StopWrites int
 	// MaxImmutableMemtables is the number of memtables waiting to be flushed
 	// at which writes wait for a flush. The default value is 2, bounding

@@ -98,8 +98,8 @@ func (db *DB) maybeFlushForRangeDels() {
 
 // tableRangeDels are the range tombstones of a read state's tables, loaded
 // once per read state when an iterator first needs them: one list per L0
-// table that has any, and one per level L1+ (its tables do not overlap, so
-// their lists laid end to end are one List). levelMaxSeq[l] is the newest
+// sublevel and one per level L1+ that has any (the tables of either do not
+// overlap, so their lists laid end to end are one List). levelMaxSeq[l] is the newest
 // sequence number in level l (for L0, unused), computed on its own once.
 type tableRangeDels struct {
 	once        sync.Once
@@ -144,19 +144,15 @@ func (rs *readState) tableRangeDels() *tableRangeDels {
 			h.Release()
 			return l, nil
 		}
-		for _, f := range rs.v.Levels[0] {
-			l, err := load(f)
-			if err != nil {
-				t.err = err
-				return
-			}
-			if len(l) > 0 {
-				t.lists = append(t.lists, l)
-			}
-		}
+		// One list per L0 sublevel and per level L1+: their tables do not
+		// overlap, so their lists laid end to end in key order are one.
+		levels := append([][]*manifest.FileMeta(nil), rs.v.L0Sublevels().Levels...)
 		for level := 1; level < manifest.NumLevels; level++ {
+			levels = append(levels, rs.v.Levels[level])
+		}
+		for _, files := range levels {
 			var all rangedel.List
-			for _, f := range rs.v.Levels[level] {
+			for _, f := range files {
 				l, err := load(f)
 				if err != nil {
 					t.err = err

@@ -120,19 +120,27 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byt
 	var buf [128]byte
 	search := keys.SearchKey(buf[:0], key, seq)
 	v := rs.v
-	l0 := v.Levels[0]
-	for i := len(l0) - 1; i >= 0; i-- {
-		f := l0[i]
-		if !containsUserKey(f, key) {
+	// L0 sublevel by sublevel, newest first: of the L0 tables holding key,
+	// the one in the higher sublevel is the newer, and each sublevel has at
+	// most one (a binary search finds it).
+	sub := v.L0Sublevels()
+	probed := int64(0)
+	for l := len(sub.Levels) - 1; l >= 0; l-- {
+		files := sub.Levels[l]
+		i := manifest.FindInSublevel(files, key)
+		if i >= len(files) || !containsUserKey(files[i], key) {
 			continue
 		}
+		f := files[i]
 		if f.LargestSeq < tomb {
 			db.metrics.tablesSkippedByRangeDel.Add(1)
 			continue
 		}
+		probed++
 		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb, scratch)
 		if err != nil || ok {
-			if i < len(l0)-1 && !db.opts.ReadOnly {
+			db.metrics.l0Probes.Add(probed)
+			if probed > 1 && !db.opts.ReadOnly {
 				db.readCharge(1) // newer L0 tables were probed in vain
 			}
 			if err != nil {
@@ -140,6 +148,9 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byt
 			}
 			return judge(vseq, kind, val)
 		}
+	}
+	if probed > 0 {
+		db.metrics.l0Probes.Add(probed)
 	}
 	for level := 1; level < len(v.Levels); level++ {
 		files := v.Levels[level]

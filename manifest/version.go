@@ -38,6 +38,9 @@ type Version struct {
 
 	refs atomic.Int32
 	vs   *VersionSet // notified when refs drops to zero; nil if not installed
+
+	// l0Sub caches L0Sublevels, computed once per version on first use.
+	l0Sub atomic.Pointer[l0Cache]
 }
 
 // Ref takes a reference: the tables of v will not be deleted until Unref.
@@ -101,17 +104,7 @@ func (v *Version) FindFile(level int, ukey []byte) int {
 	if level < 0 || level >= NumLevels {
 		return 0
 	}
-	files := v.Levels[level]
-	lo, hi := 0, len(files)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if files[mid].EndsBefore(ukey) {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo
+	return FindInSublevel(v.Levels[level], ukey)
 }
 
 // Overlaps returns the tables of level whose user-key range intersects
