@@ -690,8 +690,8 @@ func (db *DB) makeRoomForWrite(need int64) error {
 			db.mu.Unlock()
 			return ErrClosed
 		}
-		if len(db.mu.imm) >= db.opts.MaxImmutableMemtables {
-			db.stallLocked("memtables", func() bool { return len(db.mu.imm) >= db.opts.MaxImmutableMemtables })
+		if len(db.mu.imm)+db.mu.releasing >= db.opts.MaxImmutableMemtables {
+			db.stallLocked("memtables", func() bool { return len(db.mu.imm)+db.mu.releasing >= db.opts.MaxImmutableMemtables })
 			db.mu.Unlock()
 			continue
 		}

@@ -113,6 +113,12 @@ type DB struct {
 		// imm are the immutable memtables, oldest first, waiting to be
 		// flushed.
 		imm []*memTable
+		// releasing counts the memtables that left imm with their flush
+		// whose flusher has not yet dropped its references to them (the
+		// old read state's and the DB's). They still hold their arenas,
+		// so a rotation waits for them as for imm: memtables stay within
+		// MaxImmutableMemtables+1 (readers in flight aside).
+		releasing int
 		// rotatedWAL is the WAL number of the last memtable made
 		// immutable, and flushedWAL that of the last whose flush has
 		// ended (its reference dropped, its WAL deleted). Memtables flush

@@ -93,6 +93,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 	}
 	db.mu.Lock()
 	db.mu.imm = db.mu.imm[1:]
+	db.mu.releasing++
 	old := db.installReadStateLocked(db.vs.Current())
 	db.maybeScheduleCompactionLocked()
 	db.mu.bgCond.Broadcast()
@@ -100,6 +101,10 @@ func (db *DB) flushMemtable(m *memTable) error {
 	db.manifestMu.Unlock()
 	releaseState(old)
 	m.unref() // the DB's: readers of older read states may still hold it
+	db.mu.Lock()
+	db.mu.releasing--
+	db.mu.bgCond.Broadcast()
+	db.mu.Unlock()
 
 	db.closeWAL(m)
 	db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))
