@@ -152,26 +152,38 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 	charge := int64(cap(block)) + cacheEntryOverhead
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// An entry this call removes is reused for the new block: a full cache
-	// (the steady state) then allocates nothing per insert. Entries never
-	// leave the shard, so nothing else can still point to it.
+	s.insert(cacheEntry{key: k, block: block, charge: charge})
+}
+
+// insert caches ent (key, charge and contents set) in s, in place of the
+// entry of its key, and evicts until s is within its capacity. It reports
+// false, and caches nothing, if the charge is above the shard's capacity
+// less what Reserve holds. An entry this call removes is reused: a full
+// cache (the steady state) then allocates nothing per insert. Entries
+// never leave the shard, so nothing else can still point to it. s.mu is
+// held.
+func (s *cacheShard) insert(ent cacheEntry) bool {
 	var reuse *cacheEntry
-	if old, ok := s.m[k]; ok {
+	if old, ok := s.m[ent.key]; ok {
 		s.remove(old)
 		reuse = old
 	}
-	if charge > s.capacity-s.reserved {
-		return
+	if ent.charge > s.capacity-s.reserved {
+		return false
 	}
-	reuse = s.makeRoom(charge, reuse)
+	reuse = s.makeRoom(ent.charge, reuse)
 	e := reuse
 	if e == nil {
 		e = new(cacheEntry)
 	}
-	*e = cacheEntry{key: k, block: block, charge: charge}
-	s.m[k] = e
+	*e = ent
+	s.m[ent.key] = e
 	s.pushFront(e)
-	s.size += charge
+	s.size += ent.charge
+	if ent.part != nil {
+		s.parts += ent.charge
+	}
+	return true
 }
 
 // makeRoom evicts from the tail of the list until charge more bytes fit,
@@ -227,25 +239,7 @@ func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, prio uint8)
 	charge += cacheEntryOverhead
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var reuse *cacheEntry
-	if old, ok := s.m[k]; ok {
-		s.remove(old)
-		reuse = old
-	}
-	if charge > s.capacity-s.reserved {
-		return false
-	}
-	reuse = s.makeRoom(charge, reuse)
-	e := reuse
-	if e == nil {
-		e = new(cacheEntry)
-	}
-	*e = cacheEntry{key: k, part: v, charge: charge, prio: prio}
-	s.m[k] = e
-	s.pushFront(e)
-	s.size += charge
-	s.parts += charge
-	return true
+	return s.insert(cacheEntry{key: k, part: v, charge: charge, prio: prio})
 }
 
 // partFits reports whether a part charged charge bytes fits in one shard,
