@@ -116,13 +116,9 @@ func (b *Batch) add(kind keys.Kind, key, value []byte, opts []WriteOption) {
 		b.err = fmt.Errorf("%w: value of %d bytes over %d", ErrInvalidArgument, len(value), MaxValueSize)
 		return
 	}
-	var w writeOpts
-	if len(opts) > 0 {
-		var err error
-		if w, err = mergeOpts(opts); err != nil {
-			b.err = err
-			return
-		}
+	w, ok := b.mergeOpts(opts)
+	if !ok {
+		return
 	}
 	if kind == keys.KindDelete && w.ttl != 0 {
 		b.err = fmt.Errorf("%w: WithTTL on a delete", ErrInvalidArgument)
@@ -249,13 +245,9 @@ func (b *Batch) Increment(key []byte, delta int64, opts ...WriteOption) {
 		b.err = err
 		return
 	}
-	var w writeOpts
-	if len(opts) > 0 {
-		var err error
-		if w, err = mergeOpts(opts); err != nil {
-			b.err = err
-			return
-		}
+	w, ok := b.mergeOpts(opts)
+	if !ok {
+		return
 	}
 	// The entry's size at most: kind, key, value length, expiry, 20 digits.
 	size := int64(1+uvarintLen(len(key))+len(key)+1+keys.ExpiryLen+20) * int64(len(b.incrs)+1)
@@ -276,6 +268,20 @@ func (b *Batch) Increment(key []byte, delta int64, opts ...WriteOption) {
 	in.opts.value = nil // the copy in condData is used
 	b.incrs = append(b.incrs, in)
 	b.count++
+}
+
+// mergeOpts merges an operation's options; invalid ones set b.err and
+// report false.
+func (b *Batch) mergeOpts(opts []WriteOption) (writeOpts, bool) {
+	if len(opts) == 0 {
+		return writeOpts{}, true
+	}
+	w, err := mergeOpts(opts)
+	if err != nil {
+		b.err = err
+		return writeOpts{}, false
+	}
+	return w, true
 }
 
 // Results returns the new values of the batch's increments, one per
