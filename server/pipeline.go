@@ -267,13 +267,10 @@ func (s *Server) runCounters(cl *client, lo, hi int) bool {
 	}
 	n := hi - lo
 	g.results = slices.Grow(g.results[:0], n)[:n]
-	keys := g.keys[g.cmds[lo].klo:g.cmds[hi-1].khi]
-	if err := s.gate.shared(); err != nil {
+	keys, stripes, ok := s.lockRun(g, lo, hi)
+	if !ok {
 		return false // a script is busy: the dispatcher answers
 	}
-	stripes := s.keyStripes(g.stripes[:0], keys)
-	g.stripes = stripes[:0]
-	s.lockStripes(stripes)
 	now := time.Now()
 	cl.lastActive.Store(now.UnixNano())
 	if s.syncAlways() {
@@ -301,19 +298,30 @@ func (s *Server) runCounters(cl *client, lo, hi int) bool {
 	return true
 }
 
+// lockRun takes the gate shared and the server stripes of the keys of g's
+// commands lo..hi-1, and returns those keys and the stripes to unlock; it
+// reports false, holding nothing, while a script is busy.
+func (s *Server) lockRun(g *pipeGroup, lo, hi int) (keys [][]byte, stripes []int, ok bool) {
+	keys = g.keys[g.cmds[lo].klo:g.cmds[hi-1].khi]
+	if err := s.gate.shared(); err != nil {
+		return nil, nil, false
+	}
+	stripes = s.keyStripes(g.stripes[:0], keys)
+	g.stripes = stripes[:0]
+	s.lockStripes(stripes)
+	return keys, stripes, true
+}
+
 // runGrouped runs cl's run in one transaction and reports true, or
 // reports false having written nothing, neither to the store nor to the
 // client: the run must then go one command at a time.
 func (s *Server) runGrouped(cl *client, lo, hi int) bool {
 	g := &cl.grp
 	g.lo, g.hi = lo, hi
-	keys := g.keys[g.cmds[lo].klo:g.cmds[hi-1].khi]
-	if err := s.gate.shared(); err != nil {
+	keys, stripes, ok := s.lockRun(g, lo, hi)
+	if !ok {
 		return false // a script is busy: the dispatcher answers
 	}
-	stripes := s.keyStripes(g.stripes[:0], keys)
-	g.stripes = stripes[:0]
-	s.lockStripes(stripes)
 	if g.pushes && s.blocking.nBlocked.Load() > 0 { // (in this segment or another)
 		s.unlockStripes(stripes)
 		s.gate.releaseShared()
