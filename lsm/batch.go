@@ -100,16 +100,26 @@ func (b *Batch) reserve(n int) {
 	b.repr = repr
 }
 
+// begin counts an operation of key (Len counts invalid ones too) and
+// reports whether it may be added: no earlier operation failed and key is
+// valid (else b.err says why).
+func (b *Batch) begin(key []byte) bool {
+	b.n++
+	if b.err != nil {
+		return false
+	}
+	if err := checkKey(key); err != nil {
+		b.err = err
+		return false
+	}
+	return true
+}
+
 // uvarintLen returns the bytes binary.AppendUvarint writes for v.
 func uvarintLen(v int) int { return (bits.Len64(uint64(v)|1) + 6) / 7 }
 
 func (b *Batch) add(kind keys.Kind, key, value []byte, opts []WriteOption) {
-	b.n++
-	if b.err != nil {
-		return
-	}
-	if err := checkKey(key); err != nil {
-		b.err = err
+	if !b.begin(key) {
 		return
 	}
 	if len(value) > MaxValueSize {
@@ -237,12 +247,7 @@ func checkRange(start, end []byte) error {
 // before the batch, as always; an increment's own condition against the
 // state its increment sees.
 func (b *Batch) Increment(key []byte, delta int64, opts ...WriteOption) {
-	b.n++
-	if b.err != nil {
-		return
-	}
-	if err := checkKey(key); err != nil {
-		b.err = err
+	if !b.begin(key) {
 		return
 	}
 	w, ok := b.mergeOpts(opts)

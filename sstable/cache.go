@@ -279,11 +279,16 @@ func (c *Cache) Reserve(n int64) {
 
 // Reserved returns the bytes charged with Reserve and not yet returned.
 func (c *Cache) Reserved() int64 {
+	return c.sum(func(s *cacheShard) int64 { return s.reserved })
+}
+
+// sum adds f of every shard, each read under its lock.
+func (c *Cache) sum(f func(*cacheShard) int64) int64 {
 	var n int64
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		n += s.reserved
+		n += f(s)
 		s.mu.Unlock()
 	}
 	return n
@@ -307,14 +312,7 @@ func (c *Cache) Usage() (blocks, meta int64) {
 // Parts returns the bytes charged to the tables' index and filter blocks
 // held as cache entries (Reserve's charges not included).
 func (c *Cache) Parts() int64 {
-	var n int64
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += s.parts
-		s.mu.Unlock()
-	}
-	return n
+	return c.sum(func(s *cacheShard) int64 { return s.parts })
 }
 
 // EvictFile drops every cached block of fileNum.
