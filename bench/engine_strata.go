@@ -96,7 +96,7 @@ func (e *strataEngine) Options(o Config) string {
 			o.Durability, o.CacheBytes>>20)
 	}
 	return fmt.Sprintf("lsm.Options{Sync: %s}; everything else default: 64 MiB memtables and block cache, "+
-		"or in a memory cgroup under about 1.2 GiB, MemoryLimit half its limit (sizes from it); "+
+		"or in a memory cgroup under about 1 GiB, MemoryLimit half its limit (sizes from it); "+
 		"4 KiB blocks, snappy, 10 bloom bits/key, L0 trigger 4, 1 compaction", o.Durability)
 }
 

@@ -81,7 +81,7 @@
 // MemoryLimit sizes memtables, tables and the block cache from one figure.
 // Left at zero with no size set, on Linux it defaults to half the memory
 // limit of the process's cgroup (v2 or v1, read by internal/memlimit) when
-// the default sizes, about 593 MiB in all, would not fit in that half:
+// the default sizes, about 521 MiB in all, would not fit in that half:
 // the zero Options then run in a 512 MiB container instead of being
 // killed by it.
 //

@@ -308,7 +308,7 @@ func TestZeroOptionsInAContainer(t *testing.T) {
 	}
 	// The figure Options.MemoryLimit's comment gives for the defaults.
 	d := (&Options{}).ensureDefaults()
-	require.InDelta(t, 593*MiB, budgetOf(&d).Total(), MiB, "the default sizes' bound")
+	require.InDelta(t, 521*MiB, budgetOf(&d).Total(), MiB, "the default sizes' bound")
 	explicit := func(limit int64) Options { return (&Options{MemoryLimit: limit}).ensureDefaults() }
 	tests := []struct {
 		name  string

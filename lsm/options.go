@@ -110,7 +110,7 @@ type Options struct {
 	//
 	//	(MaxImmutableMemtables+1) x MemtableSize      memtable arenas, off the Go heap
 	//	+ g x ( 4 x (MaxImmutableMemtables+1)
-	//	          x min(MemtableSize/16, 4 MiB)       staged memtable fronts
+	//	          x min(MemtableSize/16, 1 MiB)       staged memtable fronts
 	//	      + BlockCacheSize                        data blocks, and the index and
 	//	                                              filter blocks of open tables
 	//	      + MemtableSize                          the flush's table writer
@@ -139,7 +139,7 @@ type Options struct {
 	// derives (MemtableSize, BlockCacheSize, TargetFileSize) are all left
 	// zero, Open reads the memory limit L of the process's cgroup (v2
 	// memory.max, or v1 memory.limit_in_bytes; the smallest on the path up
-	// to the root). If the default sizes' bound (about 593 MiB with GOGC
+	// to the root). If the default sizes' bound (about 521 MiB with GOGC
 	// unset) exceeds L/2, MemoryLimit defaults to max(L/2, 32 MiB) and the
 	// sizes follow from it as above: a 512 MiB container gets MemoryLimit
 	// 256 MiB, a 1 GiB one 512 MiB, a 2 GiB one or no limit the default

@@ -59,7 +59,7 @@ func BenchmarkAdd(b *testing.B) {
 }
 
 // BenchmarkAddStaged compares the writer's cost per insert into a 64 MiB
-// memtable (the DB's default), plain and staged with a 4 MiB front (the
+// memtable (the DB's default), plain and staged with a 1 MiB front (the
 // DB's default front), decimal keys. The staged one's copies run on another
 // core; the writer waits for them only when two fronts are waiting. Each
 // full memtable is finished and replaced outside the timer.
@@ -68,7 +68,7 @@ func BenchmarkAddStaged(b *testing.B) {
 		benchAdd(b, fillDecimalKey, func() *Memtable { return New(64 << 20) })
 	})
 	b.Run("staged", func(b *testing.B) {
-		benchAdd(b, fillDecimalKey, func() *Memtable { return NewStaged(64<<20, 4<<20) })
+		benchAdd(b, fillDecimalKey, func() *Memtable { return NewStaged(64<<20, 1<<20) })
 	})
 }
 

@@ -31,7 +31,7 @@
 // # Staging
 //
 // A memtable from NewStaged (the DB's mutable memtable, when it has a
-// second core) takes its inserts into a small front list, 4 MiB for the
+// second core) takes its inserts into a small front list, 1 MiB for the
 // default 64 MiB memtable, which stays in the CPU cache; a random insert
 // into the big main list misses it at most levels below the top. A full
 // front is sealed and a background goroutine copies it into the main list

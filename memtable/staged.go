@@ -18,7 +18,7 @@ import (
 //
 // Why: a random insert into a big list misses the CPU cache at nearly every
 // level below the top few (a 64 MiB list of 100-byte values is ~450k nodes,
-// ~19 levels); an insert into a 4 MiB front stays in cache and costs less
+// ~19 levels); an insert into a 1 MiB front stays in cache and costs less
 // than half as much (BenchmarkAddStaged). Copying a front in key order
 // starts each search from the last one's splice, so most of its levels
 // are already in cache too. The writer pays the cheap insert; the copy runs
@@ -75,7 +75,7 @@ type stage struct {
 	direct atomic.Bool
 
 	// spare is a front the merger allocated ahead for the writer's next
-	// Prepare: a new 4 MiB allocation is zeroed and, fresh from the OS,
+	// Prepare: a new front (1 MiB in the DB) is zeroed and, fresh from the OS,
 	// page-faulted in, about 100 ns per entry it will hold, which the
 	// writer would otherwise pay.
 	spare atomic.Pointer[skiplist]
