@@ -3,6 +3,7 @@ package sstable
 import (
 	"encoding/binary"
 	"math"
+	"sync"
 
 	"github.com/bits-and-blooms/bloom/v3"
 
@@ -75,10 +76,25 @@ const (
 	filterMaxEntry = 1 + 32
 )
 
+// filterChunks holds the chunks of finished filterWriters for the next
+// ones (see outBuffers).
+var filterChunks = sync.Pool{New: func() any { return new([filterChunk]byte) }}
+
+// release gives the chunks back to filterChunks; the filterWriter holds
+// nothing afterwards.
+func (f *filterWriter) release() {
+	for i, c := range f.chunks {
+		filterChunks.Put((*[filterChunk]byte)(c[:filterChunk]))
+		f.chunks[i] = nil
+	}
+	f.chunks = f.chunks[:0]
+	f.chunkBytes = 0
+}
+
 func (f *filterWriter) add(b []byte) {
 	last := len(f.chunks) - 1
 	if last < 0 || cap(f.chunks[last])-len(f.chunks[last]) < filterMaxEntry {
-		c := make([]byte, 0, filterChunk)
+		c := filterChunks.Get().(*[filterChunk]byte)[:0]
 		f.chunks = append(f.chunks, c)
 		f.chunkBytes += cap(c)
 		last++

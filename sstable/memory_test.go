@@ -2,7 +2,9 @@ package sstable
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -275,4 +277,53 @@ func TestEvictedFilterReadAgainWhenWorthIt(t *testing.T) {
 	absent(int(k)*150 + 1)
 	require.Equal(t, filters+1, st.FilterBlocksRead.Load(), "and the cache keeps it")
 	require.Equal(t, int64(3), st.FilterSkips.Load())
+}
+
+// discardFile is a table file that keeps nothing, so that a test can count
+// what the writer alone allocates.
+type discardFile struct{}
+
+func (discardFile) Read([]byte) (int, error)          { return 0, io.EOF }
+func (discardFile) ReadAt([]byte, int64) (int, error) { return 0, io.EOF }
+func (discardFile) Write(p []byte) (int, error)       { return len(p), nil }
+func (discardFile) Close() error                      { return nil }
+func (discardFile) Sync() error                       { return nil }
+func (discardFile) Size() (int64, error)              { return 0, nil }
+
+// TestWritersReuseBuffers: writers one after another reuse the output
+// buffer and the filter's chunks of those finished or aborted before them,
+// so a table of about 1 MiB allocates a small part of that, not a new
+// 256 KiB buffer (grown by doubling) and new chunks for the filter.
+func TestWritersReuseBuffers(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under the race detector sync.Pool drops items on purpose")
+	}
+	const tables = 40
+	value := make([]byte, 100)
+	ikeys := make([][]byte, 9000) // ~1 MiB of entries per table
+	for i := range ikeys {
+		ikeys[i] = keys.MakeKey(nil, fmt.Appendf(nil, "%016d", 2*i), 1, keys.KindSet)
+	}
+	write := func(abort bool) {
+		w := NewWriter(discardFile{}, WriterOptions{})
+		for _, k := range ikeys {
+			require.NoError(t, w.Add(k, value))
+		}
+		if abort {
+			w.Abort()
+			return
+		}
+		_, err := w.Finish()
+		require.NoError(t, err)
+	}
+	write(false) // fills the pools
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range tables {
+		write(i%4 == 3)
+	}
+	runtime.ReadMemStats(&after)
+	perTable := (after.TotalAlloc - before.TotalAlloc) / tables
+	t.Logf("%d bytes allocated per table", perTable)
+	require.Less(t, perTable, uint64(128<<10), "bytes allocated per table of ~1 MiB")
 }
