@@ -49,7 +49,10 @@ const memoryFixed = 4 << 20
 
 // writerFixed is what a table writer holds whatever the table's size: its
 // 256 KiB output buffer and a few blocks (the one being built, its
-// compressed form, the index's).
+// compressed form, the index's). A finished writer's output buffer and
+// filter chunks wait in a pool for the next writer (sstable.Writer): there
+// are never more of them than writers running at once, each counted here
+// while its writer runs, and the collector drops those left unused.
 func writerFixed(o *Options) int64 { return satAdd(256<<10, satMul(4, int64(o.BlockSize))) }
 
 // maxFrontSizes is how many fronts a staged memtable may hold at once: the
