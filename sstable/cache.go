@@ -134,8 +134,8 @@ type Cache struct {
 // capacity <= 0 caches nothing. The collector does not free the cache's
 // data blocks: Close does, once its readers are done.
 func NewCache(capacity int64) *Cache {
-	c := &Cache{alloc: slab.New()}
 	capacity = max(capacity, 0)
+	c := &Cache{alloc: slab.New(capacity)}
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.capacity = capacity / cacheShards

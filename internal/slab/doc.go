@@ -11,12 +11,13 @@
 // memory outside the heap, one mapping per buffer; a mapping per 4 KiB
 // data block costs two system calls and a page fault per cache miss, and a
 // mapping per cached block. An Allocator instead carves buffers out of slabs
-// of slabSize bytes, one mapping each, a slab per size class:
+// of up to 128 KiB (less for small caches, see New), one mapping each, a
+// slab per size class:
 //
 //	size classes: 16 per doubling from 256 bytes to 32 KiB, so a buffer
 //	              wastes at most 1/16 of its size (a 4,200-byte block takes
 //	              a 4,352-byte slot)
-//	slab:         slabSize bytes (or 8 slots when larger), one offheap mapping
+//	slab:         16-128 KiB (or 8 slots when larger), one offheap mapping
 //	              +--------+--------+--------+-- ... --+--------+
 //	              | slot 0 | slot 1 | slot 2 |         | slot n |
 //	              +--------+--------+--------+-- ... --+--------+

@@ -20,10 +20,12 @@ const (
 	// mapping of their own.
 	MaxClass   = 1 << maxClassShift
 	numClasses = (maxClassShift-minClassShift)*classSteps + 1
-	// slabSize is the bytes of a slab of small slots: 30 slots of 4,352
-	// bytes. Larger slabs map less often; smaller ones leave less memory in
-	// the free slots of partly used slabs.
+	// slabSize is the most bytes of a slab of small slots: 30 slots of
+	// 4,352 bytes. Larger slabs map less often; smaller ones leave less
+	// memory in the free slots of partly used slabs.
 	slabSize = 128 << 10
+	// minSlabSize is the least, for allocators of small holdings (see New).
+	minSlabSize = 16 << 10
 	// minSlots is the fewest slots a slab holds (slabs of slots above
 	// slabSize/minSlots are larger than slabSize).
 	minSlots = 8
@@ -68,6 +70,7 @@ func (b Buf) Bytes() []byte { return b.b }
 // buffers with mappings of their own).
 type Allocator struct {
 	separate bool // every buffer gets a mapping of its own
+	slabSize int  // bytes of a slab (see New)
 	classes  [numClasses]class
 	live     atomic.Int64 // bytes of the buffers handed out, by capacity
 	mapped   atomic.Int64 // bytes of slabs and own mappings held
@@ -101,12 +104,19 @@ type slab struct {
 // free sees bytes no writer wrote instead of the block that was there.
 const poison = 0xdb
 
-// New returns an Allocator. In the invariants build every buffer gets a
-// mapping of its own (see the package doc).
-func New() *Allocator { return newAllocator(invariants.Enabled) }
+// New returns an Allocator for a caller that holds up to about holding
+// bytes at once (a cache's capacity): its slabs are holding/64 bytes,
+// between 16 and 128 KiB, so that the free slots of partly used slabs stay
+// a small part of what a small cache holds. In the invariants build every
+// buffer gets a mapping of its own (see the package doc).
+func New(holding int64) *Allocator {
+	a := newAllocator(invariants.Enabled)
+	a.slabSize = int(min(max(holding/64, minSlabSize), slabSize))
+	return a
+}
 
 func newAllocator(separate bool) *Allocator {
-	a := &Allocator{separate: separate}
+	a := &Allocator{separate: separate, slabSize: slabSize}
 	for i := range a.classes {
 		a.classes[i].size = classSize(i)
 	}
@@ -182,7 +192,7 @@ func (a *Allocator) Alloc(n int) (Buf, error) {
 
 // newSlab maps a slab of slots of size bytes.
 func (a *Allocator) newSlab(size int) (*slab, error) {
-	n := max(slabSize/size, minSlots)
+	n := max(a.slabSize/size, minSlots)
 	mem, err := offheap.Alloc(n * size)
 	if err != nil {
 		return nil, err

@@ -160,3 +160,29 @@ func BenchmarkAllocFree(b *testing.B) {
 		})
 	}
 }
+
+// TestSlabsFollowHolding: an allocator for a small holding maps small
+// slabs (at least 8 slots), one for a large holding 128 KiB ones.
+func TestSlabsFollowHolding(t *testing.T) {
+	for _, c := range []struct {
+		holding int64
+		want    int64 // bytes mapped by one 4,200-byte buffer
+	}{
+		{1 << 20, 8 * 4352},   // 16 KiB slabs: 8 slots at least
+		{4 << 20, 15 * 4352},  // 64 KiB
+		{64 << 20, 30 * 4352}, // 128 KiB
+		{0, 8 * 4352},         // no holding: the smallest
+	} {
+		a := New(c.holding)
+		a.separate = false // slabs even in the invariants build
+		b, err := a.Alloc(4200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.Mapped(); got != c.want {
+			t.Errorf("holding %d: one buffer maps %d bytes, want %d", c.holding, got, c.want)
+		}
+		a.Free(b)
+		a.Close()
+	}
+}
