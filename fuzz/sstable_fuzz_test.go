@@ -279,8 +279,10 @@ func sstReadAll(t *testing.T, data []byte, probes []sstEntry, exact bool) (err e
 	before := read()
 	defer func() { allocated = read() - before }()
 
+	cache := sstable.NewCache(1 << 20)
+	defer cache.Close() // its blocks are off the Go heap: freed by Close, not the collector
 	r, err := sstable.NewReader(bytes.NewReader(data), int64(len(data)), 7, "fuzz.sst",
-		sstable.ReaderOptions{Cache: sstable.NewCache(1 << 20), Prefix: keys.PartitionPrefixLen})
+		sstable.ReaderOptions{Cache: cache, Prefix: keys.PartitionPrefixLen})
 	if err != nil {
 		sstErrClass(t, err, "NewReader")
 		return err, nil, 0

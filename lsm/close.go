@@ -108,6 +108,9 @@ func (db *DB) Close() error {
 	if err := db.tableCache.Close(); err != nil {
 		errs = append(errs, err)
 	}
+	// Free the cached data blocks (off the Go heap): a Get still running
+	// frees the block it holds when it is done with it.
+	db.blockCache.Close()
 	if err := db.lock.Close(); err != nil {
 		errs = append(errs, err)
 	}

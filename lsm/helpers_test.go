@@ -93,6 +93,7 @@ func checkSkipped(t testing.TB) bool {
 func checkDBAtCleanup(t testing.TB, db *DB, fs vfs.FS, opts *Options) {
 	t.Helper()
 	if db.closed.Load() {
+		checkBlocksFreed(t, db)
 		o := *opts
 		o.ReadOnly = true
 		o.EventListener = nil
@@ -103,6 +104,16 @@ func checkDBAtCleanup(t testing.TB, db *DB, fs vfs.FS, opts *Options) {
 	checkVersion(t, db)
 	require.NoError(t, db.Verify(), "Verify of the test's DB")
 	require.NoError(t, db.Close())
+	checkBlocksFreed(t, db)
+}
+
+// checkBlocksFreed checks that a closed DB left no data block held (the
+// invariants build counts BlockRefs) and its block cache no memory off the
+// Go heap: every read released the blocks it used.
+func checkBlocksFreed(t testing.TB, db *DB) {
+	t.Helper()
+	require.Zero(t, db.blockCache.HeldRefs(), "data blocks still held after Close")
+	require.Zero(t, db.blockCache.OffHeap(), "block cache memory not freed at Close")
 }
 
 // scanAll returns every live key/value as a sorted map-like slice.

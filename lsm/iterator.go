@@ -52,8 +52,11 @@ type Iterator struct {
 	lower, upper []byte
 	now          keys.Now // expiry is judged at; read again at every absolute positioning call
 
-	key    []byte // the current user key (owned buffer)
-	value  []byte // aliases memtable or block memory, never recycled
+	key []byte // the current user key (owned buffer)
+	// value aliases memtable memory or the data block the internal
+	// iterator is at, or is the copy in valBuf (see findPrev).
+	value  []byte
+	valBuf []byte
 	expiry int64
 	valid  bool
 	fwd    bool // the internal iterator sits at the current entry (forward) or before it (backward)
@@ -504,7 +507,11 @@ func (it *Iterator) findPrev() bool {
 				return it.badKey()
 			}
 			if p.Seq <= it.seq {
-				kind, value, vseq, found = p.Kind, it.iter.Value(), p.Seq, true
+				// A copy: the internal iterator moves on, and the table
+				// iterator releases a data block it leaves, which the
+				// cache may then free.
+				it.valBuf = append(it.valBuf[:0], it.iter.Value()...)
+				kind, value, vseq, found = p.Kind, it.valBuf, p.Seq, true
 			}
 			if !it.iter.Prev() || !bytes.Equal(keys.UserKey(it.iter.Key()), it.key) {
 				break

@@ -16,14 +16,22 @@ import (
 //	memtable arenas       off heap  (MaxImmutableMemtables+1) x MemtableSize
 //	staged fronts         Go heap   4 x (MaxImmutableMemtables+1) x
 //	                                min(MemtableSize/16, 4 MiB)
-//	block cache           Go heap   BlockCacheSize, index and filter blocks
-//	                                of open tables included (charged to it)
+//	block cache           off heap  BlockCacheSize, index and filter blocks
+//	                      (data)    of open tables included (charged to it);
+//	                      Go heap   the data blocks are off the Go heap,
+//	                      (parts)   the index and filter blocks on it
 //	table writers         Go heap   MemtableSize (the flush) +
 //	                                CompactionConcurrency x 2 x TargetFileSize
 //	                                + (CompactionConcurrency+1) x writerFixed
 //	                                + CompactionConcurrency x TargetFileSize/2
 //	                                (1 to 4 MiB: the inputs' readahead)
 //	commit, WAL, reads    Go heap   memoryFixed
+//
+// The bound still counts the whole block cache with the collector's
+// headroom: the share of its capacity that index and filter blocks take
+// varies (all of it, with enough tables open), so only that worst case
+// bounds it. With the data blocks off the heap, a cache mostly of data
+// blocks costs about its capacity, not up to twice that.
 //
 // Outside the bound: what open iterators and snapshots pin (an iterator
 // keeps the memtables of its moment and one block per table it reads, and

@@ -66,9 +66,15 @@ type Metrics struct {
 	MemtableFrontBytes int64
 	ImmutableMemtables int
 	BlockCacheBytes    int64 // data blocks in the block cache
-	BlockCacheCapacity int64
-	BlockCacheHits     int64
-	BlockCacheMisses   int64
+	// BlockCacheOffHeapBytes is the memory the block cache's data blocks
+	// take off the Go heap: their slabs, slots in use or free (see
+	// BlockCacheBytes for what is charged), and blocks readers still hold
+	// after eviction. On platforms without off-heap memory the same bytes
+	// are on the Go heap.
+	BlockCacheOffHeapBytes int64
+	BlockCacheCapacity     int64
+	BlockCacheHits         int64
+	BlockCacheMisses       int64
 	// TableIndexFilterBytes is the index and filter blocks (and handles)
 	// of tables in the block cache, as its entries or charged to it by the
 	// open readers that keep them; TablesOpen is the open table readers.
@@ -191,6 +197,7 @@ func (db *DB) Metrics() Metrics {
 		m.BlockCacheBytes, m.TableIndexFilterBytes = db.blockCache.Usage()
 		m.BlockCacheHits = db.blockCache.Hits()
 		m.BlockCacheMisses = db.blockCache.Misses()
+		m.BlockCacheOffHeapBytes = db.blockCache.OffHeap()
 	}
 	if db.tableCache != nil {
 		m.TablesOpen = db.tableCache.Len()
@@ -326,6 +333,7 @@ func (m Metrics) Fields() []MetricField {
 	kv("immutable_memtables", m.ImmutableMemtables)
 	kv("block_cache_bytes", m.BlockCacheBytes)
 	kv("block_cache_capacity", m.BlockCacheCapacity)
+	kv("block_cache_offheap_bytes", m.BlockCacheOffHeapBytes)
 	kv("table_index_filter_bytes", m.TableIndexFilterBytes)
 	kv("tables_open", m.TablesOpen)
 	kv("table_opens", m.TableOpens)

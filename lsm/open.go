@@ -61,6 +61,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	})
 	if err := db.recover(exists); err != nil {
 		db.tableCache.Close()
+		db.blockCache.Close()
 		if db.vs != nil {
 			db.vs.Close()
 		}

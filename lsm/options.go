@@ -111,8 +111,9 @@ type Options struct {
 	//	(MaxImmutableMemtables+1) x MemtableSize      memtable arenas, off the Go heap
 	//	+ g x ( 4 x (MaxImmutableMemtables+1)
 	//	          x min(MemtableSize/16, 1 MiB)       staged memtable fronts
-	//	      + BlockCacheSize                        data blocks, and the index and
-	//	                                              filter blocks of open tables
+	//	      + BlockCacheSize                        data blocks (off the Go heap), and
+	//	                                              the index and filter blocks of
+	//	                                              open tables
 	//	      + MemtableSize                          the flush's table writer
 	//	      + CompactionConcurrency x 2 x TargetFileSize   compactions' table writers
 	//	      + (CompactionConcurrency+1) x (256 KiB + 4 x BlockSize)   writers' buffers
@@ -120,7 +121,12 @@ type Options struct {
 	//	      + 4 MiB )                               commit, WAL and read buffers
 	//
 	// where g = 1 + GOGC/100 (2 by default) is the Go collector's headroom:
-	// the heap may grow to g times its live size before a collection.
+	// the heap may grow to g times its live size before a collection. The
+	// block cache's data blocks live off the Go heap (where the platform
+	// allows), so they cost their size once; the bound still multiplies the
+	// whole cache by g because index and filter blocks, on the heap, may
+	// take any share of it. A cache of mostly data blocks costs about
+	// BlockCacheSize.
 	// Metrics reports each part and the bound (MemoryBound). Not counted:
 	// what open iterators pin (the memtables of their moment, one block per
 	// table, the index of each table they read if the cache evicts it

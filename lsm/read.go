@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/sstable"
 
 	"github.com/stratadb/strata/keys"
 )
@@ -17,10 +18,15 @@ type lookup struct {
 	// rs keeps the memtable value may alias alive (its arena is off the
 	// Go heap and freed with the last reference); nil when not found.
 	rs *readState
+	// block holds the cached data block value may alias (off the Go heap,
+	// freed once evicted and released).
+	block sstable.BlockRef
 }
 
 // done releases what the lookup holds; value must not be used afterwards.
 func (l *lookup) done() {
+	l.block.Release()
+	l.block = sstable.BlockRef{}
 	if l.rs != nil {
 		l.rs.release()
 		l.rs = nil
@@ -58,7 +64,11 @@ func (db *DB) getWith(key []byte, seq keys.SeqNum, scratch *[]byte) (l lookup, f
 
 // judge is get's reading and judging, under the caller's read state.
 func (db *DB) judge(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byte) (l lookup, found bool, err error) {
-	kind, value, ok, err := db.getFrom(rs, key, seq, scratch)
+	kind, value, ref, ok, err := db.getFrom(rs, key, seq, scratch)
+	if err != nil || !ok || kind == keys.KindDelete {
+		ref.Release() // value is not used
+		ref = sstable.BlockRef{}
+	}
 	if err != nil || !ok {
 		if err != nil && db.closed.Load() {
 			err = ErrClosed
@@ -68,12 +78,14 @@ func (db *DB) judge(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byte)
 	now := db.now()
 	switch j := keys.Judge(kind, value, &now); {
 	case j.Err != nil:
+		ref.Release()
 		return l, false, fmt.Errorf("strata: get %s: %w", keys.Quote(key), j.Err)
 	case j.Verdict == keys.VerdictExpired:
 		db.metrics.expiredHidden.Add(1)
 	case j.Verdict == keys.VerdictLive:
-		return lookup{value: j.Value, expiry: j.Expiry}, true, nil
+		return lookup{value: j.Value, expiry: j.Expiry, block: ref}, true, nil
 	}
+	ref.Release()
 	return l, false, nil
 }
 
@@ -91,16 +103,17 @@ func (db *DB) now() keys.Now { return keys.NowFrom(db.opts.Clock) }
 // is skipped without reading any of its blocks.
 //
 // With scratch nil, a value found in a table aliases a cached block (a block
-// read from a file is added to the cache). With scratch set, a table's value
-// is copied into *scratch (reused), and a block read from a file goes
-// through pooled memory and stays out of the cache (sstable LookupAppend).
-func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byte) (keys.Kind, []byte, bool, error) {
+// read from a file is added to the cache), which ref holds until the caller
+// releases it. With scratch set, a table's value is copied into *scratch
+// (reused), and a block read from a file goes through pooled memory and
+// stays out of the cache (sstable LookupAppend).
+func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byte) (kind keys.Kind, value []byte, ref sstable.BlockRef, found bool, err error) {
 	var tomb keys.SeqNum
-	judge := func(vseq keys.SeqNum, kind keys.Kind, v []byte) (keys.Kind, []byte, bool, error) {
+	judge := func(vseq keys.SeqNum, kind keys.Kind, v []byte) (keys.Kind, []byte, sstable.BlockRef, bool, error) {
 		if vseq < tomb {
-			return keys.KindDelete, nil, true, nil
+			return keys.KindDelete, nil, ref, true, nil
 		}
-		return kind, v, true, nil
+		return kind, v, ref, true, nil
 	}
 	if rs.mem.mt.HasRangeDels() {
 		tomb = max(tomb, rs.mem.mt.RangeDels().MaxSeq(key, seq))
@@ -137,14 +150,14 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byt
 			continue
 		}
 		probed++
-		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb, scratch)
+		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb, scratch, &ref)
 		if err != nil || ok {
 			db.metrics.l0Probes.Add(probed)
 			if probed > 1 && !db.opts.ReadOnly {
 				db.readCharge(1) // newer L0 tables were probed in vain
 			}
 			if err != nil {
-				return 0, nil, false, err
+				return 0, nil, ref, false, err
 			}
 			return judge(vseq, kind, val)
 		}
@@ -166,21 +179,22 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byt
 			db.metrics.tablesSkippedByRangeDel.Add(1)
 			continue
 		}
-		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb, scratch)
+		vseq, kind, val, ok, err := db.getFromTable(f, key, search, seq, &tomb, scratch, &ref)
 		if err != nil {
-			return 0, nil, false, err
+			return 0, nil, ref, false, err
 		}
 		if ok {
 			return judge(vseq, kind, val)
 		}
 	}
-	return 0, nil, false, nil
+	return 0, nil, ref, false, nil
 }
 
 // getFromTable looks key up in one table, first raising *tomb to the
 // newest tombstone of the table visible at seq that covers key. With
-// scratch set, the value is copied into *scratch (see getFrom).
-func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.SeqNum, tomb *keys.SeqNum, scratch *[]byte) (keys.SeqNum, keys.Kind, []byte, bool, error) {
+// scratch set, the value is copied into *scratch (see getFrom); without, a
+// found value aliases a data block *ref then holds.
+func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.SeqNum, tomb *keys.SeqNum, scratch *[]byte, ref *sstable.BlockRef) (keys.SeqNum, keys.Kind, []byte, bool, error) {
 	r, release, err := db.tableCache.Get(f.FileNum, int64(f.Size))
 	if err != nil {
 		return 0, 0, nil, false, err
@@ -193,7 +207,7 @@ func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.Se
 	var val []byte
 	var ok bool
 	if scratch == nil {
-		trailer, val, ok, err = r.Lookup(key, search)
+		trailer, val, *ref, ok, err = r.LookupRef(key, search)
 	} else {
 		trailer, val, ok, err = r.LookupAppend((*scratch)[:0], key, search, false)
 		*scratch = val

@@ -119,7 +119,8 @@ func benchTable(b *testing.B, n int, c Compression) (*Reader, []kv) {
 	return openTable(b, f.buf, ReaderOptions{Cache: NewCache(256 << 20)}), entries
 }
 
-// BenchmarkGetCached measures Get on a warm block cache. With 10,000
+// BenchmarkGetCached measures a point read (LookupRef, its block released)
+// on a warm block cache. With 10,000
 // entries the table (1.3 MB) stays in the CPU caches, so the figure is the
 // cost of the code; with 100,000 (13 MB) random probes mostly wait for
 // memory.
@@ -142,9 +143,11 @@ func BenchmarkGetCached(b *testing.B) {
 			ct := startCPU(b)
 			for i := 0; i < b.N; i++ {
 				p := probes[i&4095]
-				if _, _, found, _ := rd.Get(p.uk, p.sk); !found {
+				_, _, ref, found, _ := rd.LookupRef(p.uk, p.sk)
+				if !found {
 					b.Fatal("not found")
 				}
+				ref.Release()
 			}
 			ct.stop(b)
 		})
@@ -209,10 +212,12 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 		for pb.Next() {
 			i = i*6364136223846793005 + 1442695040888963407
 			k := (i >> 33) % blocks
-			if _, ok := c.Get(k%16, k*4096); !ok {
+			ref, _, ok := c.acquire(k%16, k*4096, false)
+			if !ok {
 				b.Error("miss")
 				return
 			}
+			ref.Release()
 		}
 	})
 }

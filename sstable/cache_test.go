@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/internal/slab"
 )
 
 // sameShardKeys returns n (fileNum, offset) keys that land in one shard.
@@ -22,7 +24,7 @@ func sameShardKeys(c *Cache, n int) []cacheKey {
 }
 
 func TestCacheLRUEviction(t *testing.T) {
-	const blockLen = 104
+	const blockLen = 512 // a slot size (slab.Size): charged as it is
 	charge := int64(blockLen + cacheEntryOverhead)
 	c := NewCache(cacheShards * 5 * charge) // five blocks per shard
 	require.Equal(t, cacheShards*5*charge, c.Capacity())
@@ -50,7 +52,7 @@ func TestCacheLRUEviction(t *testing.T) {
 
 	// Replacing a block keeps one entry and recharges it.
 	c.Set(ks[0].fileNum, ks[0].offset, make([]byte, 10))
-	require.Equal(t, 4*charge+10+cacheEntryOverhead, c.Size())
+	require.Equal(t, 4*charge+int64(slab.Size(10))+cacheEntryOverhead, c.Size(), "charged its slot's size")
 	b, _ = c.Get(ks[0].fileNum, ks[0].offset)
 	require.Len(t, b, 10)
 

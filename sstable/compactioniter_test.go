@@ -120,7 +120,7 @@ func TestCompactionIterCountsApart(t *testing.T) {
 // block unmarked, so that the next insert past the capacity evicts it
 // first (a block found by Get gets a second chance).
 func TestCachePeek(t *testing.T) {
-	block := make([]byte, 1000)
+	block := make([]byte, 1024) // a slot size (slab.Size): charged as it is
 	// One shard's worth: keys on the same shard compete for its capacity.
 	c := NewCache(cacheShards * (3*(int64(len(block))+cacheEntryOverhead) + 10))
 	var same []uint64 // offsets of file 1 that share a shard with offset 0

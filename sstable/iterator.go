@@ -29,9 +29,10 @@ type Iterator struct {
 	index     blockIter // over ix.index
 	data      blockIter // over the loaded data block
 
-	loaded  bool   // data holds a block
-	dataOff uint64 // offset of the loaded block
-	noFill  bool   // blocks read from the file stay out of the cache (NewCompactionIter)
+	loaded  bool     // data holds a block
+	dataOff uint64   // offset of the loaded block
+	ref     BlockRef // holds the loaded block (released when it moves on)
+	noFill  bool     // blocks read from the file stay out of the cache (NewCompactionIter)
 	ra      readahead
 
 	// User key bounds: lower inclusive, upper exclusive; nil = none.
@@ -59,6 +60,7 @@ func (r *Reader) NewIter() *Iterator {
 // allocation of one and of its buffers per table it opens. it must be new
 // or closed, and no key it returned may be in use.
 func (r *Reader) ResetIter(it *Iterator, compaction bool) {
+	it.ref.Release() // nothing for a closed iterator; a block an unclosed one still held
 	ib, db, sb := it.index.keyBuf[:0], it.data.keyBuf[:0], it.seekBuf[:0]
 	*it = Iterator{r: r, noFill: compaction, seekBuf: sb}
 	it.index.keyBuf, it.data.keyBuf = ib, db
@@ -194,7 +196,10 @@ func (it *Iterator) loadHandle(h blockHandle) bool {
 		return true
 	}
 	it.loaded = false
-	block, err := it.r.loadDataBlock(h, !it.noFill, &it.ra)
+	it.data.data, it.data.key, it.data.val = nil, nil, nil // about to be released
+	it.ref.Release()
+	block, ref, err := it.r.loadDataBlock(h, !it.noFill, &it.ra)
+	it.ref = ref
 	if err != nil {
 		return it.fail(err)
 	}
@@ -455,7 +460,8 @@ func (it *Iterator) Prev() bool {
 // Valid reports whether the iterator is at an entry.
 func (it *Iterator) Valid() bool { return it.valid }
 
-// Key returns the current internal key (nil when not valid).
+// Key returns the current internal key (nil when not valid). It may alias
+// the data block, valid until the next positioning call or Close.
 func (it *Iterator) Key() []byte {
 	if !it.valid {
 		return nil
@@ -474,13 +480,15 @@ func (it *Iterator) Value() []byte {
 // Error returns the first error the iterator met, if any.
 func (it *Iterator) Error() error { return it.err }
 
-// Close releases the iterator and returns Error(). Later positioning calls
-// return false.
+// Close releases the iterator, and the data block it holds, and returns
+// Error(). Later positioning calls return false.
 func (it *Iterator) Close() error {
 	it.closed = true
 	it.valid = false
 	it.loaded = false
 	it.data = blockIter{keyBuf: it.data.keyBuf[:0]} // drops the block, keeps the buffer
-	it.ra = readahead{}                             // drops the readahead buffer
+	it.ref.Release()
+	it.ref = BlockRef{}
+	it.ra = readahead{} // drops the readahead buffer
 	return it.err
 }

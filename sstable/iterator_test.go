@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/keys"
 )
 
@@ -143,7 +144,7 @@ func TestSeekWithinBlockDoesNotReload(t *testing.T) {
 	require.NoError(t, it.Close())
 }
 
-// TestGetCachedDoesNotAllocate: a Get served from the block cache allocates
+// TestGetCachedDoesNotAllocate: a LookupRef served from the block cache allocates
 // nothing, and neither does iterating a cached table.
 func TestGetCachedDoesNotAllocate(t *testing.T) {
 	var entries []kv
@@ -164,7 +165,9 @@ func TestGetCachedDoesNotAllocate(t *testing.T) {
 	require.Equal(t, "some value", string(v))
 	require.Equal(t, keys.Trailer(5, keys.KindSet), tr)
 	allocs := testing.AllocsPerRun(100, func() {
-		_, _, found, _ = rd.Lookup(uk, sk)
+		var ref BlockRef
+		_, _, ref, found, _ = rd.LookupRef(uk, sk)
+		ref.Release()
 	})
 	require.True(t, found)
 	if !raceEnabled { // under the race detector sync.Pool drops items on purpose
@@ -178,7 +181,9 @@ func TestGetCachedDoesNotAllocate(t *testing.T) {
 		for ok := it.First(); ok; ok = it.Next() {
 		}
 	})
-	require.Zero(t, allocs)
+	if !invariants.Enabled { // the invariants build records each BlockRef
+		require.Zero(t, allocs)
+	}
 }
 
 // TestReaderConcurrentUse: one Reader and one Cache serve concurrent Gets

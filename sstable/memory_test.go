@@ -211,13 +211,13 @@ func TestCachePartsOutliveDataBlocks(t *testing.T) {
 	}
 	part := "an index"
 	require.True(t, c.setPart(1, offs[0], part, 1000, prioFilter))
-	c.Set(1, offs[1], make([]byte, 1000))
+	c.Set(1, offs[1], make([]byte, 1024))
 	fill := func(from int) int { // data blocks until the shard turned over once
 		var added int64
 		i := from
 		for ; added < s.capacity; i++ {
-			c.Set(1, offs[i], make([]byte, 1000))
-			added += 1000 + cacheEntryOverhead
+			c.Set(1, offs[i], make([]byte, 1024))
+			added += 1024 + cacheEntryOverhead
 		}
 		return i
 	}

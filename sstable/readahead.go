@@ -86,18 +86,19 @@ func (ra *readahead) holds(h blockHandle) ([]byte, bool) {
 // readAhead returns the data block at h, which the cache does not hold,
 // for an iterator: from its readahead buffer if that holds it, else from
 // the file, reading the blocks after it too when the iterator reads in
-// order (see the readahead sizes). The reads count in st.
-func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats) ([]byte, error) {
+// order (see the readahead sizes). The reads count in st. dst is as
+// readDataBlock's.
+func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats, dst *[]byte) ([]byte, error) {
 	ra.note(h)
 	if stored, ok := ra.holds(h); ok {
-		return r.decodeStored(h, stored, r.meta.props.MaxBlockSize)
+		return r.decodeStored(h, stored, r.meta.props.MaxBlockSize, dst)
 	}
 	if ra.compaction && ra.size == 0 {
-		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st)
+		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst)
 	}
 	if !ra.compaction {
 		if ra.sequential < readaheadAfter {
-			return r.readDataBlock(h, r.meta.props.MaxBlockSize, st)
+			return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst)
 		}
 		if ra.size == 0 {
 			ra.size = minReadahead
@@ -132,7 +133,7 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats) ([]byte, err
 	}
 	size := int(end - h.offset)
 	if end == h.end() {
-		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st) // one block: no buffer needed
+		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst) // one block: no buffer needed
 	}
 	if cap(ra.buf) < size {
 		ra.buf = make([]byte, size, max(size, ra.size))
@@ -145,5 +146,5 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats) ([]byte, err
 	st.Readaheads.Add(1)
 	st.DataBytesRead.Add(int64(size))
 	stored, _ := ra.holds(h)
-	return r.decodeStored(h, stored, r.meta.props.MaxBlockSize)
+	return r.decodeStored(h, stored, r.meta.props.MaxBlockSize, dst)
 }

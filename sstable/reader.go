@@ -655,7 +655,10 @@ func putBuf(b *[]byte, s []byte) {
 // random read costs tens of blocks of disk traffic instead of one (see
 // docs/DESIGN-memory.md). The read goes into a pooled buffer; the block the
 // cache keeps is decompressed (or copied) from it.
-func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats) ([]byte, error) {
+//
+// With dst set, the block is decoded into *dst (grown as needed) instead of
+// memory of its own: the caller copies it into the cache.
+func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats, dst *[]byte) ([]byte, error) {
 	if h.length > uint64(r.size) || h.end() > uint64(r.size) {
 		return nil, keys.CorruptionError(r.name, int64(h.offset), "block of %d bytes runs past the end of the file (%d)", h.length, r.size)
 	}
@@ -670,7 +673,7 @@ func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats) ([]byte,
 	var block []byte
 	if err == nil {
 		st.DataBytesRead.Add(int64(n))
-		block, err = r.decodeStored(h, stored, maxLen)
+		block, err = r.decodeStored(h, stored, maxLen, dst)
 	}
 	putBuf(rb, buf)
 	return block, err
@@ -679,20 +682,27 @@ func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats) ([]byte,
 // decodeStored checks the stored bytes of the data block at h (its data
 // and 5-byte trailer, as read from the file) and returns the block,
 // decompressed or copied into memory of its own (the cache keeps it).
-// maxLen bounds its uncompressed size.
-func (r *Reader) decodeStored(h blockHandle, stored []byte, maxLen uint64) ([]byte, error) {
+// maxLen bounds its uncompressed size. With dst set, the block goes into
+// *dst (grown as needed) instead.
+func (r *Reader) decodeStored(h blockHandle, stored []byte, maxLen uint64, dst *[]byte) ([]byte, error) {
 	data, t := stored[:h.length], stored[h.length]
 	if got, want := blockChecksum(data, t), binary.LittleEndian.Uint32(stored[h.length+1:]); got != want {
 		return nil, keys.CorruptionError(r.name, int64(h.offset), "block checksum mismatch (stored %08x, computed %08x)", want, got)
 	}
-	var block []byte
+	var block, buf []byte
+	if dst != nil {
+		buf = (*dst)[:0]
+	}
 	if c := Compression(t); c == CompressionNone {
-		block = bytes.Clone(data)
+		block = append(buf, data...)
 	} else {
 		var err error
-		if block, err = decompressBlock(nil, data, c, maxLen, r.name, int64(h.offset)); err != nil {
+		if block, err = decompressBlock(buf, data, c, maxLen, r.name, int64(h.offset)); err != nil {
 			return nil, err
 		}
+	}
+	if dst != nil {
+		*dst = block
 	}
 	// The flag of the in-memory expanded form is never set in a file. The
 	// rest of the block's frame is checked by the init every reader of the
@@ -703,70 +713,82 @@ func (r *Reader) decodeStored(h blockHandle, stored []byte, maxLen uint64) ([]by
 	return block, nil
 }
 
-// loadDataBlock returns the data block at h, from the cache if it is there.
-// A block read from the file is added to the cache when fill is true. With
-// ra non-nil (an iterator's), a block the readahead buffer holds is taken
-// from it, and a miss may read the blocks after h with it (see readahead).
-// A compaction iterator's work counts in the reader's CompactionStats, and
+// loadDataBlock returns the data block at h, from the cache if it is there,
+// and ref, which holds it until released (the zero BlockRef for a block on
+// the Go heap). A block read from the file is added to the cache when fill
+// is true (one too large for the cache stays on the heap). With ra non-nil
+// (an iterator's), a block the readahead buffer holds is taken from it,
+// and a miss may read the blocks after h with it (see readahead). A
+// compaction iterator's work counts in the reader's CompactionStats, and
 // its cache lookups neither count as the cache's hits and misses nor mark
 // the block as used: the table is read once, to be deleted.
-func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead) ([]byte, error) {
+func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead) ([]byte, BlockRef, error) {
 	st := r.stats
 	compaction := ra != nil && ra.compaction
 	if compaction {
 		st = r.cstats
 	}
 	if r.cache != nil {
-		var b []byte
-		var ok bool
-		if compaction {
-			b, ok = r.cache.Peek(r.fileNum, h.offset)
-		} else {
-			b, ok = r.cache.Get(r.fileNum, h.offset)
-		}
-		if ok {
+		if ref, b, ok := r.cache.acquire(r.fileNum, h.offset, compaction); ok {
 			st.BlockCacheHits.Add(1)
 			if ra != nil {
 				ra.note(h)
 			}
-			return b, nil
+			return b, ref, nil
 		}
 		st.BlockCacheMisses.Add(1)
+	}
+	fill = fill && r.cache != nil
+	var dst *[]byte
+	if fill {
+		dst = getBuf() // decoded here, then copied into the cache
 	}
 	var b []byte
 	var err error
 	if ra != nil {
-		b, err = r.readAhead(h, ra, st)
+		b, err = r.readAhead(h, ra, st, dst)
 	} else {
-		b, err = r.readDataBlock(h, r.meta.props.MaxBlockSize, st)
+		b, err = r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst)
+	}
+	var ref BlockRef
+	if err == nil {
+		st.DataBlocksRead.Add(1)
+		if fill {
+			var cached []byte
+			var ok bool
+			if ref, cached, ok = r.cache.setBlock(r.fileNum, h.offset, b); ok {
+				b = cached
+			} else {
+				b = bytes.Clone(b)
+			}
+		}
+	}
+	if dst != nil {
+		putBuf(dst, *dst)
 	}
 	if err != nil {
-		return nil, err
+		return nil, BlockRef{}, err
 	}
-	st.DataBlocksRead.Add(1)
-	if r.cache != nil && fill {
-		r.cache.Set(r.fileNum, h.offset, b)
-	}
-	return b, nil
+	return b, ref, nil
 }
 
 // loadDataBlockInto returns the data block at h from the cache if it is
-// there, and otherwise reads, verifies and decompresses it into *scratch
-// (grown as needed, from the same pool as the read buffers) without adding
-// it to the cache. The block then aliases *scratch until the caller reuses
-// or returns it.
-func (r *Reader) loadDataBlockInto(h blockHandle, scratch *[]byte) ([]byte, error) {
+// there (held by ref), and otherwise reads, verifies and decompresses it
+// into *scratch (grown as needed, from the same pool as the read buffers)
+// without adding it to the cache. The block then aliases *scratch until
+// the caller reuses or returns it.
+func (r *Reader) loadDataBlockInto(h blockHandle, scratch *[]byte) ([]byte, BlockRef, error) {
 	if r.cache != nil {
-		if b, ok := r.cache.Get(r.fileNum, h.offset); ok {
+		if ref, b, ok := r.cache.acquire(r.fileNum, h.offset, false); ok {
 			r.stats.BlockCacheHits.Add(1)
-			return b, nil
+			return b, ref, nil
 		}
 		r.stats.BlockCacheMisses.Add(1)
 	}
 	stored, c, buf, err := r.readStored(h, *scratch)
 	*scratch = buf
 	if err != nil {
-		return nil, err
+		return nil, BlockRef{}, err
 	}
 	r.stats.DataBytesRead.Add(int64(h.length + blockTrailerLen))
 	block := stored
@@ -778,15 +800,15 @@ func (r *Reader) loadDataBlockInto(h blockHandle, scratch *[]byte) ([]byte, erro
 		putBuf(out, buf)
 		*scratch = block // nil on error: buf is the pool's now
 		if err != nil {
-			return nil, err
+			return nil, BlockRef{}, err
 		}
 	}
 	// As in readDataBlock: the in-memory flag is never set in a file.
 	if n := len(block); n >= 4 && binary.LittleEndian.Uint32(block[n-4:])&denseFlag != 0 {
-		return nil, keys.CorruptionError(r.name, int64(h.offset), "block entry at %d: restart count %08x has the in-memory flag set", n-4, binary.LittleEndian.Uint32(block[n-4:]))
+		return nil, BlockRef{}, keys.CorruptionError(r.name, int64(h.offset), "block entry at %d: restart count %08x has the in-memory flag set", n-4, binary.LittleEndian.Uint32(block[n-4:]))
 	}
 	r.stats.DataBlocksRead.Add(1)
-	return block, nil
+	return block, BlockRef{}, nil
 }
 
 // MemoryUsage returns the bytes the reader holds for its life: the
@@ -847,37 +869,56 @@ func (r *Reader) MayContainPrefix(prefix []byte) bool {
 // Get probes the filter for ukey first (counting skip/pass in Stats) and,
 // only if it passes, seeks to the first entry >= searchKey (an internal key,
 // built with keys.SearchKey) and returns it if its USER key equals ukey.
-// found=false if absent. value aliases cached block memory, which stays
-// valid (block buffers are never recycled; the GC keeps them alive); ikey
-// does too where the block stores the key whole (at a restart point), and is
-// rebuilt in fresh memory otherwise, so Get may allocate where Lookup does
-// not. An entry that cannot be judged (keys.ValidEntry) is corruption.
+// found=false if absent. ikey and value are copies in fresh memory (the
+// cached block they come from may be freed once evicted), so a Get that
+// finds its key allocates; LookupRef does not. An entry that cannot be
+// judged (keys.ValidEntry) is corruption.
 func (r *Reader) Get(ukey, searchKey []byte) (ikey, value []byte, found bool, err error) {
 	if ok, err := r.admits(ukey); !ok {
 		return nil, nil, false, err
 	}
 	var it blockIter
-	if found, err = r.seek(&it, searchKey, ukey, nil); !found {
-		return nil, nil, false, err
+	found, ref, err := r.seek(&it, searchKey, ukey, nil)
+	if found {
+		kv := make([]byte, len(it.key)+len(it.val))
+		ikey, value = kv[:len(it.key):len(it.key)], kv[len(it.key):]
+		copy(ikey, it.key)
+		copy(value, it.val)
 	}
-	return it.key, it.val, true, nil
+	ref.Release()
+	return ikey, value, found, err
 }
 
 // Lookup is Get returning the entry's trailer (sequence number and kind, see
 // keys.Trailer) instead of its key, which a data block may store only in
-// part: it rebuilds the key in a pooled buffer, so it never allocates when
-// the block is in the cache.
+// part. value is a copy in fresh memory, as Get's.
 func (r *Reader) Lookup(ukey, searchKey []byte) (trailer uint64, value []byte, found bool, err error) {
+	trailer, value, ref, found, err := r.LookupRef(ukey, searchKey)
+	if found {
+		value = append(make([]byte, 0, len(value)), value...)
+	}
+	ref.Release()
+	return trailer, value, found, err
+}
+
+// LookupRef is Lookup whose value aliases the data block, held by ref
+// until the caller releases it (value must not be used afterwards; ref is
+// the zero BlockRef when nothing is found). It rebuilds the key in a
+// pooled buffer, so it never allocates when the block is in the cache.
+func (r *Reader) LookupRef(ukey, searchKey []byte) (trailer uint64, value []byte, ref BlockRef, found bool, err error) {
 	if ok, err := r.admits(ukey); !ok {
-		return 0, nil, false, err // the usual answer for absent keys: no pool round trip
+		return 0, nil, BlockRef{}, false, err // the usual answer for absent keys: no pool round trip
 	}
 	it := lookupIters.Get().(*blockIter)
-	if found, err = r.seek(it, searchKey, ukey, nil); found {
+	if found, ref, err = r.seek(it, searchKey, ukey, nil); found {
 		trailer, value = binary.LittleEndian.Uint64(it.key[len(it.key)-keys.TrailerLen:]), it.val
+	} else {
+		ref.Release()
+		ref = BlockRef{}
 	}
 	it.data, it.key, it.val, it.err = nil, nil, nil, nil // keep only keyBuf
 	lookupIters.Put(it)
-	return trailer, value, found, err
+	return trailer, value, ref, found, err
 }
 
 // LookupAppend is Lookup that appends the entry's value to dst and returns
@@ -897,10 +938,12 @@ func (r *Reader) LookupAppend(dst, ukey, searchKey []byte, fill bool) (trailer u
 	}
 	it := lookupIters.Get().(*blockIter)
 	value = dst
-	if found, err = r.seek(it, searchKey, ukey, scratch); found {
+	found, ref, err := r.seek(it, searchKey, ukey, scratch)
+	if found {
 		trailer = binary.LittleEndian.Uint64(it.key[len(it.key)-keys.TrailerLen:])
 		value = append(dst, it.val...)
 	}
+	ref.Release()
 	it.data, it.key, it.val, it.err = nil, nil, nil, nil // keep only keyBuf
 	lookupIters.Put(it)
 	if scratch != nil {
@@ -924,72 +967,73 @@ func (r *Reader) admits(ukey []byte) (bool, error) {
 // seek positions it for Get and Lookup, after admits. With scratch nil the
 // data block comes from the cache or is added to it (loadDataBlock); with
 // scratch set, a block missing from the cache is read into *scratch
-// (loadDataBlockInto), which it then aliases.
-func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (found bool, err error) {
+// (loadDataBlockInto), which it then aliases. it aliases the block, which
+// ref holds until the caller releases it (found or not).
+func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (found bool, ref BlockRef, err error) {
 	var h blockHandle
 	p, err := r.pointIdx()
 	if err != nil {
-		return false, err
+		return false, ref, err
 	}
 	if p != nil {
 		i, tie := p.search(searchKey)
 		if !tie {
 			if i == len(p.ends) {
-				return false, nil
+				return false, ref, nil
 			}
 			return r.seekBlock(it, p.handle(i), searchKey, ukey, scratch)
 		}
 	}
 	ix, err := r.index()
 	if err != nil {
-		return false, err
+		return false, ref, err
 	}
 	if err := it.init(ix.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
-		return false, err
+		return false, ref, err
 	}
 	if ix.prefixes != nil {
 		i := ix.indexSearch(it, searchKey)
 		if i < 0 || i == len(ix.handles) {
-			return false, it.err
+			return false, ref, it.err
 		}
 		h = ix.handles[i]
 	} else {
 		if !it.SeekGE(searchKey) {
-			return false, it.err
+			return false, ref, it.err
 		}
 		var ok bool
 		if h, ok = decodeHandle(it.val); !ok {
-			return false, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
+			return false, ref, keys.CorruptionError(r.name, int64(r.meta.footer.index.offset), "bad block handle")
 		}
 	}
 	return r.seekBlock(it, h, searchKey, ukey, scratch)
 }
 
 // seekBlock is the end of seek, once the index gave the data block h.
-func (r *Reader) seekBlock(it *blockIter, h blockHandle, searchKey, ukey []byte, scratch *[]byte) (found bool, err error) {
+func (r *Reader) seekBlock(it *blockIter, h blockHandle, searchKey, ukey []byte, scratch *[]byte) (found bool, ref BlockRef, err error) {
 	var block []byte
 	if scratch == nil {
-		block, err = r.loadDataBlock(h, true, nil)
+		block, ref, err = r.loadDataBlock(h, true, nil)
 	} else {
-		block, err = r.loadDataBlockInto(h, scratch)
+		block, ref, err = r.loadDataBlockInto(h, scratch)
 	}
 	if err != nil {
-		return false, err
+		return false, ref, err
 	}
 	if err := it.init(block, r.name, int64(h.offset)); err != nil {
-		return false, err
+		return false, ref, err
 	}
 	// If every key of the block is < searchKey, the table holds no version
 	// of ukey: the index key is then either the block's last key (which
 	// would be >= searchKey) or a separator whose user key is below every
 	// user key of the next block (see separator).
 	if !it.SeekGE(searchKey) || !equalUserKey(it.key, ukey) {
-		return false, it.err
+		return false, ref, it.err
 	}
 	if !keys.ValidEntry(it.key, it.val) {
-		return false, keys.EntryError(r.name, int64(h.offset), it.key, it.val)
+		return false, ref, keys.EntryError(r.name, int64(h.offset), it.key, it.val)
 	}
-	return true, nil
+	return true, ref, nil
 }
 
 // keyPrefix returns the first 8 bytes of ukey as a big-endian number,
@@ -1187,7 +1231,7 @@ func (r *Reader) Verify() error {
 		h := m.handles[i]
 		i++
 		sep := idx.key
-		block, err := r.readDataBlock(h, m.props.MaxBlockSize, r.stats)
+		block, err := r.readDataBlock(h, m.props.MaxBlockSize, r.stats, nil)
 		if err != nil {
 			return err
 		}

@@ -200,11 +200,12 @@ func TestUnexpandedBlocksReadCorrectly(t *testing.T) {
 	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 16 << 10, RestartInterval: 200})
 	rd := openTable(t, data, ReaderOptions{Cache: NewCache(8 << 20)})
 	h := rd.mustIndex(t).handles[0]
-	block, err := rd.loadDataBlock(h, true, nil)
+	block, ref, err := rd.loadDataBlock(h, true, nil)
 	require.NoError(t, err)
 	var bi blockIter
 	require.NoError(t, bi.init(block, "t", 0))
 	require.False(t, bi.dense, "the block should have stayed in its on-disk form")
+	ref.Release()
 	require.NoError(t, rd.Verify())
 	checkTable(t, rand.New(rand.NewPCG(1, 9)), rd, entries)
 }
