@@ -363,3 +363,26 @@ func TestZeroOptionsInAContainer(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxOpenFilesDefault: the table cache keeps up to 10,000 readers open
+// by default, half the open-file limit when that is lower, never fewer
+// than 100; the default in use follows this process's own limit.
+func TestMaxOpenFilesDefault(t *testing.T) {
+	for _, c := range []struct {
+		limit uint64
+		known bool
+		want  int
+	}{
+		{0, false, 10_000},
+		{1 << 20, true, 10_000},
+		{20_000, true, 10_000},
+		{8192, true, 4096},
+		{1024, true, 512},
+		{150, true, 100},
+		{0, true, 100},
+	} {
+		require.Equal(t, c.want, defaultMaxOpenFiles(c.limit, c.known), "limit %d (known %v)", c.limit, c.known)
+	}
+	require.Equal(t, defaultMaxOpenFiles(openFileLimit()), (&Options{}).ensureDefaults().MaxOpenFiles)
+	require.Equal(t, 7, (&Options{MaxOpenFiles: 7}).ensureDefaults().MaxOpenFiles, "a value set is kept")
+}

@@ -57,7 +57,10 @@ func TestTableCacheMetaBound(t *testing.T) {
 	dir := t.TempDir()
 	sizes := makeTables(t, dir, 20)
 	fs := &countingFS{FS: vfs.Default}
-	// Measure one reader's metadata to size the cache for about four.
+	// Measure one reader's metadata to size the cache for about two: with
+	// a reader's fixed part (readerFixed) in the charge, a cache for more
+	// would have shards large enough to take these tables' index and
+	// filter.
 	probe := NewTableCache(fs, tableNames(dir), 100, ReaderOptions{})
 	rd, h, err := probe.Get(1, sizes[1])
 	require.NoError(t, err)
@@ -66,7 +69,8 @@ func TestTableCacheMetaBound(t *testing.T) {
 	h.Release()
 	require.NoError(t, probe.Close())
 
-	bc := NewCache(per * 16 / 3) // 3/4 of it holds four readers' metadata
+	bc := NewCache(per * 8 / 3) // 3/4 of it holds two readers' metadata
+	require.False(t, bc.partFits(per-readerFixed), "the shards are too small for a table's index and filter")
 	tc := NewTableCache(fs, tableNames(dir), 100, ReaderOptions{Cache: bc})
 	budget := bc.Capacity() * 3 / 4
 	r := rand.New(rand.NewPCG(3, 3))
@@ -326,4 +330,34 @@ func TestWritersReuseBuffers(t *testing.T) {
 	perTable := (after.TotalAlloc - before.TotalAlloc) / tables
 	t.Logf("%d bytes allocated per table", perTable)
 	require.Less(t, perTable, uint64(128<<10), "bytes allocated per table of ~1 MiB")
+}
+
+// TestReaderMemoryIsCharged: what open readers add to the Go heap is
+// charged to the block cache, as the parts it holds (their indexes and
+// filters) or as the readers' reservations (MemoryUsage, with the fixed
+// part every reader holds), so that a table cache allowed many open tables
+// stays inside the cache's budget.
+func TestReaderMemoryIsCharged(t *testing.T) {
+	const n = 500
+	dir := t.TempDir()
+	sizes := makeTables(t, dir, n)
+	bc := NewCache(64 << 20)
+	tc := NewTableCache(vfs.Default, tableNames(dir), n, ReaderOptions{Cache: bc})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 1; i <= n; i++ {
+		_, h, err := tc.Get(uint64(i), sizes[uint64(i)])
+		require.NoError(t, err)
+		h.Release()
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	require.Equal(t, n, tc.Len())
+	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	_, charged := bc.Usage()
+	t.Logf("%d open readers: heap grew %d B (%d a reader), %d B charged (%d a reader)", n, grown, grown/n, charged, charged/n)
+	require.LessOrEqual(t, grown, charged, "every byte open readers hold is charged to the cache")
+	require.NoError(t, tc.Close())
+	require.Zero(t, bc.Reserved(), "closed readers return their reservations")
 }
