@@ -228,12 +228,14 @@ func filterMemory(f *bloom.BloomFilter) int64 {
 }
 
 // NewReader opens a table from r (size bytes). fileNum identifies the table
-// in the block cache; name appears in error messages. The footer, index,
-// filter and properties are read and verified here (index and filter go
-// to the cache, see Reader; an index or filter the cache still holds from
-// an earlier reader of the table is used without reading it again). Any
-// damage returns an error wrapping keys.ErrCorruption that names name and
-// the byte offset.
+// in the block cache; name appears in error messages. The footer, index
+// and properties are read and verified here, and the filter too when the
+// reader has no cache; with one, the index goes to the cache (see Reader;
+// an index or filter the cache still holds from an earlier reader of the
+// table is used without reading it again) and the filter is read on
+// demand (see bloomFilter), when a damaged one is reported by the read
+// that loads it and by Verify. Any damage returns an error wrapping
+// keys.ErrCorruption that names name and the byte offset.
 func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts ReaderOptions) (*Reader, error) {
 	rd := &Reader{
 		r: r, size: size, fileNum: fileNum, name: name,
@@ -245,7 +247,14 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 	if rd.cstats == nil {
 		rd.cstats = rd.stats
 	}
-	m, err := rd.readMeta(true, rd.cache != nil)
+	// With a cache, the filter is not read here: the reader starts as if
+	// the cache had evicted it (see bloomFilter), and reads it once the
+	// table has been probed without it as often as the filter is long in
+	// data blocks. A short-lived process, or one that reads a table a few
+	// times, then reads a data block or a few instead of the filter,
+	// where a run of reads just after Open used to read the filter of
+	// every table it touched.
+	m, err := rd.readMeta(true, rd.cache != nil, rd.cache == nil)
 	if err != nil {
 		return nil, err
 	}
@@ -284,8 +293,9 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 // readMeta reads and checks the footer, properties, index and filter. With
 // cached set, an index or filter the cache holds for the table is taken
 // from it instead of the file (the m it returns then has a nil indexPart
-// or filter for it; NewReader leaves such a part in the cache).
-func (r *Reader) readMeta(count, cached bool) (*tableMeta, error) {
+// or filter for it; NewReader leaves such a part in the cache). With filter
+// unset the filter block is not read at all (m.filter is nil).
+func (r *Reader) readMeta(count, cached, filter bool) (*tableMeta, error) {
 	m := &tableMeta{}
 	if r.size < footerLen {
 		return nil, keys.CorruptionError(r.name, 0, "file of %d bytes is too short for a table (footer is %d bytes)", r.size, footerLen)
@@ -314,7 +324,7 @@ func (r *Reader) readMeta(count, cached bool) (*tableMeta, error) {
 	m.dataEnd = f.index.offset
 	if f.filter != (blockHandle{}) {
 		m.dataEnd = f.filter.offset
-		if _, ok := r.cachedPart(f.filter.offset, cached); !ok {
+		if _, ok := r.cachedPart(f.filter.offset, cached); !ok && filter {
 			if m.filter, err = r.readFilter(f, count); err != nil {
 				return nil, err
 			}
@@ -1213,7 +1223,7 @@ func (r *Reader) Verify() error {
 	if r.closed.Load() {
 		return errReaderClosed
 	}
-	m, err := r.readMeta(false, false)
+	m, err := r.readMeta(false, false, true)
 	if err != nil {
 		return err
 	}
