@@ -1,0 +1,120 @@
+package collections
+
+import (
+	"math"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestTxIncrByReadsTheValueOnly: inside a transaction (EXEC, a script),
+// IncrBy of a counter the Tx has not written yet makes one engine read,
+// the value's, and not a second one for its expiry: the commit writes an
+// increment that keeps the counter's TTL and applies only if the value is
+// still the one read. What the Tx and the store show afterwards is what a
+// read of both, value and expiry, gave.
+func TestTxIncrByReadsTheValueOnly(t *testing.T) {
+	s, clock := openTestStore(t)
+	k := []byte("ctr")
+	_, err := s.SetArgs(k, []byte("41"), SetArgs{TTL: time.Hour})
+	require.NoError(t, err)
+	exp, err := s.ExpireTime(k)
+	require.NoError(t, err)
+	require.False(t, exp.IsZero())
+
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		n, err := tx.IncrBy(k, 1)
+		require.NoError(t, err)
+		require.Equal(t, int64(42), n)
+		require.Equal(t, 1, tx.lookups, "engine reads of one INCR in a Tx")
+		v, err := tx.Get(k) // the Tx sees its own increment
+		require.NoError(t, err)
+		require.Equal(t, "42", string(v))
+		return nil
+	}))
+	requireCounter(t, s, k, "42", exp)
+
+	// Twice in one Tx, then its TTL read in the same Tx: the second
+	// increment and the TTL read see the first one and the kept expiry.
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		for want := int64(43); want <= 44; want++ {
+			n, err := tx.IncrBy(k, 1)
+			require.NoError(t, err)
+			require.Equal(t, want, n)
+		}
+		got, err := tx.ExpireTime(k)
+		require.NoError(t, err)
+		require.Equal(t, exp.UnixNano(), got.UnixNano())
+		return nil
+	}))
+	requireCounter(t, s, k, "44", exp)
+
+	// A counter without TTL stays without one.
+	require.NoError(t, s.Set([]byte("plain"), []byte("-7")))
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		n, err := tx.IncrBy([]byte("plain"), -3)
+		require.Equal(t, int64(-10), n)
+		return err
+	}))
+	requireCounter(t, s, []byte("plain"), "-10", time.Time{})
+
+	// An overflow answers the error and writes nothing.
+	require.NoError(t, s.Set([]byte("max"), []byte(strconv.FormatInt(math.MaxInt64, 10))))
+	err = s.Update(func(tx *Tx) error { _, err := tx.IncrBy([]byte("max"), 1); return err })
+	require.ErrorIs(t, err, ErrOverflow)
+	requireCounter(t, s, []byte("max"), strconv.FormatInt(math.MaxInt64, 10), time.Time{})
+
+	// A raw write between the Tx's read and its commit: the commit's
+	// check fails, and the Tx runs again on the new value.
+	runs := 0
+	var last int64
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		runs++
+		n, err := tx.IncrBy(k, 1)
+		if err != nil {
+			return err
+		}
+		last = n
+		if runs == 1 {
+			require.NoError(t, s.DB().Put(k, []byte("100")))
+		}
+		return nil
+	}))
+	require.Equal(t, 2, runs)
+	require.Equal(t, int64(101), last)
+	requireCounter(t, s, k, "101", time.Time{}) // the raw Put dropped the TTL
+
+	// The counter expires between the Tx's read and its commit: the Tx
+	// runs again and creates it from 0, without TTL.
+	_, err = s.SetArgs(k, []byte("5"), SetArgs{TTL: time.Second})
+	require.NoError(t, err)
+	runs = 0
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		runs++
+		n, err := tx.IncrBy(k, 1)
+		if err != nil {
+			return err
+		}
+		last = n
+		if runs == 1 {
+			clock.Advance(2 * time.Second)
+		}
+		return nil
+	}))
+	require.Equal(t, 2, runs)
+	require.Equal(t, int64(1), last)
+	requireCounter(t, s, k, "1", time.Time{})
+}
+
+// requireCounter checks a string's value and expiry (zero: none).
+func requireCounter(t *testing.T, s *Store, k []byte, want string, exp time.Time) {
+	t.Helper()
+	v, err := s.Get(k)
+	require.NoError(t, err)
+	require.Equal(t, want, string(v))
+	got, err := s.ExpireTime(k)
+	require.NoError(t, err)
+	require.Equal(t, exp.UnixNano(), got.UnixNano())
+}
