@@ -118,3 +118,71 @@ func requireCounter(t *testing.T, s *Store, k []byte, want string, exp time.Time
 	require.NoError(t, err)
 	require.Equal(t, exp.UnixNano(), got.UnixNano())
 }
+
+// TestTxReadsAStringOnce: in a writing Tx, a string read once from the
+// engine is read from what the Tx noted afterwards: GET and then DEL of a
+// key (a lock release) make one read of the string (and DEL one of the
+// name's metadata), GET and then INCR one, where each used to read it
+// again. A raw write between the reads still makes the Tx run again, on
+// the new value.
+func TestTxReadsAStringOnce(t *testing.T) {
+	s, _ := openTestStore(t)
+	k := []byte("lock")
+	require.NoError(t, s.Set(k, []byte("owner")))
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		v, err := tx.GetAppend(nil, k)
+		require.NoError(t, err)
+		require.Equal(t, "owner", string(v))
+		n, err := tx.Delete(k)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		require.Equal(t, 2, tx.lookups, "the string once, the metadata once")
+		return nil
+	}))
+	_, err := s.Get(k)
+	require.ErrorIs(t, err, ErrNotFound)
+
+	require.NoError(t, s.Set(k, []byte("10")))
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		v, err := tx.Get(k)
+		require.NoError(t, err)
+		n, err := tx.IncrBy(k, 1)
+		require.NoError(t, err)
+		require.Equal(t, "10", string(v))
+		require.Equal(t, int64(11), n)
+		require.Equal(t, 1, tx.lookups)
+		return nil
+	}))
+	requireCounter(t, s, k, "11", time.Time{})
+
+	// An absent key read twice: once.
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		_, err := tx.Get([]byte("none"))
+		require.ErrorIs(t, err, ErrNotFound)
+		before := tx.lookups
+		_, err = tx.Delete([]byte("none"))
+		require.NoError(t, err)
+		require.Equal(t, 1, tx.lookups-before, "DEL of it reads the metadata only")
+		return nil
+	}))
+
+	runs := 0
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		runs++
+		v, err := tx.Get(k)
+		if err != nil {
+			return err
+		}
+		if runs == 1 {
+			require.NoError(t, s.DB().Put(k, []byte("20")))
+		}
+		v2, err := tx.Get(k) // the Tx's one state of the key
+		require.NoError(t, err)
+		require.Equal(t, string(v), string(v2))
+		_, err = tx.Delete(k)
+		return err
+	}))
+	require.Equal(t, 2, runs)
+	_, err = s.Get(k)
+	require.ErrorIs(t, err, ErrNotFound)
+}

@@ -174,6 +174,12 @@ func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return nil, false, nil
 	}
+	if c := tx.noted(raw); c != nil {
+		if !c.present {
+			return nil, false, nil
+		}
+		return append([]byte{}, c.val...), true, nil
+	}
 	tx.lookups++
 	v, err := tx.s.db.Get(raw)
 	if errors.Is(err, lsm.ErrNotFound) {
@@ -196,6 +202,12 @@ func (tx *Tx) getRawAppend(dst, raw []byte) ([]byte, bool, error) {
 	}
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return dst, false, nil
+	}
+	if c := tx.noted(raw); c != nil {
+		if !c.present {
+			return dst, false, nil
+		}
+		return append(dst, c.val...), true, nil
 	}
 	tx.lookups++
 	out, err := tx.s.db.GetAppend(dst, raw, nil)
@@ -221,6 +233,13 @@ func (tx *Tx) getRawTmp(raw []byte) ([]byte, bool, error) {
 	}
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return nil, false, nil
+	}
+	if c := tx.noted(raw); c != nil {
+		if !c.present {
+			return nil, false, nil
+		}
+		tx.vbuf = append(tx.vbuf[:0], c.val...)
+		return tx.vbuf, true, nil
 	}
 	tx.lookups++
 	v, err := tx.s.db.GetAppend(tx.vbuf[:0], raw, nil)
@@ -311,6 +330,9 @@ func (tx *Tx) hasRaw(raw []byte) (bool, error) {
 	}
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return false, nil
+	}
+	if c := tx.noted(raw); c != nil {
+		return c.present, nil
 	}
 	tx.lookups++
 	return tx.s.db.Has(raw)
@@ -411,6 +433,21 @@ func (tx *Tx) noteString(raw, val []byte, present bool) {
 	c.key = append(c.key[:0], raw...)
 	c.val = append(c.val[:0], val...)
 	c.present = present
+}
+
+// noted returns what the Tx's first engine read of the string at raw saw,
+// nil if it has not read it (or is read-only, and notes nothing). A later
+// read of a key the Tx has not written is answered from it, not from the
+// engine: the Tx holds the key's lock, so only a raw write from outside the
+// Store can have changed it since, and a Tx that writes the key commits
+// only if none did (the condition the note becomes). The Tx so sees one
+// state of the key throughout, as if the raw write came after it: a GET and
+// then a DEL of the key (a lock release) read it once.
+func (tx *Tx) noted(raw []byte) *strCond {
+	if len(tx.conds) == 0 {
+		return nil
+	}
+	return tx.condOf(raw)
 }
 
 func (tx *Tx) condOf(raw []byte) *strCond {
