@@ -186,3 +186,43 @@ func TestTxReadsAStringOnce(t *testing.T) {
 	_, err = s.Get(k)
 	require.ErrorIs(t, err, ErrNotFound)
 }
+
+// TestTxIncrByNewCounter: a counter the Tx creates costs the string's read
+// and the probe of a collection of its name (no second read of the string),
+// a collection there answers WRONGTYPE and writes nothing, and the commit
+// creates the counter only if no raw write created the key meanwhile.
+func TestTxIncrByNewCounter(t *testing.T) {
+	s, _ := openTestStore(t)
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		n, err := tx.IncrBy([]byte("new"), 5)
+		require.NoError(t, err)
+		require.Equal(t, int64(5), n)
+		require.Equal(t, 2, tx.lookups, "the string's read and the collection probe")
+		n, err = tx.IncrBy([]byte("new"), 1)
+		require.Equal(t, int64(6), n)
+		return err
+	}))
+	requireCounter(t, s, []byte("new"), "6", time.Time{})
+
+	_, err := s.HSet([]byte("h"), []byte("f"), []byte("v"))
+	require.NoError(t, err)
+	err = s.Update(func(tx *Tx) error { _, err := tx.IncrBy([]byte("h"), 1); return err })
+	require.ErrorIs(t, err, ErrWrongType)
+
+	runs := 0
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		runs++
+		n, err := tx.IncrBy([]byte("raced"), 1)
+		if err != nil {
+			return err
+		}
+		if runs == 1 {
+			require.NoError(t, s.DB().Put([]byte("raced"), []byte("41")))
+		} else {
+			require.Equal(t, int64(42), n)
+		}
+		return nil
+	}))
+	require.Equal(t, 2, runs)
+	requireCounter(t, s, []byte("raced"), "42", time.Time{})
+}

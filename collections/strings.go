@@ -240,9 +240,11 @@ func (tx *Tx) IncrBy(key []byte, delta int64) (int64, error) {
 // key's expiry and checks that the value is still the one read. So an INCR
 // inside EXEC or a script costs two engine lookups (this read and the
 // commit's), where a read of the value, a read of its expiry and the
-// commit's check cost three. done is false when the key is not a counter
-// the Tx may increment so (the Tx wrote it already, or it is absent, or
-// holds no integer): IncrBy then goes the general way.
+// commit's check cost three. A new counter costs what it did: the string's
+// read, the probe of a collection of the name, the commit's check that the
+// key is still absent. done is false when the key is not a counter the Tx
+// may increment so (the Tx wrote it already, or it holds no integer):
+// IncrBy then goes the general way.
 func (tx *Tx) incrPending(key []byte, delta int64) (n int64, done bool, err error) {
 	if !tx.ls.write {
 		return 0, false, nil
@@ -252,8 +254,25 @@ func (tx *Tx) incrPending(key []byte, delta int64) (n int64, done bool, err erro
 		return 0, false, nil
 	}
 	v, ok, err := tx.getRawTmp(sk)
-	if err != nil || !ok {
-		return 0, false, nil // the general way answers the error or creates the key
+	if err != nil {
+		return 0, true, err
+	}
+	if !ok {
+		// A new counter: no string there, and no collection, which
+		// makes it WRONGTYPE. The commit writes delta if the key is
+		// still absent.
+		tx.noteString(sk, nil, false)
+		has, err := tx.hasRaw(tx.keep(metaKey(tx.scratch(), key)))
+		if err != nil || has {
+			if has {
+				err = ErrWrongType
+			}
+			return 0, true, err
+		}
+		var b [20]byte
+		tx.putRaw(stringKey(tx.scratch(), key), appendInt(b[:0], delta), 0)
+		tx.touch(key)
+		return delta, true, nil
 	}
 	cur, isInt := ParseInt(v)
 	if !isInt {
