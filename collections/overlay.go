@@ -40,8 +40,15 @@ type ovNode struct {
 	// covered: deleted by a pending range delete rather than by its own
 	// delete, so commit writes nothing for it (the range delete does).
 	covered bool
-	prev    *ovNode // level 0 only
-	next    []*ovNode
+	// incr: val is the engine's value, noted in the Tx's conditions, plus
+	// delta (Tx.IncrBy); the key keeps the expiry it has in the engine,
+	// which the Tx has not read (expAt is 0), and commit writes the node
+	// as a batch increment, which keeps it. Any other write of the key
+	// clears it; a read of its expiry resolves it first (Tx.getRawExp).
+	incr  bool
+	delta int64
+	prev  *ovNode // level 0 only
+	next  []*ovNode
 }
 
 func (o *overlay) reset() {
@@ -186,13 +193,13 @@ func (o *overlay) newNode(k []byte, l int) *ovNode {
 func (o *overlay) put(k, v []byte, expAt int64) {
 	n := o.node(k)
 	n.val = append(n.val[:0], v...)
-	n.del, n.covered, n.expAt = false, false, expAt
+	n.del, n.covered, n.expAt, n.incr = false, false, expAt, false
 }
 
 func (o *overlay) del(k []byte) {
 	n := o.node(k)
 	n.val = n.val[:0]
-	n.del, n.covered, n.expAt = true, false, 0
+	n.del, n.covered, n.expAt, n.incr = true, false, 0, false
 }
 
 // deleteRange marks every pending key in [lo, hi) as covered by a range
@@ -203,7 +210,7 @@ func (o *overlay) deleteRange(lo, hi []byte) {
 	}
 	for n := o.seekGE(lo); n != nil && bytes.Compare(n.key, hi) < 0; n = n.next[0] {
 		n.val = n.val[:0]
-		n.del, n.covered, n.expAt = true, true, 0
+		n.del, n.covered, n.expAt, n.incr = true, true, 0, false
 	}
 }
 

@@ -1,6 +1,7 @@
 package collections
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -210,6 +211,9 @@ func (tx *Tx) IncrBy(key []byte, delta int64) (int64, error) {
 	if err := tx.check(key, true); err != nil {
 		return 0, err
 	}
+	if n, done, err := tx.incrPending(key, delta); done {
+		return n, err
+	}
 	v, exp, ok, err := tx.getString(key, true)
 	if err != nil {
 		return 0, err
@@ -228,6 +232,67 @@ func (tx *Tx) IncrBy(key []byte, delta int64) (int64, error) {
 	tx.putRaw(stringKey(nil, key), appendInt(b[:0], n), exp)
 	tx.touch(key)
 	return n, nil
+}
+
+// incrPending is IncrBy of a counter the Tx has not written yet: it reads
+// the value alone, not its expiry, and leaves the write pending as an
+// increment the commit hands to the engine (ovNode.incr), which keeps the
+// key's expiry and checks that the value is still the one read. So an INCR
+// inside EXEC or a script costs two engine lookups (this read and the
+// commit's), where a read of the value, a read of its expiry and the
+// commit's check cost three. A new counter costs what it did: the string's
+// read, the probe of a collection of the name, the commit's check that the
+// key is still absent. done is false when the key is not a counter the Tx
+// may increment so (the Tx wrote it already, or it holds no integer):
+// IncrBy then goes the general way.
+func (tx *Tx) incrPending(key []byte, delta int64) (n int64, done bool, err error) {
+	if !tx.ls.write {
+		return 0, false, nil
+	}
+	sk := tx.keep(stringKey(tx.scratch(), key))
+	if tx.ov.find(sk) != nil || len(tx.ranges) > 0 && tx.inRange(sk) {
+		return 0, false, nil
+	}
+	v, ok, err := tx.getRawTmp(sk)
+	if err != nil {
+		return 0, true, err
+	}
+	if !ok {
+		// A new counter: no string there, and no collection, which
+		// makes it WRONGTYPE. The commit writes delta if the key is
+		// still absent.
+		tx.noteString(sk, nil, false)
+		has, err := tx.hasRaw(tx.keep(metaKey(tx.scratch(), key)))
+		if err != nil || has {
+			if has {
+				err = ErrWrongType
+			}
+			return 0, true, err
+		}
+		var b [20]byte
+		tx.putRaw(stringKey(tx.scratch(), key), appendInt(b[:0], delta), 0)
+		tx.touch(key)
+		return delta, true, nil
+	}
+	cur, isInt := ParseInt(v)
+	if !isInt {
+		return 0, false, nil
+	}
+	tx.noteString(sk, v, true)
+	if c := tx.condOf(sk); c == nil || !c.present || !bytes.Equal(c.val, v) {
+		// An earlier read of the Tx saw another value: a raw write
+		// changed the key since, and the commit's check will fail.
+		return 0, false, nil
+	}
+	if n, err = addInt(cur, delta); err != nil {
+		return 0, true, err
+	}
+	var b [20]byte
+	tx.putRaw(sk, appendInt(b[:0], n), 0)
+	nd := tx.ov.find(sk)
+	nd.incr, nd.delta = true, delta
+	tx.touch(key)
+	return n, true, nil
 }
 
 func addInt(a, b int64) (int64, error) {

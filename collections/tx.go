@@ -51,6 +51,9 @@ type Tx struct {
 	// vbuf holds the value getRawTmp read last; hkey a header key.
 	vbuf []byte
 	hkey [16]byte
+	// lookups counts the engine point reads the Tx made since it began
+	// (its commit's not included): what tests hold the read paths to.
+	lookups int
 }
 
 type rangeDel struct{ lo, hi []byte }
@@ -67,6 +70,7 @@ var errRetry = errors.New("collections: retry")
 func (tx *Tx) begin(s *Store, ls *lockSet) {
 	tx.s, tx.ls, tx.done = s, ls, false
 	tx.nowOK = false
+	tx.lookups = 0
 	tx.ov.reset()
 	tx.ranges = tx.ranges[:0]
 	tx.dropped = 0
@@ -170,6 +174,13 @@ func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return nil, false, nil
 	}
+	if c := tx.noted(raw); c != nil {
+		if !c.present {
+			return nil, false, nil
+		}
+		return append([]byte{}, c.val...), true, nil
+	}
+	tx.lookups++
 	v, err := tx.s.db.Get(raw)
 	if errors.Is(err, lsm.ErrNotFound) {
 		return nil, false, nil
@@ -192,6 +203,13 @@ func (tx *Tx) getRawAppend(dst, raw []byte) ([]byte, bool, error) {
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return dst, false, nil
 	}
+	if c := tx.noted(raw); c != nil {
+		if !c.present {
+			return dst, false, nil
+		}
+		return append(dst, c.val...), true, nil
+	}
+	tx.lookups++
 	out, err := tx.s.db.GetAppend(dst, raw, nil)
 	if errors.Is(err, lsm.ErrNotFound) {
 		return dst, false, nil
@@ -216,6 +234,14 @@ func (tx *Tx) getRawTmp(raw []byte) ([]byte, bool, error) {
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return nil, false, nil
 	}
+	if c := tx.noted(raw); c != nil {
+		if !c.present {
+			return nil, false, nil
+		}
+		tx.vbuf = append(tx.vbuf[:0], c.val...)
+		return tx.vbuf, true, nil
+	}
+	tx.lookups++
 	v, err := tx.s.db.GetAppend(tx.vbuf[:0], raw, nil)
 	if errors.Is(err, lsm.ErrNotFound) {
 		return nil, false, nil
@@ -236,6 +262,11 @@ func (tx *Tx) headerKey(id uint64) []byte { return headerKey(tx.hkey[:0], id) }
 // getRawExp is getRaw with the entry's expiry (Unix ns, 0 = never).
 func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
 	if n := tx.ov.find(raw); n != nil {
+		if n.incr {
+			if err := tx.resolveIncr(n); err != nil {
+				return nil, 0, false, err
+			}
+		}
 		if n.del || (n.expAt != 0 && n.expAt <= tx.nowNs()) {
 			return nil, 0, false, nil
 		}
@@ -244,6 +275,7 @@ func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return nil, 0, false, nil
 	}
+	tx.lookups++
 	v, err := tx.s.db.Get(raw)
 	if errors.Is(err, lsm.ErrNotFound) {
 		return nil, 0, false, nil
@@ -251,6 +283,7 @@ func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
 	if err != nil {
 		return nil, 0, false, err
 	}
+	tx.lookups++
 	at, err := tx.s.db.Expiry(raw)
 	if errors.Is(err, lsm.ErrNotFound) {
 		return nil, 0, false, nil // expired between the two reads
@@ -268,6 +301,28 @@ func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
 	return v, exp, true, nil
 }
 
+// resolveIncr makes the pending increment n a plain write: it reads the
+// expiry the key has in the engine, which the increment would have kept,
+// into n, so the Tx can read or change it. The commit then writes n as a
+// put conditional on the value noted at the Tx's read, as any other
+// rewrite of a string. A key expired since that read is pending as
+// expired now: it reads as absent, and the commit's condition fails, so
+// the Tx runs again.
+func (tx *Tx) resolveIncr(n *ovNode) error {
+	tx.lookups++
+	at, err := tx.s.db.Expiry(n.key)
+	switch {
+	case errors.Is(err, lsm.ErrNotFound):
+		n.expAt = tx.nowNs()
+	case err != nil:
+		return err
+	case !at.IsZero():
+		n.expAt = at.UnixNano()
+	}
+	n.incr = false
+	return nil
+}
+
 // hasRaw reports whether raw exists as the Tx sees it.
 func (tx *Tx) hasRaw(raw []byte) (bool, error) {
 	if n := tx.ov.find(raw); n != nil {
@@ -276,6 +331,10 @@ func (tx *Tx) hasRaw(raw []byte) (bool, error) {
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return false, nil
 	}
+	if c := tx.noted(raw); c != nil {
+		return c.present, nil
+	}
+	tx.lookups++
 	return tx.s.db.Has(raw)
 }
 
@@ -376,6 +435,21 @@ func (tx *Tx) noteString(raw, val []byte, present bool) {
 	c.present = present
 }
 
+// noted returns what the Tx's first engine read of the string at raw saw,
+// nil if it has not read it (or is read-only, and notes nothing). A later
+// read of a key the Tx has not written is answered from it, not from the
+// engine: the Tx holds the key's lock, so only a raw write from outside the
+// Store can have changed it since, and a Tx that writes the key commits
+// only if none did (the condition the note becomes). The Tx so sees one
+// state of the key throughout, as if the raw write came after it: a GET and
+// then a DEL of the key (a lock release) read it once.
+func (tx *Tx) noted(raw []byte) *strCond {
+	if len(tx.conds) == 0 {
+		return nil
+	}
+	return tx.condOf(raw)
+}
+
 func (tx *Tx) condOf(raw []byte) *strCond {
 	for i := range tx.conds {
 		if bytes.Equal(tx.conds[i].key, raw) {
@@ -421,6 +495,14 @@ func (tx *Tx) commit() error {
 		}
 		if n.del {
 			b.Delete(n.key, opts...)
+			continue
+		}
+		if n.incr {
+			// opts holds IfValue of the value the increment was
+			// computed from (Tx.IncrBy noted it): the engine's
+			// increment reads the key once, checks it, and keeps its
+			// expiry.
+			b.Increment(n.key, n.delta, opts...)
 			continue
 		}
 		if n.expAt != 0 {

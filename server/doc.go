@@ -80,8 +80,9 @@
 //     keys the transaction's commands may have written into the Store's
 //     committed view;
 //   - a collections.Tx for a run of pipelined plain writes (pipeline.go):
-//     a client's consecutive SET (no options), HSET, SADD, LPUSH, RPUSH
-//     and MSET requests already read run as EXEC runs its queue, in one
+//     a client's consecutive SET (no options), HSET, HINCRBY, SADD,
+//     LPUSH, RPUSH, LPOP, RPOP and MSET requests already read (and its
+//     counters, in one batch of increments) run as EXEC runs its queue, in one
 //     Store.UpdateKeys of their keys, and share one engine commit. A run
 //     in which a command answers an error is dropped unwritten and goes
 //     again one command at a time; so does one that pushes to a list

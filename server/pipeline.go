@@ -19,7 +19,7 @@ import (
 //
 // So the serving goroutine gathers a run of consecutive plain writes of one
 // key kind each (SET without options, HSET, HINCRBY, SADD, LPUSH, RPUSH,
-// MSET) from
+// LPOP, RPOP, MSET) from
 // the requests already read, and runs the run as EXEC runs its queue: the
 // gate shared, the stripes of every key of the run held, the commands
 // against one transaction of just those keys, whose writes reach the WAL as
@@ -44,6 +44,10 @@ import (
 //     might have written part of its work. So the first error reply drops
 //     the whole transaction (nothing is written) and the run goes again,
 //     one command at a time, through the dispatcher.
+//   - A pop wakes nobody (a client blocks on a list only while it is
+//     empty), so pops join runs whoever is blocked; a pop in the run sees
+//     the pushes and pops before it in the run's transaction, as it would
+//     have seen them committed one by one.
 //   - A list push wakes clients blocked on the list after each push in
 //     Redis, so a blocked client pops the first push's element. A run with
 //     a push therefore goes one command at a time while any client is
@@ -165,7 +169,7 @@ func (s *Server) groupable(cl *client, argv [][]byte) *command {
 		if len(argv)%2 != 1 {
 			return nil
 		}
-	case "sadd", "lpush", "rpush", "hincrby":
+	case "sadd", "lpush", "rpush", "hincrby", "lpop", "rpop":
 	case "incr", "decr", "incrby", "decrby":
 	default:
 		return nil

@@ -177,6 +177,39 @@ func TestPipelinedWritesShareACommit(t *testing.T) {
 			commits: 1,
 		},
 		{
+			// Pops join the run's transaction: each sees the pushes and
+			// pops before it, a list emptied and pushed to again in
+			// the run included, and a missing list answers nil.
+			name: "pops",
+			reqs: [][]string{
+				{"RPUSH", "l", "a", "b", "c", "d", "e"}, {"RPOP", "l"}, {"LPOP", "l"}, {"rpop", "l", "2"},
+				{"RPOP", "none"}, {"LPOP", "none", "3"},
+				{"RPUSH", "q", "x"}, {"LPOP", "q"}, {"RPOP", "q"}, {"RPUSH", "q", "y"}, {"LPOP", "q", "5"},
+				{"SET", "k", "1"}, {"LPOP", "l"},
+			},
+			replies: []string{":5\r\n", "$1\r\ne\r\n", "$1\r\na\r\n", "*2\r\n$1\r\nd\r\n$1\r\nc\r\n",
+				"$-1\r\n", "*-1\r\n",
+				":1\r\n", "$1\r\nx\r\n", "$-1\r\n", ":1\r\n", "*1\r\n$1\r\ny\r\n",
+				"+OK\r\n", "$1\r\nb\r\n"},
+			check:   [][]string{{"EXISTS", "l", "q", ":0\r\n"}, {"GET", "k", "$1\r\n1\r\n"}},
+			commits: 1,
+		},
+		{
+			// A pop that answers an error (WRONGTYPE, a bad count)
+			// sends the run one by one: the writes and pops around it
+			// land as they would alone.
+			name: "pop errors",
+			reqs: [][]string{
+				{"RPUSH", "l", "a", "b", "c"}, {"SET", "s", "v"}, {"RPOP", "l"}, {"RPOP", "s"}, {"LPOP", "l"},
+				{"LPOP", "l", "-1"}, {"LPOP", "l", "x"}, {"RPOP", "l"},
+			},
+			replies: []string{":3\r\n", "+OK\r\n", "$1\r\nc\r\n",
+				"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", "$1\r\na\r\n",
+				"-ERR value is out of range, must be positive\r\n", "-ERR value is out of range, must be positive\r\n", "$1\r\nb\r\n"},
+			check:   [][]string{{"EXISTS", "l", ":0\r\n"}, {"GET", "s", "$1\r\nv\r\n"}},
+			commits: -1,
+		},
+		{
 			// Counters and other writes: a segment of each, in order.
 			name:    "counters and writes",
 			reqs:    [][]string{{"SET", "x", "10"}, {"SET", "z", "1"}, {"INCR", "x"}, {"INCR", "z"}, {"INCRBY", "x", "5"}, {"SET", "z", "7"}, {"HSET", "h", "f", "v"}},
@@ -289,10 +322,16 @@ func TestPipelinedRunAgainstRedis(t *testing.T) {
 		{"HINCRBY", "p:h", "n", "9223372036854775807"}, {"HINCRBY", "p:c", "f", "1"}, {"HINCRBY", "p:h", "n", "1"}, {"HGETALL", "p:h"},
 		{"SET", "p:e", "007"}, {"INCR", "p:e"}, {"SET", "p:e", " 1"}, {"INCR", "p:e"}, {"SET", "p:e", "-0"}, {"INCR", "p:e"},
 		{"MGET", "p:c", "p:d", "p:big", "p:e"},
-		{"DEL", "p:a", "p:b", "p:h", "p:s", "p:l", "p:m1", "p:m2", "p:c", "p:d", "p:big", "p:e"},
+		// Pops in runs: with pushes, a list emptied and refilled, counts,
+		// a missing list, and the errors a pop can answer.
+		{"RPUSH", "p:q", "1", "2", "3", "4"}, {"RPOP", "p:q"}, {"LPOP", "p:q"}, {"RPOP", "p:q", "5"}, {"LPOP", "p:q"},
+		{"RPOP", "p:none"}, {"LPOP", "p:none", "2"}, {"LPUSH", "p:q", "z"}, {"LPOP", "p:q", "1"},
+		{"LPUSH", "p:q", "a", "b"}, {"RPOP", "p:a"}, {"LPOP", "p:q", "0"}, {"RPOP", "p:q", "-2"}, {"LPOP", "p:q", "nan"}, {"RPOP", "p:q", "1", "2"},
+		{"LPOP", "p:h"}, {"RPOP", "p:q"}, {"LRANGE", "p:q", "0", "-1"},
+		{"DEL", "p:a", "p:b", "p:h", "p:s", "p:l", "p:m1", "p:m2", "p:c", "p:d", "p:big", "p:e", "p:q"},
 	}
 	ref := dial(t, addr)
-	ref.do("DEL", "p:a", "p:b", "p:h", "p:s", "p:l", "p:m1", "p:m2", "p:c", "p:d", "p:big", "p:e")
+	ref.do("DEL", "p:a", "p:b", "p:h", "p:s", "p:l", "p:m1", "p:m2", "p:c", "p:d", "p:big", "p:e", "p:q")
 	want := pipelineOver(ref, reqs)
 	p := startPipeServer(t, "everysec", false)
 	got := p.dial(t).pipeline(reqs)
@@ -344,6 +383,12 @@ var pipelineCases = func() []struct {
 	add("SADD", func(i int) []string { return []string{"SADD", "s" + key(i%4), key(i)} })
 	add("LPUSH", func(i int) []string { return []string{"LPUSH", "l" + key(i%4), v} })
 	add("INCR", func(i int) []string { return []string{"INCR", "ctr:" + key(i)} })
+	add("LPUSH+RPOP", func(i int) []string { // a queue: every pop finds the push before it
+		if i%2 == 0 {
+			return []string{"LPUSH", "q" + key(i%8), v}
+		}
+		return []string{"RPOP", "q" + key((i-1)%8)}
+	})
 	add("MSET", func(i int) []string {
 		a := []string{"MSET"}
 		for j := range 10 {
