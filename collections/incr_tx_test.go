@@ -68,20 +68,7 @@ func TestTxIncrByReadsTheValueOnly(t *testing.T) {
 
 	// A raw write between the Tx's read and its commit: the commit's
 	// check fails, and the Tx runs again on the new value.
-	runs := 0
-	var last int64
-	require.NoError(t, s.Update(func(tx *Tx) error {
-		runs++
-		n, err := tx.IncrBy(k, 1)
-		if err != nil {
-			return err
-		}
-		last = n
-		if runs == 1 {
-			require.NoError(t, s.DB().Put(k, []byte("100")))
-		}
-		return nil
-	}))
+	runs, last := incrRacing(t, s, k, func() { require.NoError(t, s.DB().Put(k, []byte("100"))) })
 	require.Equal(t, 2, runs)
 	require.Equal(t, int64(101), last)
 	requireCounter(t, s, k, "101", time.Time{}) // the raw Put dropped the TTL
@@ -90,19 +77,7 @@ func TestTxIncrByReadsTheValueOnly(t *testing.T) {
 	// runs again and creates it from 0, without TTL.
 	_, err = s.SetArgs(k, []byte("5"), SetArgs{TTL: time.Second})
 	require.NoError(t, err)
-	runs = 0
-	require.NoError(t, s.Update(func(tx *Tx) error {
-		runs++
-		n, err := tx.IncrBy(k, 1)
-		if err != nil {
-			return err
-		}
-		last = n
-		if runs == 1 {
-			clock.Advance(2 * time.Second)
-		}
-		return nil
-	}))
+	runs, last = incrRacing(t, s, k, func() { clock.Advance(2 * time.Second) })
 	require.Equal(t, 2, runs)
 	require.Equal(t, int64(1), last)
 	requireCounter(t, s, k, "1", time.Time{})
@@ -225,4 +200,24 @@ func TestTxIncrByNewCounter(t *testing.T) {
 	}))
 	require.Equal(t, 2, runs)
 	requireCounter(t, s, []byte("raced"), "42", time.Time{})
+}
+
+// incrRacing runs a Tx that increments k by one, with between run after
+// the Tx's first read and before its commit; it returns how many times the
+// Tx ran and the value its last run saw.
+func incrRacing(t *testing.T, s *Store, k []byte, between func()) (runs int, last int64) {
+	t.Helper()
+	require.NoError(t, s.Update(func(tx *Tx) error {
+		runs++
+		n, err := tx.IncrBy(k, 1)
+		if err != nil {
+			return err
+		}
+		last = n
+		if runs == 1 {
+			between()
+		}
+		return nil
+	}))
+	return runs, last
 }

@@ -187,19 +187,18 @@ func (s *cacheShard) remove(e *cacheEntry) bool {
 // allocates the copy: readers take blocks without copying (Reader holds
 // them with a BlockRef).
 func (c *Cache) Get(fileNum, offset uint64) ([]byte, bool) {
-	ref, b, ok := c.acquire(fileNum, offset, false)
-	if !ok {
-		return nil, false
-	}
-	b = append([]byte(nil), b...)
-	ref.Release()
-	return b, true
+	return c.copyOut(fileNum, offset, false)
 }
 
 // Peek is Get that counts neither a hit nor a miss and does not mark the
 // block as used (see acquire).
 func (c *Cache) Peek(fileNum, offset uint64) ([]byte, bool) {
-	ref, b, ok := c.acquire(fileNum, offset, true)
+	return c.copyOut(fileNum, offset, true)
+}
+
+// copyOut returns a heap copy of the cached block, for Get and Peek.
+func (c *Cache) copyOut(fileNum, offset uint64, peek bool) ([]byte, bool) {
+	ref, b, ok := c.acquire(fileNum, offset, peek)
 	if !ok {
 		return nil, false
 	}
