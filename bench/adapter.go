@@ -23,6 +23,9 @@ const (
 type Config struct {
 	// CacheBytes is the block cache size for engines that have one.
 	CacheBytes int64
+	// MemtableBytes is the memtable size for engines that have one, 0
+	// for each engine's default (-memtable).
+	MemtableBytes int64
 	// Durability is the sync mode the workload asks for.
 	Durability Durability
 	// MemLimit is the memory cgroup limit the child runs under, 0 for none.

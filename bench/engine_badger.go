@@ -21,6 +21,11 @@ func (e *badgerEngine) Name() string                   { return "badger" }
 func (e *badgerEngine) Durability(d Durability) string { return peerDurability(d) }
 
 func (e *badgerEngine) Options(o Config) string {
+	if o.MemtableBytes > 0 {
+		return fmt.Sprintf("badger.DefaultOptions(dir).WithBlockCacheSize(%d MiB).WithMemTableSize(%d MiB).WithSyncWrites(%v).WithLogger(nil) "+
+			"(5 memtables, snappy, values < 1 MiB kept in the LSM, 4 compactors)",
+			o.CacheBytes>>20, o.MemtableBytes>>20, o.Durability == DurAlways)
+	}
 	return fmt.Sprintf("badger.DefaultOptions(dir).WithBlockCacheSize(%d MiB).WithSyncWrites(%v).WithLogger(nil) "+
 		"(64 MiB memtables x5, snappy, values < 1 MiB kept in the LSM, 4 compactors)",
 		o.CacheBytes>>20, o.Durability == DurAlways)
@@ -31,6 +36,9 @@ func (e *badgerEngine) Open(dir string, o Config) error {
 		WithBlockCacheSize(o.CacheBytes).
 		WithSyncWrites(o.Durability == DurAlways).
 		WithLogger(nil)
+	if o.MemtableBytes > 0 {
+		opts = opts.WithMemTableSize(o.MemtableBytes)
+	}
 	var err error
 	e.db, err = badger.Open(opts)
 	return err

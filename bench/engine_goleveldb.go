@@ -25,13 +25,17 @@ func (e *goleveldbEngine) Name() string                   { return "goleveldb" }
 func (e *goleveldbEngine) Durability(d Durability) string { return peerDurability(d) }
 
 func (e *goleveldbEngine) Options(o Config) string {
+	if o.MemtableBytes > 0 {
+		return fmt.Sprintf("opt.Options{BlockCacheCapacity: %d MiB, WriteBuffer: %d MiB}, other fields default ("+
+			"snappy, no bloom filter); WriteOptions{Sync: %v}", o.CacheBytes>>20, o.MemtableBytes>>20, o.Durability == DurAlways)
+	}
 	return fmt.Sprintf("opt.Options{BlockCacheCapacity: %d MiB}, other fields default (4 MiB write buffer, "+
 		"snappy, no bloom filter); WriteOptions{Sync: %v}", o.CacheBytes>>20, o.Durability == DurAlways)
 }
 
 func (e *goleveldbEngine) Open(dir string, o Config) error {
 	var err error
-	e.db, err = leveldb.OpenFile(dir, &opt.Options{BlockCacheCapacity: int(o.CacheBytes)})
+	e.db, err = leveldb.OpenFile(dir, &opt.Options{BlockCacheCapacity: int(o.CacheBytes), WriteBuffer: int(o.MemtableBytes)})
 	e.wo = &opt.WriteOptions{Sync: o.Durability == DurAlways}
 	return err
 }

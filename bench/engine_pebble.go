@@ -30,6 +30,11 @@ func (e *pebbleEngine) Name() string                        { return "pebble" }
 func (e *pebbleEngine) Durability(d Durability) string      { return peerDurability(d) }
 
 func (e *pebbleEngine) Options(o Config) string {
+	if o.MemtableBytes > 0 {
+		return fmt.Sprintf("pebble.Options{Cache: NewCache(%d MiB), MemTableSize: %d MiB}, other fields default (L0 trigger 4, "+
+			"1 compaction, snappy, no bloom filter); writes with pebble.%s",
+			o.CacheBytes>>20, o.MemtableBytes>>20, map[bool]string{true: "Sync", false: "NoSync"}[o.Durability == DurAlways])
+	}
 	return fmt.Sprintf("pebble.Options{Cache: NewCache(%d MiB)}, other fields default (4 MiB memtable, L0 trigger 4, "+
 		"1 compaction, snappy, no bloom filter); writes with pebble.%s",
 		o.CacheBytes>>20, map[bool]string{true: "Sync", false: "NoSync"}[o.Durability == DurAlways])
@@ -39,7 +44,11 @@ func (e *pebbleEngine) Open(dir string, o Config) error {
 	c := pebble.NewCache(o.CacheBytes)
 	defer c.Unref()
 	var err error
-	e.db, err = pebble.Open(dir, &pebble.Options{Cache: c, Logger: quietPebbleLogger{}})
+	opts := &pebble.Options{Cache: c, Logger: quietPebbleLogger{}}
+	if o.MemtableBytes > 0 {
+		opts.MemTableSize = uint64(o.MemtableBytes)
+	}
+	e.db, err = pebble.Open(dir, opts)
 	e.wo = pebble.NoSync
 	if o.Durability == DurAlways {
 		e.wo = pebble.Sync

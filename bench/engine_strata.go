@@ -69,9 +69,9 @@ func (e *strataEngine) options(o Config) (*lsm.Options, error) {
 		return nil, err
 	}
 	if e.limited {
-		return &lsm.Options{Sync: mode, MemoryLimit: memoryLimit(o)}, nil
+		return &lsm.Options{Sync: mode, MemoryLimit: memoryLimit(o), MemtableSize: o.MemtableBytes}, nil
 	}
-	opts := &lsm.Options{Sync: mode}
+	opts := &lsm.Options{Sync: mode, MemtableSize: o.MemtableBytes}
 	if o.CacheBytes != lsmDefaultCache || e.fixedCache {
 		opts.BlockCacheSize = o.CacheBytes
 	}
@@ -82,6 +82,13 @@ func (e *strataEngine) options(o Config) (*lsm.Options, error) {
 const lsmDefaultCache = 64 << 20
 
 func (e *strataEngine) Options(o Config) string {
+	if o.MemtableBytes > 0 {
+		return e.options0(o) + fmt.Sprintf("; MemtableSize: %d MiB (-memtable)", o.MemtableBytes>>20)
+	}
+	return e.options0(o)
+}
+
+func (e *strataEngine) options0(o Config) string {
 	if e.limited {
 		if o.MLMemory > 0 {
 			return fmt.Sprintf("lsm.Options{Sync: %s, MemoryLimit: %d MiB (-mlmemory)}; "+

@@ -30,7 +30,10 @@ type Params struct {
 	TTL          time.Duration `json:"ttl"`
 	Threads      int           `json:"threads"`
 	CacheMiB     int64         `json:"cache_mib"`
-	Batch        int           `json:"batch"`
+	// MemtableMiB is the memtable size given to every engine that has
+	// one; 0 leaves each engine its default.
+	MemtableMiB int64 `json:"memtable_mib,omitempty"`
+	Batch       int   `json:"batch"`
 	// SettleTimeout caps the settle workload's wait for the engine to
 	// finish its compaction debt.
 	SettleTimeout time.Duration `json:"settle_timeout,omitempty"`
@@ -131,6 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.TTL, "ttl", 8*time.Second, "TTL of the ttl workload's entries")
 	fs.IntVar(&f.Threads, "threads", 2, "concurrent clients in read and YCSB workloads (fills, overwrite and deletes use 1; write16-* use 16)")
 	fs.Int64Var(&f.CacheMiB, "cache", 64, "block cache MiB for engines that have one")
+	fs.Int64Var(&f.MemtableMiB, "memtable", 0, "memtable MiB for every engine that has one (Strata MemtableSize, Pebble MemTableSize, goleveldb WriteBuffer, Badger MemTableSize); 0 = each engine's default")
 	fs.IntVar(&f.Batch, "batch", 1, "keys per write batch in fillseq/fillrandom (1 = one Put per key)")
 	fs.StringVar(&f.engines, "engines", strings.Join(engineOrder, ","), "engines to run, comma-separated")
 	fs.StringVar(&f.workloads, "workloads", "all", "workloads or groups (fill, read, ycsb, space, ttl, sync-always, sync-buffered), comma-separated")
@@ -227,7 +231,7 @@ Workloads:
 			f.keyCounts = append(f.keyCounts, n)
 		}
 	}
-	if f.Keys < 10 || f.Value < 1 || f.Threads < 1 || f.CacheMiB < 1 || f.Batch < 1 {
+	if f.Keys < 10 || f.Value < 1 || f.Threads < 1 || f.CacheMiB < 1 || f.Batch < 1 || f.MemtableMiB < 0 {
 		return nil, errors.New("-keys must be >= 10 and -value, -threads, -cache, -batch >= 1")
 	}
 	return f, nil
@@ -317,7 +321,7 @@ func childRun(f *flags, e Engine, w *workload) ([]Result, error) {
 			return nil, err
 		}
 	}
-	cfg := Config{CacheBytes: f.CacheMiB << 20, Durability: w.durability, MemLimit: cgroupLimit(f.cgroup), MLMemory: f.MLMemory}
+	cfg := Config{CacheBytes: f.CacheMiB << 20, MemtableBytes: f.MemtableMiB << 20, Durability: w.durability, MemLimit: cgroupLimit(f.cgroup), MLMemory: f.MLMemory}
 	if cfg.Durability == "" {
 		cfg.Durability = DurEverySec
 	}

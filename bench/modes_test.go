@@ -351,13 +351,16 @@ func TestStrataOptions(t *testing.T) {
 		limited, fixed   bool
 		cfg              Config
 		memLimit, bcSize int64
+		memtable         int64
 	}{
-		{"strata: zero Options", false, false, Config{CacheBytes: 64 << 20, MemLimit: 512 << 20}, 0, 0},
-		{"strata: -cache given", false, false, Config{CacheBytes: 32 << 20}, 0, 32 << 20},
-		{"strata-ml: half the cgroup", true, false, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20}, 192 << 20, 0},
-		{"strata-ml: -mlmemory", true, false, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20, MLMemory: 256 << 20}, 256 << 20, 0},
-		{"strata-ml: no cgroup", true, false, Config{CacheBytes: 64 << 20}, strataMLDefault, 0},
-		{"strata-cache: the peers' cache in a cgroup", false, true, Config{CacheBytes: 64 << 20, MemLimit: 512 << 20}, 0, 64 << 20},
+		{"strata: -memtable", false, false, Config{CacheBytes: 64 << 20, MemtableBytes: 4 << 20}, 0, 0, 4 << 20},
+		{"strata-cache: -memtable", false, true, Config{CacheBytes: 64 << 20, MemtableBytes: 4 << 20}, 0, 64 << 20, 4 << 20},
+		{"strata: zero Options", false, false, Config{CacheBytes: 64 << 20, MemLimit: 512 << 20}, 0, 0, 0},
+		{"strata: -cache given", false, false, Config{CacheBytes: 32 << 20}, 0, 32 << 20, 0},
+		{"strata-ml: half the cgroup", true, false, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20}, 192 << 20, 0, 0},
+		{"strata-ml: -mlmemory", true, false, Config{CacheBytes: 64 << 20, MemLimit: 384 << 20, MLMemory: 256 << 20}, 256 << 20, 0, 0},
+		{"strata-ml: no cgroup", true, false, Config{CacheBytes: 64 << 20}, strataMLDefault, 0, 0},
+		{"strata-cache: the peers' cache in a cgroup", false, true, Config{CacheBytes: 64 << 20, MemLimit: 512 << 20}, 0, 64 << 20, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Durability = DurEverySec
@@ -365,9 +368,35 @@ func TestStrataOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.MemoryLimit != tc.memLimit || o.BlockCacheSize != tc.bcSize {
-				t.Fatalf("MemoryLimit %d BlockCacheSize %d, want %d and %d", o.MemoryLimit, o.BlockCacheSize, tc.memLimit, tc.bcSize)
+			if o.MemoryLimit != tc.memLimit || o.BlockCacheSize != tc.bcSize || o.MemtableSize != tc.memtable {
+				t.Fatalf("MemoryLimit %d BlockCacheSize %d MemtableSize %d, want %d, %d and %d",
+					o.MemoryLimit, o.BlockCacheSize, o.MemtableSize, tc.memLimit, tc.bcSize, tc.memtable)
 			}
 		})
+	}
+}
+
+// TestChildArgsCarryParams: a child parses from its command line the same
+// parameters the parent was given, -memtable and -mlmemory included.
+func TestChildArgsCarryParams(t *testing.T) {
+	parent, err := parseFlags([]string{"-keys", "5000", "-value", "200", "-cache", "32", "-memtable", "4",
+		"-mlmemory", "128MiB", "-batch", "10", "-threads", "3"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parent.MemtableMiB != 4 {
+		t.Fatalf("-memtable 4: MemtableMiB %d", parent.MemtableMiB)
+	}
+	child, err := parseFlags(childArgs(parent, "strata", "fillrandom", "out.json", "scratch", 0), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := parent.Params
+	want.Scratch = "scratch" // the child's own scratch directory
+	if child.Params != want {
+		t.Fatalf("child params %+v, want %+v", child.Params, want)
+	}
+	if _, err := parseFlags([]string{"-memtable", "-1"}, io.Discard); err == nil {
+		t.Fatal("-memtable -1: no error")
 	}
 }

@@ -133,7 +133,7 @@ func runParent(f *flags, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, name := range engs {
 		e, _ := newEngine(name)
-		rep.Options[name] = e.Options(Config{CacheBytes: f.CacheMiB << 20, Durability: DurEverySec, MLMemory: f.MLMemory})
+		rep.Options[name] = e.Options(Config{CacheBytes: f.CacheMiB << 20, MemtableBytes: f.MemtableMiB << 20, Durability: DurEverySec, MLMemory: f.MLMemory})
 		rep.TTL[name] = ttlMethod(e)
 	}
 	rep.Passes = planPasses(f)
@@ -306,24 +306,7 @@ func runChildProcess(self string, f *flags, scratch, engine string, w *workload,
 	// A child killed before it writes must not leave an earlier pass's
 	// results to be read as its own.
 	os.Remove(out)
-	args := []string{
-		"-child", engine + "," + w.name,
-		"-childout", out,
-		"-tmp", scratch,
-		"-keys", strconv.FormatInt(f.Keys, 10),
-		"-value", strconv.Itoa(f.Value),
-		"-duration", f.Duration.String(),
-		"-syncduration", f.SyncDuration.String(),
-		"-ttl", f.TTL.String(),
-		"-threads", strconv.Itoa(f.Threads),
-		"-cache", strconv.FormatInt(f.CacheMiB, 10),
-		"-batch", strconv.Itoa(f.Batch),
-		"-insertbase", strconv.FormatInt(insertBase, 10),
-		"-settletimeout", f.SettleTimeout.String(),
-	}
-	if f.MLMemory > 0 {
-		args = append(args, "-mlmemory", strconv.FormatInt(f.MLMemory, 10))
-	}
+	args := childArgs(f, engine, w.name, out, scratch, insertBase)
 	var cg *memCgroup
 	if limit > 0 {
 		var err error
@@ -454,4 +437,31 @@ func publish(rep *Report, charts []string, out, dir string) error {
 		}
 	}
 	return os.WriteFile(filepath.Join(dir, "RESULTS.md"), []byte(rep.markdown(charts, "charts/")), 0o644)
+}
+
+// childArgs is the command line of the child that runs workload on engine:
+// every flag that shapes a run is passed on.
+func childArgs(f *flags, engine, workload, out, scratch string, insertBase int64) []string {
+	args := []string{
+		"-child", engine + "," + workload,
+		"-childout", out,
+		"-tmp", scratch,
+		"-keys", strconv.FormatInt(f.Keys, 10),
+		"-value", strconv.Itoa(f.Value),
+		"-duration", f.Duration.String(),
+		"-syncduration", f.SyncDuration.String(),
+		"-ttl", f.TTL.String(),
+		"-threads", strconv.Itoa(f.Threads),
+		"-cache", strconv.FormatInt(f.CacheMiB, 10),
+		"-batch", strconv.Itoa(f.Batch),
+		"-insertbase", strconv.FormatInt(insertBase, 10),
+		"-settletimeout", f.SettleTimeout.String(),
+	}
+	if f.MemtableMiB > 0 {
+		args = append(args, "-memtable", strconv.FormatInt(f.MemtableMiB, 10))
+	}
+	if f.MLMemory > 0 {
+		args = append(args, "-mlmemory", strconv.FormatInt(f.MLMemory, 10))
+	}
+	return args
 }

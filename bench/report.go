@@ -241,8 +241,8 @@ func (r *Report) markdown(charts []string, chartDir string) string {
 	}
 	fmt.Fprintf(&b, "**Parameters**: %s of %d bytes, values of %d bytes (about half compressible); "+
 		"%d client threads for reads and YCSB; %s per timed workload, %s per sync workload; TTL %s; "+
-		"%d MiB block cache; fill batch %d.\n\n",
-		keys, keyLen, p.Value, p.Threads, p.Duration, p.SyncDuration, p.TTL, p.CacheMiB, p.Batch)
+		"%d MiB block cache%s; fill batch %d.\n\n",
+		keys, keyLen, p.Value, p.Threads, p.Duration, p.SyncDuration, p.TTL, p.CacheMiB, memtableParam(p.MemtableMiB), p.Batch)
 
 	passes := r.passes()
 	if len(passes) == 1 && passes[0].MemLimit == 0 {
@@ -476,4 +476,12 @@ func fmtBytes(n int64) string {
 func comparable(p Params) Params {
 	p.Scratch, p.InsertBase, p.CPUProfile, p.MemProfile, p.SettleTimeout = "", 0, "", "", 0
 	return p
+}
+
+// memtableParam names -memtable in the parameters line when it was given.
+func memtableParam(mib int64) string {
+	if mib == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d MiB memtables for every engine (-memtable)", mib)
 }
