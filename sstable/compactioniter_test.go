@@ -3,6 +3,7 @@ package sstable
 import (
 	"bytes"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -145,4 +146,43 @@ func TestCachePeek(t *testing.T) {
 	require.False(t, ok, "a peeked block was kept over one found by Get")
 	_, ok = c.Peek(1, same[1])
 	require.True(t, ok)
+}
+
+// TestCompactionIterReusesItsBlockBuffer: a compaction iterator decodes the
+// blocks it reads from the file into one buffer of its own, so a pass over
+// a table of many blocks allocates a few buffers, not one per block (in a
+// large fill, the per-block allocations were most of the garbage), and
+// still yields every entry, compressed blocks and stored ones alike.
+func TestCompactionIterReusesItsBlockBuffer(t *testing.T) {
+	for _, c := range []Compression{CompressionSnappy, CompressionNone} {
+		r := rand.New(rand.NewPCG(3, 4))
+		entries := genEntries(r, 6000)
+		data, props := writeTable(t, entries, WriterOptions{BlockSize: 4096, Compression: c})
+		require.Greater(t, props.NumDataBlocks, uint64(40))
+		rd := openTable(t, data, ReaderOptions{Cache: NewCache(64 << 20)})
+		it := rd.NewCompactionIter()
+		it.SetReadahead(0) // one positioned read per block
+		pass := func() {
+			i := 0
+			for ok := it.First(); ok; ok = it.Next() {
+				if !bytes.Equal(entries[i].key, it.Key()) || !bytes.Equal(entries[i].value, it.Value()) {
+					t.Fatalf("compression %d: entry %d differs", c, i)
+				}
+				i++
+			}
+			require.NoError(t, it.Error())
+			require.Equal(t, len(entries), i)
+		}
+		pass() // the pools warm up
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		pass()
+		runtime.ReadMemStats(&after)
+		perBlock := float64(after.TotalAlloc-before.TotalAlloc) / float64(props.NumDataBlocks)
+		if !raceEnabled { // the race build's pools drop buffers at random
+			require.Less(t, perBlock, 512.0, "compression %d: %.0f bytes allocated per block read", c, perBlock)
+		}
+		require.NoError(t, it.Close())
+		require.NoError(t, rd.Close())
+	}
 }

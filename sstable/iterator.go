@@ -3,6 +3,7 @@ package sstable
 import (
 	"bytes"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/keys"
 )
 
@@ -34,6 +35,12 @@ type Iterator struct {
 	ref     BlockRef // holds the loaded block (released when it moves on)
 	noFill  bool     // blocks read from the file stay out of the cache (NewCompactionIter)
 	ra      readahead
+	// scratch (noFill iterators) is the pooled buffer the blocks read from
+	// the file are decoded into, one after the other: a compaction reads
+	// every block of its inputs, and a fresh allocation per block was most
+	// of the garbage a large fill makes. The block it holds is dropped, like
+	// a cached one, when the iterator moves to another.
+	scratch *[]byte
 
 	// User key bounds: lower inclusive, upper exclusive; nil = none.
 	lower, upper []byte
@@ -198,7 +205,19 @@ func (it *Iterator) loadHandle(h blockHandle) bool {
 	it.loaded = false
 	it.data.data, it.data.key, it.data.val = nil, nil, nil // about to be released
 	it.ref.Release()
-	block, ref, err := it.r.loadDataBlock(h, !it.noFill, &it.ra)
+	var into *[]byte
+	if it.noFill {
+		if it.scratch == nil {
+			it.scratch = getBuf()
+		}
+		if invariants.Enabled {
+			// A key or value of the previous block kept past this move
+			// (against Key's contract) reads zeros, not stale data.
+			clear(*it.scratch)
+		}
+		into = it.scratch
+	}
+	block, ref, err := it.r.loadDataBlock(h, !it.noFill, &it.ra, into)
 	it.ref = ref
 	if err != nil {
 		return it.fail(err)
@@ -490,5 +509,9 @@ func (it *Iterator) Close() error {
 	it.ref.Release()
 	it.ref = BlockRef{}
 	it.ra = readahead{} // drops the readahead buffer
+	if it.scratch != nil {
+		putBuf(it.scratch, *it.scratch)
+		it.scratch = nil
+	}
 	return it.err
 }

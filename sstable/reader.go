@@ -667,7 +667,8 @@ func putBuf(b *[]byte, s []byte) {
 // cache keeps is decompressed (or copied) from it.
 //
 // With dst set, the block is decoded into *dst (grown as needed) instead of
-// memory of its own: the caller copies it into the cache.
+// memory of its own: the caller copies it into the cache, or reuses *dst
+// for the next block (a compaction iterator).
 func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats, dst *[]byte) ([]byte, error) {
 	if h.length > uint64(r.size) || h.end() > uint64(r.size) {
 		return nil, keys.CorruptionError(r.name, int64(h.offset), "block of %d bytes runs past the end of the file (%d)", h.length, r.size)
@@ -731,8 +732,10 @@ func (r *Reader) decodeStored(h blockHandle, stored []byte, maxLen uint64, dst *
 // and a miss may read the blocks after h with it (see readahead). A
 // compaction iterator's work counts in the reader's CompactionStats, and
 // its cache lookups neither count as the cache's hits and misses nor mark
-// the block as used: the table is read once, to be deleted.
-func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead) ([]byte, BlockRef, error) {
+// the block as used: the table is read once, to be deleted. When fill is
+// false and into is not nil, a block read from the file is decoded into
+// *into (grown as needed) and aliases it.
+func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead, into *[]byte) ([]byte, BlockRef, error) {
 	st := r.stats
 	compaction := ra != nil && ra.compaction
 	if compaction {
@@ -752,6 +755,8 @@ func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead) ([]byte,
 	var dst *[]byte
 	if fill {
 		dst = getBuf() // decoded here, then copied into the cache
+	} else if into != nil {
+		dst = into
 	}
 	var b []byte
 	var err error
@@ -773,7 +778,7 @@ func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead) ([]byte,
 			}
 		}
 	}
-	if dst != nil {
+	if fill {
 		putBuf(dst, *dst)
 	}
 	if err != nil {
@@ -1029,7 +1034,7 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 func (r *Reader) seekBlock(it *blockIter, h blockHandle, searchKey, ukey []byte, scratch *[]byte) (found bool, ref BlockRef, err error) {
 	var block []byte
 	if scratch == nil {
-		block, ref, err = r.loadDataBlock(h, true, nil)
+		block, ref, err = r.loadDataBlock(h, true, nil, nil)
 	} else {
 		block, ref, err = r.loadDataBlockInto(h, scratch)
 	}

@@ -200,7 +200,7 @@ func TestUnexpandedBlocksReadCorrectly(t *testing.T) {
 	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 16 << 10, RestartInterval: 200})
 	rd := openTable(t, data, ReaderOptions{Cache: NewCache(8 << 20)})
 	h := rd.mustIndex(t).handles[0]
-	block, ref, err := rd.loadDataBlock(h, true, nil)
+	block, ref, err := rd.loadDataBlock(h, true, nil, nil)
 	require.NoError(t, err)
 	var bi blockIter
 	require.NoError(t, bi.init(block, "t", 0))
