@@ -460,31 +460,58 @@ func (c *Cache) setBlock(fileNum, offset uint64, block []byte) (BlockRef, []byte
 	if err != nil {
 		return BlockRef{}, nil, false
 	}
-	b := buf.Bytes()
-	copy(b, block)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		c.alloc.Free(buf)
-		return BlockRef{}, nil, false
-	}
-	e, ok := s.insert(k, &cacheEntry{block: b, buf: buf, alloc: c.alloc, charge: charge}, 2) // the cache's reference and the caller's
-	s.mu.Unlock()
+	copy(buf.Bytes(), block)
+	ref, ok := c.insertSlot(fileNum, offset, buf)
 	if !ok {
 		c.alloc.Free(buf)
 		return BlockRef{}, nil, false
 	}
-	return c.ref(e), b, true
+	return ref, buf.Bytes(), true
 }
 
-// insert caches ent (charge and contents set) under k in s, in place of
+// insertSlot caches the block buf holds (memory of the cache's allocator,
+// which the cache then owns) and returns a reference to it; the block is
+// buf.Bytes(). It reports false, caching nothing and leaving buf to the
+// caller, as setBlock.
+func (c *Cache) insertSlot(fileNum, offset uint64, buf slab.Buf) (BlockRef, bool) {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
+	b := buf.Bytes()
+	charge := int64(slab.Size(max(len(b), 1))) + cacheEntryOverhead
+	if len(b) == 0 || charge > s.capacity {
+		return BlockRef{}, false
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return BlockRef{}, false
+	}
+	e, ok := s.insert(k, entryInit{block: b, buf: buf, alloc: c.alloc, charge: charge}, 2) // the cache's reference and the caller's
+	s.mu.Unlock()
+	if !ok {
+		return BlockRef{}, false
+	}
+	return c.ref(e), true
+}
+
+// entryInit is what insert sets in a new or reused entry.
+type entryInit struct {
+	block  []byte
+	buf    slab.Buf
+	alloc  *slab.Allocator
+	part   any
+	charge int64
+	prio   uint8
+}
+
+// insert caches ent under k in s, in place of
 // the entry of k, and evicts until s is within its capacity; a data
 // block's entry starts with refs references. It returns the entry, or
 // false, caching nothing, if the charge is above the shard's capacity less
 // what Reserve holds. A data block's entry this call removes is reused for
 // a data block when nothing else holds it: a full cache (the steady state)
 // then allocates nothing per insert. s.mu is held.
-func (s *cacheShard) insert(k cacheKey, ent *cacheEntry, refs int32) (*cacheEntry, bool) {
+func (s *cacheShard) insert(k cacheKey, ent entryInit, refs int32) (*cacheEntry, bool) {
 	var reuse *cacheEntry
 	if old := s.table.Load().find(k); old != nil {
 		if s.remove(old) {
@@ -497,15 +524,15 @@ func (s *cacheShard) insert(k cacheKey, ent *cacheEntry, refs int32) (*cacheEntr
 	reuse = s.makeRoom(ent.charge, reuse)
 	e := reuse
 	if e == nil || ent.part != nil {
-		e = ent
+		e = &cacheEntry{part: ent.part, prio: ent.prio}
 	} else {
 		// A lookup standing on the reused entry sees its new key before
 		// refs rises (see cacheShard.findBlock); part and prio stay nil and
 		// 0, unwritten, for lookups that read them without a reference.
-		e.block, e.buf, e.alloc, e.charge = ent.block, ent.buf, ent.alloc, ent.charge
 		e.referenced.Store(false)
 		e.spared.Store(0)
 	}
+	e.block, e.buf, e.alloc, e.charge = ent.block, ent.buf, ent.alloc, ent.charge
 	e.fileNum.Store(k.fileNum)
 	e.offset.Store(k.offset)
 	if ent.part == nil {
@@ -571,7 +598,7 @@ func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, prio uint8)
 	if s.closed {
 		return false
 	}
-	_, ok := s.insert(k, &cacheEntry{part: v, charge: charge, prio: prio}, 0)
+	_, ok := s.insert(k, entryInit{part: v, charge: charge, prio: prio}, 0)
 	return ok
 }
 
