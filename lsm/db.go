@@ -58,8 +58,9 @@ type DB struct {
 	// StallEnd and the Logger, which therefore must not call the DB.
 	//
 	// visibleSeq is read lock-free by readers; the leader publishes it after
-	// a group is in the memtable. A reader takes the read state and
-	// visibleSeq together, under mu (loadReadState).
+	// a group is in the memtable. A point read takes the read state
+	// without mu, then visibleSeq (loadReadState); an iterator takes both
+	// under mu.
 
 	dir  string  // immutable
 	opts Options // immutable

@@ -8,11 +8,12 @@ import (
 	"github.com/stratadb/strata/internal/slab"
 )
 
-// cacheShards is the number of independently locked parts of a Cache.
+// cacheShards is the number of parts of a Cache, each with its own mutex
+// (for inserts and evictions) and table.
 const cacheShards = 16
 
 // cacheEntryOverhead is charged per cached block on top of its capacity:
-// about the size of a cacheEntry and its map slot.
+// about the size of a cacheEntry and its slot in the shard's table.
 const cacheEntryOverhead = 96
 
 type cacheKey struct {
