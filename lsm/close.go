@@ -93,7 +93,7 @@ func (db *DB) Close() error {
 	}
 	db.mu.Lock()
 	old := db.mu.rs
-	db.mu.rs = nil
+	db.setReadStateLocked(nil)
 	mems = append(append(mems[:0], db.mu.imm...), db.mu.mem)
 	db.mu.Unlock()
 	releaseState(old)

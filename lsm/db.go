@@ -58,8 +58,9 @@ type DB struct {
 	// StallEnd and the Logger, which therefore must not call the DB.
 	//
 	// visibleSeq is read lock-free by readers; the leader publishes it after
-	// a group is in the memtable. A reader takes the read state and
-	// visibleSeq together, under mu (loadReadState).
+	// a group is in the memtable. A point read takes the read state
+	// without mu, then visibleSeq (loadReadState); an iterator takes both
+	// under mu.
 
 	dir  string  // immutable
 	opts Options // immutable
@@ -75,6 +76,9 @@ type DB struct {
 
 	closed     atomic.Bool
 	visibleSeq atomic.Uint64
+	// curRS is mu.rs for readers that take it without mu (loadReadState);
+	// stored under mu together with it.
+	curRS atomic.Pointer[readState]
 
 	commit struct {
 		mu    sync.Mutex
@@ -125,7 +129,8 @@ type DB struct {
 		// in WAL order, so every immutable memtable's flush has ended
 		// when they are equal; Flush waits for that.
 		rotatedWAL, flushedWAL uint64
-		// rs is what readers read; nil after Close.
+		// rs is what readers read; nil after Close. Changed under mu with
+		// setReadStateLocked, which publishes it in curRS too.
 		rs *readState
 		// bgErr is the first background or WAL error; writes fail until
 		// reopen.
@@ -236,16 +241,49 @@ type readState struct {
 const seqLatest keys.SeqNum = math.MaxUint64
 
 // loadReadState returns the current read state with a reference taken, and
-// the sequence number that goes with it. The two must be taken together: a
-// compaction installed after a reader took an older sequence number may have
-// dropped versions only that reader could see.
+// the sequence number that goes with it, or nil once the DB is closed. It
+// takes no lock: it loads the state and takes its reference with a
+// compare-and-swap that fails once the last reference went (the state was
+// replaced and released meanwhile: it loads the new one).
+//
+// The sequence number is read after the state, never before: a compaction
+// in the state's version dropped only versions older than what was visible
+// when it ran, no newer than a sequence number read afterwards, while one
+// read first may predate a compaction the state already holds and ask for
+// versions it dropped. A sequence number read after the state may cover
+// writes of a memtable newer than the state's; those writes began after the
+// state was current, so the read is as of that moment, as with any write
+// that races a read.
 func (db *DB) loadReadState() (*readState, keys.SeqNum) {
-	db.mu.Lock()
-	rs := db.mu.rs
-	rs.refs.Add(1)
-	seq := keys.SeqNum(db.visibleSeq.Load())
-	db.mu.Unlock()
-	return rs, seq
+	for {
+		rs := db.curRS.Load()
+		if rs == nil {
+			return nil, 0
+		}
+		if rs.tryRef() {
+			return rs, keys.SeqNum(db.visibleSeq.Load())
+		}
+	}
+}
+
+// tryRef takes a reference unless the last one went already.
+func (rs *readState) tryRef() bool {
+	for {
+		n := rs.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if rs.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// setReadStateLocked makes rs (nil at Close) the read state readers take.
+// db.mu is held.
+func (db *DB) setReadStateLocked(rs *readState) {
+	db.mu.rs = rs
+	db.curRS.Store(rs)
 }
 
 func (rs *readState) release() {
@@ -272,7 +310,7 @@ func (db *DB) installReadStateLocked(v *manifest.Version) (old *readState) {
 		m.ref()
 	}
 	old = db.mu.rs
-	db.mu.rs = rs
+	db.setReadStateLocked(rs)
 	db.setReadAllowanceLocked()
 	return old
 }

@@ -192,8 +192,8 @@ func (db *DB) recover(exists bool) error {
 		}
 		db.replayedWALs = replay
 		db.mu.mem = db.newMemTable(memtable.New(64 << 10))
-		db.mu.rs = nil
 		db.mu.Lock() // no other goroutine has the DB yet; the rule holds all the same
+		db.setReadStateLocked(nil)
 		db.installReadStateLocked(db.vs.Current())
 		db.mu.Unlock()
 		return nil

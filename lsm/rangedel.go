@@ -80,6 +80,9 @@ func (db *DB) maybeFlushForRangeDels() {
 		return
 	}
 	rs, _ := db.loadReadState()
+	if rs == nil { // closed meanwhile
+		return
+	}
 	mt := rs.mem.mt
 	var covered, total uint64
 	if mt.HasRangeDels() {

@@ -50,6 +50,9 @@ func (db *DB) getWith(key []byte, seq keys.SeqNum, scratch *[]byte) (l lookup, f
 		return l, false, err
 	}
 	rs, latest := db.loadReadState()
+	if rs == nil {
+		return l, false, ErrClosed
+	}
 	if seq == seqLatest {
 		seq = latest
 	}

@@ -21,6 +21,9 @@ func (db *DB) Verify() error {
 		return ErrClosed
 	}
 	rs, _ := db.loadReadState()
+	if rs == nil {
+		return ErrClosed
+	}
 	defer rs.release()
 	for _, files := range rs.v.Levels {
 		for _, f := range files {

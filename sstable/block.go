@@ -338,12 +338,27 @@ func (it *blockIter) SeekGE(target []byte) bool {
 		}
 		return it.seekRestart(lo)
 	}
-	// Every entry before restart lo is < target: scan from restart lo-1.
+	// Every entry before restart lo is < target, and the entry at restart
+	// lo (if any) is >= target: scan the interval from restart lo-1, whose
+	// entries share their keys' prefixes with no restart point among them.
+	end := it.restartsOff
+	if lo < it.numRestarts {
+		if end = it.restart(lo); end < 0 {
+			return false
+		}
+	}
 	if !it.seekRestart(lo - 1) {
 		return false
 	}
 	for keys.Compare(it.key, target) < 0 {
-		if !it.Next() {
+		if it.next >= end {
+			if lo == it.numRestarts {
+				it.valid = false
+				return false
+			}
+			return it.seekRestart(lo)
+		}
+		if !it.decodeAt(it.next, false) {
 			return false
 		}
 	}

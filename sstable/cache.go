@@ -8,41 +8,83 @@ import (
 	"github.com/stratadb/strata/internal/slab"
 )
 
-// cacheShards is the number of independently locked parts of a Cache.
+// cacheShards is the number of parts of a Cache, each with its own mutex
+// (for inserts and evictions) and table.
 const cacheShards = 16
 
 // cacheEntryOverhead is charged per cached block on top of its capacity:
-// about the size of a cacheEntry and its map slot.
+// about the size of a cacheEntry and its slot in the shard's table.
 const cacheEntryOverhead = 96
 
 type cacheKey struct {
 	fileNum, offset uint64
 }
 
-// cacheEntry is one cached block or table part, on its shard's LRU list.
-// Its shard's mu guards every field but refs (atomic) and buf, block and
-// alloc, which are set before the entry is published in the shard's map
-// and do not change while refs is above zero.
+// cacheEntry is one cached block or table part, on its shard's LRU list
+// and in its shard's table (a chain of a bucket).
+//
+// Lookups read entries without the shard's lock (see cacheShard), so the
+// fields they read are atomic or fixed while they read them: the key, refs,
+// hnext, referenced and spared are atomic; a data block's block, buf and
+// alloc are set before refs rises above zero and do not change until it
+// falls to zero again (a lookup reads them only once it holds a
+// reference); a part's part and prio never change (an entry that held a
+// part is never reused, nor is an entry reused to hold one). The shard's
+// mu guards every other field, and every write.
 type cacheEntry struct {
-	key   cacheKey
-	block []byte   // a data block: buf's bytes (nil for a part)
-	buf   slab.Buf // the block's memory, outside the Go heap
-	alloc *slab.Allocator
+	fileNum, offset atomic.Uint64 // the key
+	hnext           atomic.Pointer[cacheEntry]
+	block           []byte   // a data block: buf's bytes (nil for a part)
+	buf             slab.Buf // the block's memory, outside the Go heap
+	alloc           *slab.Allocator
 	// refs counts the references to a data block's memory: one for the
 	// cache while the entry is in its shard, one per BlockRef. Whoever
 	// drops it to zero frees buf; the entry is reused only if the cache
-	// did (see cacheShard.remove).
-	refs       atomic.Int32
-	part       any // a table's decoded index or filter (block is nil then)
-	charge     int64
-	referenced bool // hit since it last moved to the front of the list
+	// did (see cacheShard.remove). It stays zero for a part.
+	refs   atomic.Int32
+	part   any // a table's decoded index or filter (block is nil then)
+	charge int64
+	// referenced is set by a hit since the entry last moved to the front
+	// of the list.
+	referenced atomic.Bool
 	// prio is the times eviction passes over the entry, unused, more than
 	// over a data block (0); spared counts them. A table's filter has 1 and
 	// its point index 2: every point read of the table goes through them
 	// (a read cannot go without the point index; it can without the
 	// filter), and a miss re-reads a whole index or filter block.
-	prio, spared uint8
-	prev, next   *cacheEntry
+	prio       uint8
+	spared     atomic.Uint32
+	prev, next *cacheEntry
+}
+
+// is reports whether the entry holds k.
+func (e *cacheEntry) is(k cacheKey) bool {
+	return e.offset.Load() == k.offset && e.fileNum.Load() == k.fileNum
+}
+
+// tryRef takes a reference to a data block's memory unless it has none
+// left (freed, or not yet published; a part has none).
+func (e *cacheEntry) tryRef() bool {
+	for {
+		n := e.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if e.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// touch marks the entry used, writing only what changes (a hot entry's
+// cache line then stays shared between the cores that read it).
+func (e *cacheEntry) touch() {
+	if !e.referenced.Load() {
+		e.referenced.Store(true)
+	}
+	if e.prio > 0 && e.spared.Load() != 0 {
+		e.spared.Store(0)
+	}
 }
 
 // unref drops a reference to a data block's memory, freeing it with the
@@ -93,28 +135,74 @@ func (b BlockRef) Release() {
 // cacheShard is a list of blocks bounded in bytes, evicted in LRU order
 // with second chance (CLOCK): a hit only marks its entry referenced, and
 // eviction moves a referenced entry back to the front instead of dropping
-// it. Hits thus touch one entry instead of relinking three. mu guards every
-// field of the shard and of its entries except capacity, which never
-// changes, and what cacheEntry says.
+// it. Hits thus touch one entry instead of relinking three.
+//
+// A lookup takes no lock: it walks a chain of the shard's hash table with
+// atomic loads, and a data block's hit takes its reference with a
+// compare-and-swap that fails once the block's memory is freed (see
+// cacheEntry). Writers change the table under mu and bump seq around each
+// change (odd while it lasts), so that a lookup that found nothing knows
+// whether a change overlapped its walk (a chain it followed may have been
+// relinked): it then looks again under mu. A lookup that found its entry
+// needs no such check: holding the reference, it checks the entry's key
+// again.
+//
+// mu guards every field of the shard and of its entries except capacity,
+// which never changes, the atomic fields (written under mu but for hits,
+// misses and the entries' refs, referenced and spared) and what
+// cacheEntry says.
 type cacheShard struct {
-	mu           sync.Mutex
-	capacity     int64
-	size         int64 // every entry's charge, parts included
-	parts        int64 // of size, the charges of parts (indexes and filters)
-	reserved     int64 // this shard's part of Reserve's charges
-	hits, misses int64 // counted under mu: no shared atomic per lookup
-	closed       bool  // Close was called: nothing is cached
-	m            map[cacheKey]*cacheEntry
-	lru          cacheEntry // sentinel: lru.next is the most recently used
-	_            [64]byte   // keeps neighbouring shards' locks off one cache line
+	mu       sync.Mutex
+	capacity int64
+	size     int64 // every entry's charge, parts included
+	parts    int64 // of size, the charges of parts (indexes and filters)
+	reserved int64 // this shard's part of Reserve's charges
+	count    int   // entries in the table
+	closed   bool  // Close was called: nothing is cached
+	seq      atomic.Uint64
+	table    atomic.Pointer[cacheTable]
+	lru      cacheEntry // sentinel: lru.next is the most recently used
+	_        [64]byte   // keeps neighbouring shards' hot fields off one cache line
+	// hits and misses are counted by lock-free lookups: on a line of
+	// their own, away from the one mu and table share.
+	hits, misses atomic.Int64
+	_            [64]byte
+}
+
+// cacheTable is a shard's hash table: a power of two of chains, each
+// linked by the entries' hnext. A table that grows is replaced whole.
+type cacheTable struct {
+	shift   uint8 // 64 - log2(len(buckets))
+	buckets []atomic.Pointer[cacheEntry]
+}
+
+func newCacheTable(bits uint8) *cacheTable {
+	return &cacheTable{shift: 64 - bits, buckets: make([]atomic.Pointer[cacheEntry], 1<<bits)}
+}
+
+// bucket returns the chain of k.
+func (t *cacheTable) bucket(k cacheKey) *atomic.Pointer[cacheEntry] {
+	h := (k.fileNum*0xff51afd7ed558ccd ^ k.offset) * 0x9e3779b97f4a7c15
+	return &t.buckets[h>>t.shift]
+}
+
+// find walks k's chain of t.
+func (t *cacheTable) find(k cacheKey) *cacheEntry {
+	for e := t.bucket(k).Load(); e != nil; e = e.hnext.Load() {
+		if e.is(k) {
+			return e
+		}
+	}
+	return nil
 }
 
 // Cache is a block cache: a sharded LRU (approximated with CLOCK), bounded in bytes, of uncompressed
 // data blocks keyed by (file number, block offset), and of the tables'
 // decoded index and filter blocks (parts, see Reader), the point indexes
 // and filters at a higher priority than data blocks. Each of its 16 shards
-// has its own mutex and a sixteenth of the capacity; Size never exceeds the
-// capacity. Safe for concurrent use.
+// has its own mutex, which inserts and evictions take, and a sixteenth of
+// the capacity; lookups take no lock (see cacheShard). Size never exceeds
+// the capacity. Safe for concurrent use.
 //
 // Data blocks live outside the Go heap (package slab), so that the cache
 // costs its capacity in memory rather than up to twice that under the
@@ -142,11 +230,15 @@ func NewCache(capacity int64) *Cache {
 		if int64(i) < capacity%cacheShards {
 			s.capacity++
 		}
-		s.m = make(map[cacheKey]*cacheEntry)
+		s.table.Store(newCacheTable(minTableBits))
 		s.lru.next, s.lru.prev = &s.lru, &s.lru
 	}
 	return c
 }
+
+// minTableBits is the log2 of a new shard table's chains; the table
+// doubles whenever it holds more entries than chains.
+const minTableBits = 4
 
 func (c *Cache) shard(k cacheKey) *cacheShard {
 	h := k.fileNum*0x9e3779b97f4a7c15 ^ k.offset*0xc2b2ae3d27d4eb4f
@@ -167,17 +259,117 @@ func (s *cacheShard) pushFront(e *cacheEntry) {
 	e.next.prev = e
 }
 
+// key returns the entry's key; under the shard's mu, or holding a
+// reference to the entry's block.
+func (e *cacheEntry) key() cacheKey {
+	return cacheKey{e.fileNum.Load(), e.offset.Load()}
+}
+
+// link puts e, its key and contents set, at the head of its chain, first
+// doubling the table if it holds as many entries as chains. s.mu is held.
+func (s *cacheShard) link(e *cacheEntry) {
+	s.seq.Add(1) // odd: lookups that overlap look again under mu
+	t := s.table.Load()
+	if s.count >= len(t.buckets) {
+		t = s.grow(t)
+	}
+	b := t.bucket(e.key())
+	e.hnext.Store(b.Load())
+	b.Store(e)
+	s.count++
+	s.seq.Add(1)
+}
+
+// grow replaces t with a table of twice the chains, relinking every entry
+// (all on the LRU list). Its caller made seq odd.
+func (s *cacheShard) grow(t *cacheTable) *cacheTable {
+	n := newCacheTable(64 - t.shift + 1)
+	for e := s.lru.next; e != &s.lru; e = e.next {
+		b := n.bucket(e.key())
+		e.hnext.Store(b.Load())
+		b.Store(e)
+	}
+	s.table.Store(n)
+	return n
+}
+
+// unlinkTable takes e out of its chain. e keeps its hnext, so that a lookup
+// standing on it goes on (seq tells it that its walk overlapped a change).
+// s.mu is held.
+func (s *cacheShard) unlinkTable(e *cacheEntry) {
+	s.seq.Add(1)
+	b := s.table.Load().bucket(e.key())
+	if p := b.Load(); p == e {
+		b.Store(e.hnext.Load())
+	} else {
+		for ; p != nil; p = p.hnext.Load() {
+			if p.hnext.Load() == e {
+				p.hnext.Store(e.hnext.Load())
+				break
+			}
+		}
+	}
+	s.count--
+	s.seq.Add(1)
+}
+
+// findBlock returns the data block entry of k with a reference taken, or
+// nil if the shard holds none. It takes mu only if a change of the table
+// overlapped its walk.
+func (s *cacheShard) findBlock(k cacheKey) *cacheEntry {
+	if g := s.seq.Load(); g&1 == 0 {
+		switch e := s.table.Load().find(k); {
+		case e != nil && e.tryRef():
+			if e.is(k) {
+				return e
+			}
+			e.unref() // freed and reused meanwhile
+		case s.seq.Load() == g:
+			return nil // absent, or a part
+		}
+	}
+	s.mu.Lock()
+	e := s.table.Load().find(k)
+	if e != nil && !e.tryRef() { // a part: a data block in the table has the cache's reference
+		e = nil
+	}
+	s.mu.Unlock()
+	return e
+}
+
+// findPart returns the part entry of k, or nil, as findBlock. A part's
+// entry is never reused, so its part is read without a reference.
+func (s *cacheShard) findPart(k cacheKey) *cacheEntry {
+	if g := s.seq.Load(); g&1 == 0 {
+		e := s.table.Load().find(k)
+		if e != nil && e.part != nil {
+			return e
+		}
+		if s.seq.Load() == g {
+			return nil
+		}
+	}
+	s.mu.Lock()
+	e := s.table.Load().find(k)
+	s.mu.Unlock()
+	if e != nil && e.part == nil {
+		return nil
+	}
+	return e
+}
+
 // remove takes e out of the shard and drops the cache's reference to its
-// block. It reports whether e may be reused: a part, or a block whose
-// memory this freed (no BlockRef holds it; one that does frees it at its
-// Release, and the entry is then garbage).
+// block. It reports whether e may be reused for another data block: a
+// block whose memory this freed (no BlockRef holds it; one that does
+// frees it at its Release, and the entry is then garbage). A part's entry
+// is never reused (see cacheEntry).
 func (s *cacheShard) remove(e *cacheEntry) bool {
 	s.unlink(e)
-	delete(s.m, e.key)
+	s.unlinkTable(e)
 	s.size -= e.charge
 	if e.part != nil {
 		s.parts -= e.charge
-		return true
+		return false
 	}
 	return e.unref()
 }
@@ -211,26 +403,23 @@ func (c *Cache) copyOut(fileNum, offset uint64, peek bool) ([]byte, bool) {
 // that keeps it alive until released. Unless peek is set it marks the
 // block most recently used and counts a hit or a miss; with peek set it
 // does neither: for a reader whose lookup says nothing of the block's
-// future use (a compaction reading a table it is about to delete).
+// future use (a compaction reading a table it is about to delete). A hit
+// takes no lock (see cacheShard).
 func (c *Cache) acquire(fileNum, offset uint64, peek bool) (BlockRef, []byte, bool) {
 	k := cacheKey{fileNum, offset}
 	s := c.shard(k)
-	s.mu.Lock()
-	e, ok := s.m[k]
-	if ok && e.part == nil {
+	e := s.findBlock(k)
+	if e == nil {
 		if !peek {
-			e.referenced = true
-			s.hits++
+			s.misses.Add(1)
 		}
-		e.refs.Add(1)
-		s.mu.Unlock()
-		return c.ref(e), e.block, true
+		return BlockRef{}, nil, false
 	}
 	if !peek {
-		s.misses++
+		e.touch()
+		s.hits.Add(1)
 	}
-	s.mu.Unlock()
-	return BlockRef{}, nil, false
+	return c.ref(e), e.block, true
 }
 
 // ref returns a BlockRef for e, whose count the caller raised.
@@ -262,7 +451,7 @@ func (c *Cache) setBlock(fileNum, offset uint64, block []byte) (BlockRef, []byte
 	charge := int64(slab.Size(max(len(block), 1))) + cacheEntryOverhead
 	if len(block) == 0 || charge > s.capacity {
 		s.mu.Lock()
-		if old, ok := s.m[k]; ok {
+		if old := s.table.Load().find(k); old != nil {
 			s.remove(old)
 		}
 		s.mu.Unlock()
@@ -272,35 +461,60 @@ func (c *Cache) setBlock(fileNum, offset uint64, block []byte) (BlockRef, []byte
 	if err != nil {
 		return BlockRef{}, nil, false
 	}
+	copy(buf.Bytes(), block)
+	ref, ok := c.insertSlot(fileNum, offset, buf)
+	if !ok {
+		c.alloc.Free(buf)
+		return BlockRef{}, nil, false
+	}
+	return ref, buf.Bytes(), true
+}
+
+// insertSlot caches the block buf holds (memory of the cache's allocator,
+// which the cache then owns) and returns a reference to it; the block is
+// buf.Bytes(). It reports false, caching nothing and leaving buf to the
+// caller, as setBlock.
+func (c *Cache) insertSlot(fileNum, offset uint64, buf slab.Buf) (BlockRef, bool) {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
 	b := buf.Bytes()
-	copy(b, block)
+	charge := int64(slab.Size(max(len(b), 1))) + cacheEntryOverhead
+	if len(b) == 0 || charge > s.capacity {
+		return BlockRef{}, false
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		c.alloc.Free(buf)
-		return BlockRef{}, nil, false
+		return BlockRef{}, false
 	}
-	e, ok := s.insert(&cacheEntry{key: k, block: b, buf: buf, alloc: c.alloc, charge: charge})
-	if !ok {
-		s.mu.Unlock()
-		c.alloc.Free(buf)
-		return BlockRef{}, nil, false
-	}
-	e.refs.Store(2) // the cache's and the caller's
+	e, ok := s.insert(k, entryInit{block: b, buf: buf, alloc: c.alloc, charge: charge}, 2) // the cache's reference and the caller's
 	s.mu.Unlock()
-	return c.ref(e), b, true
+	if !ok {
+		return BlockRef{}, false
+	}
+	return c.ref(e), true
 }
 
-// insert caches ent (key, charge and contents set) in s, in place of the
-// entry of its key, and evicts until s is within its capacity. It returns
-// the entry, or false, caching nothing, if the charge is above the shard's
-// capacity less what Reserve holds. An entry this call removes is reused
-// when nothing else holds it: a full cache (the steady state) then
-// allocates nothing per insert. s.mu is held; a data block's refs is the
-// caller's to set.
-func (s *cacheShard) insert(ent *cacheEntry) (*cacheEntry, bool) {
+// entryInit is what insert sets in a new or reused entry.
+type entryInit struct {
+	block  []byte
+	buf    slab.Buf
+	alloc  *slab.Allocator
+	part   any
+	charge int64
+	prio   uint8
+}
+
+// insert caches ent under k in s, in place of
+// the entry of k, and evicts until s is within its capacity; a data
+// block's entry starts with refs references. It returns the entry, or
+// false, caching nothing, if the charge is above the shard's capacity less
+// what Reserve holds. A data block's entry this call removes is reused for
+// a data block when nothing else holds it: a full cache (the steady state)
+// then allocates nothing per insert. s.mu is held.
+func (s *cacheShard) insert(k cacheKey, ent entryInit, refs int32) (*cacheEntry, bool) {
 	var reuse *cacheEntry
-	if old, ok := s.m[ent.key]; ok {
+	if old := s.table.Load().find(k); old != nil {
 		if s.remove(old) {
 			reuse = old
 		}
@@ -310,13 +524,22 @@ func (s *cacheShard) insert(ent *cacheEntry) (*cacheEntry, bool) {
 	}
 	reuse = s.makeRoom(ent.charge, reuse)
 	e := reuse
-	if e == nil {
-		e = new(cacheEntry)
+	if e == nil || ent.part != nil {
+		e = &cacheEntry{part: ent.part, prio: ent.prio}
+	} else {
+		// A lookup standing on the reused entry sees its new key before
+		// refs rises (see cacheShard.findBlock); part and prio stay nil and
+		// 0, unwritten, for lookups that read them without a reference.
+		e.referenced.Store(false)
+		e.spared.Store(0)
 	}
-	e.key, e.block, e.buf, e.alloc, e.part, e.charge = ent.key, ent.block, ent.buf, ent.alloc, ent.part, ent.charge
-	e.referenced, e.prio, e.spared = false, ent.prio, 0
-	e.refs.Store(0)
-	s.m[ent.key] = e
+	e.block, e.buf, e.alloc, e.charge = ent.block, ent.buf, ent.alloc, ent.charge
+	e.fileNum.Store(k.fileNum)
+	e.offset.Store(k.offset)
+	if ent.part == nil {
+		e.refs.Store(refs)
+	}
+	s.link(e) // before pushFront: a growing table relinks the entries on the list
 	s.pushFront(e)
 	s.size += ent.charge
 	if ent.part != nil {
@@ -333,10 +556,10 @@ func (s *cacheShard) makeRoom(charge int64, reuse *cacheEntry) *cacheEntry {
 	for s.size+s.reserved+charge > s.capacity && s.lru.prev != &s.lru {
 		tail := s.lru.prev
 		switch {
-		case tail.referenced:
-			tail.referenced = false
-		case tail.spared < tail.prio:
-			tail.spared++
+		case tail.referenced.Load():
+			tail.referenced.Store(false)
+		case tail.spared.Load() < uint32(tail.prio):
+			tail.spared.Add(1)
 		default:
 			if s.remove(tail) && reuse == nil {
 				reuse = tail
@@ -350,21 +573,17 @@ func (s *cacheShard) makeRoom(charge int64, reuse *cacheEntry) *cacheEntry {
 }
 
 // getPart returns the table part (a decoded index or filter) cached for
-// (fileNum, offset), marking it used. Parts count in neither Hits nor
+// (fileNum, offset), marking it used, without a lock. Parts count in neither Hits nor
 // Misses, which are about data blocks; the reader counts the parts it
 // reads (Stats.IndexBlocksRead, FilterBlocksRead).
 func (c *Cache) getPart(fileNum, offset uint64) (any, bool) {
 	k := cacheKey{fileNum, offset}
-	s := c.shard(k)
-	s.mu.Lock()
-	e, ok := s.m[k]
-	var v any
-	if ok {
-		e.referenced, e.spared = true, 0
-		v = e.part
+	e := c.shard(k).findPart(k)
+	if e == nil {
+		return nil, false
 	}
-	s.mu.Unlock()
-	return v, ok && v != nil
+	e.touch()
+	return e.part, true
 }
 
 // setPart caches a table part charged charge bytes, with priority prio
@@ -380,7 +599,7 @@ func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, prio uint8)
 	if s.closed {
 		return false
 	}
-	_, ok := s.insert(&cacheEntry{key: k, part: v, charge: charge, prio: prio})
+	_, ok := s.insert(k, entryInit{part: v, charge: charge, prio: prio}, 0)
 	return ok
 }
 
@@ -462,10 +681,12 @@ func (c *Cache) EvictFile(fileNum uint64) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		for k, e := range s.m {
-			if k.fileNum == fileNum {
+		for e := s.lru.next; e != &s.lru; {
+			next := e.next
+			if e.fileNum.Load() == fileNum {
 				s.remove(e)
 			}
+			e = next
 		}
 		s.mu.Unlock()
 	}
@@ -504,10 +725,8 @@ func (c *Cache) Misses() int64 {
 func (c *Cache) counts() (hits, misses int64) {
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.mu.Lock()
-		hits += s.hits
-		misses += s.misses
-		s.mu.Unlock()
+		hits += s.hits.Load()
+		misses += s.misses.Load()
 	}
 	return hits, misses
 }

@@ -1,10 +1,13 @@
 package sstable
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -123,4 +126,180 @@ func TestCacheBoundUnderConcurrency(t *testing.T) {
 	wg.Wait()
 	require.LessOrEqual(t, c.Size(), int64(capacity))
 	require.Greater(t, c.Hits()+c.Misses(), int64(0))
+}
+
+// TestCacheLookupsTakeNoLock: a hit, a miss and a part's lookup return
+// while every shard's mutex is held (by an insert, say), instead of
+// waiting for it.
+func TestCacheLookupsTakeNoLock(t *testing.T) {
+	c := NewCache(1 << 20)
+	c.Set(1, 0, []byte("block"))
+	require.True(t, c.setPart(1, 4096, "part", 10, prioNone))
+	for i := range c.shards {
+		c.shards[i].mu.Lock()
+	}
+	type result struct {
+		block   []byte
+		hit     bool
+		missHit bool
+		part    any
+	}
+	done := make(chan result)
+	go func() {
+		var r result
+		r.block, r.hit = c.Get(1, 0)
+		_, r.missHit = c.Get(1, 8192)
+		r.part, _ = c.getPart(1, 4096)
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		require.True(t, r.hit)
+		require.Equal(t, "block", string(r.block))
+		require.False(t, r.missHit)
+		require.Equal(t, "part", r.part)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lookup waited for a shard's mutex")
+	}
+	for i := range c.shards {
+		c.shards[i].mu.Unlock()
+	}
+	require.Equal(t, int64(1), c.Hits())
+	require.Equal(t, int64(1), c.Misses())
+}
+
+// TestCacheLookupsUnderChurn: lookups without the lock, racing inserts
+// that evict (reusing the entries they free for other keys), replace and
+// drop blocks and grow the shards' tables, never return another key's
+// block, and never miss a block that stays cached. Every block holds its
+// key; the blocks of file 1 are set once, so one found cached after a
+// lookup missed it was cached during the lookup.
+func TestCacheLookupsUnderChurn(t *testing.T) {
+	const stable = 32
+	c := NewCache(2 << 20)
+	block := func(f, off uint64, n int) []byte {
+		b := make([]byte, 16+n)
+		binary.LittleEndian.PutUint64(b, f)
+		binary.LittleEndian.PutUint64(b[8:], off)
+		return b
+	}
+	check := func(f, off uint64, b []byte) error {
+		if len(b) < 16 || binary.LittleEndian.Uint64(b) != f || binary.LittleEndian.Uint64(b[8:]) != off {
+			return fmt.Errorf("block (%d, %d) holds another key's block", f, off)
+		}
+		return nil
+	}
+	for i := range uint64(stable) {
+		c.Set(1, i*4096, block(1, i*4096, 100))
+	}
+	rounds := 100000
+	if raceEnabled {
+		rounds = 20000
+	}
+	var wg, rwg sync.WaitGroup
+	var stop atomic.Bool
+	var lookups, falseMisses atomic.Int64
+	errs := make(chan error, 16)
+	report := func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 2))
+			for range rounds {
+				f, off := uint64(2+r.IntN(4)), uint64(r.IntN(4096))*4096
+				c.Set(f, off, block(f, off, 100+r.IntN(900)))
+				if r.IntN(1000) == 0 {
+					c.EvictFile(f)
+				}
+			}
+		}()
+	}
+	for g := range 2 {
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 3))
+			for !stop.Load() {
+				off := uint64(r.IntN(stable)) * 4096
+				k := cacheKey{1, off}
+				lookups.Add(1)
+				if ref, b, ok := c.acquire(1, off, false); ok {
+					if err := check(1, off, b); err != nil {
+						report(err)
+					}
+					ref.Release()
+				} else {
+					s := c.shard(k)
+					s.mu.Lock()
+					e := s.table.Load().find(k)
+					s.mu.Unlock()
+					if e != nil {
+						falseMisses.Add(1)
+						report(fmt.Errorf("block (1, %d) missed while cached", off))
+					}
+				}
+				f, off2 := uint64(2+r.IntN(4)), uint64(r.IntN(4096))*4096
+				if ref, b, ok := c.acquire(f, off2, false); ok {
+					if err := check(f, off2, b); err != nil {
+						report(err)
+					}
+					ref.Release()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stop.Store(true)
+	rwg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d lookups of file 1, %d missed while cached", lookups.Load(), falseMisses.Load())
+	require.Zero(t, c.HeldRefs())
+	require.LessOrEqual(t, c.Size(), c.Capacity())
+}
+
+// TestCacheLookupOverlappingAChange: a lookup that finds nothing while an
+// insert or eviction is changing the shard's table (here: halfway through,
+// with the block's chain unlinked) does not report a miss, but looks again
+// under the shard's mutex, once the change is done.
+func TestCacheLookupOverlappingAChange(t *testing.T) {
+	c := NewCache(1 << 20)
+	c.Set(1, 0, []byte("block"))
+	require.True(t, c.setPart(1, 4096, "part", 10, prioNone))
+	for _, k := range []cacheKey{{1, 0}, {1, 4096}} {
+		s := c.shard(k)
+		s.mu.Lock()
+		s.seq.Add(1) // a change begins
+		b := s.table.Load().bucket(k)
+		chain := b.Load()
+		b.Store(nil)
+		found := make(chan bool)
+		go func() {
+			if k.offset == 0 {
+				ref, block, ok := c.acquire(k.fileNum, k.offset, false)
+				found <- ok && string(block) == "block"
+				ref.Release()
+			} else {
+				p, ok := c.getPart(k.fileNum, k.offset)
+				found <- ok && p == "part"
+			}
+		}()
+		select {
+		case <-found:
+			t.Fatalf("lookup of %v returned during a change of its chain", k)
+		case <-time.After(100 * time.Millisecond):
+		}
+		b.Store(chain)
+		s.seq.Add(1)
+		s.mu.Unlock()
+		require.True(t, <-found, "lookup of %v after the change", k)
+	}
 }

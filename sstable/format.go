@@ -276,6 +276,25 @@ func compressBlock(dst, raw []byte, c Compression) ([]byte, Compression, error) 
 	return out, c, nil
 }
 
+// decodedLen returns the size data decodes to with compression c, if its
+// header tells and it is within maxLen (decompressBlock reports the others).
+func decodedLen(data []byte, c Compression, maxLen uint64) (int, bool) {
+	switch c {
+	case CompressionNone:
+		return len(data), true
+	case CompressionSnappy:
+		n, err := snappy.DecodedLen(data)
+		return n, err == nil && n >= 0 && uint64(n) <= maxLen && uint64(n) <= 24*uint64(len(data))+64
+	case CompressionZstd:
+		var h zstd.Header
+		if h.Decode(data) != nil || !h.HasFCS || h.FrameContentSize > maxLen {
+			return 0, false
+		}
+		return int(h.FrameContentSize), true
+	}
+	return 0, false
+}
+
 // decompressBlock returns the uncompressed bytes of a stored block whose
 // checksum has already been verified. maxLen bounds the uncompressed size
 // (checked before anything is allocated); buf is reused when large enough.

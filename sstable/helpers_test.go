@@ -171,8 +171,8 @@ func (c *Cache) getPartNoRef(fileNum, offset uint64) (any, bool) {
 	s := c.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.m[k]
-	if !ok || e.part == nil {
+	e := s.table.Load().find(k)
+	if e == nil || e.part == nil {
 		return nil, false
 	}
 	return e.part, true

@@ -88,17 +88,17 @@ func (ra *readahead) holds(h blockHandle) ([]byte, bool) {
 // the file, reading the blocks after it too when the iterator reads in
 // order (see the readahead sizes). The reads count in st. dst is as
 // readDataBlock's.
-func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats, dst *[]byte) ([]byte, error) {
+func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats, dst *[]byte, slot *blockSlot) ([]byte, error) {
 	ra.note(h)
 	if stored, ok := ra.holds(h); ok {
-		return r.decodeStored(h, stored, r.meta.props.MaxBlockSize, dst)
+		return r.decodeStored(h, stored, r.meta.props.MaxBlockSize, dst, slot)
 	}
 	if ra.compaction && ra.size == 0 {
-		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst)
+		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst, slot)
 	}
 	if !ra.compaction {
 		if ra.sequential < readaheadAfter {
-			return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst)
+			return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst, slot)
 		}
 		if ra.size == 0 {
 			ra.size = minReadahead
@@ -133,7 +133,7 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats, dst *[]byte)
 	}
 	size := int(end - h.offset)
 	if end == h.end() {
-		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst) // one block: no buffer needed
+		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst, slot) // one block: no buffer needed
 	}
 	if cap(ra.buf) < size {
 		ra.buf = make([]byte, size, max(size, ra.size))
@@ -146,5 +146,5 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats, dst *[]byte)
 	st.Readaheads.Add(1)
 	st.DataBytesRead.Add(int64(size))
 	stored, _ := ra.holds(h)
-	return r.decodeStored(h, stored, r.meta.props.MaxBlockSize, dst)
+	return r.decodeStored(h, stored, r.meta.props.MaxBlockSize, dst, slot)
 }

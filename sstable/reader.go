@@ -13,6 +13,7 @@ import (
 
 	"github.com/bits-and-blooms/bloom/v3"
 
+	"github.com/stratadb/strata/internal/slab"
 	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/rangedel"
 )
@@ -667,9 +668,10 @@ func putBuf(b *[]byte, s []byte) {
 // cache keeps is decompressed (or copied) from it.
 //
 // With dst set, the block is decoded into *dst (grown as needed) instead of
-// memory of its own: the caller copies it into the cache, or reuses *dst
-// for the next block (a compaction iterator).
-func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats, dst *[]byte) ([]byte, error) {
+// memory of its own (the caller copies it into the cache, or a compaction
+// iterator reuses *dst for its next block); with slot set, into a slot of
+// the block cache's allocator if one can be had (see decodeStored).
+func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats, dst *[]byte, slot *blockSlot) ([]byte, error) {
 	if h.length > uint64(r.size) || h.end() > uint64(r.size) {
 		return nil, keys.CorruptionError(r.name, int64(h.offset), "block of %d bytes runs past the end of the file (%d)", h.length, r.size)
 	}
@@ -684,7 +686,7 @@ func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats, dst *[]b
 	var block []byte
 	if err == nil {
 		st.DataBytesRead.Add(int64(n))
-		block, err = r.decodeStored(h, stored, maxLen, dst)
+		block, err = r.decodeStored(h, stored, maxLen, dst, slot)
 	}
 	putBuf(rb, buf)
 	return block, err
@@ -694,34 +696,71 @@ func (r *Reader) readDataBlock(h blockHandle, maxLen uint64, st *Stats, dst *[]b
 // and 5-byte trailer, as read from the file) and returns the block,
 // decompressed or copied into memory of its own (the cache keeps it).
 // maxLen bounds its uncompressed size. With dst set, the block goes into
-// *dst (grown as needed) instead.
-func (r *Reader) decodeStored(h blockHandle, stored []byte, maxLen uint64, dst *[]byte) ([]byte, error) {
+// *dst (grown as needed) instead. With slot set, it goes into a slot of
+// slot.alloc of its exact size if one can be had (slot.buf then holds it,
+// and the caller owns it), else as without slot: a block missing from the
+// cache is decoded once, straight into the memory the cache keeps.
+func (r *Reader) decodeStored(h blockHandle, stored []byte, maxLen uint64, dst *[]byte, slot *blockSlot) ([]byte, error) {
 	data, t := stored[:h.length], stored[h.length]
 	if got, want := blockChecksum(data, t), binary.LittleEndian.Uint32(stored[h.length+1:]); got != want {
 		return nil, keys.CorruptionError(r.name, int64(h.offset), "block checksum mismatch (stored %08x, computed %08x)", want, got)
 	}
+	c := Compression(t)
 	var block, buf []byte
 	if dst != nil {
 		buf = (*dst)[:0]
 	}
-	if c := Compression(t); c == CompressionNone {
+	var slotBytes []byte
+	if slot != nil {
+		if n, ok := decodedLen(data, c, maxLen); ok && n > 0 {
+			if b, err := slot.alloc.Alloc(n); err == nil {
+				slot.buf, slotBytes = b, b.Bytes()
+				buf = slotBytes[:0:n]
+			}
+		}
+	}
+	if c == CompressionNone {
 		block = append(buf, data...)
 	} else {
 		var err error
 		if block, err = decompressBlock(buf, data, c, maxLen, r.name, int64(h.offset)); err != nil {
+			slot.drop()
 			return nil, err
 		}
 	}
-	if dst != nil {
+	if slotBytes != nil && (len(block) != len(slotBytes) || len(block) == 0 || &block[0] != &slotBytes[0]) {
+		slot.drop() // decoded elsewhere (not with a size its header told right)
+	}
+	if dst != nil && slot.empty() {
 		*dst = block
 	}
 	// The flag of the in-memory expanded form is never set in a file. The
 	// rest of the block's frame is checked by the init every reader of the
 	// block calls.
 	if n := len(block); n >= 4 && binary.LittleEndian.Uint32(block[n-4:])&denseFlag != 0 {
-		return nil, keys.CorruptionError(r.name, int64(h.offset), "block entry at %d: restart count %08x has the in-memory flag set", n-4, binary.LittleEndian.Uint32(block[n-4:]))
+		err := keys.CorruptionError(r.name, int64(h.offset), "block entry at %d: restart count %08x has the in-memory flag set", n-4, binary.LittleEndian.Uint32(block[n-4:]))
+		slot.drop() // after the message read the block
+		return nil, err
 	}
 	return block, nil
+}
+
+// blockSlot is memory of the block cache's allocator that decodeStored
+// decodes a block into (see there).
+type blockSlot struct {
+	alloc *slab.Allocator
+	buf   slab.Buf // the slot holding the block; zero if it went elsewhere
+}
+
+// empty reports whether the slot holds no block (true for a nil slot).
+func (s *blockSlot) empty() bool { return s == nil || s.buf.Bytes() == nil }
+
+// drop frees the slot's memory, if it holds any.
+func (s *blockSlot) drop() {
+	if !s.empty() {
+		s.alloc.Free(s.buf)
+		s.buf = slab.Buf{}
+	}
 }
 
 // loadDataBlock returns the data block at h, from the cache if it is there,
@@ -753,28 +792,38 @@ func (r *Reader) loadDataBlock(h blockHandle, fill bool, ra *readahead, into *[]
 	}
 	fill = fill && r.cache != nil
 	var dst *[]byte
+	var slot blockSlot
+	var slotp *blockSlot
 	if fill {
-		dst = getBuf() // decoded here, then copied into the cache
+		dst = getBuf() // decoded here, then copied into the cache, if no slot could be had
+		slot.alloc, slotp = r.cache.alloc, &slot
 	} else if into != nil {
 		dst = into
 	}
 	var b []byte
 	var err error
 	if ra != nil {
-		b, err = r.readAhead(h, ra, st, dst)
+		b, err = r.readAhead(h, ra, st, dst, slotp)
 	} else {
-		b, err = r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst)
+		b, err = r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst, slotp)
 	}
 	var ref BlockRef
 	if err == nil {
 		st.DataBlocksRead.Add(1)
 		if fill {
-			var cached []byte
 			var ok bool
-			if ref, cached, ok = r.cache.setBlock(r.fileNum, h.offset, b); ok {
-				b = cached
+			if !slot.empty() {
+				if ref, ok = r.cache.insertSlot(r.fileNum, h.offset, slot.buf); !ok {
+					b = bytes.Clone(b)
+					slot.drop()
+				}
 			} else {
-				b = bytes.Clone(b)
+				var cached []byte
+				if ref, cached, ok = r.cache.setBlock(r.fileNum, h.offset, b); ok {
+					b = cached
+				} else {
+					b = bytes.Clone(b)
+				}
 			}
 		}
 	}
@@ -1252,7 +1301,7 @@ func (r *Reader) Verify() error {
 		h := m.handles[i]
 		i++
 		sep := idx.key
-		block, err := r.readDataBlock(h, m.props.MaxBlockSize, r.stats, nil)
+		block, err := r.readDataBlock(h, m.props.MaxBlockSize, r.stats, nil, nil)
 		if err != nil {
 			return err
 		}
