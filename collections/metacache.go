@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 
 	"github.com/stratadb/strata/lsm"
@@ -26,8 +27,8 @@ import (
 // that expires by the engine's clock, and a cached copy would outlive it.
 type metaCache struct {
 	on bool
-	// perShard is the byte budget of each shard.
-	perShard int64
+	// perShard is the number of entries each shard holds at most.
+	perShard int
 	shards   [metaShards]metaShard
 }
 
@@ -35,24 +36,38 @@ type metaCache struct {
 // meet on one mutex; a power of two.
 const metaShards = 64
 
-// metaEntryOverhead is the memory an entry costs besides its name's bytes:
-// the map's slot (the string header and the value), its share of the
-// bucket, and the string's allocation rounding, estimated.
-const metaEntryOverhead = 64
+// metaNameMax is the longest name the cache holds: names are kept in the
+// entries themselves, so that the cache is one pointer-free map per shard
+// (nothing for the garbage collector to scan, no allocation per entry).
+// Longer names are read from the engine every time.
+const metaNameMax = 38
+
+// metaEntryBytes is the memory an entry costs, estimated: its key and
+// value in the map (56 bytes), with the map's control bytes and load
+// factor.
+const metaEntryBytes = 72
 
 type metaShard struct {
-	// mu guards m and bytes.
-	mu    sync.RWMutex
-	m     map[string]metaVal
-	bytes int64
-	_     [32]byte // keep neighbouring shards' mutexes off one cache line
+	// mu guards m.
+	mu sync.RWMutex
+	// m maps a hash of the name (the Store's maphash, as for its stripe)
+	// to the entry; the entry's name decides, so two names of one hash
+	// share a slot, the later filled one cached.
+	m map[uint64]metaVal
+	_ [40]byte // keep neighbouring shards' mutexes off one cache line
 }
 
 // metaVal is a cached metadata value: a collection's type and ID (idxAt is
-// always 0: no TTL).
+// always 0: no TTL), and its name.
 type metaVal struct {
-	id  uint64
-	typ Type
+	id    uint64
+	name  [metaNameMax]byte
+	nameN uint8
+	typ   Type
+}
+
+func (v *metaVal) is(name []byte) bool {
+	return int(v.nameN) == len(name) && string(v.name[:v.nameN]) == string(name)
 }
 
 func (c *metaCache) init(limit int64) {
@@ -60,11 +75,13 @@ func (c *metaCache) init(limit int64) {
 		return
 	}
 	c.on = true
-	c.perShard = max(limit/metaShards, 1)
+	c.perShard = int(max(limit/metaShards/metaEntryBytes, 1))
 }
 
-func (s *Store) metaShard(name []byte) *metaShard {
-	return &s.mc.shards[s.stripeOf(name)&(metaShards-1)]
+// metaHash returns the hash of name that picks its shard and its slot.
+func (s *Store) metaHash(name []byte) (*metaShard, uint64) {
+	h := maphash.Bytes(s.seed, name)
+	return &s.mc.shards[(h>>32)&(metaShards-1)], h
 }
 
 // isMetaKey reports whether raw is a metadata key.
@@ -72,67 +89,68 @@ func isMetaKey(raw []byte) bool {
 	return len(raw) >= 2 && raw[0] == reservedByte && raw[1] == tagMeta
 }
 
-// get returns the cached metadata of name.
+// metaGet returns the cached metadata of name.
 func (s *Store) metaGet(name []byte) (meta, bool) {
-	sh := s.metaShard(name)
+	if len(name) > metaNameMax {
+		return meta{}, false
+	}
+	sh, h := s.metaHash(name)
 	sh.mu.RLock()
-	v, ok := sh.m[string(name)]
+	v, ok := sh.m[h]
 	sh.mu.RUnlock()
-	return meta{typ: v.typ, id: v.id}, ok
+	if !ok || !v.is(name) {
+		return meta{}, false
+	}
+	return meta{typ: v.typ, id: v.id}, true
 }
 
 // metaFill caches v, the metadata value of name the engine holds now,
 // when it is one the cache keeps: a collection's with no TTL (exp 0, and
 // no expiry-index time in the value).
-func (s *Store) metaFill(name, v []byte, exp int64) {
-	if !s.mc.on || exp != 0 || len(v) != 10 || v[0] != metaVersion || v[1] < byte(TypeHash) || v[1] > byte(TypeZSet) {
+func (s *Store) metaFill(name, v []byte, exp int64) { s.metaSet(name, v, exp, true) }
+
+// metaSet makes name's entry v, or removes it when v is not one the cache
+// keeps or keep is false. A read's fill checks, in race builds, that it
+// agrees with an entry already there (check).
+func (s *Store) metaSet(name, v []byte, exp int64, check bool) {
+	if !s.mc.on || len(name) > metaNameMax {
 		return
 	}
-	mv := metaVal{typ: Type(v[1]), id: binary.BigEndian.Uint64(v[2:])}
-	sh := s.metaShard(name)
+	keep := exp == 0 && len(v) == 10 && v[0] == metaVersion && v[1] >= byte(TypeHash) && v[1] <= byte(TypeZSet)
+	var mv metaVal
+	if keep {
+		mv = metaVal{typ: Type(v[1]), id: binary.BigEndian.Uint64(v[2:]), nameN: uint8(len(name))}
+		copy(mv.name[:], name)
+	}
+	sh, h := s.metaHash(name)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.m == nil {
-		sh.m = make(map[string]metaVal)
-	}
-	if old, ok := sh.m[string(name)]; ok {
-		if old != mv {
+	old, ok := sh.m[h]
+	switch {
+	case !keep:
+		if ok && old.is(name) {
+			delete(sh.m, h)
+		}
+		return
+	case ok:
+		if check && old.is(name) && (old.typ != mv.typ || old.id != mv.id) {
 			// Two fills of one name disagree: the engine changed under a
 			// cached entry, which the locks rule out.
 			invariant("metadata cache: %q cached as %v %d, read as %v %d", name, old.typ, old.id, mv.typ, mv.id)
 		}
-		sh.m[string(name)] = mv
+		sh.m[h] = mv
 		return
-	}
-	size := int64(len(name)) + metaEntryOverhead
-	// Random eviction (a map's iteration starts anywhere): no bookkeeping
-	// on the hit path, which only reads.
-	for k := range sh.m {
-		if sh.bytes+size <= s.mc.perShard {
+	case sh.m == nil:
+		sh.m = make(map[uint64]metaVal)
+	case len(sh.m) >= s.mc.perShard:
+		// Random eviction (a map's iteration starts anywhere): no
+		// bookkeeping on the hit path, which only reads.
+		for k := range sh.m {
+			delete(sh.m, k)
 			break
 		}
-		delete(sh.m, k)
-		sh.bytes -= int64(len(k)) + metaEntryOverhead
 	}
-	if sh.bytes+size > s.mc.perShard {
-		return // larger than a whole shard
-	}
-	sh.m[string(name)] = mv
-	sh.bytes += size
-}
-
-// metaDrop removes name's entry.
-func (s *Store) metaDrop(name []byte) {
-	if !s.mc.on {
-		return
-	}
-	sh := s.metaShard(name)
-	sh.mu.Lock()
-	if _, ok := sh.m[string(name)]; ok {
-		delete(sh.m, string(name))
-		sh.bytes -= int64(len(name)) + metaEntryOverhead
-	}
-	sh.mu.Unlock()
+	sh.m[h] = mv
 }
 
 // metaClear empties the cache.
@@ -144,7 +162,6 @@ func (s *Store) metaClear() {
 		sh := &s.mc.shards[i]
 		sh.mu.Lock()
 		clear(sh.m)
-		sh.bytes = 0
 		sh.mu.Unlock()
 	}
 }
@@ -198,13 +215,11 @@ func (tx *Tx) afterCommit(ok bool) {
 		if !isMetaKey(n.key) {
 			continue
 		}
-		name := n.key[2:]
-		if ok && !n.del && !n.covered && n.expAt == 0 && !n.incr {
-			s.metaDrop(name)
-			s.metaFill(name, n.val, 0)
-			continue
+		if ok && !n.del && !n.covered && !n.incr {
+			s.metaSet(n.key[2:], n.val, n.expAt, false)
+		} else {
+			s.metaSet(n.key[2:], nil, 0, false)
 		}
-		s.metaDrop(name)
 	}
 }
 

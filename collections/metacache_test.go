@@ -3,6 +3,7 @@ package collections
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -162,11 +163,12 @@ func TestCacheOffReadsTheEngine(t *testing.T) {
 	require.Equal(t, 0, s.metaLen())
 }
 
-// TestCacheStaysWithinItsSize: the cache holds no more than its budget
-// (each entry counted as its name plus metaEntryOverhead) however many
-// collections are read, and every read stays right.
+// TestCacheStaysWithinItsSize: the cache holds no more entries than its
+// budget allows (metaEntryBytes each) however many collections are read,
+// and every read stays right; a name too long to be cached is read from
+// the engine every time.
 func TestCacheStaysWithinItsSize(t *testing.T) {
-	const size = 64 * 4 * (metaEntryOverhead + 8) // about four 8-byte names a shard
+	const size = metaShards * 4 * metaEntryBytes // four entries a shard
 	s, _ := openCacheStore(t, size, true)
 	const n = 2000
 	for i := 0; i < n; i++ {
@@ -180,20 +182,26 @@ func TestCacheStaysWithinItsSize(t *testing.T) {
 			require.True(t, ok)
 		}
 	}
-	var bytes int64
 	for i := range s.mc.shards {
-		sh := &s.mc.shards[i]
-		require.LessOrEqual(t, sh.bytes, s.mc.perShard)
-		var sum int64
-		for k := range sh.m {
-			sum += int64(len(k)) + metaEntryOverhead
-		}
-		require.Equal(t, sum, sh.bytes, "shard %d's count", i)
-		bytes += sh.bytes
+		require.LessOrEqual(t, len(s.mc.shards[i].m), 4, "shard %d", i)
 	}
-	require.LessOrEqual(t, bytes, int64(size))
-	require.Greater(t, s.metaLen(), 0)
-	require.Less(t, s.metaLen(), n)
+	require.Greater(t, s.metaLen(), metaShards)
+	require.LessOrEqual(t, s.metaLen(), metaShards*4)
+
+	long := []byte(strings.Repeat("n", metaNameMax+1))
+	_, err := s.SAdd(long, []byte("m"))
+	require.NoError(t, err)
+	for i := 0; i < 2; i++ {
+		require.Equal(t, 3, lookupsOf(t, s, func(tx *Tx) {
+			ok, err := tx.SIsMember(long, []byte("m"))
+			require.NoError(t, err)
+			require.True(t, ok)
+		}), "a long name: probe, metadata and element")
+	}
+	require.NoError(t, s.Rename(long, []byte("short")))
+	typ, err := s.Type(long)
+	require.NoError(t, err)
+	require.Equal(t, TypeNone, typ)
 }
 
 // metaWrite is a write that changes or removes the metadata of the
@@ -453,7 +461,7 @@ func TestConcurrentReadersSeeNoStaleMetadata(t *testing.T) {
 		sole bool
 	}{
 		{"cache, sole writer", 0, true},
-		{"tiny cache", metaShards * (metaEntryOverhead + 2), false},
+		{"tiny cache", metaShards * metaEntryBytes, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, _ := openCacheStore(t, c.size, c.sole)
@@ -633,4 +641,49 @@ func expectGen(op int, g int64) string {
 		return fmt.Sprint([]string{fmt.Sprint(g)})
 	}
 	return fmt.Sprint(g)
+}
+
+// TestCollectionWritesReadTheMetadataFromTheCache: a write to a cached
+// collection (SADD, HSET, ZADD, LPUSH, HDEL of one of several fields)
+// makes one engine read fewer than without the cache, and two fewer with
+// the sole-writer promise (the string probe too).
+func TestCollectionWritesReadTheMetadataFromTheCache(t *testing.T) {
+	writes := []struct {
+		name string
+		fn   func(tx *Tx, i int) error
+	}{
+		{"SADD", func(tx *Tx, i int) error { _, err := tx.SAdd([]byte("s"), []byte(fmt.Sprint(i))); return err }},
+		{"HSET", func(tx *Tx, i int) error {
+			_, err := tx.HSet([]byte("h"), []byte(fmt.Sprint(i)), []byte("v"))
+			return err
+		}},
+		{"ZADD", func(tx *Tx, i int) error {
+			_, err := tx.ZAdd([]byte("z"), ZAddArgs{}, Z{Score: float64(i), Member: []byte(fmt.Sprint(i))})
+			return err
+		}},
+		{"LPUSH", func(tx *Tx, i int) error { _, err := tx.LPush([]byte("l"), []byte("e")); return err }},
+		{"HDEL", func(tx *Tx, i int) error { _, err := tx.HDel([]byte("h"), []byte(fmt.Sprint(i-1))); return err }},
+	}
+	count := func(size int64, sole bool) map[string]int {
+		s, _ := openCacheStore(t, size, sole)
+		out := map[string]int{}
+		for i := 0; i < 3; i++ { // the first run creates the collections
+			for _, w := range writes {
+				var n int
+				require.NoError(t, s.Update(func(tx *Tx) error {
+					err := w.fn(tx, i)
+					n = tx.lookups
+					return err
+				}))
+				out[w.name] = n
+			}
+		}
+		return out
+	}
+	off, on, sole := count(-1, false), count(0, false), count(0, true)
+	for _, w := range writes {
+		require.Equal(t, off[w.name]-1, on[w.name], "%s with the cache (without: %d)", w.name, off[w.name])
+		require.Equal(t, off[w.name]-2, sole[w.name], "%s with the cache and the sole writer (without: %d)", w.name, off[w.name])
+	}
+	t.Logf("engine reads without the cache, with it, sole writer: %v %v %v", off, on, sole)
 }

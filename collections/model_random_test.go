@@ -31,7 +31,7 @@ func runModel(t *testing.T, n int, ops ...[]hop) {
 			// writes here never meet a collection), without it, and so
 			// small that it evicts all the time.
 			h.sole = seed == 1
-			h.metaSize = []int64{0, 0, metaShards * (metaEntryOverhead + 2)}[seed-1]
+			h.metaSize = []int64{0, 0, metaShards * metaEntryBytes}[seed-1]
 			h.reopen()
 			defer h.close()
 			h.dataOps = append(h.dataOps, keyOps()...)
