@@ -245,9 +245,9 @@
 // cached collection skips the metadata's engine lookup: HGET, SISMEMBER
 // and ZSCORE make two lookups instead of three. The cache is a map per
 // shard from a hash of the name to the type, the ID and the name itself
-// (names of up to 38 bytes; longer ones are not cached), with no pointer
-// in it: nothing for the garbage collector to scan, and no allocation per
-// entry.
+// (names of up to 38 bytes; longer ones are not cached), about 128 bytes
+// of heap an entry, with no pointer in it: nothing for the garbage
+// collector to scan, and no allocation per entry.
 //
 // The cache is exact, for every operation of the Store. An entry is
 // filled by a Tx that holds its name's lock and read the metadata from the

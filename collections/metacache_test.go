@@ -3,6 +3,8 @@ package collections
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -686,4 +688,33 @@ func TestCollectionWritesReadTheMetadataFromTheCache(t *testing.T) {
 		require.Equal(t, off[w.name]-2, sole[w.name], "%s with the cache and the sole writer (without: %d)", w.name, off[w.name])
 	}
 	t.Logf("engine reads without the cache, with it, sole writer: %v %v %v", off, on, sole)
+}
+
+// TestCacheHeapStaysNearItsBudget: the heap the cache takes, filled with
+// four times as many collections as it holds (so that it evicts), stays
+// within its budget and an eighth more.
+func TestCacheHeapStaysNearItsBudget(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("heap accounting differs under the race detector; fills 260,000 names")
+	}
+	const budget = 8 << 20
+	s := &Store{seed: maphash.MakeSeed()}
+	s.mc.init(budget)
+	v := []byte{metaVersion, byte(TypeSet), 0, 0, 0, 0, 0, 0, 0, 1}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var k []byte
+	n := 4 * budget / metaEntryBytes
+	for i := range n {
+		k = setName(k, i)
+		s.metaFill(k, v, 0)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	require.Equal(t, metaShards*s.mc.perShard, s.metaLen(), "full")
+	require.LessOrEqual(t, heap, int64(budget+budget/8), "heap of %d entries", s.metaLen())
+	t.Logf("%d entries: %.1f MiB, %.0f bytes each", s.metaLen(), float64(heap)/(1<<20), float64(heap)/float64(s.metaLen()))
+	runtime.KeepAlive(s)
 }

@@ -59,9 +59,11 @@ type Options struct {
 	// MetaCacheSize bounds the memory of the cache of collection metadata
 	// (doc.go, "Metadata cache"): with a collection's metadata cached, a
 	// read or write of it makes one engine lookup fewer. Only collections
-	// without a TTL and with names of at most 38 bytes are cached; an
-	// entry costs about 72 bytes. The default value is 64 MiB (about
-	// 930,000 collections); a negative value disables the cache.
+	// without a TTL and with names of at most 38 bytes are cached. The
+	// cache lives on the Go heap, an entry counted as 128 bytes (what the
+	// map takes, measured); the collector's headroom (GOGC) comes on top,
+	// as for any heap memory. The default value is 64 MiB (about 520,000
+	// collections); a negative value disables the cache.
 	MetaCacheSize int64
 	// SoleWriter promises that the Store is the only writer of the DB: no
 	// Go code writes its keys through the DB itself (db.Put, Delete, Apply
