@@ -240,14 +240,16 @@
 // Every operation on a collection starts by resolving its name: a probe
 // for a string of the name (a string wins, see above), then the metadata.
 // The Store keeps the metadata of collections without a TTL in memory
-// (Options.MetaCacheSize, 64 MiB by default, entries evicted at random
+// (Options.MetaCacheSize, 64 MiB by default, entries replaced as below
 // past it; a negative size turns it off), so that a read or write of a
 // cached collection skips the metadata's engine lookup: HGET, SISMEMBER
-// and ZSCORE make two lookups instead of three. The cache is a map per
-// shard from a hash of the name to the type, the ID and the name itself
-// (names of up to 38 bytes; longer ones are not cached), about 128 bytes
-// of heap an entry, with no pointer in it: nothing for the garbage
-// collector to scan, and no allocation per entry.
+// and ZSCORE make two lookups instead of three. The cache is
+// set-associative: per shard, an array of sets of four 56-byte entries
+// (a hash of the name, the type, the ID and the name itself: names of up
+// to 38 bytes; longer ones are not cached), a name's set chosen by its
+// hash, a full set's victim by the hash too. It holds no pointer (nothing
+// for the garbage collector to scan) and, once a shard's array exists,
+// allocates nothing, and never grows past its size.
 //
 // The cache is exact, for every operation of the Store. An entry is
 // filled by a Tx that holds its name's lock and read the metadata from the

@@ -27,36 +27,47 @@ import (
 // that expires by the engine's clock, and a cached copy would outlive it.
 type metaCache struct {
 	on bool
-	// perShard is the number of entries each shard holds at most.
-	perShard int
-	shards   [metaShards]metaShard
+	// sets is the number of sets of metaWays entries in each shard.
+	sets   int
+	shards [metaShards]metaShard
 }
 
 // metaShards splits the cache so that readers of different names seldom
 // meet on one mutex; a power of two.
 const metaShards = 64
 
+// metaWays is the number of entries a name may sit in: the cache is
+// set-associative, each shard an array of sets of metaWays entries, a
+// name's set chosen by its hash. A fill takes an empty entry of the set
+// or replaces one chosen by the hash; there is no growth, no rehash and
+// no allocation after a shard's first fill.
+const metaWays = 4
+
 // metaNameMax is the longest name the cache holds: names are kept in the
-// entries themselves, so that the cache is one pointer-free map per shard
-// (nothing for the garbage collector to scan, no allocation per entry).
-// Longer names are read from the engine every time.
+// entries themselves, so that the cache holds no pointer (nothing for the
+// garbage collector to scan, no allocation per entry). Longer names are
+// read from the engine every time.
 const metaNameMax = 38
 
-// metaEntryBytes is the heap an entry costs: its key and value in the
-// map (56 bytes), with the map's control bytes, its load factor and the
-// slots deletes leave, as measured (112 bytes an entry at 300,000, 128 at
-// the default budget's 524,288, 134 after ten times as many fills;
-// TestCacheHeapStaysNearItsBudget).
-const metaEntryBytes = 128
+// metaEntryBytes is the heap an entry takes (metaSlot; the cache has no
+// other heap but its shards).
+const metaEntryBytes = 56
 
 type metaShard struct {
-	// mu guards m.
+	// mu guards slots.
 	mu sync.RWMutex
-	// m maps a hash of the name (the Store's maphash, as for its stripe)
-	// to the entry; the entry's name decides, so two names of one hash
-	// share a slot, the later filled one cached.
-	m map[uint64]metaVal
-	_ [40]byte // keep neighbouring shards' mutexes off one cache line
+	// slots holds the shard's sets one after another (allocated by the
+	// first fill); an entry of hash 0 is empty.
+	slots []metaSlot
+	_     [32]byte // keep neighbouring shards' mutexes off one cache line
+}
+
+// metaSlot is one entry: the hash of the name (the Store's maphash, as for
+// its stripe; never 0) and the cached value. The name decides: two names
+// of one hash are two entries.
+type metaSlot struct {
+	h uint64
+	v metaVal
 }
 
 // metaVal is a cached metadata value: a collection's type and ID (idxAt is
@@ -68,8 +79,8 @@ type metaVal struct {
 	typ   Type
 }
 
-func (v *metaVal) is(name []byte) bool {
-	return int(v.nameN) == len(name) && string(v.name[:v.nameN]) == string(name)
+func (e *metaSlot) is(h uint64, name []byte) bool {
+	return e.h == h && int(e.v.nameN) == len(name) && string(e.v.name[:e.v.nameN]) == string(name)
 }
 
 func (c *metaCache) init(limit int64) {
@@ -77,13 +88,22 @@ func (c *metaCache) init(limit int64) {
 		return
 	}
 	c.on = true
-	c.perShard = int(max(limit/metaShards/metaEntryBytes, 1))
+	c.sets = int(max(limit/metaShards/metaEntryBytes/metaWays, 1))
 }
 
-// metaHash returns the hash of name that picks its shard and its slot.
+// metaHash returns the shard of name and the hash that picks its set.
 func (s *Store) metaHash(name []byte) (*metaShard, uint64) {
-	h := maphash.Bytes(s.seed, name)
+	h := maphash.Bytes(s.seed, name) | 1 // never 0, which marks an empty entry
 	return &s.mc.shards[(h>>32)&(metaShards-1)], h
+}
+
+// set returns the entries of hash h's set (nil before the first fill).
+func (c *metaCache) set(sh *metaShard, h uint64) []metaSlot {
+	if sh.slots == nil {
+		return nil
+	}
+	i := int((h>>38)%uint64(c.sets)) * metaWays
+	return sh.slots[i : i+metaWays : i+metaWays]
 }
 
 // isMetaKey reports whether raw is a metadata key.
@@ -98,12 +118,14 @@ func (s *Store) metaGet(name []byte) (meta, bool) {
 	}
 	sh, h := s.metaHash(name)
 	sh.mu.RLock()
-	v, ok := sh.m[h]
-	sh.mu.RUnlock()
-	if !ok || !v.is(name) {
-		return meta{}, false
+	defer sh.mu.RUnlock()
+	set := s.mc.set(sh, h)
+	for i := range set {
+		if e := &set[i]; e.is(h, name) {
+			return meta{typ: e.v.typ, id: e.v.id}, true
+		}
 	}
-	return meta{typ: v.typ, id: v.id}, true
+	return meta{}, false
 }
 
 // metaFill caches v, the metadata value of name the engine holds now,
@@ -112,47 +134,58 @@ func (s *Store) metaGet(name []byte) (meta, bool) {
 func (s *Store) metaFill(name, v []byte, exp int64) { s.metaSet(name, v, exp, true) }
 
 // metaSet makes name's entry v, or removes it when v is not one the cache
-// keeps or keep is false. A read's fill checks, in race builds, that it
-// agrees with an entry already there (check).
+// keeps. A read's fill checks, in race builds, that it agrees with an
+// entry already there (check).
 func (s *Store) metaSet(name, v []byte, exp int64, check bool) {
 	if !s.mc.on || len(name) > metaNameMax {
 		return
 	}
 	keep := exp == 0 && len(v) == 10 && v[0] == metaVersion && v[1] >= byte(TypeHash) && v[1] <= byte(TypeZSet)
-	var mv metaVal
-	if keep {
-		mv = metaVal{typ: Type(v[1]), id: binary.BigEndian.Uint64(v[2:]), nameN: uint8(len(name))}
-		copy(mv.name[:], name)
-	}
 	sh, h := s.metaHash(name)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	old, ok := sh.m[h]
-	switch {
-	case !keep:
-		if ok && old.is(name) {
-			delete(sh.m, h)
+	if sh.slots == nil {
+		if !keep {
+			return
 		}
-		return
-	case ok:
-		if check && old.is(name) && (old.typ != mv.typ || old.id != mv.id) {
-			// Two fills of one name disagree: the engine changed under a
-			// cached entry, which the locks rule out.
-			invariant("metadata cache: %q cached as %v %d, read as %v %d", name, old.typ, old.id, mv.typ, mv.id)
-		}
-		sh.m[h] = mv
-		return
-	case sh.m == nil:
-		sh.m = make(map[uint64]metaVal)
-	case len(sh.m) >= s.mc.perShard:
-		// Random eviction (a map's iteration starts anywhere): no
-		// bookkeeping on the hit path, which only reads.
-		for k := range sh.m {
-			delete(sh.m, k)
+		sh.slots = make([]metaSlot, s.mc.sets*metaWays)
+	}
+	set := s.mc.set(sh, h)
+	var e *metaSlot
+	for i := range set {
+		if set[i].is(h, name) {
+			e = &set[i]
 			break
 		}
 	}
-	sh.m[h] = mv
+	if !keep {
+		if e != nil {
+			*e = metaSlot{}
+		}
+		return
+	}
+	mv := metaVal{typ: Type(v[1]), id: binary.BigEndian.Uint64(v[2:]), nameN: uint8(len(name))}
+	copy(mv.name[:], name)
+	if e != nil {
+		if check && (e.v.typ != mv.typ || e.v.id != mv.id) {
+			// Two fills of one name disagree: the engine changed under a
+			// cached entry, which the locks rule out.
+			invariant("metadata cache: %q cached as %v %d, read as %v %d", name, e.v.typ, e.v.id, mv.typ, mv.id)
+		}
+	} else {
+		for i := range set {
+			if set[i].h == 0 {
+				e = &set[i]
+				break
+			}
+		}
+		if e == nil {
+			// A full set: replace an entry the hash picks (random, as
+			// hashes go), so the hit path keeps no bookkeeping.
+			e = &set[(h>>8)%metaWays]
+		}
+	}
+	*e = metaSlot{h: h, v: mv}
 }
 
 // metaClear empties the cache.
@@ -163,7 +196,7 @@ func (s *Store) metaClear() {
 	for i := range s.mc.shards {
 		sh := &s.mc.shards[i]
 		sh.mu.Lock()
-		clear(sh.m)
+		clear(sh.slots)
 		sh.mu.Unlock()
 	}
 }
@@ -172,10 +205,19 @@ func (s *Store) metaClear() {
 func (s *Store) metaLen() int {
 	n := 0
 	for i := range s.mc.shards {
-		sh := &s.mc.shards[i]
-		sh.mu.RLock()
-		n += len(sh.m)
-		sh.mu.RUnlock()
+		n += s.mc.shards[i].len()
+	}
+	return n
+}
+
+func (sh *metaShard) len() int {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	n := 0
+	for i := range sh.slots {
+		if sh.slots[i].h != 0 {
+			n++
+		}
 	}
 	return n
 }

@@ -60,10 +60,10 @@ type Options struct {
 	// (doc.go, "Metadata cache"): with a collection's metadata cached, a
 	// read or write of it makes one engine lookup fewer. Only collections
 	// without a TTL and with names of at most 38 bytes are cached. The
-	// cache lives on the Go heap, an entry counted as 128 bytes (what the
-	// map takes, measured); the collector's headroom (GOGC) comes on top,
-	// as for any heap memory. The default value is 64 MiB (about 520,000
-	// collections); a negative value disables the cache.
+	// cache is arrays of 56-byte entries on the Go heap, allocated as it
+	// fills, with no pointer in them; the collector's headroom (GOGC) comes
+	// on top, as for any heap memory. The default value is 64 MiB (about
+	// 1.2 million collections); a negative value disables the cache.
 	MetaCacheSize int64
 	// SoleWriter promises that the Store is the only writer of the DB: no
 	// Go code writes its keys through the DB itself (db.Put, Delete, Apply
