@@ -90,6 +90,8 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("cannot open the database", "dir", dataDir, "err", err)
 		return 1
 	}
+	// Nothing but the server writes the DB it opened.
+	st.opts.SoleWriter = true
 	srv, err := server.New(db, &st.opts)
 	if err != nil {
 		log.Error("bad configuration", "err", err)
