@@ -118,6 +118,12 @@ type Options struct {
 	// strata-server binary, which alone opens its DB, sets it. The default
 	// value is false: raw writes are seen as ever.
 	SoleWriter bool
+	// MetaCacheSize bounds the Store's cache of collection metadata
+	// (collections.Options.MetaCacheSize): 0 means the collections
+	// package's default, a negative value turns the cache off. The
+	// strata-server binary sizes it with the engine's memory (see its
+	// engineOptions).
+	MetaCacheSize int64
 
 	// now is the clock of expirations and INFO (tests).
 	now func() time.Time
