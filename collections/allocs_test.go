@@ -129,12 +129,24 @@ func TestOverlayReuse(t *testing.T) {
 // TestCollectionReadsAllocateNothing: the metadata, header and score reads
 // of ZSCORE, and of HSET replacing a field, go into the Tx's own buffers:
 // neither allocates once warm (each metadata, header or score read was a
-// copy of its value, and each header key one more).
+// copy of its value, and each header key one more). The metadata comes
+// from the Store's cache, with the string probe (the default) and without
+// it (Options.SoleWriter); SISMEMBER likewise.
 func TestCollectionReadsAllocateNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
-	s, _ := openTestStore(t)
+	for _, sole := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sole=%v", sole), func(t *testing.T) { collectionReadsAllocateNothing(t, sole) })
+	}
+}
+
+func collectionReadsAllocateNothing(t *testing.T, sole bool) {
+	s, _ := openCacheStore(t, 0, sole)
+	set := []byte("s")
+	if _, err := s.SAdd(set, []byte("member")); err != nil {
+		t.Fatal(err)
+	}
 	z, h, m, f, v := []byte("z"), []byte("h"), []byte("member"), []byte("field"), []byte("value")
 	if _, err := s.ZAdd(z, ZAddArgs{}, Z{Score: 2.5, Member: m}); err != nil {
 		t.Fatal(err)
@@ -154,6 +166,13 @@ func TestCollectionReadsAllocateNothing(t *testing.T) {
 			got, err := s.ZScore(z, m)
 			if err == nil && got != 2.5 {
 				err = fmt.Errorf("score %v, want 2.5", got)
+			}
+			return err
+		}},
+		{"SISMEMBER", func() error {
+			ok, err := s.SIsMember(set, m)
+			if err == nil && !ok {
+				err = fmt.Errorf("SISMEMBER = false, want true")
 			}
 			return err
 		}},

@@ -802,3 +802,95 @@ func BenchmarkSet(b *testing.B) {
 		}
 	}
 }
+
+// setName writes "set:" and i in 12 digits to dst, as the server
+// comparison names its keys.
+func setName(dst []byte, i int) []byte {
+	dst = append(dst[:0], "set:000000000000"...)
+	for j := len(dst) - 1; i > 0; j-- {
+		dst[j] = byte('0' + i%10)
+		i /= 10
+	}
+	return dst
+}
+
+// metaCacheCases are the metadata cache's settings benchmarks compare.
+var metaCacheCases = []struct {
+	name string
+	size int64
+	sole bool
+}{{"off", -1, false}, {"on", 0, false}, {"sole", 0, true}}
+
+// BenchmarkSAddNewSets is SADD making a new set each time (the server
+// comparison's SADD line): with the cache on, each commit also adds the
+// set's metadata to it, which is the cache's worst case.
+func BenchmarkSAddNewSets(b *testing.B) {
+	for _, c := range metaCacheCases {
+		b.Run(c.name, func(b *testing.B) {
+			db, err := lsm.Open(b.TempDir(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := NewWithOptions(db, &Options{MetaCacheSize: c.size, SoleWriter: c.sole})
+			defer db.Close()
+			defer s.Close()
+			var k []byte
+			m := []byte("m")
+			b.ReportAllocs()
+			report := cpuPerOp(b)
+			for i := range b.N {
+				k = setName(k, i)
+				if _, err := s.SAdd(k, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			report()
+			b.StopTimer()
+		})
+	}
+}
+
+// BenchmarkSIsMemberManySets is SISMEMBER of random sets among 300,000 of
+// one member each (names as the server comparison's, "set:" and 12
+// digits), with the metadata cache off, on, and on with the sole-writer
+// promise: the cache's hits against a keyspace larger than the engine's
+// memtable, and what its memory costs the collector. cpu-ns/op is the
+// process's CPU per read.
+func BenchmarkSIsMemberManySets(b *testing.B) {
+	const n = 300_000
+	for _, c := range metaCacheCases {
+		b.Run(c.name, func(b *testing.B) {
+			db, err := lsm.Open(b.TempDir(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := NewWithOptions(db, &Options{MetaCacheSize: c.size, SoleWriter: c.sole})
+			defer db.Close()
+			defer s.Close()
+			name := setName
+			var k []byte
+			for i := range n {
+				k = name(k, i)
+				if _, err := s.SAdd(k, []byte("m")); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := db.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			m := []byte("m")
+			b.ReportAllocs()
+			b.ResetTimer()
+			report := cpuPerOp(b)
+			for range b.N {
+				k = name(k, r.IntN(n))
+				if ok, err := s.SIsMember(k, m); err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+			}
+			report()
+			b.StopTimer()
+		})
+	}
+}

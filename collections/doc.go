@@ -235,6 +235,47 @@
 // locks are released: a server marks WATCHed keys dirty and wakes clients
 // blocked on a list there.
 //
+// # Metadata cache
+//
+// Every operation on a collection starts by resolving its name: a probe
+// for a string of the name (a string wins, see above), then the metadata.
+// The Store keeps the metadata of collections without a TTL in memory
+// (Options.MetaCacheSize, 64 MiB by default, entries replaced as below
+// past it; a negative size turns it off), so that a read or write of a
+// cached collection skips the metadata's engine lookup: HGET, SISMEMBER
+// and ZSCORE make two lookups instead of three. The cache is
+// set-associative: per shard, an array of sets of four 56-byte entries
+// (a hash of the name, the type, the ID and the name itself: names of up
+// to 38 bytes; longer ones are not cached), a name's set chosen by its
+// hash, a full set's victim by the hash too. It holds no pointer (nothing
+// for the garbage collector to scan) and, once a shard's array exists,
+// allocates nothing, and never grows past its size.
+//
+// The cache is exact, for every operation of the Store. An entry is
+// filled by a Tx that holds its name's lock and read the metadata from the
+// engine with nothing of its own pending over it, and by the commit of a
+// Tx that wrote it; the commit of any write of a metadata key (creating,
+// emptying or deleting a collection, SET over it, EXPIRE, PERSIST, RENAME,
+// a transaction doing any of these) updates or removes the
+// entry before the writer's locks are released, a failed commit removes
+// it, and a range delete over the metadata keys (FlushAll) clears the
+// cache. A collection with a TTL is not cached: its metadata is an engine
+// entry that expires by itself, and a copy would outlive it. What the
+// cache does not see: a second Store over the same DB (use one, as the
+// locks already require), and raw writes into the package's reserved
+// keys (undefined anyway).
+//
+// Raw writes of strings (db.Put from Go code) are seen as before: the
+// probe for a string of the name stays, so a cached read costs two
+// lookups. Options.SoleWriter promises that nothing but the Store writes
+// the DB (strata-server's binary sets it); a read of a cached collection
+// then skips the probe too, and costs one lookup, the element's. Under
+// that promise a string and a collection of one name never coexist, since
+// every Store write of a string deletes a collection of its name in the
+// same commit. A name whose string would lie in the reserved keys (empty,
+// or starting with 0xFF) skips the probe whatever the option. Race builds
+// check every cache hit against the engine.
+//
 // # Costs
 //
 // In engine operations (a point read, a seek, a step of an iterator, one
@@ -242,7 +283,9 @@
 //
 //	SET (no NX, XX, GET, KEEPTTL)   metadata existence check (bloom-filtered), one write;
 //	                                the old string is not read
-//	HGET HEXISTS SISMEMBER ZSCORE   metadata read + one point read
+//	HGET HEXISTS SISMEMBER ZSCORE   string probe + metadata read + one point read; the
+//	                                element's point read alone with the metadata cached
+//	                                (see Metadata cache) and Options.SoleWriter
 //	HSET SADD HDEL SREM (k items)   k point reads, one batch
 //	LPUSH RPUSH LPOP RPOP           header read, one batch; LINDEX LSET: one point read or write
 //	LRANGE start stop               one seek, then the elements returned: O(count), not O(start)

@@ -85,6 +85,8 @@ type harness struct {
 	// rangeDels counts the range deletes of the Stores closed so far.
 	rangeDels int64
 	zmem      int64 // Options.RankCacheSize
+	metaSize  int64 // Options.MetaCacheSize
+	sole      bool  // Options.SoleWriter
 	// ops is the operation table, weighted; dataOps the ones an Update
 	// may run (no engine operations).
 	ops     []hop
@@ -112,7 +114,8 @@ func (h *harness) open() {
 	db, err := lsm.Open("/db", smallDBOptions(h.fs, h.clock.Now))
 	require.NoError(h.t, err)
 	h.db = db
-	h.s = NewWithOptions(db, &Options{Clock: h.clock.Now, ReclaimInterval: -1, RankCacheSize: h.zmem})
+	h.s = NewWithOptions(db, &Options{Clock: h.clock.Now, ReclaimInterval: -1, RankCacheSize: h.zmem,
+		MetaCacheSize: h.metaSize, SoleWriter: h.sole})
 	h.s.zfan = h.zfan
 	h.s.rdMin = h.rdMin
 	h.c = h.s

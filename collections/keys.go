@@ -12,7 +12,20 @@ import (
 // lookup resolves name as the Tx sees it: a string (a string beats a stale
 // collection metadata left under the same name by a raw db.Put, as SET
 // replaces any type), a collection with its metadata, or nothing.
+//
+// With the name's metadata cached, the metadata is not read; nor is the
+// string probed when no raw write can have made one (Options.SoleWriter,
+// or a name whose string lives in the package's reserved keys).
 func (tx *Tx) lookup(name []byte) (Type, meta, error) {
+	if tx.s.mc.on && (tx.s.sole || len(name) == 0 || name[0] == reservedByte) {
+		if m, ok := tx.cachedMeta(tx.keep(metaKey(tx.scratch(), name))); ok {
+			sk := tx.keep(stringKey(tx.scratch(), name))
+			if tx.ov.n == 0 || tx.ov.find(sk) == nil {
+				tx.verifyNoString(sk)
+				return m.typ, m, nil
+			}
+		}
+	}
 	ok, err := tx.hasRaw(tx.keep(stringKey(tx.scratch(), name)))
 	if err != nil || ok {
 		return TypeString, meta{}, err

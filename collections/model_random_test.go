@@ -27,6 +27,11 @@ func runModel(t *testing.T, n int, ops ...[]hop) {
 			// Range deletes from one element, from three, and from the
 			// default (never, at these sizes): both ways of deleting data.
 			h.rdMin = []int64{1, 3, 0}[seed-1]
+			// The metadata cache: with the sole-writer promise (the raw
+			// writes here never meet a collection), without it, and so
+			// small that it evicts all the time.
+			h.sole = seed == 1
+			h.metaSize = []int64{0, 0, metaShards * metaEntryBytes}[seed-1]
 			h.reopen()
 			defer h.close()
 			h.dataOps = append(h.dataOps, keyOps()...)

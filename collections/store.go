@@ -56,6 +56,26 @@ type Options struct {
 	// into a smaller table). The default value is 256 Ki (2^18) elements,
 	// some 10 MiB or more on disk; a negative value disables these flushes.
 	DeleteFlushElements int64
+	// MetaCacheSize bounds the memory of the cache of collection metadata
+	// (doc.go, "Metadata cache"): with a collection's metadata cached, a
+	// read or write of it makes one engine lookup fewer. Only collections
+	// without a TTL and with names of at most 38 bytes are cached. The
+	// cache is arrays of 56-byte entries on the Go heap, allocated as it
+	// fills, with no pointer in them; the collector's headroom (GOGC) comes
+	// on top, as for any heap memory. The default value is 64 MiB (about
+	// 1.2 million collections); a negative value disables the cache.
+	MetaCacheSize int64
+	// SoleWriter promises that the Store is the only writer of the DB: no
+	// Go code writes its keys through the DB itself (db.Put, Delete, Apply
+	// and the rest), and no other Store runs on it. With the promise, a
+	// read of a collection whose metadata is cached skips the probe for a
+	// string of the same name (a raw db.Put over a collection would make
+	// it a string, doc.go), and costs one lookup: the element's. A raw
+	// write made all the same may then go unseen by collection reads of
+	// its name until the next write of the name through the Store. The
+	// default value is false: the probe stays, exact whatever writes the
+	// DB. strata-server's binary, which alone opens its DB, sets it.
+	SoleWriter bool
 }
 
 // Store offers Redis's hashes, lists, sets, sorted sets and strings over an
@@ -89,6 +109,10 @@ type Store struct {
 	// collections take the range-delete path too).
 	rdMin int64
 	zc    zcache
+	// mc caches collection metadata (metacache.go); sole is
+	// Options.SoleWriter.
+	mc   metaCache
+	sole bool
 
 	// flushEvery is Options.DeleteFlushElements (0: never); dropped counts
 	// the elements range deletes dropped since the last flush it started.
@@ -129,7 +153,12 @@ func NewWithOptions(db *lsm.DB, opts *Options) *Store {
 	interval := time.Second
 	s.zc.limit = 64 << 20
 	s.flushEvery = 1 << 18
+	metaLimit := int64(64 << 20)
 	if opts != nil {
+		if opts.MetaCacheSize != 0 {
+			metaLimit = opts.MetaCacheSize
+		}
+		s.sole = opts.SoleWriter
 		if opts.DeleteFlushElements != 0 {
 			s.flushEvery = max(opts.DeleteFlushElements, 0)
 		}
@@ -144,6 +173,7 @@ func NewWithOptions(db *lsm.DB, opts *Options) *Store {
 			interval = opts.ReclaimInterval
 		}
 	}
+	s.mc.init(metaLimit)
 	s.txPool.New = func() any { return &Tx{} }
 	if interval > 0 {
 		go s.reclaimLoop(interval)
@@ -349,6 +379,7 @@ func (tx *Tx) end(err *error) bool {
 	e := *err
 	if e == nil && tx.ls.write {
 		e = tx.commit()
+		tx.afterCommit(e == nil)
 		if e == nil && tx.dropped > 0 {
 			s.noteDropped(tx.dropped)
 		}

@@ -54,6 +54,9 @@ type Tx struct {
 	// lookups counts the engine point reads the Tx made since it began
 	// (its commit's not included): what tests hold the read paths to.
 	lookups int
+	// wroteMeta is set when the Tx wrote a metadata key: its commit then
+	// updates the metadata cache.
+	wroteMeta bool
 }
 
 type rangeDel struct{ lo, hi []byte }
@@ -71,6 +74,7 @@ func (tx *Tx) begin(s *Store, ls *lockSet) {
 	tx.s, tx.ls, tx.done = s, ls, false
 	tx.nowOK = false
 	tx.lookups = 0
+	tx.wroteMeta = false
 	tx.ov.reset()
 	tx.ranges = tx.ranges[:0]
 	tx.dropped = 0
@@ -180,6 +184,13 @@ func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
 		}
 		return append([]byte{}, c.val...), true, nil
 	}
+	meta := tx.s.mc.on && isMetaKey(raw)
+	if meta {
+		if m, ok := tx.s.metaGet(raw[2:]); ok {
+			tx.verifyMeta(raw, m)
+			return m.encode(nil), true, nil
+		}
+	}
 	tx.lookups++
 	v, err := tx.s.db.Get(raw)
 	if errors.Is(err, lsm.ErrNotFound) {
@@ -187,6 +198,9 @@ func (tx *Tx) getRaw(raw []byte) ([]byte, bool, error) {
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if meta {
+		tx.s.metaFill(raw[2:], v, 0)
 	}
 	return v, true, nil
 }
@@ -241,6 +255,13 @@ func (tx *Tx) getRawTmp(raw []byte) ([]byte, bool, error) {
 		tx.vbuf = append(tx.vbuf[:0], c.val...)
 		return tx.vbuf, true, nil
 	}
+	meta := tx.s.mc.on && isMetaKey(raw)
+	if meta {
+		if m, ok := tx.s.metaGet(raw[2:]); ok {
+			tx.verifyMeta(raw, m)
+			return tx.encodeMetaTmp(m), true, nil
+		}
+	}
 	tx.lookups++
 	v, err := tx.s.db.GetAppend(tx.vbuf[:0], raw, nil)
 	if errors.Is(err, lsm.ErrNotFound) {
@@ -248,6 +269,9 @@ func (tx *Tx) getRawTmp(raw []byte) ([]byte, bool, error) {
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if meta {
+		tx.s.metaFill(raw[2:], v, 0)
 	}
 	if cap(v) <= 1<<10 {
 		tx.vbuf = v[:0]
@@ -275,6 +299,13 @@ func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
 	if len(tx.ranges) > 0 && tx.inRange(raw) {
 		return nil, 0, false, nil
 	}
+	meta := tx.s.mc.on && isMetaKey(raw)
+	if meta {
+		if m, ok := tx.s.metaGet(raw[2:]); ok {
+			tx.verifyMeta(raw, m)
+			return m.encode(nil), 0, true, nil // the cache holds no TTL
+		}
+	}
 	tx.lookups++
 	v, err := tx.s.db.Get(raw)
 	if errors.Is(err, lsm.ErrNotFound) {
@@ -297,6 +328,9 @@ func (tx *Tx) getRawExp(raw []byte) ([]byte, int64, bool, error) {
 		if exp <= tx.nowNs() {
 			return nil, 0, false, nil
 		}
+	}
+	if meta {
+		tx.s.metaFill(raw[2:], v, exp)
 	}
 	return v, exp, true, nil
 }
@@ -334,13 +368,25 @@ func (tx *Tx) hasRaw(raw []byte) (bool, error) {
 	if c := tx.noted(raw); c != nil {
 		return c.present, nil
 	}
+	if tx.s.mc.on && isMetaKey(raw) {
+		if m, ok := tx.s.metaGet(raw[2:]); ok {
+			tx.verifyMeta(raw, m)
+			return true, nil
+		}
+	}
 	tx.lookups++
 	return tx.s.db.Has(raw)
 }
 
-func (tx *Tx) putRaw(raw, val []byte, expAt int64) { tx.ov.put(raw, val, expAt) }
+func (tx *Tx) putRaw(raw, val []byte, expAt int64) {
+	tx.wroteMeta = tx.wroteMeta || isMetaKey(raw)
+	tx.ov.put(raw, val, expAt)
+}
 
-func (tx *Tx) delRaw(raw []byte) { tx.ov.del(raw) }
+func (tx *Tx) delRaw(raw []byte) {
+	tx.wroteMeta = tx.wroteMeta || isMetaKey(raw)
+	tx.ov.del(raw)
+}
 
 // rangeDeleteMin is the number of elements from which data is deleted with
 // one range delete rather than one point delete per key: a whole

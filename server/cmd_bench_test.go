@@ -1,6 +1,7 @@
 package server
 
 import (
+	"flag"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,13 +73,17 @@ func seedCmdFixture(tb testing.TB, f *respFixture) {
 	}
 }
 
+// benchSole is Options.SoleWriter of BenchmarkCommands's server.
+var benchSole = flag.Bool("cmdbench.sole", true, "BenchmarkCommands: the server is its DB's sole writer, as the binary is")
+
 // BenchmarkCommands is each benchmark line's command through the reader,
 // dispatcher, handler and reply writer over the engine (no socket), under
-// appendfsync everysec.
+// appendfsync everysec, with the server its DB's sole writer as in the
+// binary (-cmdbench.sole=false: not).
 func BenchmarkCommands(b *testing.B) {
 	for _, c := range cmdCases {
 		b.Run(c.name, func(b *testing.B) {
-			f := newRESPFixture(b, "everysec", c.req)
+			f := newRESPFixtureOpts(b, &Options{AppendFsync: "everysec", SoleWriter: *benchSole}, c.req)
 			seedCmdFixture(b, f)
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -128,7 +128,9 @@
 // atomic on their own, and a Store transaction that rewrites a string they
 // changed runs again (Store.Update). WATCH notices them too: EXEC compares
 // each watched key's type, value and expiry with what WATCH saw, besides
-// the marks OnTouch leaves.
+// the marks OnTouch leaves. Options.SoleWriter promises there are none
+// (the binary's case): a collection read then skips the probe for a
+// string of its name when the Store has the collection's metadata cached.
 //
 // A blocked client (BLPOP and the like, blocking.go) holds no lock while
 // it waits; the client whose write fills a list it waits on serves it

@@ -110,6 +110,20 @@ type Options struct {
 	// Version is the redis_version the server reports. The default value is
 	// "7.0.0".
 	Version string
+	// SoleWriter promises that the server is the only writer of the DB:
+	// no Go code of the embedding program writes it (db.Put and the rest)
+	// while the server runs. A read of a collection whose metadata the
+	// Store caches then skips the probe for a string of the same name, and
+	// costs one engine lookup fewer (collections.Options.SoleWriter). The
+	// strata-server binary, which alone opens its DB, sets it. The default
+	// value is false: raw writes are seen as ever.
+	SoleWriter bool
+	// MetaCacheSize bounds the Store's cache of collection metadata
+	// (collections.Options.MetaCacheSize): 0 means the collections
+	// package's default, a negative value turns the cache off. The
+	// strata-server binary sizes it with the engine's memory (see its
+	// engineOptions).
+	MetaCacheSize int64
 
 	// now is the clock of expirations and INFO (tests).
 	now func() time.Time

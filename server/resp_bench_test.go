@@ -38,11 +38,20 @@ type respFixture struct {
 
 func newRESPFixture(tb testing.TB, appendfsync string, req []byte) *respFixture {
 	tb.Helper()
+	return newRESPFixtureOpts(tb, &Options{AppendFsync: appendfsync}, req)
+}
+
+// newRESPFixtureOpts is newRESPFixture with the server's Options (the
+// logger is set here).
+func newRESPFixtureOpts(tb testing.TB, opts *Options, req []byte) *respFixture {
+	tb.Helper()
 	db, err := lsm.Open(filepath.Join(tb.TempDir(), "data"), &lsm.Options{Logger: quietLogger(), Sync: lsm.SyncNo})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s, err := New(db, &Options{Logger: quietLogger(), AppendFsync: appendfsync})
+	o := *opts
+	o.Logger = quietLogger()
+	s, err := New(db, &o)
 	if err != nil {
 		db.Close()
 		tb.Fatal(err)
@@ -198,7 +207,8 @@ func TestRESPPathAllocs(t *testing.T) {
 
 // TestHGetAllocatesNothing: HGET of a field, in the memtable or in a table,
 // allocates nothing per request end to end (HGetAppend into the reply
-// writer's scratch buffer).
+// writer's scratch buffer), with the hash's metadata cached, and with the
+// string probe that skips or not (Options.SoleWriter).
 func TestHGetAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
@@ -206,9 +216,10 @@ func TestHGetAllocatesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens a DB per case")
 	}
-	for _, flushed := range []bool{false, true} {
-		t.Run(fmt.Sprintf("flushed=%v", flushed), func(t *testing.T) {
-			f := newRESPFixture(t, "everysec", respRequest("HGET", "hash:42", "f0"))
+	for _, c := range []struct{ flushed, sole bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		flushed := c.flushed
+		t.Run(fmt.Sprintf("flushed=%v/sole=%v", flushed, c.sole), func(t *testing.T) {
+			f := newRESPFixtureOpts(t, &Options{AppendFsync: "everysec", SoleWriter: c.sole}, respRequest("HGET", "hash:42", "f0"))
 			if _, err := f.s.store.HSet([]byte("hash:42"), []byte("f0"), []byte(strings.Repeat("v", 100))); err != nil {
 				t.Fatal(err)
 			}

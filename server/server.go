@@ -123,7 +123,7 @@ func New(db *lsm.DB, opts *Options) (*Server, error) {
 		runID:     newRunID(),
 		clock:     o.now,
 	}
-	s.store = collections.NewWithOptions(db, &collections.Options{Clock: o.now, OnTouch: s.onTouch})
+	s.store = collections.NewWithOptions(db, &collections.Options{Clock: o.now, OnTouch: s.onTouch, SoleWriter: o.SoleWriter, MetaCacheSize: o.MetaCacheSize})
 	s.ks = newStoreKeyspace(s)
 	s.blocking.init(s)
 	s.pubsub.init()

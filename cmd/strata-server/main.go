@@ -85,11 +85,15 @@ func run(args []string, stderr io.Writer) int {
 	// The database lives in dir/data, so that SAVE's backup (dir/backup)
 	// lies beside it, not inside it.
 	dataDir := filepath.Join(st.dir, "data")
-	db, err := lsm.Open(dataDir, engineOptions(st.opts.MaxMemory, memlimit.Self(), log))
+	engOpts, metaCache := engineOptions(st.opts.MaxMemory, memlimit.Self(), log)
+	st.opts.MetaCacheSize = metaCache
+	db, err := lsm.Open(dataDir, engOpts)
 	if err != nil {
 		log.Error("cannot open the database", "dir", dataDir, "err", err)
 		return 1
 	}
+	// Nothing but the server writes the DB it opened.
+	st.opts.SoleWriter = true
 	srv, err := server.New(db, &st.opts)
 	if err != nil {
 		log.Error("bad configuration", "err", err)
@@ -131,33 +135,55 @@ func run(args []string, stderr io.Writer) int {
 	return status
 }
 
-// engineOptions are the DB's options. maxmemory is the engine's
-// MemoryLimit, from which its memtable, table and block cache sizes follow
-// (lsm.Options.MemoryLimit has the formula); it never evicts. Without
-// maxmemory, a server in a container whose memory is limited (its
-// cgroup's memory.max) gives the engine half that limit, leaving the rest
-// to the Go runtime, the clients' buffers and the page cache. With
-// neither, the engine's defaults hold but for the block cache, which is
-// serverBlockCache instead of the library's 64 MiB.
+// engineOptions are the DB's options and the size of the Store's cache of
+// collection metadata (server.Options.MetaCacheSize; negative: none).
+// maxmemory is the memory of both: the metadata cache takes a sixteenth
+// of it (at most serverMetaCache), counted twice for the collector's
+// headroom, and the rest is the engine's MemoryLimit, from which its
+// memtable, table and block cache sizes follow (lsm.Options.MemoryLimit
+// has the formula); it never evicts. Without maxmemory, a server in a
+// container whose memory is limited (its cgroup's memory.max) takes half
+// that limit the same way, leaving the rest to the Go runtime, the
+// clients' buffers and the page cache. With neither, the engine's defaults
+// hold but for the block cache, serverBlockCache less the metadata cache's
+// share, so that the two take what the block cache alone took before.
+func engineOptions(maxmemory, container int64, log *slog.Logger) (*lsm.Options, int64) {
+	o := &lsm.Options{Sync: lsm.SyncNo, Logger: log}
+	budget := int64(0)
+	switch {
+	case maxmemory > 0:
+		budget = maxmemory
+	case container > 0:
+		budget = max(container/2, minMaxMemory)
+		log.Info("memory limited by the container: the engine takes half",
+			"container_limit", container, "engine_memory_limit", budget)
+	default:
+		o.BlockCacheSize = serverBlockCache - 2*serverMetaCache
+		return o, serverMetaCache
+	}
+	meta := min(budget/16, serverMetaCache)
+	if budget-2*meta < minMaxMemory {
+		meta = max(budget-minMaxMemory, 0) / 2
+	}
+	if meta < 1<<20 {
+		o.MemoryLimit = budget
+		return o, -1 // too small to be worth a cache: the engine keeps it all
+	}
+	o.MemoryLimit = budget - 2*meta
+	return o, meta
+}
+
 // minMaxMemory is the smallest lsm.Options.MemoryLimit the engine accepts.
 const minMaxMemory = 32 << 20
 
-func engineOptions(maxmemory, container int64, log *slog.Logger) *lsm.Options {
-	o := &lsm.Options{Sync: lsm.SyncNo, Logger: log}
-	switch {
-	case maxmemory > 0:
-		o.MemoryLimit = maxmemory
-	case container > 0:
-		o.MemoryLimit = max(container/2, minMaxMemory)
-		log.Info("memory limited by the container: the engine takes half",
-			"container_limit", container, "engine_memory_limit", o.MemoryLimit)
-	default:
-		o.BlockCacheSize = serverBlockCache
-	}
-	return o
-}
+// serverMetaCache is the largest metadata cache the server gives its Store:
+// some 600,000 collections, whose reads and writes then make one engine
+// lookup fewer (collections.Options.MetaCacheSize).
+const serverMetaCache = 32 << 20
 
-// serverBlockCache is the block cache of a server given no memory limit.
+// serverBlockCache is the memory of the block cache (and of the metadata
+// cache, which takes 2 x serverMetaCache of it) of a server given no
+// memory limit.
 // A server usually has its machine to itself, where an embedding program
 // shares it: with the library's 64 MiB, a million 100-byte values (about
 // 170 MiB of tables) missed the cache on most reads, each miss a read and
