@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/invariants"
+	"github.com/stratadb/strata/internal/refcount"
 	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/memtable"
@@ -268,15 +269,7 @@ func (db *DB) loadReadState() (*readState, keys.SeqNum) {
 
 // tryRef takes a reference unless the last one went already.
 func (rs *readState) tryRef() bool {
-	for {
-		n := rs.refs.Load()
-		if n <= 0 {
-			return false
-		}
-		if rs.refs.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
+	return refcount.TryAcquire(&rs.refs)
 }
 
 // setReadStateLocked makes rs (nil at Close) the read state readers take.

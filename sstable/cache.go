@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/internal/invariants"
+	"github.com/stratadb/strata/internal/refcount"
 	"github.com/stratadb/strata/internal/slab"
 )
 
@@ -65,15 +66,7 @@ func (e *cacheEntry) is(k cacheKey) bool {
 // tryRef takes a reference to a data block's memory unless it has none
 // left (freed, or not yet published; a part has none).
 func (e *cacheEntry) tryRef() bool {
-	for {
-		n := e.refs.Load()
-		if n <= 0 {
-			return false
-		}
-		if e.refs.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
+	return refcount.TryAcquire(&e.refs)
 }
 
 // touch marks the entry used, writing only what changes (a hot entry's

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/stratadb/strata/internal/refcount"
 	"github.com/stratadb/strata/vfs"
 )
 
@@ -31,15 +32,7 @@ type tableEntry struct {
 // tryRef takes a reference unless the count already reached zero (the
 // reader is closed or closing).
 func (e *tableEntry) tryRef() bool {
-	for {
-		r := e.refs.Load()
-		if r <= 0 {
-			return false
-		}
-		if e.refs.CompareAndSwap(r, r+1) {
-			return true
-		}
-	}
+	return refcount.TryAcquire(&e.refs)
 }
 
 // TableCache keeps a bounded number of table readers open, evicting the
