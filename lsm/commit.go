@@ -744,7 +744,9 @@ func (db *DB) stallLocked(reason string, cond func() bool) {
 // segment and memtable, and wakes the flusher. Leader only.
 func (db *DB) rotateMemtable(need int64) error {
 	db.leader.check("memtable rotation")
-	capacity := max(db.nextMemtableSize(), 2*need)
+	size := db.nextMemtableSize()
+	db.resizeCache(size) // before the new arena: the bound holds throughout
+	capacity := max(size, 2*need)
 	walNum := db.vs.NewFileNum()
 	w, err := db.createWAL(walNum, capacity)
 	if err != nil {
@@ -769,17 +771,60 @@ func (db *DB) rotateMemtable(need int64) error {
 	return nil
 }
 
-// nextMemtableSize returns the capacity of the memtable that rotation
-// starts: the growing size after Open (Options.InitialMemtableSize),
-// doubled for the next one, until it reaches MemtableSize. Open or the
-// leader only.
+// nextMemtableSize returns the size of the memtable that rotation
+// starts: twice the size of the one it retires, at most MemtableSize, or
+// half, at least InitialMemtableSize, if that one took memtableShrinkAge
+// or longer to fill. The leader only.
 func (db *DB) nextMemtableSize() int64 {
-	size := db.memGrow
-	if size >= db.opts.MemtableSize || size <= 0 {
-		return db.opts.MemtableSize
+	size := db.memSize
+	if time.Since(db.memBorn) < memtableShrinkAge {
+		size = satMul(size, 2)
+	} else {
+		size /= 2
 	}
-	db.memGrow = min(satMul(size, 2), db.opts.MemtableSize)
+	size = min(max(size, db.opts.InitialMemtableSize), db.opts.MemtableSize)
+	db.memSize, db.memBorn = size, time.Now()
 	return size
+}
+
+// memtableShrinkAge is how long a memtable may take to fill before the
+// next one is made half its size. Large memtables pay off under heavy
+// writes (fewer, larger L0 tables to compact); a memtable that takes a
+// minute to fill is written at under a MiB a second, which small tables
+// serve as well, and its memory serves reads better in the block cache
+// (see resizeCache). A variable for tests.
+var memtableShrinkAge = time.Minute
+
+// resizeCache gives the block cache what the memory bound leaves beside
+// the largest memtable the DB holds, when MemoryLimit sized both (see
+// Options.elasticCache): memtables grow under heavy writes and take that
+// memory from the cache, and give it back once they shrink and the larger
+// ones are flushed. newest is the size of a memtable about to be made (0:
+// none), which a caller sets before making it, so the cache is never
+// larger than the bound allows beside it. Memtables that readers still
+// pin after their flush are outside the bound, as for every size.
+// Not under db.mu.
+func (db *DB) resizeCache(newest int64) {
+	if !db.opts.elasticCache {
+		return
+	}
+	db.cacheMu.Lock()
+	defer db.cacheMu.Unlock()
+	if newest > 0 {
+		db.memNewest = newest
+	}
+	m := db.memNewest
+	db.mu.Lock()
+	if db.mu.mem != nil {
+		m = max(m, db.mu.mem.mt.Capacity())
+	}
+	for _, x := range db.mu.imm {
+		m = max(m, x.mt.Capacity())
+	}
+	db.mu.Unlock()
+	if c := elasticCacheSize(&db.opts, m); c != db.blockCache.Capacity() {
+		db.blockCache.SetCapacity(c)
+	}
 }
 
 // stagedFrontSize is the front of a staged memtable (memtable.NewStaged):

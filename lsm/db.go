@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/refcount"
@@ -100,11 +101,21 @@ type DB struct {
 	// writeGroup); only the leader touches them.
 	groupView groupView
 	groupLive []*commitReq
-	// memGrow is the capacity of the next memtable while memtables still
-	// grow after Open (see Options.InitialMemtableSize): it doubles at
-	// every rotation until it reaches MemtableSize. Open, then the leader
-	// alone (rotateMemtable).
-	memGrow int64
+	// memSize is the size of the mutable memtable (a batch larger than
+	// that gets a larger one, see rotateMemtable) and memBorn when it was
+	// made: the next one doubles the size, up to MemtableSize, or halves
+	// it, down to InitialMemtableSize, when this one took
+	// memtableShrinkAge or longer to fill (see Options.InitialMemtableSize).
+	// Open, then the leader alone (rotateMemtable).
+	memSize int64
+	memBorn time.Time
+
+	// cacheMu serializes resizeCache: each sets the block cache's capacity
+	// from the memtables of its moment, and the last must see the newest.
+	// memNewest, guarded by it, is the size of the newest memtable, made
+	// or being made.
+	cacheMu   sync.Mutex
+	memNewest int64
 
 	mu struct {
 		sync.Mutex

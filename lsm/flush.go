@@ -105,6 +105,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 	db.mu.releasing--
 	db.mu.bgCond.Broadcast()
 	db.mu.Unlock()
+	db.resizeCache(0) // the cache may take back what m held
 
 	db.closeWAL(m)
 	db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))

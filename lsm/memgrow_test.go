@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -51,7 +52,7 @@ func TestMemtableGrowth(t *testing.T) {
 		{"MemtableSize under the default start", Options{MemtableSize: 256 * KiB}, []int64{256 * KiB, 256 * KiB, 256 * KiB}},
 		{"disabled: initial = MemtableSize", Options{InitialMemtableSize: 64 * MiB}, []int64{64 * MiB, 64 * MiB, 64 * MiB}},
 		{"disabled: initial over MemtableSize", Options{MemtableSize: 4 * MiB, InitialMemtableSize: 1 << 30}, []int64{4 * MiB, 4 * MiB}},
-		{"MemoryLimit 256 MiB", Options{MemoryLimit: 256 * MiB}, []int64{4 * MiB, 8 * MiB, 256 * MiB / 8 / 3, 256 * MiB / 8 / 3}},
+		{"MemoryLimit 256 MiB", Options{MemoryLimit: 256 * MiB}, []int64{4 * MiB, 8 * MiB, 16 * MiB, 256 * MiB / 4 / 3, 256 * MiB / 4 / 3}},
 		{"MemoryLimit 64 MiB: MemtableSize under the default start", Options{MemoryLimit: 64 * MiB}, []int64{64 * MiB / 8 / 3, 64 * MiB / 8 / 3}},
 	}
 	for _, tt := range tests {
@@ -121,4 +122,77 @@ func mustCreate(t *testing.T) vfs.File {
 func TestInitialMemtableSizeNegative(t *testing.T) {
 	_, err := Open("/db", &Options{FS: vfs.NewMem(), InitialMemtableSize: -1})
 	require.ErrorIs(t, err, ErrInvalidArgument)
+}
+
+// TestBlockCacheGivesWayToMemtables: with MemoryLimit sizing both, the
+// block cache takes what the bound leaves beside the largest memtable
+// held: more than BlockCacheSize while the memtables are small, exactly
+// BlockCacheSize once they are full size, and back again when they shrink
+// (memtables that fill slowly) and the larger ones are flushed. At every
+// step the bound with the cache of the moment is within MemoryLimit.
+func TestBlockCacheGivesWayToMemtables(t *testing.T) {
+	t.Setenv("GOGC", "")
+	const MiB = 1 << 20
+	fs := vfs.NewMem()
+	db := openMem(t, fs, &Options{MemoryLimit: 256 * MiB, TTLCompactionInterval: -1})
+	defer db.Close()
+	o := db.opts
+	full, initial := o.MemtableSize, o.InitialMemtableSize
+	require.Equal(t, int64(256*MiB/4/3), full, "a quarter of the limit for the memtables")
+	require.True(t, o.elasticCache)
+
+	withinBound := func(step string) {
+		t.Helper()
+		m := mutableCapacity(db)
+		c := db.Metrics().BlockCacheCapacity
+		require.Equal(t, elasticCacheSize(&o, m), c, "%s: the cache beside a %d-byte memtable", step, m)
+		at := o
+		at.MemtableSize, at.BlockCacheSize = m, c
+		require.LessOrEqual(t, budgetOf(&at).Total(), o.MemoryLimit, "%s: the bound with the cache of the moment", step)
+	}
+	withinBound("open")
+	small := db.Metrics().BlockCacheCapacity
+	require.Greater(t, small, o.BlockCacheSize+20*MiB, "beside a 4 MiB memtable the cache has more")
+
+	// Memtables that fill at once grow to full size; the cache gives way.
+	for i, want := range []int64{8 * MiB, 16 * MiB, full, full} {
+		rotate(t, db, i)
+		require.Equal(t, want, mutableCapacity(db))
+		withinBound(fmt.Sprintf("growth %d", i))
+	}
+	require.Equal(t, o.BlockCacheSize, db.Metrics().BlockCacheCapacity, "full-size memtables leave the cache its least")
+
+	// Memtables that take long to fill shrink; the cache takes back what
+	// the flushed larger ones held.
+	defer func(d time.Duration) { memtableShrinkAge = d }(memtableShrinkAge)
+	memtableShrinkAge = 0
+	for i, want := range []int64{full / 2, full / 4, initial, initial} {
+		rotate(t, db, 100+i)
+		require.Equal(t, want, mutableCapacity(db))
+		withinBound(fmt.Sprintf("shrink %d", i))
+	}
+	require.Equal(t, small, db.Metrics().BlockCacheCapacity, "back to the cache of the start")
+}
+
+// TestBlockCacheFixedWhenSized: a BlockCacheSize of the caller's, or a
+// MemtableSize of the caller's beside a MemoryLimit, keeps the cache at
+// one capacity however the memtables grow.
+func TestBlockCacheFixedWhenSized(t *testing.T) {
+	t.Setenv("GOGC", "")
+	const MiB = 1 << 20
+	for _, opts := range []Options{
+		{MemoryLimit: 256 * MiB, BlockCacheSize: 40 * MiB},
+		{MemoryLimit: 256 * MiB, MemtableSize: 16 * MiB},
+		{BlockCacheSize: 8 * MiB},
+	} {
+		opts.TTLCompactionInterval = -1
+		db := openMem(t, vfs.NewMem(), &opts)
+		require.False(t, db.opts.elasticCache)
+		want := db.opts.BlockCacheSize
+		for i := range 4 {
+			require.Equal(t, want, db.Metrics().BlockCacheCapacity, "rotation %d", i)
+			rotate(t, db, i)
+		}
+		require.NoError(t, db.Close())
+	}
 }

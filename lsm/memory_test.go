@@ -320,8 +320,8 @@ func TestZeroOptionsInAContainer(t *testing.T) {
 	}{
 		{"no container", "", Options{}, 0, 0, 64 * MiB, 8 * MiB},
 		{"unlimited group", "/none", Options{}, 0, 0, 64 * MiB, 8 * MiB},
-		{"512 MiB: half of it", "/c512m", Options{}, 256 * MiB, 512 * MiB, 256 * MiB / 8 / 3, 4 * MiB},
-		{"1 GiB, nested group set to max", "/c1g/task", Options{}, 512 * MiB, 1024 * MiB, 512 * MiB / 8 / 3, 8 * MiB},
+		{"512 MiB: half of it", "/c512m", Options{}, 256 * MiB, 512 * MiB, 256 * MiB / 4 / 3, 4 * MiB},
+		{"1 GiB, nested group set to max", "/c1g/task", Options{}, 512 * MiB, 1024 * MiB, 512 * MiB / 4 / 3, 8 * MiB},
 		{"2 GiB: room for the defaults", "/c2g", Options{}, 0, 0, 64 * MiB, 8 * MiB},
 		{"40 MiB: the minimum limit", "/c40m", Options{}, 32 * MiB, 40 * MiB, 32 * MiB / 8 / 3, 2 * MiB},
 		{"explicit MemoryLimit wins", "/c512m", Options{MemoryLimit: 100 * MiB}, 100 * MiB, 0, 100 * MiB / 8 / 3, 2 * MiB},
@@ -352,8 +352,11 @@ func TestZeroOptionsInAContainer(t *testing.T) {
 				require.Equal(t, tt.opts.BlockCacheSize, m.BlockCacheCapacity)
 			case tt.limit != 0:
 				// The same sizes as the limit given explicitly.
+				// The cache gives way to the memtables (it is larger
+				// beside the first, small one than with full-size ones).
 				e := explicit(tt.limit)
-				require.Equal(t, e.BlockCacheSize, m.BlockCacheCapacity)
+				require.Equal(t, e.BlockCacheSize, db.opts.BlockCacheSize)
+				require.Equal(t, elasticCacheSize(&e, db.opts.InitialMemtableSize), m.BlockCacheCapacity)
 				require.Equal(t, e.MemtableSize, db.opts.MemtableSize)
 				require.LessOrEqual(t, m.MemoryBound, tt.limit)
 			default:

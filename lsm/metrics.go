@@ -192,7 +192,7 @@ type Metrics struct {
 func (db *DB) Metrics() Metrics {
 	m := Metrics{Dir: db.dir, SyncMode: db.opts.Sync, ReadOnly: db.opts.ReadOnly}
 	c := &db.metrics
-	m.BlockCacheCapacity = db.opts.BlockCacheSize
+	m.BlockCacheCapacity = db.blockCache.Capacity()
 	if db.blockCache != nil {
 		m.BlockCacheBytes, m.TableIndexFilterBytes = db.blockCache.Usage()
 		m.BlockCacheHits = db.blockCache.Hits()

@@ -213,8 +213,9 @@ func (db *DB) recover(exists bool) error {
 	}
 	// Memtables start small after Open and grow to MemtableSize (see
 	// Options.InitialMemtableSize).
-	db.memGrow = db.opts.InitialMemtableSize
-	capacity := db.nextMemtableSize()
+	db.memSize, db.memBorn = db.opts.InitialMemtableSize, time.Now()
+	capacity := db.memSize
+	db.resizeCache(capacity)
 	walNum := db.vs.NewFileNum()
 	w, err := db.createWAL(walNum, capacity)
 	if err != nil {

@@ -86,15 +86,22 @@ type Options struct {
 	Sync SyncMode
 	// MemtableSize is the size in bytes a memtable reaches before it is
 	// rotated and flushed to an L0 table. The default value is 64 MiB, or
-	// with MemoryLimit set, an eighth of it shared by the
-	// MaxImmutableMemtables+1 memtables (at least 256 KiB, at most 64 MiB).
+	// with MemoryLimit set, a share of it divided among the
+	// MaxImmutableMemtables+1 memtables (at least 256 KiB, at most 64 MiB):
+	// a quarter when BlockCacheSize is left to MemoryLimit too (the cache
+	// then gives way to the memtables, see MemoryLimit) and the cache
+	// beside full-size memtables keeps at least half what it would have
+	// beside an eighth; an eighth otherwise.
 	MemtableSize int64
 	// InitialMemtableSize is the size of the first memtable after Open;
 	// each memtable after it is twice the size of the one before, up to
-	// MemtableSize. A small or young DB (and one reopened for a few
-	// writes) then never holds full-size memtables, while a heavy write
-	// load reaches MemtableSize after a few rotations (with the defaults,
-	// 4, 8, 16, 32, 64 MiB: after 60 MiB written). The default value is
+	// MemtableSize, or half of it, down to InitialMemtableSize, when the
+	// one before took a minute or more to fill (under a MiB a second of
+	// writes, which small memtables serve as well). A small or young DB
+	// (and one reopened for a few writes) then never holds full-size
+	// memtables, while a heavy write load reaches MemtableSize after a few
+	// rotations (with the defaults, 4, 8, 16, 32, 64 MiB: after 60 MiB
+	// written) and a load that slows down gives the memory back. The default value is
 	// 4 MiB, or MemtableSize if that is smaller. Set it to MemtableSize
 	// (or more) to disable the growth: every memtable is then
 	// MemtableSize from the start, as for a bulk load into a DB that was
@@ -137,9 +144,17 @@ type Options struct {
 	// TargetFileSize is MemoryLimit/64 (2 to 8 MiB), MemtableSize as above,
 	// and BlockCacheSize takes what the formula leaves. Explicit sizes whose
 	// bound exceeds MemoryLimit, a MemoryLimit below 32 MiB, or one that
-	// leaves the block cache under 1 MiB are ErrInvalidArgument. For 256 MiB
-	// with the defaults: 3 memtables of 10.7 MiB, 4 MiB tables, a 79.8 MiB
-	// block cache.
+	// leaves the block cache under 1 MiB are ErrInvalidArgument.
+	//
+	// When MemoryLimit sizes both the memtables and the block cache, the
+	// cache gives way to the memtables: its capacity is what the formula
+	// leaves beside the largest memtable held at the moment (Metrics'
+	// BlockCacheCapacity), and BlockCacheSize is its least, beside
+	// full-size memtables. Memtables grow under heavy writes and take the
+	// memory from the cache; read-mostly loads keep small memtables and a
+	// larger cache. For 256 MiB with the defaults: 3 memtables of up to
+	// 21.3 MiB, 4 MiB tables, a block cache of 48.1 MiB beside full-size
+	// memtables and 100.5 MiB beside the first, 4 MiB ones.
 	//
 	// In a container. On Linux, when MemoryLimit and the three sizes it
 	// derives (MemtableSize, BlockCacheSize, TargetFileSize) are all left
@@ -253,6 +268,11 @@ type Options struct {
 	// containerLimit is the container's memory limit MemoryLimit was
 	// derived from by ensureDefaults, 0 when it was not.
 	containerLimit int64
+	// elasticCache is set by ensureDefaults when MemoryLimit sized both
+	// the memtables and the block cache: the cache then takes what the
+	// memtables of the moment leave (see DB.resizeCache), BlockCacheSize
+	// being its capacity beside full-size ones.
+	elasticCache bool
 }
 
 // ensureDefaults returns a copy of o (nil allowed) with every zero field set

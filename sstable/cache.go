@@ -140,8 +140,8 @@ func (b BlockRef) Release() {
 // needs no such check: holding the reference, it checks the entry's key
 // again.
 //
-// mu guards every field of the shard and of its entries except capacity,
-// which never changes, the atomic fields (written under mu but for hits,
+// mu guards every field of the shard and of its entries except the atomic
+// fields (written under mu but for hits,
 // misses and the entries' refs, referenced and spared) and what
 // cacheEntry says.
 type cacheShard struct {
@@ -208,6 +208,9 @@ type Cache struct {
 	shards [cacheShards]cacheShard
 	alloc  *slab.Allocator
 	held   atomic.Int64 // the invariants build: BlockRefs not released
+	// capacity is the sum of the shards' capacities, set with them (see
+	// SetCapacity), for readers that take no shard's lock.
+	capacity atomic.Int64
 }
 
 // NewCache returns a cache holding up to capacity bytes of blocks (each
@@ -219,14 +222,41 @@ func NewCache(capacity int64) *Cache {
 	c := &Cache{alloc: slab.New(capacity)}
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.capacity = capacity / cacheShards
-		if int64(i) < capacity%cacheShards {
-			s.capacity++
-		}
+		s.capacity = shardCapacity(capacity, i)
 		s.table.Store(newCacheTable(minTableBits))
 		s.lru.next, s.lru.prev = &s.lru, &s.lru
 	}
+	c.capacity.Store(capacity)
 	return c
+}
+
+// shardCapacity is shard i's part of a cache capacity.
+func shardCapacity(capacity int64, i int) int64 {
+	n := capacity / cacheShards
+	if int64(i) < capacity%cacheShards {
+		n++
+	}
+	return n
+}
+
+// SetCapacity changes the cache's capacity (a capacity <= 0 caches
+// nothing more). A smaller capacity evicts, least recently used first,
+// until the cache fits in it; what readers hold of an evicted block is
+// freed with their last Release, as with any eviction. The owner of a
+// memory budget moves bytes between the cache and its other parts with
+// it (the DB's memtables, see lsm.Options.MemoryLimit).
+func (c *Cache) SetCapacity(capacity int64) {
+	capacity = max(capacity, 0)
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.capacity = shardCapacity(capacity, i)
+		for s.size+s.reserved > s.capacity && s.lru.prev != &s.lru {
+			s.remove(s.lru.prev)
+		}
+		s.mu.Unlock()
+	}
+	c.capacity.Store(capacity)
 }
 
 // minTableBits is the log2 of a new shard table's chains; the table
@@ -599,7 +629,7 @@ func (c *Cache) setPart(fileNum, offset uint64, v any, charge int64, prio uint8)
 // partFits reports whether a part charged charge bytes fits in one shard,
 // Reserve's charges aside.
 func (c *Cache) partFits(charge int64) bool {
-	return charge+cacheEntryOverhead <= c.shards[cacheShards-1].capacity // the smallest shard
+	return charge+cacheEntryOverhead <= c.capacity.Load()/cacheShards // the smallest shard's
 }
 
 // Reserve charges n bytes that live outside the cache against its
@@ -693,14 +723,9 @@ func (c *Cache) Size() int64 {
 	return blocks
 }
 
-// Capacity returns the capacity the cache was created with.
-func (c *Cache) Capacity() int64 {
-	var n int64
-	for i := range c.shards {
-		n += c.shards[i].capacity
-	}
-	return n
-}
+// Capacity returns the cache's capacity: the one it was created with, or
+// the last SetCapacity's.
+func (c *Cache) Capacity() int64 { return c.capacity.Load() }
 
 // Hits returns the number of Get calls that found their block.
 func (c *Cache) Hits() int64 {

@@ -73,6 +73,52 @@ func TestCacheLRUEviction(t *testing.T) {
 	require.Zero(t, z.Size())
 }
 
+// TestCacheSetCapacity: a smaller capacity evicts the least recently used
+// blocks until the cache fits (a block a reader holds stays readable until
+// its release), a larger one lets more in, and readers' metadata bound
+// follows (TableCache.maxMeta).
+func TestCacheSetCapacity(t *testing.T) {
+	const blockLen = 512
+	charge := int64(blockLen + cacheEntryOverhead)
+	c := NewCache(cacheShards * 6 * charge) // six blocks per shard
+	defer c.Close()
+	ks := sameShardKeys(c, 8)
+	for i := range 6 {
+		b := make([]byte, blockLen)
+		b[0] = byte(i)
+		c.Set(ks[i].fileNum, ks[i].offset, b)
+	}
+	require.Equal(t, 6*charge, c.Size())
+	held, b, ok := c.acquire(ks[0].fileNum, ks[0].offset, false) // the oldest, held
+	require.True(t, ok)
+
+	c.SetCapacity(cacheShards * 2 * charge)
+	require.Equal(t, cacheShards*2*charge, c.Capacity())
+	require.Equal(t, 2*charge, c.Size(), "evicted down to the new capacity")
+	for i := range 6 {
+		_, ok := c.Peek(ks[i].fileNum, ks[i].offset)
+		require.Equal(t, i >= 4, ok, "block %d: the two most recently used stay", i)
+	}
+	require.Equal(t, byte(0), b[0], "a held block outlives its eviction")
+	held.Release()
+
+	c.SetCapacity(cacheShards * 4 * charge)
+	for i := range 4 {
+		c.Set(ks[i].fileNum, ks[i].offset, make([]byte, blockLen))
+	}
+	require.Equal(t, 4*charge, c.Size(), "a larger capacity lets more in")
+	for i := range 6 {
+		_, ok := c.Peek(ks[i].fileNum, ks[i].offset)
+		require.Equal(t, i < 4, ok, "block %d", i)
+	}
+
+	tc := NewTableCache(nil, nil, 10, ReaderOptions{Cache: c})
+	require.Equal(t, c.Capacity()*metaShare/4, tc.maxMeta())
+	c.SetCapacity(cacheShards * charge)
+	require.Equal(t, c.Capacity()*metaShare/4, tc.maxMeta(), "the readers' bound follows the cache")
+	require.Equal(t, charge, c.Size())
+}
+
 func TestCacheEvictFile(t *testing.T) {
 	c := NewCache(1 << 20)
 	for f := uint64(1); f <= 3; f++ {

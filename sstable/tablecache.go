@@ -63,7 +63,6 @@ type TableCache struct {
 	name    func(fileNum uint64) string // immutable
 	maxOpen int
 	opts    ReaderOptions
-	maxMeta int64 // bytes of readers' metadata kept open; 0 = no bound
 
 	open sync.Map // fileNum -> *tableEntry with a usable reader
 
@@ -86,11 +85,18 @@ const metaShare = 3
 // layout of a database's directory.
 func NewTableCache(fs vfs.FS, name func(fileNum uint64) string, maxOpen int, opts ReaderOptions) *TableCache {
 	tc := &TableCache{fs: fs, name: name, maxOpen: max(maxOpen, 1), opts: opts, tables: make(map[uint64]*tableEntry)}
-	if opts.Cache != nil {
-		tc.maxMeta = max(opts.Cache.Capacity()*metaShare/4, 1)
-	}
 	tc.lru.next, tc.lru.prev = &tc.lru, &tc.lru
 	return tc
+}
+
+// maxMeta is the bytes of readers' metadata kept open, metaShare of the
+// block cache's capacity of the moment (it may change, see
+// Cache.SetCapacity); 0 means no bound (no cache).
+func (tc *TableCache) maxMeta() int64 {
+	if tc.opts.Cache == nil {
+		return 0
+	}
+	return max(tc.opts.Cache.Capacity()*metaShare/4, 1)
 }
 
 func (tc *TableCache) unlink(e *tableEntry) {
@@ -133,7 +139,8 @@ func unref(e *tableEntry) *tableEntry {
 // least recently moved and sparing (once) those marked recent. It returns
 // the readers to close.
 func (tc *TableCache) evictLocked(evicted []*tableEntry) []*tableEntry {
-	for len(tc.tables) > tc.maxOpen || (tc.maxMeta > 0 && tc.meta > tc.maxMeta && len(tc.tables) > 1) {
+	maxMeta := tc.maxMeta()
+	for len(tc.tables) > tc.maxOpen || (maxMeta > 0 && tc.meta > maxMeta && len(tc.tables) > 1) {
 		e := tc.lru.prev
 		if e.recent.Swap(false) {
 			tc.unlink(e)
