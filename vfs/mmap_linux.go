@@ -8,7 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var _ Mappable = osFile{}
+var (
+	_ Mappable     = osFile{}
+	_ Preallocator = osFile{}
+)
 
 // Preallocate implements Mappable with fallocate(2).
 func (f osFile) Preallocate(size int64) error {

@@ -68,6 +68,23 @@ type WriteBacker interface {
 	WriteBack(end int64) error
 }
 
+// Preallocator is implemented by files that can reserve disk space ahead
+// of their writes and extend their size over it (fallocate(2) on Linux,
+// the filesystem's unwritten extents: they read as zeros). A file written
+// by appends then changes its size only when it passes the reserved
+// space, and an fsync of the appended bytes has no new size to make
+// durable: measured on ext4 (a 2-core VM), a 120-byte append and fsync
+// took 245-262 us on a growing file and 161-183 us inside the reserve.
+// The OS filesystem's files implement it on Linux, also through Mappable,
+// which has the same two methods.
+type Preallocator interface {
+	// Preallocate reserves disk space for the first size bytes of the
+	// file and extends it with zeros to that size.
+	Preallocate(size int64) error
+	// Truncate sets the file's size.
+	Truncate(size int64) error
+}
+
 // ErrLocked is wrapped by Lock's error when the lock is held elsewhere.
 var ErrLocked = errors.New("vfs: lock held")
 

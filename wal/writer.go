@@ -75,7 +75,22 @@ type Writer struct {
 	// back (releasePages): the process keeps at most releaseEvery bytes
 	// of the log mapped.
 	released int64
+
+	// Stepped mode (see NewMappedWriter), owned by the appending
+	// goroutine: a file that is not mapped but can preallocate is
+	// preallocated ahead of the log's end, in steps, and allocated is the
+	// file's size so reserved.
+	prealloc  vfs.Preallocator
+	allocated int64
 }
+
+// preallocStep is how far past the log's end a stepped writer reserves the
+// file when a flush would pass the reserve: at least this, and at least
+// eight times the flush. Small appends then extend the file once a MiB
+// (one fsync in thousands pays for the new size), large ones once in
+// eight flushes, and the file never holds more zeros than that, where a
+// mapped segment holds its whole preallocation from the start.
+const preallocStep = 1 << 20
 
 // releaseEvery is how many bytes a mapped writer copies into its mapping
 // before it drops the pages behind the log's end from the process
@@ -127,10 +142,21 @@ func NewWriter(f vfs.File) *Writer {
 // needed; Close unmaps and truncates the file to the log's size. Where the
 // file does not support it, or preallocation fails (a full disk), it is a
 // plain Writer.
+//
+// A file that is not mappable but can preallocate (vfs.Preallocator) is
+// written with write(2) and preallocated ahead of the log's end in steps
+// (preallocStep), so that a Sync seldom has a new file size to make
+// durable; Close truncates it to the log's size too.
 func NewMappedWriter(f vfs.File, prealloc int64) *Writer {
 	w := NewWriter(f)
 	m, ok := f.(vfs.Mappable)
-	if !ok || prealloc <= 0 {
+	if !ok {
+		if p, ok := f.(vfs.Preallocator); ok && prealloc > 0 {
+			w.prealloc = p
+		}
+		return w
+	}
+	if prealloc <= 0 {
 		return w
 	}
 	if err := w.remap(m, max(prealloc, 1<<20)); err != nil {
@@ -271,7 +297,12 @@ func (w *Writer) flush() error {
 	case w.mapper != nil:
 		n, err = w.copyToMapping()
 	default:
-		n, err = w.f.Write(w.buf)
+		if w.prealloc != nil {
+			err = w.reserve(len(w.buf))
+		}
+		if err == nil {
+			n, err = w.f.Write(w.buf)
+		}
 	}
 	if err == nil && n != len(w.buf) {
 		err = io.ErrShortWrite
@@ -285,6 +316,23 @@ func (w *Writer) flush() error {
 	} else {
 		w.buf = w.buf[:0]
 	}
+	return nil
+}
+
+// reserve preallocates the file past the log's end when a flush of n bytes
+// would pass what is reserved. A failed preallocation (a full disk) turns
+// the stepped mode off: the write that follows reports the disk's state.
+func (w *Writer) reserve(n int) error {
+	end := w.flushed.Load() + int64(n)
+	if end <= w.allocated {
+		return nil
+	}
+	size := end + max(preallocStep, 8*int64(n))
+	if err := w.prealloc.Preallocate(size); err != nil {
+		w.prealloc = nil
+		return nil
+	}
+	w.allocated = size
 	return nil
 }
 
@@ -393,6 +441,11 @@ func (w *Writer) Close() error {
 		}
 		w.mapped = nil
 		if terr := w.mapper.Truncate(w.flushed.Load()); terr != nil && err == nil {
+			err = fmt.Errorf("wal: truncate: %w", terr)
+		}
+	}
+	if w.prealloc != nil && w.allocated > w.flushed.Load() {
+		if terr := w.prealloc.Truncate(w.flushed.Load()); terr != nil && err == nil {
 			err = fmt.Errorf("wal: truncate: %w", terr)
 		}
 	}

@@ -1,0 +1,94 @@
+//go:build linux
+
+package wal
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/vfs"
+)
+
+// unmapped hides a file's vfs.Mappable, keeping its vfs.Preallocator (as
+// raftstore's filesystem does).
+type unmapped struct {
+	vfs.File
+	p        vfs.Preallocator
+	sizes    []int64 // every Preallocate's size
+	truncate int64   // the last Truncate's size, -1 for none
+}
+
+func (u *unmapped) Preallocate(size int64) error {
+	u.sizes = append(u.sizes, size)
+	return u.p.Preallocate(size)
+}
+
+func (u *unmapped) Truncate(size int64) error {
+	u.truncate = size
+	return u.p.Truncate(size)
+}
+
+// TestSteppedPreallocation: a writer on a file that is not mappable but
+// can preallocate writes with write(2) and reserves the file ahead of the
+// log's end, a step at a time (one Preallocate per preallocStep of small
+// appends, a larger step for a large flush); the file's zero tail reads
+// as the log's clean end, as after a crash; Close cuts it.
+func TestSteppedPreallocation(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "000001.log")
+	f, err := vfs.Default.Create(name)
+	require.NoError(t, err)
+	u := &unmapped{File: f, p: f.(vfs.Preallocator), truncate: -1}
+	w := NewMappedWriter(u, 32<<20)
+	require.Nil(t, w.mapped, "not mapped")
+	require.NotNil(t, w.prealloc, "stepped")
+
+	var want [][]byte
+	add := func(rec []byte) {
+		t.Helper()
+		want = append(want, rec)
+		require.NoError(t, w.AddRecord(rec))
+		before, reserved := w.FlushedSize(), w.allocated
+		require.NoError(t, w.Flush())
+		after := w.FlushedSize()
+		if after > reserved {
+			n := after - before
+			require.Equal(t, after+max(preallocStep, 8*n), w.allocated, "a flush of %d bytes past the reserve", n)
+		} else {
+			require.Equal(t, reserved, w.allocated, "a flush inside the reserve")
+		}
+		st, err := os.Stat(name)
+		require.NoError(t, err)
+		require.Equal(t, w.allocated, st.Size(), "the file's size is the reserve")
+	}
+	for i := 0; w.Size() < 3<<20; i++ {
+		add(bytes.Repeat([]byte{byte(i)}, 100+i%300))
+	}
+	require.Len(t, u.sizes, 3, "about 3 MiB of small appends, a reserve per MiB: %v", u.sizes)
+	// A large record (written in pieces of about 1 MiB as it is framed)
+	// reserves more than a step: eight times its pieces.
+	add(bytes.Repeat([]byte{7}, 2<<20))
+	require.Len(t, u.sizes, 4)
+	require.Greater(t, w.allocated-w.FlushedSize(), int64(4*preallocStep))
+
+	// The file as a crash would leave it: the log, then zeros.
+	data, err := os.ReadFile(name)
+	require.NoError(t, err)
+	require.Greater(t, int64(len(data)), w.FlushedSize())
+	recs, err := readAll(data)
+	require.Equal(t, io.EOF, err, "the zero tail is a clean end")
+	require.Equal(t, want, recs)
+
+	require.NoError(t, w.Close())
+	require.Equal(t, w.FlushedSize(), u.truncate, "Close cuts the reserve")
+	data, err = os.ReadFile(name)
+	require.NoError(t, err)
+	require.Equal(t, w.FlushedSize(), int64(len(data)))
+	recs, err = readAll(data)
+	require.Equal(t, io.EOF, err)
+	require.Equal(t, want, recs)
+}
