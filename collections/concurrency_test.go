@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -246,4 +247,44 @@ func TestConcurrentZIncrBy(t *testing.T) {
 	require.Equal(t, float64(g*n), total)
 	require.Len(t, zs, 10)
 	require.NoError(t, s.CheckKey([]byte("z")))
+}
+
+// TestSameStripe: SameStripe tells which keys share a lock stripe: a key
+// shares its own, and a transaction holding key a makes a write of a key
+// in a's stripe wait for it, while a key outside it does not wait.
+func TestSameStripe(t *testing.T) {
+	s, _ := openTestStore(t)
+	a := []byte("a")
+	require.True(t, s.SameStripe(a, a))
+	var same, other []byte
+	for i := 0; same == nil || other == nil; i++ {
+		k := []byte(fmt.Sprintf("k%d", i))
+		if s.SameStripe(a, k) {
+			same = k
+		} else if other == nil {
+			other = k
+		}
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.UpdateKeys([][]byte{a}, func(tx *Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	_, err := s.SAdd(other, []byte("m"))
+	require.NoError(t, err, "a key outside a's stripe is written meanwhile")
+	wrote := make(chan error, 1)
+	go func() { _, err := s.SAdd(same, []byte("m")); wrote <- err }()
+	select {
+	case err := <-wrote:
+		t.Fatalf("a write in a's stripe did not wait for the transaction holding a (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	require.NoError(t, <-done)
+	require.NoError(t, <-wrote)
 }

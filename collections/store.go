@@ -260,6 +260,14 @@ func (s *Store) rangeMin() int64 {
 	return rangeDeleteMin
 }
 
+// SameStripe reports whether keys a and b share one of the Store's lock
+// stripes, so that a transaction holding one (a long script, say) makes an
+// operation on the other wait. The stripes follow from a seed each Store
+// draws, so two names may share a stripe in one process and not the next
+// (1 in 1,024 pairs); a test that needs two keys to be independent picks
+// them with it.
+func (s *Store) SameStripe(a, b []byte) bool { return s.stripeOf(a) == s.stripeOf(b) }
+
 func (s *Store) stripeOf(key []byte) uint32 {
 	return uint32(maphash.Bytes(s.seed, key)) & (nStripes - 1)
 }

@@ -402,3 +402,17 @@ func TestMain(m *testing.M) {
 }
 
 func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// independentKey returns a key named prefix and a number whose locks are
+// not key's: neither the server's stripe nor the Store's. Both are drawn
+// per process (a seed each), so a fixed pair of names shares a stripe in
+// about one run in 500, and a test that holds key (a script that never
+// ends) while it writes the other would then wait for it.
+func independentKey(s *Server, key, prefix string) string {
+	for i := 0; ; i++ {
+		k := fmt.Sprintf("%s%d", prefix, i)
+		if !s.store.SameStripe([]byte(key), []byte(k)) && s.stripeOf([]byte(key)) != s.stripeOf([]byte(k)) {
+			return k
+		}
+	}
+}

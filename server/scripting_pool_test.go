@@ -23,16 +23,17 @@ func runningScripts(s *Server) int {
 func TestScriptsOnOtherKeysRunMeanwhile(t *testing.T) {
 	ts := startServer(t, &Options{LuaTimeLimit: time.Hour})
 	a, b := dial(t, ts.addr), dial(t, ts.addr)
+	kb, kc := independentKey(ts.s, "a", "b"), independentKey(ts.s, "a", "c")
 	a.send("EVAL", "redis.call('get', KEYS[1]) while true do end", "1", "a")
 	for deadline := time.Now().Add(20 * time.Second); runningScripts(ts.s) == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the first script never started")
 		}
 	}
-	if r := b.do("EVAL", "return redis.call('incr', KEYS[1])", "1", "b"); r != ":1\r\n" {
+	if r := b.do("EVAL", "return redis.call('incr', KEYS[1])", "1", kb); r != ":1\r\n" {
 		t.Fatalf("a script on another key while one runs: %q", r)
 	}
-	if r := b.do("SET", "c", "1"); r != "+OK\r\n" {
+	if r := b.do("SET", kc, "1"); r != "+OK\r\n" {
 		t.Fatalf("a write while a script runs: %q", r)
 	}
 	ts.s.lua.killForShutdown()

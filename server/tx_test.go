@@ -260,13 +260,14 @@ func TestExecIsolatedFromLoneWrites(t *testing.T) {
 func TestExecOnOtherKeysRunsMeanwhile(t *testing.T) {
 	ts := startServer(t, &Options{LuaTimeLimit: time.Hour})
 	a, b, g := dial(t, ts.addr), dial(t, ts.addr), dial(t, ts.addr)
+	kb, kh := independentKey(ts.s, "a", "b"), independentKey(ts.s, "a", "h")
 	a.send("EVAL", "redis.call('get', KEYS[1]) while true do end", "1", "a")
 	for deadline := time.Now().Add(20 * time.Second); runningScripts(ts.s) == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the script never started")
 		}
 	}
-	for _, cmd := range [][]string{{"MULTI"}, {"SET", "b", "1"}, {"INCR", "b"}, {"HSET", "h", "f", "v"}, {"PING"}} {
+	for _, cmd := range [][]string{{"MULTI"}, {"SET", kb, "1"}, {"INCR", kb}, {"HSET", kh, "f", "v"}, {"PING"}} {
 		b.do(cmd...)
 	}
 	if r := b.do("EXEC"); r != "*4\r\n+OK\r\n:2\r\n:1\r\n+PONG\r\n" {
