@@ -4,6 +4,7 @@ package wal
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,11 +20,15 @@ import (
 type unmapped struct {
 	vfs.File
 	p        vfs.Preallocator
+	failFrom int     // Preallocate calls from this one on fail (0: none)
 	sizes    []int64 // every Preallocate's size
 	truncate int64   // the last Truncate's size, -1 for none
 }
 
 func (u *unmapped) Preallocate(size int64) error {
+	if u.failFrom > 0 && len(u.sizes)+1 >= u.failFrom {
+		return errors.New("no space left")
+	}
 	u.sizes = append(u.sizes, size)
 	return u.p.Preallocate(size)
 }
@@ -89,6 +94,33 @@ func TestSteppedPreallocation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, w.FlushedSize(), int64(len(data)))
 	recs, err = readAll(data)
+	require.Equal(t, io.EOF, err)
+	require.Equal(t, want, recs)
+}
+
+// TestSteppedPreallocationFailure: once a Preallocate fails (a full disk),
+// the writer stops reserving and goes on writing past the earlier reserve;
+// the file ends where the log does, and the log reads back whole.
+func TestSteppedPreallocationFailure(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "000001.log")
+	f, err := vfs.Default.Create(name)
+	require.NoError(t, err)
+	u := &unmapped{File: f, p: f.(vfs.Preallocator), truncate: -1, failFrom: 2}
+	w := NewMappedWriter(u, 32<<20)
+	var want [][]byte
+	for i := 0; w.Size() < 3<<20; i++ {
+		rec := bytes.Repeat([]byte{byte(i)}, 1000)
+		want = append(want, rec)
+		require.NoError(t, w.AddRecord(rec))
+		require.NoError(t, w.Flush())
+	}
+	require.Len(t, u.sizes, 1, "one reserve, then the failure")
+	require.True(t, w.preallocOff)
+	require.NoError(t, w.Close())
+	data, err := os.ReadFile(name)
+	require.NoError(t, err)
+	require.Equal(t, w.FlushedSize(), int64(len(data)))
+	recs, err := readAll(data)
 	require.Equal(t, io.EOF, err)
 	require.Equal(t, want, recs)
 }

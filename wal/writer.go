@@ -80,8 +80,9 @@ type Writer struct {
 	// goroutine: a file that is not mapped but can preallocate is
 	// preallocated ahead of the log's end, in steps, and allocated is the
 	// file's size so reserved.
-	prealloc  vfs.Preallocator
-	allocated int64
+	prealloc    vfs.Preallocator
+	allocated   int64
+	preallocOff bool // a Preallocate failed: no more reserving
 }
 
 // preallocStep is how far past the log's end a stepped writer reserves the
@@ -297,8 +298,8 @@ func (w *Writer) flush() error {
 	case w.mapper != nil:
 		n, err = w.copyToMapping()
 	default:
-		if w.prealloc != nil {
-			err = w.reserve(len(w.buf))
+		if w.prealloc != nil && !w.preallocOff {
+			w.reserve(len(w.buf))
 		}
 		if err == nil {
 			n, err = w.f.Write(w.buf)
@@ -321,19 +322,19 @@ func (w *Writer) flush() error {
 
 // reserve preallocates the file past the log's end when a flush of n bytes
 // would pass what is reserved. A failed preallocation (a full disk) turns
-// the stepped mode off: the write that follows reports the disk's state.
-func (w *Writer) reserve(n int) error {
+// the reserving off: the write that follows reports the disk's state, and
+// Close still cuts what was reserved before.
+func (w *Writer) reserve(n int) {
 	end := w.flushed.Load() + int64(n)
 	if end <= w.allocated {
-		return nil
+		return
 	}
 	size := end + max(preallocStep, 8*int64(n))
 	if err := w.prealloc.Preallocate(size); err != nil {
-		w.prealloc = nil
-		return nil
+		w.preallocOff = true
+		return
 	}
 	w.allocated = size
-	return nil
 }
 
 // copyToMapping copies buf into the mapping at the log's end, growing the
