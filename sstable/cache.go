@@ -140,10 +140,10 @@ func (b BlockRef) Release() {
 // needs no such check: holding the reference, it checks the entry's key
 // again.
 //
-// mu guards every field of the shard and of its entries except the atomic
-// fields (written under mu but for hits,
-// misses and the entries' refs, referenced and spared) and what
-// cacheEntry says.
+// mu guards every field of the shard and of its entries (capacity
+// included: SetCapacity changes it) except the atomic fields (written
+// under mu but for hits, misses and the entries' refs, referenced and
+// spared) and what cacheEntry says.
 type cacheShard struct {
 	mu       sync.Mutex
 	capacity int64
