@@ -5,7 +5,6 @@ package wal
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,21 +80,11 @@ func TestSteppedPreallocation(t *testing.T) {
 	require.Greater(t, w.allocated-w.FlushedSize(), int64(4*preallocStep))
 
 	// The file as a crash would leave it: the log, then zeros.
-	data, err := os.ReadFile(name)
-	require.NoError(t, err)
-	require.Greater(t, int64(len(data)), w.FlushedSize())
-	recs, err := readAll(data)
-	require.Equal(t, io.EOF, err, "the zero tail is a clean end")
-	require.Equal(t, want, recs)
+	require.Greater(t, requireFileLog(t, name, want), w.FlushedSize())
 
 	require.NoError(t, w.Close())
 	require.Equal(t, w.FlushedSize(), u.truncate, "Close cuts the reserve")
-	data, err = os.ReadFile(name)
-	require.NoError(t, err)
-	require.Equal(t, w.FlushedSize(), int64(len(data)))
-	recs, err = readAll(data)
-	require.Equal(t, io.EOF, err)
-	require.Equal(t, want, recs)
+	require.Equal(t, w.FlushedSize(), requireFileLog(t, name, want))
 }
 
 // TestSteppedPreallocationFailure: once a Preallocate fails (a full disk),
@@ -117,10 +106,5 @@ func TestSteppedPreallocationFailure(t *testing.T) {
 	require.Len(t, u.sizes, 1, "one reserve, then the failure")
 	require.True(t, w.preallocOff)
 	require.NoError(t, w.Close())
-	data, err := os.ReadFile(name)
-	require.NoError(t, err)
-	require.Equal(t, w.FlushedSize(), int64(len(data)))
-	recs, err := readAll(data)
-	require.Equal(t, io.EOF, err)
-	require.Equal(t, want, recs)
+	require.Equal(t, w.FlushedSize(), requireFileLog(t, name, want))
 }

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -29,6 +30,19 @@ func readAll(data []byte) ([][]byte, error) {
 		}
 		recs = append(recs, bytes.Clone(rec))
 	}
+}
+
+// requireFileLog reads the file name and requires it to hold exactly the
+// records want, ending cleanly (a zero tail reads as a clean end); it
+// returns the file's size.
+func requireFileLog(t *testing.T, name string, want [][]byte) int64 {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	require.NoError(t, err)
+	recs, err := readAll(data)
+	require.Equal(t, io.EOF, err, "the log ends cleanly")
+	require.Equal(t, want, recs)
+	return int64(len(data))
 }
 
 // testLog is a log written by Writer with where each record landed.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -405,12 +404,7 @@ func TestMappedWriterMixedFlushes(t *testing.T) {
 	size := w.Size()
 	require.Greater(t, size, int64(1<<20), "the log outgrew the preallocation")
 	require.NoError(t, w.Close())
-	data, err := os.ReadFile(name)
-	require.NoError(t, err)
-	require.Equal(t, size, int64(len(data)), "Close cut the file at the log's end")
-	recs, err := readAll(data)
-	require.Equal(t, io.EOF, err)
-	require.Equal(t, want, recs)
+	require.Equal(t, size, requireFileLog(t, name, want), "Close cut the file at the log's end")
 }
 
 // TestCopyAscending: the piecewise copy into the mapping copies every byte
