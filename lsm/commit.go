@@ -362,7 +362,7 @@ func (db *DB) writeGroup(group []*commitReq) (n int, synced bool) {
 	entries := int(seq - 1 - db.logSeq)
 	order := groupUnordered
 	var first []byte
-	if entries >= parallelApplyMin && applyInOrder {
+	if applyInOrder && (entries >= parallelApplyMin || need >= largeGroupBytes) {
 		var err error
 		if order, first, err = groupOrderOf(live); err != nil {
 			// Cannot happen for reprs we encoded; refuse further writes.
@@ -490,6 +490,15 @@ func (db *DB) current(key []byte, view *groupView, now time.Time) (l lookup, fou
 // inserts are shared with the apply helper: below it, waking the helper
 // costs more than it saves.
 const parallelApplyMin = 8
+
+// largeGroupBytes is the memtable space from which a group of fewer than
+// parallelApplyMin entries is checked for ascending order too: a large
+// entry appended after the memtable's last key (a Raft log's, a sequential
+// load's) then goes into the main list directly, not through a staged
+// front that would copy its bytes a second time and allocate a front for a
+// few entries. The check decodes one record header and key; the copy it
+// spares is the entry's bytes.
+const largeGroupBytes = 16 << 10
 
 // applyJob is a share of a group's entries for the apply helper.
 type applyJob struct {

@@ -218,3 +218,32 @@ func TestSyncSkipsWhatAnEarlierFsyncCovered(t *testing.T) {
 	require.NoError(t, db.Sync())
 	require.Equal(t, before+1, db.Metrics().WALSyncs, "nothing new to fsync")
 }
+
+// TestLargeAppendSkipsTheFront: a write of one large entry whose key sorts
+// after the memtable's goes into the main list directly, as a large
+// ascending group does, instead of through a staged front that copies it a
+// second time. A large entry that lands inside the memtable's key range,
+// and a small appended one, still go through a front.
+func TestLargeAppendSkipsTheFront(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, &Options{FS: fs})
+	defer db.Close()
+	large := make([]byte, largeGroupBytes)
+	for i := range large {
+		large[i] = byte(i * 7)
+	}
+	for _, k := range []string{"k1", "k2", "k3"} {
+		require.NoError(t, db.Put([]byte(k), large))
+		require.Zero(t, db.Metrics().MemtableFrontBytes, "%s appended: no front", k)
+	}
+	require.NoError(t, db.Put([]byte("a"), large))
+	require.NotZero(t, db.Metrics().MemtableFrontBytes, "a sorts first: staged")
+	for _, k := range []string{"a", "k1", "k2", "k3"} {
+		v, err := db.Get([]byte(k))
+		require.NoError(t, err)
+		require.Equal(t, large, v, k)
+	}
+	require.NoError(t, db.Flush())
+	require.NoError(t, db.Put([]byte("k4"), []byte("small")))
+	require.NotZero(t, db.Metrics().MemtableFrontBytes, "a small append: staged")
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,10 +29,20 @@ func main() {
 	flag.IntVar(&c.Reads, "reads", 200_000, "GetLog calls per measurement")
 	flag.DurationVar(&c.ClusterDur, "clusterdur", 5*time.Second, "measured time of each cluster run")
 	flag.IntVar(&c.Clients, "clients", 64, "clients of the cluster")
+	sizes := flag.String("sizes", "10,1024,102400", "StoreLogs entry sizes in bytes, comma-separated")
+	batches := flag.String("batches", "1,10,64", "StoreLogs batch sizes, comma-separated")
 	only := flag.String("only", "storelogs,reads,truncation,cluster", "workloads to run, comma-separated")
 	stores := flag.String("stores", "raftstore,raft-boltdb,raft-wal", "stores to compare, comma-separated; raftstore's variants under other options (stores.go) may be named too")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	var err error
+	if c.Sizes, err = ints(*sizes); err == nil {
+		c.Batches, err = ints(*batches)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	var kinds []Kind
 	for _, name := range strings.Split(*stores, ",") {
 		found := false
@@ -108,4 +119,17 @@ func run(c *Config, only []string) error {
 		}
 	}
 	return nil
+}
+
+// ints parses a comma-separated list of positive integers.
+func ints(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q: want a comma-separated list of positive integers", list)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -29,6 +29,8 @@ type Config struct {
 	Reads      int           // GetLog calls per measurement
 	ClusterDur time.Duration // measured time of each cluster run
 	Clients    int           // concurrent clients of the cluster
+	Sizes      []int         // StoreLogs entry sizes in bytes; nil: 10 B, 1 KiB, 100 KiB
+	Batches    []int         // StoreLogs batch sizes; nil: 1, 10, 64
 	Out        io.Writer
 }
 
@@ -91,8 +93,15 @@ func (c *Config) StoreLogs() error {
 	c.printf("Each store runs each cell twice for %s, on a fresh store, in the order of the table and then in reverse.\n\n", c.StoreDur/2)
 	c.printf("| entry | batch | store | calls | mean | p50 | p99 | MB/s | raftstore / boltdb | raftstore / wal |\n")
 	c.printf("|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, size := range []int{10, 1 << 10, 100 << 10} {
-		for _, batch := range []int{1, 10, 64} {
+	sizes, batches := c.Sizes, c.Batches
+	if len(sizes) == 0 {
+		sizes = []int{10, 1 << 10, 100 << 10}
+	}
+	if len(batches) == 0 {
+		batches = []int{1, 10, 64}
+	}
+	for _, size := range sizes {
+		for _, batch := range batches {
 			means := map[string]time.Duration{}
 			lats := map[string]Lat{}
 			for half := range 2 {
