@@ -13,6 +13,7 @@ func init() {
 	engines["strata"] = func() Engine { return &strataEngine{} }
 	engines["strata-ml"] = func() Engine { return &strataEngine{limited: true} }
 	engines["strata-cache"] = func() Engine { return &strataEngine{fixedCache: true} }
+	engines["strata-cc2"] = func() Engine { return &strataEngine{cc2: true} }
 }
 
 // strataMLDefault is strata-ml's MemoryLimit outside a memory cgroup.
@@ -30,6 +31,10 @@ const strataMLDefault = 256 << 20
 // cache, the Go runtime and the harness), or 256 MiB outside a cgroup; the
 // memtable and cache sizes then follow from it.
 //
+// strata-cc2 is the default engine with CompactionConcurrency 2, to weigh
+// a second compaction's faster settle against the fill it slows
+// (results-debt-i13.md).
+//
 // strata-cache sets BlockCacheSize to -cache (64 MiB by default) even in a
 // memory cgroup, which turns off the sizes derived from the cgroup: the
 // default 64 MiB memtables and the peers' block cache, to compare peak
@@ -39,6 +44,7 @@ type strataEngine struct {
 	ttlo       [1]lsm.WriteOption
 	limited    bool
 	fixedCache bool
+	cc2        bool
 }
 
 func (e *strataEngine) Name() string {
@@ -47,6 +53,8 @@ func (e *strataEngine) Name() string {
 		return "strata-ml"
 	case e.fixedCache:
 		return "strata-cache"
+	case e.cc2:
+		return "strata-cc2"
 	}
 	return "strata"
 }
@@ -72,6 +80,9 @@ func (e *strataEngine) options(o Config) (*lsm.Options, error) {
 		return &lsm.Options{Sync: mode, MemoryLimit: memoryLimit(o), MemtableSize: o.MemtableBytes}, nil
 	}
 	opts := &lsm.Options{Sync: mode, MemtableSize: o.MemtableBytes}
+	if e.cc2 {
+		opts.CompactionConcurrency = 2
+	}
 	if o.CacheBytes != lsmDefaultCache || e.fixedCache {
 		opts.BlockCacheSize = o.CacheBytes
 	}
