@@ -5,6 +5,7 @@
 //	go run . -dir /path/on/the/disk/to/measure
 //	go run . -only truncation -entries 1000000   # the head-truncation scenario alone
 //	go run . -only truncation -stores raftstore  # one store
+//	go run . -only storelogs -sizes 102400 -batches 1,10  # chosen StoreLogs cells
 package main
 
 import (
