@@ -30,8 +30,8 @@ func main() {
 	flag.IntVar(&c.Reads, "reads", 200_000, "GetLog calls per measurement")
 	flag.DurationVar(&c.ClusterDur, "clusterdur", 5*time.Second, "measured time of each cluster run")
 	flag.IntVar(&c.Clients, "clients", 64, "clients of the cluster")
-	sizes := flag.String("sizes", "10,1024,102400", "StoreLogs entry sizes in bytes, comma-separated")
-	batches := flag.String("batches", "1,10,64", "StoreLogs batch sizes, comma-separated")
+	sizes := flag.String("sizes", joinInts(defaultSizes), "StoreLogs entry sizes in bytes, comma-separated")
+	batches := flag.String("batches", joinInts(defaultBatches), "StoreLogs batch sizes, comma-separated")
 	only := flag.String("only", "storelogs,reads,truncation,cluster", "workloads to run, comma-separated")
 	stores := flag.String("stores", "raftstore,raft-boltdb,raft-wal", "stores to compare, comma-separated; raftstore's variants under other options (stores.go) may be named too")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
@@ -133,4 +133,13 @@ func ints(list string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// joinInts is the comma-separated list ints parses.
+func joinInts(ns []int) string {
+	f := make([]string, len(ns))
+	for i, n := range ns {
+		f[i] = strconv.Itoa(n)
+	}
+	return strings.Join(f, ",")
 }

@@ -95,10 +95,10 @@ func (c *Config) StoreLogs() error {
 	c.printf("|---|---|---|---|---|---|---|---|---|---|\n")
 	sizes, batches := c.Sizes, c.Batches
 	if len(sizes) == 0 {
-		sizes = []int{10, 1 << 10, 100 << 10}
+		sizes = defaultSizes
 	}
 	if len(batches) == 0 {
-		batches = []int{1, 10, 64}
+		batches = defaultBatches
 	}
 	for _, size := range sizes {
 		for _, batch := range batches {
@@ -134,6 +134,13 @@ func (c *Config) StoreLogs() error {
 	}
 	return nil
 }
+
+// defaultSizes and defaultBatches are the StoreLogs cells of a full run:
+// entries of 10 B, 1 KiB and 100 KiB, in batches of 1, 10 and 64.
+var (
+	defaultSizes   = []int{10, 1 << 10, 100 << 10}
+	defaultBatches = []int{1, 10, 64}
+)
 
 func sizeName(n int) string {
 	switch {
