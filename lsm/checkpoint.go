@@ -101,6 +101,15 @@ func (db *DB) checkpoint(dir string) error {
 			edit.Added = append(edit.Added, manifest.NewFile{Level: level, Meta: f})
 		}
 	}
+	// Flushed segments the tables refer to values in: whole, and never
+	// written again.
+	for n := range walRefsOf(v) {
+		src := manifest.MakeFilename(db.dir, manifest.FileTypeLog, n)
+		dst := manifest.MakeFilename(dir, manifest.FileTypeLog, n)
+		if err := linkOrCopy(db.fs, src, dst); err != nil {
+			return fmt.Errorf("strata: checkpoint WAL %d that tables refer to: %w", n, err)
+		}
+	}
 	for _, n := range walNums {
 		src := manifest.MakeFilename(db.dir, manifest.FileTypeLog, n)
 		dst := manifest.MakeFilename(dir, manifest.FileTypeLog, n)

@@ -272,6 +272,7 @@ func (db *DB) runCompaction(c *compaction.Compaction, v *manifest.Version) error
 		for _, f := range c.AllInputs() {
 			obsolete = append(obsolete, f.FileNum)
 		}
+		db.addObsoleteWALRefs(c.AllInputs())
 		db.addObsolete(obsolete...)
 		m.compactions.Add(1)
 		m.compactRead.Add(int64(read.InputBytes()))
@@ -338,7 +339,13 @@ func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
 	open := func(f *manifest.FileMeta) (keys.Iterator, error) {
 		it, err := db.openCompactionIter(f)
 		if err == nil {
-			it.(*tableIter).SetReadahead(share)
+			t, ok := it.(*tableIter)
+			if w, isRef := it.(*walRefIter); isRef {
+				t, ok = w.tableIter, true
+			}
+			if ok {
+				t.SetReadahead(share)
+			}
 		}
 		return it, err
 	}

@@ -55,9 +55,13 @@ func (db *DB) flushMemtable(m *memTable) error {
 		db.opts.EventListener.flushEnd(info)
 		return err
 	}
+	var vw *walValueWriter
 	if !m.mt.Empty() {
+		if locs := db.walValueLocs(m); len(locs) > 0 {
+			vw = &walValueWriter{seg: m.walNum, locs: locs}
+		}
 		var err error
-		metas, err = db.writeFlushTables(m.mt.NewIter(), m.mt.RangeDels())
+		metas, err = db.writeFlushTables(m.mt.NewIter(), m.mt.RangeDels(), vw)
 		if err != nil {
 			info.Err = err
 			db.opts.EventListener.flushEnd(info)
@@ -71,6 +75,20 @@ func (db *DB) flushMemtable(m *memTable) error {
 			info.Entries += meta.NumEntries
 			info.Bytes += meta.Size
 		}
+	}
+	if vw != nil {
+		// The tables refer to the segment: it must be durable before
+		// they are (a power loss must not keep a table and lose what it
+		// refers to), and it must outlive them.
+		if err := db.syncFlushedWAL(m); err != nil {
+			for _, meta := range metas {
+				db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeTable, meta.FileNum))
+			}
+			info.Err = err
+			db.opts.EventListener.flushEnd(info)
+			return err
+		}
+		db.keepWAL(m.walNum)
 	}
 	db.mu.Lock()
 	next := db.mu.mem.walNum
@@ -108,7 +126,9 @@ func (db *DB) flushMemtable(m *memTable) error {
 	db.resizeCache(0) // the cache may take back what m held
 
 	db.closeWAL(m)
-	db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))
+	if vw == nil {
+		db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))
+	}
 	if len(metas) > 0 {
 		db.metrics.flushes.Add(1)
 		db.metrics.flushBytes.Add(int64(info.Bytes))
@@ -151,10 +171,11 @@ func flushBoundaries(v *manifest.Version, o compaction.Options) [][]byte {
 // writeFlushTables writes every entry of it and the range tombstones rdels
 // to new L0 tables, cut at the base level's table boundaries into pieces
 // of at least flushPieceMin bytes (the last may be smaller); it closes it.
+// With vw set, the tables refer to the values vw finds in the WAL.
 // A piece's range tombstones are clipped to the keys between its cuts, so
 // the pieces do not overlap. An empty result writes no table. On failure
 // the tables written are removed.
-func (db *DB) writeFlushTables(it keys.Iterator, rdels rangedel.List) (metas []*manifest.FileMeta, err error) {
+func (db *DB) writeFlushTables(it keys.Iterator, rdels rangedel.List, vw *walValueWriter) (metas []*manifest.FileMeta, err error) {
 	defer it.Close()
 	v := db.vs.Current()
 	defer v.Unref()
@@ -210,8 +231,17 @@ func (db *DB) writeFlushTables(it keys.Iterator, rdels rangedel.List) (metas []*
 			if out, err = db.newTableOutput(0, v); err != nil {
 				return nil, err
 			}
+			if vw != nil {
+				out.walRef = vw.seg
+			}
 		}
-		if err := out.Add(it.Key(), it.Value()); err != nil {
+		val := it.Value()
+		if vw != nil {
+			var n int
+			val, n = vw.value(it.Key(), val)
+			out.walRefBytes += uint64(n)
+		}
+		if err := out.Add(it.Key(), val); err != nil {
 			return nil, err
 		}
 	}
@@ -223,6 +253,9 @@ func (db *DB) writeFlushTables(it keys.Iterator, rdels rangedel.List) (metas []*
 		if out, err = db.newTableOutput(0, v); err != nil {
 			return nil, err
 		}
+		if vw != nil {
+			out.walRef = vw.seg // it holds no value, but says so alike
+		}
 	}
 	if out != nil {
 		if err := finish(nil); err != nil {
@@ -230,6 +263,23 @@ func (db *DB) writeFlushTables(it keys.Iterator, rdels rangedel.List) (metas []*
 		}
 	}
 	return metas, nil
+}
+
+// syncFlushedWAL makes the WAL segment of memtable m, about to be flushed,
+// durable.
+func (db *DB) syncFlushedWAL(m *memTable) error {
+	db.walSyncMu.Lock()
+	defer db.walSyncMu.Unlock()
+	db.mu.Lock()
+	w := m.wal
+	db.mu.Unlock()
+	if w == nil {
+		return fmt.Errorf("strata: flush: WAL segment %d closed before its tables were written", m.walNum)
+	}
+	if err := w.Sync(); err != nil {
+		return fmt.Errorf("strata: flush: sync WAL segment %d: %w", m.walNum, err)
+	}
+	return nil
 }
 
 // closeWAL closes the WAL writer of a flushed memtable.

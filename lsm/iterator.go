@@ -328,7 +328,7 @@ func (db *DB) openTableIter(f *manifest.FileMeta, prefix []byte) (keys.Iterator,
 		db.metrics.tablesSkippedByFilter.Add(1)
 		return &errIter{}, nil
 	}
-	return newTableIter(r, release, false), nil
+	return db.wrapWALRefs(f, newTableIter(r, release, false)), nil
 }
 
 // openCompactionIter opens an iterator over a compaction's input table: it
@@ -339,7 +339,7 @@ func (db *DB) openCompactionIter(f *manifest.FileMeta) (keys.Iterator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newTableIter(r, release, true), nil
+	return db.wrapWALRefs(f, newTableIter(r, release, true)), nil
 }
 
 // First moves to the first live key. It returns whether the iterator is
@@ -694,6 +694,80 @@ func (t *tableIter) Close() error {
 		t.handle.Release()
 		t.handle = nil
 		tableIters.Put(t)
+	}
+	return err
+}
+
+// wrapWALRefs returns t, or for a table that refers to values in a WAL
+// segment, an iterator that resolves them.
+func (db *DB) wrapWALRefs(f *manifest.FileMeta, t *tableIter) keys.Iterator {
+	if f.WALRef == 0 {
+		return t
+	}
+	return &walRefIter{tableIter: t, db: db, f: f}
+}
+
+// walRefIter is a tableIter over a table that refers to values in a WAL
+// segment (see walvalues.go): at each position it resolves the value, so
+// its users see every value as in any table. A value it cannot read
+// makes it invalid with the error, as a damaged block does.
+type walRefIter struct {
+	*tableIter
+	db  *DB
+	f   *manifest.FileMeta
+	val []byte // the current entry's value
+	buf []byte // memory for values read from the segment
+	err error
+}
+
+func (w *walRefIter) settle(ok bool) bool {
+	if !ok || w.err != nil {
+		w.val = nil
+		return false
+	}
+	v := w.tableIter.Value()
+	if _, kind := keys.SplitTrailer(keys.TrailerOf(w.tableIter.Key())); kind != keys.KindSet {
+		w.val = v
+		return true
+	}
+	inline, r, isRef, ok := decodeWALValue(v)
+	if !ok {
+		w.err, w.val = w.db.badWALValue(w.f, v), nil
+		return false
+	}
+	if !isRef {
+		w.val = inline
+		return true
+	}
+	out, err := w.db.readWALRef(w.f, r, w.buf[:0])
+	if err != nil {
+		w.err, w.val = err, nil
+		return false
+	}
+	w.buf, w.val = out, out // memory of its own, reused at the next read
+	return true
+}
+
+func (w *walRefIter) SeekGE(k []byte) bool { return w.settle(w.tableIter.SeekGE(k)) }
+func (w *walRefIter) SeekLT(k []byte) bool { return w.settle(w.tableIter.SeekLT(k)) }
+func (w *walRefIter) First() bool          { return w.settle(w.tableIter.First()) }
+func (w *walRefIter) Last() bool           { return w.settle(w.tableIter.Last()) }
+func (w *walRefIter) Next() bool           { return w.settle(w.tableIter.Next()) }
+func (w *walRefIter) Prev() bool           { return w.settle(w.tableIter.Prev()) }
+func (w *walRefIter) Valid() bool          { return w.err == nil && w.tableIter.Valid() }
+func (w *walRefIter) Value() []byte        { return w.val }
+
+func (w *walRefIter) Error() error {
+	if w.err != nil {
+		return w.err
+	}
+	return w.tableIter.Error()
+}
+
+func (w *walRefIter) Close() error {
+	err := w.tableIter.Close()
+	if w.err != nil {
+		return w.err
 	}
 	return err
 }

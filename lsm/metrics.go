@@ -23,6 +23,7 @@ type counters struct {
 	tombstonesDropped                           atomic.Int64
 	conditionFailures                           atomic.Int64
 	tablesSkippedByFilter                       atomic.Int64
+	walValueReads                               atomic.Int64
 	tablesSkippedByRangeDel                     atomic.Int64
 	l0Probes                                    atomic.Int64
 	rangeDelSkips                               atomic.Int64
@@ -136,6 +137,14 @@ type Metrics struct {
 	// was not worth it yet (see sstable.Reader).
 	FilterBypasses        int64
 	TablesSkippedByFilter int64 // tables a query skipped by partition filter
+	// WALValueReads counts values read from WAL segments because a table
+	// refers to them there (Options.WALValueThreshold).
+	WALValueReads int64
+	// WALValueSegments and WALValueBytes are the flushed WAL segments the
+	// current tables refer to, and the bytes of values they refer to in
+	// them (the rest of those segments is garbage until the segment goes).
+	WALValueSegments int
+	WALValueBytes    int64
 	// TablesSkippedByRangeDel counts tables a point read skipped, without
 	// reading them, because a newer range tombstone covers the key.
 	TablesSkippedByRangeDel int64
@@ -235,6 +244,7 @@ func (db *DB) Metrics() Metrics {
 	m.FilterSkips = db.sstStats.FilterSkips.Load()
 	m.FilterBypasses = db.sstStats.FilterBypasses.Load()
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
+	m.WALValueReads = c.walValueReads.Load()
 	m.TablesSkippedByRangeDel = c.tablesSkippedByRangeDel.Load()
 	m.L0TablesProbed = c.l0Probes.Load()
 	m.RangeDelSkips = c.rangeDelSkips.Load()
@@ -281,6 +291,16 @@ func (db *DB) Metrics() Metrics {
 		m.MemtableBytes += im.mt.Size()
 	}
 	m.ImmutableMemtables = len(rs.imm)
+	segs := make(map[uint64]struct{})
+	for _, files := range rs.v.Levels {
+		for _, f := range files {
+			if f.WALRef != 0 {
+				segs[f.WALRef] = struct{}{}
+				m.WALValueBytes += int64(f.WALRefBytes)
+			}
+		}
+	}
+	m.WALValueSegments = len(segs)
 	scores := db.levelScores(rs.v)
 	for l := range m.Levels {
 		lm := &m.Levels[l]
@@ -374,6 +394,9 @@ func (m Metrics) Fields() []MetricField {
 	kv("filter_skips", m.FilterSkips)
 	kv("filter_bypasses", m.FilterBypasses)
 	kv("tables_skipped_by_filter", m.TablesSkippedByFilter)
+	kv("wal_value_reads", m.WALValueReads)
+	kv("wal_value_segments", m.WALValueSegments)
+	kv("wal_value_bytes", m.WALValueBytes)
 	kv("tables_skipped_by_rangedel", m.TablesSkippedByRangeDel)
 	kv("rangedel_skips", m.RangeDelSkips)
 	kv("rangedels_dropped", m.RangeDelsDropped)

@@ -280,14 +280,18 @@ func (db *DB) replayWAL(num uint64, newest bool, lastSeq *keys.SeqNum, apply fun
 }
 
 // deleteObsoleteAtOpen removes what a crash may have left behind: tables no
-// version names, WAL segments already flushed, old MANIFESTs and temporary
-// files. Failures are only logged.
+// version names, WAL segments already flushed that no table refers to, old
+// MANIFESTs and temporary files. Failures are only logged.
 func (db *DB) deleteObsoleteAtOpen() {
 	names, err := db.fs.List(db.dir)
 	if err != nil {
 		return
 	}
 	live := db.vs.LiveFiles()
+	refs := db.vs.LiveWALRefs() // flushed segments tables refer to
+	for num := range refs {
+		db.keepWAL(num)
+	}
 	logNum, manNum := db.vs.LogNum(), db.vs.ManifestFileNum()
 	for _, n := range names {
 		ft, num, ok := manifest.ParseFilename(n)
@@ -300,7 +304,8 @@ func (db *DB) deleteObsoleteAtOpen() {
 			_, isLive := live[num]
 			dead = !isLive
 		case manifest.FileTypeLog:
-			dead = num < logNum
+			_, referred := refs[num]
+			dead = num < logNum && !referred
 		case manifest.FileTypeManifest:
 			dead = num != manNum
 		case manifest.FileTypeTemp:

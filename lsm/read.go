@@ -219,6 +219,31 @@ func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.Se
 		return 0, 0, nil, false, err
 	}
 	vseq, kind := keys.SplitTrailer(trailer)
+	if f.WALRef != 0 && kind == keys.KindSet {
+		// The value is tagged: the value itself, or a reference to it in
+		// a WAL segment, read into memory of its own (*scratch if set).
+		inline, r, isRef, ok := decodeWALValue(val)
+		if !ok {
+			err = db.badWALValue(f, val)
+		} else if isRef {
+			var dst []byte
+			if scratch != nil {
+				dst = (*scratch)[:0]
+			}
+			inline, err = db.readWALRef(f, r, dst)
+			if scratch != nil && err == nil {
+				*scratch = inline
+			}
+			if scratch == nil {
+				ref.Release() // the value does not alias the block
+				*ref = sstable.BlockRef{}
+			}
+		}
+		if err != nil {
+			return 0, 0, nil, false, err
+		}
+		val = inline
+	}
 	return vseq, kind, val, true, nil
 }
 

@@ -43,6 +43,10 @@ type tableOutput struct {
 	// v is the version RangeDelBytes is measured against: a compaction's
 	// input version, or nil for the current version at Finish (a flush).
 	v *manifest.Version
+	// walRef is the WAL segment the table's values refer to, walRefBytes
+	// the bytes they leave there (see walvalues.go); 0 for a table that
+	// holds every value.
+	walRef, walRefBytes uint64
 }
 
 // newTableOutput creates the file of a new table for level.
@@ -91,6 +95,7 @@ func (o *tableOutput) Finish() (*manifest.FileMeta, error) {
 		return nil, err
 	}
 	meta := metaFromProps(o.num, props, o.rdels)
+	meta.WALRef, meta.WALRefBytes = o.walRef, o.walRefBytes
 	if len(o.rdels) > 0 {
 		v := o.v
 		if v == nil {

@@ -42,6 +42,15 @@ type FileMeta struct {
 	// version of the moment): the compaction picker counts them, so a
 	// level whose data is mostly deleted gets compacted.
 	RangeDelBytes uint64
+	// WALRef is the WAL segment holding the large values of a table a
+	// flush wrote with lsm's Options.WALValueThreshold: such a table keeps
+	// a reference to each value of that size instead of a copy, and the
+	// segment must live as long as the table. 0: the table holds every
+	// value itself.
+	WALRef uint64
+	// WALRefBytes is the sum of the lengths of the values the table
+	// refers to in segment WALRef (what the segment holds for it).
+	WALRefBytes uint64
 
 	// Compacting is runtime state, never encoded: the table is an input of a
 	// running compaction. It is guarded by lsm's DB.mu: the pickers read it
@@ -111,6 +120,9 @@ func (f *FileMeta) String() string {
 	if f.EarliestExpiry != 0 || f.LatestExpiry != 0 {
 		fmt.Fprintf(&b, " expiry=[%d,%d]", f.EarliestExpiry, f.LatestExpiry)
 	}
+	if f.WALRef != 0 {
+		fmt.Fprintf(&b, " walref=%06d:%d", f.WALRef, f.WALRefBytes)
+	}
 	return b.String()
 }
 
@@ -155,6 +167,12 @@ type VersionEdit struct {
 //	                  uvarint smallest seq, uvarint largest seq,
 //	                  varint earliest expiry, varint latest expiry,
 //	                  uvarint entries, uvarint deletions
+//	 6   WALRef       uvarint file number, uvarint WAL segment number,
+//	                  uvarint bytes referred to. It follows the NewFile of
+//	                  that number in the same edit and fills that table's
+//	                  WALRef and WALRefBytes. Not skippable: a reader that
+//	                  does not know it would read the table's references
+//	                  as values, so it must refuse the MANIFEST.
 //	>=64 (reserved)   uvarint len + bytes; skipped by readers that do not
 //	                  know the tag
 //	65   RangeDels    uvarint len, then: uvarint file number, uvarint
@@ -170,6 +188,7 @@ const (
 	tagLastSeq     = 3
 	tagDeletedFile = 4
 	tagNewFile     = 5
+	tagWALRef      = 6
 
 	// tagFirstSkippable is the first tag whose payload is a length-prefixed
 	// byte string that a reader which does not know the tag skips. Part of
@@ -224,6 +243,12 @@ func (e *VersionEdit) Encode(dst []byte) []byte {
 			dst = binary.AppendUvarint(dst, tagRangeDels)
 			dst = binary.AppendUvarint(dst, uint64(len(b)))
 			dst = append(dst, b...)
+		}
+		if m.WALRef != 0 {
+			dst = binary.AppendUvarint(dst, tagWALRef)
+			dst = binary.AppendUvarint(dst, m.FileNum)
+			dst = binary.AppendUvarint(dst, m.WALRef)
+			dst = binary.AppendUvarint(dst, m.WALRefBytes)
 		}
 	}
 	return dst
@@ -460,6 +485,23 @@ func (e *VersionEdit) Decode(b []byte) error {
 				break
 			}
 			m.NumRangeDels, m.RangeDelBytes = n, cov
+		case tagWALRef:
+			num := d.uvarint("file number")
+			seg := d.fileNum()
+			n := d.uvarint("referred bytes")
+			if d.err != nil {
+				break
+			}
+			var m *FileMeta
+			if k := len(e.Added); k > 0 && e.Added[k-1].Meta.FileNum == num {
+				m = e.Added[k-1].Meta
+			}
+			if m == nil || m.WALRef != 0 {
+				d.pos = tagPos
+				d.fail(fmt.Sprintf("WAL reference of table %d not right after its new-file record", num))
+				break
+			}
+			m.WALRef, m.WALRefBytes = seg, n
 		default:
 			if tag < tagFirstSkippable {
 				d.pos = tagPos

@@ -33,6 +33,11 @@ func TestEditRoundTrip(t *testing.T) {
 			EarliestExpiry: -1 << 63, LatestExpiry: 1<<63 - 1,
 			NumEntries: 1<<64 - 1, NumDeletions: 3,
 		}}}}},
+		{"WAL references", &VersionEdit{Added: []NewFile{
+			{Level: 0, Meta: func() *FileMeta { m := meta(7, 1, 5, 3, 9); m.WALRef, m.WALRefBytes = 6, 1<<30; return m }()},
+			{Level: 0, Meta: meta(8, 6, 9, 10, 12)},
+			{Level: 3, Meta: func() *FileMeta { m := meta(9, 10, 15, 13, 19); m.WALRef = 1<<64 - 1; return m }()},
+		}}},
 		{"empty user keys", &VersionEdit{Added: []NewFile{{Level: 0, Meta: &FileMeta{
 			FileNum: 1, Smallest: keys.MakeKey(nil, nil, 2, keys.KindSet), Largest: keys.MakeKey(nil, nil, 1, keys.KindSet),
 		}}}}},
@@ -113,6 +118,15 @@ func TestEditDecodeDamage(t *testing.T) {
 		{"short key", "shorter than an internal key", newFile(1, 3, []byte("abc"))},
 		{"missing fields", "truncated earliest expiry", newFile(1, uint64(len(key)), key)},
 		{"skippable tag past end", "runs past the end", uv(70, 5, 1)},
+		{"WAL reference first", "WAL reference of table 9 not right after", uv(tagWALRef, 9, 4, 100)},
+		{"WAL reference of another table", "WAL reference of table 8 not right after",
+			append(append(newFile(1, uint64(len(key)), key), uv(0, 0, 1, 0)...), uv(tagWALRef, 8, 4, 100)...)},
+		{"WAL reference twice", "WAL reference of table 9 not right after",
+			append(append(newFile(1, uint64(len(key)), key), uv(0, 0, 1, 0)...), uv(tagWALRef, 9, 4, 100, tagWALRef, 9, 5, 1)...)},
+		{"WAL segment 0", "file number 0",
+			append(append(newFile(1, uint64(len(key)), key), uv(0, 0, 1, 0)...), uv(tagWALRef, 9, 0, 100)...)},
+		{"WAL reference truncated", "truncated referred bytes",
+			append(append(newFile(1, uint64(len(key)), key), uv(0, 0, 1, 0)...), uv(tagWALRef, 9, 4)...)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -680,6 +680,26 @@ func (s *VersionSet) LiveFiles() map[uint64]struct{} {
 	return out
 }
 
+// LiveWALRefs returns the WAL segments that tables of every version that
+// still has references refer to (FileMeta.WALRef): a segment flushed and
+// not in the set is needed by nobody and may be deleted. Safe for
+// concurrent use.
+func (s *VersionSet) LiveWALRefs() map[uint64]struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[uint64]struct{})
+	for v := range s.live {
+		for _, files := range v.Levels {
+			for _, f := range files {
+				if f.WALRef != 0 {
+					out[f.WALRef] = struct{}{}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // Close closes the MANIFEST (everything in it is already synced). Later
 // calls to LogAndApply and a second Close return ErrClosed. Versions stay
 // readable.

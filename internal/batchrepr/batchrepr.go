@@ -102,6 +102,10 @@ func NewReader(repr []byte, name string, off int64) (Reader, error) {
 // Seq returns the sequence number of the repr's first entry.
 func (r *Reader) Seq() keys.SeqNum { return r.seq }
 
+// Pos returns the offset in the repr just past the last entry Next
+// returned: an entry's value, which ends it, begins at Pos()-len(Value).
+func (r *Reader) Pos() int { return len(r.repr) - len(r.p) }
+
 // Count returns the number of entries the header announces.
 func (r *Reader) Count() int { return r.count }
 

@@ -40,3 +40,33 @@ func TestDecodeRejectsEmptyRange(t *testing.T) {
 	_, _, err := Decode(repr, "wal", 0, func(keys.SeqNum, Entry) error { return nil })
 	require.ErrorIs(t, err, keys.ErrCorruption, "kind 4 is unknown")
 }
+
+// Pos locates each entry's value in the repr, as the engine does to refer
+// to a value where the WAL logged it.
+func TestReaderPosLocatesValues(t *testing.T) {
+	repr := make([]byte, HeaderLen)
+	vals := [][]byte{[]byte("x"), make([]byte, 300), nil, []byte("tail")}
+	for i, v := range vals {
+		repr = AppendEntry(repr, keys.KindSet, []byte{byte('a' + i)}, v, 0)
+	}
+	repr = AppendEntry(repr, keys.KindDelete, []byte("z"), nil, 0)
+	SetHeader(repr, 1, len(vals)+1)
+	r, err := NewReader(repr, "wal", 0)
+	require.NoError(t, err)
+	for i := 0; ; i++ {
+		_, e, ok, err := r.Next()
+		require.NoError(t, err)
+		if !ok {
+			require.Equal(t, len(repr), r.Pos())
+			break
+		}
+		if e.Kind == keys.KindSet {
+			at := r.Pos() - len(e.Value)
+			require.Equal(t, len(vals[i]), r.Pos()-at)
+			if len(vals[i]) > 0 {
+				require.Same(t, &e.Value[0], &repr[at], "entry %d", i)
+			}
+			require.Equal(t, string(vals[i]), string(repr[at:r.Pos()]))
+		}
+	}
+}

@@ -1,0 +1,330 @@
+package lsm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"sync"
+
+	"github.com/stratadb/strata/internal/batchrepr"
+	"github.com/stratadb/strata/keys"
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/vfs"
+	"github.com/stratadb/strata/wal"
+)
+
+// Values kept in the WAL (Options.WALValueThreshold).
+//
+// A flush of a memtable whose WAL segment logged values of the threshold
+// or more reads the segment back (from the page cache: it was just
+// written), finds where each such value lies in it, and writes its tables
+// with a reference in place of each: the value is then on disk once, in
+// the segment. Such a table's FileMeta names the segment (WALRef), and
+// every KindSet value in it starts with a tag byte:
+//
+//	0x00 | value                              the value itself
+//	0x01 | uvarint offset | uvarint length | CRC-32C (4 bytes LE)
+//	                                          a reference: the value is the
+//	                                          length bytes of the segment's
+//	                                          record payload at that file
+//	                                          offset (wal.ReadPayload), and
+//	                                          the checksum is the value's
+//
+// Other kinds are as in any table (a KindSetExpiry value is never
+// referred to). Reads resolve references (getFromTable, walRefIter), so
+// nothing above a table sees them; a compaction reads through the same
+// iterators, so the tables it writes hold every value. A table moved to
+// another level keeps its FileMeta and its references.
+//
+// The segment is kept while any live version names a table that refers to
+// it (VersionSet.LiveWALRefs): deleteObsoleteWALs runs when an edit
+// removed such a table. The flush syncs the segment before the edit that
+// adds its tables, so no durable table refers to bytes a power loss could
+// take.
+
+// walValue tags. Part of the on-disk format.
+const (
+	walValInline byte = 0
+	walValRef    byte = 1
+)
+
+// walRef is where a value lies in a WAL segment.
+type walRef struct {
+	off int64  // file offset of the value's first byte
+	n   int    // the value's length
+	crc uint32 // CRC-32C of the value
+}
+
+// maxWALRefLen bounds the length a reference may claim, against damage.
+const maxWALRefLen = 1 << 31
+
+var walValCRC = crc32.MakeTable(crc32.Castagnoli)
+
+func appendWALRef(dst []byte, r walRef) []byte {
+	dst = append(dst, walValRef)
+	dst = binary.AppendUvarint(dst, uint64(r.off))
+	dst = binary.AppendUvarint(dst, uint64(r.n))
+	return binary.LittleEndian.AppendUint32(dst, r.crc)
+}
+
+// decodeWALValue splits a tagged value: the value itself (aliasing v), or
+// a reference. ok is false for a malformed one (see badWALValue).
+func decodeWALValue(v []byte) (inline []byte, r walRef, isRef, ok bool) {
+	if len(v) == 0 {
+		return nil, r, false, false
+	}
+	switch v[0] {
+	case walValInline:
+		return v[1:], r, false, true
+	case walValRef:
+	default:
+		return nil, r, false, false
+	}
+	p := v[1:]
+	off, k := binary.Uvarint(p)
+	if k <= 0 || off > 1<<62 {
+		return nil, r, false, false
+	}
+	p = p[k:]
+	n, k := binary.Uvarint(p)
+	if k <= 0 || n > maxWALRefLen || len(p[k:]) != 4 {
+		return nil, r, false, false
+	}
+	return nil, walRef{off: int64(off), n: int(n), crc: binary.LittleEndian.Uint32(p[k:])}, true, true
+}
+
+// badWALValue is the error for a tagged value of table f that
+// decodeWALValue refused.
+func (db *DB) badWALValue(f *manifest.FileMeta, v []byte) error {
+	return keys.CorruptionError(manifest.MakeFilename(db.dir, manifest.FileTypeTable, f.FileNum), 0,
+		"malformed value (%d bytes) in a table that refers to WAL segment %06d", len(v), f.WALRef)
+}
+
+// walValueSegs are the WAL segments opened to read values from.
+type walValueSegs struct {
+	mu    sync.Mutex // guards files; a leaf
+	files map[uint64]walValueSeg
+}
+
+type walValueSeg struct {
+	f    vfs.File
+	size int64
+}
+
+// segment returns the open segment num, opening it on first use.
+func (db *DB) openWALValueSeg(num uint64) (walValueSeg, error) {
+	s := &db.walSegs
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seg, ok := s.files[num]; ok {
+		return seg, nil
+	}
+	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, num)
+	f, err := db.fs.Open(name)
+	if err != nil {
+		return walValueSeg{}, fmt.Errorf("strata: WAL segment %s that tables refer to: %w", name, err)
+	}
+	size, err := f.Size()
+	if err != nil {
+		f.Close()
+		return walValueSeg{}, fmt.Errorf("strata: %s: %w", name, err)
+	}
+	if s.files == nil {
+		s.files = make(map[uint64]walValueSeg)
+	}
+	seg := walValueSeg{f: f, size: size}
+	s.files[num] = seg
+	return seg, nil
+}
+
+// closeWALSegment closes segment num if it is open.
+func (db *DB) closeWALSegment(num uint64) {
+	s := &db.walSegs
+	s.mu.Lock()
+	seg, ok := s.files[num]
+	delete(s.files, num)
+	s.mu.Unlock()
+	if ok {
+		seg.f.Close()
+	}
+}
+
+// closeWALSegments closes every open segment (Close).
+func (db *DB) closeWALSegments() {
+	s := &db.walSegs
+	s.mu.Lock()
+	files := s.files
+	s.files = nil
+	s.mu.Unlock()
+	for _, seg := range files {
+		seg.f.Close()
+	}
+}
+
+// resolveWALValue returns the value a tagged value v of table f stands
+// for: v's own bytes, or the bytes of the reference read into dst's
+// memory (grown if needed) and checked.
+func (db *DB) resolveWALValue(f *manifest.FileMeta, v, dst []byte) ([]byte, error) {
+	inline, r, isRef, ok := decodeWALValue(v)
+	if !ok {
+		return nil, db.badWALValue(f, v)
+	}
+	if !isRef {
+		return inline, nil
+	}
+	return db.readWALRef(f, r, dst)
+}
+
+// readWALRef reads the value r of table f refers to into dst's memory
+// (grown if needed) and checks it.
+func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte) ([]byte, error) {
+	seg, err := db.openWALValueSeg(f.WALRef)
+	if err != nil {
+		return nil, err
+	}
+	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, f.WALRef)
+	if r.off+wal.PayloadSpan(r.off, r.n) > seg.size {
+		return nil, keys.CorruptionError(manifest.MakeFilename(db.dir, manifest.FileTypeTable, f.FileNum), 0,
+			"WAL reference to %d bytes at offset %d past the end of %s (%d bytes)", r.n, r.off, name, seg.size)
+	}
+	out, err := wal.ReadPayload(seg.f, name, r.off, r.n, dst)
+	if err != nil {
+		return nil, err
+	}
+	if crc32.Checksum(out, walValCRC) != r.crc {
+		return nil, keys.CorruptionError(name, r.off, "value of %d bytes that table %06d refers to fails its checksum", r.n, f.FileNum)
+	}
+	db.metrics.walValueReads.Add(1)
+	return out, nil
+}
+
+// walValueLocs reads memtable m's WAL segment back and returns where each
+// KindSet value of at least the threshold lies in it, by sequence number;
+// nil when the DB keeps no values in the WAL, or m has no segment. A
+// segment it cannot read is no error: the flush then copies every value.
+func (db *DB) walValueLocs(m *memTable) map[keys.SeqNum]walRef {
+	min := db.opts.WALValueThreshold
+	if min <= 0 || m.walNum == 0 {
+		return nil
+	}
+	db.mu.Lock()
+	hasWAL := m.wal != nil
+	db.mu.Unlock()
+	if !hasWAL {
+		return nil
+	}
+	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum)
+	f, err := db.fs.Open(name)
+	if err != nil {
+		db.opts.Logger.Warn("flush copies values: cannot read the WAL", "file", name, "err", err)
+		return nil
+	}
+	defer f.Close()
+	var locs map[keys.SeqNum]walRef
+	r := wal.NewReader(io.NewSectionReader(f, 0, 1<<62), name)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return locs
+		}
+		if err != nil {
+			// The segment was whole when its memtable was filled: this is
+			// damage or an I/O error, reported by reads of the WAL if it
+			// matters; the flush copies every value instead.
+			db.opts.Logger.Warn("flush copies values: cannot read the WAL", "file", name, "err", err)
+			return nil
+		}
+		start := r.Offset()
+		br, err := batchrepr.NewReader(rec, name, start)
+		if err != nil {
+			db.opts.Logger.Warn("flush copies values: cannot read the WAL", "file", name, "err", err)
+			return nil
+		}
+		for {
+			seq, e, ok, err := br.Next()
+			if err != nil {
+				db.opts.Logger.Warn("flush copies values: cannot read the WAL", "file", name, "err", err)
+				return nil
+			}
+			if !ok {
+				break
+			}
+			if e.Kind != keys.KindSet || len(e.Value) < min {
+				continue
+			}
+			if locs == nil {
+				locs = make(map[keys.SeqNum]walRef)
+			}
+			at := int64(br.Pos() - len(e.Value))
+			locs[seq] = walRef{off: wal.PayloadOffset(start, at), n: len(e.Value), crc: crc32.Checksum(e.Value, walValCRC)}
+		}
+	}
+}
+
+// walValueWriter tags the values of a flush's tables when it refers to
+// values in the WAL (see walValueLocs).
+type walValueWriter struct {
+	seg  uint64
+	locs map[keys.SeqNum]walRef
+	buf  []byte
+}
+
+// value returns what the table stores for the entry (ikey, v), and the
+// bytes of v it leaves in the segment (0 when it copies v). A reference
+// is written only when the memtable's value is the one the WAL logged
+// (same length and checksum).
+func (w *walValueWriter) value(ikey, v []byte) ([]byte, int) {
+	seq, kind := keys.SplitTrailer(keys.TrailerOf(ikey))
+	if kind != keys.KindSet {
+		return v, 0
+	}
+	if r, ok := w.locs[seq]; ok && r.n == len(v) && crc32.Checksum(v, walValCRC) == r.crc {
+		w.buf = appendWALRef(w.buf[:0], r)
+		return w.buf, len(v)
+	}
+	w.buf = append(append(w.buf[:0], walValInline), v...)
+	return w.buf, 0
+}
+
+// deleteObsoleteWALsLocked deletes the segments kept for tables that no
+// live version names any more. Called with obsolete.mu held, when an
+// edit removed tables that referred to segments.
+func (db *DB) deleteObsoleteWALsLocked() {
+	o := &db.obsolete
+	if !o.walDirty || len(o.wals) == 0 {
+		o.walDirty = false
+		return
+	}
+	live := db.vs.LiveWALRefs()
+	v := db.vs.Current()
+	cur := walRefsOf(v)
+	v.Unref()
+	o.walDirty = false
+	for num := range o.wals {
+		if _, ok := live[num]; ok {
+			// A segment only an older version still names is looked at
+			// again when a read state is released.
+			if _, ok := cur[num]; !ok {
+				o.walDirty = true
+			}
+			continue
+		}
+		delete(o.wals, num)
+		db.closeWALSegment(num)
+		db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, num))
+	}
+}
+
+// walRefsOf returns the segments v's tables refer to.
+func walRefsOf(v *manifest.Version) map[uint64]struct{} {
+	out := make(map[uint64]struct{})
+	for _, files := range v.Levels {
+		for _, f := range files {
+			if f.WALRef != 0 {
+				out[f.WALRef] = struct{}{}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,254 @@
+package lsm
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/vfs"
+)
+
+// walValueOpts are small options that keep values of 100 bytes or more in
+// the WAL.
+func walValueOpts(fs vfs.FS) *Options {
+	o := smallOpts(fs)
+	o.WALValueThreshold = 100
+	o.L0CompactionTrigger = 100 // compactions only when a test asks
+	o.L0SlowdownWrites, o.L0StopWrites = 200, 400
+	return o
+}
+
+// walValue returns key i's value: every third one under the threshold.
+func walValue(i, gen int) []byte {
+	n := 100 + (i*37)%900
+	if i%3 == 0 {
+		n = i % 100
+	}
+	v := make([]byte, n)
+	for j := range v {
+		v[j] = byte(i*7 + j + gen)
+	}
+	return v
+}
+
+func walKey(i int) []byte { return fmt.Appendf(nil, "key%06d", i) }
+
+// logFiles returns the WAL segment numbers in /db.
+func logFiles(t *testing.T, fs vfs.FS) []uint64 {
+	t.Helper()
+	names, err := fs.List("/db")
+	require.NoError(t, err)
+	var out []uint64
+	for _, n := range names {
+		if ft, num, ok := manifest.ParseFilename(n); ok && ft == manifest.FileTypeLog {
+			out = append(out, num)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// requireWALValues checks every key below n reads back as generation gen
+// by Get, GetAppend without filling the cache, and a forward and a
+// backward scan.
+func requireWALValues(t *testing.T, db *DB, n, gen int) {
+	t.Helper()
+	for i := range n {
+		v, err := db.Get(walKey(i))
+		require.NoError(t, err, "key %d", i)
+		require.Equal(t, walValue(i, gen), v, "key %d", i)
+		v, err = db.GetAppend([]byte("x"), walKey(i), &GetOptions{NoFillCache: true})
+		require.NoError(t, err, "key %d", i)
+		require.Equal(t, append([]byte("x"), walValue(i, gen)...), v, "key %d", i)
+	}
+	it, err := db.NewIter(nil)
+	require.NoError(t, err)
+	i := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		require.Equal(t, walKey(i), it.Key())
+		require.Equal(t, walValue(i, gen), it.Value(), "key %d", i)
+		i++
+	}
+	require.Equal(t, n, i)
+	for ok := it.Last(); ok; ok = it.Prev() {
+		i--
+		require.Equal(t, walKey(i), it.Key())
+		require.Equal(t, walValue(i, gen), it.Value(), "key %d", i)
+	}
+	require.Equal(t, 0, i)
+	require.NoError(t, it.Close())
+}
+
+// A flush leaves large values in the WAL: the tables refer to them, the
+// segment outlives the flush, and every read path returns the values, also
+// after a reopen. A compaction copies them in and lets the segments go.
+func TestWALValuesFlushReadCompact(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := walValueOpts(fs)
+	db := openMem(t, fs, opts)
+	const n = 300
+	for i := range n {
+		require.NoError(t, db.Put(walKey(i), walValue(i, 0)))
+	}
+	require.NoError(t, db.Flush())
+	m := db.Metrics()
+	require.Positive(t, m.WALValueSegments)
+	var want int64
+	for i := range n {
+		if v := walValue(i, 0); len(v) >= 100 {
+			want += int64(len(v))
+		}
+	}
+	require.Equal(t, want, m.WALValueBytes, "every value of 100 bytes or more is left in the WAL")
+	require.Less(t, uint64(m.Levels[0].Bytes), uint64(want)/4, "the tables hold references, not the values")
+	kept := logFiles(t, fs)
+	require.GreaterOrEqual(t, len(kept), 2, "the flushed segment stays beside the new one")
+
+	before := db.Metrics().WALValueReads
+	requireWALValues(t, db, n, 0)
+	require.Greater(t, db.Metrics().WALValueReads, before)
+
+	require.NoError(t, db.Close())
+	db = openMem(t, fs, opts)
+	requireWALValues(t, db, n, 0)
+	require.Subset(t, logFiles(t, fs), kept[:len(kept)-1], "Open keeps the segments tables refer to")
+
+	require.NoError(t, db.Compact(nil, nil))
+	m = db.Metrics()
+	require.Zero(t, m.WALValueSegments)
+	require.Zero(t, m.WALValueBytes)
+	for _, num := range logFiles(t, fs) {
+		require.NotContains(t, kept[:len(kept)-1], num, "a segment no table refers to is deleted")
+	}
+	requireWALValues(t, db, n, 0)
+}
+
+// Head truncation, as a Raft log does it: a range tombstone over the old
+// entries, then compaction, lets go of the segments that held them.
+func TestWALValuesLetGoAfterDeleteRange(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, walValueOpts(fs))
+	const n = 600
+	for i := range n {
+		require.NoError(t, db.Put(walKey(i), walValue(i, 1)))
+		if i%200 == 199 {
+			require.NoError(t, db.Flush())
+		}
+	}
+	require.GreaterOrEqual(t, db.Metrics().WALValueSegments, 3)
+	require.NoError(t, db.DeleteRange(walKey(0), walKey(n)))
+	require.NoError(t, db.Flush())
+	require.NoError(t, db.Compact(nil, nil))
+	require.Zero(t, db.Metrics().WALValueSegments)
+	require.Len(t, logFiles(t, fs), 1, "only the live memtable's segment is left")
+	it, err := db.NewIter(nil)
+	require.NoError(t, err)
+	require.False(t, it.First())
+	require.NoError(t, it.Close())
+}
+
+// Overwrites and deletes mixed with large values: the DB reads as a map
+// of the writes at every step, through flushes, compactions and reopens.
+func TestWALValuesModel(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := walValueOpts(fs)
+	opts.L0CompactionTrigger = 2
+	opts.L0SlowdownWrites, opts.L0StopWrites = 6, 10
+	db := openMem(t, fs, opts)
+	model := map[string][]byte{}
+	rng := rand.New(rand.NewPCG(3, 4))
+	segs, reads := 0, int64(0)
+	for step := range 4000 {
+		k := walKey(rng.IntN(200))
+		switch r := rng.IntN(10); {
+		case r < 7:
+			v := walValue(rng.IntN(1000), step)
+			require.NoError(t, db.Put(k, v))
+			model[string(k)] = v
+		case r < 9:
+			require.NoError(t, db.Delete(k))
+			delete(model, string(k))
+		default:
+			b := db.NewBatch()
+			for j := range 5 {
+				kk := walKey(rng.IntN(200))
+				v := walValue(j*101, step)
+				b.Put(kk, v)
+				model[string(kk)] = v
+			}
+			require.NoError(t, db.Apply(b))
+		}
+		if step%500 == 499 {
+			m := db.Metrics()
+			segs = max(segs, m.WALValueSegments)
+			reads += m.WALValueReads
+			require.NoError(t, db.Close())
+			db = openMem(t, fs, opts)
+		}
+		if step%250 == 0 {
+			for i := range 200 {
+				got, err := db.Get(walKey(i))
+				if want, ok := model[string(walKey(i))]; ok {
+					require.NoError(t, err)
+					require.True(t, bytes.Equal(want, got), "step %d key %d", step, i)
+				} else {
+					require.ErrorIs(t, err, ErrNotFound, "step %d key %d", step, i)
+				}
+			}
+		}
+	}
+	require.Positive(t, segs, "tables referred to the WAL")
+	require.Positive(t, reads, "reads resolved references")
+}
+
+// A power loss right after a flush loses nothing the flush made durable,
+// even when the writes themselves were never synced (SyncNo): the flush
+// syncs the segment its tables refer to before it records them.
+func TestWALValuesSurvivePowerLossAfterFlush(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := walValueOpts(fs)
+	opts.Sync = SyncNo
+	db := openMem(t, fs, opts)
+	const n = 120 // one memtable's worth: a single flush
+	for i := range n {
+		require.NoError(t, db.Put(walKey(i), walValue(i, 2)))
+	}
+	require.NoError(t, db.Flush())
+	require.Positive(t, db.Metrics().WALValueSegments)
+	crashed := fs.CrashClone()
+	o := *opts
+	o.FS = crashed
+	db2, err := Open("/db", &o)
+	require.NoError(t, err)
+	requireWALValues(t, db2, n, 2)
+	require.NoError(t, db2.Verify())
+	require.NoError(t, db2.Close())
+}
+
+// A checkpoint carries the segments its tables refer to.
+func TestWALValuesCheckpoint(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := walValueOpts(fs)
+	db := openMem(t, fs, opts)
+	const n = 120
+	for i := range n {
+		require.NoError(t, db.Put(walKey(i), walValue(i, 3)))
+	}
+	require.NoError(t, db.Flush())
+	require.Positive(t, db.Metrics().WALValueSegments)
+	require.NoError(t, db.Checkpoint("/cp"))
+	// The source lets its segments go; the checkpoint must not need them.
+	require.NoError(t, db.Compact(nil, nil))
+	require.Zero(t, db.Metrics().WALValueSegments)
+	o := *opts
+	cp, err := Open("/cp", &o)
+	require.NoError(t, err)
+	requireWALValues(t, cp, n, 3)
+	require.Positive(t, cp.Metrics().WALValueSegments)
+	require.NoError(t, cp.Close())
+}
