@@ -30,11 +30,12 @@ type Reason uint8
 // The reasons (the package documentation says when each applies). String
 // gives the word logs and events use.
 const (
-	ReasonL0     Reason = iota + 1 // L0 scores 1 or more (Pick)
-	ReasonSize                     // a level scores 1 or more (Pick)
-	ReasonTTL                      // expired data or mostly tombstones (PickTTL)
-	ReasonRead                     // reads keep paying for L0's overlap (PickRead)
-	ReasonManual                   // DB.Compact (PickManual)
+	ReasonL0        Reason = iota + 1 // L0 scores 1 or more (Pick)
+	ReasonSize                        // a level scores 1 or more (Pick)
+	ReasonTTL                         // expired data or mostly tombstones (PickTTL)
+	ReasonRead                        // reads keep paying for L0's overlap (PickRead)
+	ReasonManual                      // DB.Compact (PickManual)
+	ReasonWALValues                   // a table refers to values in a mostly dead WAL segment (PickRewrite)
 )
 
 // String returns "L0", "size", "ttl", "read" or "manual".
@@ -50,6 +51,8 @@ func (r Reason) String() string {
 		return "read"
 	case ReasonManual:
 		return "manual"
+	case ReasonWALValues:
+		return "wal-values"
 	}
 	return fmt.Sprintf("Reason(%d)", uint8(r))
 }
@@ -449,6 +452,18 @@ func PickTTL(v *manifest.Version, o Options, now int64) *Compaction {
 		}
 	}
 	return nil
+}
+
+// PickRewrite returns a compaction that rewrites f, a table of level 1 or
+// below, into the level under it (its own at the bottom), with the
+// tables it overlaps there; nil if one of them is busy. It never moves f
+// whole: the point is to write its entries again (lsm rewrites a table
+// that refers to values in a WAL segment so the segment can go).
+func PickRewrite(v *manifest.Version, o Options, reason Reason, level int, f *manifest.FileMeta) *Compaction {
+	if level < 1 || f.Compacting {
+		return nil
+	}
+	return newCompaction(v, o, reason, level, min(level+1, Bottom), []*manifest.FileMeta{f})
 }
 
 // PickRead returns a compaction of part of L0 into the base level, for a

@@ -27,26 +27,32 @@ func FuzzDB(f *testing.F) {
 			input = input[:2000]
 		}
 		ops := dbtest.Generate(dbtest.NewByteSource(input), 300, nil)
-		if report := dbtest.Compare(ops, fuzzConfig(len(input)%2 == 1), dbtest.ModelConfig()); report != "" {
+		if report := dbtest.Compare(ops, fuzzConfig(len(input)%3), dbtest.ModelConfig()); report != "" {
 			t.Fatal(report)
 		}
 	})
 }
 
 // fuzzConfig is a DB whose memtables flush every few KiB and whose tables
-// are compacted at once: a short script reaches every level. With staged
-// set, writes go to 4 KiB fronts copied into the main list in the
-// background (a staged memtable needs 64 KiB).
-func fuzzConfig(staged bool) dbtest.Config {
+// are compacted at once: a short script reaches every level. Variant 1
+// writes to 4 KiB fronts copied into the main list in the background (a
+// staged memtable needs 64 KiB); variant 2 leaves values of 8 bytes or
+// more in the WAL (Options.WALValueThreshold), so tables refer to them.
+func fuzzConfig(variant int) dbtest.Config {
 	memtable, desc := int64(4<<10), "MemtableSize=4KiB (plain) BlockSize=256 TargetFileSize=4KiB BaseLevelSize=16KiB L0 trigger 2"
-	if staged {
+	walValues := 0
+	switch variant {
+	case 1:
 		memtable, desc = 64<<10, "MemtableSize=64KiB (staged) BlockSize=256 TargetFileSize=4KiB BaseLevelSize=16KiB L0 trigger 2"
+	case 2:
+		walValues, desc = 8, desc+" WALValueThreshold=8"
 	}
 	return dbtest.DBConfig("db", desc, func(clock *dbtest.Clock) func() (*lsm.DB, error) {
 		fs := vfs.NewMem()
 		return func() (*lsm.DB, error) {
 			return lsm.Open("/db", &lsm.Options{FS: fs, Clock: clock.Now, MemtableSize: memtable, BlockSize: 256,
-				TargetFileSize: 4 << 10, BaseLevelSize: 16 << 10, L0CompactionTrigger: 2, TTLCompactionInterval: -1})
+				TargetFileSize: 4 << 10, BaseLevelSize: 16 << 10, L0CompactionTrigger: 2, TTLCompactionInterval: -1,
+				WALValueThreshold: walValues})
 		}
 	}, nil)
 }

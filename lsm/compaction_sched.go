@@ -97,6 +97,9 @@ func (db *DB) maybeScheduleCompactionLocked() {
 	for db.canCompactLocked() && db.mu.comp.running < db.opts.CompactionConcurrency {
 		c := compaction.PickConcurrent(db.mu.rs.v, db.compactionOptions(), db.mu.comp.inProgress)
 		if c == nil {
+			c = db.pickWALValueRewriteLocked()
+		}
+		if c == nil {
 			return
 		}
 		db.startCompactionLocked(c)

@@ -155,6 +155,11 @@ type DB struct {
 		bgStop bool
 		// comp is the scheduling state of compactions.
 		comp compactionState
+		// walValueBytes is, for each flushed WAL segment tables refer to,
+		// the bytes they referred to when the segment was flushed (or at
+		// Open): a segment whose tables now refer to less than half of it
+		// is let go by rewriting them (pickWALValueRewriteLocked).
+		walValueBytes map[uint64]uint64
 	}
 	bgWG sync.WaitGroup
 

@@ -113,6 +113,9 @@ func (db *DB) flushMemtable(m *memTable) error {
 	db.mu.imm = db.mu.imm[1:]
 	db.mu.releasing++
 	old := db.installReadStateLocked(db.vs.Current())
+	if vw != nil {
+		db.noteWALValuesLocked(db.mu.rs.v, m.walNum)
+	}
 	db.maybeScheduleCompactionLocked()
 	db.mu.bgCond.Broadcast()
 	db.mu.Unlock()

@@ -230,6 +230,7 @@ func (db *DB) recover(exists bool) error {
 	db.mu.mem.walNum, db.mu.mem.wal, db.mu.mem.maxSeq = walNum, w, lastSeq
 	db.mu.Lock()
 	db.installReadStateLocked(db.vs.Current())
+	db.noteWALValuesLocked(db.mu.rs.v, 0)
 	db.mu.Unlock()
 	db.deleteObsoleteAtOpen()
 	return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/stratadb/strata/compaction"
 	"github.com/stratadb/strata/internal/batchrepr"
 	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/manifest"
@@ -201,8 +202,9 @@ func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte) ([]byte, er
 
 // walValueLocs reads memtable m's WAL segment back and returns where each
 // KindSet value of at least the threshold lies in it, by sequence number;
-// nil when the DB keeps no values in the WAL, or m has no segment. A
-// segment it cannot read is no error: the flush then copies every value.
+// nil when the DB keeps no values in the WAL, m has no segment, or those
+// values are less than half of it. A segment it cannot read is no error:
+// the flush then copies every value.
 func (db *DB) walValueLocs(m *memTable) map[keys.SeqNum]walRef {
 	min := db.opts.WALValueThreshold
 	if min <= 0 || m.walNum == 0 {
@@ -222,10 +224,16 @@ func (db *DB) walValueLocs(m *memTable) map[keys.SeqNum]walRef {
 	}
 	defer f.Close()
 	var locs map[keys.SeqNum]walRef
+	var total int64 // bytes of the values found
 	r := wal.NewReader(io.NewSectionReader(f, 0, 1<<62), name)
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
+			// A segment that would be mostly garbage from the start (its
+			// large values under half of it) is not worth keeping.
+			if total*2 < r.End() {
+				return nil
+			}
 			return locs
 		}
 		if err != nil {
@@ -257,6 +265,7 @@ func (db *DB) walValueLocs(m *memTable) map[keys.SeqNum]walRef {
 				locs = make(map[keys.SeqNum]walRef)
 			}
 			at := int64(br.Pos() - len(e.Value))
+			total += int64(len(e.Value))
 			locs[seq] = walRef{off: wal.PayloadOffset(start, at), n: len(e.Value), crc: crc32.Checksum(e.Value, walValCRC)}
 		}
 	}
@@ -327,4 +336,58 @@ func walRefsOf(v *manifest.Version) map[uint64]struct{} {
 		}
 	}
 	return out
+}
+
+// noteWALValuesLocked records, after an edit added tables that refer to
+// segment num (a flush) or at Open (num 0: every segment v's tables refer
+// to), the bytes they refer to, the measure pickWALValueRewriteLocked
+// judges the segment against.
+func (db *DB) noteWALValuesLocked(v *manifest.Version, num uint64) {
+	db.checkMuHeld("noting WAL values")
+	if db.mu.walValueBytes == nil {
+		db.mu.walValueBytes = make(map[uint64]uint64)
+	}
+	for _, files := range v.Levels {
+		for _, f := range files {
+			if f.WALRef != 0 && (num == 0 || f.WALRef == num) {
+				db.mu.walValueBytes[f.WALRef] += f.WALRefBytes
+			}
+		}
+	}
+}
+
+// pickWALValueRewriteLocked returns a compaction that rewrites a table
+// referring to values in a segment its tables now refer to less than half
+// of (the rest deleted: a Raft log truncated from its head), so the
+// values still live are copied into tables and the segment can go; nil if
+// there is none. L0 tables are left to go down with L0.
+func (db *DB) pickWALValueRewriteLocked() *compaction.Compaction {
+	if len(db.mu.walValueBytes) == 0 || db.opts.ReadOnly {
+		return nil
+	}
+	v := db.mu.rs.v
+	live := make(map[uint64]uint64, len(db.mu.walValueBytes))
+	for _, files := range v.Levels {
+		for _, f := range files {
+			if f.WALRef != 0 {
+				live[f.WALRef] += f.WALRefBytes
+			}
+		}
+	}
+	for num := range db.mu.walValueBytes {
+		if _, ok := live[num]; !ok {
+			delete(db.mu.walValueBytes, num) // no table refers to it any more
+		}
+	}
+	for level := 1; level < len(v.Levels); level++ {
+		for _, f := range v.Levels[level] {
+			if f.WALRef == 0 || f.Compacting || live[f.WALRef]*2 >= db.mu.walValueBytes[f.WALRef] {
+				continue
+			}
+			if c := compaction.PickRewrite(v, db.compactionOptions(), compaction.ReasonWALValues, level, f); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
 }

@@ -252,3 +252,96 @@ func TestWALValuesCheckpoint(t *testing.T) {
 	require.Positive(t, cp.Metrics().WALValueSegments)
 	require.NoError(t, cp.Close())
 }
+
+// A Raft log: entries appended in key order, each flush moved down whole
+// (its tables keep their references), the head truncated by a range
+// tombstone. Segments whose entries are all deleted go with their tables;
+// a segment whose tables now refer to less than half of what they did is
+// let go by rewriting the tables still referring to it, so the space of
+// the deleted entries comes back.
+func TestWALValuesHeadTruncationLetsSegmentsGo(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := walValueOpts(fs)
+	opts.L0CompactionTrigger = 1
+	db := openMem(t, fs, opts)
+	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 200+i%50) }
+	const perSeg, segs = 100, 4
+	for s := range segs {
+		for i := s * perSeg; i < (s+1)*perSeg; i++ {
+			require.NoError(t, db.Put(walKey(i), val(i)))
+		}
+		require.NoError(t, db.Flush())
+		waitCompactions(db)
+	}
+	m := db.Metrics()
+	require.Equal(t, segs, m.WALValueSegments)
+	require.Positive(t, m.TrivialMoves, "flushed tables moved down whole, references and all")
+	require.Zero(t, m.Compactions)
+
+	// Keep the last 30 entries of the third segment and the fourth.
+	require.NoError(t, db.DeleteRange(walKey(0), walKey(3*perSeg-30)))
+	require.NoError(t, db.Flush())
+	waitCompactions(db)
+	m = db.Metrics()
+	require.Equal(t, 1, m.WALValueSegments, "only the fourth segment is still referred to")
+	var want int64
+	for i := 3 * perSeg; i < segs*perSeg; i++ {
+		want += int64(len(val(i)))
+	}
+	require.Equal(t, want, m.WALValueBytes)
+	for i := 3*perSeg - 30; i < segs*perSeg; i++ {
+		v, err := db.Get(walKey(i))
+		require.NoError(t, err)
+		require.Equal(t, val(i), v)
+	}
+	_, err := db.Get(walKey(3*perSeg - 31))
+	require.ErrorIs(t, err, ErrNotFound)
+	require.Len(t, logFiles(t, fs), 2, "the fourth segment and the live one")
+}
+
+// A segment its tables now refer to less than half of (as when a range
+// tombstone deleted some of its tables whole and left others untouched)
+// is let go: the tables still referring to it are rewritten, holding the
+// values themselves.
+func TestWALValuesMostlyDeadSegmentIsRewritten(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := walValueOpts(fs)
+	opts.L0CompactionTrigger = 1
+	db := openMem(t, fs, opts)
+	val := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 200+i%50) }
+	for s := range 3 {
+		for i := s * 100; i < (s+1)*100; i++ {
+			require.NoError(t, db.Put(walKey(i), val(i)))
+		}
+		require.NoError(t, db.Flush())
+		waitCompactions(db)
+	}
+	m := db.Metrics()
+	require.Equal(t, 3, m.WALValueSegments)
+	require.Zero(t, m.Compactions, "every flushed table was moved down whole")
+	segs := logFiles(t, fs)[:3]
+
+	// The first segment's tables refer to what they did, the second's to
+	// a third of what they did at their flush.
+	db.mu.Lock()
+	db.mu.walValueBytes[segs[1]] *= 3
+	db.maybeScheduleCompactionLocked()
+	db.mu.Unlock()
+	waitCompactions(db)
+	m = db.Metrics()
+	require.EqualValues(t, 1, m.Compactions)
+	require.Equal(t, 2, m.WALValueSegments)
+	require.NotContains(t, logFiles(t, fs), segs[1])
+	require.Subset(t, logFiles(t, fs), []uint64{segs[0], segs[2]})
+	requireVals := func() {
+		for i := range 300 {
+			v, err := db.Get(walKey(i))
+			require.NoError(t, err)
+			require.Equal(t, val(i), v)
+		}
+	}
+	requireVals()
+	require.NoError(t, db.Close())
+	db = openMem(t, fs, opts)
+	requireVals()
+}
