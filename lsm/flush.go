@@ -88,7 +88,6 @@ func (db *DB) flushMemtable(m *memTable) error {
 			db.opts.EventListener.flushEnd(info)
 			return err
 		}
-		db.keepWAL(m.walNum)
 	}
 	db.mu.Lock()
 	next := db.mu.mem.walNum
@@ -108,6 +107,11 @@ func (db *DB) flushMemtable(m *memTable) error {
 		info.Err = err
 		db.opts.EventListener.flushEnd(info)
 		return err
+	}
+	if vw != nil {
+		// Only now that a version names the tables: a segment in the kept
+		// set that no live version names is deleted.
+		db.keepWAL(m.walNum)
 	}
 	db.mu.Lock()
 	db.mu.imm = db.mu.imm[1:]
