@@ -66,9 +66,13 @@
 //	read    PickRead: reads keep paying for L0's overlap (LevelDB's
 //	        seek-triggered compaction, for L0's deepest window)
 //	manual  PickManual: DB.Compact
+//	wal-values  PickRewrite: a table refers to values in a WAL segment
+//	        whose tables now refer to less than half of what they did
+//	        (lsm's Options.WALValueThreshold); the rewrite copies them in
 //
 // and its Kind: a rewrite, or a trivial move (L0, size and read only: a
-// move keeps every entry, which ttl and manual compactions exist to drop).
+// move keeps every entry, which ttl, manual and wal-values compactions
+// exist to drop or copy).
 //
 // # Choosing inputs
 //

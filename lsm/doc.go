@@ -100,7 +100,8 @@
 //	LOCK            flock(2)ed while the DB is open
 //	CURRENT         the name of the live MANIFEST, replaced atomically
 //	MANIFEST-000005 the log of version edits (which tables are live, per level)
-//	000007.log      WAL segments not yet flushed (package wal)
+//	000007.log      WAL segments not yet flushed (package wal), and flushed
+//	                ones whose large values tables refer to (walvalues.go)
 //	000009.sst      tables (package sstable)
 //	000006.log.damaged  a WAL segment Repair moved aside: never replayed or deleted
 //

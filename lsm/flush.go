@@ -283,6 +283,9 @@ func (db *DB) syncFlushedWAL(m *memTable) error {
 	if w == nil {
 		return fmt.Errorf("strata: flush: WAL segment %d closed before its tables were written", m.walNum)
 	}
+	if w.SyncedSize() == w.FlushedSize() {
+		return nil // every byte of it is durable already (SyncAlways, or the last write synced)
+	}
 	if err := w.Sync(); err != nil {
 		return fmt.Errorf("strata: flush: sync WAL segment %d: %w", m.walNum, err)
 	}

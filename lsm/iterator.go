@@ -328,7 +328,7 @@ func (db *DB) openTableIter(f *manifest.FileMeta, prefix []byte) (keys.Iterator,
 		db.metrics.tablesSkippedByFilter.Add(1)
 		return &errIter{}, nil
 	}
-	return db.wrapWALRefs(f, newTableIter(r, release, false)), nil
+	return db.wrapWALRefs(f, newTableIter(r, release, false), true), nil
 }
 
 // openCompactionIter opens an iterator over a compaction's input table: it
@@ -339,7 +339,7 @@ func (db *DB) openCompactionIter(f *manifest.FileMeta) (keys.Iterator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return db.wrapWALRefs(f, newTableIter(r, release, true)), nil
+	return db.wrapWALRefs(f, newTableIter(r, release, true), false), nil
 }
 
 // First moves to the first live key. It returns whether the iterator is
@@ -699,12 +699,13 @@ func (t *tableIter) Close() error {
 }
 
 // wrapWALRefs returns t, or for a table that refers to values in a WAL
-// segment, an iterator that resolves them.
-func (db *DB) wrapWALRefs(f *manifest.FileMeta, t *tableIter) keys.Iterator {
+// segment, an iterator that resolves them (caching the values it reads
+// when fill is set).
+func (db *DB) wrapWALRefs(f *manifest.FileMeta, t *tableIter, fill bool) keys.Iterator {
 	if f.WALRef == 0 {
 		return t
 	}
-	return &walRefIter{tableIter: t, db: db, f: f}
+	return &walRefIter{tableIter: t, db: db, f: f, fill: fill}
 }
 
 // walRefIter is a tableIter over a table that refers to values in a WAL
@@ -713,11 +714,12 @@ func (db *DB) wrapWALRefs(f *manifest.FileMeta, t *tableIter) keys.Iterator {
 // makes it invalid with the error, as a damaged block does.
 type walRefIter struct {
 	*tableIter
-	db  *DB
-	f   *manifest.FileMeta
-	val []byte // the current entry's value
-	buf []byte // memory for values read from the segment
-	err error
+	db   *DB
+	f    *manifest.FileMeta
+	val  []byte // the current entry's value
+	buf  []byte // memory for values read from the segment
+	err  error
+	fill bool // cache the values read from the segment
 }
 
 func (w *walRefIter) settle(ok bool) bool {
@@ -739,7 +741,7 @@ func (w *walRefIter) settle(ok bool) bool {
 		w.val = inline
 		return true
 	}
-	out, err := w.db.readWALRef(w.f, r, w.buf[:0])
+	out, err := w.db.readWALRef(w.f, r, w.buf[:0], w.fill)
 	if err != nil {
 		w.err, w.val = err, nil
 		return false

@@ -360,6 +360,12 @@ func (db *DB) checkTablesExist() error {
 			if uint64(size) != f.Size {
 				return fmt.Errorf("%w: table %s has %d bytes, the MANIFEST recorded %d", ErrCorruption, name, size, f.Size)
 			}
+			if f.WALRef != 0 {
+				seg := manifest.MakeFilename(db.dir, manifest.FileTypeLog, f.WALRef)
+				if _, err := db.fs.Stat(seg); err != nil {
+					return fmt.Errorf("%w: L%d table %s refers to values in WAL segment %s: %w", ErrCorruption, level, name, seg, err)
+				}
+			}
 		}
 	}
 	return nil

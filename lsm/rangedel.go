@@ -59,6 +59,11 @@ func (db *DB) coveredBytes(f *manifest.FileMeta, l rangedel.List) uint64 {
 			n += hi - lo
 		}
 	}
+	if f.WALRef != 0 && f.Size > 0 {
+		// The values it refers to in a WAL segment go with it (in
+		// proportion: a reference stands for its value).
+		n += uint64(float64(n) * float64(f.WALRefBytes) / float64(f.Size))
+	}
 	return n
 }
 

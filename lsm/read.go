@@ -230,7 +230,7 @@ func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.Se
 			if scratch != nil {
 				dst = (*scratch)[:0]
 			}
-			inline, err = db.readWALRef(f, r, dst)
+			inline, err = db.readWALRef(f, r, dst, scratch == nil)
 			if scratch != nil && err == nil {
 				*scratch = inline
 			}

@@ -36,6 +36,9 @@ func (db *DB) Verify() error {
 				err = verifyRangeDels(f, r)
 			}
 			release.Release()
+			if err == nil && f.WALRef != 0 {
+				err = db.verifyWALRefs(f)
+			}
 			if err != nil {
 				return err
 			}
@@ -54,6 +57,18 @@ func (db *DB) Verify() error {
 		}
 	}
 	return nil
+}
+
+// verifyWALRefs reads every value table f refers to in a WAL segment and
+// checks its checksum.
+func (db *DB) verifyWALRefs(f *manifest.FileMeta) error {
+	it, err := db.openCompactionIter(f)
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+	}
+	return it.Close()
 }
 
 func (db *DB) verifyWAL(num uint64, newest bool) error {

@@ -174,12 +174,19 @@ func (db *DB) resolveWALValue(f *manifest.FileMeta, v, dst []byte) ([]byte, erro
 	if !isRef {
 		return inline, nil
 	}
-	return db.readWALRef(f, r, dst)
+	return db.readWALRef(f, r, dst, false)
 }
 
 // readWALRef reads the value r of table f refers to into dst's memory
-// (grown if needed) and checks it.
-func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte) ([]byte, error) {
+// (grown if needed) and checks it. The block cache holds values read
+// from segments as it holds blocks, keyed by the segment's number and
+// the value's offset (file numbers are one space for tables and
+// segments): a value cached is returned as a copy, and with fill set a
+// value read is cached.
+func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool) ([]byte, error) {
+	if v, ok := db.blockCache.Get(f.WALRef, uint64(r.off)); ok && len(v) == r.n {
+		return v, nil
+	}
 	seg, err := db.openWALValueSeg(f.WALRef)
 	if err != nil {
 		return nil, err
@@ -197,6 +204,9 @@ func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte) ([]byte, er
 		return nil, keys.CorruptionError(name, r.off, "value of %d bytes that table %06d refers to fails its checksum", r.n, f.FileNum)
 	}
 	db.metrics.walValueReads.Add(1)
+	if fill {
+		db.blockCache.Set(f.WALRef, uint64(r.off), out)
+	}
 	return out, nil
 }
 
@@ -280,15 +290,16 @@ type walValueWriter struct {
 }
 
 // value returns what the table stores for the entry (ikey, v), and the
-// bytes of v it leaves in the segment (0 when it copies v). A reference
-// is written only when the memtable's value is the one the WAL logged
-// (same length and checksum).
+// bytes of v it leaves in the segment (0 when it copies v). The WAL's
+// bytes are what a replay would put in the memtable, so a reference needs
+// only the entry's sequence number and length to match; its checksum is
+// of the WAL's bytes.
 func (w *walValueWriter) value(ikey, v []byte) ([]byte, int) {
 	seq, kind := keys.SplitTrailer(keys.TrailerOf(ikey))
 	if kind != keys.KindSet {
 		return v, 0
 	}
-	if r, ok := w.locs[seq]; ok && r.n == len(v) && crc32.Checksum(v, walValCRC) == r.crc {
+	if r, ok := w.locs[seq]; ok && r.n == len(v) {
 		w.buf = appendWALRef(w.buf[:0], r)
 		return w.buf, len(v)
 	}
@@ -321,6 +332,7 @@ func (db *DB) deleteObsoleteWALsLocked() {
 		}
 		delete(o.wals, num)
 		db.closeWALSegment(num)
+		db.blockCache.EvictFile(num)
 		db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, num))
 	}
 }

@@ -111,7 +111,10 @@ func TestWALValuesFlushReadCompact(t *testing.T) {
 
 	before := db.Metrics().WALValueReads
 	requireWALValues(t, db, n, 0)
-	require.Greater(t, db.Metrics().WALValueReads, before)
+	read := db.Metrics().WALValueReads
+	require.Greater(t, read, before)
+	requireWALValues(t, db, n, 0)
+	require.Equal(t, read, db.Metrics().WALValueReads, "values read once are in the block cache")
 
 	require.NoError(t, db.Close())
 	db = openMem(t, fs, opts)
@@ -344,4 +347,56 @@ func TestWALValuesMostlyDeadSegmentIsRewritten(t *testing.T) {
 	require.NoError(t, db.Close())
 	db = openMem(t, fs, opts)
 	requireVals()
+}
+
+// Damage to a value kept in the WAL is found by Verify and by a read of
+// it, each naming the segment; a kept segment that is missing fails Open.
+func TestWALValuesDamageAndLoss(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := walValueOpts(fs)
+	skipCheck(t, "the test damages the DB")
+	db := openMem(t, fs, opts)
+	for i := range 50 {
+		require.NoError(t, db.Put(walKey(i), walValue(i, 4)))
+	}
+	require.NoError(t, db.Flush())
+	require.NoError(t, db.Verify())
+	require.NoError(t, db.Close())
+	seg := manifest.MakeFilename("/db", manifest.FileTypeLog, logFiles(t, fs)[0])
+
+	// Flip a byte in the middle of key 7's value.
+	f, err := fs.Open(seg)
+	require.NoError(t, err)
+	size, err := f.Size()
+	require.NoError(t, err)
+	data := make([]byte, size)
+	_, err = f.ReadAt(data, 0)
+	require.NoError(t, err)
+	f.Close()
+	at := bytes.Index(data, walValue(7, 4))
+	require.Positive(t, at)
+	data[at+len(walValue(7, 4))/2] ^= 0x10
+	w, err := fs.Create(seg)
+	require.NoError(t, err)
+	_, err = w.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, w.Sync())
+	w.Close()
+
+	db, err = Open("/db", opts)
+	require.NoError(t, err)
+	err = db.Verify()
+	require.ErrorIs(t, err, ErrCorruption)
+	require.ErrorContains(t, err, seg)
+	_, err = db.Get(walKey(7))
+	require.ErrorIs(t, err, ErrCorruption)
+	v, err := db.Get(walKey(8))
+	require.NoError(t, err, "the other values read")
+	require.Equal(t, walValue(8, 4), v)
+	require.NoError(t, db.Close())
+
+	require.NoError(t, fs.Remove(seg))
+	_, err = Open("/db", opts)
+	require.ErrorIs(t, err, ErrCorruption)
+	require.ErrorContains(t, err, seg)
 }

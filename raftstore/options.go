@@ -9,10 +9,10 @@ type Options struct {
 	// field is ignored: the store writes with lsm.SyncNo and calls DB.Sync
 	// itself after each write, so that each StoreLogs, DeleteRange, Set and
 	// SetUint64 costs exactly one WAL fsync and the store can count and time
-	// it. The default value is nil, the engine's defaults, except for four
+	// it. The default value is nil, the engine's defaults, except for five
 	// fields the store sets when they are zero, the first three measured
 	// side by side with the engine's default on the comparison's workloads
-	// (bench/, the run in bench/RESULTS.md), the fourth as it says:
+	// (bench/, the run in bench/RESULTS.md), the other two as they say:
 	//
 	//   - MemtableSize: DefaultMemtableSize (32 MiB), see there.
 	//   - BloomBitsPerKey: -1, no filters. Every lookup the store makes is
@@ -35,6 +35,7 @@ type Options struct {
 	//     a new file size durable: on a quiet machine 10-byte StoreLogs
 	//     calls went from 1.43-1.76x raft-wal's time to 0.99-1.06x), and a
 	//     flush's table goes to the disk as it is written.
+	//   - WALValueThreshold: DefaultWALValueThreshold, see there.
 	//   - L0CompactionTrigger: 1, so each flushed table is compacted at
 	//     once. The log's keys only grow and a new store keeps its other keys
 	//     below them (doc.go), so a flushed table overlaps nothing below it
@@ -107,3 +108,13 @@ type Options struct {
 // preallocated a step at a time, not to the memtable's size), which is
 // what had kept this at 8 MiB.
 const DefaultMemtableSize = 32 << 20
+
+// DefaultWALValueThreshold is the engine's lsm.Options.WALValueThreshold
+// under a store unless Options.Engine sets one (a negative value turns it
+// off): an entry whose encoding takes this many bytes or more is written
+// to disk once, in the engine's WAL, whose segment the tables refer to,
+// instead of a second time by the flush of its memtable. Raft appends in
+// order and truncates from the head, so a segment goes when the entries
+// logged in it are deleted (or, when fewer than half of them are left,
+// once those are copied into tables).
+const DefaultWALValueThreshold = 512

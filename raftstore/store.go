@@ -80,7 +80,12 @@ type Store struct {
 	// cacheBytes is the engine's block cache capacity; cachedTail is the
 	// number of last entries whose scattered reads fill it (setCachedTail).
 	cacheBytes int64
-	cachedTail atomic.Uint64
+	// walValueMin is the engine's WALValueThreshold (0: off), and
+	// tableBytes the bytes the entries appended since the open take in
+	// tables: an entry left in the WAL takes its key and a reference.
+	walValueMin int
+	tableBytes  atomic.Uint64
+	cachedTail  atomic.Uint64
 
 	c counters
 }
@@ -107,6 +112,9 @@ func New(dir string, opts *Options) (*Store, error) {
 	if eng.L0CompactionTrigger == 0 {
 		eng.L0CompactionTrigger = 1
 	}
+	if eng.WALValueThreshold == 0 {
+		eng.WALValueThreshold = DefaultWALValueThreshold
+	}
 	if eng.FS == nil {
 		eng.FS = writeFS{vfs.Default}
 	}
@@ -114,7 +122,7 @@ func New(dir string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, noSync: o.NoSync, flushAt: o.TruncationFlushBytes}
+	s := &Store{db: db, noSync: o.NoSync, flushAt: o.TruncationFlushBytes, walValueMin: max(eng.WALValueThreshold, 0)}
 	switch n := o.RecentEntries; {
 	case n == 0:
 		s.recent = newRecentCache(DefaultRecentEntries)
@@ -172,8 +180,10 @@ func (s *Store) noteDeleted(n uint64) {
 	if e := s.c.entriesAppended.Load(); e > 0 {
 		per = s.c.bytesAppended.Load() / e
 	} else if live := n + s.entries(); live > 0 {
-		// Nothing appended since the open: the tables' bytes per entry.
-		per = uint64(s.db.Metrics().DiskBytes) / live
+		// Nothing appended since the open: the tables' bytes per entry,
+		// with the values they refer to in the WAL.
+		m := s.db.Metrics()
+		per = uint64(m.DiskBytes+m.WALValueBytes) / live
 	}
 	s.deadBytes += n * per
 	if s.deadBytes < uint64(s.flushAt) {
@@ -359,6 +369,10 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 // noFillCache is the engine read option of GetLog's scattered reads.
 var noFillCache = lsm.GetOptions{NoFillCache: true}
 
+// walRefBytes is about what a reference to a value left in the WAL takes
+// in a table (lsm's walvalues.go: a tag, two uvarints and a checksum).
+const walRefBytes = 14
+
 // setCachedTail sets how many of the log's last entries GetLog lets fill
 // the engine's block cache at random: as many as half the cache holds at
 // perEntry bytes each (the other half for runs). Reads of that tail keep
@@ -419,7 +433,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	b.Reset()
 	var key [logKeyLen]byte
 	lo, hi := logs[0].Index, logs[0].Index
-	var bytes uint64
+	var bytes, tableBytes uint64
 	for _, l := range logs {
 		if l == nil {
 			return fmt.Errorf("raftstore: %w: nil log entry", lsm.ErrInvalidArgument)
@@ -440,6 +454,11 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 			s.recent.set(l.Index, s.buf)
 		}
 		bytes += uint64(logKeyLen + len(s.buf))
+		if s.walValueMin > 0 && len(s.buf) >= s.walValueMin {
+			tableBytes += logKeyLen + walRefBytes
+		} else {
+			tableBytes += uint64(logKeyLen + len(s.buf))
+		}
 		lo, hi = min(lo, l.Index), max(hi, l.Index)
 	}
 	// Keep a huge entry's buffer from staying pinned.
@@ -466,7 +485,8 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	s.c.appends.Add(1)
 	s.c.entriesAppended.Add(uint64(len(logs)))
 	s.c.bytesAppended.Add(bytes)
-	s.setCachedTail(s.c.bytesAppended.Load() / s.c.entriesAppended.Load())
+	s.tableBytes.Add(tableBytes)
+	s.setCachedTail(s.tableBytes.Load() / s.c.entriesAppended.Load())
 	s.c.appendNanos.Add(uint64(time.Since(start)))
 	return nil
 }
