@@ -109,7 +109,9 @@ func (db *DB) now() keys.Now { return keys.NowFrom(db.opts.Clock) }
 // read from a file is added to the cache), which ref holds until the caller
 // releases it. With scratch set, a table's value is copied into *scratch
 // (reused), and a block read from a file goes through pooled memory and
-// stays out of the cache (sstable LookupAppend).
+// stays out of the cache (sstable LookupAppend), except in a table that
+// refers to values in the WAL (see getFromTable): there the value may
+// alias a cached block ref holds, or be read into *scratch.
 func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byte) (kind keys.Kind, value []byte, ref sstable.BlockRef, found bool, err error) {
 	var tomb keys.SeqNum
 	judge := func(vseq keys.SeqNum, kind keys.Kind, v []byte) (keys.Kind, []byte, sstable.BlockRef, bool, error) {
@@ -209,7 +211,12 @@ func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.Se
 	var trailer uint64
 	var val []byte
 	var ok bool
-	if scratch == nil {
+	// A table that refers to values in the WAL holds only keys and
+	// references: its blocks are cached even for a read that leaves the
+	// blocks of other tables out (scratch set), since they are dense
+	// (about 25 bytes an entry) and the values, the part a scattered read
+	// would evict others with, stay out.
+	if scratch == nil || f.WALRef != 0 {
 		trailer, val, *ref, ok, err = r.LookupRef(key, search)
 	} else {
 		trailer, val, ok, err = r.LookupAppend((*scratch)[:0], key, search, false)
@@ -220,27 +227,26 @@ func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.Se
 	}
 	vseq, kind := keys.SplitTrailer(trailer)
 	if f.WALRef != 0 && kind == keys.KindSet {
-		// The value is tagged: the value itself, or a reference to it in
-		// a WAL segment, read into memory of its own (*scratch if set).
+		// The value is tagged: the value itself (aliasing the block ref
+		// holds), or a reference to it in a WAL segment, read into memory
+		// of its own (*scratch if set) and cached unless scratch is set.
 		inline, r, isRef, ok := decodeWALValue(val)
 		if !ok {
-			err = db.badWALValue(f, val)
-		} else if isRef {
+			return 0, 0, nil, false, db.badWALValue(f, val)
+		}
+		if isRef {
 			var dst []byte
 			if scratch != nil {
 				dst = (*scratch)[:0]
 			}
-			inline, err = db.readWALRef(f, r, dst, scratch == nil)
-			if scratch != nil && err == nil {
+			if inline, err = db.readWALRef(f, r, dst, scratch == nil); err != nil {
+				return 0, 0, nil, false, err
+			}
+			if scratch != nil {
 				*scratch = inline
 			}
-			if scratch == nil {
-				ref.Release() // the value does not alias the block
-				*ref = sstable.BlockRef{}
-			}
-		}
-		if err != nil {
-			return 0, 0, nil, false, err
+			ref.Release() // the value does not alias the block
+			*ref = sstable.BlockRef{}
 		}
 		val = inline
 	}
@@ -275,8 +281,11 @@ type GetOptions struct {
 	// memory of its own. For reads scattered over more data than the cache
 	// holds, where a block is seldom read twice, it spares the allocation
 	// of a block per read and the eviction of blocks other reads would
-	// hit. A block already in the cache is used either way. The default
-	// value is false: blocks read are cached.
+	// hit. A block already in the cache is used either way. In a table
+	// that refers to values in the WAL (Options.WALValueThreshold) it
+	// leaves the values read out of the cache, and caches the table's
+	// blocks, which hold keys and references only. The default value is
+	// false: blocks read are cached.
 	NoFillCache bool
 }
 

@@ -80,12 +80,7 @@ type Store struct {
 	// cacheBytes is the engine's block cache capacity; cachedTail is the
 	// number of last entries whose scattered reads fill it (setCachedTail).
 	cacheBytes int64
-	// walValueMin is the engine's WALValueThreshold (0: off), and
-	// tableBytes the bytes the entries appended since the open take in
-	// tables: an entry left in the WAL takes its key and a reference.
-	walValueMin int
-	tableBytes  atomic.Uint64
-	cachedTail  atomic.Uint64
+	cachedTail atomic.Uint64
 
 	c counters
 }
@@ -122,7 +117,7 @@ func New(dir string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, noSync: o.NoSync, flushAt: o.TruncationFlushBytes, walValueMin: max(eng.WALValueThreshold, 0)}
+	s := &Store{db: db, noSync: o.NoSync, flushAt: o.TruncationFlushBytes}
 	switch n := o.RecentEntries; {
 	case n == 0:
 		s.recent = newRecentCache(DefaultRecentEntries)
@@ -139,7 +134,8 @@ func New(dir string, opts *Options) (*Store, error) {
 	m := db.Metrics()
 	s.cacheBytes = m.BlockCacheCapacity
 	if n := s.entries(); n > 0 {
-		s.setCachedTail(uint64(m.DiskBytes) / n)
+		// Values left in the WAL fill the cache as blocks do.
+		s.setCachedTail(uint64(m.DiskBytes+m.WALValueBytes) / n)
 	}
 	s.flushc = make(chan struct{}, 1)
 	s.stopc = make(chan struct{})
@@ -369,10 +365,6 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 // noFillCache is the engine read option of GetLog's scattered reads.
 var noFillCache = lsm.GetOptions{NoFillCache: true}
 
-// walRefBytes is about what a reference to a value left in the WAL takes
-// in a table (lsm's walvalues.go: a tag, two uvarints and a checksum).
-const walRefBytes = 14
-
 // setCachedTail sets how many of the log's last entries GetLog lets fill
 // the engine's block cache at random: as many as half the cache holds at
 // perEntry bytes each (the other half for runs). Reads of that tail keep
@@ -433,7 +425,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	b.Reset()
 	var key [logKeyLen]byte
 	lo, hi := logs[0].Index, logs[0].Index
-	var bytes, tableBytes uint64
+	var bytes uint64
 	for _, l := range logs {
 		if l == nil {
 			return fmt.Errorf("raftstore: %w: nil log entry", lsm.ErrInvalidArgument)
@@ -454,11 +446,6 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 			s.recent.set(l.Index, s.buf)
 		}
 		bytes += uint64(logKeyLen + len(s.buf))
-		if s.walValueMin > 0 && len(s.buf) >= s.walValueMin {
-			tableBytes += logKeyLen + walRefBytes
-		} else {
-			tableBytes += uint64(logKeyLen + len(s.buf))
-		}
 		lo, hi = min(lo, l.Index), max(hi, l.Index)
 	}
 	// Keep a huge entry's buffer from staying pinned.
@@ -485,8 +472,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	s.c.appends.Add(1)
 	s.c.entriesAppended.Add(uint64(len(logs)))
 	s.c.bytesAppended.Add(bytes)
-	s.tableBytes.Add(tableBytes)
-	s.setCachedTail(s.tableBytes.Load() / s.c.entriesAppended.Load())
+	s.setCachedTail(s.c.bytesAppended.Load() / s.c.entriesAppended.Load())
 	s.c.appendNanos.Add(uint64(time.Since(start)))
 	return nil
 }
