@@ -18,6 +18,14 @@
 // appends to its WAL with write(2) instead of a memory mapping (Options says
 // what that measured).
 //
+// An entry whose encoding takes 512 bytes or more (DefaultWALValueThreshold)
+// is written to disk once: when the engine flushes its memtable, the table
+// refers to the entry where the WAL segment logged it instead of copying it
+// (lsm.Options.WALValueThreshold), and the segment stays until the entries
+// logged in it are deleted. A segment whose tables refer to less than half
+// of what they did after a head truncation goes too, once the entries left
+// are copied into tables.
+//
 // DeleteRange(min, max), inclusive as Raft calls it, is one range tombstone
 // over [key(min), key(max+1)): dropping the head of a million-entry log after
 // a snapshot costs what dropping one entry does, and compaction gives the

@@ -76,6 +76,9 @@ var Variants = []Kind{
 	variant("raftstore-nocomp", func(o *lsm.Options) { o.Compression = lsm.CompressionNone }),
 	variant("raftstore-block16k", func(o *lsm.Options) { o.BlockSize = 16 << 10 }),
 	variant("raftstore-cache256m", func(o *lsm.Options) { o.BlockCacheSize = 256 << 20 }),
+	// Every entry copied into tables by the flush, as before values could
+	// stay in the WAL (raftstore.DefaultWALValueThreshold).
+	variant("raftstore-copy", func(o *lsm.Options) { o.WALValueThreshold = -1 }),
 }
 
 func variant(name string, set func(*lsm.Options)) Kind {
