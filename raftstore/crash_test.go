@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/stratadb/strata/lsm"
 )
 
 // TestKilledWriter runs a writer in a child process on the real filesystem
@@ -24,8 +27,14 @@ const crashChildEnv = "RAFTSTORE_CRASH_CHILD"
 
 // crashEntry is the entry the child writes at index i of the batch that
 // ends at end: the data names both, so the parent can check whole batches.
+// Every third entry is padded past DefaultWALValueThreshold, so flushed
+// tables refer to it in the WAL.
 func crashEntry(i, end uint64) *raft.Log {
-	return &raft.Log{Index: i, Term: 1, Data: []byte(fmt.Sprintf("%d/%d", i, end))}
+	data := fmt.Appendf(nil, "%d/%d", i, end)
+	if i%3 == 0 {
+		data = append(data, bytes.Repeat([]byte{'.'}, DefaultWALValueThreshold)...)
+	}
+	return &raft.Log{Index: i, Term: 1, Data: data}
 }
 
 // TestCrashChild is the child's body; it does nothing in a normal run.
@@ -34,7 +43,7 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("runs only as the child of TestKilledWriter")
 	}
-	s, err := New(dir, testOptions(false))
+	s, err := New(dir, crashOptions())
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(3)
@@ -77,6 +86,7 @@ func TestKilledWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	var acked uint64
+	kept := 0 // the most WAL segments tables referred to after a reopen
 	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(exe, "-test.run=^TestCrashChild$")
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
@@ -106,10 +116,11 @@ func TestKilledWriter(t *testing.T) {
 		}
 		cmd.Wait()
 
-		s, err := New(dir, testOptions(false))
+		s, err := New(dir, crashOptions())
 		if err != nil {
 			t.Fatalf("round %d: reopen after kill: %v", round, err)
 		}
+		kept = max(kept, s.DB().Metrics().WALValueSegments)
 		first, _ := s.FirstIndex()
 		last, _ := s.LastIndex()
 		if last < acked {
@@ -142,4 +153,14 @@ func TestKilledWriter(t *testing.T) {
 		}
 		t.Logf("round %d: killed after %d acknowledged; log [%d, %d]", round, acked, first, last)
 	}
+	if kept == 0 {
+		t.Fatal("no table referred to entries in the WAL: the large entries were not exercised")
+	}
+}
+
+// crashOptions are the child's and the parent's: a memtable small enough
+// that the child flushes several, leaving tables that refer to its large
+// entries in WAL segments.
+func crashOptions() *Options {
+	return &Options{Engine: &lsm.Options{MemtableSize: 64 << 10}}
 }
