@@ -741,7 +741,7 @@ func (w *walRefIter) settle(ok bool) bool {
 		w.val = inline
 		return true
 	}
-	out, err := w.db.readWALRef(w.f, r, w.buf[:0], w.fill)
+	out, err := w.db.readWALRef(w.f, r, w.buf[:0], w.fill, nil)
 	if err != nil {
 		w.err, w.val = err, nil
 		return false

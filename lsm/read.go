@@ -235,18 +235,21 @@ func (db *DB) getFromTable(f *manifest.FileMeta, key, search []byte, seq keys.Se
 			return 0, 0, nil, false, db.badWALValue(f, val)
 		}
 		if isRef {
+			// The value does not alias the table's block: let it go, and
+			// hold the cached value's instead when there is one.
+			ref.Release()
+			*ref = sstable.BlockRef{}
 			var dst []byte
+			vref := ref
 			if scratch != nil {
-				dst = (*scratch)[:0]
+				dst, vref = (*scratch)[:0], nil
 			}
-			if inline, err = db.readWALRef(f, r, dst, scratch == nil); err != nil {
+			if inline, err = db.readWALRef(f, r, dst, scratch == nil, vref); err != nil {
 				return 0, 0, nil, false, err
 			}
 			if scratch != nil {
 				*scratch = inline
 			}
-			ref.Release() // the value does not alias the block
-			*ref = sstable.BlockRef{}
 		}
 		val = inline
 	}

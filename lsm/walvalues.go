@@ -11,6 +11,7 @@ import (
 	"github.com/stratadb/strata/internal/batchrepr"
 	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/sstable"
 	"github.com/stratadb/strata/vfs"
 	"github.com/stratadb/strata/wal"
 )
@@ -110,6 +111,7 @@ type walValueSegs struct {
 
 type walValueSeg struct {
 	f    vfs.File
+	name string
 	size int64
 }
 
@@ -134,7 +136,7 @@ func (db *DB) openWALValueSeg(num uint64) (walValueSeg, error) {
 	if s.files == nil {
 		s.files = make(map[uint64]walValueSeg)
 	}
-	seg := walValueSeg{f: f, size: size}
+	seg := walValueSeg{f: f, name: name, size: size}
 	s.files[num] = seg
 	return seg, nil
 }
@@ -174,38 +176,52 @@ func (db *DB) resolveWALValue(f *manifest.FileMeta, v, dst []byte) ([]byte, erro
 	if !isRef {
 		return inline, nil
 	}
-	return db.readWALRef(f, r, dst, false)
+	return db.readWALRef(f, r, dst, false, nil)
 }
 
 // readWALRef reads the value r of table f refers to into dst's memory
 // (grown if needed) and checks it. The block cache holds values read
 // from segments as it holds blocks, keyed by the segment's number and
 // the value's offset (file numbers are one space for tables and
-// segments): a value cached is returned as a copy, and with fill set a
-// value read is cached.
-func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool) ([]byte, error) {
-	if v, ok := db.blockCache.Get(f.WALRef, uint64(r.off)); ok && len(v) == r.n {
-		return v, nil
+// segments). With ref set, a value found in the cache (or, with fill set,
+// cached by this read) is returned without a copy and *ref holds it; with
+// ref nil a cached value is copied into dst's memory.
+func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool, ref *sstable.BlockRef) ([]byte, error) {
+	if b, v, ok := db.blockCache.GetRef(f.WALRef, uint64(r.off)); ok {
+		if len(v) == r.n {
+			if ref != nil {
+				*ref = b
+				return v, nil
+			}
+			dst = append(dst[:0], v...)
+			b.Release()
+			return dst, nil
+		}
+		b.Release()
 	}
 	seg, err := db.openWALValueSeg(f.WALRef)
 	if err != nil {
 		return nil, err
 	}
-	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, f.WALRef)
 	if r.off+wal.PayloadSpan(r.off, r.n) > seg.size {
 		return nil, keys.CorruptionError(manifest.MakeFilename(db.dir, manifest.FileTypeTable, f.FileNum), 0,
-			"WAL reference to %d bytes at offset %d past the end of %s (%d bytes)", r.n, r.off, name, seg.size)
+			"WAL reference to %d bytes at offset %d past the end of %s (%d bytes)", r.n, r.off, seg.name, seg.size)
 	}
-	out, err := wal.ReadPayload(seg.f, name, r.off, r.n, dst)
+	out, err := wal.ReadPayload(seg.f, seg.name, r.off, r.n, dst)
 	if err != nil {
 		return nil, err
 	}
 	if crc32.Checksum(out, walValCRC) != r.crc {
-		return nil, keys.CorruptionError(name, r.off, "value of %d bytes that table %06d refers to fails its checksum", r.n, f.FileNum)
+		return nil, keys.CorruptionError(seg.name, r.off, "value of %d bytes that table %06d refers to fails its checksum", r.n, f.FileNum)
 	}
 	db.metrics.walValueReads.Add(1)
 	if fill {
-		db.blockCache.Set(f.WALRef, uint64(r.off), out)
+		if ref == nil {
+			db.blockCache.Set(f.WALRef, uint64(r.off), out)
+		} else if b, v, ok := db.blockCache.SetRef(f.WALRef, uint64(r.off), out); ok {
+			*ref = b
+			return v, nil
+		}
 	}
 	return out, nil
 }

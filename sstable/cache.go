@@ -405,6 +405,22 @@ func (c *Cache) Get(fileNum, offset uint64) ([]byte, bool) {
 	return c.copyOut(fileNum, offset, false)
 }
 
+// GetRef returns the block cached for (fileNum, offset) without copying
+// it, with a reference that keeps it alive until released; it marks the
+// block most recently used and counts a hit or a miss. For blocks a
+// caller caches itself (SetRef), as lsm does with values it reads from
+// WAL segments.
+func (c *Cache) GetRef(fileNum, offset uint64) (BlockRef, []byte, bool) {
+	return c.acquire(fileNum, offset, false)
+}
+
+// SetRef caches a copy of block as Set does and returns the copy with a
+// reference to it; it reports false, caching nothing, where Set caches
+// nothing.
+func (c *Cache) SetRef(fileNum, offset uint64, block []byte) (BlockRef, []byte, bool) {
+	return c.setBlock(fileNum, offset, block)
+}
+
 // Peek is Get that counts neither a hit nor a miss and does not mark the
 // block as used (see acquire).
 func (c *Cache) Peek(fileNum, offset uint64) ([]byte, bool) {
