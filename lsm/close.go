@@ -108,7 +108,7 @@ func (db *DB) Close() error {
 	if err := db.tableCache.Close(); err != nil {
 		errs = append(errs, err)
 	}
-	db.closeWALSegments()
+	db.closeWALValueSegs()
 	// Free the cached data blocks (off the Go heap): a Get still running
 	// frees the block it holds when it is done with it.
 	db.blockCache.Close()

@@ -40,8 +40,9 @@ import (
 // another level keeps its FileMeta and its references.
 //
 // The segment is kept while any live version names a table that refers to
-// it (VersionSet.LiveWALRefs): deleteObsoleteWALs runs when an edit
-// removed such a table. The flush syncs the segment before the edit that
+// it (VersionSet.LiveWALRefs): deleteObsoleteWALsLocked runs when an
+// edit removed such a table, and pickWALValueRewriteLocked rewrites the
+// tables of a segment they refer to less than half of. The flush syncs the segment before the edit that
 // adds its tables, so no durable table refers to bytes a power loss could
 // take.
 
@@ -115,7 +116,8 @@ type walValueSeg struct {
 	size int64
 }
 
-// segment returns the open segment num, opening it on first use.
+// openWALValueSeg returns segment num opened for reading, opening it on
+// first use.
 func (db *DB) openWALValueSeg(num uint64) (walValueSeg, error) {
 	s := &db.walSegs
 	s.mu.Lock()
@@ -141,8 +143,8 @@ func (db *DB) openWALValueSeg(num uint64) (walValueSeg, error) {
 	return seg, nil
 }
 
-// closeWALSegment closes segment num if it is open.
-func (db *DB) closeWALSegment(num uint64) {
+// closeWALValueSeg closes segment num if it is open.
+func (db *DB) closeWALValueSeg(num uint64) {
 	s := &db.walSegs
 	s.mu.Lock()
 	seg, ok := s.files[num]
@@ -153,8 +155,8 @@ func (db *DB) closeWALSegment(num uint64) {
 	}
 }
 
-// closeWALSegments closes every open segment (Close).
-func (db *DB) closeWALSegments() {
+// closeWALValueSegs closes every open segment (Close).
+func (db *DB) closeWALValueSegs() {
 	s := &db.walSegs
 	s.mu.Lock()
 	files := s.files
@@ -163,20 +165,6 @@ func (db *DB) closeWALSegments() {
 	for _, seg := range files {
 		seg.f.Close()
 	}
-}
-
-// resolveWALValue returns the value a tagged value v of table f stands
-// for: v's own bytes, or the bytes of the reference read into dst's
-// memory (grown if needed) and checked.
-func (db *DB) resolveWALValue(f *manifest.FileMeta, v, dst []byte) ([]byte, error) {
-	inline, r, isRef, ok := decodeWALValue(v)
-	if !ok {
-		return nil, db.badWALValue(f, v)
-	}
-	if !isRef {
-		return inline, nil
-	}
-	return db.readWALRef(f, r, dst, false, nil)
 }
 
 // readWALRef reads the value r of table f refers to into dst's memory
@@ -232,8 +220,8 @@ func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool, 
 // values are less than half of it. A segment it cannot read is no error:
 // the flush then copies every value.
 func (db *DB) walValueLocs(m *memTable) map[keys.SeqNum]walRef {
-	min := db.opts.WALValueThreshold
-	if min <= 0 || m.walNum == 0 {
+	threshold := db.opts.WALValueThreshold
+	if threshold <= 0 || m.walNum == 0 {
 		return nil
 	}
 	db.mu.Lock()
@@ -284,7 +272,7 @@ func (db *DB) walValueLocs(m *memTable) map[keys.SeqNum]walRef {
 			if !ok {
 				break
 			}
-			if e.Kind != keys.KindSet || len(e.Value) < min {
+			if e.Kind != keys.KindSet || len(e.Value) < threshold {
 				continue
 			}
 			if locs == nil {
@@ -347,7 +335,7 @@ func (db *DB) deleteObsoleteWALsLocked() {
 			continue
 		}
 		delete(o.wals, num)
-		db.closeWALSegment(num)
+		db.closeWALValueSeg(num)
 		db.blockCache.EvictFile(num)
 		db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, num))
 	}

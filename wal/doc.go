@@ -149,6 +149,17 @@
 // whatever the record's: a record of many megabytes costs no allocation of
 // its size. A crash in the middle leaves a torn tail, as a torn write does.
 //
+// # Reading a record's bytes in place
+//
+// The chunk layout is a function of where a record starts: its first chunk
+// runs to the end of that block, and every later chunk starts a block. So
+// byte i of a record that starts at offset s lies at PayloadOffset(s, i),
+// and ReadPayload reads a run of a record's bytes with one positioned read
+// of the span, cutting out the chunk headers at the block starts inside it.
+// It checks no chunk checksum (the run is part of a chunk's payload): the
+// caller keeps a checksum of the bytes it will read. Strata's engine keeps
+// large values in the segment that logged them this way.
+//
 // NewMappedWriter writes a WAL segment through a shared memory mapping of the
 // file, preallocated (fallocate) to about a memtable's worth: Flush is then a
 // memory copy into the page cache instead of a write system call. The bytes
