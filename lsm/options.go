@@ -268,9 +268,11 @@ type Options struct {
 	// rewriting the tables that still refer to it. For logs of large
 	// entries that are appended in order and deleted from the head (a
 	// Raft log); in a table the references cost a byte per value (its
-	// tag). The default value is 0: every value is copied into tables.
-	// A DB opened later without it still reads the references its tables
-	// hold.
+	// tag). A flush holds where each such value lies while it writes,
+	// about 50 bytes a value beside the memory bound below (at a
+	// threshold of 512 bytes, under a tenth of the memtable). The default
+	// value is 0: every value is copied into tables. A DB opened later
+	// without it still reads the references its tables hold.
 	WALValueThreshold int
 	// FS is the filesystem the DB writes through. The default value is the
 	// operating system's (vfs.Default); tests pass an in-memory or
