@@ -63,9 +63,11 @@ func TestCrashChild(t *testing.T) {
 			os.Exit(3)
 		}
 		last = end
-		if rng.IntN(8) == 0 && last > 200 {
-			// A snapshot's head truncation, keeping the last 100.
-			if err := s.DeleteRange(0, last-100); err != nil {
+		if rng.IntN(8) == 0 && last > 2*crashKeep {
+			// A snapshot's head truncation, keeping the last crashKeep
+			// (about three memtables: flushed tables that refer to the
+			// WAL outlive it).
+			if err := s.DeleteRange(0, last-crashKeep); err != nil {
 				fmt.Println("delete:", err)
 				os.Exit(3)
 			}
@@ -126,9 +128,9 @@ func TestKilledWriter(t *testing.T) {
 		if last < acked {
 			t.Fatalf("round %d: last index %d, but %d was acknowledged", round, last, acked)
 		}
-		// The child keeps the last 100 entries at every truncation.
-		if first == 0 || last-first+1 < 100 && first != 1 {
-			t.Fatalf("round %d: log [%d, %d] after truncations that keep 100", round, first, last)
+		// The child keeps the last crashKeep entries at every truncation.
+		if first == 0 || last-first+1 < crashKeep && first != 1 {
+			t.Fatalf("round %d: log [%d, %d] after truncations that keep %d", round, first, last, crashKeep)
 		}
 		// One run, no hole, whole batches: the last entry closes a batch and
 		// every entry names a batch end inside the log.
@@ -157,6 +159,9 @@ func TestKilledWriter(t *testing.T) {
 		t.Fatal("no table referred to entries in the WAL: the large entries were not exercised")
 	}
 }
+
+// crashKeep is how many entries the child's head truncations keep.
+const crashKeep = 1000
 
 // crashOptions are the child's and the parent's: a memtable small enough
 // that the child flushes several, leaving tables that refer to its large
