@@ -390,6 +390,9 @@ func (db *DB) writeGroup(group []*commitReq) (n int, synced bool) {
 	}
 	db.leader.check("WAL append")
 	for _, r := range live {
+		if db.opts.WALValueThreshold > 0 {
+			db.noteWALValues(mem, r.repr)
+		}
 		if err := mem.wal.AddRecord(r.repr); err != nil {
 			db.setBackgroundError(fmt.Errorf("strata: WAL append: %w", err))
 			setAll(group, err)

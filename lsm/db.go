@@ -213,9 +213,13 @@ type memTable struct {
 	// mu (nil from the start in a read-only DB): a reader holding either
 	// lock sees it open or nil.
 	wal    *wal.Writer
-	maxSeq keys.SeqNum   // leader while mutable; read after rotation under mu
-	refs   atomic.Int32  // see ref and unref
-	held   *atomic.Int64 // the DB's count of memtable bytes not yet released
+	maxSeq keys.SeqNum // leader while mutable; read after rotation under mu
+	// walValues are where the WAL logged the memtable's values of
+	// Options.WALValueThreshold or more (walvalues.go): appended by the
+	// leader while the memtable is mutable, read by its flush.
+	walValues []walValueLoc
+	refs      atomic.Int32  // see ref and unref
+	held      *atomic.Int64 // the DB's count of memtable bytes not yet released
 }
 
 // newMemTable wraps mt with the DB's reference and counts its capacity as

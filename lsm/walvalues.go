@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"sync"
 
 	"github.com/stratadb/strata/compaction"
@@ -18,11 +17,10 @@ import (
 
 // Values kept in the WAL (Options.WALValueThreshold).
 //
-// A flush of a memtable whose WAL segment logged values of the threshold
-// or more reads the segment back (from the page cache: it was just
-// written), finds where each such value lies in it, and writes its tables
-// with a reference in place of each: the value is then on disk once, in
-// the segment. Such a table's FileMeta names the segment (WALRef), and
+// The commit leader notes where the WAL logs each value of the threshold
+// or more as it appends the batch (noteWALValues), and a flush of the
+// memtable writes its tables with a reference in place of each such
+// value: the value is then on disk once, in the segment. Such a table's FileMeta names the segment (WALRef), and
 // every KindSet value in it starts with a tag byte:
 //
 //	0x00 | value                              the value itself
@@ -214,97 +212,83 @@ func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool, 
 	return out, nil
 }
 
-// walValueLocs reads memtable m's WAL segment back and returns where each
-// KindSet value of at least the threshold lies in it, by sequence number;
-// nil when the DB keeps no values in the WAL, m has no segment, or those
-// values are less than half of it. A segment it cannot read is no error:
-// the flush then copies every value.
-func (db *DB) walValueLocs(m *memTable) map[keys.SeqNum]walRef {
-	threshold := db.opts.WALValueThreshold
-	if threshold <= 0 || m.walNum == 0 {
-		return nil
-	}
-	db.mu.Lock()
-	hasWAL := m.wal != nil
-	db.mu.Unlock()
-	if !hasWAL {
-		return nil
-	}
-	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum)
-	f, err := db.fs.Open(name)
+// walValueLoc is where the WAL logs the value of the entry seq: n bytes
+// at file offset off of the memtable's segment.
+type walValueLoc struct {
+	seq keys.SeqNum
+	off int64
+	n   int
+}
+
+// noteWALValues records where the WAL is about to log the values of
+// Options.WALValueThreshold or more of repr, a batch record the leader
+// appends to mem's segment next: the record's first chunk starts at the
+// writer's NextOffset, and PayloadOffset places each value's first byte.
+// A record that fails to append leaves entries that never reach the
+// memtable, so their places are never looked up. Leader only.
+func (db *DB) noteWALValues(mem *memTable, repr []byte) {
+	start := mem.wal.NextOffset()
+	r, err := batchrepr.NewReader(repr, "batch", 0)
 	if err != nil {
-		db.opts.Logger.Warn("flush copies values: cannot read the WAL", "file", name, "err", err)
+		return // the append reports it
+	}
+	for {
+		seq, e, ok, err := r.Next()
+		if err != nil || !ok {
+			return
+		}
+		if e.Kind == keys.KindSet && len(e.Value) >= db.opts.WALValueThreshold {
+			at := int64(r.Pos() - len(e.Value))
+			mem.walValues = append(mem.walValues, walValueLoc{seq: seq, off: wal.PayloadOffset(start, at), n: len(e.Value)})
+		}
+	}
+}
+
+// walValueLocs returns where the WAL logged each value of memtable m of
+// the threshold or more, by sequence number, or nil when those values are
+// less than half of its segment (a segment mostly garbage from the start
+// is not worth keeping) or m has none.
+func (db *DB) walValueLocs(m *memTable) map[keys.SeqNum]walValueLoc {
+	db.mu.Lock()
+	w := m.wal
+	db.mu.Unlock()
+	if len(m.walValues) == 0 || w == nil {
 		return nil
 	}
-	defer f.Close()
-	var locs map[keys.SeqNum]walRef
-	var total int64 // bytes of the values found
-	r := wal.NewReader(io.NewSectionReader(f, 0, 1<<62), name)
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			// A segment that would be mostly garbage from the start (its
-			// large values under half of it) is not worth keeping.
-			if total*2 < r.End() {
-				return nil
-			}
-			return locs
-		}
-		if err != nil {
-			// The segment was whole when its memtable was filled: this is
-			// damage or an I/O error, reported by reads of the WAL if it
-			// matters; the flush copies every value instead.
-			db.opts.Logger.Warn("flush copies values: cannot read the WAL", "file", name, "err", err)
-			return nil
-		}
-		start := r.Offset()
-		br, err := batchrepr.NewReader(rec, name, start)
-		if err != nil {
-			db.opts.Logger.Warn("flush copies values: cannot read the WAL", "file", name, "err", err)
-			return nil
-		}
-		for {
-			seq, e, ok, err := br.Next()
-			if err != nil {
-				db.opts.Logger.Warn("flush copies values: cannot read the WAL", "file", name, "err", err)
-				return nil
-			}
-			if !ok {
-				break
-			}
-			if e.Kind != keys.KindSet || len(e.Value) < threshold {
-				continue
-			}
-			if locs == nil {
-				locs = make(map[keys.SeqNum]walRef)
-			}
-			at := int64(br.Pos() - len(e.Value))
-			total += int64(len(e.Value))
-			locs[seq] = walRef{off: wal.PayloadOffset(start, at), n: len(e.Value), crc: crc32.Checksum(e.Value, walValCRC)}
-		}
+	var total int64
+	for _, l := range m.walValues {
+		total += int64(l.n)
 	}
+	if total*2 < w.Size() {
+		return nil
+	}
+	locs := make(map[keys.SeqNum]walValueLoc, len(m.walValues))
+	for _, l := range m.walValues {
+		locs[l.seq] = l
+	}
+	return locs
 }
 
 // walValueWriter tags the values of a flush's tables when it refers to
 // values in the WAL (see walValueLocs).
 type walValueWriter struct {
 	seg  uint64
-	locs map[keys.SeqNum]walRef
+	locs map[keys.SeqNum]walValueLoc
 	buf  []byte
 }
 
 // value returns what the table stores for the entry (ikey, v), and the
-// bytes of v it leaves in the segment (0 when it copies v). The WAL's
-// bytes are what a replay would put in the memtable, so a reference needs
-// only the entry's sequence number and length to match; its checksum is
-// of the WAL's bytes.
+// bytes of v it leaves in the segment (0 when it copies v). The memtable's
+// value is the bytes the WAL logged at the place noted (a replay would
+// put those very bytes in the memtable), so the reference's checksum is
+// of v.
 func (w *walValueWriter) value(ikey, v []byte) ([]byte, int) {
 	seq, kind := keys.SplitTrailer(keys.TrailerOf(ikey))
 	if kind != keys.KindSet {
 		return v, 0
 	}
-	if r, ok := w.locs[seq]; ok && r.n == len(v) {
-		w.buf = appendWALRef(w.buf[:0], r)
+	if l, ok := w.locs[seq]; ok && l.n == len(v) {
+		w.buf = appendWALRef(w.buf[:0], walRef{off: l.off, n: l.n, crc: crc32.Checksum(v, walValCRC)})
 		return w.buf, len(v)
 	}
 	w.buf = append(append(w.buf[:0], walValInline), v...)

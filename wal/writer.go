@@ -407,6 +407,18 @@ func (w *Writer) Sync() error {
 // It may be called from any goroutine.
 func (w *Writer) Size() int64 { return w.size.Load() }
 
+// NextOffset returns the file offset where the first chunk of the next
+// record AddRecord frames will start: Size, moved past the block's tail
+// when that is too short for a chunk header (the writer pads it). With
+// PayloadOffset it locates any byte of that record.
+func (w *Writer) NextOffset() int64 {
+	s := w.size.Load()
+	if left := blockSize - s%blockSize; left < headerSize {
+		s += left
+	}
+	return s
+}
+
 // FlushedSize returns the bytes of the log handed to the file (Flush), which
 // the next Sync makes durable. It may be called from any goroutine.
 func (w *Writer) FlushedSize() int64 { return w.flushed.Load() }
