@@ -72,3 +72,36 @@ func TestReadPayloadErrors(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
+
+// NextOffset, asked before AddRecord, is where the reader finds the
+// record's first chunk, block-tail padding included.
+func TestNextOffsetIsTheRecordStart(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	f := &memFile{}
+	w := NewWriter(f)
+	var starts []int64
+	var recs [][]byte
+	for i := range 300 {
+		n := rng.IntN(3000)
+		if i%7 == 0 {
+			// Leave 0 to 8 bytes in the block.
+			left := int(blockSize - w.Size()%blockSize)
+			n = max(left-headerSize-rng.IntN(9), 0)
+		}
+		rec := randRecord(rng, n)
+		starts = append(starts, w.NextOffset())
+		require.NoError(t, w.AddRecord(rec))
+		recs = append(recs, rec)
+		if rng.IntN(4) == 0 {
+			require.NoError(t, w.Flush())
+		}
+	}
+	require.NoError(t, w.Close())
+	r := NewReader(bytes.NewReader(f.bytes()), "log")
+	for i := range recs {
+		got, err := r.Next()
+		require.NoError(t, err)
+		require.Equal(t, recs[i], got)
+		require.Equal(t, starts[i], r.Offset(), "record %d", i)
+	}
+}
