@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"slices"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,18 +38,14 @@ func walValue(i, gen int) []byte {
 
 func walKey(i int) []byte { return fmt.Appendf(nil, "key%06d", i) }
 
-// logFiles returns the WAL segment numbers in /db.
+// logFiles returns the WAL segment numbers in /db, oldest first.
 func logFiles(t *testing.T, fs vfs.FS) []uint64 {
 	t.Helper()
-	names, err := fs.List("/db")
-	require.NoError(t, err)
 	var out []uint64
-	for _, n := range names {
-		if ft, num, ok := manifest.ParseFilename(n); ok && ft == manifest.FileTypeLog {
-			out = append(out, num)
-		}
+	for _, p := range walSegments(t, fs) {
+		_, num, _ := manifest.ParseFilename(filepath.Base(p))
+		out = append(out, num)
 	}
-	slices.Sort(out)
 	return out
 }
 

@@ -667,17 +667,7 @@ func (s *VersionSet) ManifestFileNum() uint64 { return s.manifestNum.Load() }
 // references, the current one included: a table not in the set is needed by
 // nobody and may be deleted. Safe for concurrent use.
 func (s *VersionSet) LiveFiles() map[uint64]struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[uint64]struct{})
-	for v := range s.live {
-		for _, files := range v.Levels {
-			for _, f := range files {
-				out[f.FileNum] = struct{}{}
-			}
-		}
-	}
-	return out
+	return s.liveSet(func(f *FileMeta) uint64 { return f.FileNum })
 }
 
 // LiveWALRefs returns the WAL segments that tables of every version that
@@ -685,14 +675,20 @@ func (s *VersionSet) LiveFiles() map[uint64]struct{} {
 // not in the set is needed by nobody and may be deleted. Safe for
 // concurrent use.
 func (s *VersionSet) LiveWALRefs() map[uint64]struct{} {
+	return s.liveSet(func(f *FileMeta) uint64 { return f.WALRef })
+}
+
+// liveSet returns the non-zero numbers key gives for the tables of every
+// version that still has references.
+func (s *VersionSet) liveSet(key func(*FileMeta) uint64) map[uint64]struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[uint64]struct{})
 	for v := range s.live {
 		for _, files := range v.Levels {
 			for _, f := range files {
-				if f.WALRef != 0 {
-					out[f.WALRef] = struct{}{}
+				if k := key(f); k != 0 {
+					out[k] = struct{}{}
 				}
 			}
 		}
