@@ -396,3 +396,28 @@ func TestWALValuesDamageAndLoss(t *testing.T) {
 	require.ErrorIs(t, err, ErrCorruption)
 	require.ErrorContains(t, err, seg)
 }
+
+// On the operating system's filesystem the WAL is written through a
+// shared mapping of a preallocated segment (wal.NewMappedWriter): the
+// places noted as the leader appends hold there too, through flushes, a
+// reopen and Verify.
+func TestWALValuesOnTheOSFilesystem(t *testing.T) {
+	dir := t.TempDir()
+	opts := &Options{MemtableSize: 256 << 10, WALValueThreshold: 100, TTLCompactionInterval: -1}
+	db, err := Open(dir, opts)
+	require.NoError(t, err)
+	const n = 3000
+	for i := range n {
+		require.NoError(t, db.Put(walKey(i), walValue(i, 5)))
+	}
+	require.NoError(t, db.Flush())
+	require.Positive(t, db.Metrics().WALValueSegments)
+	requireWALValues(t, db, n, 5)
+	require.NoError(t, db.Verify())
+	require.NoError(t, db.Close())
+	db, err = Open(dir, opts)
+	require.NoError(t, err)
+	requireWALValues(t, db, n, 5)
+	require.NoError(t, db.Verify())
+	require.NoError(t, db.Close())
+}
