@@ -20,8 +20,9 @@ import (
 // The commit leader notes where the WAL logs each value of the threshold
 // or more as it appends the batch (noteWALValues), and a flush of the
 // memtable writes its tables with a reference in place of each such
-// value: the value is then on disk once, in the segment. Such a table's FileMeta names the segment (WALRef), and
-// every KindSet value in it starts with a tag byte:
+// value: the value is then on disk once, in the segment. Such a table's
+// FileMeta names the segment (WALRef), and every KindSet value in it
+// starts with a tag byte:
 //
 //	0x00 | value                              the value itself
 //	0x01 | uvarint offset | uvarint length | CRC-32C (4 bytes LE)
@@ -38,11 +39,11 @@ import (
 // another level keeps its FileMeta and its references.
 //
 // The segment is kept while any live version names a table that refers to
-// it (VersionSet.LiveWALRefs): deleteObsoleteWALsLocked runs when an
-// edit removed such a table, and pickWALValueRewriteLocked rewrites the
-// tables of a segment they refer to less than half of. The flush syncs the segment before the edit that
-// adds its tables, so no durable table refers to bytes a power loss could
-// take.
+// it (VersionSet.LiveWALRefs): deleteObsoleteWALsLocked runs when an edit
+// removed such a table, and pickWALValueRewriteLocked rewrites the tables
+// of a segment they refer to less than half of. The flush syncs the
+// segment before the edit that adds its tables, so no durable table refers
+// to bytes a power loss could take.
 
 // walValue tags. Part of the on-disk format.
 const (
