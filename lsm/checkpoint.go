@@ -103,7 +103,7 @@ func (db *DB) checkpoint(dir string) error {
 	}
 	// Flushed segments the tables refer to values in: whole, and never
 	// written again.
-	for n := range walRefsOf(v) {
+	for n := range walRefBytes(v) {
 		src := manifest.MakeFilename(db.dir, manifest.FileTypeLog, n)
 		dst := manifest.MakeFilename(dir, manifest.FileTypeLog, n)
 		if err := linkOrCopy(db.fs, src, dst); err != nil {

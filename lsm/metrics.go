@@ -291,14 +291,9 @@ func (db *DB) Metrics() Metrics {
 		m.MemtableBytes += im.mt.Size()
 	}
 	m.ImmutableMemtables = len(rs.imm)
-	segs := make(map[uint64]struct{})
-	for _, files := range rs.v.Levels {
-		for _, f := range files {
-			if f.WALRef != 0 {
-				segs[f.WALRef] = struct{}{}
-				m.WALValueBytes += int64(f.WALRefBytes)
-			}
-		}
+	segs := walRefBytes(rs.v)
+	for _, n := range segs {
+		m.WALValueBytes += int64(n)
 	}
 	m.WALValueSegments = len(segs)
 	scores := db.levelScores(rs.v)

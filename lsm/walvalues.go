@@ -307,7 +307,7 @@ func (db *DB) deleteObsoleteWALsLocked() {
 	}
 	live := db.vs.LiveWALRefs()
 	v := db.vs.Current()
-	cur := walRefsOf(v)
+	cur := walRefBytes(v)
 	v.Unref()
 	o.walDirty = false
 	for num := range o.wals {
@@ -326,13 +326,14 @@ func (db *DB) deleteObsoleteWALsLocked() {
 	}
 }
 
-// walRefsOf returns the segments v's tables refer to.
-func walRefsOf(v *manifest.Version) map[uint64]struct{} {
-	out := make(map[uint64]struct{})
+// walRefBytes returns, for each WAL segment v's tables refer to, the
+// bytes of values they refer to in it.
+func walRefBytes(v *manifest.Version) map[uint64]uint64 {
+	out := make(map[uint64]uint64)
 	for _, files := range v.Levels {
 		for _, f := range files {
 			if f.WALRef != 0 {
-				out[f.WALRef] = struct{}{}
+				out[f.WALRef] += f.WALRefBytes
 			}
 		}
 	}
@@ -348,11 +349,9 @@ func (db *DB) noteWALValuesLocked(v *manifest.Version, num uint64) {
 	if db.mu.walValueBytes == nil {
 		db.mu.walValueBytes = make(map[uint64]uint64)
 	}
-	for _, files := range v.Levels {
-		for _, f := range files {
-			if f.WALRef != 0 && (num == 0 || f.WALRef == num) {
-				db.mu.walValueBytes[f.WALRef] += f.WALRefBytes
-			}
+	for seg, n := range walRefBytes(v) {
+		if num == 0 || seg == num {
+			db.mu.walValueBytes[seg] += n
 		}
 	}
 }
@@ -367,14 +366,7 @@ func (db *DB) pickWALValueRewriteLocked() *compaction.Compaction {
 		return nil
 	}
 	v := db.mu.rs.v
-	live := make(map[uint64]uint64, len(db.mu.walValueBytes))
-	for _, files := range v.Levels {
-		for _, f := range files {
-			if f.WALRef != 0 {
-				live[f.WALRef] += f.WALRefBytes
-			}
-		}
-	}
+	live := walRefBytes(v)
 	for num := range db.mu.walValueBytes {
 		if _, ok := live[num]; !ok {
 			delete(db.mu.walValueBytes, num) // no table refers to it any more
