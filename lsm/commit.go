@@ -59,6 +59,9 @@ type commitReq struct {
 	ttl   time.Duration
 	opts  writeOpts
 	now   time.Time
+	// walStart is where the WAL logged repr (the first chunk's file
+	// offset), noted by the leader for a walRefMemtable's inserts.
+	walStart int64
 
 	result int64
 	err    error
@@ -390,8 +393,8 @@ func (db *DB) writeGroup(group []*commitReq) (n int, synced bool) {
 	}
 	db.leader.check("WAL append")
 	for _, r := range live {
-		if db.opts.WALValueThreshold > 0 {
-			db.noteWALValues(mem, r.repr)
+		if mem.walRefMemtable() {
+			r.walStart = mem.wal.NextOffset()
 		}
 		if err := mem.wal.AddRecord(r.repr); err != nil {
 			db.setBackgroundError(fmt.Errorf("strata: WAL append: %w", err))
@@ -596,6 +599,7 @@ func groupOrderOf(group []*commitReq) (order groupOrder, first []byte, err error
 // groupOrderOf), in order, with memtable AddSorted; the caller prepared the
 // memtable for the whole group.
 func applyEntriesSorted(mem *memTable, group []*commitReq) error {
+	var buf []byte // a walRefMemtable's tagged value
 	for _, r := range group {
 		if r.count == 0 {
 			continue
@@ -612,7 +616,11 @@ func applyEntriesSorted(mem *memTable, group []*commitReq) error {
 			if !ok {
 				break
 			}
-			if err := mem.mt.AddSorted(e.Key, seq, e.Kind, e.Value); err != nil {
+			v := e.Value
+			if e.Kind == keys.KindSet && mem.walRefMemtable() {
+				v = mem.memInsertValue(r.walStart, rd.Pos()-len(v), v, &buf)
+			}
+			if err := mem.mt.AddSorted(e.Key, seq, e.Kind, v); err != nil {
 				return err
 			}
 		}
@@ -635,6 +643,7 @@ func (db *DB) applyLoop() {
 // record, the bytes the WAL got: nothing is decoded into a second form.
 func applyEntries(job applyJob, concurrent bool) error {
 	i := 0
+	var buf []byte // a walRefMemtable's tagged value
 	for _, r := range job.group {
 		if r.count == 0 {
 			continue
@@ -664,13 +673,17 @@ func applyEntries(job applyJob, concurrent bool) error {
 			if i >= job.to {
 				return nil
 			}
+			v := e.Value
+			if e.Kind == keys.KindSet && job.mem.walRefMemtable() {
+				v = job.mem.memInsertValue(r.walStart, rd.Pos()-len(v), v, &buf)
+			}
 			switch {
 			case e.Kind == keys.KindRangeDelete:
 				err = job.mem.mt.AddRangeDelete(e.Key, e.Value, seq)
 			case concurrent:
-				err = job.mem.mt.AddConcurrent(e.Key, seq, e.Kind, e.Value)
+				err = job.mem.mt.AddConcurrent(e.Key, seq, e.Kind, v)
 			default:
-				err = job.mem.mt.Add(e.Key, seq, e.Kind, e.Value)
+				err = job.mem.mt.Add(e.Key, seq, e.Kind, v)
 			}
 			if err != nil {
 				return err
@@ -689,7 +702,10 @@ func (db *DB) makeRoomForWrite(need int64) error {
 	slowed := false
 	for {
 		mem := db.mu.mem
-		if mem.mt.Size()+need <= mem.mt.Capacity() {
+		// A walRefMemtable's arena holds references to most of what its
+		// segment holds: the segment is bounded by the capacity too.
+		if mem.mt.Size()+need <= mem.mt.Capacity() &&
+			(!mem.walRefMemtable() || mem.wal.Size()+need <= mem.mt.Capacity()) {
 			return nil
 		}
 		db.mu.Lock()
@@ -772,6 +788,12 @@ func (db *DB) rotateMemtable(need int64) error {
 	_ = db.mu.mem.mt.Retire()
 	next := db.newMemTable(db.newMutableMemtable(capacity))
 	next.walNum, next.wal = walNum, w
+	if err := db.openMemSegment(next); err != nil {
+		next.unref()
+		w.Close()
+		db.setBackgroundError(err)
+		return err
+	}
 	db.mu.Lock()
 	db.mu.imm = append(db.mu.imm, db.mu.mem)
 	db.mu.rotatedWAL = db.mu.mem.walNum

@@ -214,12 +214,17 @@ type memTable struct {
 	// lock sees it open or nil.
 	wal    *wal.Writer
 	maxSeq keys.SeqNum // leader while mutable; read after rotation under mu
-	// walValues are where the WAL logged the memtable's values of
-	// Options.WALValueThreshold or more (walvalues.go): appended by the
-	// leader while the memtable is mutable, read by its flush.
-	walValues []walValueLoc
-	refs      atomic.Int32  // see ref and unref
-	held      *atomic.Int64 // the DB's count of memtable bytes not yet released
+	// walThreshold, seg and segName are set before the memtable is
+	// published and never change: with walThreshold positive its KindSet
+	// values are tagged and those of walThreshold bytes or more stay in
+	// its segment, which seg reads (walRefMemtable). refBytes counts the
+	// bytes of those values (the inserts).
+	walThreshold int
+	seg          vfs.File
+	segName      string
+	refBytes     atomic.Int64
+	refs         atomic.Int32  // see ref and unref
+	held         *atomic.Int64 // the DB's count of memtable bytes not yet released
 }
 
 // newMemTable wraps mt with the DB's reference and counts its capacity as
@@ -239,6 +244,9 @@ func (m *memTable) unref() {
 	case n == 0:
 		m.mt.Release()
 		m.held.Add(-m.mt.Capacity())
+		if m.seg != nil {
+			m.seg.Close()
+		}
 	case n < 0:
 		panic("strata: memtable reference count below zero")
 	}

@@ -56,9 +56,11 @@ func (db *DB) flushMemtable(m *memTable) error {
 		return err
 	}
 	var vw *walValueWriter
+	refer := false // the tables refer to m's segment
 	if !m.mt.Empty() {
-		if locs := db.walValueLocs(m); len(locs) > 0 {
-			vw = &walValueWriter{seg: m.walNum, locs: locs}
+		if m.walRefMemtable() {
+			refer = db.walValueRefer(m)
+			vw = &walValueWriter{db: db, m: m, refer: refer}
 		}
 		var err error
 		metas, err = db.writeFlushTables(m.mt.NewIter(), m.mt.RangeDels(), vw)
@@ -76,7 +78,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 			info.Bytes += meta.Size
 		}
 	}
-	if vw != nil {
+	if refer {
 		// The tables refer to the segment: it must be durable before
 		// they are (a power loss must not keep a table and lose what it
 		// refers to), and it must outlive them.
@@ -108,7 +110,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 		db.opts.EventListener.flushEnd(info)
 		return err
 	}
-	if vw != nil {
+	if refer {
 		// Only now that a version names the tables: a segment in the kept
 		// set that no live version names is deleted.
 		db.keepWAL(m.walNum)
@@ -117,7 +119,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 	db.mu.imm = db.mu.imm[1:]
 	db.mu.releasing++
 	old := db.installReadStateLocked(db.vs.Current())
-	if vw != nil {
+	if refer {
 		db.noteWALValuesLocked(db.mu.rs.v, m.walNum)
 	}
 	db.maybeScheduleCompactionLocked()
@@ -133,7 +135,7 @@ func (db *DB) flushMemtable(m *memTable) error {
 	db.resizeCache(0) // the cache may take back what m held
 
 	db.closeWAL(m)
-	if vw == nil {
+	if !refer {
 		db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))
 	}
 	if len(metas) > 0 {
@@ -178,7 +180,8 @@ func flushBoundaries(v *manifest.Version, o compaction.Options) [][]byte {
 // writeFlushTables writes every entry of it and the range tombstones rdels
 // to new L0 tables, cut at the base level's table boundaries into pieces
 // of at least flushPieceMin bytes (the last may be smaller); it closes it.
-// With vw set, the tables refer to the values vw finds in the WAL.
+// With vw set, the entries are a walRefMemtable's, and vw says what the
+// tables store for each value (they refer to its segment if vw.refer).
 // A piece's range tombstones are clipped to the keys between its cuts, so
 // the pieces do not overlap. An empty result writes no table. On failure
 // the tables written are removed.
@@ -238,14 +241,16 @@ func (db *DB) writeFlushTables(it keys.Iterator, rdels rangedel.List, vw *walVal
 			if out, err = db.newTableOutput(0, v); err != nil {
 				return nil, err
 			}
-			if vw != nil {
-				out.walRef = vw.seg
+			if vw != nil && vw.refer {
+				out.walRef = vw.m.walNum
 			}
 		}
 		val := it.Value()
 		if vw != nil {
 			var n int
-			val, n = vw.value(it.Key(), val)
+			if val, n, err = vw.value(it.Key(), val); err != nil {
+				return nil, err
+			}
 			out.walRefBytes += uint64(n)
 		}
 		if err := out.Add(it.Key(), val); err != nil {
@@ -260,8 +265,8 @@ func (db *DB) writeFlushTables(it keys.Iterator, rdels rangedel.List, vw *walVal
 		if out, err = db.newTableOutput(0, v); err != nil {
 			return nil, err
 		}
-		if vw != nil {
-			out.walRef = vw.seg // it holds no value, but says so alike
+		if vw != nil && vw.refer {
+			out.walRef = vw.m.walNum // it holds no value, but says so alike
 		}
 	}
 	if out != nil {

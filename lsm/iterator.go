@@ -232,10 +232,10 @@ func (db *DB) buildMerged(rs *readState, lower, upper, prefix []byte, it *Iterat
 			}
 		}
 	}
-	srcs = rs.mem.mt.AppendIters(srcs)
+	srcs = db.appendMemIters(srcs, rs.mem)
 	note(keys.MaxSeq) // still written to
 	for i := len(rs.imm) - 1; i >= 0; i-- {
-		srcs = rs.imm[i].mt.AppendIters(srcs)
+		srcs = db.appendMemIters(srcs, rs.imm[i])
 		note(rs.imm[i].maxSeq)
 	}
 	var opener iterator.Opener
@@ -768,6 +768,84 @@ func (w *walRefIter) Error() error {
 
 func (w *walRefIter) Close() error {
 	err := w.tableIter.Close()
+	if w.err != nil {
+		return w.err
+	}
+	return err
+}
+
+// appendMemIters appends m's iterators to dst (memtable AppendIters),
+// each wrapped to resolve its values when m is a walRefMemtable.
+func (db *DB) appendMemIters(dst []keys.Iterator, m *memTable) []keys.Iterator {
+	n := len(dst)
+	dst = m.mt.AppendIters(dst)
+	if m.walRefMemtable() {
+		for i := n; i < len(dst); i++ {
+			dst[i] = &memRefIter{Iterator: dst[i], db: db, m: m}
+		}
+	}
+	return dst
+}
+
+// memRefIter is an iterator over a walRefMemtable that resolves its
+// tagged values at each position (see walvalues.go), so its users see
+// every value as in any memtable. A value it cannot read makes it invalid
+// with the error.
+type memRefIter struct {
+	keys.Iterator
+	db  *DB
+	m   *memTable
+	val []byte // the current entry's value
+	buf []byte // memory for values read from the segment
+	err error
+}
+
+func (w *memRefIter) settle(ok bool) bool {
+	if !ok || w.err != nil {
+		w.val = nil
+		return false
+	}
+	v := w.Iterator.Value()
+	if _, kind := keys.SplitTrailer(keys.TrailerOf(w.Iterator.Key())); kind != keys.KindSet {
+		w.val = v
+		return true
+	}
+	inline, r, isRef, ok := decodeWALValue(v)
+	if !ok {
+		w.err, w.val = w.m.badValue(v), nil
+		return false
+	}
+	if !isRef {
+		w.val = inline
+		return true
+	}
+	out, err := w.db.readMemValue(w.m, r, w.buf[:0])
+	if err != nil {
+		w.err, w.val = err, nil
+		return false
+	}
+	w.buf, w.val = out, out // memory of its own, reused at the next read
+	return true
+}
+
+func (w *memRefIter) SeekGE(k []byte) bool { return w.settle(w.Iterator.SeekGE(k)) }
+func (w *memRefIter) SeekLT(k []byte) bool { return w.settle(w.Iterator.SeekLT(k)) }
+func (w *memRefIter) First() bool          { return w.settle(w.Iterator.First()) }
+func (w *memRefIter) Last() bool           { return w.settle(w.Iterator.Last()) }
+func (w *memRefIter) Next() bool           { return w.settle(w.Iterator.Next()) }
+func (w *memRefIter) Prev() bool           { return w.settle(w.Iterator.Prev()) }
+func (w *memRefIter) Valid() bool          { return w.err == nil && w.Iterator.Valid() }
+func (w *memRefIter) Value() []byte        { return w.val }
+
+func (w *memRefIter) Error() error {
+	if w.err != nil {
+		return w.err
+	}
+	return w.Iterator.Error()
+}
+
+func (w *memRefIter) Close() error {
+	err := w.Iterator.Close()
 	if w.err != nil {
 		return w.err
 	}

@@ -228,6 +228,9 @@ func (db *DB) recover(exists bool) error {
 	}
 	db.mu.mem = db.newMemTable(db.newMutableMemtable(capacity))
 	db.mu.mem.walNum, db.mu.mem.wal, db.mu.mem.maxSeq = walNum, w, lastSeq
+	if err := db.openMemSegment(db.mu.mem); err != nil {
+		return err
+	}
 	db.mu.Lock()
 	db.installReadStateLocked(db.vs.Current())
 	db.noteWALValuesLocked(db.mu.rs.v, 0)

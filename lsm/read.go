@@ -123,16 +123,42 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byt
 	if rs.mem.mt.HasRangeDels() {
 		tomb = max(tomb, rs.mem.mt.RangeDels().MaxSeq(key, seq))
 	}
-	if vseq, kind, v, ok := rs.mem.mt.Lookup(key, seq); ok {
+	// A walRefMemtable's value is resolved: the value itself (aliasing
+	// the arena, as any memtable value), or one read from its segment into
+	// memory of its own (*scratch if set).
+	memValue := func(m *memTable, vseq keys.SeqNum, kind keys.Kind, v []byte) (keys.Kind, []byte, sstable.BlockRef, bool, error) {
+		if kind == keys.KindSet && m.walRefMemtable() && vseq >= tomb {
+			inline, r, isRef, ok := decodeWALValue(v)
+			if !ok {
+				return 0, nil, ref, false, m.badValue(v)
+			}
+			if isRef {
+				var dst []byte
+				if scratch != nil {
+					dst = (*scratch)[:0]
+				}
+				var err error
+				if inline, err = db.readMemValue(m, r, dst); err != nil {
+					return 0, nil, ref, false, err
+				}
+				if scratch != nil {
+					*scratch = inline
+				}
+			}
+			v = inline
+		}
 		return judge(vseq, kind, v)
 	}
+	if vseq, kind, v, ok := rs.mem.mt.Lookup(key, seq); ok {
+		return memValue(rs.mem, vseq, kind, v)
+	}
 	for i := len(rs.imm) - 1; i >= 0; i-- {
-		mt := rs.imm[i].mt
-		if mt.HasRangeDels() {
-			tomb = max(tomb, mt.RangeDels().MaxSeq(key, seq))
+		m := rs.imm[i]
+		if m.mt.HasRangeDels() {
+			tomb = max(tomb, m.mt.RangeDels().MaxSeq(key, seq))
 		}
-		if vseq, kind, v, ok := mt.Lookup(key, seq); ok {
-			return judge(vseq, kind, v)
+		if vseq, kind, v, ok := m.mt.Lookup(key, seq); ok {
+			return memValue(m, vseq, kind, v)
 		}
 	}
 	var buf [128]byte

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/stratadb/strata/compaction"
-	"github.com/stratadb/strata/internal/batchrepr"
 	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/sstable"
@@ -17,10 +16,10 @@ import (
 
 // Values kept in the WAL (Options.WALValueThreshold).
 //
-// The commit leader notes where the WAL logs each value of the threshold
-// or more as it appends the batch (noteWALValues), and a flush of the
-// memtable writes its tables with a reference in place of each such
-// value: the value is then on disk once, in the segment. Such a table's
+// A value of the threshold or more is written once, by the WAL: the
+// memtable stores a reference to it in its segment (see walRefMemtable
+// below), and a flush writes tables that keep the references, so the
+// value is on disk once, in the segment. Such a table's
 // FileMeta names the segment (WALRef), and every KindSet value in it
 // starts with a tag byte:
 //
@@ -213,87 +212,126 @@ func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool, 
 	return out, nil
 }
 
-// walValueLoc is where the WAL logs the value of the entry seq: n bytes
-// at file offset off of the memtable's segment.
-type walValueLoc struct {
-	seq keys.SeqNum
-	off int64
-	n   int
+// A memtable of a DB with Options.WALValueThreshold keeps its KindSet
+// values tagged as such a table does, so the values of the threshold or
+// more are never copied into its arena (walRefMemtable): the leader notes
+// where each request's record starts in the segment (commitReq.walStart),
+// and the insert stores the value itself or a reference to where the
+// record put it in the memtable's own segment, with the value's checksum
+// (computed then, while the value is in the CPU's cache, so the flush
+// reads nothing back). Reads resolve the references (getFrom,
+// memRefIter); the flush copies the tagged values into its tables as they
+// are, or resolves them when the tables will not refer to the segment
+// (walValueWriter). Such a memtable rotates when its segment reaches the
+// memtable's capacity as well as when its arena does (makeRoomForWrite):
+// its arena holds only keys and references.
+
+// walRefMemtable reports whether m's KindSet values are tagged.
+func (m *memTable) walRefMemtable() bool { return m.walThreshold > 0 }
+
+// memInsertValue returns what memtable m stores for the KindSet value v
+// that lies at position at of the record the WAL logged at walStart (see
+// walRefMemtable), built in *buf. Concurrent inserts pass buffers of
+// their own.
+func (m *memTable) memInsertValue(walStart int64, at int, v []byte, buf *[]byte) []byte {
+	if len(v) >= m.walThreshold {
+		m.refBytes.Add(int64(len(v)))
+		r := walRef{off: wal.PayloadOffset(walStart, int64(at)), n: len(v), crc: crc32.Checksum(v, walValCRC)}
+		*buf = appendWALRef((*buf)[:0], r)
+		return *buf
+	}
+	*buf = append(append((*buf)[:0], walValInline), v...)
+	return *buf
 }
 
-// noteWALValues records where the WAL is about to log the values of
-// Options.WALValueThreshold or more of repr, a batch record the leader
-// appends to mem's segment next: the record's first chunk starts at the
-// writer's NextOffset, and PayloadOffset places each value's first byte.
-// A record that fails to append leaves entries that never reach the
-// memtable, so their places are never looked up. Leader only.
-func (db *DB) noteWALValues(mem *memTable, repr []byte) {
-	start := mem.wal.NextOffset()
-	r, err := batchrepr.NewReader(repr, "batch", 0)
+// badValue is the error for a tagged value of m that decodeWALValue
+// refused.
+func (m *memTable) badValue(v []byte) error {
+	return keys.CorruptionError(m.segName, 0, "malformed value (%d bytes) in the memtable it backs", len(v))
+}
+
+// readMemValue reads the value r of memtable m refers to in its segment
+// into dst's memory (grown if needed) and checks it.
+func (db *DB) readMemValue(m *memTable, r walRef, dst []byte) ([]byte, error) {
+	out, err := wal.ReadPayload(m.seg, m.segName, r.off, r.n, dst)
 	if err != nil {
-		return // the append reports it
+		return nil, err
 	}
-	for {
-		seq, e, ok, err := r.Next()
-		if err != nil || !ok {
-			return
-		}
-		if e.Kind == keys.KindSet && len(e.Value) >= db.opts.WALValueThreshold {
-			at := int64(r.Pos() - len(e.Value))
-			mem.walValues = append(mem.walValues, walValueLoc{seq: seq, off: wal.PayloadOffset(start, at), n: len(e.Value)})
-		}
+	if crc32.Checksum(out, walValCRC) != r.crc {
+		return nil, keys.CorruptionError(m.segName, r.off, "value of %d bytes the memtable refers to fails its checksum", r.n)
 	}
+	db.metrics.walValueReads.Add(1)
+	return out, nil
 }
 
-// walValueLocs returns where the WAL logged each value of memtable m of
-// the threshold or more, by sequence number, or nil when those values are
-// less than half of its segment (a segment mostly garbage from the start
-// is not worth keeping) or m has none.
-func (db *DB) walValueLocs(m *memTable) map[keys.SeqNum]walValueLoc {
+// openMemSegment makes m a memtable whose values of the threshold or more
+// stay in its segment (walRefMemtable), when the DB keeps values in the
+// WAL: it opens the segment, just created, for reading. The last
+// reference to m closes it (memTable.unref), so a reader of a read state
+// that still lists m reads its values even after the segment is deleted.
+func (db *DB) openMemSegment(m *memTable) error {
+	if db.opts.WALValueThreshold <= 0 {
+		return nil
+	}
+	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum)
+	f, err := db.fs.Open(name)
+	if err != nil {
+		return fmt.Errorf("strata: open WAL segment %s to read values: %w", name, err)
+	}
+	m.seg, m.segName, m.walThreshold = f, name, db.opts.WALValueThreshold
+	return nil
+}
+
+// walValueWriter turns the tagged values of a walRefMemtable into what
+// the flush's tables store: with refer set, the tables refer to the
+// segment and store the values as the memtable does; without, the tables
+// hold every value (a segment mostly not values of the threshold or more
+// is not worth keeping: see walValueRefer).
+type walValueWriter struct {
+	db    *DB
+	m     *memTable
+	refer bool
+	buf   []byte // a value read from the segment
+}
+
+// walValueRefer reports whether the tables flushed from m should refer to
+// its segment: when the values it leaves there are half of the segment or
+// more.
+func (db *DB) walValueRefer(m *memTable) bool {
 	db.mu.Lock()
 	w := m.wal
 	db.mu.Unlock()
-	if len(m.walValues) == 0 || w == nil {
-		return nil
+	if w == nil {
+		return false
 	}
-	var total int64
-	for _, l := range m.walValues {
-		total += int64(l.n)
-	}
-	if total*2 < w.Size() {
-		return nil
-	}
-	locs := make(map[keys.SeqNum]walValueLoc, len(m.walValues))
-	for _, l := range m.walValues {
-		locs[l.seq] = l
-	}
-	return locs
+	n := m.refBytes.Load()
+	return n > 0 && n*2 >= w.Size()
 }
 
-// walValueWriter tags the values of a flush's tables when it refers to
-// values in the WAL (see walValueLocs).
-type walValueWriter struct {
-	seg  uint64
-	locs map[keys.SeqNum]walValueLoc
-	buf  []byte
-}
-
-// value returns what the table stores for the entry (ikey, v), and the
-// bytes of v it leaves in the segment (0 when it copies v). The memtable's
-// value is the bytes the WAL logged at the place noted (a replay would
-// put those very bytes in the memtable), so the reference's checksum is
-// of v.
-func (w *walValueWriter) value(ikey, v []byte) ([]byte, int) {
-	seq, kind := keys.SplitTrailer(keys.TrailerOf(ikey))
-	if kind != keys.KindSet {
-		return v, 0
+// value returns what the table stores for the memtable's entry (ikey, v),
+// and the bytes of the value it leaves in the segment (0 when it holds
+// the value).
+func (w *walValueWriter) value(ikey, v []byte) ([]byte, int, error) {
+	if _, kind := keys.SplitTrailer(keys.TrailerOf(ikey)); kind != keys.KindSet {
+		return v, 0, nil
 	}
-	if l, ok := w.locs[seq]; ok && l.n == len(v) {
-		w.buf = appendWALRef(w.buf[:0], walRef{off: l.off, n: l.n, crc: crc32.Checksum(v, walValCRC)})
-		return w.buf, len(v)
+	inline, r, isRef, ok := decodeWALValue(v)
+	switch {
+	case !ok:
+		return nil, 0, w.m.badValue(v)
+	case w.refer && isRef:
+		return v, r.n, nil
+	case w.refer:
+		return v, 0, nil
+	case !isRef:
+		return inline, 0, nil
 	}
-	w.buf = append(append(w.buf[:0], walValInline), v...)
-	return w.buf, 0
+	val, err := w.db.readMemValue(w.m, r, w.buf[:0])
+	if err != nil {
+		return nil, 0, err
+	}
+	w.buf = val
+	return val, 0, nil
 }
 
 // deleteObsoleteWALsLocked deletes the segments kept for tables that no

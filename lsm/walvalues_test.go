@@ -421,3 +421,90 @@ func TestWALValuesOnTheOSFilesystem(t *testing.T) {
 	require.NoError(t, db.Verify())
 	require.NoError(t, db.Close())
 }
+
+// A memtable does not copy the values it leaves in the WAL: its arena
+// holds keys and references, every read path resolves them from the
+// segment before any flush, and the memtable rotates when its segment is
+// full, not its arena. Batches large enough for the apply helper's
+// concurrent inserts, in and out of key order, go the same way.
+func TestWALValuesStayOutOfTheMemtable(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := walValueOpts(fs)
+	opts.MemtableSize = 1 << 20
+	opts.InitialMemtableSize = 1 << 20
+	db := openMem(t, fs, opts)
+	const n = 600
+	var large int64
+	b := db.NewBatch()
+	for _, i := range rand.New(rand.NewPCG(1, 2)).Perm(n) {
+		v := walValue(i, 0)
+		if len(v) >= opts.WALValueThreshold {
+			large += int64(len(v))
+		}
+		b.Put(walKey(i), v)
+		if b.Len() == 50 {
+			require.NoError(t, db.Apply(b))
+			b = db.NewBatch()
+		}
+	}
+	require.NoError(t, db.Apply(b))
+	m := db.Metrics()
+	require.Zero(t, m.Flushes, "everything is still in the first memtable")
+	require.Less(t, m.MemtableBytes, large/2, "the arena holds references, not the values")
+	before := m.WALValueReads
+	requireWALValues(t, db, n, 0)
+	require.Greater(t, db.Metrics().WALValueReads, before, "the values are read from the segment")
+
+	// Overwrites in ascending batches (the leader's in-order insert): the
+	// segments fill past the memtable size and rotate although the arenas
+	// hold a fraction of it.
+	for gen := 1; gen <= 6; gen++ {
+		b := db.NewBatch()
+		for i := range n {
+			b.Put(walKey(i), walValue(i, gen))
+			if b.Len() == 100 {
+				require.NoError(t, db.Apply(b))
+				b = db.NewBatch()
+			}
+		}
+		require.NoError(t, db.Apply(b))
+		requireWALValues(t, db, n, gen)
+	}
+	require.Positive(t, db.Metrics().Flushes, "segments full of values rotate their memtables")
+	for _, p := range walSegments(t, fs) {
+		f, err := fs.Open(p)
+		require.NoError(t, err)
+		size, err := f.Size()
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		require.LessOrEqual(t, size, opts.MemtableSize+64<<10, "segment %s", p)
+	}
+	require.NoError(t, db.Close())
+	db = openMem(t, fs, opts)
+	requireWALValues(t, db, n, 6)
+}
+
+// A reader that holds a memtable reads its values from its segment even
+// after the flush deleted the segment (its values were too few to keep
+// it): the memtable holds the segment open until its last reader lets go.
+func TestWALValuesOfAFlushedMemtableStayReadable(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, walValueOpts(fs))
+	for i := range 200 {
+		require.NoError(t, db.Put(walKey(i), []byte("small")))
+	}
+	big := bytes.Repeat([]byte("B"), 1000)
+	require.NoError(t, db.Put(walKey(200), big))
+	segs := logFiles(t, fs)
+	it, err := db.NewIter(nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Flush())
+	require.NotContains(t, logFiles(t, fs), segs[len(segs)-1], "a segment mostly not values is not kept")
+	require.Zero(t, db.Metrics().WALValueSegments)
+	require.True(t, it.SeekGE(walKey(200)))
+	require.Equal(t, big, it.Value())
+	require.NoError(t, it.Close())
+	v, err := db.Get(walKey(200))
+	require.NoError(t, err)
+	require.Equal(t, big, v, "the table holds the value")
+}
