@@ -258,21 +258,21 @@ type Options struct {
 	// lower, and at least 100.
 	MaxOpenFiles int
 	// WALValueThreshold, when positive, keeps values of at least this many
-	// bytes in the WAL segment that logged them: a flush writes a
-	// reference to each (its offset in the segment, length and checksum,
-	// about 10 bytes) into the table instead of a copy, so such a value
-	// is written once instead of twice, and the segment is kept as long
-	// as a table refers to it. A read of such a value reads it from the
-	// segment. A compaction that rewrites the table copies the values in,
-	// and a segment whose values are mostly deleted is let go by
-	// rewriting the tables that still refer to it. For logs of large
+	// bytes in the WAL segment that logged them: the memtable and then the
+	// tables its flush writes hold a reference to each (its offset in the
+	// segment, length and checksum, about 10 bytes) instead of a copy, so
+	// such a value is written once instead of twice and never copied into
+	// a memtable, and the segment is kept as long as a table refers to it.
+	// A read of such a value reads it from the segment. A memtable then
+	// rotates when its segment reaches the memtable's size, as well as
+	// when the memtable does. A compaction that rewrites the table copies
+	// the values in, and a segment whose values are mostly deleted is let
+	// go by rewriting the tables that still refer to it. For logs of large
 	// entries that are appended in order and deleted from the head (a
-	// Raft log); in a table the references cost a byte per value (its
-	// tag). A flush holds where each such value lies while it writes,
-	// about 50 bytes a value beside the memory bound below (at a
-	// threshold of 512 bytes, under a tenth of the memtable). The default
-	// value is 0: every value is copied into tables. A DB opened later
-	// without it still reads the references its tables hold.
+	// Raft log); the references cost a byte per value (its tag) in
+	// memtables and tables. The default value is 0: every value is copied
+	// into memtables and tables. A DB opened later without it still reads
+	// the references its tables hold.
 	WALValueThreshold int
 	// FS is the filesystem the DB writes through. The default value is the
 	// operating system's (vfs.Default); tests pass an in-memory or

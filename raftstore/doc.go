@@ -19,9 +19,10 @@
 // what that measured).
 //
 // An entry whose encoding takes 512 bytes or more (DefaultWALValueThreshold)
-// is written to disk once: when the engine flushes its memtable, the table
-// refers to the entry where the WAL segment logged it instead of copying it
-// (lsm.Options.WALValueThreshold), and the segment stays until the entries
+// is written to disk once and never copied into the engine's memtable: the
+// memtable, and the tables its flush writes, refer to the entry where the
+// WAL segment logged it (lsm.Options.WALValueThreshold), and the segment
+// stays until the entries
 // logged in it are deleted. A segment whose tables refer to less than half
 // of what they did after a head truncation goes too, once the entries left
 // are copied into tables.
