@@ -53,6 +53,7 @@ func (db *DB) Close() error {
 		close(db.applyc) // no leader can send any more
 	}
 	db.bgWG.Wait()
+	db.dropPrewrittenWAL()
 
 	var errs []error
 	// Stop the memtables' background copies (see memtable.NewStaged): no

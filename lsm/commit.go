@@ -786,6 +786,12 @@ func (db *DB) rotateMemtable(need int64) error {
 	// they are copied (an error here is the copy's, which the flush's
 	// Finish reports).
 	_ = db.mu.mem.mt.Retire()
+	// The segment after the next one logs at most what a memtable of the
+	// next size holds, and about twice what this one logged if memtables
+	// grow.
+	if w := db.mu.mem.wal; w != nil {
+		db.maybePrewriteWAL(w, min(2*w.Size(), min(2*capacity, max(capacity, db.opts.MemtableSize)))*9/8)
+	}
 	next := db.newMemTable(db.newMutableMemtable(capacity))
 	next.walNum, next.wal = walNum, w
 	if err := db.openMemSegment(next); err != nil {
@@ -893,9 +899,13 @@ func (db *DB) newMutableMemtable(capacity int64) *memtable.Memtable {
 // makes its directory entry durable, so it exists whenever something
 // refers to it.
 func (db *DB) createWAL(num uint64, capacity int64) (*wal.Writer, error) {
-	f, err := db.fs.Create(manifest.MakeFilename(db.dir, manifest.FileTypeLog, num))
-	if err != nil {
-		return nil, err
+	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, num)
+	f := db.takePrewrittenWAL(name) // Options.WALPrewrite
+	if f == nil {
+		var err error
+		if f, err = db.fs.Create(name); err != nil {
+			return nil, err
+		}
 	}
 	if err := db.fs.SyncDir(db.dir); err != nil {
 		f.Close()

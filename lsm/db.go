@@ -178,6 +178,7 @@ type DB struct {
 	stopc    chan struct{} // closed by Close to stop background goroutines
 	obsolete obsoleteTables
 	walSegs  walValueSegs // WAL segments read for values tables refer to
+	walPrep  walPrep      // a WAL segment written ahead (Options.WALPrewrite)
 
 	// applyc and applyDone hand the apply helper its share of a large
 	// group (see applyGroup); nil in a read-only DB. Sent to by the leader

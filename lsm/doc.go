@@ -103,6 +103,9 @@
 //	000007.log      WAL segments not yet flushed (package wal), and flushed
 //	                ones whose large values tables refer to (walvalues.go)
 //	000009.sst      tables (package sstable)
+//	000011.tmp      a file written before its rename: CURRENT's next content,
+//	                or a WAL segment written ahead with zeros (walprep.go);
+//	                Open deletes any
 //	000006.log.damaged  a WAL segment Repair moved aside: never replayed or deleted
 //
 // Every byte written is covered by a CRC-32C checksum; damage is reported as

@@ -24,6 +24,7 @@ type counters struct {
 	conditionFailures                           atomic.Int64
 	tablesSkippedByFilter                       atomic.Int64
 	walValueReads                               atomic.Int64
+	walPrewritten                               atomic.Int64
 	tablesSkippedByRangeDel                     atomic.Int64
 	l0Probes                                    atomic.Int64
 	rangeDelSkips                               atomic.Int64
@@ -140,6 +141,9 @@ type Metrics struct {
 	// WALValueReads counts values read from WAL segments because a table
 	// refers to them there (Options.WALValueThreshold).
 	WALValueReads int64
+	// WALPrewritten counts the WAL segments taken into use already written
+	// with zeros (Options.WALPrewrite).
+	WALPrewritten int64
 	// WALValueSegments and WALValueBytes are the flushed WAL segments the
 	// current tables refer to, and the bytes of values they refer to in
 	// them (the rest of those segments is garbage until the segment goes).
@@ -245,6 +249,7 @@ func (db *DB) Metrics() Metrics {
 	m.FilterBypasses = db.sstStats.FilterBypasses.Load()
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
 	m.WALValueReads = c.walValueReads.Load()
+	m.WALPrewritten = c.walPrewritten.Load()
 	m.TablesSkippedByRangeDel = c.tablesSkippedByRangeDel.Load()
 	m.L0TablesProbed = c.l0Probes.Load()
 	m.RangeDelSkips = c.rangeDelSkips.Load()
@@ -390,6 +395,7 @@ func (m Metrics) Fields() []MetricField {
 	kv("filter_bypasses", m.FilterBypasses)
 	kv("tables_skipped_by_filter", m.TablesSkippedByFilter)
 	kv("wal_value_reads", m.WALValueReads)
+	kv("wal_prewritten", m.WALPrewritten)
 	kv("wal_value_segments", m.WALValueSegments)
 	kv("wal_value_bytes", m.WALValueBytes)
 	kv("tables_skipped_by_rangedel", m.TablesSkippedByRangeDel)

@@ -274,6 +274,26 @@ type Options struct {
 	// into memtables and tables. A DB opened later without it still reads
 	// the references its tables hold.
 	WALValueThreshold int
+	// WALPrewrite, when set, writes the space of the next WAL segment with
+	// zeros and syncs it in the background, before the memtable rotation
+	// that takes the segment into use. A filesystem that allocates a
+	// file's blocks at its first write to them (ext4 and XFS, also for
+	// blocks reserved with fallocate, which stay marked unwritten until
+	// written) records that in its journal at the next fsync, so each
+	// fsync after an append into new blocks commits the journal beside the
+	// data; an fsync after overwriting blocks written before flushes the
+	// data alone. Measured on ext4 on a 2-core VM, write and fsync of 100
+	// KiB took 230 us into written blocks against 430 us into new ones, of
+	// 1 KiB 150 against 180 us. The cost is the zeros: each segment's
+	// bytes are written twice, in the background, so a segment is written
+	// ahead only after one whose syncs averaged under 256 KiB (a write
+	// rate the fsyncs bound, not the disk's bandwidth); with larger syncs,
+	// or none, segments are made as without it. For logs synced after
+	// each write (SyncAlways, or DB.Sync after each write, as a Raft log
+	// store does). The file needs to support positioned writes
+	// (io.WriterAt) for it: with the in-memory filesystem, which has none,
+	// it does nothing. The default value is false.
+	WALPrewrite bool
 	// FS is the filesystem the DB writes through. The default value is the
 	// operating system's (vfs.Default); tests pass an in-memory or
 	// error-injecting one.

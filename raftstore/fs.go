@@ -1,6 +1,11 @@
 package raftstore
 
-import "github.com/stratadb/strata/vfs"
+import (
+	"fmt"
+	"io"
+
+	"github.com/stratadb/strata/vfs"
+)
 
 // writeFS is the filesystem a store gives the engine unless Options.Engine
 // names one: the operating system's, with its files' memory mapping
@@ -34,6 +39,20 @@ func (fs writeFS) Create(name string) (vfs.File, error) {
 	}
 	return plainFile{f}, nil
 }
+
+// Every wrapper offers positioned writes (io.WriterAt), which the engine
+// writes a WAL segment's zeros ahead with (lsm.Options.WALPrewrite), when
+// the file has them; a file without fails them.
+func writeAt(f vfs.File, p []byte, off int64) (int, error) {
+	if w, ok := f.(io.WriterAt); ok {
+		return w.WriteAt(p, off)
+	}
+	return 0, fmt.Errorf("raftstore: %w: positioned writes", vfs.ErrUnsupported)
+}
+
+func (f plainFile) WriteAt(p []byte, off int64) (int, error)     { return writeAt(f.File, p, off) }
+func (f preallocFile) WriteAt(p []byte, off int64) (int, error)  { return writeAt(f.File, p, off) }
+func (f writeBackFile) WriteAt(p []byte, off int64) (int, error) { return writeAt(f.File, p, off) }
 
 // plainFile offers a vfs.File's methods and no other.
 type plainFile struct{ vfs.File }

@@ -10,7 +10,8 @@ type Options struct {
 	// itself after each write, so that each StoreLogs, DeleteRange, Set and
 	// SetUint64 costs exactly one WAL fsync and the store can count and time
 	// it. The default value is nil, the engine's defaults, except for five
-	// fields the store sets when they are zero, the first three measured
+	// fields the store sets when they are zero (and WALPrewrite, which it
+	// sets unless NoWALPrewrite is set), the first three measured
 	// side by side with the engine's default on the comparison's workloads
 	// (bench/, the run in bench/RESULTS.md), the other two as they say:
 	//
@@ -67,6 +68,16 @@ type Options struct {
 	// that returned, which breaks Raft's promise to its peers: use it for
 	// tests only. The default value is false.
 	NoSync bool
+	// NoWALPrewrite keeps the store from setting Engine.WALPrewrite, which
+	// it does otherwise: the engine writes the next WAL segment's space
+	// ahead with zeros, so that the fsync after each StoreLogs finds its
+	// blocks already written and commits no block allocation to the
+	// filesystem's journal (lsm.Options.WALPrewrite says what that
+	// measured). Side by side (bench/, round 8 of bench/RESULTS.md),
+	// StoreLogs of 10 B to 100 KiB entries in calls of up to 64 KiB took
+	// less time with it; calls of a MiB or more leave it unused. The
+	// default value is false.
+	NoWALPrewrite bool
 	// TruncationFlushBytes is how many bytes of entries DeleteRange may
 	// delete, in all since the last such flush, before the store flushes
 	// the engine's memtable in the background. A range tombstone gives no

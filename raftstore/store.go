@@ -110,6 +110,9 @@ func New(dir string, opts *Options) (*Store, error) {
 	if eng.WALValueThreshold == 0 {
 		eng.WALValueThreshold = DefaultWALValueThreshold
 	}
+	if !o.NoWALPrewrite {
+		eng.WALPrewrite = true
+	}
 	if eng.FS == nil {
 		eng.FS = writeFS{vfs.Default}
 	}

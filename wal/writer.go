@@ -53,6 +53,7 @@ type Writer struct {
 	size    atomic.Int64 // flushed + len(buf); written by the appending goroutine
 	flushed atomic.Int64 // bytes handed to f by successful Writes
 	synced  atomic.Int64 // bytes covered by the last successful Sync
+	syncs   atomic.Int64 // successful Syncs
 
 	syncMu sync.Mutex // serializes Sync and Close
 
@@ -400,8 +401,13 @@ func (w *Writer) Sync() error {
 	// Syncs are serialized by syncMu and flushed only grows, so target is
 	// never below the previous value.
 	w.synced.Store(target)
+	w.syncs.Add(1)
 	return nil
 }
+
+// Syncs returns how many times Sync succeeded. It may be called from any
+// goroutine.
+func (w *Writer) Syncs() int64 { return w.syncs.Load() }
 
 // Size returns the logical size of the log: bytes flushed plus buffered.
 // It may be called from any goroutine.

@@ -79,6 +79,10 @@ var Variants = []Kind{
 	// Every entry copied into tables by the flush, as before values could
 	// stay in the WAL (raftstore.DefaultWALValueThreshold).
 	variant("raftstore-copy", func(o *lsm.Options) { o.WALValueThreshold = -1 }),
+	// WAL segments not written ahead (raftstore.Options.NoWALPrewrite).
+	{"raftstore-noprewrite", func(dir string) (Store, error) {
+		return raftstore.New(dir, &raftstore.Options{NoWALPrewrite: true})
+	}},
 }
 
 func variant(name string, set func(*lsm.Options)) Kind {

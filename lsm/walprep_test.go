@@ -1,0 +1,191 @@
+package lsm
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/manifest"
+	"github.com/stratadb/strata/vfs"
+)
+
+// prewriteOpts are the options of the WALPrewrite tests: small memtables
+// that rotate every few hundred writes, each write synced.
+func prewriteOpts(fs vfs.FS) *Options {
+	return &Options{
+		FS: fs, Sync: SyncAlways, WALPrewrite: true,
+		MemtableSize: 256 << 10, InitialMemtableSize: 256 << 10,
+		TTLCompactionInterval: -1,
+	}
+}
+
+func prewriteValue(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100+i%50) }
+
+// waitPrewritten waits until db has a segment written ahead and ready.
+func waitPrewritten(t *testing.T, db *DB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		db.walPrep.mu.Lock()
+		ready := db.walPrep.f != nil
+		db.walPrep.mu.Unlock()
+		if ready {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "no WAL segment written ahead")
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// tempFiles returns the temporary files in dir.
+func tempFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range names {
+		if ft, _, ok := manifest.ParseFilename(e.Name()); ok && ft == manifest.FileTypeTemp {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// copyFiles copies every file of dir into a new directory, as a process
+// killed at that moment leaves them to the next Open (the bytes written
+// are in the OS's hands).
+func copyFiles(t *testing.T, dir string) string {
+	t.Helper()
+	to := t.TempDir()
+	names, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range names {
+		if e.Name() == "LOCK" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(to, e.Name()), b, 0o644))
+	}
+	return to
+}
+
+// After a rotation of a segment synced at each write, the next segment is
+// written ahead with zeros; the rotation after takes it, and the log
+// written over its zeros replays whole: after a close, and from the files
+// as a killed process leaves them (a segment ending in zeros, maybe a
+// temporary file being written ahead). Close leaves no temporary file.
+func TestWALPrewriteOnTheOSFilesystem(t *testing.T) {
+	dir := t.TempDir()
+	opts := prewriteOpts(vfs.Default)
+	db, err := Open(dir, opts)
+	require.NoError(t, err)
+	n := 0
+	put := func(until func() bool) {
+		for !until() {
+			require.NoError(t, db.Put(fmt.Appendf(nil, "k%06d", n), prewriteValue(n)))
+			n++
+		}
+	}
+	put(func() bool { return db.Metrics().Flushes >= 1 })
+	waitPrewritten(t, db)
+	put(func() bool { return db.Metrics().Flushes >= 2 })
+	require.Equal(t, int64(1), db.Metrics().WALPrewritten, "the second rotation takes the segment written ahead")
+	// The segment in use was written ahead: it is longer than its log,
+	// the rest zeros.
+	segs := logSegmentsIn(t, dir)
+	fi, err := os.Stat(filepath.Join(dir, segs[len(segs)-1]))
+	require.NoError(t, err)
+	require.Greater(t, fi.Size(), db.mu.mem.wal.Size(), "the segment holds its zeros past the log")
+	put(func() bool { return n%500 == 7 }) // a few more, into the middle of the segment
+
+	check := func(db *DB) {
+		t.Helper()
+		for i := range n {
+			v, err := db.Get(fmt.Appendf(nil, "k%06d", i))
+			require.NoError(t, err, "key %d", i)
+			require.Equal(t, prewriteValue(i), v, "key %d", i)
+		}
+	}
+	killed := copyFiles(t, dir)
+	db2, err := Open(killed, &Options{TTLCompactionInterval: -1})
+	require.NoError(t, err)
+	check(db2)
+	require.Empty(t, tempFiles(t, killed), "Open deletes a segment being written ahead")
+	require.NoError(t, db2.Close())
+
+	require.NoError(t, db.Close())
+	require.Empty(t, tempFiles(t, dir), "Close deletes a segment written ahead and not used")
+	db, err = Open(dir, opts)
+	require.NoError(t, err)
+	check(db)
+	require.NoError(t, db.Verify())
+	require.NoError(t, db.Close())
+}
+
+func logSegmentsIn(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range names {
+		if ft, _, ok := manifest.ParseFilename(e.Name()); ok && ft == manifest.FileTypeLog {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// No segment is written ahead after one that was never synced, or synced
+// once per 256 KiB or more (the disk's bandwidth, not the fsyncs, bounds
+// such writes), nor where the filesystem has no positioned writes.
+func TestWALPrewriteOnlyForFrequentSyncs(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		sync  SyncMode
+		batch int // values of 100 bytes per write
+		fs    func() vfs.FS
+	}{
+		{"never-synced", SyncNo, 1, func() vfs.FS { return vfs.Default }},
+		{"large-syncs", SyncAlways, 3000, func() vfs.FS { return vfs.Default }},
+		{"in-memory", SyncAlways, 1, func() vfs.FS { return vfs.NewMem() }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, ok := c.fs().(*vfs.MemFS); ok {
+				dir = "/db"
+			}
+			opts := prewriteOpts(c.fs())
+			opts.Sync = c.sync
+			db, err := Open(dir, opts)
+			require.NoError(t, err)
+			for i := 0; db.Metrics().Flushes < 4; i++ {
+				b := db.NewBatch()
+				for j := range c.batch {
+					b.Put(fmt.Appendf(nil, "k%06d-%04d", i, j), prewriteValue(j))
+				}
+				require.NoError(t, db.Apply(b))
+			}
+			// A segment written ahead is started at the rotation itself.
+			db.walPrep.mu.Lock()
+			started := db.walPrep.running || db.walPrep.f != nil
+			db.walPrep.mu.Unlock()
+			if c.name == "in-memory" {
+				require.Eventually(t, func() bool {
+					db.walPrep.mu.Lock()
+					defer db.walPrep.mu.Unlock()
+					return db.walPrep.off && !db.walPrep.running
+				}, 30*time.Second, time.Millisecond, "the in-memory filesystem has no positioned writes: tried once, then off")
+			} else {
+				require.False(t, started)
+			}
+			require.Zero(t, db.Metrics().WALPrewritten)
+			require.NoError(t, db.Close())
+		})
+	}
+}
