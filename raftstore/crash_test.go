@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -72,7 +71,7 @@ func TestCrashChild(t *testing.T) {
 				os.Exit(3)
 			}
 		}
-		fmt.Fprintf(out, "acked %d\n", last)
+		fmt.Fprintf(out, "acked %d prewritten %d\n", last, s.DB().Metrics().WALPrewritten)
 		out.Flush()
 	}
 }
@@ -88,7 +87,8 @@ func TestKilledWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	var acked uint64
-	kept := 0 // the most WAL segments tables referred to after a reopen
+	kept := 0            // the most WAL segments tables referred to after a reopen
+	var prewritten int64 // the most WAL segments written ahead a child used
 	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(exe, "-test.run=^TestCrashChild$")
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
@@ -105,9 +105,11 @@ func TestKilledWriter(t *testing.T) {
 		for seen := 0; seen < want && sc.Scan(); {
 			line := sc.Text()
 			if v, ok := strings.CutPrefix(line, "acked "); ok {
-				if acked, err = strconv.ParseUint(v, 10, 64); err != nil {
-					t.Fatal(err)
+				var p int64
+				if _, err := fmt.Sscanf(v, "%d prewritten %d", &acked, &p); err != nil {
+					t.Fatalf("child: %q: %v", line, err)
 				}
+				prewritten = max(prewritten, p)
 				seen++
 			} else if strings.HasPrefix(line, "open:") || strings.HasPrefix(line, "store:") || strings.HasPrefix(line, "delete:") {
 				t.Fatalf("child: %s", line)
@@ -158,6 +160,9 @@ func TestKilledWriter(t *testing.T) {
 	if kept == 0 {
 		t.Fatal("no table referred to entries in the WAL: the large entries were not exercised")
 	}
+	if prewritten == 0 {
+		t.Fatal("no child used a WAL segment written ahead: kills during their use were not exercised")
+	}
 }
 
 // crashKeep is how many entries the child's head truncations keep.
@@ -165,7 +170,8 @@ const crashKeep = 1000
 
 // crashOptions are the child's and the parent's: a memtable small enough
 // that the child flushes several, leaving tables that refer to its large
-// entries in WAL segments.
+// entries in WAL segments, and rotates into WAL segments written ahead
+// (lsm.Options.WALPrewrite).
 func crashOptions() *Options {
 	return &Options{Engine: &lsm.Options{MemtableSize: 64 << 10}}
 }
