@@ -33,6 +33,14 @@
 // edit); compaction merges tables down the levels (compaction_sched.go,
 // package compaction), L0 a window of base-level tables at a time.
 //
+// With Options.WALValueThreshold, a value of that size or more is written
+// once, by the WAL: the memtable and then the tables of its flush hold a
+// reference to it in the segment (offset, length, checksum), the segment
+// is kept while a table refers to it, and a compaction copies the values
+// in (walvalues.go). With Options.WALPrewrite, the next segment is written
+// with zeros in the background while the log is synced often, so an fsync
+// after an append has no block allocation to commit (walprep.go).
+//
 // # How a read travels
 //
 // Get looks in the mutable memtable, the immutable ones newest first, L0
