@@ -344,7 +344,7 @@ func (db *DB) compactionInput(c *compaction.Compaction) keys.Iterator {
 		if err == nil {
 			t, ok := it.(*tableIter)
 			if w, isRef := it.(*walRefIter); isRef {
-				t, ok = w.tableIter, true
+				t, ok = w.Iterator.(*tableIter)
 			}
 			if ok {
 				t.SetReadahead(share)

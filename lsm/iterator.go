@@ -705,73 +705,11 @@ func (db *DB) wrapWALRefs(f *manifest.FileMeta, t *tableIter, fill bool) keys.It
 	if f.WALRef == 0 {
 		return t
 	}
-	return &walRefIter{tableIter: t, db: db, f: f, fill: fill}
-}
-
-// walRefIter is a tableIter over a table that refers to values in a WAL
-// segment (see walvalues.go): at each position it resolves the value, so
-// its users see every value as in any table. A value it cannot read
-// makes it invalid with the error, as a damaged block does.
-type walRefIter struct {
-	*tableIter
-	db   *DB
-	f    *manifest.FileMeta
-	val  []byte // the current entry's value
-	buf  []byte // memory for values read from the segment
-	err  error
-	fill bool // cache the values read from the segment
-}
-
-func (w *walRefIter) settle(ok bool) bool {
-	if !ok || w.err != nil {
-		w.val = nil
-		return false
+	return &walRefIter{
+		Iterator: t,
+		read:     func(r walRef, dst []byte) ([]byte, error) { return db.readWALRef(f, r, dst, fill, nil) },
+		bad:      func(v []byte) error { return db.badWALValue(f, v) },
 	}
-	v := w.tableIter.Value()
-	if _, kind := keys.SplitTrailer(keys.TrailerOf(w.tableIter.Key())); kind != keys.KindSet {
-		w.val = v
-		return true
-	}
-	inline, r, isRef, ok := decodeWALValue(v)
-	if !ok {
-		w.err, w.val = w.db.badWALValue(w.f, v), nil
-		return false
-	}
-	if !isRef {
-		w.val = inline
-		return true
-	}
-	out, err := w.db.readWALRef(w.f, r, w.buf[:0], w.fill, nil)
-	if err != nil {
-		w.err, w.val = err, nil
-		return false
-	}
-	w.buf, w.val = out, out // memory of its own, reused at the next read
-	return true
-}
-
-func (w *walRefIter) SeekGE(k []byte) bool { return w.settle(w.tableIter.SeekGE(k)) }
-func (w *walRefIter) SeekLT(k []byte) bool { return w.settle(w.tableIter.SeekLT(k)) }
-func (w *walRefIter) First() bool          { return w.settle(w.tableIter.First()) }
-func (w *walRefIter) Last() bool           { return w.settle(w.tableIter.Last()) }
-func (w *walRefIter) Next() bool           { return w.settle(w.tableIter.Next()) }
-func (w *walRefIter) Prev() bool           { return w.settle(w.tableIter.Prev()) }
-func (w *walRefIter) Valid() bool          { return w.err == nil && w.tableIter.Valid() }
-func (w *walRefIter) Value() []byte        { return w.val }
-
-func (w *walRefIter) Error() error {
-	if w.err != nil {
-		return w.err
-	}
-	return w.tableIter.Error()
-}
-
-func (w *walRefIter) Close() error {
-	err := w.tableIter.Close()
-	if w.err != nil {
-		return w.err
-	}
-	return err
 }
 
 // appendMemIters appends m's iterators to dst (memtable AppendIters),
@@ -781,26 +719,31 @@ func (db *DB) appendMemIters(dst []keys.Iterator, m *memTable) []keys.Iterator {
 	dst = m.mt.AppendIters(dst)
 	if m.walRefMemtable() {
 		for i := n; i < len(dst); i++ {
-			dst[i] = &memRefIter{Iterator: dst[i], db: db, m: m}
+			dst[i] = &walRefIter{
+				Iterator: dst[i],
+				read:     func(r walRef, dst []byte) ([]byte, error) { return db.readMemValue(m, r, dst) },
+				bad:      m.badValue,
+			}
 		}
 	}
 	return dst
 }
 
-// memRefIter is an iterator over a walRefMemtable that resolves its
-// tagged values at each position (see walvalues.go), so its users see
-// every value as in any memtable. A value it cannot read makes it invalid
-// with the error.
-type memRefIter struct {
+// walRefIter is an iterator over a table or memtable whose KindSet values
+// are tagged, some of them references to values in a WAL segment (see
+// walvalues.go): at each position it resolves the value, so its users see
+// every value as in any table. A value it cannot read makes it invalid
+// with the error, as a damaged block does.
+type walRefIter struct {
 	keys.Iterator
-	db  *DB
-	m   *memTable
-	val []byte // the current entry's value
-	buf []byte // memory for values read from the segment
-	err error
+	read func(r walRef, dst []byte) ([]byte, error) // reads and checks a referred value
+	bad  func(v []byte) error                       // the error for a malformed tagged value
+	val  []byte                                     // the current entry's value
+	buf  []byte                                     // memory for values read from the segment
+	err  error
 }
 
-func (w *memRefIter) settle(ok bool) bool {
+func (w *walRefIter) settle(ok bool) bool {
 	if !ok || w.err != nil {
 		w.val = nil
 		return false
@@ -812,14 +755,14 @@ func (w *memRefIter) settle(ok bool) bool {
 	}
 	inline, r, isRef, ok := decodeWALValue(v)
 	if !ok {
-		w.err, w.val = w.m.badValue(v), nil
+		w.err, w.val = w.bad(v), nil
 		return false
 	}
 	if !isRef {
 		w.val = inline
 		return true
 	}
-	out, err := w.db.readMemValue(w.m, r, w.buf[:0])
+	out, err := w.read(r, w.buf[:0])
 	if err != nil {
 		w.err, w.val = err, nil
 		return false
@@ -828,23 +771,23 @@ func (w *memRefIter) settle(ok bool) bool {
 	return true
 }
 
-func (w *memRefIter) SeekGE(k []byte) bool { return w.settle(w.Iterator.SeekGE(k)) }
-func (w *memRefIter) SeekLT(k []byte) bool { return w.settle(w.Iterator.SeekLT(k)) }
-func (w *memRefIter) First() bool          { return w.settle(w.Iterator.First()) }
-func (w *memRefIter) Last() bool           { return w.settle(w.Iterator.Last()) }
-func (w *memRefIter) Next() bool           { return w.settle(w.Iterator.Next()) }
-func (w *memRefIter) Prev() bool           { return w.settle(w.Iterator.Prev()) }
-func (w *memRefIter) Valid() bool          { return w.err == nil && w.Iterator.Valid() }
-func (w *memRefIter) Value() []byte        { return w.val }
+func (w *walRefIter) SeekGE(k []byte) bool { return w.settle(w.Iterator.SeekGE(k)) }
+func (w *walRefIter) SeekLT(k []byte) bool { return w.settle(w.Iterator.SeekLT(k)) }
+func (w *walRefIter) First() bool          { return w.settle(w.Iterator.First()) }
+func (w *walRefIter) Last() bool           { return w.settle(w.Iterator.Last()) }
+func (w *walRefIter) Next() bool           { return w.settle(w.Iterator.Next()) }
+func (w *walRefIter) Prev() bool           { return w.settle(w.Iterator.Prev()) }
+func (w *walRefIter) Valid() bool          { return w.err == nil && w.Iterator.Valid() }
+func (w *walRefIter) Value() []byte        { return w.val }
 
-func (w *memRefIter) Error() error {
+func (w *walRefIter) Error() error {
 	if w.err != nil {
 		return w.err
 	}
 	return w.Iterator.Error()
 }
 
-func (w *memRefIter) Close() error {
+func (w *walRefIter) Close() error {
 	err := w.Iterator.Close()
 	if w.err != nil {
 		return w.err

@@ -220,7 +220,7 @@ func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool, 
 // record put it in the memtable's own segment, with the value's checksum
 // (computed then, while the value is in the CPU's cache, so the flush
 // reads nothing back). Reads resolve the references (getFrom,
-// memRefIter); the flush copies the tagged values into its tables as they
+// walRefIter); the flush copies the tagged values into its tables as they
 // are, or resolves them when the tables will not refer to the segment
 // (walValueWriter). Such a memtable rotates when its segment reaches the
 // memtable's capacity as well as when its arena does (makeRoomForWrite):
