@@ -42,14 +42,14 @@ func waitPrewritten(t *testing.T, db *DB) {
 	}
 }
 
-// tempFiles returns the temporary files in dir.
-func tempFiles(t *testing.T, dir string) []string {
+// filesOfType returns the names of the files of type ft in dir.
+func filesOfType(t *testing.T, dir string, ft manifest.FileType) []string {
 	t.Helper()
 	names, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	var out []string
 	for _, e := range names {
-		if ft, _, ok := manifest.ParseFilename(e.Name()); ok && ft == manifest.FileTypeTemp {
+		if got, _, ok := manifest.ParseFilename(e.Name()); ok && got == ft {
 			out = append(out, e.Name())
 		}
 	}
@@ -98,7 +98,7 @@ func TestWALPrewriteOnTheOSFilesystem(t *testing.T) {
 	require.Equal(t, int64(1), db.Metrics().WALPrewritten, "the second rotation takes the segment written ahead")
 	// The segment in use was written ahead: it is longer than its log,
 	// the rest zeros.
-	segs := logSegmentsIn(t, dir)
+	segs := filesOfType(t, dir, manifest.FileTypeLog)
 	fi, err := os.Stat(filepath.Join(dir, segs[len(segs)-1]))
 	require.NoError(t, err)
 	require.Greater(t, fi.Size(), db.mu.mem.wal.Size(), "the segment holds its zeros past the log")
@@ -116,29 +116,16 @@ func TestWALPrewriteOnTheOSFilesystem(t *testing.T) {
 	db2, err := Open(killed, &Options{TTLCompactionInterval: -1})
 	require.NoError(t, err)
 	check(db2)
-	require.Empty(t, tempFiles(t, killed), "Open deletes a segment being written ahead")
+	require.Empty(t, filesOfType(t, killed, manifest.FileTypeTemp), "Open deletes a segment being written ahead")
 	require.NoError(t, db2.Close())
 
 	require.NoError(t, db.Close())
-	require.Empty(t, tempFiles(t, dir), "Close deletes a segment written ahead and not used")
+	require.Empty(t, filesOfType(t, dir, manifest.FileTypeTemp), "Close deletes a segment written ahead and not used")
 	db, err = Open(dir, opts)
 	require.NoError(t, err)
 	check(db)
 	require.NoError(t, db.Verify())
 	require.NoError(t, db.Close())
-}
-
-func logSegmentsIn(t *testing.T, dir string) []string {
-	t.Helper()
-	names, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var out []string
-	for _, e := range names {
-		if ft, _, ok := manifest.ParseFilename(e.Name()); ok && ft == manifest.FileTypeLog {
-			out = append(out, e.Name())
-		}
-	}
-	return out
 }
 
 // No segment is written ahead after one that was never synced, or synced
