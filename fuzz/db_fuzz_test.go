@@ -37,22 +37,25 @@ func FuzzDB(f *testing.F) {
 // are compacted at once: a short script reaches every level. Variant 1
 // writes to 4 KiB fronts copied into the main list in the background (a
 // staged memtable needs 64 KiB); variant 2 leaves values of 8 bytes or
-// more in the WAL (Options.WALValueThreshold), so tables refer to them.
+// more in the WAL (Options.WALValueThreshold), so memtables and tables
+// refer to them, and syncs every write into WAL segments written ahead
+// (Options.WALPrewrite).
 func fuzzConfig(variant int) dbtest.Config {
 	memtable, desc := int64(4<<10), "MemtableSize=4KiB (plain) BlockSize=256 TargetFileSize=4KiB BaseLevelSize=16KiB L0 trigger 2"
-	walValues := 0
+	walValues, prewrite, sync := 0, false, lsm.SyncMode(0)
 	switch variant {
 	case 1:
 		memtable, desc = 64<<10, "MemtableSize=64KiB (staged) BlockSize=256 TargetFileSize=4KiB BaseLevelSize=16KiB L0 trigger 2"
 	case 2:
-		walValues, desc = 8, desc+" WALValueThreshold=8"
+		walValues, prewrite, sync = 8, true, lsm.SyncAlways
+		desc += " WALValueThreshold=8 WALPrewrite SyncAlways"
 	}
 	return dbtest.DBConfig("db", desc, func(clock *dbtest.Clock) func() (*lsm.DB, error) {
 		fs := vfs.NewMem()
 		return func() (*lsm.DB, error) {
 			return lsm.Open("/db", &lsm.Options{FS: fs, Clock: clock.Now, MemtableSize: memtable, BlockSize: 256,
 				TargetFileSize: 4 << 10, BaseLevelSize: 16 << 10, L0CompactionTrigger: 2, TTLCompactionInterval: -1,
-				WALValueThreshold: walValues})
+				WALValueThreshold: walValues, WALPrewrite: prewrite, Sync: sync})
 		}
 	}, nil)
 }

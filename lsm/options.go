@@ -290,9 +290,8 @@ type Options struct {
 	// rate the fsyncs bound, not the disk's bandwidth); with larger syncs,
 	// or none, segments are made as without it. For logs synced after
 	// each write (SyncAlways, or DB.Sync after each write, as a Raft log
-	// store does). The file needs to support positioned writes
-	// (io.WriterAt) for it: with the in-memory filesystem, which has none,
-	// it does nothing. The default value is false.
+	// store does). A filesystem whose files have no positioned writes
+	// (io.WriterAt) leaves it off. The default value is false.
 	WALPrewrite bool
 	// FS is the filesystem the DB writes through. The default value is the
 	// operating system's (vfs.Default); tests pass an in-memory or

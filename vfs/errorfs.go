@@ -323,6 +323,19 @@ func (f *errorFile) Write(p []byte) (int, error) {
 	return f.f.Write(p)
 }
 
+// WriteAt is a write at an offset (io.WriterAt), injected as OpWrite; a
+// file without positioned writes fails it with ErrUnsupported.
+func (f *errorFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := f.fs.check(OpWrite, f.name); err != nil {
+		return 0, err
+	}
+	w, ok := f.f.(io.WriterAt)
+	if !ok {
+		return 0, fmt.Errorf("vfs: %s: %w: positioned writes", f.name, ErrUnsupported)
+	}
+	return w.WriteAt(p, off)
+}
+
 func (f *errorFile) Sync() error {
 	if err := f.fs.check(OpSync, f.name); err != nil {
 		return err

@@ -28,9 +28,13 @@ import (
 // Paths are cleaned with path/filepath; relative paths are relative to the
 // root, and "", "." and "/" all name the root.
 //
-// Files only ever grow by appending (Create makes a fresh inode, and only
-// files returned by Create are writable), so the bytes below a file's length
-// never change once written. CrashClone relies on this to share them.
+// Files returned by Create are written sequentially with Write, which
+// appends, and at offsets with WriteAt (io.WriterAt), which may overwrite.
+// A file only ever appended to never changes the bytes below its length,
+// and CrashClone shares them. The first overwrite gives the file bytes of
+// its own and a separate durable copy (memNode.durable), which Sync brings
+// up to date by copying the range written since, so a power loss still
+// leaves exactly what the last Sync made durable.
 type MemFS struct {
 	// mu guards root and everything reachable from it (every memNode), locks,
 	// and the fields of every memFile and memLock of this MemFS. Read-only
@@ -49,9 +53,15 @@ type MemFS struct {
 type memNode struct {
 	dir bool
 
-	// Files. data only grows by appending; durable content is data[:synced].
-	data   []byte
-	synced int
+	// Files. Until the first overwrite (overwritten false) data only
+	// grows by appending and the durable content is data[:synced]. After
+	// it, the durable content is fileDurable, a copy Sync updates from
+	// dirtyLo up to the end of data.
+	data        []byte
+	synced      int
+	overwritten bool
+	fileDurable []byte
+	dirtyLo     int // the lowest offset written since the last Sync
 
 	// Directories. durable is a copy of entries taken at the last SyncDir
 	// (plus directories made by MkdirAll, durable at once).
@@ -107,6 +117,12 @@ func (fs *MemFS) CrashClone() *MemFS {
 			return c
 		}
 		if !n.dir {
+			if n.overwritten {
+				d := append([]byte(nil), n.fileDurable...)
+				c := &memNode{data: d, synced: len(d)}
+				seen[n] = c
+				return c
+			}
 			// The first n.synced bytes never change again; cap the slice so
 			// that any append to the clone copies.
 			c := &memNode{data: n.data[:n.synced:n.synced], synced: n.synced}
@@ -448,6 +464,7 @@ type memFile struct {
 	n        *memNode
 	name     string
 	rpos     int64 // offset of the next Read
+	wpos     int64 // offset of the next Write
 	writable bool  // opened by Create
 	closed   bool
 }
@@ -501,16 +518,59 @@ func (f *memFile) Write(p []byte) (int, error) {
 	if !f.writable {
 		return 0, pathErr("write", f.name, syscall.EBADF)
 	}
-	d := f.n.data
-	if need := len(d) + len(p); need > cap(d) {
+	f.n.writeAt(p, f.wpos)
+	f.wpos += int64(len(p))
+	return len(p), nil
+}
+
+// WriteAt writes p at offset off, overwriting or extending the file (with
+// zeros up to off if it is shorter); it leaves the offset of Write alone.
+func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
+	f.fs.callHook(OpWrite)
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if f.closed {
+		return 0, pathErr("write", f.name, os.ErrClosed)
+	}
+	if !f.writable {
+		return 0, pathErr("write", f.name, syscall.EBADF)
+	}
+	if off < 0 {
+		return 0, pathErr("writeat", f.name, syscall.EINVAL)
+	}
+	f.n.writeAt(p, off)
+	return len(p), nil
+}
+
+// writeAt writes p at off (see memNode). Called with the MemFS's mu held.
+func (n *memNode) writeAt(p []byte, off int64) {
+	d := n.data
+	if off < int64(len(d)) && !n.overwritten {
+		// The first overwrite: the bytes so far may be shared with crash
+		// clones and are the durable copy's; write into bytes of its own.
+		n.overwritten = true
+		n.fileDurable = append([]byte(nil), d[:n.synced]...)
+		n.dirtyLo = n.synced
+		d = append(make([]byte, 0, max(cap(d), 512)), d...)
+	}
+	end := int(off) + len(p)
+	if end > cap(d) {
 		// Double, rather than append's gentler growth for large slices:
 		// a log written in small pieces is copied about once, not ~4 times.
-		nd := make([]byte, len(d), max(need, 2*cap(d), 512))
+		nd := make([]byte, len(d), max(end, 2*cap(d), 512))
 		copy(nd, d)
 		d = nd
 	}
-	f.n.data = append(d, p...)
-	return len(p), nil
+	if end > len(d) {
+		old := len(d)
+		d = d[:end]
+		clear(d[old:]) // zeros between the old end and off
+	}
+	copy(d[off:], p)
+	n.data = d
+	if n.overwritten {
+		n.dirtyLo = min(n.dirtyLo, int(off))
+	}
 }
 
 func (f *memFile) Sync() error {
@@ -520,7 +580,15 @@ func (f *memFile) Sync() error {
 	if f.closed {
 		return pathErr("sync", f.name, os.ErrClosed)
 	}
-	f.n.synced = len(f.n.data)
+	n := f.n
+	if n.overwritten {
+		// Bring the durable copy up to date from the lowest byte written
+		// since the last Sync.
+		lo := min(n.dirtyLo, len(n.fileDurable), len(n.data))
+		n.fileDurable = append(n.fileDurable[:lo], n.data[lo:]...)
+		n.dirtyLo = len(n.data)
+	}
+	n.synced = len(n.data)
 	return nil
 }
 
