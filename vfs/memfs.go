@@ -508,24 +508,20 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-func (f *memFile) Write(p []byte) (int, error) {
-	f.fs.callHook(OpWrite)
-	f.fs.mu.Lock()
-	defer f.fs.mu.Unlock()
-	if f.closed {
-		return 0, pathErr("write", f.name, os.ErrClosed)
-	}
-	if !f.writable {
-		return 0, pathErr("write", f.name, syscall.EBADF)
-	}
-	f.n.writeAt(p, f.wpos)
-	f.wpos += int64(len(p))
-	return len(p), nil
-}
+func (f *memFile) Write(p []byte) (int, error) { return f.write(p, -1) }
 
 // WriteAt writes p at offset off, overwriting or extending the file (with
 // zeros up to off if it is shorter); it leaves the offset of Write alone.
 func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, pathErr("writeat", f.name, syscall.EINVAL)
+	}
+	return f.write(p, off)
+}
+
+// write writes p at off, or, if off is negative, at the offset of Write,
+// which it advances.
+func (f *memFile) write(p []byte, off int64) (int, error) {
 	f.fs.callHook(OpWrite)
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
@@ -536,7 +532,8 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 		return 0, pathErr("write", f.name, syscall.EBADF)
 	}
 	if off < 0 {
-		return 0, pathErr("writeat", f.name, syscall.EINVAL)
+		off = f.wpos
+		f.wpos += int64(len(p))
 	}
 	f.n.writeAt(p, off)
 	return len(p), nil
