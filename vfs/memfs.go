@@ -561,7 +561,9 @@ func (n *memNode) writeAt(p []byte, off int64) {
 	if end > len(d) {
 		old := len(d)
 		d = d[:end]
-		clear(d[old:]) // zeros between the old end and off
+		if int(off) > old {
+			clear(d[old:off]) // zeros between the old end and off
+		}
 	}
 	copy(d[off:], p)
 	n.data = d
