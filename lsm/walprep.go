@@ -97,12 +97,12 @@ func (db *DB) prewriteWAL(size int64) {
 		p.off = true
 	}
 	p.mu.Unlock()
-	if err != nil && err != errPrewriteStopped {
+	if err != nil && !errors.Is(err, errPrewriteStopped) {
 		db.opts.Logger.Warn("WAL segment not written ahead", "file", name, "err", err)
 	}
 }
 
-var errPrewriteStopped = fmt.Errorf("strata: closing")
+var errPrewriteStopped = errors.New("strata: closing")
 
 // zeroFill writes size bytes of zeros to f with positioned writes, which
 // leave the offset of f's sequential writes at 0; it stops early, with
