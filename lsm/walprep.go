@@ -29,7 +29,6 @@ type walPrep struct {
 	mu      sync.Mutex // guards the fields below; a leaf
 	f       vfs.File   // written with zeros and synced; nil if none is ready
 	name    string     // its temporary name
-	size    int64      // the bytes of zeros
 	running bool       // a goroutine is writing one
 	off     bool       // the filesystem cannot: no more tries
 }
@@ -91,7 +90,7 @@ func (db *DB) prewriteWAL(size int64) {
 	p.mu.Lock()
 	p.running = false
 	if err == nil {
-		p.f, p.name, p.size = f, name, size
+		p.f, p.name = f, name
 	}
 	if errors.Is(err, vfs.ErrUnsupported) {
 		p.off = true
@@ -127,15 +126,20 @@ func zeroFill(f vfs.File, size int64, stop <-chan struct{}) error {
 	return nil
 }
 
+// take hands over the segment written ahead and its temporary name, if one
+// is ready (f nil otherwise).
+func (p *walPrep) take() (f vfs.File, name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f, name, p.f = p.f, p.name, nil
+	return f, name
+}
+
 // takePrewrittenWAL returns the segment written ahead, renamed to name
 // (its directory entry not yet synced), or nil if there is none or the
 // rename failed.
 func (db *DB) takePrewrittenWAL(name string) vfs.File {
-	p := &db.walPrep
-	p.mu.Lock()
-	f, tmp := p.f, p.name
-	p.f = nil
-	p.mu.Unlock()
+	f, tmp := db.walPrep.take()
 	if f == nil {
 		return nil
 	}
@@ -152,12 +156,7 @@ func (db *DB) takePrewrittenWAL(name string) vfs.File {
 // dropPrewrittenWAL deletes a segment written ahead and not used (Close,
 // after the background goroutines stopped).
 func (db *DB) dropPrewrittenWAL() {
-	p := &db.walPrep
-	p.mu.Lock()
-	f, tmp := p.f, p.name
-	p.f = nil
-	p.mu.Unlock()
-	if f != nil {
+	if f, tmp := db.walPrep.take(); f != nil {
 		f.Close()
 		db.removeFile(tmp)
 	}

@@ -193,14 +193,10 @@ func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool, 
 		return nil, keys.CorruptionError(manifest.MakeFilename(db.dir, manifest.FileTypeTable, f.FileNum), 0,
 			"WAL reference to %d bytes at offset %d past the end of %s (%d bytes)", r.n, r.off, seg.name, seg.size)
 	}
-	out, err := wal.ReadPayload(seg.f, seg.name, r.off, r.n, dst)
+	out, err := db.readSegValue(seg.f, seg.name, r, dst, f.FileNum)
 	if err != nil {
 		return nil, err
 	}
-	if crc32.Checksum(out, walValCRC) != r.crc {
-		return nil, keys.CorruptionError(seg.name, r.off, "value of %d bytes that table %06d refers to fails its checksum", r.n, f.FileNum)
-	}
-	db.metrics.walValueReads.Add(1)
 	if fill {
 		if ref == nil {
 			db.blockCache.Set(f.WALRef, uint64(r.off), out)
@@ -253,12 +249,23 @@ func (m *memTable) badValue(v []byte) error {
 // readMemValue reads the value r of memtable m refers to in its segment
 // into dst's memory (grown if needed) and checks it.
 func (db *DB) readMemValue(m *memTable, r walRef, dst []byte) ([]byte, error) {
-	out, err := wal.ReadPayload(m.seg, m.segName, r.off, r.n, dst)
+	return db.readSegValue(m.seg, m.segName, r, dst, 0)
+}
+
+// readSegValue reads the value r refers to in segment f (named name) into
+// dst's memory (grown if needed) and checks it against r's checksum; table
+// is the number of the table holding r, 0 for a memtable.
+func (db *DB) readSegValue(f vfs.File, name string, r walRef, dst []byte, table uint64) ([]byte, error) {
+	out, err := wal.ReadPayload(f, name, r.off, r.n, dst)
 	if err != nil {
 		return nil, err
 	}
 	if crc32.Checksum(out, walValCRC) != r.crc {
-		return nil, keys.CorruptionError(m.segName, r.off, "value of %d bytes the memtable refers to fails its checksum", r.n)
+		who := "the memtable"
+		if table != 0 {
+			who = fmt.Sprintf("table %06d", table)
+		}
+		return nil, keys.CorruptionError(name, r.off, "value of %d bytes that %s refers to fails its checksum", r.n, who)
 	}
 	db.metrics.walValueReads.Add(1)
 	return out, nil
