@@ -900,7 +900,7 @@ func (db *DB) newMutableMemtable(capacity int64) *memtable.Memtable {
 // refers to it.
 func (db *DB) createWAL(num uint64, capacity int64) (*wal.Writer, error) {
 	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, num)
-	f := db.takePrewrittenWAL(name) // Options.WALPrewrite
+	f, written := db.takePrewrittenWAL(name) // Options.WALPrewrite
 	if f == nil {
 		var err error
 		if f, err = db.fs.Create(name); err != nil {
@@ -911,9 +911,7 @@ func (db *DB) createWAL(num uint64, capacity int64) (*wal.Writer, error) {
 		f.Close()
 		return nil, err
 	}
-	// A segment holds about one memtable's worth of records: preallocate
-	// and map that much, so appends are memory copies into the page cache.
-	return wal.NewMappedWriter(f, capacity+capacity/8), nil
+	return db.newWALWriter(f, capacity, written), nil
 }
 
 // walTarget is a WAL segment and its size when a sync was asked for.

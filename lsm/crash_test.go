@@ -70,16 +70,19 @@ func TestPowerLossKeepsAPrefix(t *testing.T) {
 		}
 		t.Run(mode.String(), func(t *testing.T) {
 			total, span := 0, 4000
-			prewritten := int64(0)
+			prewritten, zeroed := int64(0), int64(0)
 			for run := 0; run < runs; run++ {
-				n, ops, pw := powerLossRun(t, mode, uint64(run), span)
+				n, ops, pw, z := powerLossRun(t, mode, uint64(run), span)
 				total += n
 				prewritten += pw
+				zeroed += z
 				span = ops // crash points spread over the whole run next time
 			}
-			t.Logf("%s: %d crash images verified; %d WAL segments written ahead taken into use", mode, total, prewritten)
+			t.Logf("%s: %d crash images verified; %d WAL segments written ahead taken into use, %d bytes of zeros written ahead of logs",
+				mode, total, prewritten, zeroed)
 			if mode == SyncAlways {
 				require.Positive(t, prewritten, "no WAL segment written ahead was used: power losses during their use were not exercised")
+				require.Positive(t, zeroed, "no zeros were written ahead of a log: power losses around them were not exercised")
 			}
 		})
 	}
@@ -87,9 +90,10 @@ func TestPowerLossKeepsAPrefix(t *testing.T) {
 
 // powerLossRun runs the workload once, cutting the power at 40 random FS
 // operations among the first span, and verifies every crash image. It
-// returns the number of images, the number of FS operations the run made
-// and the WAL segments written ahead it took into use.
-func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int, int64) {
+// returns the number of images, the number of FS operations the run made,
+// the WAL segments written ahead it took into use and the bytes of zeros
+// it wrote ahead of logs.
+func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int, int64, int64) {
 	r := rand.New(rand.NewPCG(seed, uint64(mode)+100))
 	fs := vfs.NewMem()
 	opts := smallOpts(fs)
@@ -100,7 +104,8 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int,
 	}
 	// Every third run writes WAL segments ahead (its syncs, SyncAlways's
 	// or a WithSync write's, are frequent: power may go out while zeros
-	// are written, renamed or overwritten), and every fourth keeps values
+	// are written, renamed or overwritten, ahead of a segment's use or of
+	// its log), and every fourth keeps values
 	// of 8 bytes or more in the WAL.
 	opts.WALPrewrite = seed%3 == 0
 	if seed%4 == 1 {
@@ -225,7 +230,7 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int,
 		}
 	}
 	fs.SetCrashHook(nil)
-	prewritten := db.Metrics().WALPrewritten
+	prewritten, zeroed := db.Metrics().WALPrewritten, db.Metrics().WALZeroedAhead
 	require.NoError(t, db.Close())
 
 	for _, p := range points {
@@ -235,7 +240,7 @@ func powerLossRun(t *testing.T, mode SyncMode, seed uint64, span int) (int, int,
 		}
 		verifyPrefix(t, p.fs, opts, ops, floor, min(p.after+1, len(ops)))
 	}
-	return len(points), int(fsOps.Load()), prewritten
+	return len(points), int(fsOps.Load()), prewritten, zeroed
 }
 
 // verifyPrefix opens a crash image and requires its contents to equal the

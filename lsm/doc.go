@@ -39,7 +39,10 @@
 // is kept while a table refers to it, and a compaction copies the values
 // in (walvalues.go). With Options.WALPrewrite, the next segment is written
 // with zeros in the background while the log is synced often, so an fsync
-// after an append has no block allocation to commit (walprep.go).
+// after an append has no block allocation to commit (walprep.go); a
+// segment not written so (the first after Open) gets its zeros a few MiB
+// ahead of its log, once it has shown it is synced often and little
+// (wal.Writer.ZeroAhead).
 //
 // # How a read travels
 //

@@ -25,6 +25,7 @@ type counters struct {
 	tablesSkippedByFilter                       atomic.Int64
 	walValueReads                               atomic.Int64
 	walPrewritten                               atomic.Int64
+	walZeroedAhead                              atomic.Int64
 	tablesSkippedByRangeDel                     atomic.Int64
 	l0Probes                                    atomic.Int64
 	rangeDelSkips                               atomic.Int64
@@ -144,6 +145,9 @@ type Metrics struct {
 	// WALPrewritten counts the WAL segments taken into use already written
 	// with zeros (Options.WALPrewrite).
 	WALPrewritten int64
+	// WALZeroedAhead is the bytes of zeros written ahead of the log in WAL
+	// segments not written ahead (Options.WALPrewrite).
+	WALZeroedAhead int64
 	// WALValueSegments and WALValueBytes are the flushed WAL segments the
 	// current tables refer to, and the bytes of values they refer to in
 	// them (the rest of those segments is garbage until the segment goes).
@@ -250,6 +254,7 @@ func (db *DB) Metrics() Metrics {
 	m.TablesSkippedByFilter = c.tablesSkippedByFilter.Load()
 	m.WALValueReads = c.walValueReads.Load()
 	m.WALPrewritten = c.walPrewritten.Load()
+	m.WALZeroedAhead = c.walZeroedAhead.Load()
 	m.TablesSkippedByRangeDel = c.tablesSkippedByRangeDel.Load()
 	m.L0TablesProbed = c.l0Probes.Load()
 	m.RangeDelSkips = c.rangeDelSkips.Load()
@@ -396,6 +401,7 @@ func (m Metrics) Fields() []MetricField {
 	kv("tables_skipped_by_filter", m.TablesSkippedByFilter)
 	kv("wal_value_reads", m.WALValueReads)
 	kv("wal_prewritten", m.WALPrewritten)
+	kv("wal_zeroed_ahead", m.WALZeroedAhead)
 	kv("wal_value_segments", m.WALValueSegments)
 	kv("wal_value_bytes", m.WALValueBytes)
 	kv("tables_skipped_by_rangedel", m.TablesSkippedByRangeDel)

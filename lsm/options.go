@@ -288,9 +288,14 @@ type Options struct {
 	// bytes are written twice, in the background, so a segment is written
 	// ahead only after one whose syncs averaged under 256 KiB (a write
 	// rate the fsyncs bound, not the disk's bandwidth); with larger syncs,
-	// or none, segments are made as without it. For logs synced after
-	// each write (SyncAlways, or DB.Sync after each write, as a Raft log
-	// store does). A filesystem whose files have no positioned writes
+	// or none, segments are made as without it. A segment in use that was
+	// not written ahead (the first after Open, or one after a segment
+	// synced seldom) gets its zeros in steps instead, written a few MiB
+	// ahead of its log by the appending call, once it has been synced 64
+	// times at under 16 KiB a sync on average (the fsync that follows
+	// writes them out; Metrics.WALZeroedAhead counts them). For logs
+	// synced after each write (SyncAlways, or DB.Sync after each write, as
+	// a Raft log store does). A filesystem whose files have no positioned writes
 	// (io.WriterAt) leaves it off. The default value is false.
 	WALPrewrite bool
 	// FS is the filesystem the DB writes through. The default value is the

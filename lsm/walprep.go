@@ -29,6 +29,7 @@ type walPrep struct {
 	mu      sync.Mutex // guards the fields below; a leaf
 	f       vfs.File   // written with zeros and synced; nil if none is ready
 	name    string     // its temporary name
+	size    int64      // the bytes of zeros f holds
 	running bool       // a goroutine is writing one
 	off     bool       // the filesystem cannot: no more tries
 }
@@ -90,7 +91,7 @@ func (db *DB) prewriteWAL(size int64) {
 	p.mu.Lock()
 	p.running = false
 	if err == nil {
-		p.f, p.name = f, name
+		p.f, p.name, p.size = f, name, size
 	}
 	if errors.Is(err, vfs.ErrUnsupported) {
 		p.off = true
@@ -126,37 +127,69 @@ func zeroFill(f vfs.File, size int64, stop <-chan struct{}) error {
 	return nil
 }
 
-// take hands over the segment written ahead and its temporary name, if one
-// is ready (f nil otherwise).
-func (p *walPrep) take() (f vfs.File, name string) {
+// take hands over the segment written ahead, its temporary name and the
+// bytes of zeros it holds, if one is ready (f nil otherwise).
+func (p *walPrep) take() (f vfs.File, name string, size int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	f, name, p.f = p.f, p.name, nil
-	return f, name
+	f, name, size, p.f = p.f, p.name, p.size, nil
+	return f, name, size
 }
 
 // takePrewrittenWAL returns the segment written ahead, renamed to name
-// (its directory entry not yet synced), or nil if there is none or the
-// rename failed.
-func (db *DB) takePrewrittenWAL(name string) vfs.File {
-	f, tmp := db.walPrep.take()
+// (its directory entry not yet synced), and the bytes of zeros it holds,
+// or nil if there is none or the rename failed.
+func (db *DB) takePrewrittenWAL(name string) (vfs.File, int64) {
+	f, tmp, size := db.walPrep.take()
 	if f == nil {
-		return nil
+		return nil, 0
 	}
 	if err := db.fs.Rename(tmp, name); err != nil {
 		f.Close()
 		db.removeFile(tmp)
 		db.opts.Logger.Warn("WAL segment written ahead not used", "file", tmp, "err", err)
-		return nil
+		return nil, 0
 	}
 	db.metrics.walPrewritten.Add(1)
-	return f
+	return f, size
+}
+
+// zeroAheadMaxPerSync is the bytes a segment in use may average per sync
+// for zeros to be written ahead of its log (wal.Writer.ZeroAhead): the
+// zeros are paid for by the fsync that follows them, and above this the
+// journal commits they save are worth less than the disk time they take
+// (measured: appends of 10,300 bytes 20-35% faster a call, of 66,000
+// bytes 12-20% slower).
+const zeroAheadMaxPerSync = 16 << 10
+
+// newWALWriter returns the writer of a new segment f of a memtable of
+// capacity bytes; written is the bytes of zeros f holds (a segment
+// written ahead), 0 for a file just created. With Options.WALPrewrite,
+// a segment not written ahead (the first after Open, or after a segment
+// synced too seldom) has zeros written ahead of its log instead, once it
+// shows it is synced often (see wal.Writer.ZeroAhead).
+func (db *DB) newWALWriter(f vfs.File, capacity, written int64) *wal.Writer {
+	// A segment holds about one memtable's worth of records: preallocate
+	// and map that much, so appends are memory copies into the page cache.
+	w := wal.NewMappedWriter(f, capacity+capacity/8)
+	if db.opts.WALPrewrite && !db.walPrep.isOff() {
+		w.ZeroAhead(zeroAheadMaxPerSync, written, &db.metrics.walZeroedAhead)
+	}
+	return w
+}
+
+// isOff reports whether the filesystem was found to take no positioned
+// writes.
+func (p *walPrep) isOff() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.off
 }
 
 // dropPrewrittenWAL deletes a segment written ahead and not used (Close,
 // after the background goroutines stopped).
 func (db *DB) dropPrewrittenWAL() {
-	if f, tmp := db.walPrep.take(); f != nil {
+	if f, tmp, _ := db.walPrep.take(); f != nil {
 		f.Close()
 		db.removeFile(tmp)
 	}

@@ -128,6 +128,55 @@ func TestWALPrewriteOnTheOSFilesystem(t *testing.T) {
 	require.NoError(t, db.Close())
 }
 
+// The first segment after Open is not written ahead: once it has been
+// synced 64 times at a few hundred bytes a sync, zeros are written ahead
+// of its log instead (none without WALPrewrite), and the log written over
+// them replays whole, from the files as a killed process leaves them and
+// after a close.
+func TestWALZeroAheadOnTheOSFilesystem(t *testing.T) {
+	for _, prewrite := range []bool{true, false} {
+		t.Run(fmt.Sprintf("prewrite=%v", prewrite), func(t *testing.T) {
+			dir := t.TempDir()
+			opts := prewriteOpts(vfs.Default)
+			opts.MemtableSize, opts.InitialMemtableSize = 8<<20, 8<<20
+			opts.WALPrewrite = prewrite
+			db, err := Open(dir, opts)
+			require.NoError(t, err)
+			const n = 300
+			for i := range n {
+				require.NoError(t, db.Put(fmt.Appendf(nil, "k%06d", i), prewriteValue(i)))
+			}
+			m := db.Metrics()
+			require.Zero(t, m.Flushes, "all in the first segment")
+			if !prewrite {
+				require.Zero(t, m.WALZeroedAhead)
+				require.NoError(t, db.Close())
+				return
+			}
+			require.Positive(t, m.WALZeroedAhead, "zeros written ahead of the first segment's log")
+			require.LessOrEqual(t, m.WALZeroedAhead, int64(9<<20), "not past the segment's expected size")
+			check := func(db *DB) {
+				t.Helper()
+				for i := range n {
+					v, err := db.Get(fmt.Appendf(nil, "k%06d", i))
+					require.NoError(t, err, "key %d", i)
+					require.Equal(t, prewriteValue(i), v, "key %d", i)
+				}
+			}
+			killed := copyFiles(t, dir)
+			db2, err := Open(killed, &Options{TTLCompactionInterval: -1})
+			require.NoError(t, err)
+			check(db2)
+			require.NoError(t, db2.Close())
+			require.NoError(t, db.Close())
+			db, err = Open(dir, opts)
+			require.NoError(t, err)
+			check(db)
+			require.NoError(t, db.Close())
+		})
+	}
+}
+
 // No segment is written ahead after one that was never synced, or synced
 // once per 256 KiB or more (the disk's bandwidth, not the fsyncs, bounds
 // such writes).
@@ -158,6 +207,7 @@ func TestWALPrewriteOnlyForFrequentSyncs(t *testing.T) {
 			db.walPrep.mu.Unlock()
 			require.False(t, started)
 			require.Zero(t, db.Metrics().WALPrewritten)
+			require.Zero(t, db.Metrics().WALZeroedAhead, "no zeros ahead of a log synced seldom")
 		})
 	}
 }
@@ -176,6 +226,7 @@ func TestWALPrewriteOffWithoutPositionedWrites(t *testing.T) {
 		return db.walPrep.off && !db.walPrep.running
 	}, 30*time.Second, time.Millisecond)
 	require.Zero(t, db.Metrics().WALPrewritten)
+	require.Zero(t, db.Metrics().WALZeroedAhead, "nor zeros ahead of a log")
 }
 
 // noWriteAtFS hides its files' positioned writes.

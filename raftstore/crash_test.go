@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,6 +24,9 @@ import (
 // StoreLogs batch is there whole or not at all.
 
 const crashChildEnv = "RAFTSTORE_CRASH_CHILD"
+
+// crashMemtableEnv, when set, is the child's memtable size in bytes.
+const crashMemtableEnv = "RAFTSTORE_CRASH_MEMTABLE"
 
 // crashEntry is the entry the child writes at index i of the batch that
 // ends at end: the data names both, so the parent can check whole batches.
@@ -42,7 +46,8 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("runs only as the child of TestKilledWriter")
 	}
-	s, err := New(dir, crashOptions())
+	memtable, _ := strconv.ParseInt(os.Getenv(crashMemtableEnv), 10, 64)
+	s, err := New(dir, crashOptions(memtable))
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(3)
@@ -71,7 +76,8 @@ func TestCrashChild(t *testing.T) {
 				os.Exit(3)
 			}
 		}
-		fmt.Fprintf(out, "acked %d prewritten %d\n", last, s.DB().Metrics().WALPrewritten)
+		m := s.DB().Metrics()
+		fmt.Fprintf(out, "acked %d prewritten %d zeroed %d\n", last, m.WALPrewritten, m.WALZeroedAhead)
 		out.Flush()
 	}
 }
@@ -89,9 +95,17 @@ func TestKilledWriter(t *testing.T) {
 	var acked uint64
 	kept := 0            // the most WAL segments tables referred to after a reopen
 	var prewritten int64 // the most WAL segments written ahead a child used
+	var zeroed int64     // the most bytes of zeros a child wrote ahead of its log
 	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(exe, "-test.run=^TestCrashChild$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+		// Odd rounds give the child memtables of 1 MiB, whose segments
+		// take more than 64 syncs to fill (zeros are then written ahead of
+		// their logs), and let it acknowledge that many batches.
+		memtable, want := int64(0), 20+round*15
+		if round%2 == 1 {
+			memtable, want = 1<<20, 80+round*15
+		}
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, fmt.Sprintf("%s=%d", crashMemtableEnv, memtable))
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -100,16 +114,15 @@ func TestKilledWriter(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Let it acknowledge a number of batches, then kill it mid-write.
-		want := 20 + round*15
 		sc := bufio.NewScanner(stdout)
 		for seen := 0; seen < want && sc.Scan(); {
 			line := sc.Text()
 			if v, ok := strings.CutPrefix(line, "acked "); ok {
-				var p int64
-				if _, err := fmt.Sscanf(v, "%d prewritten %d", &acked, &p); err != nil {
+				var p, z int64
+				if _, err := fmt.Sscanf(v, "%d prewritten %d zeroed %d", &acked, &p, &z); err != nil {
 					t.Fatalf("child: %q: %v", line, err)
 				}
-				prewritten = max(prewritten, p)
+				prewritten, zeroed = max(prewritten, p), max(zeroed, z)
 				seen++
 			} else if strings.HasPrefix(line, "open:") || strings.HasPrefix(line, "store:") || strings.HasPrefix(line, "delete:") {
 				t.Fatalf("child: %s", line)
@@ -120,7 +133,7 @@ func TestKilledWriter(t *testing.T) {
 		}
 		cmd.Wait()
 
-		s, err := New(dir, crashOptions())
+		s, err := New(dir, crashOptions(0))
 		if err != nil {
 			t.Fatalf("round %d: reopen after kill: %v", round, err)
 		}
@@ -163,6 +176,9 @@ func TestKilledWriter(t *testing.T) {
 	if prewritten == 0 {
 		t.Fatal("no child used a WAL segment written ahead: kills during their use were not exercised")
 	}
+	if zeroed == 0 {
+		t.Fatal("no child wrote zeros ahead of its log: kills around them were not exercised")
+	}
 }
 
 // crashKeep is how many entries the child's head truncations keep.
@@ -172,6 +188,9 @@ const crashKeep = 1000
 // that the child flushes several, leaving tables that refer to its large
 // entries in WAL segments, and rotates into WAL segments written ahead
 // (lsm.Options.WALPrewrite).
-func crashOptions() *Options {
-	return &Options{Engine: &lsm.Options{MemtableSize: 64 << 10}}
+func crashOptions(memtable int64) *Options {
+	if memtable == 0 {
+		memtable = 64 << 10
+	}
+	return &Options{Engine: &lsm.Options{MemtableSize: memtable}}
 }

@@ -175,4 +175,12 @@
 // from the process every 1 MiB it copies (madvise MADV_DONTNEED; their
 // bytes stay in the page cache): the process keeps about 1 MiB of each
 // segment mapped, not the segment.
+//
+// Writer.ZeroAhead makes a writer write zeros into its file a few MiB past
+// the log's end, once the log has been synced often and little (64 syncs
+// or more, under a given size a sync on average): preallocated blocks are
+// marked unwritten, and the fsync after the first write into one commits
+// the change to the filesystem's journal, where an fsync of bytes that
+// overwrite written blocks flushes the data alone. The zeros read as the
+// log's clean end, as a preallocated tail does.
 package wal

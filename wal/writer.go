@@ -84,6 +84,18 @@ type Writer struct {
 	prealloc    vfs.Preallocator
 	allocated   int64
 	preallocOff bool // a Preallocate failed: no more reserving
+
+	// Zeros written ahead (see ZeroAhead), owned by the appending
+	// goroutine: zeroAt writes them; zeroed is the offset below which the
+	// file's blocks have been written (with zeros or the log); zeroCount,
+	// if set, adds up the bytes of zeros written.
+	zeroAt      io.WriterAt
+	zeroMaxSync int64
+	zeroed      int64
+	zeroCount   *atomic.Int64
+	// expect is the size NewMappedWriter was told the file would grow to
+	// (0: not told); zeros are not written past it.
+	expect int64
 }
 
 // preallocStep is how far past the log's end a stepped writer reserves the
@@ -151,6 +163,7 @@ func NewWriter(f vfs.File) *Writer {
 // durable; Close truncates it to the log's size too.
 func NewMappedWriter(f vfs.File, prealloc int64) *Writer {
 	w := NewWriter(f)
+	w.expect = max(prealloc, 0)
 	m, ok := f.(vfs.Mappable)
 	if !ok {
 		if p, ok := f.(vfs.Preallocator); ok && prealloc > 0 {
@@ -293,6 +306,9 @@ func (w *Writer) flush() error {
 	}
 	var n int
 	var err error
+	if w.zeroAt != nil {
+		w.zeroAhead(w.flushed.Load() + int64(len(w.buf)))
+	}
 	switch {
 	case w.mapper != nil && w.writeAt != nil && len(w.buf) >= pwriteMin:
 		n, err = w.writeAt.WriteAt(w.buf, w.flushed.Load())
@@ -336,6 +352,92 @@ func (w *Writer) reserve(n int) {
 		return
 	}
 	w.allocated = size
+}
+
+// Writing zeros ahead of the log (ZeroAhead). On ext4 (and other
+// filesystems that mark preallocated extents unwritten) the first write
+// to a block that was never written, preallocated or not, makes the
+// block's extent written, a metadata change that the fsync covering it
+// must commit to the filesystem's journal; an fsync of bytes that only
+// overwrite written blocks flushes the data alone. Measured on a 2-core
+// VM's ext4, 4,000 appends each followed by fdatasync: of 10,300 bytes,
+// 214-245 us a call into a preallocated file, 155-171 us into one whose
+// blocks were written with zeros first; of 1,100 bytes, 155-178 against
+// 131-174 us; of 64 bytes no difference (a block takes 64 calls to fill).
+// Writing the zeros costs the disk their bytes, paid by the fsync that
+// follows: worth it where a log syncs often and little (appends of 66,000
+// bytes ran 12-20% slower with 4 MiB of zeros written in the call once
+// in 64), a loss where it syncs rarely.
+
+// zeroAheadStep is how far past the log's end the written blocks reach
+// after each write of zeros. The zeros are written when the log comes
+// within half a step of their end, so about 2 MiB at a time, which the
+// next fsync writes out (a few ms of a 2-core VM's disk): once in
+// thousands of small syncs, once in about a hundred at the largest that
+// qualify.
+const zeroAheadStep = 4 << 20
+
+// zeroAheadMinSyncs is how many syncs a writer must have had before its
+// bytes per sync are judged.
+const zeroAheadMinSyncs = 64
+
+// zeroSource is the bytes zeros are written from (never written to, so
+// its pages are the kernel's shared zero page and cost the process no
+// memory).
+var zeroSource [1 << 20]byte
+
+// ZeroAhead makes the writer write zeros into its file ahead of the log,
+// zeroAheadStep bytes at a time, once it has been synced at least 64
+// times (zeroAheadMinSyncs) and has averaged under maxPerSync bytes a
+// sync, and not past the size NewMappedWriter was told the file would
+// reach: each fsync of the log then overwrites blocks already written, and
+// has no extent to convert (see the measurements above). The first
+// written bytes of the file are already written (a segment zero-filled
+// before it was taken into use: nothing to do until the log passes
+// them). count, if not nil, adds up the bytes of zeros written. Zeros
+// past the log's end read as its clean end (as a preallocated tail
+// does); Close cuts them off where the file can be truncated. A file
+// without positioned writes (io.WriterAt) is left as it is; a failed
+// write of zeros turns the writing off (the log's own write reports the
+// disk's state). Call it before the first AddRecord, from the appending
+// goroutine.
+func (w *Writer) ZeroAhead(maxPerSync, written int64, count *atomic.Int64) {
+	wa, ok := w.f.(io.WriterAt)
+	if !ok || maxPerSync <= 0 {
+		return
+	}
+	w.zeroAt, w.zeroMaxSync, w.zeroed, w.zeroCount = wa, maxPerSync, written, count
+}
+
+// zeroAhead writes zeros past end, the log's end after the flush being
+// made, up to a step past it (and not past the size the file was expected
+// to reach), when end has come within half a step of the bytes written so
+// far and the log syncs often enough for it to pay (see ZeroAhead).
+func (w *Writer) zeroAhead(end int64) {
+	to := end + zeroAheadStep
+	if w.expect > 0 {
+		to = min(to, w.expect)
+	}
+	from := max(w.zeroed, end)
+	if from >= to || w.zeroed >= end+zeroAheadStep/2 {
+		return
+	}
+	syncs := w.syncs.Load()
+	if syncs < zeroAheadMinSyncs || end/syncs >= w.zeroMaxSync {
+		return
+	}
+	for from < to {
+		n := min(int64(len(zeroSource)), to-from)
+		if _, err := w.zeroAt.WriteAt(zeroSource[:n], from); err != nil {
+			w.zeroAt = nil
+			return
+		}
+		from += n
+		w.zeroed = from
+		if w.zeroCount != nil {
+			w.zeroCount.Add(n)
+		}
+	}
 }
 
 // copyToMapping copies buf into the mapping at the log's end, growing the
@@ -433,6 +535,9 @@ func (w *Writer) FlushedSize() int64 { return w.flushed.Load() }
 // It may be called from any goroutine.
 func (w *Writer) SyncedSize() int64 { return w.synced.Load() }
 
+// truncater is a file that can be cut to a size.
+type truncater interface{ Truncate(size int64) error }
+
 // Close flushes (no sync) and closes the file. Close twice returns an error
 // (ErrClosed). The file is closed even when the writer is latched failed; Close
 // then returns the latched error. Close waits for a Sync in progress.
@@ -465,6 +570,11 @@ func (w *Writer) Close() error {
 	}
 	if w.prealloc != nil && w.allocated > w.flushed.Load() {
 		if terr := w.prealloc.Truncate(w.flushed.Load()); terr != nil && err == nil {
+			err = fmt.Errorf("wal: truncate: %w", terr)
+		}
+	} else if t, ok := w.f.(truncater); ok && w.mapper == nil && w.zeroed > w.flushed.Load() {
+		// Cut the zeros written ahead (ZeroAhead).
+		if terr := t.Truncate(w.flushed.Load()); terr != nil && err == nil {
 			err = fmt.Errorf("wal: truncate: %w", terr)
 		}
 	}
