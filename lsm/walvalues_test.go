@@ -389,12 +389,75 @@ func TestWALValuesDamageAndLoss(t *testing.T) {
 	v, err := db.Get(walKey(8))
 	require.NoError(t, err, "the other values read")
 	require.Equal(t, walValue(8, 4), v)
+	// Key 8's read cached the WAL block key 7's value lies in: the cached
+	// block is checked value by value too.
+	_, err = db.Get(walKey(7))
+	require.ErrorIs(t, err, ErrCorruption)
 	require.NoError(t, db.Close())
 
 	require.NoError(t, fs.Remove(seg))
 	_, err = Open("/db", opts)
 	require.ErrorIs(t, err, ErrCorruption)
 	require.ErrorContains(t, err, seg)
+}
+
+// Reads that fill the cache read a value's whole WAL block and cache it,
+// so reading the values in the order they were logged reads each block
+// once (and a value across two blocks alone), by Get or by a scan; reads
+// that leave the cache alone read each value.
+func TestWALValuesReadByBlock(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := walValueOpts(fs)
+	db := openMem(t, fs, opts)
+	const n = 300
+	value := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1000) }
+	for i := range n {
+		require.NoError(t, db.Put(walKey(i), value(i)))
+	}
+	require.NoError(t, db.Flush())
+	require.NoError(t, db.Close())
+	// n values of about 1 KiB: about 10 WAL blocks, and as many values
+	// across two blocks.
+	const most = 2 * (n*1024/walWindowSize + 2)
+
+	reads := func(read func(db *DB)) int64 {
+		t.Helper()
+		db := openMem(t, fs, opts) // a cold cache
+		defer db.Close()
+		before := db.Metrics().WALValueReads
+		read(db)
+		return db.Metrics().WALValueReads - before
+	}
+	byGet := reads(func(db *DB) {
+		for i := range n {
+			v, err := db.Get(walKey(i))
+			require.NoError(t, err)
+			require.Equal(t, value(i), v, "key %d", i)
+		}
+	})
+	require.Positive(t, byGet)
+	require.LessOrEqual(t, byGet, int64(most), "Get in order reads by block")
+	byScan := reads(func(db *DB) {
+		it, err := db.NewIter(nil)
+		require.NoError(t, err)
+		i := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			require.Equal(t, value(i), it.Value(), "key %d", i)
+			i++
+		}
+		require.Equal(t, n, i)
+		require.NoError(t, it.Close())
+	})
+	require.LessOrEqual(t, byScan, int64(most), "a scan reads by block")
+	noFill := reads(func(db *DB) {
+		for i := range n {
+			v, err := db.GetAppend(nil, walKey(i), &GetOptions{NoFillCache: true})
+			require.NoError(t, err)
+			require.Equal(t, value(i), v, "key %d", i)
+		}
+	})
+	t.Logf("reads of the WAL for %d values: %d by Get in order, %d by a scan, %d without filling the cache", n, byGet, byScan, noFill)
+	require.Equal(t, int64(n), noFill, "without filling the cache, a read per value")
 }
 
 // On the operating system's filesystem the WAL is written through a

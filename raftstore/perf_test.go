@@ -109,13 +109,15 @@ func BenchmarkGetLogBy(b *testing.B) {
 		var l raft.Log
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu := processCPU()
+		cpu, reads := processCPU(), s.DB().Metrics().WALValueReads
 		for i := range b.N {
 			if err := s.GetLog(uint64(1+i%n), &l); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		// Reads of the WAL segments that hold the entries, per call.
+		b.ReportMetric(float64(s.DB().Metrics().WALValueReads-reads)/float64(b.N), "wal-reads/op")
 	}
 	readFrom = func(b *testing.B, s *Store, lo uint64, n int) {
 		rng := rand.New(rand.NewPCG(7, 8))

@@ -421,6 +421,33 @@ func (c *Cache) SetRef(fileNum, offset uint64, block []byte) (BlockRef, []byte, 
 	return c.setBlock(fileNum, offset, block)
 }
 
+// SetRefFrom caches n bytes that fill writes into the cache's own memory
+// (a positioned read from a file, say), as SetRef caches a copy of a
+// block, without SetRef's copy. It reports false, caching nothing, where
+// SetRef would for n bytes, and when fill fails (fill's error is
+// returned); fill is not called when the cache cannot take n bytes, and a
+// block fill filled is lost if the cache closes before it is inserted.
+func (c *Cache) SetRefFrom(fileNum, offset uint64, n int, fill func([]byte) error) (BlockRef, []byte, bool, error) {
+	k := cacheKey{fileNum, offset}
+	if n <= 0 || int64(slab.Size(n))+cacheEntryOverhead > c.shard(k).capacity {
+		return BlockRef{}, nil, false, nil
+	}
+	buf, err := c.alloc.Alloc(n)
+	if err != nil {
+		return BlockRef{}, nil, false, nil
+	}
+	if err := fill(buf.Bytes()); err != nil {
+		c.alloc.Free(buf)
+		return BlockRef{}, nil, false, err
+	}
+	ref, ok := c.insertSlot(fileNum, offset, buf)
+	if !ok {
+		c.alloc.Free(buf)
+		return BlockRef{}, nil, false, nil
+	}
+	return ref, buf.Bytes(), true, nil
+}
+
 // Peek is Get that counts neither a hit nor a miss and does not mark the
 // block as used (see acquire).
 func (c *Cache) Peek(fileNum, offset uint64) ([]byte, bool) {

@@ -73,6 +73,55 @@ func TestCacheLRUEviction(t *testing.T) {
 	require.Zero(t, z.Size())
 }
 
+// TestCacheSetRefFrom: a block filled in the cache's own memory is cached
+// as SetRef caches a copy (charged alike, found by GetRef, held by the
+// reference returned); a failed fill caches nothing and returns its
+// error; a block larger than a shard, or a closed cache, takes nothing,
+// without calling fill for the first.
+func TestCacheSetRefFrom(t *testing.T) {
+	const blockLen = 512
+	charge := int64(blockLen + cacheEntryOverhead)
+	c := NewCache(cacheShards * 5 * charge)
+	fill := func(b []byte) error {
+		for i := range b {
+			b[i] = byte(i)
+		}
+		return nil
+	}
+	ref, b, ok, err := c.SetRefFrom(1, 0, blockLen, fill)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Len(t, b, blockLen)
+	require.Equal(t, byte(7), b[7])
+	require.Equal(t, charge, c.Size())
+	got, gb, ok := c.GetRef(1, 0)
+	require.True(t, ok)
+	require.Equal(t, b, gb)
+	got.Release()
+	c.EvictFile(1)
+	require.Equal(t, byte(7), b[7], "the reference keeps the block")
+	ref.Release()
+
+	bad := fmt.Errorf("a short read")
+	_, _, ok, err = c.SetRefFrom(1, 4096, blockLen, func([]byte) error { return bad })
+	require.ErrorIs(t, err, bad)
+	require.False(t, ok)
+	_, ok = c.Get(1, 4096)
+	require.False(t, ok)
+	require.Zero(t, c.Size())
+
+	called := false
+	_, _, ok, err = c.SetRefFrom(1, 8192, 10*blockLen, func([]byte) error { called = true; return nil })
+	require.NoError(t, err)
+	require.False(t, ok, "larger than a shard")
+	require.False(t, called)
+
+	c.Close()
+	_, _, ok, err = c.SetRefFrom(1, 0, blockLen, fill)
+	require.NoError(t, err)
+	require.False(t, ok, "closed")
+}
+
 // TestCacheSetCapacity: a smaller capacity evicts the least recently used
 // blocks until the cache fits (a block a reader holds stays readable until
 // its release), a larger one lets more in, and readers' metadata bound

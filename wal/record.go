@@ -21,6 +21,11 @@ const (
 	crcMaskDelta = 0xa282ead8
 )
 
+// BlockSize is the size of the log's blocks: no chunk crosses a multiple
+// of it, so a record's payload bytes that lie between two multiples are
+// contiguous in the file.
+const BlockSize = blockSize
+
 // Chunk types. Part of the on-disk format; never change or reuse a value.
 //
 //	value  name        meaning
