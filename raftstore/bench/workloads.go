@@ -249,6 +249,16 @@ func measure(n int, f func(i int)) perCall {
 	return perCall{time.Since(t) / time.Duration(n), (threadCPU() - c0) / time.Duration(n)}
 }
 
+// getLogInOrder is the time per call of GetLog of entries 1 to n in order.
+func getLogInOrder(s Store, n uint64) perCall {
+	var l raft.Log
+	return measure(int(n), func(i int) {
+		if err := s.GetLog(uint64(i)+1, &l); err != nil {
+			panic(err)
+		}
+	})
+}
+
 // getLogMean is the time per call of n random GetLog calls in [lo, hi].
 func (c *Config) getLogMean(s Store, lo, hi uint64, n int) perCall {
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -271,11 +281,12 @@ func (c *Config) Truncation() error {
 	c.printf("Retained: the payload of the entries the log holds (1 KiB each). \"Under 2x\" is the time from the end of DeleteRange\n")
 	c.printf("until the disk usage first sampled at or under twice the retained payload, with no forced compaction.\n\n")
 	c.printf("GetLog is per call, wall time / CPU time of the calling thread: at random over the whole log right after the load\n")
-	c.printf("(most reads miss every cache but the OS's), at random over the last %d entries (a working set that fits the\n", c.Keep)
+	c.printf("(most reads miss every cache but the OS's), in order from the first entry on (as Raft reads the entries a follower\n")
+	c.printf("that fell behind lacks), at random over the last %d entries (a working set that fits the\n", c.Keep)
 	c.printf("caches, read once before), and cold: at random over the whole log after a close, the store's files dropped from\n")
 	c.printf("the OS page cache (fadvise DONTNEED) and a reopen, %d calls.\n\n", max(c.Reads/10, 1))
-	c.printf("| store | load | GetLog (%d) | GetLog (last %d) | GetLog cold | disk after load | DeleteRange | disk after truncation | under 2x after | append p50 | append p99 | disk after appends | retained | reopen |\n", c.Entries, c.Keep)
-	c.printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	c.printf("| store | load | GetLog (%d) | GetLog in order | GetLog (last %d) | GetLog cold | disk after load | DeleteRange | disk after truncation | under 2x after | append p50 | append p99 | disk after appends | retained | reopen |\n", c.Entries, c.Keep)
+	c.printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var timelines []string
 	for _, k := range Kinds {
 		s, dir, err := c.fresh(k, "truncation")
@@ -288,6 +299,7 @@ func (c *Config) Truncation() error {
 		}
 		load := time.Since(t)
 		get := c.getLogMean(s, 1, uint64(c.Entries), c.Reads)
+		getInOrder := getLogInOrder(s, uint64(min(c.Reads, c.Entries)))
 		c.getLogMean(s, uint64(c.Entries-c.Keep+1), uint64(c.Entries), c.Reads) // warm
 		getRecent := c.getLogMean(s, uint64(c.Entries-c.Keep+1), uint64(c.Entries), c.Reads)
 		// Cold: closed, its files dropped from the OS page cache, reopened,
@@ -386,7 +398,7 @@ func (c *Config) Truncation() error {
 		}
 		reopen := time.Since(t)
 		s.Close()
-		c.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.Name, dur(load), get, getRecent, getCold, mib(peak), dur(del),
+		c.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k.Name, dur(load), get, getInOrder, getRecent, getCold, mib(peak), dur(del),
 			mib(afterDel), under, dur(lat.pct(50)), dur(lat.pct(99)), mib(afterRate), mib(retained), dur(reopen))
 		os.RemoveAll(dir)
 	}
