@@ -26,6 +26,17 @@ func prewriteOpts(fs vfs.FS) *Options {
 
 func prewriteValue(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100+i%50) }
 
+// requirePrewriteValues checks that keys 0 to n-1 read back their
+// prewriteValue.
+func requirePrewriteValues(t *testing.T, db *DB, n int) {
+	t.Helper()
+	for i := range n {
+		v, err := db.Get(fmt.Appendf(nil, "k%06d", i))
+		require.NoError(t, err, "key %d", i)
+		require.Equal(t, prewriteValue(i), v, "key %d", i)
+	}
+}
+
 // waitPrewritten waits until db has a segment written ahead and ready.
 func waitPrewritten(t *testing.T, db *DB) {
 	t.Helper()
@@ -104,18 +115,10 @@ func TestWALPrewriteOnTheOSFilesystem(t *testing.T) {
 	require.Greater(t, fi.Size(), db.mu.mem.wal.Size(), "the segment holds its zeros past the log")
 	put(func() bool { return n%500 == 7 }) // a few more, into the middle of the segment
 
-	check := func(db *DB) {
-		t.Helper()
-		for i := range n {
-			v, err := db.Get(fmt.Appendf(nil, "k%06d", i))
-			require.NoError(t, err, "key %d", i)
-			require.Equal(t, prewriteValue(i), v, "key %d", i)
-		}
-	}
 	killed := copyFiles(t, dir)
 	db2, err := Open(killed, &Options{TTLCompactionInterval: -1})
 	require.NoError(t, err)
-	check(db2)
+	requirePrewriteValues(t, db2, n)
 	require.Empty(t, filesOfType(t, killed, manifest.FileTypeTemp), "Open deletes a segment being written ahead")
 	require.NoError(t, db2.Close())
 
@@ -123,7 +126,7 @@ func TestWALPrewriteOnTheOSFilesystem(t *testing.T) {
 	require.Empty(t, filesOfType(t, dir, manifest.FileTypeTemp), "Close deletes a segment written ahead and not used")
 	db, err = Open(dir, opts)
 	require.NoError(t, err)
-	check(db)
+	requirePrewriteValues(t, db, n)
 	require.NoError(t, db.Verify())
 	require.NoError(t, db.Close())
 }
@@ -155,23 +158,15 @@ func TestWALZeroAheadOnTheOSFilesystem(t *testing.T) {
 			}
 			require.Positive(t, m.WALZeroedAhead, "zeros written ahead of the first segment's log")
 			require.LessOrEqual(t, m.WALZeroedAhead, int64(9<<20), "not past the segment's expected size")
-			check := func(db *DB) {
-				t.Helper()
-				for i := range n {
-					v, err := db.Get(fmt.Appendf(nil, "k%06d", i))
-					require.NoError(t, err, "key %d", i)
-					require.Equal(t, prewriteValue(i), v, "key %d", i)
-				}
-			}
 			killed := copyFiles(t, dir)
 			db2, err := Open(killed, &Options{TTLCompactionInterval: -1})
 			require.NoError(t, err)
-			check(db2)
+			requirePrewriteValues(t, db2, n)
 			require.NoError(t, db2.Close())
 			require.NoError(t, db.Close())
 			db, err = Open(dir, opts)
 			require.NoError(t, err)
-			check(db)
+			requirePrewriteValues(t, db, n)
 			require.NoError(t, db.Close())
 		})
 	}
