@@ -263,7 +263,12 @@ type Options struct {
 	// segment, length and checksum, about 10 bytes) instead of a copy, so
 	// such a value is written once instead of twice and never copied into
 	// a memtable, and the segment is kept as long as a table refers to it.
-	// A read of such a value reads it from the segment. A memtable then
+	// A read of such a value reads it from the segment: a read that fills
+	// the block cache reads and caches the whole 32 KiB block of the
+	// segment that holds it (the values logged next to it come with it,
+	// for reads in log order), so reads scattered over more values than
+	// the cache holds should pass GetOptions.NoFillCache, which reads the
+	// value alone (raftstore does both). A memtable then
 	// rotates when its segment reaches the memtable's size, as well as
 	// when the memtable does. A compaction that rewrites the table copies
 	// the values in, and a segment whose values are mostly deleted is let
