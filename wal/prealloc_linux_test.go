@@ -87,6 +87,37 @@ func TestSteppedPreallocation(t *testing.T) {
 	require.Equal(t, w.FlushedSize(), requireFileLog(t, name, want))
 }
 
+// TestSteppedWriterReservesNothingWrittenBefore: a stepped writer told
+// that the first bytes of its file are written already (ZeroAhead's
+// written: a segment zero-filled before its use) preallocates nothing
+// until the log passes them, then reserves as usual.
+func TestSteppedWriterReservesNothingWrittenBefore(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "000001.log")
+	f, err := vfs.Default.Create(name)
+	require.NoError(t, err)
+	u := &unmapped{File: f, p: f.(vfs.Preallocator), truncate: -1}
+	w := NewMappedWriter(u, 32<<20)
+	require.NotNil(t, w.prealloc, "stepped")
+	w.ZeroAhead(16<<10, 2<<20, nil)
+	var want [][]byte
+	for i := 0; w.Size() < 2<<20-(8<<10); i++ {
+		rec := bytes.Repeat([]byte{byte(i)}, 4000)
+		want = append(want, rec)
+		require.NoError(t, w.AddRecord(rec))
+		require.NoError(t, w.Flush())
+	}
+	require.Empty(t, u.sizes, "nothing reserved inside the bytes written before")
+	for w.Size() < 3<<20 {
+		rec := bytes.Repeat([]byte{1}, 4000)
+		want = append(want, rec)
+		require.NoError(t, w.AddRecord(rec))
+		require.NoError(t, w.Flush())
+	}
+	require.NotEmpty(t, u.sizes, "reserving past them")
+	require.NoError(t, w.Close())
+	require.Equal(t, w.FlushedSize(), requireFileLog(t, name, want))
+}
+
 // TestSteppedPreallocationFailure: once a Preallocate fails (a full disk),
 // the writer stops reserving and goes on writing past the earlier reserve;
 // the file ends where the log does, and the log reads back whole.
