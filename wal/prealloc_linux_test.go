@@ -37,17 +37,26 @@ func (u *unmapped) Truncate(size int64) error {
 	return u.p.Truncate(size)
 }
 
+// newSteppedWriter returns a writer of a new file on the OS filesystem
+// that is not mappable but preallocates (its Preallocate calls failing
+// from the failFrom-th on, if failFrom is positive), the file's wrapper
+// and its name.
+func newSteppedWriter(t *testing.T, failFrom int) (*Writer, *unmapped, string) {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "000001.log")
+	f, err := vfs.Default.Create(name)
+	require.NoError(t, err)
+	u := &unmapped{File: f, p: f.(vfs.Preallocator), truncate: -1, failFrom: failFrom}
+	return NewMappedWriter(u, 32<<20), u, name
+}
+
 // TestSteppedPreallocation: a writer on a file that is not mappable but
 // can preallocate writes with write(2) and reserves the file ahead of the
 // log's end, a step at a time (one Preallocate per preallocStep of small
 // appends, a larger step for a large flush); the file's zero tail reads
 // as the log's clean end, as after a crash; Close cuts it.
 func TestSteppedPreallocation(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "000001.log")
-	f, err := vfs.Default.Create(name)
-	require.NoError(t, err)
-	u := &unmapped{File: f, p: f.(vfs.Preallocator), truncate: -1}
-	w := NewMappedWriter(u, 32<<20)
+	w, u, name := newSteppedWriter(t, 0)
 	require.Nil(t, w.mapped, "not mapped")
 	require.NotNil(t, w.prealloc, "stepped")
 
@@ -92,11 +101,7 @@ func TestSteppedPreallocation(t *testing.T) {
 // written: a segment zero-filled before its use) preallocates nothing
 // until the log passes them, then reserves as usual.
 func TestSteppedWriterReservesNothingWrittenBefore(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "000001.log")
-	f, err := vfs.Default.Create(name)
-	require.NoError(t, err)
-	u := &unmapped{File: f, p: f.(vfs.Preallocator), truncate: -1}
-	w := NewMappedWriter(u, 32<<20)
+	w, u, name := newSteppedWriter(t, 0)
 	require.NotNil(t, w.prealloc, "stepped")
 	w.ZeroAhead(16<<10, 2<<20, nil)
 	var want [][]byte
@@ -122,11 +127,7 @@ func TestSteppedWriterReservesNothingWrittenBefore(t *testing.T) {
 // the writer stops reserving and goes on writing past the earlier reserve;
 // the file ends where the log does, and the log reads back whole.
 func TestSteppedPreallocationFailure(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "000001.log")
-	f, err := vfs.Default.Create(name)
-	require.NoError(t, err)
-	u := &unmapped{File: f, p: f.(vfs.Preallocator), truncate: -1, failFrom: 2}
-	w := NewMappedWriter(u, 32<<20)
+	w, u, name := newSteppedWriter(t, 2)
 	var want [][]byte
 	for i := 0; w.Size() < 3<<20; i++ {
 		rec := bytes.Repeat([]byte{byte(i)}, 1000)
