@@ -300,8 +300,8 @@ type Options struct {
 	// times at under 16 KiB a sync on average (the fsync that follows
 	// writes them out; Metrics.WALZeroedAhead counts them). For logs
 	// synced after each write (SyncAlways, or DB.Sync after each write, as
-	// a Raft log store does). A filesystem whose files have no positioned writes
-	// (io.WriterAt) leaves it off. The default value is false.
+	// a Raft log store does). A filesystem whose files have no positioned
+	// writes (io.WriterAt) leaves it off. The default value is false.
 	WALPrewrite bool
 	// FS is the filesystem the DB writes through. The default value is the
 	// operating system's (vfs.Default); tests pass an in-memory or
