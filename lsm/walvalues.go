@@ -281,19 +281,23 @@ func (db *DB) checkedWALValue(f *manifest.FileMeta, b sstable.BlockRef, v []byte
 // readWALWindow reads the window at offset win of segment seg (what the
 // segment holds of it), which holds the value r refers to, into the
 // block cache's memory and returns the value as readWALRef does; ok is
-// false, and nothing read, where the cache takes nothing.
+// false, and nothing cached, where the cache takes nothing or the segment
+// ends inside the window (errShortWindow).
 func (db *DB) readWALWindow(f *manifest.FileMeta, seg walValueSeg, win int64, r walRef, dst []byte, ref *sstable.BlockRef) (v []byte, ok bool, err error) {
 	n := min(walWindowSize, seg.size-win)
 	b, w, ok, err := db.blockCache.SetRefFrom(f.WALRef, uint64(win), int(n), func(w []byte) error {
 		if m, err := seg.f.ReadAt(w, win); m < len(w) {
 			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
+				return errShortWindow
 			}
 			return fmt.Errorf("strata: %s: read %d bytes at offset %d: %w", seg.name, len(w), win, err)
 		}
 		db.metrics.walValueReads.Add(1)
 		return nil
 	})
+	if errors.Is(err, errShortWindow) {
+		return nil, false, nil
+	}
 	if !ok || err != nil {
 		return nil, ok, err
 	}
@@ -301,6 +305,13 @@ func (db *DB) readWALWindow(f *manifest.FileMeta, seg walValueSeg, win int64, r 
 	v, err = db.checkedWALValue(f, b, v, r, dst, ref)
 	return v, true, err
 }
+
+// errShortWindow is readWALWindow's read of a window that the segment
+// ended inside: the size noted when the segment was opened for reading
+// can be past its end, the writer of a segment tables already refer to
+// cutting the zeros it wrote or reserved ahead of the log when it closes
+// (after the flush). The value, inside the log, is then read alone.
+var errShortWindow = errors.New("strata: WAL window past the segment's end")
 
 // badWALRef is the error for a value of table f whose bytes in the WAL
 // fail the checksum of its reference r.

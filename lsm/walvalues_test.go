@@ -460,6 +460,39 @@ func TestWALValuesReadByBlock(t *testing.T) {
 	require.Equal(t, int64(n), noFill, "without filling the cache, a read per value")
 }
 
+// A segment opened for reading while its writer still held zeros ahead of
+// the log, which the writer cuts when it closes, is shorter than the size
+// noted at the open: a read whose window would pass the segment's end
+// reads the value alone, and every value reads back.
+func TestWALValuesWindowPastTheSegmentsEnd(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, walValueOpts(fs))
+	value := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1000) }
+	const n = 10
+	for i := range n {
+		require.NoError(t, db.Put(walKey(i), value(i)))
+	}
+	require.NoError(t, db.Flush())
+	// A read that leaves the cache alone opens the segment; then note a
+	// size 64 KiB past its end, as a writer's cut leaves it.
+	v, err := db.GetAppend(nil, walKey(0), &GetOptions{NoFillCache: true})
+	require.NoError(t, err)
+	require.Equal(t, value(0), v)
+	db.walSegs.mu.Lock()
+	require.Len(t, db.walSegs.files, 1)
+	for num, seg := range db.walSegs.files {
+		seg.size += 64 << 10
+		db.walSegs.files[num] = seg
+	}
+	db.walSegs.mu.Unlock()
+	for i := range n {
+		v, err := db.Get(walKey(i))
+		require.NoError(t, err, "key %d", i)
+		require.Equal(t, value(i), v, "key %d", i)
+	}
+	require.NoError(t, db.Close())
+}
+
 // On the operating system's filesystem the WAL is written through a
 // shared mapping of a preallocated segment (wal.NewMappedWriter): the
 // places noted as the leader appends hold there too, through flushes, a
