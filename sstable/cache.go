@@ -428,24 +428,16 @@ func (c *Cache) SetRef(fileNum, offset uint64, block []byte) (BlockRef, []byte, 
 // returned); fill is not called when the cache cannot take n bytes, and a
 // block fill filled is lost if the cache closes before it is inserted.
 func (c *Cache) SetRefFrom(fileNum, offset uint64, n int, fill func([]byte) error) (BlockRef, []byte, bool, error) {
-	k := cacheKey{fileNum, offset}
-	if n <= 0 || int64(slab.Size(n))+cacheEntryOverhead > c.shard(k).capacity {
-		return BlockRef{}, nil, false, nil
-	}
-	buf, err := c.alloc.Alloc(n)
-	if err != nil {
+	buf, ok := c.slot(fileNum, offset, n)
+	if !ok {
 		return BlockRef{}, nil, false, nil
 	}
 	if err := fill(buf.Bytes()); err != nil {
 		c.alloc.Free(buf)
 		return BlockRef{}, nil, false, err
 	}
-	ref, ok := c.insertSlot(fileNum, offset, buf)
-	if !ok {
-		c.alloc.Free(buf)
-		return BlockRef{}, nil, false, nil
-	}
-	return ref, buf.Bytes(), true, nil
+	ref, b, ok := c.insertOrFree(fileNum, offset, buf)
+	return ref, b, ok, nil
 }
 
 // Peek is Get that counts neither a hit nor a miss and does not mark the
@@ -512,22 +504,36 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 // block, a block larger than a shard can hold, after Close, or if memory
 // for it cannot be had.
 func (c *Cache) setBlock(fileNum, offset uint64, block []byte) (BlockRef, []byte, bool) {
+	buf, ok := c.slot(fileNum, offset, len(block))
+	if !ok {
+		return BlockRef{}, nil, false
+	}
+	copy(buf.Bytes(), block)
+	return c.insertOrFree(fileNum, offset, buf)
+}
+
+// slot returns memory of the cache's allocator for a block of n bytes to
+// be cached under (fileNum, offset), or false where no such block is
+// cached: an empty one, one larger than a shard can hold (either drops
+// the block cached there), or when memory for it cannot be had.
+func (c *Cache) slot(fileNum, offset uint64, n int) (slab.Buf, bool) {
 	k := cacheKey{fileNum, offset}
 	s := c.shard(k)
-	charge := int64(slab.Size(max(len(block), 1))) + cacheEntryOverhead
-	if len(block) == 0 || charge > s.capacity {
+	if n <= 0 || int64(slab.Size(n))+cacheEntryOverhead > s.capacity {
 		s.mu.Lock()
 		if old := s.table.Load().find(k); old != nil {
 			s.remove(old)
 		}
 		s.mu.Unlock()
-		return BlockRef{}, nil, false
+		return slab.Buf{}, false
 	}
-	buf, err := c.alloc.Alloc(len(block))
-	if err != nil {
-		return BlockRef{}, nil, false
-	}
-	copy(buf.Bytes(), block)
+	buf, err := c.alloc.Alloc(n)
+	return buf, err == nil
+}
+
+// insertOrFree caches the block buf holds, as insertSlot, and gives buf
+// back to the allocator if the cache took nothing.
+func (c *Cache) insertOrFree(fileNum, offset uint64, buf slab.Buf) (BlockRef, []byte, bool) {
 	ref, ok := c.insertSlot(fileNum, offset, buf)
 	if !ok {
 		c.alloc.Free(buf)
