@@ -288,6 +288,7 @@ func (db *DB) readWALWindow(f *manifest.FileMeta, seg walValueSeg, win int64, r 
 	b, w, ok, err := db.blockCache.SetRefFrom(f.WALRef, uint64(win), int(n), func(w []byte) error {
 		if m, err := seg.f.ReadAt(w, win); m < len(w) {
 			if err == nil || errors.Is(err, io.EOF) {
+				db.walSegEndsAt(f.WALRef, win+int64(m))
 				return errShortWindow
 			}
 			return fmt.Errorf("strata: %s: read %d bytes at offset %d: %w", seg.name, len(w), win, err)
@@ -310,14 +311,37 @@ func (db *DB) readWALWindow(f *manifest.FileMeta, seg walValueSeg, win int64, r 
 // ended inside: the size noted when the segment was opened for reading
 // can be past its end, the writer of a segment tables already refer to
 // cutting the zeros it wrote or reserved ahead of the log when it closes
-// (after the flush). The value, inside the log, is then read alone.
+// (after the flush). The value, inside the log, is then read alone, and
+// the segment's size is corrected (walSegEndsAt).
 var errShortWindow = errors.New("strata: WAL window past the segment's end")
+
+// walSegEndsAt notes that open segment num ends at size, a read having
+// found its end there (see errShortWindow), so later windows end there too.
+func (db *DB) walSegEndsAt(num uint64, size int64) {
+	s := &db.walSegs
+	s.mu.Lock()
+	if seg, ok := s.files[num]; ok && size < seg.size {
+		seg.size = size
+		s.files[num] = seg
+	}
+	s.mu.Unlock()
+}
 
 // badWALRef is the error for a value of table f whose bytes in the WAL
 // fail the checksum of its reference r.
 func (db *DB) badWALRef(f *manifest.FileMeta, r walRef) error {
-	name := manifest.MakeFilename(db.dir, manifest.FileTypeLog, f.WALRef)
-	return keys.CorruptionError(name, r.off, "value of %d bytes that table %06d refers to fails its checksum", r.n, f.FileNum)
+	return badWALValueSum(manifest.MakeFilename(db.dir, manifest.FileTypeLog, f.WALRef), r, f.FileNum)
+}
+
+// badWALValueSum is the error for the value r refers to in segment name
+// failing its checksum; table is the number of the table holding r, 0
+// for a memtable.
+func badWALValueSum(name string, r walRef, table uint64) error {
+	who := "the memtable"
+	if table != 0 {
+		who = fmt.Sprintf("table %06d", table)
+	}
+	return keys.CorruptionError(name, r.off, "value of %d bytes that %s refers to fails its checksum", r.n, who)
 }
 
 // A memtable of a DB with Options.WALValueThreshold keeps its KindSet
@@ -373,11 +397,7 @@ func (db *DB) readSegValue(f vfs.File, name string, r walRef, dst []byte, table 
 		return nil, err
 	}
 	if crc32.Checksum(out, walValCRC) != r.crc {
-		who := "the memtable"
-		if table != 0 {
-			who = fmt.Sprintf("table %06d", table)
-		}
-		return nil, keys.CorruptionError(name, r.off, "value of %d bytes that %s refers to fails its checksum", r.n, who)
+		return nil, badWALValueSum(name, r, table)
 	}
 	db.metrics.walValueReads.Add(1)
 	return out, nil

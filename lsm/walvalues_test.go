@@ -463,7 +463,8 @@ func TestWALValuesReadByBlock(t *testing.T) {
 // A segment opened for reading while its writer still held zeros ahead of
 // the log, which the writer cuts when it closes, is shorter than the size
 // noted at the open: a read whose window would pass the segment's end
-// reads the value alone, and every value reads back.
+// reads the value alone, every value reads back, and the size noted is
+// corrected to the segment's end.
 func TestWALValuesWindowPastTheSegmentsEnd(t *testing.T) {
 	fs := vfs.NewMem()
 	db := openMem(t, fs, walValueOpts(fs))
@@ -478,11 +479,12 @@ func TestWALValuesWindowPastTheSegmentsEnd(t *testing.T) {
 	v, err := db.GetAppend(nil, walKey(0), &GetOptions{NoFillCache: true})
 	require.NoError(t, err)
 	require.Equal(t, value(0), v)
+	var num uint64
 	db.walSegs.mu.Lock()
 	require.Len(t, db.walSegs.files, 1)
-	for num, seg := range db.walSegs.files {
+	for k, seg := range db.walSegs.files {
 		seg.size += 64 << 10
-		db.walSegs.files[num] = seg
+		db.walSegs.files[k], num = seg, k
 	}
 	db.walSegs.mu.Unlock()
 	for i := range n {
@@ -490,6 +492,11 @@ func TestWALValuesWindowPastTheSegmentsEnd(t *testing.T) {
 		require.NoError(t, err, "key %d", i)
 		require.Equal(t, value(i), v, "key %d", i)
 	}
+	size, err := fs.Stat(manifest.MakeFilename("/db", manifest.FileTypeLog, num))
+	require.NoError(t, err)
+	db.walSegs.mu.Lock()
+	require.Equal(t, size, db.walSegs.files[num].size, "the short read corrected the size noted")
+	db.walSegs.mu.Unlock()
 	require.NoError(t, db.Close())
 }
 
