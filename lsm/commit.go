@@ -408,6 +408,9 @@ func (db *DB) writeGroup(group []*commitReq) (n int, synced bool) {
 		setAll(group, err)
 		return n, false
 	}
+	if mem.walRefMemtable() {
+		mem.logged.Store(mem.wal.FlushedSize())
+	}
 	if needSync {
 		if err := db.syncWALs(); err != nil {
 			setAll(group, err)

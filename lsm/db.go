@@ -224,8 +224,13 @@ type memTable struct {
 	seg          vfs.File
 	segName      string
 	refBytes     atomic.Int64
-	refs         atomic.Int32  // see ref and unref
-	held         *atomic.Int64 // the DB's count of memtable bytes not yet released
+	// logged is the bytes of a walRefMemtable's segment handed to the
+	// file, stored by the leader after each group's write, before the
+	// group's entries are inserted: the log is only appended to, so a
+	// reader may cache a WAL block that ends within it (readMemValue).
+	logged atomic.Int64
+	refs   atomic.Int32  // see ref and unref
+	held   *atomic.Int64 // the DB's count of memtable bytes not yet released
 }
 
 // newMemTable wraps mt with the DB's reference and counts its capacity as

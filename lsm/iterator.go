@@ -721,7 +721,7 @@ func (db *DB) appendMemIters(dst []keys.Iterator, m *memTable) []keys.Iterator {
 		for i := n; i < len(dst); i++ {
 			dst[i] = &walRefIter{
 				Iterator: dst[i],
-				read:     func(r walRef, dst []byte) ([]byte, error) { return db.readMemValue(m, r, dst) },
+				read:     func(r walRef, dst []byte) ([]byte, error) { return db.readMemValue(m, r, dst, true, nil) },
 				bad:      m.badValue,
 			}
 		}

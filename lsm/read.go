@@ -134,11 +134,12 @@ func (db *DB) getFrom(rs *readState, key []byte, seq keys.SeqNum, scratch *[]byt
 			}
 			if isRef {
 				var dst []byte
+				vref := &ref // a value in a cached block aliases it
 				if scratch != nil {
-					dst = (*scratch)[:0]
+					dst, vref = (*scratch)[:0], nil
 				}
 				var err error
-				if inline, err = db.readMemValue(m, r, dst); err != nil {
+				if inline, err = db.readMemValue(m, r, dst, scratch == nil, vref); err != nil {
 					return 0, nil, ref, false, err
 				}
 				if scratch != nil {

@@ -188,7 +188,7 @@ func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool, 
 	if inWindow {
 		if b, w, ok := db.blockCache.GetRef(f.WALRef, uint64(win)); ok {
 			if v, ok := windowValue(w, win, r); ok {
-				return db.checkedWALValue(f, b, v, r, dst, ref)
+				return db.checkedWALValue(f.WALRef, f.FileNum, b, v, r, dst, ref)
 			}
 			b.Release()
 		}
@@ -213,7 +213,7 @@ func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool, 
 			"WAL reference to %d bytes at offset %d past the end of %s (%d bytes)", r.n, r.off, seg.name, seg.size)
 	}
 	if fill && inWindow {
-		if v, ok, err := db.readWALWindow(f, seg, win, r, dst, ref); ok || err != nil {
+		if v, ok, err := db.readWALWindow(f.WALRef, f.FileNum, seg, win, r, dst, ref); ok || err != nil {
 			return v, err
 		}
 	}
@@ -260,14 +260,15 @@ func windowValue(w []byte, win int64, r walRef) ([]byte, bool) {
 	return w[lo : lo+int64(r.n)], true
 }
 
-// checkedWALValue returns v, the value r refers to in a cached window
-// held by b, after checking it (windows are cached unchecked, their
-// values each checked as they are read): without a copy and b moved to
-// *ref if ref is set, else copied into dst's memory.
-func (db *DB) checkedWALValue(f *manifest.FileMeta, b sstable.BlockRef, v []byte, r walRef, dst []byte, ref *sstable.BlockRef) ([]byte, error) {
+// checkedWALValue returns v, the value r refers to in a cached window of
+// segment segNum held by b, after checking it (windows are cached
+// unchecked, their values each checked as they are read): without a copy
+// and b moved to *ref if ref is set, else copied into dst's memory. table
+// is the number of the table holding r, 0 for a memtable.
+func (db *DB) checkedWALValue(segNum, table uint64, b sstable.BlockRef, v []byte, r walRef, dst []byte, ref *sstable.BlockRef) ([]byte, error) {
 	if crc32.Checksum(v, walValCRC) != r.crc {
 		b.Release()
-		return nil, db.badWALRef(f, r)
+		return nil, badWALValueSum(manifest.MakeFilename(db.dir, manifest.FileTypeLog, segNum), r, table)
 	}
 	if ref != nil {
 		*ref = b
@@ -278,17 +279,18 @@ func (db *DB) checkedWALValue(f *manifest.FileMeta, b sstable.BlockRef, v []byte
 	return dst, nil
 }
 
-// readWALWindow reads the window at offset win of segment seg (what the
-// segment holds of it), which holds the value r refers to, into the
-// block cache's memory and returns the value as readWALRef does; ok is
-// false, and nothing cached, where the cache takes nothing or the segment
-// ends inside the window (errShortWindow).
-func (db *DB) readWALWindow(f *manifest.FileMeta, seg walValueSeg, win int64, r walRef, dst []byte, ref *sstable.BlockRef) (v []byte, ok bool, err error) {
+// readWALWindow reads the window at offset win of segment segNum, seg
+// (what the segment holds of it), which holds the value r refers to, into
+// the block cache's memory and returns the value as readWALRef does; ok
+// is false, and nothing cached, where the cache takes nothing or the
+// segment ends inside the window (errShortWindow). table is the number of
+// the table holding r, 0 for a memtable.
+func (db *DB) readWALWindow(segNum, table uint64, seg walValueSeg, win int64, r walRef, dst []byte, ref *sstable.BlockRef) (v []byte, ok bool, err error) {
 	n := min(walWindowSize, seg.size-win)
-	b, w, ok, err := db.blockCache.SetRefFrom(f.WALRef, uint64(win), int(n), func(w []byte) error {
+	b, w, ok, err := db.blockCache.SetRefFrom(segNum, uint64(win), int(n), func(w []byte) error {
 		if m, err := seg.f.ReadAt(w, win); m < len(w) {
 			if err == nil || errors.Is(err, io.EOF) {
-				db.walSegEndsAt(f.WALRef, win+int64(m))
+				db.walSegEndsAt(segNum, win+int64(m))
 				return errShortWindow
 			}
 			return fmt.Errorf("strata: %s: read %d bytes at offset %d: %w", seg.name, len(w), win, err)
@@ -303,7 +305,7 @@ func (db *DB) readWALWindow(f *manifest.FileMeta, seg walValueSeg, win int64, r 
 		return nil, ok, err
 	}
 	v, _ = windowValue(w, win, r) // it holds it: the caller checked the segment's size
-	v, err = db.checkedWALValue(f, b, v, r, dst, ref)
+	v, err = db.checkedWALValue(segNum, table, b, v, r, dst, ref)
 	return v, true, err
 }
 
@@ -325,12 +327,6 @@ func (db *DB) walSegEndsAt(num uint64, size int64) {
 		s.files[num] = seg
 	}
 	s.mu.Unlock()
-}
-
-// badWALRef is the error for a value of table f whose bytes in the WAL
-// fail the checksum of its reference r.
-func (db *DB) badWALRef(f *manifest.FileMeta, r walRef) error {
-	return badWALValueSum(manifest.MakeFilename(db.dir, manifest.FileTypeLog, f.WALRef), r, f.FileNum)
 }
 
 // badWALValueSum is the error for the value r refers to in segment name
@@ -383,8 +379,30 @@ func (m *memTable) badValue(v []byte) error {
 }
 
 // readMemValue reads the value r of memtable m refers to in its segment
-// into dst's memory (grown if needed) and checks it.
-func (db *DB) readMemValue(m *memTable, r walRef, dst []byte) ([]byte, error) {
+// and checks it, as readWALRef reads a table's: a value that lies within
+// one WAL block is taken from that block in the block cache, keyed by the
+// segment's number as a table's references are (so the windows a
+// memtable's readers cached serve its tables' after the flush), and with
+// fill set a block wholly logged (m.logged: the log is only appended to,
+// so its bytes no longer change) is read and cached whole. With ref set, a
+// value found in the cache or cached by this read is returned without a
+// copy and *ref holds it; otherwise the value is copied or read into dst's
+// memory (grown if needed).
+func (db *DB) readMemValue(m *memTable, r walRef, dst []byte, fill bool, ref *sstable.BlockRef) ([]byte, error) {
+	if win, inWindow := walWindow(r); inWindow {
+		if b, w, ok := db.blockCache.GetRef(m.walNum, uint64(win)); ok {
+			if v, ok := windowValue(w, win, r); ok {
+				return db.checkedWALValue(m.walNum, 0, b, v, r, dst, ref)
+			}
+			b.Release()
+		}
+		if fill && win+walWindowSize <= m.logged.Load() {
+			seg := walValueSeg{f: m.seg, name: m.segName, size: win + walWindowSize}
+			if v, ok, err := db.readWALWindow(m.walNum, 0, seg, win, r, dst, ref); ok || err != nil {
+				return v, err
+			}
+		}
+	}
 	return db.readSegValue(m.seg, m.segName, r, dst, 0)
 }
 
@@ -465,7 +483,7 @@ func (w *walValueWriter) value(ikey, v []byte) ([]byte, int, error) {
 	case !isRef:
 		return inline, 0, nil
 	}
-	val, err := w.db.readMemValue(w.m, r, w.buf[:0])
+	val, err := w.db.readMemValue(w.m, r, w.buf[:0], false, nil)
 	if err != nil {
 		return nil, 0, err
 	}

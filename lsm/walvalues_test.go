@@ -460,6 +460,89 @@ func TestWALValuesReadByBlock(t *testing.T) {
 	require.Equal(t, int64(n), noFill, "without filling the cache, a read per value")
 }
 
+// Values still in the memtable read as a table's do: a read that fills
+// the cache reads the WAL block that holds the value once the block is
+// wholly logged, so reads in order cost a read of the WAL per block; a
+// block the log still ends in is never cached (its bytes past the log are
+// not the values logged there later), so values logged into it after a
+// read of it read back; reads that leave the cache alone read each value.
+func TestWALValuesOfTheMemtableReadByBlock(t *testing.T) {
+	opts := func(fs vfs.FS) *Options {
+		o := walValueOpts(fs)
+		o.MemtableSize, o.InitialMemtableSize = 1<<20, 1<<20 // no flush here
+		// Each write synced, so zeros are written ahead of the log: the
+		// segment holds bytes past the log's end that a read can see.
+		o.Sync, o.WALPrewrite = SyncAlways, true
+		return o
+	}
+	value := func(i int) []byte { return bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 500) }
+	const n = 300
+	fill := func(t *testing.T, db *DB) {
+		for i := range n {
+			require.NoError(t, db.Put(walKey(i), value(i)))
+		}
+	}
+	// n values of about 1 KiB: about 10 WAL blocks, as many values across
+	// two blocks, and the values of the block the log ends in.
+	const most = 3 * (n*1024/walWindowSize + 2)
+	reads := func(db *DB, read func()) int64 {
+		before := db.Metrics().WALValueReads
+		read()
+		return db.Metrics().WALValueReads - before
+	}
+
+	fs := vfs.NewMem()
+	db := openMem(t, fs, opts(fs))
+	fill(t, db)
+	byGet := reads(db, func() {
+		for i := range n {
+			v, err := db.Get(walKey(i))
+			require.NoError(t, err)
+			require.Equal(t, value(i), v, "key %d", i)
+		}
+	})
+	require.Positive(t, byGet)
+	require.LessOrEqual(t, byGet, int64(most), "Get in order reads by block")
+	// The block the log ends in, read, then logged into further.
+	for i := n; i < n+100; i++ {
+		require.NoError(t, db.Put(walKey(i), value(i)))
+		for _, j := range []int{i - 1, i} {
+			v, err := db.Get(walKey(j))
+			require.NoError(t, err, "key %d", j)
+			require.Equal(t, value(j), v, "key %d", j)
+		}
+	}
+	byScan := reads(db, func() {
+		it, err := db.NewIter(nil)
+		require.NoError(t, err)
+		i := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			require.Equal(t, value(i), it.Value(), "key %d", i)
+			i++
+		}
+		require.Equal(t, n+100, i)
+		require.NoError(t, it.Close())
+	})
+	require.LessOrEqual(t, byScan, int64(most), "a scan after the reads finds the blocks cached")
+	require.Zero(t, db.Metrics().Flushes, "the values were read from the memtable")
+	require.Positive(t, db.Metrics().WALZeroedAhead, "zeros were written past the log")
+	require.NoError(t, db.Close())
+
+	fs = vfs.NewMem()
+	db = openMem(t, fs, opts(fs))
+	defer db.Close()
+	fill(t, db)
+	noFill := reads(db, func() {
+		for i := range n {
+			v, err := db.GetAppend(nil, walKey(i), &GetOptions{NoFillCache: true})
+			require.NoError(t, err)
+			require.Equal(t, value(i), v, "key %d", i)
+		}
+	})
+	t.Logf("reads of the WAL for %d values in the memtable: %d by Get in order, %d by a scan after, %d without filling the cache", n, byGet, byScan, noFill)
+	require.Equal(t, int64(n), noFill, "without filling the cache, a read per value")
+}
+
 // A segment opened for reading while its writer still held zeros ahead of
 // the log, which the writer cuts when it closes, is shorter than the size
 // noted at the open: a read whose window would pass the segment's end
