@@ -86,3 +86,38 @@ func TestIndexSearch(t *testing.T) {
 		}
 	}
 }
+
+// TestGetReadsAnEvictedIndexOnce: a Get on a table whose index the cache
+// evicted reads the index once, also for a key the point index cannot
+// place (a tie: the key's prefix is a block's separator's), where the
+// whole index decides; every key reads back.
+func TestGetReadsAnEvictedIndexOnce(t *testing.T) {
+	var entries []kv
+	for i := range 2000 {
+		entries = append(entries, kv{keys.MakeKey(nil, fmt.Appendf(nil, "k%06d", i), 1, keys.KindSet), fmt.Appendf(nil, "v%d", i)})
+	}
+	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 256})
+	c := NewCache(8 << 20)
+	var st Stats
+	r := openTable(t, data, ReaderOptions{Cache: c, Stats: &st})
+	defer r.Close()
+	p, _, err := r.pointIdx()
+	require.NoError(t, err)
+	require.NotNil(t, p, "the index has a point index")
+	ties := 0
+	for _, e := range entries {
+		uk := keys.UserKey(e.key)
+		search := keys.SearchKey(nil, uk, keys.MaxSeq)
+		if _, tie := p.search(search); tie {
+			ties++
+		}
+		c.EvictFile(1)
+		before := st.IndexBlocksRead.Load()
+		_, v, found, err := r.Get(uk, search)
+		require.NoError(t, err)
+		require.True(t, found, "key %s", uk)
+		require.Equal(t, e.value, v)
+		require.Equal(t, int64(1), st.IndexBlocksRead.Load()-before, "key %s: index reads", uk)
+	}
+	require.Positive(t, ties, "some keys tie in the point index")
+}

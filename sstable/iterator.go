@@ -76,7 +76,7 @@ func (r *Reader) ResetIter(it *Iterator, compaction bool) {
 		it.err = errReaderClosed
 		return
 	}
-	p, err := r.pointIdx()
+	p, _, err := r.pointIdx()
 	if err != nil {
 		it.err = err
 		return

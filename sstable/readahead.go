@@ -112,7 +112,7 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats, dst *[]byte,
 	// index may not be in the cache).
 	var ends func(i int) uint64
 	var n int
-	if p, err := r.pointIdx(); err != nil {
+	if p, _, err := r.pointIdx(); err != nil {
 		return nil, err
 	} else if p != nil {
 		n, ends = len(p.ends), func(i int) uint64 { return uint64(p.ends[i]) }

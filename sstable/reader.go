@@ -453,39 +453,40 @@ func (r *Reader) index() (*indexPart, error) {
 
 // pointIdx returns the table's point index, from the reader or the cache,
 // or made again from the index (read again if evicted too); nil if the
-// index has none (see pointIndex).
-func (r *Reader) pointIdx() (*pointIndex, error) {
+// index has none (see pointIndex). ix is the whole index when pointIdx had
+// it in hand (the reader's own, or one it took from the cache or read),
+// else nil: a Get whose key the point index cannot place uses it rather
+// than reading the index again.
+func (r *Reader) pointIdx() (p *pointIndex, ix *indexPart, err error) {
 	if r.ix != nil || r.noPoint.Load() {
-		return r.pix, nil
+		return r.pix, r.ix, nil
 	}
 	off := r.meta.footer.index.offset + 1 // inside the index block: no other block starts there
 	if v, ok := r.cache.getPart(r.fileNum, off); ok {
-		return v.(*pointIndex), nil
+		return v.(*pointIndex), nil, nil
 	}
 	// The whole index, if the cache holds it, else read again but not
 	// cached: Gets need only the point index.
-	var ix *indexPart
 	if v, ok := r.cache.getPart(r.fileNum, r.meta.footer.index.offset); ok {
 		ix = v.(*indexPart)
 	} else {
 		r.loadMu.Lock()
 		defer r.loadMu.Unlock()
 		if v, ok := r.cache.getPart(r.fileNum, off); ok { // made meanwhile
-			return v.(*pointIndex), nil
+			return v.(*pointIndex), nil, nil
 		}
-		var err error
 		if ix, err = r.readIndex(r.meta.footer, &r.meta.props, r.meta.dataEnd, true); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	p := newPointIndex(ix)
+	p = newPointIndex(ix)
 	if p == nil { // Gets search the whole index: cache it
 		r.noPoint.Store(true)
 		r.cache.setPart(r.fileNum, r.meta.footer.index.offset, ix, ix.memoryUsage(), prioNone)
-		return nil, nil
+		return nil, ix, nil
 	}
 	r.cache.setPart(r.fileNum, off, p, p.memoryUsage(), prioPointIndex)
-	return p, nil
+	return p, ix, nil
 }
 
 // bloomFilter returns the table's filter (nil if it has none, or if it
@@ -1041,7 +1042,7 @@ func (r *Reader) admits(ukey []byte) (bool, error) {
 // ref holds until the caller releases it (found or not).
 func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (found bool, ref BlockRef, err error) {
 	var h blockHandle
-	p, err := r.pointIdx()
+	p, ix, err := r.pointIdx()
 	if err != nil {
 		return false, ref, err
 	}
@@ -1054,9 +1055,10 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 			return r.seekBlock(it, p.handle(i), searchKey, ukey, scratch)
 		}
 	}
-	ix, err := r.index()
-	if err != nil {
-		return false, ref, err
+	if ix == nil {
+		if ix, err = r.index(); err != nil {
+			return false, ref, err
+		}
 	}
 	if err := it.init(ix.index, r.name, int64(r.meta.footer.index.offset)); err != nil {
 		return false, ref, err
