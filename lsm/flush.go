@@ -136,6 +136,11 @@ func (db *DB) flushMemtable(m *memTable) error {
 
 	db.closeWAL(m)
 	if !refer {
+		if m.walRefMemtable() {
+			// Blocks of the segment its readers cached (readMemValue),
+			// which no table refers to.
+			db.blockCache.EvictFile(m.walNum)
+		}
 		db.removeFile(manifest.MakeFilename(db.dir, manifest.FileTypeLog, m.walNum))
 	}
 	if len(metas) > 0 {

@@ -543,6 +543,40 @@ func TestWALValuesOfTheMemtableReadByBlock(t *testing.T) {
 	require.Equal(t, int64(n), noFill, "without filling the cache, a read per value")
 }
 
+// A flush that copies a memtable's values into its tables, its segment
+// holding under half large values, deletes the segment and drops the
+// blocks of it that reads of the memtable cached: no table refers to them.
+func TestWALValuesBlocksOfASegmentNotKeptLeaveTheCache(t *testing.T) {
+	fs := vfs.NewMem()
+	o := walValueOpts(fs)
+	o.MemtableSize, o.InitialMemtableSize = 1<<20, 1<<20
+	db := openMem(t, fs, o)
+	defer db.Close()
+	big := bytes.Repeat([]byte("v"), 1000)
+	require.NoError(t, db.Put(walKey(0), big))
+	for i := 1; i < 2000; i++ { // small values: most of the segment
+		require.NoError(t, db.Put(walKey(i), []byte("small")))
+	}
+	rs, _ := db.loadReadState()
+	num := rs.mem.walNum
+	rs.release()
+	v, err := db.Get(walKey(0))
+	require.NoError(t, err)
+	require.Equal(t, big, v)
+	cached := func() bool {
+		b, _, ok := db.blockCache.GetRef(num, 0)
+		b.Release()
+		return ok
+	}
+	require.True(t, cached(), "the read cached the value's block")
+	require.NoError(t, db.Flush())
+	require.NotContains(t, logFiles(t, fs), num, "the segment was not kept")
+	require.False(t, cached(), "its cached block went with it")
+	v, err = db.Get(walKey(0))
+	require.NoError(t, err)
+	require.Equal(t, big, v)
+}
+
 // A segment opened for reading while its writer still held zeros ahead of
 // the log, which the writer cuts when it closes, is shorter than the size
 // noted at the open: a read whose window would pass the segment's end
