@@ -2,6 +2,9 @@ package offheap
 
 import "golang.org/x/sys/unix"
 
+// populateFlag maps a buffer's pages within the mmap call (AllocPopulated).
+const populateFlag = unix.MAP_POPULATE
+
 // hugeMin is the size from which a buffer is advised to be backed by
 // transparent huge pages: two 2 MiB pages, so that at least one aligned
 // huge page fits whatever the mapping's alignment.

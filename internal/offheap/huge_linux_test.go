@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/stratadb/strata/internal/smaps"
 )
 
@@ -38,3 +40,49 @@ func TestLargeBuffersAreAdvisedHuge(t *testing.T) {
 
 // vmFlags returns the VmFlags of the mapping that holds addr.
 func vmFlags(addr uintptr) (string, error) { return smaps.Field(addr, "VmFlags") }
+
+// TestAllocPopulatedIsResident: AllocPopulated's pages are resident as it
+// returns (mincore), zeroed and counted in Live until Free; Alloc's are
+// not, until they are first written.
+func TestAllocPopulatedIsResident(t *testing.T) {
+	const n = 256 << 10
+	resident := func(b []byte) int {
+		vec := make([]byte, (len(b)+os.Getpagesize()-1)/os.Getpagesize())
+		if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+			t.Fatal(errno)
+		}
+		in := 0
+		for _, v := range vec {
+			in += int(v & 1)
+		}
+		return in
+	}
+	before := Live()
+	b, err := AllocPopulated(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resident(b), n/os.Getpagesize(); got != want {
+		t.Errorf("AllocPopulated(%d): %d of %d pages resident", n, got, want)
+	}
+	for i, c := range b {
+		if c != 0 {
+			t.Fatalf("byte %d is %d, want 0", i, c)
+		}
+	}
+	if Live()-before != n {
+		t.Errorf("Live grew by %d, want %d", Live()-before, n)
+	}
+	Free(b)
+	if Live() != before {
+		t.Errorf("Live after Free: %d, want %d", Live(), before)
+	}
+	a, err := Alloc(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Free(a)
+	if got := resident(a); got != 0 {
+		t.Errorf("Alloc(%d): %d pages resident before any write", n, got)
+	}
+}

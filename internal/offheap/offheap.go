@@ -1,8 +1,9 @@
 // Package offheap allocates large, long-lived byte buffers outside the Go
 // heap, and frees them explicitly.
 //
-// Who may use it: the memtable's arena (package memtable) and nothing
-// else today; nothing outside the module.
+// Who may use it: the memtable's arena (package memtable) and the block
+// cache's slabs (package slab), nothing else today; nothing outside the
+// module.
 //
 // Why: the Go garbage collector lets the heap grow to (1 + GOGC/100) times
 // the live heap before it collects, so with the default GOGC=100 every
@@ -48,7 +49,23 @@ func Alloc(n int) ([]byte, error) {
 	return b, nil
 }
 
-// Free releases a buffer returned by Alloc. b must be the whole buffer;
+// AllocPopulated is Alloc with the buffer's pages mapped at once, for a
+// buffer that will be written whole soon (a slab of the block cache): on
+// Linux the kernel faults them in within the mmap call (MAP_POPULATE)
+// rather than one trap per page at first touch, which on a VM whose host
+// takes freed pages back costs about twice as much (fresh 256 KiB
+// mappings, each 4 KiB page written: 90 us per 32 KiB touched, 45 us
+// populated). Elsewhere it is Alloc.
+func AllocPopulated(n int) ([]byte, error) {
+	b, err := allocFlags(n, populateFlag)
+	if err != nil {
+		return nil, err
+	}
+	live.Add(int64(len(b)))
+	return b, nil
+}
+
+// Free releases a buffer returned by Alloc or AllocPopulated. b must be the whole buffer;
 // nothing may read or write it afterwards.
 func Free(b []byte) {
 	if len(b) == 0 {

@@ -17,7 +17,10 @@
 //	size classes: 16 per doubling from 256 bytes to 32 KiB, so a buffer
 //	              wastes at most 1/16 of its size (a 4,200-byte block takes
 //	              a 4,352-byte slot)
-//	slab:         16-128 KiB (or 8 slots when larger), one offheap mapping
+//	slab:         16-128 KiB (or 8 slots when larger), one offheap mapping,
+//	              its pages mapped at once (offheap.AllocPopulated): a
+//	              slab is made when its class needs a slot, and a growing
+//	              cache fills the rest soon
 //	              +--------+--------+--------+-- ... --+--------+
 //	              | slot 0 | slot 1 | slot 2 |         | slot n |
 //	              +--------+--------+--------+-- ... --+--------+

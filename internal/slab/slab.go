@@ -193,7 +193,7 @@ func (a *Allocator) Alloc(n int) (Buf, error) {
 // newSlab maps a slab of slots of size bytes.
 func (a *Allocator) newSlab(size int) (*slab, error) {
 	n := max(a.slabSize/size, minSlots)
-	mem, err := offheap.Alloc(n * size)
+	mem, err := offheap.AllocPopulated(n * size)
 	if err != nil {
 		return nil, err
 	}
