@@ -109,13 +109,14 @@ func BenchmarkGetLogBy(b *testing.B) {
 		var l raft.Log
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu, reads := processCPU(), s.DB().Metrics().WALValueReads
+		cpu, reads, faults := processCPU(), s.DB().Metrics().WALValueReads, minorFaults()
 		for i := range b.N {
 			if err := s.GetLog(uint64(1+i%n), &l); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(minorFaults()-faults)/float64(b.N), "faults/op")
 		// Reads of the WAL segments that hold the entries, per call.
 		b.ReportMetric(float64(s.DB().Metrics().WALValueReads-reads)/float64(b.N), "wal-reads/op")
 	}
