@@ -266,7 +266,8 @@ type Options struct {
 	// A read of such a value reads it from the segment: a read that fills
 	// the block cache reads and caches the whole 32 KiB block of the
 	// segment that holds it (the values logged next to it come with it,
-	// for reads in log order), so reads scattered over more values than
+	// for reads in log order; a block the log still ends in is read value
+	// by value until the log passes it), so reads scattered over more values than
 	// the cache holds should pass GetOptions.NoFillCache, which reads the
 	// value alone (raftstore does both). A memtable then
 	// rotates when its segment reaches the memtable's size, as well as
