@@ -401,6 +401,32 @@ func TestWALValuesDamageAndLoss(t *testing.T) {
 	require.ErrorContains(t, err, seg)
 }
 
+// getEach reads walKey(0) to walKey(n-1) in order with GetAppend and opts
+// and checks each against value.
+func getEach(t *testing.T, db *DB, n int, value func(int) []byte, opts *GetOptions) {
+	t.Helper()
+	for i := range n {
+		v, err := db.GetAppend(nil, walKey(i), opts)
+		require.NoError(t, err)
+		require.Equal(t, value(i), v, "key %d", i)
+	}
+}
+
+// scanEach scans db and checks that it holds walKey(0) to walKey(n-1)
+// with their values, and nothing else.
+func scanEach(t *testing.T, db *DB, n int, value func(int) []byte) {
+	t.Helper()
+	it, err := db.NewIter(nil)
+	require.NoError(t, err)
+	i := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		require.Equal(t, value(i), it.Value(), "key %d", i)
+		i++
+	}
+	require.Equal(t, n, i)
+	require.NoError(t, it.Close())
+}
+
 // Reads that fill the cache read a value's whole WAL block and cache it,
 // so reading the values in the order they were logged reads each block
 // once (and a value across two blocks alone), by Get or by a scan; reads
@@ -428,34 +454,12 @@ func TestWALValuesReadByBlock(t *testing.T) {
 		read(db)
 		return db.Metrics().WALValueReads - before
 	}
-	byGet := reads(func(db *DB) {
-		for i := range n {
-			v, err := db.Get(walKey(i))
-			require.NoError(t, err)
-			require.Equal(t, value(i), v, "key %d", i)
-		}
-	})
+	byGet := reads(func(db *DB) { getEach(t, db, n, value, nil) })
 	require.Positive(t, byGet)
 	require.LessOrEqual(t, byGet, int64(most), "Get in order reads by block")
-	byScan := reads(func(db *DB) {
-		it, err := db.NewIter(nil)
-		require.NoError(t, err)
-		i := 0
-		for ok := it.First(); ok; ok = it.Next() {
-			require.Equal(t, value(i), it.Value(), "key %d", i)
-			i++
-		}
-		require.Equal(t, n, i)
-		require.NoError(t, it.Close())
-	})
+	byScan := reads(func(db *DB) { scanEach(t, db, n, value) })
 	require.LessOrEqual(t, byScan, int64(most), "a scan reads by block")
-	noFill := reads(func(db *DB) {
-		for i := range n {
-			v, err := db.GetAppend(nil, walKey(i), &GetOptions{NoFillCache: true})
-			require.NoError(t, err)
-			require.Equal(t, value(i), v, "key %d", i)
-		}
-	})
+	noFill := reads(func(db *DB) { getEach(t, db, n, value, &GetOptions{NoFillCache: true}) })
 	t.Logf("reads of the WAL for %d values: %d by Get in order, %d by a scan, %d without filling the cache", n, byGet, byScan, noFill)
 	require.Equal(t, int64(n), noFill, "without filling the cache, a read per value")
 }
@@ -494,13 +498,7 @@ func TestWALValuesOfTheMemtableReadByBlock(t *testing.T) {
 	fs := vfs.NewMem()
 	db := openMem(t, fs, opts(fs))
 	fill(t, db)
-	byGet := reads(db, func() {
-		for i := range n {
-			v, err := db.Get(walKey(i))
-			require.NoError(t, err)
-			require.Equal(t, value(i), v, "key %d", i)
-		}
-	})
+	byGet := reads(db, func() { getEach(t, db, n, value, nil) })
 	require.Positive(t, byGet)
 	require.LessOrEqual(t, byGet, int64(most), "Get in order reads by block")
 	// The block the log ends in, read, then logged into further.
@@ -512,17 +510,7 @@ func TestWALValuesOfTheMemtableReadByBlock(t *testing.T) {
 			require.Equal(t, value(j), v, "key %d", j)
 		}
 	}
-	byScan := reads(db, func() {
-		it, err := db.NewIter(nil)
-		require.NoError(t, err)
-		i := 0
-		for ok := it.First(); ok; ok = it.Next() {
-			require.Equal(t, value(i), it.Value(), "key %d", i)
-			i++
-		}
-		require.Equal(t, n+100, i)
-		require.NoError(t, it.Close())
-	})
+	byScan := reads(db, func() { scanEach(t, db, n+100, value) })
 	require.LessOrEqual(t, byScan, int64(most), "a scan after the reads finds the blocks cached")
 	require.Zero(t, db.Metrics().Flushes, "the values were read from the memtable")
 	require.Positive(t, db.Metrics().WALZeroedAhead, "zeros were written past the log")
@@ -532,13 +520,7 @@ func TestWALValuesOfTheMemtableReadByBlock(t *testing.T) {
 	db = openMem(t, fs, opts(fs))
 	defer db.Close()
 	fill(t, db)
-	noFill := reads(db, func() {
-		for i := range n {
-			v, err := db.GetAppend(nil, walKey(i), &GetOptions{NoFillCache: true})
-			require.NoError(t, err)
-			require.Equal(t, value(i), v, "key %d", i)
-		}
-	})
+	noFill := reads(db, func() { getEach(t, db, n, value, &GetOptions{NoFillCache: true}) })
 	t.Logf("reads of the WAL for %d values in the memtable: %d by Get in order, %d by a scan after, %d without filling the cache", n, byGet, byScan, noFill)
 	require.Equal(t, int64(n), noFill, "without filling the cache, a read per value")
 }
