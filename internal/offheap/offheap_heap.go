@@ -7,8 +7,8 @@ import "unsafe"
 const offHeap = false
 
 // alloc backs the buffer with a []uint64 for its alignment; the collector
-// does not scan it.
-func alloc(n int) ([]byte, error) {
+// does not scan it. There are no mmap flags here.
+func alloc(n, _ int) ([]byte, error) {
 	words := make([]uint64, (n+7)/8)
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), n), nil
 }
@@ -17,5 +17,3 @@ func free([]byte) {}
 
 // populateFlag means nothing here: a heap buffer is written by make.
 const populateFlag = 0
-
-func allocFlags(n, _ int) ([]byte, error) { return alloc(n) }

@@ -11,11 +11,9 @@ import (
 
 const offHeap = true
 
-func alloc(n int) ([]byte, error) { return allocFlags(n, 0) }
-
-// allocFlags maps n bytes with the mmap flags given beside MAP_ANON and
+// alloc maps n bytes with the mmap flags given beside MAP_ANON and
 // MAP_PRIVATE.
-func allocFlags(n, flags int) ([]byte, error) {
+func alloc(n, flags int) ([]byte, error) {
 	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE|flags)
 	if err != nil {
 		return nil, fmt.Errorf("offheap: mmap of %d bytes: %w", n, err)
