@@ -186,11 +186,8 @@ func (db *DB) closeWALValueSegs() {
 func (db *DB) readWALRef(f *manifest.FileMeta, r walRef, dst []byte, fill bool, ref *sstable.BlockRef) ([]byte, error) {
 	win, inWindow := walWindow(r)
 	if inWindow {
-		if b, w, ok := db.blockCache.GetRef(f.WALRef, uint64(win)); ok {
-			if v, ok := windowValue(w, win, r); ok {
-				return db.checkedWALValue(f.WALRef, f.FileNum, b, v, r, dst, ref)
-			}
-			b.Release()
+		if v, ok, err := db.cachedWALValue(f.WALRef, f.FileNum, win, r, dst, ref); ok || err != nil {
+			return v, err
 		}
 	} else if b, v, ok := db.blockCache.GetRef(f.WALRef, uint64(r.off)); ok {
 		if len(v) == r.n {
@@ -258,6 +255,23 @@ func windowValue(w []byte, win int64, r walRef) ([]byte, bool) {
 		return nil, false
 	}
 	return w[lo : lo+int64(r.n)], true
+}
+
+// cachedWALValue returns the value r refers to from the cached window at
+// offset win of segment segNum, if the cache holds that window (ok), as
+// checkedWALValue returns it. table is the number of the table holding r,
+// 0 for a memtable.
+func (db *DB) cachedWALValue(segNum, table uint64, win int64, r walRef, dst []byte, ref *sstable.BlockRef) ([]byte, bool, error) {
+	b, w, ok := db.blockCache.GetRef(segNum, uint64(win))
+	if !ok {
+		return nil, false, nil
+	}
+	if v, ok := windowValue(w, win, r); ok {
+		v, err := db.checkedWALValue(segNum, table, b, v, r, dst, ref)
+		return v, true, err
+	}
+	b.Release()
+	return nil, false, nil
 }
 
 // checkedWALValue returns v, the value r refers to in a cached window of
@@ -390,11 +404,8 @@ func (m *memTable) badValue(v []byte) error {
 // memory (grown if needed).
 func (db *DB) readMemValue(m *memTable, r walRef, dst []byte, fill bool, ref *sstable.BlockRef) ([]byte, error) {
 	if win, inWindow := walWindow(r); inWindow {
-		if b, w, ok := db.blockCache.GetRef(m.walNum, uint64(win)); ok {
-			if v, ok := windowValue(w, win, r); ok {
-				return db.checkedWALValue(m.walNum, 0, b, v, r, dst, ref)
-			}
-			b.Release()
+		if v, ok, err := db.cachedWALValue(m.walNum, 0, win, r, dst, ref); ok || err != nil {
+			return v, err
 		}
 		if fill && win+walWindowSize <= m.logged.Load() {
 			seg := walValueSeg{f: m.seg, name: m.segName, size: win + walWindowSize}
