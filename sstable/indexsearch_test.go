@@ -121,3 +121,50 @@ func TestGetReadsAnEvictedIndexOnce(t *testing.T) {
 	}
 	require.Positive(t, ties, "some keys tie in the point index")
 }
+
+// TestGetOnATieSeeksDataBlocksNotTheIndex: with the point index cached and
+// the whole index not (as after an open: only the point index is cached),
+// a Get whose key ties in the point index seeks the data blocks from the
+// tied one on instead of reading the index block again, and answers as a
+// reader holding the whole index does, for present keys and for absent
+// ones before, between and after them (no filter, so every Get seeks).
+func TestGetOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
+	var entries []kv
+	for i := range 3000 {
+		uk := fmt.Appendf(nil, "k%07d", 2*i)
+		for v := range 1 + i%3 {
+			entries = append(entries, kv{keys.MakeKey(nil, uk, keys.SeqNum(3-v), keys.KindSet), fmt.Appendf(nil, "v%d.%d", i, v)})
+		}
+	}
+	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 256, BloomBitsPerKey: -1})
+	var st Stats
+	r := openTable(t, data, ReaderOptions{Cache: NewCache(8 << 20), Stats: &st})
+	defer r.Close()
+	whole := openTable(t, data, ReaderOptions{}) // keeps its whole index
+	defer whole.Close()
+	require.Equal(t, int64(1), st.IndexBlocksRead.Load(), "the open's read")
+	p, _, err := r.pointIdx()
+	require.NoError(t, err)
+	require.NotNil(t, p)
+	ties := 0
+	for i := -1; i <= 6001; i++ {
+		uk := fmt.Appendf(nil, "k%07d", i)
+		if i < 0 {
+			uk = []byte("j")
+		}
+		for _, seq := range []keys.SeqNum{keys.MaxSeq, 2, 1} {
+			search := keys.SearchKey(nil, uk, seq)
+			if _, tie := p.search(search); tie {
+				ties++
+			}
+			_, v, found, err := r.Get(uk, search)
+			require.NoError(t, err)
+			_, wv, wfound, err := whole.Get(uk, search)
+			require.NoError(t, err)
+			require.Equal(t, wfound, found, "key %s at %d", uk, seq)
+			require.Equal(t, wv, v, "key %s at %d", uk, seq)
+		}
+	}
+	require.Greater(t, ties, 1000, "many keys tie in the point index")
+	require.Equal(t, int64(1), st.IndexBlocksRead.Load(), "no tie read the index again")
+}

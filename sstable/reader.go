@@ -269,12 +269,19 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 		rd.filterReload = int64(max((fl+blockTrailerLen)/avg, 1))
 	}
 	if rd.cache != nil {
+		// Only the point index is cached when there is one: reads and
+		// iterators find their blocks by it, and need the whole index
+		// (read again then, see index) only for a target that ties. Cached
+		// at every open, the whole indexes (about 50 bytes a data block
+		// against 12) were most of the Go heap just after a DB opened
+		// (some 30 MB over 55 tables of 20M keys), garbage the collector's
+		// headroom then doubled, and the cache evicted them soon after.
 		if ix != nil && rd.cache.partFits(ix.memoryUsage()) {
-			rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage(), prioNone)
 			if p := newPointIndex(ix); p != nil {
 				rd.cache.setPart(fileNum, m.footer.index.offset+1, p, p.memoryUsage(), prioPointIndex)
 			} else {
 				rd.noPoint.Store(true)
+				rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage(), prioNone)
 			}
 			rd.ix = nil
 		}
@@ -1054,6 +1061,13 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 			}
 			return r.seekBlock(it, p.handle(i), searchKey, ukey, scratch)
 		}
+		if ix == nil && r.cache != nil {
+			v, ok := r.cache.getPart(r.fileNum, r.meta.footer.index.offset)
+			if !ok {
+				return r.seekTie(it, p, i, searchKey, ukey, scratch)
+			}
+			ix = v.(*indexPart)
+		}
 	}
 	if ix == nil {
 		if ix, err = r.index(); err != nil {
@@ -1079,6 +1093,24 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 		}
 	}
 	return r.seekBlock(it, h, searchKey, ukey, scratch)
+}
+
+// seekTie is the end of seek for a target the point index ties at block
+// i (see pointIndex.search) when the cache does not hold the whole index:
+// rather than read the index block again (as large as tens of data
+// blocks, for keys that often tie, such as fixed-width decimal ones), it
+// seeks the data blocks from i on, until one holds a key >= searchKey.
+// Block i is the first whose index key can be >= searchKey, and the walk
+// reads one block past the last that ties, at most.
+func (r *Reader) seekTie(it *blockIter, p *pointIndex, i int, searchKey, ukey []byte, scratch *[]byte) (found bool, ref BlockRef, err error) {
+	for ; i < len(p.ends); i++ {
+		found, ref, err = r.seekBlock(it, p.handle(i), searchKey, ukey, scratch)
+		if found || err != nil || it.valid {
+			return found, ref, err
+		}
+		ref.Release()
+	}
+	return false, BlockRef{}, nil
 }
 
 // seekBlock is the end of seek, once the index gave the data block h.
