@@ -87,7 +87,8 @@
 //
 // Everything the DB holds in memory is bounded by Options: the memtable
 // arenas (off the Go heap), the block cache with the index and filter
-// blocks of open tables, the table writers and a few fixed buffers
+// blocks of open tables (data and filter blocks off the Go heap), the
+// table writers and a few fixed buffers
 // (memory.go; Options.MemoryLimit has the formula, Metrics the parts).
 // MemoryLimit sizes memtables, tables and the block cache from one figure.
 // Left at zero with no size set, on Linux it defaults to half the memory

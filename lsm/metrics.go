@@ -70,8 +70,9 @@ type Metrics struct {
 	ImmutableMemtables int
 	BlockCacheBytes    int64 // data blocks in the block cache
 	// BlockCacheOffHeapBytes is the memory the block cache's data blocks
-	// take off the Go heap: their slabs, slots in use or free (see
-	// BlockCacheBytes for what is charged), and blocks readers still hold
+	// and tables' filter blocks take off the Go heap: their slabs, slots in
+	// use or free (see BlockCacheBytes and TableIndexFilterBytes for what
+	// is charged), and blocks readers still hold
 	// after eviction. On platforms without off-heap memory the same bytes
 	// are on the Go heap.
 	BlockCacheOffHeapBytes int64

@@ -129,11 +129,11 @@ type Options struct {
 	//
 	// where g = 1 + GOGC/100 (2 by default) is the Go collector's headroom:
 	// the heap may grow to g times its live size before a collection. The
-	// block cache's data blocks live off the Go heap (where the platform
-	// allows), so they cost their size once; the bound still multiplies the
-	// whole cache by g because index and filter blocks, on the heap, may
-	// take any share of it. A cache of mostly data blocks costs about
-	// BlockCacheSize.
+	// block cache's data blocks and the tables' filter blocks live off the
+	// Go heap (where the platform allows), so they cost their size once;
+	// the bound still multiplies the whole cache by g because index
+	// blocks, on the heap, may take any share of it. A cache of mostly data
+	// and filter blocks costs about BlockCacheSize.
 	// Metrics reports each part and the bound (MemoryBound). Not counted:
 	// what open iterators pin (the memtables of their moment, one block per
 	// table, the index of each table they read if the cache evicts it

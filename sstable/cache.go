@@ -29,9 +29,10 @@ type cacheKey struct {
 // hnext, referenced and spared are atomic; a data block's block, buf and
 // alloc are set before refs rises above zero and do not change until it
 // falls to zero again (a lookup reads them only once it holds a
-// reference); a part's part and prio never change (an entry that held a
-// part is never reused, nor is an entry reused to hold one). The shard's
-// mu guards every other field, and every write.
+// reference); a part's part, and prio and meta, never change (an entry
+// that held a part or a meta block is never reused, nor is an entry
+// reused to hold one). The shard's mu guards every other field, and every
+// write.
 type cacheEntry struct {
 	fileNum, offset atomic.Uint64 // the key
 	hnext           atomic.Pointer[cacheEntry]
@@ -42,8 +43,11 @@ type cacheEntry struct {
 	// cache while the entry is in its shard, one per BlockRef. Whoever
 	// drops it to zero frees buf; the entry is reused only if the cache
 	// did (see cacheShard.remove). It stays zero for a part.
-	refs   atomic.Int32
-	part   any // a table's decoded index or filter (block is nil then)
+	refs atomic.Int32
+	part any // a table's decoded index (block is nil then)
+	// meta marks a block that is a table's filter (see Cache.setMeta):
+	// held as a data block is, counted with the parts.
+	meta   bool
 	charge int64
 	// referenced is set by a hit since the entry last moved to the front
 	// of the list.
@@ -148,7 +152,7 @@ type cacheShard struct {
 	mu       sync.Mutex
 	capacity int64
 	size     int64 // every entry's charge, parts included
-	parts    int64 // of size, the charges of parts (indexes and filters)
+	parts    int64 // of size, the charges of parts (indexes) and meta blocks (filters)
 	reserved int64 // this shard's part of Reserve's charges
 	count    int   // entries in the table
 	closed   bool  // Close was called: nothing is cached
@@ -191,8 +195,8 @@ func (t *cacheTable) find(k cacheKey) *cacheEntry {
 
 // Cache is a block cache: a sharded LRU (approximated with CLOCK), bounded in bytes, of uncompressed
 // data blocks keyed by (file number, block offset), and of the tables'
-// decoded index and filter blocks (parts, see Reader), the point indexes
-// and filters at a higher priority than data blocks. Each of its 16 shards
+// decoded index blocks (parts, see Reader) and filter blocks, the point
+// indexes and filters at a higher priority than data blocks. Each of its 16 shards
 // has its own mutex, which inserts and evictions take, and a sixteenth of
 // the capacity; lookups take no lock (see cacheShard). Size never exceeds
 // the capacity. Safe for concurrent use.
@@ -203,7 +207,8 @@ func (t *cacheTable) find(k cacheKey) *cacheEntry {
 // reader holds a block it uses with a BlockRef, and the block's memory is
 // freed only once the cache has evicted it and every BlockRef is
 // released. Close frees every block no reader holds; the memory of the
-// others goes with their last Release. Parts stay on the Go heap.
+// others goes with their last Release. Filter blocks are held the same
+// way (see setMetaFrom); parts (decoded indexes) stay on the Go heap.
 type Cache struct {
 	shards [cacheShards]cacheShard
 	alloc  *slab.Allocator
@@ -384,17 +389,19 @@ func (s *cacheShard) findPart(k cacheKey) *cacheEntry {
 // remove takes e out of the shard and drops the cache's reference to its
 // block. It reports whether e may be reused for another data block: a
 // block whose memory this freed (no BlockRef holds it; one that does
-// frees it at its Release, and the entry is then garbage). A part's entry
-// is never reused (see cacheEntry).
+// frees it at its Release, and the entry is then garbage). A part's or a
+// meta block's entry is never reused (see cacheEntry).
 func (s *cacheShard) remove(e *cacheEntry) bool {
 	s.unlink(e)
 	s.unlinkTable(e)
 	s.size -= e.charge
-	if e.part != nil {
+	if e.part != nil || e.meta {
 		s.parts -= e.charge
+	}
+	if e.part != nil {
 		return false
 	}
-	return e.unref()
+	return e.unref() && !e.meta
 }
 
 // Get returns a copy, on the Go heap, of the block cached for (fileNum,
@@ -547,6 +554,12 @@ func (c *Cache) insertOrFree(fileNum, offset uint64, buf slab.Buf) (BlockRef, []
 // buf.Bytes(). It reports false, caching nothing and leaving buf to the
 // caller, as setBlock.
 func (c *Cache) insertSlot(fileNum, offset uint64, buf slab.Buf) (BlockRef, bool) {
+	return c.insertSlotAs(fileNum, offset, buf, prioNone, false)
+}
+
+// insertSlotAs is insertSlot for a block of priority prio, a table's
+// filter if meta is set.
+func (c *Cache) insertSlotAs(fileNum, offset uint64, buf slab.Buf, prio uint8, meta bool) (BlockRef, bool) {
 	k := cacheKey{fileNum, offset}
 	s := c.shard(k)
 	b := buf.Bytes()
@@ -559,7 +572,7 @@ func (c *Cache) insertSlot(fileNum, offset uint64, buf slab.Buf) (BlockRef, bool
 		s.mu.Unlock()
 		return BlockRef{}, false
 	}
-	e, ok := s.insert(k, entryInit{block: b, buf: buf, alloc: c.alloc, charge: charge}, 2) // the cache's reference and the caller's
+	e, ok := s.insert(k, entryInit{block: b, buf: buf, alloc: c.alloc, charge: charge, prio: prio, meta: meta}, 2) // the cache's reference and the caller's
 	s.mu.Unlock()
 	if !ok {
 		return BlockRef{}, false
@@ -575,6 +588,7 @@ type entryInit struct {
 	part   any
 	charge int64
 	prio   uint8
+	meta   bool
 }
 
 // insert caches ent under k in s, in place of
@@ -596,8 +610,8 @@ func (s *cacheShard) insert(k cacheKey, ent entryInit, refs int32) (*cacheEntry,
 	}
 	reuse = s.makeRoom(ent.charge, reuse)
 	e := reuse
-	if e == nil || ent.part != nil {
-		e = &cacheEntry{part: ent.part, prio: ent.prio}
+	if e == nil || ent.part != nil || ent.meta {
+		e = &cacheEntry{part: ent.part, prio: ent.prio, meta: ent.meta}
 	} else {
 		// A lookup standing on the reused entry sees its new key before
 		// refs rises (see cacheShard.findBlock); part and prio stay nil and
@@ -614,7 +628,7 @@ func (s *cacheShard) insert(k cacheKey, ent entryInit, refs int32) (*cacheEntry,
 	s.link(e) // before pushFront: a growing table relinks the entries on the list
 	s.pushFront(e)
 	s.size += ent.charge
-	if ent.part != nil {
+	if ent.part != nil || ent.meta {
 		s.parts += ent.charge
 	}
 	return e, true
@@ -644,7 +658,42 @@ func (s *cacheShard) makeRoom(charge int64, reuse *cacheEntry) *cacheEntry {
 	return reuse
 }
 
-// getPart returns the table part (a decoded index or filter) cached for
+// setMetaFrom caches a table's filter block as SetRefFrom caches a block:
+// n bytes that fill writes into the cache's memory (outside the Go heap),
+// held by a BlockRef while used, but with priority prio and counted with
+// the parts (Parts, Usage). It reports false, caching nothing, where
+// SetRefFrom would.
+func (c *Cache) setMetaFrom(fileNum, offset uint64, n int, fill func([]byte) error, prio uint8) (BlockRef, []byte, bool, error) {
+	buf, ok := c.slot(fileNum, offset, n)
+	if !ok {
+		return BlockRef{}, nil, false, nil
+	}
+	if err := fill(buf.Bytes()); err != nil {
+		c.alloc.Free(buf)
+		return BlockRef{}, nil, false, err
+	}
+	ref, ok := c.insertSlotAs(fileNum, offset, buf, prio, true)
+	if !ok {
+		c.alloc.Free(buf)
+		return BlockRef{}, nil, false, nil
+	}
+	return ref, buf.Bytes(), true, nil
+}
+
+// getMeta returns the block setMetaFrom cached for (fileNum, offset) with a
+// reference to it, marking it used; like getPart, it counts in neither
+// Hits nor Misses.
+func (c *Cache) getMeta(fileNum, offset uint64) (BlockRef, []byte, bool) {
+	k := cacheKey{fileNum, offset}
+	e := c.shard(k).findBlock(k)
+	if e == nil {
+		return BlockRef{}, nil, false
+	}
+	e.touch()
+	return c.ref(e), e.block, true
+}
+
+// getPart returns the table part (a decoded index) cached for
 // (fileNum, offset), marking it used, without a lock. Parts count in neither Hits nor
 // Misses, which are about data blocks; the reader counts the parts it
 // reads (Stats.IndexBlocksRead, FilterBlocksRead).
@@ -816,7 +865,7 @@ func (c *Cache) Close() {
 }
 
 // OffHeap returns the bytes of memory outside the Go heap that the cache's
-// data blocks take, with what its allocator holds for reuse (see package
+// data and filter blocks take, with what its allocator holds for reuse (see package
 // slab). It is zero once the cache is closed and every BlockRef released.
 func (c *Cache) OffHeap() int64 { return c.alloc.Mapped() }
 

@@ -131,15 +131,17 @@
 //
 // The expanded index (with its block handles and prefixes), a point index
 // made from it (per data block the 8-byte prefix and the block's end: 12
-// bytes, against about 50 for the expanded index) and the decoded filter
-// are block cache entries of their own, keyed by their block's offset (the
-// point index by the index block's plus one). Point reads and iterators
-// find their block by the point index. A target whose prefix equals an
-// index key's (a tie) needs the whole keys: an iterator then reads the
-// expanded index, while a point read uses it only if the cache holds it,
-// and otherwise seeks the data blocks from the tied one on (one block more
-// at most). Opening a table caches its point index alone (the whole index
-// only for a table without one). Eviction passes over an
+// bytes, against about 50 for the expanded index) and the filter block are
+// block cache entries of their own, keyed by their block's offset (the
+// point index by the index block's plus one). The filter is kept as
+// stored, in the cache's memory outside the Go heap as a data block is, and
+// probed in place under a reference; the indexes are Go values. Point
+// reads and iterators find their block by the point index. A target whose
+// prefix equals an index key's (a tie) needs the whole keys: an iterator
+// then reads the expanded index, while a point read uses it only if the
+// cache holds it, and otherwise seeks the data blocks from the tied one on
+// (one block more at most). Opening a table caches its point index alone
+// (the whole index only for a table without one). Eviction passes over an
 // unused point index twice more than over a data block, over a filter once
 // more, over the expanded index as over a data block. When the metadata of
 // every table does not fit in the cache, a read that misses a part re-reads

@@ -5,8 +5,6 @@ import (
 	"math"
 	"sync"
 
-	"github.com/bits-and-blooms/bloom/v3"
-
 	"github.com/stratadb/strata/keys"
 )
 
@@ -217,10 +215,16 @@ func (f *filterWriter) finish() []byte {
 	return out
 }
 
-// decodeFilter decodes a filter block whose checksum has been verified. The
-// declared bit count is checked against the block length before the word
-// slice is allocated.
-func decodeFilter(b []byte, name string, off int64) (*bloom.BloomFilter, error) {
+// filterBlock is a filter block that decodeFilter checked: its header (m,
+// k) and its words, as stored. It is probed in place, wherever its bytes
+// live: on the Go heap (a reader without a cache, or a filter just read)
+// or in the block cache's memory outside it (see Cache.setMeta).
+type filterBlock []byte
+
+// decodeFilter checks a filter block whose checksum has been verified: its
+// declared bit count and hash count against its length. It returns b
+// itself, which the caller must not modify afterwards.
+func decodeFilter(b []byte, name string, off int64) (filterBlock, error) {
 	if len(b) < filterHeaderLen {
 		return nil, keys.CorruptionError(name, off, "filter block of %d bytes is too short", len(b))
 	}
@@ -233,9 +237,22 @@ func decodeFilter(b []byte, name string, off int64) (*bloom.BloomFilter, error) 
 	if nw := body / 8; body%8 != 0 || m > nw*64 || m+64 <= nw*64 {
 		return nil, keys.CorruptionError(name, off, "filter block declares %d bits but holds %d bytes", m, body)
 	}
-	words := make([]uint64, body/8)
-	for i := range words {
-		words[i] = binary.LittleEndian.Uint64(b[filterHeaderLen+8*i:])
+	return filterBlock(b), nil
+}
+
+// Test reports whether the filter admits key: false means key was not
+// added. f must be a block decodeFilter accepted.
+func (f filterBlock) Test(key []byte) bool {
+	h := bloomHashes(key)
+	m := binary.LittleEndian.Uint64(f)
+	k := uint64(binary.LittleEndian.Uint32(f[8:]))
+	bits := f[filterHeaderLen:]
+	for i := uint64(0); i < k; i++ {
+		loc := (h[i%2] + i*h[2+((i+i%2)%4)/2]) % m
+		// Bit loc%64 of little-endian word loc/64 is bit loc%8 of byte loc/8.
+		if bits[loc>>3]&(1<<(loc&7)) == 0 {
+			return false
+		}
 	}
-	return bloom.FromWithM(words, uint(m), uint(k)), nil
+	return true
 }

@@ -161,3 +161,46 @@ func TestFilterBlockMatchesLegacy(t *testing.T) {
 		require.True(t, bytes.Equal(want, got), "set %d: %d keys, %d bits per key: filter blocks differ", set, fw.n, bpk)
 	}
 }
+
+// TestFilterBlockTestMatchesLibrary: a filter block probed in place
+// (filterBlock.Test, which reads the stored bytes) answers every key, added
+// or not, as the library's filter over the same words does, for hash
+// counts that use each base hash and bit counts that are not a multiple of
+// 64.
+func TestFilterBlockTestMatchesLibrary(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, bpk := range []int{1, 3, 10, 20} {
+		for _, n := range []int{1, 7, 100, 5000} {
+			fw := filterWriter{bitsPerKey: bpk}
+			var added [][]byte
+			for i := 0; i < n; i++ {
+				k := fmt.Appendf(nil, "key-%d-%d", i, r.Uint64())
+				fw.addUserKey(k, nil)
+				added = append(added, k)
+			}
+			fb, err := decodeFilter(fw.finish(), "f", 0)
+			require.NoError(t, err)
+			m, k := binary.LittleEndian.Uint64(fb), binary.LittleEndian.Uint32(fb[8:])
+			words := make([]uint64, (len(fb)-filterHeaderLen)/8)
+			for i := range words {
+				words[i] = binary.LittleEndian.Uint64(fb[filterHeaderLen+8*i:])
+			}
+			lib := bloom.FromWithM(words, uint(m), uint(k))
+			for _, key := range added {
+				require.True(t, fb.Test(key), "bpk %d n %d: added %q", bpk, n, key)
+			}
+			passes := 0
+			for i := 0; i < 2000; i++ {
+				key := fmt.Appendf(nil, "absent-%d", r.Uint64())
+				got := fb.Test(key)
+				require.Equal(t, lib.Test(key), got, "bpk %d n %d: %q", bpk, n, key)
+				if got {
+					passes++
+				}
+			}
+			if bpk == 10 && n == 5000 {
+				require.Less(t, passes, 60, "about 1%% false positives at 10 bits a key")
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/slab"
 	"github.com/stratadb/strata/keys"
 )
 
@@ -156,4 +157,56 @@ func TestFilterWriterChunks(t *testing.T) {
 	for _, k := range want {
 		require.True(t, f.Test(k), "%q", k[:min(len(k), 16)])
 	}
+}
+
+// TestCachedFilterLivesOutsideTheHeap: a filter the cache holds is a block
+// of the cache's allocator (outside the Go heap), charged to the tables'
+// metadata (Parts), probed in place with a reference released after each
+// probe; evicting the table's blocks frees it, and the next probes read it
+// again.
+func TestCachedFilterLivesOutsideTheHeap(t *testing.T) {
+	var entries []kv
+	for i := 0; i < 20000; i++ {
+		entries = append(entries, kv{keys.MakeKey(nil, fmt.Appendf(nil, "key%08d", i*2), 1, keys.KindSet), []byte("value")})
+	}
+	data, _ := writeTable(t, entries, WriterOptions{})
+	c := NewCache(8 << 20)
+	defer c.Close()
+	stats := &Stats{}
+	rd := openTable(t, data, ReaderOptions{Cache: c, Stats: stats})
+	defer rd.Close()
+	fl := int64(rd.meta.footer.filter.length)
+	require.Zero(t, c.alloc.Live(), "the filter is read on demand")
+	probe := func() {
+		for i := 0; i < 2000; i++ {
+			rd.MayContain(fmt.Appendf(nil, "key%08d", i*2+1))
+		}
+	}
+	probe()
+	require.Equal(t, int64(1), stats.FilterBlocksRead.Load())
+	requireFilterHeld(t, c, uint64(fl), 1, "the filter is the allocator's only block")
+	require.GreaterOrEqual(t, c.Parts(), fl, "charged with the tables' metadata")
+	require.Zero(t, c.Size(), "not with the data blocks")
+	skips := stats.FilterSkips.Load()
+	require.Greater(t, skips, int64(1500))
+	require.Zero(t, c.HeldRefs(), "every probe released its reference")
+
+	c.EvictFile(1)
+	require.Zero(t, c.alloc.Live(), "evicted, the filter's memory is freed")
+	probe()
+	require.Equal(t, int64(2), stats.FilterBlocksRead.Load(), "read again once evicted")
+	requireFilterHeld(t, c, uint64(fl), 1, "read again")
+	require.Zero(t, c.HeldRefs())
+}
+
+// requireFilterHeld asserts that c's allocator holds n filter blocks of
+// length bytes (kept with their trailer) and nothing else: a slot each
+// (slab.Size), or in the invariants build a mapping of the exact length
+// each.
+func requireFilterHeld(t *testing.T, c *Cache, length uint64, n int64, msg string) {
+	t.Helper()
+	stored := int(length) + blockTrailerLen
+	live := c.alloc.Live()
+	require.GreaterOrEqual(t, live, int64(stored)*n, msg)
+	require.LessOrEqual(t, live, int64(slab.Size(stored))*n, msg)
 }

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/bits-and-blooms/bloom/v3"
-
 	"github.com/stratadb/strata/internal/slab"
 	"github.com/stratadb/strata/keys"
 	"github.com/stratadb/strata/rangedel"
@@ -103,7 +101,7 @@ type Reader struct {
 	ix      *indexPart
 	pix     *pointIndex // kept with ix (nil if ix is nil or has none)
 	noPoint atomic.Bool // the index has no point index (see newPointIndex)
-	filter  *bloom.BloomFilter
+	filter  filterBlock
 	loadMu  sync.Mutex // serializes the re-reading of evicted parts
 	charged int64      // bytes reserved in cache until Close
 	closed  atomic.Bool
@@ -122,8 +120,8 @@ type tableMeta struct {
 	footer footer
 	props  Properties
 	*indexPart
-	filter  *bloom.BloomFilter // nil: no filter (or held elsewhere)
-	dataEnd uint64             // end of the last data block
+	filter  filterBlock // nil: no filter (or held elsewhere)
+	dataEnd uint64      // end of the last data block
 	// rangeDels are the range tombstones of the range deletion block
 	// (format version 2), decoded into heap memory; nil without one.
 	rangeDels rangedel.List
@@ -221,12 +219,7 @@ func (p *indexPart) memoryUsage() int64 {
 }
 
 // filterMemory is the bytes a filter holds.
-func filterMemory(f *bloom.BloomFilter) int64 {
-	if f == nil {
-		return 0
-	}
-	return int64(f.Cap()+63) / 64 * 8
-}
+func filterMemory(f filterBlock) int64 { return int64(len(f)) }
 
 // NewReader opens a table from r (size bytes). fileNum identifies the table
 // in the block cache; name appears in error messages. The footer, index
@@ -284,10 +277,6 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 				rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage(), prioNone)
 			}
 			rd.ix = nil
-		}
-		if f != nil && rd.cache.partFits(filterMemory(f)) {
-			rd.cache.setPart(fileNum, m.footer.filter.offset, f, filterMemory(f), prioFilter)
-			rd.filter = nil
 		}
 		rd.charged = rd.MemoryUsage()
 		rd.cache.Reserve(rd.charged)
@@ -360,16 +349,28 @@ func (r *Reader) cachedPart(offset uint64, use bool) (any, bool) {
 	return r.cache.getPart(r.fileNum, offset)
 }
 
-// readFilter reads and decodes the filter block f names.
-func (r *Reader) readFilter(f footer, count bool) (*bloom.BloomFilter, error) {
-	fb, err := r.readMetaBlock(f.filter, "filter")
+// readFilter reads and checks the filter block f names, into fresh
+// memory.
+func (r *Reader) readFilter(f footer, count bool) (filterBlock, error) {
+	fb, err := r.checkFilter(f.filter, nil)
+	if err == nil && count {
+		r.stats.FilterBlocksRead.Add(1)
+	}
+	return fb, err
+}
+
+// checkFilter reads the filter block at h into buf (see readStored) and
+// checks it: its checksum, that it is stored uncompressed, and its
+// length against its header (decodeFilter).
+func (r *Reader) checkFilter(h blockHandle, buf []byte) (filterBlock, error) {
+	data, c, _, err := r.readStored(h, buf)
 	if err != nil {
 		return nil, err
 	}
-	if count {
-		r.stats.FilterBlocksRead.Add(1)
+	if c != CompressionNone {
+		return nil, keys.CorruptionError(r.name, int64(h.offset), "filter block has compression %v; meta blocks are stored uncompressed", c)
 	}
-	return decodeFilter(fb, r.name, int64(f.filter.offset))
+	return decodeFilter(data, r.name, int64(h.offset))
 }
 
 // readIndex reads the index block f names and decodes it for search,
@@ -497,7 +498,9 @@ func (r *Reader) pointIdx() (p *pointIndex, ix *indexPart, err error) {
 }
 
 // bloomFilter returns the table's filter (nil if it has none, or if it
-// was evicted from the cache and is not read again yet), like index. A
+// was evicted from the cache and is not read again yet), like index, and
+// the reference that keeps it alive when it is the cache's (outside the Go
+// heap, see Cache.setMetaFrom), to release once the filter is probed. A
 // filter spares a read the data block of a key the table does not hold;
 // read again, it costs filterReload data blocks' worth of bytes. So when
 // the cache does not hold the filters of every table, an evicted filter is
@@ -505,30 +508,40 @@ func (r *Reader) pointIdx() (p *pointIndex, ix *indexPart, err error) {
 // (reading the data blocks the index gives them): over those reads it costs
 // about one data block a read, and when it is evicted again before it
 // saved that much, the reads in between paid no more than that.
-func (r *Reader) bloomFilter() (*bloom.BloomFilter, error) {
+func (r *Reader) bloomFilter() (filterBlock, BlockRef, error) {
 	if r.filter != nil || r.meta.footer.filter == (blockHandle{}) {
-		return r.filter, nil
+		return r.filter, BlockRef{}, nil
 	}
 	off := r.meta.footer.filter.offset
-	if v, ok := r.cache.getPart(r.fileNum, off); ok {
-		return v.(*bloom.BloomFilter), nil
+	if ref, b, ok := r.cache.getMeta(r.fileNum, off); ok {
+		return filterBlock(b[:len(b)-blockTrailerLen]), ref, nil
 	}
 	if r.filterMisses.Add(1) < r.filterReload {
 		r.stats.FilterBypasses.Add(1)
-		return nil, nil
+		return nil, BlockRef{}, nil
 	}
 	r.filterMisses.Store(0)
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
-	if v, ok := r.cache.getPart(r.fileNum, off); ok {
-		return v.(*bloom.BloomFilter), nil
+	if ref, b, ok := r.cache.getMeta(r.fileNum, off); ok {
+		return filterBlock(b[:len(b)-blockTrailerLen]), ref, nil
 	}
-	f, err := r.readFilter(r.meta.footer, true)
+	// Read straight into the cache's memory, with its trailer: the Go
+	// heap never holds the block.
+	h := r.meta.footer.filter
+	ref, b, ok, err := r.cache.setMetaFrom(r.fileNum, off, int(h.length+blockTrailerLen), func(buf []byte) error {
+		_, err := r.checkFilter(h, buf)
+		return err
+	}, prioFilter)
 	if err != nil {
-		return nil, err
+		return nil, BlockRef{}, err
 	}
-	r.cache.setPart(r.fileNum, off, f, filterMemory(f), prioFilter)
-	return f, nil
+	if ok {
+		r.stats.FilterBlocksRead.Add(1)
+		return filterBlock(b[:len(b)-blockTrailerLen]), ref, nil
+	}
+	f, err := r.readFilter(r.meta.footer, true) // too large for the cache
+	return f, BlockRef{}, err
 }
 
 // readRangeDels reads and checks the range deletion block of a format
@@ -916,11 +929,13 @@ func (r *Reader) Name() string { return r.name }
 // probe tests the filter and counts the outcome. An error re-reading an
 // evicted filter is returned with true.
 func (r *Reader) probe(b []byte) (bool, error) {
-	f, err := r.bloomFilter()
+	f, ref, err := r.bloomFilter()
 	if f == nil {
 		return true, err
 	}
-	if f.Test(b) {
+	pass := f.Test(b)
+	ref.Release()
+	if pass {
 		r.stats.FilterPasses.Add(1)
 		return true, nil
 	}
