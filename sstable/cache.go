@@ -45,7 +45,7 @@ type cacheEntry struct {
 	// did (see cacheShard.remove). It stays zero for a part.
 	refs atomic.Int32
 	part any // a table's decoded index (block is nil then)
-	// meta marks a block that is a table's filter (see Cache.setMeta):
+	// meta marks a block that is a table's filter (see Cache.setMetaFrom):
 	// held as a data block is, counted with the parts.
 	meta   bool
 	charge int64

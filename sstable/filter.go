@@ -218,7 +218,7 @@ func (f *filterWriter) finish() []byte {
 // filterBlock is a filter block that decodeFilter checked: its header (m,
 // k) and its words, as stored. It is probed in place, wherever its bytes
 // live: on the Go heap (a reader without a cache, or a filter just read)
-// or in the block cache's memory outside it (see Cache.setMeta).
+// or in the block cache's memory outside it (see Cache.setMetaFrom).
 type filterBlock []byte
 
 // decodeFilter checks a filter block whose checksum has been verified: its
