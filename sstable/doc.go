@@ -137,10 +137,10 @@
 // stored, in the cache's memory outside the Go heap as a data block is, and
 // probed in place under a reference; the indexes are Go values. Point
 // reads and iterators find their block by the point index. A target whose
-// prefix equals an index key's (a tie) needs the whole keys: an iterator
-// then reads the expanded index, while a point read uses it only if the
-// cache holds it, and otherwise seeks the data blocks from the tied one on
-// (one block more at most). Opening a table caches its point index alone
+// prefix equals an index key's (a tie) needs the whole keys: a point read
+// or an iterator's SeekGE uses the expanded index only if the cache holds
+// it, and otherwise seeks the data blocks from the tied one on (one block
+// more at most); SeekLT reads the expanded index. Opening a table caches its point index alone
 // (the whole index only for a table without one). Eviction passes over an
 // unused point index twice more than over a data block, over a filter once
 // more, over the expanded index as over a data block. When the metadata of

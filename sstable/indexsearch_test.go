@@ -168,3 +168,53 @@ func TestGetOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
 	require.Greater(t, ties, 1000, "many keys tie in the point index")
 	require.Equal(t, int64(1), st.IndexBlocksRead.Load(), "no tie read the index again")
 }
+
+// TestSeekGEOnATieSeeksDataBlocksNotTheIndex: an iterator's SeekGE whose
+// target ties in the point index, with the whole index in neither the
+// reader nor the cache, seeks the data blocks from the tied one on instead
+// of reading the index block, and lands where an iterator over the whole
+// index does, as do the Next calls after it, within bounds or not.
+func TestSeekGEOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
+	var entries []kv
+	for i := range 3000 {
+		uk := fmt.Appendf(nil, "k%07d", 2*i)
+		for v := range 1 + i%3 {
+			entries = append(entries, kv{keys.MakeKey(nil, uk, keys.SeqNum(3-v), keys.KindSet), fmt.Appendf(nil, "v%d.%d", i, v)})
+		}
+	}
+	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 256})
+	var st Stats
+	r := openTable(t, data, ReaderOptions{Cache: NewCache(8 << 20), Stats: &st})
+	defer r.Close()
+	whole := openTable(t, data, ReaderOptions{})
+	defer whole.Close()
+	p, _, err := r.pointIdx()
+	require.NoError(t, err)
+	ties := 0
+	for _, upper := range [][]byte{nil, []byte("k0003000"), []byte("k0004001")} {
+		it, want := r.NewIter(), whole.NewIter()
+		it.SetBounds(nil, upper)
+		want.SetBounds(nil, upper)
+		for i := -1; i <= 6001; i += 1 + (i+3)%3 {
+			uk := fmt.Appendf(nil, "k%07d", i)
+			if i < 0 {
+				uk = []byte("j")
+			}
+			search := keys.SearchKey(nil, uk, 2)
+			if _, tie := p.search(search); tie {
+				ties++
+			}
+			ok, wok := it.SeekGE(search), want.SeekGE(search)
+			for step := 0; step < 4; step++ {
+				require.Equal(t, wok, ok, "seek %s, step %d", uk, step)
+				require.Equal(t, want.Key(), it.Key(), "seek %s, step %d", uk, step)
+				require.Equal(t, want.Value(), it.Value(), "seek %s, step %d", uk, step)
+				ok, wok = it.Next(), want.Next()
+			}
+		}
+		require.NoError(t, it.Close())
+		require.NoError(t, want.Close())
+	}
+	require.Greater(t, ties, 200, "many targets tie in the point index")
+	require.Equal(t, int64(1), st.IndexBlocksRead.Load(), "the open's read alone")
+}

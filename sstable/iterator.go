@@ -419,11 +419,34 @@ func (it *Iterator) SeekGE(ikey []byte) bool {
 		if i == len(it.p.ends) || !it.loadBlockNum(i) {
 			return it.settle(false, true)
 		}
+	} else if it.p != nil && it.ix == nil && !it.r.wholeIndexAtHand() {
+		return it.seekGETie(ikey, i)
 	} else if !it.indexSeekGE(ikey) || !it.loadBlock() {
 		return it.settle(false, true)
 	}
 	ok := it.data.SeekGE(ikey) || it.nextBlock()
 	return it.settle(ok, true)
+}
+
+// seekGETie is SeekGE for a target the point index ties at block i (see
+// pointIndex.search) when neither the iterator, the reader nor the cache
+// holds the whole index: as a Get does (see Reader.seekTie), it seeks the
+// data blocks from i on until one holds a key >= ikey, instead of reading
+// the index block again, and stays in pointMode.
+func (it *Iterator) seekGETie(ikey []byte, i int) bool {
+	it.pointMode = true
+	for ; i < len(it.p.ends); i++ {
+		if !it.loadBlockNum(i) {
+			return it.settle(false, true)
+		}
+		if it.data.SeekGE(ikey) {
+			return it.settle(true, true)
+		}
+		if it.data.err != nil || (it.upper != nil && it.boundOrder(i, it.upper) > 0) {
+			return it.settle(false, true)
+		}
+	}
+	return it.settle(false, true)
 }
 
 // SeekLT moves to the last entry whose internal key is < ikey (and whose

@@ -459,6 +459,16 @@ func (r *Reader) index() (*indexPart, error) {
 	return ix, nil
 }
 
+// wholeIndexAtHand reports whether the reader or the cache holds the
+// table's whole index, so that a search of it reads nothing.
+func (r *Reader) wholeIndexAtHand() bool {
+	if r.ix != nil || r.cache == nil {
+		return true
+	}
+	_, ok := r.cache.getPart(r.fileNum, r.meta.footer.index.offset)
+	return ok
+}
+
 // pointIdx returns the table's point index, from the reader or the cache,
 // or made again from the index (read again if evicted too); nil if the
 // index has none (see pointIndex). ix is the whole index when pointIdx had
