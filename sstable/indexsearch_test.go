@@ -218,3 +218,36 @@ func TestSeekGEOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
 	require.Greater(t, ties, 200, "many targets tie in the point index")
 	require.Equal(t, int64(1), st.IndexBlocksRead.Load(), "the open's read alone")
 }
+
+// TestGetOnALongTieSearchesTheIndex: keys that share more than 8 bytes
+// past the table's common prefix tie in the point index across runs of
+// blocks; a Get among them searches the whole index (one read of it)
+// rather than walking the run's data blocks, however long the run.
+func TestGetOnALongTieSearchesTheIndex(t *testing.T) {
+	var entries []kv
+	for _, group := range []string{"a-shared-", "b-shared-"} {
+		for i := range 2000 {
+			entries = append(entries, kv{keys.MakeKey(nil, fmt.Appendf(nil, "%s%06d", group, i), 1, keys.KindSet), []byte("value")})
+		}
+	}
+	data, props := writeTable(t, entries, WriterOptions{BlockSize: 256, BloomBitsPerKey: -1})
+	require.Greater(t, props.NumDataBlocks, uint64(100))
+	for _, i := range []int{0, 999, 1500, 1999, 2000, 3999} {
+		var st Stats
+		r := openTable(t, data, ReaderOptions{Cache: NewCache(8 << 20), Stats: &st})
+		uk := keys.UserKey(entries[i].key)
+		search := keys.SearchKey(nil, uk, keys.MaxSeq)
+		p, _, err := r.pointIdx()
+		require.NoError(t, err)
+		j, tie := p.search(search)
+		require.True(t, tie, "key %s ties", uk)
+		require.Greater(t, p.tied(j), 10, "key %s ties with a run", uk)
+		_, v, found, err := r.Get(uk, search)
+		require.NoError(t, err)
+		require.True(t, found, "key %s", uk)
+		require.Equal(t, []byte("value"), v)
+		require.Equal(t, int64(1), st.DataBlocksRead.Load(), "key %s: data blocks read", uk)
+		require.Equal(t, int64(2), st.IndexBlocksRead.Load(), "key %s: the open's index read and the search's", uk)
+		require.NoError(t, r.Close())
+	}
+}

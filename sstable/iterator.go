@@ -419,7 +419,7 @@ func (it *Iterator) SeekGE(ikey []byte) bool {
 		if i == len(it.p.ends) || !it.loadBlockNum(i) {
 			return it.settle(false, true)
 		}
-	} else if it.p != nil && it.ix == nil && !it.r.wholeIndexAtHand() {
+	} else if it.p != nil && it.ix == nil && it.p.tied(i) <= maxTieWalk && !it.r.wholeIndexAtHand() {
 		return it.seekGETie(ikey, i)
 	} else if !it.indexSeekGE(ikey) || !it.loadBlock() {
 		return it.settle(false, true)
@@ -429,7 +429,7 @@ func (it *Iterator) SeekGE(ikey []byte) bool {
 }
 
 // seekGETie is SeekGE for a target the point index ties at block i (see
-// pointIndex.search) when neither the iterator, the reader nor the cache
+// pointIndex.search), at most maxTieWalk blocks sharing its prefix, when neither the iterator, the reader nor the cache
 // holds the whole index: as a Get does (see Reader.seekTie), it seeks the
 // data blocks from i on until one holds a key >= ikey, instead of reading
 // the index block again, and stays in pointMode.

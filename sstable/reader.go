@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -1088,10 +1089,12 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 		}
 		if ix == nil && r.cache != nil {
 			v, ok := r.cache.getPart(r.fileNum, r.meta.footer.index.offset)
-			if !ok {
+			if !ok && p.tied(i) <= maxTieWalk {
 				return r.seekTie(it, p, i, searchKey, ukey, scratch)
 			}
-			ix = v.(*indexPart)
+			if ok {
+				ix = v.(*indexPart)
+			}
 		}
 	}
 	if ix == nil {
@@ -1120,13 +1123,32 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 	return r.seekBlock(it, h, searchKey, ukey, scratch)
 }
 
+// maxTieWalk is the most data blocks whose index keys share a prefix that
+// a seek tied among them walks (seekTie, Iterator.seekGETie) rather than
+// search the whole index. Keys that differ within their first 8 bytes past
+// the table's common prefix (fixed-width decimal ones, say) tie with one or
+// two blocks; keys that share longer prefixes tie with runs of blocks, as
+// many as the table holds, and a walk would read them all.
+const maxTieWalk = 2
+
+// tied returns how many index entries from i on share entry i's prefix.
+func (p *pointIndex) tied(i int) int {
+	n := len(p.prefixes)
+	if i >= n {
+		return 0
+	}
+	v := p.prefixes[i]
+	return sort.Search(n-i, func(j int) bool { return p.prefixes[i+j] != v })
+}
+
 // seekTie is the end of seek for a target the point index ties at block
-// i (see pointIndex.search) when the cache does not hold the whole index:
-// rather than read the index block again (as large as tens of data
-// blocks, for keys that often tie, such as fixed-width decimal ones), it
-// seeks the data blocks from i on, until one holds a key >= searchKey.
-// Block i is the first whose index key can be >= searchKey, and the walk
-// reads one block past the last that ties, at most.
+// i (see pointIndex.search), at most maxTieWalk blocks sharing its prefix,
+// when the cache does not hold the whole index: rather than read the
+// index block again (as large as tens of data blocks, for keys that often
+// tie, such as fixed-width decimal ones), it seeks the data blocks from i
+// on, until one holds a key >= searchKey. Block i is the first whose index
+// key can be >= searchKey, and the walk reads one block past the last that
+// ties, at most.
 func (r *Reader) seekTie(it *blockIter, p *pointIndex, i int, searchKey, ukey []byte, scratch *[]byte) (found bool, ref BlockRef, err error) {
 	for ; i < len(p.ends); i++ {
 		found, ref, err = r.seekBlock(it, p.handle(i), searchKey, ukey, scratch)
