@@ -435,6 +435,12 @@ func (c *Cache) SetRef(fileNum, offset uint64, block []byte) (BlockRef, []byte, 
 // returned); fill is not called when the cache cannot take n bytes, and a
 // block fill filled is lost if the cache closes before it is inserted.
 func (c *Cache) SetRefFrom(fileNum, offset uint64, n int, fill func([]byte) error) (BlockRef, []byte, bool, error) {
+	return c.setFrom(fileNum, offset, n, fill, prioNone, false)
+}
+
+// setFrom is SetRefFrom for a block of priority prio, a table's filter if
+// meta is set (see insertSlotAs).
+func (c *Cache) setFrom(fileNum, offset uint64, n int, fill func([]byte) error, prio uint8, meta bool) (BlockRef, []byte, bool, error) {
 	buf, ok := c.slot(fileNum, offset, n)
 	if !ok {
 		return BlockRef{}, nil, false, nil
@@ -443,8 +449,12 @@ func (c *Cache) SetRefFrom(fileNum, offset uint64, n int, fill func([]byte) erro
 		c.alloc.Free(buf)
 		return BlockRef{}, nil, false, err
 	}
-	ref, b, ok := c.insertOrFree(fileNum, offset, buf)
-	return ref, b, ok, nil
+	ref, ok := c.insertSlotAs(fileNum, offset, buf, prio, meta)
+	if !ok {
+		c.alloc.Free(buf)
+		return BlockRef{}, nil, false, nil
+	}
+	return ref, buf.Bytes(), true, nil
 }
 
 // Peek is Get that counts neither a hit nor a miss and does not mark the
@@ -664,20 +674,7 @@ func (s *cacheShard) makeRoom(charge int64, reuse *cacheEntry) *cacheEntry {
 // the parts (Parts, Usage). It reports false, caching nothing, where
 // SetRefFrom would.
 func (c *Cache) setMetaFrom(fileNum, offset uint64, n int, fill func([]byte) error, prio uint8) (BlockRef, []byte, bool, error) {
-	buf, ok := c.slot(fileNum, offset, n)
-	if !ok {
-		return BlockRef{}, nil, false, nil
-	}
-	if err := fill(buf.Bytes()); err != nil {
-		c.alloc.Free(buf)
-		return BlockRef{}, nil, false, err
-	}
-	ref, ok := c.insertSlotAs(fileNum, offset, buf, prio, true)
-	if !ok {
-		c.alloc.Free(buf)
-		return BlockRef{}, nil, false, nil
-	}
-	return ref, buf.Bytes(), true, nil
+	return c.setFrom(fileNum, offset, n, fill, prio, true)
 }
 
 // getMeta returns the block setMetaFrom cached for (fileNum, offset) with a

@@ -122,13 +122,10 @@ func TestGetReadsAnEvictedIndexOnce(t *testing.T) {
 	require.Positive(t, ties, "some keys tie in the point index")
 }
 
-// TestGetOnATieSeeksDataBlocksNotTheIndex: with the point index cached and
-// the whole index not (as after an open: only the point index is cached),
-// a Get whose key ties in the point index seeks the data blocks from the
-// tied one on instead of reading the index block again, and answers as a
-// reader holding the whole index does, for present keys and for absent
-// ones before, between and after them (no filter, so every Get seeks).
-func TestGetOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
+// tieEntries returns the entries of a table whose keys (k0000000,
+// k0000002, ...: fixed-width decimals, one to three versions each) often
+// tie in its point index, one or two blocks at a time.
+func tieEntries() []kv {
 	var entries []kv
 	for i := range 3000 {
 		uk := fmt.Appendf(nil, "k%07d", 2*i)
@@ -136,6 +133,17 @@ func TestGetOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
 			entries = append(entries, kv{keys.MakeKey(nil, uk, keys.SeqNum(3-v), keys.KindSet), fmt.Appendf(nil, "v%d.%d", i, v)})
 		}
 	}
+	return entries
+}
+
+// TestGetOnATieSeeksDataBlocksNotTheIndex: with the point index cached and
+// the whole index not (as after an open: only the point index is cached),
+// a Get whose key ties in the point index seeks the data blocks from the
+// tied one on instead of reading the index block again, and answers as a
+// reader holding the whole index does, for present keys and for absent
+// ones before, between and after them (no filter, so every Get seeks).
+func TestGetOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
+	entries := tieEntries()
 	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 256, BloomBitsPerKey: -1})
 	var st Stats
 	r := openTable(t, data, ReaderOptions{Cache: NewCache(8 << 20), Stats: &st})
@@ -175,13 +183,7 @@ func TestGetOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
 // of reading the index block, and lands where an iterator over the whole
 // index does, as do the Next calls after it, within bounds or not.
 func TestSeekGEOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
-	var entries []kv
-	for i := range 3000 {
-		uk := fmt.Appendf(nil, "k%07d", 2*i)
-		for v := range 1 + i%3 {
-			entries = append(entries, kv{keys.MakeKey(nil, uk, keys.SeqNum(3-v), keys.KindSet), fmt.Appendf(nil, "v%d.%d", i, v)})
-		}
-	}
+	entries := tieEntries()
 	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 256})
 	var st Stats
 	r := openTable(t, data, ReaderOptions{Cache: NewCache(8 << 20), Stats: &st})
