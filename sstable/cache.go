@@ -196,10 +196,10 @@ func (t *cacheTable) find(k cacheKey) *cacheEntry {
 // Cache is a block cache: a sharded LRU (approximated with CLOCK), bounded in bytes, of uncompressed
 // data blocks keyed by (file number, block offset), and of the tables'
 // decoded index blocks (parts, see Reader) and filter blocks, the point
-// indexes and filters at a higher priority than data blocks. Each of its 16 shards
-// has its own mutex, which inserts and evictions take, and a sixteenth of
-// the capacity; lookups take no lock (see cacheShard). Size never exceeds
-// the capacity. Safe for concurrent use.
+// indexes and filters at a higher priority than data blocks. Each of its
+// 16 shards has its own mutex, which inserts and evictions take, and a
+// sixteenth of the capacity; lookups take no lock (see cacheShard). Size
+// never exceeds the capacity. Safe for concurrent use.
 //
 // Data blocks live outside the Go heap (package slab), so that the cache
 // costs its capacity in memory rather than up to twice that under the

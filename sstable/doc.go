@@ -138,10 +138,11 @@
 // probed in place under a reference; the indexes are Go values. Point
 // reads and iterators find their block by the point index. A target whose
 // prefix equals an index key's (a tie) needs the whole keys: a point read
-// or an iterator's SeekGE uses the expanded index only if the cache holds
-// it, and otherwise seeks the data blocks from the tied one on (one block
-// more at most); SeekLT reads the expanded index. Opening a table caches its point index alone
-// (the whole index only for a table without one). Eviction passes over an
+// or an iterator's SeekGE uses the expanded index if the cache holds it or
+// more than two blocks tie, and otherwise seeks the data blocks from the
+// tied one on (at most four); SeekLT reads the expanded index. Opening a
+// table caches its point index alone (the whole index only for a table
+// without one). Eviction passes over an
 // unused point index twice more than over a data block, over a filter once
 // more, over the expanded index as over a data block. When the metadata of
 // every table does not fit in the cache, a read that misses a part re-reads

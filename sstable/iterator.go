@@ -429,10 +429,11 @@ func (it *Iterator) SeekGE(ikey []byte) bool {
 }
 
 // seekGETie is SeekGE for a target the point index ties at block i (see
-// pointIndex.search), at most maxTieWalk blocks sharing its prefix, when neither the iterator, the reader nor the cache
-// holds the whole index: as a Get does (see Reader.seekTie), it seeks the
-// data blocks from i on until one holds a key >= ikey, instead of reading
-// the index block again, and stays in pointMode.
+// pointIndex.search), at most maxTieWalk blocks sharing its prefix, when
+// neither the iterator, the reader nor the cache holds the whole index: as
+// a Get does (see Reader.seekTie), it seeks the data blocks from i on
+// until one holds a key >= ikey, instead of reading the index block again,
+// and stays in pointMode.
 func (it *Iterator) seekGETie(ikey []byte, i int) bool {
 	it.pointMode = true
 	for ; i < len(it.p.ends); i++ {

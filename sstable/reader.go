@@ -1147,8 +1147,9 @@ func (p *pointIndex) tied(i int) int {
 // index block again (as large as tens of data blocks, for keys that often
 // tie, such as fixed-width decimal ones), it seeks the data blocks from i
 // on, until one holds a key >= searchKey. Block i is the first whose index
-// key can be >= searchKey, and the walk reads one block past the last that
-// ties, at most.
+// key can be >= searchKey; the block after the first whose index key's
+// prefix is above the target's starts above the target, so the walk ends
+// there at the latest: two blocks past the last that ties.
 func (r *Reader) seekTie(it *blockIter, p *pointIndex, i int, searchKey, ukey []byte, scratch *[]byte) (found bool, ref BlockRef, err error) {
 	for ; i < len(p.ends); i++ {
 		found, ref, err = r.seekBlock(it, p.handle(i), searchKey, ukey, scratch)
