@@ -419,7 +419,7 @@ func (it *Iterator) SeekGE(ikey []byte) bool {
 		if i == len(it.p.ends) || !it.loadBlockNum(i) {
 			return it.settle(false, true)
 		}
-	} else if it.p != nil && it.ix == nil && it.p.tied(i) <= maxTieWalk && !it.r.wholeIndexAtHand() {
+	} else if it.p != nil && it.ix == nil && it.p.tied(i) <= maxTieWalk && it.r.heldIndex() == nil {
 		return it.seekGETie(ikey, i)
 	} else if !it.indexSeekGE(ikey) || !it.loadBlock() {
 		return it.settle(false, true)

@@ -440,34 +440,33 @@ func (r *Reader) readIndex(f footer, props *Properties, dataEnd uint64, count bo
 // cache's, or (evicted from the cache) read again from the file, checked
 // and put back in the cache.
 func (r *Reader) index() (*indexPart, error) {
-	if r.ix != nil {
-		return r.ix, nil
-	}
-	off := r.meta.footer.index.offset
-	if v, ok := r.cache.getPart(r.fileNum, off); ok {
-		return v.(*indexPart), nil
+	if ix := r.heldIndex(); ix != nil {
+		return ix, nil
 	}
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
-	if v, ok := r.cache.getPart(r.fileNum, off); ok { // loaded meanwhile
-		return v.(*indexPart), nil
+	if ix := r.heldIndex(); ix != nil { // loaded meanwhile
+		return ix, nil
 	}
 	ix, err := r.readIndex(r.meta.footer, &r.meta.props, r.meta.dataEnd, true)
 	if err != nil {
 		return nil, err
 	}
-	r.cache.setPart(r.fileNum, off, ix, ix.memoryUsage(), prioNone)
+	r.cache.setPart(r.fileNum, r.meta.footer.index.offset, ix, ix.memoryUsage(), prioNone)
 	return ix, nil
 }
 
-// wholeIndexAtHand reports whether the reader or the cache holds the
-// table's whole index, so that a search of it reads nothing.
-func (r *Reader) wholeIndexAtHand() bool {
+// heldIndex returns the table's whole index if the reader or the cache
+// holds it (a search of it then reads nothing), else nil. A reader without
+// a cache always holds its own.
+func (r *Reader) heldIndex() *indexPart {
 	if r.ix != nil || r.cache == nil {
-		return true
+		return r.ix
 	}
-	_, ok := r.cache.getPart(r.fileNum, r.meta.footer.index.offset)
-	return ok
+	if v, ok := r.cache.getPart(r.fileNum, r.meta.footer.index.offset); ok {
+		return v.(*indexPart)
+	}
+	return nil
 }
 
 // pointIdx returns the table's point index, from the reader or the cache,
@@ -525,7 +524,7 @@ func (r *Reader) bloomFilter() (filterBlock, BlockRef, error) {
 	}
 	off := r.meta.footer.filter.offset
 	if ref, b, ok := r.cache.getMeta(r.fileNum, off); ok {
-		return filterBlock(b[:len(b)-blockTrailerLen]), ref, nil
+		return storedFilter(b), ref, nil
 	}
 	if r.filterMisses.Add(1) < r.filterReload {
 		r.stats.FilterBypasses.Add(1)
@@ -535,7 +534,7 @@ func (r *Reader) bloomFilter() (filterBlock, BlockRef, error) {
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
 	if ref, b, ok := r.cache.getMeta(r.fileNum, off); ok {
-		return filterBlock(b[:len(b)-blockTrailerLen]), ref, nil
+		return storedFilter(b), ref, nil
 	}
 	// Read straight into the cache's memory, with its trailer: the Go
 	// heap never holds the block.
@@ -549,11 +548,15 @@ func (r *Reader) bloomFilter() (filterBlock, BlockRef, error) {
 	}
 	if ok {
 		r.stats.FilterBlocksRead.Add(1)
-		return filterBlock(b[:len(b)-blockTrailerLen]), ref, nil
+		return storedFilter(b), ref, nil
 	}
 	f, err := r.readFilter(r.meta.footer, true) // too large for the cache
 	return f, BlockRef{}, err
 }
+
+// storedFilter is the filter block of its form in the cache: as stored,
+// its trailer (checked when it was read) after it.
+func storedFilter(b []byte) filterBlock { return filterBlock(b[:len(b)-blockTrailerLen]) }
 
 // readRangeDels reads and checks the range deletion block of a format
 // version 2 table: it lies between the index and the properties, and its
@@ -1087,13 +1090,9 @@ func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (f
 			}
 			return r.seekBlock(it, p.handle(i), searchKey, ukey, scratch)
 		}
-		if ix == nil && r.cache != nil {
-			v, ok := r.cache.getPart(r.fileNum, r.meta.footer.index.offset)
-			if !ok && p.tied(i) <= maxTieWalk {
+		if ix == nil {
+			if ix = r.heldIndex(); ix == nil && p.tied(i) <= maxTieWalk {
 				return r.seekTie(it, p, i, searchKey, ukey, scratch)
-			}
-			if ok {
-				ix = v.(*indexPart)
 			}
 		}
 	}
