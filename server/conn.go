@@ -117,9 +117,15 @@ func newClient(s *Server, nc net.Conn) *client {
 // interrupt makes a blocked read return so serve notices the shutdown.
 func (c *client) interrupt() { c.nc.SetReadDeadline(time.Unix(1, 0)) }
 
-// kill closes the connection from another goroutine (CLIENT KILL).
+// kill closes the connection from another goroutine (CLIENT KILL). The
+// client leaves the registry at once, as Redis frees it within the
+// command: a second CLIENT KILL or a CLIENT LIST right after must not
+// find it while its goroutine is still winding down.
 func (c *client) kill() {
 	c.killed.Store(true)
+	c.s.mu.Lock()
+	delete(c.s.clients, c.id)
+	c.s.mu.Unlock()
 	c.nc.Close()
 }
 
