@@ -11,27 +11,33 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestFilterSize: the filter takes a word per KiB of capacity (rounded down to a power of two), in the
-// arena, and none below filterMinCapacity.
+// TestFilterSize: the filter takes a word per KiB of capacity and the
+// index a 4-byte slot per 64 bytes (each rounded down to a power of two),
+// in the arena, and neither exists below 1 MiB.
 func TestFilterSize(t *testing.T) {
+	require.Equal(t, filterMinCapacity, indexMinCapacity)
 	for _, tc := range []struct {
 		capacity int64
-		words    uint32 // 0: no filter
+		words    uint32 // 0: no filter, no index
+		slots    uint32
 	}{
-		{4 << 10, 0},
-		{filterMinCapacity - 1, 0},
-		{filterMinCapacity, 1024},
-		{4 << 20, 4096},
-		{6 << 20, 4096}, // rounded down to a power of two
-		{64 << 20, 65536},
+		{4 << 10, 0, 0},
+		{filterMinCapacity - 1, 0, 0},
+		{filterMinCapacity, 1024, 16384},
+		{4 << 20, 4096, 65536},
+		{6 << 20, 4096, 65536}, // rounded down to a power of two
+		{64 << 20, 65536, 1 << 20},
 	} {
 		m := New(tc.capacity)
 		if tc.words == 0 {
 			require.Zero(t, m.filter.off, "capacity %d", tc.capacity)
+			require.Zero(t, m.list.idx.off, "capacity %d", tc.capacity)
 			require.Equal(t, headSize, m.Size(), "capacity %d: an empty table holds its head", tc.capacity)
 		} else {
 			require.Equal(t, tc.words-1, m.filter.mask, "capacity %d", tc.capacity)
-			require.Equal(t, headSize+8*int64(tc.words), m.Size(), "capacity %d: the head and the filter", tc.capacity)
+			require.Equal(t, tc.slots-1, m.list.idx.mask, "capacity %d", tc.capacity)
+			require.Equal(t, headSize+8*int64(tc.words)+4*int64(tc.slots), m.Size(),
+				"capacity %d: the head, the filter and the index", tc.capacity)
 		}
 		m.Release()
 	}

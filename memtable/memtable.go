@@ -86,6 +86,7 @@ func New(capacity int64) *Memtable {
 	m := &Memtable{capacity: capacity}
 	m.list.init(capacity, true, rand.Uint64(), rand.Uint64())
 	m.filter = newFilter(&m.list.arena, capacity)
+	m.list.idx = newIndex(&m.list.arena, capacity)
 	return m
 }
 
@@ -251,10 +252,36 @@ func (m *Memtable) Lookup(ukey []byte, seq keys.SeqNum) (vseq keys.SeqNum, kind 
 	}
 	// Every entry of the main list (an entry copied from a front included)
 	// was added through add, which set its key's filter bits first.
-	if !m.filter.mayContain(&m.list.arena, filterHash(ukey)) {
+	h := filterHash(ukey)
+	if !m.filter.mayContain(&m.list.arena, h) {
 		return 0, 0, nil, false
 	}
+	// The index holds the newest version linked; if it is not newer than
+	// seq, it is the version a search would find (see index).
+	if n, trailer, ok := m.list.idx.find(&m.list.arena, h, ukey); ok && trailer <= sk.trailer {
+		if invariants.Enabled {
+			m.list.checkIndexed(&sk, n)
+		}
+		return keys.SeqNum(trailer >> 8), keys.Kind(trailer), m.list.arena.value(n), true
+	}
 	return m.list.get(&sk)
+}
+
+// checkIndexed panics if a search for sk finds neither node n, the one the
+// index gave, nor a newer version of its key (linked since, by a writer
+// racing with a read at a sequence number not yet visible in a DB).
+func (s *skiplist) checkIndexed(sk *searchKey, n uint32) {
+	_, ge := s.find(sk)
+	if ge == n {
+		return
+	}
+	if ge != 0 {
+		got, ok := keyIs(&s.arena, ge, sk.ukey)
+		if ok && got > keys.TrailerOf(s.arena.key(n)) {
+			return
+		}
+	}
+	panic(fmt.Sprintf("memtable: the index gives node %#x for %q, a search %#x", n, sk.ukey, ge))
 }
 
 // get returns the first entry at or after sk if it has sk's user key.

@@ -35,6 +35,7 @@ var ErrDuplicateKey = errors.New("memtable: duplicate internal key")
 type skiplist struct {
 	arena  arena
 	head   uint32        // the sentinel node; its key is never compared
+	idx    index         // the user keys' index (index.go); none in a front; immutable after New
 	height atomic.Uint32 // levels in use, in [1, maxHeight]; only grows
 	rng    rand.PCG      // writer only: draws tower heights
 
@@ -365,6 +366,7 @@ func (s *skiplist) randomHeight() int {
 // from the head.
 func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte, h int, sorted bool) error {
 	sk := searchKey{ukey: ukey, trailer: trailer}
+	kh := s.indexHash(ukey)
 	var sp splice
 	cur := int(s.height.Load())
 	if c := s.concurrent.Load(); c != s.lastConcurrent {
@@ -377,12 +379,12 @@ func (s *skiplist) insert(ukey []byte, trailer uint64, value []byte, h int, sort
 				climb = cur
 			}
 			if eq, ok := s.descendFromLast(&sk, lcp, h, cur, climb, &sp); ok {
-				return s.link(ukey, trailer, value, h, &sp, cur, eq)
+				return s.link(ukey, kh, trailer, value, h, &sp, cur, eq)
 			}
 		}
 	}
 	eq := s.descend(&sk, cur, &sp)
-	return s.link(ukey, trailer, value, h, &sp, cur, eq)
+	return s.link(ukey, kh, trailer, value, h, &sp, cur, eq)
 }
 
 // descendFromLast fills sp for sk, which sorts after the last inserted node
@@ -503,7 +505,7 @@ func (s *skiplist) newNode(ukey []byte, trailer uint64, value []byte, h int, con
 // link allocates a new node of height h and links it into sp at every
 // level; eq reports that next[0] holds the same internal key (a
 // duplicate). cur is the list's height when the search began.
-func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, h int, sp *splice, cur int, eq bool) error {
+func (s *skiplist) link(ukey []byte, kh, trailer uint64, value []byte, h int, sp *splice, cur int, eq bool) error {
 	if eq {
 		return ErrDuplicateKey
 	}
@@ -531,7 +533,28 @@ func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, h int, sp *sp
 		s.arena.setPrev(sp.next[0], n)
 	}
 	s.lastNode, s.lastHeight, s.lastPrev = n, h, sp.prev
+	s.indexNode(ukey, kh, trailer, n)
 	return nil
+}
+
+// indexHash returns ukey's hash if the list has an index (else 0), after
+// loading the first slot of the key's probe run: the cache miss on it then
+// overlaps the search that comes before indexNode reads it again.
+func (s *skiplist) indexHash(ukey []byte) uint64 {
+	if s.idx.off == 0 {
+		return 0
+	}
+	h := filterHash(ukey)
+	s.idx.touch(&s.arena, h)
+	return h
+}
+
+// indexNode records node n, just linked with user key ukey of hash kh
+// (from indexHash), in the list's index, if it has one.
+func (s *skiplist) indexNode(ukey []byte, kh, trailer uint64, n uint32) {
+	if s.idx.off != 0 {
+		s.idx.add(&s.arena, kh, ukey, trailer, n)
+	}
 }
 
 // insertConcurrent adds (ukey, trailer) -> value in a node of height h (from
@@ -544,6 +567,7 @@ func (s *skiplist) link(ukey []byte, trailer uint64, value []byte, h int, sp *sp
 // ErrFull without changing anything.
 func (s *skiplist) insertConcurrent(ukey []byte, trailer uint64, value []byte, h int) error {
 	sk := searchKey{ukey: ukey, trailer: trailer}
+	kh := s.indexHash(ukey)
 	var sp splice
 	cur := int(s.height.Load())
 	s.descend(&sk, cur, &sp)
@@ -580,5 +604,6 @@ func (s *skiplist) insertConcurrent(ukey []byte, trailer uint64, value []byte, h
 	if sp.next[0] != 0 {
 		s.arena.setPrev(sp.next[0], n) // a hint; Iterator.Prev walks forward from it
 	}
+	s.indexNode(ukey, kh, trailer, n)
 	return nil
 }

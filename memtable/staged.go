@@ -99,7 +99,7 @@ func NewStaged(capacity, front int64) *Memtable {
 	m := New(capacity)
 	st := &stage{frontCap: min(max(front, minCapacity), m.capacity)}
 	st.cond.L = &st.mu
-	st.base.Store(int64(m.list.arena.size())) // the head and the filter
+	st.base.Store(int64(m.list.arena.size())) // the head, the filter and the index
 	st.sealed.Store(new([]*skiplist))
 	m.stage = st
 	return m

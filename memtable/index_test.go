@@ -1,0 +1,158 @@
+package memtable
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratadb/strata/keys"
+)
+
+// indexModel is what a memtable must answer: every version of every key.
+type indexModel map[string][]keys.SeqNum // versions in insertion order
+
+// newest returns the largest version of k at or below seq.
+func (md indexModel) newest(k string, seq keys.SeqNum) (keys.SeqNum, bool) {
+	var best keys.SeqNum
+	found := false
+	for _, v := range md[k] {
+		if v <= seq && (!found || v > best) {
+			best, found = v, true
+		}
+	}
+	return best, found
+}
+
+// checkIndexAgainst requires, for every key of md, that the index holds its
+// newest version (when it holds the key at all) and that Lookup at the
+// newest version, below it and at a random older one answers as md does.
+// It returns how many keys the index holds.
+func checkIndexAgainst(t *testing.T, m *Memtable, md indexModel, r *rand.Rand) int {
+	t.Helper()
+	indexed := 0
+	for k, vs := range md {
+		top, _ := md.newest(k, keys.MaxSeq)
+		if n, trailer, ok := m.list.idx.find(&m.list.arena, filterHash([]byte(k)), []byte(k)); ok {
+			indexed++
+			require.Equal(t, top, keys.SeqNum(trailer>>8), "%q: the index must hold the newest version", k)
+			require.Equal(t, fmt.Sprintf("%s@%d", k, top), string(m.list.arena.value(n)))
+		}
+		for _, seq := range []keys.SeqNum{keys.MaxSeq, top, top - 1, vs[r.IntN(len(vs))], 0} {
+			want, wok := md.newest(k, seq)
+			got, kind, v, ok := m.Lookup([]byte(k), seq)
+			require.Equal(t, wok, ok, "%q at %d", k, seq)
+			if ok {
+				require.Equal(t, want, got, "%q at %d", k, seq)
+				require.Equal(t, keys.KindSet, kind)
+				require.Equal(t, fmt.Sprintf("%s@%d", k, want), string(v))
+			}
+		}
+	}
+	return indexed
+}
+
+// TestIndexHoldsTheNewestVersion: keys written many times, in a random
+// order of sequence numbers (as Add allows), by each way of adding; the
+// index holds every key at its newest version, and a lookup at any
+// sequence number (older snapshots fall back to the skiplist) answers as
+// the model does.
+func TestIndexHoldsTheNewestVersion(t *testing.T) {
+	for _, mode := range []string{"add", "staged", "concurrent"} {
+		t.Run(mode, func(t *testing.T) {
+			var m *Memtable
+			if mode == "staged" {
+				m = NewStaged(4<<20, 64<<10)
+			} else {
+				m = New(4 << 20)
+			}
+			defer m.Release()
+			r := rand.New(rand.NewPCG(3, 4))
+			const nkeys, nwrites = 500, 20000
+			seqs := r.Perm(nwrites) // each write's sequence number, less one
+			md := indexModel{}
+			add := func(i int) error {
+				k := fmt.Sprintf("key-%05d", (i*7919)%nkeys)
+				seq := keys.SeqNum(seqs[i] + 1)
+				return m.Add([]byte(k), seq, keys.KindSet, fmt.Appendf(nil, "%s@%d", k, seq))
+			}
+			if mode == "concurrent" {
+				var wg sync.WaitGroup
+				for w := range 4 {
+					wg.Go(func() {
+						for i := w; i < nwrites; i += 4 {
+							k := fmt.Sprintf("key-%05d", (i*7919)%nkeys)
+							seq := keys.SeqNum(seqs[i] + 1)
+							if err := m.AddConcurrent([]byte(k), seq, keys.KindSet, fmt.Appendf(nil, "%s@%d", k, seq)); err != nil {
+								panic(err)
+							}
+						}
+					})
+				}
+				wg.Wait()
+			} else {
+				for i := range nwrites {
+					require.NoError(t, add(i))
+				}
+			}
+			if mode == "staged" {
+				require.NoError(t, m.Finish())
+			}
+			for i := range nwrites {
+				k := fmt.Sprintf("key-%05d", (i*7919)%nkeys)
+				md[k] = append(md[k], keys.SeqNum(seqs[i]+1))
+			}
+			indexed := checkIndexAgainst(t, m, md, r)
+			require.Equal(t, nkeys, indexed, "an index with room holds every key")
+		})
+	}
+}
+
+// TestIndexFullFallsBack: a memtable holds more keys than its index has
+// slots (cut to 4096 of them); the keys left out of it are still found, by
+// the skiplist.
+func TestIndexFullFallsBack(t *testing.T) {
+	m := New(1 << 20)
+	defer m.Release()
+	m.list.idx.mask = 4096 - 1
+	r := rand.New(rand.NewPCG(5, 6))
+	md := indexModel{}
+	for seq := keys.SeqNum(1); ; seq++ {
+		k := fmt.Sprintf("%08x", r.Uint32())
+		if _, dup := md[k]; dup {
+			continue
+		}
+		err := m.Add([]byte(k), seq, keys.KindSet, fmt.Appendf(nil, "%s@%d", k, seq))
+		if err == ErrFull {
+			break
+		}
+		require.NoError(t, err)
+		md[k] = append(md[k], seq)
+	}
+	slots := int(m.list.idx.mask) + 1
+	require.Greater(t, len(md), slots, "the table must hold more keys than the index has slots")
+	indexed := checkIndexAgainst(t, m, md, r)
+	require.Less(t, indexed, len(md))
+	require.Greater(t, indexed, slots/2, "most slots are filled before probe runs give out")
+	t.Logf("%d keys, %d slots, %d indexed", len(md), slots, indexed)
+}
+
+// TestIndexTagsCollide: with the tag bits of the index cut to one, most
+// probes meet other keys' slots with the same tag, and the key comparison
+// behind the tag must still tell them apart.
+func TestIndexTagsCollide(t *testing.T) {
+	m := New(2 << 20)
+	defer m.Release()
+	m.list.idx.tagBits = 1 // still leaves room for every node offset of 2 MiB
+	r := rand.New(rand.NewPCG(7, 8))
+	md := indexModel{}
+	for i := range 5000 {
+		k := fmt.Sprintf("k%d", r.IntN(2000))
+		seq := keys.SeqNum(i + 1)
+		require.NoError(t, m.Add([]byte(k), seq, keys.KindSet, fmt.Appendf(nil, "%s@%d", k, seq)))
+		md[k] = append(md[k], seq)
+	}
+	require.Equal(t, len(md), checkIndexAgainst(t, m, md, r))
+}
