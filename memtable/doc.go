@@ -111,7 +111,10 @@
 // low 24; every bit set means the key may be there. Add sets the bits
 // before it links the entry, so no entry the lookup must see is missed.
 // About 10 bits per key with 16-byte keys and 100-byte values: some 1-2%
-// of the lookups of absent keys still search. Fronts have no filter.
+// of the lookups of absent keys still search. Fronts have no filter of
+// their own: add sets the memtable's bits whichever list the entry goes to,
+// so the lookup tests the filter first and a key it has not seen skips the
+// fronts too.
 //
 // # Key index
 //

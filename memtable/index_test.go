@@ -156,3 +156,31 @@ func TestIndexTagsCollide(t *testing.T) {
 	}
 	require.Equal(t, len(md), checkIndexAgainst(t, m, md, r))
 }
+
+// TestAbsentKeySkipsFronts: a lookup of a key the memtable's filter has not
+// seen reads no front of a staged memtable: with the front's memory taken
+// away it still answers, not found, where a search of the front would
+// fault.
+func TestAbsentKeySkipsFronts(t *testing.T) {
+	m := NewStaged(8<<20, 64<<10)
+	defer m.Release()
+	for i := range 2000 {
+		k := fmt.Appendf(nil, "key-%05d", i)
+		require.NoError(t, m.Add(k, keys.SeqNum(i+1), keys.KindSet, k))
+	}
+	st := m.stage
+	f := st.front.Load()
+	require.NotNil(t, f, "the last entries wait in a front")
+	bad := newFront(64 << 10)
+	bad.arena.buf = nil
+	st.front.Store(bad)
+	for i := range 1000 {
+		_, _, ok := m.Get(fmt.Appendf(nil, "absent-%05d", i), keys.MaxSeq)
+		require.False(t, ok)
+	}
+	st.front.Store(f)
+	_, v, ok := m.Get([]byte("key-01999"), keys.MaxSeq)
+	require.True(t, ok)
+	require.Equal(t, "key-01999", string(v))
+	require.NoError(t, m.Finish())
+}

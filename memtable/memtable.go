@@ -231,6 +231,13 @@ func (m *Memtable) Lookup(ukey []byte, seq keys.SeqNum) (vseq keys.SeqNum, kind 
 	seq = min(seq, keys.MaxSeq)
 	// Trailer seq<<8|0xff sorts before (at or above) every trailer of seq.
 	sk := searchKey{ukey: ukey, trailer: uint64(seq)<<8 | 0xff}
+	// Every entry, in a front or the main list (where a front's entries
+	// are copied), was added through add, which set its key's filter bits
+	// first: a key the filter has not seen is in no list.
+	h := filterHash(ukey)
+	if !m.filter.mayContain(&m.list.arena, h) {
+		return 0, 0, nil, false
+	}
 	if st := m.stage; st != nil {
 		// Newest first: the front, the sealed fronts, then main (see
 		// staged.go for why the first hit is the newest version).
@@ -249,12 +256,6 @@ func (m *Memtable) Lookup(ukey []byte, seq keys.SeqNum) (vseq keys.SeqNum, kind 
 				return vseq, kind, value, ok
 			}
 		}
-	}
-	// Every entry of the main list (an entry copied from a front included)
-	// was added through add, which set its key's filter bits first.
-	h := filterHash(ukey)
-	if !m.filter.mayContain(&m.list.arena, h) {
-		return 0, 0, nil, false
 	}
 	// The index holds the newest version linked; if it is not newer than
 	// seq, it is the version a search would find (see index).
