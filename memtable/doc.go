@@ -111,10 +111,13 @@
 // low 24; every bit set means the key may be there. Add sets the bits
 // before it links the entry, so no entry the lookup must see is missed.
 // About 10 bits per key with 16-byte keys and 100-byte values: some 1-2%
-// of the lookups of absent keys still search. Fronts have no filter of
-// their own: add sets the memtable's bits whichever list the entry goes to,
-// so the lookup tests the filter first and a key it has not seen skips the
-// fronts too.
+// of the lookups of absent keys still search. add sets the memtable's bits
+// whichever list the entry goes to, so the lookup tests this filter first
+// and a key it has not seen skips the fronts too. Each front also has a
+// filter of its own, the same kind, in its arena after its head (one bit
+// per 8 bytes of front: 16 KiB for 1 MiB, on top of the front's capacity),
+// so that a key of the main list (most keys a lookup finds once a memtable
+// fills) skips the fronts, each a search of some fifteen levels.
 //
 // # Key index
 //

@@ -184,3 +184,43 @@ func TestAbsentKeySkipsFronts(t *testing.T) {
 	require.Equal(t, "key-01999", string(v))
 	require.NoError(t, m.Finish())
 }
+
+// TestFrontsSkippedByTheirFilters: a lookup of a key of the main list
+// searches no front whose own filter has not seen the key: with the
+// front's search made to fault (its head moved past its arena), every key
+// of the main list the front's filter rejects is still found there.
+func TestFrontsSkippedByTheirFilters(t *testing.T) {
+	m := NewStaged(8<<20, 64<<10)
+	defer m.Release()
+	for i := range 3000 {
+		k := fmt.Appendf(nil, "key-%05d", i)
+		require.NoError(t, m.Add(k, keys.SeqNum(i+1), keys.KindSet, k))
+	}
+	_, err := m.Prepare(m.stage.frontCap) // direct: every front copied into main
+	require.NoError(t, err)
+	for i := range 10 {
+		k := fmt.Appendf(nil, "new-%05d", i)
+		require.NoError(t, m.Add(k, keys.SeqNum(5000+i), keys.KindSet, k))
+	}
+	f := m.stage.front.Load()
+	require.NotNil(t, f, "the new keys wait in a front")
+	head := f.head
+	f.head = uint32(len(f.arena.buf)) + 4096
+	skipped := 0
+	for i := range 3000 {
+		k := fmt.Appendf(nil, "key-%05d", i)
+		if f.frontFilter.mayContain(&f.arena, filterHash(k)) {
+			continue // a false positive would search the front
+		}
+		skipped++
+		_, v, ok := m.Get(k, keys.MaxSeq)
+		require.True(t, ok, "%s", k)
+		require.Equal(t, string(k), string(v))
+	}
+	require.Greater(t, skipped, 2900, "the front's filter rejects nearly every key it has not seen")
+	f.head = head
+	_, v, ok := m.Get([]byte("new-00009"), keys.MaxSeq)
+	require.True(t, ok)
+	require.Equal(t, "new-00009", string(v))
+	require.NoError(t, m.Finish())
+}

@@ -180,7 +180,8 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 	// The key's filter bits are set before the entry is linked anywhere
 	// (see filter). An insert that then fails leaves them set: a false
 	// positive, never a false negative.
-	m.filter.add(&m.list.arena, filterHash(ukey))
+	kh := filterHash(ukey)
+	m.filter.add(&m.list.arena, kh)
 	list := &m.list
 	if st := m.stage; st != nil {
 		if !concurrent && !sorted {
@@ -192,6 +193,7 @@ func (m *Memtable) add(ukey []byte, seq keys.SeqNum, kind keys.Kind, value []byt
 			if list = st.front.Load(); list == nil {
 				return ErrFull // AddConcurrent without Prepare
 			}
+			list.frontFilter.add(&list.arena, kh) // before the entry is linked, as above
 		}
 	}
 	var h int
@@ -242,14 +244,14 @@ func (m *Memtable) Lookup(ukey []byte, seq keys.SeqNum) (vseq keys.SeqNum, kind 
 		// Newest first: the front, the sealed fronts, then main (see
 		// staged.go for why the first hit is the newest version).
 		f := st.front.Load()
-		if f != nil {
+		if f != nil && f.frontFilter.mayContain(&f.arena, h) {
 			if vseq, kind, value, ok = f.get(&sk); ok {
 				return vseq, kind, value, ok
 			}
 		}
 		sealed := *st.sealed.Load()
 		for i := len(sealed) - 1; i >= 0; i-- {
-			if sealed[i] == f {
+			if sealed[i] == f || !sealed[i].frontFilter.mayContain(&sealed[i].arena, h) {
 				continue
 			}
 			if vseq, kind, value, ok = sealed[i].get(&sk); ok {

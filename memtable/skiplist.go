@@ -39,6 +39,11 @@ type skiplist struct {
 	height atomic.Uint32 // levels in use, in [1, maxHeight]; only grows
 	rng    rand.PCG      // writer only: draws tower heights
 
+	// frontFilter is a front's own key filter (see newFront); none in the
+	// main list, whose keys the Memtable's filter holds. Immutable after
+	// newFront.
+	frontFilter filter
+
 	// The splice of the last insert (writer only): the node inserted, its
 	// height, and its predecessor at every level. An insert of a larger key
 	// starts each level's search there instead of at the head, so inserts

@@ -105,15 +105,35 @@ func NewStaged(capacity, front int64) *Memtable {
 	return m
 }
 
-// newFront returns an empty front skiplist of the given capacity.
+// frontFilterBytesPer is the front bytes per byte of a front's key filter:
+// one bit per 8 bytes, 16 KiB for a 1 MiB front, about 8 bits per key for
+// the smallest entries (a counter's) and 20 for 100-byte values.
+const frontFilterBytesPer = 64
+
+// newFront returns an empty front skiplist that holds capacity bytes of
+// head and entries. Its key filter comes on top, in the same arena: a
+// lookup skips a front that has not seen its key, where a search of a 1 MiB
+// front is some fifteen levels, each of up to three fronts listed at once.
 func newFront(capacity int64) *skiplist {
+	words := filterWords(capacity * filterBytesPer / frontFilterBytesPer)
 	s := new(skiplist)
-	s.init(capacity, false, rand.Uint64(), rand.Uint64())
+	s.init(capacity+8*int64(words), false, rand.Uint64(), rand.Uint64())
+	off, _, _ := s.arena.alloc(uint64(words)*8, 0) // fits: counted above
+	s.frontFilter = filter{off: off, mask: words - 1}
 	return s
 }
 
-// used returns the bytes of entries in s, its head not counted.
-func (s *skiplist) used() int64 { return int64(s.arena.size()) - headSize }
+// fixed returns the arena bytes of s that hold no entry: its head and a
+// front's filter.
+func (s *skiplist) fixed() int64 {
+	if s.frontFilter.off == 0 {
+		return headSize
+	}
+	return headSize + 8*int64(s.frontFilter.mask+1)
+}
+
+// used returns the bytes of entries in s, its head and filter not counted.
+func (s *skiplist) used() int64 { return int64(s.arena.size()) - s.fixed() }
 
 // stagedSize is Size for a staged memtable: what the main list will hold
 // once every front is copied into it. The front is loaded before base: a
@@ -161,7 +181,7 @@ func (m *Memtable) Prepare(need int64) (waited time.Duration, err error) {
 		return waited, err
 	}
 	next := st.spare.Swap(nil)
-	if next == nil || int64(next.arena.capacity) < need+headSize {
+	if next == nil || int64(next.arena.capacity)-next.fixed() < need {
 		next = newFront(max(st.frontCap, need+headSize))
 	}
 	st.front.Store(next)
