@@ -274,3 +274,45 @@ func BenchmarkGetAbsent(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGetStaged looks up random keys of the main list of a staged
+// memtable (300k entries) while its front holds other keys: the lookups a
+// filling memtable serves most, which pass the memtable's filter and must
+// get past the front to the main list.
+func BenchmarkGetStaged(b *testing.B) {
+	const n = 300_000
+	r := rand.NewPCG(11, 12)
+	value := make([]byte, benchValueLen)
+	m := NewStaged(64<<20, 1<<20)
+	defer m.Release()
+	ks := make([][]byte, n)
+	for i := range ks {
+		ks[i] = make([]byte, benchKeyLen)
+		fillKey(r, ks[i])
+		if err := m.Add(ks[i], keys.SeqNum(i+1), keys.KindSet, value); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := m.Prepare(m.stage.frontCap); err != nil { // copy every front into main
+		b.Fatal(err)
+	}
+	k := make([]byte, benchKeyLen)
+	for i := range 6000 { // most of a 1 MiB front
+		fillKey(r, k)
+		if err := m.Add(k, keys.SeqNum(n+i+1), keys.KindSet, value); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rr := rand.New(rand.NewPCG(13, 14))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, ok := m.Get(ks[rr.IntN(n)], keys.MaxSeq); !ok {
+			b.Fatal("miss")
+		}
+	}
+	b.StopTimer()
+	if err := m.Finish(); err != nil {
+		b.Fatal(err)
+	}
+}
