@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/stratadb/strata/internal/memlimit"
+	"github.com/stratadb/strata/memtable"
 )
 
 // The memory model. Everything a DB holds in memory is one of these parts,
@@ -15,7 +16,8 @@ import (
 //	part                  where     bound
 //	memtable arenas       off heap  (MaxImmutableMemtables+1) x MemtableSize
 //	staged fronts         Go heap   4 x (MaxImmutableMemtables+1) x
-//	                                min(MemtableSize/16, 4 MiB)
+//	                                min(MemtableSize/16, 1 MiB) x 65/64
+//	                                (each front's key filter on top)
 //	block cache           off heap  BlockCacheSize, index and filter blocks
 //	                      (data)    of open tables included (charged to it);
 //	                      Go heap   the data blocks are off the Go heap,
@@ -128,7 +130,7 @@ func frontSize(capacity int64) int64 { return min(capacity/16, stagedFrontSize) 
 func budgetOf(o *Options) memoryBudget {
 	return memoryBudget{
 		Memtables:  satMul(memtableSlots(o), o.MemtableSize),
-		Fronts:     satMul(satMul(maxFrontSizes, memtableSlots(o)), frontSize(o.MemtableSize)),
+		Fronts:     satMul(satMul(maxFrontSizes, memtableSlots(o)), memtable.FrontBytes(frontSize(o.MemtableSize))),
 		BlockCache: o.BlockCacheSize,
 		Writers: satAdd(satAdd(satAdd(o.MemtableSize, satMul(satMul(int64(o.CompactionConcurrency), 2), o.TargetFileSize)),
 			satMul(satAdd(int64(o.CompactionConcurrency), 1), writerFixed(o))),

@@ -118,6 +118,7 @@ type Options struct {
 	//	(MaxImmutableMemtables+1) x MemtableSize      memtable arenas, off the Go heap
 	//	+ g x ( 4 x (MaxImmutableMemtables+1)
 	//	          x min(MemtableSize/16, 1 MiB)       staged memtable fronts
+	//	          x 65/64                             and their key filters
 	//	      + BlockCacheSize                        data blocks (off the Go heap), and
 	//	                                              the index and filter blocks of
 	//	                                              open tables

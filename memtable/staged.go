@@ -115,12 +115,27 @@ const frontFilterBytesPer = 64
 // lookup skips a front that has not seen its key, where a search of a 1 MiB
 // front is some fifteen levels, each of up to three fronts listed at once.
 func newFront(capacity int64) *skiplist {
-	words := filterWords(capacity * filterBytesPer / frontFilterBytesPer)
+	words := frontFilterWords(capacity)
 	s := new(skiplist)
 	s.init(capacity+8*int64(words), false, rand.Uint64(), rand.Uint64())
 	off, _, _ := s.arena.alloc(uint64(words)*8, 0) // fits: counted above
 	s.frontFilter = filter{off: off, mask: words - 1}
 	return s
+}
+
+// frontFilterWords returns the number of words of the key filter of a
+// front of the given capacity: a power of two, at most
+// capacity/frontFilterBytesPer/8.
+func frontFilterWords(capacity int64) uint32 {
+	return filterWords(capacity * filterBytesPer / frontFilterBytesPer)
+}
+
+// FrontBytes returns the memory a front of a staged memtable holds (on the
+// Go heap) when made for front bytes of entries: its arena, the front bytes
+// plus its key filter, at most front/64 more. What NewStaged's front size
+// costs per front, for a memory bound.
+func FrontBytes(front int64) int64 {
+	return front + 8*int64(frontFilterWords(front))
 }
 
 // fixed returns the arena bytes of s that hold no entry: its head and a
