@@ -139,6 +139,21 @@ func benchMemtable(b *testing.B) (*Memtable, [][]byte) {
 	return t.m, t.keys
 }
 
+// addRandom adds n random keys of benchKeyLen bytes with benchValueLen-byte
+// values to m, at sequence numbers 1 to n, and returns the keys.
+func addRandom(b *testing.B, m *Memtable, r *rand.PCG, n int) [][]byte {
+	value := make([]byte, benchValueLen)
+	ks := make([][]byte, n)
+	for i := range ks {
+		ks[i] = make([]byte, benchKeyLen)
+		fillKey(r, ks[i])
+		if err := m.Add(ks[i], keys.SeqNum(i+1), keys.KindSet, value); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ks
+}
+
 // BenchmarkGet looks up random present keys of a 1M-entry memtable.
 func BenchmarkGet(b *testing.B) {
 	for _, shape := range keyShapes {
@@ -163,17 +178,8 @@ func benchGet(b *testing.B) {
 // BenchmarkGet's cache misses.
 func BenchmarkGetCached(b *testing.B) {
 	const n = 1 << 14
-	r := rand.NewPCG(9, 10)
-	value := make([]byte, benchValueLen)
 	m := New(n * EntrySize(benchKeyLen, benchValueLen))
-	ks := make([][]byte, n)
-	for i := range ks {
-		ks[i] = make([]byte, benchKeyLen)
-		fillKey(r, ks[i])
-		if err := m.Add(ks[i], keys.SeqNum(i+1), keys.KindSet, value); err != nil {
-			b.Fatal(err)
-		}
-	}
+	ks := addRandom(b, m, rand.NewPCG(9, 10), n)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -285,14 +291,7 @@ func BenchmarkGetStaged(b *testing.B) {
 	value := make([]byte, benchValueLen)
 	m := NewStaged(64<<20, 1<<20)
 	defer m.Release()
-	ks := make([][]byte, n)
-	for i := range ks {
-		ks[i] = make([]byte, benchKeyLen)
-		fillKey(r, ks[i])
-		if err := m.Add(ks[i], keys.SeqNum(i+1), keys.KindSet, value); err != nil {
-			b.Fatal(err)
-		}
-	}
+	ks := addRandom(b, m, r, n)
 	if _, err := m.Prepare(m.stage.frontCap); err != nil { // copy every front into main
 		b.Fatal(err)
 	}

@@ -157,17 +157,24 @@ func TestIndexTagsCollide(t *testing.T) {
 	require.Equal(t, len(md), checkIndexAgainst(t, m, md, r))
 }
 
+// stagedWithKeys returns an 8 MiB staged memtable with 64 KiB fronts
+// holding keys key-00000 to key-<n-1>, each its own value.
+func stagedWithKeys(t *testing.T, n int) *Memtable {
+	m := NewStaged(8<<20, 64<<10)
+	for i := range n {
+		k := fmt.Appendf(nil, "key-%05d", i)
+		require.NoError(t, m.Add(k, keys.SeqNum(i+1), keys.KindSet, k))
+	}
+	return m
+}
+
 // TestAbsentKeySkipsFronts: a lookup of a key the memtable's filter has not
 // seen reads no front of a staged memtable: with the front's memory taken
 // away it still answers, not found, where a search of the front would
 // fault.
 func TestAbsentKeySkipsFronts(t *testing.T) {
-	m := NewStaged(8<<20, 64<<10)
+	m := stagedWithKeys(t, 2000)
 	defer m.Release()
-	for i := range 2000 {
-		k := fmt.Appendf(nil, "key-%05d", i)
-		require.NoError(t, m.Add(k, keys.SeqNum(i+1), keys.KindSet, k))
-	}
 	st := m.stage
 	f := st.front.Load()
 	require.NotNil(t, f, "the last entries wait in a front")
@@ -190,12 +197,8 @@ func TestAbsentKeySkipsFronts(t *testing.T) {
 // front's search made to fault (its head moved past its arena), every key
 // of the main list the front's filter rejects is still found there.
 func TestFrontsSkippedByTheirFilters(t *testing.T) {
-	m := NewStaged(8<<20, 64<<10)
+	m := stagedWithKeys(t, 3000)
 	defer m.Release()
-	for i := range 3000 {
-		k := fmt.Appendf(nil, "key-%05d", i)
-		require.NoError(t, m.Add(k, keys.SeqNum(i+1), keys.KindSet, k))
-	}
 	_, err := m.Prepare(m.stage.frontCap) // direct: every front copied into main
 	require.NoError(t, err)
 	for i := range 10 {
