@@ -42,7 +42,11 @@ var filterSeed = maphash.MakeSeed()
 // filterWords returns the number of words of the filter of a memtable of
 // the given capacity: a power of two, about capacity/filterBytesPer/8.
 func filterWords(capacity int64) uint32 {
-	n := capacity / filterBytesPer / 8
+	return floorPow2(capacity / filterBytesPer / 8)
+}
+
+// floorPow2 returns the largest power of two at most n, and 1 for n < 1.
+func floorPow2(n int64) uint32 {
 	if n < 1 {
 		return 1
 	}

@@ -53,11 +53,7 @@ const (
 // indexSlots returns the number of slots of the index of a memtable of the
 // given capacity: a power of two, about capacity/indexBytesPer/4.
 func indexSlots(capacity int64) uint32 {
-	n := capacity / indexBytesPer / 4
-	if n < 1 {
-		return 1
-	}
-	return uint32(1) << (bits.Len64(uint64(n)) - 1)
+	return floorPow2(capacity / indexBytesPer / 4)
 }
 
 // newIndex reserves the index's slots in a, which must be new (zeroed),
