@@ -59,7 +59,8 @@
 // memtable of 1 MiB or more the key filter follows it (one 8-byte word per
 // KiB of capacity, rounded down to a power of two: 512 KiB for 64 MiB),
 // then the key index (one 4-byte slot per 64 bytes of capacity, rounded
-// down to a power of two: 4 MiB for 64 MiB), then come nodes in insertion order, each padded to 8 bytes so every link word is aligned.
+// down to a power of two: 4 MiB for 64 MiB), then come nodes in insertion
+// order, each padded to 8 bytes so every link word is aligned.
 // Values are stored apart, filling the arena from its end backwards, so that
 // a search, which reads only towers and keys, walks through densely packed
 // nodes; nodes and values meet somewhere in the middle when the table is

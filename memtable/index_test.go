@@ -80,18 +80,20 @@ func TestIndexHoldsTheNewestVersion(t *testing.T) {
 			}
 			if mode == "concurrent" {
 				var wg sync.WaitGroup
-				for w := range 4 {
+				errs := make([]error, 4)
+				for w := range errs {
 					wg.Go(func() {
-						for i := w; i < nwrites; i += 4 {
+						for i := w; i < nwrites && errs[w] == nil; i += 4 {
 							k := fmt.Sprintf("key-%05d", (i*7919)%nkeys)
 							seq := keys.SeqNum(seqs[i] + 1)
-							if err := m.AddConcurrent([]byte(k), seq, keys.KindSet, fmt.Appendf(nil, "%s@%d", k, seq)); err != nil {
-								panic(err)
-							}
+							errs[w] = m.AddConcurrent([]byte(k), seq, keys.KindSet, fmt.Appendf(nil, "%s@%d", k, seq))
 						}
 					})
 				}
 				wg.Wait()
+				for _, err := range errs {
+					require.NoError(t, err)
+				}
 			} else {
 				for i := range nwrites {
 					require.NoError(t, add(i))
