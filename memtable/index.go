@@ -1,7 +1,6 @@
 package memtable
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"sync/atomic"
 
@@ -76,20 +75,22 @@ func newIndex(a *arena, capacity int64) index {
 
 // slotOf returns the first slot of hash h's probe run and its tag.
 func (x index) slotOf(h uint64) (i, tag uint32) {
-	return uint32(h) & x.mask, uint32(h>>32) & (1<<x.tagBits - 1)
+	return uint32(h) & x.mask, x.tagOf(uint32(h >> 32))
 }
 
 // node returns the node offset a nonzero slot word w points at.
 func (x index) node(w uint32) uint32 { return w >> x.tagBits << 3 }
 
+// tagOf returns the tag a slot word holds.
+func (x index) tagOf(w uint32) uint32 { return w & (1<<x.tagBits - 1) }
+
 // keyIs reports whether node n's user key is ukey, and returns its trailer.
 func keyIs(a *arena, n uint32, ukey []byte) (trailer uint64, ok bool) {
 	k := a.key(n)
-	t := len(k) - keys.TrailerLen
-	if string(k[:t]) != string(ukey) {
+	if string(keys.UserKey(k)) != string(ukey) {
 		return 0, false
 	}
-	return binary.LittleEndian.Uint64(k[t:]), true
+	return keys.TrailerOf(k), true
 }
 
 // find returns the node the index holds for ukey (hash h) and its trailer,
@@ -104,7 +105,7 @@ func (x index) find(a *arena, h uint64, ukey []byte) (n uint32, trailer uint64, 
 		if w == 0 {
 			return 0, 0, false
 		}
-		if w&(1<<x.tagBits-1) == tag {
+		if x.tagOf(w) == tag {
 			if trailer, ok := keyIs(a, x.node(w), ukey); ok {
 				return x.node(w), trailer, true
 			}
@@ -139,7 +140,7 @@ func (x index) add(a *arena, h uint64, ukey []byte, trailer uint64, n uint32) {
 			}
 			continue // another insert took it: look at it again
 		}
-		if w&(1<<x.tagBits-1) == tag {
+		if x.tagOf(w) == tag {
 			if old, ok := keyIs(a, x.node(w), ukey); ok {
 				if old >= trailer || atomic.CompareAndSwapUint32(slot, w, nw) {
 					return

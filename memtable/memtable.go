@@ -265,7 +265,8 @@ func (m *Memtable) Lookup(ukey []byte, seq keys.SeqNum) (vseq keys.SeqNum, kind 
 		if invariants.Enabled {
 			m.list.checkIndexed(&sk, n)
 		}
-		return keys.SeqNum(trailer >> 8), keys.Kind(trailer), m.list.arena.value(n), true
+		vseq, kind = keys.SplitTrailer(trailer)
+		return vseq, kind, m.list.arena.value(n), true
 	}
 	return m.list.get(&sk)
 }
@@ -293,12 +294,12 @@ func (s *skiplist) get(sk *searchKey) (seq keys.SeqNum, kind keys.Kind, value []
 	if n == 0 {
 		return 0, 0, nil, false
 	}
-	k := s.arena.key(n)
-	p, _ := keys.Parse(k)
-	if string(p.UserKey) != string(sk.ukey) {
+	trailer, ok := keyIs(&s.arena, n, sk.ukey)
+	if !ok {
 		return 0, 0, nil, false
 	}
-	return p.Seq, p.Kind, s.arena.value(n), true
+	seq, kind = keys.SplitTrailer(trailer)
+	return seq, kind, s.arena.value(n), true
 }
 
 // NewIter returns an unpositioned iterator over all entries of the main

@@ -538,13 +538,13 @@ func (s *skiplist) link(ukey []byte, kh, trailer uint64, value []byte, h int, sp
 		s.arena.setPrev(sp.next[0], n)
 	}
 	s.lastNode, s.lastHeight, s.lastPrev = n, h, sp.prev
-	s.indexNode(ukey, kh, trailer, n)
+	s.idx.add(&s.arena, kh, ukey, trailer, n)
 	return nil
 }
 
 // indexHash returns ukey's hash if the list has an index (else 0), after
 // loading the first slot of the key's probe run: the cache miss on it then
-// overlaps the search that comes before indexNode reads it again.
+// overlaps the search that comes before index.add reads it again.
 func (s *skiplist) indexHash(ukey []byte) uint64 {
 	if s.idx.off == 0 {
 		return 0
@@ -552,14 +552,6 @@ func (s *skiplist) indexHash(ukey []byte) uint64 {
 	h := filterHash(ukey)
 	s.idx.touch(&s.arena, h)
 	return h
-}
-
-// indexNode records node n, just linked with user key ukey of hash kh
-// (from indexHash), in the list's index, if it has one.
-func (s *skiplist) indexNode(ukey []byte, kh, trailer uint64, n uint32) {
-	if s.idx.off != 0 {
-		s.idx.add(&s.arena, kh, ukey, trailer, n)
-	}
 }
 
 // insertConcurrent adds (ukey, trailer) -> value in a node of height h (from
@@ -609,6 +601,6 @@ func (s *skiplist) insertConcurrent(ukey []byte, trailer uint64, value []byte, h
 	if sp.next[0] != 0 {
 		s.arena.setPrev(sp.next[0], n) // a hint; Iterator.Prev walks forward from it
 	}
-	s.indexNode(ukey, kh, trailer, n)
+	s.idx.add(&s.arena, kh, ukey, trailer, n)
 	return nil
 }

@@ -117,7 +117,7 @@ const frontFilterBytesPer = 64
 func newFront(capacity int64) *skiplist {
 	words := frontFilterWords(capacity)
 	s := new(skiplist)
-	s.init(capacity+8*int64(words), false, rand.Uint64(), rand.Uint64())
+	s.init(FrontBytes(capacity), false, rand.Uint64(), rand.Uint64())
 	off, _, _ := s.arena.alloc(uint64(words)*8, 0) // fits: counted above
 	s.frontFilter = filter{off: off, mask: words - 1}
 	return s
