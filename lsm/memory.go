@@ -20,8 +20,9 @@ import (
 //	                                (each front's key filter on top)
 //	block cache           off heap  BlockCacheSize, index and filter blocks
 //	                      (data)    of open tables included (charged to it);
-//	                      Go heap   the data blocks are off the Go heap,
-//	                      (parts)   the index and filter blocks on it
+//	                      Go heap   the data blocks, filters and point
+//	                      (parts)   indexes off the Go heap, the whole
+//	                                indexes (for seeks that tie) on it
 //	table writers         Go heap   MemtableSize (the flush) +
 //	                                CompactionConcurrency x 2 x TargetFileSize
 //	                                + (CompactionConcurrency+1) x writerFixed
@@ -35,10 +36,11 @@ import (
 // every moment while the memory moves between the two.
 //
 // The bound still counts the whole block cache with the collector's
-// headroom: the share of its capacity that index and filter blocks take
-// varies (all of it, with enough tables open), so only that worst case
-// bounds it. With the data blocks off the heap, a cache mostly of data
-// blocks costs about its capacity, not up to twice that.
+// headroom: the share of its capacity that whole index blocks take varies
+// (all of it, with enough tables open and seeks that tie), so only that
+// worst case bounds it. With the data blocks, the filters and the point
+// indexes off the heap, a cache of those costs about its capacity, not up
+// to twice that.
 //
 // Outside the bound: what open iterators and snapshots pin (an iterator
 // keeps the memtables of its moment and one block per table it reads, and

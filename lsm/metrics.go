@@ -70,7 +70,7 @@ type Metrics struct {
 	ImmutableMemtables int
 	BlockCacheBytes    int64 // data blocks in the block cache
 	// BlockCacheOffHeapBytes is the memory the block cache's data blocks
-	// and tables' filter blocks take off the Go heap: their slabs, slots in
+	// and tables' filter blocks and point indexes take off the Go heap: their slabs, slots in
 	// use or free (see BlockCacheBytes and TableIndexFilterBytes for what
 	// is charged), and blocks readers still hold
 	// after eviction. On platforms without off-heap memory the same bytes

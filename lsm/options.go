@@ -119,9 +119,9 @@ type Options struct {
 	//	+ g x ( 4 x (MaxImmutableMemtables+1)
 	//	          x min(MemtableSize/16, 1 MiB)       staged memtable fronts
 	//	          x 65/64                             and their key filters
-	//	      + BlockCacheSize                        data blocks (off the Go heap), and
-	//	                                              the index and filter blocks of
-	//	                                              open tables
+	//	      + BlockCacheSize                        data blocks, and the filters and
+	//	                                              point indexes of open tables (off
+	//	                                              the Go heap), and whole index blocks
 	//	      + MemtableSize                          the flush's table writer
 	//	      + CompactionConcurrency x 2 x TargetFileSize   compactions' table writers
 	//	      + (CompactionConcurrency+1) x (256 KiB + 4 x BlockSize)   writers' buffers
@@ -130,11 +130,13 @@ type Options struct {
 	//
 	// where g = 1 + GOGC/100 (2 by default) is the Go collector's headroom:
 	// the heap may grow to g times its live size before a collection. The
-	// block cache's data blocks and the tables' filter blocks live off the
-	// Go heap (where the platform allows), so they cost their size once;
-	// the bound still multiplies the whole cache by g because index
-	// blocks, on the heap, may take any share of it. A cache of mostly data
-	// and filter blocks costs about BlockCacheSize.
+	// block cache's data blocks and the tables' filter blocks and point
+	// indexes live off the Go heap (where the platform allows), so they
+	// cost their size once; the bound still multiplies the whole cache by
+	// g because whole index blocks (read for seeks whose target ties in a
+	// point index), on the heap, may take any share of it. A cache of
+	// mostly data blocks, filters and point indexes costs about
+	// BlockCacheSize.
 	// Metrics reports each part and the bound (MemoryBound). Not counted:
 	// what open iterators pin (the memtables of their moment, one block per
 	// table, the index of each table they read if the cache evicts it

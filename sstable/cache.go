@@ -196,7 +196,8 @@ func (t *cacheTable) find(k cacheKey) *cacheEntry {
 // Cache is a block cache: a sharded LRU (approximated with CLOCK), bounded in bytes, of uncompressed
 // data blocks keyed by (file number, block offset), and of the tables'
 // decoded index blocks (parts, see Reader) and filter blocks, the point
-// indexes and filters at a higher priority than data blocks. Each of its
+// indexes and filters at a higher priority than data blocks; the data
+// blocks, the filters and the point indexes in the cache's own memory. Each of its
 // 16 shards has its own mutex, which inserts and evictions take, and a
 // sixteenth of the capacity; lookups take no lock (see cacheShard). Size
 // never exceeds the capacity. Safe for concurrent use.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/internal/invariants"
 	"github.com/stratadb/strata/internal/slab"
 	"github.com/stratadb/strata/keys"
 )
@@ -176,7 +177,8 @@ func TestCachedFilterLivesOutsideTheHeap(t *testing.T) {
 	rd := openTable(t, data, ReaderOptions{Cache: c, Stats: stats})
 	defer rd.Close()
 	fl := int64(rd.meta.footer.filter.length)
-	require.Zero(t, c.alloc.Live(), "the filter is read on demand")
+	require.Equal(t, pointIndexLive(rd), c.alloc.Live(), "the filter is read on demand; the point index is cached at the open")
+	require.Positive(t, pointIndexLive(rd), "the point index is in the allocator's memory")
 	probe := func() {
 		for i := 0; i < 2000; i++ {
 			rd.MayContain(fmt.Appendf(nil, "key%08d", i*2+1))
@@ -184,7 +186,7 @@ func TestCachedFilterLivesOutsideTheHeap(t *testing.T) {
 	}
 	probe()
 	require.Equal(t, int64(1), stats.FilterBlocksRead.Load())
-	requireFilterHeld(t, c, uint64(fl), 1, "the filter is the allocator's only block")
+	requireFilterHeld(t, rd, 1, "the filter is the allocator's only block beside the point index")
 	require.GreaterOrEqual(t, c.Parts(), fl, "charged with the tables' metadata")
 	require.Zero(t, c.Size(), "not with the data blocks")
 	skips := stats.FilterSkips.Load()
@@ -192,21 +194,35 @@ func TestCachedFilterLivesOutsideTheHeap(t *testing.T) {
 	require.Zero(t, c.HeldRefs(), "every probe released its reference")
 
 	c.EvictFile(1)
-	require.Zero(t, c.alloc.Live(), "evicted, the filter's memory is freed")
+	require.Zero(t, c.alloc.Live(), "evicted, the filter's and the point index's memory is freed")
 	probe()
 	require.Equal(t, int64(2), stats.FilterBlocksRead.Load(), "read again once evicted")
-	requireFilterHeld(t, c, uint64(fl), 1, "read again")
+	requireFilterHeld(t, rd, 1, "read again")
 	require.Zero(t, c.HeldRefs())
 }
 
-// requireFilterHeld asserts that c's allocator holds n filter blocks of
-// length bytes (kept with their trailer) and nothing else: a slot each
-// (slab.Size), or in the invariants build a mapping of the exact length
-// each.
-func requireFilterHeld(t *testing.T, c *Cache, length uint64, n int64, msg string) {
+// requireFilterHeld asserts that r's cache's allocator holds n filter
+// blocks of r's table beside r's point index (if the cache holds it), each
+// its stored length and trailer rounded up to the allocator's size class
+// at most.
+func requireFilterHeld(t *testing.T, r *Reader, n int64, msg string) {
 	t.Helper()
-	stored := int(length) + blockTrailerLen
-	live := c.alloc.Live()
+	stored := int(r.meta.footer.filter.length) + blockTrailerLen
+	live := r.cache.alloc.Live() - pointIndexLive(r)
 	require.GreaterOrEqual(t, live, int64(stored)*n, msg)
 	require.LessOrEqual(t, live, int64(slab.Size(stored))*n, msg)
+}
+
+// pointIndexLive returns what r's cache's allocator holds for r's point
+// index: its cached form's buffer, 0 if the cache does not hold one.
+func pointIndexLive(r *Reader) int64 {
+	ref, b, ok := r.cache.getMeta(r.fileNum, r.meta.footer.index.offset+1)
+	if !ok {
+		return 0
+	}
+	ref.Release()
+	if invariants.Enabled { // a mapping of its own, of the exact size
+		return int64(len(b))
+	}
+	return int64(slab.Size(len(b)))
 }

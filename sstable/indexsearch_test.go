@@ -1,8 +1,10 @@
 package sstable
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -101,7 +103,7 @@ func TestGetReadsAnEvictedIndexOnce(t *testing.T) {
 	var st Stats
 	r := openTable(t, data, ReaderOptions{Cache: c, Stats: &st})
 	defer r.Close()
-	p, _, err := r.pointIdx()
+	p, err := heldPointIdx(r)
 	require.NoError(t, err)
 	require.NotNil(t, p, "the index has a point index")
 	ties := 0
@@ -151,7 +153,7 @@ func TestGetOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
 	whole := openTable(t, data, ReaderOptions{}) // keeps its whole index
 	defer whole.Close()
 	require.Equal(t, int64(1), st.IndexBlocksRead.Load(), "the open's read")
-	p, _, err := r.pointIdx()
+	p, err := heldPointIdx(r)
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	ties := 0
@@ -190,7 +192,7 @@ func TestSeekGEOnATieSeeksDataBlocksNotTheIndex(t *testing.T) {
 	defer r.Close()
 	whole := openTable(t, data, ReaderOptions{})
 	defer whole.Close()
-	p, _, err := r.pointIdx()
+	p, err := heldPointIdx(r)
 	require.NoError(t, err)
 	ties := 0
 	for _, upper := range [][]byte{nil, []byte("k0003000"), []byte("k0004001")} {
@@ -239,7 +241,7 @@ func TestGetOnALongTieSearchesTheIndex(t *testing.T) {
 		r := openTable(t, data, ReaderOptions{Cache: NewCache(8 << 20), Stats: &st})
 		uk := keys.UserKey(entries[i].key)
 		search := keys.SearchKey(nil, uk, keys.MaxSeq)
-		p, _, err := r.pointIdx()
+		p, err := heldPointIdx(r)
 		require.NoError(t, err)
 		j, tie := p.search(search)
 		require.True(t, tie, "key %s ties", uk)
@@ -252,4 +254,16 @@ func TestGetOnALongTieSearchesTheIndex(t *testing.T) {
 		require.Equal(t, int64(2), st.IndexBlocksRead.Load(), "key %s: the open's index read and the search's", uk)
 		require.NoError(t, r.Close())
 	}
+}
+
+// heldPointIdx returns a copy of r's point index (nil if it has none) on
+// the heap, that the test may keep while the cache evicts the original.
+func heldPointIdx(r *Reader) (*pointIndex, error) {
+	var p pointIndex
+	has, _, ref, err := r.pointIdx(&p)
+	defer ref.Release()
+	if err != nil || !has {
+		return nil, err
+	}
+	return &pointIndex{prefixes: slices.Clone(p.prefixes), ends: slices.Clone(p.ends), common: bytes.Clone(p.common)}, nil
 }

@@ -24,6 +24,8 @@ type Iterator struct {
 	// tables without a point index, use the whole index: ix, loaded the
 	// first time it is needed, and index over it.
 	p         *pointIndex
+	pv        pointIndex // what p points at
+	pref      BlockRef   // holds pv's memory when the cache's (see Reader.pointIdx)
 	blk       int
 	pointMode bool
 	ix        *indexPart
@@ -68,6 +70,7 @@ func (r *Reader) NewIter() *Iterator {
 // or closed, and no key it returned may be in use.
 func (r *Reader) ResetIter(it *Iterator, compaction bool) {
 	it.ref.Release() // nothing for a closed iterator; a block an unclosed one still held
+	it.pref.Release()
 	ib, db, sb := it.index.keyBuf[:0], it.data.keyBuf[:0], it.seekBuf[:0]
 	*it = Iterator{r: r, noFill: compaction, seekBuf: sb}
 	it.index.keyBuf, it.data.keyBuf = ib, db
@@ -76,12 +79,15 @@ func (r *Reader) ResetIter(it *Iterator, compaction bool) {
 		it.err = errReaderClosed
 		return
 	}
-	p, _, err := r.pointIdx()
+	has, _, ref, err := r.pointIdx(&it.pv)
 	if err != nil {
 		it.err = err
 		return
 	}
-	if it.p = p; p == nil {
+	it.pref = ref
+	if has {
+		it.p = &it.pv
+	} else {
 		it.needIndex()
 	}
 }
@@ -532,6 +538,9 @@ func (it *Iterator) Close() error {
 	it.data = blockIter{keyBuf: it.data.keyBuf[:0]} // drops the block, keeps the buffer
 	it.ref.Release()
 	it.ref = BlockRef{}
+	it.p, it.pv = nil, pointIndex{}
+	it.pref.Release()
+	it.pref = BlockRef{}
 	it.ra = readahead{} // drops the readahead buffer
 	if it.scratch != nil {
 		putBuf(it.scratch, *it.scratch)

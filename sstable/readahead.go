@@ -112,9 +112,11 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats, dst *[]byte,
 	// index may not be in the cache).
 	var ends func(i int) uint64
 	var n int
-	if p, _, err := r.pointIdx(); err != nil {
+	var p pointIndex
+	if has, _, ref, err := r.pointIdx(&p); err != nil {
 		return nil, err
-	} else if p != nil {
+	} else if has {
+		defer ref.Release()
 		n, ends = len(p.ends), func(i int) uint64 { return uint64(p.ends[i]) }
 	} else {
 		ix, err := r.index()

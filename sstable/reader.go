@@ -80,6 +80,9 @@ var errReaderClosed = errors.New("sstable: reader is closed")
 // read of its block), never the whole table's metadata. Gets and iterators
 // find their data block by the point index, and a Get goes without an
 // evicted filter until reading it again is worth it (see bloomFilter).
+// The point index and the filter live in the cache's memory, outside the
+// Go heap (see cachePointIndex and bloomFilter); the whole index, asked
+// for only by targets that tie and tables without a point index, on it.
 // Without a cache, or when a part is too large for a cache shard, the
 // reader keeps the part itself (charged to the cache with Cache.Reserve, if
 // there is one). Data blocks go through the block cache. A Reader is safe
@@ -272,7 +275,11 @@ func NewReader(r io.ReaderAt, size int64, fileNum uint64, name string, opts Read
 		// headroom then doubled, and the cache evicted them soon after.
 		if ix != nil && rd.cache.partFits(ix.memoryUsage()) {
 			if p := newPointIndex(ix); p != nil {
-				rd.cache.setPart(fileNum, m.footer.index.offset+1, p, p.memoryUsage(), prioPointIndex)
+				_, ref, err := rd.cachePointIndex(p)
+				ref.Release()
+				if err != nil {
+					return nil, err
+				}
 			} else {
 				rd.noPoint.Store(true)
 				rd.cache.setPart(fileNum, m.footer.index.offset, ix, ix.memoryUsage(), prioNone)
@@ -469,19 +476,30 @@ func (r *Reader) heldIndex() *indexPart {
 	return nil
 }
 
-// pointIdx returns the table's point index, from the reader or the cache,
-// or made again from the index (read again if evicted too); nil if the
-// index has none (see pointIndex). ix is the whole index when pointIdx had
-// it in hand (the reader's own, or one it took from the cache or read),
-// else nil: a Get whose key the point index cannot place uses it rather
-// than reading the index again.
-func (r *Reader) pointIdx() (p *pointIndex, ix *indexPart, err error) {
+// pointIdx sets *p to the table's point index, from the reader or the
+// cache, or made again from the index (read again if evicted too), and
+// reports whether the index has one (see pointIndex). ix is the whole
+// index when pointIdx had it in hand (the reader's own, or one it took
+// from the cache or read), else nil: a Get whose key the point index
+// cannot place uses it rather than reading the index again. A point index
+// the cache holds in its own memory (see cachePointIndex) is held by ref
+// until the caller releases it: *p must not be used after that.
+func (r *Reader) pointIdx(p *pointIndex) (has bool, ix *indexPart, ref BlockRef, err error) {
 	if r.ix != nil || r.noPoint.Load() {
-		return r.pix, r.ix, nil
+		if r.pix == nil {
+			return false, r.ix, BlockRef{}, nil
+		}
+		*p = *r.pix
+		return true, r.ix, BlockRef{}, nil
 	}
 	off := r.meta.footer.index.offset + 1 // inside the index block: no other block starts there
-	if v, ok := r.cache.getPart(r.fileNum, off); ok {
-		return v.(*pointIndex), nil, nil
+	if ref, b, ok := r.cache.getMeta(r.fileNum, off); ok {
+		*p = storedPointIndex(b)
+		return true, nil, ref, nil
+	}
+	if v, ok := r.cache.getPart(r.fileNum, off); ok { // on the heap (see cachePointIndex)
+		*p = *v.(*pointIndex)
+		return true, nil, BlockRef{}, nil
 	}
 	// The whole index, if the cache holds it, else read again but not
 	// cached: Gets need only the point index.
@@ -490,21 +508,95 @@ func (r *Reader) pointIdx() (p *pointIndex, ix *indexPart, err error) {
 	} else {
 		r.loadMu.Lock()
 		defer r.loadMu.Unlock()
-		if v, ok := r.cache.getPart(r.fileNum, off); ok { // made meanwhile
-			return v.(*pointIndex), nil, nil
+		if ref, b, ok := r.cache.getMeta(r.fileNum, off); ok { // made meanwhile
+			*p = storedPointIndex(b)
+			return true, nil, ref, nil
+		}
+		if v, ok := r.cache.getPart(r.fileNum, off); ok {
+			*p = *v.(*pointIndex)
+			return true, nil, BlockRef{}, nil
 		}
 		if ix, err = r.readIndex(r.meta.footer, &r.meta.props, r.meta.dataEnd, true); err != nil {
-			return nil, nil, err
+			return false, nil, BlockRef{}, err
 		}
 	}
-	p = newPointIndex(ix)
-	if p == nil { // Gets search the whole index: cache it
+	hp := newPointIndex(ix)
+	if hp == nil { // Gets search the whole index: cache it
 		r.noPoint.Store(true)
 		r.cache.setPart(r.fileNum, r.meta.footer.index.offset, ix, ix.memoryUsage(), prioNone)
-		return nil, ix, nil
+		return false, ix, BlockRef{}, nil
+	}
+	if *p, ref, err = r.cachePointIndex(hp); err != nil {
+		return false, nil, BlockRef{}, err
+	}
+	return true, ix, ref, nil
+}
+
+// cachePointIndex caches p, the table's point index, and returns the form
+// that the cache holds, with the reference that holds it. The cache keeps
+// a point index in its own memory, outside the Go heap, as it keeps
+// filters (setMetaFrom; the form is storedPointIndex's): on the heap the
+// point indexes of every table a DB reads, some 12 bytes a data block,
+// cost up to twice that with the collector's headroom. A point index the
+// cache's memory cannot take (larger than a shard, or an empty one) is
+// cached on the heap as a part.
+func (r *Reader) cachePointIndex(p *pointIndex) (pointIndex, BlockRef, error) {
+	off := r.meta.footer.index.offset + 1
+	if len(p.ends) > 0 {
+		ref, b, ok, err := r.cache.setMetaFrom(r.fileNum, off, p.storedLen(), p.store, prioPointIndex)
+		if err != nil && !errors.Is(err, errUnaligned) {
+			return pointIndex{}, BlockRef{}, err
+		}
+		if ok && err == nil {
+			return storedPointIndex(b), ref, nil
+		}
 	}
 	r.cache.setPart(r.fileNum, off, p, p.memoryUsage(), prioPointIndex)
-	return p, ix, nil
+	return *p, BlockRef{}, nil
+}
+
+// A point index in the cache's memory (see cachePointIndex), its words
+// in the machine's byte order and read in place:
+//
+//	+----------+------------+----------------+-------------+-----------+
+//	| n uint32 | len(common)| prefixes       | ends        | common    |
+//	|          | uint32     | n x uint64     | n x uint32  |           |
+//	+----------+------------+----------------+-------------+-----------+
+//
+// The cache's buffers start 8-byte aligned (its slab slots are multiples
+// of 16 bytes in page-aligned slabs; a larger buffer is a mapping of its
+// own); store refuses one that does not (errUnaligned).
+func (p *pointIndex) storedLen() int { return 8 + 12*len(p.ends) + len(p.common) }
+
+// errUnaligned is pointIndex.store's refusal of a buffer that does not
+// start 8-byte aligned.
+var errUnaligned = errors.New("sstable: cache buffer not 8-byte aligned")
+
+// store writes p's cached form into b, of p.storedLen() bytes; p has at
+// least one block.
+func (p *pointIndex) store(b []byte) error {
+	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%8 != 0 {
+		return errUnaligned
+	}
+	n := len(p.ends)
+	binary.NativeEndian.PutUint32(b, uint32(n))
+	binary.NativeEndian.PutUint32(b[4:], uint32(len(p.common)))
+	copy(unsafe.Slice((*uint64)(unsafe.Pointer(&b[8])), n), p.prefixes)
+	copy(unsafe.Slice((*uint32)(unsafe.Pointer(&b[8+8*n])), n), p.ends)
+	copy(b[8+12*n:], p.common)
+	return nil
+}
+
+// storedPointIndex returns the point index whose cached form is b (as
+// store wrote it), its slices aliasing b.
+func storedPointIndex(b []byte) pointIndex {
+	n := int(binary.NativeEndian.Uint32(b))
+	c := int(binary.NativeEndian.Uint32(b[4:]))
+	return pointIndex{
+		prefixes: unsafe.Slice((*uint64)(unsafe.Pointer(&b[8])), n),
+		ends:     unsafe.Slice((*uint32)(unsafe.Pointer(&b[8+8*n])), n),
+		common:   b[8+12*n : 8+12*n+c : 8+12*n+c],
+	}
 }
 
 // bloomFilter returns the table's filter (nil if it has none, or if it
@@ -1078,11 +1170,14 @@ func (r *Reader) admits(ukey []byte) (bool, error) {
 // ref holds until the caller releases it (found or not).
 func (r *Reader) seek(it *blockIter, searchKey, ukey []byte, scratch *[]byte) (found bool, ref BlockRef, err error) {
 	var h blockHandle
-	p, ix, err := r.pointIdx()
+	var pv pointIndex
+	has, ix, pref, err := r.pointIdx(&pv)
 	if err != nil {
 		return false, ref, err
 	}
-	if p != nil {
+	defer pref.Release()
+	if has {
+		p := &pv
 		i, tie := p.search(searchKey)
 		if !tie {
 			if i == len(p.ends) {
