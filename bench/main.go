@@ -34,6 +34,12 @@ type Params struct {
 	// one; 0 leaves each engine its default.
 	MemtableMiB int64 `json:"memtable_mib,omitempty"`
 	Batch       int   `json:"batch"`
+	// YCSBOps, when positive, ends each YCSB workload after that many
+	// operations (all clients together), Duration then only capping it:
+	// engines of different speeds do the same work, so that their peak
+	// memory compares at equal writes (a faster engine fills more of its
+	// memtables in a fixed time).
+	YCSBOps int64 `json:"ycsb_ops,omitempty"`
 	// SettleTimeout caps the settle workload's wait for the engine to
 	// finish its compaction debt.
 	SettleTimeout time.Duration `json:"settle_timeout,omitempty"`
@@ -135,6 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.Threads, "threads", 2, "concurrent clients in read and YCSB workloads (fills, overwrite and deletes use 1; write16-* use 16)")
 	fs.Int64Var(&f.CacheMiB, "cache", 64, "block cache MiB for engines that have one")
 	fs.Int64Var(&f.MemtableMiB, "memtable", 0, "memtable MiB for every engine that has one (Strata MemtableSize, Pebble MemTableSize, goleveldb WriteBuffer, Badger MemTableSize); 0 = each engine's default")
+	fs.Int64Var(&f.YCSBOps, "ycsbops", 0, "end each YCSB workload after this many operations, -duration only capping it (0: -duration alone); engines then do equal work")
 	fs.IntVar(&f.Batch, "batch", 1, "keys per write batch in fillseq/fillrandom (1 = one Put per key)")
 	fs.StringVar(&f.engines, "engines", strings.Join(engineOrder, ","), "engines to run, comma-separated")
 	fs.StringVar(&f.workloads, "workloads", "all", "workloads or groups (fill, read, ycsb, space, ttl, sync-always, sync-buffered), comma-separated")

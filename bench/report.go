@@ -241,8 +241,8 @@ func (r *Report) markdown(charts []string, chartDir string) string {
 	}
 	fmt.Fprintf(&b, "**Parameters**: %s of %d bytes, values of %d bytes (about half compressible); "+
 		"%d client threads for reads and YCSB; %s per timed workload, %s per sync workload; TTL %s; "+
-		"%d MiB block cache%s; fill batch %d.\n\n",
-		keys, keyLen, p.Value, p.Threads, p.Duration, p.SyncDuration, p.TTL, p.CacheMiB, memtableParam(p.MemtableMiB), p.Batch)
+		"%d MiB block cache%s; fill batch %d%s.\n\n",
+		keys, keyLen, p.Value, p.Threads, p.Duration, p.SyncDuration, p.TTL, p.CacheMiB, memtableParam(p.MemtableMiB), p.Batch, ycsbOpsParam(p.YCSBOps))
 
 	passes := r.passes()
 	if len(passes) == 1 && passes[0].MemLimit == 0 {
@@ -484,4 +484,12 @@ func memtableParam(mib int64) string {
 		return ""
 	}
 	return fmt.Sprintf("; %d MiB memtables for every engine (-memtable)", mib)
+}
+
+// ycsbOpsParam describes -ycsbops for the parameters line.
+func ycsbOpsParam(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; YCSB workloads end after %d operations (the time per workload caps them)", n)
 }

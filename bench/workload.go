@@ -400,7 +400,7 @@ func ycsb(kind byte) func(c *child) ([]Result, error) {
 				return 1, c.e.Put(k, v)
 			}
 		}
-		r, err := c.measure("ycsb-"+string(kind), c.p.Threads, 0, c.p.Duration, op)
+		r, err := c.measure("ycsb-"+string(kind), c.p.Threads, c.p.YCSBOps, c.p.Duration, op)
 		r.Inserted = c.inserted.Load()
 		return []Result{r}, err
 	}
