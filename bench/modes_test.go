@@ -377,10 +377,11 @@ func TestStrataOptions(t *testing.T) {
 }
 
 // TestChildArgsCarryParams: a child parses from its command line the same
-// parameters the parent was given, -memtable and -mlmemory included.
+// parameters the parent was given, -memtable, -mlmemory and -ycsbops
+// included.
 func TestChildArgsCarryParams(t *testing.T) {
 	parent, err := parseFlags([]string{"-keys", "5000", "-value", "200", "-cache", "32", "-memtable", "4",
-		"-mlmemory", "128MiB", "-batch", "10", "-threads", "3"}, io.Discard)
+		"-mlmemory", "128MiB", "-batch", "10", "-threads", "3", "-ycsbops", "1234"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

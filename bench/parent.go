@@ -463,5 +463,8 @@ func childArgs(f *flags, engine, workload, out, scratch string, insertBase int64
 	if f.MLMemory > 0 {
 		args = append(args, "-mlmemory", strconv.FormatInt(f.MLMemory, 10))
 	}
+	if f.YCSBOps > 0 {
+		args = append(args, "-ycsbops", strconv.FormatInt(f.YCSBOps, 10))
+	}
 	return args
 }
