@@ -27,9 +27,7 @@ import (
 //	                                CompactionConcurrency x 2 x TargetFileSize
 //	                                + (CompactionConcurrency+1) x writerFixed
 //	                                + CompactionConcurrency x TargetFileSize/2
-//	                                (1 to 4 MiB: the inputs' readahead;
-//	                                in the page cache instead where
-//	                                the OS reads ahead, vfs.Prefetcher)
+//	                                (1 to 4 MiB: the inputs' readahead)
 //	commit, WAL, reads    Go heap   memoryFixed
 //
 // With MemoryLimit sizing both the memtables and the block cache, the

@@ -4,7 +4,6 @@ import (
 	"sort"
 
 	"github.com/stratadb/strata/keys"
-	"github.com/stratadb/strata/vfs"
 )
 
 // Readahead sizes. An iterator that reads a table's data blocks in file
@@ -36,36 +35,6 @@ type readahead struct {
 	sequential int    // blocks loaded in a row, each starting at the previous one's end
 	size       int    // bytes the next readahead reads (0: not reading ahead yet)
 	compaction bool
-	// [fetchFrom, fetchTo) is the run of file bytes a compaction iterator
-	// asked the OS to prefetch since its last seek (see prefetch).
-	fetchFrom, fetchTo uint64
-}
-
-// prefetch is a compaction iterator's readahead on a file the OS can read
-// ahead (vfs.Prefetcher): instead of reading the blocks after h into a
-// buffer of its own, which the Go heap would hold (up to twice over, with
-// the collector's headroom) for every input of every compaction, the
-// iterator asks the OS to bring the next ra.size bytes into its page cache
-// and reads each block alone, from memory. It asks again for the bytes
-// after those once h comes within half of ra.size of their end, so that
-// the OS reads while the compaction merges; a block outside what it asked
-// for (a seek) starts over from h. dataEnd is where the table's data
-// blocks end.
-func (ra *readahead) prefetch(pf vfs.Prefetcher, h blockHandle, dataEnd uint64, st *Stats) {
-	from := ra.fetchTo
-	switch {
-	case h.offset < ra.fetchFrom || h.offset >= ra.fetchTo:
-		from, ra.fetchFrom = h.offset, h.offset
-	case h.end()+uint64(ra.size/2) <= ra.fetchTo:
-		return
-	}
-	to := min(from+uint64(ra.size), dataEnd)
-	if to <= from {
-		return
-	}
-	pf.Prefetch(int64(from), int64(to-from))
-	ra.fetchTo = to
-	st.Readaheads.Add(1)
 }
 
 // SetReadahead sets the bytes a compaction iterator (NewCompactionIter,
@@ -125,10 +94,6 @@ func (r *Reader) readAhead(h blockHandle, ra *readahead, st *Stats, dst *[]byte,
 		return r.decodeStored(h, stored, r.meta.props.MaxBlockSize, dst, slot)
 	}
 	if ra.compaction && ra.size == 0 {
-		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst, slot)
-	}
-	if pf, ok := r.r.(vfs.Prefetcher); ok && ra.compaction {
-		ra.prefetch(pf, h, r.meta.dataEnd, st)
 		return r.readDataBlock(h, r.meta.props.MaxBlockSize, st, dst, slot)
 	}
 	if !ra.compaction {

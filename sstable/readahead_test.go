@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -155,85 +154,5 @@ func TestReadaheadCorruptBlock(t *testing.T) {
 		require.Contains(t, err.Error(), "000001.sst at offset")
 		require.Greater(t, i, 0)
 		require.Less(t, i, len(entries))
-	}
-}
-
-// prefetchingFile is a countingFile that the OS would read ahead
-// (vfs.Prefetcher): it records each prefetch asked for, and each read
-// that found its bytes not asked for before.
-type prefetchingFile struct {
-	countingFile
-	mu        sync.Mutex
-	asked     [][2]int64 // [off, end) of each prefetch, in order
-	unfetched int        // reads of bytes no prefetch asked for first
-}
-
-func (f *prefetchingFile) Prefetch(off, n int64) {
-	f.mu.Lock()
-	f.asked = append(f.asked, [2]int64{off, off + n})
-	f.mu.Unlock()
-}
-
-func (f *prefetchingFile) ReadAt(p []byte, off int64) (int, error) {
-	f.mu.Lock()
-	// Covered by the prefetches together: step through them from off.
-	pos, end := off, off+int64(len(p))
-	for moved := true; pos < end && moved; {
-		moved = false
-		for _, a := range f.asked {
-			if pos >= a[0] && pos < a[1] {
-				pos, moved = a[1], true
-			}
-		}
-	}
-	if pos < end {
-		f.unfetched++
-	}
-	f.mu.Unlock()
-	return f.countingFile.ReadAt(p, off)
-}
-
-// TestCompactionPrefetch: a compaction iterator over a file the OS reads
-// ahead asks the OS for its share of readahead at a time, each span
-// following the last, and reads each block alone, never into a buffer of
-// its own; every block it reads was asked for first, and every entry comes
-// back once.
-func TestCompactionPrefetch(t *testing.T) {
-	entries := genEntries(rand.New(rand.NewPCG(3, 3)), 4000)
-	data, props := writeTable(t, entries, WriterOptions{BlockSize: 1024, Compression: CompressionSnappy})
-	for _, share := range []int{48 << 10, CompactionReadahead} {
-		f := &prefetchingFile{countingFile: countingFile{data: data}}
-		stats := new(Stats)
-		rd, err := NewReader(f, int64(len(data)), 1, "000001.sst", ReaderOptions{Stats: stats})
-		require.NoError(t, err)
-		f.reads.Store(0)
-		f.largest.Store(0)
-		f.unfetched = 0 // the open's reads of the table's metadata
-		it := rd.NewCompactionIter()
-		it.SetReadahead(share)
-		i := 0
-		for ok := it.First(); ok; ok = it.Next() {
-			require.Equal(t, entries[i].key, it.Key())
-			require.True(t, bytes.Equal(entries[i].value, it.Value()))
-			require.Nil(t, it.ra.buf, "share %d: no buffer of its own", share)
-			i++
-		}
-		require.NoError(t, it.Close())
-		require.NoError(t, rd.Close())
-		require.Equal(t, len(entries), i)
-
-		blocks := int64(props.NumDataBlocks)
-		require.Equal(t, blocks, stats.DataBlocksRead.Load(), "share %d", share)
-		require.Equal(t, blocks, f.reads.Load(), "share %d: each block read alone", share)
-		require.Zero(t, f.unfetched, "share %d: every block read was prefetched first", share)
-		require.Equal(t, int64(len(f.asked)), stats.Readaheads.Load(), "share %d", share)
-		next := int64(0)
-		for _, a := range f.asked {
-			require.Equal(t, next, a[0], "share %d: each prefetch follows the last", share)
-			require.LessOrEqual(t, a[1]-a[0], int64(share), "share %d", share)
-			next = a[1]
-		}
-		require.Equal(t, int64(props.DataSize), next, "share %d: the data blocks, nothing past them", share)
-		require.Greater(t, len(f.asked), 1, "share %d", share)
 	}
 }

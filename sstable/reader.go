@@ -63,9 +63,7 @@ type Stats struct {
 	// Readaheads counts the positioned reads of several consecutive data
 	// blocks at once, made by an iterator reading a table in order (see
 	// Iterator); each block such a read brings is counted in DataBlocksRead
-	// when it is used, its bytes in DataBytesRead when read. A compaction
-	// iterator on a file the OS reads ahead (vfs.Prefetcher) counts each
-	// prefetch it asks for instead, and its block reads as cache misses do.
+	// when it is used, its bytes in DataBytesRead when read.
 	Readaheads atomic.Int64
 }
 

@@ -85,19 +85,6 @@ type Preallocator interface {
 	Truncate(size int64) error
 }
 
-// Prefetcher is implemented by files whose bytes the OS can read into its
-// page cache ahead of a read (posix_fadvise(2) WILLNEED on Linux, the OS
-// filesystem's files): the read then copies them from memory. The bytes
-// wait in the page cache, which the OS reclaims under memory pressure,
-// not in the process's memory: a reader of a whole file (a compaction
-// reading its inputs) gets its reads ahead without holding buffers of its
-// own. A hint only: nothing fails when the OS ignores it.
-type Prefetcher interface {
-	// Prefetch starts reading [off, off+n) into the page cache, without
-	// waiting for it.
-	Prefetch(off, n int64)
-}
-
 // ErrLocked is wrapped by Lock's error when the lock is held elsewhere.
 var ErrLocked = errors.New("vfs: lock held")
 
