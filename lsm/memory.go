@@ -27,7 +27,9 @@ import (
 //	                                CompactionConcurrency x 2 x TargetFileSize
 //	                                + (CompactionConcurrency+1) x writerFixed
 //	                                + CompactionConcurrency x TargetFileSize/2
-//	                                (1 to 4 MiB: the inputs' readahead)
+//	                                (1 to 4 MiB: the inputs' readahead,
+//	                                off the Go heap, in the block
+//	                                cache's allocator)
 //	commit, WAL, reads    Go heap   memoryFixed
 //
 // With MemoryLimit sizing both the memtables and the block cache, the

@@ -70,11 +70,12 @@ type Metrics struct {
 	ImmutableMemtables int
 	BlockCacheBytes    int64 // data blocks in the block cache
 	// BlockCacheOffHeapBytes is the memory the block cache's data blocks
-	// and tables' filter blocks and point indexes take off the Go heap: their slabs, slots in
-	// use or free (see BlockCacheBytes and TableIndexFilterBytes for what
-	// is charged), and blocks readers still hold
-	// after eviction. On platforms without off-heap memory the same bytes
-	// are on the Go heap.
+	// and tables' filter blocks and point indexes take off the Go heap,
+	// with the running compactions' readahead buffers (its allocator's):
+	// their slabs, slots in use or free (see BlockCacheBytes and
+	// TableIndexFilterBytes for what is charged), and blocks readers still
+	// hold after eviction. On platforms without off-heap memory the same
+	// bytes are on the Go heap.
 	BlockCacheOffHeapBytes int64
 	BlockCacheCapacity     int64
 	BlockCacheHits         int64

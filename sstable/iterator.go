@@ -71,6 +71,7 @@ func (r *Reader) NewIter() *Iterator {
 func (r *Reader) ResetIter(it *Iterator, compaction bool) {
 	it.ref.Release() // nothing for a closed iterator; a block an unclosed one still held
 	it.pref.Release()
+	it.ra.release()
 	ib, db, sb := it.index.keyBuf[:0], it.data.keyBuf[:0], it.seekBuf[:0]
 	*it = Iterator{r: r, noFill: compaction, seekBuf: sb}
 	it.index.keyBuf, it.data.keyBuf = ib, db
@@ -541,7 +542,8 @@ func (it *Iterator) Close() error {
 	it.p, it.pv = nil, pointIndex{}
 	it.pref.Release()
 	it.pref = BlockRef{}
-	it.ra = readahead{} // drops the readahead buffer
+	it.ra.release() // drops the readahead buffer
+	it.ra = readahead{}
 	if it.scratch != nil {
 		putBuf(it.scratch, *it.scratch)
 		it.scratch = nil
