@@ -249,7 +249,7 @@ func TestFlushedMemtableLivesWhileRead(t *testing.T) {
 	require.Equal(t, db.opts.MemtableSize, db.Metrics().MemtableArenaBytes,
 		"closing the iterator frees the flushed memtable: the mutable one is left")
 	if offheap.OffHeap {
-		// The block cache's memory aside: the tables' point indexes.
+		// The block cache's memory aside: the point indexes, compactions' readahead.
 		require.Equal(t, db.opts.MemtableSize, offheap.Live()-liveBefore-db.blockCache.OffHeap(), "freed, not kept")
 	}
 	require.NoError(t, db.Close())
