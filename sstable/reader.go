@@ -492,14 +492,8 @@ func (r *Reader) pointIdx(p *pointIndex) (has bool, ix *indexPart, ref BlockRef,
 		*p = *r.pix
 		return true, r.ix, BlockRef{}, nil
 	}
-	off := r.meta.footer.index.offset + 1 // inside the index block: no other block starts there
-	if ref, b, ok := r.cache.getMeta(r.fileNum, off); ok {
-		*p = storedPointIndex(b)
+	if ref, ok := r.cachedPointIdx(p); ok {
 		return true, nil, ref, nil
-	}
-	if v, ok := r.cache.getPart(r.fileNum, off); ok { // on the heap (see cachePointIndex)
-		*p = *v.(*pointIndex)
-		return true, nil, BlockRef{}, nil
 	}
 	// The whole index, if the cache holds it, else read again but not
 	// cached: Gets need only the point index.
@@ -508,13 +502,8 @@ func (r *Reader) pointIdx(p *pointIndex) (has bool, ix *indexPart, ref BlockRef,
 	} else {
 		r.loadMu.Lock()
 		defer r.loadMu.Unlock()
-		if ref, b, ok := r.cache.getMeta(r.fileNum, off); ok { // made meanwhile
-			*p = storedPointIndex(b)
+		if ref, ok := r.cachedPointIdx(p); ok { // made meanwhile
 			return true, nil, ref, nil
-		}
-		if v, ok := r.cache.getPart(r.fileNum, off); ok {
-			*p = *v.(*pointIndex)
-			return true, nil, BlockRef{}, nil
 		}
 		if ix, err = r.readIndex(r.meta.footer, &r.meta.props, r.meta.dataEnd, true); err != nil {
 			return false, nil, BlockRef{}, err
@@ -530,6 +519,21 @@ func (r *Reader) pointIdx(p *pointIndex) (has bool, ix *indexPart, ref BlockRef,
 		return false, nil, BlockRef{}, err
 	}
 	return true, ix, ref, nil
+}
+
+// cachedPointIdx sets *p to the table's point index if the cache holds
+// it: in its own memory, held by ref, or on the heap (see cachePointIndex).
+func (r *Reader) cachedPointIdx(p *pointIndex) (ref BlockRef, ok bool) {
+	off := r.meta.footer.index.offset + 1 // inside the index block: no other block starts there
+	if ref, b, ok := r.cache.getMeta(r.fileNum, off); ok {
+		*p = storedPointIndex(b)
+		return ref, true
+	}
+	if v, ok := r.cache.getPart(r.fileNum, off); ok {
+		*p = *v.(*pointIndex)
+		return BlockRef{}, true
+	}
+	return BlockRef{}, false
 }
 
 // cachePointIndex caches p, the table's point index, and returns the form
