@@ -105,10 +105,11 @@ func (s *skiplist) init(capacity int64, offHeap bool, seed1, seed2 uint64) {
 	s.arena = newArena(capacity, offHeap)
 	// The head has a full tower and an empty key and value; capacity is at
 	// least minCapacity, so it always fits. Its links (end of list at
-	// every level) and header are cleared; every other byte is written
-	// before it is read.
+	// every level) and header are zero as a new arena is: nothing is
+	// written here, so an empty memtable holds no memory (a write would map
+	// the arena's first page, on Linux a whole 2 MiB huge page); every
+	// other byte is written before it is read.
 	size := uint64(nodeSize(maxHeight, 0))
-	clear(s.arena.buf[:size])
 	off, _, _ := s.arena.alloc(size, 0)
 	s.head = off + towerEntry*maxHeight
 	s.height.Store(1)
