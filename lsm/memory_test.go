@@ -207,6 +207,46 @@ func TestMemoryLimitOptions(t *testing.T) {
 	require.Equal(t, int64(8*MiB), o.TargetFileSize)
 }
 
+// TestElasticCacheKeepsTheBound: with MemoryLimit sizing both the
+// memtables and the block cache, the cache beside memtables of any size
+// up to MemtableSize keeps the bound within the limit, the compactions'
+// readahead counted at what they read with (it follows MemtableSize, not
+// the memtables of the moment).
+func TestElasticCacheKeepsTheBound(t *testing.T) {
+	t.Setenv("GOGC", "")
+	const MiB = 1 << 20
+	for _, limit := range []int64{32 * MiB, 64 * MiB, 128 * MiB, 256 * MiB, 1 << 30} {
+		o := (&Options{MemoryLimit: limit}).ensureDefaults()
+		require.True(t, o.elasticCache)
+		for _, m := range []int64{256 << 10, MiB, 4 * MiB, o.MemtableSize / 2, o.MemtableSize} {
+			m = min(m, o.MemtableSize)
+			held := o
+			held.BlockCacheSize = elasticCacheSize(&o, m)
+			b := budgetFor(&held, m)
+			require.LessOrEqual(t, b.Total(), limit, "MemoryLimit %d MiB, memtables of %d KiB: cache %d KiB", limit/MiB, m>>10, held.BlockCacheSize>>10)
+			require.GreaterOrEqual(t, held.BlockCacheSize, o.BlockCacheSize, "the cache beside smaller memtables is no smaller")
+		}
+	}
+}
+
+// TestCompactionReadaheadBudget: half the target table size, no more than
+// a quarter of a memtable, between 1 and 4 MiB.
+func TestCompactionReadaheadBudget(t *testing.T) {
+	const MiB = 1 << 20
+	for _, c := range []struct{ target, memtable, want int64 }{
+		{8 * MiB, 64 * MiB, 4 * MiB}, // the defaults
+		{16 * MiB, 64 * MiB, 4 * MiB},
+		{4 * MiB, 64 * MiB, 2 * MiB},
+		{2 * MiB, 64 * MiB, 1 * MiB},
+		{8 * MiB, 8 * MiB, 2 * MiB},
+		{8 * MiB, 4 * MiB, 1 * MiB},
+		{8 * MiB, 256 << 10, 1 * MiB},
+	} {
+		o := Options{TargetFileSize: c.target, MemtableSize: c.memtable}
+		require.Equal(t, c.want, compactionReadaheadBudget(&o), "TargetFileSize %d MiB, MemtableSize %d KiB", c.target/MiB, c.memtable>>10)
+	}
+}
+
 // TestFlushedMemtableLivesWhileRead: an iterator opened before a flush
 // still reads the flushed memtable (its arena is not freed under it), the
 // arena is counted until the iterator closes, and freed then; a flushed

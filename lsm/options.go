@@ -125,8 +125,8 @@ type Options struct {
 	//	      + MemtableSize                          the flush's table writer
 	//	      + CompactionConcurrency x 2 x TargetFileSize   compactions' table writers
 	//	      + (CompactionConcurrency+1) x (256 KiB + 4 x BlockSize)   writers' buffers
-	//	      + CompactionConcurrency x TargetFileSize/2 (1-4 MiB) input readahead
-	//	                                              (off the Go heap)
+	//	      + CompactionConcurrency x min(TargetFileSize/2, MemtableSize/4)
+	//	          (1-4 MiB)                           input readahead (off the Go heap)
 	//	      + 4 MiB )                               commit, WAL and read buffers
 	//
 	// where g = 1 + GOGC/100 (2 by default) is the Go collector's headroom:
