@@ -551,6 +551,12 @@ func (it *Iterator) badKey() bool {
 // value and expiry if it is live. A version that cannot be judged stops
 // the iterator with a corruption error.
 func (it *Iterator) accept(kind keys.Kind, v []byte) bool {
+	if kind == keys.KindSet {
+		// The common case, without building a Judgement: copying that
+		// struct was a tenth of a cached scan's CPU.
+		it.value, it.expiry = v, 0
+		return true
+	}
 	switch j := keys.Judge(kind, v, &it.now); {
 	case j.Err != nil:
 		it.err = fmt.Errorf("strata: iterator at key %s: %w", keys.Quote(it.key), j.Err)
