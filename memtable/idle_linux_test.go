@@ -1,25 +1,19 @@
 package memtable
 
 import (
-	"os"
 	"testing"
-	"unsafe"
 
 	"github.com/stratadb/strata/internal/offheap"
+	"github.com/stratadb/strata/internal/smaps"
 	"github.com/stratadb/strata/keys"
-	"golang.org/x/sys/unix"
 )
 
-// residentPages counts the pages of b the process has mapped (mincore).
+// residentPages counts the pages of b the process has mapped.
 func residentPages(t *testing.T, b []byte) int {
 	t.Helper()
-	vec := make([]byte, (len(b)+os.Getpagesize()-1)/os.Getpagesize())
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatal(errno)
-	}
-	n := 0
-	for _, v := range vec {
-		n += int(v & 1)
+	n, err := smaps.ResidentPages(b)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/stratadb/strata/internal/smaps"
 )
 
@@ -47,15 +45,11 @@ func vmFlags(addr uintptr) (string, error) { return smaps.Field(addr, "VmFlags")
 func TestAllocPopulatedIsResident(t *testing.T) {
 	const n = 256 << 10
 	resident := func(b []byte) int {
-		vec := make([]byte, (len(b)+os.Getpagesize()-1)/os.Getpagesize())
-		if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-			t.Fatal(errno)
+		n, err := smaps.ResidentPages(b)
+		if err != nil {
+			t.Fatal(err)
 		}
-		in := 0
-		for _, v := range vec {
-			in += int(v & 1)
-		}
-		return in
+		return n
 	}
 	before := Live()
 	b, err := AllocPopulated(n)

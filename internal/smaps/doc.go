@@ -1,6 +1,7 @@
 // Package smaps reads the fields of one mapping of the process's
 // /proc/self/smaps, for tests that check what the kernel holds of a
-// mapping (resident bytes, flags). Linux only; elsewhere Field fails.
+// mapping (resident bytes, flags), and counts a buffer's resident pages
+// (ResidentPages, with mincore). Linux only; elsewhere both fail.
 //
 // The file is a run of records, one per mapping, each a header line then
 // "Name: value" lines:
