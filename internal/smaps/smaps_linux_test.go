@@ -36,3 +36,22 @@ func TestFieldOfAMapping(t *testing.T) {
 	_, err = Field(0, "Rss")
 	require.Error(t, err)
 }
+
+// TestResidentPages: none of a fresh private anonymous mapping is
+// resident; each page written is, and only those.
+func TestResidentPages(t *testing.T) {
+	const pages = 64
+	m, err := syscall.Mmap(-1, 0, pages*4096, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	require.NoError(t, err)
+	defer syscall.Munmap(m)
+	n, err := ResidentPages(m)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	m[0], m[5*4096], m[pages*4096-1] = 1, 1, 1
+	n, err = ResidentPages(m)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	n, err = ResidentPages(nil)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
