@@ -711,11 +711,16 @@ func (db *DB) wrapWALRefs(f *manifest.FileMeta, t *tableIter, fill bool) keys.It
 	if f.WALRef == 0 {
 		return t
 	}
-	return &walRefIter{
+	w := &walRefIter{
 		Iterator: t,
 		read:     func(r walRef, dst []byte) ([]byte, error) { return db.readWALRef(f, r, dst, fill, nil) },
 		bad:      func(v []byte) error { return db.badWALValue(f, v) },
+		table:    f.FileNum,
 	}
+	if fill {
+		w.db, w.seg = db, func() (walValueSeg, error) { return db.openWALValueSeg(f.WALRef) }
+	}
+	return w
 }
 
 // appendMemIters appends m's iterators to dst (memtable AppendIters),
@@ -729,6 +734,11 @@ func (db *DB) appendMemIters(dst []keys.Iterator, m *memTable) []keys.Iterator {
 				Iterator: dst[i],
 				read:     func(r walRef, dst []byte) ([]byte, error) { return db.readMemValue(m, r, dst, true, nil) },
 				bad:      m.badValue,
+				db:       db,
+				// Only what the leader handed to the file is final.
+				seg: func() (walValueSeg, error) {
+					return walValueSeg{f: m.seg, name: m.segName, size: m.logged.Load()}, nil
+				},
 			}
 		}
 	}
@@ -747,6 +757,13 @@ type walRefIter struct {
 	val  []byte                                     // the current entry's value
 	buf  []byte                                     // memory for values read from the segment
 	err  error
+	// Reading ahead (see walReadahead): seg gives the segment and how
+	// much of it may be read (nil: the iterator never reads ahead, as a
+	// compaction's); ra is the window read last.
+	db    *DB
+	seg   func() (walValueSeg, error)
+	table uint64 // the table's number, 0 for a memtable (for errors)
+	ra    walReadahead
 }
 
 func (w *walRefIter) settle(ok bool) bool {
@@ -768,7 +785,10 @@ func (w *walRefIter) settle(ok bool) bool {
 		w.val = inline
 		return true
 	}
-	out, err := w.read(r, w.buf[:0])
+	out, ok, err := w.readAhead(r)
+	if !ok && err == nil {
+		out, err = w.read(r, w.buf[:0])
+	}
 	if err != nil {
 		w.err, w.val = err, nil
 		return false
@@ -794,6 +814,7 @@ func (w *walRefIter) Error() error {
 }
 
 func (w *walRefIter) Close() error {
+	w.ra.release()
 	err := w.Iterator.Close()
 	if w.err != nil {
 		return w.err

@@ -47,7 +47,8 @@ import (
 //
 // Outside the bound: what open iterators and snapshots pin (an iterator
 // keeps the memtables of its moment and one block per table it reads, and
-// up to 256 KiB of readahead per table it reads in order), and
+// up to 256 KiB of readahead per table it reads in order, and as much
+// again for the table's values kept in the WAL, see walReadahead), and
 // a memtable larger than MemtableSize made for a single batch that does
 // not fit in one.
 

@@ -141,7 +141,8 @@ type Options struct {
 	// Metrics reports each part and the bound (MemoryBound). Not counted:
 	// what open iterators pin (the memtables of their moment, one block per
 	// table, the index of each table they read if the cache evicts it
-	// meanwhile, and up to 256 KiB of readahead per table read in order), and a memtable made larger than MemtableSize for a single
+	// meanwhile, and up to 256 KiB of readahead per table read in order,
+	// and as much again for its values kept in the WAL), and a memtable made larger than MemtableSize for a single
 	// batch that does not fit in one.
 	//
 	// With MemoryLimit set, the sizes left unset follow from it:

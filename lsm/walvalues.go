@@ -38,9 +38,11 @@ import (
 // nothing above a table sees them; a compaction reads through the same
 // iterators, so the tables it writes hold every value. A read that may
 // fill the block cache reads and caches the whole WAL block (32 KiB) that
-// holds its value, so values read in the order they were logged (a scan,
-// a Raft follower catching up) cost one read of the segment per block
-// (readWALRef). A table moved to another level keeps its FileMeta and its
+// holds its value, so values read in the order they were logged by Gets
+// (a Raft follower catching up by point reads) cost one read of the
+// segment per block (readWALRef); an iterator reading them in that order
+// reads the segment ahead into a buffer of its own instead, up to 256 KiB
+// a read, and leaves the cache alone (walreadahead.go). A table moved to another level keeps its FileMeta and its
 // references.
 //
 // The segment is kept while any live version names a table that refers to

@@ -110,7 +110,9 @@ func TestWALValuesFlushReadCompact(t *testing.T) {
 	read := db.Metrics().WALValueReads
 	require.Greater(t, read, before)
 	requireWALValues(t, db, n, 0)
-	require.Equal(t, read, db.Metrics().WALValueReads, "values read once are in the block cache")
+	// Gets find the values they read once in the block cache; the scan
+	// reads ahead in windows of its own (walReadahead), a few reads.
+	require.LessOrEqual(t, db.Metrics().WALValueReads-read, int64(n/30), "values read once are in the block cache, or read ahead")
 
 	require.NoError(t, db.Close())
 	db = openMem(t, fs, opts)
