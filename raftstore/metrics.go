@@ -40,6 +40,10 @@ type Metrics struct {
 	// recently appended entries (Options.RecentEntries) without an engine
 	// lookup.
 	RecentHits uint64
+	// CursorReads is the number of GetLog calls answered by an iterator
+	// kept from the call before, which read the entry before (a Raft
+	// leader sending a follower a run of entries), without a lookup.
+	CursorReads uint64
 }
 
 // String formats m as "name:value" lines, as lsm.Metrics does.
@@ -67,6 +71,7 @@ func (m Metrics) String() string {
 		line("raft_append_avg_us", (m.AppendTime / time.Duration(m.Appends)).Microseconds())
 	}
 	line("raft_recent_hits", m.RecentHits)
+	line("raft_cursor_reads", m.CursorReads)
 	return b.String()
 }
 
@@ -78,7 +83,7 @@ type counters struct {
 	truncationFlushes, truncationFlushErrors atomic.Uint64
 	fsyncs, fsyncNanos, fsyncMaxNanos        atomic.Uint64
 	appendNanos                              atomic.Uint64
-	recentHits                               atomic.Uint64
+	recentHits, cursorReads                  atomic.Uint64
 }
 
 // observeFsync records one fsync of duration d. Only writers (holding

@@ -104,7 +104,9 @@ func TestGetLogScatteredReadsLeaveCache(t *testing.T) {
 	if m2.BlockCacheBytes == 0 {
 		t.Errorf("a sequential run left nothing in the block cache")
 	}
-	if hits := m2.BlockCacheHits - m.BlockCacheHits; hits < n/2 {
-		t.Errorf("a sequential run of %d reads hit the block cache %d times, want most", n, hits)
+	// The run reads each block once: by a cursor stepping through it, or
+	// by lookups that find it in the cache.
+	if misses := m2.BlockCacheMisses - m.BlockCacheMisses; misses > n/10 {
+		t.Errorf("a sequential run of %d reads missed the block cache %d times, want about once a block", n, misses)
 	}
 }

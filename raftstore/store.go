@@ -77,6 +77,11 @@ type Store struct {
 
 	// reads is readAhead's memory of recent sequential reads.
 	reads [8]atomic.Uint64
+	// cursors are GetLog's iterators over sequential runs (cursor.go);
+	// gen counts the rewrites of the log that make them stale: DeleteRange
+	// and StoreLogs over existing entries add one before they write.
+	cursors [4]cursor
+	gen     atomic.Uint64
 	// cacheBytes is the engine's block cache capacity; cachedTail is the
 	// number of last entries whose scattered reads fill it (setCachedTail).
 	cacheBytes int64
@@ -346,12 +351,17 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 			return decodeLog(index, v, log)
 		}
 	}
+	sequential := s.readAhead(index)
+	if v, ok := s.readByCursor(index, sequential); ok {
+		s.c.cursorReads.Add(1)
+		return decodeLog(index, v, log)
+	}
 	// The engine keeps the key slice past the call's stack frame, so a
 	// local array would be a heap allocation per read: pool it.
 	key := keyPool.Get().(*[logKeyLen]byte)
 	putLogKey(key[:], index)
 	var opts *lsm.GetOptions
-	if !s.readAhead(index) && s.last.Load()-index >= s.cachedTail.Load() {
+	if !sequential && s.last.Load()-index >= s.cachedTail.Load() {
 		opts = &noFillCache
 	}
 	v, err := s.db.GetAppend(nil, key[:], opts)
@@ -455,6 +465,9 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	if cap(s.buf) > 1<<20 {
 		s.buf = nil
 	}
+	if !s.empty && lo <= s.hi {
+		s.gen.Add(1) // entries rewritten: GetLog's cursors must not answer for them
+	}
 	if err := s.db.Apply(b); err != nil {
 		if s.recent != nil {
 			s.recent.drop(lo, hi)
@@ -477,6 +490,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	s.c.bytesAppended.Add(bytes)
 	s.setCachedTail(s.c.bytesAppended.Load() / s.c.entriesAppended.Load())
 	s.c.appendNanos.Add(uint64(time.Since(start)))
+	s.sweepCursors(false)
 	return nil
 }
 
@@ -511,10 +525,14 @@ func (s *Store) DeleteRange(min, max uint64) error {
 	case max >= s.hi:
 		s.hi = min - 1
 	}
+	s.gen.Add(1)
 	s.publish()
 	if s.recent != nil {
 		s.recent.drop(min, max)
 	}
+	// The cursors hold the tables and segments of the entries going: let
+	// them go, so that compaction gives their space back.
+	s.sweepCursors(true)
 	if err := s.db.DeleteRange(start[:], endKey); err != nil {
 		s.empty, s.lo, s.hi = false, oldLo, oldHi
 		s.publish()
@@ -648,6 +666,7 @@ func (s *Store) Metrics() Metrics {
 		FsyncMax:              time.Duration(s.c.fsyncMaxNanos.Load()),
 		AppendTime:            time.Duration(s.c.appendNanos.Load()),
 		RecentHits:            s.c.recentHits.Load(),
+		CursorReads:           s.c.cursorReads.Load(),
 	}
 	if !s.isEmpty.Load() {
 		m.FirstIndex, m.LastIndex = s.first.Load(), s.last.Load()
@@ -672,6 +691,7 @@ func (s *Store) Close() error {
 		return lsm.ErrClosed
 	}
 	s.closed.Store(true)
+	s.sweepCursors(true)
 	close(s.stopc)
 	<-s.flusherDone
 	return s.db.Close()

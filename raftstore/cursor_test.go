@@ -1,0 +1,294 @@
+package raftstore
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/stratadb/strata/lsm"
+)
+
+// cursorOptions: no cache of recent entries, so every read past the
+// first of a run goes to a cursor or the engine, and 256 KiB memtables,
+// so runs cross flushed tables.
+func cursorOptions() *Options {
+	return &Options{NoSync: true, RecentEntries: -1, Engine: &lsm.Options{MemtableSize: 256 << 10}}
+}
+
+// TestCursorMatchesModel drives a store through appends, tail rewrites
+// with new terms (after a DeleteRange, as Raft does, and straight over the
+// old entries), head truncations, flushes, compactions and reopens, while
+// reading runs of entries in order (two at a time, interleaved, as two
+// followers catching up): every GetLog must return what the model holds,
+// never an entry a rewrite replaced or a truncation removed, however long
+// a cursor has been open.
+func TestCursorMatchesModel(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(dir, cursorOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	model := map[uint64]*raft.Log{}
+	var lo, hi uint64 // model bounds; hi == 0: empty
+	term := uint64(1)
+	rng := rand.New(rand.NewPCG(3, 4))
+	store := func(ls []*raft.Log) {
+		t.Helper()
+		if err := s.StoreLogs(ls); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range ls {
+			model[l.Index] = l
+			if hi == 0 || l.Index < lo {
+				lo = l.Index
+			}
+			hi = max(hi, l.Index)
+		}
+	}
+	run := func(from uint64, ls []*raft.Log, t0 uint64) []*raft.Log {
+		for i := from; i < from+uint64(len(ls)); i++ {
+			ls[i-from] = termed(i, t0)
+		}
+		return ls
+	}
+	check := func(step int, i uint64) {
+		t.Helper()
+		var l raft.Log
+		err := s.GetLog(i, &l)
+		want, ok := model[i]
+		switch {
+		case !ok && !errors.Is(err, raft.ErrLogNotFound):
+			t.Fatalf("step %d: GetLog(%d) = %+v, %v; want not found", step, i, l, err)
+		case ok && (err != nil || !logsEqual(&l, want)):
+			t.Fatalf("step %d: GetLog(%d) = %+v, %v; want %+v", step, i, l, err, *want)
+		}
+	}
+	// runs are the next index of each of two readers' runs.
+	var runs [2]uint64
+	store(run(1, make([]*raft.Log, 500), term))
+	for step := range 400 {
+		switch op := rng.IntN(10); {
+		case op < 4: // append
+			store(run(hi+1, make([]*raft.Log, 1+rng.IntN(64)), term))
+		case op == 4 && hi > lo+10: // a new leader rewrites the tail
+			term++
+			from := hi - uint64(rng.IntN(10))
+			if rng.IntN(2) == 0 {
+				if err := s.DeleteRange(from, hi); err != nil {
+					t.Fatal(err)
+				}
+				for i := from; i <= hi; i++ {
+					delete(model, i)
+				}
+				hi = from - 1
+			}
+			store(run(from, make([]*raft.Log, 1+rng.IntN(20)), term))
+		case op == 5 && hi > lo+100: // snapshot: truncate the head
+			to := lo + uint64(rng.IntN(50))
+			if err := s.DeleteRange(lo, to); err != nil {
+				t.Fatal(err)
+			}
+			for i := lo; i <= to; i++ {
+				delete(model, i)
+			}
+			lo = to + 1
+		case op == 6:
+			if err := s.DB().Flush(); err != nil {
+				t.Fatal(err)
+			}
+		case op == 7 && step%20 == 0:
+			if err := s.DB().Compact(nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		case op == 8 && step%25 == 0:
+			if err := s.Close(); err != nil {
+				t.Fatalf("step %d: Close with cursors open: %v", step, err)
+			}
+			if s, err = New(dir, cursorOptions()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Each reader goes on with its run, or starts a new one.
+		for r := range runs {
+			if runs[r] < lo || runs[r] > hi+1 || rng.IntN(8) == 0 {
+				runs[r] = lo + uint64(rng.IntN(int(hi-lo+1)))
+			}
+		}
+		for range 1 + rng.IntN(40) {
+			for r := range runs {
+				check(step, runs[r])
+				runs[r]++
+			}
+		}
+	}
+	for i := lo - min(lo, 3); i <= hi+3; i++ {
+		check(-1, i)
+	}
+	if n := s.Metrics().CursorReads; n < 1000 {
+		t.Fatalf("%d reads by cursor: the runs did not exercise them", n)
+	}
+}
+
+// openCursors counts the cursors holding an iterator.
+func openCursors(s *Store) int {
+	n := 0
+	for i := range s.cursors {
+		c := &s.cursors[i]
+		c.mu.Lock()
+		if c.it != nil {
+			n++
+		}
+		c.mu.Unlock()
+	}
+	return n
+}
+
+// TestCursorsLetGo: the iterators GetLog keeps hold the tables they read,
+// so they are closed by DeleteRange (whose space comes back only without
+// them), once idle by StoreLogs, after cursorSteps entries, and by Close.
+func TestCursorsLetGo(t *testing.T) {
+	s, err := New(t.TempDir(), cursorOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	if err := s.StoreLogs(entries(1, 3000)); err != nil {
+		t.Fatal(err)
+	}
+	readRun := func(from, to uint64) {
+		t.Helper()
+		var l raft.Log
+		for i := from; i <= to; i++ {
+			if err := s.GetLog(i, &l); err != nil || !logsEqual(&l, entry(i)) {
+				t.Fatalf("GetLog(%d) = %+v, %v", i, l, err)
+			}
+		}
+	}
+	readRun(1, 10)
+	readRun(2000, 2010)
+	if n := openCursors(s); n != 2 {
+		t.Fatalf("after two runs, %d cursors open, want 2", n)
+	}
+	if err := s.DeleteRange(1, 5); err != nil {
+		t.Fatal(err)
+	}
+	if n := openCursors(s); n != 0 {
+		t.Fatalf("after DeleteRange, %d cursors open, want 0", n)
+	}
+
+	readRun(100, 110)
+	if err := s.StoreLogs(entries(3001, 3001)); err != nil {
+		t.Fatal(err)
+	}
+	if n := openCursors(s); n != 1 {
+		t.Fatalf("StoreLogs closed a cursor in use: %d open, want 1", n)
+	}
+	time.Sleep(cursorIdle + 20*time.Millisecond)
+	if err := s.StoreLogs(entries(3002, 3002)); err != nil {
+		t.Fatal(err)
+	}
+	if n := openCursors(s); n != 0 {
+		t.Fatalf("a cursor idle for %v is still open after StoreLogs", cursorIdle)
+	}
+
+	// A long run reopens its cursor every cursorSteps entries: the
+	// iterator it reads with changes.
+	readRun(10, 11)
+	c := s.cursorAt(11)
+	if c == nil {
+		t.Fatal("no cursor at the end of a run")
+	}
+	first := c.it
+	c.mu.Unlock()
+	readRun(12, 12+cursorSteps)
+	if c = s.cursorAt(12 + cursorSteps); c == nil {
+		t.Fatal("no cursor at the end of a long run")
+	}
+	if c.it == first {
+		t.Errorf("a cursor read %d entries on one iterator, want a new one every %d", cursorSteps+2, cursorSteps)
+	}
+	c.mu.Unlock()
+
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close with a cursor open: %v", err)
+	}
+	if n := openCursors(s); n != 0 {
+		t.Fatalf("after Close, %d cursors open", n)
+	}
+}
+
+// TestCursorConcurrentRuns: readers following runs of their own (sharing
+// the cursors, some runs in the same neighbourhood) while a writer appends
+// and truncates the head get every entry right, or not found once the
+// head passed it. Run with -race.
+func TestCursorConcurrentRuns(t *testing.T) {
+	s, err := New(t.TempDir(), cursorOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.StoreLogs(entries(1, 2000)); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for r := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(r), 9))
+			var l raft.Log
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				first, _ := s.FirstIndex()
+				last, _ := s.LastIndex()
+				i := first + uint64(rng.IntN(int(last-first+1)))
+				for range 1 + rng.IntN(200) {
+					err := s.GetLog(i, &l)
+					if errors.Is(err, raft.ErrLogNotFound) {
+						if f, _ := s.FirstIndex(); f > i {
+							break // the head passed the run
+						}
+						if la, _ := s.LastIndex(); la < i {
+							break // the run passed the end
+						}
+					}
+					if err != nil || !logsEqual(&l, entry(i)) {
+						errs <- fmt.Errorf("reader %d: GetLog(%d) = %+v, %v", r, i, l, err)
+						return
+					}
+					i++
+				}
+			}
+		}()
+	}
+	for i := uint64(2001); i < 6000; i += 10 {
+		if err := s.StoreLogs(entries(i, i+9)); err != nil {
+			t.Fatal(err)
+		}
+		if i%300 == 1 {
+			if err := s.DeleteRange(0, i-1500); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if s.Metrics().CursorReads == 0 {
+		t.Error("no read by cursor: the runs did not exercise them")
+	}
+}
