@@ -18,7 +18,8 @@ import (
 // steps from one to the next within the block it already holds. GetLog
 // keeps up to len(Store.cursors) such iterators (one per run read at
 // once, such as one per follower catching up) and uses one when the index
-// asked for is the one after the entry it returned last.
+// asked for is the one after the entry it returned last; a new run takes
+// a closed cursor, or else the one used least recently.
 //
 // An iterator sees the log as of its creation, so a cursor answers only
 // for indexes up to the last one published when it opened (hi), and only
@@ -70,16 +71,12 @@ func (s *Store) readByCursor(index uint64, sequential bool) (v []byte, ok bool) 
 	gen := s.gen.Load()
 	c := s.cursorAt(index - 1)
 	if c == nil {
-		if !sequential {
+		if follows := s.noteUncursored(index); !sequential && !follows {
 			return nil, false
 		}
-		// Open one in the slot of this run's neighbourhood, unless a
-		// reader is using it.
-		c = &s.cursors[(index>>readRunShift)%uint64(len(s.cursors))]
-		if !c.mu.TryLock() {
+		if c = s.freeCursor(); c == nil {
 			return nil, false
 		}
-		c.closeLocked()
 	}
 	defer c.mu.Unlock()
 	if s.closed.Load() { // Close closes every cursor after setting closed
@@ -137,6 +134,45 @@ func (s *Store) cursorAt(index uint64) *cursor {
 		c.mu.Unlock()
 	}
 	return nil
+}
+
+// noteUncursored records index as read without a cursor and reports
+// whether index-1 was among the last len(Store.uncursored) such reads: a
+// run, though readAhead, whose slots a neighbourhood's runs share, may not
+// see it when several runs go on side by side.
+func (s *Store) noteUncursored(index uint64) bool {
+	follows := false
+	for i := range s.uncursored {
+		if s.uncursored[i].Load() == index-1 {
+			follows = true
+			break
+		}
+	}
+	s.uncursored[s.uncursoredAt.Add(1)%uint32(len(s.uncursored))].Store(index)
+	return follows
+}
+
+// freeCursor returns, locked and closed, a cursor to open for a new run:
+// a closed one if there is one, else the one used least recently (its run
+// ended, or is the slowest of len(s.cursors)+1 going at once). nil if that
+// one is in use.
+func (s *Store) freeCursor() *cursor {
+	var c *cursor
+	for i := range s.cursors {
+		ci := &s.cursors[i]
+		if ci.at.Load() == 0 {
+			c = ci
+			break
+		}
+		if c == nil || ci.used.Load() < c.used.Load() {
+			c = ci
+		}
+	}
+	if !c.mu.TryLock() {
+		return nil
+	}
+	c.closeLocked()
+	return c
 }
 
 // sweepCursors closes the cursors unused for cursorIdle, or every cursor

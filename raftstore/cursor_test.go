@@ -292,3 +292,34 @@ func TestCursorConcurrentRuns(t *testing.T) {
 		t.Error("no read by cursor: the runs did not exercise them")
 	}
 }
+
+// TestCursorRunsSideBySide: runs read at once, as followers catching up
+// from nearby indexes, each keep a cursor of their own (up to
+// len(Store.cursors)) instead of taking one another's: every read after a
+// run's first two is a cursor's.
+func TestCursorRunsSideBySide(t *testing.T) {
+	s, err := New(t.TempDir(), cursorOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.StoreLogs(entries(1, 5000)); err != nil {
+		t.Fatal(err)
+	}
+	runs := []uint64{100, 110, 120, 3000} // three in one 64-index neighbourhood
+	const steps = 500
+	var l raft.Log
+	for range steps {
+		for r := range runs {
+			if err := s.GetLog(runs[r], &l); err != nil || !logsEqual(&l, entry(runs[r])) {
+				t.Fatalf("GetLog(%d) = %+v, %v", runs[r], l, err)
+			}
+			runs[r]++
+		}
+	}
+	// A run's first read is a lookup; its second opens its cursor.
+	want := uint64(len(runs) * (steps - 2))
+	if got := s.Metrics().CursorReads; got < want {
+		t.Fatalf("%d of %d reads by cursor, want at least %d: the runs took one another's cursors", got, len(runs)*steps, want)
+	}
+}

@@ -82,6 +82,10 @@ type Store struct {
 	// and StoreLogs over existing entries add one before they write.
 	cursors [4]cursor
 	gen     atomic.Uint64
+	// uncursored are the last indexes GetLog read without a cursor, the
+	// slot after uncursoredAt's the next to take one (noteUncursored).
+	uncursored   [8]atomic.Uint64
+	uncursoredAt atomic.Uint32
 	// cacheBytes is the engine's block cache capacity; cachedTail is the
 	// number of last entries whose scattered reads fill it (setCachedTail).
 	cacheBytes int64
