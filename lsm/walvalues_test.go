@@ -363,25 +363,9 @@ func TestWALValuesDamageAndLoss(t *testing.T) {
 	seg := manifest.MakeFilename("/db", manifest.FileTypeLog, logFiles(t, fs)[0])
 
 	// Flip a byte in the middle of key 7's value.
-	f, err := fs.Open(seg)
-	require.NoError(t, err)
-	size, err := f.Size()
-	require.NoError(t, err)
-	data := make([]byte, size)
-	_, err = f.ReadAt(data, 0)
-	require.NoError(t, err)
-	f.Close()
-	at := bytes.Index(data, walValue(7, 4))
-	require.Positive(t, at)
-	data[at+len(walValue(7, 4))/2] ^= 0x10
-	w, err := fs.Create(seg)
-	require.NoError(t, err)
-	_, err = w.Write(data)
-	require.NoError(t, err)
-	require.NoError(t, w.Sync())
-	w.Close()
+	damageSegmentValue(t, fs, seg, walValue(7, 4), len(walValue(7, 4))/2)
 
-	db, err = Open("/db", opts)
+	db, err := Open("/db", opts)
 	require.NoError(t, err)
 	err = db.Verify()
 	require.ErrorIs(t, err, ErrCorruption)
@@ -401,6 +385,29 @@ func TestWALValuesDamageAndLoss(t *testing.T) {
 	_, err = Open("/db", opts)
 	require.ErrorIs(t, err, ErrCorruption)
 	require.ErrorContains(t, err, seg)
+}
+
+// damageSegmentValue flips a bit of the byte at offset at of value in WAL
+// segment seg, rewriting the file.
+func damageSegmentValue(t *testing.T, fs vfs.FS, seg string, value []byte, at int) {
+	t.Helper()
+	f, err := fs.Open(seg)
+	require.NoError(t, err)
+	size, err := f.Size()
+	require.NoError(t, err)
+	data := make([]byte, size)
+	_, err = f.ReadAt(data, 0)
+	require.NoError(t, err)
+	f.Close()
+	i := bytes.Index(data, value)
+	require.Positive(t, i, "the value is in the segment")
+	data[i+at] ^= 0x10
+	w, err := fs.Create(seg)
+	require.NoError(t, err)
+	_, err = w.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, w.Sync())
+	require.NoError(t, w.Close())
 }
 
 // getEach reads walKey(0) to walKey(n-1) in order with GetAppend and opts

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -235,59 +234,31 @@ func TestCursorConcurrentRuns(t *testing.T) {
 	if err := s.StoreLogs(entries(1, 2000)); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	errs := make(chan error, 8)
-	var wg sync.WaitGroup
-	for r := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(r), 9))
-			var l raft.Log
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				first, _ := s.FirstIndex()
-				last, _ := s.LastIndex()
-				i := first + uint64(rng.IntN(int(last-first+1)))
-				for range 1 + rng.IntN(200) {
-					err := s.GetLog(i, &l)
-					if errors.Is(err, raft.ErrLogNotFound) {
-						if f, _ := s.FirstIndex(); f > i {
-							break // the head passed the run
-						}
-						if la, _ := s.LastIndex(); la < i {
-							break // the run passed the end
-						}
+	readWhileWriting(t, s, 6, func(r int) func() error {
+		rng := rand.New(rand.NewPCG(uint64(r), 9))
+		var l raft.Log
+		return func() error {
+			first, _ := s.FirstIndex()
+			last, _ := s.LastIndex()
+			i := first + uint64(rng.IntN(int(last-first+1)))
+			for range 1 + rng.IntN(200) {
+				err := s.GetLog(i, &l)
+				if errors.Is(err, raft.ErrLogNotFound) {
+					if f, _ := s.FirstIndex(); f > i {
+						return nil // the head passed the run
 					}
-					if err != nil || !logsEqual(&l, entry(i)) {
-						errs <- fmt.Errorf("reader %d: GetLog(%d) = %+v, %v", r, i, l, err)
-						return
+					if la, _ := s.LastIndex(); la < i {
+						return nil // the run passed the end
 					}
-					i++
 				}
+				if err != nil || !logsEqual(&l, entry(i)) {
+					return fmt.Errorf("reader %d: GetLog(%d) = %+v, %v", r, i, l, err)
+				}
+				i++
 			}
-		}()
-	}
-	for i := uint64(2001); i < 6000; i += 10 {
-		if err := s.StoreLogs(entries(i, i+9)); err != nil {
-			t.Fatal(err)
+			return nil
 		}
-		if i%300 == 1 {
-			if err := s.DeleteRange(0, i-1500); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	}, writeSchedule{from: 2001, to: 6000, batch: 10, truncateEvery: 300, keep: 1500})
 	if s.Metrics().CursorReads == 0 {
 		t.Error("no read by cursor: the runs did not exercise them")
 	}

@@ -490,46 +490,67 @@ func TestConcurrentReaders(t *testing.T) {
 	if err := s.StoreLogs(entries(1, 10)); err != nil {
 		t.Fatal(err)
 	}
+	readWhileWriting(t, s, 3, func(int) func() error {
+		var l raft.Log
+		return func() error {
+			last, err := s.LastIndex()
+			if err != nil {
+				return err
+			}
+			// The entry at last is there, unless the head has moved past
+			// it since (the reader may be slow).
+			err = s.GetLog(last, &l)
+			if err == raft.ErrLogNotFound {
+				if first, _ := s.FirstIndex(); first > last {
+					return nil
+				}
+			}
+			if err != nil || !logsEqual(&l, entry(last)) {
+				return fmt.Errorf("GetLog(last=%d) = %+v, %v", last, l, err)
+			}
+			return nil
+		}
+	}, writeSchedule{from: 11, to: 400, batch: 5, truncateEvery: 50, keep: 5})
+}
+
+// writeSchedule is what readWhileWriting's writer does: append entry(i)
+// for i in [from, to) in batches of batch, and after each batch that
+// starts at a multiple of truncateEvery plus one, truncate the head to
+// keep entries behind that batch's first.
+type writeSchedule struct{ from, to, batch, truncateEvery, keep uint64 }
+
+// readWhileWriting runs readers goroutines, each calling the function
+// newReader(r) returns over and over while the writer follows w; a
+// reader's error is reported and ends that reader.
+func readWhileWriting(t *testing.T, s *Store, readers int, newReader func(r int) func() error, w writeSchedule) {
+	t.Helper()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for r := 0; r < 3; r++ {
+	errs := make(chan error, readers)
+	for r := range readers {
+		read := newReader(r)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var l raft.Log
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				last, err := s.LastIndex()
-				if err != nil {
+				if err := read(); err != nil {
 					errs <- err
-					return
-				}
-				// The entry at last is there, unless the head has moved past
-				// it since (the reader may be slow).
-				err = s.GetLog(last, &l)
-				if err == raft.ErrLogNotFound {
-					if first, _ := s.FirstIndex(); first > last {
-						continue
-					}
-				}
-				if err != nil || !logsEqual(&l, entry(last)) {
-					errs <- fmt.Errorf("GetLog(last=%d) = %+v, %v", last, l, err)
 					return
 				}
 			}
 		}()
 	}
-	for i := uint64(11); i < 400; i += 5 {
-		if err := s.StoreLogs(entries(i, i+4)); err != nil {
+	for i := w.from; i < w.to; i += w.batch {
+		if err := s.StoreLogs(entries(i, i+w.batch-1)); err != nil {
 			t.Fatal(err)
 		}
-		if i%50 == 1 {
-			if err := s.DeleteRange(0, i-5); err != nil {
+		if i%w.truncateEvery == 1 {
+			if err := s.DeleteRange(0, i-w.keep); err != nil {
 				t.Fatal(err)
 			}
 		}
