@@ -24,8 +24,8 @@ import (
 // value on into a buffer of its own, walReadaheadMin bytes first and twice
 // as many each time after, up to walReadaheadMax, and takes the values
 // that follow from there. A value read out of order resets it. Compaction
-// iterators do not read ahead (their buffers count in the compaction's
-// readahead budget, see compactionReadaheadBudget).
+// iterators do not read ahead: their buffers would add to what a
+// compaction holds beyond its readahead budget (compactionReadaheadBudget).
 const (
 	walReadaheadAfter = 4
 	walReadaheadGap   = 4 << 10 // the keys and record headers between two values

@@ -41,7 +41,7 @@ const cursorSteps = 1024
 const cursorIdle = 100 * time.Millisecond
 
 // cursor is one of GetLog's iterators. mu guards it, gen, hi and steps;
-// at is written under mu and read without it by cursorFor's search;
+// at is written under mu and read without it by cursorAt and freeCursor;
 // used is the time of the last use (UnixNano), read by sweepCursors.
 type cursor struct {
 	mu    sync.Mutex
@@ -63,8 +63,9 @@ func (c *cursor) closeLocked() {
 }
 
 // readByCursor returns the value of the entry at index from a cursor, if
-// GetLog's run allows one: a cursor positioned at index-1, or, when
-// sequential (the previous call read index-1), a new one. ok is false
+// GetLog's run allows one: a cursor positioned at index-1, or a new one
+// when index continues a run (sequential, from readAhead, or index-1
+// among the last reads made without a cursor). ok is false
 // when no cursor answered; the caller then looks the entry up itself. The
 // value is a copy, the caller's to keep.
 func (s *Store) readByCursor(index uint64, sequential bool) (v []byte, ok bool) {
@@ -137,9 +138,9 @@ func (s *Store) cursorAt(index uint64) *cursor {
 }
 
 // noteUncursored records index as read without a cursor and reports
-// whether index-1 was among the last len(Store.uncursored) such reads: a
-// run, though readAhead, whose slots a neighbourhood's runs share, may not
-// see it when several runs go on side by side.
+// whether index-1 was among the last len(Store.uncursored) such reads.
+// readAhead alone misses runs that go on side by side within one
+// neighbourhood of indexes, which share its slot.
 func (s *Store) noteUncursored(index uint64) bool {
 	follows := false
 	for i := range s.uncursored {
@@ -181,12 +182,11 @@ func (s *Store) sweepCursors(all bool) {
 	old := time.Now().Add(-cursorIdle).UnixNano()
 	for i := range s.cursors {
 		c := &s.cursors[i]
-		if c.at.Load() == 0 {
-			continue
-		}
 		if all {
+			// Every one, the closed ones too: a reader that holds one it
+			// found closed may be opening it.
 			c.mu.Lock()
-		} else if c.used.Load() > old || !c.mu.TryLock() {
+		} else if c.at.Load() == 0 || c.used.Load() > old || !c.mu.TryLock() {
 			continue
 		}
 		c.closeLocked()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -292,5 +293,44 @@ func TestCursorRunsSideBySide(t *testing.T) {
 	want := uint64(len(runs) * (steps - 2))
 	if got := s.Metrics().CursorReads; got < want {
 		t.Fatalf("%d of %d reads by cursor, want at least %d: the runs took one another's cursors", got, len(runs)*steps, want)
+	}
+}
+
+// TestCloseWhileRunsRead: Close while readers go through runs of entries
+// (opening and stepping cursors) closes every cursor first, so the engine
+// closes with no iterator open; the readers then get lsm.ErrClosed.
+func TestCloseWhileRunsRead(t *testing.T) {
+	for round := range 30 {
+		s, err := New(t.TempDir(), cursorOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.StoreLogs(entries(1, 3000)); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for r := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var l raft.Log
+				for i := uint64(1 + r*700); ; i++ {
+					if i%50 == 0 {
+						i += 100 // a new run: a cursor to open
+					}
+					if err := s.GetLog(1+i%3000, &l); err != nil {
+						if !errors.Is(err, lsm.ErrClosed) {
+							t.Errorf("GetLog: %v", err)
+						}
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		if err := s.Close(); err != nil {
+			t.Fatalf("round %d: Close while runs read: %v", round, err)
+		}
+		wg.Wait()
 	}
 }
