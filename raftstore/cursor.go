@@ -24,8 +24,12 @@ import (
 // An iterator sees the log as of its creation, so a cursor answers only
 // for indexes up to the last one published when it opened (hi), and only
 // while the log has not been rewritten since: DeleteRange and a StoreLogs
-// that overwrites entries bump Store.gen first, and a cursor of an older
-// generation is closed instead of used. An iterator also holds the
+// that overwrites entries bump Store.gen once their write is visible, and
+// a cursor of an older generation is closed instead of used. A cursor
+// reads gen before it opens its iterator, so one opened under generation g
+// sees every rewrite whose bump made g; a rewrite bumped after that makes
+// the cursor stale before the rewrite's call returns (until then a read
+// that overlaps the call may see either side, as a lookup would). An iterator also holds the
 // memtables and tables it reads from (a flushed memtable's arena, tables a
 // compaction replaced, the WAL segments they refer to) until it closes, so
 // a cursor is reopened after cursorSteps entries, closed by StoreLogs once

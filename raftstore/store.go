@@ -79,7 +79,8 @@ type Store struct {
 	reads [8]atomic.Uint64
 	// cursors are GetLog's iterators over sequential runs (cursor.go);
 	// gen counts the rewrites of the log that make them stale: DeleteRange
-	// and StoreLogs over existing entries add one before they write.
+	// and StoreLogs over existing entries add one once their write is
+	// visible.
 	cursors [4]cursor
 	gen     atomic.Uint64
 	// uncursored are the last indexes GetLog read without a cursor, the
@@ -469,10 +470,12 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	if cap(s.buf) > 1<<20 {
 		s.buf = nil
 	}
-	if !s.empty && lo <= s.hi {
-		s.gen.Add(1) // entries rewritten: GetLog's cursors must not answer for them
+	rewrites := !s.empty && lo <= s.hi
+	err := s.db.Apply(b)
+	if rewrites {
+		s.gen.Add(1) // entries rewritten: GetLog's cursors must not answer for them (cursor.go)
 	}
-	if err := s.db.Apply(b); err != nil {
+	if err != nil {
 		if s.recent != nil {
 			s.recent.drop(lo, hi)
 		}
@@ -529,15 +532,17 @@ func (s *Store) DeleteRange(min, max uint64) error {
 	case max >= s.hi:
 		s.hi = min - 1
 	}
-	s.gen.Add(1)
 	s.publish()
 	if s.recent != nil {
 		s.recent.drop(min, max)
 	}
-	// The cursors hold the tables and segments of the entries going: let
-	// them go, so that compaction gives their space back.
+	err := s.db.DeleteRange(start[:], endKey)
+	// GetLog's cursors must not answer for the entries gone, and hold
+	// their tables and segments: let them go, so that compaction gives
+	// the space back (cursor.go).
+	s.gen.Add(1)
 	s.sweepCursors(true)
-	if err := s.db.DeleteRange(start[:], endKey); err != nil {
+	if err != nil {
 		s.empty, s.lo, s.hi = false, oldLo, oldHi
 		s.publish()
 		return err
