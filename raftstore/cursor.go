@@ -18,8 +18,8 @@ import (
 // steps from one to the next within the block it already holds. GetLog
 // keeps up to len(Store.cursors) such iterators (one per run read at
 // once, such as one per follower catching up) and uses one when the index
-// asked for is the one after the entry it returned last; a new run takes
-// a closed cursor, or else the one used least recently.
+// asked for is the one after the entry it returned last. A run's third
+// read opens one: a closed cursor, or else the one used least recently.
 //
 // An iterator sees the log as of its creation, so a cursor answers only
 // for indexes up to the last one published when it opened (hi), and only
@@ -68,15 +68,15 @@ func (c *cursor) closeLocked() {
 
 // readByCursor returns the value of the entry at index from a cursor, if
 // GetLog's run allows one: a cursor positioned at index-1, or a new one
-// when index continues a run (sequential, from readAhead, or index-1
-// among the last reads made without a cursor). ok is false
+// when index continues a run of two read without a cursor (see
+// noteUncursored). ok is false
 // when no cursor answered; the caller then looks the entry up itself. The
 // value is a copy, the caller's to keep.
-func (s *Store) readByCursor(index uint64, sequential bool) (v []byte, ok bool) {
+func (s *Store) readByCursor(index uint64) (v []byte, ok bool) {
 	gen := s.gen.Load()
 	c := s.cursorAt(index - 1)
 	if c == nil {
-		if follows := s.noteUncursored(index); !sequential && !follows {
+		if !s.noteUncursored(index) {
 			return nil, false
 		}
 		if c = s.freeCursor(); c == nil {
@@ -142,19 +142,26 @@ func (s *Store) cursorAt(index uint64) *cursor {
 }
 
 // noteUncursored records index as read without a cursor and reports
-// whether index-1 was among the last len(Store.uncursored) such reads.
-// readAhead alone misses runs that go on side by side within one
-// neighbourhood of indexes, which share its slot.
+// whether index-1 and index-2 were both among the last
+// len(Store.uncursored) such reads: the third read of a run opens a
+// cursor, for up to len(Store.uncursored)/2 runs read side by side, while
+// reads at random seldom open one for nothing (two in a row by chance).
+// readAhead's slots, which the runs of one neighbourhood of indexes share,
+// would miss runs side by side.
 func (s *Store) noteUncursored(index uint64) bool {
-	follows := false
-	for i := range s.uncursored {
-		if s.uncursored[i].Load() == index-1 {
-			follows = true
-			break
+	var one, two bool
+	if index > 2 {
+		for i := range s.uncursored {
+			switch s.uncursored[i].Load() {
+			case index - 1:
+				one = true
+			case index - 2:
+				two = true
+			}
 		}
 	}
 	s.uncursored[s.uncursoredAt.Add(1)%uint32(len(s.uncursored))].Store(index)
-	return follows
+	return one && two
 }
 
 // freeCursor returns, locked and closed, a cursor to open for a new run:

@@ -198,15 +198,15 @@ func TestCursorsLetGo(t *testing.T) {
 
 	// A long run reopens its cursor every cursorSteps entries: the
 	// iterator it reads with changes.
-	readRun(10, 11)
-	c := s.cursorAt(11)
+	readRun(10, 12)
+	c := s.cursorAt(12)
 	if c == nil {
 		t.Fatal("no cursor at the end of a run")
 	}
 	first := c.it
 	c.mu.Unlock()
-	readRun(12, 12+cursorSteps)
-	if c = s.cursorAt(12 + cursorSteps); c == nil {
+	readRun(13, 13+cursorSteps)
+	if c = s.cursorAt(13 + cursorSteps); c == nil {
 		t.Fatal("no cursor at the end of a long run")
 	}
 	if c.it == first {
@@ -289,7 +289,7 @@ func TestCursorRunsSideBySide(t *testing.T) {
 			runs[r]++
 		}
 	}
-	// A run's first read is a lookup; its second opens its cursor.
+	// A run's first two reads are lookups; its third opens its cursor.
 	want := uint64(len(runs) * (steps - 2))
 	if got := s.Metrics().CursorReads; got < want {
 		t.Fatalf("%d of %d reads by cursor, want at least %d: the runs took one another's cursors", got, len(runs)*steps, want)

@@ -356,8 +356,7 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 			return decodeLog(index, v, log)
 		}
 	}
-	sequential := s.readAhead(index)
-	if v, ok := s.readByCursor(index, sequential); ok {
+	if v, ok := s.readByCursor(index); ok {
 		s.c.cursorReads.Add(1)
 		return decodeLog(index, v, log)
 	}
@@ -366,7 +365,7 @@ func (s *Store) GetLog(index uint64, log *raft.Log) error {
 	key := keyPool.Get().(*[logKeyLen]byte)
 	putLogKey(key[:], index)
 	var opts *lsm.GetOptions
-	if !sequential && s.last.Load()-index >= s.cachedTail.Load() {
+	if !s.readAhead(index) && s.last.Load()-index >= s.cachedTail.Load() {
 		opts = &noFillCache
 	}
 	v, err := s.db.GetAppend(nil, key[:], opts)
