@@ -53,11 +53,11 @@
 // cost a fresh block per read, its first-touch page faults, and the
 // eviction of a block another reader wanted. Any read of that tail fills
 // the cache. A run of consecutive indexes, as Raft reads to replicate to a
-// follower, is read by an engine iterator kept from one call to the next
-// (a cursor, up to four at once, cursor.go): each entry is a step of the
-// iterator, not a lookup in every level, and the iterator reads the
-// entries' WAL segment ahead in buffers of its own, leaving the block
-// cache to the reads that come back. A cursor answers only for the log as
+// follower, is read from its third call on by an engine iterator kept
+// from one call to the next (a cursor, up to four at once, cursor.go):
+// each entry is a step of the iterator, not a lookup in every level, and
+// the iterator reads the entries' WAL segment ahead in buffers of its
+// own, leaving the block cache to the reads that come back. A cursor answers only for the log as
 // it was when it opened: DeleteRange and a StoreLogs over existing entries
 // retire every cursor, and a cursor is reopened every 1,024 entries and
 // closed once idle, so it never holds old tables and segments for long.
