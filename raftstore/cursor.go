@@ -187,10 +187,10 @@ func (s *Store) freeCursor() *cursor {
 	return c
 }
 
-// sweepCursors closes the cursors unused for cursorIdle, or every cursor
-// with all set, waiting for those in use.
-func (s *Store) sweepCursors(all bool) {
-	old := time.Now().Add(-cursorIdle).UnixNano()
+// sweepCursors closes the cursors unused for cursorIdle by now, or every
+// cursor with all set, waiting for those in use.
+func (s *Store) sweepCursors(all bool, now time.Time) {
+	old := now.Add(-cursorIdle).UnixNano()
 	for i := range s.cursors {
 		c := &s.cursors[i]
 		if all {

@@ -182,14 +182,24 @@ func TestCursorsLetGo(t *testing.T) {
 	}
 
 	readRun(100, 110)
-	if err := s.StoreLogs(entries(3001, 3001)); err != nil {
-		t.Fatal(err)
+	c := s.cursorAt(110)
+	if c == nil {
+		t.Fatal("no cursor at the end of a run")
 	}
+	used := time.Unix(0, c.used.Load())
+	c.mu.Unlock()
+	s.sweepCursors(false, used.Add(cursorIdle-time.Millisecond))
 	if n := openCursors(s); n != 1 {
-		t.Fatalf("StoreLogs closed a cursor in use: %d open, want 1", n)
+		t.Fatalf("a sweep closed a cursor used %v before: %d open, want 1", cursorIdle-time.Millisecond, n)
 	}
+	s.sweepCursors(false, used.Add(cursorIdle+time.Millisecond))
+	if n := openCursors(s); n != 0 {
+		t.Fatalf("a sweep left open a cursor idle for %v", cursorIdle+time.Millisecond)
+	}
+	// StoreLogs sweeps.
+	readRun(200, 210)
 	time.Sleep(cursorIdle + 20*time.Millisecond)
-	if err := s.StoreLogs(entries(3002, 3002)); err != nil {
+	if err := s.StoreLogs(entries(3001, 3001)); err != nil {
 		t.Fatal(err)
 	}
 	if n := openCursors(s); n != 0 {
@@ -199,7 +209,7 @@ func TestCursorsLetGo(t *testing.T) {
 	// A long run reopens its cursor every cursorSteps entries: the
 	// iterator it reads with changes.
 	readRun(10, 12)
-	c := s.cursorAt(12)
+	c = s.cursorAt(12)
 	if c == nil {
 		t.Fatal("no cursor at the end of a run")
 	}

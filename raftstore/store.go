@@ -496,7 +496,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	s.c.bytesAppended.Add(bytes)
 	s.setCachedTail(s.c.bytesAppended.Load() / s.c.entriesAppended.Load())
 	s.c.appendNanos.Add(uint64(time.Since(start)))
-	s.sweepCursors(false)
+	s.sweepCursors(false, time.Now())
 	return nil
 }
 
@@ -540,7 +540,7 @@ func (s *Store) DeleteRange(min, max uint64) error {
 	// their tables and segments: let them go, so that compaction gives
 	// the space back (cursor.go).
 	s.gen.Add(1)
-	s.sweepCursors(true)
+	s.sweepCursors(true, time.Time{})
 	if err != nil {
 		s.empty, s.lo, s.hi = false, oldLo, oldHi
 		s.publish()
@@ -699,7 +699,7 @@ func (s *Store) Close() error {
 		return lsm.ErrClosed
 	}
 	s.closed.Store(true)
-	s.sweepCursors(true)
+	s.sweepCursors(true, time.Time{})
 	close(s.stopc)
 	<-s.flusherDone
 	return s.db.Close()
