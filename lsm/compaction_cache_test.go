@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratadb/strata/compaction"
+	"github.com/stratadb/strata/manifest"
 	"github.com/stratadb/strata/sstable"
 )
 
@@ -85,4 +87,60 @@ func TestL0CompactionReadsAheadPerInput(t *testing.T) {
 	// half of CompactionReadahead.
 	perRead := read / ra
 	require.Greater(t, perRead, int64(sstable.CompactionReadahead/2), "%d readaheads of %d bytes on average", ra, perRead)
+}
+
+// TestCompactionInputsLetGoOfTheirPointIndexes: a compaction's input
+// iterator drops its table's point index from the block cache when it is
+// done with the table, so a compaction of many inputs does not hold the
+// point index of every input it has finished until it ends; reads of the
+// tables still find every key afterwards.
+func TestCompactionInputsLetGoOfTheirPointIndexes(t *testing.T) {
+	db, err := Open(t.TempDir(), &Options{Sync: SyncNo, L0CompactionTrigger: 100, L0SlowdownWrites: 100, L0StopWrites: 200})
+	require.NoError(t, err)
+	defer db.Close()
+	const tables, perTable = 4, 3000
+	key := func(tbl, i int) []byte { return fmt.Appendf(nil, "key%02d-%06d", tbl, i) }
+	for tbl := 0; tbl < tables; tbl++ { // tables that do not overlap: one L0 sublevel, read one after another
+		for i := 0; i < perTable; i++ {
+			require.NoError(t, db.Put(key(tbl, i), key(tbl, i)))
+		}
+		require.NoError(t, db.Flush())
+	}
+	db.mu.Lock()
+	v := db.mu.rs.v
+	v.Ref()
+	db.mu.Unlock()
+	defer v.Unref()
+	require.Len(t, v.Levels[0], tables)
+	held := db.blockCache.Parts // the point indexes (and filters) cached
+	for tbl := 0; tbl < tables; tbl++ {
+		_, err := db.Get(key(tbl, 0)) // opens the table, caching its point index
+		require.NoError(t, err)
+	}
+	all := held()
+	require.Positive(t, all)
+
+	c := &compaction.Compaction{Level: 0, OutputLevel: 1, Inputs: [2][]*manifest.FileMeta{v.Levels[0], nil}}
+	it := db.compactionInput(c)
+	n := 0
+	var afterFirst int64
+	for ok := it.First(); ok; ok = it.Next() {
+		if n == perTable { // on the second table's first key: the first table's iterator has closed
+			afterFirst = held()
+		}
+		n++
+	}
+	require.NoError(t, it.Close())
+	require.Equal(t, tables*perTable, n)
+	require.Less(t, afterFirst, all, "the first input's point index went once it was read")
+	require.Zero(t, held(), "every input's point index went")
+
+	for tbl := 0; tbl < tables; tbl++ {
+		for i := 0; i < perTable; i += 97 {
+			got, err := db.Get(key(tbl, i))
+			require.NoError(t, err)
+			require.Equal(t, string(key(tbl, i)), string(got))
+		}
+	}
+	require.Positive(t, held(), "reads cache the point indexes again")
 }

@@ -811,6 +811,18 @@ func (c *Cache) EvictFile(fileNum uint64) {
 	}
 }
 
+// evict drops the entry of (fileNum, offset), if the cache holds one.
+// Readers holding its memory keep it until they release it.
+func (c *Cache) evict(fileNum, offset uint64) {
+	k := cacheKey{fileNum, offset}
+	s := c.shard(k)
+	s.mu.Lock()
+	if e := s.table.Load().find(k); e != nil {
+		s.remove(e)
+	}
+	s.mu.Unlock()
+}
+
 // Size returns the bytes currently charged to cached data blocks (the
 // tables' index and filter blocks, Parts, and Reserve's charges not
 // included).

@@ -142,7 +142,9 @@
 // more than two blocks tie, and otherwise seeks the data blocks from the
 // tied one on (at most four); SeekLT reads the expanded index. Opening a
 // table caches its point index alone (the whole index only for a table
-// without one). Eviction passes over an
+// without one); a compaction's input iterator evicts its table's indexes
+// when it closes (Iterator.DropPartsOnClose), the table being about to go.
+// Eviction passes over an
 // unused point index twice more than over a data block, over a filter once
 // more, over the expanded index as over a data block. When the metadata of
 // every table does not fit in the cache, a read that misses a part re-reads

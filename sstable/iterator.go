@@ -36,7 +36,10 @@ type Iterator struct {
 	dataOff uint64   // offset of the loaded block
 	ref     BlockRef // holds the loaded block (released when it moves on)
 	noFill  bool     // blocks read from the file stay out of the cache (NewCompactionIter)
-	ra      readahead
+	// dropParts makes Close drop the table's parts from the cache
+	// (DropPartsOnClose).
+	dropParts bool
+	ra        readahead
 	// scratch (noFill iterators) is the pooled buffer the blocks read from
 	// the file are decoded into, one after the other: a compaction reads
 	// every block of its inputs, and a fresh allocation per block was most
@@ -163,6 +166,14 @@ func (r *Reader) NewCompactionIter() *Iterator {
 	it := &Iterator{}
 	r.ResetIter(it, true)
 	return it
+}
+
+// DropPartsOnClose makes a compaction iterator's Close evict the table's
+// point index and whole index from the cache (Reader.DropParts): a
+// compaction calls it for each input, a table it reads once and deletes
+// when it is done. Other iterators ignore it.
+func (it *Iterator) DropPartsOnClose() {
+	it.dropParts = it.noFill
 }
 
 // SetBounds limits the iterator to user keys in [lower, upper); nil means
@@ -533,6 +544,9 @@ func (it *Iterator) Error() error { return it.err }
 // Close releases the iterator, and the data block it holds, and returns
 // Error(). Later positioning calls return false.
 func (it *Iterator) Close() error {
+	if it.dropParts && !it.closed {
+		it.r.DropParts()
+	}
 	it.closed = true
 	it.valid = false
 	it.loaded = false

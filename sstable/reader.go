@@ -521,6 +521,21 @@ func (r *Reader) pointIdx(p *pointIndex) (has bool, ix *indexPart, ref BlockRef,
 	return true, ix, ref, nil
 }
 
+// DropParts evicts the table's point index and whole index from the
+// cache: for a table read once from end to end and then deleted, as a
+// compaction reads its inputs (see Iterator.DropPartsOnClose). NewReader
+// caches the point index of every table it opens, and a long compaction
+// of many inputs would otherwise keep the parts of every input it has
+// finished until it deletes them all. A read of the table afterwards makes
+// them again (one read of the index block).
+func (r *Reader) DropParts() {
+	if r.cache == nil {
+		return
+	}
+	r.cache.evict(r.fileNum, r.meta.footer.index.offset+1) // the point index (see cachedPointIdx)
+	r.cache.evict(r.fileNum, r.meta.footer.index.offset)
+}
+
 // cachedPointIdx sets *p to the table's point index if the cache holds
 // it: in its own memory, held by ref, or on the heap (see cachePointIndex).
 func (r *Reader) cachedPointIdx(p *pointIndex) (ref BlockRef, ok bool) {
