@@ -442,7 +442,7 @@ func (c *Cache) SetRefFrom(fileNum, offset uint64, n int, fill func([]byte) erro
 // setFrom is SetRefFrom for a block of priority prio, a table's filter if
 // meta is set (see insertSlotAs).
 func (c *Cache) setFrom(fileNum, offset uint64, n int, fill func([]byte) error, prio uint8, meta bool) (BlockRef, []byte, bool, error) {
-	buf, ok := c.slot(fileNum, offset, n)
+	buf, ok := c.slot(fileNum, offset, n, meta)
 	if !ok {
 		return BlockRef{}, nil, false, nil
 	}
@@ -522,7 +522,7 @@ func (c *Cache) Set(fileNum, offset uint64, block []byte) {
 // block, a block larger than a shard can hold, after Close, or if memory
 // for it cannot be had.
 func (c *Cache) setBlock(fileNum, offset uint64, block []byte) (BlockRef, []byte, bool) {
-	buf, ok := c.slot(fileNum, offset, len(block))
+	buf, ok := c.slot(fileNum, offset, len(block), false)
 	if !ok {
 		return BlockRef{}, nil, false
 	}
@@ -534,10 +534,10 @@ func (c *Cache) setBlock(fileNum, offset uint64, block []byte) (BlockRef, []byte
 // be cached under (fileNum, offset), or false where no such block is
 // cached: an empty one, one larger than a shard can hold (either drops
 // the block cached there), or when memory for it cannot be had.
-func (c *Cache) slot(fileNum, offset uint64, n int) (slab.Buf, bool) {
+func (c *Cache) slot(fileNum, offset uint64, n int, meta bool) (slab.Buf, bool) {
 	k := cacheKey{fileNum, offset}
 	s := c.shard(k)
-	if n <= 0 || int64(slab.Size(n))+cacheEntryOverhead > s.capacity {
+	if n <= 0 || int64(slotSize(n, meta))+cacheEntryOverhead > s.capacity {
 		s.mu.Lock()
 		if old := s.table.Load().find(k); old != nil {
 			s.remove(old)
@@ -545,8 +545,22 @@ func (c *Cache) slot(fileNum, offset uint64, n int) (slab.Buf, bool) {
 		s.mu.Unlock()
 		return slab.Buf{}, false
 	}
-	buf, err := c.alloc.Alloc(n)
+	alloc := c.alloc.Alloc
+	if meta {
+		alloc = c.alloc.AllocLong
+	}
+	buf, err := alloc(n)
 	return buf, err == nil
+}
+
+// slotSize is the memory an n-byte block takes in the cache's allocator: a
+// table's filter or point index (meta) comes from AllocLong, a data block
+// from Alloc.
+func slotSize(n int, meta bool) int {
+	if meta {
+		return slab.SizeLong(n)
+	}
+	return slab.Size(n)
 }
 
 // insertOrFree caches the block buf holds, as insertSlot, and gives buf
@@ -574,7 +588,7 @@ func (c *Cache) insertSlotAs(fileNum, offset uint64, buf slab.Buf, prio uint8, m
 	k := cacheKey{fileNum, offset}
 	s := c.shard(k)
 	b := buf.Bytes()
-	charge := int64(slab.Size(max(len(b), 1))) + cacheEntryOverhead
+	charge := int64(slotSize(max(len(b), 1), meta)) + cacheEntryOverhead
 	if len(b) == 0 || charge > s.capacity {
 		return BlockRef{}, false
 	}

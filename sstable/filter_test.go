@@ -221,7 +221,7 @@ func pointIndexLive(r *Reader) int64 {
 		return 0
 	}
 	ref.Release()
-	if invariants.Enabled { // a mapping of its own, of the exact size
+	if invariants.Enabled || len(b) >= slab.LongFrom { // a mapping of its own, of the exact size
 		return int64(len(b))
 	}
 	return int64(slab.Size(len(b)))

@@ -25,6 +25,9 @@
 //	              | slot 0 | slot 1 | slot 2 |         | slot n |
 //	              +--------+--------+--------+-- ... --+--------+
 //	larger:       a buffer above 32 KiB gets a mapping of its own
+//	long-lived:   AllocLong (a table's point index or filter) gives one
+//	              from 8 KiB up a mapping of its own: few of them share
+//	              a class, and each class holds a whole slab
 //
 // A freed slot goes back to its slab's free list and is handed out again by
 // the next allocation of its class. A slab all of whose slots are free is

@@ -54,6 +54,22 @@ func Size(n int) int {
 	return size
 }
 
+// LongFrom is the size from which AllocLong gives a buffer a mapping of its
+// own.
+const LongFrom = 8 << 10
+
+// pageSize is what a mapping of its own is rounded up to.
+const pageSize = 4 << 10
+
+// SizeLong is Size for a buffer from AllocLong: from LongFrom up, n rounded
+// up to whole pages, its mapping's size.
+func SizeLong(n int) int {
+	if n < LongFrom {
+		return Size(n)
+	}
+	return (n + pageSize - 1) &^ (pageSize - 1)
+}
+
 // Buf is a buffer from an Allocator. The zero Buf holds nothing.
 type Buf struct {
 	b []byte
@@ -143,18 +159,7 @@ func (a *Allocator) Alloc(n int) (Buf, error) {
 		return Buf{}, fmt.Errorf("slab: allocation of %d bytes", n)
 	}
 	if a.separate || n > MaxClass {
-		b, err := offheap.Alloc(n)
-		if err != nil {
-			return Buf{}, err
-		}
-		a.mapped.Add(int64(n))
-		a.live.Add(int64(n))
-		if invariants.Enabled {
-			a.mu.Lock()
-			a.own[unsafe.SliceData(b)] = n
-			a.mu.Unlock()
-		}
-		return Buf{b: b}, nil
+		return a.allocOwn(n)
 	}
 	ci, size := classOf(n)
 	c := &a.classes[ci]
@@ -188,6 +193,38 @@ func (a *Allocator) Alloc(n int) (Buf, error) {
 	a.live.Add(int64(size))
 	off := slot * size
 	return Buf{b: s.mem[off : off+n : off+size], s: s}, nil
+}
+
+// AllocLong is Alloc for a buffer that lives long and has few of its size
+// beside it (a table's point index or filter, made when the table opens
+// and freed when it goes): from LongFrom bytes up it gets a mapping of its
+// own, of SizeLong(n) bytes (whole pages: at most a page more than n, a
+// quarter of it on average from 8 KiB up). From a slab, a class holding
+// one such buffer holds a whole slab (about 120 KiB from 8 KiB slots up),
+// and each of the dozens of classes they spread over keeps an empty slab
+// once its last buffer goes: in a 20M-key settle, 1.7 MiB of slabs held
+// 0.25 MiB of point indexes.
+func (a *Allocator) AllocLong(n int) (Buf, error) {
+	if n >= LongFrom {
+		return a.allocOwn(n)
+	}
+	return a.Alloc(n)
+}
+
+// allocOwn gives an n-byte buffer a mapping of its own.
+func (a *Allocator) allocOwn(n int) (Buf, error) {
+	b, err := offheap.Alloc(n)
+	if err != nil {
+		return Buf{}, err
+	}
+	a.mapped.Add(int64(n))
+	a.live.Add(int64(n))
+	if invariants.Enabled {
+		a.mu.Lock()
+		a.own[unsafe.SliceData(b)] = n
+		a.mu.Unlock()
+	}
+	return Buf{b: b}, nil
 }
 
 // newSlab maps a slab of slots of size bytes.

@@ -186,3 +186,55 @@ func TestSlabsFollowHolding(t *testing.T) {
 		a.Close()
 	}
 }
+
+// TestAllocLong: a long-lived buffer from LongFrom bytes up has a mapping
+// of its own, exactly its size, and gives it all back when freed; a
+// smaller one comes from a slab as Alloc's do. SizeLong is the memory
+// each takes.
+func TestAllocLong(t *testing.T) {
+	a := New(64 << 20)
+	a.separate = false // slabs even in the invariants build
+	sizes := []int{LongFrom, LongFrom + 100, 20 << 10, 31 << 10, 40 << 10}
+	var bufs []Buf
+	for _, n := range sizes {
+		b, err := a.AllocLong(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Bytes()) != n {
+			t.Fatalf("AllocLong(%d): %d bytes", n, len(b.Bytes()))
+		}
+		b.Bytes()[0], b.Bytes()[n-1] = 1, 2
+		bufs = append(bufs, b)
+	}
+	var want int64
+	for _, n := range sizes {
+		want += int64(n)
+		if got := SizeLong(n); got%pageSize != 0 || got < n || got-n >= pageSize {
+			t.Errorf("SizeLong(%d) = %d, want n rounded up to pages", n, got)
+		}
+	}
+	if a.Mapped() != want {
+		t.Fatalf("%d long buffers map %d bytes, want %d (no slabs)", len(sizes), a.Mapped(), want)
+	}
+	for _, b := range bufs {
+		a.Free(b)
+	}
+	if a.Mapped() != 0 || a.Live() != 0 {
+		t.Fatalf("all freed: %d mapped, %d live", a.Mapped(), a.Live())
+	}
+
+	small, err := a.AllocLong(LongFrom - 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, slot := classOf(LongFrom - 1)
+	if a.Mapped() <= int64(slot) {
+		t.Fatalf("a buffer under LongFrom maps %d bytes: want a slab of several %d-byte slots", a.Mapped(), slot)
+	}
+	if SizeLong(LongFrom-1) != Size(LongFrom-1) {
+		t.Errorf("SizeLong under LongFrom = %d, want Size's %d", SizeLong(LongFrom-1), Size(LongFrom-1))
+	}
+	a.Free(small)
+	a.Close()
+}
