@@ -55,14 +55,16 @@ import (
 // compactionReadaheadBudget is what one compaction's input iterators may
 // hold in readahead buffers together (see compactionInput): half the
 // target table size, no more than a quarter of a memtable, between 1 and
-// 4 MiB. With the default 8 MiB tables
-// that lets the 16 tables of an L0 at its usual stop size and the output
-// level read sstable.CompactionReadahead each. Measured on a 20M-key DB in
-// a 512 MiB memory cgroup, an L0 compaction of 19 tables read 52 KiB at a
-// time with a 1 MiB budget, and took 15-25% longer than with 256 KiB reads.
-// Small memtables ask for a small DB: with 4 MiB ones (1M-key fills, three
-// alternating runs) the 1 MiB budget held the fill's peak anonymous memory
-// 0.9 MiB lower than 4 MiB did, at the same speed.
+// 4 MiB. Each input reads at most sstable.CompactionReadahead (64 KiB) at
+// a time, so the budget binds only for compactions of more than 16 to 64
+// inputs. An older measurement (a 20M-key DB in a 512 MiB memory cgroup,
+// an L0 compaction of 19 tables reading 52 KiB at a time with a 1 MiB
+// budget) took 15-25% longer than with 256 KiB reads; the settles of the
+// same DB with 64 KiB reads, measured when that became the span, took no
+// longer than with 256 KiB ones. Small memtables ask for a small DB: with
+// 4 MiB ones (1M-key fills, three alternating runs) the 1 MiB budget held
+// the fill's peak anonymous memory 0.9 MiB lower than 4 MiB did, at the
+// same speed.
 func compactionReadaheadBudget(o *Options) int64 {
 	return min(max(o.TargetFileSize/2, 1<<20), 4<<20, max(o.MemtableSize/4, 1<<20))
 }

@@ -155,7 +155,7 @@
 //
 // Reads: a cache miss reads its one block with one positioned read. An
 // iterator reading a table's blocks in file order reads ahead instead: a
-// compaction's iterators read 256 KiB of whole blocks at a time from the
+// compaction's iterators read 64 KiB of whole blocks at a time from the
 // first miss; other iterators, after four blocks read in order, 32 KiB
 // doubling to 256 KiB (a short scan reads exactly its blocks). Blocks taken
 // from the readahead buffer are checked, decompressed and cached as any

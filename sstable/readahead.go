@@ -18,11 +18,19 @@ import (
 // entries: four blocks of 4 KiB hold about 130 entries of 100 bytes) to
 // exactly the blocks they use: when the data is larger than memory, bytes
 // read ahead and not used are disk reads wasted and page cache taken.
+//
+// A compaction's span is smaller than other iterators' largest: its
+// buffers are memory the DB holds (an L0 compaction of a dozen sublevels
+// holds a dozen), while its reads are sequential, so the kernel's own
+// readahead keeps the disk busy whatever the span. Measured in a 20M-key
+// settle (an L0 compaction of 13 sublevels) under 1 GiB and 512 MiB
+// memory limits: 64 KiB spans settled as fast as 256 KiB ones, with 2.4
+// MiB less memory at the peak.
 const (
 	readaheadAfter      = 4
 	minReadahead        = 32 << 10
 	maxReadahead        = 256 << 10
-	compactionReadahead = 256 << 10
+	compactionReadahead = 64 << 10
 )
 
 // readahead is an iterator's record of its block reads and the file bytes
