@@ -2,7 +2,6 @@ package sstable
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,28 +15,13 @@ import (
 // leaves it. A Get afterwards still finds every key, and caches the point
 // index again.
 func TestCompactionIterDropsParts(t *testing.T) {
-	entries := genEntries(rand.New(rand.NewPCG(5, 5)), 4000)
-	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 1024, Compression: CompressionSnappy})
-	c := NewCache(8 << 20)
-	defer c.Close()
-	rd := openTable(t, data, ReaderOptions{Cache: c})
-	defer rd.Close()
+	entries, rd, c := cachedTable(t, 5, 4000)
 
 	cached := func() bool {
 		var p pointIndex
 		ref, ok := rd.cachedPointIdx(&p)
 		ref.Release()
 		return ok
-	}
-	scan := func(it *Iterator) {
-		t.Helper()
-		i := 0
-		for ok := it.First(); ok; ok = it.Next() {
-			require.Equal(t, entries[i].key, it.Key())
-			i++
-		}
-		require.NoError(t, it.Error())
-		require.Equal(t, len(entries), i)
 	}
 	require.True(t, cached(), "NewReader caches the point index")
 	parts := c.Parts()
@@ -62,7 +46,7 @@ func TestCompactionIterDropsParts(t *testing.T) {
 		if tc.drop {
 			it.DropPartsOnClose()
 		}
-		scan(it)
+		scanEntries(t, it, entries, len(entries))
 		require.True(t, cached(), "%s: held while open", tc.name)
 		require.NoError(t, it.Close())
 		require.NoError(t, it.Close(), "%s: a second Close", tc.name)

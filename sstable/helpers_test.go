@@ -177,3 +177,31 @@ func (c *Cache) getPartNoRef(fileNum, offset uint64) (any, bool) {
 	}
 	return e.part, true
 }
+
+// cachedTable writes a table of n generated entries (1 KiB blocks, snappy)
+// and opens it over a new 8 MiB cache; both close at the test's end.
+func cachedTable(t testing.TB, seed uint64, n int) ([]kv, *Reader, *Cache) {
+	t.Helper()
+	entries := genEntries(rand.New(rand.NewPCG(seed, seed)), n)
+	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 1024, Compression: CompressionSnappy})
+	c := NewCache(8 << 20)
+	t.Cleanup(c.Close)
+	rd := openTable(t, data, ReaderOptions{Cache: c})
+	t.Cleanup(func() { rd.Close() })
+	return entries, rd, c
+}
+
+// scanEntries reads it from First through at most stop entries, checking
+// each key and value against entries, and that it read min(stop,
+// len(entries)) of them without error.
+func scanEntries(t testing.TB, it *Iterator, entries []kv, stop int) {
+	t.Helper()
+	i := 0
+	for ok := it.First(); ok && i < stop; ok = it.Next() {
+		require.Equal(t, entries[i].key, it.Key())
+		require.True(t, bytes.Equal(entries[i].value, it.Value()))
+		i++
+	}
+	require.NoError(t, it.Error())
+	require.Equal(t, min(stop, len(entries)), i)
+}

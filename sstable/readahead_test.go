@@ -163,27 +163,11 @@ func TestReadaheadCorruptBlock(t *testing.T) {
 // ordinary iterator's buffer stays on the heap. Every entry comes back once
 // either way.
 func TestCompactionReadaheadOffHeap(t *testing.T) {
-	entries := genEntries(rand.New(rand.NewPCG(3, 3)), 4000)
-	data, _ := writeTable(t, entries, WriterOptions{BlockSize: 1024, Compression: CompressionSnappy})
-	c := NewCache(8 << 20)
-	defer c.Close()
-	rd := openTable(t, data, ReaderOptions{Cache: c})
-	defer rd.Close()
+	entries, rd, c := cachedTable(t, 3, 4000)
 	base := c.alloc.Live() // the point index
 
-	scan := func(it *Iterator, stop int) {
-		t.Helper()
-		i := 0
-		for ok := it.First(); ok && i < stop; ok = it.Next() {
-			require.Equal(t, entries[i].key, it.Key())
-			require.True(t, bytes.Equal(entries[i].value, it.Value()))
-			i++
-		}
-		require.NoError(t, it.Error())
-		require.Equal(t, min(stop, len(entries)), i)
-	}
 	it := rd.NewCompactionIter()
-	scan(it, len(entries)/2)
+	scanEntries(t, it, entries, len(entries)/2)
 	require.NotNil(t, it.ra.alloc, "the compaction iterator's readahead is the allocator's")
 	require.GreaterOrEqual(t, c.alloc.Live()-base, int64(CompactionReadahead))
 	require.Zero(t, c.Size(), "charged to nothing")
@@ -191,16 +175,16 @@ func TestCompactionReadaheadOffHeap(t *testing.T) {
 	require.Equal(t, base, c.alloc.Live(), "closed, the iterator gave its buffer back")
 
 	it = rd.NewCompactionIter()
-	scan(it, len(entries))
+	scanEntries(t, it, entries, len(entries))
 	require.Greater(t, c.alloc.Live(), base)
 	rd.ResetIter(it, true) // an unclosed iterator, reset: its buffer goes back too
 	require.Equal(t, base, c.alloc.Live(), "reset, the iterator gave its buffer back")
-	scan(it, len(entries))
+	scanEntries(t, it, entries, len(entries))
 	require.NoError(t, it.Close())
 	require.Equal(t, base, c.alloc.Live())
 
 	it = rd.NewIter()
-	scan(it, len(entries))
+	scanEntries(t, it, entries, len(entries))
 	require.NotNil(t, it.ra.buf, "an ordinary scan reads ahead")
 	require.Nil(t, it.ra.alloc, "on the heap")
 	require.NoError(t, it.Close())
